@@ -1,0 +1,724 @@
+/* config: the loader behind config.h.
+ *
+ * zconfig parses the ZPL syntax; it keeps no line numbers, so the loader
+ * numbers the nodes itself: zconfig makes one node per significant line
+ * (not blank, not a comment) in file order, which is the pre-order of the
+ * tree, so the n-th node visited is the n-th significant line. */
+#include "common/config.h"
+
+#include <ctype.h>
+#include <czmq.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+typedef struct key_def key_def_t;
+typedef int (*setter_fn)(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why);
+
+struct key_def {
+    const char *section;
+    const char *key;
+    setter_fn set;
+    size_t off;  /* offset of the field in fg_config_t (or fg_hostgroup_t) */
+    size_t size; /* string buffer size */
+    const char *def;
+    double min, max;
+    bool list; /* may repeat; the first value from the file replaces the default */
+};
+
+/* Loader state: where we are, for error messages. */
+typedef struct {
+    fg_config_t *cfg;
+    const char *path;
+    int *lines; /* line number of each significant line */
+    int n_lines;
+    int node;   /* index of the node being visited */
+    char *err;
+    size_t errlen;
+    int group;  /* hostgroup being read, for hostgroup keys */
+    int seen[128];  /* line where each schema key was first set, 0 = not yet */
+} loader_t;
+
+/* ---- value setters: return 0, or -1 with a static reason ---- */
+
+static int s_parse_num(const char *val, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (*val == '\0' || *end != '\0' || errno || isnan(v) || isinf(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int s_set_int(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (*val == '\0' || *end != '\0' || errno) {
+        *why = "not an integer";
+        return -1;
+    }
+    if (v < k->min || v > k->max) {
+        *why = "out of range";
+        return -1;
+    }
+    if (k->size == sizeof(uint32_t) + 1) /* marker for uint32_t fields */
+        *(uint32_t *)((char *)cfg + k->off) = (uint32_t)v;
+    else
+        *(int *)((char *)cfg + k->off) = (int)v;
+    return 0;
+}
+
+static int s_set_double(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    double v;
+    if (s_parse_num(val, &v) != 0) {
+        *why = "not a number";
+        return -1;
+    }
+    if (v < k->min || v > k->max) {
+        *why = "out of range";
+        return -1;
+    }
+    *(double *)((char *)cfg + k->off) = v;
+    return 0;
+}
+
+static int s_set_bool(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    bool v;
+    if (!strcmp(val, "true") || !strcmp(val, "on") || !strcmp(val, "yes") || !strcmp(val, "1"))
+        v = true;
+    else if (!strcmp(val, "false") || !strcmp(val, "off") || !strcmp(val, "no") ||
+             !strcmp(val, "0"))
+        v = false;
+    else {
+        *why = "not a boolean (true/false, on/off, yes/no, 1/0)";
+        return -1;
+    }
+    *(bool *)((char *)cfg + k->off) = v;
+    return 0;
+}
+
+static int s_set_str(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    if (strlen(val) >= k->size) {
+        *why = "value too long";
+        return -1;
+    }
+    strcpy((char *)cfg + k->off, val);
+    return 0;
+}
+
+static int s_set_level(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    (void)k;
+    int l = fg_log_level_parse(val);
+    if (l < 0) {
+        *why = "not a log level (debug, info, warn, error)";
+        return -1;
+    }
+    cfg->log_level = l;
+    return 0;
+}
+
+/* Split a list value on whitespace and commas; call fn for each item. */
+static int s_each_item(const char *val, int (*fn)(void *, const char *, const char **), void *arg,
+                       const char **why)
+{
+    char item[FG_ENDPOINT_MAX];
+    const char *p = val;
+    while (*p) {
+        while (*p && (isspace((unsigned char)*p) || *p == ','))
+            p++;
+        size_t n = 0;
+        while (p[n] && !isspace((unsigned char)p[n]) && p[n] != ',')
+            n++;
+        if (n == 0)
+            break;
+        if (n >= sizeof(item)) {
+            *why = "list item too long";
+            return -1;
+        }
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (fn(arg, item, why) != 0)
+            return -1;
+        p += n;
+    }
+    return 0;
+}
+
+typedef struct {
+    ptrie_t *trie;
+    int value;
+    const ptrie_t *monitored; /* for hostgroups: clash check */
+} prefix_arg_t;
+
+static int s_add_prefix(void *arg, const char *item, const char **why)
+{
+    prefix_arg_t *a = arg;
+    fg_prefix_t p;
+    if (fg_prefix_parse(item, &p, why) != 0)
+        return -1;
+    if (a->value > 0 && ptrie_exact(a->trie, &p) > 0 && ptrie_exact(a->trie, &p) != a->value) {
+        *why = "prefix already belongs to another hostgroup";
+        return -1;
+    }
+    if (ptrie_insert(a->trie, &p, a->value) != 0) {
+        *why = "out of memory";
+        return -1;
+    }
+    return 0;
+}
+
+static int s_set_monitored(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    (void)k;
+    prefix_arg_t a = {cfg->monitored, 0, NULL};
+    return s_each_item(val, s_add_prefix, &a, why);
+}
+
+static int s_set_whitelist(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    (void)k;
+    prefix_arg_t a = {cfg->whitelist, 1, NULL};
+    return s_each_item(val, s_add_prefix, &a, why);
+}
+
+typedef struct {
+    char (*arr)[FG_ENDPOINT_MAX];
+    int *n;
+    int max;
+    bool zmq; /* a ZeroMQ endpoint (else host:port) */
+} ep_arg_t;
+
+static int s_check_hostport(const char *s, const char **why)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s) {
+        *why = "expected host:port";
+        return -1;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+        *why = "bad port";
+        return -1;
+    }
+    return 0;
+}
+
+static int s_add_endpoint(void *arg, const char *item, const char **why)
+{
+    ep_arg_t *a = arg;
+    if (*a->n >= a->max) {
+        *why = "too many endpoints";
+        return -1;
+    }
+    if (a->zmq && strncmp(item, "tcp://", 6) && strncmp(item, "ipc://", 6) &&
+        strncmp(item, "inproc://", 9)) {
+        *why = "not a ZeroMQ endpoint (tcp://host:port, ipc://path)";
+        return -1;
+    }
+    if (!strncmp(item, "tcp://", 6) || !a->zmq)
+        if (s_check_hostport(a->zmq ? item + 6 : item, why) != 0)
+            return -1;
+    strcpy(a->arr[(*a->n)++], item);
+    return 0;
+}
+
+static int s_set_listen(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    (void)k;
+    ep_arg_t a = {cfg->netflow_listen, &cfg->n_netflow_listen, FG_MAX_LISTEN, false};
+    return s_each_item(val, s_add_endpoint, &a, why);
+}
+
+/* pull_connect / pub_connect: counts kept in the low slots; n is recounted
+ * in s_finish. */
+static int s_set_connects(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    char(*arr)[FG_ENDPOINT_MAX] = (void *)((char *)cfg + k->off);
+    int n = 0;
+    while (n < FG_MAX_SHARDS && arr[n][0])
+        n++;
+    ep_arg_t a = {arr, &n, FG_MAX_SHARDS, true};
+    return s_each_item(val, s_add_endpoint, &a, why);
+}
+
+static int s_set_zmq(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    char one[1][FG_ENDPOINT_MAX];
+    int n = 0;
+    ep_arg_t a = {one, &n, 1, true};
+    if (s_each_item(val, s_add_endpoint, &a, why) != 0)
+        return -1;
+    if (n != 1) {
+        *why = "expected one ZeroMQ endpoint";
+        return -1;
+    }
+    return s_set_str(cfg, k, val, why);
+}
+
+static int s_set_redis(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    (void)k;
+    cfg->redis_unix[0] = '\0';
+    if (!strncmp(val, "unix:", 5)) {
+        if (strlen(val + 5) == 0 || strlen(val + 5) >= sizeof(cfg->redis_unix)) {
+            *why = "bad unix socket path";
+            return -1;
+        }
+        strcpy(cfg->redis_unix, val + 5);
+        return 0;
+    }
+    if (s_check_hostport(val, why) != 0)
+        return -1;
+    const char *colon = strrchr(val, ':');
+    size_t hl = (size_t)(colon - val);
+    if (val[0] == '[' && hl >= 2 && val[hl - 1] == ']') { /* [v6]:port */
+        val++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= sizeof(cfg->redis_host)) {
+        *why = "bad host";
+        return -1;
+    }
+    memcpy(cfg->redis_host, val, hl);
+    cfg->redis_host[hl] = '\0';
+    cfg->redis_port = atoi(colon + 1);
+    return 0;
+}
+
+static int s_set_prefix_name(fg_config_t *cfg, const key_def_t *k, const char *val,
+                             const char **why)
+{
+    for (const char *p = val; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_-.:", *p)) {
+            *why = "key prefix may hold letters, digits and _ - . : only";
+            return -1;
+        }
+    if (!*val) {
+        *why = "key prefix must not be empty";
+        return -1;
+    }
+    return s_set_str(cfg, k, val, why);
+}
+
+#define C(field) offsetof(fg_config_t, field)
+#define U32 (sizeof(uint32_t) + 1)
+/* clang-format off */
+static const key_def_t s_keys[] = {
+    {"general", "log_level", s_set_level, 0, 0, "info", 0, 0, false},
+
+    {"networks", "monitored", s_set_monitored, 0, 0, "", 0, 0, true},
+    {"networks", "whitelist", s_set_whitelist, 0, 0, "", 0, 0, true},
+
+    {"redis", "address", s_set_redis, 0, 0, "127.0.0.1:6379", 0, 0, false},
+    {"redis", "user", s_set_str, C(redis_user), sizeof(((fg_config_t *)0)->redis_user), "", 0, 0, false},
+    {"redis", "password", s_set_str, C(redis_password), sizeof(((fg_config_t *)0)->redis_password), "", 0, 0, false},
+    {"redis", "db", s_set_int, C(redis_db), 0, "0", 0, 15, false},
+    {"redis", "prefix", s_set_prefix_name, C(redis_prefix), FG_NAME_MAX, "floodgate", 0, 0, false},
+
+    {"collector", "id", s_set_int, C(collector_id), U32, "1", 0, 4294967295.0, false},
+    {"collector", "netflow_listen", s_set_listen, 0, 0, "0.0.0.0:2055", 0, 0, true},
+    {"collector", "rcvbuf", s_set_int, C(rcvbuf), 0, "8388608", 65536, 1073741824, false},
+    {"collector", "batch_records", s_set_int, C(batch_records), 0, "4096", 1, 65536, false},
+    {"collector", "batch_ms", s_set_int, C(batch_ms), 0, "20", 1, 1000, false},
+    {"collector", "default_sampling", s_set_int, C(default_sampling), 0, "1", 1, 1000000, false},
+    {"collector", "send_hwm", s_set_int, C(send_hwm), 0, "1000", 1, 1000000, false},
+
+    {"aggregator", "shards", s_set_int, C(shards), 0, "1", 1, FG_MAX_SHARDS, false},
+    {"aggregator", "pull_bind", s_set_zmq, C(pull_bind), FG_ENDPOINT_MAX, "tcp://*:5550", 0, 0, false},
+    {"aggregator", "pub_bind", s_set_zmq, C(pub_bind), FG_ENDPOINT_MAX, "tcp://*:5560", 0, 0, false},
+    {"aggregator", "pull_connect", s_set_connects, C(pull_connect), 0, "tcp://127.0.0.1:5550", 0, 0, true},
+    {"aggregator", "pub_connect", s_set_connects, C(pub_connect), 0, "tcp://127.0.0.1:5560", 0, 0, true},
+    {"aggregator", "tick_ms", s_set_int, C(tick_ms), 0, "1000", 100, 1000, false},
+    {"aggregator", "watch_floor", s_set_double, C(watch_floor), 0, "0.5", 0, 1, false},
+    {"aggregator", "host_idle", s_set_int, C(host_idle), 0, "60", 1, 86400, false},
+    {"aggregator", "max_hosts", s_set_int, C(max_hosts), 0, "1000000", 16, 100000000, false},
+
+    {"detector", "ongoing_interval", s_set_int, C(ongoing_interval), 0, "5", 1, 3600, false},
+    {"detector", "attack_end", s_set_int, C(attack_end), 0, "30", 1, 86400, false},
+
+    {"actuator", "bind", s_set_zmq, C(actuator_bind), FG_ENDPOINT_MAX, "tcp://*:5570", 0, 0, false},
+    {"actuator", "connect", s_set_zmq, C(actuator_connect), FG_ENDPOINT_MAX, "tcp://127.0.0.1:5570", 0, 0, false},
+    {"actuator", "notify_script", s_set_str, C(notify_script), PATH_MAX, "", 0, 0, false},
+    {"actuator", "notify_timeout", s_set_int, C(notify_timeout), 0, "10", 1, 3600, false},
+    {"actuator", "notify_queue", s_set_int, C(notify_queue), 0, "256", 1, 100000, false},
+    {"actuator", "notify_parallel", s_set_int, C(notify_parallel), 0, "4", 1, 256, false},
+    {"actuator", "check_interval", s_set_int, C(check_interval), 0, "5", 1, 3600, false},
+    {"actuator", "history_max", s_set_int, C(history_max), 0, "100", 1, 100000, false},
+    {"actuator", "events_max", s_set_int, C(events_max), 0, "100000", 100, 100000000, false},
+};
+
+#define G(field) offsetof(fg_hostgroup_t, field)
+/* Hostgroup keys: offsets into fg_hostgroup_t; the setters get the group
+ * cast as the config (they only use the offset). "networks" is special. */
+static const key_def_t s_group_keys[] = {
+    {"hostgroup", "networks", NULL, 0, 0, "", 0, 0, true},
+    {"hostgroup", "ban_time", s_set_int, G(ban_time), U32, "1800", 1, 31536000, false},
+    {"hostgroup", "enable_ban", s_set_bool, G(enable_ban), 0, "true", 0, 0, false},
+    {"hostgroup", "threshold_pps", s_set_double, G(in.pps), 0, "20000", 0, 1e12, false},
+    {"hostgroup", "threshold_mbps", s_set_double, G(in.mbps), 0, "1000", 0, 1e9, false},
+    {"hostgroup", "threshold_flows", s_set_double, G(in.flows), 0, "3500", 0, 1e12, false},
+};
+/* clang-format on */
+#define N_KEYS (sizeof(s_keys) / sizeof(s_keys[0]))
+#define N_GROUP_KEYS (sizeof(s_group_keys) / sizeof(s_group_keys[0]))
+
+static const char *s_sections[] = {"general",    "networks", "redis",    "collector",
+                                   "aggregator", "detector", "actuator", "hostgroup"};
+
+/* ---- errors and line numbers ---- */
+
+static int s_fail(loader_t *l, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int s_fail(loader_t *l, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        snprintf(l->err, l->errlen, "%s:%d: %s", l->path, line, msg);
+    else if (line == 0)
+        snprintf(l->err, l->errlen, "%s: %s", l->path, msg);
+    else
+        snprintf(l->err, l->errlen, "environment: %s", msg);
+    return -1;
+}
+
+/* Line numbers of the significant lines of the file, in order. */
+static int s_index_lines(loader_t *l)
+{
+    FILE *f = fopen(l->path, "r");
+    if (!f)
+        return s_fail(l, 0, "cannot open: %s", strerror(errno));
+    char buf[4096];
+    int lineno = 0, cap = 0, level = -1;
+    while (fgets(buf, sizeof(buf), f)) {
+        size_t len = strlen(buf);
+        if (len && buf[len - 1] == '\n')
+            lineno++;
+        else if (!feof(f)) { /* a line longer than buf: zconfig rejects it */
+            continue;
+        } else
+            lineno++;
+        const char *p = buf;
+        while (*p == ' ')
+            p++;
+        if (*p == '\0' || *p == '\n' || *p == '\r' || *p == '#')
+            continue;
+        /* The common syntax mistakes, caught here to name the line. */
+        int indent = (int)(p - buf);
+        if (*p == '\t') {
+            fclose(f);
+            return s_fail(l, lineno, "syntax error: tab in indentation (use 4 spaces)");
+        }
+        if (indent % 4 || indent / 4 > level + 1) {
+            fclose(f);
+            return s_fail(l, lineno, "syntax error: indentation must be 4 spaces per level, "
+                                     "one level deeper at most");
+        }
+        level = indent / 4;
+        if (l->n_lines == cap) {
+            cap = cap ? cap * 2 : 64;
+            int *n = realloc(l->lines, (size_t)cap * sizeof(int));
+            if (!n) {
+                fclose(f);
+                return s_fail(l, 0, "out of memory");
+            }
+            l->lines = n;
+        }
+        l->lines[l->n_lines++] = lineno;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Line of the node being visited (0 when unknown). */
+static int s_line(const loader_t *l)
+{
+    return l->node < l->n_lines ? l->lines[l->node] : 0;
+}
+
+/* ---- applying values ---- */
+
+static int s_apply(loader_t *l, const key_def_t *k, size_t idx, void *target, const char *val,
+                   int line)
+{
+    const char *why = "bad value";
+    if (line != 0 && l->seen[idx] && !k->list)
+        return s_fail(l, line, "%s/%s given twice (first at line %d)", k->section, k->key,
+                      l->seen[idx]);
+    if (line != 0 && !l->seen[idx] && k->list && k->set == s_set_connects)
+        memset((char *)target + k->off, 0, sizeof(l->cfg->pull_connect));
+    if (line != 0 && !l->seen[idx] && k->list && k->set == s_set_listen)
+        l->cfg->n_netflow_listen = 0;
+    if (line > 0)
+        l->seen[idx] = line;
+    if (k->set((fg_config_t *)target, k, val, &why) != 0)
+        return s_fail(l, line, "%s/%s = \"%s\": %s", k->section, k->key, val, why);
+    return 0;
+}
+
+static int s_group_new(loader_t *l, const char *name, int line)
+{
+    fg_config_t *cfg = l->cfg;
+    for (int i = 0; i < cfg->n_groups; i++)
+        if (!strcmp(cfg->groups[i].name, name))
+            return i;
+    if (cfg->n_groups == FG_MAX_GROUPS)
+        return s_fail(l, line, "too many hostgroups (at most %d)", FG_MAX_GROUPS);
+    if (strlen(name) >= FG_NAME_MAX)
+        return s_fail(l, line, "hostgroup name too long");
+    int g = cfg->n_groups++;
+    fg_hostgroup_t *hg = &cfg->groups[g];
+    strcpy(hg->name, name);
+    for (size_t i = 1; i < N_GROUP_KEYS; i++) {
+        const char *why = "bad default";
+        if (s_group_keys[i].set((fg_config_t *)(void *)hg, &s_group_keys[i], s_group_keys[i].def,
+                                &why) != 0)
+            return s_fail(l, line, "default of %s: %s", s_group_keys[i].key, why);
+    }
+    return g;
+}
+
+static int s_read_group(loader_t *l, zconfig_t *grp)
+{
+    const char *name = zconfig_name(grp);
+    int gline = s_line(l);
+    const char *v = zconfig_value(grp);
+    if (v && *v)
+        return s_fail(l, gline, "hostgroup %s takes no value", name);
+    if (zconfig_child(grp) == NULL && strcmp(name, "default"))
+        return s_fail(l, gline, "hostgroup %s is empty", name);
+    int g = s_group_new(l, name, gline);
+    if (g < 0)
+        return -1;
+    int seen[N_GROUP_KEYS] = {0};
+    for (zconfig_t *k = zconfig_child(grp); k; k = zconfig_next(k)) {
+        l->node++;
+        int line = s_line(l);
+        const char *key = zconfig_name(k), *val = zconfig_value(k) ? zconfig_value(k) : "";
+        if (zconfig_child(k))
+            return s_fail(l, line, "hostgroup/%s/%s: unexpected subsection", name, key);
+        size_t i;
+        for (i = 0; i < N_GROUP_KEYS; i++)
+            if (!strcmp(s_group_keys[i].key, key))
+                break;
+        if (i == N_GROUP_KEYS)
+            return s_fail(l, line, "unknown key hostgroup/%s/%s", name, key);
+        if (seen[i] && !s_group_keys[i].list)
+            return s_fail(l, line, "hostgroup/%s/%s given twice (first at line %d)", name, key,
+                          seen[i]);
+        seen[i] = line;
+        const char *why = "bad value";
+        int rc;
+        if (i == 0) {
+            if (g == 0)
+                return s_fail(l, line, "hostgroup default takes its networks from "
+                                       "networks/monitored");
+            prefix_arg_t a = {l->cfg->monitored, g, NULL};
+            rc = s_each_item(val, s_add_prefix, &a, &why);
+        } else {
+            rc = s_group_keys[i].set((fg_config_t *)(void *)&l->cfg->groups[g], &s_group_keys[i],
+                                     val, &why);
+        }
+        if (rc != 0)
+            return s_fail(l, line, "hostgroup/%s/%s = \"%s\": %s", name, key, val, why);
+    }
+    return 0;
+}
+
+/* Nodes in the subtree of k, k included. */
+static int s_count_tree(zconfig_t *k)
+{
+    int n = 1;
+    for (zconfig_t *c = zconfig_child(k); c; c = zconfig_next(c))
+        n += s_count_tree(c);
+    return n;
+}
+
+static int s_read_section(loader_t *l, zconfig_t *sec, bool groups_pass)
+{
+    const char *name = zconfig_name(sec);
+    int line = s_line(l);
+    bool is_groups = !strcmp(name, "hostgroup");
+    size_t si;
+    for (si = 0; si < sizeof(s_sections) / sizeof(s_sections[0]); si++)
+        if (!strcmp(s_sections[si], name))
+            break;
+    if (si == sizeof(s_sections) / sizeof(s_sections[0]))
+        return s_fail(l, line, "unknown section \"%s\"", name);
+    if (zconfig_value(sec) && *zconfig_value(sec))
+        return s_fail(l, line, "section %s takes no value (keys go indented below it)", name);
+    for (zconfig_t *k = zconfig_child(sec); k; k = zconfig_next(k)) {
+        l->node++;
+        if (is_groups) {
+            if (groups_pass && s_read_group(l, k) != 0)
+                return -1;
+            if (!groups_pass)
+                l->node += s_count_tree(k) - 1;
+            continue;
+        }
+        if (groups_pass) {
+            l->node += s_count_tree(k) - 1;
+            continue;
+        }
+        const char *key = zconfig_name(k), *val = zconfig_value(k) ? zconfig_value(k) : "";
+        if (zconfig_child(k))
+            return s_fail(l, s_line(l), "%s/%s: unexpected subsection", name, key);
+        size_t i;
+        for (i = 0; i < N_KEYS; i++)
+            if (!strcmp(s_keys[i].section, name) && !strcmp(s_keys[i].key, key))
+                break;
+        if (i == N_KEYS)
+            return s_fail(l, s_line(l), "unknown key %s/%s", name, key);
+        if (s_apply(l, &s_keys[i], i, l->cfg, val, s_line(l)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* FLOODGATE_<SECTION>_<KEY> overrides. */
+static int s_read_env(loader_t *l)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char name[128];
+        snprintf(name, sizeof(name), "FLOODGATE_%s_%s", s_keys[i].section, s_keys[i].key);
+        for (char *p = name; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        const char *val = getenv(name);
+        if (!val)
+            continue;
+        l->seen[i] = 0; /* an override replaces lists as well */
+        if (s_apply(l, &s_keys[i], i, l->cfg, val, -1) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Cross-key checks once everything is read. */
+static int s_finish(loader_t *l)
+{
+    fg_config_t *cfg = l->cfg;
+    char(*lists[2])[FG_ENDPOINT_MAX] = {cfg->pull_connect, cfg->pub_connect};
+    const char *names[2] = {"pull_connect", "pub_connect"};
+    for (int j = 0; j < 2; j++) {
+        int n = 0;
+        while (n < FG_MAX_SHARDS && lists[j][n][0])
+            n++;
+        if (n == 1 && cfg->shards > 1) {
+            char base[FG_ENDPOINT_MAX];
+            strcpy(base, lists[j][0]);
+            for (int s = 0; s < cfg->shards; s++)
+                if (fg_endpoint_offset(base, s, lists[j][s], FG_ENDPOINT_MAX) != 0)
+                    return s_fail(l, 0, "aggregator/%s: %s has no port to offset per shard",
+                                  names[j], base);
+        } else if (n != cfg->shards) {
+            return s_fail(l, 0, "aggregator/%s lists %d endpoints for %d shards (give one, "
+                                "whose port is offset per shard, or one per shard)",
+                          names[j], n, cfg->shards);
+        }
+    }
+    char tmp[FG_ENDPOINT_MAX];
+    if (fg_endpoint_offset(cfg->pull_bind, cfg->shards - 1, tmp, sizeof(tmp)) != 0 ||
+        fg_endpoint_offset(cfg->pub_bind, cfg->shards - 1, tmp, sizeof(tmp)) != 0)
+        return s_fail(l, 0, "aggregator/pull_bind and pub_bind need a numeric port");
+    if (ptrie_size(cfg->monitored) == 0)
+        return s_fail(l, 0, "networks/monitored is empty: nothing to protect");
+    return 0;
+}
+
+fg_config_t *fg_config_load(const char *path, char *err, size_t errlen)
+{
+    loader_t l = {0};
+    zconfig_t *root = NULL;
+    fg_config_t *cfg = calloc(1, sizeof(*cfg));
+    l.cfg = cfg;
+    l.path = path;
+    l.err = err;
+    l.errlen = errlen;
+    if (!cfg || !(cfg->monitored = ptrie_new()) || !(cfg->whitelist = ptrie_new())) {
+        s_fail(&l, 0, "out of memory");
+        goto fail;
+    }
+    snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (s_apply(&l, &s_keys[i], i, cfg, s_keys[i].def, 0) != 0)
+            goto fail;
+    if (s_group_new(&l, "default", 0) != 0)
+        goto fail;
+    if (s_index_lines(&l) != 0)
+        goto fail;
+
+    root = zconfig_load(path);
+    if (!root) {
+        /* zconfig printed its reason with the line number on stdout */
+        s_fail(&l, 0, "syntax error (see the zconfig message above)");
+        goto fail;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        l.node = -1;
+        for (zconfig_t *sec = zconfig_child(root); sec; sec = zconfig_next(sec)) {
+            l.node++;
+            if (s_read_section(&l, sec, pass == 1) != 0)
+                goto fail;
+        }
+    }
+    if (s_read_env(&l) != 0 || s_finish(&l) != 0)
+        goto fail;
+    zconfig_destroy(&root);
+    free(l.lines);
+    return cfg;
+fail:
+    zconfig_destroy(&root);
+    free(l.lines);
+    fg_config_destroy(&cfg);
+    return NULL;
+}
+
+void fg_config_destroy(fg_config_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ptrie_destroy(&(*self_p)->monitored);
+    ptrie_destroy(&(*self_p)->whitelist);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const fg_hostgroup_t *fg_config_group(const fg_config_t *cfg, const fg_addr_t *a)
+{
+    int g = ptrie_lookup(cfg->monitored, a);
+    return g < 0 ? NULL : &cfg->groups[g];
+}
+
+bool fg_config_whitelisted(const fg_config_t *cfg, const fg_addr_t *a)
+{
+    return ptrie_lookup(cfg->whitelist, a) >= 0;
+}
+
+int fg_endpoint_offset(const char *endpoint, int delta, char *out, size_t outlen)
+{
+    const char *colon = strrchr(endpoint, ':');
+    if (!colon || !isdigit((unsigned char)colon[1]))
+        return -1;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port + delta > 65535 || port + delta < 0)
+        return -1;
+    int n = snprintf(out, outlen, "%.*s:%ld", (int)(colon - endpoint), endpoint, port + delta);
+    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}

@@ -1,0 +1,120 @@
+/* config: floodgate.conf, read the same way by every process.
+ *
+ * The file is ZPL (CZMQ's zconfig format): sections, 4-space indentation,
+ * "key = value", '#' comments. Every process loads and checks the whole file,
+ * so a mistake anywhere is caught by whichever daemon starts first. Every key
+ * has a default (deploy/floodgate.conf lists them all). An unknown key, a bad
+ * value or a bad prefix is an error naming the file, the line and the reason.
+ *
+ * After the file, environment variables FLOODGATE_<SECTION>_<KEY> (upper
+ * case) override single keys, for per-host settings in containers, e.g.
+ * FLOODGATE_COLLECTOR_ID=2 or FLOODGATE_REDIS_ADDRESS=redis:6379. */
+#ifndef FG_CONFIG_H
+#define FG_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/ptrie.h"
+
+#define FG_MAX_SHARDS 64
+#define FG_MAX_GROUPS 256
+#define FG_MAX_LISTEN 8
+#define FG_NAME_MAX 64
+#define FG_ENDPOINT_MAX 256
+
+/* Thresholds of one direction; 0 disables a threshold. */
+typedef struct {
+    double pps;
+    double mbps;
+    double flows;
+} fg_thresholds_t;
+
+typedef struct {
+    char name[FG_NAME_MAX];
+    uint32_t ban_time;     /* seconds */
+    bool enable_ban;
+    fg_thresholds_t in;    /* per host, incoming */
+} fg_hostgroup_t;
+
+typedef struct {
+    char path[PATH_MAX];
+    int log_level;
+
+    /* networks: monitored maps an address to its hostgroup index (0 is the
+     * default group); whitelist holds 1 for never-banned addresses. */
+    ptrie_t *monitored;
+    ptrie_t *whitelist;
+
+    /* redis */
+    char redis_host[256];
+    int redis_port;
+    char redis_unix[PATH_MAX]; /* non-empty: connect to this socket */
+    char redis_user[FG_NAME_MAX];
+    char redis_password[256];
+    int redis_db;
+    char redis_prefix[FG_NAME_MAX];
+
+    /* collector */
+    uint32_t collector_id;
+    char netflow_listen[FG_MAX_LISTEN][FG_ENDPOINT_MAX];
+    int n_netflow_listen;
+    int rcvbuf;
+    int batch_records;
+    int batch_ms;
+    int default_sampling;
+    int send_hwm;
+
+    /* aggregator */
+    int shards;
+    char pull_bind[FG_ENDPOINT_MAX];  /* shard i binds port + i */
+    char pub_bind[FG_ENDPOINT_MAX];   /* shard i binds port + i */
+    char pull_connect[FG_MAX_SHARDS][FG_ENDPOINT_MAX]; /* one per shard */
+    char pub_connect[FG_MAX_SHARDS][FG_ENDPOINT_MAX];  /* one per shard */
+    int tick_ms;
+    double watch_floor;
+    int host_idle;  /* seconds */
+    int max_hosts;
+
+    /* detector */
+    int ongoing_interval; /* seconds between ONGOING decisions per host */
+    int attack_end;       /* seconds below threshold that end an attack */
+
+    /* actuator */
+    char actuator_bind[FG_ENDPOINT_MAX];
+    char actuator_connect[FG_ENDPOINT_MAX];
+    char notify_script[PATH_MAX];
+    int notify_timeout;  /* seconds */
+    int notify_queue;
+    int notify_parallel;
+    int check_interval;  /* seconds */
+    int history_max;
+    int events_max;
+
+    fg_hostgroup_t groups[FG_MAX_GROUPS];
+    int n_groups;
+} fg_config_t;
+
+/* Load path into a new config (the caller's to free with
+ * fg_config_destroy). On failure returns NULL and writes
+ * "FILE:LINE: reason" (or "FILE: reason") into err. */
+fg_config_t *fg_config_load(const char *path, char *err, size_t errlen);
+
+/* Free a config and NULL the caller's pointer. Idempotent. */
+void fg_config_destroy(fg_config_t **self_p);
+
+/* The hostgroup of a monitored address, or NULL when it is not monitored. */
+const fg_hostgroup_t *fg_config_group(const fg_config_t *cfg, const fg_addr_t *a);
+
+/* True when the address is on the whitelist. */
+bool fg_config_whitelisted(const fg_config_t *cfg, const fg_addr_t *a);
+
+/* The endpoint string with its port moved by delta ("tcp://host:5550", 2 ->
+ * "tcp://host:5552"). Returns 0, or -1 when the endpoint has no numeric port or
+ * out is too small. */
+int fg_endpoint_offset(const char *endpoint, int delta, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,117 @@
+#include "common/daemon.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+volatile sig_atomic_t fg_stop = 0;
+volatile sig_atomic_t fg_reload = 0;
+volatile sig_atomic_t fg_dump_stats = 0;
+
+static void s_on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        fg_reload = 1;
+    else if (sig == SIGUSR1)
+        fg_dump_stats = 1;
+    else
+        fg_stop = 1;
+}
+
+static void s_usage(const char *proc, bool with_shard, FILE *out)
+{
+    fprintf(out,
+            "usage: floodgate-%s [-c FILE] [-t] [-l LEVEL]%s\n"
+            "  -c, --config FILE   configuration (default /etc/floodgate/floodgate.conf)\n"
+            "  -t, --test          check the configuration and exit (0 when good)\n"
+            "  -l, --log-level L   debug, info, warn or error (overrides general/log_level)\n"
+            "%s",
+            proc, with_shard ? " --shard N" : "",
+            with_shard ? "  -s, --shard N       shard index, 0 .. aggregator/shards - 1\n" : "");
+}
+
+fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_shard,
+                             fg_args_t *args)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"test", no_argument, NULL, 't'},
+                                         {"log-level", required_argument, NULL, 'l'},
+                                         {"shard", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *level = NULL;
+    int c;
+    args->config_path = "/etc/floodgate/floodgate.conf";
+    args->check_only = false;
+    args->shard = -1;
+    fg_log_init(proc);
+    while ((c = getopt_long(argc, argv, "c:tl:s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            args->config_path = optarg;
+            break;
+        case 't':
+            args->check_only = true;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case 's':
+            if (!with_shard)
+                goto usage;
+            args->shard = atoi(optarg);
+            if (args->shard < 0 || strspn(optarg, "0123456789") != strlen(optarg))
+                goto usage;
+            break;
+        case 'h':
+            s_usage(proc, with_shard, stdout);
+            exit(0);
+        default:
+            goto usage;
+        }
+    }
+    if (optind != argc || (level && fg_log_level_parse(level) < 0))
+        goto usage;
+
+    char err[1024];
+    fg_config_t *cfg = fg_config_load(args->config_path, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "floodgate-%s: config error: %s\n", proc, err);
+        exit(2);
+    }
+    if (with_shard) {
+        if (args->shard < 0)
+            args->shard = 0;
+        if (args->shard >= cfg->shards) {
+            fprintf(stderr, "floodgate-%s: --shard %d but aggregator/shards = %d in %s\n", proc,
+                    args->shard, cfg->shards, args->config_path);
+            exit(2);
+        }
+    }
+    if (args->check_only) {
+        printf("%s: configuration ok\n", args->config_path);
+        fg_config_destroy(&cfg);
+        exit(0);
+    }
+    fg_log_level = level ? fg_log_level_parse(level) : cfg->log_level;
+
+    /* CZMQ would install its own SIGINT/SIGTERM handlers; we keep ours. */
+    zsys_handler_set(NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return cfg;
+usage:
+    s_usage(proc, with_shard, stderr);
+    exit(2);
+}

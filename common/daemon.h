@@ -1,0 +1,33 @@
+/* daemon: what every floodgate process does the same way at start-up.
+ *
+ *   args -> log -> config (-t: check and exit) -> signals -> the process's own
+ *   sockets and loop.
+ *
+ * Exit codes: 0 clean stop, 1 start-up failure, 2 bad usage or bad config. */
+#ifndef FG_DAEMON_H
+#define FG_DAEMON_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "common/config.h"
+
+typedef struct {
+    const char *config_path;
+    bool check_only;
+    int shard; /* --shard, aggregator only; -1 when not given */
+} fg_args_t;
+
+/* Set by signal handlers; the loops poll them. */
+extern volatile sig_atomic_t fg_stop;       /* SIGINT, SIGTERM */
+extern volatile sig_atomic_t fg_reload;     /* SIGHUP */
+extern volatile sig_atomic_t fg_dump_stats; /* SIGUSR1 */
+
+/* Parse the common options (-c FILE, -t, -l LEVEL, --shard N when
+ * with_shard), load the config, and install signal handlers. Prints usage
+ * and exits 2 on bad options, prints "FILE:LINE: reason" and exits 2 on a
+ * bad config, exits 0 after -t. Returns the config, the caller's to free. */
+fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_shard,
+                             fg_args_t *args);
+
+#endif

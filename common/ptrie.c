@@ -1,0 +1,153 @@
+#include "common/ptrie.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    uint32_t child[2]; /* 0 = none (node 0 is the root, never a child) */
+    int32_t value;     /* -1 = no prefix ends here */
+} ptrie_node_t;
+
+struct ptrie {
+    ptrie_node_t *nodes;
+    uint32_t count;
+    uint32_t cap;
+    uint32_t v4_root; /* node of ::ffff:0:0/96 */
+    int v4_cover;     /* value of the longest prefix holding ::ffff:0:0/96 */
+    size_t prefixes;
+};
+
+static inline unsigned s_bit(const fg_addr_t *a, unsigned i)
+{
+    return i < 64 ? (unsigned)(a->hi >> (63 - i)) & 1u : (unsigned)(a->lo >> (127 - i)) & 1u;
+}
+
+/* Index of a fresh node, or 0 when out of memory. */
+static uint32_t s_node_new(ptrie_t *self)
+{
+    if (self->count == self->cap) {
+        uint32_t cap = self->cap ? self->cap * 2 : 64;
+        ptrie_node_t *n = realloc(self->nodes, cap * sizeof(*n));
+        if (!n)
+            return 0;
+        self->nodes = n;
+        self->cap = cap;
+    }
+    ptrie_node_t *n = &self->nodes[self->count];
+    n->child[0] = n->child[1] = 0;
+    n->value = -1;
+    return self->count++;
+}
+
+/* Walk (creating nodes) from the root to the node of addr/len. 0 on OOM. */
+static uint32_t s_descend(ptrie_t *self, const fg_addr_t *addr, unsigned len)
+{
+    uint32_t at = 0;
+    for (unsigned i = 0; i < len; i++) {
+        unsigned b = s_bit(addr, i);
+        if (!self->nodes[at].child[b]) {
+            uint32_t n = s_node_new(self);
+            if (!n)
+                return 0;
+            self->nodes[at].child[b] = n;
+        }
+        at = self->nodes[at].child[b];
+    }
+    return at;
+}
+
+/* Recompute the value IPv4 lookups start with: the longest prefix of length
+ * <= 96 on the path to the v4 root (::/0, ::ffff:0:0/96 and the like). */
+static void s_update_v4_cover(ptrie_t *self)
+{
+    fg_addr_t mapped = fg_addr_from_v4(0);
+    uint32_t at = 0;
+    int best = self->nodes[0].value;
+    for (unsigned i = 0; i < 96 && at != self->v4_root; i++) {
+        at = self->nodes[at].child[s_bit(&mapped, i)];
+        if (self->nodes[at].value >= 0)
+            best = self->nodes[at].value;
+    }
+    self->v4_cover = best;
+}
+
+ptrie_t *ptrie_new(void)
+{
+    ptrie_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    if (s_node_new(self) != 0)
+        goto fail; /* root must be node 0 */
+    if (!self->nodes)
+        goto fail;
+    fg_addr_t mapped = fg_addr_from_v4(0);
+    self->v4_root = s_descend(self, &mapped, 96);
+    if (!self->v4_root)
+        goto fail;
+    self->v4_cover = -1;
+    return self;
+fail:
+    ptrie_destroy(&self);
+    return NULL;
+}
+
+void ptrie_destroy(ptrie_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->nodes);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int ptrie_insert(ptrie_t *self, const fg_prefix_t *prefix, int value)
+{
+    if (value < 0 || prefix->len > 128)
+        return -1;
+    uint32_t at = prefix->len == 0 ? 0 : s_descend(self, &prefix->addr, prefix->len);
+    if (prefix->len && !at)
+        return -1;
+    if (self->nodes[at].value < 0)
+        self->prefixes++;
+    self->nodes[at].value = value;
+    s_update_v4_cover(self);
+    return 0;
+}
+
+int ptrie_lookup(const ptrie_t *self, const fg_addr_t *addr)
+{
+    const ptrie_node_t *nodes = self->nodes;
+    uint32_t at = 0;
+    unsigned i = 0;
+    int best = nodes[0].value;
+
+    if (fg_addr_is_v4(addr)) {
+        best = self->v4_cover;
+        at = self->v4_root;
+        i = 96;
+    }
+    for (; i < 128; i++) {
+        uint32_t n = nodes[at].child[s_bit(addr, i)];
+        if (!n)
+            return best;
+        at = n;
+        if (nodes[at].value >= 0)
+            best = nodes[at].value;
+    }
+    return best;
+}
+
+size_t ptrie_size(const ptrie_t *self)
+{
+    return self->prefixes;
+}
+
+int ptrie_exact(const ptrie_t *self, const fg_prefix_t *prefix)
+{
+    uint32_t at = 0;
+    for (unsigned i = 0; i < prefix->len && i < 128; i++) {
+        at = self->nodes[at].child[s_bit(&prefix->addr, i)];
+        if (!at)
+            return -1;
+    }
+    return self->nodes[at].value;
+}

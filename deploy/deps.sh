@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install what floodgate needs to build, run and test, from Debian 12 packages.
+# Idempotent: does nothing (no apt-get call at all) when every package is there.
+set -eu
+
+PKGS="build-essential pkg-config
+libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
+libhiredis-dev libcmocka-dev redis-server redis-tools
+python3 python3-scapy iproute2 procps"
+
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$st" in
+        "install ok installed") ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "deps.sh: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
