@@ -92,8 +92,8 @@ $(B)/floodgate: $(B)/cli/main.o $(ALL_LIBS)
 $(B)/floodgate-flowgen: $(B)/bench/flowgen.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
 
-$(B)/tests/test_%: $(B)/tests/test_%.o $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
+$(B)/tests/test_%: $(B)/tests/test_%.o $(HARNESS) $(ALL_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
 
 $(B)/tests/e2e_%: $(B)/tests/e2e/e2e_%.o $(HARNESS) $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
@@ -104,7 +104,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit e2e
 
 unit: $(BINS) $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; FG_BUILD=$(B) $$t; done
 
 e2e: $(BINS) $(E2E_BINS)
 	@set -e; for t in $(E2E_BINS); do echo "== $$t"; FG_BUILD=$(B) $$t; done
