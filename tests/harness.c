@@ -1,0 +1,272 @@
+#include "tests/harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+extern char **environ;
+
+uint64_t hn_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void s_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Bind port 0 of the given type on 127.0.0.1 and return the port, or the
+ * result of binding the given port (0 when it is taken). */
+static int s_bind_port(int type, int port)
+{
+    int fd = socket(AF_INET, type, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    int got = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        got = ntohs(sa.sin_port);
+    close(fd);
+    return got;
+}
+
+int hn_free_port(void)
+{
+    /* Ports handed out recently are skipped so two calls in a row differ even
+     * though nothing holds the first one yet. */
+    static int recent[64];
+    static int n_recent;
+    for (int tries = 0; tries < 200; tries++) {
+        int p = s_bind_port(SOCK_STREAM, 0);
+        if (p == 0 || p > 65000)
+            continue;
+        bool dup = false;
+        for (int i = 0; i < n_recent; i++)
+            dup |= recent[i] == p;
+        if (dup || s_bind_port(SOCK_DGRAM, p) != p)
+            continue;
+        recent[n_recent++ % 64] = p;
+        if (n_recent > 64)
+            n_recent = 64;
+        return p;
+    }
+    fail_msg("no free port found");
+    return -1;
+}
+
+char *hn_tmpdir(const char *tag)
+{
+    char *dir = malloc(256);
+    assert_non_null(dir);
+    snprintf(dir, 256, "/tmp/fg-%s-XXXXXX", tag);
+    if (!mkdtemp(dir))
+        fail_msg("mkdtemp: %s", strerror(errno));
+    return dir;
+}
+
+void hn_rmdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            hn_rmdir(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+pid_t hn_spawn_env(char *const argv[], char *const env[], const char *logfile)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        fail_msg("fork: %s", strerror(errno));
+    if (pid == 0) {
+        setpgid(0, 0);
+        if (logfile) {
+            int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(fd);
+            }
+        }
+        for (size_t i = 0; env && env[i]; i++)
+            putenv(env[i]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    return pid;
+}
+
+pid_t hn_spawn(char *const argv[], const char *logfile)
+{
+    return hn_spawn_env(argv, NULL, logfile);
+}
+
+bool hn_alive(pid_t pid)
+{
+    int st;
+    return waitpid(pid, &st, WNOHANG) == 0;
+}
+
+int hn_wait_exit(pid_t pid, int timeout_ms)
+{
+    uint64_t end = hn_ms() + (uint64_t)timeout_ms;
+    int st;
+    do {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0)
+            return -1;
+        s_sleep_ms(10);
+    } while (hn_ms() < end);
+    return -1;
+}
+
+int hn_stop(pid_t pid, int timeout_ms)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    int st = hn_wait_exit(pid, timeout_ms);
+    if (st != -1)
+        return st;
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    return hn_wait_exit(pid, 5000);
+}
+
+void *hn_redis(int port, const char *fmt, ...)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (!c || c->err) {
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    return r;
+}
+
+static int s_redis_port;
+static bool s_redis_pings(void *arg)
+{
+    (void)arg;
+    redisReply *r = hn_redis(s_redis_port, "PING");
+    bool ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+pid_t hn_redis_start(const char *dir, int port, bool persist)
+{
+    char portstr[16], log[512];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    snprintf(log, sizeof(log), "%s/redis.log", dir);
+    char *argv[] = {"redis-server", "--port", portstr, "--bind", "127.0.0.1", "--dir",
+                    (char *)dir, "--save", persist ? "1 1" : "", "--appendonly",
+                    persist ? "yes" : "no", "--daemonize", "no", NULL};
+    pid_t pid = hn_spawn(argv, log);
+    s_redis_port = port;
+    if (!hn_wait_until(s_redis_pings, NULL, 5000)) {
+        hn_stop(pid, 1000);
+        fail_msg("redis-server on port %d did not answer PING within 5 s (see %s)", port, log);
+    }
+    return pid;
+}
+
+bool hn_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
+{
+    uint64_t end = hn_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if (cond(arg))
+            return true;
+        if (hn_ms() >= end)
+            return false;
+        s_sleep_ms(20);
+    }
+}
+
+void hn_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fail_msg("cannot write %s: %s", path, strerror(errno));
+    fputs(text, f);
+    fclose(f);
+}
+
+char *hn_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t k;
+    while (buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += k;
+        if (n + 1 == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
+const char *hn_build_dir(void)
+{
+    const char *b = getenv("FG_BUILD");
+    return b && *b ? b : "build";
+}
