@@ -1,0 +1,215 @@
+/* Unit tests: floodgate.conf loading, defaults, errors with file:line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/config.h"
+#include "tests/harness.h"
+
+static char *s_dir;
+static char s_path[512];
+static char s_err[1024];
+
+static int s_setup(void **state)
+{
+    (void)state;
+    s_dir = hn_tmpdir("config");
+    snprintf(s_path, sizeof(s_path), "%s/floodgate.conf", s_dir);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    hn_rmdir(s_dir);
+    free(s_dir);
+    return 0;
+}
+
+static fg_config_t *s_load(const char *text)
+{
+    hn_write_file(s_path, text);
+    s_err[0] = '\0';
+    return fg_config_load(s_path, s_err, sizeof(s_err));
+}
+
+/* The config must fail, with an error naming line and holding reason. */
+static void s_expect_error(const char *text, int line, const char *reason)
+{
+    fg_config_t *cfg = s_load(text);
+    if (cfg) {
+        fg_config_destroy(&cfg);
+        fail_msg("config loaded, expected an error at line %d: %s", line, reason);
+    }
+    char want[600];
+    if (line > 0)
+        snprintf(want, sizeof(want), "%s:%d: ", s_path, line);
+    else
+        snprintf(want, sizeof(want), "%s: ", s_path);
+    if (strncmp(s_err, want, strlen(want)) != 0)
+        fail_msg("error \"%s\" does not start with \"%s\"", s_err, want);
+    if (!strstr(s_err, reason))
+        fail_msg("error \"%s\" does not say \"%s\"", s_err, reason);
+}
+
+#define MIN "networks\n    monitored = 10.0.0.0/16\n"
+
+static void test_config_example_file_loads(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = fg_config_load("deploy/floodgate.conf", s_err, sizeof(s_err));
+    if (!cfg)
+        fail_msg("deploy/floodgate.conf: %s", s_err);
+    assert_int_equal(cfg->groups[0].ban_time, 1800);
+    assert_string_equal(cfg->redis_prefix, "floodgate");
+    fg_config_destroy(&cfg);
+}
+
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_load(MIN);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->n_groups, 1);
+    assert_string_equal(cfg->groups[0].name, "default");
+    assert_int_equal(cfg->groups[0].ban_time, 1800);
+    assert_true(cfg->groups[0].enable_ban);
+    assert_true(cfg->groups[0].in.pps > 0);
+    assert_int_equal(cfg->shards, 1);
+    assert_string_equal(cfg->pull_connect[0], "tcp://127.0.0.1:5550");
+    assert_string_equal(cfg->redis_host, "127.0.0.1");
+    assert_int_equal(cfg->redis_port, 6379);
+    assert_int_equal(cfg->n_netflow_listen, 1);
+    assert_int_equal(cfg->tick_ms, 1000);
+    fg_config_destroy(&cfg);
+}
+
+static void test_config_values_and_lists(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_load("# comment\n\n" MIN "    monitored = \"2001:db8::/32, 10.1.0.0/24\"\n"
+                              "    whitelist = 10.0.0.53 2001:db8::53\n"
+                              "redis\n    address = unix:/run/redis.sock\n    prefix = fg-test\n"
+                              "collector\n    netflow_listen = 127.0.0.1:9995 [::1]:9995\n"
+                              "aggregator\n    shards = 3\n    tick_ms = 100\n"
+                              "hostgroup\n    default\n        ban_time = 60\n"
+                              "        enable_ban = off\n"
+                              "    web\n        networks = 10.0.5.0/24\n"
+                              "        threshold_pps = 100\n");
+    if (!cfg)
+        fail_msg("%s", s_err);
+    fg_addr_t a;
+    fg_addr_parse("10.0.5.9", &a);
+    const fg_hostgroup_t *g = fg_config_group(cfg, &a);
+    assert_non_null(g);
+    assert_string_equal(g->name, "web");
+    assert_true(g->in.pps == 100);
+    assert_int_equal(g->ban_time, 1800); /* built-in default */
+    fg_addr_parse("10.0.6.9", &a);
+    assert_string_equal(fg_config_group(cfg, &a)->name, "default");
+    assert_int_equal(fg_config_group(cfg, &a)->ban_time, 60);
+    assert_false(fg_config_group(cfg, &a)->enable_ban);
+    fg_addr_parse("2001:db8::1", &a);
+    assert_non_null(fg_config_group(cfg, &a));
+    fg_addr_parse("10.1.1.1", &a);
+    assert_null(fg_config_group(cfg, &a));
+    fg_addr_parse("10.0.0.53", &a);
+    assert_true(fg_config_whitelisted(cfg, &a));
+    fg_addr_parse("10.0.0.54", &a);
+    assert_false(fg_config_whitelisted(cfg, &a));
+    assert_string_equal(cfg->redis_unix, "/run/redis.sock");
+    assert_string_equal(cfg->redis_prefix, "fg-test");
+    assert_int_equal(cfg->n_netflow_listen, 2);
+    assert_string_equal(cfg->netflow_listen[1], "[::1]:9995");
+    /* one connect endpoint, 3 shards: ports offset per shard */
+    assert_string_equal(cfg->pull_connect[2], "tcp://127.0.0.1:5552");
+    assert_string_equal(cfg->pub_connect[1], "tcp://127.0.0.1:5561");
+    assert_int_equal(cfg->tick_ms, 100);
+    fg_config_destroy(&cfg);
+}
+
+static void test_config_errors_name_line(void **state)
+{
+    (void)state;
+    s_expect_error(MIN "collector\n    batchms = 3\n", 4, "unknown key collector/batchms");
+    s_expect_error(MIN "bogus\n    a = 1\n", 3, "unknown section");
+    s_expect_error(MIN "collector\n    batch_ms = fast\n", 4, "not an integer");
+    s_expect_error(MIN "collector\n    batch_ms = 0\n", 4, "out of range");
+    s_expect_error(MIN "networks2\n", 3, "unknown section");
+    s_expect_error("networks\n    monitored = 10.0.0.1/16\n", 2, "host bits set");
+    s_expect_error("networks\n    monitored = 10.0.0.0/40\n", 2, "prefix length");
+    s_expect_error("networks\n    monitored = 10.0.0.0/16 bad\n", 2, "not an IPv4 or IPv6");
+    s_expect_error(MIN "redis\n    address = localhost\n", 4, "host:port");
+    s_expect_error(MIN "redis\n    db = 1\n    db = 2\n", 5, "given twice (first at line 4)");
+    s_expect_error(MIN "hostgroup\n    default\n        enable_ban = maybe\n", 5, "not a boolean");
+    s_expect_error(MIN "hostgroup\n    web\n        networks = 10.0.1.0/24\n"
+                       "        threshold_pps = -1\n", 6, "out of range");
+    s_expect_error(MIN "hostgroup\n    web\n        thresold_pps = 1\n", 5,
+                   "unknown key hostgroup/web/thresold_pps");
+    s_expect_error(MIN "hostgroup\n    a\n        networks = 10.0.1.0/24\n"
+                       "    b\n        networks = 10.0.1.0/24\n", 7, "another hostgroup");
+    s_expect_error(MIN "aggregator\n    pull_bind = 5550\n", 4, "ZeroMQ endpoint");
+    s_expect_error(MIN "# ok\n  redis\n", 4, "indentation");
+    s_expect_error(MIN "redis\n\taddress = x:1\n", 4, "tab");
+    s_expect_error(MIN "redis = 1\n", 3, "takes no value");
+    s_expect_error("general\n    log_level = loud\n", 2, "not a log level");
+    /* errors that are about the whole file name no line */
+    s_expect_error("general\n    log_level = info\n", 0, "networks/monitored is empty");
+    s_expect_error(MIN "aggregator\n    shards = 2\n"
+                       "    pull_connect = tcp://a:1 tcp://b:1 tcp://c:1\n",
+                   0, "3 endpoints for 2 shards");
+    /* a missing file */
+    s_err[0] = '\0';
+    assert_null(fg_config_load("/nonexistent/floodgate.conf", s_err, sizeof(s_err)));
+    assert_non_null(strstr(s_err, "cannot open"));
+}
+
+static void test_config_env_override(void **state)
+{
+    (void)state;
+    setenv("FLOODGATE_COLLECTOR_ID", "42", 1);
+    setenv("FLOODGATE_REDIS_ADDRESS", "redis:6380", 1);
+    fg_config_t *cfg = s_load(MIN "collector\n    id = 7\n");
+    unsetenv("FLOODGATE_COLLECTOR_ID");
+    unsetenv("FLOODGATE_REDIS_ADDRESS");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->collector_id, 42);
+    assert_string_equal(cfg->redis_host, "redis");
+    assert_int_equal(cfg->redis_port, 6380);
+    fg_config_destroy(&cfg);
+    setenv("FLOODGATE_COLLECTOR_BATCH_MS", "zero", 1);
+    assert_null(s_load(MIN));
+    unsetenv("FLOODGATE_COLLECTOR_BATCH_MS");
+    assert_non_null(strstr(s_err, "environment: collector/batch_ms"));
+}
+
+static void test_config_endpoint_offset(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(fg_endpoint_offset("tcp://*:5550", 3, out, sizeof(out)), 0);
+    assert_string_equal(out, "tcp://*:5553");
+    assert_int_equal(fg_endpoint_offset("tcp://[::1]:80", 1, out, sizeof(out)), 0);
+    assert_string_equal(out, "tcp://[::1]:81");
+    assert_int_equal(fg_endpoint_offset("ipc:///tmp/x", 1, out, sizeof(out)), -1);
+    assert_int_equal(fg_endpoint_offset("tcp://*:65535", 1, out, sizeof(out)), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_example_file_loads),
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_values_and_lists),
+        cmocka_unit_test(test_config_errors_name_line),
+        cmocka_unit_test(test_config_env_override),
+        cmocka_unit_test(test_config_endpoint_offset),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
