@@ -1,0 +1,356 @@
+/* End to end: the four daemons and a real redis-server on free loopback
+ * ports; floodgate-flowgen sends NetFlow v5 floods; Redis must show the bans.
+ *
+ *   1. a flood against one monitored host plus background traffic to others:
+ *      the host is banned (key with a TTL close to ban_time and every field),
+ *      the background hosts and a whitelisted flooded host are not;
+ *   2. a host in a hostgroup with a 3 s ban time, flooded for longer: its key
+ *      expires, the unban is recorded (history, events, notify script), and
+ *      the continuing attack bans it again (ban_count 2);
+ *   3. every daemon stops cleanly on SIGTERM. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hiredis.h>
+
+#include "tests/harness.h"
+
+typedef struct {
+    char *dir;
+    char conf[512];
+    int redis_port, nf_port, pull_port, pub_port, act_port;
+    pid_t redis, collector, aggregator, detector, actuator;
+} e2e_t;
+
+static e2e_t s_e;
+
+static void s_write_config(e2e_t *e)
+{
+    char text[4096], script[600];
+    snprintf(script, sizeof(script), "%s/notify.sh", e->dir);
+    snprintf(text, sizeof(text),
+             "# written by e2e_pipeline\n"
+             "general\n    log_level = info\n"
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "    whitelist = 10.0.0.53/32\n"
+             "redis\n    address = 127.0.0.1:%d\n    prefix = fgtest\n"
+             "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 10\n"
+             "aggregator\n    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
+             "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
+             "    tick_ms = 200\n"
+             "detector\n    ongoing_interval = 1\n    attack_end = 10\n"
+             "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
+             "    notify_script = %s\n    check_interval = 1\n"
+             "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 5000\n"
+             "        threshold_mbps = 0\n        threshold_flows = 0\n"
+             "    short\n        networks = 10.0.2.0/24\n        ban_time = 3\n"
+             "        threshold_pps = 5000\n        threshold_mbps = 0\n"
+             "        threshold_flows = 0\n",
+             e->redis_port, e->nf_port, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
+             e->act_port, e->act_port, script);
+    hn_write_file(e->conf, text);
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "#!/bin/sh\n# record the call and the details read from stdin\n"
+             "details=$(cat)\n"
+             "echo \"$1 $2 $3 $4 $(printf '%%s' \"$details\" | wc -c)\" >> %s/notify.log\n",
+             e->dir);
+    hn_write_file(script, body);
+    chmod(script, 0755);
+}
+
+static pid_t s_daemon(e2e_t *e, const char *name, const char *extra)
+{
+    char bin[512], log[512];
+    snprintf(bin, sizeof(bin), "%s/floodgate-%s", hn_build_dir(), name);
+    snprintf(log, sizeof(log), "%s/%s.log", e->dir, name);
+    char *argv[] = {bin, "-c", e->conf, (char *)extra, extra ? "0" : NULL, NULL};
+    return hn_spawn(argv, log);
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    e->dir = hn_tmpdir("e2e");
+    snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
+    e->redis_port = hn_free_port();
+    e->nf_port = hn_free_port();
+    e->pull_port = hn_free_port();
+    e->pub_port = hn_free_port();
+    e->act_port = hn_free_port();
+    s_write_config(e);
+    e->redis = hn_redis_start(e->dir, e->redis_port, false);
+    e->actuator = s_daemon(e, "actuator", NULL);
+    e->detector = s_daemon(e, "detector", NULL);
+    e->aggregator = s_daemon(e, "aggregator", "--shard");
+    e->collector = s_daemon(e, "collector", NULL);
+    usleep(500 * 1000); /* let ZeroMQ connect before traffic starts */
+    pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
+    for (size_t i = 0; i < 4; i++)
+        if (!hn_alive(all[i]))
+            fail_msg("a daemon exited at start-up; see the logs in %s", e->dir);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    pid_t all[] = {e->collector, e->aggregator, e->detector, e->actuator};
+    for (size_t i = 0; i < 4; i++)
+        hn_stop(all[i], 3000);
+    hn_stop(e->redis, 3000);
+    if (getenv("FG_KEEP"))
+        fprintf(stderr, "kept %s\n", e->dir);
+    else
+        hn_rmdir(e->dir);
+    free(e->dir);
+    return 0;
+}
+
+/* Start floodgate-flowgen with the given extra arguments; returns its PID. */
+static pid_t s_flowgen(e2e_t *e, const char *args)
+{
+    char cmd[1024], log[512];
+    snprintf(cmd, sizeof(cmd), "exec %s/floodgate-flowgen -d 127.0.0.1:%d %s", hn_build_dir(),
+             e->nf_port, args);
+    snprintf(log, sizeof(log), "%s/flowgen.log", e->dir);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    return hn_spawn(argv, log);
+}
+
+static redisReply *R(const char *fmt, const char *arg)
+{
+    redisReply *r = hn_redis(s_e.redis_port, fmt, arg);
+    assert_non_null(r);
+    return r;
+}
+
+static bool s_key_exists(void *ip)
+{
+    redisReply *r = hn_redis(s_e.redis_port, "EXISTS fgtest:ban:%s", (char *)ip);
+    bool yes = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r)
+        freeReplyObject(r);
+    return yes;
+}
+
+static bool s_key_gone(void *ip)
+{
+    return !s_key_exists(ip);
+}
+
+/* The value of field in the ban hash of ip ("" when absent), static buffer. */
+static const char *s_field(const char *ip, const char *field)
+{
+    static char buf[8][1024];
+    static int next;
+    char *out = buf[next++ % 8];
+    redisReply *r = hn_redis(s_e.redis_port, "HGET fgtest:ban:%s %s", ip, field);
+    assert_non_null(r);
+    snprintf(out, 1024, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    return out;
+}
+
+static long long s_count_bans(void)
+{
+    redisReply *r = hn_redis(s_e.redis_port, "KEYS fgtest:ban:*");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    long long n = (long long)r->elements;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Does any entry of the events stream carry event=what and ip=ip? */
+static bool s_event_seen(const char *what, const char *ip)
+{
+    redisReply *r = hn_redis(s_e.redis_port, "XRANGE fgtest:events - +");
+    bool seen = false;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && !seen; i++) {
+        redisReply *fields = r->element[i]->element[1];
+        bool ev = false, addr = false;
+        for (size_t j = 0; j + 1 < fields->elements; j += 2) {
+            const char *k = fields->element[j]->str, *v = fields->element[j + 1]->str;
+            ev |= !strcmp(k, "event") && !strcmp(v, what);
+            addr |= !strcmp(k, "ip") && !strcmp(v, ip);
+        }
+        seen = ev && addr;
+    }
+    if (r)
+        freeReplyObject(r);
+    return seen;
+}
+
+typedef struct {
+    const char *what, *ip;
+} ev_arg_t;
+
+static bool s_event_cond(void *arg)
+{
+    ev_arg_t *a = arg;
+    return s_event_seen(a->what, a->ip);
+}
+
+static void test_e2e_flood_is_banned(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    /* 20 000 pps against 10.0.0.5 (threshold 5 000), the same against the
+     * whitelisted 10.0.0.53, and 30 background hosts at 10 pps each. */
+    uint64_t t0 = hn_ms();
+    pid_t g1 = s_flowgen(e, "--dst 10.0.0.5 --pps 20000 --duration 6 --background 30");
+    pid_t g2 = s_flowgen(e, "--dst 10.0.0.53 --pps 20000 --duration 6");
+    bool banned = hn_wait_until(s_key_exists, "10.0.0.5", 8000);
+    uint64_t took = hn_ms() - t0;
+    if (!banned)
+        fail_msg("10.0.0.5 not banned within 8 s; logs in %s", e->dir);
+    fprintf(stderr, "# ban key appeared %llu ms after the flood started\n",
+            (unsigned long long)took);
+    hn_wait_exit(g1, 10000);
+    hn_wait_exit(g2, 10000);
+
+    redisReply *r = R("TTL fgtest:ban:%s", "10.0.0.5");
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_in_range(r->integer, 590, 600);
+    freeReplyObject(r);
+
+    assert_string_equal(s_field("10.0.0.5", "ip"), "10.0.0.5");
+    assert_string_equal(s_field("10.0.0.5", "direction"), "incoming");
+    assert_string_equal(s_field("10.0.0.5", "metric"), "pps");
+    assert_string_equal(s_field("10.0.0.5", "hostgroup"), "default");
+    assert_string_equal(s_field("10.0.0.5", "source"), "detector");
+    assert_string_equal(s_field("10.0.0.5", "ban_count"), "1");
+    assert_string_equal(s_field("10.0.0.5", "attack_type"), "udp_flood");
+    assert_in_range(atoi(s_field("10.0.0.5", "threshold")), 5000, 5000);
+    double value = atof(s_field("10.0.0.5", "value"));
+    if (value < 5000 || value > 40000)
+        fail_msg("ban value %.0f pps is not near the 20000 pps sent", value);
+    assert_true(strlen(s_field("10.0.0.5", "banned_at")) >= 20);
+    assert_true(strlen(s_field("10.0.0.5", "expires_at")) >= 20);
+    assert_non_null(strchr(s_field("10.0.0.5", "details"), '{'));
+
+    /* only the flooded host: not the background ones, not the whitelisted */
+    assert_false(s_key_exists("10.0.0.53"));
+    assert_int_equal(s_count_bans(), 1);
+    assert_true(s_event_seen("ban", "10.0.0.5"));
+
+    r = R("LLEN fgtest:history:%s", "10.0.0.5");
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+}
+
+static void test_e2e_expiry_unban_and_reban(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    const char *ip = "10.0.2.7"; /* hostgroup short: ban_time 3 s */
+    pid_t g = s_flowgen(e, "--dst 10.0.2.7 --pps 20000 --duration 14");
+    if (!hn_wait_until(s_key_exists, (void *)ip, 8000))
+        fail_msg("%s not banned; logs in %s", ip, e->dir);
+    redisReply *r = R("TTL fgtest:ban:%s", ip);
+    assert_in_range(r->integer, 1, 3);
+    freeReplyObject(r);
+    /* the key expires by itself... */
+    if (!hn_wait_until(s_key_gone, (void *)ip, 6000))
+        fail_msg("ban of %s did not expire", ip);
+    ev_arg_t unban = {"unban", ip};
+    if (!hn_wait_until(s_event_cond, &unban, 5000))
+        fail_msg("no unban event for %s", ip);
+    /* ...and the attack still going on bans it again */
+    if (!hn_wait_until(s_key_exists, (void *)ip, 6000))
+        fail_msg("%s not banned again while the attack went on", ip);
+    assert_string_equal(s_field(ip, "ban_count"), "2");
+    hn_wait_exit(g, 20000);
+
+    r = R("LRANGE fgtest:history:%s 0 -1", ip);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_true(r->elements >= 3); /* ban, unban, ban (newest first) */
+    assert_non_null(strstr(r->element[1]->str, "unban"));
+    freeReplyObject(r);
+
+    /* the notify script saw ban, unban, ban with details on stdin */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/notify.log", e->dir);
+    char *log = NULL;
+    for (int i = 0; i < 50 && !(log && strstr(log, "10.0.2.7 incoming") &&
+                                strstr(log, " unban ")); i++) {
+        free(log);
+        usleep(100 * 1000);
+        log = hn_read_file(path);
+    }
+    if (!log || !strstr(log, "10.0.2.7 incoming") || !strstr(log, " ban ") ||
+        !strstr(log, " unban "))
+        fail_msg("notify script calls missing: %s", log ? log : "(no log)");
+    free(log);
+}
+
+static void test_e2e_clean_shutdown(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    pid_t *all[] = {&e->collector, &e->aggregator, &e->detector, &e->actuator};
+    const char *names[] = {"collector", "aggregator", "detector", "actuator"};
+    for (size_t i = 0; i < 4; i++) {
+        int st = hn_stop(*all[i], 5000);
+        *all[i] = 0;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fail_msg("floodgate-%s did not exit cleanly on SIGTERM (status 0x%x)", names[i], st);
+    }
+}
+
+/* Every daemon: -t on a good file exits 0; on a bad one exits 2 and names
+ * file:line and the reason. */
+static void test_e2e_config_check_exit_codes(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    char bad[600], log[600];
+    snprintf(bad, sizeof(bad), "%s/bad.conf", e->dir);
+    snprintf(log, sizeof(log), "%s/check.log", e->dir);
+    hn_write_file(bad, "networks\n    monitored = 10.0.0.0/16\ncollector\n    batch_ms = soon\n");
+    const char *names[] = {"collector", "aggregator", "detector", "actuator"};
+    for (size_t i = 0; i < 4; i++) {
+        char bin[512];
+        snprintf(bin, sizeof(bin), "%s/floodgate-%s", hn_build_dir(), names[i]);
+        char *good_argv[] = {bin, "-c", e->conf, "-t", NULL};
+        int st = hn_wait_exit(hn_spawn(good_argv, log), 5000);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        unlink(log);
+        char *bad_argv[] = {bin, "-c", bad, "-t", NULL};
+        st = hn_wait_exit(hn_spawn(bad_argv, log), 5000);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 2);
+        char *out = hn_read_file(log);
+        char want[700];
+        snprintf(want, sizeof(want), "%s:4: collector/batch_ms", bad);
+        if (!out || !strstr(out, want) || !strstr(out, "not an integer"))
+            fail_msg("floodgate-%s: expected \"%s ... not an integer\", got: %s", names[i], want,
+                     out ? out : "(nothing)");
+        free(out);
+        unlink(log);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_e2e_config_check_exit_codes),
+        cmocka_unit_test(test_e2e_flood_is_banned),
+        cmocka_unit_test(test_e2e_expiry_unban_and_reban),
+        cmocka_unit_test(test_e2e_clean_shutdown),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
