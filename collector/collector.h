@@ -1,0 +1,90 @@
+/* collector: from flow-export datagrams to FlowBatch messages per shard.
+ *
+ * The daemon layer of floodgate-collector, apart from its sockets' receive
+ * loop (main.c) so tests can drive it datagram by datagram. For each
+ * datagram: dispatch on the version field (the one place where NetFlow v9,
+ * IPFIX and sFlow will plug in), decode into raw records, keep those that
+ * touch a monitored network (raw_filter), and add each to the batch of its
+ * shard, hash(host) % shards. A shard's batch is sent when it holds
+ * batch_records records or its oldest record waited batch_ms, on a ZeroMQ
+ * PUSH socket connected to aggregator/pull_connect[shard], never blocking: a
+ * batch the socket cannot take now (SNDHWM reached) is dropped and counted,
+ * and its sequence number is spent, so the shard sees the gap.
+ *
+ * Causes that repeat per packet are logged rate-limited; the counters are
+ * the real record. */
+#ifndef FG_COLLECTOR_COLLECTOR_H
+#define FG_COLLECTOR_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/config.h"
+
+typedef struct {
+    uint64_t datagrams;        /* handed to col_datagram() */
+    uint64_t bad_version;      /* version field of no supported protocol */
+    uint64_t short_header;     /* shorter than the protocol's header */
+    uint64_t bad_count;        /* record count 0 or above the protocol's cap */
+    uint64_t truncated;        /* shorter than its count of records says */
+    uint64_t trailing;         /* longer than its records: decoded anyway */
+    uint64_t oversize;         /* cut by the receive buffer (main.c) */
+    uint64_t records;          /* decoded */
+    uint64_t kept;             /* records touching a monitored network */
+    uint64_t filtered;         /* records touching none */
+    uint64_t out_records;      /* fg_flow_t built (kept + both-ends extra) */
+    uint64_t batches_sent;
+    uint64_t batches_dropped;  /* send queue full (or out of memory) */
+    uint64_t records_dropped;  /* records in those batches, or not added */
+    uint64_t seq_lost;         /* records the exporters' sequence says we missed */
+    uint64_t seq_resets;       /* sequence jumps taken as exporter restarts */
+    uint64_t seq_reorders;     /* datagrams older than the expected sequence */
+    uint64_t exporters_untracked; /* datagrams of exporters beyond the table */
+    uint64_t kernel_drops;     /* SO_RXQ_OVFL: dropped by the socket (main.c) */
+    uint64_t recv_errors;      /* recvmmsg failures (main.c) */
+} col_stats_t;
+
+typedef struct col col_t;
+
+/* Max exporter streams tracked (sequence numbers, later templates). */
+#define COL_MAX_EXPORTERS 4096
+
+/* A collector for cfg (borrowed: it must outlive the collector): one batch
+ * builder and one PUSH socket per shard, connected to pull_connect[i] with
+ * SNDHWM send_hwm. Returns NULL (with a reason in err) when a socket cannot
+ * be made or memory runs out. */
+col_t *col_new(const fg_config_t *cfg, char *err, size_t errlen);
+
+/* Flush nothing, free everything, NULL the caller's pointer. Idempotent.
+ * Call col_flush_all() first to send what is pending. */
+void col_destroy(col_t **self_p);
+
+/* Handle one datagram of len bytes from exporter (its source address).
+ * now_ms is a monotonic clock used for batch ages. Counts everything in the
+ * stats; sends the batches that become full. Cannot fail. */
+void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
+                  uint64_t now_ms);
+
+/* Send the batches whose oldest record is batch_ms old or older. */
+void col_flush_due(col_t *self, uint64_t now_ms);
+
+/* Send every non-empty batch (shutdown). */
+void col_flush_all(col_t *self);
+
+/* Milliseconds until the next batch is due (0 when one is due now), or
+ * batch_ms when every batch is empty: a poll() timeout. */
+int col_next_flush_ms(const col_t *self, uint64_t now_ms);
+
+/* The counters, for main.c to add socket-level ones and to read. */
+col_stats_t *col_stats(col_t *self);
+
+/* The counters as "key=value key=value ..." into buf (truncated to len).
+ * Returns buf. */
+char *col_stats_format(const col_t *self, char *buf, size_t len);
+
+/* Log one line per exporter stream with its datagrams and sequence
+ * accounting (bounded by COL_MAX_EXPORTERS), at info level. */
+void col_log_exporters(const col_t *self);
+
+#endif

@@ -1,0 +1,151 @@
+/* floodgate-collector: NetFlow exports in, FlowBatch messages out.
+ *
+ * Reads top to bottom: args and config (fg_daemon_start) -> shard sockets
+ * (col_new) -> UDP sockets -> loop. The loop polls the UDP sockets with a
+ * timeout that is the next batch's deadline (at most batch_ms), drains each
+ * readable socket with recvmmsg, sends due batches, and dumps the counters
+ * on SIGUSR1 and every 60 s. SIGTERM / SIGINT end it after a last flush. */
+#include <czmq.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "collector/collector.h"
+#include "collector/udp.h"
+#include "common/daemon.h"
+#include "common/log.h"
+
+#define STATS_EVERY_MS 60000
+/* recvmmsg calls per socket per wake-up, so flushes and signals are served
+ * even when a socket never runs dry. */
+#define DRAIN_ROUNDS 16
+
+typedef struct {
+    const fg_config_t *cfg;
+    col_t *col;
+    udp_rx_t *rx[FG_MAX_LISTEN];
+    struct pollfd pfd[FG_MAX_LISTEN];
+    int n_rx;
+    fg_ratelimit_t rl_recv, rl_cut;
+} ctx_t;
+
+static void s_open_sockets(ctx_t *c)
+{
+    bool warned = false;
+    for (int i = 0; i < c->cfg->n_netflow_listen; i++) {
+        char err[512];
+        int got = 0;
+        const char *ep = c->cfg->netflow_listen[i];
+        c->rx[i] = udp_open(ep, c->cfg->rcvbuf, &got, err, sizeof(err));
+        if (!c->rx[i])
+            fg_die(1, "event=listen_failed reason=\"%s\"", err);
+        /* Linux doubles the value asked for; less means rmem_max capped it. */
+        if (got < c->cfg->rcvbuf && !warned) {
+            fg_warn("event=rcvbuf_capped wanted=%d got=%d hint=\"raise net.core.rmem_max\"",
+                    c->cfg->rcvbuf, got / 2);
+            warned = true;
+        }
+        c->pfd[i].fd = c->rx[i]->fd;
+        c->pfd[i].events = POLLIN;
+        c->n_rx++;
+        fg_info("event=listen proto=netflow endpoint=%s rcvbuf=%d", ep, got);
+    }
+}
+
+/* Hand every datagram of one recvmmsg batch to the collector. */
+static void s_batch(ctx_t *c, udp_rx_t *rx, int n, uint64_t now)
+{
+    col_stats_t *st = col_stats(c->col);
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        int cut;
+        const uint8_t *d = udp_data(rx, i, &len, &cut);
+        fg_addr_t from = udp_source(rx, i);
+        if (cut) {
+            st->datagrams++;
+            st->oversize++;
+            fg_log_rl(&c->rl_cut, 10000, FG_LOG_WARN, "event=oversize_datagram max=%d",
+                      UDP_DGRAM_MAX);
+            continue;
+        }
+        col_datagram(c->col, d, len, &from, now);
+    }
+}
+
+static void s_drain(ctx_t *c, udp_rx_t *rx)
+{
+    col_stats_t *st = col_stats(c->col);
+    for (int round = 0; round < DRAIN_ROUNDS; round++) {
+        uint64_t kdrops = 0;
+        int n = udp_recv(rx, &kdrops);
+        st->kernel_drops += kdrops;
+        if (n < 0) {
+            st->recv_errors++;
+            fg_log_rl(&c->rl_recv, 10000, FG_LOG_WARN, "event=recv_error reason=\"%s\"",
+                      strerror(errno));
+            return;
+        }
+        if (n == 0)
+            return;
+        s_batch(c, rx, n, fg_mono_ms());
+        col_flush_due(c->col, fg_mono_ms());
+        if (n < UDP_BATCH)
+            return;
+    }
+}
+
+static void s_log_stats(ctx_t *c, const char *why)
+{
+    char line[1536];
+    fg_info("event=stats why=%s %s", why, col_stats_format(c->col, line, sizeof(line)));
+}
+
+static void s_loop(ctx_t *c)
+{
+    uint64_t next_stats = fg_mono_ms() + STATS_EVERY_MS;
+    while (!fg_stop) {
+        int timeout = col_next_flush_ms(c->col, fg_mono_ms());
+        int rc = poll(c->pfd, (nfds_t)c->n_rx, timeout);
+        if (rc < 0 && errno != EINTR)
+            fg_die(1, "event=poll_failed reason=\"%s\"", strerror(errno));
+        for (int i = 0; rc > 0 && i < c->n_rx; i++)
+            if (c->pfd[i].revents & POLLIN)
+                s_drain(c, c->rx[i]);
+        uint64_t now = fg_mono_ms();
+        col_flush_due(c->col, now);
+        if (fg_dump_stats) {
+            fg_dump_stats = 0;
+            s_log_stats(c, "signal");
+            col_log_exporters(c->col);
+        }
+        if (now >= next_stats) {
+            next_stats = now + STATS_EVERY_MS;
+            s_log_stats(c, "timer");
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    fg_args_t args;
+    fg_config_t *cfg = fg_daemon_start("collector", argc, argv, false, &args);
+    ctx_t c = {.cfg = cfg};
+    char err[512];
+    c.col = col_new(cfg, err, sizeof(err));
+    if (!c.col)
+        fg_die(1, "event=start_failed reason=\"%s\"", err);
+    s_open_sockets(&c);
+    fg_info("event=start id=%u shards=%d batch_records=%d batch_ms=%d", cfg->collector_id,
+            cfg->shards, cfg->batch_records, cfg->batch_ms);
+    s_loop(&c);
+    col_flush_all(c.col);
+    s_log_stats(&c, "exit");
+    for (int i = 0; i < c.n_rx; i++)
+        udp_close(&c.rx[i]);
+    col_destroy(&c.col);
+    fg_config_destroy(&cfg);
+    zsys_shutdown();
+    fg_info("event=stop");
+    return 0;
+}
