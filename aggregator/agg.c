@@ -1,0 +1,571 @@
+#include "aggregator/agg.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aggregator/hosttable.h"
+#include "aggregator/topk.h"
+#include "common/flowbatch.h"
+
+#define AGG_MAX_COLLECTORS 1024
+#define AGG_MAX_WATCHED 16384
+#define AGG_KINDS 5        /* one per ContribKind */
+#define AGG_TOP_PER_KIND 5 /* contributors published per kind */
+#define AGG_CONTRIBS (AGG_KINDS * AGG_TOP_PER_KIND)
+#define AGG_RATES 7        /* total + six classes, per host */
+
+/* ht_entry_t.flags */
+#define AGG_F_ACTIVE 1  /* on this window's active list */
+#define AGG_F_REFUSED 2 /* refused watch state this window (counted once) */
+
+/* Top-contributor state of one watched host, for the current window. */
+typedef struct {
+    topk_t kind[AGG_KINDS];
+    uint64_t packets; /* packets seen since the state was (re)started */
+} agg_watch_t;
+
+typedef struct {
+    uint32_t collector_id;
+    uint64_t seq;
+} agg_seq_t;
+
+typedef struct {
+    uint64_t packets, bytes, flows;
+} agg_cnt_t;
+
+/* Watch floor of a hostgroup: as rates (window close) and as counts within
+ * one window (to start top-contributor state mid-window). */
+typedef struct {
+    double pps, bps, fps;
+    agg_cnt_t cnt;
+} agg_floor_t;
+
+/* Buffers the WindowBatch is built in, reused from window to window. */
+typedef struct {
+    size_t cap; /* hosts */
+    Floodgate__HostWindow *hw;
+    Floodgate__HostWindow **hwp;
+    Floodgate__Rates *rates;
+    Floodgate__Contributor *con;
+    Floodgate__Contributor **conp;
+    Floodgate__GroupTotal *gt;
+    Floodgate__GroupTotal **gtp;
+    Floodgate__Rates *grates;
+    agg_cnt_t *gcnt;  /* per group and direction */
+    uint32_t *ghosts; /* per group and direction */
+    uint8_t *buf;
+    size_t buf_cap;
+} agg_out_t;
+
+struct agg {
+    const fg_config_t *cfg;
+    uint32_t shard;
+    ht_t *ht;
+    uint32_t *active; /* entry indices touched in this window */
+    uint32_t n_active;
+    agg_watch_t *watches;
+    uint32_t *watch_free;
+    uint32_t n_watch, n_watch_free;
+    agg_floor_t *floors; /* per hostgroup */
+    agg_seq_t seqs[AGG_MAX_COLLECTORS];
+    uint32_t n_seqs;
+    uint64_t seq; /* last WindowBatch sequence */
+    agg_out_t out;
+    agg_stats_t st;
+};
+
+static double s_floor(double wf, double threshold, double unit)
+{
+    return threshold > 0 ? wf * threshold * unit : INFINITY;
+}
+
+static uint64_t s_floor_count(double rate, int tick_ms)
+{
+    if (isinf(rate))
+        return UINT64_MAX;
+    double c = ceil(rate * tick_ms / 1000.0);
+    return c < 1 ? 1 : (uint64_t)c;
+}
+
+/* Floors come from the incoming thresholds, the only ones configured: they
+ * apply to both directions until out thresholds exist. */
+static void s_floors_init(agg_t *self)
+{
+    const fg_config_t *cfg = self->cfg;
+    for (int g = 0; g < cfg->n_groups; g++) {
+        const fg_thresholds_t *t = &cfg->groups[g].in;
+        agg_floor_t *f = &self->floors[g];
+        f->pps = s_floor(cfg->watch_floor, t->pps, 1);
+        f->bps = s_floor(cfg->watch_floor, t->mbps, 1e6);
+        f->fps = s_floor(cfg->watch_floor, t->flows, 1);
+        f->cnt.packets = s_floor_count(f->pps, cfg->tick_ms);
+        f->cnt.bytes = s_floor_count(f->bps / 8, cfg->tick_ms);
+        f->cnt.flows = s_floor_count(f->fps, cfg->tick_ms);
+    }
+}
+
+agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
+{
+    agg_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->shard = shard;
+    uint32_t max = cfg->max_hosts > 0 ? (uint32_t)cfg->max_hosts : 1;
+    uint32_t nw = max < AGG_MAX_WATCHED ? max : AGG_MAX_WATCHED;
+    size_t ng = cfg->n_groups > 0 ? (size_t)cfg->n_groups : 1;
+    self->ht = ht_new(max);
+    self->active = malloc(max * sizeof(*self->active));
+    self->watches = calloc(nw, sizeof(*self->watches));
+    self->watch_free = malloc(nw * sizeof(*self->watch_free));
+    self->floors = calloc(ng, sizeof(*self->floors));
+    self->out.gt = calloc(2 * ng, sizeof(*self->out.gt));
+    self->out.gtp = calloc(2 * ng, sizeof(*self->out.gtp));
+    self->out.grates = calloc(2 * ng, sizeof(*self->out.grates));
+    self->out.gcnt = calloc(2 * ng, sizeof(*self->out.gcnt));
+    self->out.ghosts = calloc(2 * ng, sizeof(*self->out.ghosts));
+    if (!self->ht || !self->active || !self->watches || !self->watch_free || !self->floors ||
+        !self->out.gt || !self->out.gtp || !self->out.grates || !self->out.gcnt ||
+        !self->out.ghosts) {
+        agg_destroy(&self);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < nw; i++)
+        self->watch_free[i] = nw - 1 - i;
+    self->n_watch = self->n_watch_free = nw;
+    s_floors_init(self);
+    return self;
+}
+
+static void s_out_free(agg_out_t *o)
+{
+    free(o->hw);
+    free(o->hwp);
+    free(o->rates);
+    free(o->con);
+    free(o->conp);
+    free(o->gt);
+    free(o->gtp);
+    free(o->grates);
+    free(o->gcnt);
+    free(o->ghosts);
+    free(o->buf);
+}
+
+void agg_destroy(agg_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    agg_t *self = *self_p;
+    ht_destroy(&self->ht);
+    free(self->active);
+    free(self->watches);
+    free(self->watch_free);
+    free(self->floors);
+    s_out_free(&self->out);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- records in ---------------------------------------------------------- */
+
+static void s_track_seq(agg_t *self, uint32_t collector_id, uint64_t seq)
+{
+    agg_seq_t *s = NULL;
+    for (uint32_t i = 0; i < self->n_seqs && !s; i++)
+        if (self->seqs[i].collector_id == collector_id)
+            s = &self->seqs[i];
+    if (!s) {
+        /* A collector seen for the first time may have sent batches before
+         * this shard started: they are not ours to count as lost. */
+        if (self->n_seqs == AGG_MAX_COLLECTORS) {
+            self->st.collectors_untracked++;
+            return;
+        }
+        s = &self->seqs[self->n_seqs++];
+        s->collector_id = collector_id;
+        s->seq = seq;
+        return;
+    }
+    if (seq > s->seq)
+        self->st.batches_lost += seq - s->seq - 1;
+    else
+        self->st.collector_resets++;
+    s->seq = seq;
+}
+
+int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
+{
+    size_t n = 0;
+    Floodgate__FlowBatch *m = fb_unpack(buf, len, &n);
+    if (!m || m->n_exporters > FB_MAX_EXPORTERS) {
+        if (m)
+            floodgate__flow_batch__free_unpacked(m, NULL);
+        self->st.malformed++;
+        return -1;
+    }
+    self->st.batches++;
+    if (m->shard != self->shard)
+        self->st.misrouted++;
+    s_track_seq(self, m->collector_id, m->seq);
+
+    fg_addr_t ex[FB_MAX_EXPORTERS];
+    for (size_t i = 0; i < m->n_exporters; i++)
+        ex[i] = fg_addr_from_bytes16(m->exporters[i].data);
+    for (size_t i = 0; i < n; i++) {
+        fg_flow_t rec;
+        fb_record(m, i, &rec);
+        agg_add_record(self, &rec, &ex[rec.exporter], now_ms);
+    }
+    floodgate__flow_batch__free_unpacked(m, NULL);
+    return 0;
+}
+
+static bool s_count_reaches(const ht_entry_t *e, const agg_cnt_t *floor)
+{
+    ht_total_t t = ht_total(e);
+    return t.packets >= floor->packets || t.bytes >= floor->bytes || t.flows >= floor->flows;
+}
+
+/* Start top-contributor state for a host that reached its floor. */
+static void s_watch_start(agg_t *self, ht_entry_t *e)
+{
+    if (self->n_watch_free == 0) {
+        if (!(e->flags & AGG_F_REFUSED))
+            self->st.watch_refused++;
+        e->flags |= AGG_F_REFUSED;
+        return;
+    }
+    uint32_t w = self->watch_free[--self->n_watch_free];
+    agg_watch_t *ws = &self->watches[w];
+    for (int k = 0; k < AGG_KINDS; k++)
+        topk_reset(&ws->kind[k]);
+    ws->packets = 0;
+    e->watch = w + 1;
+}
+
+static void s_watch_stop(agg_t *self, ht_entry_t *e)
+{
+    if (e->watch) {
+        self->watch_free[self->n_watch_free++] = e->watch - 1;
+        e->watch = 0;
+    }
+}
+
+static void s_watch_add(agg_t *self, const ht_entry_t *e, const fg_flow_t *r,
+                        const fg_addr_t *exporter)
+{
+    agg_watch_t *w = &self->watches[e->watch - 1];
+    uint64_t p = r->packets;
+    w->packets += p;
+    topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR], r->peer.hi, r->peer.lo, p, 0);
+    topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT], 0, r->sport, p, 0);
+    topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT], 0, r->dport, p, 0);
+    topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO], 0, r->proto, p, 0);
+    if (exporter)
+        topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER], exporter->hi, exporter->lo,
+                 p, r->sampling);
+}
+
+/* Count the record in the host's current window, all of it now. */
+static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter)
+{
+    ht_count(e, ht_class(r->proto, r->frag), r->packets, r->bytes, 1);
+    if (ht_is_syn(r->proto, r->frag, r->tcp_flags))
+        ht_count(e, HT_TCP_SYN, r->packets, r->bytes, 1);
+    if (!(e->flags & AGG_F_ACTIVE)) {
+        e->flags |= AGG_F_ACTIVE;
+        self->active[self->n_active++] = ht_index(self->ht, e);
+    }
+    if (!e->watch && s_count_reaches(e, &self->floors[e->group].cnt))
+        s_watch_start(self, e);
+    if (e->watch)
+        s_watch_add(self, e, r, exporter);
+}
+
+int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, uint64_t now_ms)
+{
+    uint32_t now_s = (uint32_t)(now_ms / 1000);
+    self->st.records++;
+    ht_entry_t *e = ht_find(self->ht, &rec->host, rec->dir);
+    if (!e) {
+        int g = ptrie_lookup(self->cfg->monitored, &rec->host);
+        if (g < 0 || g >= self->cfg->n_groups) {
+            self->st.unmonitored++;
+            return -1;
+        }
+        e = ht_insert(self->ht, &rec->host, rec->dir, (uint16_t)g, now_s);
+        if (!e) {
+            self->st.hosts_refused++;
+            return -1;
+        }
+    }
+    e->last_seen_s = now_s;
+    s_account(self, e, rec, exporter);
+    return 0;
+}
+
+/* ---- window out ---------------------------------------------------------- */
+
+static void s_rates(Floodgate__Rates *r, uint64_t packets, uint64_t bytes, uint64_t flows,
+                    uint32_t window_ms)
+{
+    floodgate__rates__init(r);
+    r->pps = (double)packets * 1000.0 / window_ms;
+    r->bps = (double)bytes * 8.0 * 1000.0 / window_ms;
+    r->fps = (double)flows * 1000.0 / window_ms;
+}
+
+static bool s_above_floor(const agg_t *self, const ht_entry_t *e, uint32_t window_ms)
+{
+    const agg_floor_t *f = &self->floors[e->group];
+    ht_total_t t = ht_total(e);
+    Floodgate__Rates r;
+    s_rates(&r, t.packets, t.bytes, t.flows, window_ms);
+    return r.pps >= f->pps || r.bps >= f->bps || r.fps >= f->fps;
+}
+
+static int s_out_reserve(agg_out_t *o, size_t hosts)
+{
+    if (hosts <= o->cap)
+        return 0;
+    size_t cap = o->cap ? o->cap : 64;
+    while (cap < hosts)
+        cap *= 2;
+    void *p[5] = {realloc(o->hw, cap * sizeof(*o->hw)), NULL, NULL, NULL, NULL};
+    if (p[0])
+        o->hw = p[0];
+    if ((p[1] = realloc(o->hwp, cap * sizeof(*o->hwp))))
+        o->hwp = p[1];
+    if ((p[2] = realloc(o->rates, cap * AGG_RATES * sizeof(*o->rates))))
+        o->rates = p[2];
+    if ((p[3] = realloc(o->con, cap * AGG_CONTRIBS * sizeof(*o->con))))
+        o->con = p[3];
+    if ((p[4] = realloc(o->conp, cap * AGG_CONTRIBS * sizeof(*o->conp))))
+        o->conp = p[4];
+    for (int i = 0; i < 5; i++)
+        if (!p[i])
+            return -1;
+    o->cap = cap;
+    return 0;
+}
+
+/* Fill the top contributors of host slot h from its watch state. */
+static void s_fill_top(agg_t *self, const ht_entry_t *e, size_t h)
+{
+    agg_out_t *o = &self->out;
+    Floodgate__HostWindow *hw = &o->hw[h];
+    hw->top = &o->conp[h * AGG_CONTRIBS];
+    hw->n_top = 0;
+    if (!e->watch)
+        return;
+    const agg_watch_t *w = &self->watches[e->watch - 1];
+    for (int k = 0; k < AGG_KINDS; k++) {
+        topk_item_t items[AGG_TOP_PER_KIND];
+        size_t n = topk_top(&w->kind[k], items, AGG_TOP_PER_KIND);
+        for (size_t i = 0; i < n; i++) {
+            Floodgate__Contributor *c = &o->con[h * AGG_CONTRIBS + hw->n_top];
+            floodgate__contributor__init(c);
+            c->kind = (Floodgate__ContribKind)k;
+            c->key_hi = items[i].hi;
+            c->key_lo = items[i].lo;
+            c->packets = items[i].count - items[i].err;
+            c->share = w->packets ? (double)c->packets / (double)w->packets : 0;
+            c->sampling = k == FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER ? items[i].aux : 0;
+            hw->top[hw->n_top++] = c;
+        }
+    }
+}
+
+/* Host slot h of the WindowBatch from entry e. */
+static void s_fill_host(agg_t *self, const ht_entry_t *e, size_t h, uint32_t window_ms)
+{
+    agg_out_t *o = &self->out;
+    Floodgate__HostWindow *hw = &o->hw[h];
+    Floodgate__Rates *r = &o->rates[h * AGG_RATES];
+    floodgate__host_window__init(hw);
+    hw->addr_hi = e->addr.hi;
+    hw->addr_lo = e->addr.lo;
+    hw->dir = e->dir ? FLOODGATE__DIRECTION__DIR_OUT : FLOODGATE__DIRECTION__DIR_IN;
+    hw->hostgroup = e->group;
+    ht_total_t t = ht_total(e);
+    s_rates(&r[0], t.packets, t.bytes, t.flows, window_ms);
+    Floodgate__Rates **dst[HT_CLASSES] = {&hw->tcp, &hw->tcp_syn, &hw->udp,
+                                          &hw->icmp, &hw->frag, &hw->other};
+    hw->total = &r[0];
+    for (int c = 0; c < HT_CLASSES; c++) {
+        const ht_counts_t *k = &e->cls[c];
+        s_rates(&r[1 + c], k->packets, k->bytes, k->flows, window_ms);
+        *dst[c] = &r[1 + c];
+    }
+    s_fill_top(self, e, h);
+    o->hwp[h] = hw;
+}
+
+/* Sum the window into the hostgroup totals; order the active list so the
+ * hosts to publish come first. Returns how many to publish. */
+static uint32_t s_sort_active(agg_t *self, uint32_t window_ms)
+{
+    uint32_t n_pub = 0;
+    for (uint32_t i = 0; i < self->n_active; i++) {
+        ht_entry_t *e = ht_at(self->ht, self->active[i]);
+        ht_total_t t = ht_total(e);
+        size_t gi = (size_t)e->group * 2 + e->dir;
+        self->out.gcnt[gi].packets += t.packets;
+        self->out.gcnt[gi].bytes += t.bytes;
+        self->out.gcnt[gi].flows += t.flows;
+        self->out.ghosts[gi]++;
+        if (s_above_floor(self, e, window_ms)) {
+            uint32_t tmp = self->active[n_pub];
+            self->active[n_pub++] = self->active[i];
+            self->active[i] = tmp;
+        }
+    }
+    return n_pub;
+}
+
+static size_t s_fill_groups(agg_t *self, uint32_t window_ms)
+{
+    agg_out_t *o = &self->out;
+    size_t n = 0;
+    for (size_t gi = 0; gi < 2 * (size_t)self->cfg->n_groups; gi++) {
+        if (o->ghosts[gi] == 0)
+            continue;
+        Floodgate__GroupTotal *g = &o->gt[n];
+        floodgate__group_total__init(g);
+        g->hostgroup = (uint32_t)(gi / 2);
+        g->dir = gi % 2 ? FLOODGATE__DIRECTION__DIR_OUT : FLOODGATE__DIRECTION__DIR_IN;
+        g->hosts = o->ghosts[gi];
+        s_rates(&o->grates[n], o->gcnt[gi].packets, o->gcnt[gi].bytes, o->gcnt[gi].flows,
+                window_ms);
+        g->total = &o->grates[n];
+        o->gtp[n++] = g;
+    }
+    return n;
+}
+
+/* Pack the message into the reusable buffer. Returns it, or NULL. */
+static const uint8_t *s_pack(agg_t *self, const Floodgate__WindowBatch *wb, size_t *len)
+{
+    size_t need = floodgate__window_batch__get_packed_size(wb);
+    if (need > self->out.buf_cap || !self->out.buf) {
+        uint8_t *b = realloc(self->out.buf, need ? need : 1);
+        if (!b)
+            return NULL;
+        self->out.buf = b;
+        self->out.buf_cap = need ? need : 1;
+    }
+    *len = floodgate__window_batch__pack(wb, self->out.buf);
+    return self->out.buf;
+}
+
+/* Reset the window: counters, watch state, group sums, the active list. */
+static void s_window_reset(agg_t *self, uint32_t n_pub)
+{
+    for (uint32_t i = 0; i < self->n_active; i++) {
+        ht_entry_t *e = ht_at(self->ht, self->active[i]);
+        ht_reset(e);
+        e->flags = 0;
+        if (i >= n_pub) {
+            s_watch_stop(self, e);
+        } else if (e->watch) {
+            agg_watch_t *w = &self->watches[e->watch - 1];
+            for (int k = 0; k < AGG_KINDS; k++)
+                topk_reset(&w->kind[k]);
+            w->packets = 0;
+        }
+    }
+    self->n_active = 0;
+    size_t ng = 2 * (size_t)self->cfg->n_groups;
+    memset(self->out.gcnt, 0, ng * sizeof(*self->out.gcnt));
+    memset(self->out.ghosts, 0, ng * sizeof(*self->out.ghosts));
+}
+
+static void s_expire_cb(ht_entry_t *e, void *arg)
+{
+    agg_t *self = arg;
+    s_watch_stop(self, e);
+    self->st.hosts_removed++;
+}
+
+/* Forget idle hosts, a slice per window so that the whole table is visited
+ * about once per host_idle. */
+static void s_expire(agg_t *self, uint64_t now_ms)
+{
+    uint64_t ticks = (uint64_t)self->cfg->host_idle * 1000 / (uint64_t)self->cfg->tick_ms;
+    size_t budget = ht_size(self->ht) / (ticks ? ticks : 1) + 64;
+    ht_expire(self->ht, (uint32_t)(now_ms / 1000), (uint32_t)self->cfg->host_idle, budget,
+              s_expire_cb, self);
+}
+
+static uint64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len)
+{
+    uint64_t t0 = s_mono_us();
+    uint32_t window_ms = (uint32_t)self->cfg->tick_ms;
+    Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
+    wb.shard = self->shard;
+    wb.shards = (uint32_t)self->cfg->shards;
+    wb.seq = ++self->seq;
+    wb.window_end_ms = now_ms - now_ms % window_ms;
+    wb.window_ms = window_ms;
+    wb.hosts_tracked = ht_size(self->ht);
+    wb.batches_lost = self->st.batches_lost;
+
+    uint32_t n_pub = s_sort_active(self, window_ms);
+    const uint8_t *out = NULL;
+    if (s_out_reserve(&self->out, n_pub) == 0) {
+        for (uint32_t i = 0; i < n_pub; i++)
+            s_fill_host(self, ht_at(self->ht, self->active[i]), i, window_ms);
+        wb.n_hosts = n_pub;
+        wb.hosts = n_pub ? self->out.hwp : NULL;
+        wb.n_groups = s_fill_groups(self, window_ms);
+        wb.groups = wb.n_groups ? self->out.gtp : NULL;
+        out = s_pack(self, &wb, len);
+    }
+    s_window_reset(self, n_pub);
+    s_expire(self, now_ms);
+    self->st.windows++;
+    self->st.last_hosts_published = n_pub;
+    self->st.window_us = s_mono_us() - t0;
+    return out;
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+const agg_stats_t *agg_stats(const agg_t *self)
+{
+    return &self->st;
+}
+
+size_t agg_hosts_tracked(const agg_t *self)
+{
+    return ht_size(self->ht);
+}
+
+void agg_format_stats(const agg_t *self, char *buf, size_t len)
+{
+    const agg_stats_t *s = &self->st;
+    snprintf(buf, len,
+             "batches=%" PRIu64 " malformed=%" PRIu64 " batches_lost=%" PRIu64
+             " misrouted=%" PRIu64 " collector_resets=%" PRIu64
+             " collectors_untracked=%" PRIu64 " records=%" PRIu64 " unmonitored=%" PRIu64
+             " hosts_tracked=%zu hosts_refused=%" PRIu64 " hosts_removed=%" PRIu64
+             " watched=%u watch_refused=%" PRIu64 " windows=%" PRIu64
+             " last_window_hosts=%" PRIu64 " last_window_us=%" PRIu64,
+             s->batches, s->malformed, s->batches_lost, s->misrouted, s->collector_resets,
+             s->collectors_untracked, s->records, s->unmonitored, ht_size(self->ht),
+             s->hosts_refused, s->hosts_removed,
+             (unsigned)(self->n_watch - self->n_watch_free),
+             s->watch_refused, s->windows, s->last_hosts_published, s->window_us);
+}

@@ -1,0 +1,71 @@
+/* agg: one aggregator shard's state, without sockets.
+ *
+ * FlowBatch bytes go in (agg_ingest), records land in the host table
+ * (agg_add_record), and every tick agg_close_window turns the window's
+ * counters into a packed WindowBatch holding the hosts at or above their
+ * watch floor, the hostgroup totals, and top contributors of watched hosts.
+ * Time is always given by the caller, so tests need no clock. Leaf module:
+ * everything refused or lost is counted in agg_stats_t, nothing is logged. */
+#ifndef FG_AGG_H
+#define FG_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/flow.h"
+
+typedef struct {
+    uint64_t batches;          /* FlowBatch messages received */
+    uint64_t malformed;        /* messages that did not unpack */
+    uint64_t batches_lost;     /* sequence gaps, summed over collectors */
+    uint64_t misrouted;        /* batches meant for another shard (still counted) */
+    uint64_t collector_resets; /* a collector's sequence went back (restart) */
+    uint64_t collectors_untracked; /* too many collectors to track sequences */
+    uint64_t records;          /* records received */
+    uint64_t unmonitored;      /* records whose host is in no hostgroup (ignored) */
+    uint64_t hosts_refused;    /* records of new hosts while the table was full */
+    uint64_t hosts_removed;    /* hosts forgotten after host_idle */
+    uint64_t watch_refused;    /* hosts above the floor without top-contributor state */
+    uint64_t windows;          /* WindowBatch messages built */
+    uint64_t window_us;        /* last window close, microseconds */
+    uint64_t last_hosts_published; /* hosts in the last WindowBatch */
+} agg_stats_t;
+
+typedef struct agg agg_t;
+
+/* A shard context for cfg (borrowed: it must outlive the context) and shard
+ * index, or NULL when out of memory. */
+agg_t *agg_new(const fg_config_t *cfg, uint32_t shard);
+
+/* Free and NULL the caller's pointer. Idempotent. */
+void agg_destroy(agg_t **self_p);
+
+/* Take one FlowBatch message: check its sequence, add its records. Returns
+ * 0, or -1 when the bytes are not a valid FlowBatch (counted as malformed,
+ * nothing added). */
+int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
+
+/* Add one record to its host's current window; exporter is the exporter's
+ * address (may be NULL). This is the single place where a record meets the
+ * counters: spreading long flows over their duration goes here. Returns 0,
+ * or -1 when the record was not counted (unmonitored host or table full,
+ * both counted). */
+int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
+                   uint64_t now_ms);
+
+/* Close the window ending at now_ms rounded down to a multiple of tick_ms:
+ * compute rates, build and pack the WindowBatch (seq consecutive from 1),
+ * reset the window, forget idle hosts. Returns the packed message, valid
+ * until the next call (owned by the context), with its length in *len, or
+ * NULL when out of memory (the window is still reset). */
+const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len);
+
+/* Counters, and hosts tracked right now. */
+const agg_stats_t *agg_stats(const agg_t *self);
+size_t agg_hosts_tracked(const agg_t *self);
+
+/* The key=value form of every counter, for one log line. */
+void agg_format_stats(const agg_t *self, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,234 @@
+#include "aggregator/hosttable.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ht {
+    uint64_t *slots;      /* tag << 32 | (index + 1); 0 = empty */
+    uint64_t mask;        /* slot count - 1 */
+    ht_entry_t *entries;  /* dense, [0, n) in use */
+    uint32_t n, max;
+    uint32_t cursor;      /* ht_expire's position */
+};
+
+static uint64_t s_hash(const fg_addr_t *addr, uint8_t dir)
+{
+    uint64_t h = fg_addr_hash(addr) ^ ((uint64_t)dir * 0x9e3779b97f4a7c15ULL);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return h;
+}
+
+static uint64_t s_tag(uint64_t h)
+{
+    return h & 0xffffffff00000000ULL;
+}
+
+ht_t *ht_new(uint32_t max_hosts)
+{
+    if (max_hosts == 0)
+        return NULL;
+    ht_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    uint64_t slots = 16;
+    while (slots < 2 * (uint64_t)max_hosts)
+        slots <<= 1;
+    self->mask = slots - 1;
+    self->max = max_hosts;
+    self->slots = calloc(slots, sizeof(*self->slots));
+    self->entries = calloc(max_hosts, sizeof(*self->entries));
+    if (!self->slots || !self->entries)
+        ht_destroy(&self);
+    return self;
+}
+
+void ht_destroy(ht_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->slots);
+    free((*self_p)->entries);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/* The slot holding (addr, dir), or the empty slot where it would go. */
+static uint64_t s_probe(const ht_t *self, const fg_addr_t *addr, uint8_t dir, uint64_t h)
+{
+    uint64_t tag = s_tag(h);
+    for (uint64_t i = h & self->mask;; i = (i + 1) & self->mask) {
+        uint64_t s = self->slots[i];
+        if (s == 0)
+            return i;
+        if ((s & 0xffffffff00000000ULL) != tag)
+            continue;
+        const ht_entry_t *e = &self->entries[(uint32_t)s - 1];
+        if (e->dir == dir && fg_addr_eq(&e->addr, addr))
+            return i;
+    }
+}
+
+ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir)
+{
+    uint64_t s = self->slots[s_probe(self, addr, dir, s_hash(addr, dir))];
+    return s ? &self->entries[(uint32_t)s - 1] : NULL;
+}
+
+ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint16_t group,
+                      uint32_t now_s)
+{
+    if (self->n == self->max)
+        return NULL;
+    uint64_t h = s_hash(addr, dir);
+    uint64_t i = s_probe(self, addr, dir, h);
+    uint32_t idx = self->n++;
+    self->slots[i] = s_tag(h) | (uint64_t)(idx + 1);
+    ht_entry_t *e = &self->entries[idx];
+    memset(e, 0, sizeof(*e));
+    e->addr = *addr;
+    e->dir = dir;
+    e->group = group;
+    e->last_seen_s = now_s;
+    return e;
+}
+
+ht_entry_t *ht_at(ht_t *self, uint32_t i)
+{
+    return &self->entries[i];
+}
+
+uint32_t ht_index(const ht_t *self, const ht_entry_t *e)
+{
+    return (uint32_t)(e - self->entries);
+}
+
+/* The slot pointing at entry idx. The entry is in the table, so the probe
+ * ends there. */
+static uint64_t s_slot_of(const ht_t *self, uint32_t idx)
+{
+    const ht_entry_t *e = &self->entries[idx];
+    return s_probe(self, &e->addr, e->dir, s_hash(&e->addr, e->dir));
+}
+
+/* Backward-shift deletion: pull later members of the probe run into the
+ * hole so that no lookup stops early at it. */
+static void s_slot_delete(ht_t *self, uint64_t hole)
+{
+    uint64_t i = hole;
+    for (;;) {
+        i = (i + 1) & self->mask;
+        uint64_t s = self->slots[i];
+        if (s == 0)
+            break;
+        const ht_entry_t *e = &self->entries[(uint32_t)s - 1];
+        uint64_t home = s_hash(&e->addr, e->dir) & self->mask;
+        /* Move s to the hole unless its home lies cyclically in (hole, i]. */
+        if (((i - home) & self->mask) >= ((i - hole) & self->mask)) {
+            self->slots[hole] = s;
+            hole = i;
+        }
+    }
+    self->slots[hole] = 0;
+}
+
+void ht_remove(ht_t *self, uint32_t i)
+{
+    s_slot_delete(self, s_slot_of(self, i));
+    uint32_t last = --self->n;
+    if (i != last) {
+        uint64_t ls = s_slot_of(self, last);
+        self->entries[i] = self->entries[last];
+        self->slots[ls] = (self->slots[ls] & 0xffffffff00000000ULL) | (uint64_t)(i + 1);
+    }
+}
+
+size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_expire_fn fn,
+                 void *arg)
+{
+    size_t removed = 0;
+    for (size_t k = 0; k < budget && self->n > 0; k++) {
+        if (self->cursor >= self->n)
+            self->cursor = 0;
+        ht_entry_t *e = &self->entries[self->cursor];
+        if (now_s >= e->last_seen_s && now_s - e->last_seen_s >= idle_s) {
+            if (fn)
+                fn(e, arg);
+            ht_remove(self, self->cursor); /* the last entry moved here: look again */
+            removed++;
+        } else {
+            self->cursor++;
+        }
+    }
+    return removed;
+}
+
+size_t ht_size(const ht_t *self)
+{
+    return self->n;
+}
+
+size_t ht_max(const ht_t *self)
+{
+    return self->max;
+}
+
+int ht_class(uint8_t proto, uint8_t frag)
+{
+    if (frag)
+        return HT_FRAG;
+    switch (proto) {
+    case FG_PROTO_TCP:
+        return HT_TCP;
+    case FG_PROTO_UDP:
+        return HT_UDP;
+    case FG_PROTO_ICMP:
+    case FG_PROTO_ICMPV6:
+        return HT_ICMP;
+    default:
+        return HT_OTHER;
+    }
+}
+
+int ht_is_syn(uint8_t proto, uint8_t frag, uint8_t tcp_flags)
+{
+    return !frag && proto == FG_PROTO_TCP && (tcp_flags & (FG_TCP_SYN | FG_TCP_ACK)) == FG_TCP_SYN;
+}
+
+static uint32_t s_add32(uint32_t a, uint64_t b)
+{
+    uint64_t s = (uint64_t)a + b;
+    return s > UINT32_MAX || s < b ? UINT32_MAX : (uint32_t)s;
+}
+
+static uint64_t s_add64(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
+void ht_count(ht_entry_t *e, int cls, uint64_t packets, uint64_t bytes, uint32_t flows)
+{
+    ht_counts_t *c = &e->cls[cls];
+    c->packets = s_add32(c->packets, packets);
+    c->flows = s_add32(c->flows, flows);
+    c->bytes = s_add64(c->bytes, bytes);
+}
+
+ht_total_t ht_total(const ht_entry_t *e)
+{
+    static const int parts[] = {HT_TCP, HT_UDP, HT_ICMP, HT_FRAG, HT_OTHER};
+    ht_total_t t = {0, 0, 0};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        const ht_counts_t *c = &e->cls[parts[i]];
+        t.packets += c->packets;
+        t.flows += c->flows;
+        t.bytes = s_add64(t.bytes, c->bytes);
+    }
+    return t;
+}
+
+void ht_reset(ht_entry_t *e)
+{
+    memset(e->cls, 0, sizeof(e->cls));
+}

@@ -1,0 +1,107 @@
+/* hosttable: the aggregator's per-host, per-direction window counters.
+ *
+ * Open addressing with linear probing over a slot array of 8-byte slots
+ * (hash tag << 32 | entry index + 1); the entries themselves live in one
+ * dense array, so a tracked host costs sizeof(ht_entry_t) plus two slots
+ * (the slot array is kept at most half full). Both arrays are allocated once
+ * for max_hosts, untouched pages cost nothing until hosts arrive. Removal
+ * is backward-shift deletion in the slots plus a move of the last entry into
+ * the hole: entry indices (and pointers) are stable only until the next
+ * ht_remove / ht_expire.
+ *
+ * Classes partition a host's records: a fragment record counts as frag only;
+ * otherwise by protocol (tcp, udp, icmp incl. ICMPv6, other). tcp_syn counts
+ * the TCP records with SYN set and ACK clear, a subset of tcp. The total is
+ * the sum of tcp, udp, icmp, frag and other (ht_total). Leaf module: no
+ * logging; callers count what is refused. */
+#ifndef FG_HOSTTABLE_H
+#define FG_HOSTTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/flow.h"
+
+enum { HT_TCP = 0, HT_TCP_SYN, HT_UDP, HT_ICMP, HT_FRAG, HT_OTHER, HT_CLASSES };
+
+/* Counts of one class in the current window. packets and flows saturate at
+ * UINT32_MAX per window (over 4 G packets in one tick is not a real rate). */
+typedef struct {
+    uint32_t packets;
+    uint32_t flows;
+    uint64_t bytes;
+} ht_counts_t;
+
+typedef struct {
+    fg_addr_t addr;
+    ht_counts_t cls[HT_CLASSES];
+    uint32_t last_seen_s; /* unix seconds of the last record */
+    uint32_t watch;       /* owner's use: 1 + watch slot index, 0 = none */
+    uint16_t group;       /* hostgroup index, fixed at insert */
+    uint8_t dir;          /* FG_DIR_IN / FG_DIR_OUT */
+    uint8_t flags;        /* owner's use; zeroed at insert */
+} ht_entry_t;
+
+/* Totals of a window over the partition classes. */
+typedef struct {
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t flows;
+} ht_total_t;
+
+typedef struct ht ht_t;
+
+/* Called for each entry ht_expire removes, before removal. */
+typedef void (*ht_expire_fn)(ht_entry_t *e, void *arg);
+
+/* A table for up to max_hosts entries (>= 1), or NULL when out of memory. */
+ht_t *ht_new(uint32_t max_hosts);
+
+/* Free the table and NULL the caller's pointer. Idempotent. */
+void ht_destroy(ht_t **self_p);
+
+/* The entry of (addr, dir), or NULL when not tracked. Cannot fail. */
+ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir);
+
+/* Track (addr, dir), which must not be tracked yet, with zeroed counters.
+ * Returns the new entry, or NULL when the table holds max_hosts entries. */
+ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint16_t group,
+                      uint32_t now_s);
+
+/* Entry at index i (< ht_size), and the index of an entry. Cannot fail. */
+ht_entry_t *ht_at(ht_t *self, uint32_t i);
+uint32_t ht_index(const ht_t *self, const ht_entry_t *e);
+
+/* Remove the entry at index i (< ht_size); the last entry moves into i.
+ * Cannot fail. */
+void ht_remove(ht_t *self, uint32_t i);
+
+/* Visit up to budget entries, continuing where the last call stopped and
+ * wrapping around, and remove those not seen for idle_s seconds (calling fn
+ * first when not NULL). A full pass takes size / budget calls. Returns the
+ * number removed. */
+size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_expire_fn fn,
+                 void *arg);
+
+/* Entries tracked, and the maximum. */
+size_t ht_size(const ht_t *self);
+size_t ht_max(const ht_t *self);
+
+/* The class of a record (HT_TCP_SYN is not returned: it is tcp plus a flag,
+ * see ht_is_syn). */
+int ht_class(uint8_t proto, uint8_t frag);
+
+/* True for a TCP record with SYN set and ACK clear (and not a fragment). */
+int ht_is_syn(uint8_t proto, uint8_t frag, uint8_t tcp_flags);
+
+/* Add packets, bytes and flows to the entry's class cls (saturating). */
+void ht_count(ht_entry_t *e, int cls, uint64_t packets, uint64_t bytes, uint32_t flows);
+
+/* The entry's window totals (sum of the partition classes). */
+ht_total_t ht_total(const ht_entry_t *e);
+
+/* Zero the entry's window counters. */
+void ht_reset(ht_entry_t *e);
+
+#endif

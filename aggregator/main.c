@@ -1,0 +1,144 @@
+/* floodgate-aggregator --shard i: FlowBatch in (PULL), WindowBatch out (PUB)
+ * every tick, aligned to wall-clock multiples of tick_ms. */
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "aggregator/agg.h"
+#include "common/daemon.h"
+#include "common/log.h"
+
+#define AGG_DRAIN_MAX 256        /* messages taken per poll wake-up */
+#define AGG_STATS_MS 60000
+#define AGG_RCVHWM 10000
+#define AGG_SNDHWM 1000
+
+typedef struct {
+    agg_t *agg;
+    zsock_t *pull, *pub;
+    uint32_t shard;
+    uint64_t publish_failed;
+    fg_ratelimit_t rl_malformed, rl_publish;
+    uint64_t malformed_seen;
+} agg_daemon_t;
+
+static zsock_t *s_bind(int type, const char *base, int shard, int hwm)
+{
+    char ep[FG_ENDPOINT_MAX];
+    if (fg_endpoint_offset(base, shard, ep, sizeof(ep)) != 0)
+        fg_die(1, "event=bind_failed endpoint=%s reason=\"no numeric port\"", base);
+    zsock_t *s = zsock_new(type);
+    if (!s)
+        fg_die(1, "event=socket_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+    if (type == ZMQ_PULL)
+        zsock_set_rcvhwm(s, hwm);
+    else
+        zsock_set_sndhwm(s, hwm);
+    zsock_set_linger(s, 0);
+    if (zsock_bind(s, "%s", ep) < 0)
+        fg_die(1, "event=bind_failed endpoint=%s reason=\"%s\"", ep, zmq_strerror(zmq_errno()));
+    fg_info("event=bind socket=%s endpoint=%s", type == ZMQ_PULL ? "pull" : "pub", ep);
+    return s;
+}
+
+static void s_dump_stats(agg_daemon_t *d)
+{
+    char buf[1024];
+    agg_format_stats(d->agg, buf, sizeof(buf));
+    fg_info("event=stats shard=%u %s publish_failed=%" PRIu64, d->shard, buf, d->publish_failed);
+}
+
+/* Take what the PULL socket holds, up to AGG_DRAIN_MAX messages. */
+static void s_drain(agg_daemon_t *d)
+{
+    void *sock = zsock_resolve(d->pull);
+    for (int i = 0; i < AGG_DRAIN_MAX; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        if (agg_ingest(d->agg, zmq_msg_data(&msg), zmq_msg_size(&msg), fg_now_ms()) != 0)
+            fg_log_rl(&d->rl_malformed, 10000, FG_LOG_WARN,
+                      "event=malformed_batch bytes=%zu malformed_total=%" PRIu64,
+                      zmq_msg_size(&msg), agg_stats(d->agg)->malformed);
+        zmq_msg_close(&msg);
+    }
+}
+
+static void s_publish(agg_daemon_t *d, uint64_t now_ms)
+{
+    size_t len = 0;
+    const uint8_t *buf = agg_close_window(d->agg, now_ms, &len);
+    if (!buf || zmq_send(zsock_resolve(d->pub), buf, len, ZMQ_DONTWAIT) < 0) {
+        d->publish_failed++;
+        fg_log_rl(&d->rl_publish, 10000, FG_LOG_WARN,
+                  "event=publish_failed reason=\"%s\" total=%" PRIu64,
+                  buf ? zmq_strerror(zmq_errno()) : "out of memory", d->publish_failed);
+    }
+}
+
+static uint64_t s_next_tick(uint64_t now_ms, uint64_t tick)
+{
+    return (now_ms / tick + 1) * tick;
+}
+
+static void s_loop(agg_daemon_t *d, const fg_config_t *cfg)
+{
+    uint64_t tick = (uint64_t)cfg->tick_ms;
+    uint64_t next = s_next_tick(fg_now_ms(), tick);
+    uint64_t next_stats = fg_mono_ms() + AGG_STATS_MS;
+    zmq_pollitem_t item = {zsock_resolve(d->pull), 0, ZMQ_POLLIN, 0};
+    while (!fg_stop) {
+        uint64_t now = fg_now_ms();
+        if (now >= next) {
+            s_publish(d, now);
+            next = s_next_tick(now, tick);
+        } else if (next - now > tick) { /* the clock went back */
+            next = s_next_tick(now, tick);
+        }
+        if (fg_dump_stats || fg_mono_ms() >= next_stats) {
+            fg_dump_stats = 0;
+            next_stats = fg_mono_ms() + AGG_STATS_MS;
+            s_dump_stats(d);
+        }
+        if (fg_reload) {
+            fg_reload = 0;
+            fg_warn("event=reload_ignored reason=\"restart the shard to apply a new config\"");
+        }
+        now = fg_now_ms();
+        long timeout = next > now ? (long)(next - now) : 0;
+        int rc = zmq_poll(&item, 1, timeout);
+        if (rc > 0)
+            s_drain(d);
+        else if (rc < 0 && zmq_errno() != EINTR)
+            fg_die(1, "event=poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    fg_args_t args;
+    fg_config_t *cfg = fg_daemon_start("aggregator", argc, argv, true, &args);
+    agg_daemon_t d = {0};
+    d.shard = (uint32_t)args.shard;
+    d.agg = agg_new(cfg, d.shard);
+    if (!d.agg)
+        fg_die(1, "event=start_failed reason=\"out of memory for %d hosts\"", cfg->max_hosts);
+    d.pull = s_bind(ZMQ_PULL, cfg->pull_bind, args.shard, AGG_RCVHWM);
+    d.pub = s_bind(ZMQ_PUB, cfg->pub_bind, args.shard, AGG_SNDHWM);
+    fg_info("event=start shard=%u shards=%d tick_ms=%d watch_floor=%g max_hosts=%d", d.shard,
+            cfg->shards, cfg->tick_ms, cfg->watch_floor, cfg->max_hosts);
+
+    s_loop(&d, cfg);
+
+    s_dump_stats(&d);
+    fg_info("event=stop shard=%u", d.shard);
+    zsock_destroy(&d.pull);
+    zsock_destroy(&d.pub);
+    agg_destroy(&d.agg);
+    fg_config_destroy(&cfg);
+    return 0;
+}
