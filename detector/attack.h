@@ -1,0 +1,50 @@
+/* attack: the detector's attack state per (address, direction).
+ *
+ * A small open-addressing table (linear probing, backward-shift deletion)
+ * that starts small and doubles while at most half full, up to max states;
+ * hosts under attack are few, so a full scan to expire them is cheap.
+ * Pointers to states are valid until the next insert or expire. Leaf
+ * module: no logging. */
+#ifndef FG_ATTACK_H
+#define FG_ATTACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+
+typedef struct {
+    fg_addr_t addr;
+    uint8_t dir;
+    uint8_t used;
+    uint64_t first_seen_ms;    /* window end of the first window over threshold */
+    uint64_t last_over_ms;     /* last time a window was over threshold */
+    uint64_t last_decision_ms; /* last BAN or ONGOING sent */
+} atk_state_t;
+
+typedef struct atk_table atk_table_t;
+
+/* A table for up to max states (>= 1), or NULL when out of memory. */
+atk_table_t *atk_new(uint32_t max);
+
+/* Free and NULL the caller's pointer. Idempotent. */
+void atk_destroy(atk_table_t **self_p);
+
+/* The state of (addr, dir), or NULL. Cannot fail. */
+atk_state_t *atk_find(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
+
+/* A new zeroed state for (addr, dir), which must not be present, or NULL
+ * when the table holds max states or cannot grow (out of memory). */
+atk_state_t *atk_insert(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
+
+/* Remove the state of (addr, dir) if present. Cannot fail. */
+void atk_remove(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
+
+/* Remove every state whose last_over_ms is end_ms or more before now_ms.
+ * Returns the number removed. */
+size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms);
+
+/* States held. */
+size_t atk_size(const atk_table_t *self);
+
+#endif

@@ -1,0 +1,79 @@
+/* detect: the detector's logic without sockets.
+ *
+ * WindowBatch messages go in (det_ingest, or det_window for an unpacked
+ * one); every incoming host window is checked against its hostgroup's
+ * thresholds and the attack state decides what to send: the first window
+ * over threshold makes a BAN, then at most one ONGOING per ongoing_interval,
+ * and after attack_end seconds without a window over threshold the state
+ * is forgotten so the next detection is a fresh BAN. Decisions go out
+ * through a callback; one it cannot queue is counted as dropped (and a
+ * dropped BAN is retried with the next window over threshold). Leaf module:
+ * counts, never logs. Time is given by the caller. */
+#ifndef FG_DETECT_H
+#define FG_DETECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "floodgate.pb-c.h"
+
+#define DET_MAX_ATTACKS 65536
+
+typedef struct {
+    uint64_t windows;          /* WindowBatch messages taken */
+    uint64_t windows_lost;     /* sequence gaps, summed over shards */
+    uint64_t malformed;        /* messages that did not unpack */
+    uint64_t shard_resets;     /* a shard's sequence went back (restart) */
+    uint64_t bad_shard;        /* shard index outside the configured shards */
+    uint64_t hosts_evaluated;  /* incoming host windows checked */
+    uint64_t hosts_out;        /* outgoing host windows (no thresholds yet) */
+    uint64_t unmonitored;      /* hosts in no hostgroup of this config */
+    uint64_t whitelisted;      /* skipped: on the whitelist */
+    uint64_t over_threshold;   /* host windows over a threshold */
+    uint64_t bans;             /* BAN decisions queued */
+    uint64_t ongoing;          /* ONGOING decisions queued */
+    uint64_t dropped;          /* decisions the callback could not queue */
+    uint64_t attacks_full;     /* over threshold but no room for attack state */
+    uint64_t attacks_ended;    /* attack states forgotten after attack_end */
+} det_stats_t;
+
+/* Queue one decision (borrowed for the call). Returns 0 when queued, -1
+ * when it could not be (counted as dropped). */
+typedef int (*det_emit_fn)(const Floodgate__Decision *d, void *arg);
+
+typedef struct det det_t;
+
+/* A detector for cfg (borrowed, must outlive it) sending decisions to emit
+ * with arg, or NULL when out of memory. */
+det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg);
+
+/* Free and NULL the caller's pointer. Idempotent. */
+void det_destroy(det_t **self_p);
+
+/* Unpack one WindowBatch and take it (det_window). Returns 0, or -1 when
+ * the bytes are not a WindowBatch (counted as malformed). */
+int det_ingest(det_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
+
+/* Take one window batch received at now_ms: sequence check, thresholds,
+ * decisions, then expiry of ended attacks. */
+void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms);
+
+/* Forget attacks with no window over threshold for attack_end seconds;
+ * call it periodically so attacks end even when no windows arrive. */
+void det_tick(det_t *self, uint64_t now_ms);
+
+/* The first metric of hw's total over a threshold of t (pps, then mbps,
+ * then flows; a threshold of 0 is disabled). Returns its name ("pps",
+ * "mbps", "flows") with value and threshold in that metric's unit, or NULL
+ * when none is over. */
+const char *det_over_threshold(const fg_thresholds_t *t, const Floodgate__Rates *total,
+                               double *value, double *threshold);
+
+const det_stats_t *det_stats(const det_t *self);
+size_t det_attacks(const det_t *self);
+
+/* The key=value form of every counter, for one log line. */
+void det_format_stats(const det_t *self, char *buf, size_t len);
+
+#endif

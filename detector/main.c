@@ -1,0 +1,161 @@
+/* floodgate-detector: WindowBatch in from every shard (SUB), Decision out to
+ * the actuator (PUSH). */
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/daemon.h"
+#include "common/log.h"
+#include "detector/detect.h"
+
+#define DET_DRAIN_MAX 256
+#define DET_STATS_MS 60000
+#define DET_TICK_MS 1000
+#define DET_SNDHWM 10000
+#define DET_RCVHWM 1000
+#define DET_DECISION_MAX 65536 /* packed Decision bytes; larger is dropped */
+
+typedef struct {
+    det_t *det;
+    zsock_t *sub, *push;
+    uint64_t windows_lost_logged;
+    fg_ratelimit_t rl_lost, rl_drop, rl_malformed;
+} det_daemon_t;
+
+static void s_log_decision(const Floodgate__Decision *d)
+{
+    char ip[FG_ADDR_STRLEN];
+    fg_addr_t a = {d->addr_hi, d->addr_lo};
+    fg_info("event=%s ip=%s metric=%s value=%.2f threshold=%.2f attack_type=%s hostgroup=%s "
+            "pps=%.0f mbps=%.2f fps=%.0f ban_time=%u enable_ban=%s top=%zu",
+            d->action == FLOODGATE__ACTION__BAN ? "ban" : "ongoing", fg_addr_format(&a, ip),
+            d->metric, d->value, d->threshold, d->attack_type, d->hostgroup, d->total->pps,
+            d->total->bps / 1e6, d->total->fps, d->ban_time, d->enable_ban ? "true" : "false",
+            d->n_top);
+}
+
+/* det_emit_fn: pack and queue without blocking; log what was sent. */
+static int s_emit(const Floodgate__Decision *d, void *arg)
+{
+    det_daemon_t *dd = arg;
+    static uint8_t buf[DET_DECISION_MAX];
+    size_t len = floodgate__decision__get_packed_size(d);
+    const char *why = NULL;
+    if (len > sizeof(buf)) {
+        why = "decision too large";
+    } else {
+        floodgate__decision__pack(d, buf);
+        if (zmq_send(zsock_resolve(dd->push), buf, len, ZMQ_DONTWAIT) < 0)
+            why = zmq_strerror(zmq_errno()); /* EAGAIN: the queue is full */
+    }
+    if (why) {
+        char ip[FG_ADDR_STRLEN];
+        fg_addr_t a = {d->addr_hi, d->addr_lo};
+        fg_log_rl(&dd->rl_drop, 5000, FG_LOG_WARN,
+                  "event=decision_dropped ip=%s action=%s reason=\"%s\"", fg_addr_format(&a, ip),
+                  d->action == FLOODGATE__ACTION__BAN ? "ban" : "ongoing", why);
+        return -1;
+    }
+    s_log_decision(d);
+    return 0;
+}
+
+static void s_drain(det_daemon_t *dd)
+{
+    void *sock = zsock_resolve(dd->sub);
+    for (int i = 0; i < DET_DRAIN_MAX; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            break;
+        }
+        if (det_ingest(dd->det, zmq_msg_data(&msg), zmq_msg_size(&msg), fg_now_ms()) != 0)
+            fg_log_rl(&dd->rl_malformed, 10000, FG_LOG_WARN,
+                      "event=malformed_window bytes=%zu", zmq_msg_size(&msg));
+        zmq_msg_close(&msg);
+    }
+    const det_stats_t *st = det_stats(dd->det);
+    if (st->windows_lost > dd->windows_lost_logged) {
+        fg_log_rl(&dd->rl_lost, 10000, FG_LOG_WARN, "event=windows_lost lost=%" PRIu64
+                  " total=%" PRIu64, st->windows_lost - dd->windows_lost_logged, st->windows_lost);
+        dd->windows_lost_logged = st->windows_lost;
+    }
+}
+
+static void s_dump_stats(det_daemon_t *dd)
+{
+    char buf[1024];
+    det_format_stats(dd->det, buf, sizeof(buf));
+    fg_info("event=stats %s", buf);
+}
+
+static void s_loop(det_daemon_t *dd)
+{
+    uint64_t next_stats = fg_mono_ms() + DET_STATS_MS;
+    zmq_pollitem_t item = {zsock_resolve(dd->sub), 0, ZMQ_POLLIN, 0};
+    while (!fg_stop) {
+        int rc = zmq_poll(&item, 1, DET_TICK_MS);
+        if (rc > 0)
+            s_drain(dd);
+        else if (rc < 0 && zmq_errno() != EINTR)
+            fg_die(1, "event=poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+        det_tick(dd->det, fg_now_ms());
+        if (fg_dump_stats || fg_mono_ms() >= next_stats) {
+            fg_dump_stats = 0;
+            next_stats = fg_mono_ms() + DET_STATS_MS;
+            s_dump_stats(dd);
+        }
+        if (fg_reload) {
+            fg_reload = 0;
+            fg_warn("event=reload_ignored reason=\"restart the detector to apply a new config\"");
+        }
+    }
+}
+
+static void s_sockets(det_daemon_t *dd, const fg_config_t *cfg)
+{
+    dd->sub = zsock_new(ZMQ_SUB);
+    dd->push = zsock_new(ZMQ_PUSH);
+    if (!dd->sub || !dd->push)
+        fg_die(1, "event=socket_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+    zsock_set_rcvhwm(dd->sub, DET_RCVHWM);
+    zsock_set_subscribe(dd->sub, "");
+    zsock_set_sndhwm(dd->push, DET_SNDHWM);
+    zsock_set_linger(dd->push, 1000);
+    for (int i = 0; i < cfg->shards; i++) {
+        if (zsock_connect(dd->sub, "%s", cfg->pub_connect[i]) != 0)
+            fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"", cfg->pub_connect[i],
+                   zmq_strerror(zmq_errno()));
+        fg_info("event=connect socket=sub shard=%d endpoint=%s", i, cfg->pub_connect[i]);
+    }
+    if (zsock_connect(dd->push, "%s", cfg->actuator_connect) != 0)
+        fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"", cfg->actuator_connect,
+               zmq_strerror(zmq_errno()));
+    fg_info("event=connect socket=push endpoint=%s", cfg->actuator_connect);
+}
+
+int main(int argc, char **argv)
+{
+    fg_args_t args;
+    fg_config_t *cfg = fg_daemon_start("detector", argc, argv, false, &args);
+    det_daemon_t dd = {0};
+    dd.det = det_new(cfg, s_emit, &dd);
+    if (!dd.det)
+        fg_die(1, "event=start_failed reason=\"out of memory\"");
+    s_sockets(&dd, cfg);
+    fg_info("event=start shards=%d groups=%d ongoing_interval=%d attack_end=%d", cfg->shards,
+            cfg->n_groups, cfg->ongoing_interval, cfg->attack_end);
+
+    s_loop(&dd);
+
+    s_dump_stats(&dd);
+    fg_info("event=stop");
+    zsock_destroy(&dd.sub);
+    zsock_destroy(&dd.push);
+    det_destroy(&dd.det);
+    fg_config_destroy(&cfg);
+    return 0;
+}
