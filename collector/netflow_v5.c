@@ -102,7 +102,7 @@ uint32_t nf5_seq_update(nf5_seq_t *s, uint32_t seq, uint16_t count)
         /* in order */
     } else if (ahead <= NF5_SEQ_MAX_GAP) {
         lost = ahead;
-    } else if (s->next - seq <= NF5_SEQ_MAX_GAP) {
+    } else if (s->next - seq <= NF5_SEQ_REORDER_WINDOW) {
         s->reorders++;
         return 0; /* late or duplicate: keep expecting next */
     } else {

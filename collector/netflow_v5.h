@@ -112,11 +112,15 @@ typedef struct {
 /* A jump forward of more than this many flows is taken as a restart of the
  * exporter (or a new engine), not a loss. */
 #define NF5_SEQ_MAX_GAP 1000000u
+/* A datagram at most this many flows behind the expectation is a late one
+ * (UDP reorders within a few datagrams); further behind, a restart. */
+#define NF5_SEQ_REORDER_WINDOW 3000u
 
 /* Account for a datagram of count records carrying flow_sequence seq.
  * Returns the records lost just before it (0 for the first datagram, a late
  * or duplicate datagram, or a reset) and adds them to s->lost. A late
- * datagram (at most NF5_SEQ_MAX_GAP behind) does not move the expectation;
+ * datagram (at most NF5_SEQ_REORDER_WINDOW behind) does not move the
+ * expectation;
  * anything else resynchronises on seq + count. Cannot fail. */
 uint32_t nf5_seq_update(nf5_seq_t *s, uint32_t seq, uint16_t count);
 
