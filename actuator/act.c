@@ -1,0 +1,586 @@
+#include "actuator/act.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actuator/store.h"
+#include "common/log.h"
+
+#define ACT_BACKOFF_MIN_MS 100
+#define ACT_BACKOFF_MAX_MS 5000
+#define ACT_RESUBSCRIBE_MS 5000
+#define ACT_DEFAULT_BAN_TIME 1800
+#define ACT_RL_MS 10000
+
+/* A decision waiting for Redis. */
+typedef struct {
+    int action;
+    bool enable_ban;
+    ban_t ban;
+} pending_t;
+
+struct act_t {
+    const fg_config_t *cfg;
+    act_opts_t opts;
+    store_t *store;
+    zhashx_t *known; /* ip -> ban_t * (owned) */
+    backend_t *backends[ACT_MAX_BACKENDS];
+    int n_backends;
+    pending_t *queue; /* ring */
+    size_t qhead, qcount;
+    bool synced;           /* the first scan (silent adoption) is done */
+    bool told_config_refused;
+    bool down_logged;
+    uint64_t backoff_ms;
+    uint64_t next_connect_ms, next_subscribe_ms, next_scan_ms; /* monotonic */
+    act_stats_t st;
+    fg_ratelimit_t rl_malformed, rl_redis, rl_badkeys;
+};
+
+static void s_ban_free(void **item)
+{
+    if (item && *item) {
+        ban_clear((ban_t *)*item);
+        free(*item);
+        *item = NULL;
+    }
+}
+
+act_opts_t act_opts_default(void)
+{
+    act_opts_t o = {true, 500, 10000};
+    return o;
+}
+
+act_t *act_new(const fg_config_t *cfg, const act_opts_t *opts)
+{
+    act_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->opts = opts ? *opts : act_opts_default();
+    if (self->opts.queue_max < 1)
+        self->opts.queue_max = 1;
+    self->store = store_new(cfg, self->opts.timeout_ms);
+    self->known = zhashx_new();
+    self->queue = calloc((size_t)self->opts.queue_max, sizeof(pending_t));
+    self->backoff_ms = ACT_BACKOFF_MIN_MS;
+    if (!self->store || !self->known || !self->queue) {
+        act_destroy(&self);
+        return NULL;
+    }
+    zhashx_set_destructor(self->known, s_ban_free);
+    return self;
+}
+
+void act_destroy(act_t **self_p)
+{
+    act_t *self = self_p ? *self_p : NULL;
+    if (!self)
+        return;
+    for (int i = 0; i < self->n_backends; i++)
+        backend_destroy(&self->backends[i]);
+    for (size_t i = 0; self->queue && i < self->qcount; i++)
+        ban_clear(&self->queue[(self->qhead + i) % (size_t)self->opts.queue_max].ban);
+    free(self->queue);
+    zhashx_destroy(&self->known);
+    store_destroy(&self->store);
+    free(self);
+    *self_p = NULL;
+}
+
+int act_add_backend(act_t *self, backend_t **backend_p)
+{
+    if (self->n_backends >= ACT_MAX_BACKENDS) {
+        backend_destroy(backend_p);
+        return -1;
+    }
+    self->backends[self->n_backends++] = *backend_p;
+    *backend_p = NULL;
+    return 0;
+}
+
+/* ---- Redis failures and reconnection ---- */
+
+/* A store call failed: log (rate-limited) and, when the connection is gone,
+ * schedule a reconnect. Returns 1 when the work should be retried later
+ * (connection lost), 0 when it is dropped (Redis refused it). */
+static int s_redis_failed(act_t *self, const char *what)
+{
+    if (store_connected(self->store)) {
+        fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN, "event=redis_error op=%s err=\"%s\"",
+                  what, store_errstr(self->store));
+        return 0;
+    }
+    if (!self->down_logged)
+        fg_warn("event=redis_down op=%s err=\"%s\" retry_ms=%llu", what,
+                store_errstr(self->store), (unsigned long long)self->backoff_ms);
+    self->down_logged = true;
+    self->next_connect_ms = fg_mono_ms() + self->backoff_ms;
+    self->backoff_ms = self->backoff_ms * 2 > ACT_BACKOFF_MAX_MS ? ACT_BACKOFF_MAX_MS
+                                                                 : self->backoff_ms * 2;
+    return 1;
+}
+
+/* Keyspace notifications and the subscription; failures leave the scan. */
+static void s_subscribe(act_t *self)
+{
+    if (!self->opts.notifications)
+        return;
+    self->next_subscribe_ms = fg_mono_ms() + ACT_RESUBSCRIBE_MS;
+    if (store_enable_notifications(self->store) < 0 && store_connected(self->store) &&
+        !self->told_config_refused) {
+        fg_warn("event=notifications_refused err=\"%s\" fallback=scan check_interval=%d",
+                store_errstr(self->store), self->cfg->check_interval);
+        self->told_config_refused = true;
+    }
+    if (!store_connected(self->store))
+        return;
+    if (store_subscribe(self->store) < 0)
+        fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN,
+                  "event=subscribe_failed err=\"%s\" fallback=scan", store_errstr(self->store));
+    else
+        self->next_scan_ms = 0; /* events may have been missed meanwhile */
+}
+
+static void s_drain_queue(act_t *self);
+
+/* Connect, subscribe, scan (silently the first time), apply the queue. */
+static int s_connect(act_t *self)
+{
+    if (store_connect(self->store) < 0) {
+        s_redis_failed(self, "connect");
+        return -1;
+    }
+    const fg_config_t *cfg = self->cfg;
+    fg_info("event=redis_connected address=%s%s%d db=%d prefix=%s",
+            cfg->redis_unix[0] ? cfg->redis_unix : cfg->redis_host,
+            cfg->redis_unix[0] ? "" : ":", cfg->redis_unix[0] ? 0 : cfg->redis_port,
+            cfg->redis_db, cfg->redis_prefix);
+    self->down_logged = false;
+    self->backoff_ms = ACT_BACKOFF_MIN_MS;
+    s_subscribe(self);
+    if (act_scan(self) == 0)
+        s_drain_queue(self);
+    return store_connected(self->store) ? 0 : -1;
+}
+
+int act_start(act_t *self)
+{
+    return s_connect(self);
+}
+
+/* ---- backends ---- */
+
+static void s_backends_ban(act_t *self, const ban_t *b)
+{
+    for (int i = 0; i < self->n_backends; i++)
+        if (self->backends[i]->ops->ban(self->backends[i], b) < 0)
+            self->st.backend_errors++;
+}
+
+static void s_backends_unban(act_t *self, const ban_t *b, const char *reason)
+{
+    for (int i = 0; i < self->n_backends; i++)
+        if (self->backends[i]->ops->unban(self->backends[i], b, reason) < 0)
+            self->st.backend_errors++;
+}
+
+/* Hand every known ban to each backend's sync. */
+static void s_backends_sync(act_t *self)
+{
+    size_t n = zhashx_size(self->known), i = 0;
+    const ban_t **all = calloc(n ? n : 1, sizeof(*all));
+    if (!all)
+        return;
+    for (ban_t *b = zhashx_first(self->known); b && i < n; b = zhashx_next(self->known))
+        all[i++] = b;
+    for (int k = 0; k < self->n_backends; k++)
+        if (self->backends[k]->ops->sync(self->backends[k], all, i) < 0)
+            self->st.backend_errors++;
+    free(all);
+}
+
+/* ---- ban and unban ---- */
+
+static void s_log_ban(const ban_t *b, const char *event)
+{
+    char exp[BAN_TIME_STRLEN];
+    fg_info("event=%s ip=%s source=%s attack_type=%s direction=%s metric=%s value=%.15g "
+            "threshold=%.15g hostgroup=%s ban_time=%u ban_count=%u expires_at=%s",
+            event, b->ip, b->source, b->attack_type, b->direction, b->metric, b->value,
+            b->threshold, b->hostgroup, b->ban_time, b->ban_count,
+            b->expires_at ? ban_format_time(b->expires_at, exp) : "never");
+}
+
+/* Move *b (its details included) into the known table. */
+static ban_t *s_remember(act_t *self, ban_t *b)
+{
+    ban_t *k = malloc(sizeof(*k));
+    if (!k) {
+        ban_clear(b);
+        return NULL;
+    }
+    *k = *b;
+    memset(b, 0, sizeof(*b));
+    zhashx_update(self->known, k->ip, k);
+    return k;
+}
+
+/* The known ban of ip is over: record it, tell the backends, forget it. */
+static void s_unban(act_t *self, const char *ip, const char *reason)
+{
+    ban_t *b = zhashx_lookup(self->known, ip);
+    if (!b)
+        return;
+    if (store_record(self->store, b, "unban", reason, true, fg_now_ms()) < 0)
+        s_redis_failed(self, "record unban");
+    if (strcmp(reason, "expired") == 0)
+        self->st.unbans_expired++;
+    else
+        self->st.unbans_deleted++;
+    fg_info("event=unban ip=%s reason=%s source=%s attack_type=%s ban_count=%u", b->ip, reason,
+            b->source, b->attack_type, b->ban_count);
+    s_backends_unban(self, b, reason);
+    zhashx_delete(self->known, ip); /* frees b */
+}
+
+/* Why a known ban's key is gone: past its expiry (1 s of slack for the
+ * rounding of TTLs) or deleted. */
+static const char *s_vanish_reason(const ban_t *b)
+{
+    return b->expires_ms && fg_now_ms() + 1000 >= b->expires_ms ? "expired" : "deleted";
+}
+
+static uint32_t s_group_ban_time(const act_t *self, const char *hostgroup)
+{
+    for (int i = 0; i < self->cfg->n_groups; i++)
+        if (strcmp(self->cfg->groups[i].name, hostgroup) == 0 && self->cfg->groups[i].ban_time)
+            return self->cfg->groups[i].ban_time;
+    return self->cfg->n_groups > 0 && self->cfg->groups[0].ban_time ? self->cfg->groups[0].ban_time
+                                                                    : ACT_DEFAULT_BAN_TIME;
+}
+
+/* Write a new ban for p. 0 done, 1 retry later. */
+static int s_ban(act_t *self, pending_t *p)
+{
+    ban_t *b = &p->ban;
+    uint32_t last = 0;
+    if (b->ban_time == 0)
+        b->ban_time = s_group_ban_time(self, b->hostgroup);
+    if (store_last_ban_count(self->store, b->ip, &last) < 0 && s_redis_failed(self, "history"))
+        return 1;
+    b->ban_count = last + 1;
+    uint64_t now = fg_now_ms();
+    ban_set_times(b, now);
+    if (store_write_ban(self->store, b, now) < 0)
+        return s_redis_failed(self, "ban");
+    self->st.bans++;
+    ban_t *k = s_remember(self, b);
+    if (!k)
+        return 0;
+    s_log_ban(k, "ban");
+    s_backends_ban(self, k);
+    return 0;
+}
+
+/* Apply one decision against Redis. 0 done, 1 retry later. */
+static int s_apply(act_t *self, pending_t *p)
+{
+    if (!store_connected(self->store))
+        return 1;
+    int exists = store_ban_exists(self->store, p->ban.ip);
+    if (exists < 0)
+        return s_redis_failed(self, "exists");
+    if (exists) {
+        if (p->action == FLOODGATE__ACTION__BAN)
+            self->st.already_banned++;
+        else
+            self->st.ongoing++;
+        return 0;
+    }
+    ban_t *old = zhashx_lookup(self->known, p->ban.ip);
+    if (old)
+        s_unban(self, p->ban.ip, s_vanish_reason(old));
+    if (p->enable_ban)
+        return s_ban(self, p);
+    if (p->action == FLOODGATE__ACTION__ONGOING) {
+        self->st.ongoing++;
+        return 0;
+    }
+    ban_set_times(&p->ban, fg_now_ms());
+    if (store_record(self->store, &p->ban, "detect_only", NULL, false, fg_now_ms()) < 0 &&
+        s_redis_failed(self, "detect_only"))
+        return 1;
+    self->st.detect_only++;
+    s_log_ban(&p->ban, "detect_only");
+    return 0;
+}
+
+/* ---- the queue of decisions waiting for Redis ---- */
+
+static void s_enqueue(act_t *self, pending_t *p)
+{
+    size_t max = (size_t)self->opts.queue_max;
+    if (self->qcount >= max) {
+        self->st.queue_dropped++;
+        fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN,
+                  "event=decision_dropped ip=%s reason=queue_full queue=%zu", p->ban.ip, max);
+        ban_clear(&p->ban);
+        return;
+    }
+    self->queue[(self->qhead + self->qcount) % max] = *p;
+    self->qcount++;
+    memset(p, 0, sizeof(*p));
+}
+
+static void s_drain_queue(act_t *self)
+{
+    size_t max = (size_t)self->opts.queue_max;
+    while (self->qcount > 0 && store_connected(self->store)) {
+        pending_t *p = &self->queue[self->qhead];
+        if (s_apply(self, p) != 0)
+            return; /* stays at the head */
+        ban_clear(&p->ban);
+        self->qhead = (self->qhead + 1) % max;
+        self->qcount--;
+    }
+}
+
+/* ---- decisions ---- */
+
+int act_message(act_t *self, const void *data, size_t size)
+{
+    Floodgate__Decision *d = floodgate__decision__unpack(NULL, size, data);
+    if (!d) {
+        self->st.decisions++;
+        self->st.malformed++;
+        fg_log_rl(&self->rl_malformed, ACT_RL_MS, FG_LOG_WARN,
+                  "event=decision_malformed size=%zu reason=unpack", size);
+        return -1;
+    }
+    int rc = act_decision(self, d);
+    floodgate__decision__free_unpacked(d, NULL);
+    return rc;
+}
+
+int act_decision(act_t *self, const Floodgate__Decision *d)
+{
+    pending_t p;
+    memset(&p, 0, sizeof(p));
+    self->st.decisions++;
+    if ((d->action != FLOODGATE__ACTION__BAN && d->action != FLOODGATE__ACTION__ONGOING) ||
+        ban_from_decision(&p.ban, d) < 0) {
+        self->st.malformed++;
+        fg_log_rl(&self->rl_malformed, ACT_RL_MS, FG_LOG_WARN,
+                  "event=decision_malformed reason=action_or_direction action=%d",
+                  (int)d->action);
+        return -1;
+    }
+    fg_addr_t a = {d->addr_hi, d->addr_lo};
+    if (fg_config_whitelisted(self->cfg, &a)) {
+        self->st.whitelisted++;
+        fg_log_rl(&self->rl_malformed, ACT_RL_MS, FG_LOG_WARN,
+                  "event=decision_refused ip=%s reason=whitelisted", p.ban.ip);
+        ban_clear(&p.ban);
+        return 0;
+    }
+    p.action = d->action;
+    p.enable_ban = d->enable_ban;
+    if (self->qcount > 0 || s_apply(self, &p) != 0)
+        s_enqueue(self, &p); /* keep the order behind what already waits */
+    ban_clear(&p.ban);
+    return 0;
+}
+
+/* ---- the scan: keys in Redis versus bans known ---- */
+
+static int s_collect_key(const char *ip, void *arg)
+{
+    zhashx_t *present = arg;
+    zhashx_update(present, ip, (void *)present); /* any non-NULL item */
+    return 0;
+}
+
+/* A ban key we did not know: learn it; unless silent (start-up), it is a
+ * manual ban: record it and tell the backends. */
+static void s_adopt(act_t *self, const char *ip, bool silent)
+{
+    ban_t tmp;
+    uint64_t now = fg_now_ms();
+    int rc = store_read_ban(self->store, ip, now, &tmp);
+    if (rc <= 0) {
+        if (rc < 0)
+            s_redis_failed(self, "read ban");
+        return; /* gone meanwhile, or not a hash */
+    }
+    if (!silent)
+        strcpy(tmp.source, "manual");
+    ban_t *b = s_remember(self, &tmp);
+    if (!b)
+        return;
+    if (silent) {
+        self->st.adopted_at_start++;
+        fg_debug("event=adopt ip=%s source=%s", b->ip, b->source);
+        return;
+    }
+    self->st.manual_adopted++;
+    if (store_record(self->store, b, "ban", NULL, true, now) < 0)
+        s_redis_failed(self, "record manual ban");
+    s_log_ban(b, "ban");
+    s_backends_ban(self, b);
+}
+
+/* Known bans whose key is not in present (and really gone): unban. */
+static void s_unban_vanished(act_t *self, zhashx_t *present)
+{
+    zlistx_t *gone = zlistx_new();
+    if (!gone)
+        return;
+    zlistx_set_destructor(gone, (czmq_destructor *)zstr_free);
+    zlistx_set_duplicator(gone, (czmq_duplicator *)strdup);
+    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known))
+        if (!zhashx_lookup(present, b->ip))
+            zlistx_add_end(gone, b->ip);
+    for (char *ip = zlistx_first(gone); ip; ip = zlistx_next(gone)) {
+        int exists = store_ban_exists(self->store, ip);
+        if (exists < 0) {
+            s_redis_failed(self, "exists");
+            break;
+        }
+        ban_t *b = zhashx_lookup(self->known, ip);
+        if (!exists && b)
+            s_unban(self, ip, s_vanish_reason(b));
+    }
+    zlistx_destroy(&gone);
+}
+
+int act_scan(act_t *self)
+{
+    uint64_t bad = 0;
+    bool silent = !self->synced;
+    self->next_scan_ms = fg_mono_ms() + (uint64_t)self->cfg->check_interval * 1000;
+    zhashx_t *present = zhashx_new();
+    if (!present)
+        return -1;
+    if (store_scan(self->store, s_collect_key, present, &bad) < 0) {
+        zhashx_destroy(&present);
+        s_redis_failed(self, "scan");
+        return -1;
+    }
+    if (bad > self->st.bad_keys)
+        fg_log_rl(&self->rl_badkeys, 600000, FG_LOG_WARN,
+                  "event=bad_ban_keys count=%llu hint=\"%s:ban:<ip> needs the canonical "
+                  "address (dotted quad, RFC 5952)\"",
+                  (unsigned long long)bad, self->cfg->redis_prefix);
+    self->st.bad_keys = bad;
+    for (void *it = zhashx_first(present); it; it = zhashx_next(present)) {
+        const char *ip = zhashx_cursor(present);
+        if (!zhashx_lookup(self->known, ip) && store_connected(self->store))
+            s_adopt(self, ip, silent);
+    }
+    s_unban_vanished(self, present);
+    zhashx_destroy(&present);
+    if (!store_connected(self->store))
+        return -1;
+    if (silent) {
+        self->synced = true;
+        fg_info("event=bans_learned count=%zu", zhashx_size(self->known));
+        s_backends_sync(self);
+    }
+    return 0;
+}
+
+/* ---- keyspace notifications ---- */
+
+static void s_on_key_event(const char *ip, bool expired, void *arg)
+{
+    act_t *self = arg;
+    if (!zhashx_lookup(self->known, ip))
+        return; /* not a ban we know: the scan adopts or ignores it */
+    int exists = store_ban_exists(self->store, ip);
+    if (exists < 0)
+        s_redis_failed(self, "exists");
+    if (exists != 0)
+        return; /* banned again already, or unknown: the scan decides */
+    s_unban(self, ip, expired ? "expired" : "deleted");
+}
+
+int act_sub_fd(const act_t *self)
+{
+    return store_sub_fd(self->store);
+}
+
+void act_sub_ready(act_t *self)
+{
+    if (store_sub_read(self->store, s_on_key_event, self) < 0) {
+        fg_warn("event=subscription_lost err=\"%s\" fallback=scan", store_errstr(self->store));
+        self->next_subscribe_ms = fg_mono_ms() + ACT_BACKOFF_MIN_MS;
+        self->next_scan_ms = 0;
+    }
+}
+
+/* ---- periodic work ---- */
+
+void act_tick(act_t *self)
+{
+    uint64_t now = fg_mono_ms();
+    for (int i = 0; i < self->n_backends; i++)
+        if (self->backends[i]->ops->poll)
+            self->backends[i]->ops->poll(self->backends[i]);
+    if (!store_connected(self->store)) {
+        if (now >= self->next_connect_ms)
+            s_connect(self);
+        return;
+    }
+    if (self->opts.notifications && store_sub_fd(self->store) < 0 &&
+        now >= self->next_subscribe_ms)
+        s_subscribe(self);
+    if (store_connected(self->store) && now >= self->next_scan_ms)
+        act_scan(self);
+    if (self->qcount > 0)
+        s_drain_queue(self);
+}
+
+const ban_t *act_known_ban(const act_t *self, const char *ip)
+{
+    return zhashx_lookup(self->known, ip);
+}
+
+void act_get_stats(const act_t *self, act_stats_t *out)
+{
+    *out = self->st;
+    out->redis_errors = store_errors(self->store);
+    out->queue_depth = self->qcount;
+    out->known = zhashx_size(self->known);
+}
+
+void act_log_stats(const act_t *self)
+{
+    act_stats_t s;
+    char extra[512] = "";
+    act_get_stats(self, &s);
+    for (int i = 0; i < self->n_backends; i++)
+        if (self->backends[i]->ops->stats)
+            self->backends[i]->ops->stats(self->backends[i], extra + strlen(extra),
+                                          sizeof(extra) - strlen(extra));
+#define U(x) (unsigned long long)s.x
+    fg_info("event=stats decisions=%llu malformed=%llu whitelisted=%llu bans=%llu "
+            "already_banned=%llu ongoing=%llu detect_only=%llu unbans_expired=%llu "
+            "unbans_deleted=%llu manual_adopted=%llu adopted_at_start=%llu bans_active=%llu "
+            "redis_errors=%llu redis_up=%d queue_depth=%llu queue_dropped=%llu bad_keys=%llu "
+            "backend_errors=%llu%s",
+            U(decisions), U(malformed), U(whitelisted), U(bans), U(already_banned), U(ongoing),
+            U(detect_only), U(unbans_expired), U(unbans_deleted), U(manual_adopted),
+            U(adopted_at_start), U(known), U(redis_errors), store_connected(self->store),
+            U(queue_depth), U(queue_dropped), U(bad_keys), U(backend_errors), extra);
+#undef U
+}
+
+void act_wait_backends(act_t *self, int timeout_ms)
+{
+    for (int i = 0; i < self->n_backends; i++)
+        backend_script_wait_idle(self->backends[i], timeout_ms);
+}

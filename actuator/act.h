@@ -1,0 +1,115 @@
+/* act: the actuator's logic, callable without its ZeroMQ loop.
+ *
+ * Decisions become bans in Redis (store.h) and reach the backends
+ * (backend.h). The actuator keeps the bans it knows in memory, with their
+ * fields, so an unban can tell the backends what the attack was; Redis stays
+ * the truth:
+ *   - BAN or ONGOING for an ip whose ban key exists: nothing (counted);
+ *   - BAN or ONGOING for an ip without a ban key: a ban, ban_count = the
+ *     ban_count of the newest history entry + 1 (so a continuing attack
+ *     whose ban expired is banned again); a known ban whose key vanished is
+ *     first recorded as lifted;
+ *   - enable_ban = false: an event "detect_only", no key;
+ *   - a ban key that expires or is deleted (keyspace notification, or the
+ *     periodic scan): an unban, reason expired or deleted;
+ *   - a ban key the actuator did not write: adopted as a manual ban (at
+ *     start-up silently: the previous run notified it).
+ * While Redis is unreachable, decisions wait in a bounded queue and the
+ * connection is retried with backoff; no call blocks longer than the
+ * command timeout per Redis command. This layer logs (key=value lines). */
+#ifndef FG_ACT_ACT_H
+#define FG_ACT_ACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actuator/backend.h"
+#include "actuator/ban.h"
+#include "common/config.h"
+#include "floodgate.pb-c.h"
+
+#define ACT_MAX_BACKENDS 8
+
+typedef struct act_t act_t;
+
+typedef struct {
+    bool notifications; /* keyspace notifications (the periodic scan runs regardless) */
+    int timeout_ms;     /* per Redis connect and command */
+    int queue_max;      /* decisions kept while Redis is down */
+} act_opts_t;
+
+typedef struct {
+    uint64_t decisions;      /* received */
+    uint64_t malformed;      /* did not unpack, or invalid */
+    uint64_t whitelisted;    /* refused: the address is on the whitelist */
+    uint64_t bans;           /* applied (written to Redis) */
+    uint64_t already_banned; /* BAN for an ip with a ban key */
+    uint64_t ongoing;        /* ONGOING for an ip with a ban key (or detect-only) */
+    uint64_t detect_only;    /* BAN with enable_ban = false */
+    uint64_t unbans_expired;
+    uint64_t unbans_deleted;
+    uint64_t manual_adopted; /* keys that appeared without us */
+    uint64_t adopted_at_start;
+    uint64_t redis_errors;
+    uint64_t queue_depth;
+    uint64_t queue_dropped;
+    uint64_t bad_keys;       /* <prefix>:ban:<x> where x is not a canonical address */
+    uint64_t backend_errors;
+    uint64_t known;          /* bans in memory */
+} act_stats_t;
+
+/* Defaults: notifications on, 500 ms timeout, 10000 queued decisions. */
+act_opts_t act_opts_default(void);
+
+/* A new actuator for cfg (borrowed, must outlive it). Not connected yet.
+ * NULL on OOM. */
+act_t *act_new(const fg_config_t *cfg, const act_opts_t *opts);
+
+/* Free everything, backends included; NULL the pointer. Idempotent. */
+void act_destroy(act_t **self_p);
+
+/* Add a backend; ownership moves (*backend_p is NULLed). 0, or -1 when full
+ * (the backend is destroyed). */
+int act_add_backend(act_t *self, backend_t **backend_p);
+
+/* Connect to Redis, enable keyspace notifications, subscribe, learn the
+ * existing bans (silently) and sync the backends. 0, or -1 when Redis is not
+ * reachable (logged; act_tick() retries). */
+int act_start(act_t *self);
+
+/* One message from the detector: unpack and act. 0, or -1 when malformed
+ * (counted). */
+int act_message(act_t *self, const void *data, size_t size);
+
+/* Act on one decision (borrowed). 0, or -1 when it is invalid (counted as
+ * malformed). A decision that cannot be applied now is queued. */
+int act_decision(act_t *self, const Floodgate__Decision *d);
+
+/* Periodic work, every loop turn: backends' poll, reconnect, resubscribe,
+ * the scan every check_interval, the queue. Never blocks longer than a few
+ * Redis commands. */
+void act_tick(act_t *self);
+
+/* Compare the ban keys in Redis with the bans known: adopt new keys, unban
+ * vanished ones. 0 or -1 (Redis error). */
+int act_scan(act_t *self);
+
+/* The keyspace subscription's fd (poll it for input), or -1. */
+int act_sub_fd(const act_t *self);
+
+/* The subscription fd is readable: handle the events that arrived. */
+void act_sub_ready(act_t *self);
+
+/* The known ban of ip, or NULL. Borrowed: valid until the next call. */
+const ban_t *act_known_ban(const act_t *self, const char *ip);
+
+void act_get_stats(const act_t *self, act_stats_t *out);
+
+/* Log the stats line (event=stats ...). */
+void act_log_stats(const act_t *self);
+
+/* Wait up to timeout_ms for the backends' running work (scripts). */
+void act_wait_backends(act_t *self, int timeout_ms);
+
+#endif

@@ -1,0 +1,166 @@
+/* The notify-script and dry-run log backends (daemon layer: they log). */
+#include "actuator/backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "actuator/notify.h"
+#include "common/log.h"
+
+void backend_destroy(backend_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    (*self_p)->ops->destroy(*self_p);
+    *self_p = NULL;
+}
+
+/* ---- notify script ---- */
+
+typedef struct {
+    backend_t base;
+    notify_t *notify;
+} script_backend_t;
+
+static void s_script_done(const notify_result_t *r, void *arg)
+{
+    (void)arg;
+    if (r->timed_out)
+        fg_warn("event=script_timeout ip=%s action=%s pid=%d ms=%llu", r->ip, r->action,
+                (int)r->pid, (unsigned long long)r->ms);
+    else if (r->status < 0)
+        fg_warn("event=script_failed ip=%s action=%s reason=cannot_start", r->ip, r->action);
+    else if (WIFSIGNALED(r->status))
+        fg_warn("event=script_failed ip=%s action=%s pid=%d signal=%d", r->ip, r->action,
+                (int)r->pid, WTERMSIG(r->status));
+    else if (WEXITSTATUS(r->status) != 0)
+        fg_warn("event=script_failed ip=%s action=%s pid=%d exit=%d%s", r->ip, r->action,
+                (int)r->pid, WEXITSTATUS(r->status),
+                WEXITSTATUS(r->status) == 127 ? " hint=cannot_exec" : "");
+    else
+        fg_debug("event=script_done ip=%s action=%s pid=%d ms=%llu", r->ip, r->action,
+                 (int)r->pid, (unsigned long long)r->ms);
+}
+
+static int s_script_run(script_backend_t *self, const ban_t *b, const char *action,
+                        const char *reason)
+{
+    char *input = ban_json(b, action, reason, fg_now_ms());
+    int rc = notify_submit(self->notify, b->ip, b->direction, b->pps, action, input);
+    free(input);
+    if (rc < 0)
+        fg_warn("event=script_dropped ip=%s action=%s reason=queue_full", b->ip, action);
+    return rc;
+}
+
+static int s_script_ban(backend_t *base, const ban_t *b)
+{
+    return s_script_run((script_backend_t *)base, b, "ban", NULL);
+}
+
+static int s_script_unban(backend_t *base, const ban_t *b, const char *reason)
+{
+    return s_script_run((script_backend_t *)base, b, "unban", reason);
+}
+
+static int s_script_sync(backend_t *base, const ban_t *const *bans, size_t n)
+{
+    (void)base, (void)bans, (void)n;
+    return 0;
+}
+
+static void s_script_poll(backend_t *base)
+{
+    notify_poll(((script_backend_t *)base)->notify, s_script_done, NULL);
+}
+
+static void s_script_stats(const backend_t *base, char *buf, size_t len)
+{
+    const notify_t *n = ((const script_backend_t *)base)->notify;
+    notify_stats_t st;
+    notify_get_stats(n, &st);
+    snprintf(buf, len,
+             " scripts_run=%llu scripts_failed=%llu scripts_timed_out=%llu scripts_dropped=%llu"
+             " scripts_running=%d scripts_queued=%zu",
+             (unsigned long long)st.run, (unsigned long long)st.failed,
+             (unsigned long long)st.timed_out, (unsigned long long)st.dropped,
+             notify_running(n), notify_queued(n));
+}
+
+static void s_script_destroy(backend_t *base)
+{
+    script_backend_t *self = (script_backend_t *)base;
+    notify_destroy(&self->notify);
+    free(self);
+}
+
+static const backend_ops_t s_script_ops = {"script",       s_script_ban,  s_script_unban,
+                                           s_script_sync,  s_script_poll, s_script_stats,
+                                           s_script_destroy};
+
+backend_t *backend_script_new(const fg_config_t *cfg)
+{
+    if (!cfg->notify_script[0])
+        return NULL;
+    script_backend_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->base.ops = &s_script_ops;
+    self->notify = notify_new(cfg->notify_script, cfg->notify_queue, cfg->notify_parallel,
+                              cfg->notify_timeout);
+    if (!self->notify) {
+        free(self);
+        return NULL;
+    }
+    return &self->base;
+}
+
+bool backend_script_wait_idle(backend_t *self, int timeout_ms)
+{
+    if (!self || self->ops != &s_script_ops)
+        return true;
+    return notify_wait_idle(((script_backend_t *)self)->notify, timeout_ms, s_script_done,
+                            NULL);
+}
+
+/* ---- dry run ---- */
+
+static int s_log_ban(backend_t *self, const ban_t *b)
+{
+    (void)self;
+    fg_info("event=backend_announce backend=log ip=%s prefix_len=%d community=65535:666", b->ip,
+            strchr(b->ip, ':') ? 128 : 32);
+    return 0;
+}
+
+static int s_log_unban(backend_t *self, const ban_t *b, const char *reason)
+{
+    (void)self;
+    fg_info("event=backend_withdraw backend=log ip=%s reason=%s", b->ip, reason);
+    return 0;
+}
+
+static int s_log_sync(backend_t *self, const ban_t *const *bans, size_t n)
+{
+    (void)self, (void)bans;
+    fg_info("event=backend_sync backend=log routes=%zu", n);
+    return 0;
+}
+
+static void s_log_destroy(backend_t *self)
+{
+    free(self);
+}
+
+static const backend_ops_t s_log_ops = {"log", s_log_ban, s_log_unban, s_log_sync,
+                                        NULL,  NULL,      s_log_destroy};
+
+backend_t *backend_log_new(void)
+{
+    backend_t *self = calloc(1, sizeof(*self));
+    if (self)
+        self->ops = &s_log_ops;
+    return self;
+}

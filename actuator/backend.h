@@ -1,0 +1,56 @@
+/* backend: how a ban reaches the network. A small vtable, so GoBGP and
+ * ExaBGP (later) plug in next to the notify script and the dry-run log.
+ *
+ * The actuator calls ban() for every ban it applies or adopts, unban() for
+ * every ban that ends, and sync() with the complete list after it learned
+ * the bans in Redis (start-up, reconnect): a route backend announces what is
+ * missing and withdraws what is extra; the script backend does nothing (the
+ * previous run already notified those). poll() runs every loop turn. */
+#ifndef FG_ACT_BACKEND_H
+#define FG_ACT_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actuator/ban.h"
+#include "common/config.h"
+
+typedef struct backend_t backend_t;
+
+typedef struct {
+    const char *name;
+    /* Block b->ip. 0, or -1 (counted by the caller). */
+    int (*ban)(backend_t *self, const ban_t *b);
+    /* Lift the block of b->ip; reason is "expired" or "deleted". 0 or -1. */
+    int (*unban)(backend_t *self, const ban_t *b, const char *reason);
+    /* Make the backend's state match these bans exactly. 0 or -1. */
+    int (*sync)(backend_t *self, const ban_t *const *bans, size_t n);
+    /* Periodic work; never blocks. May be NULL. */
+    void (*poll)(backend_t *self);
+    /* Append " key=value..." counters for the stats line. May be NULL. */
+    void (*stats)(const backend_t *self, char *buf, size_t len);
+    void (*destroy)(backend_t *self);
+} backend_ops_t;
+
+/* Every backend starts with this header. */
+struct backend_t {
+    const backend_ops_t *ops;
+};
+
+/* The notify script backend for cfg's actuator section (notify_script,
+ * notify_timeout, notify_queue, notify_parallel). It logs each failed run.
+ * NULL when notify_script is empty or on OOM. */
+backend_t *backend_script_new(const fg_config_t *cfg);
+
+/* The dry-run backend: logs what a route backend would do. NULL on OOM. */
+backend_t *backend_log_new(void);
+
+/* Destroy through the vtable and NULL the pointer. Idempotent. */
+void backend_destroy(backend_t **self_p);
+
+/* Wait (at most timeout_ms) for a script backend's runs to finish; true
+ * when none is left. Other backends: true at once. For tests and shutdown. */
+bool backend_script_wait_idle(backend_t *self, int timeout_ms);
+
+#endif

@@ -1,0 +1,86 @@
+/* ban: one ban as the actuator knows it, and its text forms.
+ *
+ * The Redis schema (DESIGN.md) in one place: ban_fields() gives the fields
+ * of the <prefix>:ban:<ip> hash in order, ban_json() the history line, and
+ * ban_set_field() reads a hash back (written by us, by `floodgate ban` or by
+ * hand, so every value is checked). */
+#ifndef FG_ACT_BAN_H
+#define FG_ACT_BAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "floodgate.pb-c.h"
+
+#define BAN_NFIELDS 12
+#define BAN_TIME_STRLEN 24 /* "2026-11-27T10:41:42Z" + NUL */
+#define BAN_MAX_TOP 32     /* contributors kept in details */
+
+typedef struct {
+    char ip[FG_ADDR_STRLEN];
+    char attack_type[64];
+    char direction[16]; /* incoming | outgoing */
+    char metric[32];
+    double value;
+    double threshold;
+    char hostgroup[64];
+    char source[16];    /* detector | manual */
+    int64_t banned_at;  /* unix seconds */
+    int64_t expires_at; /* unix seconds, 0 = no expiry known */
+    uint64_t expires_ms; /* the key's expiry in unix ms, 0 = none (memory only) */
+    uint32_t ban_time;  /* seconds (memory only) */
+    uint32_t ban_count;
+    double pps;         /* attack packets/s, for the notify script (memory only) */
+    char *details;      /* JSON text, owned; NULL = "{}" */
+} ban_t;
+
+/* The hash fields of a ban: names and values, valid while both the ban and
+ * this struct live. */
+typedef struct {
+    const char *name[BAN_NFIELDS];
+    const char *value[BAN_NFIELDS];
+    char num[5][32];
+    char times[2][BAN_TIME_STRLEN];
+} ban_fields_t;
+
+/* Fill b from a decision: ip, attack type, direction, metric, value,
+ * threshold, hostgroup, ban_time, pps, details (JSON of the top contributors
+ * and the total rates); source "detector". Times and ban_count are left 0.
+ * Returns 0, or -1 on an unknown direction or out of memory (b is then
+ * cleared). b must be zeroed or cleared before. */
+int ban_from_decision(ban_t *b, const Floodgate__Decision *d);
+
+/* Set banned_at = now and the expiry ban_time seconds later. Cannot fail. */
+void ban_set_times(ban_t *b, uint64_t now_ms);
+
+/* Free the details and zero b. Idempotent. */
+void ban_clear(ban_t *b);
+
+/* Deep copy src into dst (dst's old content is not freed). 0 or -1 (OOM). */
+int ban_copy(ban_t *dst, const ban_t *src);
+
+/* The hash fields of b, in schema order. Cannot fail. */
+void ban_fields(const ban_t *b, ban_fields_t *f);
+
+/* Set one field from a hash read back from Redis; unknown names are ignored,
+ * bad values leave the field as it was. Returns 0, or -1 on a bad value. */
+int ban_set_field(ban_t *b, const char *name, const char *value);
+
+/* The ban as one JSON line (no newline): event, at, reason (when not NULL)
+ * and every hash field; details is embedded as an object when it is valid
+ * JSON, as a string otherwise. The caller's to free; NULL on OOM. */
+char *ban_json(const ban_t *b, const char *event, const char *reason, uint64_t now_ms);
+
+/* ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ" of unix seconds into buf. Returns buf. */
+char *ban_format_time(int64_t t, char buf[BAN_TIME_STRLEN]);
+
+/* Parse the form ban_format_time writes. 0 or -1. */
+int ban_parse_time(const char *s, int64_t *out);
+
+/* The ban_count in a history line written by ban_json (0 when absent or
+ * bad). Cannot fail. */
+uint32_t ban_count_in_json(const char *line);
+
+#endif

@@ -1,0 +1,93 @@
+/* floodgate-actuator: decisions in (ZeroMQ PULL), bans out (Redis keys with
+ * TTLs, backends: notify script or the dry-run log).
+ *
+ *   args -> log -> config (-t) -> backends -> socket -> Redis -> loop */
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "actuator/act.h"
+#include "actuator/backend.h"
+#include "common/daemon.h"
+#include "common/log.h"
+
+#define ACT_POLL_MS 100          /* loop turn: scripts are fed and reaped this often */
+#define ACT_BATCH 1000           /* messages read per turn before other work */
+#define ACT_STATS_MS 60000
+#define ACT_SHUTDOWN_WAIT_MS 2000 /* running scripts get this long at exit */
+
+static void s_add_backends(act_t *act, const fg_config_t *cfg)
+{
+    backend_t *b = cfg->notify_script[0] ? backend_script_new(cfg) : backend_log_new();
+    if (!b)
+        fg_die(1, "event=start_failed reason=backend backend=%s",
+               cfg->notify_script[0] ? "script" : "log");
+    fg_info("event=backend name=%s%s%s", b->ops->name, cfg->notify_script[0] ? " script=" : "",
+            cfg->notify_script);
+    act_add_backend(act, &b);
+}
+
+/* Read what waits on the socket, at most ACT_BATCH messages. */
+static void s_read_decisions(act_t *act, void *pull)
+{
+    zmq_msg_t msg;
+    for (int i = 0; i < ACT_BATCH; i++) {
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, pull, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        act_message(act, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        zmq_msg_close(&msg);
+    }
+}
+
+static void s_loop(act_t *act, void *pull)
+{
+    uint64_t next_stats = fg_mono_ms() + ACT_STATS_MS;
+    while (!fg_stop) {
+        int sub = act_sub_fd(act);
+        zmq_pollitem_t items[2] = {{pull, 0, ZMQ_POLLIN, 0}, {NULL, sub, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, sub >= 0 ? 2 : 1, ACT_POLL_MS);
+        if (rc < 0 && zmq_errno() != EINTR)
+            fg_die(1, "event=poll_failed err=\"%s\"", zmq_strerror(zmq_errno()));
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+            s_read_decisions(act, pull);
+        if (rc > 0 && sub >= 0 && (items[1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+            act_sub_ready(act);
+        act_tick(act);
+        if (fg_dump_stats || fg_mono_ms() >= next_stats) {
+            fg_dump_stats = 0;
+            next_stats = fg_mono_ms() + ACT_STATS_MS;
+            act_log_stats(act);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    fg_args_t args;
+    fg_config_t *cfg = fg_daemon_start("actuator", argc, argv, false, &args);
+    act_t *act = act_new(cfg, NULL);
+    if (!act)
+        fg_die(1, "event=start_failed reason=out_of_memory");
+    s_add_backends(act, cfg);
+
+    zsock_t *pull = zsock_new(ZMQ_PULL);
+    if (!pull || zsock_bind(pull, "%s", cfg->actuator_bind) < 0)
+        fg_die(1, "event=start_failed reason=bind endpoint=%s err=\"%s\"", cfg->actuator_bind,
+               zmq_strerror(zmq_errno()));
+    fg_info("event=start bind=%s config=%s", cfg->actuator_bind, args.config_path);
+
+    act_start(act); /* Redis down is not fatal: act_tick retries */
+    s_loop(act, zsock_resolve(pull));
+
+    fg_info("event=stop");
+    act_log_stats(act);
+    act_wait_backends(act, ACT_SHUTDOWN_WAIT_MS);
+    act_destroy(&act);
+    zsock_destroy(&pull);
+    fg_config_destroy(&cfg);
+    return 0;
+}

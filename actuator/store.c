@@ -1,0 +1,576 @@
+#include "actuator/store.h"
+
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_KEY_MAX (FG_NAME_MAX + 16 + FG_ADDR_STRLEN)
+#define STORE_SCAN_MAX_CALLS 1000000 /* a server that never ends a SCAN */
+#define STORE_HASH_MAX_FIELDS 64     /* fields of a hand-written hash we look at */
+#define STORE_XADD_MAX_ARGS (8 + 4 + 2 * BAN_NFIELDS)
+
+struct store_t {
+    const fg_config_t *cfg;
+    int timeout_ms;
+    redisContext *ctx; /* commands */
+    redisContext *sub; /* subscribed to keyevents */
+    uint64_t errors;
+    char err[256];
+};
+
+store_t *store_new(const fg_config_t *cfg, int timeout_ms)
+{
+    store_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->timeout_ms = timeout_ms > 0 ? timeout_ms : 500;
+    strcpy(self->err, "not connected");
+    return self;
+}
+
+void store_destroy(store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_disconnect(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void store_disconnect(store_t *self)
+{
+    if (self->ctx)
+        redisFree(self->ctx);
+    if (self->sub)
+        redisFree(self->sub);
+    self->ctx = self->sub = NULL;
+}
+
+bool store_connected(const store_t *self)
+{
+    return self->ctx != NULL;
+}
+
+const char *store_errstr(const store_t *self)
+{
+    return self->err;
+}
+
+uint64_t store_errors(const store_t *self)
+{
+    return self->errors;
+}
+
+int store_sub_fd(const store_t *self)
+{
+    return self->sub ? self->sub->fd : -1;
+}
+
+static void s_fail(store_t *self, const char *what, const char *why)
+{
+    snprintf(self->err, sizeof(self->err), "%s: %s", what, why && *why ? why : "failed");
+    self->errors++;
+}
+
+/* The command connection failed (I/O error or timeout): it is unusable. */
+static void s_lost(store_t *self, const char *what)
+{
+    s_fail(self, what, self->ctx && self->ctx->err ? self->ctx->errstr : "connection lost");
+    if (self->ctx)
+        redisFree(self->ctx); /* not the subscription: store_sub_read may be using it */
+    self->ctx = NULL;
+}
+
+/* Check a reply's type; an error reply or another type is counted. */
+static bool s_is(store_t *self, const redisReply *r, int type, const char *what)
+{
+    if (r->type == type)
+        return true;
+    s_fail(self, what, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
+    return false;
+}
+
+/* One command on the command connection; the reply is the caller's to free,
+ * NULL when the connection failed (then closed). */
+static redisReply *s_cmd(store_t *self, const char *what, const char *fmt, ...)
+{
+    if (!self->ctx) {
+        s_fail(self, what, "not connected");
+        return NULL;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(self->ctx, fmt, ap);
+    va_end(ap);
+    if (!r)
+        s_lost(self, what);
+    return r;
+}
+
+static void s_key(const store_t *self, char *buf, const char *kind, const char *ip)
+{
+    snprintf(buf, STORE_KEY_MAX, "%s:%s:%s", self->cfg->redis_prefix, kind, ip);
+}
+
+/* Run a command expecting a status reply on c (AUTH, SELECT). */
+static int s_status(store_t *self, redisContext *c, const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (!r) {
+        s_fail(self, what, c->errstr);
+        return -1;
+    }
+    int rc = s_is(self, r, REDIS_REPLY_STATUS, what) ? 0 : -1;
+    freeReplyObject(r);
+    return rc;
+}
+
+/* A new authenticated connection on the configured database, or NULL. */
+static redisContext *s_open(store_t *self)
+{
+    const fg_config_t *cfg = self->cfg;
+    struct timeval tv = {self->timeout_ms / 1000, (self->timeout_ms % 1000) * 1000};
+    redisContext *c = cfg->redis_unix[0]
+                          ? redisConnectUnixWithTimeout(cfg->redis_unix, tv)
+                          : redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+    if (!c || c->err) {
+        s_fail(self, "connect", c ? c->errstr : "out of memory");
+        goto fail;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        s_fail(self, "connect", "cannot set timeout");
+        goto fail;
+    }
+    if (cfg->redis_password[0]) {
+        int rc = cfg->redis_user[0]
+                     ? s_status(self, c, "auth", "AUTH %s %s", cfg->redis_user, cfg->redis_password)
+                     : s_status(self, c, "auth", "AUTH %s", cfg->redis_password);
+        if (rc < 0)
+            goto fail;
+    }
+    if (s_status(self, c, "select", "SELECT %d", cfg->redis_db) < 0)
+        goto fail;
+    return c;
+fail:
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+int store_connect(store_t *self)
+{
+    store_disconnect(self);
+    self->ctx = s_open(self);
+    return self->ctx ? 0 : -1;
+}
+
+/* flags plus whatever of "Egx" they lack ('A' stands for g and x). */
+static void s_merge_flags(const char *flags, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", flags);
+    size_t n = strlen(out);
+    bool all = strchr(flags, 'A') != NULL;
+    for (const char *f = "Egx"; *f && n + 1 < outlen; f++) {
+        if (strchr(out, *f) || (all && *f != 'E'))
+            continue;
+        out[n++] = *f;
+        out[n] = '\0';
+    }
+}
+
+int store_enable_notifications(store_t *self)
+{
+    char flags[64];
+    redisReply *r = s_cmd(self, "config get", "CONFIG GET notify-keyspace-events");
+    if (!r)
+        return -1;
+    bool ok = s_is(self, r, REDIS_REPLY_ARRAY, "config get") && r->elements == 2 &&
+              r->element[1]->type == REDIS_REPLY_STRING && r->element[1]->len < 32;
+    if (ok)
+        s_merge_flags(r->element[1]->str, flags, sizeof(flags));
+    else if (r->type == REDIS_REPLY_ARRAY)
+        s_fail(self, "config get", "unexpected reply");
+    bool same = ok && strcmp(flags, r->element[1]->str) == 0;
+    freeReplyObject(r);
+    if (!ok)
+        return -1;
+    if (same)
+        return 0;
+    r = s_cmd(self, "config set", "CONFIG SET notify-keyspace-events %s", flags);
+    if (!r)
+        return -1;
+    ok = s_is(self, r, REDIS_REPLY_STATUS, "config set");
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+int store_subscribe(store_t *self)
+{
+    if (self->sub)
+        redisFree(self->sub);
+    self->sub = s_open(self);
+    if (!self->sub)
+        return -1;
+    int db = self->cfg->redis_db;
+    if (redisAppendCommand(self->sub, "SUBSCRIBE __keyevent@%d__:expired __keyevent@%d__:del",
+                           db, db) != REDIS_OK)
+        goto fail;
+    for (int i = 0; i < 2; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(self->sub, (void **)&r) != REDIS_OK || !r) {
+            s_fail(self, "subscribe", self->sub->errstr);
+            goto fail;
+        }
+        bool ok = s_is(self, r, REDIS_REPLY_ARRAY, "subscribe") && r->elements == 3;
+        freeReplyObject(r);
+        if (!ok)
+            goto fail;
+    }
+    return 0;
+fail:
+    redisFree(self->sub);
+    self->sub = NULL;
+    return -1;
+}
+
+/* The ip in "<prefix>:ban:<ip>" when it is a canonical address, else NULL. */
+static const char *s_ban_ip(const store_t *self, const char *key, size_t len)
+{
+    const char *prefix = self->cfg->redis_prefix;
+    size_t pl = strlen(prefix);
+    if (len <= pl + 5 || strncmp(key, prefix, pl) != 0 || strncmp(key + pl, ":ban:", 5) != 0)
+        return NULL;
+    const char *ip = key + pl + 5;
+    if (len - pl - 5 >= FG_ADDR_STRLEN || strlen(ip) != len - pl - 5)
+        return NULL;
+    fg_addr_t a;
+    char canon[FG_ADDR_STRLEN];
+    if (fg_addr_parse(ip, &a) < 0 || strcmp(fg_addr_format(&a, canon), ip) != 0)
+        return NULL;
+    return ip;
+}
+
+/* One pushed message: ["message", "__keyevent@<db>__:<event>", key]. */
+static void s_on_message(store_t *self, const redisReply *r, store_event_fn *fn, void *arg)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+        return;
+    for (int i = 0; i < 3; i++)
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            return;
+    if (strcmp(r->element[0]->str, "message") != 0)
+        return;
+    const char *chan = strrchr(r->element[1]->str, ':');
+    if (!chan || (strcmp(chan, ":expired") != 0 && strcmp(chan, ":del") != 0))
+        return;
+    const char *ip = s_ban_ip(self, r->element[2]->str, r->element[2]->len);
+    if (ip)
+        fn(ip, strcmp(chan, ":expired") == 0, arg);
+}
+
+int store_sub_read(store_t *self, store_event_fn *fn, void *arg)
+{
+    if (!self->sub)
+        return -1;
+    if (redisBufferRead(self->sub) != REDIS_OK)
+        goto lost;
+    for (int i = 0; i < 100000; i++) {
+        redisReply *r = NULL;
+        if (redisGetReplyFromReader(self->sub, (void **)&r) != REDIS_OK)
+            goto lost;
+        if (!r)
+            break;
+        s_on_message(self, r, fn, arg);
+        freeReplyObject(r);
+    }
+    return 0;
+lost:
+    s_fail(self, "subscription", self->sub->errstr);
+    redisFree(self->sub);
+    self->sub = NULL;
+    return -1;
+}
+
+int store_ban_exists(store_t *self, const char *ip)
+{
+    char key[STORE_KEY_MAX];
+    s_key(self, key, "ban", ip);
+    redisReply *r = s_cmd(self, "exists", "EXISTS %s", key);
+    if (!r)
+        return -1;
+    int rc = s_is(self, r, REDIS_REPLY_INTEGER, "exists") ? (r->integer > 0) : -1;
+    freeReplyObject(r);
+    return rc;
+}
+
+int store_last_ban_count(store_t *self, const char *ip, uint32_t *count)
+{
+    char key[STORE_KEY_MAX];
+    s_key(self, key, "history", ip);
+    redisReply *r = s_cmd(self, "lindex", "LINDEX %s 0", key);
+    if (!r)
+        return -1;
+    int rc = 0;
+    *count = 0;
+    if (r->type == REDIS_REPLY_STRING)
+        *count = ban_count_in_json(r->str);
+    else if (r->type != REDIS_REPLY_NIL)
+        rc = s_is(self, r, REDIS_REPLY_NIL, "lindex") ? 0 : -1;
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Read n pipelined replies into out; on a connection failure free what was
+ * read, close the connection and return -1. */
+static int s_read_replies(store_t *self, int n, redisReply **out, const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (redisGetReply(self->ctx, (void **)&out[i]) != REDIS_OK || !out[i]) {
+            for (int k = 0; k < i; k++)
+                freeReplyObject(out[k]);
+            s_lost(self, what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void s_free_replies(redisReply **r, int n)
+{
+    for (int i = 0; i < n; i++)
+        freeReplyObject(r[i]);
+}
+
+/* Queue XADD <prefix>:events MAXLEN ~ N * event E [reason R] <fields>. */
+static void s_append_xadd(store_t *self, const ban_fields_t *f, const char *event,
+                          const char *reason)
+{
+    char key[STORE_KEY_MAX], maxlen[16];
+    const char *argv[STORE_XADD_MAX_ARGS];
+    int n = 0;
+    snprintf(key, sizeof(key), "%s:events", self->cfg->redis_prefix);
+    snprintf(maxlen, sizeof(maxlen), "%d", self->cfg->events_max);
+    const char *head[] = {"XADD", key, "MAXLEN", "~", maxlen, "*", "event", event};
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+        argv[n++] = head[i];
+    if (reason) {
+        argv[n++] = "reason";
+        argv[n++] = reason;
+    }
+    for (int i = 0; i < BAN_NFIELDS; i++) {
+        argv[n++] = f->name[i];
+        argv[n++] = f->value[i];
+    }
+    redisAppendCommandArgv(self->ctx, n, argv, NULL);
+}
+
+/* Queue LPUSH <prefix>:history:<ip> line, LTRIM to history_max. */
+static void s_append_history(store_t *self, const char *ip, const char *line)
+{
+    char key[STORE_KEY_MAX];
+    s_key(self, key, "history", ip);
+    redisAppendCommand(self->ctx, "LPUSH %s %s", key, line);
+    redisAppendCommand(self->ctx, "LTRIM %s 0 %d", key, self->cfg->history_max - 1);
+}
+
+static void s_append_hset(store_t *self, const ban_fields_t *f, const char *ip)
+{
+    char key[STORE_KEY_MAX];
+    const char *argv[2 + 2 * BAN_NFIELDS];
+    int n = 0;
+    s_key(self, key, "ban", ip);
+    argv[n++] = "HSET";
+    argv[n++] = key;
+    for (int i = 0; i < BAN_NFIELDS; i++) {
+        argv[n++] = f->name[i];
+        argv[n++] = f->value[i];
+    }
+    redisAppendCommandArgv(self->ctx, n, argv, NULL);
+}
+
+/* EXEC's reply: the hash and its TTL must have been set; the history and the
+ * stream entry are counted when they failed. */
+static int s_check_exec(store_t *self, const redisReply *r)
+{
+    if (!s_is(self, r, REDIS_REPLY_ARRAY, "exec") || r->elements != 5) {
+        if (r->type == REDIS_REPLY_ARRAY)
+            s_fail(self, "exec", "unexpected reply");
+        return -1;
+    }
+    if (!s_is(self, r->element[0], REDIS_REPLY_INTEGER, "hset") ||
+        !s_is(self, r->element[1], REDIS_REPLY_INTEGER, "expire"))
+        return -1;
+    s_is(self, r->element[2], REDIS_REPLY_INTEGER, "lpush history");
+    s_is(self, r->element[3], REDIS_REPLY_STATUS, "ltrim history");
+    s_is(self, r->element[4], REDIS_REPLY_STRING, "xadd events");
+    return 0;
+}
+
+int store_write_ban(store_t *self, const ban_t *b, uint64_t now_ms)
+{
+    enum { N = 7 };
+    char key[STORE_KEY_MAX];
+    ban_fields_t f;
+    redisReply *r[N];
+    if (!self->ctx) {
+        s_fail(self, "ban", "not connected");
+        return -1;
+    }
+    char *line = ban_json(b, "ban", NULL, now_ms);
+    if (!line) {
+        s_fail(self, "ban", "out of memory");
+        return -1;
+    }
+    ban_fields(b, &f);
+    s_key(self, key, "ban", b->ip);
+    redisAppendCommand(self->ctx, "MULTI");
+    s_append_hset(self, &f, b->ip);
+    redisAppendCommand(self->ctx, "EXPIRE %s %u", key, b->ban_time);
+    s_append_history(self, b->ip, line);
+    s_append_xadd(self, &f, "ban", NULL);
+    redisAppendCommand(self->ctx, "EXEC");
+    free(line);
+    if (s_read_replies(self, N, r, "ban") < 0)
+        return -1;
+    int rc = s_is(self, r[0], REDIS_REPLY_STATUS, "multi") ? 0 : -1;
+    for (int i = 1; rc == 0 && i < N - 1; i++)
+        rc = s_is(self, r[i], REDIS_REPLY_STATUS, "queue") ? 0 : -1;
+    if (rc == 0)
+        rc = s_check_exec(self, r[N - 1]);
+    s_free_replies(r, N);
+    return rc;
+}
+
+int store_record(store_t *self, const ban_t *b, const char *event, const char *reason,
+                 bool with_history, uint64_t now_ms)
+{
+    ban_fields_t f;
+    redisReply *r[3];
+    int n = with_history ? 3 : 1;
+    if (!self->ctx) {
+        s_fail(self, event, "not connected");
+        return -1;
+    }
+    char *line = with_history ? ban_json(b, event, reason, now_ms) : NULL;
+    if (with_history && !line) {
+        s_fail(self, event, "out of memory");
+        return -1;
+    }
+    ban_fields(b, &f);
+    if (with_history)
+        s_append_history(self, b->ip, line);
+    s_append_xadd(self, &f, event, reason);
+    free(line);
+    if (s_read_replies(self, n, r, event) < 0)
+        return -1;
+    int rc = 0;
+    if (with_history && (!s_is(self, r[0], REDIS_REPLY_INTEGER, "lpush history") ||
+                         !s_is(self, r[1], REDIS_REPLY_STATUS, "ltrim history")))
+        rc = -1;
+    if (!s_is(self, r[n - 1], REDIS_REPLY_STRING, "xadd events"))
+        rc = -1;
+    s_free_replies(r, n);
+    return rc;
+}
+
+/* Fill out from HGETALL's field/value array and PTTL. */
+static void s_parse_ban(const redisReply *h, long long pttl, uint64_t now_ms, ban_t *out)
+{
+    for (size_t i = 0; i + 1 < h->elements && i < 2 * STORE_HASH_MAX_FIELDS; i += 2) {
+        const redisReply *k = h->element[i], *v = h->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            strlen(k->str) == k->len && strlen(v->str) == v->len)
+            ban_set_field(out, k->str, v->str);
+    }
+    if (!out->banned_at)
+        out->banned_at = (int64_t)(now_ms / 1000);
+    if (pttl > 0) {
+        out->expires_ms = now_ms + (uint64_t)pttl;
+        out->expires_at = (int64_t)((out->expires_ms + 999) / 1000);
+        out->ban_time = (uint32_t)((uint64_t)out->expires_at - (uint64_t)out->banned_at);
+    }
+    if (strcmp(out->metric, "pps") == 0)
+        out->pps = out->value;
+    else if (out->details && strstr(out->details, "\"pps\":"))
+        out->pps = strtod(strstr(out->details, "\"pps\":") + 6, NULL);
+}
+
+int store_read_ban(store_t *self, const char *ip, uint64_t now_ms, ban_t *out)
+{
+    char key[STORE_KEY_MAX];
+    redisReply *r[2];
+    memset(out, 0, sizeof(*out));
+    if (!self->ctx) {
+        s_fail(self, "read ban", "not connected");
+        return -1;
+    }
+    s_key(self, key, "ban", ip);
+    redisAppendCommand(self->ctx, "HGETALL %s", key);
+    redisAppendCommand(self->ctx, "PTTL %s", key);
+    if (s_read_replies(self, 2, r, "read ban") < 0)
+        return -1;
+    int rc = 0;
+    if (s_is(self, r[0], REDIS_REPLY_ARRAY, "hgetall") &&
+        s_is(self, r[1], REDIS_REPLY_INTEGER, "pttl") && r[0]->elements > 0) {
+        snprintf(out->ip, sizeof(out->ip), "%s", ip);
+        strcpy(out->direction, "incoming");
+        strcpy(out->source, "manual");
+        s_parse_ban(r[0], r[1]->integer, now_ms, out);
+        rc = 1;
+    }
+    s_free_replies(r, 2);
+    return rc;
+}
+
+/* One SCAN reply: [cursor, [keys...]]; copies the next cursor. */
+static int s_scan_page(store_t *self, const redisReply *r, char *cursor, size_t cursor_len,
+                       store_key_fn *fn, void *arg, uint64_t *bad_keys)
+{
+    if (!s_is(self, r, REDIS_REPLY_ARRAY, "scan") || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= cursor_len ||
+        r->element[1]->type != REDIS_REPLY_ARRAY) {
+        if (r->type == REDIS_REPLY_ARRAY)
+            s_fail(self, "scan", "unexpected reply");
+        return -1;
+    }
+    memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+    const redisReply *keys = r->element[1];
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        const char *ip =
+            k->type == REDIS_REPLY_STRING ? s_ban_ip(self, k->str, k->len) : NULL;
+        if (!ip) {
+            if (bad_keys)
+                (*bad_keys)++;
+        } else if (fn(ip, arg) != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int store_scan(store_t *self, store_key_fn *fn, void *arg, uint64_t *bad_keys)
+{
+    char cursor[32] = "0", pattern[STORE_KEY_MAX];
+    snprintf(pattern, sizeof(pattern), "%s:ban:*", self->cfg->redis_prefix);
+    for (int calls = 0; calls < STORE_SCAN_MAX_CALLS; calls++) {
+        redisReply *r = s_cmd(self, "scan", "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        if (!r)
+            return -1;
+        int rc = s_scan_page(self, r, cursor, sizeof(cursor), fn, arg, bad_keys);
+        freeReplyObject(r);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+        if (strcmp(cursor, "0") == 0)
+            return 0;
+    }
+    s_fail(self, "scan", "too many iterations");
+    return -1;
+}

@@ -1,0 +1,100 @@
+/* store: the ban state in Redis (hiredis, synchronous, every command bounded
+ * by a timeout).
+ *
+ * Two connections: one for commands, one subscribed to the keyevent channels
+ * (expired, del) of the configured database. Keys (DESIGN.md):
+ *   <prefix>:ban:<ip>      HASH with EXPIRE = ban time (ban_fields())
+ *   <prefix>:history:<ip>  LIST, newest first, one ban_json() line per event
+ *   <prefix>:events        STREAM, MAXLEN ~ events_max
+ *
+ * Every function returns -1 on failure; when the cause was the connection
+ * (I/O error, timeout) the store is disconnected (store_connected() turns
+ * false) and store_connect() must be called again. Leaf module: no logging;
+ * store_errstr() tells the last failure. */
+#ifndef FG_ACT_STORE_H
+#define FG_ACT_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actuator/ban.h"
+#include "common/config.h"
+
+typedef struct store_t store_t;
+
+/* Keyevent callback: ip of a ban key that expired (expired = true) or was
+ * deleted. */
+typedef void(store_event_fn)(const char *ip, bool expired, void *arg);
+
+/* Key callback for store_scan: ip of one ban key. Return 0 to go on. */
+typedef int(store_key_fn)(const char *ip, void *arg);
+
+/* A store for cfg's redis section (cfg is borrowed and must outlive it);
+ * timeout_ms bounds each connect and command. Not connected yet. NULL on
+ * OOM. */
+store_t *store_new(const fg_config_t *cfg, int timeout_ms);
+
+/* Close the connections, free the store, NULL the pointer. Idempotent. */
+void store_destroy(store_t **self_p);
+
+/* Connect the command connection: AUTH (user and password, or password
+ * only) when a password is set, then SELECT db. 0 or -1. */
+int store_connect(store_t *self);
+
+/* Close both connections. Idempotent. */
+void store_disconnect(store_t *self);
+
+bool store_connected(const store_t *self);
+
+/* The last failure, for logs. Never NULL. */
+const char *store_errstr(const store_t *self);
+
+/* Counted failures: commands refused by Redis plus connection losses. */
+uint64_t store_errors(const store_t *self);
+
+/* Add "Egx" to notify-keyspace-events, keeping the flags already set.
+ * Returns 0 (set or already enough) or -1 (CONFIG refused, or connection
+ * lost: check store_connected()). */
+int store_enable_notifications(store_t *self);
+
+/* Open the second connection and SUBSCRIBE to __keyevent@<db>__:expired and
+ * __keyevent@<db>__:del. 0 or -1. */
+int store_subscribe(store_t *self);
+
+/* The subscribed connection's fd, or -1 when there is none. */
+int store_sub_fd(const store_t *self);
+
+/* Read what arrived on the subscribed connection (call when its fd is
+ * readable) and call fn for each ban key event. 0, or -1 when the
+ * subscription was lost (it is closed; subscribe again). */
+int store_sub_read(store_t *self, store_event_fn *fn, void *arg);
+
+/* Does <prefix>:ban:<ip> exist? 1, 0 or -1. */
+int store_ban_exists(store_t *self, const char *ip);
+
+/* The ban_count of the newest history entry of ip, 0 when none. 0 or -1. */
+int store_last_ban_count(store_t *self, const char *ip, uint32_t *count);
+
+/* Write a ban atomically (MULTI/EXEC): the hash with every field and its
+ * EXPIRE of b->ban_time, the history line (event "ban") trimmed to
+ * history_max, the events stream entry. 0 or -1 (then nothing was written,
+ * or at most the history and events without the hash). */
+int store_write_ban(store_t *self, const ban_t *b, uint64_t now_ms);
+
+/* Record an event without touching the ban key: the events stream entry
+ * (event, reason when not NULL, the ban fields) and, when with_history, the
+ * history line. 0 or -1. */
+int store_record(store_t *self, const ban_t *b, const char *event, const char *reason,
+                 bool with_history, uint64_t now_ms);
+
+/* Read the ban hash of ip into out (zeroed first; expires from PTTL).
+ * Returns 1 found, 0 no such key (or not a hash: counted), -1 error. */
+int store_read_ban(store_t *self, const char *ip, uint64_t now_ms, ban_t *out);
+
+/* SCAN MATCH <prefix>:ban:* COUNT 1000 over the whole keyspace; fn gets the
+ * ip of every key whose suffix is a canonical address (others are counted in
+ * *bad_keys when not NULL). A key may be reported twice (SCAN's contract).
+ * 0 or -1. */
+int store_scan(store_t *self, store_key_fn *fn, void *arg, uint64_t *bad_keys);
+
+#endif
