@@ -1,0 +1,554 @@
+/* Unit tests: aggregator host table, classes, windows, watch floor, top
+ * contributors, FlowBatch sequence and malformed input. No real time: every
+ * window is closed with an explicit now_ms. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "aggregator/agg.h"
+#include "aggregator/hosttable.h"
+#include "aggregator/topk.h"
+#include "common/flowbatch.h"
+#include "tests/harness.h"
+
+#define T0 1700000000000ULL /* a multiple of every tick */
+
+static char *s_dir;
+
+static int s_setup(void **state)
+{
+    (void)state;
+    s_dir = hn_tmpdir("aggregator");
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    hn_rmdir(s_dir);
+    free(s_dir);
+    return 0;
+}
+
+/* A config with the default group at 20000 pps / 1000 mbps / 3500 flows. */
+static fg_config_t *s_config(int tick_ms, int max_hosts, const char *extra)
+{
+    char path[600], text[2048], err[1024];
+    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    snprintf(text, sizeof(text),
+             "networks\n"
+             "    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "aggregator\n"
+             "    tick_ms = %d\n"
+             "    watch_floor = 0.5\n"
+             "    host_idle = 60\n"
+             "    max_hosts = %d\n"
+             "hostgroup\n"
+             "    default\n"
+             "        threshold_pps = 20000\n"
+             "        threshold_mbps = 1000\n"
+             "        threshold_flows = 3500\n"
+             "%s",
+             tick_ms, max_hosts, extra ? extra : "");
+    hn_write_file(path, text);
+    fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
+    if (!cfg)
+        fail_msg("config: %s", err);
+    return cfg;
+}
+
+static fg_addr_t s_addr(const char *s)
+{
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(s, &a), 0);
+    return a;
+}
+
+static fg_flow_t s_rec(const char *host, const char *peer, uint8_t proto, uint8_t flags,
+                       uint16_t sport, uint16_t dport, uint64_t packets, uint64_t bytes)
+{
+    fg_flow_t r;
+    memset(&r, 0, sizeof(r));
+    r.host = s_addr(host);
+    r.peer = s_addr(peer);
+    r.proto = proto;
+    r.tcp_flags = flags;
+    r.sport = sport;
+    r.dport = dport;
+    r.packets = packets;
+    r.bytes = bytes;
+    r.sampling = 1;
+    r.dir = FG_DIR_IN;
+    r.start_ms = r.end_ms = T0;
+    return r;
+}
+
+/* Close the window at now and unpack what it published. */
+static Floodgate__WindowBatch *s_close(agg_t *agg, uint64_t now)
+{
+    size_t len = 0;
+    const uint8_t *buf = agg_close_window(agg, now, &len);
+    assert_non_null(buf);
+    Floodgate__WindowBatch *wb = floodgate__window_batch__unpack(NULL, len, buf);
+    assert_non_null(wb);
+    return wb;
+}
+
+static const Floodgate__HostWindow *s_host(const Floodgate__WindowBatch *wb, const char *ip,
+                                           Floodgate__Direction dir)
+{
+    fg_addr_t a = s_addr(ip);
+    for (size_t i = 0; i < wb->n_hosts; i++)
+        if (wb->hosts[i]->addr_hi == a.hi && wb->hosts[i]->addr_lo == a.lo &&
+            wb->hosts[i]->dir == dir)
+            return wb->hosts[i];
+    return NULL;
+}
+
+static const Floodgate__Contributor *s_contrib(const Floodgate__HostWindow *hw,
+                                               Floodgate__ContribKind kind, uint64_t lo)
+{
+    for (size_t i = 0; i < hw->n_top; i++)
+        if (hw->top[i]->kind == kind && hw->top[i]->key_lo == lo)
+            return hw->top[i];
+    return NULL;
+}
+
+/* ---- host table ---------------------------------------------------------- */
+
+static void test_aggregator_entry_is_compact(void **state)
+{
+    (void)state;
+    /* Issue 5's budget is 256 B per host: the entry plus two 8-byte slots. */
+    assert_true(sizeof(ht_entry_t) <= 128);
+}
+
+static void test_aggregator_table_insert_lookup(void **state)
+{
+    (void)state;
+    ht_t *ht = ht_new(100);
+    assert_non_null(ht);
+    fg_addr_t v4 = s_addr("10.0.0.1"), v6 = s_addr("2001:db8:100::1"), other = s_addr("10.0.0.2");
+    ht_entry_t *a = ht_insert(ht, &v4, FG_DIR_IN, 3, 100);
+    assert_non_null(a);
+    assert_non_null(ht_insert(ht, &v4, FG_DIR_OUT, 3, 100));
+    assert_non_null(ht_insert(ht, &v6, FG_DIR_IN, 0, 100));
+    assert_int_equal(ht_size(ht), 3);
+    ht_entry_t *f = ht_find(ht, &v4, FG_DIR_IN);
+    assert_non_null(f);
+    assert_int_equal(f->group, 3);
+    assert_int_equal(f->dir, FG_DIR_IN);
+    assert_non_null(ht_find(ht, &v4, FG_DIR_OUT));
+    assert_ptr_not_equal(ht_find(ht, &v4, FG_DIR_OUT), f);
+    assert_true(fg_addr_eq(&ht_find(ht, &v6, FG_DIR_IN)->addr, &v6));
+    assert_null(ht_find(ht, &v6, FG_DIR_OUT));
+    assert_null(ht_find(ht, &other, FG_DIR_IN));
+    ht_destroy(&ht);
+    assert_null(ht);
+    ht_destroy(&ht);
+}
+
+static void test_aggregator_table_idle_removal(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    ht_t *ht = ht_new(N);
+    for (uint32_t i = 0; i < N; i++) {
+        fg_addr_t a = fg_addr_from_v4(0x0a000000u + i);
+        /* Even hosts were last seen at 100, odd ones at 150. */
+        assert_non_null(ht_insert(ht, &a, FG_DIR_IN, 0, i % 2 ? 150 : 100));
+    }
+    /* At 170 with 60 s idle, the even ones (70 s idle) go. */
+    size_t removed = ht_expire(ht, 170, 60, N * 2, NULL, NULL);
+    assert_int_equal(removed, N / 2);
+    assert_int_equal(ht_size(ht), N / 2);
+    for (uint32_t i = 0; i < N; i++) {
+        fg_addr_t a = fg_addr_from_v4(0x0a000000u + i);
+        ht_entry_t *e = ht_find(ht, &a, FG_DIR_IN);
+        if (i % 2)
+            assert_true(e && fg_addr_eq(&e->addr, &a));
+        else
+            assert_null(e);
+    }
+    /* A small budget removes only part of the rest. */
+    assert_int_equal(ht_expire(ht, 1000, 60, 10, NULL, NULL), 10);
+    assert_int_equal(ht_size(ht), N / 2 - 10);
+    ht_destroy(&ht);
+}
+
+static void test_aggregator_table_full(void **state)
+{
+    (void)state;
+    ht_t *ht = ht_new(2);
+    fg_addr_t a = s_addr("10.0.0.1"), b = s_addr("10.0.0.2"), c = s_addr("10.0.0.3");
+    assert_non_null(ht_insert(ht, &a, FG_DIR_IN, 0, 1));
+    assert_non_null(ht_insert(ht, &b, FG_DIR_IN, 0, 1));
+    assert_null(ht_insert(ht, &c, FG_DIR_IN, 0, 1));
+    assert_int_equal(ht_size(ht), 2);
+    ht_destroy(&ht);
+
+    /* Through the aggregator: hosts beyond max_hosts are counted, not kept. */
+    fg_config_t *cfg = s_config(1000, 16, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    for (int i = 1; i <= 20; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.0.1.%d", i);
+        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
+        agg_add_record(agg, &r, NULL, T0);
+    }
+    assert_int_equal(agg_hosts_tracked(agg), 16);
+    assert_int_equal(agg_stats(agg)->hosts_refused, 4);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+static void test_aggregator_idle_hosts_forgotten(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t r = s_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
+    agg_add_record(agg, &r, NULL, T0);
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    assert_int_equal(wb->hosts_tracked, 1);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    for (uint64_t t = 2; t <= 62; t++) {
+        wb = s_close(agg, T0 + t * 1000);
+        floodgate__window_batch__free_unpacked(wb, NULL);
+    }
+    assert_int_equal(agg_hosts_tracked(agg), 0);
+    assert_int_equal(agg_stats(agg)->hosts_removed, 1);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+/* ---- classes and rates --------------------------------------------------- */
+
+static void test_aggregator_class_of_record(void **state)
+{
+    (void)state;
+    assert_int_equal(ht_class(FG_PROTO_TCP, 0), HT_TCP);
+    assert_int_equal(ht_class(FG_PROTO_UDP, 0), HT_UDP);
+    assert_int_equal(ht_class(FG_PROTO_ICMP, 0), HT_ICMP);
+    assert_int_equal(ht_class(FG_PROTO_ICMPV6, 0), HT_ICMP);
+    assert_int_equal(ht_class(47, 0), HT_OTHER);
+    assert_int_equal(ht_class(FG_PROTO_UDP, 1), HT_FRAG);
+    assert_true(ht_is_syn(FG_PROTO_TCP, 0, FG_TCP_SYN));
+    assert_false(ht_is_syn(FG_PROTO_TCP, 0, FG_TCP_SYN | FG_TCP_ACK));
+    assert_false(ht_is_syn(FG_PROTO_TCP, 0, FG_TCP_ACK));
+    assert_false(ht_is_syn(FG_PROTO_UDP, 0, FG_TCP_SYN));
+}
+
+static void test_aggregator_class_counting(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    const char *h = "10.0.0.7", *v6 = "2001:db8:100::7", *p = "192.0.2.1";
+    fg_flow_t recs[] = {
+        s_rec(h, p, FG_PROTO_TCP, FG_TCP_SYN, 1234, 80, 30000, 1200000),
+        s_rec(h, p, FG_PROTO_TCP, FG_TCP_SYN | FG_TCP_ACK, 80, 1234, 1000, 40000),
+        s_rec(h, p, FG_PROTO_UDP, 0, 53, 4444, 2000, 100000),
+        s_rec(h, p, FG_PROTO_ICMP, 0, 0, 0, 300, 30000),
+        s_rec(h, p, 47, 0, 0, 0, 40, 4000),
+        s_rec(h, p, FG_PROTO_UDP, 0, 0, 0, 5, 7500),
+        s_rec(v6, "2001:db8::1", FG_PROTO_ICMPV6, 0, 0, 0, 25000, 2500000),
+    };
+    recs[5].frag = 1;
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
+        assert_int_equal(agg_add_record(agg, &recs[i], NULL, T0), 0);
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    const Floodgate__HostWindow *hw = s_host(wb, h, FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw);
+    assert_float_equal(hw->tcp->pps, 31000, 1e-6);
+    assert_float_equal(hw->tcp_syn->pps, 30000, 1e-6);
+    assert_float_equal(hw->tcp_syn->fps, 1, 1e-6);
+    assert_float_equal(hw->udp->pps, 2000, 1e-6);
+    assert_float_equal(hw->icmp->pps, 300, 1e-6);
+    assert_float_equal(hw->other->pps, 40, 1e-6);
+    assert_float_equal(hw->frag->pps, 5, 1e-6);
+    assert_float_equal(hw->frag->bps, 7500 * 8, 1e-6);
+    assert_float_equal(hw->total->pps, 33345, 1e-6);
+    assert_float_equal(hw->total->fps, 6, 1e-6);
+    const Floodgate__HostWindow *h6 = s_host(wb, v6, FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(h6);
+    assert_float_equal(h6->icmp->pps, 25000, 1e-6);
+    assert_float_equal(h6->total->bps, 20e6, 1e-3);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+/* 15000 packets of 1000 bytes and 2 flows in one window of tick_ms. */
+static void s_check_rates(int tick_ms, double factor)
+{
+    fg_config_t *cfg = s_config(tick_ms, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t r = s_rec("10.0.0.9", "192.0.2.9", FG_PROTO_UDP, 0, 9, 9, 10000, 10000000);
+    agg_add_record(agg, &r, NULL, T0 + 5);
+    r.packets = 5000;
+    r.bytes = 5000000;
+    agg_add_record(agg, &r, NULL, T0 + 7);
+    /* A close a few ms late still ends the window on the tick boundary. */
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + (uint64_t)tick_ms + 3);
+    assert_int_equal(wb->window_ms, tick_ms);
+    assert_int_equal(wb->window_end_ms, T0 + (uint64_t)tick_ms);
+    assert_int_equal(wb->seq, 1);
+    const Floodgate__HostWindow *hw = s_host(wb, "10.0.0.9", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw);
+    assert_float_equal(hw->total->pps, 15000 * factor, 1e-6);
+    assert_float_equal(hw->total->bps, 15000 * 1000 * 8 * factor, 1e-3);
+    assert_float_equal(hw->total->fps, 2 * factor, 1e-9);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    /* The next window starts empty. */
+    wb = s_close(agg, T0 + 2 * (uint64_t)tick_ms);
+    assert_int_equal(wb->seq, 2);
+    assert_int_equal(wb->n_hosts, 0);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+static void test_aggregator_window_rates_1000ms(void **state)
+{
+    (void)state;
+    s_check_rates(1000, 1.0);
+}
+
+static void test_aggregator_window_rates_100ms(void **state)
+{
+    (void)state;
+    s_check_rates(100, 10.0);
+}
+
+/* ---- watch floor and groups ---------------------------------------------- */
+
+static void test_aggregator_watch_floor(void **state)
+{
+    (void)state;
+    /* Floors at 0.5: 10000 pps, 500 Mbit/s, 1750 flows/s. */
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t below = s_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 9999, 9999 * 100);
+    fg_flow_t at = s_rec("10.0.0.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 10000, 10000 * 100);
+    fg_flow_t big = s_rec("10.0.0.3", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 100, 62500000);
+    agg_add_record(agg, &below, NULL, T0);
+    agg_add_record(agg, &at, NULL, T0);
+    agg_add_record(agg, &big, NULL, T0);
+    for (int i = 0; i < 1750; i++) {
+        fg_flow_t f = s_rec("10.0.0.4", "192.0.2.1", FG_PROTO_TCP, FG_TCP_SYN, 1, 2, 1, 40);
+        agg_add_record(agg, &f, NULL, T0);
+    }
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    assert_int_equal(wb->n_hosts, 3);
+    assert_null(s_host(wb, "10.0.0.1", FLOODGATE__DIRECTION__DIR_IN));
+    assert_non_null(s_host(wb, "10.0.0.2", FLOODGATE__DIRECTION__DIR_IN)); /* pps */
+    assert_non_null(s_host(wb, "10.0.0.3", FLOODGATE__DIRECTION__DIR_IN)); /* bits/s */
+    assert_non_null(s_host(wb, "10.0.0.4", FLOODGATE__DIRECTION__DIR_IN)); /* flows/s */
+    assert_int_equal(wb->hosts_tracked, 4);
+    /* The group total counts every active host, watched or not. */
+    assert_int_equal(wb->n_groups, 1);
+    assert_int_equal(wb->groups[0]->hostgroup, 0);
+    assert_int_equal(wb->groups[0]->dir, FLOODGATE__DIRECTION__DIR_IN);
+    assert_int_equal(wb->groups[0]->hosts, 4);
+    assert_float_equal(wb->groups[0]->total->pps, 9999 + 10000 + 100 + 1750, 1e-6);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    /* Nothing above the floor: an empty heartbeat, still numbered. */
+    agg_add_record(agg, &below, NULL, T0 + 1500);
+    wb = s_close(agg, T0 + 2000);
+    assert_int_equal(wb->n_hosts, 0);
+    assert_int_equal(wb->seq, 2);
+    assert_int_equal(wb->n_groups, 1);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+static void test_aggregator_unmonitored_host_ignored(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t r = s_rec("172.16.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 50000, 5000000);
+    assert_int_equal(agg_add_record(agg, &r, NULL, T0), -1);
+    assert_int_equal(agg_stats(agg)->unmonitored, 1);
+    assert_int_equal(agg_hosts_tracked(agg), 0);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+/* ---- top contributors ---------------------------------------------------- */
+
+static void test_aggregator_top_contributor_shares(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_addr_t exporter = s_addr("192.168.1.1");
+    /* The first record alone reaches the floor, so every packet is seen. */
+    fg_flow_t dns = s_rec("10.0.0.5", "198.51.100.1", FG_PROTO_UDP, 0, 53, 4444, 16000, 1);
+    dns.sampling = 100;
+    agg_add_record(agg, &dns, &exporter, T0);
+    for (int i = 0; i < 40; i++) { /* 4000 packets from 40 sources via NTP */
+        char peer[32];
+        snprintf(peer, sizeof(peer), "203.0.113.%d", i + 1);
+        fg_flow_t ntp = s_rec("10.0.0.5", peer, FG_PROTO_UDP, 0, 123, 5555, 100, 1);
+        ntp.sampling = 100;
+        agg_add_record(agg, &ntp, &exporter, T0);
+    }
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    const Floodgate__HostWindow *hw = s_host(wb, "10.0.0.5", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw);
+    const Floodgate__Contributor *c53 =
+        s_contrib(hw, FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT, 53);
+    assert_non_null(c53);
+    assert_float_equal(c53->share, 0.8, 1e-9);
+    assert_int_equal(c53->packets, 16000);
+    const Floodgate__Contributor *c123 =
+        s_contrib(hw, FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT, 123);
+    assert_non_null(c123);
+    assert_float_equal(c123->share, 0.2, 1e-9);
+    fg_addr_t src = s_addr("198.51.100.1");
+    const Floodgate__Contributor *ca =
+        s_contrib(hw, FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR, src.lo);
+    assert_non_null(ca);
+    assert_float_equal(ca->share, 0.8, 1e-9);
+    const Floodgate__Contributor *cp =
+        s_contrib(hw, FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, FG_PROTO_UDP);
+    assert_non_null(cp);
+    assert_float_equal(cp->share, 1.0, 1e-9);
+    const Floodgate__Contributor *ce =
+        s_contrib(hw, FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER, exporter.lo);
+    assert_non_null(ce);
+    assert_int_equal(ce->sampling, 100);
+    /* At most 5 per kind, heaviest first. */
+    size_t n_src = 0;
+    for (size_t i = 0; i < hw->n_top; i++)
+        n_src += hw->top[i]->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR;
+    assert_true(n_src >= 1 && n_src <= 5);
+    assert_true(hw->n_top <= 25);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+static void test_aggregator_topk_keeps_heavy_hitter(void **state)
+{
+    (void)state;
+    topk_t k;
+    topk_reset(&k);
+    /* 1000 light keys interleaved with one heavy key holding ~half. */
+    for (uint64_t i = 0; i < 1000; i++) {
+        topk_add(&k, 0, 1000 + i, 1, 0);
+        topk_add(&k, 0, 7, 1, 0);
+    }
+    topk_item_t out[3];
+    size_t n = topk_top(&k, out, 3);
+    assert_true(n >= 1);
+    assert_int_equal(out[0].lo, 7);
+    assert_true(out[0].count - out[0].err >= 900);
+}
+
+/* ---- FlowBatch input ----------------------------------------------------- */
+
+static uint8_t *s_batch(uint32_t collector, uint32_t shard, uint64_t seq, size_t *len)
+{
+    fb_builder_t *b = fb_builder_new(4);
+    uint8_t ex[16] = {0};
+    fg_flow_t r = s_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 10, 1000);
+    assert_int_equal(fb_add(b, &r, ex), 0);
+    uint8_t *buf = fb_pack(b, collector, shard, 1, seq, T0, len);
+    fb_builder_destroy(&b);
+    assert_non_null(buf);
+    return buf;
+}
+
+static void s_ingest(agg_t *agg, uint32_t collector, uint32_t shard, uint64_t seq)
+{
+    size_t len;
+    uint8_t *buf = s_batch(collector, shard, seq, &len);
+    assert_int_equal(agg_ingest(agg, buf, len, T0), 0);
+    free(buf);
+}
+
+static void test_aggregator_sequence_gap_counts_lost(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    s_ingest(agg, 1, 0, 1);
+    s_ingest(agg, 1, 0, 2);
+    s_ingest(agg, 1, 0, 5);  /* 3 and 4 lost */
+    s_ingest(agg, 2, 0, 40); /* a new collector: its past is not ours */
+    s_ingest(agg, 2, 0, 42); /* 41 lost */
+    s_ingest(agg, 1, 0, 1);  /* collector 1 restarted */
+    s_ingest(agg, 1, 3, 2);  /* meant for shard 3: counted, still added */
+    const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->batches, 7);
+    assert_int_equal(st->batches_lost, 3);
+    assert_int_equal(st->collector_resets, 1);
+    assert_int_equal(st->misrouted, 1);
+    assert_int_equal(st->records, 7);
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    assert_int_equal(wb->batches_lost, 3);
+    assert_float_equal(wb->groups[0]->total->pps, 70, 1e-9);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+static void test_aggregator_malformed_bytes_counted(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    uint8_t junk[64];
+    memset(junk, 0xff, sizeof(junk));
+    assert_int_equal(agg_ingest(agg, junk, sizeof(junk), T0), -1);
+    size_t len;
+    uint8_t *buf = s_batch(1, 0, 1, &len);
+    for (size_t cut = 1; cut < len; cut++)
+        agg_ingest(agg, buf, cut, T0); /* truncated: refused or harmless */
+    for (size_t i = 0; i < len; i++) { /* every byte flipped in turn */
+        uint8_t save = buf[i];
+        buf[i] ^= 0xa5;
+        agg_ingest(agg, buf, len, T0);
+        buf[i] = save;
+    }
+    free(buf);
+    const agg_stats_t *st = agg_stats(agg);
+    assert_true(st->malformed >= 1);
+    assert_true(st->malformed + st->batches == 1 + (len - 1) + len);
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_aggregator_entry_is_compact),
+        cmocka_unit_test(test_aggregator_table_insert_lookup),
+        cmocka_unit_test(test_aggregator_table_idle_removal),
+        cmocka_unit_test(test_aggregator_table_full),
+        cmocka_unit_test(test_aggregator_idle_hosts_forgotten),
+        cmocka_unit_test(test_aggregator_class_of_record),
+        cmocka_unit_test(test_aggregator_class_counting),
+        cmocka_unit_test(test_aggregator_window_rates_1000ms),
+        cmocka_unit_test(test_aggregator_window_rates_100ms),
+        cmocka_unit_test(test_aggregator_watch_floor),
+        cmocka_unit_test(test_aggregator_unmonitored_host_ignored),
+        cmocka_unit_test(test_aggregator_top_contributor_shares),
+        cmocka_unit_test(test_aggregator_topk_keeps_heavy_hitter),
+        cmocka_unit_test(test_aggregator_sequence_gap_counts_lost),
+        cmocka_unit_test(test_aggregator_malformed_bytes_counted),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
