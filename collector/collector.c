@@ -169,7 +169,8 @@ static void s_records(col_t *self, const raw_flow_t *recs, int n, const fg_addr_
     }
 }
 
-static void s_count_malformed(col_t *self, nf5_status_t st, const fg_addr_t *exporter, size_t len)
+static void s_count_malformed(col_t *self, nf5_status_t st, const fg_addr_t *exporter,
+                              unsigned version, size_t len)
 {
     uint64_t *c = st == NF5_ERR_VERSION        ? &self->st.bad_version
                   : st == NF5_ERR_SHORT_HEADER ? &self->st.short_header
@@ -178,8 +179,8 @@ static void s_count_malformed(col_t *self, nf5_status_t st, const fg_addr_t *exp
     (*c)++;
     char a[FG_ADDR_STRLEN];
     fg_log_rl(&self->rl_malformed, COL_LOG_EVERY_MS, FG_LOG_WARN,
-              "event=malformed proto=netflow_v5 exporter=%s reason=%s len=%zu",
-              fg_addr_format(exporter, a), nf5_status_str(st), len);
+              "event=malformed exporter=%s version=%u reason=%s len=%zu",
+              fg_addr_format(exporter, a), version, nf5_status_str(st), len);
 }
 
 static void s_sequence(col_t *self, const nf5_header_t *h, const fg_addr_t *exporter)
@@ -213,7 +214,7 @@ static void s_netflow_v5(col_t *self, const uint8_t *buf, size_t len, const fg_a
     raw_flow_t recs[NF5_MAX_RECORDS];
     nf5_status_t st = nf5_decode(buf, len, (uint32_t)self->cfg->default_sampling, &h, recs);
     if (st != NF5_OK && st != NF5_TRAILING) {
-        s_count_malformed(self, st, exporter, len);
+        s_count_malformed(self, st, exporter, NF5_VERSION, len);
         return;
     }
     if (st == NF5_TRAILING)
@@ -236,7 +237,7 @@ void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *
         break;
     default:
         s_count_malformed(self, len >= 2 ? NF5_ERR_VERSION : NF5_ERR_SHORT_HEADER, exporter,
-                          len);
+                          version, len);
         break;
     }
 }
