@@ -1,0 +1,522 @@
+/* Unit tests: detector thresholds, whitelist, attack state (BAN, ONGOING,
+ * end), window sequence, and attack classification. Decisions are captured
+ * through the emit callback; time is given explicitly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/config.h"
+#include "detector/classify.h"
+#include "detector/detect.h"
+#include "tests/harness.h"
+
+#define T0 1700000000000ULL
+
+static char *s_dir;
+static fg_config_t *s_cfg;
+
+/* What the emit callback saw. */
+typedef struct {
+    fg_addr_t addr;
+    Floodgate__Action action;
+    char attack_type[64], metric[16], hostgroup[FG_NAME_MAX];
+    double value, threshold, pps;
+    size_t n_top;
+    uint64_t first_seen_ms, decided_ms;
+    uint32_t ban_time;
+    bool enable_ban;
+} seen_t;
+
+static seen_t s_seen[64];
+static size_t s_n_seen;
+static bool s_refuse; /* the emit callback pretends its queue is full */
+
+static int s_emit(const Floodgate__Decision *d, void *arg)
+{
+    (void)arg;
+    if (s_refuse)
+        return -1;
+    assert_true(s_n_seen < 64);
+    seen_t *s = &s_seen[s_n_seen++];
+    s->addr.hi = d->addr_hi;
+    s->addr.lo = d->addr_lo;
+    s->action = d->action;
+    snprintf(s->attack_type, sizeof(s->attack_type), "%s", d->attack_type);
+    snprintf(s->metric, sizeof(s->metric), "%s", d->metric);
+    snprintf(s->hostgroup, sizeof(s->hostgroup), "%s", d->hostgroup);
+    s->value = d->value;
+    s->threshold = d->threshold;
+    s->pps = d->total->pps;
+    s->n_top = d->n_top;
+    s->first_seen_ms = d->first_seen_ms;
+    s->decided_ms = d->decided_ms;
+    s->ban_time = d->ban_time;
+    s->enable_ban = d->enable_ban;
+    return 0;
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    char path[600], err[1024];
+    s_dir = hn_tmpdir("detector");
+    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    hn_write_file(path, "networks\n"
+                        "    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+                        "    whitelist = \"10.0.0.53/32\"\n"
+                        "aggregator\n"
+                        "    shards = 2\n"
+                        "detector\n"
+                        "    ongoing_interval = 5\n"
+                        "    attack_end = 30\n"
+                        "hostgroup\n"
+                        "    default\n"
+                        "        ban_time = 1800\n"
+                        "        threshold_pps = 20000\n"
+                        "        threshold_mbps = 1000\n"
+                        "        threshold_flows = 3500\n"
+                        "    bandwidth_only\n"
+                        "        networks = \"10.0.200.0/24\"\n"
+                        "        ban_time = 600\n"
+                        "        enable_ban = false\n"
+                        "        threshold_pps = 0\n"
+                        "        threshold_mbps = 100\n"
+                        "        threshold_flows = 0\n");
+    s_cfg = fg_config_load(path, err, sizeof(err));
+    if (!s_cfg)
+        fail_msg("config: %s", err);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    fg_config_destroy(&s_cfg);
+    hn_rmdir(s_dir);
+    free(s_dir);
+    return 0;
+}
+
+/* A host window with all its packets in one class. */
+typedef struct {
+    Floodgate__HostWindow hw;
+    Floodgate__Rates total, tcp, syn, udp, icmp, frag, other;
+    Floodgate__Contributor con[4];
+    Floodgate__Contributor *conp[4];
+} win_t;
+
+static void s_win(win_t *w, const char *ip, double pps, double bps, double fps)
+{
+    memset(w, 0, sizeof(*w));
+    floodgate__host_window__init(&w->hw);
+    Floodgate__Rates *r[] = {&w->total, &w->tcp, &w->syn, &w->udp, &w->icmp, &w->frag, &w->other};
+    for (size_t i = 0; i < 7; i++)
+        floodgate__rates__init(r[i]);
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    w->hw.addr_hi = a.hi;
+    w->hw.addr_lo = a.lo;
+    w->hw.dir = FLOODGATE__DIRECTION__DIR_IN;
+    w->hw.hostgroup = 0;
+    w->total.pps = w->udp.pps = pps;
+    w->total.bps = w->udp.bps = bps;
+    w->total.fps = w->udp.fps = fps;
+    w->hw.total = &w->total;
+    w->hw.tcp = &w->tcp;
+    w->hw.tcp_syn = &w->syn;
+    w->hw.udp = &w->udp;
+    w->hw.icmp = &w->icmp;
+    w->hw.frag = &w->frag;
+    w->hw.other = &w->other;
+}
+
+/* Give w a top source port with share. */
+static void s_src_port(win_t *w, uint32_t port, double share)
+{
+    Floodgate__Contributor *c = &w->con[w->hw.n_top];
+    floodgate__contributor__init(c);
+    c->kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT;
+    c->key_lo = port;
+    c->share = share;
+    w->conp[w->hw.n_top++] = c;
+    w->hw.top = w->conp;
+}
+
+static uint64_t s_seq[2];
+
+/* Deliver one window batch of shard 0 holding the given hosts. */
+static void s_deliver(det_t *det, win_t *hosts, size_t n, uint64_t now_ms)
+{
+    Floodgate__HostWindow *hp[8];
+    Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
+    for (size_t i = 0; i < n; i++)
+        hp[i] = &hosts[i].hw;
+    wb.shard = 0;
+    wb.shards = 2;
+    wb.seq = ++s_seq[0];
+    wb.window_end_ms = now_ms - now_ms % 1000;
+    wb.window_ms = 1000;
+    wb.n_hosts = n;
+    wb.hosts = n ? hp : NULL;
+    det_window(det, &wb, now_ms);
+}
+
+static det_t *s_det(void)
+{
+    s_n_seen = 0;
+    s_refuse = false;
+    s_seq[0] = s_seq[1] = 0;
+    det_t *det = det_new(s_cfg, s_emit, NULL);
+    assert_non_null(det);
+    return det;
+}
+
+/* ---- thresholds ---------------------------------------------------------- */
+
+static void test_detector_threshold_pps(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "10.0.0.1", 20000, 1e6, 10); /* at the threshold: not over */
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(s_n_seen, 0);
+    s_win(&w, "10.0.0.1", 25000, 1e6, 10);
+    s_deliver(det, &w, 1, T0 + 1000);
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
+    assert_string_equal(s_seen[0].metric, "pps");
+    assert_float_equal(s_seen[0].value, 25000, 1e-9);
+    assert_float_equal(s_seen[0].threshold, 20000, 1e-9);
+    assert_string_equal(s_seen[0].hostgroup, "default");
+    assert_int_equal(s_seen[0].ban_time, 1800);
+    assert_true(s_seen[0].enable_ban);
+    assert_int_equal(s_seen[0].first_seen_ms, T0 + 1000);
+    assert_int_equal(s_seen[0].decided_ms, T0 + 1000);
+    assert_float_equal(s_seen[0].pps, 25000, 1e-9);
+    assert_int_equal(det_stats(det)->bans, 1);
+    det_destroy(&det);
+}
+
+static void test_detector_threshold_mbps(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "10.0.0.2", 1000, 1.5e9, 10);
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(s_n_seen, 1);
+    assert_string_equal(s_seen[0].metric, "mbps");
+    assert_float_equal(s_seen[0].value, 1500, 1e-9);
+    assert_float_equal(s_seen[0].threshold, 1000, 1e-9);
+    det_destroy(&det);
+}
+
+static void test_detector_threshold_flows(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "10.0.0.3", 5000, 1e6, 4000);
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(s_n_seen, 1);
+    assert_string_equal(s_seen[0].metric, "flows");
+    assert_float_equal(s_seen[0].value, 4000, 1e-9);
+    assert_float_equal(s_seen[0].threshold, 3500, 1e-9);
+    det_destroy(&det);
+}
+
+static void test_detector_threshold_order_pps_first(void **state)
+{
+    (void)state;
+    fg_thresholds_t t = {20000, 1000, 3500};
+    Floodgate__Rates r = FLOODGATE__RATES__INIT;
+    r.pps = 30000;
+    r.bps = 2e9;
+    r.fps = 9000;
+    double v = 0, thr = 0;
+    assert_string_equal(det_over_threshold(&t, &r, &v, &thr), "pps");
+    r.pps = 100;
+    assert_string_equal(det_over_threshold(&t, &r, &v, &thr), "mbps");
+    r.bps = 1;
+    assert_string_equal(det_over_threshold(&t, &r, &v, &thr), "flows");
+    r.fps = 1;
+    assert_null(det_over_threshold(&t, &r, &v, &thr));
+    assert_null(det_over_threshold(&t, NULL, &v, &thr));
+}
+
+static void test_detector_threshold_disabled(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    /* bandwidth_only: pps and flows thresholds are 0, so huge rates there
+     * are no attack; the hostgroup index is wrong, so it is recomputed. */
+    s_win(&w, "10.0.200.9", 5e6, 50e6, 1e6);
+    w.hw.hostgroup = 999;
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(s_n_seen, 0);
+    s_win(&w, "10.0.200.9", 10, 200e6, 1);
+    w.hw.hostgroup = 999;
+    s_deliver(det, &w, 1, T0 + 1000);
+    assert_int_equal(s_n_seen, 1);
+    assert_string_equal(s_seen[0].metric, "mbps");
+    assert_string_equal(s_seen[0].hostgroup, "bandwidth_only");
+    assert_int_equal(s_seen[0].ban_time, 600);
+    assert_false(s_seen[0].enable_ban);
+    fg_thresholds_t off = {0, 0, 0};
+    Floodgate__Rates r = FLOODGATE__RATES__INIT;
+    r.pps = r.bps = r.fps = 1e12;
+    double v, thr;
+    assert_null(det_over_threshold(&off, &r, &v, &thr));
+    det_destroy(&det);
+}
+
+static void test_detector_whitelist_skipped(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "10.0.0.53", 1e7, 1e10, 1e6);
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(s_n_seen, 0);
+    assert_int_equal(det_stats(det)->whitelisted, 1);
+    assert_int_equal(det_attacks(det), 0);
+    det_destroy(&det);
+}
+
+static void test_detector_outgoing_and_unmonitored_skipped(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w[2];
+    s_win(&w[0], "10.0.0.4", 1e6, 1e6, 1);
+    w[0].hw.dir = FLOODGATE__DIRECTION__DIR_OUT;
+    s_win(&w[1], "172.16.0.1", 1e6, 1e6, 1);
+    w[1].hw.hostgroup = 77;
+    s_deliver(det, w, 2, T0);
+    assert_int_equal(s_n_seen, 0);
+    assert_int_equal(det_stats(det)->hosts_out, 1);
+    assert_int_equal(det_stats(det)->unmonitored, 1);
+    det_destroy(&det);
+}
+
+/* ---- attack state -------------------------------------------------------- */
+
+static void test_detector_ban_then_ongoing_rate_limited(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "10.0.0.8", 50000, 1e6, 10);
+    for (uint64_t s = 0; s <= 10; s++)
+        s_deliver(det, &w, 1, T0 + s * 1000);
+    /* BAN at 0 s, ONGOING at 5 s and 10 s; never a second BAN. */
+    assert_int_equal(s_n_seen, 3);
+    assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
+    assert_int_equal(s_seen[1].action, FLOODGATE__ACTION__ONGOING);
+    assert_int_equal(s_seen[1].decided_ms, T0 + 5000);
+    assert_int_equal(s_seen[1].first_seen_ms, T0);
+    assert_int_equal(s_seen[2].action, FLOODGATE__ACTION__ONGOING);
+    assert_int_equal(s_seen[2].decided_ms, T0 + 10000);
+    assert_int_equal(det_stats(det)->bans, 1);
+    assert_int_equal(det_stats(det)->ongoing, 2);
+    assert_int_equal(det_attacks(det), 1);
+    det_destroy(&det);
+}
+
+static void test_detector_attack_end_then_fresh_ban(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w, quiet;
+    s_win(&w, "10.0.0.9", 50000, 1e6, 10);
+    s_win(&quiet, "10.0.0.9", 100, 1e5, 1);
+    s_deliver(det, &w, 1, T0);
+    /* Below threshold, then absent: still the same attack at 29 s. */
+    s_deliver(det, &quiet, 1, T0 + 1000);
+    s_deliver(det, NULL, 0, T0 + 20000);
+    s_deliver(det, &w, 1, T0 + 29000);
+    assert_int_equal(s_n_seen, 2);
+    assert_int_equal(s_seen[1].action, FLOODGATE__ACTION__ONGOING);
+    /* 30 s with nothing over threshold end it, heartbeats or not. */
+    s_deliver(det, NULL, 0, T0 + 40000);
+    assert_int_equal(det_attacks(det), 1);
+    det_tick(det, T0 + 59000);
+    assert_int_equal(det_attacks(det), 0);
+    assert_int_equal(det_stats(det)->attacks_ended, 1);
+    s_deliver(det, &w, 1, T0 + 60000);
+    assert_int_equal(s_n_seen, 3);
+    assert_int_equal(s_seen[2].action, FLOODGATE__ACTION__BAN);
+    assert_int_equal(s_seen[2].first_seen_ms, T0 + 60000);
+    det_destroy(&det);
+}
+
+static void test_detector_dropped_ban_is_retried(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "10.0.0.10", 50000, 1e6, 10);
+    s_refuse = true;
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(det_stats(det)->dropped, 1);
+    assert_int_equal(det_attacks(det), 0);
+    s_refuse = false;
+    s_deliver(det, &w, 1, T0 + 1000);
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
+    det_destroy(&det);
+}
+
+static void test_detector_ipv6_host(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "2001:db8:100::5", 90000, 1e6, 10);
+    w.udp.pps = 0;
+    w.icmp.pps = 90000;
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(s_n_seen, 1);
+    fg_addr_t a;
+    fg_addr_parse("2001:db8:100::5", &a);
+    assert_true(fg_addr_eq(&s_seen[0].addr, &a));
+    assert_string_equal(s_seen[0].attack_type, "icmp_flood");
+    det_destroy(&det);
+}
+
+static void test_detector_window_sequence_lost(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
+    uint64_t seqs[][2] = {{0, 1}, {0, 2}, {0, 5}, {1, 9}, {1, 10}, {1, 12}, {0, 1}, {7, 1}};
+    for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+        wb.shard = (uint32_t)seqs[i][0];
+        wb.seq = seqs[i][1];
+        det_window(det, &wb, T0);
+    }
+    const det_stats_t *st = det_stats(det);
+    assert_int_equal(st->windows, 8);
+    assert_int_equal(st->windows_lost, 2 + 1);
+    assert_int_equal(st->shard_resets, 1);
+    assert_int_equal(st->bad_shard, 1);
+    uint8_t junk[16];
+    memset(junk, 0xff, sizeof(junk));
+    assert_int_equal(det_ingest(det, junk, sizeof(junk), T0), -1);
+    assert_int_equal(det_stats(det)->malformed, 1);
+    det_destroy(&det);
+}
+
+static void test_detector_decision_carries_top_and_type(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "10.0.0.11", 80000, 1e9, 10);
+    s_src_port(&w, 53, 0.9);
+    s_src_port(&w, 123, 0.05);
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(s_seen[0].n_top, 2);
+    assert_string_equal(s_seen[0].attack_type, "amplification_dns");
+    det_destroy(&det);
+}
+
+/* ---- classification ------------------------------------------------------ */
+
+static void test_detector_classify_syn_flood(void **state)
+{
+    (void)state;
+    win_t w;
+    s_win(&w, "10.0.0.1", 1000, 0, 0);
+    w.udp.pps = 0;
+    w.tcp.pps = 1000;
+    w.syn.pps = 950;
+    assert_string_equal(cls_attack_type(&w.hw), "syn_flood");
+    w.syn.pps = 100; /* mostly ACK / SYN-ACK */
+    assert_string_equal(cls_attack_type(&w.hw), "tcp_other");
+    w.syn.pps = 500; /* half and half: neither reaches 60 % */
+    assert_string_equal(cls_attack_type(&w.hw), "mixed");
+}
+
+static void test_detector_classify_udp_and_amplification(void **state)
+{
+    (void)state;
+    win_t w;
+    s_win(&w, "10.0.0.1", 1000, 0, 0);
+    assert_string_equal(cls_attack_type(&w.hw), "udp_flood");
+    s_src_port(&w, 53, 0.4); /* the top port below 50 % */
+    assert_string_equal(cls_attack_type(&w.hw), "udp_flood");
+    s_win(&w, "10.0.0.1", 1000, 0, 0);
+    s_src_port(&w, 123, 0.5);
+    assert_string_equal(cls_attack_type(&w.hw), "amplification_ntp");
+    s_win(&w, "10.0.0.1", 1000, 0, 0);
+    s_src_port(&w, 11211, 0.97);
+    assert_string_equal(cls_attack_type(&w.hw), "amplification_memcached");
+    s_win(&w, "10.0.0.1", 1000, 0, 0);
+    s_src_port(&w, 4444, 0.99); /* dominant but not a known service */
+    assert_string_equal(cls_attack_type(&w.hw), "udp_flood");
+    assert_string_equal(cls_amplification_service(1900), "ssdp");
+    assert_string_equal(cls_amplification_service(389), "cldap");
+    assert_string_equal(cls_amplification_service(19), "chargen");
+    assert_string_equal(cls_amplification_service(161), "snmp");
+    assert_null(cls_amplification_service(80));
+}
+
+static void test_detector_classify_icmp_frag_mixed(void **state)
+{
+    (void)state;
+    win_t w;
+    s_win(&w, "10.0.0.1", 1000, 0, 0);
+    w.udp.pps = 0;
+    w.icmp.pps = 700;
+    w.other.pps = 300;
+    assert_string_equal(cls_attack_type(&w.hw), "icmp_flood");
+    w.icmp.pps = 100;
+    w.frag.pps = 900;
+    w.other.pps = 0;
+    assert_string_equal(cls_attack_type(&w.hw), "ip_fragmentation");
+    w.frag.pps = 0;
+    w.other.pps = 1000; /* no type of its own yet */
+    assert_string_equal(cls_attack_type(&w.hw), "mixed");
+    w.other.pps = 300;
+    w.udp.pps = 300;
+    w.icmp.pps = 400;
+    assert_string_equal(cls_attack_type(&w.hw), "mixed");
+    s_win(&w, "10.0.0.1", 0, 0, 0);
+    assert_string_equal(cls_attack_type(&w.hw), "mixed");
+    w.hw.total = NULL; /* missing rates count as zero */
+    w.hw.udp = NULL;
+    assert_string_equal(cls_attack_type(&w.hw), "mixed");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_detector_threshold_pps),
+        cmocka_unit_test(test_detector_threshold_mbps),
+        cmocka_unit_test(test_detector_threshold_flows),
+        cmocka_unit_test(test_detector_threshold_order_pps_first),
+        cmocka_unit_test(test_detector_threshold_disabled),
+        cmocka_unit_test(test_detector_whitelist_skipped),
+        cmocka_unit_test(test_detector_outgoing_and_unmonitored_skipped),
+        cmocka_unit_test(test_detector_ban_then_ongoing_rate_limited),
+        cmocka_unit_test(test_detector_attack_end_then_fresh_ban),
+        cmocka_unit_test(test_detector_dropped_ban_is_retried),
+        cmocka_unit_test(test_detector_ipv6_host),
+        cmocka_unit_test(test_detector_window_sequence_lost),
+        cmocka_unit_test(test_detector_decision_carries_top_and_type),
+        cmocka_unit_test(test_detector_classify_syn_flood),
+        cmocka_unit_test(test_detector_classify_udp_and_amplification),
+        cmocka_unit_test(test_detector_classify_icmp_frag_mixed),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
