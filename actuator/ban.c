@@ -145,7 +145,7 @@ void ban_set_times(ban_t *b, uint64_t now_ms)
 {
     b->banned_at = (int64_t)(now_ms / 1000);
     b->expires_ms = now_ms + (uint64_t)b->ban_time * 1000;
-    b->expires_at = (int64_t)((b->expires_ms + 999) / 1000);
+    b->expires_at = b->banned_at + (int64_t)b->ban_time;
 }
 
 void ban_clear(ban_t *b)

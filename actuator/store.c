@@ -1,10 +1,12 @@
 #include "actuator/store.h"
 
-#include <hiredis/hiredis.h>
+#include <hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/fgredis.h"
 
 #define STORE_KEY_MAX (FG_NAME_MAX + 16 + FG_ADDR_STRLEN)
 #define STORE_SCAN_MAX_CALLS 1000000 /* a server that never ends a SCAN */
@@ -115,52 +117,14 @@ static void s_key(const store_t *self, char *buf, const char *kind, const char *
     snprintf(buf, STORE_KEY_MAX, "%s:%s:%s", self->cfg->redis_prefix, kind, ip);
 }
 
-/* Run a command expecting a status reply on c (AUTH, SELECT). */
-static int s_status(store_t *self, redisContext *c, const char *what, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    if (!r) {
-        s_fail(self, what, c->errstr);
-        return -1;
-    }
-    int rc = s_is(self, r, REDIS_REPLY_STATUS, what) ? 0 : -1;
-    freeReplyObject(r);
-    return rc;
-}
-
 /* A new authenticated connection on the configured database, or NULL. */
 static redisContext *s_open(store_t *self)
 {
-    const fg_config_t *cfg = self->cfg;
-    struct timeval tv = {self->timeout_ms / 1000, (self->timeout_ms % 1000) * 1000};
-    redisContext *c = cfg->redis_unix[0]
-                          ? redisConnectUnixWithTimeout(cfg->redis_unix, tv)
-                          : redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
-    if (!c || c->err) {
-        s_fail(self, "connect", c ? c->errstr : "out of memory");
-        goto fail;
-    }
-    if (redisSetTimeout(c, tv) != REDIS_OK) {
-        s_fail(self, "connect", "cannot set timeout");
-        goto fail;
-    }
-    if (cfg->redis_password[0]) {
-        int rc = cfg->redis_user[0]
-                     ? s_status(self, c, "auth", "AUTH %s %s", cfg->redis_user, cfg->redis_password)
-                     : s_status(self, c, "auth", "AUTH %s", cfg->redis_password);
-        if (rc < 0)
-            goto fail;
-    }
-    if (s_status(self, c, "select", "SELECT %d", cfg->redis_db) < 0)
-        goto fail;
+    char why[200];
+    redisContext *c = fg_redis_connect(self->cfg, self->timeout_ms, why, sizeof(why));
+    if (!c)
+        s_fail(self, "connect", why);
     return c;
-fail:
-    if (c)
-        redisFree(c);
-    return NULL;
 }
 
 int store_connect(store_t *self)

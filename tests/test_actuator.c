@@ -1,0 +1,572 @@
+/* Unit tests: the actuator's store and decision logic against a real
+ * redis-server (started on a free port in a temp dir), without the ZeroMQ
+ * loop. */
+#include <hiredis.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "actuator/act.h"
+#include "actuator/json.h"
+#include "common/config.h"
+#include "tests/harness.h"
+
+static char *s_dir;
+static int s_port;
+static pid_t s_redis_pid;
+static fg_config_t *s_cfg;
+static act_t *s_act;
+
+/* ---- a backend that records what it was told ---- */
+
+typedef struct {
+    backend_t base;
+    int bans, unbans, syncs;
+    size_t synced;
+    char last_ip[FG_ADDR_STRLEN];
+    char last_source[16];
+    char last_reason[16];
+} rec_backend_t;
+
+static rec_backend_t *s_rec;
+
+static int s_rec_ban(backend_t *self, const ban_t *b)
+{
+    rec_backend_t *r = (rec_backend_t *)self;
+    r->bans++;
+    snprintf(r->last_ip, sizeof(r->last_ip), "%s", b->ip);
+    snprintf(r->last_source, sizeof(r->last_source), "%s", b->source);
+    return 0;
+}
+
+static int s_rec_unban(backend_t *self, const ban_t *b, const char *reason)
+{
+    rec_backend_t *r = (rec_backend_t *)self;
+    r->unbans++;
+    snprintf(r->last_ip, sizeof(r->last_ip), "%s", b->ip);
+    snprintf(r->last_reason, sizeof(r->last_reason), "%s", reason);
+    return 0;
+}
+
+static int s_rec_sync(backend_t *self, const ban_t *const *bans, size_t n)
+{
+    (void)bans;
+    ((rec_backend_t *)self)->syncs++;
+    ((rec_backend_t *)self)->synced = n;
+    return 0;
+}
+
+static void s_rec_destroy(backend_t *self)
+{
+    free(self);
+}
+
+static const backend_ops_t s_rec_ops = {"rec", s_rec_ban, s_rec_unban, s_rec_sync,
+                                        NULL,  NULL,      s_rec_destroy};
+
+/* ---- fixtures ---- */
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    s_dir = hn_tmpdir("actuator");
+    s_port = hn_free_port();
+    s_redis_pid = hn_redis_start(s_dir, s_port, false);
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    hn_stop(s_redis_pid, 3000);
+    hn_rmdir(s_dir);
+    free(s_dir);
+    return 0;
+}
+
+static redisReply *s_redis(const char *fmt, ...);
+
+/* A fresh database and config; the actuator is made by s_make(). */
+static int s_setup(void **state)
+{
+    (void)state;
+    char path[512], text[1024], err[512];
+    freeReplyObject(s_redis("FLUSHALL"));
+    freeReplyObject(s_redis("CONFIG SET notify-keyspace-events %s", ""));
+    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "    whitelist = \"10.0.0.53/32\"\n"
+             "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
+             "    history_max = 10\n    events_max = 1000\n",
+             s_port);
+    hn_write_file(path, text);
+    s_cfg = fg_config_load(path, err, sizeof(err));
+    if (!s_cfg)
+        fail_msg("config: %s", err);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    act_destroy(&s_act);
+    fg_config_destroy(&s_cfg);
+    s_rec = NULL;
+    return 0;
+}
+
+static void s_make(bool notifications, bool start)
+{
+    act_opts_t o = act_opts_default();
+    o.notifications = notifications;
+    s_act = act_new(s_cfg, &o);
+    assert_non_null(s_act);
+    s_rec = calloc(1, sizeof(*s_rec));
+    assert_non_null(s_rec);
+    s_rec->base.ops = &s_rec_ops;
+    backend_t *b = &s_rec->base;
+    assert_int_equal(act_add_backend(s_act, &b), 0);
+    if (start)
+        assert_int_equal(act_start(s_act), 0);
+}
+
+/* ---- helpers ---- */
+
+/* A command on a connection of its own (hiredis format); aborts the test
+ * when Redis does not answer. */
+static redisReply *s_redis(const char *fmt, ...)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
+    assert_true(c && !c->err);
+    redisSetTimeout(c, tv);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    return r;
+}
+
+static long long s_int(const char *fmt, const char *arg)
+{
+    redisReply *r = s_redis(fmt, arg);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+/* HGET floodgate:ban:<ip> field, the caller's to free, NULL when absent. */
+static char *s_hget(const char *ip, const char *field)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "floodgate:ban:%s", ip);
+    redisReply *r = s_redis("HGET %s %s", key, field);
+    char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+    freeReplyObject(r);
+    return v;
+}
+
+/* History entry idx of ip, the caller's to free, NULL when absent. */
+static char *s_history(const char *ip, int idx)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "floodgate:history:%s", ip);
+    redisReply *r = s_redis("LINDEX %s %d", key, idx);
+    char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+    freeReplyObject(r);
+    return v;
+}
+
+/* Field of the newest events stream entry, the caller's to free. */
+static char *s_last_event(const char *field)
+{
+    redisReply *r = s_redis("XREVRANGE floodgate:events + - COUNT 1");
+    char *v = NULL;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+        redisReply *kv = r->element[0]->element[1];
+        for (size_t i = 0; i + 1 < kv->elements; i += 2)
+            if (!strcmp(kv->element[i]->str, field))
+                v = strdup(kv->element[i + 1]->str);
+    }
+    freeReplyObject(r);
+    return v;
+}
+
+static void s_assert_contains(char *text, const char *needle)
+{
+    if (!text || !strstr(text, needle))
+        fail_msg("\"%s\" not in \"%s\"", needle, text ? text : "(null)");
+    free(text);
+}
+
+static Floodgate__Contributor s_top[2];
+static Floodgate__Contributor *s_top_p[2] = {&s_top[0], &s_top[1]};
+static Floodgate__Rates s_total;
+
+/* A decision for ip with the attack details filled in. */
+static Floodgate__Decision s_decision(const char *ip, int action, uint32_t ban_time,
+                                      bool enable_ban)
+{
+    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    floodgate__contributor__init(&s_top[0]);
+    floodgate__contributor__init(&s_top[1]);
+    floodgate__rates__init(&s_total);
+    s_top[0].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR;
+    s_top[0].key_lo = fg_addr_from_v4(0xC6336401).lo; /* 198.51.100.1 */
+    s_top[0].share = 0.75;
+    s_top[0].packets = 750;
+    s_top[1].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT;
+    s_top[1].key_lo = 53;
+    s_top[1].share = 0.9;
+    s_top[1].packets = 900;
+    s_total.pps = 123456;
+    s_total.bps = 1e9;
+    s_total.fps = 10;
+    d.addr_hi = a.hi;
+    d.addr_lo = a.lo;
+    d.action = action;
+    d.attack_type = "amplification:dns";
+    d.direction = FLOODGATE__DIRECTION__DIR_IN;
+    d.metric = "pps";
+    d.value = 123456;
+    d.threshold = 20000;
+    d.hostgroup = "default";
+    d.n_top = 2;
+    d.top = s_top_p;
+    d.first_seen_ms = 1700000000000ULL;
+    d.decided_ms = 1700000002000ULL;
+    d.ban_time = ban_time;
+    d.total = &s_total;
+    d.enable_ban = enable_ban;
+    return d;
+}
+
+static void s_decide(const char *ip, int action, uint32_t ban_time)
+{
+    Floodgate__Decision d = s_decision(ip, action, ban_time, true);
+    assert_int_equal(act_decision(s_act, &d), 0);
+}
+
+static act_stats_t s_stats(void)
+{
+    act_stats_t st;
+    act_get_stats(s_act, &st);
+    return st;
+}
+
+/* Feed keyspace events to the actuator until cond holds (at most ms). */
+static bool s_pump_events(bool (*cond)(void), int ms)
+{
+    uint64_t end = hn_ms() + (uint64_t)ms;
+    while (!cond() && hn_ms() < end) {
+        struct pollfd p = {act_sub_fd(s_act), POLLIN, 0};
+        assert_true(p.fd >= 0);
+        if (poll(&p, 1, 50) > 0)
+            act_sub_ready(s_act);
+    }
+    return cond();
+}
+
+static bool s_one_unban(void)
+{
+    act_stats_t st = s_stats();
+    return st.unbans_expired + st.unbans_deleted >= 1;
+}
+
+/* ---- tests ---- */
+
+static void test_actuator_ban_writes_hash_history_event(void **state)
+{
+    (void)state;
+    static const char *fields[] = {"ip",        "attack_type", "direction", "metric",
+                                   "value",     "threshold",   "hostgroup", "source",
+                                   "banned_at", "expires_at",  "ban_count", "details"};
+    s_make(false, true);
+    s_decide("10.0.0.5", FLOODGATE__ACTION__BAN, 600);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        char *v = s_hget("10.0.0.5", fields[i]);
+        if (!v)
+            fail_msg("field %s missing", fields[i]);
+        free(v);
+    }
+    long long ttl = s_int("TTL %s", "floodgate:ban:10.0.0.5");
+    assert_true(ttl >= 598 && ttl <= 600);
+    s_assert_contains(s_hget("10.0.0.5", "ip"), "10.0.0.5");
+    s_assert_contains(s_hget("10.0.0.5", "direction"), "incoming");
+    s_assert_contains(s_hget("10.0.0.5", "source"), "detector");
+    s_assert_contains(s_hget("10.0.0.5", "ban_count"), "1");
+    s_assert_contains(s_hget("10.0.0.5", "attack_type"), "amplification:dns");
+    char *banned = s_hget("10.0.0.5", "banned_at"), *expires = s_hget("10.0.0.5", "expires_at");
+    int64_t b, e;
+    assert_int_equal(ban_parse_time(banned, &b), 0);
+    assert_int_equal(ban_parse_time(expires, &e), 0);
+    assert_int_equal(e - b, 600);
+    free(banned);
+    free(expires);
+    char *details = s_hget("10.0.0.5", "details");
+    assert_true(json_valid(details));
+    s_assert_contains(details, "\"key\":\"198.51.100.1\"");
+    char *line = s_history("10.0.0.5", 0);
+    assert_true(json_valid(line));
+    s_assert_contains(line, "\"event\":\"ban\"");
+    s_assert_contains(s_last_event("event"), "ban");
+    s_assert_contains(s_last_event("ip"), "10.0.0.5");
+    assert_int_equal(s_stats().bans, 1);
+    assert_int_equal(s_rec->bans, 1);
+    assert_non_null(act_known_ban(s_act, "10.0.0.5"));
+}
+
+static void test_actuator_ongoing_while_banned_does_nothing(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    s_decide("10.0.0.6", FLOODGATE__ACTION__BAN, 600);
+    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.0.6 500"));
+    s_decide("10.0.0.6", FLOODGATE__ACTION__ONGOING, 600);
+    s_decide("10.0.0.6", FLOODGATE__ACTION__BAN, 600);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.bans, 1);
+    assert_int_equal(st.ongoing, 1);
+    assert_int_equal(st.already_banned, 1);
+    assert_true(s_int("TTL %s", "floodgate:ban:10.0.0.6") <= 500); /* TTL untouched */
+    assert_int_equal(s_int("LLEN %s", "floodgate:history:10.0.0.6"), 1);
+    assert_int_equal(s_rec->bans, 1);
+}
+
+static void test_actuator_ongoing_after_key_vanished_bans_again(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    s_decide("10.0.0.7", FLOODGATE__ACTION__BAN, 600);
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.0.7"));
+    s_decide("10.0.0.7", FLOODGATE__ACTION__ONGOING, 600);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.bans, 2);
+    assert_int_equal(st.unbans_deleted, 1);
+    s_assert_contains(s_hget("10.0.0.7", "ban_count"), "2");
+    s_assert_contains(s_history("10.0.0.7", 0), "\"ban_count\":2");
+    s_assert_contains(s_history("10.0.0.7", 1), "\"event\":\"unban\"");
+    assert_int_equal(s_rec->unbans, 1);
+    assert_int_equal(s_rec->bans, 2);
+}
+
+static void test_actuator_detect_only_writes_no_key(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    Floodgate__Decision d = s_decision("10.0.0.8", FLOODGATE__ACTION__BAN, 600, false);
+    assert_int_equal(act_decision(s_act, &d), 0);
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.0.8"), 0);
+    s_assert_contains(s_last_event("event"), "detect_only");
+    assert_int_equal(s_stats().detect_only, 1);
+    assert_int_equal(s_rec->bans, 0);
+}
+
+static void test_actuator_malformed_message_counted(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+    assert_int_equal(act_message(s_act, junk, sizeof(junk)), -1);
+    Floodgate__Decision d = s_decision("10.0.0.9", 7, 600, true);
+    assert_int_equal(act_decision(s_act, &d), -1);
+    assert_int_equal(s_stats().malformed, 2);
+    assert_int_equal(s_stats().decisions, 2);
+}
+
+static void test_actuator_whitelisted_never_banned(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    s_decide("10.0.0.53", FLOODGATE__ACTION__BAN, 600);
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.0.53"), 0);
+    assert_int_equal(s_stats().whitelisted, 1);
+}
+
+static void test_actuator_manual_key_adopted(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    freeReplyObject(s_redis("HSET floodgate:ban:10.0.1.1 ip 10.0.1.1 attack_type manual"));
+    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.1.1 300"));
+    freeReplyObject(s_redis("HSET floodgate:ban:10.0.01.1 ip bad")); /* not canonical */
+    assert_int_equal(act_scan(s_act), 0);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.manual_adopted, 1);
+    assert_int_equal(st.bad_keys, 1);
+    assert_int_equal(s_rec->bans, 1);
+    assert_string_equal(s_rec->last_source, "manual");
+    s_assert_contains(s_last_event("source"), "manual");
+    s_assert_contains(s_history("10.0.1.1", 0), "\"source\":\"manual\"");
+    const ban_t *b = act_known_ban(s_act, "10.0.1.1");
+    assert_non_null(b);
+    assert_true(b->expires_ms > 0);
+    assert_int_equal(act_scan(s_act), 0); /* known now: no second adoption */
+    assert_int_equal(s_stats().manual_adopted, 1);
+}
+
+static void test_actuator_startup_adopts_silently(void **state)
+{
+    (void)state;
+    freeReplyObject(s_redis("HSET floodgate:ban:10.0.1.2 ip 10.0.1.2 source detector"));
+    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.1.2 300"));
+    s_make(false, true);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.adopted_at_start, 1);
+    assert_int_equal(st.manual_adopted, 0);
+    assert_int_equal(s_rec->bans, 0);
+    assert_int_equal(s_rec->syncs, 1);
+    assert_int_equal(s_rec->synced, 1);
+    assert_int_equal(s_int("EXISTS %s", "floodgate:events"), 0);
+}
+
+static void test_actuator_del_unbans_deleted_by_notification(void **state)
+{
+    (void)state;
+    s_make(true, true);
+    assert_true(act_sub_fd(s_act) >= 0);
+    s_decide("10.0.2.1", FLOODGATE__ACTION__BAN, 600);
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.2.1"));
+    assert_true(s_pump_events(s_one_unban, 3000));
+    assert_int_equal(s_stats().unbans_deleted, 1);
+    assert_string_equal(s_rec->last_reason, "deleted");
+    s_assert_contains(s_history("10.0.2.1", 0), "\"reason\":\"deleted\"");
+    s_assert_contains(s_last_event("event"), "unban");
+    s_assert_contains(s_last_event("reason"), "deleted");
+    assert_null(act_known_ban(s_act, "10.0.2.1"));
+}
+
+static void test_actuator_expiry_unbans_by_notification(void **state)
+{
+    (void)state;
+    s_make(true, true);
+    s_decide("10.0.2.2", FLOODGATE__ACTION__BAN, 2);
+    uint64_t t0 = hn_ms();
+    assert_true(s_pump_events(s_one_unban, 6000));
+    assert_true(hn_ms() - t0 >= 1500);
+    assert_int_equal(s_stats().unbans_expired, 1);
+    assert_string_equal(s_rec->last_reason, "expired");
+    s_assert_contains(s_history("10.0.2.2", 0), "\"reason\":\"expired\"");
+}
+
+static bool s_key_gone(void *arg)
+{
+    return s_int("EXISTS %s", arg) == 0;
+}
+
+static void test_actuator_expiry_unbans_by_scan(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    assert_int_equal(act_sub_fd(s_act), -1);
+    s_decide("10.0.2.3", FLOODGATE__ACTION__BAN, 2);
+    assert_true(hn_wait_until(s_key_gone, "floodgate:ban:10.0.2.3", 6000));
+    assert_int_equal(act_scan(s_act), 0);
+    assert_int_equal(s_stats().unbans_expired, 1);
+    assert_string_equal(s_rec->last_reason, "expired");
+    s_assert_contains(s_history("10.0.2.3", 0), "\"reason\":\"expired\"");
+}
+
+static void test_actuator_del_unbans_deleted_by_scan(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    s_decide("10.0.2.4", FLOODGATE__ACTION__BAN, 600);
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.2.4"));
+    assert_int_equal(act_scan(s_act), 0);
+    assert_int_equal(s_stats().unbans_deleted, 1);
+    assert_string_equal(s_rec->last_reason, "deleted");
+}
+
+static void test_actuator_ipv6_key(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    s_decide("2001:db8:100::1", FLOODGATE__ACTION__BAN, 600);
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:2001:db8:100::1"), 1);
+    s_assert_contains(s_hget("2001:db8:100::1", "ip"), "2001:db8:100::1");
+    freeReplyObject(s_redis("DEL floodgate:ban:2001:db8:100::1"));
+    assert_int_equal(act_scan(s_act), 0);
+    assert_int_equal(s_stats().unbans_deleted, 1);
+}
+
+static bool s_applied(void *arg)
+{
+    (void)arg;
+    act_tick(s_act);
+    return s_stats().bans == 1;
+}
+
+static void test_actuator_redis_down_queues_then_applies(void **state)
+{
+    (void)state;
+    s_make(true, true);
+    hn_stop(s_redis_pid, 3000);
+    uint64_t t0 = hn_ms();
+    s_decide("10.0.3.1", FLOODGATE__ACTION__BAN, 600);
+    s_decide("10.0.3.1", FLOODGATE__ACTION__ONGOING, 600);
+    act_tick(s_act);
+    assert_true(hn_ms() - t0 < 1500); /* never blocked for long */
+    act_stats_t st = s_stats();
+    assert_int_equal(st.bans, 0);
+    assert_int_equal(st.queue_depth, 2);
+    s_redis_pid = hn_redis_start(s_dir, s_port, false);
+    assert_true(hn_wait_until(s_applied, NULL, 10000));
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.3.1"), 1);
+    st = s_stats();
+    assert_int_equal(st.queue_depth, 0);
+    assert_int_equal(st.ongoing, 1);
+    assert_true(act_sub_fd(s_act) >= 0); /* subscribed again */
+}
+
+static void test_actuator_queue_overflow_counted(void **state)
+{
+    (void)state;
+    act_opts_t o = act_opts_default();
+    o.queue_max = 2;
+    o.notifications = false;
+    s_act = act_new(s_cfg, &o);
+    assert_non_null(s_act); /* never started: Redis "down" */
+    for (int i = 0; i < 3; i++)
+        s_decide("10.0.3.2", FLOODGATE__ACTION__BAN, 600);
+    assert_int_equal(s_stats().queue_depth, 2);
+    assert_int_equal(s_stats().queue_dropped, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
+        T(test_actuator_ban_writes_hash_history_event),
+        T(test_actuator_ongoing_while_banned_does_nothing),
+        T(test_actuator_ongoing_after_key_vanished_bans_again),
+        T(test_actuator_detect_only_writes_no_key),
+        T(test_actuator_malformed_message_counted),
+        T(test_actuator_whitelisted_never_banned),
+        T(test_actuator_manual_key_adopted),
+        T(test_actuator_startup_adopts_silently),
+        T(test_actuator_del_unbans_deleted_by_notification),
+        T(test_actuator_expiry_unbans_by_notification),
+        T(test_actuator_expiry_unbans_by_scan),
+        T(test_actuator_del_unbans_deleted_by_scan),
+        T(test_actuator_ipv6_key),
+        T(test_actuator_redis_down_queues_then_applies),
+        T(test_actuator_queue_overflow_counted),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}
