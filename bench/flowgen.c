@@ -460,7 +460,11 @@ static void s_parse(opts_t *o, int argc, char **argv)
         s_usage(stderr);
         exit(2);
     }
-    for (uint32_t i = 1; o->n_dst == 1 && i < dst_count; i++)
+    if (dst_count > 1 && o->n_dst != 1) {
+        fprintf(stderr, "floodgate-flowgen: --dst-count needs exactly one --dst, the base\n");
+        exit(2);
+    }
+    for (uint32_t i = 1; i < dst_count; i++)
         o->dst[o->n_dst++] = o->dst[0] + i;
     if (o->n_dst == 0)
         o->pps = 0; /* background only */

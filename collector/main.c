@@ -40,16 +40,18 @@ static void s_open_sockets(ctx_t *c)
         c->rx[i] = udp_open(ep, c->cfg->rcvbuf, &got, err, sizeof(err));
         if (!c->rx[i])
             fg_die(1, "event=listen_failed reason=\"%s\"", err);
-        /* Linux doubles the value asked for; less means rmem_max capped it. */
-        if (got < c->cfg->rcvbuf && !warned) {
-            fg_warn("event=rcvbuf_capped wanted=%d got=%d hint=\"raise net.core.rmem_max\"",
-                    c->cfg->rcvbuf, got / 2);
+        /* Linux grants twice the value asked for (the other half is its
+         * bookkeeping); less than that means net.core.rmem_max capped it. */
+        if (got / 2 < c->cfg->rcvbuf && !warned) {
+            fg_warn("event=rcvbuf_capped wanted=%d got=%d hint=\"sysctl -w "
+                    "net.core.rmem_max=%d\"",
+                    c->cfg->rcvbuf, got / 2, c->cfg->rcvbuf);
             warned = true;
         }
         c->pfd[i].fd = c->rx[i]->fd;
         c->pfd[i].events = POLLIN;
         c->n_rx++;
-        fg_info("event=listen proto=netflow endpoint=%s rcvbuf=%d", ep, got);
+        fg_info("event=listen proto=netflow endpoint=%s rcvbuf=%d", ep, got / 2);
     }
 }
 
