@@ -69,7 +69,7 @@ struct agg {
     uint32_t n_active;
     agg_watch_t *watches;
     uint32_t *watch_free;
-    uint32_t n_watch, n_watch_free;
+    uint32_t n_watch_free;
     agg_floor_t *floors; /* per hostgroup */
     agg_seq_t seqs[AGG_MAX_COLLECTORS];
     uint32_t n_seqs;
@@ -136,7 +136,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     }
     for (uint32_t i = 0; i < nw; i++)
         self->watch_free[i] = nw - 1 - i;
-    self->n_watch = self->n_watch_free = nw;
+    self->n_watch_free = nw;
     s_floors_init(self);
     return self;
 }
@@ -246,6 +246,7 @@ static void s_watch_start(agg_t *self, ht_entry_t *e)
         topk_reset(&ws->kind[k]);
     ws->packets = 0;
     e->watch = w + 1;
+    self->st.watched++;
 }
 
 static void s_watch_stop(agg_t *self, ht_entry_t *e)
@@ -253,6 +254,7 @@ static void s_watch_stop(agg_t *self, ht_entry_t *e)
     if (e->watch) {
         self->watch_free[self->n_watch_free++] = e->watch - 1;
         e->watch = 0;
+        self->st.watched--;
     }
 }
 
@@ -414,6 +416,8 @@ static uint32_t s_sort_active(agg_t *self, uint32_t window_ms)
     for (uint32_t i = 0; i < self->n_active; i++) {
         ht_entry_t *e = ht_at(self->ht, self->active[i]);
         ht_total_t t = ht_total(e);
+        if (t.packets == 0 && t.flows == 0)
+            continue; /* carried over from the last window, silent since */
         size_t gi = (size_t)e->group * 2 + e->dir;
         self->out.gcnt[gi].packets += t.packets;
         self->out.gcnt[gi].bytes += t.bytes;
@@ -463,41 +467,52 @@ static const uint8_t *s_pack(agg_t *self, const Floodgate__WindowBatch *wb, size
     return self->out.buf;
 }
 
-/* Reset the window: counters, watch state, group sums, the active list. */
+/* Reset the window: counters, group sums, the active list. Watched hosts
+ * that were published stay on the list, counters zeroed, for one more
+ * window: if they fall silent their watch state is released then. */
 static void s_window_reset(agg_t *self, uint32_t n_pub)
 {
+    uint32_t keep = 0;
     for (uint32_t i = 0; i < self->n_active; i++) {
         ht_entry_t *e = ht_at(self->ht, self->active[i]);
         ht_reset(e);
         e->flags = 0;
         if (i >= n_pub) {
             s_watch_stop(self, e);
-        } else if (e->watch) {
-            agg_watch_t *w = &self->watches[e->watch - 1];
-            for (int k = 0; k < AGG_KINDS; k++)
-                topk_reset(&w->kind[k]);
-            w->packets = 0;
+            continue;
         }
+        if (!e->watch)
+            continue;
+        agg_watch_t *w = &self->watches[e->watch - 1];
+        for (int k = 0; k < AGG_KINDS; k++)
+            topk_reset(&w->kind[k]);
+        w->packets = 0;
+        e->flags = AGG_F_ACTIVE;
+        self->active[keep++] = self->active[i];
     }
-    self->n_active = 0;
+    self->n_active = keep;
     size_t ng = 2 * (size_t)self->cfg->n_groups;
     memset(self->out.gcnt, 0, ng * sizeof(*self->out.gcnt));
     memset(self->out.ghosts, 0, ng * sizeof(*self->out.ghosts));
 }
 
-static void s_expire_cb(ht_entry_t *e, void *arg)
+/* ht_expire_fn: keep hosts still on the active list, else let go. */
+static int s_expire_cb(ht_entry_t *e, void *arg)
 {
     agg_t *self = arg;
+    if (e->flags & AGG_F_ACTIVE)
+        return 1;
     s_watch_stop(self, e);
     self->st.hosts_removed++;
+    return 0;
 }
 
-/* Forget idle hosts, a slice per window so that the whole table is visited
- * about once per host_idle. */
+/* Forget idle hosts, a slice per window so that every entry position is
+ * visited about once per host_idle. */
 static void s_expire(agg_t *self, uint64_t now_ms)
 {
     uint64_t ticks = (uint64_t)self->cfg->host_idle * 1000 / (uint64_t)self->cfg->tick_ms;
-    size_t budget = ht_size(self->ht) / (ticks ? ticks : 1) + 64;
+    size_t budget = ht_max(self->ht) / (ticks ? ticks : 1) + 64;
     ht_expire(self->ht, (uint32_t)(now_ms / 1000), (uint32_t)self->cfg->host_idle, budget,
               s_expire_cb, self);
 }
@@ -561,11 +576,11 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
              " misrouted=%" PRIu64 " collector_resets=%" PRIu64
              " collectors_untracked=%" PRIu64 " records=%" PRIu64 " unmonitored=%" PRIu64
              " hosts_tracked=%zu hosts_refused=%" PRIu64 " hosts_removed=%" PRIu64
-             " watched=%u watch_refused=%" PRIu64 " windows=%" PRIu64
+             " watched=%" PRIu64 " watch_refused=%" PRIu64 " windows=%" PRIu64
              " last_window_hosts=%" PRIu64 " last_window_us=%" PRIu64,
              s->batches, s->malformed, s->batches_lost, s->misrouted, s->collector_resets,
              s->collectors_untracked, s->records, s->unmonitored, ht_size(self->ht),
              s->hosts_refused, s->hosts_removed,
-             (unsigned)(self->n_watch - self->n_watch_free),
+             s->watched,
              s->watch_refused, s->windows, s->last_hosts_published, s->window_us);
 }

@@ -26,6 +26,7 @@ typedef struct {
     uint64_t unmonitored;      /* records whose host is in no hostgroup (ignored) */
     uint64_t hosts_refused;    /* records of new hosts while the table was full */
     uint64_t hosts_removed;    /* hosts forgotten after host_idle */
+    uint64_t watched;          /* hosts holding top-contributor state now */
     uint64_t watch_refused;    /* hosts above the floor without top-contributor state */
     uint64_t windows;          /* WindowBatch messages built */
     uint64_t window_us;        /* last window close, microseconds */

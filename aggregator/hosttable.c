@@ -3,11 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A free entry: dir holds HT_FREE, watch the free list link (1 + index). */
+#define HT_FREE 0xff
+
 struct ht {
     uint64_t *slots;      /* tag << 32 | (index + 1); 0 = empty */
     uint64_t mask;        /* slot count - 1 */
-    ht_entry_t *entries;  /* dense, [0, n) in use */
+    ht_entry_t *entries;  /* [0, top) used or on the free list */
     uint32_t n, max;
+    uint32_t top;         /* entries ever handed out */
+    uint32_t free_head;   /* 1 + index of the first free entry, 0 = none */
     uint32_t cursor;      /* ht_expire's position */
 };
 
@@ -83,7 +88,14 @@ ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint16_t g
         return NULL;
     uint64_t h = s_hash(addr, dir);
     uint64_t i = s_probe(self, addr, dir, h);
-    uint32_t idx = self->n++;
+    uint32_t idx;
+    if (self->free_head) {
+        idx = self->free_head - 1;
+        self->free_head = self->entries[idx].watch;
+    } else {
+        idx = self->top++;
+    }
+    self->n++;
     self->slots[i] = s_tag(h) | (uint64_t)(idx + 1);
     ht_entry_t *e = &self->entries[idx];
     memset(e, 0, sizeof(*e));
@@ -136,30 +148,30 @@ static void s_slot_delete(ht_t *self, uint64_t hole)
 void ht_remove(ht_t *self, uint32_t i)
 {
     s_slot_delete(self, s_slot_of(self, i));
-    uint32_t last = --self->n;
-    if (i != last) {
-        uint64_t ls = s_slot_of(self, last);
-        self->entries[i] = self->entries[last];
-        self->slots[ls] = (self->slots[ls] & 0xffffffff00000000ULL) | (uint64_t)(i + 1);
-    }
+    ht_entry_t *e = &self->entries[i];
+    e->dir = HT_FREE;
+    e->watch = self->free_head;
+    self->free_head = i + 1;
+    self->n--;
 }
 
 size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_expire_fn fn,
                  void *arg)
 {
     size_t removed = 0;
+    if (budget > self->top)
+        budget = self->top;
     for (size_t k = 0; k < budget && self->n > 0; k++) {
-        if (self->cursor >= self->n)
+        if (self->cursor >= self->top)
             self->cursor = 0;
-        ht_entry_t *e = &self->entries[self->cursor];
-        if (now_s >= e->last_seen_s && now_s - e->last_seen_s >= idle_s) {
-            if (fn)
-                fn(e, arg);
-            ht_remove(self, self->cursor); /* the last entry moved here: look again */
-            removed++;
-        } else {
-            self->cursor++;
-        }
+        uint32_t i = self->cursor++;
+        ht_entry_t *e = &self->entries[i];
+        if (e->dir == HT_FREE || now_s < e->last_seen_s || now_s - e->last_seen_s < idle_s)
+            continue;
+        if (fn && fn(e, arg) != 0)
+            continue;
+        ht_remove(self, i);
+        removed++;
     }
     return removed;
 }

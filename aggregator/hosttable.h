@@ -5,9 +5,9 @@
  * dense array, so a tracked host costs sizeof(ht_entry_t) plus two slots
  * (the slot array is kept at most half full). Both arrays are allocated once
  * for max_hosts, untouched pages cost nothing until hosts arrive. Removal
- * is backward-shift deletion in the slots plus a move of the last entry into
- * the hole: entry indices (and pointers) are stable only until the next
- * ht_remove / ht_expire.
+ * is backward-shift deletion in the slots; the freed entry goes on a free
+ * list threaded through the free entries, so an entry's index and pointer
+ * stay valid for as long as it is tracked.
  *
  * Classes partition a host's records: a fragment record counts as frag only;
  * otherwise by protocol (tcp, udp, icmp incl. ICMPv6, other). tcp_syn counts
@@ -52,8 +52,9 @@ typedef struct {
 
 typedef struct ht ht_t;
 
-/* Called for each entry ht_expire removes, before removal. */
-typedef void (*ht_expire_fn)(ht_entry_t *e, void *arg);
+/* Called for each idle entry ht_expire is about to remove; returns 0 to let
+ * it go, nonzero to keep it. */
+typedef int (*ht_expire_fn)(ht_entry_t *e, void *arg);
 
 /* A table for up to max_hosts entries (>= 1), or NULL when out of memory. */
 ht_t *ht_new(uint32_t max_hosts);
@@ -69,18 +70,19 @@ ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir);
 ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint16_t group,
                       uint32_t now_s);
 
-/* Entry at index i (< ht_size), and the index of an entry. Cannot fail. */
+/* Entry at index i (of a tracked entry), and the index of an entry. Cannot
+ * fail. */
 ht_entry_t *ht_at(ht_t *self, uint32_t i);
 uint32_t ht_index(const ht_t *self, const ht_entry_t *e);
 
-/* Remove the entry at index i (< ht_size); the last entry moves into i.
- * Cannot fail. */
+/* Stop tracking the entry at index i. Other entries do not move. Cannot
+ * fail. */
 void ht_remove(ht_t *self, uint32_t i);
 
-/* Visit up to budget entries, continuing where the last call stopped and
- * wrapping around, and remove those not seen for idle_s seconds (calling fn
- * first when not NULL). A full pass takes size / budget calls. Returns the
- * number removed. */
+/* Visit up to budget entry positions, continuing where the last call
+ * stopped and wrapping around, and remove the entries not seen for idle_s
+ * seconds that fn (when not NULL) lets go. A full pass takes about
+ * max(size, highest index used) / budget calls. Returns the number removed. */
 size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_expire_fn fn,
                  void *arg);
 
