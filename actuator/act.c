@@ -416,8 +416,12 @@ static void s_adopt(act_t *self, const char *ip, bool silent)
             s_redis_failed(self, "read ban");
         return; /* gone meanwhile, or not a hash */
     }
-    if (!silent)
+    uint32_t last = 0;
+    if (!silent) {
         strcpy(tmp.source, "manual");
+        if (tmp.ban_count == 0 && store_last_ban_count(self->store, ip, &last) == 0)
+            tmp.ban_count = last + 1;
+    }
     ban_t *b = s_remember(self, &tmp);
     if (!b)
         return;

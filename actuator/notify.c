@@ -215,12 +215,24 @@ static bool s_check(notify_t *self, job_t *j, uint64_t now, notify_done_fn *fn, 
     return false;
 }
 
-/* Move queued jobs into free slots. */
+static bool s_ip_running(const notify_t *self, const char *ip)
+{
+    for (int i = 0; i < self->parallel; i++)
+        if (self->running[i] && strcmp(self->running[i]->ip, ip) == 0)
+            return true;
+    return false;
+}
+
+/* Move queued jobs into free slots, in order. The runs of one address never
+ * overlap, so its unban cannot overtake its ban: the queue waits behind a
+ * head whose address is still running. */
 static void s_start_queued(notify_t *self, notify_done_fn *fn, void *arg)
 {
     for (int i = 0; i < self->parallel && self->count > 0; i++) {
         if (self->running[i])
             continue;
+        if (s_ip_running(self, self->queue[self->head]->ip))
+            return;
         job_t *j = self->queue[self->head];
         self->queue[self->head] = NULL;
         self->head = (self->head + 1) % self->queue_max;

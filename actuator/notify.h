@@ -8,7 +8,8 @@
  * us, and a script that exits early raises no SIGPIPE). At most `parallel`
  * run at once; further runs wait in a queue of `queue_max` (overflow is
  * dropped and counted). A run still going after `timeout_s` is killed with
- * SIGKILL to its process group. Children are reaped with WNOHANG by
+ * SIGKILL to its process group. Runs for one address never overlap and
+ * start in the order submitted. Children are reaped with WNOHANG by
  * notify_poll(), which the owner calls every loop turn (every 100 ms or so).
  * Leaf module: it counts and reports each finished run to a callback; the
  * caller logs. */

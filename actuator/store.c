@@ -457,13 +457,23 @@ static void s_parse_ban(const redisReply *h, long long pttl, uint64_t now_ms, ba
         out->banned_at = (int64_t)(now_ms / 1000);
     if (pttl > 0) {
         out->expires_ms = now_ms + (uint64_t)pttl;
-        out->expires_at = (int64_t)((out->expires_ms + 999) / 1000);
+        out->expires_at = (int64_t)((out->expires_ms + 500) / 1000);
         out->ban_time = (uint32_t)((uint64_t)out->expires_at - (uint64_t)out->banned_at);
     }
     if (strcmp(out->metric, "pps") == 0)
         out->pps = out->value;
     else if (out->details && strstr(out->details, "\"pps\":"))
         out->pps = strtod(strstr(out->details, "\"pps\":") + 6, NULL);
+}
+
+/* A hand-written ban without a hostgroup gets the one its address is in. */
+static void s_default_group(const store_t *self, ban_t *b)
+{
+    fg_addr_t a;
+    const fg_hostgroup_t *g;
+    if (b->hostgroup[0] || fg_addr_parse(b->ip, &a) < 0 || !(g = fg_config_group(self->cfg, &a)))
+        return;
+    snprintf(b->hostgroup, sizeof(b->hostgroup), "%s", g->name);
 }
 
 int store_read_ban(store_t *self, const char *ip, uint64_t now_ms, ban_t *out)
@@ -486,7 +496,9 @@ int store_read_ban(store_t *self, const char *ip, uint64_t now_ms, ban_t *out)
         snprintf(out->ip, sizeof(out->ip), "%s", ip);
         strcpy(out->direction, "incoming");
         strcpy(out->source, "manual");
+        strcpy(out->attack_type, "manual");
         s_parse_ban(r[0], r[1]->integer, now_ms, out);
+        s_default_group(self, out);
         rc = 1;
     }
     s_free_replies(r, 2);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -504,6 +505,35 @@ static void test_actuator_ipv6_key(void **state)
     assert_int_equal(s_stats().unbans_deleted, 1);
 }
 
+static void test_actuator_script_backend_runs_ban_and_unban(void **state)
+{
+    (void)state;
+    char body[1024], path[512];
+    snprintf(path, sizeof(path), "%s/notify.sh", s_dir);
+    snprintf(body, sizeof(body), "#!/bin/sh\necho \"$@\" >> %s/calls\ncat >> %s/calls\necho >> %s/calls\n",
+             s_dir, s_dir, s_dir);
+    hn_write_file(path, body);
+    chmod(path, 0755);
+    snprintf(s_cfg->notify_script, sizeof(s_cfg->notify_script), "%s", path);
+    s_make(false, true);
+    backend_t *script = backend_script_new(s_cfg);
+    assert_non_null(script);
+    assert_int_equal(act_add_backend(s_act, &script), 0);
+    s_decide("10.0.4.1", FLOODGATE__ACTION__BAN, 600);
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.4.1"));
+    assert_int_equal(act_scan(s_act), 0);
+    act_wait_backends(s_act, 5000);
+    snprintf(path, sizeof(path), "%s/calls", s_dir);
+    char *calls = hn_read_file(path);
+    assert_non_null(calls);
+    assert_non_null(strstr(calls, "10.0.4.1 incoming 123456 ban\n{\"event\":\"ban\""));
+    assert_non_null(strstr(calls, "10.0.4.1 incoming 123456 unban\n{\"event\":\"unban\""));
+    assert_non_null(strstr(calls, "\"reason\":\"deleted\""));
+    assert_non_null(strstr(calls, "\"top\":[{\"kind\":\"src_addr\""));
+    free(calls);
+    unlink(path);
+}
+
 static bool s_applied(void *arg)
 {
     (void)arg;
@@ -564,6 +594,7 @@ int main(void)
         T(test_actuator_expiry_unbans_by_scan),
         T(test_actuator_del_unbans_deleted_by_scan),
         T(test_actuator_ipv6_key),
+        T(test_actuator_script_backend_runs_ban_and_unban),
         T(test_actuator_redis_down_queues_then_applies),
         T(test_actuator_queue_overflow_counted),
 #undef T

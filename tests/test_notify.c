@@ -194,8 +194,9 @@ static void test_notify_parallel_bounded(void **state)
 {
     (void)state;
     s_n = notify_new(s_script("slow2.sh", "sleep 0.2"), 16, 2, 5);
+    static const char *ips[] = {"10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.13", "10.0.0.14"};
     for (int i = 0; i < 5; i++)
-        assert_int_equal(notify_submit(s_n, "10.0.0.10", "incoming", 1, "ban", NULL), 0);
+        assert_int_equal(notify_submit(s_n, ips[i], "incoming", 1, "ban", NULL), 0);
     assert_int_equal(notify_running(s_n), 2);
     uint64_t end = hn_ms() + 5000;
     while ((notify_running(s_n) || notify_queued(s_n)) && hn_ms() < end) {
@@ -203,6 +204,24 @@ static void test_notify_parallel_bounded(void **state)
         assert_true(notify_running(s_n) <= 2);
     }
     assert_int_equal(s_done, 5);
+}
+
+static void test_notify_same_ip_runs_in_order(void **state)
+{
+    (void)state;
+    char body[512], path[512];
+    /* A slow ban and a fast unban of one address: the unban must wait. */
+    snprintf(body, sizeof(body), "[ \"$4\" = ban ] && sleep 0.3\necho $4 >> %s/order", s_dir);
+    s_n = notify_new(s_script("order.sh", body), 8, 4, 5);
+    assert_int_equal(notify_submit(s_n, "10.0.0.11", "incoming", 1, "ban", NULL), 0);
+    assert_int_equal(notify_submit(s_n, "10.0.0.11", "incoming", 1, "unban", NULL), 0);
+    assert_int_equal(notify_running(s_n), 1);
+    assert_true(notify_wait_idle(s_n, 5000, s_on_done, NULL));
+    snprintf(path, sizeof(path), "%s/order", s_dir);
+    char *order = hn_read_file(path);
+    assert_non_null(order);
+    assert_string_equal(order, "ban\nunban\n");
+    free(order);
 }
 
 int main(void)
@@ -216,6 +235,7 @@ int main(void)
         T(test_notify_unread_stdin_does_not_block),
         T(test_notify_queue_overflow_counted),
         T(test_notify_parallel_bounded),
+        T(test_notify_same_ip_runs_in_order),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
