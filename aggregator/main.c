@@ -36,8 +36,11 @@ static zsock_t *s_bind(int type, const char *base, int shard, int hwm)
     else
         zsock_set_sndhwm(s, hwm);
     zsock_set_linger(s, 0);
-    if (zsock_bind(s, "%s", ep) < 0)
-        fg_die(1, "event=bind_failed endpoint=%s reason=\"%s\"", ep, zmq_strerror(zmq_errno()));
+    if (zsock_bind(s, "%s", ep) < 0) {
+        int err = zmq_errno();
+        zsock_destroy(&s);
+        fg_die(1, "event=bind_failed endpoint=%s reason=\"%s\"", ep, zmq_strerror(err));
+    }
     fg_info("event=bind socket=%s endpoint=%s", type == ZMQ_PULL ? "pull" : "pub", ep);
     return s;
 }
