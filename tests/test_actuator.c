@@ -534,6 +534,27 @@ static void test_actuator_script_backend_runs_ban_and_unban(void **state)
     unlink(path);
 }
 
+static void test_actuator_config_refused_falls_back_to_scan(void **state)
+{
+    (void)state;
+    /* An ACL user that may do everything but CONFIG: AUTH with user and
+     * password works, notifications cannot be enabled, the scan still sees
+     * the unban. */
+    freeReplyObject(s_redis("ACL SETUSER fgtest on >s3cret ~* &* +@all -config"));
+    snprintf(s_cfg->redis_user, sizeof(s_cfg->redis_user), "fgtest");
+    snprintf(s_cfg->redis_password, sizeof(s_cfg->redis_password), "s3cret");
+    s_make(true, true);
+    s_decide("10.0.5.1", FLOODGATE__ACTION__BAN, 600);
+    assert_int_equal(s_stats().bans, 1);
+    redisReply *r = s_redis("CONFIG GET notify-keyspace-events");
+    assert_string_equal(r->element[1]->str, ""); /* left as it was */
+    freeReplyObject(r);
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.5.1"));
+    assert_int_equal(act_scan(s_act), 0);
+    assert_int_equal(s_stats().unbans_deleted, 1);
+    freeReplyObject(s_redis("ACL DELUSER fgtest"));
+}
+
 static bool s_applied(void *arg)
 {
     (void)arg;
@@ -595,6 +616,7 @@ int main(void)
         T(test_actuator_del_unbans_deleted_by_scan),
         T(test_actuator_ipv6_key),
         T(test_actuator_script_backend_runs_ban_and_unban),
+        T(test_actuator_config_refused_falls_back_to_scan),
         T(test_actuator_redis_down_queues_then_applies),
         T(test_actuator_queue_overflow_counted),
 #undef T
