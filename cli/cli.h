@@ -1,0 +1,41 @@
+/* cli: the commands of `floodgate`, one file per group of commands.
+ *
+ * A command gets its own arguments (argv[0] is the command name) and the
+ * config path; it returns the process exit code: 0 done, 1 failure (Redis
+ * unreachable, no such ban, something wrong found), 2 bad usage or config.
+ * To add a command, write its run function and add a line to s_cmds in
+ * cli/main.c. */
+#ifndef FG_CLI_H
+#define FG_CLI_H
+
+#include <hiredis.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/config.h"
+
+typedef struct {
+    const char *name;
+    const char *usage; /* "bans [--json]    list active bans" */
+    int (*run)(int argc, char **argv, const char *conf);
+} cli_cmd_t;
+
+/* Load the config or print "floodgate: config error: ..." and return NULL. */
+fg_config_t *cli_config(const char *conf);
+
+/* Connect to the config's Redis or print why and return NULL. */
+redisContext *cli_redis(const fg_config_t *cfg);
+
+/* Print s as a JSON string (quoted, escaped) to out. */
+void cli_json_str(FILE *out, const char *s);
+
+/* The value of field name in an HGETALL reply, or "". */
+const char *cli_hget(const redisReply *r, const char *name);
+
+/* Commands of cli/bans.c */
+int cli_bans(int argc, char **argv, const char *conf);
+int cli_ban(int argc, char **argv, const char *conf);
+int cli_unban(int argc, char **argv, const char *conf);
+int cli_history(int argc, char **argv, const char *conf);
+
+#endif
