@@ -27,6 +27,8 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+# Wait for a dpkg lock held by another apt run instead of failing at once.
+APT="apt-get -o DPkg::Lock::Timeout=300 -y -qq"
+$SUDO $APT update
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$SUDO $APT install --no-install-recommends $missing >/dev/null

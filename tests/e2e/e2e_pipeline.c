@@ -303,6 +303,58 @@ static void test_e2e_expiry_unban_and_reban(void **state)
     free(log);
 }
 
+/* Run the CLI with args; its exit status, and its output in *out (caller frees). */
+static int s_cli(const char *args, char **out)
+{
+    char cmd[1024], log[600];
+    snprintf(log, sizeof(log), "%s/cli.log", s_e.dir);
+    unlink(log);
+    snprintf(cmd, sizeof(cmd), "exec %s/floodgate -c %s %s", hn_build_dir(), s_e.conf, args);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int st = hn_wait_exit(hn_spawn(argv, log), 10000);
+    *out = hn_read_file(log);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static void test_e2e_cli_manual_ban_unban(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(s_cli("bans --json", &out), 0);
+    assert_non_null(strstr(out, "\"ip\":\"10.0.0.5\""));
+    free(out);
+    assert_int_equal(s_cli("ban 10.0.0.77 --ttl 120 --reason ticket-42", &out), 0);
+    free(out);
+    assert_string_equal(s_field("10.0.0.77", "source"), "manual");
+    redisReply *r = R("TTL fgtest:ban:%s", "10.0.0.77");
+    assert_in_range(r->integer, 115, 120);
+    freeReplyObject(r);
+    /* the actuator adopts it: a ban event with source manual */
+    ev_arg_t ban = {"ban", "10.0.0.77"};
+    if (!hn_wait_until(s_event_cond, &ban, 5000))
+        fail_msg("manual ban of 10.0.0.77 not adopted by the actuator");
+    assert_int_equal(s_cli("ban 10.0.0.77", &out), 1); /* already banned */
+    free(out);
+    assert_int_equal(s_cli("bans", &out), 0);
+    assert_non_null(strstr(out, "10.0.0.77"));
+    assert_non_null(strstr(out, "manual"));
+    free(out);
+    assert_int_equal(s_cli("unban 10.0.0.77", &out), 0);
+    free(out);
+    assert_false(s_key_exists("10.0.0.77"));
+    ev_arg_t unban = {"unban", "10.0.0.77"};
+    if (!hn_wait_until(s_event_cond, &unban, 5000))
+        fail_msg("manual unban of 10.0.0.77 not recorded by the actuator");
+    assert_int_equal(s_cli("unban 10.0.0.77", &out), 1); /* not banned any more */
+    free(out);
+    assert_int_equal(s_cli("history 10.0.0.77", &out), 0);
+    assert_non_null(strstr(out, "unban"));
+    free(out);
+    assert_int_equal(s_cli("ban not-an-ip", &out), 2);
+    free(out);
+}
+
 static void test_e2e_clean_shutdown(void **state)
 {
     (void)state;
@@ -357,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_e2e_config_check_exit_codes),
         cmocka_unit_test(test_e2e_flood_is_banned),
         cmocka_unit_test(test_e2e_expiry_unban_and_reban),
+        cmocka_unit_test(test_e2e_cli_manual_ban_unban),
         cmocka_unit_test(test_e2e_clean_shutdown),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
