@@ -70,7 +70,7 @@ struct agg {
     agg_watch_t *watches;
     uint32_t *watch_free;
     uint32_t n_watch_free;
-    agg_floor_t *floors; /* per hostgroup */
+    agg_floor_t *floors; /* per hostgroup and direction: [2 * group + dir] */
     agg_seq_t seqs[AGG_MAX_COLLECTORS];
     uint32_t n_seqs;
     uint64_t seq; /* last WindowBatch sequence */
@@ -91,20 +91,44 @@ static uint64_t s_floor_count(double rate, int tick_ms)
     return c < 1 ? 1 : (uint64_t)c;
 }
 
-/* Floors come from the incoming thresholds, the only ones configured: they
- * apply to both directions until out thresholds exist. */
+/* The lower of two thresholds, 0 meaning disabled. */
+static double s_min_enabled(double a, double b)
+{
+    if (a <= 0)
+        return b;
+    return b > 0 && b < a ? b : a;
+}
+
+/* Floors per hostgroup and direction come from the lowest threshold of
+ * that direction over every class (a class rate never exceeds the total,
+ * so the total reaching the floor is necessary) and, incoming, from the
+ * network-wide per-host floor when a network-wide threshold is set. */
 static void s_floors_init(agg_t *self)
 {
     const fg_config_t *cfg = self->cfg;
     for (int g = 0; g < cfg->n_groups; g++) {
-        const fg_thresholds_t *t = &cfg->groups[g].in;
-        agg_floor_t *f = &self->floors[g];
-        f->pps = s_floor(cfg->watch_floor, t->pps, 1);
-        f->bps = s_floor(cfg->watch_floor, t->mbps, 1e6);
-        f->fps = s_floor(cfg->watch_floor, t->flows, 1);
-        f->cnt.packets = s_floor_count(f->pps, cfg->tick_ms);
-        f->cnt.bytes = s_floor_count(f->bps / 8, cfg->tick_ms);
-        f->cnt.flows = s_floor_count(f->fps, cfg->tick_ms);
+        const fg_hostgroup_t *hg = &cfg->groups[g];
+        bool net = hg->net.pps > 0 || hg->net.mbps > 0 || hg->net.flows > 0;
+        for (int d = 0; d < 2; d++) {
+            double pps = 0, mbps = 0, fps = 0;
+            for (int c = 0; c < FG_CLASSES; c++) {
+                pps = s_min_enabled(pps, hg->th[d][c].pps);
+                mbps = s_min_enabled(mbps, hg->th[d][c].mbps);
+                fps = s_min_enabled(fps, hg->th[d][c].flows);
+            }
+            agg_floor_t *f = &self->floors[2 * g + d];
+            f->pps = s_floor(cfg->watch_floor, pps, 1);
+            f->bps = s_floor(cfg->watch_floor, mbps, 1e6);
+            f->fps = s_floor(cfg->watch_floor, fps, 1);
+            if (d == FG_DIR_IN && net) { /* the floor itself, not a fraction */
+                f->pps = fmin(f->pps, s_floor(1, hg->net_floor.pps, 1));
+                f->bps = fmin(f->bps, s_floor(1, hg->net_floor.mbps, 1e6));
+                f->fps = fmin(f->fps, s_floor(1, hg->net_floor.flows, 1));
+            }
+            f->cnt.packets = s_floor_count(f->pps, cfg->tick_ms);
+            f->cnt.bytes = s_floor_count(f->bps / 8, cfg->tick_ms);
+            f->cnt.flows = s_floor_count(f->fps, cfg->tick_ms);
+        }
     }
 }
 
@@ -122,7 +146,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->active = malloc(max * sizeof(*self->active));
     self->watches = calloc(nw, sizeof(*self->watches));
     self->watch_free = malloc(nw * sizeof(*self->watch_free));
-    self->floors = calloc(ng, sizeof(*self->floors));
+    self->floors = calloc(2 * ng, sizeof(*self->floors));
     self->out.gt = calloc(2 * ng, sizeof(*self->out.gt));
     self->out.gtp = calloc(2 * ng, sizeof(*self->out.gtp));
     self->out.grates = calloc(2 * ng, sizeof(*self->out.grates));
@@ -283,7 +307,7 @@ static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_a
         e->flags |= AGG_F_ACTIVE;
         self->active[self->n_active++] = ht_index(self->ht, e);
     }
-    if (!e->watch && s_count_reaches(e, &self->floors[e->group].cnt))
+    if (!e->watch && s_count_reaches(e, &self->floors[2 * e->group + e->dir].cnt))
         s_watch_start(self, e);
     if (e->watch)
         s_watch_add(self, e, r, exporter);
@@ -324,7 +348,7 @@ static void s_rates(Floodgate__Rates *r, uint64_t packets, uint64_t bytes, uint6
 
 static bool s_above_floor(const agg_t *self, const ht_entry_t *e, uint32_t window_ms)
 {
-    const agg_floor_t *f = &self->floors[e->group];
+    const agg_floor_t *f = &self->floors[2 * e->group + e->dir];
     ht_total_t t = ht_total(e);
     Floodgate__Rates r;
     s_rates(&r, t.packets, t.bytes, t.flows, window_ms);

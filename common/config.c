@@ -362,15 +362,37 @@ static const key_def_t s_keys[] = {
 };
 
 #define G(field) offsetof(fg_hostgroup_t, field)
+/* One threshold key: dir 0/1, class FG_CLS_*, metric pps/mbps/flows. */
+#define TH(pfx, d, c, cname, m, def, max) \
+    {"hostgroup", pfx "threshold" cname "_" #m, s_set_double, G(th[d][c].m), 0, def, 0, max, false}
+#define TH3(pfx, d, c, cname, p, b, f) \
+    TH(pfx, d, c, cname, pps, p, 1e12), TH(pfx, d, c, cname, mbps, b, 1e9), \
+    TH(pfx, d, c, cname, flows, f, 1e12)
+#define TH_DIR(pfx, d, p, b, f) \
+    TH3(pfx, d, FG_CLS_TOTAL, "", p, b, f), TH3(pfx, d, FG_CLS_TCP, "_tcp", "0", "0", "0"), \
+    TH3(pfx, d, FG_CLS_TCP_SYN, "_tcp_syn", "0", "0", "0"), \
+    TH3(pfx, d, FG_CLS_UDP, "_udp", "0", "0", "0"), \
+    TH3(pfx, d, FG_CLS_ICMP, "_icmp", "0", "0", "0"), \
+    TH3(pfx, d, FG_CLS_FRAG, "_frag", "0", "0", "0"), \
+    TH3(pfx, d, FG_CLS_OTHER, "_other", "0", "0", "0")
 /* Hostgroup keys: offsets into fg_hostgroup_t; the setters get the group
- * cast as the config (they only use the offset). "networks" is special. */
+ * cast as the config (they only use the offset). "networks" is special.
+ * threshold_<class>_<metric> is incoming, out_threshold_... outgoing. */
 static const key_def_t s_group_keys[] = {
     {"hostgroup", "networks", NULL, 0, 0, "", 0, 0, true},
     {"hostgroup", "ban_time", s_set_int, G(ban_time), U32, "1800", 1, 31536000, false},
     {"hostgroup", "enable_ban", s_set_bool, G(enable_ban), 0, "true", 0, 0, false},
-    {"hostgroup", "threshold_pps", s_set_double, G(in.pps), 0, "20000", 0, 1e12, false},
-    {"hostgroup", "threshold_mbps", s_set_double, G(in.mbps), 0, "1000", 0, 1e9, false},
-    {"hostgroup", "threshold_flows", s_set_double, G(in.flows), 0, "3500", 0, 1e12, false},
+    TH_DIR("", 0, "20000", "1000", "3500"),
+    TH_DIR("out_", 1, "0", "0", "0"),
+    {"hostgroup", "network_threshold_pps", s_set_double, G(net.pps), 0, "0", 0, 1e12, false},
+    {"hostgroup", "network_threshold_mbps", s_set_double, G(net.mbps), 0, "0", 0, 1e9, false},
+    {"hostgroup", "network_threshold_flows", s_set_double, G(net.flows), 0, "0", 0, 1e12, false},
+    {"hostgroup", "network_host_floor_pps", s_set_double, G(net_floor.pps), 0, "1000", 0, 1e12, false},
+    {"hostgroup", "network_host_floor_mbps", s_set_double, G(net_floor.mbps), 0, "10", 0, 1e9, false},
+    {"hostgroup", "network_host_floor_flows", s_set_double, G(net_floor.flows), 0, "0", 0, 1e12, false},
+    {"hostgroup", "average_time", s_set_double, G(average_time), 0, "1", 0, 3600, false},
+    {"hostgroup", "consecutive_windows", s_set_int, G(consecutive), 0, "2", 1, 1000, false},
+    {"hostgroup", "hysteresis", s_set_double, G(hysteresis), 0, "0.8", 0.1, 1, false},
 };
 /* clang-format on */
 #define N_KEYS (sizeof(s_keys) / sizeof(s_keys[0]))
@@ -638,6 +660,13 @@ static int s_finish(loader_t *l)
         return s_fail(l, 0, "aggregator/pull_bind and pub_bind need a numeric port");
     if (ptrie_size(cfg->monitored) == 0)
         return s_fail(l, 0, "networks/monitored is empty: nothing to protect");
+    for (int g = 0; g < cfg->n_groups; g++) {
+        const fg_hostgroup_t *hg = &cfg->groups[g];
+        if ((hg->net.pps > 0 || hg->net.mbps > 0 || hg->net.flows > 0) &&
+            hg->net_floor.pps <= 0 && hg->net_floor.mbps <= 0 && hg->net_floor.flows <= 0)
+            return s_fail(l, 0, "hostgroup %s: a network_threshold needs a network_host_floor "
+                                "(else every host of the group would be banned)", hg->name);
+    }
     return 0;
 }
 

@@ -26,7 +26,21 @@
 #define FG_NAME_MAX 64
 #define FG_ENDPOINT_MAX 256
 
-/* Thresholds of one direction; 0 disables a threshold. */
+/* Traffic classes thresholds apply to, in the order of HostWindow's rates:
+ * the total, then tcp, tcp_syn (a subset of tcp), udp, icmp, fragments,
+ * other. */
+enum {
+    FG_CLS_TOTAL = 0,
+    FG_CLS_TCP,
+    FG_CLS_TCP_SYN,
+    FG_CLS_UDP,
+    FG_CLS_ICMP,
+    FG_CLS_FRAG,
+    FG_CLS_OTHER,
+    FG_CLASSES
+};
+
+/* Thresholds of one class and direction, per second; 0 disables one. */
 typedef struct {
     double pps;
     double mbps;
@@ -37,7 +51,16 @@ typedef struct {
     char name[FG_NAME_MAX];
     uint32_t ban_time;     /* seconds */
     bool enable_ban;
-    fg_thresholds_t in;    /* per host, incoming */
+    /* Per host: th[0] incoming, th[1] outgoing (FG_DIR_IN / FG_DIR_OUT),
+     * indexed by FG_CLS_*. */
+    fg_thresholds_t th[2][FG_CLASSES];
+    /* Network-wide (sum over the group's hosts, incoming): carpet bombing.
+     * While it is over, hosts above net_floor are banned. */
+    fg_thresholds_t net;
+    fg_thresholds_t net_floor;
+    double average_time;   /* seconds of exponential averaging, 0 = none */
+    int consecutive;       /* windows over threshold before a ban */
+    double hysteresis;     /* an attack goes on while above this x threshold */
 } fg_hostgroup_t;
 
 typedef struct {

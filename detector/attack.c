@@ -115,18 +115,21 @@ void atk_remove(atk_table_t *self, const fg_addr_t *addr, uint8_t dir)
         s_delete(self, i);
 }
 
-size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms)
+size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms, size_t *attacks)
 {
-    size_t removed = 0;
+    size_t removed = 0, att = 0;
     for (size_t i = 0; i <= self->mask && self->n > 0;) {
         const atk_state_t *s = &self->slots[i];
         if (s->used && now_ms >= s->last_over_ms && now_ms - s->last_over_ms >= end_ms) {
+            att += s->attacking;
             s_delete(self, i); /* a later state may have moved here: look again */
             removed++;
         } else {
             i++;
         }
     }
+    if (attacks)
+        *attacks = att;
     return removed;
 }
 

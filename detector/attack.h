@@ -3,7 +3,9 @@
  * A small open-addressing table (linear probing, backward-shift deletion)
  * that starts small and doubles while at most half full, up to max states;
  * hosts under attack are few, so a full scan to expire them is cheap.
- * Pointers to states are valid until the next insert or expire. Leaf
+ * Holds every host the detector averages (published above the watch floor),
+ * attacking or not. Pointers to states are valid until the next insert or
+ * expire. Leaf
  * module: no logging. */
 #ifndef FG_ATTACK_H
 #define FG_ATTACK_H
@@ -13,13 +15,22 @@
 
 #include "common/addr.h"
 
+/* Averaged rates of one host: [FG_CLS_*][ATK_PPS / ATK_MBPS / ATK_FLOWS]. */
+enum { ATK_PPS = 0, ATK_MBPS, ATK_FLOWS, ATK_METRICS };
+
 typedef struct {
     fg_addr_t addr;
     uint8_t dir;
     uint8_t used;
+    uint8_t attacking;         /* a BAN was sent and the attack has not ended */
+    uint8_t reserved;
+    uint32_t over;             /* consecutive windows over threshold */
     uint64_t first_seen_ms;    /* window end of the first window over threshold */
-    uint64_t last_over_ms;     /* last time a window was over threshold */
+    uint64_t last_over_ms;     /* attacking: last time above the release level;
+                                  else: last update */
     uint64_t last_decision_ms; /* last BAN or ONGOING sent */
+    uint64_t last_window_ms;   /* window end of the last update, 0 = none */
+    double avg[7][ATK_METRICS];
 } atk_state_t;
 
 typedef struct atk_table atk_table_t;
@@ -41,8 +52,9 @@ atk_state_t *atk_insert(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
 void atk_remove(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
 
 /* Remove every state whose last_over_ms is end_ms or more before now_ms.
- * Returns the number removed. */
-size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms);
+ * Returns the number removed; *attacks (when not NULL) gets how many of
+ * them were attacking. */
+size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms, size_t *attacks);
 
 /* States held. */
 size_t atk_size(const atk_table_t *self);

@@ -1,17 +1,39 @@
 #include "detector/detect.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "detector/attack.h"
 #include "detector/classify.h"
 
+_Static_assert(FG_CLASSES == 7, "atk_state_t.avg has one row per class");
+
+/* Latest incoming total of one hostgroup from one shard. */
+typedef struct {
+    double v[ATK_METRICS];
+    uint64_t end_ms; /* window end, 0 = none */
+} det_part_t;
+
+/* Network-wide state of one hostgroup (incoming). */
+typedef struct {
+    uint64_t last_eval_ms; /* window end last evaluated */
+    uint64_t last_over_ms; /* attacking: last time above the release level */
+    uint32_t over;         /* consecutive evaluations over threshold */
+    bool attacking;
+    double v[ATK_METRICS]; /* the sum at the last evaluation */
+} det_net_t;
+
 struct det {
     const fg_config_t *cfg;
     det_emit_fn emit;
     void *arg;
     atk_table_t *attacks;
+    size_t n_attacking;
+    det_part_t *parts; /* [group * shards + shard] */
+    det_net_t *nets;   /* [group] */
     uint64_t seq[FG_MAX_SHARDS]; /* last WindowBatch seq per shard, 0 = none */
     det_stats_t st;
 };
@@ -24,8 +46,11 @@ det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg)
     self->cfg = cfg;
     self->emit = emit;
     self->arg = arg;
+    size_t ng = cfg->n_groups > 0 ? (size_t)cfg->n_groups : 1;
     self->attacks = atk_new(DET_MAX_ATTACKS);
-    if (!self->attacks)
+    self->parts = calloc(ng * (size_t)(cfg->shards > 0 ? cfg->shards : 1), sizeof(*self->parts));
+    self->nets = calloc(ng, sizeof(*self->nets));
+    if (!self->attacks || !self->parts || !self->nets)
         det_destroy(&self);
     return self;
 }
@@ -35,6 +60,8 @@ void det_destroy(det_t **self_p)
     if (!self_p || !*self_p)
         return;
     atk_destroy(&(*self_p)->attacks);
+    free((*self_p)->parts);
+    free((*self_p)->nets);
     free(*self_p);
     *self_p = NULL;
 }
@@ -93,11 +120,73 @@ static const fg_hostgroup_t *s_group(const det_t *self, const Floodgate__HostWin
     return fg_config_group(self->cfg, addr);
 }
 
+static const char *s_metric_names[FG_CLASSES][ATK_METRICS] = {
+    {"pps", "mbps", "flows"},
+    {"tcp_pps", "tcp_mbps", "tcp_flows"},
+    {"tcp_syn_pps", "tcp_syn_mbps", "tcp_syn_flows"},
+    {"udp_pps", "udp_mbps", "udp_flows"},
+    {"icmp_pps", "icmp_mbps", "icmp_flows"},
+    {"frag_pps", "frag_mbps", "frag_flows"},
+    {"other_pps", "other_mbps", "other_flows"},
+};
+
+const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[][3],
+                         double scale, double *value, double *threshold)
+{
+    for (int c = 0; c < FG_CLASSES; c++) {
+        const double lim[ATK_METRICS] = {th[c].pps, th[c].mbps, th[c].flows};
+        for (int m = 0; m < ATK_METRICS; m++) {
+            if (lim[m] > 0 && avg[c][m] > lim[m] * scale) {
+                *value = avg[c][m];
+                *threshold = lim[m];
+                return s_metric_names[c][m];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The rates of hw as [class][metric] (pps, mbps, flows). */
+static void s_rates_of(const Floodgate__HostWindow *hw, double out[FG_CLASSES][ATK_METRICS])
+{
+    const Floodgate__Rates *r[FG_CLASSES] = {hw->total, hw->tcp,  hw->tcp_syn, hw->udp,
+                                             hw->icmp,  hw->frag, hw->other};
+    for (int c = 0; c < FG_CLASSES; c++) {
+        out[c][ATK_PPS] = r[c] ? r[c]->pps : 0;
+        out[c][ATK_MBPS] = r[c] ? r[c]->bps / 1e6 : 0;
+        out[c][ATK_FLOWS] = r[c] ? r[c]->fps : 0;
+    }
+}
+
+/* Exponential average over average_time: each window of length W weighs
+ * a = 1 - exp(-W / average_time); windows the host was not published in
+ * (below the watch floor, or silent) count as zero. */
+static void s_average(atk_state_t *st, const Floodgate__HostWindow *hw, uint64_t end_ms,
+                      uint32_t window_ms, double average_time)
+{
+    double x[FG_CLASSES][ATK_METRICS];
+    s_rates_of(hw, x);
+    double w = window_ms ? window_ms : 1000;
+    double a = average_time > 0 ? 1 - exp(-w / (average_time * 1000)) : 1;
+    double keep = 1 - a;
+    if (st->last_window_ms && end_ms > st->last_window_ms + (uint64_t)w) {
+        double missed = (double)(end_ms - st->last_window_ms) / w - 1;
+        keep *= pow(1 - a, missed);
+    }
+    if (!st->last_window_ms)
+        keep = 1 - a; /* first sight: start from zero */
+    for (int c = 0; c < FG_CLASSES; c++)
+        for (int m = 0; m < ATK_METRICS; m++)
+            st->avg[c][m] = st->avg[c][m] * keep + a * x[c][m];
+    st->last_window_ms = end_ms;
+}
+
 typedef struct {
     const Floodgate__HostWindow *hw;
     const fg_hostgroup_t *group;
     const char *metric;
     double value, threshold;
+    bool network; /* over by the hostgroup's network-wide threshold */
 } det_over_t;
 
 /* Send one decision about an over-threshold host. Returns 0 when queued. */
@@ -133,42 +222,94 @@ static int s_decide(det_t *self, const det_over_t *o, Floodgate__Action action,
     return 0;
 }
 
-/* A host over threshold: BAN when no attack is known, else ONGOING at most
- * once per ongoing_interval. */
-static void s_attack(det_t *self, const det_over_t *o, const fg_addr_t *addr, uint64_t end_ms,
-                     uint64_t now_ms)
+/* Not attacking yet: BAN after consecutive windows over threshold (at once
+ * when the hostgroup's network-wide threshold is what is over: it counted
+ * its own windows). */
+static void s_candidate(det_t *self, atk_state_t *st, const det_over_t *o, uint64_t end_ms,
+                        uint64_t now_ms)
 {
-    uint8_t dir = (uint8_t)o->hw->dir;
-    atk_state_t *s = atk_find(self->attacks, addr, dir);
-    if (!s) {
-        if (!(s = atk_insert(self->attacks, addr, dir))) {
-            self->st.attacks_full++;
-            return;
-        }
-        s->first_seen_ms = end_ms;
-        s->last_over_ms = s->last_decision_ms = now_ms;
-        if (s_decide(self, o, FLOODGATE__ACTION__BAN, end_ms, now_ms) != 0)
-            atk_remove(self->attacks, addr, dir); /* not banned: retry as a BAN */
+    st->last_over_ms = now_ms; /* keeps the average alive */
+    if (!o->metric) {
+        st->over = 0;
         return;
     }
-    s->last_over_ms = now_ms;
-    if (now_ms < s->last_decision_ms ||
-        now_ms - s->last_decision_ms < (uint64_t)self->cfg->ongoing_interval * 1000)
+    self->st.over_threshold++;
+    if (st->over++ == 0)
+        st->first_seen_ms = end_ms;
+    if (st->over < (uint32_t)o->group->consecutive && !o->network)
         return;
-    if (s_decide(self, o, FLOODGATE__ACTION__ONGOING, s->first_seen_ms, now_ms) == 0)
-        s->last_decision_ms = now_ms;
+    if (s_decide(self, o, FLOODGATE__ACTION__BAN, st->first_seen_ms, now_ms) != 0)
+        return; /* not banned: retried with the next window over threshold */
+    st->attacking = 1;
+    st->last_decision_ms = now_ms;
+    self->n_attacking++;
+}
+
+/* Attacking: the attack goes on while the average stays above hysteresis x
+ * threshold (so a rate hovering around the threshold does not flap), with
+ * an ONGOING at most once per ongoing_interval. */
+static void s_ongoing(det_t *self, atk_state_t *st, det_over_t *o, const double (*avg)[3],
+                      uint64_t now_ms)
+{
+    if (!o->metric)
+        o->metric = det_over_any(o->group->th[o->hw->dir], avg, o->group->hysteresis, &o->value,
+                                 &o->threshold);
+    if (!o->metric)
+        return;
+    self->st.over_threshold++;
+    st->last_over_ms = now_ms;
+    if (now_ms < st->last_decision_ms ||
+        now_ms - st->last_decision_ms < (uint64_t)self->cfg->ongoing_interval * 1000)
+        return;
+    if (s_decide(self, o, FLOODGATE__ACTION__ONGOING, st->first_seen_ms, now_ms) == 0)
+        st->last_decision_ms = now_ms;
+}
+
+/* True when any enabled floor of f is reached by the host's average. */
+static bool s_above_floor(const fg_thresholds_t *f, const double (*avg)[3])
+{
+    return (f->pps > 0 && avg[FG_CLS_TOTAL][ATK_PPS] >= f->pps) ||
+           (f->mbps > 0 && avg[FG_CLS_TOTAL][ATK_MBPS] >= f->mbps) ||
+           (f->flows > 0 && avg[FG_CLS_TOTAL][ATK_FLOWS] >= f->flows);
+}
+
+/* A host in a hostgroup under a network-wide attack, above the floor. */
+static void s_network_over(det_t *self, det_over_t *o, const double (*avg)[3])
+{
+    const det_net_t *n = &self->nets[o->hw->hostgroup];
+    if (o->metric || o->hw->dir != FLOODGATE__DIRECTION__DIR_IN || !n->attacking ||
+        !s_above_floor(&o->group->net_floor, avg))
+        return;
+    const double lim[ATK_METRICS] = {o->group->net.pps, o->group->net.mbps, o->group->net.flows};
+    static const char *names[ATK_METRICS] = {"network_pps", "network_mbps", "network_flows"};
+    for (int m = 0; m < ATK_METRICS; m++)
+        if (lim[m] > 0 && n->v[m] > lim[m] * o->group->hysteresis) {
+            o->metric = names[m];
+            o->value = n->v[m];
+            o->threshold = lim[m];
+            o->network = true;
+            return;
+        }
+}
+
+static atk_state_t *s_state(det_t *self, const fg_addr_t *addr, uint8_t dir)
+{
+    atk_state_t *st = atk_find(self->attacks, addr, dir);
+    if (!st && !(st = atk_insert(self->attacks, addr, dir)))
+        self->st.attacks_full++;
+    return st;
 }
 
 static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms,
-                   uint64_t now_ms)
+                   uint32_t window_ms, uint64_t now_ms)
 {
-    if (hw->dir != FLOODGATE__DIRECTION__DIR_IN) {
-        self->st.hosts_out++;
+    if (hw->dir != FLOODGATE__DIRECTION__DIR_IN && hw->dir != FLOODGATE__DIRECTION__DIR_OUT)
         return;
-    }
+    if (hw->dir == FLOODGATE__DIRECTION__DIR_OUT)
+        self->st.hosts_out++;
     self->st.hosts_evaluated++;
     fg_addr_t addr = {hw->addr_hi, hw->addr_lo};
-    det_over_t o = {hw, s_group(self, hw, &addr), NULL, 0, 0};
+    det_over_t o = {hw, s_group(self, hw, &addr), NULL, 0, 0, false};
     if (!o.group) {
         self->st.unmonitored++;
         return;
@@ -177,27 +318,116 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
         self->st.whitelisted++;
         return;
     }
-    o.metric = det_over_threshold(&o.group->in, hw->total, &o.value, &o.threshold);
-    if (!o.metric)
+    atk_state_t *st = s_state(self, &addr, (uint8_t)hw->dir);
+    if (!st)
         return;
-    self->st.over_threshold++;
-    s_attack(self, &o, &addr, end_ms, now_ms);
+    s_average(st, hw, end_ms, window_ms, o.group->average_time);
+    const double(*avg)[3] = (const double(*)[3])st->avg;
+    o.metric = det_over_any(o.group->th[hw->dir], avg, 1.0, &o.value, &o.threshold);
+    if (hw->hostgroup < (uint32_t)self->cfg->n_groups && o.group == &self->cfg->groups[hw->hostgroup])
+        s_network_over(self, &o, avg);
+    if (st->attacking)
+        s_ongoing(self, st, &o, avg, now_ms);
+    else
+        s_candidate(self, st, &o, end_ms, now_ms);
+}
+
+/* ---- network-wide thresholds (carpet bombing) ---------------------------- */
+
+static void s_net_store(det_t *self, const Floodgate__WindowBatch *wb)
+{
+    uint32_t shards = (uint32_t)self->cfg->shards;
+    if (wb->shard >= shards)
+        return;
+    for (size_t i = 0; i < wb->n_groups; i++) {
+        const Floodgate__GroupTotal *g = wb->groups[i];
+        if (!g || !g->total || g->dir != FLOODGATE__DIRECTION__DIR_IN ||
+            g->hostgroup >= (uint32_t)self->cfg->n_groups)
+            continue;
+        det_part_t *p = &self->parts[(size_t)g->hostgroup * shards + wb->shard];
+        p->v[ATK_PPS] = g->total->pps;
+        p->v[ATK_MBPS] = g->total->bps / 1e6;
+        p->v[ATK_FLOWS] = g->total->fps;
+        p->end_ms = wb->window_end_ms;
+    }
+}
+
+/* Sum the shards' latest totals of group g (those no older than two
+ * windows) and update its network-wide attack state. */
+static void s_net_eval(det_t *self, uint32_t g, uint64_t end_ms, uint32_t window_ms,
+                       uint64_t now_ms)
+{
+    const fg_hostgroup_t *hg = &self->cfg->groups[g];
+    det_net_t *n = &self->nets[g];
+    const double lim[ATK_METRICS] = {hg->net.pps, hg->net.mbps, hg->net.flows};
+    if ((lim[0] <= 0 && lim[1] <= 0 && lim[2] <= 0) || end_ms <= n->last_eval_ms)
+        return;
+    n->last_eval_ms = end_ms;
+    uint32_t shards = (uint32_t)self->cfg->shards;
+    memset(n->v, 0, sizeof(n->v));
+    for (uint32_t s = 0; s < shards; s++) {
+        const det_part_t *p = &self->parts[(size_t)g * shards + s];
+        if (p->end_ms && p->end_ms + 2ULL * window_ms >= end_ms)
+            for (int m = 0; m < ATK_METRICS; m++)
+                n->v[m] += p->v[m];
+    }
+    bool over = false, on = false;
+    for (int m = 0; m < ATK_METRICS; m++) {
+        over |= lim[m] > 0 && n->v[m] > lim[m];
+        on |= lim[m] > 0 && n->v[m] > lim[m] * hg->hysteresis;
+    }
+    n->over = over ? n->over + 1 : 0;
+    if (!n->attacking && n->over >= (uint32_t)hg->consecutive) {
+        n->attacking = true;
+        self->st.network_attacks++;
+    }
+    if (n->attacking && on)
+        n->last_over_ms = now_ms;
+}
+
+static void s_net_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms)
+{
+    s_net_store(self, wb);
+    for (size_t i = 0; i < wb->n_groups; i++)
+        if (wb->groups[i] && wb->groups[i]->hostgroup < (uint32_t)self->cfg->n_groups)
+            s_net_eval(self, wb->groups[i]->hostgroup, wb->window_end_ms, wb->window_ms,
+                       now_ms);
 }
 
 void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms)
 {
     self->st.windows++;
     s_track_seq(self, wb);
+    s_net_window(self, wb, now_ms);
     for (size_t i = 0; i < wb->n_hosts; i++)
         if (wb->hosts[i])
-            s_host(self, wb->hosts[i], wb->window_end_ms, now_ms);
+            s_host(self, wb->hosts[i], wb->window_end_ms, wb->window_ms, now_ms);
     det_tick(self, now_ms);
 }
 
 void det_tick(det_t *self, uint64_t now_ms)
 {
-    self->st.attacks_ended +=
-        atk_expire(self->attacks, now_ms, (uint64_t)self->cfg->attack_end * 1000);
+    size_t ended = 0;
+    atk_expire(self->attacks, now_ms, (uint64_t)self->cfg->attack_end * 1000, &ended);
+    self->st.attacks_ended += ended;
+    self->n_attacking -= ended < self->n_attacking ? ended : self->n_attacking;
+    uint64_t end_ms = (uint64_t)self->cfg->attack_end * 1000;
+    for (int g = 0; g < self->cfg->n_groups; g++) {
+        det_net_t *n = &self->nets[g];
+        if (n->attacking && now_ms >= n->last_over_ms && now_ms - n->last_over_ms >= end_ms) {
+            n->attacking = false;
+            n->over = 0;
+        }
+    }
+}
+
+bool det_network_attack(const det_t *self, int group, double *value)
+{
+    if (group < 0 || group >= self->cfg->n_groups || !self->nets[group].attacking)
+        return false;
+    if (value)
+        *value = self->nets[group].v[ATK_PPS];
+    return true;
 }
 
 const det_stats_t *det_stats(const det_t *self)
@@ -207,7 +437,7 @@ const det_stats_t *det_stats(const det_t *self)
 
 size_t det_attacks(const det_t *self)
 {
-    return atk_size(self->attacks);
+    return self->n_attacking;
 }
 
 void det_format_stats(const det_t *self, char *buf, size_t len)
@@ -219,9 +449,9 @@ void det_format_stats(const det_t *self, char *buf, size_t len)
              " hosts_out=%" PRIu64 " unmonitored=%" PRIu64 " whitelisted=%" PRIu64
              " over_threshold=%" PRIu64 " bans=%" PRIu64 " ongoing=%" PRIu64
              " dropped=%" PRIu64 " attacks_full=%" PRIu64 " attacks_ended=%" PRIu64
-             " attacks_active=%zu",
+             " attacks_active=%zu hosts_averaged=%zu network_attacks=%" PRIu64,
              s->windows, s->windows_lost, s->malformed, s->shard_resets, s->bad_shard,
              s->hosts_evaluated, s->hosts_out, s->unmonitored, s->whitelisted,
              s->over_threshold, s->bans, s->ongoing, s->dropped, s->attacks_full,
-             s->attacks_ended, atk_size(self->attacks));
+             s->attacks_ended, self->n_attacking, atk_size(self->attacks), s->network_attacks);
 }

@@ -1,17 +1,23 @@
 /* detect: the detector's logic without sockets.
  *
  * WindowBatch messages go in (det_ingest, or det_window for an unpacked
- * one); every incoming host window is checked against its hostgroup's
- * thresholds and the attack state decides what to send: the first window
- * over threshold makes a BAN, then at most one ONGOING per ongoing_interval,
- * and after attack_end seconds without a window over threshold the state
- * is forgotten so the next detection is a fresh BAN. Decisions go out
- * through a callback; one it cannot queue is counted as dropped (and a
+ * one). Every host window (incoming and outgoing) updates the host's
+ * exponential average (the hostgroup's average_time), which is checked
+ * against the hostgroup's thresholds of its direction, in total and per
+ * class. consecutive_windows windows over a threshold make a BAN; then the
+ * attack goes on while the average stays above hysteresis x threshold, with
+ * at most one ONGOING per ongoing_interval, and after attack_end seconds
+ * below that the state is forgotten so the next detection is a fresh BAN.
+ * The hostgroup totals of every shard are summed for the network-wide
+ * thresholds (carpet bombing): while one is crossed, every host of the
+ * group whose average is above network_host_floor is banned. Decisions go
+ * out through a callback; one it cannot queue is counted as dropped (and a
  * dropped BAN is retried with the next window over threshold). Leaf module:
  * counts, never logs. Time is given by the caller. */
 #ifndef FG_DETECT_H
 #define FG_DETECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +32,8 @@ typedef struct {
     uint64_t malformed;        /* messages that did not unpack */
     uint64_t shard_resets;     /* a shard's sequence went back (restart) */
     uint64_t bad_shard;        /* shard index outside the configured shards */
-    uint64_t hosts_evaluated;  /* incoming host windows checked */
-    uint64_t hosts_out;        /* outgoing host windows (no thresholds yet) */
+    uint64_t hosts_evaluated;  /* host windows checked (both directions) */
+    uint64_t hosts_out;        /* outgoing host windows among them */
     uint64_t unmonitored;      /* hosts in no hostgroup of this config */
     uint64_t whitelisted;      /* skipped: on the whitelist */
     uint64_t over_threshold;   /* host windows over a threshold */
@@ -36,6 +42,7 @@ typedef struct {
     uint64_t dropped;          /* decisions the callback could not queue */
     uint64_t attacks_full;     /* over threshold but no room for attack state */
     uint64_t attacks_ended;    /* attack states forgotten after attack_end */
+    uint64_t network_attacks;  /* hostgroup network-wide thresholds crossed */
 } det_stats_t;
 
 /* Queue one decision (borrowed for the call). Returns 0 when queued, -1
@@ -63,6 +70,17 @@ void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms);
  * call it periodically so attacks end even when no windows arrive. */
 void det_tick(det_t *self, uint64_t now_ms);
 
+/* The first metric over scale x its threshold in th (indexed by FG_CLS_*;
+ * per class pps, then mbps, then flows; 0 disables one), given the rates
+ * avg[class][pps, mbps, flows]. Returns its name ("pps", "udp_mbps", ...)
+ * with the value and the (unscaled) threshold, or NULL when none is over. */
+const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[][3],
+                         double scale, double *value, double *threshold);
+
+/* True while hostgroup group's network-wide (carpet bombing) threshold is
+ * crossed; *value (when not NULL) gets the summed pps. */
+bool det_network_attack(const det_t *self, int group, double *value);
+
 /* The first metric of hw's total over a threshold of t (pps, then mbps,
  * then flows; a threshold of 0 is disabled). Returns its name ("pps",
  * "mbps", "flows") with value and threshold in that metric's unit, or NULL
@@ -71,6 +89,7 @@ const char *det_over_threshold(const fg_thresholds_t *t, const Floodgate__Rates 
                                double *value, double *threshold);
 
 const det_stats_t *det_stats(const det_t *self);
+/* Hosts under attack (a BAN sent, not ended yet). */
 size_t det_attacks(const det_t *self);
 
 /* The key=value form of every counter, for one log line. */

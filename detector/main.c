@@ -22,6 +22,8 @@ typedef struct {
     zsock_t *sub, *push;
     uint64_t windows_lost_logged;
     fg_ratelimit_t rl_lost, rl_drop, rl_malformed;
+    const fg_config_t *cfg;
+    bool net_attack[FG_MAX_GROUPS]; /* last logged network-wide state */
 } det_daemon_t;
 
 static void s_log_decision(const Floodgate__Decision *d)
@@ -85,6 +87,22 @@ static void s_drain(det_daemon_t *dd)
     }
 }
 
+/* Log when a hostgroup's network-wide threshold is crossed or released. */
+static void s_log_network(det_daemon_t *dd)
+{
+    for (int g = 0; g < dd->cfg->n_groups; g++) {
+        double pps = 0;
+        bool on = det_network_attack(dd->det, g, &pps);
+        if (on == dd->net_attack[g])
+            continue;
+        dd->net_attack[g] = on;
+        if (on)
+            fg_warn("event=network_attack hostgroup=%s pps=%.0f", dd->cfg->groups[g].name, pps);
+        else
+            fg_info("event=network_attack_end hostgroup=%s", dd->cfg->groups[g].name);
+    }
+}
+
 static void s_dump_stats(det_daemon_t *dd)
 {
     char buf[1024];
@@ -103,6 +121,7 @@ static void s_loop(det_daemon_t *dd)
         else if (rc < 0 && zmq_errno() != EINTR)
             fg_die(1, "event=poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
         det_tick(dd->det, fg_now_ms());
+        s_log_network(dd);
         if (fg_dump_stats || fg_mono_ms() >= next_stats) {
             fg_dump_stats = 0;
             next_stats = fg_mono_ms() + DET_STATS_MS;
@@ -142,6 +161,7 @@ int main(int argc, char **argv)
     fg_args_t args;
     fg_config_t *cfg = fg_daemon_start("detector", argc, argv, false, &args);
     det_daemon_t dd = {0};
+    dd.cfg = cfg;
     dd.det = det_new(cfg, s_emit, &dd);
     if (!dd.det)
         fg_die(1, "event=start_failed reason=\"out of memory\"");

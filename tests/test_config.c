@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/config.h"
+#include "common/flow.h"
 #include "tests/harness.h"
 
 static char *s_dir;
@@ -80,7 +81,7 @@ static void test_config_defaults(void **state)
     assert_string_equal(cfg->groups[0].name, "default");
     assert_int_equal(cfg->groups[0].ban_time, 1800);
     assert_true(cfg->groups[0].enable_ban);
-    assert_true(cfg->groups[0].in.pps > 0);
+    assert_true(cfg->groups[0].th[0][0].pps > 0);
     assert_int_equal(cfg->shards, 1);
     assert_string_equal(cfg->pull_connect[0], "tcp://127.0.0.1:5550");
     assert_string_equal(cfg->redis_host, "127.0.0.1");
@@ -101,7 +102,14 @@ static void test_config_values_and_lists(void **state)
                               "hostgroup\n    default\n        ban_time = 60\n"
                               "        enable_ban = off\n"
                               "    web\n        networks = 10.0.5.0/24\n"
-                              "        threshold_pps = 100\n");
+                              "        threshold_pps = 100\n"
+                              "        threshold_tcp_syn_pps = 70\n"
+                              "        out_threshold_udp_mbps = 50\n"
+                              "        network_threshold_pps = 1e6\n"
+                              "        network_host_floor_pps = 300\n"
+                              "        average_time = 2.5\n"
+                              "        consecutive_windows = 4\n"
+                              "        hysteresis = 0.7\n");
     if (!cfg)
         fail_msg("%s", s_err);
     fg_addr_t a;
@@ -109,7 +117,17 @@ static void test_config_values_and_lists(void **state)
     const fg_hostgroup_t *g = fg_config_group(cfg, &a);
     assert_non_null(g);
     assert_string_equal(g->name, "web");
-    assert_true(g->in.pps == 100);
+    assert_true(g->th[0][0].pps == 100);
+    assert_true(g->th[FG_DIR_IN][FG_CLS_TCP_SYN].pps == 70);
+    assert_true(g->th[FG_DIR_OUT][FG_CLS_UDP].mbps == 50);
+    assert_true(g->th[FG_DIR_OUT][FG_CLS_TOTAL].pps == 0); /* outgoing: off by default */
+    assert_true(g->th[FG_DIR_IN][FG_CLS_TOTAL].mbps == 1000);
+    assert_true(g->net.pps == 1e6);
+    assert_true(g->net_floor.pps == 300);
+    assert_true(g->net_floor.mbps == 10);
+    assert_true(g->average_time == 2.5);
+    assert_int_equal(g->consecutive, 4);
+    assert_true(g->hysteresis == 0.7);
     assert_int_equal(g->ban_time, 1800); /* built-in default */
     fg_addr_parse("10.0.6.9", &a);
     assert_string_equal(fg_config_group(cfg, &a)->name, "default");
@@ -150,6 +168,12 @@ static void test_config_errors_name_line(void **state)
     s_expect_error(MIN "hostgroup\n    default\n        enable_ban = maybe\n", 5, "not a boolean");
     s_expect_error(MIN "hostgroup\n    web\n        networks = 10.0.1.0/24\n"
                        "        threshold_pps = -1\n", 6, "out of range");
+    s_expect_error(MIN "hostgroup\n    web\n        networks = 10.0.1.0/24\n"
+                       "        consecutive_windows = 0\n", 6, "out of range");
+    s_expect_error(MIN "hostgroup\n    web\n        networks = 10.0.1.0/24\n"
+                       "        network_threshold_pps = 5000\n"
+                       "        network_host_floor_pps = 0\n"
+                       "        network_host_floor_mbps = 0\n", 0, "network_host_floor");
     s_expect_error(MIN "hostgroup\n    web\n        thresold_pps = 1\n", 5,
                    "unknown key hostgroup/web/thresold_pps");
     s_expect_error(MIN "hostgroup\n    a\n        networks = 10.0.1.0/24\n"

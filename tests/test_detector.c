@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,8 @@ static int s_setup(void **state)
                         "hostgroup\n"
                         "    default\n"
                         "        ban_time = 1800\n"
+                        "        average_time = 0\n"
+                        "        consecutive_windows = 1\n"
                         "        threshold_pps = 20000\n"
                         "        threshold_mbps = 1000\n"
                         "        threshold_flows = 3500\n"
@@ -85,9 +88,34 @@ static int s_setup(void **state)
                         "        networks = \"10.0.200.0/24\"\n"
                         "        ban_time = 600\n"
                         "        enable_ban = false\n"
+                        "        average_time = 0\n"
+                        "        consecutive_windows = 1\n"
                         "        threshold_pps = 0\n"
                         "        threshold_mbps = 100\n"
-                        "        threshold_flows = 0\n");
+                        "        threshold_flows = 0\n"
+                        "    tuned\n"
+                        "        networks = \"10.0.100.0/24, 2001:db8:100:1::/64\"\n"
+                        "        average_time = 0\n"
+                        "        consecutive_windows = 3\n"
+                        "        hysteresis = 0.5\n"
+                        "        threshold_pps = 10000\n"
+                        "        threshold_mbps = 0\n"
+                        "        threshold_flows = 0\n"
+                        "        threshold_tcp_syn_pps = 1000\n"
+                        "        out_threshold_pps = 5000\n"
+                        "        out_threshold_udp_mbps = 50\n"
+                        "    carpet\n"
+                        "        networks = \"10.0.50.0/24\"\n"
+                        "        average_time = 0\n"
+                        "        consecutive_windows = 2\n"
+                        "        threshold_pps = 100000\n"
+                        "        network_threshold_pps = 20000\n"
+                        "        network_host_floor_pps = 500\n"
+                        "    smooth\n"
+                        "        networks = \"10.0.60.0/24\"\n"
+                        "        average_time = 5\n"
+                        "        consecutive_windows = 1\n"
+                        "        threshold_pps = 10000\n");
     s_cfg = fg_config_load(path, err, sizeof(err));
     if (!s_cfg)
         fail_msg("config: %s", err);
@@ -291,7 +319,7 @@ static void test_detector_whitelist_skipped(void **state)
     det_destroy(&det);
 }
 
-static void test_detector_outgoing_and_unmonitored_skipped(void **state)
+static void test_detector_outgoing_unmonitored(void **state)
 {
     (void)state;
     det_t *det = s_det();
@@ -430,6 +458,209 @@ static void test_detector_decision_carries_top_and_type(void **state)
     det_destroy(&det);
 }
 
+
+/* ---- hostgroup settings: classes, direction, averaging, hysteresis ------- */
+
+enum { G_DEFAULT, G_BANDWIDTH, G_TUNED, G_CARPET, G_SMOOTH };
+
+/* Deliver one batch of shard with hosts and hostgroup totals; window W ms. */
+static void s_deliver_shard(det_t *det, uint32_t shard, win_t *hosts, size_t n,
+                            Floodgate__GroupTotal **groups, size_t ng, uint64_t now_ms)
+{
+    Floodgate__HostWindow *hp[8];
+    Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
+    for (size_t i = 0; i < n; i++)
+        hp[i] = &hosts[i].hw;
+    wb.shard = shard;
+    wb.shards = 2;
+    wb.seq = ++s_seq[shard];
+    wb.window_end_ms = now_ms - now_ms % 1000;
+    wb.window_ms = 1000;
+    wb.n_hosts = n;
+    wb.hosts = n ? hp : NULL;
+    wb.n_groups = ng;
+    wb.groups = ng ? groups : NULL;
+    det_window(det, &wb, now_ms);
+}
+
+static void test_detector_class_threshold_and_consecutive(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w, calm;
+    s_win(&w, "10.0.100.7", 1500, 1e6, 10);
+    w.hw.hostgroup = G_TUNED;
+    w.udp.pps = 0;
+    w.tcp.pps = w.syn.pps = 1500; /* total far below 10000, syn over 1000 */
+    s_win(&calm, "10.0.100.7", 100, 1e5, 1);
+    calm.hw.hostgroup = G_TUNED;
+    /* Two over, one under: the count starts again. */
+    s_deliver(det, &w, 1, T0);
+    s_deliver(det, &w, 1, T0 + 1000);
+    s_deliver(det, &calm, 1, T0 + 2000);
+    s_deliver(det, &w, 1, T0 + 3000);
+    s_deliver(det, &w, 1, T0 + 4000);
+    assert_int_equal(s_n_seen, 0);
+    s_deliver(det, &w, 1, T0 + 5000); /* the third in a row */
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
+    assert_string_equal(s_seen[0].metric, "tcp_syn_pps");
+    assert_string_equal(s_seen[0].attack_type, "syn_flood");
+    assert_string_equal(s_seen[0].hostgroup, "tuned");
+    assert_float_equal(s_seen[0].threshold, 1000, 1e-9);
+    assert_int_equal(s_seen[0].first_seen_ms, T0 + 3000);
+    det_destroy(&det);
+}
+
+static void test_detector_outgoing_thresholds(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w[2];
+    s_win(&w[0], "10.0.100.9", 6000, 1e6, 10); /* out: over 5000 */
+    w[0].hw.hostgroup = G_TUNED;
+    w[0].hw.dir = FLOODGATE__DIRECTION__DIR_OUT;
+    s_win(&w[1], "10.0.100.9", 6000, 1e6, 10); /* in: under 10000 */
+    w[1].hw.hostgroup = G_TUNED;
+    for (int i = 0; i < 3; i++)
+        s_deliver(det, w, 2, T0 + (uint64_t)i * 1000);
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
+    assert_string_equal(s_seen[0].metric, "pps");
+    assert_int_equal(det_stats(det)->hosts_out, 3);
+    /* A class threshold of the outgoing direction: udp mbps. */
+    win_t u;
+    s_win(&u, "10.0.100.10", 100, 80e6, 1);
+    u.hw.hostgroup = G_TUNED;
+    u.hw.dir = FLOODGATE__DIRECTION__DIR_OUT;
+    for (int i = 0; i < 3; i++)
+        s_deliver(det, &u, 1, T0 + 10000 + (uint64_t)i * 1000);
+    assert_int_equal(s_n_seen, 2);
+    assert_string_equal(s_seen[1].metric, "udp_mbps");
+    det_destroy(&det);
+}
+
+/* Seen from the detector, a rate hovering around the threshold is one
+ * attack: after the BAN only ONGOING while the average stays above
+ * hysteresis x threshold, and the end needs attack_end below it. */
+static void test_detector_hysteresis_no_flapping(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t hi, lo, gone;
+    s_win(&hi, "10.0.100.20", 11000, 1e6, 10);
+    s_win(&lo, "10.0.100.20", 6000, 1e6, 10);
+    s_win(&gone, "10.0.100.20", 4000, 1e6, 10);
+    hi.hw.hostgroup = lo.hw.hostgroup = gone.hw.hostgroup = G_TUNED;
+    uint64_t t = T0;
+    /* Over, then 40 s between the release level and the threshold (longer
+     * than attack_end), then over again: one attack. */
+    for (int i = 0; i < 100; i++, t += 1000)
+        s_deliver(det, (i < 5 || i >= 45) && i % 7 ? &hi : &lo, 1, t);
+    assert_int_equal(det_stats(det)->bans, 1);
+    assert_true(det_stats(det)->ongoing >= 15);
+    assert_int_equal(det_attacks(det), 1);
+    /* Below the release level (5000) for attack_end: ended. */
+    for (int i = 0; i < 31; i++, t += 1000)
+        s_deliver(det, &gone, 1, t);
+    assert_int_equal(det_attacks(det), 0);
+    assert_int_equal(det_stats(det)->bans, 1);
+    assert_int_equal(det_stats(det)->attacks_ended, 1);
+    det_destroy(&det);
+}
+
+/* average_time = 5 s, windows of 1 s: a = 1 - exp(-0.2). */
+static void test_detector_exponential_average(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t spike, zero, steady;
+    s_win(&spike, "10.0.60.1", 30000, 1e6, 10);
+    s_win(&zero, "10.0.60.1", 0, 0, 0);
+    s_win(&steady, "10.0.60.2", 20000, 1e6, 10);
+    spike.hw.hostgroup = zero.hw.hostgroup = steady.hw.hostgroup = G_SMOOTH;
+    /* One window at 3x the threshold averages to 30000 * 0.181 = 5438. */
+    s_deliver(det, &spike, 1, T0);
+    for (int i = 1; i < 5; i++)
+        s_deliver(det, &zero, 1, T0 + (uint64_t)i * 1000);
+    assert_int_equal(s_n_seen, 0);
+    /* 2x the threshold: 20000 (1 - exp(-0.2 n)) > 10000 from n = 4. */
+    for (int i = 0; i < 3; i++)
+        s_deliver(det, &steady, 1, T0 + 10000 + (uint64_t)i * 1000);
+    assert_int_equal(s_n_seen, 0);
+    s_deliver(det, &steady, 1, T0 + 13000);
+    assert_int_equal(s_n_seen, 1);
+    double expect = 20000 * (1 - exp(-0.8));
+    assert_float_equal(s_seen[0].value, expect, 1e-6);
+    /* Windows the host was absent from count as zero. */
+    win_t back;
+    s_win(&back, "10.0.60.3", 20000, 1e6, 10);
+    back.hw.hostgroup = G_SMOOTH;
+    for (int i = 0; i < 3; i++)
+        s_deliver(det, &back, 1, T0 + 20000 + (uint64_t)i * 1000);
+    s_deliver(det, &back, 1, T0 + 30000); /* after 6 silent windows */
+    assert_int_equal(s_n_seen, 1);
+    det_destroy(&det);
+}
+
+static void s_group_total(Floodgate__GroupTotal *g, Floodgate__Rates *r, uint32_t group,
+                          double pps)
+{
+    floodgate__group_total__init(g);
+    floodgate__rates__init(r);
+    r->pps = pps;
+    g->hostgroup = group;
+    g->dir = FLOODGATE__DIRECTION__DIR_IN;
+    g->total = r;
+    g->hosts = 100;
+}
+
+/* Carpet bombing: no host over its threshold, the group's sum over both
+ * shards over the network-wide one: the hosts above the floor are banned. */
+static void test_detector_network_wide_carpet(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    Floodgate__GroupTotal g0, g1;
+    Floodgate__Rates r0, r1;
+    Floodgate__GroupTotal *gp0 = &g0, *gp1 = &g1;
+    s_group_total(&g0, &r0, G_CARPET, 12000);
+    s_group_total(&g1, &r1, G_CARPET, 12000);
+    win_t h[2];
+    s_win(&h[0], "10.0.50.1", 600, 1e6, 1);
+    s_win(&h[1], "10.0.50.2", 300, 1e6, 1); /* below the floor */
+    h[0].hw.hostgroup = h[1].hw.hostgroup = G_CARPET;
+    /* One shard alone is under 20000. */
+    for (int i = 0; i < 3; i++)
+        s_deliver_shard(det, 0, h, 2, &gp0, 1, T0 + (uint64_t)i * 1000);
+    assert_int_equal(s_n_seen, 0);
+    assert_false(det_network_attack(det, G_CARPET, NULL));
+    for (int i = 3; i < 6; i++) {
+        s_deliver_shard(det, 1, NULL, 0, &gp1, 1, T0 + (uint64_t)i * 1000);
+        s_deliver_shard(det, 0, h, 2, &gp0, 1, T0 + (uint64_t)i * 1000 + 10);
+    }
+    double v = 0;
+    assert_true(det_network_attack(det, G_CARPET, &v));
+    assert_float_equal(v, 24000, 1e-9);
+    assert_int_equal(det_stats(det)->network_attacks, 1);
+    assert_int_equal(s_n_seen, 1);
+    assert_string_equal(s_seen[0].metric, "network_pps");
+    assert_float_equal(s_seen[0].threshold, 20000, 1e-9);
+    fg_addr_t a;
+    fg_addr_parse("10.0.50.1", &a);
+    assert_true(fg_addr_eq(&s_seen[0].addr, &a));
+    /* The sum falls: the network attack ends after attack_end. */
+    r0.pps = r1.pps = 100;
+    h[0].total.pps = h[0].udp.pps = 10;
+    for (int i = 6; i < 40; i++) {
+        s_deliver_shard(det, 1, NULL, 0, &gp1, 1, T0 + (uint64_t)i * 1000);
+        s_deliver_shard(det, 0, h, 1, &gp0, 1, T0 + (uint64_t)i * 1000 + 10);
+    }
+    assert_false(det_network_attack(det, G_CARPET, NULL));
+    assert_int_equal(det_attacks(det), 0);
+    det_destroy(&det);
+}
+
 /* ---- classification ------------------------------------------------------ */
 
 static void test_detector_classify_syn_flood(void **state)
@@ -507,13 +738,18 @@ int main(void)
         cmocka_unit_test(test_detector_threshold_order_pps_first),
         cmocka_unit_test(test_detector_threshold_disabled),
         cmocka_unit_test(test_detector_whitelist_skipped),
-        cmocka_unit_test(test_detector_outgoing_and_unmonitored_skipped),
+        cmocka_unit_test(test_detector_outgoing_unmonitored),
         cmocka_unit_test(test_detector_ban_then_ongoing_rate_limited),
         cmocka_unit_test(test_detector_attack_end_then_fresh_ban),
         cmocka_unit_test(test_detector_dropped_ban_is_retried),
         cmocka_unit_test(test_detector_ipv6_host),
         cmocka_unit_test(test_detector_window_sequence_lost),
         cmocka_unit_test(test_detector_decision_carries_top_and_type),
+        cmocka_unit_test(test_detector_class_threshold_and_consecutive),
+        cmocka_unit_test(test_detector_outgoing_thresholds),
+        cmocka_unit_test(test_detector_hysteresis_no_flapping),
+        cmocka_unit_test(test_detector_exponential_average),
+        cmocka_unit_test(test_detector_network_wide_carpet),
         cmocka_unit_test(test_detector_classify_syn_flood),
         cmocka_unit_test(test_detector_classify_udp_and_amplification),
         cmocka_unit_test(test_detector_classify_icmp_frag_mixed),
