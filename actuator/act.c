@@ -561,6 +561,21 @@ void act_get_stats(const act_t *self, act_stats_t *out)
     out->known = zhashx_size(self->known);
 }
 
+bool act_redis_up(const act_t *self)
+{
+    return store_connected(self->store);
+}
+
+int act_backend_count(const act_t *self)
+{
+    return self->n_backends;
+}
+
+const backend_t *act_backend(const act_t *self, int i)
+{
+    return i >= 0 && i < self->n_backends ? self->backends[i] : NULL;
+}
+
 void act_log_stats(const act_t *self)
 {
     act_stats_t s;

@@ -106,6 +106,13 @@ const ban_t *act_known_ban(const act_t *self, const char *ip);
 
 void act_get_stats(const act_t *self, act_stats_t *out);
 
+/* True while the Redis connection is up. */
+bool act_redis_up(const act_t *self);
+
+/* The backends, for the metrics: how many, and backend i (borrowed). */
+int act_backend_count(const act_t *self);
+const backend_t *act_backend(const act_t *self, int i);
+
 /* Log the stats line (event=stats ...). */
 void act_log_stats(const act_t *self);
 

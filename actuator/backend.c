@@ -98,7 +98,7 @@ static void s_script_destroy(backend_t *base)
 
 static const backend_ops_t s_script_ops = {"script",       s_script_ban,  s_script_unban,
                                            s_script_sync,  s_script_poll, s_script_stats,
-                                           s_script_destroy};
+                                           s_script_destroy, NULL};
 
 backend_t *backend_script_new(const fg_config_t *cfg)
 {
@@ -155,7 +155,7 @@ static void s_log_destroy(backend_t *self)
 }
 
 static const backend_ops_t s_log_ops = {"log", s_log_ban, s_log_unban, s_log_sync,
-                                        NULL,  NULL,      s_log_destroy};
+                                        NULL,  NULL,      s_log_destroy, NULL};
 
 backend_t *backend_log_new(void)
 {

@@ -31,6 +31,10 @@ typedef struct {
     /* Append " key=value..." counters for the stats line. May be NULL. */
     void (*stats)(const backend_t *self, char *buf, size_t len);
     void (*destroy)(backend_t *self);
+    /* 1 when the backend can block now (BGP session established), 0 when
+     * not; for the metrics (floodgate_actuator_backend_up) and `floodgate
+     * status`. May be NULL: always up. */
+    int (*up)(const backend_t *self);
 } backend_ops_t;
 
 /* Every backend starts with this header. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "actuator/act.h"
+#include "actuator/act_metrics.h"
 #include "actuator/backend.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -43,7 +44,7 @@ static void s_read_decisions(act_t *act, void *pull)
     }
 }
 
-static void s_loop(act_t *act, void *pull)
+static void s_loop(act_t *act, void *pull, fg_metrics_t *metrics)
 {
     uint64_t next_stats = fg_mono_ms() + ACT_STATS_MS;
     while (!fg_stop) {
@@ -57,6 +58,7 @@ static void s_loop(act_t *act, void *pull)
         if (rc > 0 && sub >= 0 && (items[1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             act_sub_ready(act);
         act_tick(act);
+        fg_metrics_tick(metrics);
         if (fg_dump_stats || fg_mono_ms() >= next_stats) {
             fg_dump_stats = 0;
             next_stats = fg_mono_ms() + ACT_STATS_MS;
@@ -81,7 +83,9 @@ int main(int argc, char **argv)
     fg_info("event=start bind=%s config=%s", cfg->actuator_bind, args.config_path);
 
     act_start(act); /* Redis down is not fatal: act_tick retries */
-    s_loop(act, zsock_resolve(pull));
+    fg_metrics_t *metrics = act_metrics_start(cfg, act);
+    s_loop(act, zsock_resolve(pull), metrics);
+    fg_metrics_destroy(&metrics);
 
     fg_info("event=stop");
     act_log_stats(act);

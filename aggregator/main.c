@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "aggregator/agg.h"
+#include "aggregator/agg_metrics.h"
 #include "common/daemon.h"
 #include "common/log.h"
 
@@ -21,6 +22,7 @@ typedef struct {
     uint64_t publish_failed;
     fg_ratelimit_t rl_malformed, rl_publish;
     uint64_t malformed_seen;
+    fg_metrics_t *metrics;
 } agg_daemon_t;
 
 static zsock_t *s_bind(int type, const char *base, int shard, int hwm)
@@ -102,6 +104,7 @@ static void s_loop(agg_daemon_t *d, const fg_config_t *cfg)
         } else if (next - now > tick) { /* the clock went back */
             next = s_next_tick(now, tick);
         }
+        fg_metrics_tick(d->metrics);
         if (fg_dump_stats || fg_mono_ms() >= next_stats) {
             fg_dump_stats = 0;
             next_stats = fg_mono_ms() + AGG_STATS_MS;
@@ -132,6 +135,7 @@ int main(int argc, char **argv)
         fg_die(1, "event=start_failed reason=\"out of memory for %d hosts\"", cfg->max_hosts);
     d.pull = s_bind(ZMQ_PULL, cfg->pull_bind, args.shard, AGG_RCVHWM);
     d.pub = s_bind(ZMQ_PUB, cfg->pub_bind, args.shard, AGG_SNDHWM);
+    d.metrics = agg_metrics_start(cfg, d.shard, d.agg, &d.publish_failed);
     fg_info("event=start shard=%u shards=%d tick_ms=%d watch_floor=%g max_hosts=%d", d.shard,
             cfg->shards, cfg->tick_ms, cfg->watch_floor, cfg->max_hosts);
 
@@ -139,6 +143,7 @@ int main(int argc, char **argv)
 
     s_dump_stats(&d);
     fg_info("event=stop shard=%u", d.shard);
+    fg_metrics_destroy(&d.metrics);
     zsock_destroy(&d.pull);
     zsock_destroy(&d.pub);
     agg_destroy(&d.agg);

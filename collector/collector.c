@@ -308,6 +308,11 @@ char *col_stats_format(const col_t *self, char *buf, size_t len)
     return buf;
 }
 
+const struct exp_table *col_exporters(const col_t *self)
+{
+    return self->exporters;
+}
+
 void col_log_exporters(const col_t *self)
 {
     for (size_t i = 0; i < exp_capacity(self->exporters); i++) {

@@ -83,6 +83,10 @@ col_stats_t *col_stats(col_t *self);
  * Returns buf. */
 char *col_stats_format(const col_t *self, char *buf, size_t len);
 
+/* The exporter streams' table (borrowed), for the metrics: see
+ * collector/exporters.h. */
+const struct exp_table *col_exporters(const col_t *self);
+
 /* Log one line per exporter stream with its datagrams and sequence
  * accounting (bounded by COL_MAX_EXPORTERS), at info level. */
 void col_log_exporters(const col_t *self);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "collector/col_metrics.h"
 #include "collector/collector.h"
 #include "collector/udp.h"
 #include "common/daemon.h"
@@ -28,6 +29,7 @@ typedef struct {
     struct pollfd pfd[FG_MAX_LISTEN];
     int n_rx;
     fg_ratelimit_t rl_recv, rl_cut;
+    fg_metrics_t *metrics;
 } ctx_t;
 
 static void s_open_sockets(ctx_t *c)
@@ -116,6 +118,7 @@ static void s_loop(ctx_t *c)
                 s_drain(c, c->rx[i]);
         uint64_t now = fg_mono_ms();
         col_flush_due(c->col, now);
+        fg_metrics_tick(c->metrics);
         if (fg_dump_stats) {
             fg_dump_stats = 0;
             s_log_stats(c, "signal");
@@ -138,11 +141,13 @@ int main(int argc, char **argv)
     if (!c.col)
         fg_die(1, "event=start_failed reason=\"%s\"", err);
     s_open_sockets(&c);
+    c.metrics = col_metrics_start(cfg, c.col);
     fg_info("event=start id=%u shards=%d batch_records=%d batch_ms=%d", cfg->collector_id,
             cfg->shards, cfg->batch_records, cfg->batch_ms);
     s_loop(&c);
     col_flush_all(c.col);
     s_log_stats(&c, "exit");
+    fg_metrics_destroy(&c.metrics);
     for (int i = 0; i < c.n_rx; i++)
         udp_close(&c.rx[i]);
     col_destroy(&c.col);

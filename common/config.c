@@ -314,6 +314,15 @@ static int s_set_prefix_name(fg_config_t *cfg, const key_def_t *k, const char *v
     return s_set_str(cfg, k, val, why);
 }
 
+/* metrics_listen: host:port of the /metrics server, or "" (off). */
+static int s_set_metrics(fg_config_t *cfg, const key_def_t *k, const char *val,
+                         const char **why)
+{
+    if (*val && s_check_hostport(val, why) != 0)
+        return -1;
+    return s_set_str(cfg, k, val, why);
+}
+
 #define C(field) offsetof(fg_config_t, field)
 #define U32 (sizeof(uint32_t) + 1)
 /* clang-format off */
@@ -336,6 +345,7 @@ static const key_def_t s_keys[] = {
     {"collector", "batch_ms", s_set_int, C(batch_ms), 0, "20", 1, 1000, false},
     {"collector", "default_sampling", s_set_int, C(default_sampling), 0, "1", 1, 1000000, false},
     {"collector", "send_hwm", s_set_int, C(send_hwm), 0, "1000", 1, 1000000, false},
+    {"collector", "metrics_listen", s_set_metrics, C(collector_metrics), FG_ENDPOINT_MAX, "127.0.0.1:9551", 0, 0, false},
 
     {"aggregator", "shards", s_set_int, C(shards), 0, "1", 1, FG_MAX_SHARDS, false},
     {"aggregator", "pull_bind", s_set_zmq, C(pull_bind), FG_ENDPOINT_MAX, "tcp://*:5550", 0, 0, false},
@@ -346,9 +356,11 @@ static const key_def_t s_keys[] = {
     {"aggregator", "watch_floor", s_set_double, C(watch_floor), 0, "0.5", 0, 1, false},
     {"aggregator", "host_idle", s_set_int, C(host_idle), 0, "60", 1, 86400, false},
     {"aggregator", "max_hosts", s_set_int, C(max_hosts), 0, "1000000", 16, 100000000, false},
+    {"aggregator", "metrics_listen", s_set_metrics, C(aggregator_metrics), FG_ENDPOINT_MAX, "127.0.0.1:9560", 0, 0, false},
 
     {"detector", "ongoing_interval", s_set_int, C(ongoing_interval), 0, "5", 1, 3600, false},
     {"detector", "attack_end", s_set_int, C(attack_end), 0, "30", 1, 86400, false},
+    {"detector", "metrics_listen", s_set_metrics, C(detector_metrics), FG_ENDPOINT_MAX, "127.0.0.1:9552", 0, 0, false},
 
     {"actuator", "bind", s_set_zmq, C(actuator_bind), FG_ENDPOINT_MAX, "tcp://*:5570", 0, 0, false},
     {"actuator", "connect", s_set_zmq, C(actuator_connect), FG_ENDPOINT_MAX, "tcp://127.0.0.1:5570", 0, 0, false},
@@ -359,6 +371,7 @@ static const key_def_t s_keys[] = {
     {"actuator", "check_interval", s_set_int, C(check_interval), 0, "5", 1, 3600, false},
     {"actuator", "history_max", s_set_int, C(history_max), 0, "100", 1, 100000, false},
     {"actuator", "events_max", s_set_int, C(events_max), 0, "100000", 100, 100000000, false},
+    {"actuator", "metrics_listen", s_set_metrics, C(actuator_metrics), FG_ENDPOINT_MAX, "127.0.0.1:9553", 0, 0, false},
 };
 
 #define G(field) offsetof(fg_hostgroup_t, field)
@@ -658,6 +671,9 @@ static int s_finish(loader_t *l)
     if (fg_endpoint_offset(cfg->pull_bind, cfg->shards - 1, tmp, sizeof(tmp)) != 0 ||
         fg_endpoint_offset(cfg->pub_bind, cfg->shards - 1, tmp, sizeof(tmp)) != 0)
         return s_fail(l, 0, "aggregator/pull_bind and pub_bind need a numeric port");
+    if (cfg->aggregator_metrics[0] &&
+        fg_endpoint_offset(cfg->aggregator_metrics, cfg->shards - 1, tmp, sizeof(tmp)) != 0)
+        return s_fail(l, 0, "aggregator/metrics_listen: port + shard is out of range");
     if (ptrie_size(cfg->monitored) == 0)
         return s_fail(l, 0, "networks/monitored is empty: nothing to protect");
     for (int g = 0; g < cfg->n_groups; g++) {

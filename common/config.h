@@ -90,6 +90,7 @@ typedef struct {
     int batch_ms;
     int default_sampling;
     int send_hwm;
+    char collector_metrics[FG_ENDPOINT_MAX]; /* metrics_listen; "" = off */
 
     /* aggregator */
     int shards;
@@ -101,10 +102,12 @@ typedef struct {
     double watch_floor;
     int host_idle;  /* seconds */
     int max_hosts;
+    char aggregator_metrics[FG_ENDPOINT_MAX]; /* shard i: port + i; "" = off */
 
     /* detector */
     int ongoing_interval; /* seconds between ONGOING decisions per host */
     int attack_end;       /* seconds below threshold that end an attack */
+    char detector_metrics[FG_ENDPOINT_MAX];
 
     /* actuator */
     char actuator_bind[FG_ENDPOINT_MAX];
@@ -116,6 +119,7 @@ typedef struct {
     int check_interval;  /* seconds */
     int history_max;
     int events_max;
+    char actuator_metrics[FG_ENDPOINT_MAX];
 
     fg_hostgroup_t groups[FG_MAX_GROUPS];
     int n_groups;

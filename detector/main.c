@@ -8,6 +8,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "detector/det_metrics.h"
 #include "detector/detect.h"
 
 #define DET_DRAIN_MAX 256
@@ -24,6 +25,7 @@ typedef struct {
     fg_ratelimit_t rl_lost, rl_drop, rl_malformed;
     const fg_config_t *cfg;
     bool net_attack[FG_MAX_GROUPS]; /* last logged network-wide state */
+    fg_metrics_t *metrics;
 } det_daemon_t;
 
 static void s_log_decision(const Floodgate__Decision *d)
@@ -122,6 +124,7 @@ static void s_loop(det_daemon_t *dd)
             fg_die(1, "event=poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
         det_tick(dd->det, fg_now_ms());
         s_log_network(dd);
+        fg_metrics_tick(dd->metrics);
         if (fg_dump_stats || fg_mono_ms() >= next_stats) {
             fg_dump_stats = 0;
             next_stats = fg_mono_ms() + DET_STATS_MS;
@@ -166,6 +169,7 @@ int main(int argc, char **argv)
     if (!dd.det)
         fg_die(1, "event=start_failed reason=\"out of memory\"");
     s_sockets(&dd, cfg);
+    dd.metrics = det_metrics_start(cfg, dd.det);
     fg_info("event=start shards=%d groups=%d ongoing_interval=%d attack_end=%d", cfg->shards,
             cfg->n_groups, cfg->ongoing_interval, cfg->attack_end);
 
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
 
     s_dump_stats(&dd);
     fg_info("event=stop");
+    fg_metrics_destroy(&dd.metrics);
     zsock_destroy(&dd.sub);
     zsock_destroy(&dd.push);
     det_destroy(&dd.det);

@@ -1,0 +1,91 @@
+/* act_metrics: what the actuator exports. act_get_stats() makes a copy at
+ * each render, so the families are written by a callback. */
+#include "actuator/act_metrics.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+
+typedef struct {
+    const char *name, *type, *help, *labels;
+    size_t off;
+} act_series_t;
+
+#define S(f) offsetof(act_stats_t, f)
+/* Consecutive entries with the same name form one family. */
+static const act_series_t s_series[] = {
+    {"floodgate_actuator_decisions_total", "counter", "Decisions received from the detector.", "", S(decisions)},
+    {"floodgate_actuator_decisions_malformed_total", "counter", "Decisions that did not unpack or were invalid.", "", S(malformed)},
+    {"floodgate_actuator_decisions_refused_total", "counter", "Decisions refused: the address is whitelisted.", "reason=\"whitelisted\"", S(whitelisted)},
+    {"floodgate_actuator_bans_total", "counter", "Bans by what happened: applied (key written), already_banned (BAN while the key exists), renewed (ONGOING while banned), detect_only (enable_ban false), adopted (manual keys found).", "result=\"applied\"", S(bans)},
+    {"floodgate_actuator_bans_total", "counter", "", "result=\"already_banned\"", S(already_banned)},
+    {"floodgate_actuator_bans_total", "counter", "", "result=\"renewed\"", S(ongoing)},
+    {"floodgate_actuator_bans_total", "counter", "", "result=\"detect_only\"", S(detect_only)},
+    {"floodgate_actuator_bans_total", "counter", "", "result=\"adopted\"", S(manual_adopted)},
+    {"floodgate_actuator_unbans_total", "counter", "Bans lifted, by reason.", "reason=\"expired\"", S(unbans_expired)},
+    {"floodgate_actuator_unbans_total", "counter", "", "reason=\"deleted\"", S(unbans_deleted)},
+    {"floodgate_actuator_bans_active", "gauge", "Bans in force (known to the actuator).", "", S(known)},
+    {"floodgate_actuator_redis_errors_total", "counter", "Redis command failures.", "", S(redis_errors)},
+    {"floodgate_actuator_queue_depth", "gauge", "Decisions waiting for Redis.", "", S(queue_depth)},
+    {"floodgate_actuator_queue_dropped_total", "counter", "Decisions dropped: the queue for Redis was full.", "", S(queue_dropped)},
+    {"floodgate_actuator_bad_keys_total", "counter", "Ban keys whose address is not canonical.", "", S(bad_keys)},
+    {"floodgate_actuator_backend_errors_total", "counter", "Backend (script, BGP) failures.", "", S(backend_errors)},
+};
+#undef S
+#define N_SERIES (sizeof(s_series) / sizeof(s_series[0]))
+
+static void s_write(fg_mout_t *o, void *arg)
+{
+    const act_t *act = arg;
+    act_stats_t st;
+    act_get_stats(act, &st);
+    for (size_t i = 0; i < N_SERIES; i++) {
+        const act_series_t *s = &s_series[i];
+        if (i == 0 || strcmp(s->name, s_series[i - 1].name))
+            fg_mout_family(o, s->name, s->type, s->help);
+        fg_mout_u64(o, s->name, s->labels, *(const uint64_t *)((const char *)&st + s->off));
+    }
+    fg_mout_family(o, "floodgate_actuator_redis_up", "gauge", "1 while Redis is reachable.");
+    fg_mout_u64(o, "floodgate_actuator_redis_up", NULL, act_redis_up(act));
+    fg_mout_family(o, "floodgate_actuator_backend_up", "gauge",
+                   "1 while a backend can block (BGP session established).");
+    for (int i = 0; i < act_backend_count(act); i++) {
+        const backend_t *b = act_backend(act, i);
+        char l[96], esc[64];
+        snprintf(l, sizeof(l), "backend=\"%s\"", fg_metrics_escape(b->ops->name, esc, sizeof(esc)));
+        fg_mout_u64(o, "floodgate_actuator_backend_up", l, b->ops->up ? b->ops->up(b) != 0 : 1);
+    }
+}
+
+static int s_health(char *why, size_t len, void *arg)
+{
+    const act_t *act = arg;
+    if (!act_redis_up(act)) {
+        snprintf(why, len, "redis unreachable");
+        return -1;
+    }
+    for (int i = 0; i < act_backend_count(act); i++) {
+        const backend_t *b = act_backend(act, i);
+        if (b->ops->up && !b->ops->up(b)) {
+            snprintf(why, len, "backend %s down", b->ops->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+fg_metrics_t *act_metrics_start(const fg_config_t *cfg, act_t *act)
+{
+    fg_metrics_t *m = fg_metrics_start("actuator", cfg->actuator_metrics);
+    if (!m)
+        return NULL;
+    if (fg_metrics_add_fn(m, s_write, act) != 0) {
+        fg_error("event=metrics_failed reason=\"out of memory\"");
+        fg_metrics_destroy(&m);
+        return NULL;
+    }
+    fg_metrics_set_health(m, s_health, act);
+    return m;
+}

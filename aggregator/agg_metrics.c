@@ -1,0 +1,104 @@
+/* agg_metrics: what a shard exports; every series has shard="i". */
+#include "aggregator/agg_metrics.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "common/log.h"
+
+#define AGG_HEALTH_IDLE_MS 5000
+
+typedef struct {
+    agg_t *agg;
+    char shard[32]; /* shard="i" */
+    fg_progress_t windows;
+} agg_mctx_t;
+
+static void s_gauges(fg_mout_t *o, void *arg)
+{
+    const agg_mctx_t *c = arg;
+    const agg_stats_t *st = agg_stats(c->agg);
+    fg_mout_family(o, "floodgate_aggregator_hosts", "gauge", "Hosts tracked in the host table.");
+    fg_mout_u64(o, "floodgate_aggregator_hosts", c->shard, agg_hosts_tracked(c->agg));
+    fg_mout_family(o, "floodgate_aggregator_window_close_seconds", "gauge",
+                   "Time the last window close took (rates, packing, expiry).");
+    fg_mout_double(o, "floodgate_aggregator_window_close_seconds", c->shard,
+                   (double)st->window_us / 1e6);
+}
+
+static int s_health(char *why, size_t len, void *arg)
+{
+    agg_mctx_t *c = arg;
+    uint64_t idle = fg_progress_idle_ms(&c->windows, agg_stats(c->agg)->windows);
+    if (idle >= AGG_HEALTH_IDLE_MS) {
+        snprintf(why, len, "no window published for %" PRIu64 " s", idle / 1000);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_register(fg_metrics_t *m, const char *sh, const agg_stats_t *st,
+                      const uint64_t *publish_failed)
+{
+    static const char ign[] = "floodgate_aggregator_records_ignored_total";
+    static const char ignh[] = "Records not counted: host in no hostgroup, or host table full.";
+    char l[96];
+    int rc = 0;
+#define CNT(name, help, field) rc |= fg_metrics_counter(m, name, help, sh, &st->field)
+    CNT("floodgate_aggregator_batches_total", "FlowBatch messages received.", batches);
+    CNT("floodgate_aggregator_batches_malformed_total", "Messages that did not unpack.",
+        malformed);
+    CNT("floodgate_aggregator_batches_lost_total",
+        "FlowBatch messages lost between collectors and this shard (sequence gaps).",
+        batches_lost);
+    CNT("floodgate_aggregator_batches_misrouted_total",
+        "Batches meant for another shard (counted anyway).", misrouted);
+    CNT("floodgate_aggregator_collector_resets_total",
+        "A collector's batch sequence went back (collector restart).", collector_resets);
+    CNT("floodgate_aggregator_records_total", "Flow records received.", records);
+    CNT("floodgate_aggregator_hosts_removed_total", "Hosts forgotten after host_idle.",
+        hosts_removed);
+    CNT("floodgate_aggregator_watch_refused_total",
+        "Host windows above the watch floor without room for top-contributor state.",
+        watch_refused);
+    CNT("floodgate_aggregator_windows_total", "WindowBatch messages built.", windows);
+#undef CNT
+    snprintf(l, sizeof(l), "%s,reason=\"unmonitored\"", sh);
+    rc |= fg_metrics_counter(m, ign, ignh, l, &st->unmonitored);
+    snprintf(l, sizeof(l), "%s,reason=\"table_full\"", sh);
+    rc |= fg_metrics_counter(m, ign, ignh, l, &st->hosts_refused);
+    rc |= fg_metrics_gauge(m, "floodgate_aggregator_hosts_watched",
+                           "Hosts holding top-contributor state.", sh, &st->watched);
+    rc |= fg_metrics_gauge(m, "floodgate_aggregator_window_hosts",
+                           "Hosts published in the last WindowBatch (above the watch floor).",
+                           sh, &st->last_hosts_published);
+    rc |= fg_metrics_counter(m, "floodgate_aggregator_windows_publish_failed_total",
+                             "Windows that could not be sent on the PUB socket.", sh,
+                             publish_failed);
+    return rc;
+}
+
+fg_metrics_t *agg_metrics_start(const fg_config_t *cfg, uint32_t shard, agg_t *agg,
+                                const uint64_t *publish_failed)
+{
+    char listen[FG_ENDPOINT_MAX] = "";
+    if (cfg->aggregator_metrics[0] &&
+        fg_endpoint_offset(cfg->aggregator_metrics, (int)shard, listen, sizeof(listen)) != 0)
+        listen[0] = '\0'; /* the config loader checked the range */
+    fg_metrics_t *m = fg_metrics_start("aggregator", listen);
+    if (!m)
+        return NULL;
+    agg_mctx_t *c = fg_metrics_calloc(m, sizeof(*c));
+    if (c) {
+        c->agg = agg;
+        snprintf(c->shard, sizeof(c->shard), "shard=\"%" PRIu32 "\"", shard);
+    }
+    if (!c || s_register(m, c->shard, agg_stats(agg), publish_failed) != 0 ||
+        fg_metrics_add_fn(m, s_gauges, c) != 0) {
+        fg_error("event=metrics_failed reason=\"out of memory\"");
+        fg_metrics_destroy(&m);
+        return NULL;
+    }
+    fg_metrics_set_health(m, s_health, c);
+    return m;
+}

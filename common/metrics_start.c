@@ -1,0 +1,32 @@
+/* metrics_start: the daemon side of metrics.h (it logs, metrics.c does not). */
+#include "common/log.h"
+#include "common/metrics.h"
+
+fg_metrics_t *fg_metrics_start(const char *proc, const char *listen)
+{
+    if (!listen || !*listen) {
+        fg_info("event=metrics_off");
+        return NULL;
+    }
+    fg_metrics_t *m = fg_metrics_new(proc);
+    if (!m) {
+        fg_error("event=metrics_failed reason=\"out of memory\"");
+        return NULL;
+    }
+    char err[512];
+    if (fg_metrics_listen(m, listen, err, sizeof(err)) != 0)
+        fg_error("event=metrics_bind_failed listen=%s reason=\"%s\" retry_s=5", listen, err);
+    else
+        fg_info("event=metrics_listen listen=%s port=%d", listen, fg_metrics_port(m));
+    return m;
+}
+
+uint64_t fg_progress_idle_ms(fg_progress_t *p, uint64_t value)
+{
+    uint64_t now = fg_mono_ms();
+    if (p->last_change_ms == 0 || value != p->last_value) {
+        p->last_value = value;
+        p->last_change_ms = now;
+    }
+    return now - p->last_change_ms;
+}
