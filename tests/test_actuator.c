@@ -71,7 +71,7 @@ static void s_rec_destroy(backend_t *self)
 }
 
 static const backend_ops_t s_rec_ops = {"rec", s_rec_ban, s_rec_unban, s_rec_sync,
-                                        NULL,  NULL,      s_rec_destroy};
+                                        NULL,  NULL,      s_rec_destroy, NULL};
 
 /* ---- fixtures ---- */
 
