@@ -6,6 +6,11 @@
 #                   deploy/floodgate.conf with a private redis-server
 #   make demo       send a synthetic NetFlow v5 flood to a running `make run`
 #   make SAN=1 ...  the same with AddressSanitizer + UBSan (in build-san/)
+#   make install    binaries, man pages, systemd units, example config
+#                   (PREFIX=/usr/local, DESTDIR=, SYSCONFDIR=/etc)
+#   make image      container image with podman (base made by debootstrap)
+#   make compose-test  deploy/docker-compose.yml up with podman-compose and a
+#                   flood through it (needs `make image`; takes minutes)
 
 CC       ?= cc
 OPT      ?= -O2 -g
@@ -54,7 +59,7 @@ E2E_BINS  := $(patsubst tests/e2e/%.c,$(B)/tests/%,$(E2E_SRC))
 HARNESS   := $(B)/tests/harness.o
 
 .SECONDARY:
-.PHONY: all deps test unit e2e run demo clean fmt
+.PHONY: all deps test unit e2e run demo clean fmt man install deploy-check multihost image compose-test
 all: $(BINS)
 
 deps:
@@ -101,7 +106,7 @@ $(B)/tests/e2e_%: $(B)/tests/e2e/e2e_%.o $(HARNESS) $(ALL_LIBS)
 # `make test`: deps first (a fresh machine needs nothing else), then build in
 # a second make so pkg-config sees the freshly installed packages.
 test: deps
-	@$(MAKE) --no-print-directory unit e2e
+	@$(MAKE) --no-print-directory unit e2e deploy-check
 
 unit: $(BINS) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; FG_BUILD=$(B) $$t; done
@@ -118,6 +123,71 @@ demo: all
 
 clean:
 	rm -rf build build-san run
+
+# ---- deployment: man pages, install, checks, container image ----
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/floodgate
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+
+# Man pages: Markdown in docs/man through go-md2man; floodgate.conf(5)'s key
+# list is generated from deploy/floodgate.conf, so it follows the example.
+MAN_MD    := $(wildcard docs/man/*.md)
+MAN_PAGES := $(patsubst docs/man/%.md,$(B)/man/%,$(MAN_MD)) $(B)/man/floodgate.conf.5
+man: $(MAN_PAGES)
+
+$(B)/man/%: docs/man/%.md
+	@mkdir -p $(B)/man
+	go-md2man -in $< -out $@
+
+$(B)/man/floodgate.conf.5.md: docs/man/floodgate.conf.5.md.in docs/man/conf2md.awk deploy/floodgate.conf
+	@mkdir -p $(B)/man
+	awk -f docs/man/conf2md.awk deploy/floodgate.conf > $@.keys
+	awk -v keys=$@.keys '/^@KEYS@$$/ { while ((getline l < keys) > 0) print l; next } { print }' $< > $@
+
+$(B)/man/floodgate.conf.5: $(B)/man/floodgate.conf.5.md
+	go-md2man -in $< -out $@
+
+UNITS := $(wildcard deploy/systemd/*.service) deploy/systemd/floodgate.target
+install: all man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/floodgate \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(B)/floodgate $(B)/floodgate-flowgen $(DESTDIR)$(BINDIR)/
+	install -m 755 $(DAEMONS:%=$(B)/floodgate-%) $(DESTDIR)$(SBINDIR)/
+	install -m 644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
+	for u in $(UNITS); do \
+	  sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+	    > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	install -m 644 deploy/systemd/floodgate.sysusers $(DESTDIR)$(SYSUSERSDIR)/floodgate.conf
+	install -m 644 deploy/floodgate.conf $(DESTDIR)$(DOCDIR)/floodgate.conf.example
+	@# never overwrite an operator's configuration
+	test -e $(DESTDIR)$(SYSCONFDIR)/floodgate/floodgate.conf || \
+	  install -m 644 deploy/floodgate.conf $(DESTDIR)$(SYSCONFDIR)/floodgate/floodgate.conf
+
+# In `make test`: man pages list every key and option, `make install` puts
+# everything in place, the compose file is valid for docker-compose and its
+# environment for the config loader, the systemd units pass systemd-analyze.
+deploy-check: all man
+	@tests/deploy_check.sh $(B)
+
+# In `make test`: hosts as network namespaces (needs root; skips otherwise).
+multihost: all
+	@tests/e2e/multihost.sh $(B)
+
+# Not in `make test` (minutes): the image, then the compose file run for real.
+image:
+	@deploy/image.sh
+
+compose-test:
+	@deploy/compose-test.sh $(B)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

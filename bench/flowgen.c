@@ -8,8 +8,11 @@
  * every record of a slice has First/Last inside that 100 ms slice. With
  * --count it instead sends N full datagrams as fast as it can (benchmarks).
  *
- * It only ever sends to 127.0.0.0/8 or ::1: the addresses inside the records
- * are payload, the datagrams themselves never leave the machine. */
+ * By default it only sends to 127.0.0.0/8 or ::1: the addresses inside the
+ * records are payload, the datagrams themselves never leave the machine.
+ * --allow-nonlocal lets it send to another address, for a collector in a
+ * network namespace or on a lab host; 192.0.2.0/24 stays refused even then
+ * (the test machines' uplink). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -49,6 +52,8 @@ typedef struct {
     int sport, dport, tcp_flags; /* -1: default */
     uint8_t proto;
     uint64_t count;
+    bool allow_nonlocal;
+    const char *dest; /* -d as given: checked once every option is read */
 } opts_t;
 
 typedef struct {
@@ -282,7 +287,8 @@ static void s_usage(FILE *out)
     fprintf(out,
         "usage: floodgate-flowgen -d HOST:PORT --dst IP [options]\n"
         "Send synthetic NetFlow v5 describing a flood, every 100 ms, to a collector.\n"
-        "Only 127.0.0.0/8 and ::1 are accepted as HOST ([::1]:PORT for IPv6).\n"
+        "Only 127.0.0.0/8 and ::1 are accepted as HOST ([::1]:PORT for IPv6)\n"
+        "unless --allow-nonlocal is given.\n"
         "\n"
         "  -d, --dest HOST:PORT    collector address (required)\n"
         "  --dst IP                attacked host (IPv4); repeatable (up to %d)\n"
@@ -308,6 +314,9 @@ static void s_usage(FILE *out)
         "  --count N               send exactly N full datagrams (30 records) as fast\n"
         "                          as possible, then report datagrams/s (benchmarks)\n"
         "  --seq-start N           first flow_sequence (default 0)\n"
+        "  --allow-nonlocal        accept a HOST outside loopback (a collector in a\n"
+        "                          network namespace or a lab host); 192.0.2.0/24\n"
+        "                          is refused all the same\n"
         "  -h, --help              this text\n"
         "\n"
         "On exit it prints datagrams, records and packets described on stderr.\n",
@@ -328,7 +337,15 @@ static double s_num(const char *opt, const char *s, double lo, double hi)
     return v;
 }
 
-/* -d: loopback only. */
+/* May we send to this IPv4 address (host order)? */
+static bool s_v4_ok(const opts_t *o, uint32_t a)
+{
+    if ((a & 0xffffff00u) == 0xc0000200u) /* 192.0.2.0/24: never */
+        return false;
+    return (a >> 24) == 127 || o->allow_nonlocal;
+}
+
+/* -d: loopback only, unless --allow-nonlocal. */
 static void s_dest(opts_t *o, const char *hostport)
 {
     char host[64];
@@ -348,13 +365,17 @@ static void s_dest(opts_t *o, const char *hostport)
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&o->to;
     memset(&o->to, 0, sizeof(o->to));
     if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127)
+        if (!s_v4_ok(o, ntohl(s4->sin_addr.s_addr)))
             goto refuse;
         s4->sin_family = AF_INET;
         s4->sin_port = htons(port);
         o->tolen = sizeof(*s4);
     } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-        if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+        if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) && !o->allow_nonlocal)
+            goto refuse;
+        const uint8_t *b = s6->sin6_addr.s6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+            !s_v4_ok(o, (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | b[14] << 8 | b[15]))
             goto refuse;
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons(port);
@@ -364,8 +385,10 @@ static void s_dest(opts_t *o, const char *hostport)
     }
     return;
 refuse:
-    fprintf(stderr, "floodgate-flowgen: refusing to send to %s: only 127.0.0.0/8 and ::1\n",
-            host);
+    fprintf(stderr,
+            "floodgate-flowgen: refusing to send to %s: only 127.0.0.0/8 and ::1%s\n", host,
+            o->allow_nonlocal ? " and, with --allow-nonlocal, addresses outside 192.0.2.0/24"
+                              : " (--allow-nonlocal for another address)");
     exit(2);
 bad:
     fprintf(stderr, "floodgate-flowgen: -d: expected IPv4:PORT or [IPv6]:PORT, got '%s'\n",
@@ -401,13 +424,14 @@ static uint8_t s_proto(const char *s)
 
 enum {
     O_DST = 256, O_DST_COUNT, O_PPS, O_BPP, O_PROTO, O_SPORT, O_DPORT, O_FLAGS, O_SOURCES,
-    O_DURATION, O_RATE_REC, O_SAMPLING, O_BG, O_BG_PPS, O_COUNT, O_SEQ
+    O_DURATION, O_RATE_REC, O_SAMPLING, O_BG, O_BG_PPS, O_COUNT, O_SEQ, O_NONLOCAL
 };
 
 static void s_option(opts_t *o, int c, const char *arg, uint32_t *dst_count)
 {
     switch (c) {
-    case 'd': s_dest(o, arg); break;
+    case 'd': o->dest = arg; break;
+    case O_NONLOCAL: o->allow_nonlocal = true; break;
     case O_DST: s_add_dst(o, arg); break;
     case O_DST_COUNT: *dst_count = (uint32_t)s_num("--dst-count", arg, 1, MAX_DST); break;
     case O_PPS: o->pps = s_num("--pps", arg, 0, 1e10); break;
@@ -446,6 +470,7 @@ static void s_parse(opts_t *o, int argc, char **argv)
         {"background", required_argument, NULL, O_BG},
         {"background-pps", required_argument, NULL, O_BG_PPS},
         {"count", required_argument, NULL, O_COUNT}, {"seq-start", required_argument, NULL, O_SEQ},
+        {"allow-nonlocal", no_argument, NULL, O_NONLOCAL},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     *o = (opts_t){.pps = 20000, .rate_records = 1000, .bg_pps = 10, .bpp = 512, .sources = 100,
                   .duration = 10, .sampling = 1, .sport = -1, .dport = -1, .tcp_flags = -1,
@@ -454,6 +479,8 @@ static void s_parse(opts_t *o, int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1)
         s_option(o, c, optarg, &dst_count);
+    if (o->dest)
+        s_dest(o, o->dest);
     if (optind != argc || o->tolen == 0 || (o->n_dst == 0 && o->background == 0)) {
         fprintf(stderr, "floodgate-flowgen: -d HOST:PORT and --dst IP (or --background N) "
                         "are required\n");

@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config
 libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
 libhiredis-dev libcmocka-dev redis-server redis-tools
-python3 python3-scapy iproute2 procps"
+python3 python3-scapy iproute2 procps
+docker-compose go-md2man gobgpd systemd"
 
 missing=""
 for p in $PKGS; do
