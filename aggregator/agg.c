@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "aggregator/hosttable.h"
+#include "aggregator/spread.h"
 #include "aggregator/topk.h"
 #include "common/flowbatch.h"
 
@@ -17,6 +18,8 @@
 #define AGG_TOP_PER_KIND 5 /* contributors published per kind */
 #define AGG_CONTRIBS (AGG_KINDS * AGG_TOP_PER_KIND)
 #define AGG_RATES 7        /* total + six classes, per host */
+#define AGG_SPREAD_MAX_MS 1800000ULL /* longest spread: 30 min (Cisco's active timeout) */
+#define AGG_SPREAD_MIN_EVENTS 4096
 
 /* ht_entry_t.flags */
 #define AGG_F_ACTIVE 1  /* on this window's active list */
@@ -56,6 +59,7 @@ typedef struct {
     Floodgate__GroupTotal **gtp;
     Floodgate__Rates *grates;
     agg_cnt_t *gcnt;  /* per group and direction */
+    double (*gheld)[2]; /* per group and direction: held pps, Bps */
     uint32_t *ghosts; /* per group and direction */
     uint8_t *buf;
     size_t buf_cap;
@@ -71,6 +75,8 @@ struct agg {
     uint32_t *watch_free;
     uint32_t n_watch_free;
     agg_floor_t *floors; /* per hostgroup and direction: [2 * group + dir] */
+    sp_t *spread;     /* ends of the long records' spreads */
+    uint64_t open_id; /* id (start / tick_ms) of the window records go to; 0 = unknown */
     agg_seq_t seqs[AGG_MAX_COLLECTORS];
     uint32_t n_seqs;
     uint64_t seq; /* last WindowBatch sequence */
@@ -151,10 +157,15 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->out.gtp = calloc(2 * ng, sizeof(*self->out.gtp));
     self->out.grates = calloc(2 * ng, sizeof(*self->out.grates));
     self->out.gcnt = calloc(2 * ng, sizeof(*self->out.gcnt));
+    self->out.gheld = calloc(2 * ng, sizeof(*self->out.gheld));
+    uint64_t nb = AGG_SPREAD_MAX_MS / (uint64_t)cfg->tick_ms + 2;
+    uint64_t nev = 2ULL * max;
+    nev = nev < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nev > (1u << 30) ? (1u << 30) : nev;
+    self->spread = sp_new((uint32_t)nb, (uint32_t)nev);
     self->out.ghosts = calloc(2 * ng, sizeof(*self->out.ghosts));
     if (!self->ht || !self->active || !self->watches || !self->watch_free || !self->floors ||
         !self->out.gt || !self->out.gtp || !self->out.grates || !self->out.gcnt ||
-        !self->out.ghosts) {
+        !self->out.ghosts || !self->out.gheld || !self->spread) {
         agg_destroy(&self);
         return NULL;
     }
@@ -176,6 +187,7 @@ static void s_out_free(agg_out_t *o)
     free(o->gtp);
     free(o->grates);
     free(o->gcnt);
+    free(o->gheld);
     free(o->ghosts);
     free(o->buf);
 }
@@ -190,6 +202,7 @@ void agg_destroy(agg_t **self_p)
     free(self->watches);
     free(self->watch_free);
     free(self->floors);
+    sp_destroy(&self->spread);
     s_out_free(&self->out);
     free(self);
     *self_p = NULL;
@@ -283,10 +296,9 @@ static void s_watch_stop(agg_t *self, ht_entry_t *e)
 }
 
 static void s_watch_add(agg_t *self, const ht_entry_t *e, const fg_flow_t *r,
-                        const fg_addr_t *exporter)
+                        const fg_addr_t *exporter, uint64_t p)
 {
     agg_watch_t *w = &self->watches[e->watch - 1];
-    uint64_t p = r->packets;
     w->packets += p;
     topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR], r->peer.hi, r->peer.lo, p, 0);
     topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT], 0, r->sport, p, 0);
@@ -297,20 +309,87 @@ static void s_watch_add(agg_t *self, const ht_entry_t *e, const fg_flow_t *r,
                  p, r->sampling);
 }
 
-/* Count the record in the host's current window, all of it now. */
-static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter)
+static void s_activate(agg_t *self, ht_entry_t *e)
 {
-    ht_count(e, ht_class(r->proto, r->frag), r->packets, r->bytes, 1);
-    if (ht_is_syn(r->proto, r->frag, r->tcp_flags))
-        ht_count(e, HT_TCP_SYN, r->packets, r->bytes, 1);
     if (!(e->flags & AGG_F_ACTIVE)) {
         e->flags |= AGG_F_ACTIVE;
         self->active[self->n_active++] = ht_index(self->ht, e);
     }
+}
+
+/* The id of the window records go to now. */
+static uint64_t s_open_id(agg_t *self, uint64_t now_ms)
+{
+    if (!self->open_id)
+        self->open_id = now_ms / (uint64_t)self->cfg->tick_ms;
+    return self->open_id;
+}
+
+/* Spread a record lasting dur_ms (> one window) over n = ceil(dur / tick)
+ * windows from the open one: its class holds packets / (n x tick) per
+ * second until the close of window open + n - 1, so every packet is counted
+ * once, at the rate the flow had. Its flow counts now. Returns the packets
+ * it adds to one window, or 0 when the wheel is full (nothing done). */
+static uint64_t s_spread(agg_t *self, ht_entry_t *e, const fg_flow_t *r, uint64_t dur_ms,
+                         uint64_t now_ms)
+{
+    uint64_t tick = (uint64_t)self->cfg->tick_ms;
+    uint64_t n = (dur_ms + tick - 1) / tick, max_n = sp_buckets(self->spread) - 2;
+    int cls = ht_class(r->proto, r->frag);
+    int syn = ht_is_syn(r->proto, r->frag, r->tcp_flags);
+    if (sp_room(self->spread) < (size_t)(1 + syn))
+        return 0;
+    if (n > max_n) {
+        n = max_n;
+        self->st.spread_capped++;
+    }
+    double secs = (double)(n * tick) / 1000.0;
+    float pps = (float)((double)r->packets / secs), Bps = (float)((double)r->bytes / secs);
+    uint64_t open = s_open_id(self, now_ms);
+    uint32_t idx = ht_index(self->ht, e);
+    int cl[2] = {cls, HT_TCP_SYN};
+    for (int i = 0; i <= syn; i++) {
+        sp_add(self->spread, open + n - 1, idx, cl[i], pps, Bps);
+        e->held[cl[i]][HT_HELD_PPS] += pps;
+        e->held[cl[i]][HT_HELD_BPS] += Bps;
+        e->n_pend++;
+        ht_count(e, cl[i], 0, 0, 1);
+    }
+    self->st.spread++;
+    if (r->end_ms < open * tick)
+        self->st.spread_late++;
+    uint64_t per_window = r->packets / n;
+    return per_window ? per_window : 1;
+}
+
+/* Count the record in the host's current window: a record lasting more
+ * than one window is spread over its duration (s_spread); a shorter one,
+ * an sFlow sample (start == end) or one the wheel has no room for (counted)
+ * counts whole in the open window. */
+static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter,
+                      uint64_t now_ms)
+{
+    uint64_t dur = 0, weight = 0;
+    if (r->end_ms < r->start_ms)
+        self->st.bad_times++;
+    else
+        dur = r->end_ms - r->start_ms;
+    if (dur > (uint64_t)self->cfg->tick_ms) {
+        weight = s_spread(self, e, r, dur, now_ms);
+        if (!weight)
+            self->st.spread_refused++;
+    }
+    if (!weight) {
+        ht_count(e, ht_class(r->proto, r->frag), r->packets, r->bytes, 1);
+        if (ht_is_syn(r->proto, r->frag, r->tcp_flags))
+            ht_count(e, HT_TCP_SYN, r->packets, r->bytes, 1);
+        weight = r->packets;
+    }
+    s_activate(self, e);
     if (!e->watch && s_count_reaches(e, &self->floors[2 * e->group + e->dir].cnt))
         s_watch_start(self, e);
     if (e->watch)
-        s_watch_add(self, e, r, exporter);
+        s_watch_add(self, e, r, exporter, weight);
 }
 
 int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, uint64_t now_ms)
@@ -331,7 +410,7 @@ int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
         }
     }
     e->last_seen_s = now_s;
-    s_account(self, e, rec, exporter);
+    s_account(self, e, rec, exporter, now_ms);
     return 0;
 }
 
@@ -346,12 +425,28 @@ static void s_rates(Floodgate__Rates *r, uint64_t packets, uint64_t bytes, uint6
     r->fps = (double)flows * 1000.0 / window_ms;
 }
 
+/* Rates of the window plus held rates (pps, Bps). */
+static void s_rates_held(Floodgate__Rates *r, uint64_t packets, uint64_t bytes, uint64_t flows,
+                         uint32_t window_ms, const double held[2])
+{
+    s_rates(r, packets, bytes, flows, window_ms);
+    r->pps += held[HT_HELD_PPS];
+    r->bps += 8.0 * held[HT_HELD_BPS];
+}
+
+static void s_total_rates(const ht_entry_t *e, uint32_t window_ms, Floodgate__Rates *r)
+{
+    ht_total_t t = ht_total(e);
+    double held[2];
+    ht_held_total(e, held);
+    s_rates_held(r, t.packets, t.bytes, t.flows, window_ms, held);
+}
+
 static bool s_above_floor(const agg_t *self, const ht_entry_t *e, uint32_t window_ms)
 {
     const agg_floor_t *f = &self->floors[2 * e->group + e->dir];
-    ht_total_t t = ht_total(e);
     Floodgate__Rates r;
-    s_rates(&r, t.packets, t.bytes, t.flows, window_ms);
+    s_total_rates(e, window_ms, &r);
     return r.pps >= f->pps || r.bps >= f->bps || r.fps >= f->fps;
 }
 
@@ -418,14 +513,14 @@ static void s_fill_host(agg_t *self, const ht_entry_t *e, size_t h, uint32_t win
     hw->addr_lo = e->addr.lo;
     hw->dir = e->dir ? FLOODGATE__DIRECTION__DIR_OUT : FLOODGATE__DIRECTION__DIR_IN;
     hw->hostgroup = e->group;
-    ht_total_t t = ht_total(e);
-    s_rates(&r[0], t.packets, t.bytes, t.flows, window_ms);
+    s_total_rates(e, window_ms, &r[0]);
     Floodgate__Rates **dst[HT_CLASSES] = {&hw->tcp, &hw->tcp_syn, &hw->udp,
                                           &hw->icmp, &hw->frag, &hw->other};
     hw->total = &r[0];
     for (int c = 0; c < HT_CLASSES; c++) {
         const ht_counts_t *k = &e->cls[c];
-        s_rates(&r[1 + c], k->packets, k->bytes, k->flows, window_ms);
+        const double held[2] = {e->held[c][HT_HELD_PPS], e->held[c][HT_HELD_BPS]};
+        s_rates_held(&r[1 + c], k->packets, k->bytes, k->flows, window_ms, held);
         *dst[c] = &r[1 + c];
     }
     s_fill_top(self, e, h);
@@ -440,12 +535,16 @@ static uint32_t s_sort_active(agg_t *self, uint32_t window_ms)
     for (uint32_t i = 0; i < self->n_active; i++) {
         ht_entry_t *e = ht_at(self->ht, self->active[i]);
         ht_total_t t = ht_total(e);
-        if (t.packets == 0 && t.flows == 0)
+        if (t.packets == 0 && t.flows == 0 && e->n_pend == 0)
             continue; /* carried over from the last window, silent since */
         size_t gi = (size_t)e->group * 2 + e->dir;
+        double held[2];
+        ht_held_total(e, held);
         self->out.gcnt[gi].packets += t.packets;
         self->out.gcnt[gi].bytes += t.bytes;
         self->out.gcnt[gi].flows += t.flows;
+        self->out.gheld[gi][0] += held[0];
+        self->out.gheld[gi][1] += held[1];
         self->out.ghosts[gi]++;
         if (s_above_floor(self, e, window_ms)) {
             uint32_t tmp = self->active[n_pub];
@@ -468,8 +567,8 @@ static size_t s_fill_groups(agg_t *self, uint32_t window_ms)
         g->hostgroup = (uint32_t)(gi / 2);
         g->dir = gi % 2 ? FLOODGATE__DIRECTION__DIR_OUT : FLOODGATE__DIRECTION__DIR_IN;
         g->hosts = o->ghosts[gi];
-        s_rates(&o->grates[n], o->gcnt[gi].packets, o->gcnt[gi].bytes, o->gcnt[gi].flows,
-                window_ms);
+        s_rates_held(&o->grates[n], o->gcnt[gi].packets, o->gcnt[gi].bytes, o->gcnt[gi].flows,
+                     window_ms, o->gheld[gi]);
         g->total = &o->grates[n];
         o->gtp[n++] = g;
     }
@@ -493,7 +592,9 @@ static const uint8_t *s_pack(agg_t *self, const Floodgate__WindowBatch *wb, size
 
 /* Reset the window: counters, group sums, the active list. Watched hosts
  * that were published stay on the list, counters zeroed, for one more
- * window: if they fall silent their watch state is released then. */
+ * window: if they fall silent their watch state is released then. Hosts
+ * holding spread rates stay on it until their spreads end. A published
+ * host without watch state gets it for the next window. */
 static void s_window_reset(agg_t *self, uint32_t n_pub)
 {
     uint32_t keep = 0;
@@ -501,23 +602,52 @@ static void s_window_reset(agg_t *self, uint32_t n_pub)
         ht_entry_t *e = ht_at(self->ht, self->active[i]);
         ht_reset(e);
         e->flags = 0;
-        if (i >= n_pub) {
+        if (i >= n_pub)
             s_watch_stop(self, e);
-            continue;
+        else if (!e->watch)
+            s_watch_start(self, e);
+        if (e->watch) {
+            agg_watch_t *w = &self->watches[e->watch - 1];
+            for (int k = 0; k < AGG_KINDS; k++)
+                topk_reset(&w->kind[k]);
+            w->packets = 0;
         }
-        if (!e->watch)
+        if (!e->watch && e->n_pend == 0)
             continue;
-        agg_watch_t *w = &self->watches[e->watch - 1];
-        for (int k = 0; k < AGG_KINDS; k++)
-            topk_reset(&w->kind[k]);
-        w->packets = 0;
         e->flags = AGG_F_ACTIVE;
         self->active[keep++] = self->active[i];
     }
     self->n_active = keep;
     size_t ng = 2 * (size_t)self->cfg->n_groups;
     memset(self->out.gcnt, 0, ng * sizeof(*self->out.gcnt));
+    memset(self->out.gheld, 0, ng * sizeof(*self->out.gheld));
     memset(self->out.ghosts, 0, ng * sizeof(*self->out.ghosts));
+}
+
+/* sp_fire_fn: a spread ends; its rate leaves the host's class. */
+static void s_spread_end(uint32_t idx, int cls, float pps, float Bps, void *arg)
+{
+    ht_entry_t *e = ht_at(((agg_t *)arg)->ht, idx);
+    e->held[cls][HT_HELD_PPS] -= pps;
+    e->held[cls][HT_HELD_BPS] -= Bps;
+    if (e->n_pend > 0)
+        e->n_pend--;
+    if (e->n_pend == 0) /* no rounding residue outlives the last spread */
+        memset(e->held, 0, sizeof(e->held));
+}
+
+/* End the spreads due at the close of every window up to closed_id (all
+ * of them once when more than the wheel's span was skipped). */
+static void s_spread_advance(agg_t *self, uint64_t closed_id)
+{
+    uint64_t from = self->open_id ? self->open_id : closed_id;
+    uint64_t nb = sp_buckets(self->spread);
+    if (closed_id + 1 > from + nb)
+        from = closed_id + 1 - nb;
+    for (uint64_t id = from; id <= closed_id; id++)
+        sp_fire(self->spread, id, s_spread_end, self);
+    if (closed_id + 1 > self->open_id)
+        self->open_id = closed_id + 1;
 }
 
 /* ht_expire_fn: keep hosts still on the active list, else let go. */
@@ -572,6 +702,8 @@ const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len)
         wb.groups = wb.n_groups ? self->out.gtp : NULL;
         out = s_pack(self, &wb, len);
     }
+    if (wb.window_end_ms >= window_ms)
+        s_spread_advance(self, wb.window_end_ms / window_ms - 1);
     s_window_reset(self, n_pub);
     s_expire(self, now_ms);
     self->st.windows++;
@@ -601,10 +733,14 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
              " collectors_untracked=%" PRIu64 " records=%" PRIu64 " unmonitored=%" PRIu64
              " hosts_tracked=%zu hosts_refused=%" PRIu64 " hosts_removed=%" PRIu64
              " watched=%" PRIu64 " watch_refused=%" PRIu64 " windows=%" PRIu64
-             " last_window_hosts=%" PRIu64 " last_window_us=%" PRIu64,
+             " last_window_hosts=%" PRIu64 " last_window_us=%" PRIu64 " spread=%" PRIu64
+             " spread_late=%" PRIu64 " spread_capped=%" PRIu64 " spread_refused=%" PRIu64
+             " spread_pending=%zu bad_times=%" PRIu64,
              s->batches, s->malformed, s->batches_lost, s->misrouted, s->collector_resets,
              s->collectors_untracked, s->records, s->unmonitored, ht_size(self->ht),
              s->hosts_refused, s->hosts_removed,
              s->watched,
-             s->watch_refused, s->windows, s->last_hosts_published, s->window_us);
+             s->watch_refused, s->windows, s->last_hosts_published, s->window_us, s->spread,
+             s->spread_late, s->spread_capped, s->spread_refused, sp_pending(self->spread),
+             s->bad_times);
 }

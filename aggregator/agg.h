@@ -31,6 +31,11 @@ typedef struct {
     uint64_t windows;          /* WindowBatch messages built */
     uint64_t window_us;        /* last window close, microseconds */
     uint64_t last_hosts_published; /* hosts in the last WindowBatch */
+    uint64_t spread;           /* records spread over their duration */
+    uint64_t spread_late;      /* ... of which had ended before the open window */
+    uint64_t spread_capped;    /* ... lasting over 30 min: spread over 30 min */
+    uint64_t spread_refused;   /* long records counted at arrival: no room to spread */
+    uint64_t bad_times;        /* records ending before they start: counted at arrival */
 } agg_stats_t;
 
 typedef struct agg agg_t;
@@ -49,7 +54,11 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
 
 /* Add one record to its host's current window; exporter is the exporter's
  * address (may be NULL). This is the single place where a record meets the
- * counters: spreading long flows over their duration goes here. Returns 0,
+ * counters. A record lasting more than one tick (end_ms - start_ms) is
+ * spread over its duration: for ceil(duration / tick) windows starting with
+ * the open one, its class carries packets and bytes / that time per second
+ * (conserving every packet); its flow counts now. Shorter records and sFlow
+ * samples (start == end) count whole in the open window. Returns 0,
  * or -1 when the record was not counted (unmonitored host or table full,
  * both counted). */
 int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,

@@ -240,6 +240,16 @@ ht_total_t ht_total(const ht_entry_t *e)
     return t;
 }
 
+void ht_held_total(const ht_entry_t *e, double out[2])
+{
+    static const int parts[] = {HT_TCP, HT_UDP, HT_ICMP, HT_FRAG, HT_OTHER};
+    out[0] = out[1] = 0;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        out[0] += e->held[parts[i]][HT_HELD_PPS];
+        out[1] += e->held[parts[i]][HT_HELD_BPS];
+    }
+}
+
 void ht_reset(ht_entry_t *e)
 {
     memset(e->cls, 0, sizeof(e->cls));

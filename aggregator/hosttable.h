@@ -33,6 +33,8 @@ typedef struct {
     uint64_t bytes;
 } ht_counts_t;
 
+enum { HT_HELD_PPS = 0, HT_HELD_BPS }; /* held[c][.]: packets/s, bytes/s */
+
 typedef struct {
     fg_addr_t addr;
     ht_counts_t cls[HT_CLASSES];
@@ -41,6 +43,11 @@ typedef struct {
     uint16_t group;       /* hostgroup index, fixed at insert */
     uint8_t dir;          /* FG_DIR_IN / FG_DIR_OUT */
     uint8_t flags;        /* owner's use; zeroed at insert */
+    uint32_t n_pend;      /* owner's use: pending spread events */
+    /* Owner's use: the rate of long flow records being spread over their
+     * duration, per class (added when a record arrives, removed when its
+     * spread ends). Not reset with the window. */
+    float held[HT_CLASSES][2];
 } ht_entry_t;
 
 /* Totals of a window over the partition classes. */
@@ -103,7 +110,11 @@ void ht_count(ht_entry_t *e, int cls, uint64_t packets, uint64_t bytes, uint32_t
 /* The entry's window totals (sum of the partition classes). */
 ht_total_t ht_total(const ht_entry_t *e);
 
-/* Zero the entry's window counters. */
+/* The entry's held rate over the partition classes: packets/s in
+ * out[HT_HELD_PPS], bytes/s in out[HT_HELD_BPS]. */
+void ht_held_total(const ht_entry_t *e, double out[2]);
+
+/* Zero the entry's window counters (not the held rates). */
 void ht_reset(ht_entry_t *e);
 
 #endif

@@ -435,6 +435,19 @@ const det_stats_t *det_stats(const det_t *self)
     return &self->st;
 }
 
+bool det_host_average(det_t *self, const fg_addr_t *addr, int dir, int cls, int metric,
+                      double *value)
+{
+    if (dir < 0 || dir > 1 || cls < 0 || cls >= FG_CLASSES || metric < 0 ||
+        metric >= ATK_METRICS)
+        return false;
+    const atk_state_t *st = atk_find(self->attacks, addr, (uint8_t)dir);
+    if (!st)
+        return false;
+    *value = st->avg[cls][metric];
+    return true;
+}
+
 size_t det_attacks(const det_t *self)
 {
     return self->n_attacking;

@@ -89,6 +89,12 @@ const char *det_over_threshold(const fg_thresholds_t *t, const Floodgate__Rates 
                                double *value, double *threshold);
 
 const det_stats_t *det_stats(const det_t *self);
+/* The averaged rate of (addr, dir) in class cls (FG_CLS_*) and metric
+ * (0 pps, 1 mbps, 2 flows) into *value. Returns false when the detector
+ * holds no average for that host (never published, or forgotten). */
+bool det_host_average(det_t *self, const fg_addr_t *addr, int dir, int cls, int metric,
+                      double *value);
+
 /* Hosts under attack (a BAN sent, not ended yet). */
 size_t det_attacks(const det_t *self);
 
