@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "aggregator/hosttable.h"
+#include "aggregator/lflow.h"
 #include "aggregator/spread.h"
 #include "aggregator/topk.h"
 #include "common/flowbatch.h"
@@ -75,7 +76,8 @@ struct agg {
     uint32_t *watch_free;
     uint32_t n_watch_free;
     agg_floor_t *floors; /* per hostgroup and direction: [2 * group + dir] */
-    sp_t *spread;     /* ends of the long records' spreads */
+    sp_t *spread;     /* when held long-flow rates end */
+    lf_t *flows;      /* long flows whose rate is held */
     uint64_t open_id; /* id (start / tick_ms) of the window records go to; 0 = unknown */
     agg_seq_t seqs[AGG_MAX_COLLECTORS];
     uint32_t n_seqs;
@@ -138,6 +140,14 @@ static void s_floors_init(agg_t *self)
     }
 }
 
+/* Windows a long flow's rate is held past its duration of n windows: a
+ * twentieth of n, at least 1 s, for the jitter of export times. */
+static uint64_t s_grace(uint64_t n, uint64_t tick)
+{
+    uint64_t g = (n + 19) / 20, g_min = (1000 + tick - 1) / tick;
+    return g < g_min ? g_min : g;
+}
+
 agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
 {
     agg_t *self = calloc(1, sizeof(*self));
@@ -158,14 +168,16 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->out.grates = calloc(2 * ng, sizeof(*self->out.grates));
     self->out.gcnt = calloc(2 * ng, sizeof(*self->out.gcnt));
     self->out.gheld = calloc(2 * ng, sizeof(*self->out.gheld));
-    uint64_t nb = AGG_SPREAD_MAX_MS / (uint64_t)cfg->tick_ms + 2;
-    uint64_t nev = 2ULL * max;
-    nev = nev < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nev > (1u << 30) ? (1u << 30) : nev;
-    self->spread = sp_new((uint32_t)nb, (uint32_t)nev);
+    uint64_t n_max = AGG_SPREAD_MAX_MS / (uint64_t)cfg->tick_ms;
+    uint64_t nb = n_max + s_grace(n_max, (uint64_t)cfg->tick_ms) + 2;
+    uint64_t nfl = 2ULL * max;
+    nfl = nfl < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nfl > (1u << 29) ? (1u << 29) : nfl;
+    self->flows = lf_new((uint32_t)nfl);
+    self->spread = sp_new((uint32_t)nb, (uint32_t)(2 * nfl));
     self->out.ghosts = calloc(2 * ng, sizeof(*self->out.ghosts));
     if (!self->ht || !self->active || !self->watches || !self->watch_free || !self->floors ||
         !self->out.gt || !self->out.gtp || !self->out.grates || !self->out.gcnt ||
-        !self->out.ghosts || !self->out.gheld || !self->spread) {
+        !self->out.ghosts || !self->out.gheld || !self->spread || !self->flows) {
         agg_destroy(&self);
         return NULL;
     }
@@ -203,6 +215,7 @@ void agg_destroy(agg_t **self_p)
     free(self->watch_free);
     free(self->floors);
     sp_destroy(&self->spread);
+    lf_destroy(&self->flows);
     s_out_free(&self->out);
     free(self);
     *self_p = NULL;
@@ -262,10 +275,16 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
     return 0;
 }
 
-static bool s_count_reaches(const ht_entry_t *e, const agg_cnt_t *floor)
+/* Has the window (its counts plus one window of the held rates) reached
+ * the floor's counts? */
+static bool s_count_reaches(const ht_entry_t *e, const agg_cnt_t *floor, int tick_ms)
 {
     ht_total_t t = ht_total(e);
-    return t.packets >= floor->packets || t.bytes >= floor->bytes || t.flows >= floor->flows;
+    double held[2];
+    ht_held_total(e, held);
+    double p = (double)t.packets + held[HT_HELD_PPS] * tick_ms / 1000.0;
+    double b = (double)t.bytes + held[HT_HELD_BPS] * tick_ms / 1000.0;
+    return p >= (double)floor->packets || b >= (double)floor->bytes || t.flows >= floor->flows;
 }
 
 /* Start top-contributor state for a host that reached its floor. */
@@ -325,36 +344,88 @@ static uint64_t s_open_id(agg_t *self, uint64_t now_ms)
     return self->open_id;
 }
 
-/* Spread a record lasting dur_ms (> one window) over n = ceil(dur / tick)
- * windows from the open one: its class holds packets / (n x tick) per
- * second until the close of window open + n - 1, so every packet is counted
- * once, at the rate the flow had. Its flow counts now. Returns the packets
- * it adds to one window, or 0 when the wheel is full (nothing done). */
+/* The identity of a record's flow: host, direction, peer, protocol, ports. */
+static uint64_t s_flow_key(const fg_flow_t *r)
+{
+    uint64_t v[4] = {r->host.hi ^ (r->peer.hi * 0x9e3779b97f4a7c15ULL), r->host.lo,
+                     r->peer.lo, (uint64_t)r->proto << 40 | (uint64_t)r->dir << 32 |
+                                     (uint64_t)r->sport << 16 | r->dport};
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    for (int i = 0; i < 4; i++) {
+        h ^= v[i];
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+    }
+    return h ? h : 1;
+}
+
+/* Add (sign 1) or take off (-1) a long flow's held rate on its host. */
+static void s_hold(ht_entry_t *e, const lf_entry_t *f, float sign)
+{
+    e->held[f->cls][HT_HELD_PPS] += sign * f->pps;
+    e->held[f->cls][HT_HELD_BPS] += sign * f->Bps;
+    if (f->syn) {
+        e->held[HT_TCP_SYN][HT_HELD_PPS] += sign * f->pps;
+        e->held[HT_TCP_SYN][HT_HELD_BPS] += sign * f->Bps;
+    }
+}
+
+/* The flow entry for r on host e: its previous record's (rate taken off
+ * the host), or a new one. NULL when there is no room (nothing changed). */
+static lf_entry_t *s_flow_of(agg_t *self, ht_entry_t *e, const fg_flow_t *r)
+{
+    uint64_t key = s_flow_key(r);
+    uint32_t host = ht_index(self->ht, e);
+    if (sp_room(self->spread) == 0)
+        return NULL;
+    int64_t i = lf_find(self->flows, key);
+    if (i >= 0) {
+        lf_entry_t *f = lf_at(self->flows, (uint32_t)i);
+        if (f->host != host)
+            return NULL; /* a 64-bit hash collision across hosts */
+        s_hold(e, f, -1);
+        self->st.spread_renewed++;
+        return f;
+    }
+    if ((i = lf_insert(self->flows, key)) < 0)
+        return NULL;
+    lf_entry_t *f = lf_at(self->flows, (uint32_t)i);
+    f->host = host;
+    e->n_pend++;
+    return f;
+}
+
+/* A record lasting dur_ms, more than one window: hold its rate, packets
+ * and bytes / (n = ceil(dur / tick) windows), on the host from the open
+ * window until the flow's next record replaces it or n + grace windows
+ * have closed (grace: a twentieth of n, at least 1 s, for the jitter of
+ * export times). Its flow counts now. Returns the packets it adds to one
+ * window, or 0 when there is no room (nothing done). */
 static uint64_t s_spread(agg_t *self, ht_entry_t *e, const fg_flow_t *r, uint64_t dur_ms,
                          uint64_t now_ms)
 {
     uint64_t tick = (uint64_t)self->cfg->tick_ms;
-    uint64_t n = (dur_ms + tick - 1) / tick, max_n = sp_buckets(self->spread) - 2;
-    int cls = ht_class(r->proto, r->frag);
-    int syn = ht_is_syn(r->proto, r->frag, r->tcp_flags);
-    if (sp_room(self->spread) < (size_t)(1 + syn))
+    uint64_t n = (dur_ms + tick - 1) / tick, n_max = AGG_SPREAD_MAX_MS / tick;
+    lf_entry_t *f = s_flow_of(self, e, r);
+    if (!f)
         return 0;
-    if (n > max_n) {
-        n = max_n;
+    if (n > n_max) {
+        n = n_max;
         self->st.spread_capped++;
     }
+    uint64_t g = s_grace(n, tick);
     double secs = (double)(n * tick) / 1000.0;
-    float pps = (float)((double)r->packets / secs), Bps = (float)((double)r->bytes / secs);
     uint64_t open = s_open_id(self, now_ms);
-    uint32_t idx = ht_index(self->ht, e);
-    int cl[2] = {cls, HT_TCP_SYN};
-    for (int i = 0; i <= syn; i++) {
-        sp_add(self->spread, open + n - 1, idx, cl[i], pps, Bps);
-        e->held[cl[i]][HT_HELD_PPS] += pps;
-        e->held[cl[i]][HT_HELD_BPS] += Bps;
-        e->n_pend++;
-        ht_count(e, cl[i], 0, 0, 1);
-    }
+    f->pps = (float)((double)r->packets / secs);
+    f->Bps = (float)((double)r->bytes / secs);
+    f->cls = (uint8_t)ht_class(r->proto, r->frag);
+    f->syn = (uint8_t)ht_is_syn(r->proto, r->frag, r->tcp_flags);
+    f->due = open + n - 1 + g;
+    sp_add(self->spread, f->due, (uint32_t)(f - lf_at(self->flows, 0)));
+    s_hold(e, f, 1);
+    ht_count(e, f->cls, 0, 0, 1);
+    if (f->syn)
+        ht_count(e, HT_TCP_SYN, 0, 0, 1);
     self->st.spread++;
     if (r->end_ms < open * tick)
         self->st.spread_late++;
@@ -386,7 +457,7 @@ static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_a
         weight = r->packets;
     }
     s_activate(self, e);
-    if (!e->watch && s_count_reaches(e, &self->floors[2 * e->group + e->dir].cnt))
+    if (!e->watch && s_count_reaches(e, &self->floors[2 * e->group + e->dir].cnt, self->cfg->tick_ms))
         s_watch_start(self, e);
     if (e->watch)
         s_watch_add(self, e, r, exporter, weight);
@@ -591,8 +662,9 @@ static const uint8_t *s_pack(agg_t *self, const Floodgate__WindowBatch *wb, size
 }
 
 /* Reset the window: counters, group sums, the active list. Watched hosts
- * that were published stay on the list, counters zeroed, for one more
- * window: if they fall silent their watch state is released then. Hosts
+ * that were published stay on the list, counters zeroed and contributor
+ * weights halved, for one more window: if they fall silent their watch
+ * state is released then. Hosts
  * holding spread rates stay on it until their spreads end. A published
  * host without watch state gets it for the next window. */
 static void s_window_reset(agg_t *self, uint32_t n_pub)
@@ -606,11 +678,12 @@ static void s_window_reset(agg_t *self, uint32_t n_pub)
             s_watch_stop(self, e);
         else if (!e->watch)
             s_watch_start(self, e);
-        if (e->watch) {
+        if (e->watch) { /* contributors fade over a few windows, so that
+                           a long flow seen once stays among them */
             agg_watch_t *w = &self->watches[e->watch - 1];
             for (int k = 0; k < AGG_KINDS; k++)
-                topk_reset(&w->kind[k]);
-            w->packets = 0;
+                topk_decay(&w->kind[k]);
+            w->packets >>= 1;
         }
         if (!e->watch && e->n_pend == 0)
             continue;
@@ -624,16 +697,21 @@ static void s_window_reset(agg_t *self, uint32_t n_pub)
     memset(self->out.ghosts, 0, ng * sizeof(*self->out.ghosts));
 }
 
-/* sp_fire_fn: a spread ends; its rate leaves the host's class. */
-static void s_spread_end(uint32_t idx, int cls, float pps, float Bps, void *arg)
+/* sp_fire_fn: a long flow's hold ends, unless a later record of the flow
+ * moved its end (then this event is stale). */
+static void s_spread_end(uint32_t id, uint64_t due, void *arg)
 {
-    ht_entry_t *e = ht_at(((agg_t *)arg)->ht, idx);
-    e->held[cls][HT_HELD_PPS] -= pps;
-    e->held[cls][HT_HELD_BPS] -= Bps;
+    agg_t *self = arg;
+    lf_entry_t *f = lf_at(self->flows, id);
+    if (f->key == 0 || f->due != due)
+        return;
+    ht_entry_t *e = ht_at(self->ht, f->host);
+    s_hold(e, f, -1);
     if (e->n_pend > 0)
         e->n_pend--;
-    if (e->n_pend == 0) /* no rounding residue outlives the last spread */
+    if (e->n_pend == 0) /* no rounding residue outlives the last flow */
         memset(e->held, 0, sizeof(e->held));
+    lf_remove(self->flows, id);
 }
 
 /* End the spreads due at the close of every window up to closed_id (all
@@ -735,12 +813,13 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
              " watched=%" PRIu64 " watch_refused=%" PRIu64 " windows=%" PRIu64
              " last_window_hosts=%" PRIu64 " last_window_us=%" PRIu64 " spread=%" PRIu64
              " spread_late=%" PRIu64 " spread_capped=%" PRIu64 " spread_refused=%" PRIu64
-             " spread_pending=%zu bad_times=%" PRIu64,
+             " spread_renewed=%" PRIu64 " long_flows=%zu bad_times=%" PRIu64,
              s->batches, s->malformed, s->batches_lost, s->misrouted, s->collector_resets,
              s->collectors_untracked, s->records, s->unmonitored, ht_size(self->ht),
              s->hosts_refused, s->hosts_removed,
              s->watched,
              s->watch_refused, s->windows, s->last_hosts_published, s->window_us, s->spread,
-             s->spread_late, s->spread_capped, s->spread_refused, sp_pending(self->spread),
+             s->spread_late, s->spread_capped, s->spread_refused, s->spread_renewed,
+             lf_size(self->flows),
              s->bad_times);
 }

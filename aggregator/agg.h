@@ -31,7 +31,8 @@ typedef struct {
     uint64_t windows;          /* WindowBatch messages built */
     uint64_t window_us;        /* last window close, microseconds */
     uint64_t last_hosts_published; /* hosts in the last WindowBatch */
-    uint64_t spread;           /* records spread over their duration */
+    uint64_t spread;           /* long records whose rate is held (spread) */
+    uint64_t spread_renewed;   /* ... that replaced the held rate of their flow */
     uint64_t spread_late;      /* ... of which had ended before the open window */
     uint64_t spread_capped;    /* ... lasting over 30 min: spread over 30 min */
     uint64_t spread_refused;   /* long records counted at arrival: no room to spread */
@@ -55,10 +56,12 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
 /* Add one record to its host's current window; exporter is the exporter's
  * address (may be NULL). This is the single place where a record meets the
  * counters. A record lasting more than one tick (end_ms - start_ms) is
- * spread over its duration: for ceil(duration / tick) windows starting with
- * the open one, its class carries packets and bytes / that time per second
- * (conserving every packet); its flow counts now. Shorter records and sFlow
- * samples (start == end) count whole in the open window. Returns 0,
+ * spread over its duration: from the open window, its class carries its
+ * packets and bytes / its duration (rounded up to whole ticks) per second,
+ * until the next record of the same flow (host, peer, protocol, ports)
+ * replaces that rate, or its duration plus a grace (1/20, at least 1 s)
+ * has passed; its flow counts now. Shorter records and sFlow samples
+ * (start == end) count whole in the open window. Returns 0,
  * or -1 when the record was not counted (unmonitored host or table full,
  * both counted). */
 int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,

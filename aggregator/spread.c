@@ -2,13 +2,9 @@
 
 #include <stdlib.h>
 
-#define SP_IDX_BITS 27
-#define SP_IDX_MASK ((1u << SP_IDX_BITS) - 1)
-
 typedef struct {
-    uint32_t idx_cls; /* cls << 27 | entry index */
-    uint32_t next;    /* 1 + next event in the bucket or free list, 0 = end */
-    float pps, Bps;
+    uint32_t id;
+    uint32_t next; /* 1 + next event in the bucket or free list, 0 = end */
 } sp_event_t;
 
 struct sp {
@@ -45,10 +41,8 @@ void sp_destroy(sp_t **self_p)
     *self_p = NULL;
 }
 
-int sp_add(sp_t *self, uint64_t due, uint32_t idx, int cls, float pps, float Bps)
+int sp_add(sp_t *self, uint64_t due, uint32_t id)
 {
-    if (idx > SP_IDX_MASK || cls < 0 || cls > SP_MAX_CLASS)
-        return -1;
     uint32_t ev;
     if (self->free_head) {
         ev = self->free_head - 1;
@@ -59,32 +53,29 @@ int sp_add(sp_t *self, uint64_t due, uint32_t idx, int cls, float pps, float Bps
         return -1;
     }
     uint32_t b = (uint32_t)(due % self->n_buckets);
-    sp_event_t *e = &self->pool[ev];
-    e->idx_cls = (uint32_t)cls << SP_IDX_BITS | idx;
-    e->pps = pps;
-    e->Bps = Bps;
-    e->next = self->heads[b];
+    self->pool[ev].id = id;
+    self->pool[ev].next = self->heads[b];
     self->heads[b] = ev + 1;
     self->pending++;
     return 0;
 }
 
-size_t sp_fire(sp_t *self, uint64_t id, sp_fire_fn fn, void *arg)
+size_t sp_fire(sp_t *self, uint64_t due, sp_fire_fn fn, void *arg)
 {
-    uint32_t b = (uint32_t)(id % self->n_buckets);
+    uint32_t b = (uint32_t)(due % self->n_buckets);
     size_t n = 0;
     uint32_t ev = self->heads[b];
     self->heads[b] = 0;
     while (ev) {
         sp_event_t *e = &self->pool[ev - 1];
-        uint32_t next = e->next;
-        fn(e->idx_cls & SP_IDX_MASK, (int)(e->idx_cls >> SP_IDX_BITS), e->pps, e->Bps, arg);
+        uint32_t next = e->next, id = e->id;
         e->next = self->free_head;
         self->free_head = ev;
+        self->pending--;
+        fn(id, due, arg); /* may schedule again: the event is free already */
         ev = next;
         n++;
     }
-    self->pending -= n;
     return n;
 }
 

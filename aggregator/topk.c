@@ -7,6 +7,19 @@ void topk_reset(topk_t *self)
     self->n = 0;
 }
 
+void topk_decay(topk_t *self)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < self->n; i++) {
+        topk_item_t t = self->it[i];
+        t.count >>= 1;
+        t.err >>= 1;
+        if (t.count > 0)
+            self->it[k++] = t;
+    }
+    self->n = k;
+}
+
 void topk_add(topk_t *self, uint64_t hi, uint64_t lo, uint64_t w, uint32_t aux)
 {
     uint32_t min = 0;

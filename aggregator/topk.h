@@ -28,6 +28,11 @@ typedef struct {
 /* Forget everything. Cannot fail. */
 void topk_reset(topk_t *self);
 
+/* Halve every count (and error), dropping keys that reach 0: a window's
+ * weight then counts 1/2 in the next window, 1/4 in the one after...
+ * Cannot fail. */
+void topk_decay(topk_t *self);
+
 /* Add weight w to key (hi, lo), remembering aux. Cannot fail. */
 void topk_add(topk_t *self, uint64_t hi, uint64_t lo, uint64_t w, uint32_t aux);
 
