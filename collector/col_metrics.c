@@ -6,6 +6,8 @@
 #include <stdio.h>
 
 #include "collector/exporters.h"
+#include "collector/sflow.h"
+#include "collector/templates.h"
 #include "common/log.h"
 
 #define COL_HEALTH_DROP_MS 10000
@@ -27,18 +29,33 @@ static void s_exporters(fg_mout_t *o, void *arg)
          "Records the exporter's sequence numbers say never arrived, per exporter stream."},
         {"floodgate_collector_exporter_sequence_resets_total",
          "Sequence jumps taken as exporter restarts, per exporter stream."},
+        {"floodgate_collector_exporter_records_total",
+         "Flow records decoded per exporter stream."},
+        {"floodgate_collector_exporter_records_filtered_total",
+         "Flow records touching no monitored network, per exporter stream."},
+        {"floodgate_collector_exporter_malformed_total",
+         "Datagrams or sets that could not be decoded, per exporter stream."},
+        {"floodgate_collector_exporter_sets_no_template_total",
+         "v9 / IPFIX data sets whose template was unknown, per exporter stream."},
+        {"floodgate_collector_exporter_templates",
+         "v9 / IPFIX templates held, per exporter stream."},
+        {"floodgate_collector_exporter_sampling",
+         "Sampling rate the exporter announced (0: none), per exporter stream."},
     };
     for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
-        fg_mout_family(o, fam[f].name, "counter", fam[f].help);
+        fg_mout_family(o, fam[f].name, f >= 7 ? "gauge" : "counter", fam[f].help);
         for (size_t i = 0; i < exp_capacity(t); i++) {
             const exp_entry_t *e = exp_at(t, i);
             if (!e)
                 continue;
             char a[FG_ADDR_STRLEN], l[160];
+            /* proto: 5, 9, 10 (NetFlow / IPFIX version) or 105 (sFlow v5) */
             snprintf(l, sizeof(l), "exporter=\"%s\",proto=\"%u\",domain=\"%" PRIu32 "\"",
                      fg_addr_format(&e->addr, a), e->proto, e->domain);
-            uint64_t v = f == 0 ? e->datagrams : f == 1 ? e->seq.lost : e->seq.resets;
-            fg_mout_u64(o, fam[f].name, l, v);
+            const uint64_t v[] = {e->datagrams,      e->seq.lost,        e->seq.resets,
+                                  e->st.records,     e->st.filtered,     e->st.malformed,
+                                  e->st.sets_no_template, e->n_templates, e->sampling};
+            fg_mout_u64(o, fam[f].name, l, v[f]);
         }
     }
     fg_mout_family(o, "floodgate_collector_exporters", "gauge", "Exporter streams seen.");
@@ -104,6 +121,49 @@ static int s_register(fg_metrics_t *m, col_stats_t *st)
                              &st->kernel_drops);
     rc |= fg_metrics_counter(m, "floodgate_collector_receive_errors_total",
                              "recvmmsg failures.", "", &st->recv_errors);
+    rc |= fg_metrics_counter(m, "floodgate_collector_datagrams_denied_total",
+                             "Datagrams of exporters not in collector/exporter_allow.", "",
+                             &st->denied);
+    rc |= fg_metrics_counter(m, bad, badh, "reason=\"bad_set\"", &st->bad_sets);
+    rc |= fg_metrics_counter(m, "floodgate_collector_sequence_lost_datagrams_total",
+                             "Datagrams the v9 / sFlow sequence numbers say never arrived.", "",
+                             &st->seq_lost_datagrams);
+    return rc;
+}
+
+/* v9 / IPFIX template handling and sFlow sample counters. */
+static int s_register_decoders(fg_metrics_t *m, col_t *col)
+{
+    static const char tn[] = "floodgate_collector_templates_total";
+    static const char th[] = "v9 / IPFIX template records, by outcome.";
+    static const char sn[] = "floodgate_collector_sets_total";
+    static const char sh[] = "v9 / IPFIX sets not decoded, by reason.";
+    static const char fn[] = "floodgate_collector_sflow_samples_total";
+    static const char fh[] = "sFlow samples, by kind and outcome.";
+    tpl_stats_t *t = (tpl_stats_t *)col_template_stats(col);
+    sflow_stats_t *f = (sflow_stats_t *)col_sflow_stats(col);
+    int rc = 0;
+    rc |= fg_metrics_counter(m, tn, th, "result=\"added\"", &t->templates_added);
+    rc |= fg_metrics_counter(m, tn, th, "result=\"replaced\"", &t->templates_replaced);
+    rc |= fg_metrics_counter(m, tn, th, "result=\"bad\"", &t->templates_bad);
+    rc |= fg_metrics_counter(m, tn, th, "result=\"capped\"", &t->templates_capped);
+    rc |= fg_metrics_counter(m, tn, th, "result=\"expired\"", &t->templates_expired);
+    rc |= fg_metrics_counter(m, tn, th, "result=\"withdrawn\"", &t->templates_withdrawn);
+    rc |= fg_metrics_counter(m, sn, sh, "reason=\"no_template\"", &t->sets_no_template);
+    rc |= fg_metrics_counter(m, sn, sh, "reason=\"malformed\"", &t->sets_malformed);
+    rc |= fg_metrics_counter(m, sn, sh, "reason=\"reserved_id\"", &t->sets_reserved);
+    rc |= fg_metrics_counter(m, "floodgate_collector_options_records_total",
+                             "v9 / IPFIX options data records (sampling, boot time).", "",
+                             &t->options_records);
+    rc |= fg_metrics_counter(m, fn, fh, "kind=\"flow\"", &f->flow_samples);
+    rc |= fg_metrics_counter(m, fn, fh, "kind=\"counter\"", &f->counter_samples);
+    rc |= fg_metrics_counter(m, fn, fh, "kind=\"other\"", &f->other_samples);
+    rc |= fg_metrics_counter(m, fn, fh, "kind=\"flow_no_record\"", &f->no_flow_record);
+    rc |= fg_metrics_counter(m, fn, fh, "kind=\"flow_unparsed_header\"",
+                             &f->unparsed_headers);
+    rc |= fg_metrics_counter(m, "floodgate_collector_sflow_agent_drops_total",
+                             "Packets sFlow agents say they could not sample.", "",
+                             &f->agent_drops);
     return rc;
 }
 
@@ -113,7 +173,8 @@ fg_metrics_t *col_metrics_start(const fg_config_t *cfg, col_t *col)
     if (!m)
         return NULL;
     col_mctx_t *c = fg_metrics_calloc(m, sizeof(*c));
-    if (!c || s_register(m, col_stats(col)) != 0 || fg_metrics_add_fn(m, s_exporters, c) != 0) {
+    if (!c || s_register(m, col_stats(col)) != 0 || s_register_decoders(m, col) != 0 ||
+        fg_metrics_add_fn(m, s_exporters, c) != 0) {
         fg_error("event=metrics_failed reason=\"out of memory\"");
         fg_metrics_destroy(&m);
         return NULL;

@@ -7,14 +7,20 @@
 #include <string.h>
 
 #include "collector/exporters.h"
+#include "collector/ipfix.h"
 #include "collector/netflow_v5.h"
+#include "collector/netflow_v9.h"
 #include "collector/raw.h"
+#include "collector/sflow.h"
+#include "collector/templates.h"
 #include "common/flowbatch.h"
 #include "common/log.h"
 
 /* A ZeroMQ socket waits this long at exit to hand over queued batches. */
 #define COL_LINGER_MS 1000
 #define COL_LOG_EVERY_MS 10000
+/* Records buffered between a decoder and the filter. */
+#define COL_SINK_RECORDS 256
 
 typedef struct {
     fb_builder_t *fb;
@@ -28,9 +34,21 @@ struct col {
     col_shard_t shards[FG_MAX_SHARDS];
     int n_shards;
     exp_table_t *exporters;
+    exp_entry_t scratch; /* the stream state of exporters beyond the table */
+    tpl_cache_t *templates;
     col_stats_t st;
+    tpl_stats_t tst;
+    sflow_stats_t sst;
+    /* the decoders' output, and whose it is while a datagram is decoded */
+    raw_sink_t sink;
+    raw_flow_t sink_buf[COL_SINK_RECORDS];
+    uint8_t cur_ex[16];
+    exp_entry_t *cur_exp;
+    uint64_t cur_now_ms;
     fg_ratelimit_t rl_malformed, rl_dropped, rl_seq, rl_exporters;
 };
+
+static void s_sink_flush(void *arg, const raw_flow_t *recs, int n);
 
 static int s_shard_open(col_shard_t *sh, const fg_config_t *cfg, int i, char *err, size_t errlen)
 {
@@ -61,7 +79,9 @@ col_t *col_new(const fg_config_t *cfg, char *err, size_t errlen)
     self->cfg = cfg;
     self->n_shards = cfg->shards;
     self->exporters = exp_table_new(COL_MAX_EXPORTERS);
-    if (!self->exporters) {
+    self->templates = tpl_cache_new(COL_MAX_TEMPLATES);
+    self->sink = (raw_sink_t){self->sink_buf, 0, COL_SINK_RECORDS, s_sink_flush, self};
+    if (!self->exporters || !self->templates) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -84,6 +104,7 @@ void col_destroy(col_t **self_p)
         zsock_destroy(&self->shards[i].push);
     }
     exp_table_destroy(&self->exporters);
+    tpl_cache_destroy(&self->templates);
     free(self);
     *self_p = NULL;
 }
@@ -149,62 +170,95 @@ static void s_add(col_t *self, const fg_flow_t *f, const uint8_t exporter[16], u
         s_flush(self, i);
 }
 
-/* The raw records of one datagram: filter, then batch per shard. */
-static void s_records(col_t *self, const raw_flow_t *recs, int n, const fg_addr_t *exporter,
-                      uint64_t now_ms)
+/* The decoders' records: filter, then batch per shard; counted for the
+ * exporter of the datagram being decoded. */
+static void s_sink_flush(void *arg, const raw_flow_t *recs, int n)
 {
-    uint8_t ex[16];
-    fg_addr_to_bytes16(exporter, ex);
+    col_t *self = arg;
+    exp_entry_t *e = self->cur_exp;
     self->st.records += (uint64_t)n;
+    e->st.records += (uint64_t)n;
     for (int r = 0; r < n; r++) {
         fg_flow_t out[2];
         int k = raw_filter(self->cfg, &recs[r], out);
         if (k == 0) {
             self->st.filtered++;
+            e->st.filtered++;
             continue;
         }
         self->st.kept++;
         for (int j = 0; j < k; j++)
-            s_add(self, &out[j], ex, now_ms);
+            s_add(self, &out[j], self->cur_ex, self->cur_now_ms);
     }
 }
 
-static void s_count_malformed(col_t *self, nf5_status_t st, const fg_addr_t *exporter,
-                              unsigned version, size_t len)
+/* A datagram that could not be decoded (or not all of it): count it in
+ * *counter and for its stream (e, may be NULL), log rate-limited. */
+static void s_malformed(col_t *self, uint64_t *counter, exp_entry_t *e,
+                        const fg_addr_t *exporter, unsigned version, const char *why, size_t len)
 {
-    uint64_t *c = st == NF5_ERR_VERSION        ? &self->st.bad_version
-                  : st == NF5_ERR_SHORT_HEADER ? &self->st.short_header
-                  : st == NF5_ERR_COUNT        ? &self->st.bad_count
-                                               : &self->st.truncated;
-    (*c)++;
+    (*counter)++;
+    if (e)
+        e->st.malformed++;
     char a[FG_ADDR_STRLEN];
     fg_log_rl(&self->rl_malformed, COL_LOG_EVERY_MS, FG_LOG_WARN,
               "event=malformed exporter=%s version=%u reason=%s len=%zu",
-              fg_addr_format(exporter, a), version, nf5_status_str(st), len);
+              fg_addr_format(exporter, a), version, why, len);
 }
 
-static void s_sequence(col_t *self, const nf5_header_t *h, const fg_addr_t *exporter)
+/* The state of one exporter stream, counted as a datagram; the scratch
+ * entry when the table is full (counted). */
+static exp_entry_t *s_stream(col_t *self, const fg_addr_t *exporter, uint8_t proto,
+                             uint32_t domain)
 {
-    uint32_t domain = (uint32_t)h->engine_type << 8 | h->engine_id;
-    exp_entry_t *e = exp_get(self->exporters, exporter, NF5_VERSION, domain);
+    exp_entry_t *e = exp_get(self->exporters, exporter, proto, domain);
     if (!e) {
         self->st.exporters_untracked++;
         fg_log_rl(&self->rl_exporters, COL_LOG_EVERY_MS, FG_LOG_WARN,
                   "event=exporter_table_full max=%d", COL_MAX_EXPORTERS);
-        return;
+        e = &self->scratch;
+        e->seq.valid = false; /* streams mix here: no sequence accounting */
     }
     e->datagrams++;
+    e->st.datagrams++;
+    return e;
+}
+
+static const char *s_proto_name(uint8_t proto)
+{
+    return proto == NF5_VERSION     ? "netflow_v5"
+           : proto == NF9_VERSION   ? "netflow_v9"
+           : proto == IPFIX_VERSION ? "ipfix"
+                                    : "sflow";
+}
+
+/* Sequence accounting: count units (records for v5 / IPFIX, datagrams for
+ * v9 / sFlow) of this datagram carrying sequence seq. */
+static void s_sequence(col_t *self, exp_entry_t *e, uint32_t seq, uint32_t count,
+                       const fg_addr_t *exporter)
+{
+    if (e == &self->scratch)
+        return;
     uint64_t resets = e->seq.resets, reorders = e->seq.reorders;
-    uint32_t lost = nf5_seq_update(&e->seq, h->flow_sequence, h->count);
-    self->st.seq_lost += lost;
+    uint32_t lost = nf5_seq_update(&e->seq, seq, (uint16_t)(count > UINT16_MAX ? UINT16_MAX : count));
+    bool datagrams = e->proto == NF9_VERSION || e->proto == EXP_SFLOW;
+    *(datagrams ? &self->st.seq_lost_datagrams : &self->st.seq_lost) += lost;
     self->st.seq_resets += e->seq.resets - resets;
     self->st.seq_reorders += e->seq.reorders - reorders;
     if (lost) {
         char a[FG_ADDR_STRLEN];
         fg_log_rl(&self->rl_seq, COL_LOG_EVERY_MS, FG_LOG_INFO,
-                  "event=sequence_gap proto=netflow_v5 exporter=%s engine=%u/%u lost=%u",
-                  fg_addr_format(exporter, a), h->engine_type, h->engine_id, lost);
+                  "event=sequence_gap proto=%s exporter=%s domain=%u lost=%u unit=%s",
+                  s_proto_name(e->proto), fg_addr_format(exporter, a), e->domain, lost,
+                  datagrams ? "datagrams" : "records");
     }
+}
+
+static void s_begin(col_t *self, const fg_addr_t *exporter, exp_entry_t *e, uint64_t now_ms)
+{
+    fg_addr_to_bytes16(exporter, self->cur_ex);
+    self->cur_exp = e;
+    self->cur_now_ms = now_ms;
 }
 
 static void s_netflow_v5(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
@@ -214,19 +268,122 @@ static void s_netflow_v5(col_t *self, const uint8_t *buf, size_t len, const fg_a
     raw_flow_t recs[NF5_MAX_RECORDS];
     nf5_status_t st = nf5_decode(buf, len, (uint32_t)self->cfg->default_sampling, &h, recs);
     if (st != NF5_OK && st != NF5_TRAILING) {
-        s_count_malformed(self, st, exporter, NF5_VERSION, len);
+        uint64_t *c = st == NF5_ERR_SHORT_HEADER ? &self->st.short_header
+                      : st == NF5_ERR_COUNT      ? &self->st.bad_count
+                                                 : &self->st.truncated;
+        s_malformed(self, c, NULL, exporter, NF5_VERSION, nf5_status_str(st), len);
         return;
     }
     if (st == NF5_TRAILING)
         self->st.trailing++;
-    s_sequence(self, &h, exporter);
-    s_records(self, recs, h.count, exporter, now_ms);
+    uint32_t domain = (uint32_t)h.engine_type << 8 | h.engine_id;
+    exp_entry_t *e = s_stream(self, exporter, NF5_VERSION, domain);
+    if (h.sampling_interval)
+        e->sampling = h.sampling_interval;
+    s_sequence(self, e, h.flow_sequence, h.count, exporter);
+    uint32_t over = fg_config_sampling_override(self->cfg, exporter);
+    for (int i = 0; over && over != h.sampling && i < h.count; i++) {
+        recs[i].packets = recs[i].packets / h.sampling * over;
+        recs[i].bytes = recs[i].bytes / h.sampling * over;
+        recs[i].sampling = over;
+    }
+    s_begin(self, exporter, e, now_ms);
+    s_sink_flush(self, recs, h.count);
+}
+
+static void s_env(col_t *self, tpl_env_t *env, const fg_addr_t *exporter, exp_entry_t *e,
+                  uint64_t now_ms)
+{
+    *env = (tpl_env_t){0};
+    env->cache = self->templates;
+    env->exporter = *exporter;
+    env->exp = e;
+    env->now_ms = now_ms;
+    env->timeout_ms = (uint64_t)self->cfg->template_timeout * 1000;
+    env->max_per_stream = (uint32_t)self->cfg->max_templates;
+    env->st = &self->tst;
+    env->sink = &self->sink;
+    env->ctx.default_sampling = (uint32_t)self->cfg->default_sampling;
+    env->ctx.override = fg_config_sampling_override(self->cfg, exporter);
+    s_begin(self, exporter, e, now_ms);
+}
+
+static void s_netflow_v9(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
+                         uint64_t now_ms)
+{
+    nf9_header_t h;
+    nf9_status_t st = nf9_header(buf, len, &h);
+    if (st != NF9_OK) {
+        s_malformed(self, &self->st.short_header, NULL, exporter, NF9_VERSION,
+                    nf9_status_str(st), len);
+        return;
+    }
+    exp_entry_t *e = s_stream(self, exporter, NF9_VERSION, h.source_id);
+    s_sequence(self, e, h.sequence, 1, exporter);
+    tpl_env_t env;
+    s_env(self, &env, exporter, e, now_ms);
+    st = nf9_decode(buf, len, &h, &env);
+    raw_sink_drain(&self->sink);
+    if (st != NF9_OK)
+        s_malformed(self, &self->st.bad_sets, NULL, exporter, NF9_VERSION, nf9_status_str(st),
+                    len);
+}
+
+static void s_ipfix(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
+                    uint64_t now_ms)
+{
+    ipfix_header_t h;
+    ipfix_status_t st = ipfix_header(buf, len, &h);
+    if (st != IPFIX_OK && st != IPFIX_TRAILING) {
+        uint64_t *c = st == IPFIX_ERR_LENGTH ? &self->st.truncated : &self->st.short_header;
+        s_malformed(self, c, NULL, exporter, IPFIX_VERSION, ipfix_status_str(st), len);
+        return;
+    }
+    if (st == IPFIX_TRAILING)
+        self->st.trailing++;
+    exp_entry_t *e = s_stream(self, exporter, IPFIX_VERSION, h.domain);
+    tpl_env_t env;
+    s_env(self, &env, exporter, e, now_ms);
+    st = ipfix_decode(buf, &h, &env);
+    raw_sink_drain(&self->sink);
+    s_sequence(self, e, h.sequence, env.data_records, exporter);
+    if (env.unknown_sets || st != IPFIX_OK)
+        e->seq.valid = false; /* records we could not count: resynchronise */
+    if (st != IPFIX_OK)
+        s_malformed(self, &self->st.bad_sets, NULL, exporter, IPFIX_VERSION,
+                    ipfix_status_str(st), len);
+}
+
+static void s_sflow(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
+                    uint64_t now_ms)
+{
+    sflow_header_t h;
+    sflow_status_t st = sflow_header(buf, len, &h);
+    if (st != SFLOW_OK) {
+        uint64_t *c = st == SFLOW_ERR_VERSION ? &self->st.bad_version : &self->st.short_header;
+        s_malformed(self, c, NULL, exporter, h.version, sflow_status_str(st), len);
+        return;
+    }
+    exp_entry_t *e = s_stream(self, exporter, EXP_SFLOW, h.sub_agent);
+    s_sequence(self, e, h.sequence, 1, exporter);
+    s_begin(self, exporter, e, now_ms);
+    uint32_t flows = 0;
+    st = sflow_decode(buf, len, &h, fg_now_ms(), fg_config_sampling_override(self->cfg, exporter),
+                      (uint32_t)self->cfg->default_sampling, &self->sink, &self->sst, &flows);
+    raw_sink_drain(&self->sink);
+    if (st != SFLOW_OK)
+        s_malformed(self, &self->st.truncated, e, exporter, SFLOW_VERSION, sflow_status_str(st),
+                    len);
 }
 
 void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
                   uint64_t now_ms)
 {
     self->st.datagrams++;
+    if (!fg_config_exporter_allowed(self->cfg, exporter)) {
+        self->st.denied++;
+        return;
+    }
     /* Every export format starts with a 16-bit version: NetFlow v5 = 5,
      * v9 = 9, IPFIX = 10 (RFC 7011 3.1); sFlow v5 has a 32-bit version 5,
      * so its first two bytes are 0 (and it arrives on its own port). */
@@ -235,9 +392,17 @@ void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *
     case NF5_VERSION:
         s_netflow_v5(self, buf, len, exporter, now_ms);
         break;
+    case NF9_VERSION:
+        s_netflow_v9(self, buf, len, exporter, now_ms);
+        break;
+    case IPFIX_VERSION:
+        s_ipfix(self, buf, len, exporter, now_ms);
+        break;
+    case 0:
+        s_sflow(self, buf, len, exporter, now_ms);
+        break;
     default:
-        s_count_malformed(self, len >= 2 ? NF5_ERR_VERSION : NF5_ERR_SHORT_HEADER, exporter,
-                          version, len);
+        s_malformed(self, &self->st.bad_version, NULL, exporter, version, "bad_version", len);
         break;
     }
 }
@@ -288,24 +453,77 @@ static const struct {
     COL_STAT(filtered),        COL_STAT(out_records),     COL_STAT(batches_sent),
     COL_STAT(batches_dropped), COL_STAT(records_dropped), COL_STAT(seq_lost),
     COL_STAT(seq_resets),      COL_STAT(seq_reorders),    COL_STAT(exporters_untracked),
-    COL_STAT(kernel_drops),    COL_STAT(recv_errors),
+    COL_STAT(kernel_drops),    COL_STAT(recv_errors),     COL_STAT(denied),
+    COL_STAT(bad_sets),        COL_STAT(seq_lost_datagrams),
 };
+#define TPL_STAT(name) {#name, offsetof(tpl_stats_t, name)}
+static const struct {
+    const char *name;
+    size_t off;
+} s_tpl_names[] = {
+    TPL_STAT(templates_added),   TPL_STAT(templates_replaced), TPL_STAT(templates_bad),
+    TPL_STAT(templates_capped),  TPL_STAT(templates_expired),  TPL_STAT(templates_withdrawn),
+    TPL_STAT(sets_no_template),  TPL_STAT(sets_malformed),     TPL_STAT(sets_reserved),
+    TPL_STAT(options_records),
+};
+#define SF_STAT(name) {"sflow_" #name, offsetof(sflow_stats_t, name)}
+static const struct {
+    const char *name;
+    size_t off;
+} s_sf_names[] = {
+    SF_STAT(flow_samples),   SF_STAT(counter_samples),  SF_STAT(other_samples),
+    SF_STAT(no_flow_record), SF_STAT(unparsed_headers), SF_STAT(agent_drops),
+};
+
+/* Append "name=value" pairs of a counter struct. */
+static size_t s_format_table(char *buf, size_t len, size_t used, const void *base,
+                             const char *const *names, const size_t *offs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = *(const uint64_t *)((const char *)base + offs[i]);
+        int w = snprintf(buf + used, len - used, "%s%s=%llu", used ? " " : "", names[i],
+                         (unsigned long long)v);
+        if (w < 0 || (size_t)w >= len - used)
+            return used;
+        used += (size_t)w;
+    }
+    return used;
+}
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+/* The names and offsets of one of the tables above, as two arrays. */
+#define COL_TABLE(tbl, names, offs)                                                            \
+    const char *names[N_OF(tbl)];                                                              \
+    size_t offs[N_OF(tbl)];                                                                    \
+    for (size_t i_ = 0; i_ < N_OF(tbl); i_++) {                                                \
+        names[i_] = tbl[i_].name;                                                              \
+        offs[i_] = tbl[i_].off;                                                                \
+    }
 
 char *col_stats_format(const col_t *self, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof(s_stat_names) / sizeof(s_stat_names[0]); i++) {
-        uint64_t v = *(const uint64_t *)((const char *)&self->st + s_stat_names[i].off);
-        int w = snprintf(buf + used, len - used, "%s%s=%llu", i ? " " : "",
-                         s_stat_names[i].name, (unsigned long long)v);
-        if (w < 0 || (size_t)w >= len - used)
-            break;
-        used += (size_t)w;
-    }
-    if (used + 32 < len)
-        snprintf(buf + used, len - used, " exporters=%zu", exp_count(self->exporters));
+    COL_TABLE(s_stat_names, n1, o1);
+    COL_TABLE(s_tpl_names, n2, o2);
+    COL_TABLE(s_sf_names, n3, o3);
+    used = s_format_table(buf, len, used, &self->st, n1, o1, N_OF(n1));
+    used = s_format_table(buf, len, used, &self->tst, n2, o2, N_OF(n2));
+    used = s_format_table(buf, len, used, &self->sst, n3, o3, N_OF(n3));
+    if (used + 64 < len)
+        snprintf(buf + used, len - used, " exporters=%zu templates=%zu",
+                 exp_count(self->exporters), tpl_count(self->templates));
     return buf;
+}
+
+const struct tpl_stats *col_template_stats(const col_t *self)
+{
+    return &self->tst;
+}
+
+const struct sflow_stats *col_sflow_stats(const col_t *self)
+{
+    return &self->sst;
 }
 
 const struct exp_table *col_exporters(const col_t *self)
@@ -320,10 +538,18 @@ void col_log_exporters(const col_t *self)
         if (!e)
             continue;
         char a[FG_ADDR_STRLEN];
-        fg_info("event=exporter addr=%s proto=%u domain=%u datagrams=%llu seq_lost=%llu "
-                "seq_resets=%llu seq_reorders=%llu",
-                fg_addr_format(&e->addr, a), e->proto, e->domain,
-                (unsigned long long)e->datagrams, (unsigned long long)e->seq.lost,
-                (unsigned long long)e->seq.resets, (unsigned long long)e->seq.reorders);
+        bool dgrams = e->proto == NF9_VERSION || e->proto == EXP_SFLOW;
+        fg_info("event=exporter addr=%s proto=%s domain=%u datagrams=%llu records=%llu "
+                "filtered=%llu malformed=%llu sets_no_template=%llu templates=%u "
+                "template_records=%llu options_records=%llu sampling=%u seq_lost=%llu "
+                "seq_unit=%s seq_resets=%llu seq_reorders=%llu",
+                fg_addr_format(&e->addr, a), s_proto_name(e->proto), e->domain,
+                (unsigned long long)e->st.datagrams, (unsigned long long)e->st.records,
+                (unsigned long long)e->st.filtered, (unsigned long long)e->st.malformed,
+                (unsigned long long)e->st.sets_no_template, e->n_templates,
+                (unsigned long long)e->st.templates, (unsigned long long)e->st.options,
+                e->sampling, (unsigned long long)e->seq.lost,
+                dgrams ? "datagrams" : "records", (unsigned long long)e->seq.resets,
+                (unsigned long long)e->seq.reorders);
     }
 }

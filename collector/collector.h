@@ -2,8 +2,9 @@
  *
  * The daemon layer of floodgate-collector, apart from its sockets' receive
  * loop (main.c) so tests can drive it datagram by datagram. For each
- * datagram: dispatch on the version field (the one place where NetFlow v9,
- * IPFIX and sFlow will plug in), decode into raw records, keep those that
+ * datagram: drop it unless its exporter is allowed, dispatch on the version
+ * field (NetFlow v5, v9, IPFIX; sFlow's first two bytes are 0), decode
+ * into raw records (v9 / IPFIX through the template cache), keep those that
  * touch a monitored network (raw_filter), and add each to the batch of its
  * shard, hash(host) % shards. A shard's batch is sent when it holds
  * batch_records records or its oldest record waited batch_ms, on a ZeroMQ
@@ -37,18 +38,24 @@ typedef struct {
     uint64_t batches_sent;
     uint64_t batches_dropped;  /* send queue full (or out of memory) */
     uint64_t records_dropped;  /* records in those batches, or not added */
-    uint64_t seq_lost;         /* records the exporters' sequence says we missed */
+    uint64_t seq_lost;         /* records v5 / IPFIX sequences say we missed */
     uint64_t seq_resets;       /* sequence jumps taken as exporter restarts */
     uint64_t seq_reorders;     /* datagrams older than the expected sequence */
     uint64_t exporters_untracked; /* datagrams of exporters beyond the table */
     uint64_t kernel_drops;     /* SO_RXQ_OVFL: dropped by the socket (main.c) */
     uint64_t recv_errors;      /* recvmmsg failures (main.c) */
+    uint64_t denied;           /* datagrams of exporters not in exporter_allow */
+    uint64_t bad_sets;         /* v9 / IPFIX datagrams with a malformed set:
+                                * decoded up to it */
+    uint64_t seq_lost_datagrams; /* datagrams v9 / sFlow sequences say we missed */
 } col_stats_t;
 
 typedef struct col col_t;
 
-/* Max exporter streams tracked (sequence numbers, later templates). */
+/* Max exporter streams tracked (sequence numbers, sampling, counters). */
 #define COL_MAX_EXPORTERS 4096
+/* Max v9 / IPFIX templates held, all exporters together. */
+#define COL_MAX_TEMPLATES 16384
 
 /* A collector for cfg (borrowed: it must outlive the collector): one batch
  * builder and one PUSH socket per shard, connected to pull_connect[i] with
@@ -83,12 +90,17 @@ col_stats_t *col_stats(col_t *self);
  * Returns buf. */
 char *col_stats_format(const col_t *self, char *buf, size_t len);
 
+/* The v9 / IPFIX template counters and the sFlow counters (borrowed, for
+ * the metrics). */
+const struct tpl_stats *col_template_stats(const col_t *self);
+const struct sflow_stats *col_sflow_stats(const col_t *self);
+
 /* The exporter streams' table (borrowed), for the metrics: see
  * collector/exporters.h. */
 const struct exp_table *col_exporters(const col_t *self);
 
-/* Log one line per exporter stream with its datagrams and sequence
- * accounting (bounded by COL_MAX_EXPORTERS), at info level. */
+/* Log one line per exporter stream with its counters, sampling and
+ * sequence accounting (bounded by COL_MAX_EXPORTERS), at info level. */
 void col_log_exporters(const col_t *self);
 
 #endif

@@ -70,3 +70,28 @@ size_t exp_capacity(const exp_table_t *self)
 {
     return self->cap;
 }
+
+void exp_learn_sampling(exp_entry_t *e, bool has_id, uint32_t id, uint32_t rate)
+{
+    if (rate == 0)
+        return;
+    e->sampling = rate; /* the latest announcement is the exporter's rate */
+    if (!has_id)
+        return;
+    for (uint32_t i = 0; i < e->n_samplers; i++)
+        if (e->samplers[i].id == id) {
+            e->samplers[i].rate = rate;
+            return;
+        }
+    if (e->n_samplers < EXP_MAX_SAMPLERS)
+        e->samplers[e->n_samplers++] = (exp_sampler_t){id, rate};
+}
+
+uint32_t exp_sampling(const exp_entry_t *e, bool has_id, uint32_t id)
+{
+    if (has_id)
+        for (uint32_t i = 0; i < e->n_samplers; i++)
+            if (e->samplers[i].id == id)
+                return e->samplers[i].rate;
+    return e->sampling;
+}

@@ -1,10 +1,11 @@
-/* floodgate-collector: NetFlow exports in, FlowBatch messages out.
+/* floodgate-collector: NetFlow v5 / v9, IPFIX and sFlow v5 in, FlowBatch
+ * messages out.
  *
  * Reads top to bottom: args and config (fg_daemon_start) -> shard sockets
  * (col_new) -> UDP sockets -> loop. The loop polls the UDP sockets with a
  * timeout that is the next batch's deadline (at most batch_ms), drains each
  * readable socket with recvmmsg, sends due batches, and dumps the counters
- * on SIGUSR1 and every 60 s. SIGTERM / SIGINT end it after a last flush. */
+ * and the per-exporter counters on SIGUSR1 and every 60 s. SIGTERM / SIGINT end it after a last flush. */
 #include <czmq.h>
 #include <errno.h>
 #include <poll.h>
@@ -25,36 +26,47 @@
 typedef struct {
     const fg_config_t *cfg;
     col_t *col;
-    udp_rx_t *rx[FG_MAX_LISTEN];
-    struct pollfd pfd[FG_MAX_LISTEN];
+    udp_rx_t *rx[2 * FG_MAX_LISTEN];
+    struct pollfd pfd[2 * FG_MAX_LISTEN];
     int n_rx;
     fg_ratelimit_t rl_recv, rl_cut;
     fg_metrics_t *metrics;
 } ctx_t;
 
+/* Open one receive socket on ep; warn once when rmem_max capped it. */
+static void s_open_one(ctx_t *c, const char *ep, const char *proto, bool *warned)
+{
+    char err[512];
+    int got = 0;
+    if (c->n_rx >= (int)(sizeof(c->rx) / sizeof(c->rx[0])))
+        fg_die(1, "event=listen_failed reason=\"too many listen endpoints\"");
+    udp_rx_t *rx = udp_open(ep, c->cfg->rcvbuf, &got, err, sizeof(err));
+    if (!rx)
+        fg_die(1, "event=listen_failed endpoint=%s reason=\"%s\"", ep, err);
+    /* Linux grants twice the value asked for (the other half is its
+     * bookkeeping); less than that means net.core.rmem_max capped it. */
+    if (got / 2 < c->cfg->rcvbuf && !*warned) {
+        fg_warn("event=rcvbuf_capped wanted=%d got=%d hint=\"sysctl -w "
+                "net.core.rmem_max=%d\"",
+                c->cfg->rcvbuf, got / 2, c->cfg->rcvbuf);
+        *warned = true;
+    }
+    c->rx[c->n_rx] = rx;
+    c->pfd[c->n_rx].fd = rx->fd;
+    c->pfd[c->n_rx].events = POLLIN;
+    c->n_rx++;
+    fg_info("event=listen proto=%s endpoint=%s rcvbuf=%d", proto, ep, got / 2);
+}
+
+/* NetFlow v5 / v9 and IPFIX share their sockets (the version field tells
+ * them apart); sFlow has its own. */
 static void s_open_sockets(ctx_t *c)
 {
     bool warned = false;
-    for (int i = 0; i < c->cfg->n_netflow_listen; i++) {
-        char err[512];
-        int got = 0;
-        const char *ep = c->cfg->netflow_listen[i];
-        c->rx[i] = udp_open(ep, c->cfg->rcvbuf, &got, err, sizeof(err));
-        if (!c->rx[i])
-            fg_die(1, "event=listen_failed reason=\"%s\"", err);
-        /* Linux grants twice the value asked for (the other half is its
-         * bookkeeping); less than that means net.core.rmem_max capped it. */
-        if (got / 2 < c->cfg->rcvbuf && !warned) {
-            fg_warn("event=rcvbuf_capped wanted=%d got=%d hint=\"sysctl -w "
-                    "net.core.rmem_max=%d\"",
-                    c->cfg->rcvbuf, got / 2, c->cfg->rcvbuf);
-            warned = true;
-        }
-        c->pfd[i].fd = c->rx[i]->fd;
-        c->pfd[i].events = POLLIN;
-        c->n_rx++;
-        fg_info("event=listen proto=netflow endpoint=%s rcvbuf=%d", ep, got / 2);
-    }
+    for (int i = 0; i < c->cfg->n_netflow_listen; i++)
+        s_open_one(c, c->cfg->netflow_listen[i], "netflow", &warned);
+    for (int i = 0; i < c->cfg->n_sflow_listen; i++)
+        s_open_one(c, c->cfg->sflow_listen[i], "sflow", &warned);
 }
 
 /* Hand every datagram of one recvmmsg batch to the collector. */
@@ -101,7 +113,7 @@ static void s_drain(ctx_t *c, udp_rx_t *rx)
 
 static void s_log_stats(ctx_t *c, const char *why)
 {
-    char line[1536];
+    char line[4096];
     fg_info("event=stats why=%s %s", why, col_stats_format(c->col, line, sizeof(line)));
 }
 
@@ -127,6 +139,7 @@ static void s_loop(ctx_t *c)
         if (now >= next_stats) {
             next_stats = now + STATS_EVERY_MS;
             s_log_stats(c, "timer");
+            col_log_exporters(c->col);
         }
     }
 }

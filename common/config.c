@@ -243,6 +243,60 @@ static int s_set_listen(fg_config_t *cfg, const key_def_t *k, const char *val, c
     return s_each_item(val, s_add_endpoint, &a, why);
 }
 
+static int s_set_sflow_listen(fg_config_t *cfg, const key_def_t *k, const char *val,
+                              const char **why)
+{
+    (void)k;
+    ep_arg_t a = {cfg->sflow_listen, &cfg->n_sflow_listen, FG_MAX_LISTEN, false};
+    return s_each_item(val, s_add_endpoint, &a, why);
+}
+
+static int s_set_allow(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    (void)k;
+    prefix_arg_t a = {cfg->exporter_allow, 1, NULL};
+    return s_each_item(val, s_add_prefix, &a, why);
+}
+
+/* "ADDRESS=RATE" items. */
+static int s_add_override(void *arg, const char *item, const char **why)
+{
+    fg_config_t *cfg = arg;
+    char addr[FG_ENDPOINT_MAX];
+    const char *eq = strchr(item, '=');
+    char *end;
+    if (!eq || (size_t)(eq - item) >= sizeof(addr)) {
+        *why = "expected ADDRESS=RATE";
+        return -1;
+    }
+    memcpy(addr, item, (size_t)(eq - item));
+    addr[eq - item] = '\0';
+    long rate = strtol(eq + 1, &end, 10);
+    if (eq[1] == '\0' || *end != '\0' || rate < 1 || rate > 1000000) {
+        *why = "rate must be an integer 1..1000000";
+        return -1;
+    }
+    if (cfg->n_sampling_override >= FG_MAX_OVERRIDES) {
+        *why = "too many sampling overrides";
+        return -1;
+    }
+    int i = cfg->n_sampling_override;
+    if (fg_addr_parse(addr, &cfg->sampling_override[i].exporter) != 0) {
+        *why = "bad exporter address";
+        return -1;
+    }
+    cfg->sampling_override[i].rate = (uint32_t)rate;
+    cfg->n_sampling_override++;
+    return 0;
+}
+
+static int s_set_override(fg_config_t *cfg, const key_def_t *k, const char *val,
+                          const char **why)
+{
+    (void)k;
+    return s_each_item(val, s_add_override, cfg, why);
+}
+
 /* pull_connect / pub_connect: counts kept in the low slots; n is recounted
  * in s_finish. */
 static int s_set_connects(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
@@ -346,6 +400,11 @@ static const key_def_t s_keys[] = {
     {"collector", "default_sampling", s_set_int, C(default_sampling), 0, "1", 1, 1000000, false},
     {"collector", "send_hwm", s_set_int, C(send_hwm), 0, "1000", 1, 1000000, false},
     {"collector", "metrics_listen", s_set_metrics, C(collector_metrics), FG_ENDPOINT_MAX, "127.0.0.1:9551", 0, 0, false},
+    {"collector", "sflow_listen", s_set_sflow_listen, 0, 0, "0.0.0.0:6343", 0, 0, true},
+    {"collector", "template_timeout", s_set_int, C(template_timeout), 0, "1800", 0, 604800, false},
+    {"collector", "max_templates", s_set_int, C(max_templates), 0, "256", 1, 65536, false},
+    {"collector", "exporter_allow", s_set_allow, 0, 0, "", 0, 0, true},
+    {"collector", "sampling_override", s_set_override, 0, 0, "", 0, 0, true},
 
     {"aggregator", "shards", s_set_int, C(shards), 0, "1", 1, FG_MAX_SHARDS, false},
     {"aggregator", "pull_bind", s_set_zmq, C(pull_bind), FG_ENDPOINT_MAX, "tcp://*:5550", 0, 0, false},
@@ -500,6 +559,8 @@ static int s_apply(loader_t *l, const key_def_t *k, size_t idx, void *target, co
         memset((char *)target + k->off, 0, sizeof(l->cfg->pull_connect));
     if (line != 0 && !l->seen[idx] && k->list && k->set == s_set_listen)
         l->cfg->n_netflow_listen = 0;
+    if (line != 0 && !l->seen[idx] && k->list && k->set == s_set_sflow_listen)
+        l->cfg->n_sflow_listen = 0;
     if (line > 0)
         l->seen[idx] = line;
     if (k->set((fg_config_t *)target, k, val, &why) != 0)
@@ -695,7 +756,8 @@ fg_config_t *fg_config_load(const char *path, char *err, size_t errlen)
     l.path = path;
     l.err = err;
     l.errlen = errlen;
-    if (!cfg || !(cfg->monitored = ptrie_new()) || !(cfg->whitelist = ptrie_new())) {
+    if (!cfg || !(cfg->monitored = ptrie_new()) || !(cfg->whitelist = ptrie_new()) ||
+        !(cfg->exporter_allow = ptrie_new())) {
         s_fail(&l, 0, "out of memory");
         goto fail;
     }
@@ -740,6 +802,7 @@ void fg_config_destroy(fg_config_t **self_p)
         return;
     ptrie_destroy(&(*self_p)->monitored);
     ptrie_destroy(&(*self_p)->whitelist);
+    ptrie_destroy(&(*self_p)->exporter_allow);
     free(*self_p);
     *self_p = NULL;
 }
@@ -748,6 +811,19 @@ const fg_hostgroup_t *fg_config_group(const fg_config_t *cfg, const fg_addr_t *a
 {
     int g = ptrie_lookup(cfg->monitored, a);
     return g < 0 ? NULL : &cfg->groups[g];
+}
+
+uint32_t fg_config_sampling_override(const fg_config_t *cfg, const fg_addr_t *exporter)
+{
+    for (int i = 0; i < cfg->n_sampling_override; i++)
+        if (fg_addr_eq(&cfg->sampling_override[i].exporter, exporter))
+            return cfg->sampling_override[i].rate;
+    return 0;
+}
+
+bool fg_config_exporter_allowed(const fg_config_t *cfg, const fg_addr_t *exporter)
+{
+    return ptrie_size(cfg->exporter_allow) == 0 || ptrie_lookup(cfg->exporter_allow, exporter) >= 0;
 }
 
 bool fg_config_whitelisted(const fg_config_t *cfg, const fg_addr_t *a)

@@ -25,6 +25,7 @@
 #define FG_MAX_LISTEN 8
 #define FG_NAME_MAX 64
 #define FG_ENDPOINT_MAX 256
+#define FG_MAX_OVERRIDES 256
 
 /* Traffic classes thresholds apply to, in the order of HostWindow's rates:
  * the total, then tcp, tcp_syn (a subset of tcp), udp, icmp, fragments,
@@ -91,6 +92,16 @@ typedef struct {
     int default_sampling;
     int send_hwm;
     char collector_metrics[FG_ENDPOINT_MAX]; /* metrics_listen; "" = off */
+    char sflow_listen[FG_MAX_LISTEN][FG_ENDPOINT_MAX];
+    int n_sflow_listen;
+    int template_timeout;  /* seconds; 0 = templates never expire */
+    int max_templates;     /* per (exporter, source id / domain) */
+    ptrie_t *exporter_allow; /* empty: every exporter is accepted */
+    struct {
+        fg_addr_t exporter;
+        uint32_t rate;
+    } sampling_override[FG_MAX_OVERRIDES];
+    int n_sampling_override;
 
     /* aggregator */
     int shards;
@@ -135,6 +146,13 @@ void fg_config_destroy(fg_config_t **self_p);
 
 /* The hostgroup of a monitored address, or NULL when it is not monitored. */
 const fg_hostgroup_t *fg_config_group(const fg_config_t *cfg, const fg_addr_t *a);
+
+/* The configured sampling rate of an exporter (collector/sampling_override),
+ * 0 when it has none. */
+uint32_t fg_config_sampling_override(const fg_config_t *cfg, const fg_addr_t *exporter);
+
+/* True when collector/exporter_allow is empty or holds the address. */
+bool fg_config_exporter_allowed(const fg_config_t *cfg, const fg_addr_t *exporter);
 
 /* True when the address is on the whitelist. */
 bool fg_config_whitelisted(const fg_config_t *cfg, const fg_addr_t *a);

@@ -242,8 +242,8 @@ static void test_collector_counts_by_cause(void **state)
     buf[3] = 0;
     col_datagram(fx.col, buf, len, &s_exporter, 1); /* count 0 */
     buf[3] = 3;
-    buf[1] = 9;
-    col_datagram(fx.col, buf, len, &s_exporter, 1); /* NetFlow v9: not yet */
+    buf[1] = 7;
+    col_datagram(fx.col, buf, len, &s_exporter, 1); /* NetFlow v7: not supported */
     col_stats_t *st = col_stats(fx.col);
     assert_int_equal(st->datagrams, 7);
     assert_int_equal(st->truncated, 1);

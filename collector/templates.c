@@ -1,0 +1,566 @@
+/* Template cache and compiled-template record decoding; see templates.h. */
+#include "collector/templates.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/flow.h"
+#include "common/rd.h"
+
+/* ---- field id -> slot (IANA IPFIX Information Elements; the same numbers
+ * as NetFlow v9's field types, RFC 3954 8) ---- */
+
+enum { K_ADDR4, K_ADDR6, K_UINT };
+
+typedef struct {
+    uint16_t id;
+    uint8_t slot;
+    uint8_t prio;
+    uint8_t kind;
+} field_map_t;
+
+static const field_map_t s_map[] = {
+    {1, TS_BYTES, 3, K_UINT},        /* octetDeltaCount / IN_BYTES */
+    {2, TS_PKTS, 3, K_UINT},         /* packetDeltaCount / IN_PKTS */
+    {4, TS_PROTO, 1, K_UINT},        /* protocolIdentifier */
+    {6, TS_FLAGS, 1, K_UINT},        /* tcpControlBits */
+    {7, TS_SPORT, 1, K_UINT},        /* sourceTransportPort */
+    {8, TS_SRC4, 1, K_ADDR4},        /* sourceIPv4Address */
+    {11, TS_DPORT, 1, K_UINT},       /* destinationTransportPort */
+    {12, TS_DST4, 1, K_ADDR4},       /* destinationIPv4Address */
+    {21, TS_LAST_UP, 1, K_UINT},     /* flowEndSysUpTime / LAST_SWITCHED */
+    {22, TS_FIRST_UP, 1, K_UINT},    /* flowStartSysUpTime / FIRST_SWITCHED */
+    {23, TS_BYTES, 1, K_UINT},       /* postOctetDeltaCount / OUT_BYTES */
+    {24, TS_PKTS, 1, K_UINT},        /* postPacketDeltaCount / OUT_PKTS */
+    {27, TS_SRC6, 1, K_ADDR6},       /* sourceIPv6Address */
+    {28, TS_DST6, 1, K_ADDR6},       /* destinationIPv6Address */
+    {32, TS_ICMP, 1, K_UINT},        /* icmpTypeCodeIPv4 */
+    {34, TS_SAMPLING, 2, K_UINT},    /* samplingInterval / SAMPLING_INTERVAL */
+    {48, TS_SAMPLER_ID, 1, K_UINT},  /* samplerId / FLOW_SAMPLER_ID */
+    {50, TS_SAMPLING, 1, K_UINT},    /* samplerRandomInterval */
+    {85, TS_BYTES, 2, K_UINT},       /* octetTotalCount */
+    {86, TS_PKTS, 2, K_UINT},        /* packetTotalCount */
+    {88, TS_FRAG_OFF, 1, K_UINT},    /* fragmentOffset */
+    {139, TS_ICMP, 1, K_UINT},       /* icmpTypeCodeIPv6 */
+    {150, TS_START_S, 1, K_UINT},    /* flowStartSeconds */
+    {151, TS_END_S, 1, K_UINT},
+    {152, TS_START_MS, 1, K_UINT},   /* flowStartMilliseconds */
+    {153, TS_END_MS, 1, K_UINT},
+    {154, TS_START_US, 1, K_UINT},   /* flowStartMicroseconds (NTP) */
+    {155, TS_END_US, 1, K_UINT},
+    {156, TS_START_NS, 1, K_UINT},   /* flowStartNanoseconds (NTP) */
+    {157, TS_END_NS, 1, K_UINT},
+    {158, TS_START_DUS, 1, K_UINT},  /* flowStartDeltaMicroseconds */
+    {159, TS_END_DUS, 1, K_UINT},
+    {160, TS_SYS_INIT_MS, 1, K_UINT}, /* systemInitTimeMilliseconds */
+    {197, TS_FRAG_FLAGS, 1, K_UINT}, /* fragmentFlags */
+    {302, TS_SAMPLER_ID, 2, K_UINT}, /* selectorId */
+    {305, TS_PKT_INTERVAL, 1, K_UINT}, /* samplingPacketInterval */
+    {306, TS_PKT_SPACE, 1, K_UINT},  /* samplingPacketSpace */
+};
+
+/* fragmentFlags (RFC 5102 5.4.8): bit 2 counted from the most significant
+ * is MF, "more fragments". */
+#define TPL_FRAG_MF 0x20
+/* fragmentOffset holds the 13-bit offset. */
+#define TPL_FRAG_OFF_MASK 0x1fff
+/* Seconds from the NTP epoch (1900) to the unix epoch (1970). */
+#define TPL_NTP_UNIX_OFFSET 2208988800ull
+
+static const field_map_t *s_lookup(const tpl_field_t *f)
+{
+    if (f->pen != 0)
+        return NULL; /* enterprise fields are skipped */
+    for (size_t i = 0; i < sizeof(s_map) / sizeof(s_map[0]); i++)
+        if (s_map[i].id == f->id)
+            return &s_map[i];
+    return NULL;
+}
+
+static bool s_kind_len_ok(uint8_t kind, unsigned len)
+{
+    if (kind == K_ADDR4)
+        return len == 4;
+    if (kind == K_ADDR6)
+        return len == 16;
+    return len >= 1 && len <= 8;
+}
+
+/* Add (or upgrade) the op of one field. */
+static void s_add_op(tpl_t *t, const field_map_t *m, uint16_t off, uint16_t len)
+{
+    for (int i = 0; i < t->n_ops; i++) {
+        if (t->ops[i].slot != m->slot)
+            continue;
+        if (m->prio > t->ops[i].prio)
+            t->ops[i] = (tpl_op_t){off, len, m->slot, m->prio};
+        return;
+    }
+    t->ops[t->n_ops++] = (tpl_op_t){off, len, m->slot, m->prio};
+}
+
+tpl_status_t tpl_compile(tpl_t *t, const tpl_field_t *fields, int n, bool options)
+{
+    if (n <= 0 || n > TPL_MAX_FIELDS)
+        return TPL_ERR_FIELDS;
+    t->options = options;
+    t->varlen = 0;
+    t->n_ops = 0;
+    t->n_fields = (uint16_t)n;
+    uint32_t off = 0, min = 0;
+    for (int i = 0; i < n; i++)
+        if (fields[i].len == TPL_VARLEN)
+            t->varlen = 1;
+    for (int i = 0; i < n; i++) {
+        uint16_t len = fields[i].len;
+        const field_map_t *m = s_lookup(&fields[i]);
+        if (m && (len == TPL_VARLEN || s_kind_len_ok(m->kind, len)))
+            s_add_op(t, m, t->varlen ? (uint16_t)i : (uint16_t)off, len);
+        t->lens[i] = len;
+        off += len == TPL_VARLEN ? 0 : len;
+        min += len == TPL_VARLEN ? 1 : len;
+    }
+    if (min == 0 || off > UINT16_MAX || min > UINT16_MAX)
+        return TPL_ERR_FIELDS;
+    t->rec_len = t->varlen ? 0 : (uint16_t)off;
+    t->min_len = (uint16_t)min;
+    return TPL_ADDED;
+}
+
+/* ---- the cache: open addressing, linear probing, backward-shift delete ---- */
+
+struct tpl_cache {
+    tpl_t *slots;
+    size_t cap; /* power of two, at least 4/3 of max */
+    size_t max;
+    size_t n;
+};
+
+tpl_cache_t *tpl_cache_new(size_t max)
+{
+    tpl_cache_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->max = max ? max : 1;
+    self->cap = 2;
+    while (self->cap < self->max + self->max / 3 + 1)
+        self->cap *= 2;
+    self->slots = calloc(self->cap, sizeof(tpl_t));
+    if (!self->slots)
+        tpl_cache_destroy(&self);
+    return self;
+}
+
+void tpl_cache_destroy(tpl_cache_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->slots);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static size_t s_home(const tpl_cache_t *self, const fg_addr_t *a, uint8_t proto,
+                     uint32_t domain, uint16_t id)
+{
+    fg_addr_t k = {a->hi ^ ((uint64_t)proto << 48 | (uint64_t)id << 32 | domain), a->lo};
+    return (size_t)fg_addr_hash(&k) & (self->cap - 1);
+}
+
+static bool s_match(const tpl_t *t, const fg_addr_t *a, uint8_t proto, uint32_t domain,
+                    uint16_t id)
+{
+    return t->id == id && t->domain == domain && t->proto == proto && fg_addr_eq(&t->exporter, a);
+}
+
+/* The slot of the key, or of the free slot ending its probe. */
+static size_t s_find(const tpl_cache_t *self, const fg_addr_t *a, uint8_t proto,
+                     uint32_t domain, uint16_t id)
+{
+    size_t i = s_home(self, a, proto, domain, id);
+    while (self->slots[i].used && !s_match(&self->slots[i], a, proto, domain, id))
+        i = (i + 1) & (self->cap - 1);
+    return i; /* the load stays below 3/4: a free slot ends every probe */
+}
+
+/* Remove slot i, shifting later members of its cluster back so that every
+ * probe still finds them (Knuth 6.4, algorithm R). */
+static void s_remove(tpl_cache_t *self, size_t i)
+{
+    size_t mask = self->cap - 1, j = i;
+    self->slots[i].used = 0;
+    self->n--;
+    for (;;) {
+        j = (j + 1) & mask;
+        tpl_t *t = &self->slots[j];
+        if (!t->used)
+            return;
+        size_t home = s_home(self, &t->exporter, t->proto, t->domain, t->id);
+        /* t may move to i when its home is not cyclically in (i, j] */
+        bool stay = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stay)
+            continue;
+        self->slots[i] = *t;
+        t->used = 0;
+        i = j;
+    }
+}
+
+tpl_status_t tpl_put(tpl_cache_t *self, const tpl_t *t, uint32_t *stream_count,
+                     uint32_t max_per_stream)
+{
+    size_t i = s_find(self, &t->exporter, t->proto, t->domain, t->id);
+    if (self->slots[i].used) {
+        self->slots[i] = *t;
+        self->slots[i].used = 1;
+        return TPL_REPLACED;
+    }
+    if (*stream_count >= max_per_stream)
+        return TPL_ERR_CAP;
+    if (self->n >= self->max)
+        return TPL_ERR_FULL;
+    self->slots[i] = *t;
+    self->slots[i].used = 1;
+    self->n++;
+    (*stream_count)++;
+    return TPL_ADDED;
+}
+
+const tpl_t *tpl_get(tpl_cache_t *self, const fg_addr_t *exporter, uint8_t proto,
+                     uint32_t domain, uint16_t id, uint64_t now_ms, uint64_t timeout_ms,
+                     uint32_t *stream_count, uint64_t *expired)
+{
+    size_t i = s_find(self, exporter, proto, domain, id);
+    tpl_t *t = &self->slots[i];
+    if (!t->used)
+        return NULL;
+    if (timeout_ms && now_ms > t->seen_ms + timeout_ms) {
+        s_remove(self, i);
+        if (*stream_count)
+            (*stream_count)--;
+        (*expired)++;
+        return NULL;
+    }
+    return t;
+}
+
+int tpl_withdraw(tpl_cache_t *self, const fg_addr_t *exporter, uint8_t proto, uint32_t domain,
+                 uint16_t id, bool all, uint32_t *stream_count)
+{
+    int removed = 0;
+    if (!all) {
+        size_t i = s_find(self, exporter, proto, domain, id);
+        if (self->slots[i].used) {
+            s_remove(self, i);
+            removed = 1;
+        }
+    } else {
+        for (size_t i = 0; i < self->cap; i++) {
+            const tpl_t *t = &self->slots[i];
+            /* a removal shifts a later entry into i: look at i again */
+            while (t->used && t->proto == proto && t->domain == domain &&
+                   fg_addr_eq(&t->exporter, exporter)) {
+                s_remove(self, i);
+                removed++;
+            }
+        }
+    }
+    *stream_count = *stream_count >= (uint32_t)removed ? *stream_count - (uint32_t)removed : 0;
+    return removed;
+}
+
+size_t tpl_count(const tpl_cache_t *self)
+{
+    return self->n;
+}
+
+/* ---- record decoding ---- */
+
+typedef struct {
+    uint64_t v[TS_N];
+    uint32_t have; /* bit per slot */
+} vals_t;
+
+#define HAVE(vals, s) ((vals)->have & (1u << (s)))
+
+static inline uint64_t s_uint(const uint8_t *p, unsigned len)
+{
+    switch (len) {
+    case 1:
+        return p[0];
+    case 2:
+        return rd_be16_at(p);
+    case 4:
+        return rd_be32_at(p);
+    case 8:
+        return (uint64_t)rd_be32_at(p) << 32 | rd_be32_at(p + 4);
+    default: {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < len; i++)
+            v = v << 8 | p[i];
+        return v;
+    }
+    }
+}
+
+static inline void s_apply(uint8_t slot, const uint8_t *p, unsigned len, raw_flow_t *r,
+                           vals_t *vals)
+{
+    switch (slot) {
+    case TS_SRC4:
+        if (len == 4)
+            r->src = fg_addr_from_v4(rd_be32_at(p));
+        break;
+    case TS_DST4:
+        if (len == 4)
+            r->dst = fg_addr_from_v4(rd_be32_at(p));
+        break;
+    case TS_SRC6:
+        if (len == 16)
+            r->src = fg_addr_from_bytes16(p);
+        break;
+    case TS_DST6:
+        if (len == 16)
+            r->dst = fg_addr_from_bytes16(p);
+        break;
+    default:
+        if (len >= 1 && len <= 8) {
+            vals->v[slot] = s_uint(p, len);
+            vals->have |= 1u << slot;
+        }
+        break;
+    }
+}
+
+uint64_t tpl_ntp_to_unix_ms(uint64_t ntp)
+{
+    uint64_t secs = ntp >> 32, frac = ntp & 0xffffffffu;
+    if (secs < TPL_NTP_UNIX_OFFSET)
+        return 0;
+    return (secs - TPL_NTP_UNIX_OFFSET) * 1000 + (frac * 1000 >> 32);
+}
+
+static uint64_t s_sub_ms(uint64_t base, int64_t delta)
+{
+    if (delta < 0 && (uint64_t)-delta > base)
+        return 0;
+    return (uint64_t)((int64_t)base + delta);
+}
+
+/* One end of the flow (start: first = true) from whatever encoding the
+ * record carries; 0 when it carries none. */
+static uint64_t s_time(const vals_t *vals, const tpl_ctx_t *ctx, bool first)
+{
+    int o = first ? 0 : 1;
+    const uint64_t *v = vals->v;
+    if (HAVE(vals, TS_START_MS + o))
+        return v[TS_START_MS + o];
+    if (HAVE(vals, TS_START_S + o))
+        return v[TS_START_S + o] * 1000;
+    if (HAVE(vals, TS_START_US + o))
+        return tpl_ntp_to_unix_ms(v[TS_START_US + o]);
+    if (HAVE(vals, TS_START_NS + o))
+        return tpl_ntp_to_unix_ms(v[TS_START_NS + o]);
+    if (HAVE(vals, TS_START_DUS + o))
+        return s_sub_ms(ctx->export_ms, -(int64_t)(v[TS_START_DUS + o] / 1000));
+    int up = first ? TS_FIRST_UP : TS_LAST_UP;
+    if (!HAVE(vals, up))
+        return 0;
+    if (ctx->v9) /* RFC 3954 8: ms of sysUptime; the header gives the export's */
+        return s_sub_ms(ctx->export_ms, (int32_t)((uint32_t)v[up] - ctx->sys_uptime_ms));
+    if (ctx->exp && ctx->exp->sys_init_ms)
+        return ctx->exp->sys_init_ms + v[up];
+    return 0;
+}
+
+static uint32_t s_rate(const vals_t *vals, const tpl_ctx_t *ctx)
+{
+    uint64_t rate = 0;
+    if (ctx->override)
+        return ctx->override;
+    if (HAVE(vals, TS_SAMPLING))
+        rate = vals->v[TS_SAMPLING];
+    else if (ctx->exp)
+        rate = exp_sampling(ctx->exp, HAVE(vals, TS_SAMPLER_ID),
+                            (uint32_t)vals->v[TS_SAMPLER_ID]);
+    if (rate == 0)
+        rate = ctx->default_sampling;
+    return rate == 0 ? 1 : rate > UINT32_MAX ? UINT32_MAX : (uint32_t)rate;
+}
+
+static void s_finish(raw_flow_t *r, const vals_t *vals, const tpl_ctx_t *ctx)
+{
+    const uint64_t *v = vals->v;
+    r->sampling = s_rate(vals, ctx);
+    r->packets = v[TS_PKTS] * r->sampling;
+    r->bytes = v[TS_BYTES] * r->sampling;
+    r->proto = (uint8_t)v[TS_PROTO];
+    r->tcp_flags = (uint8_t)v[TS_FLAGS];
+    r->sport = (uint16_t)v[TS_SPORT];
+    r->dport = (uint16_t)v[TS_DPORT];
+    if ((r->proto == FG_PROTO_ICMP || r->proto == FG_PROTO_ICMPV6) && !r->dport)
+        r->dport = (uint16_t)v[TS_ICMP];
+    r->frag = (v[TS_FRAG_FLAGS] & TPL_FRAG_MF) || (v[TS_FRAG_OFF] & TPL_FRAG_OFF_MASK);
+    r->end_ms = s_time(vals, ctx, false);
+    r->start_ms = s_time(vals, ctx, true);
+    if (!r->end_ms)
+        r->end_ms = r->start_ms ? r->start_ms : ctx->export_ms;
+    if (!r->start_ms)
+        r->start_ms = r->end_ms;
+}
+
+/* An options data record: sampling rates and the exporter's boot time. */
+static void s_options(const vals_t *vals, const tpl_ctx_t *ctx)
+{
+    exp_entry_t *e = ctx->exp;
+    const uint64_t *v = vals->v;
+    if (!e)
+        return;
+    e->st.options++;
+    if (HAVE(vals, TS_SYS_INIT_MS))
+        e->sys_init_ms = v[TS_SYS_INIT_MS];
+    uint64_t rate = 0;
+    if (HAVE(vals, TS_SAMPLING))
+        rate = v[TS_SAMPLING];
+    else if (HAVE(vals, TS_PKT_INTERVAL) && v[TS_PKT_INTERVAL]) /* RFC 5476 */
+        rate = (v[TS_PKT_INTERVAL] + v[TS_PKT_SPACE]) / v[TS_PKT_INTERVAL];
+    if (rate > UINT32_MAX)
+        rate = UINT32_MAX;
+    exp_learn_sampling(e, HAVE(vals, TS_SAMPLER_ID), (uint32_t)v[TS_SAMPLER_ID],
+                       (uint32_t)rate);
+}
+
+static void s_record(const tpl_t *t, const tpl_op_t *ops, const uint8_t *rec,
+                     const tpl_ctx_t *ctx, raw_sink_t *sink, int *n)
+{
+    vals_t vals;
+    vals.have = 0;
+    memset(vals.v, 0, sizeof(vals.v));
+    raw_flow_t *r = raw_sink_slot(sink);
+    r->src = r->dst = (fg_addr_t){0, 0};
+    for (int i = 0; i < t->n_ops; i++)
+        s_apply(ops[i].slot, rec + ops[i].off, ops[i].len, r, &vals);
+    if (t->options) {
+        s_options(&vals, ctx);
+        (*n)++;
+        return;
+    }
+    s_finish(r, &vals, ctx);
+    raw_sink_commit(sink);
+    (*n)++;
+}
+
+/* Resolve the field offsets of one variable-length record at p (left bytes
+ * available) into ops; returns its length, or 0 when it runs past left. */
+static size_t s_resolve(const tpl_t *t, const uint8_t *p, size_t left, tpl_op_t *ops)
+{
+    uint16_t off[TPL_MAX_FIELDS], len[TPL_MAX_FIELDS];
+    size_t pos = 0;
+    for (int i = 0; i < t->n_fields; i++) {
+        size_t l = t->lens[i];
+        if (l == TPL_VARLEN) { /* RFC 7011 7: 1 byte, or 255 then 2 bytes */
+            if (pos + 1 > left)
+                return 0;
+            l = p[pos++];
+            if (l == 255) {
+                if (pos + 2 > left)
+                    return 0;
+                l = rd_be16_at(p + pos);
+                pos += 2;
+            }
+        }
+        if (pos + l > left)
+            return 0;
+        off[i] = (uint16_t)pos;
+        len[i] = (uint16_t)l;
+        pos += l;
+    }
+    for (int i = 0; i < t->n_ops; i++)
+        ops[i] = (tpl_op_t){off[t->ops[i].off], len[t->ops[i].off], t->ops[i].slot, 0};
+    return pos;
+}
+
+int tpl_decode_set(const tpl_t *t, const uint8_t *buf, size_t len, const tpl_ctx_t *ctx,
+                   raw_sink_t *sink, bool *cut)
+{
+    *cut = false;
+    int n = 0;
+    size_t pos = 0;
+    if (!t->varlen) {
+        for (; len - pos >= t->rec_len; pos += t->rec_len)
+            s_record(t, t->ops, buf + pos, ctx, sink, &n);
+        return n; /* what is left is shorter than a record: padding */
+    }
+    tpl_op_t ops[TS_N];
+    while (len - pos >= t->min_len) {
+        size_t rl = s_resolve(t, buf + pos, len - pos, ops);
+        if (rl == 0) {
+            *cut = len - pos >= 4; /* else padding */
+            return n;
+        }
+        s_record(t, ops, buf + pos, ctx, sink, &n);
+        pos += rl;
+    }
+    return n;
+}
+
+/* ---- shared by v9 and IPFIX ---- */
+
+tpl_status_t tpl_define(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
+                        const tpl_field_t *fields, int n, bool options)
+{
+    tpl_t t;
+    t.exporter = env->exporter;
+    t.proto = proto;
+    t.domain = domain;
+    t.id = id;
+    t.used = 1;
+    t.seen_ms = env->now_ms;
+    env->exp->st.templates++;
+    tpl_status_t st = tpl_compile(&t, fields, n, options);
+    if (st == TPL_ADDED)
+        st = tpl_put(env->cache, &t, &env->exp->n_templates, env->max_per_stream);
+    switch (st) {
+    case TPL_ADDED:
+        env->st->templates_added++;
+        break;
+    case TPL_REPLACED:
+        env->st->templates_replaced++;
+        break;
+    case TPL_ERR_FIELDS:
+        env->st->templates_bad++;
+        break;
+    case TPL_ERR_CAP:
+    case TPL_ERR_FULL:
+        env->st->templates_capped++;
+        break;
+    }
+    return st;
+}
+
+int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
+                 const uint8_t *body, size_t len)
+{
+    const tpl_t *t = tpl_get(env->cache, &env->exporter, proto, domain, id, env->now_ms,
+                             env->timeout_ms, &env->exp->n_templates,
+                             &env->st->templates_expired);
+    if (!t) {
+        env->st->sets_no_template++;
+        env->exp->st.sets_no_template++;
+        env->unknown_sets = true;
+        return 0;
+    }
+    bool cut = false;
+    int n = tpl_decode_set(t, body, len, &env->ctx, env->sink, &cut);
+    env->data_records += (uint32_t)n;
+    if (t->options)
+        env->st->options_records += (uint64_t)n;
+    else
+        env->flows += (uint32_t)n;
+    if (cut) {
+        env->st->sets_malformed++;
+        env->exp->st.malformed++;
+        return -1;
+    }
+    return 0;
+}
