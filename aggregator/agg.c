@@ -786,6 +786,7 @@ const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len)
     s_expire(self, now_ms);
     self->st.windows++;
     self->st.last_hosts_published = n_pub;
+    self->st.long_flows = lf_size(self->flows);
     self->st.window_us = s_mono_us() - t0;
     return out;
 }

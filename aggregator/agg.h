@@ -37,6 +37,7 @@ typedef struct {
     uint64_t spread_capped;    /* ... lasting over 30 min: spread over 30 min */
     uint64_t spread_refused;   /* long records counted at arrival: no room to spread */
     uint64_t bad_times;        /* records ending before they start: counted at arrival */
+    uint64_t long_flows;       /* long flows held after the last window close */
 } agg_stats_t;
 
 typedef struct agg agg_t;

@@ -67,6 +67,23 @@ static int s_register(fg_metrics_t *m, const char *sh, const agg_stats_t *st,
     rc |= fg_metrics_counter(m, ign, ignh, l, &st->unmonitored);
     snprintf(l, sizeof(l), "%s,reason=\"table_full\"", sh);
     rc |= fg_metrics_counter(m, ign, ignh, l, &st->hosts_refused);
+    static const char lr[] = "floodgate_aggregator_long_records_total";
+    static const char lrh[] = "Flow records longer than a tick, by what became of them: held "
+                              "(rate held over their duration), late (held, their duration "
+                              "already over), renewed (replaced their flow's rate), capped "
+                              "(over 30 min), refused (no room: counted on arrival).";
+    const char *lrk[] = {"held", "late", "renewed", "capped", "refused"};
+    const uint64_t *lrv[] = {&st->spread, &st->spread_late, &st->spread_renewed,
+                             &st->spread_capped, &st->spread_refused};
+    for (int i = 0; i < 5; i++) {
+        snprintf(l, sizeof(l), "%s,result=\"%s\"", sh, lrk[i]);
+        rc |= fg_metrics_counter(m, lr, lrh, l, lrv[i]);
+    }
+    rc |= fg_metrics_counter(m, "floodgate_aggregator_records_bad_times_total",
+                             "Records ending before they start (counted on arrival).", sh,
+                             &st->bad_times);
+    rc |= fg_metrics_gauge(m, "floodgate_aggregator_long_flows",
+                           "Long flows whose rate is held now.", sh, &st->long_flows);
     rc |= fg_metrics_gauge(m, "floodgate_aggregator_hosts_watched",
                            "Hosts holding top-contributor state.", sh, &st->watched);
     rc |= fg_metrics_gauge(m, "floodgate_aggregator_window_hosts",

@@ -56,6 +56,8 @@ static int s_register(fg_metrics_t *m, const det_stats_t *st)
         "Hosts over a threshold without room for attack state.", attacks_full);
     CNT("floodgate_detector_attacks_ended_total", "Attacks ended after attack_end.",
         attacks_ended);
+    CNT("floodgate_detector_network_attacks_total",
+        "Hostgroup network-wide (carpet bombing) thresholds crossed.", network_attacks);
 #undef CNT
     rc |= fg_metrics_counter(m, dec, dech, "type=\"ban\"", &st->bans);
     rc |= fg_metrics_counter(m, dec, dech, "type=\"ongoing\"", &st->ongoing);
