@@ -601,5 +601,5 @@ void act_log_stats(const act_t *self)
 void act_wait_backends(act_t *self, int timeout_ms)
 {
     for (int i = 0; i < self->n_backends; i++)
-        backend_script_wait_idle(self->backends[i], timeout_ms);
+        backend_wait_idle(self->backends[i], timeout_ms);
 }

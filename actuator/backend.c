@@ -1,4 +1,5 @@
-/* The notify-script and dry-run log backends (daemon layer: they log). */
+/* The notify-script and dry-run log backends (daemon layer: they log), and
+ * what every backend shares. */
 #include "actuator/backend.h"
 
 #include <stdio.h>
@@ -15,6 +16,24 @@ void backend_destroy(backend_t **self_p)
         return;
     (*self_p)->ops->destroy(*self_p);
     *self_p = NULL;
+}
+
+bool backend_wait_idle(backend_t *self, int timeout_ms)
+{
+    return !self || !self->ops->wait_idle || self->ops->wait_idle(self, timeout_ms);
+}
+
+int backend_prefix(const fg_config_t *cfg, const char *ip, char *out)
+{
+    fg_addr_t a;
+    if (fg_addr_parse(ip, &a) != 0)
+        return -1;
+    bool v4 = fg_addr_is_v4(&a);
+    fg_prefix_t p;
+    p.len = (uint8_t)(v4 ? 96 + cfg->prefix_len_v4 : cfg->prefix_len_v6);
+    p.addr = fg_addr_mask(&a, p.len);
+    fg_prefix_format(&p, out);
+    return 0;
 }
 
 /* ---- notify script ---- */
@@ -96,9 +115,10 @@ static void s_script_destroy(backend_t *base)
     free(self);
 }
 
-static const backend_ops_t s_script_ops = {"script",       s_script_ban,  s_script_unban,
-                                           s_script_sync,  s_script_poll, s_script_stats,
-                                           s_script_destroy, NULL};
+static bool s_script_wait_idle(backend_t *base, int timeout_ms);
+static const backend_ops_t s_script_ops = {"script",         s_script_ban,   s_script_unban,
+                                           s_script_sync,    s_script_poll,  s_script_stats,
+                                           s_script_destroy, NULL,           s_script_wait_idle};
 
 backend_t *backend_script_new(const fg_config_t *cfg)
 {
@@ -117,28 +137,36 @@ backend_t *backend_script_new(const fg_config_t *cfg)
     return &self->base;
 }
 
-bool backend_script_wait_idle(backend_t *self, int timeout_ms)
+static bool s_script_wait_idle(backend_t *base, int timeout_ms)
 {
-    if (!self || self->ops != &s_script_ops)
-        return true;
-    return notify_wait_idle(((script_backend_t *)self)->notify, timeout_ms, s_script_done,
-                            NULL);
+    return notify_wait_idle(((script_backend_t *)base)->notify, timeout_ms, s_script_done, NULL);
 }
 
 /* ---- dry run ---- */
 
-static int s_log_ban(backend_t *self, const ban_t *b)
+typedef struct {
+    backend_t base;
+    const fg_config_t *cfg;
+} log_backend_t;
+
+static int s_log_ban(backend_t *base, const ban_t *b)
 {
-    (void)self;
-    fg_info("event=backend_announce backend=log ip=%s prefix_len=%d community=65535:666", b->ip,
-            strchr(b->ip, ':') ? 128 : 32);
+    const fg_config_t *cfg = ((log_backend_t *)base)->cfg;
+    char prefix[FG_PREFIX_STRLEN];
+    if (backend_prefix(cfg, b->ip, prefix) < 0)
+        return -1;
+    fg_info("event=backend_announce backend=log prefix=%s next_hop=%s communities=65535:666%s%s",
+            prefix, strchr(b->ip, ':') ? cfg->next_hop_v6 : cfg->next_hop_v4,
+            cfg->communities[0] ? "," : "", cfg->communities);
     return 0;
 }
 
-static int s_log_unban(backend_t *self, const ban_t *b, const char *reason)
+static int s_log_unban(backend_t *base, const ban_t *b, const char *reason)
 {
-    (void)self;
-    fg_info("event=backend_withdraw backend=log ip=%s reason=%s", b->ip, reason);
+    char prefix[FG_PREFIX_STRLEN];
+    if (backend_prefix(((log_backend_t *)base)->cfg, b->ip, prefix) < 0)
+        return -1;
+    fg_info("event=backend_withdraw backend=log prefix=%s reason=%s", prefix, reason);
     return 0;
 }
 
@@ -154,13 +182,15 @@ static void s_log_destroy(backend_t *self)
     free(self);
 }
 
-static const backend_ops_t s_log_ops = {"log", s_log_ban, s_log_unban, s_log_sync,
-                                        NULL,  NULL,      s_log_destroy, NULL};
+static const backend_ops_t s_log_ops = {"log", s_log_ban, s_log_unban,   s_log_sync,
+                                        NULL,  NULL,      s_log_destroy, NULL, NULL};
 
-backend_t *backend_log_new(void)
+backend_t *backend_log_new(const fg_config_t *cfg)
 {
-    backend_t *self = calloc(1, sizeof(*self));
-    if (self)
-        self->ops = &s_log_ops;
-    return self;
+    log_backend_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->base.ops = &s_log_ops;
+    self->cfg = cfg;
+    return &self->base;
 }

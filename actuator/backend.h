@@ -1,5 +1,5 @@
-/* backend: how a ban reaches the network. A small vtable, so GoBGP and
- * ExaBGP (later) plug in next to the notify script and the dry-run log.
+/* backend: how a ban reaches the network. A small vtable: GoBGP, ExaBGP,
+ * the notify script and the dry-run log.
  *
  * The actuator calls ban() for every ban it applies or adopts, unban() for
  * every ban that ends, and sync() with the complete list after it learned
@@ -35,6 +35,9 @@ typedef struct {
      * not; for the metrics (floodgate_actuator_backend_up) and `floodgate
      * status`. May be NULL: always up. */
     int (*up)(const backend_t *self);
+    /* Wait up to timeout_ms for the work in flight; true when none is left.
+     * May be NULL (nothing ever in flight). For tests and shutdown. */
+    bool (*wait_idle)(backend_t *self, int timeout_ms);
 } backend_ops_t;
 
 /* Every backend starts with this header. */
@@ -47,14 +50,31 @@ struct backend_t {
  * NULL when notify_script is empty or on OOM. */
 backend_t *backend_script_new(const fg_config_t *cfg);
 
-/* The dry-run backend: logs what a route backend would do. NULL on OOM. */
-backend_t *backend_log_new(void);
+/* The GoBGP backend (actuator/gobgp.c): routes in gobgpd's RIB through the
+ * gobgp client at gobgp_client, API gobgp_api, next hops, communities,
+ * prefix lengths and backend_* limits of cfg (borrowed). NULL on OOM or a
+ * bad gobgp_api. */
+backend_t *backend_gobgp_new(const fg_config_t *cfg);
+
+/* The ExaBGP backend (actuator/exabgp.c): text API commands written to
+ * exabgp_pipe, or to stdout when it is empty (the actuator runs as ExaBGP's
+ * API process). NULL on OOM or when the pipe cannot be opened. */
+backend_t *backend_exabgp_new(const fg_config_t *cfg);
+
+/* The prefix announced for a ban of ip: ip/32 or /128, or the configured
+ * shorter length with the host bits cleared ("10.0.0.0/24"). out holds
+ * FG_PREFIX_STRLEN. 0, or -1 when ip is not an address. */
+int backend_prefix(const fg_config_t *cfg, const char *ip, char *out);
+
+/* The dry-run backend: logs the prefix, next hop and communities a route
+ * backend would announce or withdraw (cfg borrowed). NULL on OOM. */
+backend_t *backend_log_new(const fg_config_t *cfg);
 
 /* Destroy through the vtable and NULL the pointer. Idempotent. */
 void backend_destroy(backend_t **self_p);
 
-/* Wait (at most timeout_ms) for a script backend's runs to finish; true
- * when none is left. Other backends: true at once. For tests and shutdown. */
-bool backend_script_wait_idle(backend_t *self, int timeout_ms);
+/* Wait (at most timeout_ms) for a backend's work in flight (script runs,
+ * gobgp commands); true when none is left. */
+bool backend_wait_idle(backend_t *self, int timeout_ms);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "actuator/act.h"
 #include "actuator/act_metrics.h"
@@ -18,15 +19,44 @@
 #define ACT_STATS_MS 60000
 #define ACT_SHUTDOWN_WAIT_MS 2000 /* running scripts get this long at exit */
 
+static void s_add(act_t *act, backend_t *b, const char *name)
+{
+    if (!b)
+        fg_die(1, "event=start_failed reason=backend backend=%s", name);
+    act_add_backend(act, &b);
+}
+
+/* dry_run: the log backend alone. Otherwise the BGP backend and the notify
+ * script, each when configured; the log backend when neither is. */
 static void s_add_backends(act_t *act, const fg_config_t *cfg)
 {
-    backend_t *b = cfg->notify_script[0] ? backend_script_new(cfg) : backend_log_new();
-    if (!b)
-        fg_die(1, "event=start_failed reason=backend backend=%s",
-               cfg->notify_script[0] ? "script" : "log");
-    fg_info("event=backend name=%s%s%s", b->ops->name, cfg->notify_script[0] ? " script=" : "",
-            cfg->notify_script);
-    act_add_backend(act, &b);
+    bool gobgp = !strcmp(cfg->bgp_backend, "gobgp"), exabgp = !strcmp(cfg->bgp_backend, "exabgp");
+    if (cfg->dry_run) {
+        fg_info("event=backend name=log dry_run=1 ignored_bgp_backend=%s ignored_script=%s",
+                cfg->bgp_backend, cfg->notify_script[0] ? cfg->notify_script : "-");
+        s_add(act, backend_log_new(cfg), "log");
+        return;
+    }
+    if (gobgp) {
+        fg_info("event=backend name=gobgp api=%s client=%s next_hop_v4=%s next_hop_v6=%s "
+                "communities=\"65535:666 %s\"",
+                cfg->gobgp_api, cfg->gobgp_client, cfg->next_hop_v4, cfg->next_hop_v6,
+                cfg->communities);
+        s_add(act, backend_gobgp_new(cfg), "gobgp");
+    }
+    if (exabgp) {
+        fg_info("event=backend name=exabgp output=%s",
+                cfg->exabgp_pipe[0] ? cfg->exabgp_pipe : "stdout");
+        s_add(act, backend_exabgp_new(cfg), "exabgp");
+    }
+    if (cfg->notify_script[0]) {
+        fg_info("event=backend name=script script=%s", cfg->notify_script);
+        s_add(act, backend_script_new(cfg), "script");
+    }
+    if (!gobgp && !exabgp && !cfg->notify_script[0]) {
+        fg_info("event=backend name=log");
+        s_add(act, backend_log_new(cfg), "log");
+    }
 }
 
 /* Read what waits on the socket, at most ACT_BATCH messages. */

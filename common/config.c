@@ -353,6 +353,13 @@ static int s_set_redis(fg_config_t *cfg, const key_def_t *k, const char *val, co
     return 0;
 }
 
+static int s_set_hostport(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    if (s_check_hostport(val, why) != 0)
+        return -1;
+    return s_set_str(cfg, k, val, why);
+}
+
 static int s_set_prefix_name(fg_config_t *cfg, const key_def_t *k, const char *val,
                              const char **why)
 {
@@ -375,6 +382,69 @@ static int s_set_metrics(fg_config_t *cfg, const key_def_t *k, const char *val,
     if (*val && s_check_hostport(val, why) != 0)
         return -1;
     return s_set_str(cfg, k, val, why);
+/* One word of a fixed set, given in k->def's companion: the choices are
+ * listed in s_choices by key name. */
+static int s_set_choice(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    static const char *choices[][5] = {{"bgp_backend", "none", "gobgp", "exabgp", NULL},
+                                       {"renewal", "renew", "lift", NULL, NULL}};
+    for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+        if (strcmp(choices[i][0], k->key) != 0)
+            continue;
+        for (int c = 1; c < 5 && choices[i][c]; c++)
+            if (!strcmp(choices[i][c], val))
+                return s_set_str(cfg, k, val, why);
+        *why = i == 0 ? "not a BGP backend (none, gobgp, exabgp)" : "not a policy (renew, lift)";
+        return -1;
+    }
+    *why = "no choices for this key";
+    return -1;
+}
+
+/* An address of the family the key names (..._v4 / ..._v6), canonical. */
+static int s_set_nexthop(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
+{
+    fg_addr_t a;
+    bool want_v4 = strstr(k->key, "v4") != NULL;
+    if (fg_addr_parse(val, &a) != 0 || fg_addr_is_v4(&a) != want_v4) {
+        *why = want_v4 ? "not an IPv4 address" : "not an IPv6 address";
+        return -1;
+    }
+    fg_addr_format(&a, (char *)cfg + k->off);
+    return 0;
+}
+
+static int s_check_community(void *arg, const char *item, const char **why)
+{
+    (void)arg;
+    unsigned a, b;
+    int n = 0;
+    if (sscanf(item, "%5u:%5u%n", &a, &b, &n) != 2 || item[n] != '\0' || a > 65535 ||
+        b > 65535 || !isdigit((unsigned char)item[0])) {
+        *why = "a community is ASN:VALUE, each 0..65535 (e.g. 65000:666)";
+        return -1;
+    }
+    return 0;
+}
+
+/* A list of standard communities, stored space-separated. */
+static int s_set_communities(fg_config_t *cfg, const key_def_t *k, const char *val,
+                             const char **why)
+{
+    if (s_each_item(val, s_check_community, NULL, why) != 0)
+        return -1;
+    char out[256] = "";
+    const char *p = val;
+    size_t n = 0;
+    for (; *p && n + 1 < sizeof(out); p++)
+        if (!isspace((unsigned char)*p) && *p != ',')
+            out[n++] = *p;
+        else if (n && out[n - 1] != ' ')
+            out[n++] = ' ';
+    while (n && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+    return s_set_str(cfg, k, out, why);
 }
 
 #define C(field) offsetof(fg_config_t, field)
@@ -431,6 +501,25 @@ static const key_def_t s_keys[] = {
     {"actuator", "history_max", s_set_int, C(history_max), 0, "100", 1, 100000, false},
     {"actuator", "events_max", s_set_int, C(events_max), 0, "100000", 100, 100000000, false},
     {"actuator", "metrics_listen", s_set_metrics, C(actuator_metrics), FG_ENDPOINT_MAX, "127.0.0.1:9553", 0, 0, false},
+    {"actuator", "bgp_backend", s_set_choice, C(bgp_backend), 16, "none", 0, 0, false},
+    {"actuator", "gobgp_api", s_set_hostport, C(gobgp_api), 256, "127.0.0.1:50051", 0, 0, false},
+    {"actuator", "gobgp_client", s_set_str, C(gobgp_client), PATH_MAX, "/usr/bin/gobgp", 0, 0, false},
+    {"actuator", "exabgp_pipe", s_set_str, C(exabgp_pipe), PATH_MAX, "", 0, 0, false},
+    {"actuator", "next_hop_v4", s_set_nexthop, C(next_hop_v4), FG_ADDR_STRLEN, "192.0.2.1", 0, 0, false},
+    {"actuator", "next_hop_v6", s_set_nexthop, C(next_hop_v6), FG_ADDR_STRLEN, "100::1", 0, 0, false},
+    {"actuator", "communities", s_set_communities, C(communities), 256, "", 0, 0, false},
+    {"actuator", "prefix_len_v4", s_set_int, C(prefix_len_v4), 0, "32", 8, 32, false},
+    {"actuator", "prefix_len_v6", s_set_int, C(prefix_len_v6), 0, "128", 16, 128, false},
+    {"actuator", "allow_short_prefixes", s_set_bool, C(allow_short_prefixes), 0, "false", 0, 0, false},
+    {"actuator", "max_bans", s_set_int, C(max_bans), 0, "10000", 1, 10000000, false},
+    {"actuator", "dry_run", s_set_bool, C(dry_run), 0, "false", 0, 0, false},
+    {"actuator", "renewal", s_set_choice, C(renewal), 8, "renew", 0, 0, false},
+    {"actuator", "renew_before", s_set_int, C(renew_before), 0, "60", 0, 86400, false},
+    {"actuator", "repeat_window", s_set_int, C(repeat_window), 0, "86400", 0, 31536000, false},
+    {"actuator", "attack_log", s_set_str, C(attack_log), PATH_MAX, "", 0, 0, false},
+    {"actuator", "backend_timeout", s_set_int, C(backend_timeout), 0, "5", 1, 3600, false},
+    {"actuator", "backend_parallel", s_set_int, C(backend_parallel), 0, "4", 1, 64, false},
+    {"actuator", "backend_queue", s_set_int, C(backend_queue), 0, "65536", 16, 10000000, false},
 };
 
 #define G(field) offsetof(fg_hostgroup_t, field)
@@ -735,6 +824,11 @@ static int s_finish(loader_t *l)
     if (cfg->aggregator_metrics[0] &&
         fg_endpoint_offset(cfg->aggregator_metrics, cfg->shards - 1, tmp, sizeof(tmp)) != 0)
         return s_fail(l, 0, "aggregator/metrics_listen: port + shard is out of range");
+    if (!cfg->allow_short_prefixes && (cfg->prefix_len_v4 < 32 || cfg->prefix_len_v6 < 128))
+        return s_fail(l, 0, "actuator/prefix_len_v4 = %d, prefix_len_v6 = %d: shorter than a "
+                            "host route blackholes neighbours too; set "
+                            "actuator/allow_short_prefixes = true to allow it",
+                      cfg->prefix_len_v4, cfg->prefix_len_v6);
     if (ptrie_size(cfg->monitored) == 0)
         return s_fail(l, 0, "networks/monitored is empty: nothing to protect");
     for (int g = 0; g < cfg->n_groups; g++) {

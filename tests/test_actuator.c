@@ -70,8 +70,11 @@ static void s_rec_destroy(backend_t *self)
     free(self);
 }
 
-static const backend_ops_t s_rec_ops = {"rec", s_rec_ban, s_rec_unban, s_rec_sync,
-                                        NULL,  NULL,      s_rec_destroy, NULL};
+static const backend_ops_t s_rec_ops = {.name = "rec",
+                                        .ban = s_rec_ban,
+                                        .unban = s_rec_unban,
+                                        .sync = s_rec_sync,
+                                        .destroy = s_rec_destroy};
 
 /* ---- fixtures ---- */
 

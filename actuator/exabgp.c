@@ -1,0 +1,245 @@
+/* The ExaBGP backend: text API commands, one line each,
+ *
+ *   announce route 10.0.0.5/32 next-hop 192.0.2.1 community [65535:666 ...]
+ *   withdraw route 10.0.0.5/32 next-hop 192.0.2.1
+ *
+ * written to stdout (the actuator runs as ExaBGP's API `process`, encoder
+ * text) or to ExaBGP's API named pipe (exabgp_pipe). Writes never block: the
+ * lines wait in a bounded buffer that poll() flushes. ExaBGP keeps no RIB we
+ * can list here, so reconciliation is: every route desired is announced
+ * again whenever the output is (re)opened (ExaBGP restarted: a new reader on
+ * the pipe, or a new process for stdout) and after sync(); announcing a
+ * route ExaBGP already has changes nothing on the wire. Daemon layer: logs. */
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actuator/backend.h"
+#include "common/log.h"
+
+#define EXA_BUF_MAX (16u << 20)
+#define EXA_REOPEN_MS 1000
+#define EXA_RL_MS 10000
+
+typedef struct {
+    backend_t base;
+    const fg_config_t *cfg;
+    int fd;                /* -1: closed (pipe without a reader) */
+    bool own_fd;           /* the pipe (not stdout) */
+    zhashx_t *desired;     /* prefix -> count of bans */
+    char *buf;
+    size_t len;
+    uint64_t next_open_ms;
+    uint64_t lines, dropped, write_errors, reopens;
+    fg_ratelimit_t rl;
+} exa_t;
+
+static void s_append(exa_t *self, const char *line)
+{
+    size_t n = strlen(line);
+    if (self->len + n > EXA_BUF_MAX) {
+        self->dropped++;
+        fg_log_rl(&self->rl, EXA_RL_MS, FG_LOG_WARN,
+                  "event=backend_error backend=exabgp reason=buffer_full");
+        return;
+    }
+    char *p = realloc(self->buf, self->len + n + 1);
+    if (!p) {
+        self->dropped++;
+        return;
+    }
+    memcpy(p + self->len, line, n + 1);
+    self->buf = p;
+    self->len += n;
+    self->lines++;
+}
+
+static void s_route(exa_t *self, bool announce, const char *prefix)
+{
+    char line[FG_PREFIX_STRLEN + 512];
+    const fg_config_t *cfg = self->cfg;
+    const char *nh = strchr(prefix, ':') ? cfg->next_hop_v6 : cfg->next_hop_v4;
+    if (announce)
+        snprintf(line, sizeof(line), "announce route %s next-hop %s community [65535:666%s%s]\n",
+                 prefix, nh, cfg->communities[0] ? " " : "", cfg->communities);
+    else
+        snprintf(line, sizeof(line), "withdraw route %s next-hop %s\n", prefix, nh);
+    s_append(self, line);
+}
+
+static void s_announce_all(exa_t *self)
+{
+    for (void *it = zhashx_first(self->desired); it; it = zhashx_next(self->desired))
+        s_route(self, true, zhashx_cursor(self->desired));
+}
+
+/* Open the pipe when there is a reader (O_NONBLOCK write-only open fails
+ * with ENXIO until ExaBGP opens it); everything desired is announced anew. */
+static void s_open(exa_t *self)
+{
+    if (self->fd >= 0 || !self->own_fd || fg_mono_ms() < self->next_open_ms)
+        return;
+    self->next_open_ms = fg_mono_ms() + EXA_REOPEN_MS;
+    self->fd = open(self->cfg->exabgp_pipe, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (self->fd < 0)
+        return;
+    self->reopens++;
+    free(self->buf); /* lines for the old reader: the full set replaces them */
+    self->buf = NULL;
+    self->len = 0;
+    s_announce_all(self);
+}
+
+static void s_flush(exa_t *self)
+{
+    s_open(self);
+    size_t off = 0;
+    while (self->fd >= 0 && off < self->len) {
+        ssize_t n = write(self->fd, self->buf + off, self->len - off);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        self->write_errors++;
+        fg_log_rl(&self->rl, EXA_RL_MS, FG_LOG_WARN,
+                  "event=backend_error backend=exabgp op=write err=\"%s\"", strerror(errno));
+        if (self->own_fd)
+            close(self->fd);
+        self->fd = -1; /* the reader went away: reopen, announce all again */
+        break;
+    }
+    if (off == 0)
+        return;
+    memmove(self->buf, self->buf + off, self->len - off);
+    self->len -= off;
+}
+
+static int s_count(exa_t *self, const char *prefix, int delta)
+{
+    intptr_t n = (intptr_t)zhashx_lookup(self->desired, prefix) + delta;
+    if (n <= 0)
+        zhashx_delete(self->desired, prefix);
+    else
+        zhashx_update(self->desired, prefix, (void *)n);
+    return (int)n;
+}
+
+static int s_ban(backend_t *base, const ban_t *b)
+{
+    exa_t *self = (exa_t *)base;
+    char prefix[FG_PREFIX_STRLEN];
+    if (backend_prefix(self->cfg, b->ip, prefix) < 0)
+        return -1;
+    if (s_count(self, prefix, 1) == 1)
+        s_route(self, true, prefix);
+    s_flush(self);
+    return 0;
+}
+
+static int s_unban(backend_t *base, const ban_t *b, const char *reason)
+{
+    (void)reason;
+    exa_t *self = (exa_t *)base;
+    char prefix[FG_PREFIX_STRLEN];
+    if (backend_prefix(self->cfg, b->ip, prefix) < 0)
+        return -1;
+    if (s_count(self, prefix, -1) == 0)
+        s_route(self, false, prefix);
+    s_flush(self);
+    return 0;
+}
+
+static int s_sync(backend_t *base, const ban_t *const *bans, size_t n)
+{
+    exa_t *self = (exa_t *)base;
+    char prefix[FG_PREFIX_STRLEN];
+    zhashx_purge(self->desired);
+    for (size_t i = 0; i < n; i++)
+        if (backend_prefix(self->cfg, bans[i]->ip, prefix) == 0)
+            s_count(self, prefix, 1);
+    s_announce_all(self);
+    s_flush(self);
+    return 0;
+}
+
+static void s_poll(backend_t *base)
+{
+    s_flush((exa_t *)base);
+}
+
+static void s_stats(const backend_t *base, char *buf, size_t len)
+{
+    const exa_t *self = (const exa_t *)base;
+    snprintf(buf, len,
+             " exabgp_lines=%llu exabgp_dropped=%llu exabgp_write_errors=%llu exabgp_reopens=%llu"
+             " exabgp_routes_desired=%zu exabgp_pending_bytes=%zu exabgp_connected=%d",
+             (unsigned long long)self->lines, (unsigned long long)self->dropped,
+             (unsigned long long)self->write_errors, (unsigned long long)self->reopens,
+             zhashx_size(self->desired), self->len, self->fd >= 0);
+}
+
+static bool s_wait_idle(backend_t *base, int timeout_ms)
+{
+    exa_t *self = (exa_t *)base;
+    uint64_t end = fg_mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        s_flush(self);
+        if (self->len == 0 || fg_mono_ms() >= end)
+            return self->len == 0;
+        usleep(5000);
+    }
+}
+
+static void s_destroy(backend_t *base)
+{
+    exa_t *self = (exa_t *)base;
+    if (self->own_fd && self->fd >= 0)
+        close(self->fd);
+    zhashx_destroy(&self->desired);
+    free(self->buf);
+    free(self);
+}
+
+/* Up while ExaBGP reads what we write. */
+static int s_up(const backend_t *base)
+{
+    return ((const exa_t *)base)->fd >= 0;
+}
+
+static const backend_ops_t s_ops = {.name = "exabgp",
+                                    .ban = s_ban,
+                                    .unban = s_unban,
+                                    .sync = s_sync,
+                                    .poll = s_poll,
+                                    .stats = s_stats,
+                                    .destroy = s_destroy,
+                                    .up = s_up,
+                                    .wait_idle = s_wait_idle};
+
+backend_t *backend_exabgp_new(const fg_config_t *cfg)
+{
+    exa_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->base.ops = &s_ops;
+    self->cfg = cfg;
+    self->desired = zhashx_new();
+    self->own_fd = cfg->exabgp_pipe[0] != '\0';
+    self->fd = self->own_fd ? -1 : STDOUT_FILENO;
+    if (!self->own_fd)
+        fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK);
+    if (!self->desired) {
+        s_destroy(&self->base);
+        return NULL;
+    }
+    s_open(self);
+    return &self->base;
+}

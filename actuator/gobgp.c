@@ -1,0 +1,376 @@
+/* The GoBGP backend: blackhole routes in gobgpd's global RIB, driven through
+ * its `gobgp` client (no gRPC C library in Debian), one short-lived process
+ * per command, run by the runner (never blocking the actuator's loop).
+ *
+ * It keeps the desired routes (prefix -> number of bans behind it: with a
+ * prefix length below /32 several bans share a route) and reconciles them
+ * with the RIB every check_interval and after sync(): `gobgp global rib -a
+ * ipv4|ipv6 -j` lists what gobgpd holds; a desired route missing is
+ * announced, a blackhole route (65535:666) not desired is withdrawn. So a
+ * gobgpd restart, a failed command or a route deleted by hand heals within
+ * one interval. Adds and deletes are idempotent, so a listing that races
+ * with a command costs at most one redundant command. Daemon layer: logs. */
+#include "actuator/gobgp.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actuator/runner.h"
+#include "common/log.h"
+
+#define GOBGP_OUT_MAX (64u << 20) /* a RIB listing of a few 100 k routes */
+#define GOBGP_RL_MS 10000
+#define GOBGP_BLACKHOLE 4294902426ULL /* 65535:666 as gobgp's JSON prints it */
+
+enum { TAG_ADD, TAG_DEL, TAG_LIST4, TAG_LIST6 };
+
+typedef struct {
+    backend_t base;
+    const fg_config_t *cfg;
+    runner_t *runner;
+    zhashx_t *desired;   /* prefix -> count of bans (as a pointer) */
+    zhashx_t *seen;      /* blackhole prefixes of the listing being collected */
+    int listing;         /* listing jobs still running */
+    bool listing_failed;
+    uint64_t next_resync_ms;
+    char host[256], port[16];
+    char communities[512]; /* "65535:666,a:b,..." */
+    gobgp_stats_t st;
+    bool down; /* the last command failed */
+    fg_ratelimit_t rl;
+} gobgp_t;
+
+/* ---- the RIB listing ---- */
+
+/* The string value after `"name":` at p (bounded by end) into out. */
+static bool s_json_string_at(const char *p, char *out, size_t outlen)
+{
+    if (*p != '"')
+        return false;
+    const char *q = strchr(p + 1, '"');
+    if (!q || (size_t)(q - p - 1) >= outlen)
+        return false;
+    memcpy(out, p + 1, (size_t)(q - p - 1));
+    out[q - p - 1] = '\0';
+    return true;
+}
+
+/* True when the community array starting at p (just after '[') holds the
+ * BLACKHOLE community before its ']'. */
+static bool s_has_blackhole(const char *p, const char *end)
+{
+    while (p < end && *p != ']') {
+        char *next;
+        unsigned long long v = strtoull(p, &next, 10);
+        if (next == p)
+            return false;
+        if (v == GOBGP_BLACKHOLE)
+            return true;
+        p = next;
+        while (p < end && (*p == ',' || *p == ' '))
+            p++;
+    }
+    return false;
+}
+
+int gobgp_parse_rib(const char *json, gobgp_route_fn *fn, void *arg)
+{
+    static const char nlri[] = "\"nlri\":{\"prefix\":";
+    static const char comm[] = "\"communities\":[";
+    int n = 0;
+    if (!json || (json[0] != '{' && json[0] != '\0'))
+        return -1;
+    const char *p = strstr(json, nlri);
+    while (p) {
+        char prefix[FG_PREFIX_STRLEN];
+        if (!s_json_string_at(p + sizeof(nlri) - 1, prefix, sizeof(prefix)))
+            return -1;
+        const char *next = strstr(p + 1, nlri);
+        const char *end = next ? next : p + strlen(p);
+        const char *c = strstr(p, comm);
+        bool bh = c && c < end && s_has_blackhole(c + sizeof(comm) - 1, end);
+        fn(prefix, bh, arg);
+        n++;
+        p = next;
+    }
+    return n;
+}
+
+/* ---- commands ---- */
+
+static void s_on_route(const char *prefix, bool blackhole, void *arg)
+{
+    gobgp_t *self = arg;
+    if (blackhole)
+        zhashx_update(self->seen, prefix, (void *)1);
+}
+
+static int s_submit(gobgp_t *self, int tag, const char *prefix)
+{
+    bool v6 = prefix && strchr(prefix, ':');
+    const char *fam = (tag == TAG_LIST6 || v6) ? "ipv6" : "ipv4";
+    const char *nh = v6 ? self->cfg->next_hop_v6 : self->cfg->next_hop_v4;
+    const char *head[] = {self->cfg->gobgp_client, "-u", self->host, "-p", self->port, "global",
+                          "rib"};
+    const char *argv[RUNNER_MAX_ARGS];
+    int n = 0;
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+        argv[n++] = head[i];
+    if (tag == TAG_ADD || tag == TAG_DEL) {
+        argv[n++] = tag == TAG_ADD ? "add" : "del";
+        argv[n++] = "-a";
+        argv[n++] = fam;
+        argv[n++] = prefix;
+        if (tag == TAG_ADD) {
+            const char *tail[] = {"nexthop", nh, "community", self->communities};
+            for (size_t i = 0; i < 4; i++)
+                argv[n++] = tail[i];
+        }
+    } else {
+        argv[n++] = "-a";
+        argv[n++] = fam;
+        argv[n++] = "-j";
+    }
+    argv[n] = NULL;
+    int rc = runner_submit(self->runner, argv, prefix ? prefix : "", tag);
+    if (rc < 0) {
+        self->st.dropped++;
+        fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,
+                  "event=backend_error backend=gobgp op=%s prefix=%s reason=queue_full",
+                  tag == TAG_ADD ? "announce" : tag == TAG_DEL ? "withdraw" : "list",
+                  prefix ? prefix : "-");
+    }
+    return rc;
+}
+
+/* Both listings are in: announce what is missing, withdraw what is extra
+ * (prefixes with a command queued or running are left to that command). */
+static void s_reconcile(gobgp_t *self)
+{
+    uint64_t added = 0, removed = 0;
+    self->st.resyncs++;
+    self->st.rib_routes = zhashx_size(self->seen);
+    for (void *it = zhashx_first(self->desired); it; it = zhashx_next(self->desired)) {
+        const char *prefix = zhashx_cursor(self->desired);
+        if (!zhashx_lookup(self->seen, prefix) && !runner_busy(self->runner, prefix) &&
+            s_submit(self, TAG_ADD, prefix) == 0)
+            added++;
+    }
+    for (void *it = zhashx_first(self->seen); it; it = zhashx_next(self->seen)) {
+        const char *prefix = zhashx_cursor(self->seen);
+        if (!zhashx_lookup(self->desired, prefix) && !runner_busy(self->runner, prefix) &&
+            s_submit(self, TAG_DEL, prefix) == 0)
+            removed++;
+    }
+    self->st.resync_added += added;
+    self->st.resync_removed += removed;
+    if (added + removed > 0)
+        fg_info("event=backend_resync backend=gobgp rib=%zu desired=%zu announce=%llu "
+                "withdraw=%llu",
+                zhashx_size(self->seen), zhashx_size(self->desired), (unsigned long long)added,
+                (unsigned long long)removed);
+}
+
+static void s_listing_done(gobgp_t *self, const runner_result_t *r)
+{
+    if (!r->ok || gobgp_parse_rib(r->out, s_on_route, self) < 0)
+        self->listing_failed = true;
+    if (--self->listing > 0)
+        return;
+    if (!self->listing_failed)
+        s_reconcile(self);
+    zhashx_purge(self->seen);
+}
+
+static void s_done(const runner_result_t *r, void *arg)
+{
+    gobgp_t *self = arg;
+    self->down = !r->ok;
+    if (!r->ok) {
+        self->st.failed++;
+        self->st.timed_out += r->timed_out;
+        char why[160];
+        snprintf(why, sizeof(why), "%s", r->err[0] ? r->err : r->out);
+        for (char *p = why; *p; p++)
+            if (*p == '\n' || *p == '"')
+                *p = ' ';
+        fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,
+                  "event=backend_error backend=gobgp op=%s prefix=%s status=%d timed_out=%d "
+                  "err=\"%s\"",
+                  r->tag == TAG_ADD ? "announce" : r->tag == TAG_DEL ? "withdraw" : "list",
+                  r->key[0] ? r->key : "-", r->status, r->timed_out, why);
+    } else if (r->tag == TAG_ADD) {
+        self->st.announced++;
+    } else if (r->tag == TAG_DEL) {
+        self->st.withdrawn++;
+    }
+    if (r->tag == TAG_LIST4 || r->tag == TAG_LIST6)
+        s_listing_done(self, r);
+}
+
+static void s_resync(gobgp_t *self)
+{
+    self->next_resync_ms = fg_mono_ms() + (uint64_t)self->cfg->check_interval * 1000;
+    if (self->listing > 0)
+        return;
+    self->listing_failed = false;
+    zhashx_purge(self->seen);
+    self->listing = 2;
+    if (s_submit(self, TAG_LIST4, NULL) < 0)
+        self->listing--, self->listing_failed = true;
+    if (s_submit(self, TAG_LIST6, NULL) < 0)
+        self->listing--, self->listing_failed = true;
+}
+
+/* ---- the vtable ---- */
+
+static int s_ban(backend_t *base, const ban_t *b)
+{
+    gobgp_t *self = (gobgp_t *)base;
+    char prefix[FG_PREFIX_STRLEN];
+    if (backend_prefix(self->cfg, b->ip, prefix) < 0)
+        return -1;
+    intptr_t n = (intptr_t)zhashx_lookup(self->desired, prefix);
+    zhashx_update(self->desired, prefix, (void *)(n + 1));
+    return n > 0 ? 0 : s_submit(self, TAG_ADD, prefix);
+}
+
+static int s_unban(backend_t *base, const ban_t *b, const char *reason)
+{
+    (void)reason;
+    gobgp_t *self = (gobgp_t *)base;
+    char prefix[FG_PREFIX_STRLEN];
+    if (backend_prefix(self->cfg, b->ip, prefix) < 0)
+        return -1;
+    intptr_t n = (intptr_t)zhashx_lookup(self->desired, prefix);
+    if (n > 1) {
+        zhashx_update(self->desired, prefix, (void *)(n - 1));
+        return 0;
+    }
+    zhashx_delete(self->desired, prefix);
+    return s_submit(self, TAG_DEL, prefix);
+}
+
+static int s_sync(backend_t *base, const ban_t *const *bans, size_t n)
+{
+    gobgp_t *self = (gobgp_t *)base;
+    char prefix[FG_PREFIX_STRLEN];
+    zhashx_purge(self->desired);
+    for (size_t i = 0; i < n; i++) {
+        if (backend_prefix(self->cfg, bans[i]->ip, prefix) < 0)
+            continue;
+        intptr_t c = (intptr_t)zhashx_lookup(self->desired, prefix);
+        zhashx_update(self->desired, prefix, (void *)(c + 1));
+    }
+    s_resync(self);
+    return 0;
+}
+
+static void s_poll(backend_t *base)
+{
+    gobgp_t *self = (gobgp_t *)base;
+    runner_poll(self->runner, s_done, self);
+    if (fg_mono_ms() >= self->next_resync_ms)
+        s_resync(self);
+}
+
+static void s_stats(const backend_t *base, char *buf, size_t len)
+{
+    gobgp_stats_t s;
+    gobgp_get_stats(base, &s);
+    snprintf(buf, len,
+             " gobgp_announced=%llu gobgp_withdrawn=%llu gobgp_failed=%llu gobgp_timed_out=%llu"
+             " gobgp_dropped=%llu gobgp_resyncs=%llu gobgp_resync_added=%llu"
+             " gobgp_resync_removed=%llu gobgp_routes_desired=%llu gobgp_rib_routes=%llu"
+             " gobgp_queue=%llu",
+             (unsigned long long)s.announced, (unsigned long long)s.withdrawn,
+             (unsigned long long)s.failed, (unsigned long long)s.timed_out,
+             (unsigned long long)s.dropped, (unsigned long long)s.resyncs,
+             (unsigned long long)s.resync_added, (unsigned long long)s.resync_removed,
+             (unsigned long long)s.desired, (unsigned long long)s.rib_routes,
+             (unsigned long long)s.queue);
+}
+
+static bool s_wait_idle(backend_t *base, int timeout_ms)
+{
+    gobgp_t *self = (gobgp_t *)base;
+    return runner_wait_idle(self->runner, timeout_ms, s_done, self);
+}
+
+static void s_destroy(backend_t *base)
+{
+    gobgp_t *self = (gobgp_t *)base;
+    runner_destroy(&self->runner);
+    zhashx_destroy(&self->desired);
+    zhashx_destroy(&self->seen);
+    free(self);
+}
+
+/* Up while the last command or listing reached gobgpd. */
+static int s_up(const backend_t *base)
+{
+    return !((const gobgp_t *)base)->down;
+}
+
+static const backend_ops_t s_ops = {.name = "gobgp",
+                                    .ban = s_ban,
+                                    .unban = s_unban,
+                                    .sync = s_sync,
+                                    .poll = s_poll,
+                                    .stats = s_stats,
+                                    .destroy = s_destroy,
+                                    .up = s_up,
+                                    .wait_idle = s_wait_idle};
+
+void gobgp_get_stats(const backend_t *base, gobgp_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!base || base->ops != &s_ops)
+        return;
+    const gobgp_t *self = (const gobgp_t *)base;
+    *out = self->st;
+    out->desired = zhashx_size(self->desired);
+    out->queue = runner_queued(self->runner) + (size_t)runner_running(self->runner);
+}
+
+/* host and port of "host:port" / "[v6]:port". */
+static int s_split_api(gobgp_t *self, const char *api)
+{
+    const char *colon = strrchr(api, ':');
+    if (!colon || colon == api)
+        return -1;
+    size_t hl = (size_t)(colon - api);
+    if (api[0] == '[' && hl >= 2 && api[hl - 1] == ']')
+        api++, hl -= 2;
+    if (hl >= sizeof(self->host) || strlen(colon + 1) >= sizeof(self->port))
+        return -1;
+    memcpy(self->host, api, hl);
+    self->host[hl] = '\0';
+    strcpy(self->port, colon + 1);
+    return 0;
+}
+
+backend_t *backend_gobgp_new(const fg_config_t *cfg)
+{
+    gobgp_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->base.ops = &s_ops;
+    self->cfg = cfg;
+    self->runner = runner_new(cfg->backend_queue, cfg->backend_parallel,
+                              cfg->backend_timeout * 1000, GOBGP_OUT_MAX);
+    self->desired = zhashx_new();
+    self->seen = zhashx_new();
+    snprintf(self->communities, sizeof(self->communities), "65535:666%s%s",
+             cfg->communities[0] ? "," : "", cfg->communities);
+    for (char *p = self->communities; *p; p++)
+        if (*p == ' ')
+            *p = ',';
+    if (!self->runner || !self->desired || !self->seen || s_split_api(self, cfg->gobgp_api) < 0) {
+        s_destroy(&self->base);
+        return NULL;
+    }
+    return &self->base;
+}

@@ -1,0 +1,373 @@
+#include "actuator/runner.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUNNER_ERR_MAX 512
+
+typedef struct {
+    char key[RUNNER_KEY_MAX];
+    int tag;
+    char **argv; /* owned, NULL-terminated */
+    pid_t pid;
+    int out_fd, err_fd; /* -1 when closed */
+    char *out;
+    size_t out_len, out_cap;
+    bool out_over;
+    char err[RUNNER_ERR_MAX];
+    size_t err_len;
+    uint64_t started_ms;
+    bool killed;
+} job_t;
+
+struct runner_t {
+    int timeout_ms;
+    size_t out_max;
+    job_t **queue; /* ring */
+    size_t queue_max, head, count;
+    job_t **running;
+    int parallel;
+    zhashx_t *busy; /* key -> number of jobs queued or running (as a pointer) */
+    runner_stats_t stats;
+};
+
+static uint64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void s_busy_add(runner_t *self, const char *key, int delta)
+{
+    if (!key[0])
+        return;
+    intptr_t n = (intptr_t)zhashx_lookup(self->busy, key) + delta;
+    if (n <= 0)
+        zhashx_delete(self->busy, key);
+    else
+        zhashx_update(self->busy, key, (void *)n);
+}
+
+static void s_job_free(job_t **job_p)
+{
+    job_t *j = *job_p;
+    if (!j)
+        return;
+    if (j->out_fd >= 0)
+        close(j->out_fd);
+    if (j->err_fd >= 0)
+        close(j->err_fd);
+    for (size_t i = 0; j->argv && j->argv[i]; i++)
+        free(j->argv[i]);
+    free(j->argv);
+    free(j->out);
+    free(j);
+    *job_p = NULL;
+}
+
+runner_t *runner_new(int queue_max, int parallel, int timeout_ms, size_t out_max)
+{
+    if (queue_max < 1 || parallel < 1 || timeout_ms < 1 || out_max < 1)
+        return NULL;
+    runner_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->queue = calloc((size_t)queue_max, sizeof(job_t *));
+    self->running = calloc((size_t)parallel, sizeof(job_t *));
+    self->busy = zhashx_new();
+    self->queue_max = (size_t)queue_max;
+    self->parallel = parallel;
+    self->timeout_ms = timeout_ms;
+    self->out_max = out_max;
+    if (!self->queue || !self->running || !self->busy)
+        runner_destroy(&self);
+    return self;
+}
+
+void runner_destroy(runner_t **self_p)
+{
+    runner_t *self = self_p ? *self_p : NULL;
+    if (!self)
+        return;
+    for (int i = 0; self->running && i < self->parallel; i++) {
+        job_t *j = self->running[i];
+        if (!j)
+            continue;
+        kill(-j->pid, SIGKILL);
+        while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        s_job_free(&self->running[i]);
+    }
+    while (self->queue && self->count > 0) {
+        s_job_free(&self->queue[self->head]);
+        self->head = (self->head + 1) % self->queue_max;
+        self->count--;
+    }
+    zhashx_destroy(&self->busy);
+    free(self->running);
+    free(self->queue);
+    free(self);
+    *self_p = NULL;
+}
+
+static job_t *s_job_new(const char *const argv[], const char *key, int tag)
+{
+    size_t n = 0;
+    while (argv[n] && n < RUNNER_MAX_ARGS - 1)
+        n++;
+    if (n == 0 || argv[n])
+        return NULL;
+    job_t *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->out_fd = j->err_fd = j->pid = -1;
+    j->tag = tag;
+    snprintf(j->key, sizeof(j->key), "%s", key ? key : "");
+    j->argv = calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; j->argv && i < n; i++)
+        if (!(j->argv[i] = strdup(argv[i]))) {
+            s_job_free(&j);
+            return NULL;
+        }
+    if (!j->argv)
+        s_job_free(&j);
+    return j;
+}
+
+int runner_submit(runner_t *self, const char *const argv[], const char *key, int tag)
+{
+    job_t *j = self->count < self->queue_max ? s_job_new(argv, key, tag) : NULL;
+    if (!j) {
+        self->stats.dropped++;
+        return -1;
+    }
+    self->queue[(self->head + self->count) % self->queue_max] = j;
+    self->count++;
+    s_busy_add(self, j->key, 1);
+    runner_poll(self, NULL, NULL);
+    return 0;
+}
+
+/* In the child: only async-signal-safe calls from here to execv. */
+static void s_child(job_t *j, int out_fd, int err_fd)
+{
+    setpgid(0, 0);
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+        dup2(err_fd, STDERR_FILENO) < 0)
+        _exit(126);
+    close_range(3, ~0U, 0);
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    execv(j->argv[0], j->argv);
+    _exit(127);
+}
+
+static int s_start(runner_t *self, job_t *j)
+{
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return -1;
+    if (pipe2(err, O_CLOEXEC) < 0) {
+        close(out[0]);
+        close(out[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        s_child(j, out[1], err[1]);
+    close(out[1]);
+    close(err[1]);
+    if (pid < 0) {
+        close(out[0]);
+        close(err[0]);
+        return -1;
+    }
+    setpgid(pid, pid);
+    fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+    fcntl(err[0], F_SETFL, fcntl(err[0], F_GETFL) | O_NONBLOCK);
+    j->pid = pid;
+    j->out_fd = out[0];
+    j->err_fd = err[0];
+    j->started_ms = s_mono_ms();
+    self->stats.run++;
+    return 0;
+}
+
+/* Room for n more bytes of stdout, within out_max. */
+static bool s_out_room(runner_t *self, job_t *j, size_t n)
+{
+    if (j->out_len + n + 1 > self->out_max) {
+        j->out_over = true;
+        return false;
+    }
+    if (j->out_len + n + 1 <= j->out_cap)
+        return true;
+    size_t cap = j->out_cap ? j->out_cap : 4096;
+    while (cap < j->out_len + n + 1)
+        cap *= 2;
+    char *p = realloc(j->out, cap);
+    if (!p) {
+        j->out_over = true;
+        return false;
+    }
+    j->out = p;
+    j->out_cap = cap;
+    return true;
+}
+
+/* Read what one pipe holds now; close it at EOF or error. */
+static void s_drain(runner_t *self, job_t *j, bool is_out)
+{
+    int *fd = is_out ? &j->out_fd : &j->err_fd;
+    char buf[16384];
+    while (*fd >= 0) {
+        ssize_t n = read(*fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            close(*fd);
+            *fd = -1;
+            return;
+        }
+        if (is_out && s_out_room(self, j, (size_t)n)) {
+            memcpy(j->out + j->out_len, buf, (size_t)n);
+            j->out_len += (size_t)n;
+        } else if (!is_out && j->err_len + 1 < RUNNER_ERR_MAX) {
+            size_t k = (size_t)n < RUNNER_ERR_MAX - 1 - j->err_len ? (size_t)n
+                                                                   : RUNNER_ERR_MAX - 1 - j->err_len;
+            memcpy(j->err + j->err_len, buf, k);
+            j->err_len += k;
+        }
+    }
+}
+
+static void s_report(runner_t *self, job_t *j, int status, runner_done_fn *fn, void *arg)
+{
+    bool ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !j->killed &&
+              !j->out_over;
+    if (!ok)
+        self->stats.failed++;
+    if (j->out)
+        j->out[j->out_len] = '\0';
+    j->err[j->err_len] = '\0';
+    runner_result_t r = {j->key,      j->tag,    j->pid,       status,
+                         ok,          j->killed, j->out ? j->out : "", j->out_len,
+                         j->err,      j->started_ms ? s_mono_ms() - j->started_ms : 0};
+    if (fn)
+        fn(&r, arg);
+    s_busy_add(self, j->key, -1);
+}
+
+/* One running job: read, reap or kill. True when it is finished. */
+static bool s_check(runner_t *self, job_t *j, uint64_t now, runner_done_fn *fn, void *arg)
+{
+    int status = 0;
+    s_drain(self, j, true);
+    s_drain(self, j, false);
+    pid_t r = waitpid(j->pid, &status, WNOHANG);
+    if (r == j->pid || (r < 0 && errno == ECHILD)) {
+        s_drain(self, j, true); /* what it wrote just before exiting */
+        s_drain(self, j, false);
+        s_report(self, j, r == j->pid ? status : -1, fn, arg);
+        return true;
+    }
+    if (!j->killed && now - j->started_ms >= (uint64_t)self->timeout_ms) {
+        kill(-j->pid, SIGKILL);
+        j->killed = true;
+        self->stats.timed_out++;
+    }
+    return false;
+}
+
+static bool s_key_running(const runner_t *self, const char *key)
+{
+    if (!key[0])
+        return false;
+    for (int i = 0; i < self->parallel; i++)
+        if (self->running[i] && strcmp(self->running[i]->key, key) == 0)
+            return true;
+    return false;
+}
+
+/* Move queued jobs into free slots, in order; the queue waits behind a head
+ * whose key is still running. */
+static void s_start_queued(runner_t *self, runner_done_fn *fn, void *arg)
+{
+    for (int i = 0; i < self->parallel && self->count > 0; i++) {
+        if (self->running[i])
+            continue;
+        if (s_key_running(self, self->queue[self->head]->key))
+            return;
+        job_t *j = self->queue[self->head];
+        self->queue[self->head] = NULL;
+        self->head = (self->head + 1) % self->queue_max;
+        self->count--;
+        if (s_start(self, j) < 0) {
+            s_report(self, j, -1, fn, arg);
+            s_job_free(&j);
+            i--; /* the slot is still free */
+            continue;
+        }
+        self->running[i] = j;
+    }
+}
+
+void runner_poll(runner_t *self, runner_done_fn *fn, void *arg)
+{
+    uint64_t now = s_mono_ms();
+    for (int i = 0; i < self->parallel; i++)
+        if (self->running[i] && s_check(self, self->running[i], now, fn, arg))
+            s_job_free(&self->running[i]);
+    s_start_queued(self, fn, arg);
+}
+
+bool runner_wait_idle(runner_t *self, int timeout_ms, runner_done_fn *fn, void *arg)
+{
+    uint64_t end = s_mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        runner_poll(self, fn, arg);
+        if (self->count == 0 && runner_running(self) == 0)
+            return true;
+        if (s_mono_ms() >= end)
+            return false;
+        struct timespec ts = {0, 5 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+size_t runner_queued(const runner_t *self)
+{
+    return self->count;
+}
+
+int runner_running(const runner_t *self)
+{
+    int n = 0;
+    for (int i = 0; i < self->parallel; i++)
+        n += self->running[i] != NULL;
+    return n;
+}
+
+bool runner_busy(const runner_t *self, const char *key)
+{
+    return key && key[0] && zhashx_lookup(self->busy, key) != NULL;
+}
+
+void runner_get_stats(const runner_t *self, runner_stats_t *out)
+{
+    *out = self->stats;
+}

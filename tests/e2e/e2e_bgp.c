@@ -1,0 +1,478 @@
+/* End to end: blackholing through real BGP daemons. bird2 plays the router:
+ * it peers with gobgpd over loopback (each on its own 127.x address and a
+ * free port; BIRD has no kernel protocol, so nothing reaches this machine's
+ * routing table). floodgate-actuator drives gobgpd through its gobgp client,
+ * with a real redis-server (append-only file on) as the ban truth. The test
+ * reads BIRD's table with birdc and checks, in order:
+ *
+ *   1. decisions for an IPv4 and an IPv6 host: /32 and /128 arrive in BIRD
+ *      with (65535,666), the extra community and the configured next hop;
+ *   2. `floodgate unban` withdraws; `floodgate ban` (a hand-written HASH)
+ *      announces; `redis-cli DEL` withdraws; a TTL expiry withdraws;
+ *   3. gobgpd restarted (its RIB empty): the routes come back;
+ *   4. actuator stopped, keys deleted and written meanwhile, actuator
+ *      started: BIRD matches Redis exactly;
+ *   5. Redis restarted (with persistence), a decision sent while it is down:
+ *      queued, applied when it returns; BIRD matches Redis.
+ *   6. every daemon stops on SIGTERM. */
+#include <czmq.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hiredis.h>
+
+#include "common/addr.h"
+#include "floodgate.pb-c.h"
+#include "tests/harness.h"
+
+typedef struct {
+    char *dir;
+    char conf[512], bird_sock[512];
+    char gobgp_addr[32], bird_addr[32];
+    int redis_port, bgp_port, api_port, bird_port, act_port;
+    pid_t redis, gobgpd, bird, actuator;
+    zsock_t *push;
+} bgp_t;
+
+static bgp_t s_b;
+
+/* ---- the daemons ---- */
+
+static void s_write_configs(bgp_t *b)
+{
+    char text[4096], path[600];
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "    whitelist = 10.0.0.53/32\n"
+             "redis\n    address = 127.0.0.1:%d\n    prefix = fgbgp\n"
+             "actuator\n    bind = tcp://127.0.0.1:%d\n    check_interval = 1\n"
+             "    bgp_backend = gobgp\n    gobgp_api = 127.0.0.1:%d\n"
+             "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
+             "    communities = 65000:666\n    backend_timeout = 5\n"
+             "hostgroup\n    default\n        ban_time = 600\n",
+             b->redis_port, b->act_port, b->api_port);
+    hn_write_file(b->conf, text);
+
+    snprintf(text, sizeof(text),
+             "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
+             "  local-address-list = [\"%s\"]\n"
+             "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"%s\"\n"
+             "    peer-as = 65002\n"
+             "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
+             "  [neighbors.timers.config]\n    connect-retry = 1\n"
+             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+             "      afi-safi-name = \"ipv4-unicast\"\n"
+             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+             "      afi-safi-name = \"ipv6-unicast\"\n",
+             b->gobgp_addr, b->bgp_port, b->gobgp_addr, b->bird_addr, b->bird_port,
+             b->gobgp_addr);
+    snprintf(path, sizeof(path), "%s/gobgpd.toml", b->dir);
+    hn_write_file(path, text);
+
+    /* No kernel protocol: routes stay in BIRD's own tables. */
+    snprintf(text, sizeof(text),
+             "router id %s;\nprotocol device {}\n"
+             "protocol bgp gobgp {\n  local %s port %d as 65002;\n"
+             "  neighbor %s port %d as 65001;\n  multihop;\n  connect retry time 1;\n"
+             "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n}\n",
+             b->bird_addr, b->bird_addr, b->bird_port, b->gobgp_addr, b->bgp_port);
+    snprintf(path, sizeof(path), "%s/bird.conf", b->dir);
+    hn_write_file(path, text);
+}
+
+static pid_t s_start_gobgpd(bgp_t *b)
+{
+    char toml[600], api[64], log[600];
+    snprintf(toml, sizeof(toml), "%s/gobgpd.toml", b->dir);
+    snprintf(api, sizeof(api), "--api-hosts=127.0.0.1:%d", b->api_port);
+    snprintf(log, sizeof(log), "%s/gobgpd.log", b->dir);
+    char *argv[] = {"gobgpd", "-f", toml, "-p", api, "--pprof-disable", NULL};
+    return hn_spawn(argv, log);
+}
+
+static pid_t s_start_bird(bgp_t *b)
+{
+    char conf[600], pidf[600], log[600];
+    snprintf(conf, sizeof(conf), "%s/bird.conf", b->dir);
+    snprintf(pidf, sizeof(pidf), "%s/bird.pid", b->dir);
+    snprintf(log, sizeof(log), "%s/bird.log", b->dir);
+    char *argv[] = {"bird", "-f", "-c", conf, "-s", b->bird_sock, "-P", pidf, NULL};
+    return hn_spawn(argv, log);
+}
+
+static pid_t s_start_actuator(bgp_t *b)
+{
+    char bin[512], log[600];
+    snprintf(bin, sizeof(bin), "%s/floodgate-actuator", hn_build_dir());
+    snprintf(log, sizeof(log), "%s/actuator.log", b->dir);
+    char *argv[] = {bin, "-c", b->conf, NULL};
+    return hn_spawn(argv, log);
+}
+
+/* Run argv to completion (at most 10 s) with its output in out (static
+ * buffer); returns the exit code, -1 on timeout. */
+static int s_run(char *const argv[], char **out)
+{
+    static char *last;
+    char log[600];
+    snprintf(log, sizeof(log), "%s/run.out", s_b.dir);
+    unlink(log);
+    pid_t pid = hn_spawn(argv, log);
+    int st = hn_wait_exit(pid, 10000);
+    if (st == -1)
+        hn_stop(pid, 1000);
+    free(last);
+    last = hn_read_file(log);
+    if (out)
+        *out = last ? last : "";
+    return st == -1 ? -1 : WEXITSTATUS(st);
+}
+
+/* ---- BIRD's table ---- */
+
+/* `birdc show route all` output (static). */
+static char *s_bird_routes(void)
+{
+    char *out;
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "route", "all", NULL};
+    s_run(argv, &out);
+    return out;
+}
+
+/* The block of `show route all` for prefix (static copy), or NULL. */
+static const char *s_bird_route(const char *prefix)
+{
+    static char block[4096];
+    const char *all = s_bird_routes();
+    size_t pl = strlen(prefix);
+    for (const char *p = all; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, prefix, pl) != 0 || p[pl] != ' ')
+            continue;
+        const char *end = p + 1;
+        while ((end = strchr(end, '\n')) && (end[1] == '\t' || end[1] == ' '))
+            end++;
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        snprintf(block, sizeof(block), "%.*s", (int)n, p);
+        return block;
+    }
+    return NULL;
+}
+
+static bool s_route_present(void *prefix)
+{
+    return s_bird_route(prefix) != NULL;
+}
+
+static bool s_route_absent(void *prefix)
+{
+    return s_bird_route(prefix) == NULL;
+}
+
+static void s_expect_route(const char *prefix, const char *next_hop, int ms)
+{
+    if (!hn_wait_until(s_route_present, (void *)prefix, ms))
+        fail_msg("%s not in BIRD within %d ms; logs in %s\n%s", prefix, ms, s_b.dir,
+                 s_bird_routes());
+    const char *blk = s_bird_route(prefix);
+    if (!strstr(blk, "(65535,666)") || !strstr(blk, "(65000,666)"))
+        fail_msg("%s lacks the communities:\n%s", prefix, blk);
+    char nh[128];
+    snprintf(nh, sizeof(nh), "BGP.next_hop: %s", next_hop);
+    if (!strstr(blk, nh))
+        fail_msg("%s lacks %s:\n%s", prefix, nh, blk);
+}
+
+static void s_expect_no_route(const char *prefix, int ms)
+{
+    if (!hn_wait_until(s_route_absent, (void *)prefix, ms))
+        fail_msg("%s still in BIRD after %d ms; logs in %s", prefix, ms, s_b.dir);
+}
+
+/* Sorted, space-separated prefixes of BIRD's blackhole routes. */
+static void s_bird_set(char *out, size_t len)
+{
+    const char *all = s_bird_routes();
+    zlistx_t *l = zlistx_new();
+    zlistx_set_destructor(l, (czmq_destructor *)zstr_free);
+    zlistx_set_comparator(l, (czmq_comparator *)strcmp);
+    for (const char *p = all; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) || !strchr(p, '/'))
+            continue;
+        const char *sp = strchr(p, ' ');
+        if (sp && (size_t)(sp - p) < FG_PREFIX_STRLEN)
+            zlistx_add_end(l, zsys_sprintf("%.*s", (int)(sp - p), p));
+    }
+    zlistx_sort(l);
+    out[0] = '\0';
+    for (char *s = zlistx_first(l); s; s = zlistx_next(l))
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " " : "", s);
+    zlistx_destroy(&l);
+}
+
+/* The same for the ban keys in Redis, each as a host route. */
+static void s_redis_set(char *out, size_t len)
+{
+    redisReply *r = hn_redis(s_b.redis_port, "KEYS fgbgp:ban:*");
+    assert_non_null(r);
+    zlistx_t *l = zlistx_new();
+    zlistx_set_destructor(l, (czmq_destructor *)zstr_free);
+    zlistx_set_comparator(l, (czmq_comparator *)strcmp);
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *ip = r->element[i]->str + strlen("fgbgp:ban:");
+        zlistx_add_end(l, zsys_sprintf("%s/%d", ip, strchr(ip, ':') ? 128 : 32));
+    }
+    freeReplyObject(r);
+    zlistx_sort(l);
+    out[0] = '\0';
+    for (char *s = zlistx_first(l); s; s = zlistx_next(l))
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " " : "", s);
+    zlistx_destroy(&l);
+}
+
+static bool s_bird_matches_redis(void *arg)
+{
+    char bird[4096], redis[4096];
+    s_bird_set(bird, sizeof(bird));
+    s_redis_set(redis, sizeof(redis));
+    if (arg)
+        snprintf(arg, 8192, "bird:  [%s]\nredis: [%s]", bird, redis);
+    return strcmp(bird, redis) == 0;
+}
+
+static void s_expect_match(int ms)
+{
+    char why[8192];
+    if (!hn_wait_until(s_bird_matches_redis, why, ms))
+        fail_msg("BIRD does not match Redis after %d ms:\n%s\nlogs in %s", ms, why, s_b.dir);
+}
+
+/* ---- decisions and the CLI ---- */
+
+static void s_decide(const char *ip, int action, uint32_t ban_time)
+{
+    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
+    Floodgate__Rates total = FLOODGATE__RATES__INIT;
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    total.pps = 50000;
+    d.addr_hi = a.hi;
+    d.addr_lo = a.lo;
+    d.action = action;
+    d.attack_type = "udp_flood";
+    d.direction = FLOODGATE__DIRECTION__DIR_IN;
+    d.metric = "pps";
+    d.value = 50000;
+    d.threshold = 20000;
+    d.hostgroup = "default";
+    d.ban_time = ban_time;
+    d.total = &total;
+    d.enable_ban = true;
+    size_t n = floodgate__decision__get_packed_size(&d);
+    zframe_t *f = zframe_new(NULL, n);
+    floodgate__decision__pack(&d, zframe_data(f));
+    assert_int_equal(zframe_send(&f, s_b.push, 0), 0);
+}
+
+static int s_cli(const char *cmd, const char *ip, const char *opt, const char *val)
+{
+    char bin[512];
+    snprintf(bin, sizeof(bin), "%s/floodgate", hn_build_dir());
+    char *argv[] = {bin, "-c", s_b.conf, (char *)cmd, (char *)ip, (char *)opt, (char *)val, NULL};
+    return s_run(argv, NULL);
+}
+
+static void s_redis_cmd(const char *fmt, const char *arg)
+{
+    redisReply *r = hn_redis(s_b.redis_port, fmt, arg);
+    assert_non_null(r);
+    freeReplyObject(r);
+}
+
+/* ---- fixtures ---- */
+
+static bool s_session_up(void *arg)
+{
+    (void)arg;
+    char *out;
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "protocols", "gobgp", NULL};
+    return s_run(argv, &out) == 0 && strstr(out, "Established");
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    bgp_t *b = &s_b;
+    b->dir = hn_tmpdir("e2e-bgp");
+    snprintf(b->conf, sizeof(b->conf), "%s/floodgate.conf", b->dir);
+    snprintf(b->bird_sock, sizeof(b->bird_sock), "%s/bird.ctl", b->dir);
+    int n = 2 + (int)(getpid() % 200);
+    snprintf(b->gobgp_addr, sizeof(b->gobgp_addr), "127.0.%d.2", n);
+    snprintf(b->bird_addr, sizeof(b->bird_addr), "127.0.%d.3", n);
+    b->redis_port = hn_free_port();
+    b->bgp_port = hn_free_port();
+    b->api_port = hn_free_port();
+    b->bird_port = hn_free_port();
+    b->act_port = hn_free_port();
+    s_write_configs(b);
+    b->redis = hn_redis_start(b->dir, b->redis_port, true);
+    b->bird = s_start_bird(b);
+    b->gobgpd = s_start_gobgpd(b);
+    b->actuator = s_start_actuator(b);
+    b->push = zsock_new(ZMQ_PUSH);
+    assert_non_null(b->push);
+    assert_int_equal(zsock_connect(b->push, "tcp://127.0.0.1:%d", b->act_port), 0);
+    if (!hn_wait_until(s_session_up, NULL, 20000))
+        fail_msg("BGP session gobgpd-BIRD not up within 20 s; logs in %s", b->dir);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    bgp_t *b = &s_b;
+    zsock_destroy(&b->push);
+    hn_stop(b->actuator, 3000);
+    hn_stop(b->gobgpd, 3000);
+    hn_stop(b->bird, 3000);
+    hn_stop(b->redis, 3000);
+    if (getenv("FG_KEEP"))
+        fprintf(stderr, "kept %s\n", b->dir);
+    else
+        hn_rmdir(b->dir);
+    free(b->dir);
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_bgp_decision_announces_v4_and_v6(void **state)
+{
+    (void)state;
+    uint64_t t0 = hn_ms();
+    s_decide("10.0.0.5", FLOODGATE__ACTION__BAN, 600);
+    s_decide("2001:db8:100::5", FLOODGATE__ACTION__BAN, 600);
+    s_expect_route("10.0.0.5/32", "198.51.100.1", 10000);
+    fprintf(stderr, "# decision -> route in BIRD: %llu ms\n", (unsigned long long)(hn_ms() - t0));
+    s_expect_route("2001:db8:100::5/128", "2001:db8::1", 10000);
+    /* the whitelisted address is never announced */
+    s_decide("10.0.0.53", FLOODGATE__ACTION__BAN, 600);
+    usleep(1500 * 1000);
+    assert_null(s_bird_route("10.0.0.53/32"));
+    s_expect_match(5000);
+}
+
+static void test_bgp_cli_unban_and_ban(void **state)
+{
+    (void)state;
+    assert_int_equal(s_cli("unban", "10.0.0.5", NULL, NULL), 0);
+    s_expect_no_route("10.0.0.5/32", 10000);
+    assert_int_equal(s_cli("ban", "10.0.0.6", "--ttl", "600"), 0);
+    s_expect_route("10.0.0.6/32", "198.51.100.1", 10000);
+    assert_int_equal(s_cli("unban", "2001:db8:100::5", NULL, NULL), 0);
+    s_expect_no_route("2001:db8:100::5/128", 10000);
+    s_expect_match(5000);
+}
+
+static void test_bgp_redis_del_and_hand_written_hash(void **state)
+{
+    (void)state;
+    s_redis_cmd("DEL fgbgp:ban:%s", "10.0.0.6");
+    s_expect_no_route("10.0.0.6/32", 10000);
+    s_redis_cmd("HSET fgbgp:ban:%s ip 2001:db8:100::7 attack_type manual", "2001:db8:100::7");
+    s_redis_cmd("EXPIRE fgbgp:ban:%s 600", "2001:db8:100::7");
+    s_expect_route("2001:db8:100::7/128", "2001:db8::1", 10000);
+    s_expect_match(5000);
+}
+
+static void test_bgp_ttl_expiry_withdraws(void **state)
+{
+    (void)state;
+    s_decide("10.0.0.8", FLOODGATE__ACTION__BAN, 2);
+    s_expect_route("10.0.0.8/32", "198.51.100.1", 10000);
+    s_expect_no_route("10.0.0.8/32", 10000);
+    s_expect_match(5000);
+}
+
+static void test_bgp_gobgpd_restart_restores_routes(void **state)
+{
+    (void)state;
+    bgp_t *b = &s_b;
+    s_decide("10.0.0.9", FLOODGATE__ACTION__BAN, 600);
+    s_expect_route("10.0.0.9/32", "198.51.100.1", 10000);
+    hn_stop(b->gobgpd, 3000);
+    s_expect_no_route("10.0.0.9/32", 10000); /* BIRD dropped the session */
+    b->gobgpd = s_start_gobgpd(b);
+    s_expect_route("10.0.0.9/32", "198.51.100.1", 20000);
+    s_expect_route("2001:db8:100::7/128", "2001:db8::1", 5000);
+    s_expect_match(5000);
+}
+
+static void test_bgp_actuator_restart_converges(void **state)
+{
+    (void)state;
+    bgp_t *b = &s_b;
+    assert_int_equal(WEXITSTATUS(hn_stop(b->actuator, 5000)), 0);
+    /* while it is down: one ban lifted, one written by hand */
+    s_redis_cmd("DEL fgbgp:ban:%s", "10.0.0.9");
+    s_redis_cmd("HSET fgbgp:ban:%s ip 10.0.0.10 attack_type manual", "10.0.0.10");
+    s_redis_cmd("EXPIRE fgbgp:ban:%s 600", "10.0.0.10");
+    usleep(500 * 1000);
+    assert_non_null(s_bird_route("10.0.0.9/32")); /* nobody withdrew it yet */
+    b->actuator = s_start_actuator(b);
+    s_expect_no_route("10.0.0.9/32", 10000);
+    s_expect_route("10.0.0.10/32", "198.51.100.1", 10000);
+    s_expect_match(5000);
+}
+
+static void test_bgp_redis_restart_with_queue(void **state)
+{
+    (void)state;
+    bgp_t *b = &s_b;
+    redisReply *r = hn_redis(b->redis_port, "BGREWRITEAOF");
+    if (r)
+        freeReplyObject(r);
+    usleep(300 * 1000);
+    hn_stop(b->redis, 5000);
+    usleep(300 * 1000);
+    s_decide("10.0.0.11", FLOODGATE__ACTION__BAN, 600); /* Redis is down: queued */
+    usleep(1500 * 1000);
+    assert_null(s_bird_route("10.0.0.11/32"));
+    assert_non_null(s_bird_route("10.0.0.10/32")); /* Redis down withdraws nothing */
+    b->redis = hn_redis_start(b->dir, b->redis_port, true);
+    s_expect_route("10.0.0.11/32", "198.51.100.1", 15000);
+    s_expect_route("10.0.0.10/32", "198.51.100.1", 5000);
+    s_expect_match(5000);
+}
+
+static void test_bgp_daemons_stop_cleanly(void **state)
+{
+    (void)state;
+    bgp_t *b = &s_b;
+    int st = hn_stop(b->actuator, 5000);
+    b->actuator = 0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bgp_decision_announces_v4_and_v6),
+        cmocka_unit_test(test_bgp_cli_unban_and_ban),
+        cmocka_unit_test(test_bgp_redis_del_and_hand_written_hash),
+        cmocka_unit_test(test_bgp_ttl_expiry_withdraws),
+        cmocka_unit_test(test_bgp_gobgpd_restart_restores_routes),
+        cmocka_unit_test(test_bgp_actuator_restart_converges),
+        cmocka_unit_test(test_bgp_redis_restart_with_queue),
+        cmocka_unit_test(test_bgp_daemons_stop_cleanly),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}

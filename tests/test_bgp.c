@@ -1,0 +1,385 @@
+/* Unit tests: the command runner behind the GoBGP backend, the parser of
+ * `gobgp global rib -j`, the announced prefix, the actuator's BGP config keys,
+ * and the GoBGP backend against a real gobgpd (no peer needed: its RIB is
+ * read back with the gobgp client). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "actuator/backend.h"
+#include "actuator/gobgp.h"
+#include "actuator/runner.h"
+#include "common/config.h"
+#include "tests/harness.h"
+
+/* ---- runner ---- */
+
+typedef struct {
+    int n;
+    char order[16][16];
+    char out[256];
+    bool ok[16], timed_out[16];
+} done_t;
+
+static void s_done(const runner_result_t *r, void *arg)
+{
+    done_t *d = arg;
+    if (d->n < 16) {
+        snprintf(d->order[d->n], sizeof(d->order[0]), "%s:%d", r->key, r->tag);
+        d->ok[d->n] = r->ok;
+        d->timed_out[d->n] = r->timed_out;
+    }
+    snprintf(d->out, sizeof(d->out), "%s|%s", r->out, r->err);
+    d->n++;
+}
+
+static void test_bgp_runner_captures_output_and_status(void **state)
+{
+    (void)state;
+    done_t d = {0};
+    runner_t *r = runner_new(8, 2, 5000, 1 << 20);
+    assert_non_null(r);
+    const char *ok[] = {"/bin/sh", "-c", "echo out; echo err >&2", NULL};
+    const char *bad[] = {"/bin/sh", "-c", "exit 3", NULL};
+    const char *none[] = {"/nonexistent/gobgp", NULL};
+    assert_int_equal(runner_submit(r, ok, "a", 1), 0);
+    assert_true(runner_wait_idle(r, 5000, s_done, &d));
+    assert_string_equal(d.out, "out\n|err\n");
+    assert_true(d.ok[0]);
+    assert_int_equal(runner_submit(r, bad, "b", 2), 0);
+    assert_int_equal(runner_submit(r, none, "c", 3), 0);
+    assert_true(runner_wait_idle(r, 5000, s_done, &d));
+    assert_int_equal(d.n, 3);
+    assert_false(d.ok[1]);
+    assert_false(d.ok[2]);
+    runner_stats_t st;
+    runner_get_stats(r, &st);
+    assert_int_equal(st.run, 3);
+    assert_int_equal(st.failed, 2);
+    runner_destroy(&r);
+    assert_null(r);
+}
+
+static void test_bgp_runner_kills_after_timeout(void **state)
+{
+    (void)state;
+    done_t d = {0};
+    runner_t *r = runner_new(8, 2, 300, 1 << 20);
+    const char *hang[] = {"/bin/sh", "-c", "sleep 30", NULL};
+    uint64_t t0 = hn_ms();
+    assert_int_equal(runner_submit(r, hang, "x", 0), 0);
+    assert_true(runner_wait_idle(r, 5000, s_done, &d));
+    assert_true(hn_ms() - t0 < 3000);
+    assert_int_equal(d.n, 1);
+    assert_true(d.timed_out[0]);
+    assert_false(d.ok[0]);
+    runner_stats_t st;
+    runner_get_stats(r, &st);
+    assert_int_equal(st.timed_out, 1);
+    runner_destroy(&r);
+}
+
+static void test_bgp_runner_same_key_in_order_queue_bounded(void **state)
+{
+    (void)state;
+    done_t d = {0};
+    runner_t *r = runner_new(3, 4, 5000, 1 << 20);
+    const char *slow[] = {"/bin/sh", "-c", "sleep 0.3", NULL};
+    const char *fast[] = {"/bin/true", NULL};
+    assert_int_equal(runner_submit(r, slow, "p", 1), 0); /* starts */
+    assert_int_equal(runner_submit(r, fast, "p", 2), 0); /* waits for 1 */
+    assert_true(runner_busy(r, "p"));
+    assert_false(runner_busy(r, "q"));
+    assert_int_equal(runner_submit(r, fast, "q", 3), 0); /* waits behind the head */
+    assert_int_equal(runner_submit(r, fast, "q", 4), 0);
+    assert_int_equal(runner_submit(r, fast, "q", 5), -1); /* queue of 3 is full */
+    assert_true(runner_wait_idle(r, 5000, s_done, &d));
+    assert_int_equal(d.n, 4);
+    assert_string_equal(d.order[0], "p:1");
+    assert_string_equal(d.order[1], "p:2");
+    assert_false(runner_busy(r, "p"));
+    runner_stats_t st;
+    runner_get_stats(r, &st);
+    assert_int_equal(st.dropped, 1);
+    runner_destroy(&r);
+}
+
+static void test_bgp_runner_output_cap(void **state)
+{
+    (void)state;
+    done_t d = {0};
+    runner_t *r = runner_new(2, 1, 5000, 1000);
+    const char *big[] = {"/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x", NULL};
+    assert_int_equal(runner_submit(r, big, "", 0), 0);
+    assert_true(runner_wait_idle(r, 5000, s_done, &d));
+    assert_false(d.ok[0]); /* truncated output is a failure, not a partial RIB */
+    runner_destroy(&r);
+}
+
+/* ---- the RIB listing ---- */
+
+typedef struct {
+    char all[1024];
+    int blackholes;
+} rib_t;
+
+static void s_route(const char *prefix, bool blackhole, void *arg)
+{
+    rib_t *r = arg;
+    snprintf(r->all + strlen(r->all), sizeof(r->all) - strlen(r->all), "%s%s ", prefix,
+             blackhole ? "!" : "");
+    r->blackholes += blackhole;
+}
+
+static void test_bgp_parse_rib(void **state)
+{
+    (void)state;
+    static const char v4[] =
+        "{\"10.0.0.5/32\":[{\"nlri\":{\"prefix\":\"10.0.0.5/32\"},\"age\":1,\"best\":true,"
+        "\"attrs\":[{\"type\":1,\"value\":2},{\"type\":8,\"communities\":[4259840001,"
+        "4294902426]},{\"type\":3,\"nexthop\":\"198.51.100.1\"}],\"stale\":false}],"
+        "\"10.9.0.0/16\":[{\"nlri\":{\"prefix\":\"10.9.0.0/16\"},\"attrs\":[{\"type\":8,"
+        "\"communities\":[4259840001]}]}]}";
+    static const char v6[] =
+        "{\"2001:db8:100::1/128\":[{\"nlri\":{\"prefix\":\"2001:db8:100::1/128\"},\"attrs\":"
+        "[{\"type\":8,\"communities\":[4294902426]},{\"type\":14,\"nexthop\":\"2001:db8::1\","
+        "\"value\":[{\"prefix\":\"2001:db8:100::1/128\"}]}]}]}";
+    rib_t r = {"", 0};
+    assert_int_equal(gobgp_parse_rib(v4, s_route, &r), 2);
+    assert_string_equal(r.all, "10.0.0.5/32! 10.9.0.0/16 ");
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gobgp_parse_rib(v6, s_route, &r), 1);
+    assert_string_equal(r.all, "2001:db8:100::1/128! ");
+    assert_int_equal(gobgp_parse_rib("{}", s_route, &r), 0);
+    assert_int_equal(gobgp_parse_rib("", s_route, &r), 0);
+    assert_int_equal(gobgp_parse_rib("{\"error\":\"context deadline exceeded\"}", s_route, &r), 0);
+    assert_int_equal(gobgp_parse_rib("context deadline exceeded", s_route, &r), -1);
+    assert_int_equal(gobgp_parse_rib("{\"nlri\":{\"prefix\":\"10.0.0.1/32", s_route, &r), -1);
+}
+
+/* ---- config and prefixes ---- */
+
+static char *s_dir;
+
+static fg_config_t *s_load(const char *actuator_keys, char *err, size_t errlen)
+{
+    char path[512], text[2048];
+    snprintf(path, sizeof(path), "%s/c.conf", s_dir);
+    snprintf(text, sizeof(text), "networks\n    monitored = 10.0.0.0/16\nactuator\n%s",
+             actuator_keys);
+    hn_write_file(path, text);
+    return fg_config_load(path, err, errlen);
+}
+
+static void s_expect_error(const char *keys, const char *needle)
+{
+    char err[1024] = "";
+    fg_config_t *cfg = s_load(keys, err, sizeof(err));
+    if (cfg || !strstr(err, needle))
+        fail_msg("config \"%s\": expected an error with \"%s\", got \"%s\"", keys, needle, err);
+}
+
+static void test_bgp_config_keys(void **state)
+{
+    (void)state;
+    char err[1024], prefix[FG_PREFIX_STRLEN];
+    fg_config_t *cfg = s_load("    bgp_backend = gobgp\n    communities = \"65000:1, 65000:2\"\n"
+                              "    next_hop_v6 = 2001:DB8::0001\n",
+                              err, sizeof(err));
+    if (!cfg)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->bgp_backend, "gobgp");
+    assert_string_equal(cfg->communities, "65000:1 65000:2");
+    assert_string_equal(cfg->next_hop_v6, "2001:db8::1");
+    assert_string_equal(cfg->next_hop_v4, "192.0.2.1");
+    assert_int_equal(cfg->max_bans, 10000);
+    assert_string_equal(cfg->renewal, "renew");
+    assert_int_equal(backend_prefix(cfg, "10.0.0.5", prefix), 0);
+    assert_string_equal(prefix, "10.0.0.5/32");
+    assert_int_equal(backend_prefix(cfg, "2001:db8::5", prefix), 0);
+    assert_string_equal(prefix, "2001:db8::5/128");
+    assert_int_equal(backend_prefix(cfg, "nonsense", prefix), -1);
+    fg_config_destroy(&cfg);
+
+    cfg = s_load("    allow_short_prefixes = true\n    prefix_len_v4 = 24\n", err, sizeof(err));
+    assert_non_null(cfg);
+    assert_int_equal(backend_prefix(cfg, "10.0.0.5", prefix), 0);
+    assert_string_equal(prefix, "10.0.0.0/24");
+    fg_config_destroy(&cfg);
+
+    s_expect_error("    prefix_len_v4 = 24\n", "allow_short_prefixes");
+    s_expect_error("    prefix_len_v6 = 64\n", "allow_short_prefixes");
+    s_expect_error("    bgp_backend = quagga\n", "c.conf:4: actuator/bgp_backend");
+    s_expect_error("    renewal = sometimes\n", "not a policy");
+    s_expect_error("    communities = 65536:1\n", "ASN:VALUE");
+    s_expect_error("    communities = \"65000:1 blackhole\"\n", "ASN:VALUE");
+    s_expect_error("    next_hop_v4 = 2001:db8::1\n", "not an IPv4 address");
+    s_expect_error("    next_hop_v6 = 198.51.100.1\n", "not an IPv6 address");
+    s_expect_error("    gobgp_api = localhost\n", "host:port");
+    s_expect_error("    max_bans = 0\n", "out of range");
+}
+
+/* ---- the GoBGP backend against a real gobgpd ---- */
+
+static int s_api_port;
+static pid_t s_gobgpd;
+
+static pid_t s_start_gobgpd(void)
+{
+    char toml[600], api[64], log[600], text[256];
+    snprintf(toml, sizeof(toml), "%s/gobgpd.toml", s_dir);
+    snprintf(text, sizeof(text),
+             "[global.config]\n  as = 65001\n  router-id = \"127.0.0.2\"\n  port = -1\n");
+    hn_write_file(toml, text);
+    snprintf(api, sizeof(api), "--api-hosts=127.0.0.1:%d", s_api_port);
+    snprintf(log, sizeof(log), "%s/gobgpd.log", s_dir);
+    char *argv[] = {"gobgpd", "-f", toml, "-p", api, "--pprof-disable", NULL};
+    return hn_spawn(argv, log);
+}
+
+/* `gobgp global rib -a fam -j` (static), or "" when it failed. */
+static const char *s_rib(const char *fam)
+{
+    static char *last;
+    char port[16], log[600];
+    snprintf(port, sizeof(port), "%d", s_api_port);
+    snprintf(log, sizeof(log), "%s/rib.json", s_dir);
+    unlink(log);
+    char *argv[] = {"gobgp", "-u", "127.0.0.1", "-p", port, "global", "rib", "-a", (char *)fam,
+                    "-j", NULL};
+    int st = hn_wait_exit(hn_spawn(argv, log), 10000);
+    free(last);
+    last = hn_read_file(log);
+    return st == 0 && last ? last : "";
+}
+
+static bool s_rib_up(void *arg)
+{
+    (void)arg;
+    return s_rib("ipv4")[0] == '{';
+}
+
+static const char *s_rib_both(void)
+{
+    static char both[65536];
+    snprintf(both, sizeof(both), "%s", s_rib("ipv4"));
+    snprintf(both + strlen(both), sizeof(both) - strlen(both), "%s", s_rib("ipv6"));
+    return both;
+}
+
+static ban_t s_ban(const char *ip)
+{
+    ban_t b;
+    memset(&b, 0, sizeof(b));
+    snprintf(b.ip, sizeof(b.ip), "%s", ip);
+    return b;
+}
+
+static void test_bgp_gobgp_backend_announce_withdraw_resync(void **state)
+{
+    (void)state;
+    char err[1024], keys[512];
+    s_api_port = hn_free_port();
+    s_gobgpd = s_start_gobgpd();
+    if (!hn_wait_until(s_rib_up, NULL, 10000))
+        fail_msg("gobgpd API not up; see %s/gobgpd.log", s_dir);
+    snprintf(keys, sizeof(keys),
+             "    bgp_backend = gobgp\n    gobgp_api = 127.0.0.1:%d\n    check_interval = 3600\n"
+             "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
+             "    communities = 65000:7\n",
+             s_api_port);
+    fg_config_t *cfg = s_load(keys, err, sizeof(err));
+    assert_non_null(cfg);
+    backend_t *be = backend_gobgp_new(cfg);
+    assert_non_null(be);
+    ban_t a = s_ban("10.0.0.5"), v6 = s_ban("2001:db8:100::5");
+    assert_int_equal(be->ops->ban(be, &a), 0);
+    assert_int_equal(be->ops->ban(be, &v6), 0);
+    assert_true(backend_wait_idle(be, 10000));
+    const char *rib = s_rib_both();
+    assert_non_null(strstr(rib, "\"10.0.0.5/32\""));
+    assert_non_null(strstr(rib, "4294902426")); /* 65535:666 */
+    assert_non_null(strstr(rib, "4259840007")); /* 65000:7 */
+    assert_non_null(strstr(rib, "\"nexthop\":\"198.51.100.1\""));
+    assert_non_null(strstr(rib, "\"2001:db8:100::5/128\""));
+    assert_non_null(strstr(rib, "\"nexthop\":\"2001:db8::1\""));
+
+    assert_int_equal(be->ops->unban(be, &a, "deleted"), 0);
+    assert_true(backend_wait_idle(be, 10000));
+    assert_null(strstr(s_rib_both(), "10.0.0.5/32"));
+
+    /* sync: 10.0.0.6 wanted (missing), 2001:db8:100::5 not wanted (extra) */
+    ban_t c = s_ban("10.0.0.6");
+    const ban_t *want[] = {&c};
+    assert_int_equal(be->ops->sync(be, want, 1), 0);
+    for (int i = 0; i < 3; i++) /* listing, then the commands it decides */
+        assert_true(backend_wait_idle(be, 10000));
+    rib = s_rib_both();
+    assert_non_null(strstr(rib, "\"10.0.0.6/32\""));
+    assert_null(strstr(rib, "2001:db8:100::5"));
+    gobgp_stats_t st;
+    gobgp_get_stats(be, &st);
+    assert_int_equal(st.resyncs, 1);
+    assert_int_equal(st.resync_added, 1);
+    assert_int_equal(st.resync_removed, 1);
+    assert_int_equal(st.failed, 0);
+
+    /* gobgpd gone: commands fail and are counted, nothing blocks */
+    hn_stop(s_gobgpd, 3000);
+    ban_t d = s_ban("10.0.0.7");
+    uint64_t t0 = hn_ms();
+    assert_int_equal(be->ops->ban(be, &d), 0);
+    assert_true(hn_ms() - t0 < 500);
+    assert_true(backend_wait_idle(be, 10000));
+    gobgp_get_stats(be, &st);
+    assert_int_equal(st.failed, 1);
+    /* back, empty: one resync announces both wanted routes */
+    s_gobgpd = s_start_gobgpd();
+    assert_true(hn_wait_until(s_rib_up, NULL, 10000));
+    assert_int_equal(be->ops->sync(be, (const ban_t *[]){&c, &d}, 2), 0);
+    for (int i = 0; i < 3; i++)
+        assert_true(backend_wait_idle(be, 10000));
+    rib = s_rib_both();
+    assert_non_null(strstr(rib, "\"10.0.0.6/32\""));
+    assert_non_null(strstr(rib, "\"10.0.0.7/32\""));
+    backend_destroy(&be);
+    fg_config_destroy(&cfg);
+    hn_stop(s_gobgpd, 3000);
+}
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    s_dir = hn_tmpdir("bgp");
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    hn_rmdir(s_dir);
+    free(s_dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bgp_runner_captures_output_and_status),
+        cmocka_unit_test(test_bgp_runner_kills_after_timeout),
+        cmocka_unit_test(test_bgp_runner_same_key_in_order_queue_bounded),
+        cmocka_unit_test(test_bgp_runner_output_cap),
+        cmocka_unit_test(test_bgp_parse_rib),
+        cmocka_unit_test(test_bgp_config_keys),
+        cmocka_unit_test(test_bgp_gobgp_backend_announce_withdraw_resync),
+    };
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}
