@@ -271,7 +271,7 @@ static int s_sync(backend_t *base, const ban_t *const *bans, size_t n)
 static void s_poll(backend_t *base)
 {
     gobgp_t *self = (gobgp_t *)base;
-    runner_poll(self->runner, s_done, self);
+    runner_poll(self->runner);
     if (fg_mono_ms() >= self->next_resync_ms)
         s_resync(self);
 }
@@ -296,7 +296,7 @@ static void s_stats(const backend_t *base, char *buf, size_t len)
 static bool s_wait_idle(backend_t *base, int timeout_ms)
 {
     gobgp_t *self = (gobgp_t *)base;
-    return runner_wait_idle(self->runner, timeout_ms, s_done, self);
+    return runner_wait_idle(self->runner, timeout_ms);
 }
 
 static void s_destroy(backend_t *base)
@@ -360,7 +360,7 @@ backend_t *backend_gobgp_new(const fg_config_t *cfg)
     self->base.ops = &s_ops;
     self->cfg = cfg;
     self->runner = runner_new(cfg->backend_queue, cfg->backend_parallel,
-                              cfg->backend_timeout * 1000, GOBGP_OUT_MAX);
+                              cfg->backend_timeout * 1000, GOBGP_OUT_MAX, s_done, self);
     self->desired = zhashx_new();
     self->seen = zhashx_new();
     snprintf(self->communities, sizeof(self->communities), "65535:666%s%s",

@@ -36,6 +36,9 @@ struct runner_t {
     job_t **running;
     int parallel;
     zhashx_t *busy; /* key -> number of jobs queued or running (as a pointer) */
+    runner_done_fn *fn;
+    void *arg;
+    bool in_poll; /* a submit from the callback only queues */
     runner_stats_t stats;
 };
 
@@ -74,7 +77,8 @@ static void s_job_free(job_t **job_p)
     *job_p = NULL;
 }
 
-runner_t *runner_new(int queue_max, int parallel, int timeout_ms, size_t out_max)
+runner_t *runner_new(int queue_max, int parallel, int timeout_ms, size_t out_max,
+                     runner_done_fn *fn, void *arg)
 {
     if (queue_max < 1 || parallel < 1 || timeout_ms < 1 || out_max < 1)
         return NULL;
@@ -88,6 +92,8 @@ runner_t *runner_new(int queue_max, int parallel, int timeout_ms, size_t out_max
     self->parallel = parallel;
     self->timeout_ms = timeout_ms;
     self->out_max = out_max;
+    self->fn = fn;
+    self->arg = arg;
     if (!self->queue || !self->running || !self->busy)
         runner_destroy(&self);
     return self;
@@ -153,7 +159,8 @@ int runner_submit(runner_t *self, const char *const argv[], const char *key, int
     self->queue[(self->head + self->count) % self->queue_max] = j;
     self->count++;
     s_busy_add(self, j->key, 1);
-    runner_poll(self, NULL, NULL);
+    if (!self->in_poll)
+        runner_poll(self);
     return 0;
 }
 
@@ -255,7 +262,7 @@ static void s_drain(runner_t *self, job_t *j, bool is_out)
     }
 }
 
-static void s_report(runner_t *self, job_t *j, int status, runner_done_fn *fn, void *arg)
+static void s_report(runner_t *self, job_t *j, int status)
 {
     bool ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !j->killed &&
               !j->out_over;
@@ -267,13 +274,13 @@ static void s_report(runner_t *self, job_t *j, int status, runner_done_fn *fn, v
     runner_result_t r = {j->key,      j->tag,    j->pid,       status,
                          ok,          j->killed, j->out ? j->out : "", j->out_len,
                          j->err,      j->started_ms ? s_mono_ms() - j->started_ms : 0};
-    if (fn)
-        fn(&r, arg);
+    if (self->fn)
+        self->fn(&r, self->arg);
     s_busy_add(self, j->key, -1);
 }
 
 /* One running job: read, reap or kill. True when it is finished. */
-static bool s_check(runner_t *self, job_t *j, uint64_t now, runner_done_fn *fn, void *arg)
+static bool s_check(runner_t *self, job_t *j, uint64_t now)
 {
     int status = 0;
     s_drain(self, j, true);
@@ -282,7 +289,7 @@ static bool s_check(runner_t *self, job_t *j, uint64_t now, runner_done_fn *fn, 
     if (r == j->pid || (r < 0 && errno == ECHILD)) {
         s_drain(self, j, true); /* what it wrote just before exiting */
         s_drain(self, j, false);
-        s_report(self, j, r == j->pid ? status : -1, fn, arg);
+        s_report(self, j, r == j->pid ? status : -1);
         return true;
     }
     if (!j->killed && now - j->started_ms >= (uint64_t)self->timeout_ms) {
@@ -305,7 +312,7 @@ static bool s_key_running(const runner_t *self, const char *key)
 
 /* Move queued jobs into free slots, in order; the queue waits behind a head
  * whose key is still running. */
-static void s_start_queued(runner_t *self, runner_done_fn *fn, void *arg)
+static void s_start_queued(runner_t *self)
 {
     for (int i = 0; i < self->parallel && self->count > 0; i++) {
         if (self->running[i])
@@ -317,7 +324,7 @@ static void s_start_queued(runner_t *self, runner_done_fn *fn, void *arg)
         self->head = (self->head + 1) % self->queue_max;
         self->count--;
         if (s_start(self, j) < 0) {
-            s_report(self, j, -1, fn, arg);
+            s_report(self, j, -1);
             s_job_free(&j);
             i--; /* the slot is still free */
             continue;
@@ -326,20 +333,24 @@ static void s_start_queued(runner_t *self, runner_done_fn *fn, void *arg)
     }
 }
 
-void runner_poll(runner_t *self, runner_done_fn *fn, void *arg)
+void runner_poll(runner_t *self)
 {
+    if (self->in_poll)
+        return;
+    self->in_poll = true;
     uint64_t now = s_mono_ms();
     for (int i = 0; i < self->parallel; i++)
-        if (self->running[i] && s_check(self, self->running[i], now, fn, arg))
+        if (self->running[i] && s_check(self, self->running[i], now))
             s_job_free(&self->running[i]);
-    s_start_queued(self, fn, arg);
+    s_start_queued(self);
+    self->in_poll = false;
 }
 
-bool runner_wait_idle(runner_t *self, int timeout_ms, runner_done_fn *fn, void *arg)
+bool runner_wait_idle(runner_t *self, int timeout_ms)
 {
     uint64_t end = s_mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
-        runner_poll(self, fn, arg);
+        runner_poll(self);
         if (self->count == 0 && runner_running(self) == 0)
             return true;
         if (s_mono_ms() >= end)

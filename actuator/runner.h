@@ -47,8 +47,11 @@ typedef struct {
 
 typedef void(runner_done_fn)(const runner_result_t *r, void *arg);
 
-/* A runner. NULL on OOM or a bad argument (any count < 1). */
-runner_t *runner_new(int queue_max, int parallel, int timeout_ms, size_t out_max);
+/* A runner; fn (may be NULL) is called with arg for every finished job,
+ * from runner_poll() only. fn may submit new jobs. NULL on OOM or a bad
+ * argument (any count < 1). */
+runner_t *runner_new(int queue_max, int parallel, int timeout_ms, size_t out_max,
+                     runner_done_fn *fn, void *arg);
 
 /* Kill (SIGKILL to the group) and reap every running job, drop the queue,
  * free, NULL the pointer. Idempotent. */
@@ -59,13 +62,13 @@ void runner_destroy(runner_t **self_p);
  * tag. Starts it at once when allowed. 0, or -1 when refused (counted). */
 int runner_submit(runner_t *self, const char *const argv[], const char *key, int tag);
 
-/* Read output, kill jobs past the timeout, reap finished ones (fn, may be
- * NULL, is called for each), start queued ones. Never blocks. */
-void runner_poll(runner_t *self, runner_done_fn *fn, void *arg);
+/* Read output, kill jobs past the timeout, reap finished ones (reporting
+ * each), start queued ones. Never blocks. */
+void runner_poll(runner_t *self);
 
 /* Poll every 5 ms until nothing runs or waits, at most timeout_ms. True when
  * idle. For shutdown and tests. */
-bool runner_wait_idle(runner_t *self, int timeout_ms, runner_done_fn *fn, void *arg);
+bool runner_wait_idle(runner_t *self, int timeout_ms);
 
 size_t runner_queued(const runner_t *self);
 int runner_running(const runner_t *self);
