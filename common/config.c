@@ -41,7 +41,7 @@ typedef struct {
     char *err;
     size_t errlen;
     int group;  /* hostgroup being read, for hostgroup keys */
-    int seen[128];  /* line where each schema key was first set, 0 = not yet */
+    int seen[256];  /* line where each schema key was first set, 0 = not yet */
 } loader_t;
 
 /* ---- value setters: return 0, or -1 with a static reason ---- */
@@ -382,6 +382,8 @@ static int s_set_metrics(fg_config_t *cfg, const key_def_t *k, const char *val,
     if (*val && s_check_hostport(val, why) != 0)
         return -1;
     return s_set_str(cfg, k, val, why);
+}
+
 /* One word of a fixed set, given in k->def's companion: the choices are
  * listed in s_choices by key name. */
 static int s_set_choice(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
