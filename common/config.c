@@ -384,19 +384,22 @@ static int s_set_metrics(fg_config_t *cfg, const key_def_t *k, const char *val,
     return s_set_str(cfg, k, val, why);
 }
 
-/* One word of a fixed set, given in k->def's companion: the choices are
- * listed in s_choices by key name. */
+/* One word of a fixed set: the key's choices are listed here,
+ * space-separated. */
 static int s_set_choice(fg_config_t *cfg, const key_def_t *k, const char *val, const char **why)
 {
-    static const char *choices[][5] = {{"bgp_backend", "none", "gobgp", "exabgp", NULL},
-                                       {"renewal", "renew", "lift", NULL, NULL}};
+    static const struct {
+        const char *key, *words, *why;
+    } choices[] = {{"bgp_backend", "none gobgp exabgp", "not a BGP backend (none, gobgp, exabgp)"},
+                   {"renewal", "renew lift", "not a policy (renew, lift)"}};
     for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
-        if (strcmp(choices[i][0], k->key) != 0)
+        if (strcmp(choices[i].key, k->key) != 0)
             continue;
-        for (int c = 1; c < 5 && choices[i][c]; c++)
-            if (!strcmp(choices[i][c], val))
+        size_t n = strlen(val);
+        for (const char *w = choices[i].words; n && (w = strstr(w, val)); w += n)
+            if ((w == choices[i].words || w[-1] == ' ') && (w[n] == ' ' || w[n] == '\0'))
                 return s_set_str(cfg, k, val, why);
-        *why = i == 0 ? "not a BGP backend (none, gobgp, exabgp)" : "not a policy (renew, lift)";
+        *why = choices[i].why;
         return -1;
     }
     *why = "no choices for this key";
