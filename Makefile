@@ -59,7 +59,7 @@ E2E_BINS  := $(patsubst tests/e2e/%.c,$(B)/tests/%,$(E2E_SRC))
 HARNESS   := $(B)/tests/harness.o
 
 .SECONDARY:
-.PHONY: all deps test unit e2e run demo clean fmt man install deploy-check multihost image compose-test
+.PHONY: all deps test unit e2e run demo clean fmt bench man install deploy-check multihost image compose-test
 all: $(BINS)
 
 deps:
@@ -93,6 +93,12 @@ $(B)/floodgate-%: $(B)/%/main.o $(ALL_LIBS)
 
 $(B)/floodgate: $(B)/cli/main.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
+
+# Benchmarks (not part of `make test`; results in bench/RESULTS.md).
+BENCH_BINS := $(patsubst bench/bench_%.c,$(B)/floodgate-bench-%,$(wildcard bench/bench_*.c))
+bench: $(BINS) $(BENCH_BINS)
+$(B)/floodgate-bench-%: $(B)/bench/bench_%.o $(HARNESS) $(ALL_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
 
 $(B)/floodgate-flowgen: $(B)/bench/flowgen.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)

@@ -170,7 +170,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->out.gheld = calloc(2 * ng, sizeof(*self->out.gheld));
     uint64_t n_max = AGG_SPREAD_MAX_MS / (uint64_t)cfg->tick_ms;
     uint64_t nb = n_max + s_grace(n_max, (uint64_t)cfg->tick_ms) + 2;
-    uint64_t nfl = 2ULL * max;
+    uint64_t nfl = max; /* long flows held: one per host on average */
     nfl = nfl < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nfl > (1u << 29) ? (1u << 29) : nfl;
     self->flows = lf_new((uint32_t)nfl);
     self->spread = sp_new((uint32_t)nb, (uint32_t)(2 * nfl));
@@ -420,8 +420,14 @@ static uint64_t s_spread(agg_t *self, ht_entry_t *e, const fg_flow_t *r, uint64_
     f->Bps = (float)((double)r->bytes / secs);
     f->cls = (uint8_t)ht_class(r->proto, r->frag);
     f->syn = (uint8_t)ht_is_syn(r->proto, r->frag, r->tcp_flags);
-    f->due = open + n - 1 + g;
-    sp_add(self->spread, f->due, (uint32_t)(f - lf_at(self->flows, 0)));
+    uint64_t due = open + n - 1 + g;
+    f->due = (uint32_t)due;
+    /* One wheel event per flow: a pending one at or before the new end
+     * moves itself on when it fires (s_spread_end). */
+    if (!f->ev_due || (int32_t)(f->ev_due - f->due) > 0) {
+        f->ev_due = f->due;
+        sp_add(self->spread, due, (uint32_t)(f - lf_at(self->flows, 0)));
+    }
     s_hold(e, f, 1);
     ht_count(e, f->cls, 0, 0, 1);
     if (f->syn)
@@ -697,14 +703,20 @@ static void s_window_reset(agg_t *self, uint32_t n_pub)
     memset(self->out.ghosts, 0, ng * sizeof(*self->out.ghosts));
 }
 
-/* sp_fire_fn: a long flow's hold ends, unless a later record of the flow
- * moved its end (then this event is stale). */
+/* sp_fire_fn: a long flow's hold ends; or, when a later record of the flow
+ * moved its end, the event moves there (an event another one replaced is
+ * stale and ignored). */
 static void s_spread_end(uint32_t id, uint64_t due, void *arg)
 {
     agg_t *self = arg;
     lf_entry_t *f = lf_at(self->flows, id);
-    if (f->key == 0 || f->due != due)
+    if (f->key == 0 || f->ev_due != (uint32_t)due)
         return;
+    if ((int32_t)(f->due - (uint32_t)due) > 0) {
+        f->ev_due = f->due;
+        sp_add(self->spread, due + (uint32_t)(f->due - (uint32_t)due), id); /* room: just freed */
+        return;
+    }
     ht_entry_t *e = ht_at(self->ht, f->host);
     s_hold(e, f, -1);
     if (e->n_pend > 0)

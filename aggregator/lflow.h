@@ -15,12 +15,13 @@
 #include <stdint.h>
 
 typedef struct {
-    uint64_t key;   /* hash of the flow's identity; 0 = free */
-    uint64_t due;   /* window id at whose close the held rate ends */
-    uint32_t host;  /* host table index */
-    float pps, Bps; /* the rate held */
-    uint8_t cls;    /* host table class */
-    uint8_t syn;    /* also held in the SYN class */
+    uint64_t key;    /* hash of the flow's identity; 0 = free */
+    uint32_t due;    /* window id (low 32 bits) whose close ends the held rate */
+    uint32_t ev_due; /* window id (low 32 bits) of the flow's pending wheel event */
+    uint32_t host;   /* host table index */
+    float pps, Bps;  /* the rate held */
+    uint8_t cls;     /* host table class */
+    uint8_t syn;     /* also held in the SYN class */
 } lf_entry_t;
 
 typedef struct lf lf_t;

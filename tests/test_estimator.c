@@ -349,12 +349,64 @@ static void test_estimator_bad_and_overlong_times_counted(void **state)
     agg_destroy(&agg);
 }
 
+/* The pps 10.0.2.3 shows in the window closed at now (0 when unpublished). */
+static double s_pps_at(agg_t *agg, uint64_t now)
+{
+    size_t len = 0;
+    const uint8_t *buf = agg_close_window(agg, now, &len);
+    Floodgate__WindowBatch *wb = floodgate__window_batch__unpack(NULL, len, buf);
+    assert_non_null(wb);
+    double pps = wb->n_hosts ? wb->hosts[0]->total->pps : 0;
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    return pps;
+}
+
+/* A flow's next record replaces its held rate, whether it ends later or
+ * sooner than the previous one; then the hold ends with the last one. */
+static void test_estimator_renewal_replaces_rate(void **state)
+{
+    (void)state;
+    agg_t *agg = agg_new(s_cfg, 0);
+    fg_flow_t r;
+    memset(&r, 0, sizeof(r));
+    fg_addr_parse("10.0.2.3", &r.host);
+    r.peer = fg_addr_from_v4(0x0a000009u);
+    r.proto = 17;
+    r.sport = 5000;
+    r.dport = 6000;
+    r.sampling = 1;
+    r.packets = 600000; /* 60 s at 10000 pps */
+    r.bytes = r.packets * 100;
+    r.start_ms = T0 - 60000;
+    r.end_ms = T0;
+    agg_add_record(agg, &r, NULL, T0 + 10);
+    assert_float_equal(s_pps_at(agg, T0 + 200), 10000, 1e-2);
+    /* 2 s later, a 2 s record at 20000 pps: the same flow, replaced. */
+    for (uint64_t now = T0 + 400; now <= T0 + 2000; now += 200)
+        assert_float_equal(s_pps_at(agg, now), 10000, 1e-2);
+    r.packets = 40000;
+    r.start_ms = T0;
+    r.end_ms = T0 + 2000;
+    agg_add_record(agg, &r, NULL, T0 + 2010);
+    assert_float_equal(s_pps_at(agg, T0 + 2200), 20000, 1e-2);
+    assert_int_equal(agg_stats(agg)->spread_renewed, 1);
+    /* It lasts 2 s + 1 s of grace (15 windows), not what is left of 63 s. */
+    int held = 1;
+    for (uint64_t now = T0 + 2400; now <= T0 + 10000; now += 200)
+        if (s_pps_at(agg, now) > 0)
+            held++;
+    assert_int_equal(held, 15);
+    assert_int_equal(agg_stats(agg)->long_flows, 0);
+    agg_destroy(&agg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_estimator_long_flows_never_banned_floods_are),
         cmocka_unit_test(test_estimator_spread_conserves_packets),
         cmocka_unit_test(test_estimator_bad_and_overlong_times_counted),
+        cmocka_unit_test(test_estimator_renewal_replaces_rate),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

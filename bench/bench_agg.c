@@ -1,0 +1,156 @@
+/* bench_agg: aggregator memory per host and CPU per window, 1 M active hosts.
+ *
+ *   floodgate-bench-agg [HOSTS [WINDOWS]]     (default 1000000 hosts, 10 windows)
+ *
+ * One shard context (agg_t, no sockets) with max_hosts = HOSTS and a 100 ms
+ * tick. Every window, every host gets one record (so all HOSTS are active);
+ * the host addresses are random in 10.0.0.0/8. Three phases:
+ *   1. short records (sFlow-like, counted on arrival): RSS growth per host,
+ *      records/s through agg_add_record, agg_close_window time;
+ *   2. the same hosts each with one long flow (a 60 s record, rate held):
+ *      RSS growth per held flow, close time with every host holding a rate;
+ *   3. idle expiry is not measured here.
+ * RSS is read from /proc/self/statm; times are CLOCK_MONOTONIC; one core. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aggregator/agg.h"
+#include "common/config.h"
+
+static uint64_t s_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static long s_rss_kb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static fg_config_t *s_config(uint32_t hosts)
+{
+    char path[] = "/tmp/fg-bench-agg-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "networks\n    monitored = 10.0.0.0/8\n"
+               "aggregator\n    tick_ms = 100\n    max_hosts = %u\n    metrics_listen = \"\"\n"
+               "hostgroup\n    default\n        threshold_pps = 20000\n",
+            hosts);
+    fclose(f);
+    char err[512];
+    fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
+    unlink(path);
+    if (!cfg)
+        fprintf(stderr, "config: %s\n", err);
+    return cfg;
+}
+
+typedef struct {
+    double add_mrps;      /* million records/s */
+    uint64_t close_us[64]; /* per window */
+    int windows;
+} phase_t;
+
+/* One phase: `windows` windows, one record per host each; long: 60 s. */
+static void s_phase(agg_t *agg, const uint32_t *addr, uint32_t n, int windows, int long_flows,
+                    uint64_t *now, phase_t *out)
+{
+    fg_flow_t r;
+    memset(&r, 0, sizeof(r));
+    r.peer = fg_addr_from_v4(0xc6120001u);
+    r.proto = 17;
+    r.sport = 53;
+    r.dport = 40000;
+    r.sampling = 1;
+    uint64_t add_us = 0, recs = 0;
+    for (int w = 0; w < windows && w < 64; w++) {
+        uint64_t t0 = s_us();
+        for (uint32_t i = 0; i < n; i++) {
+            r.host = fg_addr_from_v4(addr[i]);
+            r.packets = 10;
+            r.bytes = 5000;
+            r.end_ms = *now;
+            r.start_ms = long_flows ? *now - 60000 : *now;
+            if (long_flows)
+                r.packets = r.bytes = 600;
+            agg_add_record(agg, &r, NULL, *now);
+        }
+        add_us += s_us() - t0;
+        recs += n;
+        *now += 100;
+        size_t len;
+        t0 = s_us();
+        agg_close_window(agg, *now, &len);
+        out->close_us[w] = s_us() - t0;
+    }
+    out->windows = windows < 64 ? windows : 64;
+    out->add_mrps = (double)recs / (double)add_us;
+}
+
+static void s_report(const char *name, const phase_t *p)
+{
+    uint64_t sorted[64];
+    memcpy(sorted, p->close_us, sizeof(uint64_t) * (size_t)p->windows);
+    qsort(sorted, (size_t)p->windows, sizeof(uint64_t), s_cmp);
+    printf("%s: add %.2f M records/s; window close median %.1f ms, max %.1f ms (%d windows)\n",
+           name, p->add_mrps, sorted[p->windows / 2] / 1000.0, sorted[p->windows - 1] / 1000.0,
+           p->windows);
+}
+
+int main(int argc, char **argv)
+{
+    uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
+    int windows = argc > 2 ? atoi(argv[2]) : 10;
+    fg_config_t *cfg = s_config(n);
+    if (!cfg || n == 0 || windows <= 0)
+        return 2;
+    uint32_t *addr = malloc(n * sizeof(*addr));
+    /* distinct scattered addresses in 10.0.0.0/8 (an odd multiplier and an
+     * xor are bijections of the 24 host bits) */
+    for (uint32_t i = 0; i < n; i++)
+        addr[i] = 0x0a000000u | (((i * 2654435761u) ^ 0x5bd1e9u) & 0xffffff);
+    long rss0 = s_rss_kb();
+    agg_t *agg = agg_new(cfg, 0);
+    long rss1 = s_rss_kb();
+    uint64_t now = 1700000000000ULL;
+    phase_t p1, p2;
+    s_phase(agg, addr, n, windows, 0, &now, &p1);
+    long rss2 = s_rss_kb();
+    s_phase(agg, addr, n, windows, 1, &now, &p2);
+    long rss3 = s_rss_kb();
+    printf("hosts %u, tick 100 ms, one record per host per window\n", n);
+    printf("RSS: %ld KiB before, %ld KiB after agg_new, %ld KiB with the hosts (%.1f B/host), "
+           "%ld KiB with a long flow held per host (%.1f B/host in all)\n",
+           rss0, rss1, rss2, (double)(rss2 - rss1) * 1024 / n, rss3,
+           (double)(rss3 - rss1) * 1024 / n);
+    printf("hosts tracked %zu\n", agg_hosts_tracked(agg));
+    s_report("short records", &p1);
+    s_report("long records (rate held)", &p2);
+    char st[2048];
+    agg_format_stats(agg, st, sizeof(st));
+    printf("stats: %s\n", st);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+    free(addr);
+    return 0;
+}
