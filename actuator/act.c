@@ -1,9 +1,12 @@
 #include "actuator/act.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actuator/store.h"
 #include "common/log.h"
@@ -36,7 +39,7 @@ struct act_t {
     uint64_t backoff_ms;
     uint64_t next_connect_ms, next_subscribe_ms, next_scan_ms; /* monotonic */
     act_stats_t st;
-    fg_ratelimit_t rl_malformed, rl_redis, rl_badkeys;
+    fg_ratelimit_t rl_malformed, rl_redis, rl_badkeys, rl_refused, rl_log;
 };
 
 static void s_ban_free(void **item)
@@ -209,10 +212,12 @@ static void s_log_ban(const ban_t *b, const char *event)
 {
     char exp[BAN_TIME_STRLEN];
     fg_info("event=%s ip=%s source=%s attack_type=%s direction=%s metric=%s value=%.15g "
-            "threshold=%.15g hostgroup=%s ban_time=%u ban_count=%u expires_at=%s",
+            "threshold=%.15g hostgroup=%s ban_time=%u ban_count=%u expires_at=%s "
+            "repeat_offender=%d recent_bans=%u",
             event, b->ip, b->source, b->attack_type, b->direction, b->metric, b->value,
             b->threshold, b->hostgroup, b->ban_time, b->ban_count,
-            b->expires_at ? ban_format_time(b->expires_at, exp) : "never");
+            b->expires_at ? ban_format_time(b->expires_at, exp) : "never", b->repeat_offender,
+            b->recent_bans);
 }
 
 /* Move *b (its details included) into the known table. */
@@ -229,6 +234,32 @@ static ban_t *s_remember(act_t *self, ban_t *b)
     return k;
 }
 
+/* One JSON line per ban, renewal and unban in attack_log, for SIEMs. The
+ * file is opened for each line (bans are rare), so logrotate needs no
+ * signal. */
+static void s_attack_log(act_t *self, const ban_t *b, const char *event, const char *reason)
+{
+    if (!self->cfg->attack_log[0])
+        return;
+    char *line = ban_json(b, event, reason, fg_now_ms());
+    int fd = line ? open(self->cfg->attack_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)
+                  : -1;
+    size_t n = line ? strlen(line) : 0;
+    if (line)
+        line[n] = '\n'; /* ban_json's NUL becomes the newline; written with its length */
+    bool ok = fd >= 0 && write(fd, line, n + 1) == (ssize_t)(n + 1);
+    if (fd >= 0)
+        close(fd);
+    free(line);
+    if (ok) {
+        self->st.attack_log_lines++;
+        return;
+    }
+    self->st.attack_log_errors++;
+    fg_log_rl(&self->rl_log, ACT_RL_MS, FG_LOG_WARN, "event=attack_log_failed path=%s err=\"%s\"",
+              self->cfg->attack_log, strerror(errno));
+}
+
 /* The known ban of ip is over: record it, tell the backends, forget it. */
 static void s_unban(act_t *self, const char *ip, const char *reason)
 {
@@ -243,6 +274,7 @@ static void s_unban(act_t *self, const char *ip, const char *reason)
         self->st.unbans_deleted++;
     fg_info("event=unban ip=%s reason=%s source=%s attack_type=%s ban_count=%u", b->ip, reason,
             b->source, b->attack_type, b->ban_count);
+    s_attack_log(self, b, "unban", reason);
     s_backends_unban(self, b, reason);
     zhashx_delete(self->known, ip); /* frees b */
 }
@@ -263,27 +295,98 @@ static uint32_t s_group_ban_time(const act_t *self, const char *hostgroup)
                                                                     : ACT_DEFAULT_BAN_TIME;
 }
 
+/* From the history: the last ban_count (*last) and the repeat flags of b. 0,
+ * or 1 when Redis went away (retry later). */
+static int s_history(act_t *self, ban_t *b, uint64_t now, uint32_t *last)
+{
+    uint32_t recent = 0;
+    if (store_history_info(self->store, b->ip, now, self->cfg->repeat_window, last, &recent) < 0 &&
+        s_redis_failed(self, "history"))
+        return 1;
+    b->recent_bans = recent;
+    b->repeat_offender = recent > 0;
+    self->st.repeat_offenders += b->repeat_offender;
+    return 0;
+}
+
+/* max_bans in force: refuse p, count it, alert (log and event). */
+static void s_refuse(act_t *self, pending_t *p)
+{
+    self->st.refused_max_bans++;
+    fg_log_rl(&self->rl_refused, ACT_RL_MS, FG_LOG_ERROR,
+              "event=ban_refused ip=%s reason=max_bans max_bans=%d hint=\"raise actuator/max_bans "
+              "if this is a real carpet bombing\"",
+              p->ban.ip, self->cfg->max_bans);
+    ban_set_times(&p->ban, fg_now_ms());
+    if (store_record(self->store, &p->ban, "refused", "max_bans", false, fg_now_ms()) < 0)
+        s_redis_failed(self, "record refused");
+}
+
 /* Write a new ban for p. 0 done, 1 retry later. */
 static int s_ban(act_t *self, pending_t *p)
 {
     ban_t *b = &p->ban;
     uint32_t last = 0;
+    if (zhashx_size(self->known) >= (size_t)self->cfg->max_bans) {
+        s_refuse(self, p);
+        return 0;
+    }
     if (b->ban_time == 0)
         b->ban_time = s_group_ban_time(self, b->hostgroup);
-    if (store_last_ban_count(self->store, b->ip, &last) < 0 && s_redis_failed(self, "history"))
+    uint64_t now = fg_now_ms();
+    if (s_history(self, b, now, &last) != 0)
         return 1;
     b->ban_count = last + 1;
-    uint64_t now = fg_now_ms();
     ban_set_times(b, now);
-    if (store_write_ban(self->store, b, now) < 0)
+    if (store_write_ban(self->store, b, "ban", now) < 0)
         return s_redis_failed(self, "ban");
     self->st.bans++;
     ban_t *k = s_remember(self, b);
     if (!k)
         return 0;
     s_log_ban(k, "ban");
+    s_attack_log(self, k, "ban", NULL);
     s_backends_ban(self, k);
     return 0;
+}
+
+/* Extend the known ban k by ban_time from now: ban_count + 1, event
+ * "renew"; the backends are not told (the route stays). 0 done, 1 retry. */
+static int s_renew(act_t *self, const ban_t *k, uint32_t ban_time)
+{
+    ban_t nb;
+    uint32_t last = 0;
+    uint64_t now = fg_now_ms();
+    if (ban_copy(&nb, k) < 0)
+        return 0;
+    if (s_history(self, &nb, now, &last) != 0) {
+        ban_clear(&nb);
+        return 1;
+    }
+    nb.ban_count = (last > k->ban_count ? last : k->ban_count) + 1;
+    nb.ban_time = ban_time;
+    nb.expires_ms = now + (uint64_t)ban_time * 1000;
+    nb.expires_at = (int64_t)((nb.expires_ms + 500) / 1000);
+    if (store_write_ban(self->store, &nb, "renew", now) < 0) {
+        ban_clear(&nb);
+        return s_redis_failed(self, "renew");
+    }
+    self->st.renewed++;
+    ban_t *r = s_remember(self, &nb); /* replaces (and frees) k */
+    if (r) {
+        s_log_ban(r, "renew");
+        s_attack_log(self, r, "renew", NULL);
+    }
+    return 0;
+}
+
+/* Does a ban with ttl_ms left get renewed by a decision now? */
+static bool s_renew_due(const act_t *self, long long ttl_ms, uint32_t ban_time)
+{
+    long long window = (long long)self->cfg->renew_before * 1000;
+    if (window > (long long)ban_time * 500)
+        window = (long long)ban_time * 500; /* half the ban time at most */
+    return ttl_ms >= 0 && ttl_ms <= window;
 }
 
 /* Apply one decision against Redis. 0 done, 1 retry later. */
@@ -291,17 +394,23 @@ static int s_apply(act_t *self, pending_t *p)
 {
     if (!store_connected(self->store))
         return 1;
-    int exists = store_ban_exists(self->store, p->ban.ip);
-    if (exists < 0)
-        return s_redis_failed(self, "exists");
-    if (exists) {
+    long long ttl = store_ban_pttl(self->store, p->ban.ip);
+    if (ttl == -3)
+        return s_redis_failed(self, "pttl");
+    ban_t *old = zhashx_lookup(self->known, p->ban.ip);
+    bool renew = p->enable_ban && strcmp(self->cfg->renewal, "renew") == 0;
+    uint32_t ban_time = p->ban.ban_time ? p->ban.ban_time : s_group_ban_time(self, p->ban.hostgroup);
+    if (ttl != -2) { /* banned */
+        if (renew && old && s_renew_due(self, ttl, ban_time))
+            return s_renew(self, old, ban_time);
         if (p->action == FLOODGATE__ACTION__BAN)
             self->st.already_banned++;
         else
             self->st.ongoing++;
         return 0;
     }
-    ban_t *old = zhashx_lookup(self->known, p->ban.ip);
+    if (old && renew && strcmp(s_vanish_reason(old), "expired") == 0)
+        return s_renew(self, old, ban_time); /* just expired: the route never went */
     if (old)
         s_unban(self, p->ban.ip, s_vanish_reason(old));
     if (p->enable_ban)
@@ -434,6 +543,7 @@ static void s_adopt(act_t *self, const char *ip, bool silent)
     if (store_record(self->store, b, "ban", NULL, true, now) < 0)
         s_redis_failed(self, "record manual ban");
     s_log_ban(b, "ban");
+    s_attack_log(self, b, "ban", NULL);
     s_backends_ban(self, b);
 }
 
@@ -590,11 +700,14 @@ void act_log_stats(const act_t *self)
             "already_banned=%llu ongoing=%llu detect_only=%llu unbans_expired=%llu "
             "unbans_deleted=%llu manual_adopted=%llu adopted_at_start=%llu bans_active=%llu "
             "redis_errors=%llu redis_up=%d queue_depth=%llu queue_dropped=%llu bad_keys=%llu "
-            "backend_errors=%llu%s",
+            "backend_errors=%llu renewed=%llu refused_max_bans=%llu repeat_offenders=%llu "
+            "attack_log_lines=%llu attack_log_errors=%llu%s",
             U(decisions), U(malformed), U(whitelisted), U(bans), U(already_banned), U(ongoing),
             U(detect_only), U(unbans_expired), U(unbans_deleted), U(manual_adopted),
             U(adopted_at_start), U(known), U(redis_errors), store_connected(self->store),
-            U(queue_depth), U(queue_dropped), U(bad_keys), U(backend_errors), extra);
+            U(queue_depth), U(queue_dropped), U(bad_keys), U(backend_errors), U(renewed),
+            U(refused_max_bans), U(repeat_offenders), U(attack_log_lines), U(attack_log_errors),
+            extra);
 #undef U
 }
 

@@ -4,11 +4,20 @@
  * (backend.h). The actuator keeps the bans it knows in memory, with their
  * fields, so an unban can tell the backends what the attack was; Redis stays
  * the truth:
- *   - BAN or ONGOING for an ip whose ban key exists: nothing (counted);
+ *   - BAN or ONGOING for an ip whose ban key exists: nothing (counted),
+ *     unless renewal = renew and less than min(renew_before, ban_time / 2)
+ *     seconds are left: then the ban is renewed (ban_count + 1, expiry
+ *     reset, event "renew"), the route untouched;
+ *   - the same for a known ban whose key has just expired (its expiry not
+ *     handled yet), renewal = renew: renewed, the route never withdrawn;
  *   - BAN or ONGOING for an ip without a ban key: a ban, ban_count = the
  *     ban_count of the newest history entry + 1 (so a continuing attack
  *     whose ban expired is banned again); a known ban whose key vanished is
- *     first recorded as lifted;
+ *     first recorded as lifted; refused (counted, alerted) when max_bans
+ *     bans are in force;
+ *   - bans and renewals of an ip within repeat_window carry
+ *     repeat_offender and recent_bans in the event and history; each ban,
+ *     renewal and unban is also a JSON line in attack_log;
  *   - enable_ban = false: an event "detect_only", no key;
  *   - a ban key that expires or is deleted (keyspace notification, or the
  *     periodic scan): an unban, reason expired or deleted;
@@ -57,6 +66,11 @@ typedef struct {
     uint64_t bad_keys;       /* <prefix>:ban:<x> where x is not a canonical address */
     uint64_t backend_errors;
     uint64_t known;          /* bans in memory */
+    uint64_t renewed;        /* bans extended by an ongoing attack (route kept) */
+    uint64_t refused_max_bans; /* new bans refused: max_bans in force already */
+    uint64_t repeat_offenders; /* bans and renewals flagged repeat_offender */
+    uint64_t attack_log_lines;
+    uint64_t attack_log_errors;
 } act_stats_t;
 
 /* Defaults: notifications on, 500 ms timeout, 10000 queued decisions. */

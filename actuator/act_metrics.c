@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "actuator/gobgp.h"
 #include "common/log.h"
 
 typedef struct {
@@ -18,10 +19,12 @@ typedef struct {
 static const act_series_t s_series[] = {
     {"floodgate_actuator_decisions_total", "counter", "Decisions received from the detector.", "", S(decisions)},
     {"floodgate_actuator_decisions_malformed_total", "counter", "Decisions that did not unpack or were invalid.", "", S(malformed)},
-    {"floodgate_actuator_decisions_refused_total", "counter", "Decisions refused: the address is whitelisted.", "reason=\"whitelisted\"", S(whitelisted)},
-    {"floodgate_actuator_bans_total", "counter", "Bans by what happened: applied (key written), already_banned (BAN while the key exists), renewed (ONGOING while banned), detect_only (enable_ban false), adopted (manual keys found).", "result=\"applied\"", S(bans)},
+    {"floodgate_actuator_decisions_refused_total", "counter", "Decisions refused: the address is whitelisted, or max_bans bans are in force.", "reason=\"whitelisted\"", S(whitelisted)},
+    {"floodgate_actuator_decisions_refused_total", "counter", "", "reason=\"max_bans\"", S(refused_max_bans)},
+    {"floodgate_actuator_bans_total", "counter", "Bans by what happened: applied (key written), already_banned (BAN while the key exists), ongoing (ONGOING while banned, nothing to do), renewed (extended by an ongoing attack, route kept), detect_only (enable_ban false), adopted (manual keys found).", "result=\"applied\"", S(bans)},
     {"floodgate_actuator_bans_total", "counter", "", "result=\"already_banned\"", S(already_banned)},
-    {"floodgate_actuator_bans_total", "counter", "", "result=\"renewed\"", S(ongoing)},
+    {"floodgate_actuator_bans_total", "counter", "", "result=\"ongoing\"", S(ongoing)},
+    {"floodgate_actuator_bans_total", "counter", "", "result=\"renewed\"", S(renewed)},
     {"floodgate_actuator_bans_total", "counter", "", "result=\"detect_only\"", S(detect_only)},
     {"floodgate_actuator_bans_total", "counter", "", "result=\"adopted\"", S(manual_adopted)},
     {"floodgate_actuator_unbans_total", "counter", "Bans lifted, by reason.", "reason=\"expired\"", S(unbans_expired)},
@@ -32,9 +35,14 @@ static const act_series_t s_series[] = {
     {"floodgate_actuator_queue_dropped_total", "counter", "Decisions dropped: the queue for Redis was full.", "", S(queue_dropped)},
     {"floodgate_actuator_bad_keys_total", "counter", "Ban keys whose address is not canonical.", "", S(bad_keys)},
     {"floodgate_actuator_backend_errors_total", "counter", "Backend (script, BGP) failures.", "", S(backend_errors)},
+    {"floodgate_actuator_repeat_offenders_total", "counter", "Bans and renewals of an address banned before within repeat_window.", "", S(repeat_offenders)},
+    {"floodgate_actuator_attack_log_lines_total", "counter", "JSON lines written to attack_log.", "", S(attack_log_lines)},
+    {"floodgate_actuator_attack_log_errors_total", "counter", "JSON lines that could not be written to attack_log.", "", S(attack_log_errors)},
 };
 #undef S
 #define N_SERIES (sizeof(s_series) / sizeof(s_series[0]))
+
+static void s_write_gobgp(fg_mout_t *o, const act_t *act);
 
 static void s_write(fg_mout_t *o, void *arg)
 {
@@ -56,6 +64,38 @@ static void s_write(fg_mout_t *o, void *arg)
         char l[96], esc[64];
         snprintf(l, sizeof(l), "backend=\"%s\"", fg_metrics_escape(b->ops->name, esc, sizeof(esc)));
         fg_mout_u64(o, "floodgate_actuator_backend_up", l, b->ops->up ? b->ops->up(b) != 0 : 1);
+    }
+    s_write_gobgp(o, act);
+}
+
+/* The GoBGP backend's own counters, when it is there. */
+static void s_write_gobgp(fg_mout_t *o, const act_t *act)
+{
+    for (int i = 0; i < act_backend_count(act); i++) {
+        const backend_t *b = act_backend(act, i);
+        if (strcmp(b->ops->name, "gobgp") != 0)
+            continue;
+        gobgp_stats_t g;
+        gobgp_get_stats(b, &g);
+        fg_mout_family(o, "floodgate_actuator_gobgp_commands_total", "counter",
+                       "gobgp client commands by outcome.");
+        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"announced\"", g.announced);
+        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"withdrawn\"", g.withdrawn);
+        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"failed\"", g.failed);
+        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"timed_out\"", g.timed_out);
+        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"dropped\"", g.dropped);
+        fg_mout_family(o, "floodgate_actuator_gobgp_resync_total", "counter",
+                       "Routes fixed by comparing gobgpd's RIB with the bans.");
+        fg_mout_u64(o, "floodgate_actuator_gobgp_resync_total", "action=\"announce\"", g.resync_added);
+        fg_mout_u64(o, "floodgate_actuator_gobgp_resync_total", "action=\"withdraw\"", g.resync_removed);
+        fg_mout_family(o, "floodgate_actuator_gobgp_queue_depth", "gauge",
+                       "gobgp commands queued or running.");
+        fg_mout_u64(o, "floodgate_actuator_gobgp_queue_depth", NULL, g.queue);
+        fg_mout_family(o, "floodgate_actuator_gobgp_routes", "gauge",
+                       "Blackhole routes: wanted by the bans, and in gobgpd's RIB at the last listing.");
+        fg_mout_u64(o, "floodgate_actuator_gobgp_routes", "state=\"desired\"", g.desired);
+        fg_mout_u64(o, "floodgate_actuator_gobgp_routes", "state=\"rib\"", g.rib_routes);
+        return;
     }
 }
 

@@ -182,6 +182,8 @@ void ban_fields(const ban_t *b, ban_fields_t *f)
                                   f->times[0],  f->times[1],    f->num[2],
                                   b->details ? b->details : "{}"};
     memcpy(f->value, v, sizeof(f->value));
+    snprintf(f->recent, sizeof(f->recent), "%u", b->recent_bans);
+    f->repeat = b->repeat_offender ? "1" : "0";
 }
 
 static int s_set_number(double *out, const char *value)
@@ -259,6 +261,9 @@ char *ban_json(const ban_t *b, const char *event, const char *reason, uint64_t n
             json_kv_str(&j, f.name[i], f.value[i]);
     }
     json_kv_uint(&j, "ban_time", b->ban_time);
+    json_kv_uint(&j, "recent_bans", b->recent_bans);
+    json_key(&j, "repeat_offender");
+    json_raw(&j, b->repeat_offender ? "true" : "false");
     json_key(&j, "details");
     if (json_valid(f.value[11]))
         json_raw(&j, f.value[11]);

@@ -33,6 +33,9 @@ typedef struct {
     uint32_t ban_time;  /* seconds (memory only) */
     uint32_t ban_count;
     double pps;         /* attack packets/s, for the notify script (memory only) */
+    uint32_t recent_bans;  /* bans and renewals of ip within repeat_window before this one
+                            * (events and history only, not in the hash) */
+    bool repeat_offender;  /* recent_bans > 0: a targeted host */
     char *details;      /* JSON text, owned; NULL = "{}" */
 } ban_t;
 
@@ -43,6 +46,8 @@ typedef struct {
     const char *value[BAN_NFIELDS];
     char num[5][32];
     char times[2][BAN_TIME_STRLEN];
+    char recent[16];    /* recent_bans, for the events stream */
+    const char *repeat; /* "1" or "0" */
 } ban_fields_t;
 
 /* Fill b from a decision: ip, attack type, direction, metric, value,

@@ -11,7 +11,7 @@
 #define STORE_KEY_MAX (FG_NAME_MAX + 16 + FG_ADDR_STRLEN)
 #define STORE_SCAN_MAX_CALLS 1000000 /* a server that never ends a SCAN */
 #define STORE_HASH_MAX_FIELDS 64     /* fields of a hand-written hash we look at */
-#define STORE_XADD_MAX_ARGS (8 + 4 + 2 * BAN_NFIELDS)
+#define STORE_XADD_MAX_ARGS (8 + 4 + 4 + 2 * BAN_NFIELDS)
 
 struct store_t {
     const fg_config_t *cfg;
@@ -290,6 +290,56 @@ int store_last_ban_count(store_t *self, const char *ip, uint32_t *count)
     return rc;
 }
 
+long long store_ban_pttl(store_t *self, const char *ip)
+{
+    char key[STORE_KEY_MAX];
+    s_key(self, key, "ban", ip);
+    redisReply *r = s_cmd(self, "pttl", "PTTL %s", key);
+    if (!r)
+        return -3;
+    long long rc = s_is(self, r, REDIS_REPLY_INTEGER, "pttl") ? r->integer : -3;
+    freeReplyObject(r);
+    return rc < -2 ? -3 : rc;
+}
+
+/* One history line: is it a ban or a renewal stamped at or after since? */
+static bool s_recent_ban(const char *line, int64_t since)
+{
+    const char *at = strstr(line, "\"at\":\"");
+    char stamp[BAN_TIME_STRLEN];
+    int64_t t;
+    if (!at || (!strstr(line, "\"event\":\"ban\"") && !strstr(line, "\"event\":\"renew\"")))
+        return false;
+    snprintf(stamp, sizeof(stamp), "%.20s", at + 6);
+    return ban_parse_time(stamp, &t) == 0 && t >= since;
+}
+
+int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int window_s,
+                       uint32_t *last, uint32_t *recent)
+{
+    char key[STORE_KEY_MAX];
+    *last = *recent = 0;
+    s_key(self, key, "history", ip);
+    redisReply *r = s_cmd(self, "lrange", "LRANGE %s 0 %d", key, self->cfg->history_max - 1);
+    if (!r)
+        return -1;
+    if (!s_is(self, r, REDIS_REPLY_ARRAY, "lrange")) {
+        freeReplyObject(r);
+        return -1;
+    }
+    int64_t since = (int64_t)(now_ms / 1000) - window_s;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_STRING || strlen(e->str) != e->len)
+            continue;
+        if (i == 0)
+            *last = ban_count_in_json(e->str);
+        *recent += window_s > 0 && s_recent_ban(e->str, since);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
 /* Read n pipelined replies into out; on a connection failure free what was
  * read, close the connection and return -1. */
 static int s_read_replies(store_t *self, int n, redisReply **out, const char *what)
@@ -332,6 +382,9 @@ static void s_append_xadd(store_t *self, const ban_fields_t *f, const char *even
         argv[n++] = f->name[i];
         argv[n++] = f->value[i];
     }
+    const char *tail[] = {"recent_bans", f->recent, "repeat_offender", f->repeat};
+    for (size_t i = 0; i < 4; i++)
+        argv[n++] = tail[i];
     redisAppendCommandArgv(self->ctx, n, argv, NULL);
 }
 
@@ -369,7 +422,7 @@ static int s_check_exec(store_t *self, const redisReply *r)
         return -1;
     }
     if (!s_is(self, r->element[0], REDIS_REPLY_INTEGER, "hset") ||
-        !s_is(self, r->element[1], REDIS_REPLY_INTEGER, "expire"))
+        !s_is(self, r->element[1], REDIS_REPLY_INTEGER, "pexpire"))
         return -1;
     s_is(self, r->element[2], REDIS_REPLY_INTEGER, "lpush history");
     s_is(self, r->element[3], REDIS_REPLY_STATUS, "ltrim history");
@@ -377,7 +430,7 @@ static int s_check_exec(store_t *self, const redisReply *r)
     return 0;
 }
 
-int store_write_ban(store_t *self, const ban_t *b, uint64_t now_ms)
+int store_write_ban(store_t *self, const ban_t *b, const char *event, uint64_t now_ms)
 {
     enum { N = 7 };
     char key[STORE_KEY_MAX];
@@ -387,7 +440,7 @@ int store_write_ban(store_t *self, const ban_t *b, uint64_t now_ms)
         s_fail(self, "ban", "not connected");
         return -1;
     }
-    char *line = ban_json(b, "ban", NULL, now_ms);
+    char *line = ban_json(b, event, NULL, now_ms);
     if (!line) {
         s_fail(self, "ban", "out of memory");
         return -1;
@@ -396,9 +449,10 @@ int store_write_ban(store_t *self, const ban_t *b, uint64_t now_ms)
     s_key(self, key, "ban", b->ip);
     redisAppendCommand(self->ctx, "MULTI");
     s_append_hset(self, &f, b->ip);
-    redisAppendCommand(self->ctx, "EXPIRE %s %u", key, b->ban_time);
+    uint64_t ttl_ms = b->expires_ms > now_ms ? b->expires_ms - now_ms : (uint64_t)b->ban_time * 1000;
+    redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key, (unsigned long long)(ttl_ms ? ttl_ms : 1));
     s_append_history(self, b->ip, line);
-    s_append_xadd(self, &f, "ban", NULL);
+    s_append_xadd(self, &f, event, NULL);
     redisAppendCommand(self->ctx, "EXEC");
     free(line);
     if (s_read_replies(self, N, r, "ban") < 0)

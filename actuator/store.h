@@ -75,11 +75,22 @@ int store_ban_exists(store_t *self, const char *ip);
 /* The ban_count of the newest history entry of ip, 0 when none. 0 or -1. */
 int store_last_ban_count(store_t *self, const char *ip, uint32_t *count);
 
+/* From the history of ip: the ban_count of the newest entry (*last, 0 when
+ * none) and how many "ban" and "renew" entries are stamped within
+ * window_s seconds before now (*recent). 0 or -1. */
+int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int window_s,
+                       uint32_t *last, uint32_t *recent);
+
+/* Milliseconds left on <prefix>:ban:<ip>: >= 0, -1 no expiry, -2 no such
+ * key; -3 on error. */
+long long store_ban_pttl(store_t *self, const char *ip);
+
 /* Write a ban atomically (MULTI/EXEC): the hash with every field and its
- * EXPIRE of b->ban_time, the history line (event "ban") trimmed to
+ * EXPIRE in ms up to b->expires_ms (b->ban_time s when that is unset), the
+ * history line (event: "ban", or "renew" for a renewal) trimmed to
  * history_max, the events stream entry. 0 or -1 (then nothing was written,
  * or at most the history and events without the hash). */
-int store_write_ban(store_t *self, const ban_t *b, uint64_t now_ms);
+int store_write_ban(store_t *self, const ban_t *b, const char *event, uint64_t now_ms);
 
 /* Record an event without touching the ban key: the events stream entry
  * (event, reason when not NULL, the ban fields) and, when with_history, the

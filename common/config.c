@@ -834,6 +834,11 @@ static int s_finish(loader_t *l)
                             "host route blackholes neighbours too; set "
                             "actuator/allow_short_prefixes = true to allow it",
                       cfg->prefix_len_v4, cfg->prefix_len_v6);
+    if (!strcmp(cfg->renewal, "renew") && cfg->renew_before <= cfg->ongoing_interval)
+        return s_fail(l, 0, "actuator/renew_before (%d s) must be longer than "
+                            "detector/ongoing_interval (%d s), or an ongoing attack's ban lapses "
+                            "between two reports",
+                      cfg->renew_before, cfg->ongoing_interval);
     if (ptrie_size(cfg->monitored) == 0)
         return s_fail(l, 0, "networks/monitored is empty: nothing to protect");
     for (int g = 0; g < cfg->n_groups; g++) {

@@ -601,6 +601,153 @@ static void test_actuator_queue_overflow_counted(void **state)
     assert_int_equal(s_stats().queue_dropped, 1);
 }
 
+
+static void test_actuator_ongoing_low_ttl_renews_route_kept(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    s_decide("10.0.6.1", FLOODGATE__ACTION__BAN, 600);
+    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.6.1 30")); /* < renew_before 60 */
+    s_decide("10.0.6.1", FLOODGATE__ACTION__ONGOING, 600);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.renewed, 1);
+    assert_int_equal(st.bans, 1);
+    long long ttl = s_int("TTL %s", "floodgate:ban:10.0.6.1");
+    assert_true(ttl >= 598 && ttl <= 600);
+    s_assert_contains(s_hget("10.0.6.1", "ban_count"), "2");
+    s_assert_contains(s_history("10.0.6.1", 0), "\"event\":\"renew\"");
+    s_assert_contains(s_last_event("event"), "renew");
+    s_assert_contains(s_last_event("repeat_offender"), "1"); /* banned minutes ago */
+    assert_int_equal(s_rec->bans, 1); /* the route was neither re-announced... */
+    assert_int_equal(s_rec->unbans, 0); /* ...nor withdrawn */
+    assert_int_equal(act_known_ban(s_act, "10.0.6.1")->ban_count, 2);
+    /* plenty of TTL left: an ONGOING changes nothing */
+    s_decide("10.0.6.1", FLOODGATE__ACTION__ONGOING, 600);
+    assert_int_equal(s_stats().renewed, 1);
+    assert_int_equal(s_stats().ongoing, 1);
+}
+
+static void test_actuator_lift_policy_never_renews(void **state)
+{
+    (void)state;
+    snprintf(s_cfg->renewal, sizeof(s_cfg->renewal), "lift");
+    s_make(false, true);
+    s_decide("10.0.6.2", FLOODGATE__ACTION__BAN, 600);
+    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.6.2 30"));
+    s_decide("10.0.6.2", FLOODGATE__ACTION__ONGOING, 600);
+    assert_int_equal(s_stats().renewed, 0);
+    assert_true(s_int("TTL %s", "floodgate:ban:10.0.6.2") <= 30);
+    /* a ban that expires: lifted and withdrawn, the next detection bans again */
+    s_decide("10.0.6.12", FLOODGATE__ACTION__BAN, 1);
+    assert_true(hn_wait_until(s_key_gone, "floodgate:ban:10.0.6.12", 5000));
+    s_decide("10.0.6.12", FLOODGATE__ACTION__ONGOING, 600);
+    assert_int_equal(s_stats().renewed, 0);
+    assert_int_equal(s_stats().unbans_expired, 1);
+    assert_int_equal(s_rec->unbans, 1);
+    assert_string_equal(s_rec->last_reason, "expired");
+    assert_int_equal(s_stats().bans, 3);
+    assert_int_equal(s_rec->bans, 3);
+    s_assert_contains(s_hget("10.0.6.12", "ban_count"), "2");
+}
+
+static void test_actuator_renews_just_after_expiry_without_withdraw(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    s_decide("10.0.6.3", FLOODGATE__ACTION__BAN, 1);
+    assert_true(hn_wait_until(s_key_gone, "floodgate:ban:10.0.6.3", 5000));
+    /* the ONGOING arrives before the expiry was handled */
+    s_decide("10.0.6.3", FLOODGATE__ACTION__ONGOING, 600);
+    assert_int_equal(s_stats().renewed, 1);
+    assert_int_equal(s_stats().unbans_expired, 0);
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.6.3"), 1);
+    s_assert_contains(s_hget("10.0.6.3", "ban_count"), "2");
+    s_assert_contains(s_hget("10.0.6.3", "source"), "detector");
+    assert_int_equal(act_scan(s_act), 0); /* the key is back: nothing to unban */
+    assert_int_equal(s_rec->unbans, 0);
+    assert_int_equal(s_rec->bans, 1);
+}
+
+static void test_actuator_repeat_offender_flagged(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    s_decide("10.0.6.4", FLOODGATE__ACTION__BAN, 600);
+    s_assert_contains(s_last_event("repeat_offender"), "0");
+    s_assert_contains(s_history("10.0.6.4", 0), "\"repeat_offender\":false");
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.6.4"));
+    assert_int_equal(act_scan(s_act), 0);
+    s_decide("10.0.6.4", FLOODGATE__ACTION__BAN, 600);
+    s_assert_contains(s_last_event("repeat_offender"), "1");
+    s_assert_contains(s_last_event("recent_bans"), "1");
+    s_assert_contains(s_history("10.0.6.4", 0), "\"repeat_offender\":true");
+    assert_int_equal(s_stats().repeat_offenders, 1);
+    /* a ban older than the window does not count */
+    s_cfg->repeat_window = 0;
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.6.4"));
+    assert_int_equal(act_scan(s_act), 0);
+    s_decide("10.0.6.4", FLOODGATE__ACTION__BAN, 600);
+    s_assert_contains(s_last_event("repeat_offender"), "0");
+}
+
+static void test_actuator_max_bans_refused_and_alerted(void **state)
+{
+    (void)state;
+    s_cfg->max_bans = 2;
+    s_make(false, true);
+    s_decide("10.0.7.1", FLOODGATE__ACTION__BAN, 600);
+    s_decide("10.0.7.2", FLOODGATE__ACTION__BAN, 600);
+    s_decide("10.0.7.3", FLOODGATE__ACTION__BAN, 600);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.bans, 2);
+    assert_int_equal(st.refused_max_bans, 1);
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.7.3"), 0);
+    s_assert_contains(s_last_event("event"), "refused");
+    s_assert_contains(s_last_event("reason"), "max_bans");
+    assert_int_equal(s_rec->bans, 2);
+    /* one lifted: room again */
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.7.1"));
+    assert_int_equal(act_scan(s_act), 0);
+    s_decide("10.0.7.3", FLOODGATE__ACTION__BAN, 600);
+    assert_int_equal(s_stats().bans, 3);
+}
+
+static void test_actuator_attack_log_one_json_line_each(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/attacks.log", s_dir);
+    unlink(path);
+    snprintf(s_cfg->attack_log, sizeof(s_cfg->attack_log), "%s", path);
+    s_make(false, true);
+    s_decide("10.0.8.1", FLOODGATE__ACTION__BAN, 600);
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.8.1"));
+    assert_int_equal(act_scan(s_act), 0);
+    char *text = hn_read_file(path);
+    assert_non_null(text);
+    char *nl = strchr(text, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    assert_true(json_valid(text));
+    assert_non_null(strstr(text, "\"event\":\"ban\""));
+    assert_non_null(strstr(text, "\"attack_type\":\"amplification:dns\""));
+    assert_non_null(strstr(text, "\"key\":\"198.51.100.1\"")); /* the vectors */
+    char *second = nl + 1, *nl2 = strchr(second, '\n');
+    assert_non_null(nl2);
+    *nl2 = '\0';
+    assert_true(json_valid(second));
+    assert_non_null(strstr(second, "\"event\":\"unban\""));
+    assert_string_equal(nl2 + 1, "");
+    free(text);
+    assert_int_equal(s_stats().attack_log_lines, 2);
+    /* an unwritable path is counted, never fatal */
+    snprintf(s_cfg->attack_log, sizeof(s_cfg->attack_log), "%s/no/such/dir/a.log", s_dir);
+    s_decide("10.0.8.2", FLOODGATE__ACTION__BAN, 600);
+    assert_int_equal(s_stats().attack_log_errors, 1);
+    assert_int_equal(s_stats().bans, 2);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +769,12 @@ int main(void)
         T(test_actuator_config_refused_falls_back_to_scan),
         T(test_actuator_redis_down_queues_then_applies),
         T(test_actuator_queue_overflow_counted),
+        T(test_actuator_ongoing_low_ttl_renews_route_kept),
+        T(test_actuator_lift_policy_never_renews),
+        T(test_actuator_renews_just_after_expiry_without_withdraw),
+        T(test_actuator_repeat_offender_flagged),
+        T(test_actuator_max_bans_refused_and_alerted),
+        T(test_actuator_attack_log_one_json_line_each),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);

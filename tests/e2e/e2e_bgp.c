@@ -13,8 +13,11 @@
  *   4. actuator stopped, keys deleted and written meanwhile, actuator
  *      started: BIRD matches Redis exactly;
  *   5. Redis restarted (with persistence), a decision sent while it is down:
- *      queued, applied when it returns; BIRD matches Redis.
- *   6. every daemon stops on SIGTERM. */
+ *      queued, applied when it returns; BIRD matches Redis;
+ *   6. an attack reported ONGOING past its ban time: renewed (ban_count,
+ *      event renew), the route never leaves BIRD; once the reports stop,
+ *      the ban lapses and the route goes;
+ *   7. the actuator stops on SIGTERM. */
 #include <czmq.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -452,6 +455,50 @@ static void test_bgp_redis_restart_with_queue(void **state)
     s_expect_match(5000);
 }
 
+static long long s_ban_count(const char *ip)
+{
+    redisReply *r = hn_redis(s_b.redis_port, "HGET fgbgp:ban:%s ban_count", ip);
+    long long n = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static void test_bgp_ongoing_attack_renews_route_stays(void **state)
+{
+    (void)state;
+    const char *ip = "10.0.0.12";
+    s_decide(ip, FLOODGATE__ACTION__BAN, 4);
+    s_expect_route("10.0.0.12/32", "198.51.100.1", 10000);
+    /* 9 s of reports every 0.5 s, more than twice the 4 s ban time: the
+     * route must be there at every look */
+    uint64_t end = hn_ms() + 9000;
+    int looks = 0;
+    while (hn_ms() < end) {
+        s_decide(ip, FLOODGATE__ACTION__ONGOING, 4);
+        usleep(500 * 1000);
+        if (!s_bird_route("10.0.0.12/32"))
+            fail_msg("route withdrawn during a renewed ban (look %d); logs in %s", looks, s_b.dir);
+        looks++;
+    }
+    long long count = s_ban_count(ip);
+    if (count < 3)
+        fail_msg("ban_count %lld after 9 s of a 4 s ban: not renewed", count);
+    redisReply *r = hn_redis(s_b.redis_port, "LRANGE fgbgp:history:%s 0 -1", ip);
+    assert_non_null(r);
+    int renews = 0, unbans = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        renews += strstr(r->element[i]->str, "\"event\":\"renew\"") != NULL;
+        unbans += strstr(r->element[i]->str, "\"event\":\"unban\"") != NULL;
+    }
+    freeReplyObject(r);
+    assert_true(renews >= 2);
+    assert_int_equal(unbans, 0);
+    /* the reports stop: the ban lapses, the route goes */
+    s_expect_no_route("10.0.0.12/32", 10000);
+    s_expect_match(5000);
+}
+
 static void test_bgp_daemons_stop_cleanly(void **state)
 {
     (void)state;
@@ -472,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_bgp_gobgpd_restart_restores_routes),
         cmocka_unit_test(test_bgp_actuator_restart_converges),
         cmocka_unit_test(test_bgp_redis_restart_with_queue),
+        cmocka_unit_test(test_bgp_ongoing_attack_renews_route_stays),
         cmocka_unit_test(test_bgp_daemons_stop_cleanly),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

@@ -50,6 +50,7 @@ static void s_write_config(e2e_t *e)
              "detector\n    ongoing_interval = 1\n    attack_end = 10\n"
              "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
              "    notify_script = %s\n    check_interval = 1\n"
+             "    renewal = lift\n" /* the expiry test wants the ban to lapse */
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 5000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "    short\n        networks = 10.0.2.0/24\n        ban_time = 3\n"
