@@ -141,11 +141,12 @@ static void s_floors_init(agg_t *self)
 }
 
 /* Windows a long flow's rate is held past its duration of n windows: a
- * twentieth of n, at least 1 s, for the jitter of export times. */
-static uint64_t s_grace(uint64_t n, uint64_t tick)
+ * twentieth of n (rounded down), for the jitter of export times. A flow
+ * that is not renewed is then held 5 % too long at most: a grace of a fixed
+ * time would multiply the rate of short flows (a 200 ms flow held 1.2 s). */
+static uint64_t s_grace(uint64_t n)
 {
-    uint64_t g = (n + 19) / 20, g_min = (1000 + tick - 1) / tick;
-    return g < g_min ? g_min : g;
+    return n / 20;
 }
 
 agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
@@ -169,7 +170,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->out.gcnt = calloc(2 * ng, sizeof(*self->out.gcnt));
     self->out.gheld = calloc(2 * ng, sizeof(*self->out.gheld));
     uint64_t n_max = AGG_SPREAD_MAX_MS / (uint64_t)cfg->tick_ms;
-    uint64_t nb = n_max + s_grace(n_max, (uint64_t)cfg->tick_ms) + 2;
+    uint64_t nb = n_max + s_grace(n_max) + 2;
     uint64_t nfl = max; /* long flows held: one per host on average */
     nfl = nfl < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nfl > (1u << 29) ? (1u << 29) : nfl;
     self->flows = lf_new((uint32_t)nfl);
@@ -398,7 +399,7 @@ static lf_entry_t *s_flow_of(agg_t *self, ht_entry_t *e, const fg_flow_t *r)
 /* A record lasting dur_ms, more than one window: hold its rate, packets
  * and bytes / (n = ceil(dur / tick) windows), on the host from the open
  * window until the flow's next record replaces it or n + grace windows
- * have closed (grace: a twentieth of n, at least 1 s, for the jitter of
+ * have closed (grace: a twentieth of n, for the jitter of
  * export times). Its flow counts now. Returns the packets it adds to one
  * window, or 0 when there is no room (nothing done). */
 static uint64_t s_spread(agg_t *self, ht_entry_t *e, const fg_flow_t *r, uint64_t dur_ms,
@@ -413,7 +414,7 @@ static uint64_t s_spread(agg_t *self, ht_entry_t *e, const fg_flow_t *r, uint64_
         n = n_max;
         self->st.spread_capped++;
     }
-    uint64_t g = s_grace(n, tick);
+    uint64_t g = s_grace(n);
     double secs = (double)(n * tick) / 1000.0;
     uint64_t open = s_open_id(self, now_ms);
     f->pps = (float)((double)r->packets / secs);

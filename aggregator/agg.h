@@ -60,7 +60,7 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
  * spread over its duration: from the open window, its class carries its
  * packets and bytes / its duration (rounded up to whole ticks) per second,
  * until the next record of the same flow (host, peer, protocol, ports)
- * replaces that rate, or its duration plus a grace (1/20, at least 1 s)
+ * replaces that rate, or its duration plus a grace (1/20)
  * has passed; its flow counts now. Shorter records and sFlow samples
  * (start == end) count whole in the open window. Returns 0,
  * or -1 when the record was not counted (unmonitored host or table full,

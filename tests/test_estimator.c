@@ -277,7 +277,7 @@ static void test_estimator_long_flows_never_banned_floods_are(void **state)
 }
 
 /* A lone record (its flow's last) holds its rate for its duration plus
- * the grace (1 s at least: 5 windows of 200 ms), then nothing. */
+ * the grace (a twentieth: 2 of 45 windows of 200 ms), then nothing. */
 static void test_estimator_spread_conserves_packets(void **state)
 {
     (void)state;
@@ -309,8 +309,8 @@ static void test_estimator_spread_conserves_packets(void **state)
         }
         floodgate__window_batch__free_unpacked(wb, NULL);
     }
-    assert_int_equal(windows, 45 + 5);
-    assert_float_equal(sum, 90000 + 5 * 2000, 1);
+    assert_int_equal(windows, 45 + 2);
+    assert_float_equal(sum, 90000 + 2 * 2000, 1);
     assert_int_equal(agg_stats(agg)->spread, 1);
     assert_int_equal(agg_stats(agg)->spread_late, 1);
     agg_destroy(&agg);
@@ -390,13 +390,44 @@ static void test_estimator_renewal_replaces_rate(void **state)
     agg_add_record(agg, &r, NULL, T0 + 2010);
     assert_float_equal(s_pps_at(agg, T0 + 2200), 20000, 1e-2);
     assert_int_equal(agg_stats(agg)->spread_renewed, 1);
-    /* It lasts 2 s + 1 s of grace (15 windows), not what is left of 63 s. */
+    /* It lasts 2 s (10 windows, no grace under 20), not what is left of 63 s. */
     int held = 1;
     for (uint64_t now = T0 + 2400; now <= T0 + 10000; now += 200)
         if (s_pps_at(agg, now) > 0)
             held++;
-    assert_int_equal(held, 15);
+    assert_int_equal(held, 10);
     assert_int_equal(agg_stats(agg)->long_flows, 0);
+    agg_destroy(&agg);
+}
+
+/* Many short flows (300 ms, just over a tick), never renewed: the rate
+ * shown is the true one, not multiplied by a fixed grace. */
+static void test_estimator_short_flows_not_inflated(void **state)
+{
+    (void)state;
+    agg_t *agg = agg_new(s_cfg, 0);
+    fg_flow_t r;
+    memset(&r, 0, sizeof(r));
+    fg_addr_parse("10.0.2.3", &r.host);
+    r.proto = 6;
+    r.tcp_flags = 0x1b;
+    r.dport = 443;
+    r.sampling = 1;
+    r.packets = 60;
+    r.bytes = 60 * 800;
+    uint16_t port = 1024;
+    for (uint64_t now = T0; now < T0 + 10000; now += 200) {
+        for (int i = 0; i < 30; i++) { /* 30 flows of 60 packets per 200 ms */
+            r.sport = port++;
+            r.peer = fg_addr_from_v4(0x0b000000u + port);
+            r.start_ms = now - 300;
+            r.end_ms = now;
+            agg_add_record(agg, &r, NULL, now + 1);
+        }
+        double pps = s_pps_at(agg, now + 200);
+        if (now >= T0 + 400)
+            assert_float_equal(pps, 9000, 1e-2);
+    }
     agg_destroy(&agg);
 }
 
@@ -407,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_estimator_spread_conserves_packets),
         cmocka_unit_test(test_estimator_bad_and_overlong_times_counted),
         cmocka_unit_test(test_estimator_renewal_replaces_rate),
+        cmocka_unit_test(test_estimator_short_flows_not_inflated),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
