@@ -59,7 +59,7 @@ E2E_BINS  := $(patsubst tests/e2e/%.c,$(B)/tests/%,$(E2E_SRC))
 HARNESS   := $(B)/tests/harness.o
 
 .SECONDARY:
-.PHONY: all deps test unit e2e run demo clean fmt bench man install deploy-check multihost image compose-test
+.PHONY: all deps test unit e2e run demo clean fmt bench man install deploy-check multihost image compose-test fuzz fuzz-smoke bench-decode
 all: $(BINS)
 
 deps:
@@ -112,7 +112,7 @@ $(B)/tests/e2e_%: $(B)/tests/e2e/e2e_%.o $(HARNESS) $(ALL_LIBS)
 # `make test`: deps first (a fresh machine needs nothing else), then build in
 # a second make so pkg-config sees the freshly installed packages.
 test: deps
-	@$(MAKE) --no-print-directory unit e2e deploy-check
+	@$(MAKE) --no-print-directory unit e2e deploy-check fuzz-smoke
 
 unit: $(BINS) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; FG_BUILD=$(B) $$t; done
@@ -127,8 +127,35 @@ run: deps
 demo: all
 	@./deploy/demo.sh $(B)
 
+# ---- fuzzing: a libFuzzer target per decoder (clang), seeds from tests/data ----
+#   make fuzz                  each target FUZZ_SECONDS (60) seconds
+#   make fuzz-smoke            each target 3 seconds (part of make test)
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FZ           := build-fuzz
+FUZZ_TARGETS := netflow_v5 netflow_v9 ipfix sflow
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FZ)/fuzz_%) $(FZ)/seeds
+FUZZ_LIBSRC  := collector/netflow_v5.c collector/netflow_v9.c collector/ipfix.c \
+                collector/sflow.c collector/templates.c collector/exporters.c common/addr.c
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -I. $(WARN) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIBSRC) $(wildcard collector/*.h)
+	@mkdir -p $(FZ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBSRC)
+
+$(FZ)/seeds: tests/fuzz/seeds.c tests/flowtest.h common/addr.c
+	@mkdir -p $(FZ)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. $(WARN) -o $@ tests/fuzz/seeds.c common/addr.c
+
+fuzz: $(FUZZ_BINS)
+	@./tests/fuzz/run.sh $(FZ) $(FUZZ_SECONDS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@./tests/fuzz/run.sh $(FZ) 3
+
 clean:
-	rm -rf build build-san run
+	rm -rf build build-san build-fuzz run
 
 # ---- deployment: man pages, install, checks, container image ----
 PREFIX      ?= /usr/local

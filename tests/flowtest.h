@@ -114,13 +114,15 @@ static inline int ft_oracle_load(const char *path, ft_totals_t *t)
     return t->n > 0 ? 0 : -1;
 }
 
-/* Compare got with want host by host; prints the first difference.
- * Returns 0 when equal. check_records compares record counts too. */
-static inline int ft_compare(const ft_totals_t *got, const ft_totals_t *want, int check_records)
+/* Compare got with want host by host; prints the first difference unless
+ * quiet. Returns 0 when equal. check_records compares record counts too. */
+static inline int ft_compare_q(const ft_totals_t *got, const ft_totals_t *want,
+                               int check_records, int quiet)
 {
     char a[FG_ADDR_STRLEN];
     if (got->n != want->n) {
-        fprintf(stderr, "hosts: got %d want %d\n", got->n, want->n);
+        if (!quiet)
+            fprintf(stderr, "hosts: got %d want %d\n", got->n, want->n);
         return -1;
     }
     for (int i = 0; i < want->n; i++) {
@@ -130,6 +132,8 @@ static inline int ft_compare(const ft_totals_t *got, const ft_totals_t *want, in
         if (j == got->n || got->packets[j] != want->packets[i] ||
             got->bytes[j] != want->bytes[i] ||
             (check_records && got->records[j] != want->records[i])) {
+            if (quiet)
+                return -1;
             fprintf(stderr, "host %s: got %llu/%llu/%llu want %llu/%llu/%llu\n",
                     fg_addr_format(&want->host[i], a),
                     j < got->n ? (unsigned long long)got->packets[j] : 0ULL,
@@ -141,6 +145,11 @@ static inline int ft_compare(const ft_totals_t *got, const ft_totals_t *want, in
         }
     }
     return 0;
+}
+
+static inline int ft_compare(const ft_totals_t *got, const ft_totals_t *want, int check_records)
+{
+    return ft_compare_q(got, want, check_records, 0);
 }
 
 /* A sink that keeps up to FT_MAX_RECS records in an array. */

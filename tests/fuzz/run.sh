@@ -1,0 +1,28 @@
+#!/bin/sh
+# Run every fuzz target for SECONDS each, from a seed corpus made of the
+# exporter captures in tests/data/, keeping what it finds in DIR/corpus.
+# Usage: tests/fuzz/run.sh DIR SECONDS. Exits non-zero on the first crash
+# (libFuzzer leaves the input in DIR/crash-*).
+set -eu
+dir=$1
+secs=$2
+seeds() {
+    case $1 in
+        netflow_v5) echo tests/data/nf5_softflowd.bin ;;
+        netflow_v9) echo tests/data/nf9_softflowd.pcap ;;
+        ipfix) echo tests/data/ipfix_softflowd.pcap ;;
+        sflow) echo tests/data/sflow_pmacct.pcap ;;
+    esac
+}
+for t in netflow_v5 netflow_v9 ipfix sflow; do
+    mkdir -p "$dir/seed/$t" "$dir/corpus/$t"
+    # shellcheck disable=SC2046
+    "$dir/seeds" "$dir/seed/$t" $(seeds $t)
+    echo "== fuzz_$t: $secs s"
+    "$dir/fuzz_$t" -max_total_time="$secs" -max_len=9216 -timeout=10 -rss_limit_mb=1024 \
+        -print_final_stats=1 -artifact_prefix="$dir/" \
+        "$dir/corpus/$t" "$dir/seed/$t" 2>"$dir/fuzz_$t.log" ||
+        { tail -40 "$dir/fuzz_$t.log"; exit 1; }
+    grep -E "stat::number_of_executed_units|stat::new_units_added" "$dir/fuzz_$t.log" | tr '\n' ' '
+    echo
+done
