@@ -1,0 +1,211 @@
+#!/bin/bash
+# multihost.sh BUILD_DIR: floodgate across hosts, with network namespaces as
+# the hosts. Needs root; prints SKIP and exits 0 without it.
+#
+#   router A (.11) ──NetFlow──▶ collector host A (.21) ─┐
+#   router B (.12) ──NetFlow──▶ collector host B (.22) ─┼─ZeroMQ/TCP─▶ shards 0, 1 (.31)
+#                                                        │                 │
+#                     redis + actuator + detector (.41) ◀┴─────────────────┘
+#
+# Each host is a namespace with one veth into a bridge that lives in a
+# namespace of its own (nothing is added to the host's namespace); addresses
+# 198.51.100.0/24; every process reads one floodgate.conf, and what differs
+# per host comes from FLOODGATE_<SECTION>_<KEY>. floodgate-flowgen runs inside
+# each router namespace (--allow-nonlocal).
+#
+#  1. an attack seen only through A (10.0.0.5) and one seen only through B
+#     (10.0.2.9) are both banned; the shards received exactly the records
+#     both routers sent, both shards got some, no batch was lost;
+#  2. collector host A dies (its collector killed, its namespace deleted):
+#     a new attack through B (10.0.2.10) is banned, the one through A
+#     (10.0.0.6) is not; the shards and collector B count exactly B's
+#     records, so exactly A's records are lost; the earlier bans stay.
+# Everything it made is removed on exit, failed or not (FG_KEEP=1 keeps the
+# logs).
+set -u
+B=$(cd "${1:-build}" && pwd)
+if [ "$(id -u)" != 0 ]; then
+    echo "multihost: SKIP: needs root to create network namespaces (run make test as root)"
+    exit 0
+fi
+for t in ip redis-server redis-cli; do
+    command -v "$t" >/dev/null || { echo "multihost: FAIL: $t not found" >&2; exit 1; }
+done
+
+tag=$$
+NET=198.51.100
+declare -A ADDR=([ra]=11 [rb]=12 [ca]=21 [cb]=22 [ag]=31 [ct]=41)
+ns() { echo "fg$1$tag"; }
+BR=$(ns br)
+tmp=$(mktemp -d /tmp/fg-multihost.XXXXXX)
+pids=()
+made=()
+failed=0
+
+cleanup() {
+    trap - EXIT INT TERM
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for _ in $(seq 30); do
+        alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    for n in "${made[@]}"; do ip netns del "$n" 2>/dev/null; done
+    if [ "${FG_KEEP:-}" ] || [ $failed != 0 ]; then
+        echo "multihost: logs kept in $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'failed=1; exit 1' INT TERM
+
+die() { failed=1; echo "multihost: FAIL: $*" >&2; exit 1; }
+pass() { echo "multihost: ok: $*"; }
+
+# ---- the hosts ----
+ip netns add "$BR" || die "ip netns add failed (root without CAP_SYS_ADMIN?)"
+made+=("$BR")
+ip -n "$BR" link add br0 type bridge && ip -n "$BR" link set br0 up || die "bridge"
+for h in ra rb ca cb ag ct; do
+    n=$(ns $h)
+    ip netns add "$n" || die "ip netns add $n"
+    made+=("$n")
+    ip -n "$BR" link add "v$h" type veth peer name eth0 netns "$n" || die "veth for $h"
+    ip -n "$BR" link set "v$h" master br0 up
+    ip -n "$n" addr add "$NET.${ADDR[$h]}/24" dev eth0
+    ip -n "$n" link set eth0 up
+    ip -n "$n" link set lo up
+done
+
+# ---- one configuration; per-host values from the environment ----
+conf=$tmp/floodgate.conf
+cat > "$conf" <<CONF
+general
+    log_level = info
+networks
+    monitored = "10.0.0.0/16"
+collector
+    netflow_listen = "0.0.0.0:2055"
+    batch_ms = 10
+aggregator
+    shards = 2
+    tick_ms = 200
+detector
+    ongoing_interval = 1
+    attack_end = 10
+actuator
+    check_interval = 1
+hostgroup
+    default
+        ban_time = 600
+        threshold_pps = 5000
+        threshold_mbps = 0
+        threshold_flows = 0
+CONF
+AG=$NET.${ADDR[ag]} CT=$NET.${ADDR[ct]}
+common_env=(FLOODGATE_REDIS_ADDRESS="$CT:6379"
+            FLOODGATE_AGGREGATOR_PULL_CONNECT="tcp://$AG:5550 tcp://$AG:5551"
+            FLOODGATE_AGGREGATOR_PUB_CONNECT="tcp://$AG:5560 tcp://$AG:5561"
+            FLOODGATE_ACTUATOR_CONNECT="tcp://$CT:5570")
+
+# start HOST LOG CMD...: run CMD inside HOST's namespace; its PID in $started
+start() {
+    local h=$1 log=$2
+    shift 2
+    ip netns exec "$(ns "$h")" env "${common_env[@]}" "$@" >"$tmp/$log.log" 2>&1 &
+    started=$!
+    pids+=("$started")
+}
+rcli() { ip netns exec "$(ns ct)" redis-cli -h "$CT" "$@"; }
+# scrape HOST PORT: the /metrics text of a daemon of HOST
+scrape() {
+    ip netns exec "$(ns "$1")" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2 &&
+        printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null
+}
+# metric HOST PORT NAME: sum of the samples of NAME (all its labels), or the
+# one sample NAME{labels} when labels are given
+metric() {
+    scrape "$1" "$2" | awk -v m="$3" '$1 == m || (m !~ /{/ && index($1, m "{") == 1) { s += $NF }
+                                      END { printf "%d\n", s }'
+}
+shards_records() {
+    echo $(($(metric ag 9560 floodgate_aggregator_records_total) +
+            $(metric ag 9561 floodgate_aggregator_records_total)))
+}
+banned() { [ "$(rcli exists "floodgate:ban:$1")" = 1 ]; }
+wait_for() { # seconds command...
+    local end=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.2
+    done
+}
+# flow ROUTER COLLECTOR LOG ATTACKED: a 6 s flood plus 40 light hosts
+flow() {
+    start "$1" "$3" "$B/floodgate-flowgen" --allow-nonlocal -d "$NET.${ADDR[$2]}:2055" \
+        --dst "$4" --pps 20000 --background 40 --background-pps 20 --duration 6
+}
+sent_records() { sed -n 's/.*flowgen: .* records=\([0-9]*\) .*/\1/p' "$tmp/$1.log"; }
+
+# ---- the processes ----
+start ct redis redis-server --bind "$CT" --port 6379 --protected-mode no --save "" \
+    --appendonly no --dir "$tmp"
+wait_for 5 rcli ping >/dev/null 2>&1 || die "redis-server did not answer"
+start ct actuator "$B/floodgate-actuator" -c "$conf"
+start ct detector "$B/floodgate-detector" -c "$conf"
+start ag shard0 "$B/floodgate-aggregator" -c "$conf" --shard 0
+start ag shard1 "$B/floodgate-aggregator" -c "$conf" --shard 1
+start ca collector-a env FLOODGATE_COLLECTOR_ID=1 "$B/floodgate-collector" -c "$conf"
+col_a=$started
+start cb collector-b env FLOODGATE_COLLECTOR_ID=2 "$B/floodgate-collector" -c "$conf"
+sleep 1
+for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a daemon exited at start-up (logs in $tmp)"; done
+
+# ---- 1. one attack through each collector host ----
+flow ra ca flow-a1 10.0.0.5; fa=$started
+flow rb cb flow-b1 10.0.2.9; fb=$started
+wait_for 20 banned 10.0.0.5 || die "10.0.0.5 (seen only through collector host A) not banned"
+wait_for 20 banned 10.0.2.9 || die "10.0.2.9 (seen only through collector host B) not banned"
+pass "both attacks banned: 10.0.0.5 through host A, 10.0.2.9 through host B"
+wait "$fa" "$fb"
+a1=$(sent_records flow-a1) b1=$(sent_records flow-b1)
+[ -n "$a1" ] && [ -n "$b1" ] || die "flowgen did not report its records"
+want=$((a1 + b1))
+all_in() { [ "$(shards_records)" = "$want" ]; }
+wait_for 10 all_in || die "shards received $(shards_records) records, routers sent $want ($a1 + $b1)"
+s0=$(metric ag 9560 floodgate_aggregator_records_total)
+s1=$(metric ag 9561 floodgate_aggregator_records_total)
+[ "$s0" -gt 0 ] && [ "$s1" -gt 0 ] || die "a shard got nothing (shard 0: $s0, shard 1: $s1)"
+lost=$(($(metric ag 9560 floodgate_aggregator_batches_lost_total) +
+        $(metric ag 9561 floodgate_aggregator_batches_lost_total)))
+[ "$lost" = 0 ] || die "$lost batches lost between the collectors and the shards"
+pass "shards received all $want records ($a1 via A + $b1 via B; shard 0: $s0, shard 1: $s1), 0 batches lost"
+
+# ---- 2. collector host A dies ----
+kill -KILL "$col_a"
+wait "$col_a" 2>/dev/null
+ip netns del "$(ns ca)"
+before=$(shards_records)
+cb_rec='floodgate_collector_records_total{result="sent"}'
+cb_before=$(metric cb 9551 "$cb_rec")
+flow ra ca flow-a2 10.0.0.6; fa=$started
+flow rb cb flow-b2 10.0.2.10; fb=$started
+wait_for 20 banned 10.0.2.10 || die "10.0.2.10 (through host B, A down) not banned"
+wait "$fa" "$fb"
+a2=$(sent_records flow-a2) b2=$(sent_records flow-b2)
+want=$((before + b2))
+wait_for 10 all_in || die "after A died: shards got $(( $(shards_records) - before )) records, B sent $b2"
+sleep 1
+[ "$(shards_records)" = "$want" ] || die "after A died: shards count $(shards_records), expected $want"
+cb_after=$(metric cb 9551 "$cb_rec")
+[ $((cb_after - cb_before)) = "$b2" ] ||
+    die "collector B counted $((cb_after - cb_before)) records, router B sent $b2"
+banned 10.0.0.6 && die "10.0.0.6 banned although its only collector host was down"
+banned 10.0.0.5 && banned 10.0.2.9 || die "a ban from before the failure is gone"
+pass "host A down: 10.0.2.10 (via B) banned, 10.0.0.6 (via A) not; all $b2 records of B counted by collector B and the shards, the $a2 records router A sent are lost; earlier bans kept"
+echo "multihost: all checks passed"
