@@ -112,7 +112,7 @@ $(B)/tests/e2e_%: $(B)/tests/e2e/e2e_%.o $(HARNESS) $(ALL_LIBS)
 # `make test`: deps first (a fresh machine needs nothing else), then build in
 # a second make so pkg-config sees the freshly installed packages.
 test: deps
-	@$(MAKE) --no-print-directory unit e2e deploy-check fuzz-smoke
+	@$(MAKE) --no-print-directory unit e2e deploy-check fuzz-smoke multihost
 
 unit: $(BINS) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; FG_BUILD=$(B) $$t; done
