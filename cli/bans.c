@@ -56,27 +56,126 @@ void cli_json_str(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* Print one ban: a table row, or a JSON object holding every field. */
-static void s_print_ban(const redisReply *h, long long ttl, bool json, bool first)
+/* One row of the table. */
+typedef struct {
+    fg_addr_t addr;
+    char ip[FG_ADDR_STRLEN];
+    char attack[64];
+    char source[16];
+    double pps;
+    long long ttl;
+    char count[16];
+} row_t;
+
+/* Attack packets/s of a ban hash: details.total.pps, else value when the
+ * metric is pps; -1 when unknown. */
+static double s_pps(const redisReply *h)
 {
-    if (json) {
-        printf("%s{", first ? "" : ",");
-        for (size_t i = 0; i + 1 < h->elements; i += 2) {
-            const char *k = h->element[i]->str, *v = h->element[i + 1]->str;
-            cli_json_str(stdout, k ? k : "");
-            putchar(':');
-            if (!strcmp(k ? k : "", "details") && v && (*v == '{' || *v == '['))
-                fputs(v, stdout); /* already JSON */
-            else
-                cli_json_str(stdout, v ? v : "");
-            putchar(',');
-        }
-        printf("\"ttl\":%lld}", ttl);
-        return;
+    const char *d = strstr(cli_hget(h, "details"), "\"pps\":");
+    if (d)
+        return strtod(d + 6, NULL);
+    if (!strcmp(cli_hget(h, "metric"), "pps"))
+        return strtod(cli_hget(h, "value"), NULL);
+    return -1;
+}
+
+static void s_row(row_t *r, const redisReply *h, const char *ip, long long ttl)
+{
+    memset(r, 0, sizeof(*r));
+    fg_addr_parse(ip, &r->addr);
+    snprintf(r->ip, sizeof(r->ip), "%s", ip);
+    snprintf(r->attack, sizeof(r->attack), "%s", *cli_hget(h, "attack_type") ? cli_hget(h, "attack_type") : "-");
+    snprintf(r->source, sizeof(r->source), "%s", *cli_hget(h, "source") ? cli_hget(h, "source") : "-");
+    snprintf(r->count, sizeof(r->count), "%s", *cli_hget(h, "ban_count") ? cli_hget(h, "ban_count") : "-");
+    r->pps = s_pps(h);
+    r->ttl = ttl;
+}
+
+static int s_row_cmp(const void *a, const void *b)
+{
+    const fg_addr_t *x = &((const row_t *)a)->addr, *y = &((const row_t *)b)->addr;
+    if (x->hi != y->hi)
+        return x->hi < y->hi ? -1 : 1;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* "29m58s", "1h02m", "12s", "never". */
+static const char *s_ttl_text(long long ttl, char *buf, size_t len)
+{
+    if (ttl < 0)
+        snprintf(buf, len, "never");
+    else if (ttl >= 3600)
+        snprintf(buf, len, "%lldh%02lldm", ttl / 3600, ttl % 3600 / 60);
+    else if (ttl >= 60)
+        snprintf(buf, len, "%lldm%02llds", ttl / 60, ttl % 60);
+    else
+        snprintf(buf, len, "%llds", ttl);
+    return buf;
+}
+
+static void s_print_rows(row_t *rows, int n)
+{
+    char ttl[32], pps[32];
+    qsort(rows, (size_t)n, sizeof(*rows), s_row_cmp);
+    printf("%-39s %-24s %12s %9s %5s  %s\n", "IP", "ATTACK", "PPS", "TTL LEFT", "BANS", "SOURCE");
+    for (int i = 0; i < n; i++) {
+        const row_t *r = &rows[i];
+        if (r->pps >= 0)
+            snprintf(pps, sizeof(pps), "%.0f", r->pps);
+        else
+            snprintf(pps, sizeof(pps), "-");
+        printf("%-39s %-24s %12s %9s %5s  %s\n", r->ip, r->attack, pps,
+               s_ttl_text(r->ttl, ttl, sizeof(ttl)), r->count, r->source);
     }
-    printf("%-40s %-22s %-9s %12s %12s %-9s %5s %8lld\n", cli_hget(h, "ip"),
-           cli_hget(h, "attack_type"), cli_hget(h, "direction"), cli_hget(h, "value"),
-           cli_hget(h, "threshold"), cli_hget(h, "source"), cli_hget(h, "ban_count"), ttl);
+}
+
+/* Print one ban as a JSON object holding every field and its ttl. */
+static void s_print_json(const redisReply *h, long long ttl, bool first)
+{
+    printf("%s{", first ? "" : ",");
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const char *k = h->element[i]->str, *v = h->element[i + 1]->str;
+        cli_json_str(stdout, k ? k : "");
+        putchar(':');
+        if (!strcmp(k ? k : "", "details") && v && (*v == '{' || *v == '['))
+            fputs(v, stdout); /* already JSON */
+        else
+            cli_json_str(stdout, v ? v : "");
+        putchar(',');
+    }
+    printf("\"ttl\":%lld}", ttl);
+}
+
+static int s_grow(row_t **rows, int *cap)
+{
+    int ncap = *cap * 2 + 64;
+    row_t *r = realloc(*rows, sizeof(row_t) * (size_t)ncap);
+    if (!r)
+        return -1;
+    *rows = r;
+    *cap = ncap;
+    return 0;
+}
+
+/* One ban key found by SCAN: printed as JSON, or kept as a row. */
+static void s_one_ban(const fg_config_t *cfg, redisContext *c, const char *key, bool json,
+                      row_t **rows, int *n, int *cap)
+{
+    redisReply *h = redisCommand(c, "HGETALL %s", key);
+    redisReply *t = redisCommand(c, "TTL %s", key);
+    if (h && h->type == REDIS_REPLY_ARRAY && h->elements > 0 && t &&
+        t->type == REDIS_REPLY_INTEGER) {
+        if (json) {
+            s_print_json(h, t->integer, *n == 0);
+            (*n)++;
+        } else if (*n < *cap || s_grow(rows, cap) == 0) {
+            s_row(&(*rows)[(*n)++], h, key + strlen(cfg->redis_prefix) + 5, t->integer);
+        }
+    }
+    if (h)
+        freeReplyObject(h);
+    if (t)
+        freeReplyObject(t);
 }
 
 static int s_cmd_bans(const fg_config_t *cfg, redisContext *c, bool json)
@@ -84,40 +183,70 @@ static int s_cmd_bans(const fg_config_t *cfg, redisContext *c, bool json)
     char pattern[KEY_MAX];
     fg_redis_key(cfg, "ban", "*", pattern, sizeof(pattern));
     unsigned long long cursor = 0;
-    int n = 0;
+    int n = 0, cap = 0;
+    row_t *rows = NULL;
     if (json)
         printf("[");
-    else
-        printf("%-40s %-22s %-9s %12s %12s %-9s %5s %8s\n", "IP", "ATTACK", "DIRECTION",
-               "VALUE", "THRESHOLD", "SOURCE", "COUNT", "TTL");
     do {
         redisReply *r = redisCommand(c, "SCAN %llu MATCH %s COUNT 1000", cursor, pattern);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             fprintf(stderr, "floodgate: SCAN failed: %s\n", r ? "bad reply" : c->errstr);
             if (r)
                 freeReplyObject(r);
+            free(rows);
             return 1;
         }
         cursor = strtoull(r->element[0]->str, NULL, 10);
-        for (size_t i = 0; i < r->element[1]->elements; i++) {
-            const char *key = r->element[1]->element[i]->str;
-            redisReply *h = redisCommand(c, "HGETALL %s", key);
-            redisReply *t = redisCommand(c, "TTL %s", key);
-            if (h && h->type == REDIS_REPLY_ARRAY && h->elements > 0 && t &&
-                t->type == REDIS_REPLY_INTEGER)
-                s_print_ban(h, t->integer, json, n++ == 0);
-            if (h)
-                freeReplyObject(h);
-            if (t)
-                freeReplyObject(t);
-        }
+        for (size_t i = 0; i < r->element[1]->elements; i++)
+            s_one_ban(cfg, c, r->element[1]->element[i]->str, json, &rows, &n, &cap);
         freeReplyObject(r);
     } while (cursor != 0);
-    if (json)
+    if (json) {
         printf("]\n");
-    else
+    } else {
+        s_print_rows(rows, n);
         printf("%d ban%s\n", n, n == 1 ? "" : "s");
+    }
+    free(rows);
     return 0;
+}
+
+/* May ip be banned by hand? Prints why not and returns -1. */
+static int s_ban_allowed(const fg_config_t *cfg, const char *ip, bool force)
+{
+    fg_addr_t a;
+    fg_addr_parse(ip, &a);
+    if (fg_config_whitelisted(cfg, &a)) {
+        fprintf(stderr,
+                "floodgate ban: %s is on networks/whitelist in %s: whitelisted addresses are "
+                "never banned (remove it from the whitelist first)\n",
+                ip, cfg->path);
+        return -1;
+    }
+    if (!fg_config_group(cfg, &a) && !force) {
+        fprintf(stderr,
+                "floodgate ban: %s is outside networks/monitored in %s: it is not one of "
+                "yours; --force bans it anyway\n",
+                ip, cfg->path);
+        return -1;
+    }
+    return 0;
+}
+
+/* s as a JSON string body (quotes and backslashes escaped, controls
+ * dropped) into out. */
+static void s_json_escape(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; *s && n + 3 < len; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20)
+            continue;
+        if (ch == '"' || ch == '\\')
+            out[n++] = '\\';
+        out[n++] = (char)ch;
+    }
+    out[n] = '\0';
 }
 
 static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, long secs,
@@ -128,11 +257,12 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
     const fg_hostgroup_t *g = fg_config_group(cfg, &a);
     if (secs <= 0)
         secs = g ? (long)g->ban_time : (long)cfg->groups[0].ban_time;
-    char key[KEY_MAX], now_s[32], exp_s[32], details[512];
+    char key[KEY_MAX], now_s[32], exp_s[32], details[600], esc[512];
     time_t now = time(NULL);
     s_iso8601(now, now_s, sizeof(now_s));
     s_iso8601(now + secs, exp_s, sizeof(exp_s));
-    snprintf(details, sizeof(details), "{\"reason\":\"%s\"}", reason);
+    s_json_escape(reason, esc, sizeof(esc));
+    snprintf(details, sizeof(details), "{\"reason\":\"%s\"}", esc);
     fg_redis_key(cfg, "ban", ip, key, sizeof(key));
     /* HSETNX on ip first: an existing ban is left alone (its TTL too). */
     redisReply *r = redisCommand(c, "EXISTS %s", key);
@@ -213,8 +343,15 @@ static int s_cmd_history(const fg_config_t *cfg, redisContext *c, const char *ip
  * keys) into ip; prints why and returns -1 when there is none. */
 static int s_ip_arg(int argc, char **argv, char *ip)
 {
-    if (argc < 2 || s_canon_ip(argv[1], ip) != 0) {
+    if (argc < 2) {
         fprintf(stderr, "floodgate %s: needs an IPv4 or IPv6 address\n", argv[0]);
+        return -1;
+    }
+    if (strchr(argv[1], '/') || s_canon_ip(argv[1], ip) != 0) {
+        fprintf(stderr,
+                "floodgate %s: \"%s\" is not an IPv4 or IPv6 address (a single host, no "
+                "prefix length: 10.0.0.5, 2001:db8::5)\n",
+                argv[0], argv[1]);
         return -1;
     }
     return 0;
@@ -258,11 +395,14 @@ typedef struct {
     char ip[FG_ADDR_STRLEN];
     long secs;
     const char *reason;
+    bool force;
 } ban_args_t;
 
 static int s_run_ban(const fg_config_t *cfg, redisContext *c, void *arg)
 {
     ban_args_t *a = arg;
+    if (s_ban_allowed(cfg, a->ip, a->force) != 0)
+        return 1;
     return s_cmd_ban(cfg, c, a->ip, a->secs, a->reason);
 }
 
@@ -281,14 +421,12 @@ int cli_ban(int argc, char **argv, const char *conf)
             }
         } else if ((!strcmp(argv[i], "-r") || !strcmp(argv[i], "--reason")) && i + 1 < argc) {
             a.reason = argv[++i];
+        } else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force")) {
+            a.force = true;
         } else {
             fprintf(stderr, "floodgate ban: unknown option %s\n", argv[i]);
             return 2;
         }
-    }
-    if (strchr(a.reason, '"') || strchr(a.reason, '\\')) {
-        fprintf(stderr, "floodgate ban: a reason may not hold quotes or backslashes\n");
-        return 2;
     }
     return s_with_redis(conf, s_run_ban, &a);
 }

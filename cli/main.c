@@ -14,8 +14,10 @@
 
 static const cli_cmd_t s_cmds[] = {
     {"bans", "bans [--json]                   active bans with the time left", cli_bans},
-    {"ban", "ban IP [--ttl S] [--reason TEXT] ban an address by hand (default: the\n"
-            "                                  ban_time of its hostgroup)",
+    {"ban", "ban IP [--ttl S] [--reason TEXT] [--force]\n"
+            "                                  ban an address by hand (default: the ban_time\n"
+            "                                  of its hostgroup); whitelisted addresses are\n"
+            "                                  refused, unmonitored ones unless --force",
      cli_ban},
     {"unban", "unban IP                        lift a ban (deletes its key)", cli_unban},
     {"history", "history IP                      ban history of an address, newest first",

@@ -284,12 +284,20 @@ static void s_decide(const char *ip, int action, uint32_t ban_time)
     assert_int_equal(zframe_send(&f, s_b.push, 0), 0);
 }
 
+static char *s_cli_out; /* output of the last s_cli (static) */
+
 static int s_cli(const char *cmd, const char *ip, const char *opt, const char *val)
 {
     char bin[512];
     snprintf(bin, sizeof(bin), "%s/floodgate", hn_build_dir());
     char *argv[] = {bin, "-c", s_b.conf, (char *)cmd, (char *)ip, (char *)opt, (char *)val, NULL};
-    return s_run(argv, NULL);
+    return s_run(argv, &s_cli_out);
+}
+
+static void s_cli_says(const char *needle)
+{
+    if (!strstr(s_cli_out, needle))
+        fail_msg("CLI output lacks \"%s\":\n%s", needle, s_cli_out);
 }
 
 static void s_redis_cmd(const char *fmt, const char *arg)
@@ -375,6 +383,32 @@ static void test_bgp_decision_announces_v4_and_v6(void **state)
 static void test_bgp_cli_unban_and_ban(void **state)
 {
     (void)state;
+    /* the table: ip, attack type, pps, ttl left, ban count */
+    assert_int_equal(s_cli("bans", NULL, NULL, NULL), 0);
+    s_cli_says("PPS");
+    s_cli_says("TTL LEFT");
+    s_cli_says("BANS");
+    s_cli_says("udp_flood");
+    s_cli_says(" 50000 ");
+    s_cli_says("2 bans");
+    /* refusals with a reason, nothing written */
+    assert_int_equal(s_cli("ban", "10.0.0.53", NULL, NULL), 1);
+    s_cli_says("whitelist");
+    assert_int_equal(s_cli("ban", "10.0.0.53", "--force", NULL), 1);
+    assert_int_equal(s_cli("ban", "203.0.113.9", NULL, NULL), 1);
+    s_cli_says("outside networks/monitored");
+    assert_int_equal(s_cli("ban", "10.0.0.5/32", NULL, NULL), 2);
+    s_cli_says("not an IPv4 or IPv6 address");
+    assert_int_equal(s_cli("ban", "10.0.0.300", NULL, NULL), 2);
+    assert_int_equal(s_cli("unban", "nonsense", NULL, NULL), 2);
+    redisReply *r = hn_redis(s_b.redis_port, "KEYS fgbgp:ban:*");
+    assert_int_equal(r->elements, 2);
+    freeReplyObject(r);
+    /* --force: an address outside the monitored networks, by hand */
+    assert_int_equal(s_cli("ban", "203.0.113.9", "--force", NULL), 0);
+    s_expect_route("203.0.113.9/32", "198.51.100.1", 10000);
+    assert_int_equal(s_cli("unban", "203.0.113.9", NULL, NULL), 0);
+    s_expect_no_route("203.0.113.9/32", 10000);
     assert_int_equal(s_cli("unban", "10.0.0.5", NULL, NULL), 0);
     s_expect_no_route("10.0.0.5/32", 10000);
     assert_int_equal(s_cli("ban", "10.0.0.6", "--ttl", "600"), 0);
