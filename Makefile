@@ -100,6 +100,11 @@ bench: $(BINS) $(BENCH_BINS)
 $(B)/floodgate-bench-%: $(B)/bench/bench_%.o $(HARNESS) $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
 
+# make bench-decode [BENCH_DECODE_ARGS="--fastnetmon --sock-seconds 10 --rate 300000"]
+BENCH_DECODE_ARGS ?= --fastnetmon
+bench-decode: $(BINS) $(B)/floodgate-bench-decode
+	FG_BUILD=$(B) $(B)/floodgate-bench-decode $(BENCH_DECODE_ARGS)
+
 $(B)/floodgate-flowgen: $(B)/bench/flowgen.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
 

@@ -99,6 +99,27 @@ static void s_add_op(tpl_t *t, const field_map_t *m, uint16_t off, uint16_t len)
     t->ops[t->n_ops++] = (tpl_op_t){off, len, m->slot, m->prio};
 }
 
+/* Which time encodings the records carry (the first present, most
+ * precise first), and whether the rate can change record by record. */
+static void s_compile_times(tpl_t *t)
+{
+    static const uint8_t starts[] = {TS_START_MS, TS_START_S,   TS_START_US,
+                                     TS_START_NS, TS_START_DUS, TS_FIRST_UP};
+    uint32_t have = 0;
+    for (int i = 0; i < t->n_ops; i++)
+        have |= 1u << t->ops[i].slot;
+    t->t_start = t->t_end = TS_N; /* none: HAVE() of TS_N is always false */
+    for (size_t i = 0; i < sizeof(starts); i++) {
+        /* each start slot's end is the next slot, but FIRST_UP's is LAST_UP */
+        uint8_t st = starts[i], en = st == TS_FIRST_UP ? TS_LAST_UP : (uint8_t)(st + 1);
+        if (t->t_start == TS_N && (have & (1u << st)))
+            t->t_start = st;
+        if (t->t_end == TS_N && (have & (1u << en)))
+            t->t_end = en;
+    }
+    t->per_record_rate = (have & (1u << TS_SAMPLING | 1u << TS_SAMPLER_ID)) != 0;
+}
+
 tpl_status_t tpl_compile(tpl_t *t, const tpl_field_t *fields, int n, bool options)
 {
     if (n <= 0 || n > TPL_MAX_FIELDS)
@@ -122,6 +143,7 @@ tpl_status_t tpl_compile(tpl_t *t, const tpl_field_t *fields, int n, bool option
     }
     if (min == 0 || off > UINT16_MAX || min > UINT16_MAX)
         return TPL_ERR_FIELDS;
+    s_compile_times(t);
     t->rec_len = t->varlen ? 0 : (uint16_t)off;
     t->min_len = (uint16_t)min;
     return TPL_ADDED;
@@ -347,32 +369,38 @@ static uint64_t s_sub_ms(uint64_t base, int64_t delta)
     return (uint64_t)((int64_t)base + delta);
 }
 
-/* One end of the flow (start: first = true) from whatever encoding the
- * record carries; 0 when it carries none. */
-static uint64_t s_time(const vals_t *vals, const tpl_ctx_t *ctx, bool first)
+/* The unix ms of one time field (slot, value v), 0 when it cannot tell. */
+static inline uint64_t s_time1(int slot, uint64_t v, const tpl_ctx_t *ctx)
 {
-    int o = first ? 0 : 1;
-    const uint64_t *v = vals->v;
-    if (HAVE(vals, TS_START_MS + o))
-        return v[TS_START_MS + o];
-    if (HAVE(vals, TS_START_S + o))
-        return v[TS_START_S + o] * 1000;
-    if (HAVE(vals, TS_START_US + o))
-        return tpl_ntp_to_unix_ms(v[TS_START_US + o]);
-    if (HAVE(vals, TS_START_NS + o))
-        return tpl_ntp_to_unix_ms(v[TS_START_NS + o]);
-    if (HAVE(vals, TS_START_DUS + o))
-        return s_sub_ms(ctx->export_ms, -(int64_t)(v[TS_START_DUS + o] / 1000));
-    int up = first ? TS_FIRST_UP : TS_LAST_UP;
-    if (!HAVE(vals, up))
+    switch (slot) {
+    case TS_START_MS:
+    case TS_END_MS:
+        return v;
+    case TS_START_S:
+    case TS_END_S:
+        return v * 1000;
+    case TS_START_US:
+    case TS_END_US:
+    case TS_START_NS:
+    case TS_END_NS:
+        return tpl_ntp_to_unix_ms(v);
+    case TS_START_DUS:
+    case TS_END_DUS:
+        return s_sub_ms(ctx->export_ms, -(int64_t)(v / 1000));
+    case TS_FIRST_UP:
+    case TS_LAST_UP:
+        if (ctx->v9) /* RFC 3954 8: ms of sysUptime; the header gives the export's */
+            return s_sub_ms(ctx->export_ms, (int32_t)((uint32_t)v - ctx->sys_uptime_ms));
+        if (ctx->exp && ctx->exp->sys_init_ms)
+            return ctx->exp->sys_init_ms + v;
         return 0;
-    if (ctx->v9) /* RFC 3954 8: ms of sysUptime; the header gives the export's */
-        return s_sub_ms(ctx->export_ms, (int32_t)((uint32_t)v[up] - ctx->sys_uptime_ms));
-    if (ctx->exp && ctx->exp->sys_init_ms)
-        return ctx->exp->sys_init_ms + v[up];
-    return 0;
+    default:
+        return 0;
+    }
 }
 
+/* The rate of a record: per record only when the template carries a rate
+ * or a sampler id, else the set's (set_rate). */
 static uint32_t s_rate(const vals_t *vals, const tpl_ctx_t *ctx)
 {
     uint64_t rate = 0;
@@ -382,16 +410,17 @@ static uint32_t s_rate(const vals_t *vals, const tpl_ctx_t *ctx)
         rate = vals->v[TS_SAMPLING];
     else if (ctx->exp)
         rate = exp_sampling(ctx->exp, HAVE(vals, TS_SAMPLER_ID),
-                            (uint32_t)vals->v[TS_SAMPLER_ID]);
+                            HAVE(vals, TS_SAMPLER_ID) ? (uint32_t)vals->v[TS_SAMPLER_ID] : 0);
     if (rate == 0)
         rate = ctx->default_sampling;
     return rate == 0 ? 1 : rate > UINT32_MAX ? UINT32_MAX : (uint32_t)rate;
 }
 
-static void s_finish(raw_flow_t *r, const vals_t *vals, const tpl_ctx_t *ctx)
+static void s_finish(const tpl_t *t, raw_flow_t *r, const vals_t *vals, const tpl_ctx_t *ctx,
+                     uint32_t set_rate)
 {
     const uint64_t *v = vals->v;
-    r->sampling = s_rate(vals, ctx);
+    r->sampling = set_rate ? set_rate : s_rate(vals, ctx);
     r->packets = v[TS_PKTS] * r->sampling;
     r->bytes = v[TS_BYTES] * r->sampling;
     r->proto = (uint8_t)v[TS_PROTO];
@@ -401,8 +430,8 @@ static void s_finish(raw_flow_t *r, const vals_t *vals, const tpl_ctx_t *ctx)
     if ((r->proto == FG_PROTO_ICMP || r->proto == FG_PROTO_ICMPV6) && !r->dport)
         r->dport = (uint16_t)v[TS_ICMP];
     r->frag = (v[TS_FRAG_FLAGS] & TPL_FRAG_MF) || (v[TS_FRAG_OFF] & TPL_FRAG_OFF_MASK);
-    r->end_ms = s_time(vals, ctx, false);
-    r->start_ms = s_time(vals, ctx, true);
+    r->end_ms = HAVE(vals, t->t_end) ? s_time1(t->t_end, v[t->t_end], ctx) : 0;
+    r->start_ms = HAVE(vals, t->t_start) ? s_time1(t->t_start, v[t->t_start], ctx) : 0;
     if (!r->end_ms)
         r->end_ms = r->start_ms ? r->start_ms : ctx->export_ms;
     if (!r->start_ms)
@@ -423,31 +452,34 @@ static void s_options(const vals_t *vals, const tpl_ctx_t *ctx)
     if (HAVE(vals, TS_SAMPLING))
         rate = v[TS_SAMPLING];
     else if (HAVE(vals, TS_PKT_INTERVAL) && v[TS_PKT_INTERVAL]) /* RFC 5476 */
-        rate = (v[TS_PKT_INTERVAL] + v[TS_PKT_SPACE]) / v[TS_PKT_INTERVAL];
+        rate = (v[TS_PKT_INTERVAL] + (HAVE(vals, TS_PKT_SPACE) ? v[TS_PKT_SPACE] : 0)) /
+               v[TS_PKT_INTERVAL];
     if (rate > UINT32_MAX)
         rate = UINT32_MAX;
-    exp_learn_sampling(e, HAVE(vals, TS_SAMPLER_ID), (uint32_t)v[TS_SAMPLER_ID],
-                       (uint32_t)rate);
+    exp_learn_sampling(e, HAVE(vals, TS_SAMPLER_ID),
+                       HAVE(vals, TS_SAMPLER_ID) ? (uint32_t)v[TS_SAMPLER_ID] : 0, (uint32_t)rate);
 }
 
 static void s_record(const tpl_t *t, const tpl_op_t *ops, const uint8_t *rec,
-                     const tpl_ctx_t *ctx, raw_sink_t *sink, int *n)
+                     const tpl_ctx_t *ctx, raw_sink_t *sink, int *n, uint32_t set_rate)
 {
     vals_t vals;
     vals.have = 0;
-    memset(vals.v, 0, sizeof(vals.v));
+    /* the slots s_finish reads whether or not the template has them */
+    vals.v[TS_PKTS] = vals.v[TS_BYTES] = vals.v[TS_PROTO] = vals.v[TS_FLAGS] = 0;
+    vals.v[TS_SPORT] = vals.v[TS_DPORT] = vals.v[TS_ICMP] = 0;
+    vals.v[TS_FRAG_FLAGS] = vals.v[TS_FRAG_OFF] = 0;
     raw_flow_t *r = raw_sink_slot(sink);
     r->src = r->dst = (fg_addr_t){0, 0};
     for (int i = 0; i < t->n_ops; i++)
         s_apply(ops[i].slot, rec + ops[i].off, ops[i].len, r, &vals);
+    (*n)++;
     if (t->options) {
         s_options(&vals, ctx);
-        (*n)++;
         return;
     }
-    s_finish(r, &vals, ctx);
+    s_finish(t, r, &vals, ctx, set_rate);
     raw_sink_commit(sink);
-    (*n)++;
 }
 
 /* Resolve the field offsets of one variable-length record at p (left bytes
@@ -486,9 +518,15 @@ int tpl_decode_set(const tpl_t *t, const uint8_t *buf, size_t len, const tpl_ctx
     *cut = false;
     int n = 0;
     size_t pos = 0;
+    uint32_t set_rate = 0; /* 0: per record */
+    if (!t->per_record_rate) {
+        vals_t none;
+        none.have = 0;
+        set_rate = s_rate(&none, ctx);
+    }
     if (!t->varlen) {
         for (; len - pos >= t->rec_len; pos += t->rec_len)
-            s_record(t, t->ops, buf + pos, ctx, sink, &n);
+            s_record(t, t->ops, buf + pos, ctx, sink, &n, set_rate);
         return n; /* what is left is shorter than a record: padding */
     }
     tpl_op_t ops[TS_N];
@@ -498,7 +536,7 @@ int tpl_decode_set(const tpl_t *t, const uint8_t *buf, size_t len, const tpl_ctx
             *cut = len - pos >= 4; /* else padding */
             return n;
         }
-        s_record(t, ops, buf + pos, ctx, sink, &n);
+        s_record(t, ops, buf + pos, ctx, sink, &n, set_rate);
         pos += rl;
     }
     return n;

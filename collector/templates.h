@@ -72,6 +72,8 @@ typedef struct {
     uint8_t options;     /* an options template: records update the exporter */
     uint8_t varlen;      /* has variable-length fields */
     uint8_t n_ops;
+    uint8_t t_start, t_end;  /* time slots used (TS_N: none) */
+    uint8_t per_record_rate; /* the records carry a rate or a sampler id */
     uint16_t n_fields;
     uint16_t rec_len;    /* fixed templates: record length */
     uint16_t min_len;    /* variable templates: the shortest possible record */
