@@ -152,6 +152,12 @@ static int s_register_decoders(fg_metrics_t *m, col_t *col)
     rc |= fg_metrics_counter(m, sn, sh, "reason=\"no_template\"", &t->sets_no_template);
     rc |= fg_metrics_counter(m, sn, sh, "reason=\"malformed\"", &t->sets_malformed);
     rc |= fg_metrics_counter(m, sn, sh, "reason=\"reserved_id\"", &t->sets_reserved);
+    rc |= fg_metrics_counter(m, "floodgate_collector_sets_held_total",
+                             "v9 / IPFIX data sets held for their template "
+                             "(collector/template_hold_ms).", "", &t->sets_held);
+    rc |= fg_metrics_counter(m, "floodgate_collector_sets_replayed_total",
+                             "Held data sets decoded when their template came.", "",
+                             &t->sets_replayed);
     rc |= fg_metrics_counter(m, "floodgate_collector_options_records_total",
                              "v9 / IPFIX options data records (sampling, boot time).", "",
                              &t->options_records);

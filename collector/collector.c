@@ -301,6 +301,7 @@ static void s_env(col_t *self, tpl_env_t *env, const fg_addr_t *exporter, exp_en
     env->now_ms = now_ms;
     env->timeout_ms = (uint64_t)self->cfg->template_timeout * 1000;
     env->max_per_stream = (uint32_t)self->cfg->max_templates;
+    env->hold_ms = (uint64_t)self->cfg->template_hold_ms;
     env->st = &self->tst;
     env->sink = &self->sink;
     env->ctx.default_sampling = (uint32_t)self->cfg->default_sampling;
@@ -409,6 +410,9 @@ void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *
 
 void col_flush_due(col_t *self, uint64_t now_ms)
 {
+    if (self->cfg->template_hold_ms)
+        tpl_hold_expire(self->templates, now_ms, (uint64_t)self->cfg->template_hold_ms,
+                        &self->tst);
     for (int i = 0; i < self->n_shards; i++) {
         col_shard_t *sh = &self->shards[i];
         if (fb_count(sh->fb) && now_ms - sh->oldest_ms >= (uint64_t)self->cfg->batch_ms)
@@ -464,7 +468,7 @@ static const struct {
     TPL_STAT(templates_added),   TPL_STAT(templates_replaced), TPL_STAT(templates_bad),
     TPL_STAT(templates_capped),  TPL_STAT(templates_expired),  TPL_STAT(templates_withdrawn),
     TPL_STAT(sets_no_template),  TPL_STAT(sets_malformed),     TPL_STAT(sets_reserved),
-    TPL_STAT(options_records),
+    TPL_STAT(options_records),   TPL_STAT(sets_held),          TPL_STAT(sets_replayed),
 };
 #define SF_STAT(name) {"sflow_" #name, offsetof(sflow_stats_t, name)}
 static const struct {

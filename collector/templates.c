@@ -151,11 +151,25 @@ tpl_status_t tpl_compile(tpl_t *t, const tpl_field_t *fields, int n, bool option
 
 /* ---- the cache: open addressing, linear probing, backward-shift delete ---- */
 
+/* A data set waiting for its template (collector/template_hold_ms). */
+typedef struct {
+    fg_addr_t exporter;
+    uint32_t domain;
+    uint16_t id;
+    uint8_t proto;
+    uint8_t used;
+    uint16_t len;
+    uint64_t at_ms;
+    tpl_ctx_t ctx; /* the times and sampling of its datagram */
+    uint8_t data[TPL_HOLD_SET_MAX];
+} tpl_held_t;
+
 struct tpl_cache {
     tpl_t *slots;
     size_t cap; /* power of two, at least 4/3 of max */
     size_t max;
     size_t n;
+    tpl_held_t held[TPL_HOLD_SLOTS];
 };
 
 tpl_cache_t *tpl_cache_new(size_t max)
@@ -544,6 +558,78 @@ int tpl_decode_set(const tpl_t *t, const uint8_t *buf, size_t len, const tpl_ctx
 
 /* ---- shared by v9 and IPFIX ---- */
 
+static bool s_held_match(const tpl_held_t *h, const fg_addr_t *a, uint8_t proto,
+                         uint32_t domain, uint16_t id)
+{
+    return h->used && h->id == id && h->domain == domain && h->proto == proto &&
+           fg_addr_eq(&h->exporter, a);
+}
+
+/* Decode the sets held for template t, oldest first (they were stored in
+ * arrival order only as far as slots allow; order does not matter to the
+ * totals). */
+static void s_replay(tpl_env_t *env, const tpl_t *t)
+{
+    tpl_cache_t *c = env->cache;
+    for (int i = 0; i < TPL_HOLD_SLOTS; i++) {
+        tpl_held_t *h = &c->held[i];
+        if (!s_held_match(h, &t->exporter, t->proto, t->domain, t->id))
+            continue;
+        bool cut = false;
+        int n = tpl_decode_set(t, h->data, h->len, &h->ctx, env->sink, &cut);
+        h->used = 0;
+        env->st->sets_replayed++;
+        if (t->options)
+            env->st->options_records += (uint64_t)n;
+        else
+            env->flows += (uint32_t)n;
+        if (cut) {
+            env->st->sets_malformed++;
+            env->exp->st.malformed++;
+        }
+    }
+}
+
+/* Keep a copy of a data set without template; false when it cannot be. */
+static bool s_hold(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
+                   const uint8_t *body, size_t len)
+{
+    tpl_cache_t *c = env->cache;
+    if (!env->hold_ms || len > TPL_HOLD_SET_MAX)
+        return false;
+    tpl_hold_expire(c, env->now_ms, env->hold_ms, env->st);
+    for (int i = 0; i < TPL_HOLD_SLOTS; i++) {
+        tpl_held_t *h = &c->held[i];
+        if (h->used)
+            continue;
+        h->exporter = env->exporter;
+        h->proto = proto;
+        h->domain = domain;
+        h->id = id;
+        h->at_ms = env->now_ms;
+        h->ctx = env->ctx;
+        h->len = (uint16_t)len;
+        memcpy(h->data, body, len);
+        h->used = 1;
+        env->st->sets_held++;
+        return true;
+    }
+    return false;
+}
+
+void tpl_hold_expire(tpl_cache_t *self, uint64_t now_ms, uint64_t hold_ms, tpl_stats_t *st)
+{
+    for (int i = 0; i < TPL_HOLD_SLOTS; i++) {
+        tpl_held_t *h = &self->held[i];
+        if (!h->used || now_ms < h->at_ms + hold_ms)
+            continue;
+        h->used = 0;
+        st->sets_no_template++;
+        if (h->ctx.exp)
+            h->ctx.exp->st.sets_no_template++;
+    }
+}
+
 tpl_status_t tpl_define(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
                         const tpl_field_t *fields, int n, bool options)
 {
@@ -558,6 +644,8 @@ tpl_status_t tpl_define(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t
     tpl_status_t st = tpl_compile(&t, fields, n, options);
     if (st == TPL_ADDED)
         st = tpl_put(env->cache, &t, &env->exp->n_templates, env->max_per_stream);
+    if (st == TPL_ADDED || st == TPL_REPLACED)
+        s_replay(env, &t);
     switch (st) {
     case TPL_ADDED:
         env->st->templates_added++;
@@ -583,9 +671,11 @@ int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
                              env->timeout_ms, &env->exp->n_templates,
                              &env->st->templates_expired);
     if (!t) {
+        env->unknown_sets = true;
+        if (s_hold(env, proto, domain, id, body, len))
+            return 0;
         env->st->sets_no_template++;
         env->exp->st.sets_no_template++;
-        env->unknown_sets = true;
         return 0;
     }
     bool cut = false;

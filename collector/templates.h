@@ -35,6 +35,11 @@
  * followed by a 4-byte enterprise number (RFC 7011 3.2). */
 #define TPL_ENTERPRISE_BIT 0x8000
 
+/* Data sets held while their template is missing (when the caller asks for
+ * it): at most TPL_HOLD_SLOTS sets of at most TPL_HOLD_SET_MAX bytes. */
+#define TPL_HOLD_SLOTS 32
+#define TPL_HOLD_SET_MAX 1500
+
 /* What the collector extracts; one slot per meaning. */
 typedef enum {
     TS_SRC4, TS_DST4, TS_SRC6, TS_DST6, TS_SPORT, TS_DPORT, TS_PROTO, TS_FLAGS,
@@ -164,10 +169,13 @@ typedef struct tpl_stats {
     uint64_t templates_capped;    /* over the per-exporter cap or the table's */
     uint64_t templates_expired;
     uint64_t templates_withdrawn;
-    uint64_t sets_no_template;    /* data sets whose template is unknown */
+    uint64_t sets_no_template;    /* data sets dropped: template unknown
+                                   * (and not held, or held in vain) */
     uint64_t sets_malformed;      /* set or template record cut short */
     uint64_t sets_reserved;       /* set ids 2..255 (v9) / 4..255 (IPFIX) */
     uint64_t options_records;
+    uint64_t sets_held;           /* held for their template (hold_ms) */
+    uint64_t sets_replayed;       /* of those, decoded when it came */
 } tpl_stats_t;
 
 /* One datagram's environment, set up by the collector. */
@@ -178,6 +186,8 @@ typedef struct {
     uint64_t now_ms;           /* monotonic */
     uint64_t timeout_ms;       /* template lifetime; 0 = forever */
     uint32_t max_per_stream;   /* templates per (exporter, domain) */
+    uint64_t hold_ms;          /* hold data sets this long for their
+                                * template; 0 = drop them at once */
     tpl_stats_t *st;
     raw_sink_t *sink;
     tpl_ctx_t ctx;             /* times and sampling for the records */
@@ -188,16 +198,22 @@ typedef struct {
 } tpl_env_t;
 
 /* Define (or redefine) template id of stream (proto, domain) from fields,
- * counting the outcome in env->st. Returns the status. */
+ * counting the outcome in env->st, then decode the data sets held for it
+ * into env->sink. Returns the status. */
 tpl_status_t tpl_define(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
                         const tpl_field_t *fields, int n, bool options);
 
 /* Decode one data set (body after the set header) of stream (proto,
  * domain) through its template, counting in env. Returns 0, or -1 when the
- * set is malformed (counted). A set without a template is counted and
- * skipped (returns 0). */
+ * set is malformed (counted). A set without a template is held for
+ * env->hold_ms when a hold slot is free and it fits (decoded by the
+ * tpl_define() of its template), else counted and dropped (returns 0). */
 int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
                  const uint8_t *body, size_t len);
+
+/* Drop (and count as sets_no_template, for the cache and their exporter)
+ * the held sets older than hold_ms. Cannot fail. */
+void tpl_hold_expire(tpl_cache_t *self, uint64_t now_ms, uint64_t hold_ms, tpl_stats_t *st);
 
 /* The unix ms of an NTP timestamp (RFC 5905: seconds since 1900 in the high
  * 32 bits, fraction in the low), 0 for times before 1970. */

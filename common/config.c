@@ -478,6 +478,7 @@ static const key_def_t s_keys[] = {
     {"collector", "sflow_listen", s_set_sflow_listen, 0, 0, "0.0.0.0:6343", 0, 0, true},
     {"collector", "template_timeout", s_set_int, C(template_timeout), 0, "1800", 0, 604800, false},
     {"collector", "max_templates", s_set_int, C(max_templates), 0, "256", 1, 65536, false},
+    {"collector", "template_hold_ms", s_set_int, C(template_hold_ms), 0, "0", 0, 60000, false},
     {"collector", "exporter_allow", s_set_allow, 0, 0, "", 0, 0, true},
     {"collector", "sampling_override", s_set_override, 0, 0, "", 0, 0, true},
 

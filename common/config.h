@@ -96,6 +96,7 @@ typedef struct {
     int n_sflow_listen;
     int template_timeout;  /* seconds; 0 = templates never expire */
     int max_templates;     /* per (exporter, source id / domain) */
+    int template_hold_ms;  /* hold data sets this long for their template */
     ptrie_t *exporter_allow; /* empty: every exporter is accepted */
     struct {
         fg_addr_t exporter;

@@ -32,6 +32,7 @@ typedef struct {
     uint32_t max_per_stream;
     uint64_t timeout_ms;
     uint32_t override;
+    uint64_t hold_ms;
     uint32_t last_records;
 } fx_t;
 
@@ -66,6 +67,7 @@ static nf9_status_t s_feed(fx_t *f, const uint8_t *buf, size_t len, uint64_t now
     env.now_ms = now_ms;
     env.timeout_ms = f->timeout_ms;
     env.max_per_stream = f->max_per_stream;
+    env.hold_ms = f->hold_ms;
     env.st = &f->st;
     env.sink = &f->sink.sink;
     env.ctx.default_sampling = 1;
@@ -228,6 +230,54 @@ static void test_nf9_data_before_template_is_counted(void **state)
     assert_int_equal(r->proto, 6);
     assert_int_equal(r->tcp_flags, 0x12);
     assert_int_equal(f->st.templates_added, 1);
+    free(w);
+    s_fx_free(f);
+}
+
+/* With hold_ms, data before its template waits for it (with the times of
+ * its own datagram); held too long, it is counted as without template. */
+static void test_nf9_data_held_until_template(void **state)
+{
+    (void)state;
+    fx_t *f = s_fx();
+    f->hold_ms = 2000;
+    ft_wr_t *w = malloc(sizeof(*w));
+    s_hdr(w, 0);
+    size_t at = s_set(w, 256);
+    s_rec_a(w, 0xc6336401, 0x0a000005, 10, 1000);
+    s_end(w, at);
+    at = s_set(w, 257);
+    s_rec_a(w, 0xc6336401, 0x0a000006, 10, 1000);
+    s_end(w, at);
+    assert_int_equal(s_feed(f, w->b, w->n, 1000), NF9_OK);
+    assert_int_equal(f->sink.n, 0);
+    assert_int_equal(f->st.sets_held, 2);
+    assert_int_equal(f->st.sets_no_template, 0);
+    /* 500 ms later, from a datagram with another header time */
+    s_hdr(w, 1);
+    w->b[11] += 7; /* unix secs + 7 */
+    s_tpl_a(w, 256);
+    assert_int_equal(s_feed(f, w->b, w->n, 1500), NF9_OK);
+    assert_int_equal(f->sink.n, 1);
+    assert_int_equal(f->st.sets_replayed, 1);
+    assert_int_equal(f->sink.recs[0].packets, 10);
+    assert_int_equal(f->sink.recs[0].end_ms, (uint64_t)T_SECS * 1000 - 500);
+    /* 257 never comes: expired after 2 s, counted */
+    tpl_hold_expire(f->cache, 2999, 2000, &f->st);
+    assert_int_equal(f->st.sets_no_template, 0);
+    tpl_hold_expire(f->cache, 3000, 2000, &f->st);
+    assert_int_equal(f->st.sets_no_template, 1);
+    assert_int_equal(f->exp.st.sets_no_template, 1);
+    /* more sets than slots: the rest counted at once */
+    s_hdr(w, 2);
+    for (int i = 0; i < TPL_HOLD_SLOTS + 3; i++) {
+        at = s_set(w, 300);
+        s_rec_a(w, 1, 2, 3, 4);
+        s_end(w, at);
+    }
+    assert_int_equal(s_feed(f, w->b, w->n, 4000), NF9_OK);
+    assert_int_equal(f->st.sets_held, 2 + TPL_HOLD_SLOTS);
+    assert_int_equal(f->st.sets_no_template, 1 + 3);
     free(w);
     s_fx_free(f);
 }
@@ -438,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_nf9_softflowd_matches_tshark),
         cmocka_unit_test(test_nf9_truncations_are_safe),
         cmocka_unit_test(test_nf9_data_before_template_is_counted),
+        cmocka_unit_test(test_nf9_data_held_until_template),
         cmocka_unit_test(test_nf9_template_redefined_and_expired),
         cmocka_unit_test(test_nf9_template_caps),
         cmocka_unit_test(test_nf9_bad_flowsets),

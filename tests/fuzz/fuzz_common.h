@@ -30,16 +30,20 @@ static tpl_cache_t *fz_cache;
 static exp_entry_t fz_exp;
 static tpl_stats_t fz_st;
 
+static uint64_t fz_now_ms = 1000;
+
 static inline void fz_env(tpl_env_t *env)
 {
+    fz_now_ms += 100; /* held sets expire after 10 inputs */
     if (!fz_cache)
         fz_cache = tpl_cache_new(512);
     memset(env, 0, sizeof(*env));
     env->cache = fz_cache;
     env->exporter = fg_addr_from_v4(0x7f000001);
     env->exp = &fz_exp;
-    env->now_ms = 1000;
+    env->now_ms = fz_now_ms;
     env->timeout_ms = 0;
+    env->hold_ms = 1000;
     env->max_per_stream = 64;
     env->st = &fz_st;
     env->sink = &fz_sink;
