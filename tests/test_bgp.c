@@ -363,6 +363,7 @@ static void test_bgp_gobgp_backend_announce_withdraw_resync(void **state)
     backend_destroy(&be);
     fg_config_destroy(&cfg);
     hn_stop(s_gobgpd, 3000);
+    s_gobgpd = 0;
 }
 
 static int s_group_setup(void **state)
@@ -375,6 +376,8 @@ static int s_group_setup(void **state)
 static int s_group_teardown(void **state)
 {
     (void)state;
+    if (s_gobgpd > 0)
+        hn_stop(s_gobgpd, 3000); /* a failed test left it running */
     hn_rmdir(s_dir);
     free(s_dir);
     return 0;

@@ -17,7 +17,10 @@
  *   6. an attack reported ONGOING past its ban time: renewed (ban_count,
  *      event renew), the route never leaves BIRD; once the reports stop,
  *      the ban lapses and the route goes;
- *   7. the actuator stops on SIGTERM. */
+ *   7. ExaBGP (4.2) peered with the same BIRD, a second actuator as its API
+ *      process: routes announced and withdrawn, and announced again after
+ *      ExaBGP restarts;
+ *   8. the actuator stops on SIGTERM. */
 #include <czmq.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,15 +43,78 @@
 typedef struct {
     char *dir;
     char conf[512], bird_sock[512];
-    char gobgp_addr[32], bird_addr[32];
-    int redis_port, bgp_port, api_port, bird_port, act_port;
-    pid_t redis, gobgpd, bird, actuator;
-    zsock_t *push;
+    char gobgp_addr[32], bird_addr[32], exa_addr[32];
+    int redis_port, bgp_port, api_port, bird_port, act_port, exa_act_port;
+    pid_t redis, gobgpd, bird, actuator, exabgp;
+    zsock_t *push, *exa_push;
 } bgp_t;
 
 static bgp_t s_b;
 
 /* ---- the daemons ---- */
+
+/* A second actuator, run by ExaBGP as its API process (encoder text), with
+ * its own key prefix; a wrapper records its PID and sends its log to a
+ * file. */
+static void s_write_exabgp_configs(bgp_t *b)
+{
+    char text[4096], path[600];
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "redis\n    address = 127.0.0.1:%d\n    prefix = fgexa\n"
+             "actuator\n    bind = tcp://127.0.0.1:%d\n    check_interval = 1\n"
+             "    bgp_backend = exabgp\n    metrics_listen = \"\"\n"
+             "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
+             "    communities = 65000:666\n",
+             b->redis_port, b->exa_act_port);
+    snprintf(path, sizeof(path), "%s/exa-floodgate.conf", b->dir);
+    hn_write_file(path, text);
+    char *bin = realpath(hn_build_dir(), NULL); /* ExaBGP runs it from elsewhere */
+    assert_non_null(bin);
+    snprintf(text, sizeof(text), "#!/bin/sh\necho $$ > %s/exa-actuator.pid\n"
+             "exec %s/floodgate-actuator -c %s/exa-floodgate.conf 2>>%s/exa-actuator.log\n",
+             b->dir, bin, b->dir, b->dir);
+    free(bin);
+    snprintf(path, sizeof(path), "%s/exa-actuator.sh", b->dir);
+    hn_write_file(path, text);
+    chmod(path, 0755);
+    snprintf(text, sizeof(text),
+             "process floodgate {\n    run %s/exa-actuator.sh;\n    encoder text;\n}\n"
+             "neighbor %s {\n    router-id %s;\n    local-address %s;\n    local-as 65001;\n"
+             "    peer-as 65002;\n    connect %d;\n    api { processes [ floodgate ]; }\n"
+             "    family { ipv4 unicast; ipv6 unicast; }\n}\n",
+             b->dir, b->bird_addr, b->exa_addr, b->exa_addr, b->bird_port);
+    snprintf(path, sizeof(path), "%s/exabgp.conf", b->dir);
+    hn_write_file(path, text);
+}
+
+static pid_t s_start_exabgp(bgp_t *b)
+{
+    char conf[600], log[600];
+    snprintf(conf, sizeof(conf), "%s/exabgp.conf", b->dir);
+    snprintf(log, sizeof(log), "%s/exabgp.log", b->dir);
+    char *argv[] = {"/usr/sbin/exabgp", conf, NULL};
+    char *env[] = {"exabgp.daemon.user=root", "exabgp.daemon.drop=false", "exabgp.tcp.bind=",
+                   "exabgp.log.destination=stdout", NULL};
+    return hn_spawn_env(argv, env, log);
+}
+
+/* Stop ExaBGP and, should it have left it behind, its actuator. */
+static void s_stop_exabgp(bgp_t *b)
+{
+    char path[600];
+    hn_stop(b->exabgp, 5000);
+    b->exabgp = 0;
+    snprintf(path, sizeof(path), "%s/exa-actuator.pid", b->dir);
+    char *pid = hn_read_file(path);
+    if (pid && atoi(pid) > 0 && kill(atoi(pid), 0) == 0) {
+        kill(atoi(pid), SIGTERM);
+        usleep(500 * 1000);
+        kill(atoi(pid), SIGKILL);
+    }
+    free(pid);
+    unlink(path);
+}
 
 static void s_write_configs(bgp_t *b)
 {
@@ -59,7 +126,7 @@ static void s_write_configs(bgp_t *b)
              "actuator\n    bind = tcp://127.0.0.1:%d\n    check_interval = 1\n"
              "    bgp_backend = gobgp\n    gobgp_api = 127.0.0.1:%d\n"
              "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
-             "    communities = 65000:666\n    backend_timeout = 5\n"
+             "    communities = 65000:666\n    backend_timeout = 5\n    metrics_listen = \"\"\n"
              "hostgroup\n    default\n        ban_time = 600\n",
              b->redis_port, b->act_port, b->api_port);
     hn_write_file(b->conf, text);
@@ -85,10 +152,15 @@ static void s_write_configs(bgp_t *b)
              "router id %s;\nprotocol device {}\n"
              "protocol bgp gobgp {\n  local %s port %d as 65002;\n"
              "  neighbor %s port %d as 65001;\n  multihop;\n  connect retry time 1;\n"
+             "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n}\n"
+             "protocol bgp exa {\n  local %s port %d as 65002;\n  neighbor %s as 65001;\n"
+             "  multihop;\n  passive;\n"
              "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n}\n",
-             b->bird_addr, b->bird_addr, b->bird_port, b->gobgp_addr, b->bgp_port);
+             b->bird_addr, b->bird_addr, b->bird_port, b->gobgp_addr, b->bgp_port, b->bird_addr,
+             b->bird_port, b->exa_addr);
     snprintf(path, sizeof(path), "%s/bird.conf", b->dir);
     hn_write_file(path, text);
+    s_write_exabgp_configs(b);
 }
 
 static pid_t s_start_gobgpd(bgp_t *b)
@@ -259,7 +331,14 @@ static void s_expect_match(int ms)
 
 /* ---- decisions and the CLI ---- */
 
+static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_time);
+
 static void s_decide(const char *ip, int action, uint32_t ban_time)
+{
+    s_decide_to(s_b.push, ip, action, ban_time);
+}
+
+static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_time)
 {
     Floodgate__Decision d = FLOODGATE__DECISION__INIT;
     Floodgate__Rates total = FLOODGATE__RATES__INIT;
@@ -281,7 +360,7 @@ static void s_decide(const char *ip, int action, uint32_t ban_time)
     size_t n = floodgate__decision__get_packed_size(&d);
     zframe_t *f = zframe_new(NULL, n);
     floodgate__decision__pack(&d, zframe_data(f));
-    assert_int_equal(zframe_send(&f, s_b.push, 0), 0);
+    assert_int_equal(zframe_send(&f, push, 0), 0);
 }
 
 static char *s_cli_out; /* output of the last s_cli (static) */
@@ -311,9 +390,8 @@ static void s_redis_cmd(const char *fmt, const char *arg)
 
 static bool s_session_up(void *arg)
 {
-    (void)arg;
     char *out;
-    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "protocols", "gobgp", NULL};
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "protocols", arg ? arg : "gobgp", NULL};
     return s_run(argv, &out) == 0 && strstr(out, "Established");
 }
 
@@ -327,11 +405,13 @@ static int s_setup(void **state)
     int n = 2 + (int)(getpid() % 200);
     snprintf(b->gobgp_addr, sizeof(b->gobgp_addr), "127.0.%d.2", n);
     snprintf(b->bird_addr, sizeof(b->bird_addr), "127.0.%d.3", n);
+    snprintf(b->exa_addr, sizeof(b->exa_addr), "127.0.%d.4", n);
     b->redis_port = hn_free_port();
     b->bgp_port = hn_free_port();
     b->api_port = hn_free_port();
     b->bird_port = hn_free_port();
     b->act_port = hn_free_port();
+    b->exa_act_port = hn_free_port();
     s_write_configs(b);
     b->redis = hn_redis_start(b->dir, b->redis_port, true);
     b->bird = s_start_bird(b);
@@ -350,6 +430,9 @@ static int s_teardown(void **state)
     (void)state;
     bgp_t *b = &s_b;
     zsock_destroy(&b->push);
+    zsock_destroy(&b->exa_push);
+    if (b->exabgp > 0)
+        s_stop_exabgp(b);
     hn_stop(b->actuator, 3000);
     hn_stop(b->gobgpd, 3000);
     hn_stop(b->bird, 3000);
@@ -533,6 +616,31 @@ static void test_bgp_ongoing_attack_renews_route_stays(void **state)
     s_expect_match(5000);
 }
 
+static void test_bgp_exabgp_announces_and_withdraws(void **state)
+{
+    (void)state;
+    bgp_t *b = &s_b;
+    b->exabgp = s_start_exabgp(b);
+    if (!hn_wait_until(s_session_up, "exa", 20000))
+        fail_msg("BGP session ExaBGP-BIRD not up within 20 s; logs in %s", b->dir);
+    b->exa_push = zsock_new(ZMQ_PUSH);
+    assert_int_equal(zsock_connect(b->exa_push, "tcp://127.0.0.1:%d", b->exa_act_port), 0);
+    s_decide_to(b->exa_push, "10.0.9.1", FLOODGATE__ACTION__BAN, 600);
+    s_decide_to(b->exa_push, "2001:db8:100::9", FLOODGATE__ACTION__BAN, 600);
+    s_expect_route("10.0.9.1/32", "198.51.100.1", 10000);
+    s_expect_route("2001:db8:100::9/128", "2001:db8::1", 10000);
+    assert_non_null(strstr(s_bird_route("10.0.9.1/32"), "[exa "));
+    s_redis_cmd("DEL fgexa:ban:%s", "10.0.9.1");
+    s_expect_no_route("10.0.9.1/32", 10000);
+    /* ExaBGP restarted (its actuator with it): the ban in Redis comes back */
+    s_stop_exabgp(b);
+    s_expect_no_route("2001:db8:100::9/128", 10000);
+    b->exabgp = s_start_exabgp(b);
+    s_expect_route("2001:db8:100::9/128", "2001:db8::1", 20000);
+    assert_null(s_bird_route("10.0.9.1/32"));
+    s_stop_exabgp(b);
+}
+
 static void test_bgp_daemons_stop_cleanly(void **state)
 {
     (void)state;
@@ -554,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_bgp_actuator_restart_converges),
         cmocka_unit_test(test_bgp_redis_restart_with_queue),
         cmocka_unit_test(test_bgp_ongoing_attack_renews_route_stays),
+        cmocka_unit_test(test_bgp_exabgp_announces_and_withdraws),
         cmocka_unit_test(test_bgp_daemons_stop_cleanly),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
