@@ -9,7 +9,9 @@
  *      records/s through agg_add_record, agg_close_window time;
  *   2. the same hosts each with one long flow (a 60 s record, rate held):
  *      RSS growth per held flow, close time with every host holding a rate;
- *   3. idle expiry is not measured here.
+ *   3. a fresh context: all HOSTS seen once, then windows where only 1 000
+ *      of them send: the close time follows the active hosts, not the
+ *      tracked ones.
  * RSS is read from /proc/self/statm; times are CLOCK_MONOTONIC; one core. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +151,13 @@ int main(int argc, char **argv)
     char st[2048];
     agg_format_stats(agg, st, sizeof(st));
     printf("stats: %s\n", st);
+    agg_destroy(&agg);
+    agg = agg_new(cfg, 0);
+    phase_t p3, p4;
+    s_phase(agg, addr, n, 1, 0, &now, &p3);
+    s_phase(agg, addr, n < 1000 ? n : 1000, windows, 0, &now, &p4);
+    printf("%zu hosts tracked, ", agg_hosts_tracked(agg));
+    s_report("1000 of them active", &p4);
     agg_destroy(&agg);
     fg_config_destroy(&cfg);
     free(addr);
