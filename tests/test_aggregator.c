@@ -377,6 +377,50 @@ static void test_aggregator_watch_floor(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* Floors per hostgroup and direction: outgoing hosts are published only
+ * where outgoing thresholds exist; a class threshold lowers the floor; a
+ * network-wide threshold brings it down to the per-host floor. */
+static void test_aggregator_floors_per_group_and_direction(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000,
+                                "    servers\n        networks = 10.0.9.0/24\n"
+                                "        threshold_pps = 20000\n"
+                                "        threshold_udp_pps = 2000\n"
+                                "        out_threshold_pps = 4000\n"
+                                "    carpet\n        networks = 10.0.8.0/24\n"
+                                "        network_threshold_pps = 100000\n"
+                                "        network_host_floor_pps = 300\n");
+    agg_t *agg = agg_new(cfg, 0);
+    const char *out_hosts[] = {"10.0.0.1", "10.0.9.1"}; /* default: no out thresholds */
+    for (int i = 0; i < 2; i++) {
+        fg_flow_t r = s_rec(out_hosts[i], "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 3000, 3000 * 100);
+        r.dir = FG_DIR_OUT;
+        agg_add_record(agg, &r, NULL, T0);
+    }
+    fg_flow_t udp = s_rec("10.0.9.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1500, 1500 * 100);
+    fg_flow_t in0 = s_rec("10.0.0.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1500, 1500 * 100);
+    fg_flow_t c1 = s_rec("10.0.8.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 400, 400 * 100);
+    fg_flow_t c2 = s_rec("10.0.8.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 200, 200 * 100);
+    agg_add_record(agg, &udp, NULL, T0);
+    agg_add_record(agg, &in0, NULL, T0);
+    agg_add_record(agg, &c1, NULL, T0);
+    agg_add_record(agg, &c2, NULL, T0);
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    assert_null(s_host(wb, "10.0.0.1", FLOODGATE__DIRECTION__DIR_OUT));
+    const Floodgate__HostWindow *o = s_host(wb, "10.0.9.1", FLOODGATE__DIRECTION__DIR_OUT);
+    assert_non_null(o); /* 3000 >= 0.5 x 4000 */
+    assert_float_equal(o->udp->pps, 3000, 1e-9);
+    assert_non_null(s_host(wb, "10.0.9.2", FLOODGATE__DIRECTION__DIR_IN)); /* >= 0.5 x 2000 */
+    assert_null(s_host(wb, "10.0.0.2", FLOODGATE__DIRECTION__DIR_IN));    /* < 0.5 x 20000 */
+    assert_non_null(s_host(wb, "10.0.8.1", FLOODGATE__DIRECTION__DIR_IN)); /* >= 300 */
+    assert_null(s_host(wb, "10.0.8.2", FLOODGATE__DIRECTION__DIR_IN));
+    assert_int_equal(wb->n_hosts, 3);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 static void test_aggregator_unmonitored_host_ignored(void **state)
 {
     (void)state;
@@ -573,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_window_rates_1000ms),
         cmocka_unit_test(test_aggregator_window_rates_100ms),
         cmocka_unit_test(test_aggregator_watch_floor),
+        cmocka_unit_test(test_aggregator_floors_per_group_and_direction),
         cmocka_unit_test(test_aggregator_unmonitored_host_ignored),
         cmocka_unit_test(test_aggregator_top_contributor_shares),
         cmocka_unit_test(test_aggregator_watch_released_when_silent),

@@ -152,6 +152,41 @@ static void test_config_values_and_lists(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* Hostgroups nest: the longest prefix wins, IPv4 and IPv6; the whitelist
+ * is a separate lookup. */
+static void test_config_hostgroup_longest_prefix(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_load("networks\n    monitored = \"10.0.0.0/8, 2001:db8::/32\"\n"
+                              "    whitelist = 10.0.5.130/32\n"
+                              "hostgroup\n"
+                              "    big\n        networks = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+                              "    small\n        networks = 10.0.5.0/24\n"
+                              "    tiny\n        networks = 10.0.5.128/25\n"
+                              "    v6small\n        networks = 2001:db8:100:5::/64\n");
+    if (!cfg)
+        fail_msg("%s", s_err);
+    const char *cases[][2] = {
+        {"10.1.0.1", "default"},  {"10.0.4.1", "big"},         {"10.0.5.1", "small"},
+        {"10.0.5.127", "small"},  {"10.0.5.128", "tiny"},      {"10.0.5.255", "tiny"},
+        {"2001:db8:1::1", "default"}, {"2001:db8:100::1", "big"},
+        {"2001:db8:100:5::1", "v6small"}, {"2001:db8:100:6::1", "big"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fg_addr_t a;
+        assert_int_equal(fg_addr_parse(cases[i][0], &a), 0);
+        const fg_hostgroup_t *g = fg_config_group(cfg, &a);
+        if (!g || strcmp(g->name, cases[i][1]))
+            fail_msg("%s: group %s, expected %s", cases[i][0], g ? g->name : "none",
+                     cases[i][1]);
+    }
+    fg_addr_t w;
+    fg_addr_parse("10.0.5.130", &w);
+    assert_true(fg_config_whitelisted(cfg, &w));
+    assert_string_equal(fg_config_group(cfg, &w)->name, "tiny");
+    fg_config_destroy(&cfg);
+}
+
 static void test_config_errors_name_line(void **state)
 {
     (void)state;
@@ -231,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_config_example_file_loads),
         cmocka_unit_test(test_config_defaults),
         cmocka_unit_test(test_config_values_and_lists),
+        cmocka_unit_test(test_config_hostgroup_longest_prefix),
         cmocka_unit_test(test_config_errors_name_line),
         cmocka_unit_test(test_config_env_override),
         cmocka_unit_test(test_config_endpoint_offset),
