@@ -407,19 +407,28 @@ static sockres_t s_sock(int p, double seconds, double rate)
 }
 
 /* The kernel's drop count of the UDP socket bound to 127.0.0.1:port (last
- * column of /proc/net/udp). */
-static uint64_t s_udp_drops(int port)
+ * column of /proc/net/udp); *rxq gets the bytes waiting in it. */
+static uint64_t s_udp_drops(int port, unsigned long *rxq)
 {
     char line[512], want[32];
     unsigned long long drops = 0;
+    *rxq = 0;
     snprintf(want, sizeof(want), "0100007F:%04X", port);
     FILE *f = fopen("/proc/net/udp", "r");
     while (f && fgets(line, sizeof(line), f)) {
         if (!strstr(line, want))
             continue;
+        size_t l = strlen(line);
+        while (l && (line[l - 1] == ' ' || line[l - 1] == '\n'))
+            line[--l] = '\0';
         char *last = strrchr(line, ' ');
         if (last)
             drops = strtoull(last + 1, NULL, 10);
+        char *q = strchr(strstr(line, want), ':');       /* local port */
+        q = q ? strchr(q + 1, ':') : NULL;                /* remote port */
+        q = q ? strchr(q + 1, ':') : NULL;                /* tx_queue:rx_queue */
+        if (q)
+            *rxq = strtoul(q + 1, NULL, 16);
     }
     if (f)
         fclose(f);
@@ -481,13 +490,28 @@ static sockres_t s_fastnetmon(int p, double seconds, double rate)
     zclock_sleep(3000);
     printf("(fastnetmon idle before the run: %.3f CPU s per s)\n", (s_proc_cpu(pid) - i0) / 3);
     uint64_t before = s_fnm_processed(prom);
+    unsigned long rxq = 0;
+    uint64_t d0 = s_udp_drops(nf, &rxq);
     double c0 = s_proc_cpu(pid), w0 = s_wall_now();
     r.sent = s_send(p, nf, seconds, rate);
     r.wall = s_wall_now() - w0;
-    zclock_sleep(5000); /* its counters follow a few seconds later */
+    /* until its socket is read empty (30 s at most), then its counters
+     * follow a few seconds later */
+    for (int i = 0; i < 300 && (s_udp_drops(nf, &rxq), rxq > 0); i++)
+        zclock_sleep(100);
+    zclock_sleep(5000);
     r.cpu = s_proc_cpu(pid) - c0;
     r.out = s_fnm_processed(prom) - before;
-    r.kdrops = s_udp_drops(nf);
+    r.kdrops = s_udp_drops(nf, &rxq) - d0;
+    if (rxq)
+        printf("(fastnetmon still has %lu bytes to read)\n", rxq);
+    if (getenv("BENCH_FNM_METRICS")) { /* all of its counters, to stderr */
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "curl -s http://127.0.0.1:%d/metrics | grep -v '^#' >&2",
+                 prom);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no metrics)\n");
+    }
     hn_stop(pid, 5000);
     if (getenv("BENCH_KEEP"))
         fprintf(stderr, "fastnetmon files kept in %s\n", dir);
