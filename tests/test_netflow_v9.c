@@ -356,6 +356,23 @@ static void test_nf9_template_caps(void **state)
     s_end(w, at);
     assert_int_equal(s_feed(f, w->b, w->n, 1000), NF9_OK);
     assert_int_equal(f->st.templates_bad, 2);
+    /* a zero-length field among others is skipped: no destination */
+    s_hdr(w, 2);
+    at = s_set(w, NF9_TEMPLATE_SET);
+    ft_u16(w, 258);
+    ft_u16(w, 3);
+    ft_u16(w, 8), ft_u16(w, 4);
+    ft_u16(w, 12), ft_u16(w, 0);
+    ft_u16(w, 2), ft_u16(w, 4);
+    s_end(w, at);
+    at = s_set(w, 258);
+    ft_u32(w, 0x0a000001), ft_u32(w, 5);
+    s_end(w, at);
+    assert_int_equal(s_feed(f, w->b, w->n, 1000), NF9_OK);
+    assert_int_equal(f->sink.n, 1);
+    assert_int_equal(fg_addr_v4(&f->sink.recs[0].src), 0x0a000001);
+    assert_int_equal(f->sink.recs[0].dst.hi | f->sink.recs[0].dst.lo, 0);
+    assert_int_equal(f->sink.recs[0].packets, 5);
     /* a template whose field list runs past its flowset */
     s_hdr(w, 2);
     at = s_set(w, NF9_TEMPLATE_SET);
