@@ -260,6 +260,44 @@ static void test_config_endpoint_offset(void **state)
     assert_int_equal(fg_endpoint_offset("tcp://*:65535", 1, out, sizeof(out)), -1);
 }
 
+/* The collector's exporter keys: sFlow endpoints, allow-list, overrides. */
+static void test_config_collector_exporter_keys(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_load(MIN "collector\n    sflow_listen = \"127.0.0.1:6343, [::1]:6343\"\n"
+                                  "    exporter_allow = \"192.0.2.0/24, 2001:db8::/32\"\n"
+                                  "    sampling_override = \"192.0.2.1=1000 2001:db8::1=64\"\n"
+                                  "    template_timeout = 0\n    template_hold_ms = 500\n");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->n_sflow_listen, 2);
+    assert_string_equal(cfg->sflow_listen[1], "[::1]:6343");
+    fg_addr_t a;
+    fg_addr_parse("192.0.2.1", &a);
+    assert_true(fg_config_exporter_allowed(cfg, &a));
+    assert_int_equal(fg_config_sampling_override(cfg, &a), 1000);
+    fg_addr_parse("2001:db8::1", &a);
+    assert_int_equal(fg_config_sampling_override(cfg, &a), 64);
+    fg_addr_parse("198.51.100.1", &a);
+    assert_false(fg_config_exporter_allowed(cfg, &a));
+    assert_int_equal(fg_config_sampling_override(cfg, &a), 0);
+    assert_int_equal(cfg->template_timeout, 0);
+    assert_int_equal(cfg->template_hold_ms, 500);
+    fg_config_destroy(&cfg);
+    cfg = s_load(MIN); /* defaults: everyone allowed, 6343, 1800 s, 256 */
+    assert_non_null(cfg);
+    assert_true(fg_config_exporter_allowed(cfg, &a));
+    assert_string_equal(cfg->sflow_listen[0], "0.0.0.0:6343");
+    assert_int_equal(cfg->template_timeout, 1800);
+    assert_int_equal(cfg->max_templates, 256);
+    fg_config_destroy(&cfg);
+    s_expect_error(MIN "collector\n    sampling_override = 192.0.2.1\n", 4, "ADDRESS=RATE");
+    s_expect_error(MIN "collector\n    sampling_override = 192.0.2.1=0\n", 4, "1..1000000");
+    s_expect_error(MIN "collector\n    sampling_override = host=10\n", 4, "bad exporter");
+    s_expect_error(MIN "collector\n    exporter_allow = 192.0.2.1/8\n", 4, "host bits set");
+    s_expect_error(MIN "collector\n    sflow_listen = 6343\n", 4, "host:port");
+    s_expect_error(MIN "collector\n    max_templates = 0\n", 4, "out of range");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_config_values_and_lists),
         cmocka_unit_test(test_config_hostgroup_longest_prefix),
         cmocka_unit_test(test_config_errors_name_line),
+        cmocka_unit_test(test_config_collector_exporter_keys),
         cmocka_unit_test(test_config_env_override),
         cmocka_unit_test(test_config_endpoint_offset),
     };
