@@ -49,6 +49,7 @@ typedef struct {
     int n_dst;
     double pps, rate_records, bg_pps;
     uint32_t bpp, sources, duration, sampling, background, seq_start;
+    uint32_t active_timeout; /* seconds; 0: background records per slice */
     int sport, dport, tcp_flags; /* -1: default */
     uint8_t proto;
     uint64_t count;
@@ -198,11 +199,44 @@ static rec_t s_attack_rec(gen_t *g, uint64_t k, uint32_t first, uint32_t last)
     return r;
 }
 
+/* --active-timeout T: each background host's traffic is one long flow that a
+ * router exports every T seconds, First/Last spanning those T seconds (the
+ * flow began T seconds before its first export). Host h is first exported
+ * in slice h * 20 / background (within the first 2 s), then every T s. */
+static void s_background_long(gen_t *g, uint32_t first, uint32_t last)
+{
+    const opts_t *o = g->o;
+    uint64_t k = (first - UPTIME_BASE_MS) / SLICE_MS, every = (uint64_t)o->active_timeout * 10;
+    for (uint32_t h = 0; h < o->background; h++) {
+        uint64_t k0 = (uint64_t)h * 20 / o->background;
+        if (k < k0 || (k - k0) % every != 0)
+            continue;
+        double want = o->bg_pps * o->active_timeout / o->sampling;
+        rec_t r = {0};
+        r.src = SOURCE_BASE + h;
+        r.dst = BG_BASE + h;
+        r.pkts = want > 4e9 ? 4000000000u : (uint32_t)(want + 0.5);
+        r.bytes = r.pkts > UINT32_MAX / 800 ? UINT32_MAX : r.pkts * 800;
+        r.first = last - o->active_timeout * 1000 + 1;
+        r.last = last;
+        r.sport = 443;
+        r.dport = (uint16_t)(20000 + h);
+        r.flags = 0x18;
+        r.proto = 6;
+        s_add_record(g, &r);
+        g->described_pkts += (uint64_t)r.pkts * o->sampling;
+    }
+}
+
 /* The background hosts 10.0.1.1 .. : light HTTPS-like traffic, one record
  * each per slice when their share of packets is not zero. */
 static void s_background(gen_t *g, uint32_t first, uint32_t last)
 {
     const opts_t *o = g->o;
+    if (o->active_timeout) {
+        s_background_long(g, first, last);
+        return;
+    }
     uint32_t pk = s_take(o->bg_pps * SLICE_MS / 1000.0 / o->sampling, &g->carry_bg);
     for (uint32_t h = 0; pk > 0 && h < o->background; h++) {
         rec_t r = {0};
@@ -310,6 +344,9 @@ static void s_usage(FILE *out)
         "  --background N          N other hosts 10.0.1.1.. at --background-pps each\n"
         "                          (at most %d)\n"
         "  --background-pps N      packets/s per background host (default 10)\n"
+        "  --active-timeout T      export each background host's traffic as one long\n"
+        "                          flow every T seconds (1..3600), First/Last spanning\n"
+        "                          the T seconds, first exports within the first 2 s\n"
         "  --duration SECONDS      how long to send, 1..%d (default 10)\n"
         "  --count N               send exactly N full datagrams (30 records) as fast\n"
         "                          as possible, then report datagrams/s (benchmarks)\n"
@@ -424,7 +461,7 @@ static uint8_t s_proto(const char *s)
 
 enum {
     O_DST = 256, O_DST_COUNT, O_PPS, O_BPP, O_PROTO, O_SPORT, O_DPORT, O_FLAGS, O_SOURCES,
-    O_DURATION, O_RATE_REC, O_SAMPLING, O_BG, O_BG_PPS, O_COUNT, O_SEQ, O_NONLOCAL
+    O_DURATION, O_RATE_REC, O_SAMPLING, O_BG, O_BG_PPS, O_COUNT, O_SEQ, O_NONLOCAL, O_ACTIVE
 };
 
 static void s_option(opts_t *o, int c, const char *arg, uint32_t *dst_count)
@@ -446,6 +483,7 @@ static void s_option(opts_t *o, int c, const char *arg, uint32_t *dst_count)
     case O_SAMPLING: o->sampling = (uint32_t)s_num("--sampling", arg, 1, 16383); break;
     case O_BG: o->background = (uint32_t)s_num("--background", arg, 0, MAX_BACKGROUND); break;
     case O_BG_PPS: o->bg_pps = s_num("--background-pps", arg, 0, 1e6); break;
+    case O_ACTIVE: o->active_timeout = (uint32_t)s_num("--active-timeout", arg, 1, 3600); break;
     case O_COUNT: o->count = (uint64_t)s_num("--count", arg, 1, (double)MAX_COUNT); break;
     case O_SEQ: o->seq_start = (uint32_t)s_num("--seq-start", arg, 0, UINT32_MAX); break;
     case 'h': s_usage(stdout); exit(0);
@@ -469,6 +507,7 @@ static void s_parse(opts_t *o, int argc, char **argv)
         {"sampling", required_argument, NULL, O_SAMPLING},
         {"background", required_argument, NULL, O_BG},
         {"background-pps", required_argument, NULL, O_BG_PPS},
+        {"active-timeout", required_argument, NULL, O_ACTIVE},
         {"count", required_argument, NULL, O_COUNT}, {"seq-start", required_argument, NULL, O_SEQ},
         {"allow-nonlocal", no_argument, NULL, O_NONLOCAL},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};

@@ -321,6 +321,10 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
     atk_state_t *st = s_state(self, &addr, (uint8_t)hw->dir);
     if (!st)
         return;
+    /* consecutive means consecutive: a window the host was not published
+     * in (under the watch floor) breaks the count */
+    if (!st->last_window_ms || end_ms > st->last_window_ms + (window_ms ? window_ms : 1000))
+        st->over = 0;
     s_average(st, hw, end_ms, window_ms, o.group->average_time);
     const double(*avg)[3] = (const double(*)[3])st->avg;
     o.metric = det_over_any(o.group->th[hw->dir], avg, 1.0, &o.value, &o.threshold);

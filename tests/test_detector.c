@@ -501,14 +501,20 @@ static void test_detector_class_threshold_and_consecutive(void **state)
     s_deliver(det, &w, 1, T0 + 3000);
     s_deliver(det, &w, 1, T0 + 4000);
     assert_int_equal(s_n_seen, 0);
-    s_deliver(det, &w, 1, T0 + 5000); /* the third in a row */
+    /* Two over, one not published at all (under the watch floor), two
+     * over: not three in a row either. */
+    s_deliver(det, NULL, 0, T0 + 5000);
+    s_deliver(det, &w, 1, T0 + 6000);
+    s_deliver(det, &w, 1, T0 + 7000);
+    assert_int_equal(s_n_seen, 0);
+    s_deliver(det, &w, 1, T0 + 8000); /* the third in a row */
     assert_int_equal(s_n_seen, 1);
     assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
     assert_string_equal(s_seen[0].metric, "tcp_syn_pps");
     assert_string_equal(s_seen[0].attack_type, "syn_flood");
     assert_string_equal(s_seen[0].hostgroup, "tuned");
     assert_float_equal(s_seen[0].threshold, 1000, 1e-9);
-    assert_int_equal(s_seen[0].first_seen_ms, T0 + 3000);
+    assert_int_equal(s_seen[0].first_seen_ms, T0 + 6000);
     det_destroy(&det);
 }
 

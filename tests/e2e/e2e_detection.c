@@ -18,7 +18,14 @@
  *   - a flood on the whitelisted 10.0.0.53.
  * Redis must hold exactly the expected bans with the expected attack types
  * and directions: no background host, no host under the floor, not the
- * whitelisted one. */
+ * whitelisted one.
+ *
+ * Then the same through the real collector: floodgate-flowgen sends NetFlow
+ * v5 with 20 background hosts at 50 % of the threshold, each one long flow
+ * exported as a 60 s record (--active-timeout 60), and a UDP flood: only the
+ * flooded host is banned. The background hosts' hostgroup bans after a
+ * single window over the threshold, so one 60 s record counted on arrival
+ * would ban them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,8 +60,8 @@
 typedef struct {
     char *dir;
     char conf[512];
-    int redis_port, pull_port, pub_port, act_port;
-    pid_t redis, agg[SHARDS], detector, actuator;
+    int redis_port, pull_port, pub_port, act_port, nf_port;
+    pid_t redis, agg[SHARDS], detector, actuator, collector;
     zsock_t *push[SHARDS];
     fb_builder_t *fb[SHARDS];
     uint64_t seq[SHARDS];
@@ -94,7 +101,8 @@ static void s_write_config(e2e_t *e)
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "    whitelist = 10.0.0.53/32\n"
              "redis\n    address = 127.0.0.1:%d\n    prefix = fgdet\n"
-             "collector\n    metrics_listen = \"\"\n"
+             "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 10\n"
+             "    metrics_listen = \"\"\n"
              "aggregator\n    shards = %d\n"
              "    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
@@ -106,11 +114,14 @@ static void s_write_config(e2e_t *e)
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 20000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "        out_threshold_pps = 20000\n"
+             "    web\n        networks = 10.0.1.0/24\n        threshold_pps = 20000\n"
+             "        threshold_mbps = 0\n        threshold_flows = 0\n"
+             "        consecutive_windows = 1\n"
              "    carpet\n        networks = 10.0.50.0/24\n        threshold_pps = 20000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "        network_threshold_pps = 50000\n        network_host_floor_pps = 300\n"
              "        network_host_floor_mbps = 0\n",
-             e->redis_port, SHARDS, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
+             e->redis_port, e->nf_port, SHARDS, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
              e->act_port, e->act_port);
     hn_write_file(e->conf, text);
 }
@@ -134,12 +145,14 @@ static int s_setup(void **state)
     e->pull_port = s_free_pair();
     e->pub_port = s_free_pair();
     e->act_port = hn_free_port();
+    e->nf_port = hn_free_port();
     s_write_config(e);
     e->redis = hn_redis_start(e->dir, e->redis_port, false);
     e->actuator = s_daemon(e, "actuator", NULL);
     e->detector = s_daemon(e, "detector", NULL);
     e->agg[0] = s_daemon(e, "aggregator", "0");
     e->agg[1] = s_daemon(e, "aggregator", "1");
+    e->collector = s_daemon(e, "collector", NULL);
     for (int i = 0; i < SHARDS; i++) {
         char ep[64];
         snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", e->pull_port + i);
@@ -149,8 +162,8 @@ static int s_setup(void **state)
         assert_non_null(e->fb[i]);
     }
     usleep(700 * 1000); /* let ZeroMQ connect before traffic starts */
-    pid_t all[] = {e->actuator, e->detector, e->agg[0], e->agg[1]};
-    for (size_t i = 0; i < 4; i++)
+    pid_t all[] = {e->actuator, e->detector, e->agg[0], e->agg[1], e->collector};
+    for (size_t i = 0; i < 5; i++)
         if (!hn_alive(all[i]))
             fail_msg("a daemon exited at start-up; see the logs in %s", e->dir);
     return 0;
@@ -164,8 +177,8 @@ static int s_teardown(void **state)
         zsock_destroy(&e->push[i]);
         fb_builder_destroy(&e->fb[i]);
     }
-    pid_t all[] = {e->agg[0], e->agg[1], e->detector, e->actuator};
-    for (size_t i = 0; i < 4; i++)
+    pid_t all[] = {e->collector, e->agg[0], e->agg[1], e->detector, e->actuator};
+    for (size_t i = 0; i < 5; i++)
         hn_stop(all[i], 3000);
     hn_stop(e->redis, 3000);
     if (getenv("FG_KEEP"))
@@ -232,9 +245,9 @@ static fg_flow_t s_rec(const char *host, uint32_t peer_v4, uint8_t proto, uint8_
 static void s_host_name(char *out, size_t len, int v6, int i)
 {
     if (v6)
-        snprintf(out, len, "2001:db8:100::1:%x", i + 1);
+        snprintf(out, len, "2001:db8:100::4:%x", i + 1);
     else
-        snprintf(out, len, "10.0.1.%d", i + 1);
+        snprintf(out, len, "10.0.4.%d", i + 1);
 }
 
 /* Background: every long flow exports a 60 s record at a time of its own
@@ -388,10 +401,50 @@ static void test_e2e_detection_two_shards(void **state)
         fail_msg("no protocol 6 among the contributors: %s", details);
 }
 
+static bool s_key_exists(void *ip)
+{
+    redisReply *r = hn_redis(s_e.redis_port, "EXISTS fgdet:ban:%s", (char *)ip);
+    bool yes = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r)
+        freeReplyObject(r);
+    return yes;
+}
+
+static void test_e2e_detection_netflow_active_timeout(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    char cmd[1024], log[600];
+    snprintf(cmd, sizeof(cmd),
+             "exec %s/floodgate-flowgen -d 127.0.0.1:%d --background 20 "
+             "--background-pps 10000 --active-timeout 60 --dst 10.0.2.9 --pps 60000 "
+             "--duration 6",
+             hn_build_dir(), e->nf_port);
+    snprintf(log, sizeof(log), "%s/flowgen.log", e->dir);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    pid_t g = hn_spawn(argv, log);
+    bool banned = hn_wait_until(s_key_exists, "10.0.2.9", 8000);
+    hn_wait_exit(g, 10000);
+    sleep(1);
+    assert_true(banned);
+    assert_string_equal(s_field("10.0.2.9", "attack_type"), "udp_flood");
+    int bg = 0;
+    for (int h = 1; h <= 20; h++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.0.1.%d", h);
+        if (s_key_exists(ip)) {
+            print_message("background host banned: %s\n", ip);
+            bg++;
+        }
+    }
+    assert_int_equal(bg, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_e2e_detection_two_shards),
+        cmocka_unit_test(test_e2e_detection_netflow_active_timeout),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
