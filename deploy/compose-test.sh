@@ -6,6 +6,7 @@
 #   - a flood sent into each collector replica (floodgate-flowgen inside the
 #     replica, to its own loopback) is banned: the ban key is in the compose
 #     Redis, and `floodgate bans` in the actuator container lists it;
+#   - the actuator announced their /32 with community 65535:666 to gobgpd;
 #   - a flood sent from this host to a collector's published UDP port (on
 #     127.0.0.1) is banned too.
 # Published ports are on 127.0.0.1 only; gobgpd gets a configuration
@@ -105,6 +106,12 @@ list=$(podman exec "${proj}_actuator_1" floodgate bans 2>&1)
 grep -q '10\.0\.0\.5 ' <<<"$list" && grep -q '10\.0\.0\.7 ' <<<"$list" ||
     die "floodgate bans in the actuator container does not list them: $list"
 pass "a flood into each collector replica is banned (redis-cli and floodgate bans agree)"
+routed() { podman exec "${proj}_gobgpd_1" gobgp global rib -a ipv4 2>/dev/null | grep -q "$1/32"; }
+wait_for 20 routed 10.0.0.5 && wait_for 20 routed 10.0.0.7 ||
+    die "gobgpd's RIB lacks the blackhole routes: $(podman exec "${proj}_gobgpd_1" gobgp global rib -a ipv4 2>&1)"
+rib=$(podman exec "${proj}_gobgpd_1" gobgp global rib -a ipv4 2>&1)
+grep "10.0.0.5/32" <<<"$rib" | grep -Eq "65535:666|blackhole" || die "10.0.0.5/32 without the BLACKHOLE community: $rib"
+pass "the actuator announced both through gobgpd (10.0.0.5/32, 10.0.0.7/32 with 65535:666, which gobgp shows as \"blackhole\")"
 
 # Through the published port: which host port did replica 1 get?
 port=$(podman port "${proj}_collector_1" 2055/udp | sed -n 's/.*:\([0-9]*\)$/\1/p' | head -1)
