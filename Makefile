@@ -59,7 +59,8 @@ E2E_BINS  := $(patsubst tests/e2e/%.c,$(B)/tests/%,$(E2E_SRC))
 HARNESS   := $(B)/tests/harness.o
 
 .SECONDARY:
-.PHONY: all deps test unit e2e run demo clean fmt bench man install deploy-check multihost image compose-test fuzz fuzz-smoke bench-decode
+
+.PHONY: all deps test unit e2e run demo clean fmt bench man install deploy-check multihost image compose-test fuzz fuzz-smoke bench-decode bench-bgp
 all: $(BINS)
 
 deps:
@@ -107,6 +108,14 @@ bench-decode: $(BINS) $(B)/floodgate-bench-decode
 
 $(B)/floodgate-flowgen: $(B)/bench/flowgen.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
+
+# Decision -> route in BIRD, latency and bans/s (bench/RESULTS.md); not in `make test`.
+$(B)/floodgate-bench-bgp: $(B)/bench/bgp_bench.o $(HARNESS) $(ALL_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
+
+bench-bgp: all $(B)/floodgate-bench-bgp
+	FG_BUILD=$(B) $(B)/floodgate-bench-bgp
+	FG_BUILD=$(B) $(B)/floodgate-bench-bgp --backend exabgp
 
 $(B)/tests/test_%: $(B)/tests/test_%.o $(HARNESS) $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka

@@ -748,6 +748,49 @@ static void test_actuator_attack_log_one_json_line_each(void **state)
     unlink(path);
 }
 
+static bool s_unix_up(void *arg)
+{
+    redisContext *c = redisConnectUnix(arg);
+    bool ok = c && !c->err;
+    if (c)
+        redisFree(c);
+    return ok;
+}
+
+static void test_actuator_redis_unix_socket(void **state)
+{
+    (void)state;
+    char sock[512], log[512], err[512], path[512], text[1024];
+    snprintf(sock, sizeof(sock), "%s/redis.sock", s_dir);
+    snprintf(log, sizeof(log), "%s/redis-unix.log", s_dir);
+    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock, "--dir", s_dir,
+                    "--save", "", "--appendonly", "no", NULL};
+    pid_t pid = hn_spawn(argv, log);
+    assert_true(hn_wait_until(s_unix_up, sock, 5000));
+    snprintf(path, sizeof(path), "%s/unix.conf", s_dir);
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = 10.0.0.0/16\nredis\n    address = unix:%s\n"
+             "    prefix = fgunix\n",
+             sock);
+    hn_write_file(path, text);
+    fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
+    assert_non_null(cfg);
+    act_t *act = act_new(cfg, NULL);
+    assert_non_null(act);
+    assert_int_equal(act_start(act), 0);
+    Floodgate__Decision d = s_decision("10.0.9.9", FLOODGATE__ACTION__BAN, 600, true);
+    assert_int_equal(act_decision(act, &d), 0);
+    redisContext *c = redisConnectUnix(sock);
+    redisReply *r = redisCommand(c, "HGET fgunix:ban:10.0.9.9 ip");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, "10.0.9.9");
+    freeReplyObject(r);
+    redisFree(c);
+    act_destroy(&act);
+    fg_config_destroy(&cfg);
+    hn_stop(pid, 3000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -775,6 +818,7 @@ int main(void)
         T(test_actuator_repeat_offender_flagged),
         T(test_actuator_max_bans_refused_and_alerted),
         T(test_actuator_attack_log_one_json_line_each),
+        T(test_actuator_redis_unix_socket),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
