@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -366,6 +369,70 @@ static void test_bgp_gobgp_backend_announce_withdraw_resync(void **state)
     s_gobgpd = 0;
 }
 
+/* ---- the ExaBGP backend through a named pipe ---- */
+
+/* Everything readable on fd now (static), "" when nothing. */
+static const char *s_read_all(int fd)
+{
+    static char buf[8192];
+    size_t n = 0;
+    ssize_t k;
+    usleep(20 * 1000);
+    while (n + 1 < sizeof(buf) && (k = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+        n += (size_t)k;
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_bgp_exabgp_backend_pipe(void **state)
+{
+    (void)state;
+    char err[1024], keys[1024], fifo[256];
+    signal(SIGPIPE, SIG_IGN); /* as the daemon does */
+    snprintf(fifo, sizeof(fifo), "%s/exabgp.in", s_dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(keys, sizeof(keys),
+             "    bgp_backend = exabgp\n    exabgp_pipe = %s\n    next_hop_v4 = 198.51.100.1\n"
+             "    next_hop_v6 = 2001:db8::1\n    communities = \"65000:1 65000:2\"\n",
+             fifo);
+    fg_config_t *cfg = s_load(keys, err, sizeof(err));
+    assert_non_null(cfg);
+    backend_t *be = backend_exabgp_new(cfg); /* no reader yet: not open */
+    assert_non_null(be);
+    assert_int_equal(be->ops->up(be), 0);
+    ban_t a = s_ban("10.0.0.5"), v6 = s_ban("2001:db8:100::5");
+    assert_int_equal(be->ops->ban(be, &a), 0); /* kept while nobody reads */
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    usleep(1100 * 1000); /* the backend retries the open every second */
+    be->ops->poll(be);
+    assert_int_equal(be->ops->up(be), 1);
+    assert_string_equal(s_read_all(rd), "announce route 10.0.0.5/32 next-hop 198.51.100.1 "
+                                        "community [65535:666 65000:1 65000:2]\n");
+    assert_int_equal(be->ops->ban(be, &v6), 0);
+    assert_int_equal(be->ops->unban(be, &a, "expired"), 0);
+    assert_string_equal(s_read_all(rd),
+                        "announce route 2001:db8:100::5/128 next-hop 2001:db8::1 community "
+                        "[65535:666 65000:1 65000:2]\n"
+                        "withdraw route 10.0.0.5/32 next-hop 198.51.100.1\n");
+    /* ExaBGP goes away and comes back: everything wanted is announced again */
+    close(rd);
+    ban_t c = s_ban("10.0.0.6");
+    assert_int_equal(be->ops->ban(be, &c), 0); /* EPIPE: counted, closed */
+    assert_int_equal(be->ops->up(be), 0);
+    rd = open(fifo, O_RDONLY | O_NONBLOCK);
+    usleep(1100 * 1000);
+    be->ops->poll(be);
+    const char *again = s_read_all(rd);
+    assert_non_null(strstr(again, "announce route 2001:db8:100::5/128"));
+    assert_non_null(strstr(again, "announce route 10.0.0.6/32"));
+    assert_null(strstr(again, "10.0.0.5/32"));
+    close(rd);
+    backend_destroy(&be);
+    fg_config_destroy(&cfg);
+    unlink(fifo);
+}
+
 static int s_group_setup(void **state)
 {
     (void)state;
@@ -393,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_bgp_parse_rib),
         cmocka_unit_test(test_bgp_config_keys),
         cmocka_unit_test(test_bgp_gobgp_backend_announce_withdraw_resync),
+        cmocka_unit_test(test_bgp_exabgp_backend_pipe),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
