@@ -38,4 +38,9 @@ int cli_ban(int argc, char **argv, const char *conf);
 int cli_unban(int argc, char **argv, const char *conf);
 int cli_history(int argc, char **argv, const char *conf);
 
+/* cli/status.c, cli/top.c, cli/report.c */
+int cli_status(int argc, char **argv, const char *conf);
+int cli_top(int argc, char **argv, const char *conf);
+int cli_report(int argc, char **argv, const char *conf);
+
 #endif

@@ -22,6 +22,9 @@ static const cli_cmd_t s_cmds[] = {
     {"unban", "unban IP                        lift a ban (deletes its key)", cli_unban},
     {"history", "history IP                      ban history of an address, newest first",
      cli_history},
+    {"status", "status [--json] [-i S]          every process, rates, losses, Redis; exit 1 on trouble", cli_status},
+    {"top", "top [--once] [--json] [-n N]    hosts with the highest incoming rates, live", cli_top},
+    {"report", "report IP [--json]              attack report of an address, for a ticket", cli_report},
 };
 #define N_CMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))
 

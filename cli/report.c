@@ -1,0 +1,340 @@
+/* cli/report.c: `floodgate report IP`, the attack report of an address.
+ *
+ * Read from Redis: the history list (one JSON line per ban, renewal and
+ * unban, newest first, written by the actuator) and the ban hash when a ban
+ * is in force. Entries are walked oldest first: a "ban" opens a ban, an
+ * "unban" closes the open one, any other event of an open ban (a renewal)
+ * adds to its peaks. For each ban: when, how long, attack type, trigger,
+ * peak rates, top sources / ports / protocols, exporters and their sampling
+ * rates (from the details of its peak entry). Text for a ticket, or --json.
+ * Exit code 0 with at least one ban, 1 when none is recorded. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/jsonr.h"
+#include "common/addr.h"
+#include "common/fgredis.h"
+
+#define REP_MAX_BANS 1000
+
+typedef struct {
+    const jr_t *open;   /* the "ban" entry */
+    const jr_t *end;    /* the "unban" entry, or NULL */
+    const jr_t *peak;   /* the entry with the highest total pps */
+    const jr_t *peak_d; /* its details */
+    double pps, bps, fps, value;
+    int entries;
+} rep_ban_t;
+
+typedef struct {
+    jr_t **lines; /* parsed history, oldest first */
+    jr_t **details; /* details parsed from a string, owned */
+    size_t n;
+    rep_ban_t bans[REP_MAX_BANS];
+    int n_bans;
+    long long ttl; /* of the ban key: -2 none */
+} rep_t;
+
+static int64_t s_time(const char *iso)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    return end && !*end ? (int64_t)timegm(&tm) : 0;
+}
+
+static void s_dur(int64_t s, char *out, size_t len)
+{
+    if (s >= 3600)
+        snprintf(out, len, "%lldh%02lldm%02llds", (long long)(s / 3600), (long long)(s % 3600 / 60),
+                 (long long)(s % 60));
+    else
+        snprintf(out, len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+}
+
+/* The details object of an entry (embedded, or a JSON string). */
+static const jr_t *s_details(rep_t *r, size_t i)
+{
+    const jr_t *d = jr_get(r->lines[i], "details");
+    if (d && d->type == JR_STR && !r->details[i])
+        r->details[i] = jr_parse(d->str);
+    return d && d->type == JR_OBJ ? d : r->details[i];
+}
+
+static void s_account(rep_t *r, rep_ban_t *b, size_t i)
+{
+    const jr_t *d = s_details(r, i);
+    const jr_t *tot = jr_get(d, "total");
+    double pps = jr_num(tot, "pps", 0);
+    b->entries++;
+    if (!b->peak || pps > b->pps) {
+        b->peak = r->lines[i];
+        b->peak_d = d;
+    }
+    if (pps > b->pps)
+        b->pps = pps;
+    if (jr_num(tot, "bps", 0) > b->bps)
+        b->bps = jr_num(tot, "bps", 0);
+    if (jr_num(tot, "fps", 0) > b->fps)
+        b->fps = jr_num(tot, "fps", 0);
+    if (jr_num(r->lines[i], "value", 0) > b->value)
+        b->value = jr_num(r->lines[i], "value", 0);
+}
+
+static void s_build(rep_t *r)
+{
+    rep_ban_t *cur = NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        const char *ev = jr_str(r->lines[i], "event", "");
+        if (!strcmp(ev, "ban") && r->n_bans < REP_MAX_BANS) {
+            cur = &r->bans[r->n_bans++];
+            memset(cur, 0, sizeof(*cur));
+            cur->open = r->lines[i];
+            s_account(r, cur, i);
+        } else if (!strcmp(ev, "unban") && cur) {
+            cur->end = r->lines[i];
+            cur = NULL;
+        } else if (cur) {
+            s_account(r, cur, i);
+        }
+    }
+}
+
+/* Load the history (newest first in Redis) oldest first. 0, or -1. */
+static int s_load(rep_t *r, redisContext *c, const fg_config_t *cfg, const char *ip)
+{
+    char key[FG_NAME_MAX + FG_ADDR_STRLEN + 16];
+    fg_redis_key(cfg, "history", ip, key, sizeof(key));
+    redisReply *h = redisCommand(c, "LRANGE %s 0 -1", key);
+    fg_redis_key(cfg, "ban", ip, key, sizeof(key));
+    redisReply *t = redisCommand(c, "TTL %s", key);
+    if (!h || h->type != REDIS_REPLY_ARRAY || !t || t->type != REDIS_REPLY_INTEGER) {
+        fprintf(stderr, "floodgate: report: redis: %s\n",
+                h && h->type == REDIS_REPLY_ERROR ? h->str : c->errstr);
+        freeReplyObject(h);
+        freeReplyObject(t);
+        return -1;
+    }
+    r->ttl = t->integer;
+    r->lines = calloc(h->elements + 1, sizeof(*r->lines));
+    r->details = calloc(h->elements + 1, sizeof(*r->details));
+    for (size_t i = 0; r->lines && r->details && i < h->elements; i++) {
+        const redisReply *e = h->element[h->elements - 1 - i];
+        jr_t *v = e->type == REDIS_REPLY_STRING ? jr_parse(e->str) : NULL;
+        if (v && v->type == JR_OBJ)
+            r->lines[r->n++] = v;
+        else
+            jr_free(v); /* a line we cannot read is skipped */
+    }
+    freeReplyObject(h);
+    freeReplyObject(t);
+    return r->lines && r->details ? 0 : -1;
+}
+
+static const char *s_proto_name(const char *num)
+{
+    static const struct {
+        const char *n, *name;
+    } t[] = {{"1", "icmp"}, {"6", "tcp"}, {"17", "udp"}, {"47", "gre"},
+             {"50", "esp"}, {"58", "icmpv6"}, {"132", "sctp"}};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (!strcmp(num, t[i].n))
+            return t[i].name;
+    return num;
+}
+
+/* One line of the contributors of one kind: "key (share%), ...". */
+static void s_print_kind(const jr_t *d, const char *kind, const char *label)
+{
+    const jr_t *top = jr_get(d, "top");
+    int shown = 0;
+    for (size_t i = 0; top && top->type == JR_ARR && i < top->n; i++) {
+        const jr_t *c = top->items[i];
+        if (strcmp(jr_str(c, "kind", ""), kind))
+            continue;
+        const char *key = jr_str(c, "key", "?");
+        if (!strcmp(kind, "proto"))
+            key = s_proto_name(key);
+        printf("%s%s (%.1f%%", shown ? ", " : label, key, 100 * jr_num(c, "share", 0));
+        if (!strcmp(kind, "exporter"))
+            printf(", sampling 1:%.0f", jr_num(c, "sampling", 1));
+        printf(")");
+        shown++;
+    }
+    if (shown)
+        printf("\n");
+    else
+        printf("%snone recorded\n", label);
+}
+
+/* How long ban b lasted (or has lasted so far), its end and why. */
+static int64_t s_span(const rep_t *r, const rep_ban_t *b, bool last, char *end, size_t len)
+{
+    int64_t start = s_time(jr_str(b->open, "banned_at", NULL));
+    if (b->end) {
+        const char *at = jr_str(b->end, "at", "?");
+        snprintf(end, len, "lifted %s (%s)", at, jr_str(b->end, "reason", "?"));
+        return s_time(at) - start;
+    }
+    int64_t now = (int64_t)time(NULL);
+    if (last && r->ttl >= 0)
+        snprintf(end, len, "ACTIVE, lifts in %llds (%s)", r->ttl,
+                 jr_str(b->open, "expires_at", "?"));
+    else if (last && r->ttl == -1)
+        snprintf(end, len, "ACTIVE, no expiry set");
+    else
+        snprintf(end, len, "end not recorded (expected %s)", jr_str(b->open, "expires_at", "?"));
+    return now - start;
+}
+
+static void s_print_ban(const rep_t *r, int i)
+{
+    const rep_ban_t *b = &r->bans[i];
+    const jr_t *o = b->open;
+    char end[160], dur[32];
+    int64_t secs = s_span(r, b, i == r->n_bans - 1, end, sizeof(end));
+    s_dur(secs < 0 ? 0 : secs, dur, sizeof(dur));
+    const jr_t *d = b->peak_d;
+    printf("Ban %d of %d: %s, %s\n", i + 1, r->n_bans, jr_str(o, "attack_type", "?"),
+           jr_str(o, "direction", "?"));
+    printf("  When:          %s (attack first seen %s)\n", jr_str(o, "banned_at", "?"),
+           jr_str(jr_get(o, "details"), "first_seen", "?"));
+    printf("  How long:      %s, %s\n", dur, end);
+    printf("  Hostgroup:     %s; banned by %s; ban number %.0f of this address\n",
+           jr_str(o, "hostgroup", "?"), jr_str(o, "source", "?"), jr_num(o, "ban_count", 0));
+    printf("  Trigger:       %s %.0f over the threshold %.0f\n", jr_str(o, "metric", "?"),
+           jr_num(o, "value", 0), jr_num(o, "threshold", 0));
+    printf("  Peak rates:    %.0f packets/s, %.2f Mbit/s, %.0f flows/s\n", b->pps, b->bps / 1e6,
+           b->fps);
+    s_print_kind(d, "src_addr", "  Top sources:   ");
+    s_print_kind(d, "src_port", "  Source ports:  ");
+    s_print_kind(d, "dst_port", "  Dest ports:    ");
+    s_print_kind(d, "proto", "  Protocols:     ");
+    s_print_kind(d, "exporter", "  Exporters:     ");
+    printf("\n");
+}
+
+static void s_json_top(const jr_t *d, const char *kind)
+{
+    const jr_t *top = jr_get(d, "top");
+    int shown = 0;
+    printf("\"%s\":[", kind);
+    for (size_t i = 0; top && top->type == JR_ARR && i < top->n; i++) {
+        const jr_t *c = top->items[i];
+        if (strcmp(jr_str(c, "kind", ""), kind))
+            continue;
+        printf("%s{\"key\":", shown++ ? "," : "");
+        cli_json_str(stdout, jr_str(c, "key", ""));
+        printf(",\"share\":%g,\"packets\":%.0f", jr_num(c, "share", 0), jr_num(c, "packets", 0));
+        if (!strcmp(kind, "exporter"))
+            printf(",\"sampling\":%.0f", jr_num(c, "sampling", 1));
+        printf("}");
+    }
+    printf("]");
+}
+
+static void s_json_ban(const rep_t *r, int i)
+{
+    const rep_ban_t *b = &r->bans[i];
+    const jr_t *o = b->open;
+    char end[160];
+    int64_t secs = s_span(r, b, i == r->n_bans - 1, end, sizeof(end));
+    static const char *strs[] = {"banned_at", "expires_at", "attack_type", "direction",
+                                 "hostgroup", "source", "metric"};
+    printf("%s{", i ? "," : "");
+    for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
+        printf("\"%s\":", strs[k]);
+        cli_json_str(stdout, jr_str(o, strs[k], ""));
+        printf(",");
+    }
+    printf("\"value\":%g,\"threshold\":%g,\"ban_count\":%.0f,\"duration_s\":%lld,\"active\":%s,",
+           jr_num(o, "value", 0), jr_num(o, "threshold", 0), jr_num(o, "ban_count", 0),
+           (long long)secs, !b->end && i == r->n_bans - 1 && r->ttl != -2 ? "true" : "false");
+    printf("\"ended_at\":");
+    cli_json_str(stdout, b->end ? jr_str(b->end, "at", "") : "");
+    printf(",\"end_reason\":");
+    cli_json_str(stdout, b->end ? jr_str(b->end, "reason", "") : "");
+    printf(",\"peak\":{\"pps\":%.3f,\"bps\":%.3f,\"fps\":%.3f},\"entries\":%d,\"top\":{", b->pps,
+           b->bps, b->fps, b->entries);
+    static const char *kinds[] = {"src_addr", "src_port", "dst_port", "proto", "exporter"};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        printf(k ? "," : "");
+        s_json_top(b->peak_d, kinds[k]);
+    }
+    printf("}}");
+}
+
+static void s_free(rep_t *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        jr_free(r->lines[i]);
+        jr_free(r->details[i]);
+    }
+    free(r->lines);
+    free(r->details);
+}
+
+static int s_report(const fg_config_t *cfg, redisContext *c, const char *ip, bool json)
+{
+    static rep_t r;
+    memset(&r, 0, sizeof(r));
+    if (s_load(&r, c, cfg, ip) != 0) {
+        s_free(&r);
+        return 1;
+    }
+    s_build(&r);
+    if (json) {
+        printf("{\"ip\":\"%s\",\"banned_now\":%s,\"bans\":[", ip, r.ttl != -2 ? "true" : "false");
+        for (int i = 0; i < r.n_bans; i++)
+            s_json_ban(&r, i);
+        printf("]}\n");
+    } else if (r.n_bans == 0) {
+        printf("No ban recorded for %s%s.\n", ip,
+               r.ttl != -2 ? " in the history (but a ban key exists: see `floodgate bans`)" : "");
+    } else {
+        char now[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        printf("Attack report for %s: %d ban%s (report made %s, times in UTC)\n\n", ip, r.n_bans,
+               r.n_bans == 1 ? "" : "s", now);
+        for (int i = 0; i < r.n_bans; i++)
+            s_print_ban(&r, i);
+    }
+    int rc = r.n_bans > 0 ? 0 : 1;
+    s_free(&r);
+    return rc;
+}
+
+int cli_report(int argc, char **argv, const char *conf)
+{
+    const char *ip_arg = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!ip_arg && argv[i][0] != '-')
+            ip_arg = argv[i];
+        else
+            ip_arg = NULL, argc = -1;
+    }
+    fg_addr_t a;
+    char ip[FG_ADDR_STRLEN];
+    if (argc < 0 || !ip_arg || fg_addr_parse(ip_arg, &a) != 0) {
+        fprintf(stderr, "usage: floodgate report IP [--json]\n");
+        return 2;
+    }
+    fg_addr_format(&a, ip);
+    fg_config_t *cfg = cli_config(conf);
+    if (!cfg)
+        return 2;
+    redisContext *c = cli_redis(cfg);
+    int rc = c ? s_report(cfg, c, ip, json) : 1;
+    if (c)
+        redisFree(c);
+    fg_config_destroy(&cfg);
+    return rc;
+}

@@ -1,0 +1,246 @@
+/* scrape: HTTP/1.0 GET and Prometheus text reading for the CLI. */
+#include "cli/scrape.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define SCRAPE_BODY_MAX (64u << 20)
+
+static int s_connect(const char *hostport, int timeout_ms, char *err, size_t errlen)
+{
+    char host[256], port[16];
+    const char *colon = strrchr(hostport, ':');
+    size_t n = colon ? (size_t)(colon - hostport) : 0;
+    if (!colon || n >= sizeof(host) || strlen(colon + 1) >= sizeof(port)) {
+        snprintf(err, errlen, "bad address %s", hostport);
+        return -1;
+    }
+    memcpy(host, hostport, n);
+    host[n] = '\0';
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    snprintf(port, sizeof(port), "%s", colon + 1);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return -1;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int soerr = 0;
+    socklen_t sl = sizeof(soerr);
+    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) ||
+        soerr) {
+        snprintf(err, errlen, "%s", soerr ? strerror(soerr) : "connect timeout");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Read until EOF or the deadline. Returns the bytes (NUL-terminated) or NULL. */
+static char *s_read_all(int fd, uint64_t deadline, size_t *len, char *err, size_t errlen)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        uint64_t now = fg_mono_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1) {
+            snprintf(err, errlen, "read timeout");
+            break;
+        }
+        ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
+        if (r == 0) {
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            snprintf(err, errlen, "%s", strerror(errno));
+            break;
+        }
+        n += (size_t)r;
+        if (n + 1 == cap) {
+            char *b = cap < SCRAPE_BODY_MAX ? realloc(buf, cap * 2) : NULL;
+            if (!b) {
+                snprintf(err, errlen, "answer too large");
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+int scrape_get(const char *hostport, const char *path, int timeout_ms, char **body, char *err,
+               size_t errlen)
+{
+    uint64_t deadline = fg_mono_ms() + (uint64_t)timeout_ms;
+    *body = NULL;
+    int fd = s_connect(hostport, timeout_ms, err, errlen);
+    if (fd < 0)
+        return -1;
+    char req[512];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, hostport);
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        snprintf(err, errlen, "send failed");
+        close(fd);
+        return -1;
+    }
+    size_t len = 0;
+    char *resp = s_read_all(fd, deadline, &len, err, errlen);
+    close(fd);
+    if (!resp)
+        return -1;
+    int code = 0;
+    char *sep = strstr(resp, "\r\n\r\n");
+    if (sscanf(resp, "HTTP/%*d.%*d %d", &code) != 1 || !sep) {
+        snprintf(err, errlen, "not an HTTP answer");
+        free(resp);
+        return -1;
+    }
+    memmove(resp, sep + 4, len - (size_t)(sep + 4 - resp) + 1);
+    *body = resp;
+    return code;
+}
+
+/* The sample on line l (up to eol) when its name is name: labels and value. */
+static bool s_sample(const char *l, const char *eol, const char *name, const char **labels,
+                     size_t *llen, double *v)
+{
+    size_t nl = strlen(name);
+    if ((size_t)(eol - l) <= nl || strncmp(l, name, nl) || (l[nl] != '{' && l[nl] != ' '))
+        return false;
+    const char *p = l + nl;
+    *labels = "";
+    *llen = 0;
+    if (*p == '{') {
+        const char *close = memchr(p, '}', (size_t)(eol - p));
+        if (!close)
+            return false;
+        *labels = p + 1;
+        *llen = (size_t)(close - p - 1);
+        p = close + 1;
+    }
+    char *end;
+    *v = strtod(p, &end);
+    return end != p;
+}
+
+double scrape_sum(const char *text, const char *name, const char *filter, int *found)
+{
+    double sum = 0;
+    int n = 0;
+    for (const char *l = text; l && *l;) {
+        const char *eol = strchr(l, '\n');
+        if (!eol)
+            eol = l + strlen(l);
+        const char *labels;
+        size_t llen;
+        double v;
+        if (*l != '#' && s_sample(l, eol, name, &labels, &llen, &v) &&
+            (!filter || !*filter || memmem(labels, llen, filter, strlen(filter)))) {
+            sum += v;
+            n++;
+        }
+        l = *eol ? eol + 1 : eol;
+    }
+    if (found)
+        *found = n;
+    return sum;
+}
+
+char *scrape_label(const char *text, const char *name, const char *key, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (const char *l = text; l && *l;) {
+        const char *eol = strchr(l, '\n');
+        if (!eol)
+            eol = l + strlen(l);
+        const char *labels;
+        size_t llen;
+        double v;
+        if (*l != '#' && s_sample(l, eol, name, &labels, &llen, &v)) {
+            char pat[80];
+            snprintf(pat, sizeof(pat), "%s=\"", key);
+            const char *k = memmem(labels, llen, pat, strlen(pat));
+            if (k) {
+                k += strlen(pat);
+                const char *q = memchr(k, '"', (size_t)(labels + llen - k));
+                size_t n = q ? (size_t)(q - k) : 0;
+                snprintf(out, len, "%.*s", (int)n, k);
+            }
+            return out;
+        }
+        l = *eol ? eol + 1 : eol;
+    }
+    return out;
+}
+
+/* listen address -> an address to connect to. */
+static void s_connectable(const char *listen, char *out, size_t len)
+{
+    const char *colon = strrchr(listen, ':');
+    size_t hl = colon ? (size_t)(colon - listen) : 0;
+    if (!colon)
+        snprintf(out, len, "%s", listen);
+    else if ((hl == 7 && !strncmp(listen, "0.0.0.0", 7)) || (hl == 1 && listen[0] == '*') ||
+             hl == 0)
+        snprintf(out, len, "127.0.0.1%s", colon);
+    else if (hl == 4 && !strncmp(listen, "[::]", 4))
+        snprintf(out, len, "[::1]%s", colon);
+    else
+        snprintf(out, len, "%s", listen);
+}
+
+static int s_add(scrape_target_t *out, int n, int max, const char *name, const char *kind,
+                 const char *listen)
+{
+    if (!listen[0] || n >= max)
+        return n;
+    snprintf(out[n].name, sizeof(out[n].name), "%s", name);
+    snprintf(out[n].kind, sizeof(out[n].kind), "%s", kind);
+    s_connectable(listen, out[n].hostport, sizeof(out[n].hostport));
+    return n + 1;
+}
+
+int scrape_targets(const fg_config_t *cfg, scrape_target_t *out, int max)
+{
+    int n = s_add(out, 0, max, "collector", "collector", cfg->collector_metrics);
+    for (int i = 0; cfg->aggregator_metrics[0] && i < cfg->shards; i++) {
+        char ep[FG_ENDPOINT_MAX], name[32];
+        if (fg_endpoint_offset(cfg->aggregator_metrics, i, ep, sizeof(ep)) != 0)
+            continue;
+        snprintf(name, sizeof(name), "aggregator/%d", i);
+        n = s_add(out, n, max, name, "aggregator", ep);
+    }
+    n = s_add(out, n, max, "detector", "detector", cfg->detector_metrics);
+    return s_add(out, n, max, "actuator", "actuator", cfg->actuator_metrics);
+}

@@ -1,0 +1,456 @@
+/* cli/status.c: `floodgate status`, one screen per deployment.
+ *
+ * Processes are found through their metrics endpoints: the metrics_listen
+ * of each section of the config (one per aggregator shard), plus any given
+ * with --target NAME=HOST:PORT (collectors on other hosts). Each is scraped
+ * twice, --interval seconds apart, for rates; /healthz gives its verdict.
+ * Redis is asked directly (PING, count of ban keys). Exit code 0 when all is
+ * well, 1 when anything is wrong (each problem is listed), 2 bad usage. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/scrape.h"
+#include "common/fgredis.h"
+
+#define ST_TIMEOUT_MS 2500
+#define ST_MAX_LOSS 4
+#define ST_MAX_PROBLEMS 64
+
+typedef struct {
+    const char *name, *filter;
+} st_series_t;
+
+/* What flows in and out of each kind of process, and what counts as lost. */
+typedef struct {
+    const char *kind;
+    st_series_t in, out;
+    const char *in_what, *out_what;
+    st_series_t loss[ST_MAX_LOSS];
+} st_stage_t;
+
+static const st_stage_t s_stages[] = {
+    {"collector",
+     {"floodgate_collector_records_total", "result=\"decoded\""},
+     {"floodgate_collector_records_total", "result=\"sent\""},
+     "records",
+     "flows",
+     {{"floodgate_collector_socket_drops_total", NULL},
+      {"floodgate_collector_sequence_lost_records_total", NULL},
+      {"floodgate_collector_records_total", "result=\"dropped\""},
+      {"floodgate_collector_datagrams_malformed_total", NULL}}},
+    {"aggregator",
+     {"floodgate_aggregator_records_total", NULL},
+     {"floodgate_aggregator_windows_total", NULL},
+     "records",
+     "windows",
+     {{"floodgate_aggregator_batches_lost_total", NULL},
+      {"floodgate_aggregator_batches_malformed_total", NULL},
+      {"floodgate_aggregator_records_ignored_total", "reason=\"table_full\""},
+      {"floodgate_aggregator_windows_publish_failed_total", NULL}}},
+    {"detector",
+     {"floodgate_detector_windows_total", NULL},
+     {"floodgate_detector_decisions_total", NULL},
+     "windows",
+     "decisions",
+     {{"floodgate_detector_windows_lost_total", NULL},
+      {"floodgate_detector_windows_malformed_total", NULL},
+      {"floodgate_detector_decisions_dropped_total", NULL}}},
+    {"actuator",
+     {"floodgate_actuator_decisions_total", NULL},
+     {"floodgate_actuator_bans_total", "result=\"applied\""},
+     "decisions",
+     "bans",
+     {{"floodgate_actuator_queue_dropped_total", NULL},
+      {"floodgate_actuator_decisions_malformed_total", NULL}}},
+};
+
+typedef struct {
+    scrape_target_t t;
+    char *m0, *m1;        /* the two scrapes, NULL when unreachable */
+    double at1;           /* wall clock of the second scrape */
+    bool second;          /* the pass s_scrape_thread does */
+    char err[256];
+    int health_code;
+    char health[256];
+    const st_stage_t *stage;
+    double in_rate, out_rate, lost, lost_new;
+} st_proc_t;
+
+typedef struct {
+    char items[ST_MAX_PROBLEMS][320];
+    int n;
+} st_problems_t;
+
+static void s_problem(st_problems_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_problem(st_problems_t *p, const char *fmt, ...)
+{
+    if (p->n >= ST_MAX_PROBLEMS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->items[p->n++], sizeof(p->items[0]), fmt, ap);
+    va_end(ap);
+}
+
+static const st_stage_t *s_stage_of(const char *kind, const char *metrics)
+{
+    for (size_t i = 0; i < sizeof(s_stages) / sizeof(s_stages[0]); i++) {
+        if (kind[0] ? !strcmp(kind, s_stages[i].kind) : false)
+            return &s_stages[i];
+    }
+    char proc[32];
+    scrape_label(metrics ? metrics : "", "floodgate_build_info", "proc", proc, sizeof(proc));
+    for (size_t i = 0; proc[0] && i < sizeof(s_stages) / sizeof(s_stages[0]); i++)
+        if (!strcmp(proc, s_stages[i].kind))
+            return &s_stages[i];
+    return NULL;
+}
+
+static double s_val(const char *text, const st_series_t *s)
+{
+    return s->name ? scrape_sum(text, s->name, s->filter, NULL) : 0;
+}
+
+static double s_losses(const char *text, const st_stage_t *st)
+{
+    double sum = 0;
+    for (int i = 0; i < ST_MAX_LOSS; i++)
+        sum += s_val(text, &st->loss[i]);
+    return sum;
+}
+
+static void s_scrape(st_proc_t *p, char **into)
+{
+    char *body = NULL;
+    int code = scrape_get(p->t.hostport, "/metrics", ST_TIMEOUT_MS, &body, p->err,
+                          sizeof(p->err));
+    if (code != 200) {
+        if (code > 0)
+            snprintf(p->err, sizeof(p->err), "HTTP %d", code);
+        free(body);
+        body = NULL;
+    }
+    *into = body;
+}
+
+static void s_health(st_proc_t *p)
+{
+    char *body = NULL, err[256];
+    p->health_code = scrape_get(p->t.hostport, "/healthz", ST_TIMEOUT_MS, &body, err,
+                                sizeof(err));
+    snprintf(p->health, sizeof(p->health), "%s", body ? body : err);
+    p->health[strcspn(p->health, "\n")] = '\0';
+    free(body);
+}
+
+/* One pass over one process: the first scrape, or the second one and the
+ * health verdict. */
+static void *s_scrape_thread(void *arg)
+{
+    st_proc_t *p = arg;
+    if (!p->second) {
+        s_scrape(p, &p->m0);
+        return NULL;
+    }
+    s_scrape(p, &p->m1);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    p->at1 = (double)now.tv_sec + now.tv_nsec / 1e9;
+    if (p->m1)
+        s_health(p);
+    return NULL;
+}
+
+/* Scrape every process at once: a daemon answers when its loop turns
+ * (up to a tick), so one after the other would add up. */
+static void s_scrape_all(st_proc_t *ps, int n, bool second)
+{
+    pthread_t th[SCRAPE_MAX_TARGETS];
+    bool started[SCRAPE_MAX_TARGETS];
+    for (int i = 0; i < n; i++) {
+        ps[i].second = second;
+        started[i] = pthread_create(&th[i], NULL, s_scrape_thread, &ps[i]) == 0;
+        if (!started[i])
+            s_scrape_thread(&ps[i]);
+    }
+    for (int i = 0; i < n; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
+}
+
+/* Rates between the two scrapes, over the processes' own heartbeat clock. */
+static void s_rates(st_proc_t *p)
+{
+    p->stage = s_stage_of(p->t.kind, p->m1 ? p->m1 : p->m0);
+    if (!p->stage || !p->m1)
+        return;
+    p->lost = s_losses(p->m1, p->stage);
+    if (!p->m0)
+        return;
+    const char *hb = "floodgate_heartbeat_timestamp_seconds";
+    double dt = scrape_sum(p->m1, hb, NULL, NULL) - scrape_sum(p->m0, hb, NULL, NULL);
+    p->lost_new = p->lost - s_losses(p->m0, p->stage);
+    if (dt <= 0)
+        return;
+    p->in_rate = (s_val(p->m1, &p->stage->in) - s_val(p->m0, &p->stage->in)) / dt;
+    p->out_rate = (s_val(p->m1, &p->stage->out) - s_val(p->m0, &p->stage->out)) / dt;
+}
+
+static void s_judge(const st_proc_t *p, double interval, st_problems_t *pr)
+{
+    if (!p->m1) {
+        s_problem(pr, "%s (%s): unreachable: %s", p->t.name, p->t.hostport, p->err);
+        return;
+    }
+    if (p->health_code != 200)
+        s_problem(pr, "%s: unhealthy: %s", p->t.name, p->health);
+    if (p->lost_new > 0)
+        s_problem(pr, "%s: lost %.0f in the last %.1f s (records, batches or windows)",
+                  p->t.name, p->lost_new, interval);
+    if (p->stage && !strcmp(p->stage->kind, "actuator")) {
+        int n = 0;
+        double up = scrape_sum(p->m1, "floodgate_actuator_backend_up", NULL, &n);
+        if (up < n)
+            s_problem(pr, "actuator: %d of %d backends down", n - (int)up, n);
+        if (scrape_sum(p->m1, "floodgate_actuator_redis_up", NULL, NULL) < 1)
+            s_problem(pr, "actuator: cannot reach Redis");
+    }
+}
+
+static void s_fmt_dur(double s, char *out, size_t len)
+{
+    long v = (long)s;
+    if (v >= 86400)
+        snprintf(out, len, "%ldd%02ldh", v / 86400, v % 86400 / 3600);
+    else if (v >= 3600)
+        snprintf(out, len, "%ldh%02ldm", v / 3600, v % 3600 / 60);
+    else if (v >= 60)
+        snprintf(out, len, "%ldm%02lds", v / 60, v % 60);
+    else
+        snprintf(out, len, "%lds", v);
+}
+
+static void s_print_text(const st_proc_t *ps, int n)
+{
+    printf("%-14s %-22s %-9s %-8s %-6s %-8s %-20s %-20s %s\n", "PROCESS", "ENDPOINT", "STATE",
+           "UPTIME", "BEAT", "VERSION", "IN/s", "OUT/s", "LOST (total +new)");
+    for (int i = 0; i < n; i++) {
+        const st_proc_t *p = &ps[i];
+        if (!p->m1) {
+            printf("%-14s %-22s %-9s %s\n", p->t.name, p->t.hostport, "DOWN", p->err);
+            continue;
+        }
+        char up[48], beat[48], ver[32], in[48] = "-", out[48] = "-";
+        s_fmt_dur(scrape_sum(p->m1, "floodgate_uptime_seconds", NULL, NULL), up, sizeof(up));
+        double age = p->at1 - scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds", NULL, NULL);
+        snprintf(beat, sizeof(beat), "%.1fs", age < 0 ? 0 : age);
+        scrape_label(p->m1, "floodgate_build_info", "version", ver, sizeof(ver));
+        if (p->stage) {
+            snprintf(in, sizeof(in), "%.1f %s", p->in_rate, p->stage->in_what);
+            snprintf(out, sizeof(out), "%.1f %s", p->out_rate, p->stage->out_what);
+        }
+        printf("%-14s %-22s %-9s %-8s %-6s %-8s %-20s %-20s %.0f +%.0f\n", p->t.name,
+               p->t.hostport, p->health_code == 200 ? "up" : "UNHEALTHY", up, beat, ver, in, out,
+               p->lost, p->lost_new);
+        if (p->health_code != 200)
+            printf("%-14s   health: %s\n", "", p->health);
+    }
+}
+
+static void s_json_proc(const st_proc_t *p)
+{
+    printf("{\"name\":");
+    cli_json_str(stdout, p->t.name);
+    printf(",\"endpoint\":");
+    cli_json_str(stdout, p->t.hostport);
+    printf(",\"up\":%s", p->m1 ? "true" : "false");
+    if (!p->m1) {
+        printf(",\"error\":");
+        cli_json_str(stdout, p->err);
+        printf("}");
+        return;
+    }
+    char ver[32];
+    scrape_label(p->m1, "floodgate_build_info", "version", ver, sizeof(ver));
+    printf(",\"healthy\":%s,\"health\":", p->health_code == 200 ? "true" : "false");
+    cli_json_str(stdout, p->health);
+    printf(",\"version\":");
+    cli_json_str(stdout, ver);
+    printf(",\"uptime_s\":%.1f,\"heartbeat_age_s\":%.1f",
+           scrape_sum(p->m1, "floodgate_uptime_seconds", NULL, NULL),
+           p->at1 - scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds", NULL, NULL));
+    if (p->stage)
+        printf(",\"in_per_s\":%.3f,\"in\":\"%s\",\"out_per_s\":%.3f,\"out\":\"%s\"", p->in_rate,
+               p->stage->in_what, p->out_rate, p->stage->out_what);
+    printf(",\"lost_total\":%.0f,\"lost_new\":%.0f}", p->lost, p->lost_new);
+}
+
+typedef struct {
+    bool up;
+    long long bans;
+    char err[256];
+} st_redis_t;
+
+static void s_redis(const fg_config_t *cfg, st_redis_t *r)
+{
+    r->bans = -1;
+    redisContext *c = fg_redis_connect(cfg, 2000, r->err, sizeof(r->err));
+    if (!c)
+        return;
+    redisReply *rep = redisCommand(c, "PING");
+    r->up = rep && rep->type != REDIS_REPLY_ERROR;
+    if (!r->up)
+        snprintf(r->err, sizeof(r->err), "%s", rep && rep->str ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    char pattern[FG_NAME_MAX + 16];
+    snprintf(pattern, sizeof(pattern), "%s:ban:*", cfg->redis_prefix);
+    unsigned long long cursor = 0;
+    r->bans = 0;
+    do {
+        rep = r->up ? redisCommand(c, "SCAN %llu MATCH %s COUNT 1000", cursor, pattern) : NULL;
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+            r->bans = -1;
+            freeReplyObject(rep);
+            break;
+        }
+        cursor = strtoull(rep->element[0]->str, NULL, 10);
+        r->bans += (long long)rep->element[1]->elements;
+        freeReplyObject(rep);
+    } while (cursor != 0);
+    redisFree(c);
+}
+
+typedef struct {
+    double interval;
+    bool json;
+    scrape_target_t extra[16];
+    int n_extra;
+} st_opts_t;
+
+static int s_parse(int argc, char **argv, st_opts_t *o)
+{
+    o->interval = 2.0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            o->json = true;
+        } else if ((!strcmp(argv[i], "--interval") || !strcmp(argv[i], "-i")) && i + 1 < argc) {
+            char *end;
+            o->interval = strtod(argv[++i], &end);
+            if (*end || o->interval < 0 || o->interval > 60)
+                return -1;
+        } else if ((!strcmp(argv[i], "--target") || !strcmp(argv[i], "-T")) && i + 1 < argc &&
+                   o->n_extra < 16) {
+            scrape_target_t *t = &o->extra[o->n_extra++];
+            const char *v = argv[++i], *eq = strchr(v, '=');
+            snprintf(t->name, sizeof(t->name), "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
+            snprintf(t->hostport, sizeof(t->hostport), "%s", eq ? eq + 1 : v);
+            t->kind[0] = '\0'; /* learnt from its build_info */
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void s_redis_addr(const fg_config_t *cfg, char *out, size_t len)
+{
+    if (cfg->redis_unix[0])
+        snprintf(out, len, "unix:%s", cfg->redis_unix);
+    else
+        snprintf(out, len, strchr(cfg->redis_host, ':') ? "[%s]:%d" : "%s:%d", cfg->redis_host,
+                 cfg->redis_port);
+}
+
+static void s_print_json(const st_proc_t *ps, int n, const st_redis_t *r, const fg_config_t *cfg,
+                         const st_problems_t *pr)
+{
+    printf("{\"ok\":%s,\"processes\":[", pr->n ? "false" : "true");
+    for (int i = 0; i < n; i++) {
+        printf(i ? "," : "");
+        s_json_proc(&ps[i]);
+    }
+    char addr[PATH_MAX + 16];
+    s_redis_addr(cfg, addr, sizeof(addr));
+    printf("],\"redis\":{\"address\":");
+    cli_json_str(stdout, addr);
+    printf(",\"up\":%s,\"bans_active\":%lld},\"problems\":[", r->up ? "true" : "false", r->bans);
+    for (int i = 0; i < pr->n; i++) {
+        printf(i ? "," : "");
+        cli_json_str(stdout, pr->items[i]);
+    }
+    printf("]}\n");
+}
+
+static int s_status(const fg_config_t *cfg, const st_opts_t *o)
+{
+    static st_proc_t ps[SCRAPE_MAX_TARGETS];
+    scrape_target_t ts[SCRAPE_MAX_TARGETS];
+    int n = scrape_targets(cfg, ts, SCRAPE_MAX_TARGETS);
+    for (int i = 0; i < o->n_extra && n < SCRAPE_MAX_TARGETS; i++)
+        ts[n++] = o->extra[i];
+    for (int i = 0; i < n; i++) {
+        memset(&ps[i], 0, sizeof(ps[i]));
+        ps[i].t = ts[i];
+    }
+    if (o->interval > 0) {
+        s_scrape_all(ps, n, false);
+        usleep((useconds_t)(o->interval * 1e6));
+    }
+    s_scrape_all(ps, n, true);
+    st_problems_t pr = {.n = 0};
+    for (int i = 0; i < n; i++) {
+        s_rates(&ps[i]);
+        s_judge(&ps[i], o->interval, &pr);
+    }
+    if (n == 0)
+        s_problem(&pr, "no metrics endpoint in the config (every metrics_listen is empty)");
+    st_redis_t r = {0};
+    s_redis(cfg, &r);
+    if (!r.up)
+        s_problem(&pr, "redis: unreachable: %s", r.err);
+    if (o->json) {
+        s_print_json(ps, n, &r, cfg, &pr);
+    } else {
+        s_print_text(ps, n);
+        char addr[PATH_MAX + 16];
+        s_redis_addr(cfg, addr, sizeof(addr));
+        printf("\nredis          %-22s %s", addr, r.up ? "up" : "DOWN");
+        if (r.bans >= 0)
+            printf(", %lld active bans", r.bans);
+        printf("\n\n");
+        for (int i = 0; i < pr.n; i++)
+            printf("PROBLEM: %s\n", pr.items[i]);
+        if (!pr.n)
+            printf("OK: %d processes up and healthy, nothing lost in the last %.1f s\n", n,
+                   o->interval);
+    }
+    for (int i = 0; i < n; i++) {
+        free(ps[i].m0);
+        free(ps[i].m1);
+    }
+    return pr.n ? 1 : 0;
+}
+
+int cli_status(int argc, char **argv, const char *conf)
+{
+    st_opts_t o;
+    memset(&o, 0, sizeof(o));
+    if (s_parse(argc, argv, &o) != 0) {
+        fprintf(stderr, "usage: floodgate status [--json] [--interval S] "
+                        "[--target NAME=HOST:PORT]...\n");
+        return 2;
+    }
+    fg_config_t *cfg = cli_config(conf);
+    if (!cfg)
+        return 2;
+    int rc = s_status(cfg, &o);
+    fg_config_destroy(&cfg);
+    return rc;
+}
