@@ -20,7 +20,7 @@
 #include "common/fgredis.h"
 
 #define ST_TIMEOUT_MS 2500
-#define ST_MAX_LOSS 4
+#define ST_MAX_LOSS 6
 #define ST_MAX_PROBLEMS 64
 
 typedef struct {
@@ -44,7 +44,8 @@ static const st_stage_t s_stages[] = {
      {{"floodgate_collector_socket_drops_total", NULL},
       {"floodgate_collector_sequence_lost_records_total", NULL},
       {"floodgate_collector_records_total", "result=\"dropped\""},
-      {"floodgate_collector_datagrams_malformed_total", NULL}}},
+      {"floodgate_collector_datagrams_malformed_total", NULL},
+      {"floodgate_collector_sequence_lost_datagrams_total", NULL}}},
     {"aggregator",
      {"floodgate_aggregator_records_total", NULL},
      {"floodgate_aggregator_windows_total", NULL},
