@@ -23,6 +23,8 @@
 typedef struct {
     const jr_t *open;   /* the "ban" entry */
     const jr_t *end;    /* the "unban" entry, or NULL */
+    const jr_t *last;   /* the latest entry before the unban (a renewal) */
+    int renewals;
     const jr_t *peak;   /* the entry with the highest total pps */
     const jr_t *peak_d; /* its details */
     double pps, bps, fps, value;
@@ -70,6 +72,7 @@ static void s_account(rep_t *r, rep_ban_t *b, size_t i)
     const jr_t *tot = jr_get(d, "total");
     double pps = jr_num(tot, "pps", 0);
     b->entries++;
+    b->last = r->lines[i];
     if (!b->peak || pps > b->pps) {
         b->peak = r->lines[i];
         b->peak_d = d;
@@ -98,6 +101,7 @@ static void s_build(rep_t *r)
             cur->end = r->lines[i];
             cur = NULL;
         } else if (cur) {
+            cur->renewals += !strcmp(ev, "renew");
             s_account(r, cur, i);
         }
     }
@@ -182,11 +186,11 @@ static int64_t s_span(const rep_t *r, const rep_ban_t *b, bool last, char *end, 
     int64_t now = (int64_t)time(NULL);
     if (last && r->ttl >= 0)
         snprintf(end, len, "ACTIVE, lifts in %llds (%s)", r->ttl,
-                 jr_str(b->open, "expires_at", "?"));
+                 jr_str(b->last, "expires_at", "?"));
     else if (last && r->ttl == -1)
         snprintf(end, len, "ACTIVE, no expiry set");
     else
-        snprintf(end, len, "end not recorded (expected %s)", jr_str(b->open, "expires_at", "?"));
+        snprintf(end, len, "end not recorded (expected %s)", jr_str(b->last, "expires_at", "?"));
     return now - start;
 }
 
@@ -202,7 +206,11 @@ static void s_print_ban(const rep_t *r, int i)
            jr_str(o, "direction", "?"));
     printf("  When:          %s (attack first seen %s)\n", jr_str(o, "banned_at", "?"),
            jr_str(jr_get(o, "details"), "first_seen", "?"));
-    printf("  How long:      %s, %s\n", dur, end);
+    printf("  How long:      %s, %s", dur, end);
+    if (b->renewals)
+        printf("; renewed %d time%s while the attack went on", b->renewals,
+               b->renewals == 1 ? "" : "s");
+    printf("\n");
     printf("  Hostgroup:     %s; banned by %s; ban number %.0f of this address\n",
            jr_str(o, "hostgroup", "?"), jr_str(o, "source", "?"), jr_num(o, "ban_count", 0));
     printf("  Trigger:       %s %.0f over the threshold %.0f\n", jr_str(o, "metric", "?"),
@@ -247,9 +255,11 @@ static void s_json_ban(const rep_t *r, int i)
     printf("%s{", i ? "," : "");
     for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
         printf("\"%s\":", strs[k]);
-        cli_json_str(stdout, jr_str(o, strs[k], ""));
+        /* a renewal moves the expiry: the latest entry has it */
+        cli_json_str(stdout, jr_str(k == 1 ? b->last : o, strs[k], ""));
         printf(",");
     }
+    printf("\"renewals\":%d,", b->renewals);
     printf("\"value\":%g,\"threshold\":%g,\"ban_count\":%.0f,\"duration_s\":%lld,\"active\":%s,",
            jr_num(o, "value", 0), jr_num(o, "threshold", 0), jr_num(o, "ban_count", 0),
            (long long)secs, !b->end && i == r->n_bans - 1 && r->ttl != -2 ? "true" : "false");
