@@ -487,7 +487,7 @@ static const key_def_t s_keys[] = {
     {"aggregator", "pub_bind", s_set_zmq, C(pub_bind), FG_ENDPOINT_MAX, "tcp://*:5560", 0, 0, false},
     {"aggregator", "pull_connect", s_set_connects, C(pull_connect), 0, "tcp://127.0.0.1:5550", 0, 0, true},
     {"aggregator", "pub_connect", s_set_connects, C(pub_connect), 0, "tcp://127.0.0.1:5560", 0, 0, true},
-    {"aggregator", "tick_ms", s_set_int, C(tick_ms), 0, "1000", 100, 1000, false},
+    {"aggregator", "tick_ms", s_set_int, C(tick_ms), 0, "200", 100, 1000, false},
     {"aggregator", "watch_floor", s_set_double, C(watch_floor), 0, "0.5", 0, 1, false},
     {"aggregator", "host_idle", s_set_int, C(host_idle), 0, "60", 1, 86400, false},
     {"aggregator", "max_hosts", s_set_int, C(max_hosts), 0, "1000000", 16, 100000000, false},

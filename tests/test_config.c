@@ -87,7 +87,7 @@ static void test_config_defaults(void **state)
     assert_string_equal(cfg->redis_host, "127.0.0.1");
     assert_int_equal(cfg->redis_port, 6379);
     assert_int_equal(cfg->n_netflow_listen, 1);
-    assert_int_equal(cfg->tick_ms, 1000);
+    assert_int_equal(cfg->tick_ms, 200);
     fg_config_destroy(&cfg);
 }
 
