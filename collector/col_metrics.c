@@ -62,6 +62,27 @@ static void s_exporters(fg_mout_t *o, void *arg)
     fg_mout_u64(o, "floodgate_collector_exporters", NULL, exp_count(t));
 }
 
+/* Batches and records per destination shard, sent or dropped. */
+static void s_shards(fg_mout_t *o, void *arg)
+{
+    const col_mctx_t *c = arg;
+    static const char bn[] = "floodgate_collector_shard_batches_total";
+    static const char rn[] = "floodgate_collector_shard_records_total";
+    fg_mout_family(o, bn, "counter",
+                   "FlowBatch messages per shard: sent, or dropped (send queue full).");
+    fg_mout_family(o, rn, "counter", "Flow records per shard, in batches sent or dropped.");
+    for (int i = 0; i < col_shard_count(c->col); i++) {
+        const col_shard_stats_t *st = col_shard_stats(c->col, i);
+        char l[64];
+        snprintf(l, sizeof(l), "shard=\"%d\",result=\"sent\"", i);
+        fg_mout_u64(o, bn, l, st->batches_sent);
+        fg_mout_u64(o, rn, l, st->records_sent);
+        snprintf(l, sizeof(l), "shard=\"%d\",result=\"dropped\"", i);
+        fg_mout_u64(o, bn, l, st->batches_dropped);
+        fg_mout_u64(o, rn, l, st->records_dropped);
+    }
+}
+
 static int s_health(char *why, size_t len, void *arg)
 {
     col_mctx_t *c = arg;
@@ -180,7 +201,7 @@ fg_metrics_t *col_metrics_start(const fg_config_t *cfg, col_t *col)
         return NULL;
     col_mctx_t *c = fg_metrics_calloc(m, sizeof(*c));
     if (!c || s_register(m, col_stats(col)) != 0 || s_register_decoders(m, col) != 0 ||
-        fg_metrics_add_fn(m, s_exporters, c) != 0) {
+        fg_metrics_add_fn(m, s_exporters, c) != 0 || fg_metrics_add_fn(m, s_shards, c) != 0) {
         fg_error("event=metrics_failed reason=\"out of memory\"");
         fg_metrics_destroy(&m);
         return NULL;

@@ -27,6 +27,7 @@ typedef struct {
     zsock_t *push;
     uint64_t next_seq;   /* starts at 1; spent by every batch built */
     uint64_t oldest_ms;  /* monotonic time of the batch's first record */
+    col_shard_stats_t st;
 } col_shard_t;
 
 struct col {
@@ -118,6 +119,16 @@ static void s_free_batch(void *data, void *hint)
 /* Pack and send shard i's batch without blocking; a batch the socket will
  * not take now is dropped and counted. Its sequence number is spent either
  * way, so the shard counts the loss. */
+/* A batch of n records that will not reach shard sh: counted in total and
+ * per shard. */
+static void s_count_drop(col_t *self, col_shard_t *sh, size_t n)
+{
+    self->st.batches_dropped++;
+    self->st.records_dropped += n;
+    sh->st.batches_dropped++;
+    sh->st.records_dropped += n;
+}
+
 static void s_flush(col_t *self, int i)
 {
     col_shard_t *sh = &self->shards[i];
@@ -130,24 +141,25 @@ static void s_flush(col_t *self, int i)
     zmq_msg_t msg;
     if (!buf) {
         self->st.batches_dropped++; /* fb_pack kept the records for the next one */
+        sh->st.batches_dropped++;
         return;
     }
     if (zmq_msg_init_data(&msg, buf, len, s_free_batch, NULL) != 0) {
         free(buf);
-        self->st.batches_dropped++;
-        self->st.records_dropped += n;
+        s_count_drop(self, sh, n);
         return;
     }
     if (zmq_msg_send(&msg, zsock_resolve(sh->push), ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&msg);
-        self->st.batches_dropped++;
-        self->st.records_dropped += n;
+        s_count_drop(self, sh, n);
         fg_log_rl(&self->rl_dropped, COL_LOG_EVERY_MS, FG_LOG_WARN,
                   "event=batch_dropped shard=%d seq=%llu records=%zu reason=%s", i,
                   (unsigned long long)seq, n, zmq_strerror(zmq_errno()));
         return;
     }
     self->st.batches_sent++;
+    sh->st.batches_sent++;
+    sh->st.records_sent += n;
 }
 
 static void s_add(col_t *self, const fg_flow_t *f, const uint8_t exporter[16], uint64_t now_ms)
@@ -533,6 +545,16 @@ const struct sflow_stats *col_sflow_stats(const col_t *self)
 const struct exp_table *col_exporters(const col_t *self)
 {
     return self->exporters;
+}
+
+int col_shard_count(const col_t *self)
+{
+    return self->n_shards;
+}
+
+const col_shard_stats_t *col_shard_stats(const col_t *self, int i)
+{
+    return &self->shards[i].st;
 }
 
 void col_log_exporters(const col_t *self)

@@ -95,6 +95,19 @@ char *col_stats_format(const col_t *self, char *buf, size_t len);
 const struct tpl_stats *col_template_stats(const col_t *self);
 const struct sflow_stats *col_sflow_stats(const col_t *self);
 
+/* What went to one shard. */
+typedef struct {
+    uint64_t batches_sent;
+    uint64_t batches_dropped; /* its send queue was full (or out of memory) */
+    uint64_t records_sent;
+    uint64_t records_dropped;
+} col_shard_stats_t;
+
+/* Number of shards, and shard i's counters (borrowed; 0 <= i < count).
+ * Cannot fail. */
+int col_shard_count(const col_t *self);
+const col_shard_stats_t *col_shard_stats(const col_t *self, int i);
+
 /* The exporter streams' table (borrowed), for the metrics: see
  * collector/exporters.h. */
 const struct exp_table *col_exporters(const col_t *self);

@@ -173,6 +173,11 @@ static void test_collector_shards_and_sequence(void **state)
             assert_int_equal(f.packets, 3);
             assert_int_equal(f.end_ms, 1700000000000ULL - 100);
         }
+        /* the per-shard counters (exported as metrics) match what arrived */
+        const col_shard_stats_t *ss = col_shard_stats(fx.col, s);
+        assert_int_equal(ss->batches_sent, 1);
+        assert_int_equal(ss->records_sent, n);
+        assert_int_equal(ss->batches_dropped + ss->records_dropped, 0);
         total += n;
         floodgate__flow_batch__free_unpacked(m, NULL);
     }
@@ -317,6 +322,8 @@ static void test_collector_drops_never_block(void **state)
     assert_int_equal(st->batches_sent + st->batches_dropped, 20);
     assert_true(st->batches_dropped >= 15);
     assert_int_equal(st->records_dropped, st->batches_dropped);
+    assert_int_equal(col_shard_stats(fx.col, 0)->batches_dropped, st->batches_dropped);
+    assert_int_equal(col_shard_stats(fx.col, 0)->records_dropped, st->records_dropped);
 
     char ep[64];
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", port);

@@ -228,6 +228,16 @@ static void test_e2e_metrics_agree_with_traffic(void **state)
     double sent = s_get(e->m_col, "floodgate_collector_batches_sent_total", NULL);
     assert_true(sent >= 1);
     assert_int_equal(s_get(e->m_agg, "floodgate_aggregator_batches_total", NULL), sent);
+    /* and per shard (one here): sent, nothing dropped */
+    assert_int_equal(s_get(e->m_col, "floodgate_collector_shard_batches_total",
+                           "shard=\"0\",result=\"sent\""),
+                     sent);
+    assert_int_equal(s_get(e->m_col, "floodgate_collector_shard_records_total",
+                           "shard=\"0\",result=\"sent\""),
+                     BURST_RECORDS);
+    assert_int_equal(s_get(e->m_col, "floodgate_collector_shard_records_total",
+                           "result=\"dropped\""),
+                     0);
     assert_int_equal(s_get(e->m_agg, "floodgate_aggregator_records_total", NULL), BURST_RECORDS);
     assert_int_equal(s_get(e->m_agg, "floodgate_aggregator_batches_lost_total", NULL), 0);
     assert_int_equal(s_get(e->m_agg, "floodgate_aggregator_records_ignored_total", NULL), 0);
