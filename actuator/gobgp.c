@@ -134,7 +134,7 @@ static int s_submit(gobgp_t *self, int tag, const char *prefix)
         argv[n++] = "-j";
     }
     argv[n] = NULL;
-    int rc = runner_submit(self->runner, argv, prefix ? prefix : "", tag);
+    int rc = runner_submit(self->runner, argv, prefix ? prefix : "", tag, NULL);
     if (rc < 0) {
         self->st.dropped++;
         fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,

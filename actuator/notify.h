@@ -11,8 +11,8 @@
  * SIGKILL to its process group. Runs for one address never overlap and
  * start in the order submitted. Children are reaped with WNOHANG by
  * notify_poll(), which the owner calls every loop turn (every 100 ms or so).
- * Leaf module: it counts and reports each finished run to a callback; the
- * caller logs. */
+ * Leaf module, a thin layer over runner (actuator/runner.h): it counts and
+ * reports each finished run to a callback; the caller logs. */
 #ifndef FG_ACT_NOTIFY_H
 #define FG_ACT_NOTIFY_H
 
@@ -56,10 +56,11 @@ int notify_submit(notify_t *self, const char *ip, const char *direction, double 
                   const char *action, const char *input);
 
 /* Feed stdins, kill runs past the timeout, reap finished ones (fn, may be
- * NULL, is called for each), start queued ones. Never blocks. */
+ * NULL, is called for each; it may submit), start queued ones. Never
+ * blocks. */
 void notify_poll(notify_t *self, notify_done_fn *fn, void *arg);
 
-/* Poll every 10 ms until nothing runs or waits, at most timeout_ms. Returns
+/* Poll every 5 ms until nothing runs or waits, at most timeout_ms. Returns
  * true when idle. For shutdown and tests. */
 bool notify_wait_idle(notify_t *self, int timeout_ms, notify_done_fn *fn, void *arg);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,8 +18,10 @@ typedef struct {
     char key[RUNNER_KEY_MAX];
     int tag;
     char **argv; /* owned, NULL-terminated */
+    char *in;    /* owned, for its stdin; NULL = /dev/null */
+    size_t in_len, in_off;
     pid_t pid;
-    int out_fd, err_fd; /* -1 when closed */
+    int in_fd, out_fd, err_fd; /* -1 when closed */
     char *out;
     size_t out_len, out_cap;
     bool out_over;
@@ -60,18 +63,25 @@ static void s_busy_add(runner_t *self, const char *key, int delta)
         zhashx_update(self->busy, key, (void *)n);
 }
 
+static void s_close(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
 static void s_job_free(job_t **job_p)
 {
     job_t *j = *job_p;
     if (!j)
         return;
-    if (j->out_fd >= 0)
-        close(j->out_fd);
-    if (j->err_fd >= 0)
-        close(j->err_fd);
+    s_close(&j->in_fd);
+    s_close(&j->out_fd);
+    s_close(&j->err_fd);
     for (size_t i = 0; j->argv && j->argv[i]; i++)
         free(j->argv[i]);
     free(j->argv);
+    free(j->in);
     free(j->out);
     free(j);
     *job_p = NULL;
@@ -80,7 +90,7 @@ static void s_job_free(job_t **job_p)
 runner_t *runner_new(int queue_max, int parallel, int timeout_ms, size_t out_max,
                      runner_done_fn *fn, void *arg)
 {
-    if (queue_max < 1 || parallel < 1 || timeout_ms < 1 || out_max < 1)
+    if (queue_max < 1 || parallel < 1 || timeout_ms < 1)
         return NULL;
     runner_t *self = calloc(1, sizeof(*self));
     if (!self)
@@ -125,7 +135,7 @@ void runner_destroy(runner_t **self_p)
     *self_p = NULL;
 }
 
-static job_t *s_job_new(const char *const argv[], const char *key, int tag)
+static job_t *s_job_new(const char *const argv[], const char *key, int tag, const char *input)
 {
     size_t n = 0;
     while (argv[n] && n < RUNNER_MAX_ARGS - 1)
@@ -135,8 +145,13 @@ static job_t *s_job_new(const char *const argv[], const char *key, int tag)
     job_t *j = calloc(1, sizeof(*j));
     if (!j)
         return NULL;
-    j->out_fd = j->err_fd = j->pid = -1;
+    j->in_fd = j->out_fd = j->err_fd = j->pid = -1;
     j->tag = tag;
+    j->in_len = input ? strlen(input) : 0;
+    if (input && !(j->in = strdup(input))) {
+        free(j);
+        return NULL;
+    }
     snprintf(j->key, sizeof(j->key), "%s", key ? key : "");
     j->argv = calloc(n + 1, sizeof(char *));
     for (size_t i = 0; j->argv && i < n; i++)
@@ -149,9 +164,10 @@ static job_t *s_job_new(const char *const argv[], const char *key, int tag)
     return j;
 }
 
-int runner_submit(runner_t *self, const char *const argv[], const char *key, int tag)
+int runner_submit(runner_t *self, const char *const argv[], const char *key, int tag,
+                  const char *input)
 {
-    job_t *j = self->count < self->queue_max ? s_job_new(argv, key, tag) : NULL;
+    job_t *j = self->count < self->queue_max ? s_job_new(argv, key, tag, input) : NULL;
     if (!j) {
         self->stats.dropped++;
         return -1;
@@ -164,52 +180,96 @@ int runner_submit(runner_t *self, const char *const argv[], const char *key, int
     return 0;
 }
 
-/* In the child: only async-signal-safe calls from here to execv. */
-static void s_child(job_t *j, int out_fd, int err_fd)
+/* fd onto to, without close-on-exec. */
+static int s_dup_to(int fd, int to)
+{
+    if (fd == to)
+        return fcntl(fd, F_SETFD, 0);
+    return dup2(fd, to) < 0 ? -1 : 0;
+}
+
+/* In the child: only async-signal-safe calls from here to execv. out_fd
+ * and err_fd are -1 when the child keeps ours. */
+static void s_child(job_t *j, int in_fd, int out_fd, int err_fd)
 {
     setpgid(0, 0);
-    int null = open("/dev/null", O_RDONLY);
-    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-        dup2(err_fd, STDERR_FILENO) < 0)
+    if (in_fd < 0)
+        in_fd = open("/dev/null", O_RDONLY);
+    if (in_fd < 0 || s_dup_to(in_fd, STDIN_FILENO) < 0 ||
+        (out_fd >= 0 && s_dup_to(out_fd, STDOUT_FILENO) < 0) ||
+        (err_fd >= 0 && s_dup_to(err_fd, STDERR_FILENO) < 0))
         _exit(126);
     close_range(3, ~0U, 0);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    signal(SIGPIPE, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL); /* the daemon ignores it; the child should not */
     execv(j->argv[0], j->argv);
     _exit(127);
 }
 
+/* The fds of a job: in (a socket pair, when it has input), out, err (pipes,
+ * when output is captured); [0] is ours, [1] the child's; -1 when unused. */
+static int s_fds_open(const runner_t *self, const job_t *j, int fds[3][2])
+{
+    for (int i = 0; i < 3; i++)
+        fds[i][0] = fds[i][1] = -1;
+    if (j->in && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds[0]) < 0)
+        return -1;
+    for (int i = 1; i < 3 && self->out_max > 0; i++)
+        if (pipe2(fds[i], O_CLOEXEC) < 0)
+            return -1;
+    return 0;
+}
+
+static void s_fds_close(int fds[3][2], int end)
+{
+    for (int i = 0; i < 3; i++)
+        s_close(&fds[i][end]);
+}
+
 static int s_start(runner_t *self, job_t *j)
 {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) < 0)
-        return -1;
-    if (pipe2(err, O_CLOEXEC) < 0) {
-        close(out[0]);
-        close(out[1]);
-        return -1;
-    }
-    pid_t pid = fork();
+    int fds[3][2];
+    pid_t pid = s_fds_open(self, j, fds) < 0 ? -1 : fork();
     if (pid == 0)
-        s_child(j, out[1], err[1]);
-    close(out[1]);
-    close(err[1]);
+        s_child(j, fds[0][1], fds[1][1], fds[2][1]);
+    s_fds_close(fds, 1);
     if (pid < 0) {
-        close(out[0]);
-        close(err[0]);
+        s_fds_close(fds, 0);
         return -1;
     }
-    setpgid(pid, pid);
-    fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
-    fcntl(err[0], F_SETFL, fcntl(err[0], F_GETFL) | O_NONBLOCK);
+    setpgid(pid, pid); /* also here, so a kill right after fork finds the group */
+    if (fds[0][0] >= 0)
+        shutdown(fds[0][0], SHUT_RD);
+    for (int i = 0; i < 3; i++)
+        if (fds[i][0] >= 0)
+            fcntl(fds[i][0], F_SETFL, fcntl(fds[i][0], F_GETFL) | O_NONBLOCK);
     j->pid = pid;
-    j->out_fd = out[0];
-    j->err_fd = err[0];
+    j->in_fd = fds[0][0];
+    j->out_fd = fds[1][0];
+    j->err_fd = fds[2][0];
     j->started_ms = s_mono_ms();
     self->stats.run++;
     return 0;
+}
+
+/* Write what the child's stdin takes now; close it when done or broken. */
+static void s_feed(job_t *j)
+{
+    while (j->in_fd >= 0 && j->in_off < j->in_len) {
+        ssize_t n = send(j->in_fd, j->in + j->in_off, j->in_len - j->in_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+            j->in_off += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        else
+            break; /* EPIPE and the like: the child does not want it */
+    }
+    s_close(&j->in_fd);
 }
 
 /* Room for n more bytes of stdout, within out_max. */
@@ -246,8 +306,7 @@ static void s_drain(runner_t *self, job_t *j, bool is_out)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) {
-            close(*fd);
-            *fd = -1;
+            s_close(fd);
             return;
         }
         if (is_out && s_out_room(self, j, (size_t)n)) {
@@ -271,18 +330,27 @@ static void s_report(runner_t *self, job_t *j, int status)
     if (j->out)
         j->out[j->out_len] = '\0';
     j->err[j->err_len] = '\0';
-    runner_result_t r = {j->key,      j->tag,    j->pid,       status,
-                         ok,          j->killed, j->out ? j->out : "", j->out_len,
-                         j->err,      j->started_ms ? s_mono_ms() - j->started_ms : 0};
+    runner_result_t r = {.key = j->key,
+                         .tag = j->tag,
+                         .argv = (const char *const *)j->argv,
+                         .pid = j->pid,
+                         .status = status,
+                         .ok = ok,
+                         .timed_out = j->killed,
+                         .out = j->out ? j->out : "",
+                         .out_len = j->out_len,
+                         .err = j->err,
+                         .ms = j->started_ms ? s_mono_ms() - j->started_ms : 0};
     if (self->fn)
         self->fn(&r, self->arg);
     s_busy_add(self, j->key, -1);
 }
 
-/* One running job: read, reap or kill. True when it is finished. */
+/* One running job: feed, read, reap or kill. True when it is finished. */
 static bool s_check(runner_t *self, job_t *j, uint64_t now)
 {
     int status = 0;
+    s_feed(j);
     s_drain(self, j, true);
     s_drain(self, j, false);
     pid_t r = waitpid(j->pid, &status, WNOHANG);
@@ -329,6 +397,7 @@ static void s_start_queued(runner_t *self)
             i--; /* the slot is still free */
             continue;
         }
+        s_feed(j);
         self->running[i] = j;
     }
 }

@@ -1,14 +1,18 @@
-/* runner: run short-lived commands (the `gobgp` client) without ever
- * blocking the caller, and capture what they print.
+/* runner: run short-lived commands (the `gobgp` client, the notify script)
+ * without ever blocking the caller, and capture what they print.
  *
  * Each job is an argv run with fork+execv (no shell) in its own process
- * group, stdin /dev/null, stdout and stderr read through non-blocking pipes
- * (stdout kept up to out_max bytes, stderr up to 512). At most `parallel` run
- * at once; further jobs wait in a FIFO queue of `queue_max` (overflow is
- * refused and counted). A job still running after timeout_ms is killed with
- * SIGKILL to its group. Jobs that share a non-empty key never overlap and
- * start in the order submitted, so the withdraw of a prefix cannot overtake
- * its announce. runner_poll(), called every loop turn, reads the pipes,
+ * group. Its stdin is /dev/null, or, when the job has an input, a socket we
+ * write non-blocking as the child reads it (a child that never reads cannot
+ * stall us; one that exits early raises no SIGPIPE in us, whatever our
+ * disposition). With out_max > 0, stdout and stderr are read through
+ * non-blocking pipes (stdout kept up to out_max bytes, stderr up to 512);
+ * with out_max 0 the child inherits ours. At most `parallel` run at once;
+ * further jobs wait in a FIFO queue of `queue_max` (overflow is refused and
+ * counted). A job still running after timeout_ms is killed with SIGKILL to
+ * its group. Jobs that share a non-empty key never overlap and start in the
+ * order submitted, so the withdraw of a prefix cannot overtake its announce.
+ * runner_poll(), called every loop turn, feeds stdins, reads the pipes,
  * reaps, kills and starts. Leaf module: it counts and reports each finished
  * job to a callback; the caller logs. */
 #ifndef FG_ACT_RUNNER_H
@@ -35,6 +39,7 @@ typedef struct {
 typedef struct {
     const char *key;
     int tag;           /* the caller's, from runner_submit */
+    const char *const *argv; /* as submitted, NULL-terminated */
     pid_t pid;
     int status;        /* as from waitpid; -1 when it could not be started */
     bool ok;           /* exited 0, not killed, output complete */
@@ -48,8 +53,9 @@ typedef struct {
 typedef void(runner_done_fn)(const runner_result_t *r, void *arg);
 
 /* A runner; fn (may be NULL) is called with arg for every finished job,
- * from runner_poll() only. fn may submit new jobs. NULL on OOM or a bad
- * argument (any count < 1). */
+ * from runner_poll() only. fn may submit new jobs. out_max 0: the children
+ * inherit our stdout and stderr (out and err are then ""). NULL on OOM or a
+ * bad argument (queue_max, parallel or timeout_ms < 1). */
 runner_t *runner_new(int queue_max, int parallel, int timeout_ms, size_t out_max,
                      runner_done_fn *fn, void *arg);
 
@@ -59,11 +65,14 @@ void runner_destroy(runner_t **self_p);
 
 /* Queue argv (copied; at most RUNNER_MAX_ARGS - 1 entries, NULL-terminated;
  * argv[0] is a path) under key (NULL or "" = no ordering) with the caller's
- * tag. Starts it at once when allowed. 0, or -1 when refused (counted). */
-int runner_submit(runner_t *self, const char *const argv[], const char *key, int tag);
+ * tag; input (copied; NULL = stdin /dev/null) is written to its stdin, which
+ * is then closed. Starts it at once when allowed. 0, or -1 when refused
+ * (counted). */
+int runner_submit(runner_t *self, const char *const argv[], const char *key, int tag,
+                  const char *input);
 
-/* Read output, kill jobs past the timeout, reap finished ones (reporting
- * each), start queued ones. Never blocks. */
+/* Feed stdins, read output, kill jobs past the timeout, reap finished ones
+ * (reporting each), start queued ones. Never blocks. */
 void runner_poll(runner_t *self);
 
 /* Poll every 5 ms until nothing runs or waits, at most timeout_ms. True when

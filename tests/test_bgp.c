@@ -62,12 +62,12 @@ static void test_bgp_runner_captures_output_and_status(void **state)
     const char *ok[] = {"/bin/sh", "-c", "echo out; echo err >&2", NULL};
     const char *bad[] = {"/bin/sh", "-c", "exit 3", NULL};
     const char *none[] = {"/nonexistent/gobgp", NULL};
-    assert_int_equal(runner_submit(r, ok, "a", 1), 0);
+    assert_int_equal(runner_submit(r, ok, "a", 1, NULL), 0);
     assert_true(runner_wait_idle(r, 5000));
     assert_string_equal(d.out, "out\n|err\n");
     assert_true(d.ok[0]);
-    assert_int_equal(runner_submit(r, bad, "b", 2), 0);
-    assert_int_equal(runner_submit(r, none, "c", 3), 0);
+    assert_int_equal(runner_submit(r, bad, "b", 2, NULL), 0);
+    assert_int_equal(runner_submit(r, none, "c", 3, NULL), 0);
     assert_true(runner_wait_idle(r, 5000));
     assert_int_equal(d.n, 3);
     assert_false(d.ok[1]);
@@ -87,7 +87,7 @@ static void test_bgp_runner_kills_after_timeout(void **state)
     runner_t *r = runner_new(8, 2, 300, 1 << 20, s_done, &d);
     const char *hang[] = {"/bin/sh", "-c", "sleep 30", NULL};
     uint64_t t0 = hn_ms();
-    assert_int_equal(runner_submit(r, hang, "x", 0), 0);
+    assert_int_equal(runner_submit(r, hang, "x", 0, NULL), 0);
     assert_true(runner_wait_idle(r, 5000));
     assert_true(hn_ms() - t0 < 3000);
     assert_int_equal(d.n, 1);
@@ -106,13 +106,13 @@ static void test_bgp_runner_same_key_in_order_queue_bounded(void **state)
     runner_t *r = runner_new(3, 4, 5000, 1 << 20, s_done, &d);
     const char *slow[] = {"/bin/sh", "-c", "sleep 0.3", NULL};
     const char *fast[] = {"/bin/true", NULL};
-    assert_int_equal(runner_submit(r, slow, "p", 1), 0); /* starts */
-    assert_int_equal(runner_submit(r, fast, "p", 2), 0); /* waits for 1 */
+    assert_int_equal(runner_submit(r, slow, "p", 1, NULL), 0); /* starts */
+    assert_int_equal(runner_submit(r, fast, "p", 2, NULL), 0); /* waits for 1 */
     assert_true(runner_busy(r, "p"));
     assert_false(runner_busy(r, "q"));
-    assert_int_equal(runner_submit(r, fast, "q", 3), 0); /* waits behind the head */
-    assert_int_equal(runner_submit(r, fast, "q", 4), 0);
-    assert_int_equal(runner_submit(r, fast, "q", 5), -1); /* queue of 3 is full */
+    assert_int_equal(runner_submit(r, fast, "q", 3, NULL), 0); /* waits behind the head */
+    assert_int_equal(runner_submit(r, fast, "q", 4, NULL), 0);
+    assert_int_equal(runner_submit(r, fast, "q", 5, NULL), -1); /* queue of 3 is full */
     assert_true(runner_wait_idle(r, 5000));
     assert_int_equal(d.n, 4);
     /* p:2 only after p:1, q:4 only after q:3; p and q may interleave */
@@ -131,10 +131,62 @@ static void test_bgp_runner_output_cap(void **state)
     done_t d = {0};
     runner_t *r = runner_new(2, 1, 5000, 1000, s_done, &d);
     const char *big[] = {"/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x", NULL};
-    assert_int_equal(runner_submit(r, big, "", 0), 0);
+    assert_int_equal(runner_submit(r, big, "", 0, NULL), 0);
     assert_true(runner_wait_idle(r, 5000));
     assert_false(d.ok[0]); /* truncated output is a failure, not a partial RIB */
     runner_destroy(&r);
+}
+
+static void test_bgp_runner_feeds_stdin(void **state)
+{
+    (void)state;
+    done_t d = {0};
+    runner_t *r = runner_new(4, 2, 5000, 4 << 20, s_done, &d);
+    const char *cat[] = {"/bin/cat", NULL};
+    const char *wc[] = {"/usr/bin/wc", "-c", NULL};
+    size_t big = 2 << 20; /* far more than a socket buffer: fed as it is read */
+    char *input = malloc(big + 1);
+    assert_non_null(input);
+    memset(input, 'x', big);
+    input[big] = '\0';
+    assert_int_equal(runner_submit(r, cat, "a", 1, "hello"), 0);
+    assert_true(runner_wait_idle(r, 5000));
+    assert_string_equal(d.out, "hello|");
+    assert_int_equal(runner_submit(r, wc, "b", 2, input), 0);
+    free(input);
+    assert_true(runner_wait_idle(r, 5000));
+    assert_string_equal(d.out, "2097152\n|");
+    assert_int_equal(runner_submit(r, cat, "c", 3, NULL), 0); /* /dev/null: EOF at once */
+    assert_true(runner_wait_idle(r, 5000));
+    assert_string_equal(d.out, "|");
+    assert_int_equal(d.n, 3);
+    assert_true(d.ok[0] && d.ok[1] && d.ok[2]);
+    runner_destroy(&r);
+}
+
+static void test_bgp_runner_unread_stdin(void **state)
+{
+    (void)state;
+    done_t d = {0};
+    /* SIGPIPE as a test process has it by default: writing to a child that
+     * is gone must still not raise it. */
+    void (*old)(int) = signal(SIGPIPE, SIG_DFL);
+    runner_t *r = runner_new(4, 2, 5000, 1000, s_done, &d);
+    const char *deaf[] = {"/bin/sh", "-c", "sleep 0.3", NULL};
+    size_t big = 4 << 20;
+    char *input = malloc(big + 1);
+    assert_non_null(input);
+    memset(input, 'x', big);
+    input[big] = '\0';
+    uint64_t t0 = hn_ms();
+    assert_int_equal(runner_submit(r, deaf, "a", 1, input), 0);
+    assert_true(hn_ms() - t0 < 200); /* submit returned at once */
+    free(input);
+    assert_true(runner_wait_idle(r, 3000));
+    assert_int_equal(d.n, 1);
+    assert_true(d.ok[0]);
+    runner_destroy(&r);
+    signal(SIGPIPE, old);
 }
 
 /* ---- the RIB listing ---- */
@@ -457,6 +509,8 @@ int main(void)
         cmocka_unit_test(test_bgp_runner_kills_after_timeout),
         cmocka_unit_test(test_bgp_runner_same_key_in_order_queue_bounded),
         cmocka_unit_test(test_bgp_runner_output_cap),
+        cmocka_unit_test(test_bgp_runner_feeds_stdin),
+        cmocka_unit_test(test_bgp_runner_unread_stdin),
         cmocka_unit_test(test_bgp_parse_rib),
         cmocka_unit_test(test_bgp_config_keys),
         cmocka_unit_test(test_bgp_gobgp_backend_announce_withdraw_resync),
