@@ -44,12 +44,11 @@ notify_t *notify_new(const char *script, int queue_max, int parallel, int timeou
 
 void notify_destroy(notify_t **self_p)
 {
-    notify_t *self = self_p ? *self_p : NULL;
-    if (!self)
+    if (!self_p || !*self_p)
         return;
-    runner_destroy(&self->runner);
-    free(self->script);
-    free(self);
+    runner_destroy(&(*self_p)->runner);
+    free((*self_p)->script);
+    free(*self_p);
     *self_p = NULL;
 }
 
