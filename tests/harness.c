@@ -270,3 +270,19 @@ const char *hn_build_dir(void)
     const char *b = getenv("FG_BUILD");
     return b && *b ? b : "build";
 }
+
+pid_t hn_daemon(const char *dir, const char *conf, const char *name, const char *shard)
+{
+    char bin[512], log[512];
+    snprintf(bin, sizeof(bin), "%s/floodgate-%s", hn_build_dir(), name);
+    snprintf(log, sizeof(log), "%s/%s%s.log", dir, name, shard ? shard : "");
+    char *argv[] = {bin, "-c", (char *)conf, shard ? "--shard" : NULL, (char *)shard, NULL};
+    return hn_spawn(argv, log);
+}
+
+void hn_expect_alive(const pid_t *pids, size_t n, const char *dir)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!hn_alive(pids[i]))
+            fail_msg("a daemon exited at start-up; see the logs in %s", dir);
+}

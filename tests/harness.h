@@ -59,6 +59,15 @@ void hn_write_file(const char *path, const char *text);
 /* The whole file as a NUL-terminated string (the caller's to free), or NULL. */
 char *hn_read_file(const char *path);
 
+/* Start the daemon floodgate-<name> of the build directory with -c conf
+ * (and --shard shard when shard is not NULL), its output in
+ * dir/<name><shard>.log. Returns the PID; aborts the test when fork fails. */
+pid_t hn_daemon(const char *dir, const char *conf, const char *name, const char *shard);
+
+/* Fail the test, pointing at the logs in dir, when any of the n processes
+ * has already exited. */
+void hn_expect_alive(const pid_t *pids, size_t n, const char *dir);
+
 /* Directory of the built binaries: $FG_BUILD or "build". */
 const char *hn_build_dir(void);
 

@@ -126,15 +126,6 @@ static void s_write_config(e2e_t *e)
     hn_write_file(e->conf, text);
 }
 
-static pid_t s_daemon(e2e_t *e, const char *name, const char *shard)
-{
-    char bin[512], log[512];
-    snprintf(bin, sizeof(bin), "%s/floodgate-%s", hn_build_dir(), name);
-    snprintf(log, sizeof(log), "%s/%s%s.log", e->dir, name, shard ? shard : "");
-    char *argv[] = {bin, "-c", e->conf, shard ? "--shard" : NULL, (char *)shard, NULL};
-    return hn_spawn(argv, log);
-}
-
 static int s_setup(void **state)
 {
     (void)state;
@@ -148,11 +139,11 @@ static int s_setup(void **state)
     e->nf_port = hn_free_port();
     s_write_config(e);
     e->redis = hn_redis_start(e->dir, e->redis_port, false);
-    e->actuator = s_daemon(e, "actuator", NULL);
-    e->detector = s_daemon(e, "detector", NULL);
-    e->agg[0] = s_daemon(e, "aggregator", "0");
-    e->agg[1] = s_daemon(e, "aggregator", "1");
-    e->collector = s_daemon(e, "collector", NULL);
+    e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
+    e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
+    e->agg[0] = hn_daemon(e->dir, e->conf, "aggregator", "0");
+    e->agg[1] = hn_daemon(e->dir, e->conf, "aggregator", "1");
+    e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
     for (int i = 0; i < SHARDS; i++) {
         char ep[64];
         snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", e->pull_port + i);
@@ -163,9 +154,7 @@ static int s_setup(void **state)
     }
     usleep(700 * 1000); /* let ZeroMQ connect before traffic starts */
     pid_t all[] = {e->actuator, e->detector, e->agg[0], e->agg[1], e->collector};
-    for (size_t i = 0; i < 5; i++)
-        if (!hn_alive(all[i]))
-            fail_msg("a daemon exited at start-up; see the logs in %s", e->dir);
+    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
     return 0;
 }
 

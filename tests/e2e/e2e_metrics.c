@@ -63,15 +63,6 @@ static void s_write_config(e2e_t *e)
     hn_write_file(e->conf, text);
 }
 
-static pid_t s_daemon(e2e_t *e, const char *name, const char *extra)
-{
-    char bin[512], log[512];
-    snprintf(bin, sizeof(bin), "%s/floodgate-%s", hn_build_dir(), name);
-    snprintf(log, sizeof(log), "%s/%s.log", e->dir, name);
-    char *argv[] = {bin, "-c", e->conf, (char *)extra, extra ? "0" : NULL, NULL};
-    return hn_spawn(argv, log);
-}
-
 static int s_setup(void **state)
 {
     (void)state;
@@ -84,15 +75,13 @@ static int s_setup(void **state)
         *ports[i] = hn_free_port();
     s_write_config(e);
     e->redis = hn_redis_start(e->dir, e->redis_port, false);
-    e->actuator = s_daemon(e, "actuator", NULL);
-    e->detector = s_daemon(e, "detector", NULL);
-    e->aggregator = s_daemon(e, "aggregator", "--shard");
-    e->collector = s_daemon(e, "collector", NULL);
+    e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
+    e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
+    e->aggregator = hn_daemon(e->dir, e->conf, "aggregator", "0");
+    e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
     usleep(500 * 1000); /* let ZeroMQ connect before traffic starts */
     pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
-    for (size_t i = 0; i < 4; i++)
-        if (!hn_alive(all[i]))
-            fail_msg("a daemon exited at start-up; see the logs in %s", e->dir);
+    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
     return 0;
 }
 
