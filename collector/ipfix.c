@@ -68,9 +68,9 @@ static int s_templates(tpl_env_t *env, const ipfix_header_t *h, uint16_t set_id,
     return 0;
 }
 
-static int s_set(tpl_env_t *env, const ipfix_header_t *h, uint16_t id, const uint8_t *body,
-                 size_t len)
+static int s_set(tpl_env_t *env, const void *hdr, uint16_t id, const uint8_t *body, size_t len)
 {
+    const ipfix_header_t *h = hdr;
     rd_t r = rd_init(body, len);
     if (id == IPFIX_TEMPLATE_SET || id == IPFIX_OPTIONS_SET)
         return s_templates(env, h, id, &r);
@@ -87,25 +87,10 @@ ipfix_status_t ipfix_decode(const uint8_t *buf, const ipfix_header_t *h, tpl_env
     env->ctx.sys_uptime_ms = 0;
     env->ctx.v9 = false;
     env->ctx.exp = env->exp;
-    rd_t r = rd_init(buf + IPFIX_HEADER_LEN, (size_t)h->length - IPFIX_HEADER_LEN);
-    while (r.left >= 4) {
-        const uint8_t *set = r.p;
-        uint16_t id = rd_be16(&r), slen = rd_be16(&r);
-        if (slen < 4 || (size_t)slen - 4 > r.left) {
-            env->st->sets_malformed++;
-            env->exp->st.malformed++;
-            return IPFIX_ERR_SET;
-        }
-        rd_skip(&r, (size_t)slen - 4);
-        if (s_set(env, h, id, set + 4, (size_t)slen - 4) != 0) {
-            if (id < IPFIX_MIN_DATA_SET) {
-                env->st->sets_malformed++;
-                env->exp->st.malformed++;
-            }
-            return IPFIX_ERR_SET;
-        }
-    }
-    return IPFIX_OK;
+    return tpl_walk_sets(env, buf + IPFIX_HEADER_LEN, (size_t)h->length - IPFIX_HEADER_LEN,
+                         s_set, h) == 0
+               ? IPFIX_OK
+               : IPFIX_ERR_SET;
 }
 
 const char *ipfix_status_str(ipfix_status_t st)

@@ -70,9 +70,10 @@ static int s_options(tpl_env_t *env, const nf9_header_t *h, rd_t *r)
     return 0;
 }
 
-static int s_flowset(tpl_env_t *env, const nf9_header_t *h, uint16_t id, const uint8_t *body,
+static int s_flowset(tpl_env_t *env, const void *hdr, uint16_t id, const uint8_t *body,
                      size_t len)
 {
+    const nf9_header_t *h = hdr;
     rd_t r = rd_init(body, len);
     if (id == NF9_TEMPLATE_SET)
         return s_templates(env, h, &r);
@@ -91,25 +92,9 @@ nf9_status_t nf9_decode(const uint8_t *buf, size_t len, const nf9_header_t *h, t
     env->ctx.sys_uptime_ms = h->sys_uptime_ms;
     env->ctx.v9 = true;
     env->ctx.exp = env->exp;
-    rd_t r = rd_init(buf + NF9_HEADER_LEN, len - NF9_HEADER_LEN);
-    while (r.left >= 4) {
-        const uint8_t *set = r.p;
-        uint16_t id = rd_be16(&r), slen = rd_be16(&r);
-        if (slen < 4 || (size_t)slen - 4 > r.left) {
-            env->st->sets_malformed++;
-            env->exp->st.malformed++;
-            return NF9_ERR_SET;
-        }
-        rd_skip(&r, (size_t)slen - 4);
-        if (s_flowset(env, h, id, set + 4, (size_t)slen - 4) != 0) {
-            if (id < NF9_MIN_DATA_SET) { /* tpl_data_set counts its own */
-                env->st->sets_malformed++;
-                env->exp->st.malformed++;
-            }
-            return NF9_ERR_SET;
-        }
-    }
-    return NF9_OK;
+    return tpl_walk_sets(env, buf + NF9_HEADER_LEN, len - NF9_HEADER_LEN, s_flowset, h) == 0
+               ? NF9_OK
+               : NF9_ERR_SET;
 }
 
 const char *nf9_status_str(nf9_status_t st)

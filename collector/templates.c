@@ -692,3 +692,25 @@ int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
     }
     return 0;
 }
+
+int tpl_walk_sets(tpl_env_t *env, const uint8_t *body, size_t len, tpl_set_fn fn,
+                  const void *hdr)
+{
+    rd_t r = rd_init(body, len);
+    while (r.left >= 4) {
+        const uint8_t *set = r.p;
+        uint16_t id = rd_be16(&r), slen = rd_be16(&r);
+        bool bad = slen < 4 || (size_t)slen - 4 > r.left;
+        if (!bad) {
+            rd_skip(&r, (size_t)slen - 4);
+            if (fn(env, hdr, id, set + 4, (size_t)slen - 4) == 0)
+                continue;
+            if (id >= TPL_MIN_DATA_SET) /* tpl_data_set counted it */
+                return -1;
+        }
+        env->st->sets_malformed++;
+        env->exp->st.malformed++;
+        return -1;
+    }
+    return 0;
+}

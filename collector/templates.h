@@ -28,6 +28,8 @@
 #include "common/addr.h"
 
 /* Fields per template: real templates have a few dozen; more is a flood. */
+/* First data set id, v9 (RFC 3954 5.3) and IPFIX (RFC 7011 3.3.2) alike. */
+#define TPL_MIN_DATA_SET 256
 #define TPL_MAX_FIELDS 128
 /* RFC 7011 7: a length of 65535 marks a variable-length field. */
 #define TPL_VARLEN 65535
@@ -202,6 +204,20 @@ typedef struct {
  * into env->sink. Returns the status. */
 tpl_status_t tpl_define(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
                         const tpl_field_t *fields, int n, bool options);
+
+/* Decodes one set (body after its 4-byte header) of the message whose
+ * protocol header is hdr; 0, or -1 when the set is malformed. */
+typedef int (*tpl_set_fn)(tpl_env_t *env, const void *hdr, uint16_t id, const uint8_t *body,
+                          size_t len);
+
+/* Walk the sets of a v9 / IPFIX message body: v9 flowsets (RFC 3954 5.1)
+ * and IPFIX sets (RFC 7011 3.3) share the header (id, length including the
+ * header) and the data set ids from 256. Calls fn for each set. A set whose
+ * length is short or runs past the body, or that fn refuses, ends the walk:
+ * counted malformed (data sets count their own in tpl_data_set) and -1.
+ * Fewer than 4 bytes left over are padding. Returns 0 or -1. */
+int tpl_walk_sets(tpl_env_t *env, const uint8_t *body, size_t len, tpl_set_fn fn,
+                  const void *hdr);
 
 /* Decode one data set (body after the set header) of stream (proto,
  * domain) through its template, counting in env. Returns 0, or -1 when the
