@@ -1,6 +1,5 @@
 #include "actuator/act.h"
 
-#include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,39 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actuator/store.h"
-#include "common/log.h"
-
-#define ACT_BACKOFF_MIN_MS 100
-#define ACT_BACKOFF_MAX_MS 5000
-#define ACT_RESUBSCRIBE_MS 5000
-#define ACT_DEFAULT_BAN_TIME 1800
-#define ACT_RL_MS 10000
-
-/* A decision waiting for Redis. */
-typedef struct {
-    int action;
-    bool enable_ban;
-    ban_t ban;
-} pending_t;
-
-struct act_t {
-    const fg_config_t *cfg;
-    act_opts_t opts;
-    store_t *store;
-    zhashx_t *known; /* ip -> ban_t * (owned) */
-    backend_t *backends[ACT_MAX_BACKENDS];
-    int n_backends;
-    pending_t *queue; /* ring */
-    size_t qhead, qcount;
-    bool synced;           /* the first scan (silent adoption) is done */
-    bool told_config_refused;
-    bool down_logged;
-    uint64_t backoff_ms;
-    uint64_t next_connect_ms, next_subscribe_ms, next_scan_ms; /* monotonic */
-    act_stats_t st;
-    fg_ratelimit_t rl_malformed, rl_redis, rl_badkeys, rl_refused, rl_log;
-};
+#include "actuator/act_int.h"
 
 static void s_ban_free(void **item)
 {
@@ -105,76 +72,6 @@ int act_add_backend(act_t *self, backend_t **backend_p)
     return 0;
 }
 
-/* ---- Redis failures and reconnection ---- */
-
-/* A store call failed: log (rate-limited) and, when the connection is gone,
- * schedule a reconnect. Returns 1 when the work should be retried later
- * (connection lost), 0 when it is dropped (Redis refused it). */
-static int s_redis_failed(act_t *self, const char *what)
-{
-    if (store_connected(self->store)) {
-        fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN, "event=redis_error op=%s err=\"%s\"",
-                  what, store_errstr(self->store));
-        return 0;
-    }
-    if (!self->down_logged)
-        fg_warn("event=redis_down op=%s err=\"%s\" retry_ms=%llu", what,
-                store_errstr(self->store), (unsigned long long)self->backoff_ms);
-    self->down_logged = true;
-    self->next_connect_ms = fg_mono_ms() + self->backoff_ms;
-    self->backoff_ms = self->backoff_ms * 2 > ACT_BACKOFF_MAX_MS ? ACT_BACKOFF_MAX_MS
-                                                                 : self->backoff_ms * 2;
-    return 1;
-}
-
-/* Keyspace notifications and the subscription; failures leave the scan. */
-static void s_subscribe(act_t *self)
-{
-    if (!self->opts.notifications)
-        return;
-    self->next_subscribe_ms = fg_mono_ms() + ACT_RESUBSCRIBE_MS;
-    if (store_enable_notifications(self->store) < 0 && store_connected(self->store) &&
-        !self->told_config_refused) {
-        fg_warn("event=notifications_refused err=\"%s\" fallback=scan check_interval=%d",
-                store_errstr(self->store), self->cfg->check_interval);
-        self->told_config_refused = true;
-    }
-    if (!store_connected(self->store))
-        return;
-    if (store_subscribe(self->store) < 0)
-        fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN,
-                  "event=subscribe_failed err=\"%s\" fallback=scan", store_errstr(self->store));
-    else
-        self->next_scan_ms = 0; /* events may have been missed meanwhile */
-}
-
-static void s_drain_queue(act_t *self);
-
-/* Connect, subscribe, scan (silently the first time), apply the queue. */
-static int s_connect(act_t *self)
-{
-    if (store_connect(self->store) < 0) {
-        s_redis_failed(self, "connect");
-        return -1;
-    }
-    const fg_config_t *cfg = self->cfg;
-    fg_info("event=redis_connected address=%s%s%d db=%d prefix=%s",
-            cfg->redis_unix[0] ? cfg->redis_unix : cfg->redis_host,
-            cfg->redis_unix[0] ? "" : ":", cfg->redis_unix[0] ? 0 : cfg->redis_port,
-            cfg->redis_db, cfg->redis_prefix);
-    self->down_logged = false;
-    self->backoff_ms = ACT_BACKOFF_MIN_MS;
-    s_subscribe(self);
-    if (act_scan(self) == 0)
-        s_drain_queue(self);
-    return store_connected(self->store) ? 0 : -1;
-}
-
-int act_start(act_t *self)
-{
-    return s_connect(self);
-}
-
 /* ---- backends ---- */
 
 static void s_backends_ban(act_t *self, const ban_t *b)
@@ -184,7 +81,7 @@ static void s_backends_ban(act_t *self, const ban_t *b)
             self->st.backend_errors++;
 }
 
-static void s_backends_unban(act_t *self, const ban_t *b, const char *reason)
+static void s_backendact_unban(act_t *self, const ban_t *b, const char *reason)
 {
     for (int i = 0; i < self->n_backends; i++)
         if (self->backends[i]->ops->unban(self->backends[i], b, reason) < 0)
@@ -192,7 +89,7 @@ static void s_backends_unban(act_t *self, const ban_t *b, const char *reason)
 }
 
 /* Hand every known ban to each backend's sync. */
-static void s_backends_sync(act_t *self)
+void act_backends_sync(act_t *self)
 {
     size_t n = zhashx_size(self->known), i = 0;
     const ban_t **all = calloc(n ? n : 1, sizeof(*all));
@@ -261,13 +158,13 @@ static void s_attack_log(act_t *self, const ban_t *b, const char *event, const c
 }
 
 /* The known ban of ip is over: record it, tell the backends, forget it. */
-static void s_unban(act_t *self, const char *ip, const char *reason)
+void act_unban(act_t *self, const char *ip, const char *reason)
 {
     ban_t *b = zhashx_lookup(self->known, ip);
     if (!b)
         return;
     if (store_record(self->store, b, "unban", reason, true, fg_now_ms()) < 0)
-        s_redis_failed(self, "record unban");
+        act_redis_failed(self, "record unban");
     if (strcmp(reason, "expired") == 0)
         self->st.unbans_expired++;
     else
@@ -275,13 +172,13 @@ static void s_unban(act_t *self, const char *ip, const char *reason)
     fg_info("event=unban ip=%s reason=%s source=%s attack_type=%s ban_count=%u", b->ip, reason,
             b->source, b->attack_type, b->ban_count);
     s_attack_log(self, b, "unban", reason);
-    s_backends_unban(self, b, reason);
+    s_backendact_unban(self, b, reason);
     zhashx_delete(self->known, ip); /* frees b */
 }
 
 /* Why a known ban's key is gone: past its expiry (1 s of slack for the
  * rounding of TTLs) or deleted. */
-static const char *s_vanish_reason(const ban_t *b)
+const char *act_vanish_reason(const ban_t *b)
 {
     return b->expires_ms && fg_now_ms() + 1000 >= b->expires_ms ? "expired" : "deleted";
 }
@@ -301,7 +198,7 @@ static int s_history(act_t *self, ban_t *b, uint64_t now, uint32_t *last)
 {
     uint32_t recent = 0;
     if (store_history_info(self->store, b->ip, now, self->cfg->repeat_window, last, &recent) < 0 &&
-        s_redis_failed(self, "history"))
+        act_redis_failed(self, "history"))
         return 1;
     b->recent_bans = recent;
     b->repeat_offender = recent > 0;
@@ -319,7 +216,7 @@ static void s_refuse(act_t *self, pending_t *p)
               p->ban.ip, self->cfg->max_bans);
     ban_set_times(&p->ban, fg_now_ms());
     if (store_record(self->store, &p->ban, "refused", "max_bans", false, fg_now_ms()) < 0)
-        s_redis_failed(self, "record refused");
+        act_redis_failed(self, "record refused");
 }
 
 /* Write a new ban for p. 0 done, 1 retry later. */
@@ -339,7 +236,7 @@ static int s_ban(act_t *self, pending_t *p)
     b->ban_count = last + 1;
     ban_set_times(b, now);
     if (store_write_ban(self->store, b, "ban", now) < 0)
-        return s_redis_failed(self, "ban");
+        return act_redis_failed(self, "ban");
     self->st.bans++;
     ban_t *k = s_remember(self, b);
     if (!k)
@@ -369,7 +266,7 @@ static int s_renew(act_t *self, const ban_t *k, uint32_t ban_time)
     nb.expires_at = (int64_t)((nb.expires_ms + 500) / 1000);
     if (store_write_ban(self->store, &nb, "renew", now) < 0) {
         ban_clear(&nb);
-        return s_redis_failed(self, "renew");
+        return act_redis_failed(self, "renew");
     }
     self->st.renewed++;
     ban_t *r = s_remember(self, &nb); /* replaces (and frees) k */
@@ -390,13 +287,13 @@ static bool s_renew_due(const act_t *self, long long ttl_ms, uint32_t ban_time)
 }
 
 /* Apply one decision against Redis. 0 done, 1 retry later. */
-static int s_apply(act_t *self, pending_t *p)
+int act_apply(act_t *self, pending_t *p)
 {
     if (!store_connected(self->store))
         return 1;
     long long ttl = store_ban_pttl(self->store, p->ban.ip);
     if (ttl == -3)
-        return s_redis_failed(self, "pttl");
+        return act_redis_failed(self, "pttl");
     ban_t *old = zhashx_lookup(self->known, p->ban.ip);
     bool renew = p->enable_ban && strcmp(self->cfg->renewal, "renew") == 0;
     uint32_t ban_time = p->ban.ban_time ? p->ban.ban_time : s_group_ban_time(self, p->ban.hostgroup);
@@ -409,10 +306,10 @@ static int s_apply(act_t *self, pending_t *p)
             self->st.ongoing++;
         return 0;
     }
-    if (old && renew && strcmp(s_vanish_reason(old), "expired") == 0)
+    if (old && renew && strcmp(act_vanish_reason(old), "expired") == 0)
         return s_renew(self, old, ban_time); /* just expired: the route never went */
     if (old)
-        s_unban(self, p->ban.ip, s_vanish_reason(old));
+        act_unban(self, p->ban.ip, act_vanish_reason(old));
     if (p->enable_ban)
         return s_ban(self, p);
     if (p->action == FLOODGATE__ACTION__ONGOING) {
@@ -421,41 +318,11 @@ static int s_apply(act_t *self, pending_t *p)
     }
     ban_set_times(&p->ban, fg_now_ms());
     if (store_record(self->store, &p->ban, "detect_only", NULL, false, fg_now_ms()) < 0 &&
-        s_redis_failed(self, "detect_only"))
+        act_redis_failed(self, "detect_only"))
         return 1;
     self->st.detect_only++;
     s_log_ban(&p->ban, "detect_only");
     return 0;
-}
-
-/* ---- the queue of decisions waiting for Redis ---- */
-
-static void s_enqueue(act_t *self, pending_t *p)
-{
-    size_t max = (size_t)self->opts.queue_max;
-    if (self->qcount >= max) {
-        self->st.queue_dropped++;
-        fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN,
-                  "event=decision_dropped ip=%s reason=queue_full queue=%zu", p->ban.ip, max);
-        ban_clear(&p->ban);
-        return;
-    }
-    self->queue[(self->qhead + self->qcount) % max] = *p;
-    self->qcount++;
-    memset(p, 0, sizeof(*p));
-}
-
-static void s_drain_queue(act_t *self)
-{
-    size_t max = (size_t)self->opts.queue_max;
-    while (self->qcount > 0 && store_connected(self->store)) {
-        pending_t *p = &self->queue[self->qhead];
-        if (s_apply(self, p) != 0)
-            return; /* stays at the head */
-        ban_clear(&p->ban);
-        self->qhead = (self->qhead + 1) % max;
-        self->qcount--;
-    }
 }
 
 /* ---- decisions ---- */
@@ -498,31 +365,24 @@ int act_decision(act_t *self, const Floodgate__Decision *d)
     }
     p.action = d->action;
     p.enable_ban = d->enable_ban;
-    if (self->qcount > 0 || s_apply(self, &p) != 0)
-        s_enqueue(self, &p); /* keep the order behind what already waits */
+    if (self->qcount > 0 || act_apply(self, &p) != 0)
+        act_enqueue(self, &p); /* keep the order behind what already waits */
     ban_clear(&p.ban);
     return 0;
 }
 
-/* ---- the scan: keys in Redis versus bans known ---- */
-
-static int s_collect_key(const char *ip, void *arg)
-{
-    zhashx_t *present = arg;
-    zhashx_update(present, ip, (void *)present); /* any non-NULL item */
-    return 0;
-}
+/* ---- manual bans ---- */
 
 /* A ban key we did not know: learn it; unless silent (start-up), it is a
  * manual ban: record it and tell the backends. */
-static void s_adopt(act_t *self, const char *ip, bool silent)
+void act_adopt(act_t *self, const char *ip, bool silent)
 {
     ban_t tmp;
     uint64_t now = fg_now_ms();
     int rc = store_read_ban(self->store, ip, now, &tmp);
     if (rc <= 0) {
         if (rc < 0)
-            s_redis_failed(self, "read ban");
+            act_redis_failed(self, "read ban");
         return; /* gone meanwhile, or not a hash */
     }
     uint32_t last = 0;
@@ -541,121 +401,10 @@ static void s_adopt(act_t *self, const char *ip, bool silent)
     }
     self->st.manual_adopted++;
     if (store_record(self->store, b, "ban", NULL, true, now) < 0)
-        s_redis_failed(self, "record manual ban");
+        act_redis_failed(self, "record manual ban");
     s_log_ban(b, "ban");
     s_attack_log(self, b, "ban", NULL);
     s_backends_ban(self, b);
-}
-
-/* Known bans whose key is not in present (and really gone): unban. */
-static void s_unban_vanished(act_t *self, zhashx_t *present)
-{
-    zlistx_t *gone = zlistx_new();
-    if (!gone)
-        return;
-    zlistx_set_destructor(gone, (czmq_destructor *)zstr_free);
-    zlistx_set_duplicator(gone, (czmq_duplicator *)strdup);
-    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known))
-        if (!zhashx_lookup(present, b->ip))
-            zlistx_add_end(gone, b->ip);
-    for (char *ip = zlistx_first(gone); ip; ip = zlistx_next(gone)) {
-        int exists = store_ban_exists(self->store, ip);
-        if (exists < 0) {
-            s_redis_failed(self, "exists");
-            break;
-        }
-        ban_t *b = zhashx_lookup(self->known, ip);
-        if (!exists && b)
-            s_unban(self, ip, s_vanish_reason(b));
-    }
-    zlistx_destroy(&gone);
-}
-
-int act_scan(act_t *self)
-{
-    uint64_t bad = 0;
-    bool silent = !self->synced;
-    self->next_scan_ms = fg_mono_ms() + (uint64_t)self->cfg->check_interval * 1000;
-    zhashx_t *present = zhashx_new();
-    if (!present)
-        return -1;
-    if (store_scan(self->store, s_collect_key, present, &bad) < 0) {
-        zhashx_destroy(&present);
-        s_redis_failed(self, "scan");
-        return -1;
-    }
-    if (bad > self->st.bad_keys)
-        fg_log_rl(&self->rl_badkeys, 600000, FG_LOG_WARN,
-                  "event=bad_ban_keys count=%llu hint=\"%s:ban:<ip> needs the canonical "
-                  "address (dotted quad, RFC 5952)\"",
-                  (unsigned long long)bad, self->cfg->redis_prefix);
-    self->st.bad_keys = bad;
-    for (void *it = zhashx_first(present); it; it = zhashx_next(present)) {
-        const char *ip = zhashx_cursor(present);
-        if (!zhashx_lookup(self->known, ip) && store_connected(self->store))
-            s_adopt(self, ip, silent);
-    }
-    s_unban_vanished(self, present);
-    zhashx_destroy(&present);
-    if (!store_connected(self->store))
-        return -1;
-    if (silent) {
-        self->synced = true;
-        fg_info("event=bans_learned count=%zu", zhashx_size(self->known));
-        s_backends_sync(self);
-    }
-    return 0;
-}
-
-/* ---- keyspace notifications ---- */
-
-static void s_on_key_event(const char *ip, bool expired, void *arg)
-{
-    act_t *self = arg;
-    if (!zhashx_lookup(self->known, ip))
-        return; /* not a ban we know: the scan adopts or ignores it */
-    int exists = store_ban_exists(self->store, ip);
-    if (exists < 0)
-        s_redis_failed(self, "exists");
-    if (exists != 0)
-        return; /* banned again already, or unknown: the scan decides */
-    s_unban(self, ip, expired ? "expired" : "deleted");
-}
-
-int act_sub_fd(const act_t *self)
-{
-    return store_sub_fd(self->store);
-}
-
-void act_sub_ready(act_t *self)
-{
-    if (store_sub_read(self->store, s_on_key_event, self) < 0) {
-        fg_warn("event=subscription_lost err=\"%s\" fallback=scan", store_errstr(self->store));
-        self->next_subscribe_ms = fg_mono_ms() + ACT_BACKOFF_MIN_MS;
-        self->next_scan_ms = 0;
-    }
-}
-
-/* ---- periodic work ---- */
-
-void act_tick(act_t *self)
-{
-    uint64_t now = fg_mono_ms();
-    for (int i = 0; i < self->n_backends; i++)
-        if (self->backends[i]->ops->poll)
-            self->backends[i]->ops->poll(self->backends[i]);
-    if (!store_connected(self->store)) {
-        if (now >= self->next_connect_ms)
-            s_connect(self);
-        return;
-    }
-    if (self->opts.notifications && store_sub_fd(self->store) < 0 &&
-        now >= self->next_subscribe_ms)
-        s_subscribe(self);
-    if (store_connected(self->store) && now >= self->next_scan_ms)
-        act_scan(self);
-    if (self->qcount > 0)
-        s_drain_queue(self);
 }
 
 const ban_t *act_known_ban(const act_t *self, const char *ip)
@@ -669,11 +418,6 @@ void act_get_stats(const act_t *self, act_stats_t *out)
     out->redis_errors = store_errors(self->store);
     out->queue_depth = self->qcount;
     out->known = zhashx_size(self->known);
-}
-
-bool act_redis_up(const act_t *self)
-{
-    return store_connected(self->store);
 }
 
 int act_backend_count(const act_t *self)
