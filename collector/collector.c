@@ -221,7 +221,7 @@ static void s_malformed(col_t *self, uint64_t *counter, exp_entry_t *e,
 /* The state of one exporter stream, counted as a datagram; the scratch
  * entry when the table is full (counted). */
 static exp_entry_t *s_stream(col_t *self, const fg_addr_t *exporter, uint8_t proto,
-                             uint32_t domain)
+                             uint32_t domain, uint64_t now_ms)
 {
     exp_entry_t *e = exp_get(self->exporters, exporter, proto, domain);
     if (!e) {
@@ -231,6 +231,8 @@ static exp_entry_t *s_stream(col_t *self, const fg_addr_t *exporter, uint8_t pro
         e = &self->scratch;
         e->seq.valid = false; /* streams mix here: no sequence accounting */
     }
+    e->gap_ms = e->datagrams && now_ms > e->last_ms ? now_ms - e->last_ms : 0;
+    e->last_ms = now_ms;
     e->datagrams++;
     e->st.datagrams++;
     return e;
@@ -245,15 +247,21 @@ static const char *s_proto_name(uint8_t proto)
 }
 
 /* Sequence accounting: count units (records for v5 / IPFIX, datagrams for
- * v9 / sFlow) of this datagram carrying sequence seq. */
+ * v9 / sFlow) of this datagram carrying sequence seq. A gap is plausible
+ * (lost) up to what the exporter can have sent since its previous
+ * datagram at collector/seq_max_records_per_s (datagrams_per_s); beyond,
+ * or backwards, it is a reset. */
 static void s_sequence(col_t *self, exp_entry_t *e, uint32_t seq, uint32_t count,
                        const fg_addr_t *exporter)
 {
     if (e == &self->scratch)
         return;
     uint64_t resets = e->seq.resets, reorders = e->seq.reorders;
-    uint32_t lost = nf5_seq_update(&e->seq, seq, (uint16_t)(count > UINT16_MAX ? UINT16_MAX : count));
     bool datagrams = e->proto == NF9_VERSION || e->proto == EXP_SFLOW;
+    uint64_t rate = (uint64_t)(datagrams ? self->cfg->seq_max_datagrams_per_s
+                                         : self->cfg->seq_max_records_per_s);
+    uint32_t lost = nf5_seq_update(&e->seq, seq, (uint16_t)(count > UINT16_MAX ? UINT16_MAX : count),
+                                   nf5_seq_max_gap(rate, e->gap_ms));
     *(datagrams ? &self->st.seq_lost_datagrams : &self->st.seq_lost) += lost;
     self->st.seq_resets += e->seq.resets - resets;
     self->st.seq_reorders += e->seq.reorders - reorders;
@@ -289,7 +297,7 @@ static void s_netflow_v5(col_t *self, const uint8_t *buf, size_t len, const fg_a
     if (st == NF5_TRAILING)
         self->st.trailing++;
     uint32_t domain = (uint32_t)h.engine_type << 8 | h.engine_id;
-    exp_entry_t *e = s_stream(self, exporter, NF5_VERSION, domain);
+    exp_entry_t *e = s_stream(self, exporter, NF5_VERSION, domain, now_ms);
     if (h.sampling_interval)
         e->sampling = h.sampling_interval;
     s_sequence(self, e, h.flow_sequence, h.count, exporter);
@@ -331,7 +339,7 @@ static void s_netflow_v9(col_t *self, const uint8_t *buf, size_t len, const fg_a
                     nf9_status_str(st), len);
         return;
     }
-    exp_entry_t *e = s_stream(self, exporter, NF9_VERSION, h.source_id);
+    exp_entry_t *e = s_stream(self, exporter, NF9_VERSION, h.source_id, now_ms);
     s_sequence(self, e, h.sequence, 1, exporter);
     tpl_env_t env;
     s_env(self, &env, exporter, e, now_ms);
@@ -354,7 +362,7 @@ static void s_ipfix(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t
     }
     if (st == IPFIX_TRAILING)
         self->st.trailing++;
-    exp_entry_t *e = s_stream(self, exporter, IPFIX_VERSION, h.domain);
+    exp_entry_t *e = s_stream(self, exporter, IPFIX_VERSION, h.domain, now_ms);
     tpl_env_t env;
     s_env(self, &env, exporter, e, now_ms);
     st = ipfix_decode(buf, &h, &env);
@@ -377,7 +385,7 @@ static void s_sflow(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t
         s_malformed(self, c, NULL, exporter, h.version, sflow_status_str(st), len);
         return;
     }
-    exp_entry_t *e = s_stream(self, exporter, EXP_SFLOW, h.sub_agent);
+    exp_entry_t *e = s_stream(self, exporter, EXP_SFLOW, h.sub_agent, now_ms);
     s_sequence(self, e, h.sequence, 1, exporter);
     s_begin(self, exporter, e, now_ms);
     uint32_t flows = 0;

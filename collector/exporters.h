@@ -43,6 +43,8 @@ typedef struct {
     uint8_t proto; /* 5 = NetFlow v5, 9 = v9, 10 = IPFIX, EXP_SFLOW */
     uint8_t used;
     uint64_t datagrams; /* same as st.datagrams; kept for v5's callers */
+    uint64_t last_ms;   /* monotonic time of the latest datagram */
+    uint64_t gap_ms;    /* from the one before it to it */
     nf5_seq_t seq;      /* v5, IPFIX: records; v9, sFlow: datagrams */
     exp_stats_t st;
     uint32_t n_templates;     /* held in the template cache */

@@ -92,22 +92,35 @@ const char *nf5_status_str(nf5_status_t st)
     return "unknown";
 }
 
-uint32_t nf5_seq_update(nf5_seq_t *s, uint32_t seq, uint16_t count)
+uint32_t nf5_seq_max_gap(uint64_t max_per_s, uint64_t elapsed_ms)
+{
+    if (elapsed_ms > NF5_SEQ_GAP_CEILING)
+        return NF5_SEQ_GAP_CEILING;
+    uint64_t gap = max_per_s * (elapsed_ms + 1) / 1000;
+    return gap > NF5_SEQ_GAP_CEILING ? NF5_SEQ_GAP_CEILING : (uint32_t)gap;
+}
+
+uint32_t nf5_seq_update(nf5_seq_t *s, uint32_t seq, uint16_t count, uint32_t max_gap)
 {
     uint32_t ahead = seq - s->next; /* modulo 2^32: the counter wraps */
+    uint32_t behind = s->next - seq;
     uint32_t lost = 0;
+    if (max_gap > NF5_SEQ_GAP_CEILING)
+        max_gap = NF5_SEQ_GAP_CEILING;
     if (!s->valid) {
         s->valid = true;
     } else if (ahead == 0) {
         /* in order */
-    } else if (ahead <= NF5_SEQ_MAX_GAP) {
-        lost = ahead;
-    } else if (s->next - seq <= NF5_SEQ_REORDER_WINDOW) {
+    } else if (behind <= NF5_SEQ_REORDER_WINDOW) {
         s->reorders++;
         return 0; /* late or duplicate: keep expecting next */
+    } else if (ahead <= max_gap) {
+        lost = ahead;
     } else {
         s->resets++;
+        s->run = 0;
     }
+    s->run++;
     s->lost += lost;
     s->next = seq + count;
     return lost;

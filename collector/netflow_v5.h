@@ -29,7 +29,8 @@
  *
  * flow_sequence counts the flows the exporter sent before this datagram, so
  * the next datagram of the same (exporter, engine) should carry
- * flow_sequence + count; nf5_seq_update() turns that into lost records.
+ * flow_sequence + count; nf5_seq_update() turns that into lost records
+ * (or a reset, when the jump is more than the exporter can have sent).
  *
  * A leaf module: no logging, no allocation; the caller owns every buffer. */
 #ifndef FG_COLLECTOR_NETFLOW_V5_H
@@ -99,29 +100,40 @@ uint64_t nf5_uptime_to_unix_ms(const nf5_header_t *hdr, uint32_t stamp);
 /* A static, lower-case name of a status ("ok", "bad_version", ...). */
 const char *nf5_status_str(nf5_status_t st);
 
-/* Sequence tracking of one (exporter, engine_type, engine_id) stream.
- * Zero-initialise it. */
+/* Sequence tracking of one (exporter, engine_type, engine_id) stream; the
+ * same accounting serves v9 and sFlow (units: datagrams) and IPFIX (units:
+ * records). Zero-initialise it. */
 typedef struct {
-    uint32_t next;     /* flow_sequence expected in the next datagram */
+    uint32_t next;     /* sequence expected in the next datagram */
     bool valid;        /* next is known */
-    uint64_t lost;     /* records lost so far */
-    uint64_t resets;   /* jumps too large to be losses: exporter restarts */
-    uint64_t reorders; /* datagrams older than expected */
+    uint32_t run;      /* datagrams in sequence since the first or the last reset */
+    uint64_t lost;     /* units lost so far: plausible gaps only */
+    uint64_t resets;   /* implausible jumps, forward or backward */
+    uint64_t reorders; /* datagrams a little older than expected */
 } nf5_seq_t;
 
-/* A jump forward of more than this many flows is taken as a restart of the
- * exporter (or a new engine), not a loss. */
-#define NF5_SEQ_MAX_GAP 1000000u
-/* A datagram at most this many flows behind the expectation is a late one
- * (UDP reorders within a few datagrams); further behind, a restart. */
+/* A datagram at most this many units behind the expectation is a late one
+ * (UDP reorders within a few datagrams); further behind, a reset. */
 #define NF5_SEQ_REORDER_WINDOW 3000u
+/* No gap is plausible beyond half the 32-bit space: it is as far backwards. */
+#define NF5_SEQ_GAP_CEILING 0x7fffffffu
 
-/* Account for a datagram of count records carrying flow_sequence seq.
- * Returns the records lost just before it (0 for the first datagram, a late
- * or duplicate datagram, or a reset) and adds them to s->lost. A late
- * datagram (at most NF5_SEQ_REORDER_WINDOW behind) does not move the
- * expectation;
- * anything else resynchronises on seq + count. Cannot fail. */
-uint32_t nf5_seq_update(nf5_seq_t *s, uint32_t seq, uint16_t count);
+/* The largest gap an exporter sending at most max_per_s units a second can
+ * have left in elapsed_ms since its previous datagram: max_per_s times
+ * (elapsed_ms + 1) / 1000 (a millisecond at least, for datagrams read in
+ * one burst), at most NF5_SEQ_GAP_CEILING. Cannot fail. */
+uint32_t nf5_seq_max_gap(uint64_t max_per_s, uint64_t elapsed_ms);
+
+/* Account for a datagram of count units carrying sequence seq. A jump
+ * forward of at most max_gap units is a loss: returned and added to
+ * s->lost. A datagram at most NF5_SEQ_REORDER_WINDOW behind is late (a
+ * reorder or duplicate) and does not move the expectation. Any other jump,
+ * forward beyond max_gap or backward beyond the window, is a reset (the
+ * exporter restarted, or the datagram is forged): counted in s->resets,
+ * never as loss, and the expectation resynchronises on seq + count, as it
+ * does after every datagram but a late one. Returns the units lost just
+ * before this datagram (0 for the first, a late one or a reset). Cannot
+ * fail. */
+uint32_t nf5_seq_update(nf5_seq_t *s, uint32_t seq, uint16_t count, uint32_t max_gap);
 
 #endif

@@ -480,6 +480,8 @@ static const key_def_t s_keys[] = {
     {"collector", "max_templates", s_set_int, C(max_templates), 0, "256", 1, 65536, false},
     {"collector", "template_hold_ms", s_set_int, C(template_hold_ms), 0, "0", 0, 60000, false},
     {"collector", "exporter_allow", s_set_allow, 0, 0, "", 0, 0, true},
+    {"collector", "seq_max_records_per_s", s_set_int, C(seq_max_records_per_s), 0, "1000000", 1, 1000000000, false},
+    {"collector", "seq_max_datagrams_per_s", s_set_int, C(seq_max_datagrams_per_s), 0, "100000", 1, 1000000000, false},
     {"collector", "sampling_override", s_set_override, 0, 0, "", 0, 0, true},
 
     {"aggregator", "shards", s_set_int, C(shards), 0, "1", 1, FG_MAX_SHARDS, false},

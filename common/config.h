@@ -98,6 +98,8 @@ typedef struct {
     int max_templates;     /* per (exporter, source id / domain) */
     int template_hold_ms;  /* hold data sets this long for their template */
     ptrie_t *exporter_allow; /* empty: every exporter is accepted */
+    int seq_max_records_per_s;   /* v5 / IPFIX: the largest plausible gap rate */
+    int seq_max_datagrams_per_s; /* v9 / sFlow: the same in datagrams */
     struct {
         fg_addr_t exporter;
         uint32_t rate;

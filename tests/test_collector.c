@@ -472,6 +472,105 @@ static void test_collector_v9_ipfix_sequence_gaps(void **state)
     s_stop(&fx);
 }
 
+/* Send dgram (len bytes, its own copy) with the sequence number at seq_at
+ * set to seq, at now_ms. */
+static void s_send_seq(fx_t *fx, const uint8_t *dgram, size_t len, size_t seq_at, uint32_t seq,
+                       uint64_t now_ms)
+{
+    uint8_t copy[65536];
+    memcpy(copy, dgram, len);
+    s_put32(copy + seq_at, seq);
+    col_datagram(fx->col, copy, len, &s_exporter, now_ms);
+}
+
+/* For each protocol, a stream in sequence, then: a forged jump of about
+ * 2^31 and 200 more of them (resets, no loss), a jump backwards beyond the
+ * reorder window (a reset), a gap of what the exporter can have sent in a
+ * second (loss), and the same gap 1 ms later (a reset: more than it can
+ * have sent). v5 and IPFIX count records (per datagram: units), v9 and
+ * sFlow datagrams. */
+static void test_collector_sequence_resets_each_protocol(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pcap; /* NULL: a v5 datagram of 30 records */
+        size_t seq_at;
+        bool datagrams;
+    } p[] = {
+        {NULL, 16, false},
+        {"tests/data/nf9_softflowd.pcap", 12, true},
+        {"tests/data/ipfix_softflowd.pcap", 8, false},
+        {"tests/data/sflow_pmacct.pcap", 0, true}, /* offset from the agent type */
+    };
+    for (size_t c = 0; c < sizeof(p) / sizeof(p[0]); c++) {
+        fx_t fx;
+        s_extra = "    seq_max_records_per_s = 100000\n    seq_max_datagrams_per_s = 1000\n";
+        s_start(&fx, 1000, 1000, true, NULL);
+        uint8_t v5[NF5_MAX_DATAGRAM];
+        uint32_t src[30], dst[30];
+        for (int i = 0; i < 30; i++) {
+            src[i] = SRC_BASE;
+            dst[i] = HOST_BASE + 1;
+        }
+        ft_pcap_t pc = {0};
+        const uint8_t *d = v5;
+        size_t len = s_dgram(v5, 30, src, dst, 0, 0), at = p[c].seq_at;
+        if (p[c].pcap) {
+            assert_int_equal(ft_pcap_load(p[c].pcap, &pc), 0);
+            /* a data datagram whose templates came before it */
+            for (int i = 0; i < pc.n - 1; i++)
+                col_datagram(fx.col, pc.data[i], pc.len[i], &s_exporter, 1000);
+            d = pc.data[pc.n - 1];
+            len = pc.len[pc.n - 1];
+            if (at == 0) /* sFlow: version, agent type (1 = IPv4), agent, sub-agent */
+                at = 12 + (d[7] == 1 ? 4 : 16);
+        }
+        uint32_t seq = 1000;
+        s_send_seq(&fx, d, len, at, seq, 1000);
+        col_stats_t *st = col_stats(fx.col);
+        uint64_t *lost = p[c].datagrams ? &st->seq_lost_datagrams : &st->seq_lost;
+        uint64_t lost0 = *lost, resets0 = st->seq_resets;
+        /* units of this datagram: the next in order carries seq + units */
+        uint32_t units = 1;
+        if (!p[c].datagrams) { /* the stream's expectation tells */
+            const exp_table_t *tb = col_exporters(fx.col);
+            for (size_t i = 0; i < exp_capacity(tb); i++)
+                if (exp_at(tb, i))
+                    units = exp_at(tb, i)->seq.next - seq;
+        }
+        seq += units;
+        s_send_seq(&fx, d, len, at, seq, 1002); /* in order */
+        seq += units;
+        assert_int_equal(*lost, lost0);
+        uint64_t t = 1003;
+        for (int i = 0; i <= 200; i++, t++) {
+            seq += 0x7ff00000u + (uint32_t)i * 7919u;
+            s_send_seq(&fx, d, len, at, seq, t);
+            seq += units;
+        }
+        assert_int_equal(*lost, lost0);
+        assert_int_equal(st->seq_resets, resets0 + 201);
+        seq -= NF5_SEQ_REORDER_WINDOW + 1 + units; /* backwards */
+        s_send_seq(&fx, d, len, at, seq, t);
+        seq += units;
+        assert_int_equal(st->seq_resets, resets0 + 202);
+        assert_int_equal(*lost, lost0);
+        /* one second later: up to 100 000 records / 1 000 datagrams */
+        uint32_t gap = p[c].datagrams ? 900 : 90000;
+        t += 1000;
+        s_send_seq(&fx, d, len, at, seq + gap, t);
+        seq += gap + units;
+        assert_int_equal(*lost, lost0 + gap);
+        s_send_seq(&fx, d, len, at, seq + gap, t + 1);
+        assert_int_equal(*lost, lost0 + gap);
+        assert_int_equal(st->seq_resets, resets0 + 203);
+        ft_pcap_free(&pc);
+        ft_totals_t got; /* take every batch, or it may reach the next test's socket */
+        s_collect(&fx, &got);
+        s_stop(&fx);
+    }
+}
+
 /* exporter_allow drops (and counts) datagrams of other exporters;
  * sampling_override replaces the v5 header's rate. */
 static void test_collector_allow_list_and_override(void **state)
@@ -506,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_collector_drops_never_block),
         cmocka_unit_test(test_collector_all_protocols_match_tshark),
         cmocka_unit_test(test_collector_v9_ipfix_sequence_gaps),
+        cmocka_unit_test(test_collector_sequence_resets_each_protocol),
         cmocka_unit_test(test_collector_allow_list_and_override),
     };
     zsys_init();

@@ -442,16 +442,66 @@ static void test_nf5_filter_neither(void **state)
 
 /* ---- flow_sequence: lost records per (exporter, engine) ---- */
 
+/* The plausible gap of the tests below. */
+#define G 1000000u
+
+/* The plausible gap grows with the time since the previous datagram and
+ * never reaches half the sequence space. */
+static void test_nf5_seq_max_gap_bounds(void **state)
+{
+    (void)state;
+    assert_int_equal(nf5_seq_max_gap(1000000, 0), 1000);   /* a burst: 1 ms */
+    assert_int_equal(nf5_seq_max_gap(1000000, 99), 100000);
+    assert_int_equal(nf5_seq_max_gap(100000, 9), 1000);
+    assert_int_equal(nf5_seq_max_gap(1000000, 86400000), NF5_SEQ_GAP_CEILING);
+    assert_int_equal(nf5_seq_max_gap(1000000000, UINT64_MAX), NF5_SEQ_GAP_CEILING);
+}
+
+/* Forged jumps of about 2^31 (forward or backward) and jumps just above
+ * the plausible gap are resets, never loss; a plausible gap is loss. 2 000
+ * hostile datagrams leave the loss counter where it was. */
+static void test_nf5_seq_resets_not_loss(void **state)
+{
+    (void)state;
+    nf5_seq_t s = {0};
+    nf5_seq_update(&s, 1000, 30, 1000);
+    assert_int_equal(nf5_seq_update(&s, 1030 + 0x80000000u, 30, 1000), 0);
+    assert_int_equal(s.resets, 1);
+    assert_int_equal(s.lost, 0);
+    uint32_t seq = 77;
+    for (int i = 0; i < 2000; i++) {
+        seq += 0x7ff00000u + (uint32_t)i * 7919u; /* ~2^31 each time */
+        assert_int_equal(nf5_seq_update(&s, seq, 30, 1000), 0);
+    }
+    assert_int_equal(s.lost, 0);
+    assert_int_equal(s.resets, 2001);
+    /* in order again: nothing; 1001 ahead with 1000 plausible: a reset */
+    nf5_seq_update(&s, s.next, 30, 1000);
+    uint64_t resets = s.resets;
+    assert_int_equal(nf5_seq_update(&s, s.next + 1001, 30, 1000), 0);
+    assert_int_equal(s.resets, resets + 1);
+    /* 1000 ahead: lost */
+    assert_int_equal(nf5_seq_update(&s, s.next + 1000, 30, 1000), 1000);
+    assert_int_equal(s.lost, 1000);
+    /* far backwards (beyond the reorder window): a reset, not 4 G lost */
+    assert_int_equal(nf5_seq_update(&s, s.next - NF5_SEQ_REORDER_WINDOW - 1, 30, G), 0);
+    assert_int_equal(s.resets, resets + 2);
+    assert_int_equal(s.lost, 1000);
+    /* a gap above the ceiling is never loss, whatever the caller allows */
+    assert_int_equal(nf5_seq_update(&s, s.next + 0x90000000u, 30, UINT32_MAX), 0);
+    assert_int_equal(s.lost, 1000);
+}
+
 static void test_nf5_seq_in_order_and_gaps(void **state)
 {
     (void)state;
     nf5_seq_t s = {0};
-    assert_int_equal(nf5_seq_update(&s, 1000, 30), 0); /* first: no history */
-    assert_int_equal(nf5_seq_update(&s, 1030, 30), 0);
-    assert_int_equal(nf5_seq_update(&s, 1060, 10), 0);
-    assert_int_equal(nf5_seq_update(&s, 1100, 30), 30); /* 1070..1099 missed */
-    assert_int_equal(nf5_seq_update(&s, 1130, 5), 0);
-    assert_int_equal(nf5_seq_update(&s, 1136, 5), 1);
+    assert_int_equal(nf5_seq_update(&s, 1000, 30, G), 0); /* first: no history */
+    assert_int_equal(nf5_seq_update(&s, 1030, 30, G), 0);
+    assert_int_equal(nf5_seq_update(&s, 1060, 10, G), 0);
+    assert_int_equal(nf5_seq_update(&s, 1100, 30, G), 30); /* 1070..1099 missed */
+    assert_int_equal(nf5_seq_update(&s, 1130, 5, G), 0);
+    assert_int_equal(nf5_seq_update(&s, 1136, 5, G), 1);
     assert_int_equal(s.lost, 31);
     assert_int_equal(s.resets, 0);
 }
@@ -460,28 +510,29 @@ static void test_nf5_seq_late_duplicate_reset_wrap(void **state)
 {
     (void)state;
     nf5_seq_t s = {0};
-    nf5_seq_update(&s, 100000, 30);
-    assert_int_equal(nf5_seq_update(&s, 100060, 30), 30); /* 100030 is late */
-    assert_int_equal(nf5_seq_update(&s, 100030, 30), 0);  /* it arrives: no loss */
+    nf5_seq_update(&s, 100000, 30, G);
+    assert_int_equal(nf5_seq_update(&s, 100060, 30, G), 30); /* 100030 is late */
+    assert_int_equal(nf5_seq_update(&s, 100030, 30, G), 0);  /* it arrives: no loss */
     assert_int_equal(s.reorders, 1);
-    assert_int_equal(nf5_seq_update(&s, 100090, 30), 0); /* expectation kept */
-    assert_int_equal(nf5_seq_update(&s, 100090, 30), 0); /* duplicate */
+    assert_int_equal(nf5_seq_update(&s, 100090, 30, G), 0); /* expectation kept */
+    assert_int_equal(nf5_seq_update(&s, 100090, 30, G), 0); /* duplicate */
     assert_int_equal(s.reorders, 2);
     assert_int_equal(s.resets, 0);
     /* the exporter restarted: sequence back to 0, neither 4 G lost nor late */
-    assert_int_equal(nf5_seq_update(&s, 0, 30), 0);
+    assert_int_equal(nf5_seq_update(&s, 0, 30, G), 0);
     assert_int_equal(s.resets, 1);
-    assert_int_equal(nf5_seq_update(&s, 30, 30), 0);
-    assert_int_equal(nf5_seq_update(&s, 90, 30), 30); /* and losses count again */
-    /* a jump of more than NF5_SEQ_MAX_GAP is a reset too */
-    assert_int_equal(nf5_seq_update(&s, 120 + NF5_SEQ_MAX_GAP + 1, 30), 0);
+    assert_int_equal(nf5_seq_update(&s, 30, 30, G), 0);
+    assert_int_equal(nf5_seq_update(&s, 90, 30, G), 30); /* and losses count again */
+    /* a jump of more than the plausible gap is a reset too */
+    assert_int_equal(nf5_seq_update(&s, 120 + G + 1, 30, G), 0);
     assert_int_equal(s.resets, 2);
     assert_int_equal(s.lost, 60);
+    assert_int_equal(s.run, 1); /* a reset starts a new run */
     /* the 32-bit counter wraps */
     nf5_seq_t w = {0};
-    nf5_seq_update(&w, 0xfffffff0u, 16);
-    assert_int_equal(nf5_seq_update(&w, 0, 30), 0);
-    assert_int_equal(nf5_seq_update(&w, 40, 30), 10);
+    nf5_seq_update(&w, 0xfffffff0u, 16, G);
+    assert_int_equal(nf5_seq_update(&w, 0, 30, G), 0);
+    assert_int_equal(nf5_seq_update(&w, 40, 30, G), 10);
     assert_int_equal(w.lost, 10);
     assert_int_equal(w.resets + w.reorders, 0);
 }
@@ -501,7 +552,7 @@ static void test_nf5_seq_from_datagrams(void **state)
         size_t len = s_build(buf, 20, 1000, 1700000000, 0, 0, 10, 20);
         s_put32(buf + 16, seqs[i]);
         assert_int_equal(nf5_decode(buf, len, 1, &h, r), NF5_OK);
-        lost += nf5_seq_update(&s, h.flow_sequence, h.count);
+        lost += nf5_seq_update(&s, h.flow_sequence, h.count, G);
     }
     assert_int_equal(lost, 20);
     assert_int_equal(s.next, 5100);
@@ -522,6 +573,8 @@ int main(void)
         cmocka_unit_test(test_nf5_trailing_bytes),
         cmocka_unit_test(test_nf5_prefixes_and_corruptions),
         cmocka_unit_test(test_nf5_seq_in_order_and_gaps),
+        cmocka_unit_test(test_nf5_seq_max_gap_bounds),
+        cmocka_unit_test(test_nf5_seq_resets_not_loss),
         cmocka_unit_test(test_nf5_seq_late_duplicate_reset_wrap),
         cmocka_unit_test(test_nf5_seq_from_datagrams),
     };
