@@ -51,6 +51,9 @@ LIB_detector   := $(B)/libfg_detector.a
 LIB_actuator   := $(B)/libfg_actuator.a
 LIB_cli        := $(B)/libfg_cli.a
 ALL_LIBS := $(LIB_collector) $(LIB_aggregator) $(LIB_detector) $(LIB_actuator) $(LIB_cli) $(LIB_common)
+# common/config.c lists each daemon's config section (in the daemon's library),
+# and the daemons use common: one group, searched until nothing is missing.
+LINK_LIBS := -Wl,--start-group $(ALL_LIBS) -Wl,--end-group
 
 UNIT_SRC  := $(wildcard tests/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC))
@@ -90,16 +93,16 @@ $(eval $(call lib_rule,actuator,))
 $(eval $(call lib_rule,cli,))
 
 $(B)/floodgate-%: $(B)/%/main.o $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LINK_LIBS) $(LDLIBS_ALL)
 
 $(B)/floodgate: $(B)/cli/main.o $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LINK_LIBS) $(LDLIBS_ALL)
 
 # Benchmarks (not part of `make test`; results in bench/RESULTS.md).
 BENCH_BINS := $(patsubst bench/bench_%.c,$(B)/floodgate-bench-%,$(wildcard bench/bench_*.c))
 bench: $(BINS) $(BENCH_BINS)
 $(B)/floodgate-bench-%: $(B)/bench/bench_%.o $(HARNESS) $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(LINK_LIBS) $(LDLIBS_ALL) -lcmocka
 
 # make bench-decode [BENCH_DECODE_ARGS="--fastnetmon --sock-seconds 10 --rate 300000"]
 BENCH_DECODE_ARGS ?= --fastnetmon
@@ -107,21 +110,21 @@ bench-decode: $(BINS) $(B)/floodgate-bench-decode
 	FG_BUILD=$(B) $(B)/floodgate-bench-decode $(BENCH_DECODE_ARGS)
 
 $(B)/floodgate-flowgen: $(B)/bench/flowgen.o $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LINK_LIBS) $(LDLIBS_ALL)
 
 # Decision -> route in BIRD, latency and bans/s (bench/RESULTS.md); not in `make test`.
 $(B)/floodgate-bench-bgp: $(B)/bench/bgp_bench.o $(HARNESS) $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(LINK_LIBS) $(LDLIBS_ALL) -lcmocka
 
 bench-bgp: all $(B)/floodgate-bench-bgp
 	FG_BUILD=$(B) $(B)/floodgate-bench-bgp
 	FG_BUILD=$(B) $(B)/floodgate-bench-bgp --backend exabgp
 
 $(B)/tests/test_%: $(B)/tests/test_%.o $(HARNESS) $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(LINK_LIBS) $(LDLIBS_ALL) -lcmocka
 
 $(B)/tests/e2e_%: $(B)/tests/e2e/e2e_%.o $(HARNESS) $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(ALL_LIBS) $(LDLIBS_ALL) -lcmocka
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(LINK_LIBS) $(LDLIBS_ALL) -lcmocka
 
 # `make test`: deps first (a fresh machine needs nothing else), then build in
 # a second make so pkg-config sees the freshly installed packages.

@@ -136,11 +136,12 @@ static ban_t *s_remember(act_t *self, ban_t *b)
  * signal. */
 static void s_attack_log(act_t *self, const ban_t *b, const char *event, const char *reason)
 {
-    if (!self->cfg->attack_log[0])
+    if (!self->cfg->actuator.attack_log[0])
         return;
     char *line = ban_json(b, event, reason, fg_now_ms());
-    int fd = line ? open(self->cfg->attack_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)
-                  : -1;
+    int fd =
+        line ? open(self->cfg->actuator.attack_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)
+             : -1;
     size_t n = line ? strlen(line) : 0;
     if (line)
         line[n] = '\n'; /* ban_json's NUL becomes the newline; written with its length */
@@ -154,7 +155,7 @@ static void s_attack_log(act_t *self, const ban_t *b, const char *event, const c
     }
     self->st.attack_log_errors++;
     fg_log_rl(&self->rl_log, ACT_RL_MS, FG_LOG_WARN, "event=attack_log_failed path=%s err=\"%s\"",
-              self->cfg->attack_log, strerror(errno));
+              self->cfg->actuator.attack_log, strerror(errno));
 }
 
 /* The known ban of ip is over: record it, tell the backends, forget it. */
@@ -197,7 +198,8 @@ static uint32_t s_group_ban_time(const act_t *self, const char *hostgroup)
 static int s_history(act_t *self, ban_t *b, uint64_t now, uint32_t *last)
 {
     uint32_t recent = 0;
-    if (store_history_info(self->store, b->ip, now, self->cfg->repeat_window, last, &recent) < 0 &&
+    if (store_history_info(self->store, b->ip, now, self->cfg->actuator.repeat_window, last,
+                           &recent) < 0 &&
         act_redis_failed(self, "history"))
         return 1;
     b->recent_bans = recent;
@@ -213,7 +215,7 @@ static void s_refuse(act_t *self, pending_t *p)
     fg_log_rl(&self->rl_refused, ACT_RL_MS, FG_LOG_ERROR,
               "event=ban_refused ip=%s reason=max_bans max_bans=%d hint=\"raise actuator/max_bans "
               "if this is a real carpet bombing\"",
-              p->ban.ip, self->cfg->max_bans);
+              p->ban.ip, self->cfg->actuator.max_bans);
     ban_set_times(&p->ban, fg_now_ms());
     if (store_record(self->store, &p->ban, "refused", "max_bans", false, fg_now_ms()) < 0)
         act_redis_failed(self, "record refused");
@@ -224,7 +226,7 @@ static int s_ban(act_t *self, pending_t *p)
 {
     ban_t *b = &p->ban;
     uint32_t last = 0;
-    if (zhashx_size(self->known) >= (size_t)self->cfg->max_bans) {
+    if (zhashx_size(self->known) >= (size_t)self->cfg->actuator.max_bans) {
         s_refuse(self, p);
         return 0;
     }
@@ -280,7 +282,7 @@ static int s_renew(act_t *self, const ban_t *k, uint32_t ban_time)
 /* Does a ban with ttl_ms left get renewed by a decision now? */
 static bool s_renew_due(const act_t *self, long long ttl_ms, uint32_t ban_time)
 {
-    long long window = (long long)self->cfg->renew_before * 1000;
+    long long window = (long long)self->cfg->actuator.renew_before * 1000;
     if (window > (long long)ban_time * 500)
         window = (long long)ban_time * 500; /* half the ban time at most */
     return ttl_ms >= 0 && ttl_ms <= window;
@@ -295,7 +297,7 @@ int act_apply(act_t *self, pending_t *p)
     if (ttl == -3)
         return act_redis_failed(self, "pttl");
     ban_t *old = zhashx_lookup(self->known, p->ban.ip);
-    bool renew = p->enable_ban && strcmp(self->cfg->renewal, "renew") == 0;
+    bool renew = p->enable_ban && strcmp(self->cfg->actuator.renewal, "renew") == 0;
     uint32_t ban_time = p->ban.ban_time ? p->ban.ban_time : s_group_ban_time(self, p->ban.hostgroup);
     if (ttl != -2) { /* banned */
         if (renew && old && s_renew_due(self, ttl, ban_time))

@@ -118,7 +118,7 @@ static int s_health(char *why, size_t len, void *arg)
 
 fg_metrics_t *act_metrics_start(const fg_config_t *cfg, act_t *act)
 {
-    fg_metrics_t *m = fg_metrics_start("actuator", cfg->actuator_metrics);
+    fg_metrics_t *m = fg_metrics_start("actuator", cfg->actuator.metrics_listen);
     if (!m)
         return NULL;
     if (fg_metrics_add_fn(m, s_write, act) != 0) {

@@ -38,7 +38,7 @@ static void s_subscribe(act_t *self)
     if (store_enable_notifications(self->store) < 0 && store_connected(self->store) &&
         !self->told_config_refused) {
         fg_warn("event=notifications_refused err=\"%s\" fallback=scan check_interval=%d",
-                store_errstr(self->store), self->cfg->check_interval);
+                store_errstr(self->store), self->cfg->actuator.check_interval);
         self->told_config_refused = true;
     }
     if (!store_connected(self->store))
@@ -59,9 +59,9 @@ static int s_connect(act_t *self)
     }
     const fg_config_t *cfg = self->cfg;
     fg_info("event=redis_connected address=%s%s%d db=%d prefix=%s",
-            cfg->redis_unix[0] ? cfg->redis_unix : cfg->redis_host,
-            cfg->redis_unix[0] ? "" : ":", cfg->redis_unix[0] ? 0 : cfg->redis_port,
-            cfg->redis_db, cfg->redis_prefix);
+            cfg->redis.socket[0] ? cfg->redis.socket : cfg->redis.host,
+            cfg->redis.socket[0] ? "" : ":", cfg->redis.socket[0] ? 0 : cfg->redis.port,
+            cfg->redis.db, cfg->redis.prefix);
     self->down_logged = false;
     self->backoff_ms = ACT_BACKOFF_MIN_MS;
     s_subscribe(self);
@@ -138,7 +138,7 @@ int act_scan(act_t *self)
 {
     uint64_t bad = 0;
     bool silent = !self->synced;
-    self->next_scan_ms = fg_mono_ms() + (uint64_t)self->cfg->check_interval * 1000;
+    self->next_scan_ms = fg_mono_ms() + (uint64_t)self->cfg->actuator.check_interval * 1000;
     zhashx_t *present = zhashx_new();
     if (!present)
         return -1;
@@ -151,7 +151,7 @@ int act_scan(act_t *self)
         fg_log_rl(&self->rl_badkeys, 600000, FG_LOG_WARN,
                   "event=bad_ban_keys count=%llu hint=\"%s:ban:<ip> needs the canonical "
                   "address (dotted quad, RFC 5952)\"",
-                  (unsigned long long)bad, self->cfg->redis_prefix);
+                  (unsigned long long)bad, self->cfg->redis.prefix);
     self->st.bad_keys = bad;
     for (void *it = zhashx_first(present); it; it = zhashx_next(present)) {
         const char *ip = zhashx_cursor(present);

@@ -30,7 +30,7 @@ int backend_prefix(const fg_config_t *cfg, const char *ip, char *out)
         return -1;
     bool v4 = fg_addr_is_v4(&a);
     fg_prefix_t p;
-    p.len = (uint8_t)(v4 ? 96 + cfg->prefix_len_v4 : cfg->prefix_len_v6);
+    p.len = (uint8_t)(v4 ? 96 + cfg->actuator.prefix_len_v4 : cfg->actuator.prefix_len_v6);
     p.addr = fg_addr_mask(&a, p.len);
     fg_prefix_format(&p, out);
     return 0;
@@ -122,14 +122,14 @@ static const backend_ops_t s_script_ops = {"script",         s_script_ban,   s_s
 
 backend_t *backend_script_new(const fg_config_t *cfg)
 {
-    if (!cfg->notify_script[0])
+    if (!cfg->actuator.notify_script[0])
         return NULL;
     script_backend_t *self = calloc(1, sizeof(*self));
     if (!self)
         return NULL;
     self->base.ops = &s_script_ops;
-    self->notify = notify_new(cfg->notify_script, cfg->notify_queue, cfg->notify_parallel,
-                              cfg->notify_timeout);
+    self->notify = notify_new(cfg->actuator.notify_script, cfg->actuator.notify_queue,
+                              cfg->actuator.notify_parallel, cfg->actuator.notify_timeout);
     if (!self->notify) {
         free(self);
         return NULL;
@@ -156,8 +156,8 @@ static int s_log_ban(backend_t *base, const ban_t *b)
     if (backend_prefix(cfg, b->ip, prefix) < 0)
         return -1;
     fg_info("event=backend_announce backend=log prefix=%s next_hop=%s communities=65535:666%s%s",
-            prefix, strchr(b->ip, ':') ? cfg->next_hop_v6 : cfg->next_hop_v4,
-            cfg->communities[0] ? "," : "", cfg->communities);
+            prefix, strchr(b->ip, ':') ? cfg->actuator.next_hop_v6 : cfg->actuator.next_hop_v4,
+            cfg->actuator.communities[0] ? "," : "", cfg->actuator.communities);
     return 0;
 }
 

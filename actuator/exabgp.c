@@ -62,10 +62,10 @@ static void s_route(exa_t *self, bool announce, const char *prefix)
 {
     char line[FG_PREFIX_STRLEN + 512];
     const fg_config_t *cfg = self->cfg;
-    const char *nh = strchr(prefix, ':') ? cfg->next_hop_v6 : cfg->next_hop_v4;
+    const char *nh = strchr(prefix, ':') ? cfg->actuator.next_hop_v6 : cfg->actuator.next_hop_v4;
     if (announce)
         snprintf(line, sizeof(line), "announce route %s next-hop %s community [65535:666%s%s]\n",
-                 prefix, nh, cfg->communities[0] ? " " : "", cfg->communities);
+                 prefix, nh, cfg->actuator.communities[0] ? " " : "", cfg->actuator.communities);
     else
         snprintf(line, sizeof(line), "withdraw route %s next-hop %s\n", prefix, nh);
     s_append(self, line);
@@ -84,7 +84,7 @@ static void s_open(exa_t *self)
     if (self->fd >= 0 || !self->own_fd || fg_mono_ms() < self->next_open_ms)
         return;
     self->next_open_ms = fg_mono_ms() + EXA_REOPEN_MS;
-    self->fd = open(self->cfg->exabgp_pipe, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    self->fd = open(self->cfg->actuator.exabgp_pipe, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (self->fd < 0)
         return;
     self->reopens++;
@@ -232,7 +232,7 @@ backend_t *backend_exabgp_new(const fg_config_t *cfg)
     self->base.ops = &s_ops;
     self->cfg = cfg;
     self->desired = zhashx_new();
-    self->own_fd = cfg->exabgp_pipe[0] != '\0';
+    self->own_fd = cfg->actuator.exabgp_pipe[0] != '\0';
     self->fd = self->own_fd ? -1 : STDOUT_FILENO;
     if (!self->own_fd)
         fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK);

@@ -111,9 +111,9 @@ static int s_submit(gobgp_t *self, int tag, const char *prefix)
 {
     bool v6 = prefix && strchr(prefix, ':');
     const char *fam = (tag == TAG_LIST6 || v6) ? "ipv6" : "ipv4";
-    const char *nh = v6 ? self->cfg->next_hop_v6 : self->cfg->next_hop_v4;
-    const char *head[] = {self->cfg->gobgp_client, "-u", self->host, "-p", self->port, "global",
-                          "rib"};
+    const char *nh = v6 ? self->cfg->actuator.next_hop_v6 : self->cfg->actuator.next_hop_v4;
+    const char *head[] = {
+        self->cfg->actuator.gobgp_client, "-u", self->host, "-p", self->port, "global", "rib"};
     const char *argv[RUNNER_MAX_ARGS];
     int n = 0;
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
@@ -212,7 +212,7 @@ static void s_done(const runner_result_t *r, void *arg)
 
 static void s_resync(gobgp_t *self)
 {
-    self->next_resync_ms = fg_mono_ms() + (uint64_t)self->cfg->check_interval * 1000;
+    self->next_resync_ms = fg_mono_ms() + (uint64_t)self->cfg->actuator.check_interval * 1000;
     if (self->listing > 0)
         return;
     self->listing_failed = false;
@@ -359,16 +359,17 @@ backend_t *backend_gobgp_new(const fg_config_t *cfg)
         return NULL;
     self->base.ops = &s_ops;
     self->cfg = cfg;
-    self->runner = runner_new(cfg->backend_queue, cfg->backend_parallel,
-                              cfg->backend_timeout * 1000, GOBGP_OUT_MAX, s_done, self);
+    self->runner = runner_new(cfg->actuator.backend_queue, cfg->actuator.backend_parallel,
+                              cfg->actuator.backend_timeout * 1000, GOBGP_OUT_MAX, s_done, self);
     self->desired = zhashx_new();
     self->seen = zhashx_new();
     snprintf(self->communities, sizeof(self->communities), "65535:666%s%s",
-             cfg->communities[0] ? "," : "", cfg->communities);
+             cfg->actuator.communities[0] ? "," : "", cfg->actuator.communities);
     for (char *p = self->communities; *p; p++)
         if (*p == ' ')
             *p = ',';
-    if (!self->runner || !self->desired || !self->seen || s_split_api(self, cfg->gobgp_api) < 0) {
+    if (!self->runner || !self->desired || !self->seen ||
+        s_split_api(self, cfg->actuator.gobgp_api) < 0) {
         s_destroy(&self->base);
         return NULL;
     }

@@ -30,30 +30,32 @@ static void s_add(act_t *act, backend_t *b, const char *name)
  * script, each when configured; the log backend when neither is. */
 static void s_add_backends(act_t *act, const fg_config_t *cfg)
 {
-    bool gobgp = !strcmp(cfg->bgp_backend, "gobgp"), exabgp = !strcmp(cfg->bgp_backend, "exabgp");
-    if (cfg->dry_run) {
+    bool gobgp = !strcmp(cfg->actuator.bgp_backend, "gobgp"),
+         exabgp = !strcmp(cfg->actuator.bgp_backend, "exabgp");
+    if (cfg->actuator.dry_run) {
         fg_info("event=backend name=log dry_run=1 ignored_bgp_backend=%s ignored_script=%s",
-                cfg->bgp_backend, cfg->notify_script[0] ? cfg->notify_script : "-");
+                cfg->actuator.bgp_backend,
+                cfg->actuator.notify_script[0] ? cfg->actuator.notify_script : "-");
         s_add(act, backend_log_new(cfg), "log");
         return;
     }
     if (gobgp) {
         fg_info("event=backend name=gobgp api=%s client=%s next_hop_v4=%s next_hop_v6=%s "
                 "communities=\"65535:666 %s\"",
-                cfg->gobgp_api, cfg->gobgp_client, cfg->next_hop_v4, cfg->next_hop_v6,
-                cfg->communities);
+                cfg->actuator.gobgp_api, cfg->actuator.gobgp_client, cfg->actuator.next_hop_v4,
+                cfg->actuator.next_hop_v6, cfg->actuator.communities);
         s_add(act, backend_gobgp_new(cfg), "gobgp");
     }
     if (exabgp) {
         fg_info("event=backend name=exabgp output=%s",
-                cfg->exabgp_pipe[0] ? cfg->exabgp_pipe : "stdout");
+                cfg->actuator.exabgp_pipe[0] ? cfg->actuator.exabgp_pipe : "stdout");
         s_add(act, backend_exabgp_new(cfg), "exabgp");
     }
-    if (cfg->notify_script[0]) {
-        fg_info("event=backend name=script script=%s", cfg->notify_script);
+    if (cfg->actuator.notify_script[0]) {
+        fg_info("event=backend name=script script=%s", cfg->actuator.notify_script);
         s_add(act, backend_script_new(cfg), "script");
     }
-    if (!gobgp && !exabgp && !cfg->notify_script[0]) {
+    if (!gobgp && !exabgp && !cfg->actuator.notify_script[0]) {
         fg_info("event=backend name=log");
         s_add(act, backend_log_new(cfg), "log");
     }
@@ -107,10 +109,10 @@ int main(int argc, char **argv)
     s_add_backends(act, cfg);
 
     zsock_t *pull = zsock_new(ZMQ_PULL);
-    if (!pull || zsock_bind(pull, "%s", cfg->actuator_bind) < 0)
-        fg_die(1, "event=start_failed reason=bind endpoint=%s err=\"%s\"", cfg->actuator_bind,
+    if (!pull || zsock_bind(pull, "%s", cfg->actuator.bind) < 0)
+        fg_die(1, "event=start_failed reason=bind endpoint=%s err=\"%s\"", cfg->actuator.bind,
                zmq_strerror(zmq_errno()));
-    fg_info("event=start bind=%s config=%s", cfg->actuator_bind, args.config_path);
+    fg_info("event=start bind=%s config=%s", cfg->actuator.bind, args.config_path);
 
     act_start(act); /* Redis down is not fatal: act_tick retries */
     fg_metrics_t *metrics = act_metrics_start(cfg, act);

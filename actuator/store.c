@@ -114,7 +114,7 @@ static redisReply *s_cmd(store_t *self, const char *what, const char *fmt, ...)
 
 static void s_key(const store_t *self, char *buf, const char *kind, const char *ip)
 {
-    snprintf(buf, STORE_KEY_MAX, "%s:%s:%s", self->cfg->redis_prefix, kind, ip);
+    snprintf(buf, STORE_KEY_MAX, "%s:%s:%s", self->cfg->redis.prefix, kind, ip);
 }
 
 /* A new authenticated connection on the configured database, or NULL. */
@@ -181,7 +181,7 @@ int store_subscribe(store_t *self)
     self->sub = s_open(self);
     if (!self->sub)
         return -1;
-    int db = self->cfg->redis_db;
+    int db = self->cfg->redis.db;
     if (redisAppendCommand(self->sub, "SUBSCRIBE __keyevent@%d__:expired __keyevent@%d__:del",
                            db, db) != REDIS_OK)
         goto fail;
@@ -206,7 +206,7 @@ fail:
 /* The ip in "<prefix>:ban:<ip>" when it is a canonical address, else NULL. */
 static const char *s_ban_ip(const store_t *self, const char *key, size_t len)
 {
-    const char *prefix = self->cfg->redis_prefix;
+    const char *prefix = self->cfg->redis.prefix;
     size_t pl = strlen(prefix);
     if (len <= pl + 5 || strncmp(key, prefix, pl) != 0 || strncmp(key + pl, ":ban:", 5) != 0)
         return NULL;
@@ -320,7 +320,8 @@ int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int windo
     char key[STORE_KEY_MAX];
     *last = *recent = 0;
     s_key(self, key, "history", ip);
-    redisReply *r = s_cmd(self, "lrange", "LRANGE %s 0 %d", key, self->cfg->history_max - 1);
+    redisReply *r =
+        s_cmd(self, "lrange", "LRANGE %s 0 %d", key, self->cfg->actuator.history_max - 1);
     if (!r)
         return -1;
     if (!s_is(self, r, REDIS_REPLY_ARRAY, "lrange")) {
@@ -369,8 +370,8 @@ static void s_append_xadd(store_t *self, const ban_fields_t *f, const char *even
     char key[STORE_KEY_MAX], maxlen[16];
     const char *argv[STORE_XADD_MAX_ARGS];
     int n = 0;
-    snprintf(key, sizeof(key), "%s:events", self->cfg->redis_prefix);
-    snprintf(maxlen, sizeof(maxlen), "%d", self->cfg->events_max);
+    snprintf(key, sizeof(key), "%s:events", self->cfg->redis.prefix);
+    snprintf(maxlen, sizeof(maxlen), "%d", self->cfg->actuator.events_max);
     const char *head[] = {"XADD", key, "MAXLEN", "~", maxlen, "*", "event", event};
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
         argv[n++] = head[i];
@@ -394,7 +395,7 @@ static void s_append_history(store_t *self, const char *ip, const char *line)
     char key[STORE_KEY_MAX];
     s_key(self, key, "history", ip);
     redisAppendCommand(self->ctx, "LPUSH %s %s", key, line);
-    redisAppendCommand(self->ctx, "LTRIM %s 0 %d", key, self->cfg->history_max - 1);
+    redisAppendCommand(self->ctx, "LTRIM %s 0 %d", key, self->cfg->actuator.history_max - 1);
 }
 
 static void s_append_hset(store_t *self, const ban_fields_t *f, const char *ip)
@@ -589,7 +590,7 @@ static int s_scan_page(store_t *self, const redisReply *r, char *cursor, size_t 
 int store_scan(store_t *self, store_key_fn *fn, void *arg, uint64_t *bad_keys)
 {
     char cursor[32] = "0", pattern[STORE_KEY_MAX];
-    snprintf(pattern, sizeof(pattern), "%s:ban:*", self->cfg->redis_prefix);
+    snprintf(pattern, sizeof(pattern), "%s:ban:*", self->cfg->redis.prefix);
     for (int calls = 0; calls < STORE_SCAN_MAX_CALLS; calls++) {
         redisReply *r = s_cmd(self, "scan", "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
         if (!r)

@@ -125,17 +125,17 @@ static void s_floors_init(agg_t *self)
                 fps = s_min_enabled(fps, hg->th[d][c].flows);
             }
             agg_floor_t *f = &self->floors[2 * g + d];
-            f->pps = s_floor(cfg->watch_floor, pps, 1);
-            f->bps = s_floor(cfg->watch_floor, mbps, 1e6);
-            f->fps = s_floor(cfg->watch_floor, fps, 1);
+            f->pps = s_floor(cfg->aggregator.watch_floor, pps, 1);
+            f->bps = s_floor(cfg->aggregator.watch_floor, mbps, 1e6);
+            f->fps = s_floor(cfg->aggregator.watch_floor, fps, 1);
             if (d == FG_DIR_IN && net) { /* the floor itself, not a fraction */
                 f->pps = fmin(f->pps, s_floor(1, hg->net_floor.pps, 1));
                 f->bps = fmin(f->bps, s_floor(1, hg->net_floor.mbps, 1e6));
                 f->fps = fmin(f->fps, s_floor(1, hg->net_floor.flows, 1));
             }
-            f->cnt.packets = s_floor_count(f->pps, cfg->tick_ms);
-            f->cnt.bytes = s_floor_count(f->bps / 8, cfg->tick_ms);
-            f->cnt.flows = s_floor_count(f->fps, cfg->tick_ms);
+            f->cnt.packets = s_floor_count(f->pps, cfg->aggregator.tick_ms);
+            f->cnt.bytes = s_floor_count(f->bps / 8, cfg->aggregator.tick_ms);
+            f->cnt.flows = s_floor_count(f->fps, cfg->aggregator.tick_ms);
         }
     }
 }
@@ -156,7 +156,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
         return NULL;
     self->cfg = cfg;
     self->shard = shard;
-    uint32_t max = cfg->max_hosts > 0 ? (uint32_t)cfg->max_hosts : 1;
+    uint32_t max = cfg->aggregator.max_hosts > 0 ? (uint32_t)cfg->aggregator.max_hosts : 1;
     uint32_t nw = max < AGG_MAX_WATCHED ? max : AGG_MAX_WATCHED;
     size_t ng = cfg->n_groups > 0 ? (size_t)cfg->n_groups : 1;
     self->ht = ht_new(max);
@@ -169,7 +169,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->out.grates = calloc(2 * ng, sizeof(*self->out.grates));
     self->out.gcnt = calloc(2 * ng, sizeof(*self->out.gcnt));
     self->out.gheld = calloc(2 * ng, sizeof(*self->out.gheld));
-    uint64_t n_max = AGG_SPREAD_MAX_MS / (uint64_t)cfg->tick_ms;
+    uint64_t n_max = AGG_SPREAD_MAX_MS / (uint64_t)cfg->aggregator.tick_ms;
     uint64_t nb = n_max + s_grace(n_max) + 2;
     uint64_t nfl = max; /* long flows held: one per host on average */
     nfl = nfl < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nfl > (1u << 29) ? (1u << 29) : nfl;
@@ -341,7 +341,7 @@ static void s_activate(agg_t *self, ht_entry_t *e)
 static uint64_t s_open_id(agg_t *self, uint64_t now_ms)
 {
     if (!self->open_id)
-        self->open_id = now_ms / (uint64_t)self->cfg->tick_ms;
+        self->open_id = now_ms / (uint64_t)self->cfg->aggregator.tick_ms;
     return self->open_id;
 }
 
@@ -405,7 +405,7 @@ static lf_entry_t *s_flow_of(agg_t *self, ht_entry_t *e, const fg_flow_t *r)
 static uint64_t s_spread(agg_t *self, ht_entry_t *e, const fg_flow_t *r, uint64_t dur_ms,
                          uint64_t now_ms)
 {
-    uint64_t tick = (uint64_t)self->cfg->tick_ms;
+    uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
     uint64_t n = (dur_ms + tick - 1) / tick, n_max = AGG_SPREAD_MAX_MS / tick;
     lf_entry_t *f = s_flow_of(self, e, r);
     if (!f)
@@ -452,7 +452,7 @@ static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_a
         self->st.bad_times++;
     else
         dur = r->end_ms - r->start_ms;
-    if (dur > (uint64_t)self->cfg->tick_ms) {
+    if (dur > (uint64_t)self->cfg->aggregator.tick_ms) {
         weight = s_spread(self, e, r, dur, now_ms);
         if (!weight)
             self->st.spread_refused++;
@@ -464,7 +464,8 @@ static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_a
         weight = r->packets;
     }
     s_activate(self, e);
-    if (!e->watch && s_count_reaches(e, &self->floors[2 * e->group + e->dir].cnt, self->cfg->tick_ms))
+    if (!e->watch &&
+        s_count_reaches(e, &self->floors[2 * e->group + e->dir].cnt, self->cfg->aggregator.tick_ms))
         s_watch_start(self, e);
     if (e->watch)
         s_watch_add(self, e, r, exporter, weight);
@@ -476,7 +477,7 @@ int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
     self->st.records++;
     ht_entry_t *e = ht_find(self->ht, &rec->host, rec->dir);
     if (!e) {
-        int g = ptrie_lookup(self->cfg->monitored, &rec->host);
+        int g = ptrie_lookup(self->cfg->networks.monitored, &rec->host);
         if (g < 0 || g >= self->cfg->n_groups) {
             self->st.unmonitored++;
             return -1;
@@ -756,10 +757,11 @@ static int s_expire_cb(ht_entry_t *e, void *arg)
  * visited about once per host_idle. */
 static void s_expire(agg_t *self, uint64_t now_ms)
 {
-    uint64_t ticks = (uint64_t)self->cfg->host_idle * 1000 / (uint64_t)self->cfg->tick_ms;
+    uint64_t ticks =
+        (uint64_t)self->cfg->aggregator.host_idle * 1000 / (uint64_t)self->cfg->aggregator.tick_ms;
     size_t budget = ht_max(self->ht) / (ticks ? ticks : 1) + 64;
-    ht_expire(self->ht, (uint32_t)(now_ms / 1000), (uint32_t)self->cfg->host_idle, budget,
-              s_expire_cb, self);
+    ht_expire(self->ht, (uint32_t)(now_ms / 1000), (uint32_t)self->cfg->aggregator.host_idle,
+              budget, s_expire_cb, self);
 }
 
 static uint64_t s_mono_us(void)
@@ -772,10 +774,10 @@ static uint64_t s_mono_us(void)
 const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len)
 {
     uint64_t t0 = s_mono_us();
-    uint32_t window_ms = (uint32_t)self->cfg->tick_ms;
+    uint32_t window_ms = (uint32_t)self->cfg->aggregator.tick_ms;
     Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
     wb.shard = self->shard;
-    wb.shards = (uint32_t)self->cfg->shards;
+    wb.shards = (uint32_t)self->cfg->aggregator.shards;
     wb.seq = ++self->seq;
     wb.window_end_ms = now_ms - now_ms % window_ms;
     wb.window_ms = window_ms;

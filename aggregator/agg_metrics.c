@@ -99,8 +99,8 @@ fg_metrics_t *agg_metrics_start(const fg_config_t *cfg, uint32_t shard, agg_t *a
                                 const uint64_t *publish_failed)
 {
     char listen[FG_ENDPOINT_MAX] = "";
-    if (cfg->aggregator_metrics[0] &&
-        fg_endpoint_offset(cfg->aggregator_metrics, (int)shard, listen, sizeof(listen)) != 0)
+    if (cfg->aggregator.metrics_listen[0] &&
+        fg_endpoint_offset(cfg->aggregator.metrics_listen, (int)shard, listen, sizeof(listen)) != 0)
         listen[0] = '\0'; /* the config loader checked the range */
     fg_metrics_t *m = fg_metrics_start("aggregator", listen);
     if (!m)

@@ -92,7 +92,7 @@ static uint64_t s_next_tick(uint64_t now_ms, uint64_t tick)
 
 static void s_loop(agg_daemon_t *d, const fg_config_t *cfg)
 {
-    uint64_t tick = (uint64_t)cfg->tick_ms;
+    uint64_t tick = (uint64_t)cfg->aggregator.tick_ms;
     uint64_t next = s_next_tick(fg_now_ms(), tick);
     uint64_t next_stats = fg_mono_ms() + AGG_STATS_MS;
     zmq_pollitem_t item = {zsock_resolve(d->pull), 0, ZMQ_POLLIN, 0};
@@ -132,12 +132,14 @@ int main(int argc, char **argv)
     d.shard = (uint32_t)args.shard;
     d.agg = agg_new(cfg, d.shard);
     if (!d.agg)
-        fg_die(1, "event=start_failed reason=\"out of memory for %d hosts\"", cfg->max_hosts);
-    d.pull = s_bind(ZMQ_PULL, cfg->pull_bind, args.shard, AGG_RCVHWM);
-    d.pub = s_bind(ZMQ_PUB, cfg->pub_bind, args.shard, AGG_SNDHWM);
+        fg_die(1, "event=start_failed reason=\"out of memory for %d hosts\"",
+               cfg->aggregator.max_hosts);
+    d.pull = s_bind(ZMQ_PULL, cfg->aggregator.pull_bind, args.shard, AGG_RCVHWM);
+    d.pub = s_bind(ZMQ_PUB, cfg->aggregator.pub_bind, args.shard, AGG_SNDHWM);
     d.metrics = agg_metrics_start(cfg, d.shard, d.agg, &d.publish_failed);
     fg_info("event=start shard=%u shards=%d tick_ms=%d watch_floor=%g max_hosts=%d", d.shard,
-            cfg->shards, cfg->tick_ms, cfg->watch_floor, cfg->max_hosts);
+            cfg->aggregator.shards, cfg->aggregator.tick_ms, cfg->aggregator.watch_floor,
+            cfg->aggregator.max_hosts);
 
     s_loop(&d, cfg);
 

@@ -169,7 +169,7 @@ static void s_one_ban(const fg_config_t *cfg, redisContext *c, const char *key, 
             s_print_json(h, t->integer, *n == 0);
             (*n)++;
         } else if (*n < *cap || s_grow(rows, cap) == 0) {
-            s_row(&(*rows)[(*n)++], h, key + strlen(cfg->redis_prefix) + 5, t->integer);
+            s_row(&(*rows)[(*n)++], h, key + strlen(cfg->redis.prefix) + 5, t->integer);
         }
     }
     if (h)
@@ -293,8 +293,8 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
         if (rc)
             return rc;
     }
-    printf("banned %s for %ld s (until %s); the actuator applies it within %d s\n", ip, secs,
-           exp_s, cfg->check_interval);
+    printf("banned %s for %ld s (until %s); the actuator applies it within %d s\n", ip, secs, exp_s,
+           cfg->actuator.check_interval);
     return 0;
 }
 

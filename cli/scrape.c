@@ -233,14 +233,14 @@ static int s_add(scrape_target_t *out, int n, int max, const char *name, const c
 
 int scrape_targets(const fg_config_t *cfg, scrape_target_t *out, int max)
 {
-    int n = s_add(out, 0, max, "collector", "collector", cfg->collector_metrics);
-    for (int i = 0; cfg->aggregator_metrics[0] && i < cfg->shards; i++) {
+    int n = s_add(out, 0, max, "collector", "collector", cfg->collector.metrics_listen);
+    for (int i = 0; cfg->aggregator.metrics_listen[0] && i < cfg->aggregator.shards; i++) {
         char ep[FG_ENDPOINT_MAX], name[32];
-        if (fg_endpoint_offset(cfg->aggregator_metrics, i, ep, sizeof(ep)) != 0)
+        if (fg_endpoint_offset(cfg->aggregator.metrics_listen, i, ep, sizeof(ep)) != 0)
             continue;
         snprintf(name, sizeof(name), "aggregator/%d", i);
         n = s_add(out, n, max, name, "aggregator", ep);
     }
-    n = s_add(out, n, max, "detector", "detector", cfg->detector_metrics);
-    return s_add(out, n, max, "actuator", "actuator", cfg->actuator_metrics);
+    n = s_add(out, n, max, "detector", "detector", cfg->detector.metrics_listen);
+    return s_add(out, n, max, "actuator", "actuator", cfg->actuator.metrics_listen);
 }

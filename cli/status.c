@@ -311,7 +311,7 @@ static void s_redis(const fg_config_t *cfg, st_redis_t *r)
         snprintf(r->err, sizeof(r->err), "%s", rep && rep->str ? rep->str : c->errstr);
     freeReplyObject(rep);
     char pattern[FG_NAME_MAX + 16];
-    snprintf(pattern, sizeof(pattern), "%s:ban:*", cfg->redis_prefix);
+    snprintf(pattern, sizeof(pattern), "%s:ban:*", cfg->redis.prefix);
     unsigned long long cursor = 0;
     r->bans = 0;
     do {
@@ -362,11 +362,11 @@ static int s_parse(int argc, char **argv, st_opts_t *o)
 
 static void s_redis_addr(const fg_config_t *cfg, char *out, size_t len)
 {
-    if (cfg->redis_unix[0])
-        snprintf(out, len, "unix:%s", cfg->redis_unix);
+    if (cfg->redis.socket[0])
+        snprintf(out, len, "unix:%s", cfg->redis.socket);
     else
-        snprintf(out, len, strchr(cfg->redis_host, ':') ? "[%s]:%d" : "%s:%d", cfg->redis_host,
-                 cfg->redis_port);
+        snprintf(out, len, strchr(cfg->redis.host, ':') ? "[%s]:%d" : "%s:%d", cfg->redis.host,
+                 cfg->redis.port);
 }
 
 static void s_print_json(const st_proc_t *ps, int n, const st_redis_t *r, const fg_config_t *cfg,

@@ -259,17 +259,17 @@ static void s_show(Floodgate__WindowBatch **wb, int seen, const fg_config_t *cfg
                    const top_opts_t *o, redisContext *rc)
 {
     static top_row_t rows[TOP_MAX_ROWS];
-    int n = s_rows(wb, cfg->shards, cfg, o, rows);
+    int n = s_rows(wb, cfg->aggregator.shards, cfg, o, rows);
     s_bans(rc, cfg, rows, n);
     uint64_t tracked = 0;
-    for (int s = 0; s < cfg->shards; s++)
+    for (int s = 0; s < cfg->aggregator.shards; s++)
         tracked += wb[s] ? wb[s]->hosts_tracked : 0;
     if (o->json) {
-        s_print_json(rows, n, seen, cfg->shards);
+        s_print_json(rows, n, seen, cfg->aggregator.shards);
     } else {
         if (!o->once)
             printf("\033[H\033[2J");
-        s_print_text(rows, n, seen, cfg->shards, tracked, o);
+        s_print_text(rows, n, seen, cfg->aggregator.shards, tracked, o);
     }
     fflush(stdout);
 }
@@ -281,9 +281,10 @@ static int s_top(const fg_config_t *cfg, const top_opts_t *o)
         return 1;
     zsock_set_subscribe(sub, "");
     zsock_set_rcvhwm(sub, 100);
-    for (int i = 0; i < cfg->shards; i++)
-        if (zsock_connect(sub, "%s", cfg->pub_connect[i]) != 0) {
-            fprintf(stderr, "floodgate: top: cannot connect to %s\n", cfg->pub_connect[i]);
+    for (int i = 0; i < cfg->aggregator.shards; i++)
+        if (zsock_connect(sub, "%s", cfg->aggregator.pub_connect[i]) != 0) {
+            fprintf(stderr, "floodgate: top: cannot connect to %s\n",
+                    cfg->aggregator.pub_connect[i]);
             zsock_destroy(&sub);
             return 1;
         }
@@ -294,20 +295,21 @@ static int s_top(const fg_config_t *cfg, const top_opts_t *o)
     Floodgate__WindowBatch *wb[FG_MAX_SHARDS] = {0};
     int rcode = 0;
     if (o->once) {
-        int seen = s_receive_all(sub, wb, cfg->shards, 2 * cfg->tick_ms + 3000);
+        int seen =
+            s_receive_all(sub, wb, cfg->aggregator.shards, 2 * cfg->aggregator.tick_ms + 3000);
         s_show(wb, seen, cfg, o, rc);
-        if (seen < cfg->shards) {
+        if (seen < cfg->aggregator.shards) {
             fprintf(stderr, "floodgate: top: %d of %d shards sent no window\n",
-                    cfg->shards - seen, cfg->shards);
+                    cfg->aggregator.shards - seen, cfg->aggregator.shards);
             rcode = 1;
         }
     } else {
         while (!s_stop) {
-            int seen = s_receive(sub, wb, cfg->shards, (int)(o->interval * 1000));
+            int seen = s_receive(sub, wb, cfg->aggregator.shards, (int)(o->interval * 1000));
             s_show(wb, seen, cfg, o, rc);
         }
     }
-    for (int s = 0; s < cfg->shards; s++)
+    for (int s = 0; s < cfg->aggregator.shards; s++)
         if (wb[s])
             floodgate__window_batch__free_unpacked(wb[s], NULL);
     if (rc)

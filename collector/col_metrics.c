@@ -196,7 +196,7 @@ static int s_register_decoders(fg_metrics_t *m, col_t *col)
 
 fg_metrics_t *col_metrics_start(const fg_config_t *cfg, col_t *col)
 {
-    fg_metrics_t *m = fg_metrics_start("collector", cfg->collector_metrics);
+    fg_metrics_t *m = fg_metrics_start("collector", cfg->collector.metrics_listen);
     if (!m)
         return NULL;
     col_mctx_t *c = fg_metrics_calloc(m, sizeof(*c));

@@ -54,17 +54,17 @@ static void s_sink_flush(void *arg, const raw_flow_t *recs, int n);
 static int s_shard_open(col_shard_t *sh, const fg_config_t *cfg, int i, char *err, size_t errlen)
 {
     sh->next_seq = 1;
-    sh->fb = fb_builder_new((size_t)cfg->batch_records);
+    sh->fb = fb_builder_new((size_t)cfg->collector.batch_records);
     sh->push = zsock_new(ZMQ_PUSH);
     if (!sh->fb || !sh->push) {
         snprintf(err, errlen, "out of memory or ZeroMQ sockets for shard %d", i);
         return -1;
     }
-    zsock_set_sndhwm(sh->push, cfg->send_hwm);
+    zsock_set_sndhwm(sh->push, cfg->collector.send_hwm);
     zsock_set_linger(sh->push, COL_LINGER_MS);
-    if (zsock_connect(sh->push, "%s", cfg->pull_connect[i]) != 0) {
-        snprintf(err, errlen, "cannot connect shard %d to %s: %s", i, cfg->pull_connect[i],
-                 zmq_strerror(zmq_errno()));
+    if (zsock_connect(sh->push, "%s", cfg->aggregator.pull_connect[i]) != 0) {
+        snprintf(err, errlen, "cannot connect shard %d to %s: %s", i,
+                 cfg->aggregator.pull_connect[i], zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
@@ -78,7 +78,7 @@ col_t *col_new(const fg_config_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     self->cfg = cfg;
-    self->n_shards = cfg->shards;
+    self->n_shards = cfg->aggregator.shards;
     self->exporters = exp_table_new(COL_MAX_EXPORTERS);
     self->templates = tpl_cache_new(COL_MAX_TEMPLATES);
     self->sink = (raw_sink_t){self->sink_buf, 0, COL_SINK_RECORDS, s_sink_flush, self};
@@ -136,8 +136,8 @@ static void s_flush(col_t *self, int i)
     if (n == 0)
         return;
     uint64_t seq = sh->next_seq++;
-    uint8_t *buf = fb_pack(sh->fb, self->cfg->collector_id, (uint32_t)i,
-                           (uint32_t)self->n_shards, seq, fg_now_ms(), &len);
+    uint8_t *buf = fb_pack(sh->fb, self->cfg->collector.id, (uint32_t)i, (uint32_t)self->n_shards,
+                           seq, fg_now_ms(), &len);
     zmq_msg_t msg;
     if (!buf) {
         self->st.batches_dropped++; /* fb_pack kept the records for the next one */
@@ -178,7 +178,7 @@ static void s_add(col_t *self, const fg_flow_t *f, const uint8_t exporter[16], u
         }
     }
     self->st.out_records++;
-    if (fb_count(sh->fb) >= (size_t)self->cfg->batch_records)
+    if (fb_count(sh->fb) >= (size_t)self->cfg->collector.batch_records)
         s_flush(self, i);
 }
 
@@ -258,8 +258,8 @@ static void s_sequence(col_t *self, exp_entry_t *e, uint32_t seq, uint32_t count
         return;
     uint64_t resets = e->seq.resets, reorders = e->seq.reorders;
     bool datagrams = e->proto == NF9_VERSION || e->proto == EXP_SFLOW;
-    uint64_t rate = (uint64_t)(datagrams ? self->cfg->seq_max_datagrams_per_s
-                                         : self->cfg->seq_max_records_per_s);
+    uint64_t rate = (uint64_t)(datagrams ? self->cfg->collector.seq_max_datagrams_per_s
+                                         : self->cfg->collector.seq_max_records_per_s);
     uint32_t lost = nf5_seq_update(&e->seq, seq, (uint16_t)(count > UINT16_MAX ? UINT16_MAX : count),
                                    nf5_seq_max_gap(rate, e->gap_ms));
     *(datagrams ? &self->st.seq_lost_datagrams : &self->st.seq_lost) += lost;
@@ -286,7 +286,8 @@ static void s_netflow_v5(col_t *self, const uint8_t *buf, size_t len, const fg_a
 {
     nf5_header_t h;
     raw_flow_t recs[NF5_MAX_RECORDS];
-    nf5_status_t st = nf5_decode(buf, len, (uint32_t)self->cfg->default_sampling, &h, recs);
+    nf5_status_t st =
+        nf5_decode(buf, len, (uint32_t)self->cfg->collector.default_sampling, &h, recs);
     if (st != NF5_OK && st != NF5_TRAILING) {
         uint64_t *c = st == NF5_ERR_SHORT_HEADER ? &self->st.short_header
                       : st == NF5_ERR_COUNT      ? &self->st.bad_count
@@ -301,7 +302,7 @@ static void s_netflow_v5(col_t *self, const uint8_t *buf, size_t len, const fg_a
     if (h.sampling_interval)
         e->sampling = h.sampling_interval;
     s_sequence(self, e, h.flow_sequence, h.count, exporter);
-    uint32_t over = fg_config_sampling_override(self->cfg, exporter);
+    uint32_t over = col_config_sampling_override(&self->cfg->collector, exporter);
     for (int i = 0; over && over != h.sampling && i < h.count; i++) {
         recs[i].packets = recs[i].packets / h.sampling * over;
         recs[i].bytes = recs[i].bytes / h.sampling * over;
@@ -319,13 +320,13 @@ static void s_env(col_t *self, tpl_env_t *env, const fg_addr_t *exporter, exp_en
     env->exporter = *exporter;
     env->exp = e;
     env->now_ms = now_ms;
-    env->timeout_ms = (uint64_t)self->cfg->template_timeout * 1000;
-    env->max_per_stream = (uint32_t)self->cfg->max_templates;
-    env->hold_ms = (uint64_t)self->cfg->template_hold_ms;
+    env->timeout_ms = (uint64_t)self->cfg->collector.template_timeout * 1000;
+    env->max_per_stream = (uint32_t)self->cfg->collector.max_templates;
+    env->hold_ms = (uint64_t)self->cfg->collector.template_hold_ms;
     env->st = &self->tst;
     env->sink = &self->sink;
-    env->ctx.default_sampling = (uint32_t)self->cfg->default_sampling;
-    env->ctx.override = fg_config_sampling_override(self->cfg, exporter);
+    env->ctx.default_sampling = (uint32_t)self->cfg->collector.default_sampling;
+    env->ctx.override = col_config_sampling_override(&self->cfg->collector, exporter);
     s_begin(self, exporter, e, now_ms);
 }
 
@@ -389,8 +390,9 @@ static void s_sflow(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t
     s_sequence(self, e, h.sequence, 1, exporter);
     s_begin(self, exporter, e, now_ms);
     uint32_t flows = 0;
-    st = sflow_decode(buf, len, &h, fg_now_ms(), fg_config_sampling_override(self->cfg, exporter),
-                      (uint32_t)self->cfg->default_sampling, &self->sink, &self->sst, &flows);
+    st = sflow_decode(
+        buf, len, &h, fg_now_ms(), col_config_sampling_override(&self->cfg->collector, exporter),
+        (uint32_t)self->cfg->collector.default_sampling, &self->sink, &self->sst, &flows);
     raw_sink_drain(&self->sink);
     if (st != SFLOW_OK)
         s_malformed(self, &self->st.truncated, e, exporter, SFLOW_VERSION, sflow_status_str(st),
@@ -401,7 +403,7 @@ void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *
                   uint64_t now_ms)
 {
     self->st.datagrams++;
-    if (!fg_config_exporter_allowed(self->cfg, exporter)) {
+    if (!col_config_exporter_allowed(&self->cfg->collector, exporter)) {
         self->st.denied++;
         return;
     }
@@ -430,12 +432,12 @@ void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *
 
 void col_flush_due(col_t *self, uint64_t now_ms)
 {
-    if (self->cfg->template_hold_ms)
-        tpl_hold_expire(self->templates, now_ms, (uint64_t)self->cfg->template_hold_ms,
+    if (self->cfg->collector.template_hold_ms)
+        tpl_hold_expire(self->templates, now_ms, (uint64_t)self->cfg->collector.template_hold_ms,
                         &self->tst);
     for (int i = 0; i < self->n_shards; i++) {
         col_shard_t *sh = &self->shards[i];
-        if (fb_count(sh->fb) && now_ms - sh->oldest_ms >= (uint64_t)self->cfg->batch_ms)
+        if (fb_count(sh->fb) && now_ms - sh->oldest_ms >= (uint64_t)self->cfg->collector.batch_ms)
             s_flush(self, i);
     }
 }
@@ -448,13 +450,15 @@ void col_flush_all(col_t *self)
 
 int col_next_flush_ms(const col_t *self, uint64_t now_ms)
 {
-    int best = self->cfg->batch_ms;
+    int best = self->cfg->collector.batch_ms;
     for (int i = 0; i < self->n_shards; i++) {
         const col_shard_t *sh = &self->shards[i];
         if (fb_count(sh->fb) == 0)
             continue;
         uint64_t age = now_ms - sh->oldest_ms;
-        int left = age >= (uint64_t)self->cfg->batch_ms ? 0 : self->cfg->batch_ms - (int)age;
+        int left = age >= (uint64_t)self->cfg->collector.batch_ms
+                       ? 0
+                       : self->cfg->collector.batch_ms - (int)age;
         if (left < best)
             best = left;
     }

@@ -40,15 +40,15 @@ static void s_open_one(ctx_t *c, const char *ep, const char *proto, bool *warned
     int got = 0;
     if (c->n_rx >= (int)(sizeof(c->rx) / sizeof(c->rx[0])))
         fg_die(1, "event=listen_failed reason=\"too many listen endpoints\"");
-    udp_rx_t *rx = udp_open(ep, c->cfg->rcvbuf, &got, err, sizeof(err));
+    udp_rx_t *rx = udp_open(ep, c->cfg->collector.rcvbuf, &got, err, sizeof(err));
     if (!rx)
         fg_die(1, "event=listen_failed endpoint=%s reason=\"%s\"", ep, err);
     /* Linux grants twice the value asked for (the other half is its
      * bookkeeping); less than that means net.core.rmem_max capped it. */
-    if (got / 2 < c->cfg->rcvbuf && !*warned) {
+    if (got / 2 < c->cfg->collector.rcvbuf && !*warned) {
         fg_warn("event=rcvbuf_capped wanted=%d got=%d hint=\"sysctl -w "
                 "net.core.rmem_max=%d\"",
-                c->cfg->rcvbuf, got / 2, c->cfg->rcvbuf);
+                c->cfg->collector.rcvbuf, got / 2, c->cfg->collector.rcvbuf);
         *warned = true;
     }
     c->rx[c->n_rx] = rx;
@@ -63,10 +63,10 @@ static void s_open_one(ctx_t *c, const char *ep, const char *proto, bool *warned
 static void s_open_sockets(ctx_t *c)
 {
     bool warned = false;
-    for (int i = 0; i < c->cfg->n_netflow_listen; i++)
-        s_open_one(c, c->cfg->netflow_listen[i], "netflow", &warned);
-    for (int i = 0; i < c->cfg->n_sflow_listen; i++)
-        s_open_one(c, c->cfg->sflow_listen[i], "sflow", &warned);
+    for (int i = 0; i < c->cfg->collector.n_netflow_listen; i++)
+        s_open_one(c, c->cfg->collector.netflow_listen[i], "netflow", &warned);
+    for (int i = 0; i < c->cfg->collector.n_sflow_listen; i++)
+        s_open_one(c, c->cfg->collector.sflow_listen[i], "sflow", &warned);
 }
 
 /* Hand every datagram of one recvmmsg batch to the collector. */
@@ -155,8 +155,8 @@ int main(int argc, char **argv)
         fg_die(1, "event=start_failed reason=\"%s\"", err);
     s_open_sockets(&c);
     c.metrics = col_metrics_start(cfg, c.col);
-    fg_info("event=start id=%u shards=%d batch_records=%d batch_ms=%d", cfg->collector_id,
-            cfg->shards, cfg->batch_records, cfg->batch_ms);
+    fg_info("event=start id=%u shards=%d batch_records=%d batch_ms=%d", cfg->collector.id,
+            cfg->aggregator.shards, cfg->collector.batch_records, cfg->collector.batch_ms);
     s_loop(&c);
     col_flush_all(c.col);
     s_log_stats(&c, "exit");

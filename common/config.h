@@ -17,15 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actuator/act_config.h"
+#include "aggregator/agg_config.h"
+#include "collector/col_config.h"
 #include "common/addr.h"
+#include "common/cfgbase.h"
 #include "common/ptrie.h"
-
-#define FG_MAX_SHARDS 64
-#define FG_MAX_GROUPS 256
-#define FG_MAX_LISTEN 8
-#define FG_NAME_MAX 64
-#define FG_ENDPOINT_MAX 256
-#define FG_MAX_OVERRIDES 256
+#include "detector/det_config.h"
 
 /* Traffic classes thresholds apply to, in the order of HostWindow's rates:
  * the total, then tcp, tcp_syn (a subset of tcp), udp, icmp, fragments,
@@ -64,97 +62,40 @@ typedef struct {
     double hysteresis;     /* an attack goes on while above this x threshold */
 } fg_hostgroup_t;
 
+/* general */
 typedef struct {
-    char path[PATH_MAX];
     int log_level;
+} fg_general_config_t;
 
-    /* networks: monitored maps an address to its hostgroup index (0 is the
-     * default group); whitelist holds 1 for never-banned addresses. */
+/* networks: monitored maps an address to its hostgroup index (0 is the
+ * default group); whitelist holds 1 for never-banned addresses. */
+typedef struct {
     ptrie_t *monitored;
     ptrie_t *whitelist;
+} fg_networks_config_t;
 
-    /* redis */
-    char redis_host[256];
-    int redis_port;
-    char redis_unix[PATH_MAX]; /* non-empty: connect to this socket */
-    char redis_user[FG_NAME_MAX];
-    char redis_password[256];
-    int redis_db;
-    char redis_prefix[FG_NAME_MAX];
+/* redis */
+typedef struct {
+    char host[256];
+    int port;
+    char socket[PATH_MAX]; /* non-empty: connect to this unix socket */
+    char user[FG_NAME_MAX];
+    char password[256];
+    int db;
+    char prefix[FG_NAME_MAX];
+} fg_redis_config_t;
 
-    /* collector */
-    uint32_t collector_id;
-    char netflow_listen[FG_MAX_LISTEN][FG_ENDPOINT_MAX];
-    int n_netflow_listen;
-    int rcvbuf;
-    int batch_records;
-    int batch_ms;
-    int default_sampling;
-    int send_hwm;
-    char collector_metrics[FG_ENDPOINT_MAX]; /* metrics_listen; "" = off */
-    char sflow_listen[FG_MAX_LISTEN][FG_ENDPOINT_MAX];
-    int n_sflow_listen;
-    int template_timeout;  /* seconds; 0 = templates never expire */
-    int max_templates;     /* per (exporter, source id / domain) */
-    int template_hold_ms;  /* hold data sets this long for their template */
-    ptrie_t *exporter_allow; /* empty: every exporter is accepted */
-    int seq_max_records_per_s;   /* v5 / IPFIX: the largest plausible gap rate */
-    int seq_max_datagrams_per_s; /* v9 / sFlow: the same in datagrams */
-    struct {
-        fg_addr_t exporter;
-        uint32_t rate;
-    } sampling_override[FG_MAX_OVERRIDES];
-    int n_sampling_override;
-
-    /* aggregator */
-    int shards;
-    char pull_bind[FG_ENDPOINT_MAX];  /* shard i binds port + i */
-    char pub_bind[FG_ENDPOINT_MAX];   /* shard i binds port + i */
-    char pull_connect[FG_MAX_SHARDS][FG_ENDPOINT_MAX]; /* one per shard */
-    char pub_connect[FG_MAX_SHARDS][FG_ENDPOINT_MAX];  /* one per shard */
-    int tick_ms;
-    double watch_floor;
-    int host_idle;  /* seconds */
-    int max_hosts;
-    char aggregator_metrics[FG_ENDPOINT_MAX]; /* shard i: port + i; "" = off */
-
-    /* detector */
-    int ongoing_interval; /* seconds between ONGOING decisions per host */
-    int attack_end;       /* seconds below threshold that end an attack */
-    char detector_metrics[FG_ENDPOINT_MAX];
-
-    /* actuator */
-    char actuator_bind[FG_ENDPOINT_MAX];
-    char actuator_connect[FG_ENDPOINT_MAX];
-    char notify_script[PATH_MAX];
-    int notify_timeout;  /* seconds */
-    int notify_queue;
-    int notify_parallel;
-    int check_interval;  /* seconds */
-    int history_max;
-    int events_max;
-    char actuator_metrics[FG_ENDPOINT_MAX];
-    /* actuator: blackholing (issue 6) */
-    char bgp_backend[16];               /* none | gobgp | exabgp */
-    char gobgp_api[256];                /* host:port of gobgpd's API */
-    char gobgp_client[PATH_MAX];        /* path of the gobgp client */
-    char exabgp_pipe[PATH_MAX];         /* ExaBGP API named pipe (.in); empty: stdout */
-    char next_hop_v4[FG_ADDR_STRLEN];
-    char next_hop_v6[FG_ADDR_STRLEN];
-    char communities[256];              /* extra communities "a:b a:b", besides 65535:666 */
-    int prefix_len_v4;                  /* announced prefix length, 32 unless allowed */
-    int prefix_len_v6;                  /* 128 unless allowed */
-    bool allow_short_prefixes;
-    int max_bans;                       /* simultaneous bans; further ones are refused */
-    bool dry_run;                       /* Redis as usual, backends only log */
-    char renewal[8];                    /* renew | lift */
-    int renew_before;                   /* seconds of TTL left under which ONGOING renews */
-    int repeat_window;                  /* seconds: bans of one ip within it are repeats */
-    char attack_log[PATH_MAX];          /* one JSON line per ban; empty: none */
-    int backend_timeout;                /* seconds per gobgp command */
-    int backend_parallel;               /* gobgp commands at once */
-    int backend_queue;                  /* route commands waiting */
-
+/* The whole file: the shared sections, each daemon's own section (its
+ * schema and struct live in the daemon's directory), the hostgroups. */
+typedef struct {
+    char path[PATH_MAX];
+    fg_general_config_t general;
+    fg_networks_config_t networks;
+    fg_redis_config_t redis;
+    col_config_t collector;
+    agg_config_t aggregator;
+    det_config_t detector;
+    act_config_t actuator;
     fg_hostgroup_t groups[FG_MAX_GROUPS];
     int n_groups;
 } fg_config_t;
@@ -169,13 +110,6 @@ void fg_config_destroy(fg_config_t **self_p);
 
 /* The hostgroup of a monitored address, or NULL when it is not monitored. */
 const fg_hostgroup_t *fg_config_group(const fg_config_t *cfg, const fg_addr_t *a);
-
-/* The configured sampling rate of an exporter (collector/sampling_override),
- * 0 when it has none. */
-uint32_t fg_config_sampling_override(const fg_config_t *cfg, const fg_addr_t *exporter);
-
-/* True when collector/exporter_allow is empty or holds the address. */
-bool fg_config_exporter_allowed(const fg_config_t *cfg, const fg_addr_t *exporter);
 
 /* True when the address is on the whitelist. */
 bool fg_config_whitelisted(const fg_config_t *cfg, const fg_addr_t *a);

@@ -86,9 +86,9 @@ fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_
     if (with_shard) {
         if (args->shard < 0)
             args->shard = 0;
-        if (args->shard >= cfg->shards) {
+        if (args->shard >= cfg->aggregator.shards) {
             fprintf(stderr, "floodgate-%s: --shard %d but aggregator/shards = %d in %s\n", proc,
-                    args->shard, cfg->shards, args->config_path);
+                    args->shard, cfg->aggregator.shards, args->config_path);
             exit(2);
         }
     }
@@ -97,7 +97,7 @@ fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_
         fg_config_destroy(&cfg);
         exit(0);
     }
-    fg_log_level = level ? fg_log_level_parse(level) : cfg->log_level;
+    fg_log_level = level ? fg_log_level_parse(level) : cfg->general.log_level;
 
     /* CZMQ would install its own SIGINT/SIGTERM handlers; we keep ours. */
     zsys_handler_set(NULL);

@@ -26,31 +26,30 @@ static int s_expect_ok(redisContext *c, char *err, size_t errlen, const char *wh
 redisContext *fg_redis_connect(const fg_config_t *cfg, int timeout_ms, char *err, size_t errlen)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    redisContext *c = cfg->redis_unix[0]
-                          ? redisConnectUnixWithTimeout(cfg->redis_unix, tv)
-                          : redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+    redisContext *c = cfg->redis.socket[0]
+                          ? redisConnectUnixWithTimeout(cfg->redis.socket, tv)
+                          : redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
     if (!c) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     if (c->err) {
-        if (cfg->redis_unix[0])
-            snprintf(err, errlen, "connect unix:%s: %s", cfg->redis_unix, c->errstr);
+        if (cfg->redis.socket[0])
+            snprintf(err, errlen, "connect unix:%s: %s", cfg->redis.socket, c->errstr);
         else
-            snprintf(err, errlen, "connect %s:%d: %s", cfg->redis_host, cfg->redis_port,
-                     c->errstr);
+            snprintf(err, errlen, "connect %s:%d: %s", cfg->redis.host, cfg->redis.port, c->errstr);
         goto fail;
     }
     redisSetTimeout(c, tv);
-    if (cfg->redis_password[0]) {
-        redisReply *r = cfg->redis_user[0]
-                            ? redisCommand(c, "AUTH %s %s", cfg->redis_user, cfg->redis_password)
-                            : redisCommand(c, "AUTH %s", cfg->redis_password);
+    if (cfg->redis.password[0]) {
+        redisReply *r = cfg->redis.user[0]
+                            ? redisCommand(c, "AUTH %s %s", cfg->redis.user, cfg->redis.password)
+                            : redisCommand(c, "AUTH %s", cfg->redis.password);
         if (s_expect_ok(c, err, errlen, "AUTH", r) != 0)
             goto fail;
     }
-    if (cfg->redis_db != 0 &&
-        s_expect_ok(c, err, errlen, "SELECT", redisCommand(c, "SELECT %d", cfg->redis_db)) != 0)
+    if (cfg->redis.db != 0 &&
+        s_expect_ok(c, err, errlen, "SELECT", redisCommand(c, "SELECT %d", cfg->redis.db)) != 0)
         goto fail;
     return c;
 fail:
@@ -62,8 +61,8 @@ char *fg_redis_key(const fg_config_t *cfg, const char *kind, const char *ip, cha
                    size_t outlen)
 {
     if (ip)
-        snprintf(out, outlen, "%s:%s:%s", cfg->redis_prefix, kind, ip);
+        snprintf(out, outlen, "%s:%s:%s", cfg->redis.prefix, kind, ip);
     else
-        snprintf(out, outlen, "%s:%s", cfg->redis_prefix, kind);
+        snprintf(out, outlen, "%s:%s", cfg->redis.prefix, kind);
     return out;
 }

@@ -71,7 +71,7 @@ static int s_register(fg_metrics_t *m, const det_stats_t *st)
 
 fg_metrics_t *det_metrics_start(const fg_config_t *cfg, det_t *det)
 {
-    fg_metrics_t *m = fg_metrics_start("detector", cfg->detector_metrics);
+    fg_metrics_t *m = fg_metrics_start("detector", cfg->detector.metrics_listen);
     if (!m)
         return NULL;
     det_mctx_t *c = fg_metrics_calloc(m, sizeof(*c));

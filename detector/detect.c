@@ -48,7 +48,8 @@ det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg)
     self->arg = arg;
     size_t ng = cfg->n_groups > 0 ? (size_t)cfg->n_groups : 1;
     self->attacks = atk_new(DET_MAX_ATTACKS);
-    self->parts = calloc(ng * (size_t)(cfg->shards > 0 ? cfg->shards : 1), sizeof(*self->parts));
+    self->parts = calloc(ng * (size_t)(cfg->aggregator.shards > 0 ? cfg->aggregator.shards : 1),
+                         sizeof(*self->parts));
     self->nets = calloc(ng, sizeof(*self->nets));
     if (!self->attacks || !self->parts || !self->nets)
         det_destroy(&self);
@@ -98,7 +99,7 @@ const char *det_over_threshold(const fg_thresholds_t *t, const Floodgate__Rates 
 
 static void s_track_seq(det_t *self, const Floodgate__WindowBatch *wb)
 {
-    if (wb->shard >= (uint32_t)self->cfg->shards || wb->shard >= FG_MAX_SHARDS) {
+    if (wb->shard >= (uint32_t)self->cfg->aggregator.shards || wb->shard >= FG_MAX_SHARDS) {
         self->st.bad_shard++;
         return;
     }
@@ -259,7 +260,7 @@ static void s_ongoing(det_t *self, atk_state_t *st, det_over_t *o, const double 
     self->st.over_threshold++;
     st->last_over_ms = now_ms;
     if (now_ms < st->last_decision_ms ||
-        now_ms - st->last_decision_ms < (uint64_t)self->cfg->ongoing_interval * 1000)
+        now_ms - st->last_decision_ms < (uint64_t)self->cfg->detector.ongoing_interval * 1000)
         return;
     if (s_decide(self, o, FLOODGATE__ACTION__ONGOING, st->first_seen_ms, now_ms) == 0)
         st->last_decision_ms = now_ms;
@@ -340,7 +341,7 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
 
 static void s_net_store(det_t *self, const Floodgate__WindowBatch *wb)
 {
-    uint32_t shards = (uint32_t)self->cfg->shards;
+    uint32_t shards = (uint32_t)self->cfg->aggregator.shards;
     if (wb->shard >= shards)
         return;
     for (size_t i = 0; i < wb->n_groups; i++) {
@@ -367,7 +368,7 @@ static void s_net_eval(det_t *self, uint32_t g, uint64_t end_ms, uint32_t window
     if ((lim[0] <= 0 && lim[1] <= 0 && lim[2] <= 0) || end_ms <= n->last_eval_ms)
         return;
     n->last_eval_ms = end_ms;
-    uint32_t shards = (uint32_t)self->cfg->shards;
+    uint32_t shards = (uint32_t)self->cfg->aggregator.shards;
     memset(n->v, 0, sizeof(n->v));
     for (uint32_t s = 0; s < shards; s++) {
         const det_part_t *p = &self->parts[(size_t)g * shards + s];
@@ -412,10 +413,10 @@ void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms)
 void det_tick(det_t *self, uint64_t now_ms)
 {
     size_t ended = 0;
-    atk_expire(self->attacks, now_ms, (uint64_t)self->cfg->attack_end * 1000, &ended);
+    atk_expire(self->attacks, now_ms, (uint64_t)self->cfg->detector.attack_end * 1000, &ended);
     self->st.attacks_ended += ended;
     self->n_attacking -= ended < self->n_attacking ? ended : self->n_attacking;
-    uint64_t end_ms = (uint64_t)self->cfg->attack_end * 1000;
+    uint64_t end_ms = (uint64_t)self->cfg->detector.attack_end * 1000;
     for (int g = 0; g < self->cfg->n_groups; g++) {
         det_net_t *n = &self->nets[g];
         if (n->attacking && now_ms >= n->last_over_ms && now_ms - n->last_over_ms >= end_ms) {

@@ -147,16 +147,16 @@ static void s_sockets(det_daemon_t *dd, const fg_config_t *cfg)
     zsock_set_subscribe(dd->sub, "");
     zsock_set_sndhwm(dd->push, DET_SNDHWM);
     zsock_set_linger(dd->push, 1000);
-    for (int i = 0; i < cfg->shards; i++) {
-        if (zsock_connect(dd->sub, "%s", cfg->pub_connect[i]) != 0)
-            fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"", cfg->pub_connect[i],
-                   zmq_strerror(zmq_errno()));
-        fg_info("event=connect socket=sub shard=%d endpoint=%s", i, cfg->pub_connect[i]);
+    for (int i = 0; i < cfg->aggregator.shards; i++) {
+        if (zsock_connect(dd->sub, "%s", cfg->aggregator.pub_connect[i]) != 0)
+            fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"",
+                   cfg->aggregator.pub_connect[i], zmq_strerror(zmq_errno()));
+        fg_info("event=connect socket=sub shard=%d endpoint=%s", i, cfg->aggregator.pub_connect[i]);
     }
-    if (zsock_connect(dd->push, "%s", cfg->actuator_connect) != 0)
-        fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"", cfg->actuator_connect,
+    if (zsock_connect(dd->push, "%s", cfg->actuator.connect) != 0)
+        fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"", cfg->actuator.connect,
                zmq_strerror(zmq_errno()));
-    fg_info("event=connect socket=push endpoint=%s", cfg->actuator_connect);
+    fg_info("event=connect socket=push endpoint=%s", cfg->actuator.connect);
 }
 
 int main(int argc, char **argv)
@@ -170,8 +170,9 @@ int main(int argc, char **argv)
         fg_die(1, "event=start_failed reason=\"out of memory\"");
     s_sockets(&dd, cfg);
     dd.metrics = det_metrics_start(cfg, dd.det);
-    fg_info("event=start shards=%d groups=%d ongoing_interval=%d attack_end=%d", cfg->shards,
-            cfg->n_groups, cfg->ongoing_interval, cfg->attack_end);
+    fg_info("event=start shards=%d groups=%d ongoing_interval=%d attack_end=%d",
+            cfg->aggregator.shards, cfg->n_groups, cfg->detector.ongoing_interval,
+            cfg->detector.attack_end);
 
     s_loop(&dd);
 

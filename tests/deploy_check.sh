@@ -1,7 +1,7 @@
 #!/bin/bash
 # deploy_check.sh BUILD_DIR: the deployment files agree with the code.
 #
-#  1. every key of common/config.c's tables is in floodgate.conf(5) (which is
+#  1. every key of the config schemas (common/config.c, <daemon>/*_config.c) is in floodgate.conf(5) (which is
 #     generated from deploy/floodgate.conf), and the example file loads;
 #  2. every option in each program's --help (and every CLI command) is in
 #     its man page;
@@ -22,15 +22,28 @@ trap 'rm -rf "$tmp"' EXIT
 
 # ---- 1. config keys ----
 conf_md=$(sed 's/\\//g' "$B/man/floodgate.conf.5.md")
-keys=$(grep -oE '\{"[a-z_0-9]+", "[a-z_0-9]+",' common/config.c |
-       sed -E 's/\{"([a-z_0-9]+)", "([a-z_0-9]+)",/\1 \2/')
+# The schema tables: common/config.c (shared sections) and each daemon's
+# <dir>/*_config.c; a key is `.name = "key"` or a table macro's first
+# argument (INT(key, ...), GD("key", ...)); macro-generated threshold keys are
+# documented as a family in the example.
+keys=$(awk '
+    /zpl_key_t s_[a-z]*_?keys\[\]/ {
+        t = $0; sub(/.*zpl_key_t s_/, "", t); sub(/_?keys\[.*/, "", t)
+        sec = (t == "") ? FILENAME : t; sub(/\/.*/, "", sec)
+        if (sec == "group") sec = "hostgroup"
+        intab = 1; next }
+    intab && /^};/ { intab = 0 }
+    intab && match($0, /\.name = "[a-z_0-9]+"/) { k = substr($0, RSTART + 9, RLENGTH - 10); print sec, k; next }
+    intab && match($0, /^ +[A-Z]+\("?[a-z_0-9]+"?,/) { k = substr($0, RSTART, RLENGTH - 1)
+        sub(/^ +[A-Z]+\("?/, "", k); sub(/"$/, "", k); print sec, k }
+' common/config.c collector/col_config.c aggregator/agg_config.c detector/det_config.c actuator/act_config.c)
 nkeys=$(echo "$keys" | grep -c .)
-[ "$nkeys" -ge 30 ] || fail "found only $nkeys keys in common/config.c: has the table format changed?"
+[ "$nkeys" -ge 30 ] || fail "found only $nkeys keys in the config schemas (common/config.c, */*_config.c): has the table format changed?"
 while read -r sec key; do
     path="$sec/$key"
     [ "$sec" = hostgroup ] && path="hostgroup/NAME/$key"
     if grep -qF "**$path**" <<<"$conf_md"; then ok; else
-        fail "config key $sec/$key (common/config.c) is not in deploy/floodgate.conf, so not in floodgate.conf(5): document it there"
+        fail "config key $sec/$key (its schema table) is not in deploy/floodgate.conf, so not in floodgate.conf(5): document it there"
     fi
 done <<<"$keys"
 if "$B/floodgate-detector" -c deploy/floodgate.conf -t >/dev/null; then ok; else

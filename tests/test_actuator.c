@@ -517,7 +517,7 @@ static void test_actuator_script_backend_runs_ban_and_unban(void **state)
              s_dir, s_dir, s_dir);
     hn_write_file(path, body);
     chmod(path, 0755);
-    snprintf(s_cfg->notify_script, sizeof(s_cfg->notify_script), "%s", path);
+    snprintf(s_cfg->actuator.notify_script, sizeof(s_cfg->actuator.notify_script), "%s", path);
     s_make(false, true);
     backend_t *script = backend_script_new(s_cfg);
     assert_non_null(script);
@@ -544,8 +544,8 @@ static void test_actuator_config_refused_falls_back_to_scan(void **state)
      * password works, notifications cannot be enabled, the scan still sees
      * the unban. */
     freeReplyObject(s_redis("ACL SETUSER fgtest on >s3cret ~* &* +@all -config"));
-    snprintf(s_cfg->redis_user, sizeof(s_cfg->redis_user), "fgtest");
-    snprintf(s_cfg->redis_password, sizeof(s_cfg->redis_password), "s3cret");
+    snprintf(s_cfg->redis.user, sizeof(s_cfg->redis.user), "fgtest");
+    snprintf(s_cfg->redis.password, sizeof(s_cfg->redis.password), "s3cret");
     s_make(true, true);
     s_decide("10.0.5.1", FLOODGATE__ACTION__BAN, 600);
     assert_int_equal(s_stats().bans, 1);
@@ -630,7 +630,7 @@ static void test_actuator_ongoing_low_ttl_renews_route_kept(void **state)
 static void test_actuator_lift_policy_never_renews(void **state)
 {
     (void)state;
-    snprintf(s_cfg->renewal, sizeof(s_cfg->renewal), "lift");
+    snprintf(s_cfg->actuator.renewal, sizeof(s_cfg->actuator.renewal), "lift");
     s_make(false, true);
     s_decide("10.0.6.2", FLOODGATE__ACTION__BAN, 600);
     freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.6.2 30"));
@@ -683,7 +683,7 @@ static void test_actuator_repeat_offender_flagged(void **state)
     s_assert_contains(s_history("10.0.6.4", 0), "\"repeat_offender\":true");
     assert_int_equal(s_stats().repeat_offenders, 1);
     /* a ban older than the window does not count */
-    s_cfg->repeat_window = 0;
+    s_cfg->actuator.repeat_window = 0;
     freeReplyObject(s_redis("DEL floodgate:ban:10.0.6.4"));
     assert_int_equal(act_scan(s_act), 0);
     s_decide("10.0.6.4", FLOODGATE__ACTION__BAN, 600);
@@ -693,7 +693,7 @@ static void test_actuator_repeat_offender_flagged(void **state)
 static void test_actuator_max_bans_refused_and_alerted(void **state)
 {
     (void)state;
-    s_cfg->max_bans = 2;
+    s_cfg->actuator.max_bans = 2;
     s_make(false, true);
     s_decide("10.0.7.1", FLOODGATE__ACTION__BAN, 600);
     s_decide("10.0.7.2", FLOODGATE__ACTION__BAN, 600);
@@ -718,7 +718,7 @@ static void test_actuator_attack_log_one_json_line_each(void **state)
     char path[512];
     snprintf(path, sizeof(path), "%s/attacks.log", s_dir);
     unlink(path);
-    snprintf(s_cfg->attack_log, sizeof(s_cfg->attack_log), "%s", path);
+    snprintf(s_cfg->actuator.attack_log, sizeof(s_cfg->actuator.attack_log), "%s", path);
     s_make(false, true);
     s_decide("10.0.8.1", FLOODGATE__ACTION__BAN, 600);
     freeReplyObject(s_redis("DEL floodgate:ban:10.0.8.1"));
@@ -741,7 +741,8 @@ static void test_actuator_attack_log_one_json_line_each(void **state)
     free(text);
     assert_int_equal(s_stats().attack_log_lines, 2);
     /* an unwritable path is counted, never fatal */
-    snprintf(s_cfg->attack_log, sizeof(s_cfg->attack_log), "%s/no/such/dir/a.log", s_dir);
+    snprintf(s_cfg->actuator.attack_log, sizeof(s_cfg->actuator.attack_log), "%s/no/such/dir/a.log",
+             s_dir);
     s_decide("10.0.8.2", FLOODGATE__ACTION__BAN, 600);
     assert_int_equal(s_stats().attack_log_errors, 1);
     assert_int_equal(s_stats().bans, 2);

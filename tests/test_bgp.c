@@ -261,12 +261,12 @@ static void test_bgp_config_keys(void **state)
                               err, sizeof(err));
     if (!cfg)
         fail_msg("%s", err);
-    assert_string_equal(cfg->bgp_backend, "gobgp");
-    assert_string_equal(cfg->communities, "65000:1 65000:2");
-    assert_string_equal(cfg->next_hop_v6, "2001:db8::1");
-    assert_string_equal(cfg->next_hop_v4, "192.0.2.1");
-    assert_int_equal(cfg->max_bans, 10000);
-    assert_string_equal(cfg->renewal, "renew");
+    assert_string_equal(cfg->actuator.bgp_backend, "gobgp");
+    assert_string_equal(cfg->actuator.communities, "65000:1 65000:2");
+    assert_string_equal(cfg->actuator.next_hop_v6, "2001:db8::1");
+    assert_string_equal(cfg->actuator.next_hop_v4, "192.0.2.1");
+    assert_int_equal(cfg->actuator.max_bans, 10000);
+    assert_string_equal(cfg->actuator.renewal, "renew");
     assert_int_equal(backend_prefix(cfg, "10.0.0.5", prefix), 0);
     assert_string_equal(prefix, "10.0.0.5/32");
     assert_int_equal(backend_prefix(cfg, "2001:db8::5", prefix), 0);

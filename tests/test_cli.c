@@ -105,10 +105,10 @@ static void test_cli_scrape_targets(void **state)
     (void)state;
     fg_config_t cfg;
     memset(&cfg, 0, sizeof(cfg));
-    cfg.shards = 2;
-    snprintf(cfg.collector_metrics, sizeof(cfg.collector_metrics), "0.0.0.0:9551");
-    snprintf(cfg.aggregator_metrics, sizeof(cfg.aggregator_metrics), "[::]:9560");
-    snprintf(cfg.actuator_metrics, sizeof(cfg.actuator_metrics), "10.1.2.3:9553");
+    cfg.aggregator.shards = 2;
+    snprintf(cfg.collector.metrics_listen, sizeof(cfg.collector.metrics_listen), "0.0.0.0:9551");
+    snprintf(cfg.aggregator.metrics_listen, sizeof(cfg.aggregator.metrics_listen), "[::]:9560");
+    snprintf(cfg.actuator.metrics_listen, sizeof(cfg.actuator.metrics_listen), "10.1.2.3:9553");
     scrape_target_t t[8];
     int n = scrape_targets(&cfg, t, 8);
     assert_int_equal(n, 4); /* the detector's is off */

@@ -68,7 +68,7 @@ static void test_config_example_file_loads(void **state)
     if (!cfg)
         fail_msg("deploy/floodgate.conf: %s", s_err);
     assert_int_equal(cfg->groups[0].ban_time, 1800);
-    assert_string_equal(cfg->redis_prefix, "floodgate");
+    assert_string_equal(cfg->redis.prefix, "floodgate");
     fg_config_destroy(&cfg);
 }
 
@@ -82,12 +82,12 @@ static void test_config_defaults(void **state)
     assert_int_equal(cfg->groups[0].ban_time, 1800);
     assert_true(cfg->groups[0].enable_ban);
     assert_true(cfg->groups[0].th[0][0].pps > 0);
-    assert_int_equal(cfg->shards, 1);
-    assert_string_equal(cfg->pull_connect[0], "tcp://127.0.0.1:5550");
-    assert_string_equal(cfg->redis_host, "127.0.0.1");
-    assert_int_equal(cfg->redis_port, 6379);
-    assert_int_equal(cfg->n_netflow_listen, 1);
-    assert_int_equal(cfg->tick_ms, 200);
+    assert_int_equal(cfg->aggregator.shards, 1);
+    assert_string_equal(cfg->aggregator.pull_connect[0], "tcp://127.0.0.1:5550");
+    assert_string_equal(cfg->redis.host, "127.0.0.1");
+    assert_int_equal(cfg->redis.port, 6379);
+    assert_int_equal(cfg->collector.n_netflow_listen, 1);
+    assert_int_equal(cfg->aggregator.tick_ms, 200);
     fg_config_destroy(&cfg);
 }
 
@@ -141,14 +141,14 @@ static void test_config_values_and_lists(void **state)
     assert_true(fg_config_whitelisted(cfg, &a));
     fg_addr_parse("10.0.0.54", &a);
     assert_false(fg_config_whitelisted(cfg, &a));
-    assert_string_equal(cfg->redis_unix, "/run/redis.sock");
-    assert_string_equal(cfg->redis_prefix, "fg-test");
-    assert_int_equal(cfg->n_netflow_listen, 2);
-    assert_string_equal(cfg->netflow_listen[1], "[::1]:9995");
+    assert_string_equal(cfg->redis.socket, "/run/redis.sock");
+    assert_string_equal(cfg->redis.prefix, "fg-test");
+    assert_int_equal(cfg->collector.n_netflow_listen, 2);
+    assert_string_equal(cfg->collector.netflow_listen[1], "[::1]:9995");
     /* one connect endpoint, 3 shards: ports offset per shard */
-    assert_string_equal(cfg->pull_connect[2], "tcp://127.0.0.1:5552");
-    assert_string_equal(cfg->pub_connect[1], "tcp://127.0.0.1:5561");
-    assert_int_equal(cfg->tick_ms, 100);
+    assert_string_equal(cfg->aggregator.pull_connect[2], "tcp://127.0.0.1:5552");
+    assert_string_equal(cfg->aggregator.pub_connect[1], "tcp://127.0.0.1:5561");
+    assert_int_equal(cfg->aggregator.tick_ms, 100);
     fg_config_destroy(&cfg);
 }
 
@@ -238,9 +238,9 @@ static void test_config_env_override(void **state)
     unsetenv("FLOODGATE_COLLECTOR_ID");
     unsetenv("FLOODGATE_REDIS_ADDRESS");
     assert_non_null(cfg);
-    assert_int_equal(cfg->collector_id, 42);
-    assert_string_equal(cfg->redis_host, "redis");
-    assert_int_equal(cfg->redis_port, 6380);
+    assert_int_equal(cfg->collector.id, 42);
+    assert_string_equal(cfg->redis.host, "redis");
+    assert_int_equal(cfg->redis.port, 6380);
     fg_config_destroy(&cfg);
     setenv("FLOODGATE_COLLECTOR_BATCH_MS", "zero", 1);
     assert_null(s_load(MIN));
@@ -269,26 +269,26 @@ static void test_config_collector_exporter_keys(void **state)
                                   "    sampling_override = \"192.0.2.1=1000 2001:db8::1=64\"\n"
                                   "    template_timeout = 0\n    template_hold_ms = 500\n");
     assert_non_null(cfg);
-    assert_int_equal(cfg->n_sflow_listen, 2);
-    assert_string_equal(cfg->sflow_listen[1], "[::1]:6343");
+    assert_int_equal(cfg->collector.n_sflow_listen, 2);
+    assert_string_equal(cfg->collector.sflow_listen[1], "[::1]:6343");
     fg_addr_t a;
     fg_addr_parse("192.0.2.1", &a);
-    assert_true(fg_config_exporter_allowed(cfg, &a));
-    assert_int_equal(fg_config_sampling_override(cfg, &a), 1000);
+    assert_true(col_config_exporter_allowed(&cfg->collector, &a));
+    assert_int_equal(col_config_sampling_override(&cfg->collector, &a), 1000);
     fg_addr_parse("2001:db8::1", &a);
-    assert_int_equal(fg_config_sampling_override(cfg, &a), 64);
+    assert_int_equal(col_config_sampling_override(&cfg->collector, &a), 64);
     fg_addr_parse("198.51.100.1", &a);
-    assert_false(fg_config_exporter_allowed(cfg, &a));
-    assert_int_equal(fg_config_sampling_override(cfg, &a), 0);
-    assert_int_equal(cfg->template_timeout, 0);
-    assert_int_equal(cfg->template_hold_ms, 500);
+    assert_false(col_config_exporter_allowed(&cfg->collector, &a));
+    assert_int_equal(col_config_sampling_override(&cfg->collector, &a), 0);
+    assert_int_equal(cfg->collector.template_timeout, 0);
+    assert_int_equal(cfg->collector.template_hold_ms, 500);
     fg_config_destroy(&cfg);
     cfg = s_load(MIN); /* defaults: everyone allowed, 6343, 1800 s, 256 */
     assert_non_null(cfg);
-    assert_true(fg_config_exporter_allowed(cfg, &a));
-    assert_string_equal(cfg->sflow_listen[0], "0.0.0.0:6343");
-    assert_int_equal(cfg->template_timeout, 1800);
-    assert_int_equal(cfg->max_templates, 256);
+    assert_true(col_config_exporter_allowed(&cfg->collector, &a));
+    assert_string_equal(cfg->collector.sflow_listen[0], "0.0.0.0:6343");
+    assert_int_equal(cfg->collector.template_timeout, 1800);
+    assert_int_equal(cfg->collector.max_templates, 256);
     fg_config_destroy(&cfg);
     s_expect_error(MIN "collector\n    sampling_override = 192.0.2.1\n", 4, "ADDRESS=RATE");
     s_expect_error(MIN "collector\n    sampling_override = 192.0.2.1=0\n", 4, "1..1000000");

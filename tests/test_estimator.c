@@ -227,7 +227,7 @@ static void test_estimator_long_flows_never_banned_floods_are(void **state)
             s_samples(agg, "10.0.1.3", 40000, 6, 1234, t);
         }
         uint64_t now = t + STEP_MS;
-        if (now % (uint64_t)s_cfg->tick_ms)
+        if (now % (uint64_t)s_cfg->aggregator.tick_ms)
             continue;
         size_t len = 0;
         const uint8_t *buf = agg_close_window(agg, now, &len);

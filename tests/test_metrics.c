@@ -257,16 +257,16 @@ static void test_metrics_config_keys(void **state)
     hn_write_file(path, "networks\n    monitored = 10.0.0.0/16\n");
     fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
     assert_non_null(cfg);
-    assert_string_equal(cfg->collector_metrics, "127.0.0.1:9551");
-    assert_string_equal(cfg->detector_metrics, "127.0.0.1:9552");
-    assert_string_equal(cfg->actuator_metrics, "127.0.0.1:9553");
-    assert_string_equal(cfg->aggregator_metrics, "127.0.0.1:9560");
+    assert_string_equal(cfg->collector.metrics_listen, "127.0.0.1:9551");
+    assert_string_equal(cfg->detector.metrics_listen, "127.0.0.1:9552");
+    assert_string_equal(cfg->actuator.metrics_listen, "127.0.0.1:9553");
+    assert_string_equal(cfg->aggregator.metrics_listen, "127.0.0.1:9560");
     fg_config_destroy(&cfg);
     hn_write_file(path, "networks\n    monitored = 10.0.0.0/16\ndetector\n"
                         "    metrics_listen = \"\"\n");
     cfg = fg_config_load(path, err, sizeof(err));
     assert_non_null(cfg);
-    assert_string_equal(cfg->detector_metrics, "");
+    assert_string_equal(cfg->detector.metrics_listen, "");
     fg_config_destroy(&cfg);
     hn_write_file(path, "networks\n    monitored = 10.0.0.0/16\ncollector\n"
                         "    metrics_listen = 9551\n");

@@ -1,0 +1,133 @@
+/* act_config: the actuator's keys and their cross-checks. */
+#include "actuator/act_config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/config.h"
+
+/* An address of the family the key's value names (4 or 6), canonical. */
+static int s_set_nexthop(void *root, void *target, const zpl_key_t *k, const char *val,
+                         const char **why)
+{
+    (void)root;
+    fg_addr_t a;
+    bool want_v4 = k->value == 4;
+    if (fg_addr_parse(val, &a) != 0 || fg_addr_is_v4(&a) != want_v4) {
+        *why = want_v4 ? "not an IPv4 address" : "not an IPv6 address";
+        return -1;
+    }
+    fg_addr_format(&a, (char *)target + k->off);
+    return 0;
+}
+
+static int s_check_community(void *arg, const char *item, const char **why)
+{
+    (void)arg;
+    unsigned a, b;
+    int n = 0;
+    if (sscanf(item, "%5u:%5u%n", &a, &b, &n) != 2 || item[n] != '\0' || a > 65535 || b > 65535 ||
+        !isdigit((unsigned char)item[0])) {
+        *why = "a community is ASN:VALUE, each 0..65535 (e.g. 65000:666)";
+        return -1;
+    }
+    return 0;
+}
+
+/* A list of standard communities, stored space-separated. */
+static int s_set_communities(void *root, void *target, const zpl_key_t *k, const char *val,
+                             const char **why)
+{
+    (void)root;
+    if (zpl_each_item(val, s_check_community, NULL, why) != 0)
+        return -1;
+    char out[256] = "";
+    const char *p = val;
+    size_t n = 0;
+    for (; *p && n + 1 < sizeof(out); p++)
+        if (!isspace((unsigned char)*p) && *p != ',')
+            out[n++] = *p;
+        else if (n && out[n - 1] != ' ')
+            out[n++] = ' ';
+    while (n && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+    if (n >= k->size) {
+        *why = "value too long";
+        return -1;
+    }
+    strcpy((char *)target + k->off, out);
+    return 0;
+}
+
+/* clang-format off */
+#define F(field) offsetof(act_config_t, field)
+#define SZ(field) sizeof(((act_config_t *)0)->field)
+#define INT(key, d, lo, hi) {.name = #key, .kind = ZPL_INT, .off = F(key), .def = d, .min = lo, .max = hi}
+#define STR(key, kd, d) {.name = #key, .kind = kd, .off = F(key), .size = SZ(key), .def = d}
+#define BOOL(key, d) {.name = #key, .kind = ZPL_BOOL, .off = F(key), .def = d}
+static const zpl_key_t s_keys[] = {
+    STR(bind, ZPL_ZMQ, "tcp://*:5570"),
+    STR(connect, ZPL_ZMQ, "tcp://127.0.0.1:5570"),
+    STR(notify_script, ZPL_STRING, ""),
+    INT(notify_timeout, "10", 1, 3600),
+    INT(notify_queue, "256", 1, 100000),
+    INT(notify_parallel, "4", 1, 256),
+    INT(check_interval, "5", 1, 3600),
+    INT(history_max, "100", 1, 100000),
+    INT(events_max, "100000", 100, 100000000),
+    STR(metrics_listen, ZPL_LISTEN, "127.0.0.1:9553"),
+    {.name = "bgp_backend", .kind = ZPL_WORD, .off = F(bgp_backend), .size = SZ(bgp_backend), .def = "none",
+     .words = "none gobgp exabgp", .why = "not a BGP backend (none, gobgp, exabgp)"},
+    STR(gobgp_api, ZPL_HOSTPORT, "127.0.0.1:50051"),
+    STR(gobgp_client, ZPL_STRING, "/usr/bin/gobgp"),
+    STR(exabgp_pipe, ZPL_STRING, ""),
+    {.name = "next_hop_v4", .kind = ZPL_CUSTOM, .parse = s_set_nexthop, .off = F(next_hop_v4), .value = 4, .def = "192.0.2.1"},
+    {.name = "next_hop_v6", .kind = ZPL_CUSTOM, .parse = s_set_nexthop, .off = F(next_hop_v6), .value = 6, .def = "100::1"},
+    {.name = "communities", .kind = ZPL_CUSTOM, .parse = s_set_communities, .off = F(communities), .size = SZ(communities), .def = ""},
+    INT(prefix_len_v4, "32", 8, 32),
+    INT(prefix_len_v6, "128", 16, 128),
+    BOOL(allow_short_prefixes, "false"),
+    INT(max_bans, "10000", 1, 10000000),
+    BOOL(dry_run, "false"),
+    {.name = "renewal", .kind = ZPL_WORD, .off = F(renewal), .size = SZ(renewal), .def = "renew",
+     .words = "renew lift", .why = "not a policy (renew, lift)"},
+    INT(renew_before, "60", 0, 86400),
+    INT(repeat_window, "86400", 0, 31536000),
+    STR(attack_log, ZPL_STRING, ""),
+    INT(backend_timeout, "5", 1, 3600),
+    INT(backend_parallel, "4", 1, 64),
+    INT(backend_queue, "65536", 16, 10000000),
+};
+/* clang-format on */
+
+static int s_finish(void *root, char *why, size_t whylen)
+{
+    const fg_config_t *cfg = root;
+    const act_config_t *c = &cfg->actuator;
+    if (!c->allow_short_prefixes && (c->prefix_len_v4 < 32 || c->prefix_len_v6 < 128)) {
+        snprintf(why, whylen,
+                 "actuator/prefix_len_v4 = %d, prefix_len_v6 = %d: shorter than a host route "
+                 "blackholes neighbours too; set actuator/allow_short_prefixes = true to allow it",
+                 c->prefix_len_v4, c->prefix_len_v6);
+        return -1;
+    }
+    if (!strcmp(c->renewal, "renew") && c->renew_before <= cfg->detector.ongoing_interval) {
+        snprintf(why, whylen,
+                 "actuator/renew_before (%d s) must be longer than detector/ongoing_interval "
+                 "(%d s), or an ongoing attack's ban lapses between two reports",
+                 c->renew_before, cfg->detector.ongoing_interval);
+        return -1;
+    }
+    return 0;
+}
+
+const zpl_section_t act_config_section = {
+    .name = "actuator",
+    .keys = s_keys,
+    .n_keys = sizeof(s_keys) / sizeof(s_keys[0]),
+    .off = offsetof(fg_config_t, actuator),
+    .finish = s_finish,
+};

@@ -1,0 +1,50 @@
+/* act_config: the actuator's section of floodgate.conf, its schema, its
+ * rules (BGP backend, next hops, communities, prefix lengths, renewal) and
+ * its struct (cfg->actuator). */
+#ifndef FG_ACT_CONFIG_H
+#define FG_ACT_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "common/addr.h"
+#include "common/cfgbase.h"
+
+typedef struct {
+    char bind[FG_ENDPOINT_MAX];
+    char connect[FG_ENDPOINT_MAX];
+    char notify_script[PATH_MAX];
+    int notify_timeout; /* seconds */
+    int notify_queue;
+    int notify_parallel;
+    int check_interval; /* seconds */
+    int history_max;
+    int events_max;
+    char metrics_listen[FG_ENDPOINT_MAX];
+    /* blackholing */
+    char bgp_backend[16];        /* none | gobgp | exabgp */
+    char gobgp_api[256];         /* host:port of gobgpd's API */
+    char gobgp_client[PATH_MAX]; /* path of the gobgp client */
+    char exabgp_pipe[PATH_MAX];  /* ExaBGP API named pipe (.in); empty: stdout */
+    char next_hop_v4[FG_ADDR_STRLEN];
+    char next_hop_v6[FG_ADDR_STRLEN];
+    char communities[256]; /* extra communities "a:b a:b", besides 65535:666 */
+    int prefix_len_v4;     /* announced prefix length, 32 unless allowed */
+    int prefix_len_v6;     /* 128 unless allowed */
+    bool allow_short_prefixes;
+    int max_bans;              /* simultaneous bans; further ones are refused */
+    bool dry_run;              /* Redis as usual, backends only log */
+    char renewal[8];           /* renew | lift */
+    int renew_before;          /* seconds of TTL left under which ONGOING renews */
+    int repeat_window;         /* seconds: bans of one ip within it are repeats */
+    char attack_log[PATH_MAX]; /* one JSON line per ban; empty: none */
+    int backend_timeout;       /* seconds per gobgp command */
+    int backend_parallel;      /* gobgp commands at once */
+    int backend_queue;         /* route commands waiting */
+} act_config_t;
+
+/* The section "actuator" (checked once the whole file is read by
+ * act_config_finish, given the fg_config_t). */
+extern const zpl_section_t act_config_section;
+
+#endif

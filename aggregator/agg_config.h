@@ -1,0 +1,28 @@
+/* agg_config: the aggregator's section of floodgate.conf, its schema and
+ * its struct (cfg->aggregator). */
+#ifndef FG_AGG_CONFIG_H
+#define FG_AGG_CONFIG_H
+
+#include "common/cfgbase.h"
+
+typedef struct {
+    int shards;
+    char pull_bind[FG_ENDPOINT_MAX]; /* shard i binds port + i */
+    char pub_bind[FG_ENDPOINT_MAX];  /* shard i binds port + i */
+    /* One per shard once loaded (a single one is offset per shard). */
+    char pull_connect[FG_MAX_SHARDS][FG_ENDPOINT_MAX];
+    int n_pull_connect;
+    char pub_connect[FG_MAX_SHARDS][FG_ENDPOINT_MAX];
+    int n_pub_connect;
+    int tick_ms;
+    double watch_floor;
+    int host_idle; /* seconds */
+    int max_hosts;
+    char metrics_listen[FG_ENDPOINT_MAX]; /* shard i: port + i; "" = off */
+} agg_config_t;
+
+/* The section "aggregator" (checked once the whole file is read by
+ * agg_config_finish, given the fg_config_t). */
+extern const zpl_section_t agg_config_section;
+
+#endif
