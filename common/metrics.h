@@ -8,14 +8,20 @@
  * thread: the daemon's loop calls fg_metrics_tick() every turn, and when a
  * scrape is waiting (or at least once per second) the tick renders the text
  * exposition (and evaluates the health callback) on the loop's own thread
- * into a snapshot. A small HTTP/1.0 server thread hands out the latest
- * snapshot:
+ * into a snapshot. An HTTP server thread (libmicrohttpd, one epoll loop,
+ * common/metrics_http.c) hands out the latest snapshot, in HTTP/1.0, one
+ * request per connection:
  *
  *   GET /metrics   text format 0.0.4, at most one loop turn old
  *   GET /healthz   200 "ok" or 503 with the reason: the health callback
  *                  failed, or the loop has not ticked for 5 s (stuck)
  *
- * A scrape waits up to 2 s for a fresh render, then gets the last one.
+ * A scrape waits up to 2 s for a fresh render, then gets the last one;
+ * /healthz waits up to 0.5 s, then answers with the last verdict (at most a
+ * second old). Waiting requests are suspended, not blocking: connections are
+ * served concurrently, up to min(4096, RLIMIT_NOFILE / 4) at once; one silent
+ * for 5 s is closed, and any is shut down 10 s after it was accepted.
+ * Renders happen at most every 100 ms however many scrapes ask.
  *
  * Every registry has, from fg_metrics_new():
  *   floodgate_build_info{proc,version} 1
@@ -61,6 +67,10 @@ int fg_metrics_listen(fg_metrics_t *self, const char *hostport, char *err, size_
 
 /* The port actually bound (useful with port 0), or 0 when not listening. */
 int fg_metrics_port(const fg_metrics_t *self);
+
+/* How many connections the server accepts at once (0 when not serving):
+ * min(4096, RLIMIT_NOFILE soft limit / 4), at least 16. */
+unsigned fg_metrics_conn_limit(const fg_metrics_t *self);
 
 /* Register a counter (type counter) or gauge read from *value at every
  * render. labels is "" or 'k="v",k2="v2"' (copied); name and help must be

@@ -201,8 +201,17 @@ static void test_metrics_http(void **state)
     r = s_http(port, "POST /metrics HTTP/1.0\r\n\r\n");
     assert_non_null(strstr(r, "HTTP/1.0 405"));
     free(r);
+    /* malformed requests: libmicrohttpd answers 400 in HTTP/1.1 itself, or
+     * closes the connection when the line is not a request line at all */
+    r = s_http(port, "garbage x\r\n\r\n");
+    assert_non_null(strstr(r, " 400 Bad Request\r\n"));
+    free(r);
     r = s_http(port, "garbage\r\n\r\n");
-    assert_non_null(strstr(r, "HTTP/1.0 400"));
+    assert_non_null(r);
+    assert_null(strstr(r, " 200 "));
+    free(r);
+    r = s_http(port, "GET /healthz HTTP/1.0\r\n\r\n"); /* and it serves on */
+    assert_non_null(strstr(r, "HTTP/1.0 200 OK"));
     free(r);
 
     /* the port is taken: a second registry reports it */
@@ -235,6 +244,57 @@ static void test_metrics_stalled_loop(void **state)
     assert_non_null(strstr(r, "HTTP/1.0 503"));
     assert_non_null(strstr(r, "loop stalled"));
     free(r);
+    fg_metrics_destroy(&m);
+}
+
+typedef struct {
+    int port;
+    uint64_t ms;
+    char *resp;
+    pthread_t t;
+} slow_req_t;
+
+static void *s_slow_metrics(void *arg)
+{
+    slow_req_t *q = arg;
+    uint64_t t0 = hn_ms();
+    q->resp = s_http(q->port, "GET /metrics HTTP/1.0\r\n\r\n");
+    q->ms = hn_ms() - t0;
+    return NULL;
+}
+
+/* A scrape waiting for a render the loop does not make (the loop is busy)
+ * holds no one else: /healthz answers meanwhile, with the last verdict, and
+ * so does a client that has not finished its request. */
+static void test_metrics_waits_do_not_block(void **state)
+{
+    (void)state;
+    fg_metrics_t *m = s_registry();
+    char err[256];
+    assert_int_equal(fg_metrics_listen(m, "127.0.0.1:0", err, sizeof(err)), 0);
+    fg_metrics_tick(m); /* one render, then the loop goes quiet */
+    usleep(20 * 1000);  /* (a request in the render's millisecond counts it fresh) */
+    int port = fg_metrics_port(m);
+    int slow = socket(AF_INET, SOCK_STREAM, 0); /* half a request, never ended */
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(slow, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(write(slow, "GET /hea", 8), 8);
+    slow_req_t q = {.port = port};
+    assert_int_equal(pthread_create(&q.t, NULL, s_slow_metrics, &q), 0);
+    usleep(100 * 1000);
+    uint64_t t0 = hn_ms();
+    char *r = s_http(port, "GET /healthz HTTP/1.0\r\n\r\n");
+    uint64_t health_ms = hn_ms() - t0;
+    assert_non_null(strstr(r, "HTTP/1.0 200 OK"));
+    free(r);
+    pthread_join(q.t, NULL);
+    /* the scrape waited its 2 s for a fresh render, then got the last one */
+    assert_true(q.ms >= 1900);
+    assert_non_null(strstr(q.resp, "test_things_total 7\n"));
+    free(q.resp);
+    assert_true(health_ms < 1000);
+    close(slow);
     fg_metrics_destroy(&m);
 }
 
@@ -286,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_metrics_text_format),  cmocka_unit_test(test_metrics_escape),
         cmocka_unit_test(test_metrics_http),         cmocka_unit_test(test_metrics_stalled_loop),
         cmocka_unit_test(test_metrics_progress),     cmocka_unit_test(test_metrics_config_keys),
+        cmocka_unit_test(test_metrics_waits_do_not_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
