@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "actuator/act_int.h"
+#include "actuator/trust.h"
 
 static void s_ban_free(void **item)
 {
@@ -34,10 +35,11 @@ act_t *act_new(const fg_config_t *cfg, const act_opts_t *opts)
     if (self->opts.queue_max < 1)
         self->opts.queue_max = 1;
     self->store = store_new(cfg, self->opts.timeout_ms);
+    self->trust = trust_new(cfg);
     self->known = zhashx_new();
     self->queue = calloc((size_t)self->opts.queue_max, sizeof(pending_t));
     self->backoff_ms = ACT_BACKOFF_MIN_MS;
-    if (!self->store || !self->known || !self->queue) {
+    if (!self->store || !self->trust || !self->known || !self->queue) {
         act_destroy(&self);
         return NULL;
     }
@@ -57,6 +59,7 @@ void act_destroy(act_t **self_p)
     free(self->queue);
     zhashx_destroy(&self->known);
     store_destroy(&self->store);
+    trust_destroy(&self->trust);
     free(self);
     *self_p = NULL;
 }
@@ -211,7 +214,7 @@ static int s_history(act_t *self, ban_t *b, uint64_t now, uint32_t *last)
 /* max_bans in force: refuse p, count it, alert (log and event). */
 static void s_refuse(act_t *self, pending_t *p)
 {
-    self->st.refused_max_bans++;
+    trust_refused(self->trust, false, p->ban.ip, TRUST_MAX_BANS, NULL);
     fg_log_rl(&self->rl_refused, ACT_RL_MS, FG_LOG_ERROR,
               "event=ban_refused ip=%s reason=max_bans max_bans=%d hint=\"raise actuator/max_bans "
               "if this is a real carpet bombing\"",
@@ -221,13 +224,27 @@ static void s_refuse(act_t *self, pending_t *p)
         act_redis_failed(self, "record refused");
 }
 
+/* Detector bans in force: max_bans counts these only, so manual bans are
+ * never refused and never crowd out the detector's budget either. */
+static size_t s_detector_bans(act_t *self)
+{
+    size_t n = 0;
+    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known))
+        n += strcmp(b->source, "detector") == 0;
+    return n;
+}
+
 /* Write a new ban for p. 0 done, 1 retry later. */
 static int s_ban(act_t *self, pending_t *p)
 {
     ban_t *b = &p->ban;
     uint32_t last = 0;
-    if (zhashx_size(self->known) >= (size_t)self->cfg->actuator.max_bans) {
+    if (s_detector_bans(self) >= (size_t)self->cfg->actuator.max_bans) {
         s_refuse(self, p);
+        return 0;
+    }
+    if (!trust_budget_take(self->trust, fg_mono_ms())) {
+        trust_refused(self->trust, false, b->ip, TRUST_BAN_RATE, NULL);
         return 0;
     }
     if (b->ban_time == 0)
@@ -339,6 +356,17 @@ int act_message(act_t *self, const void *data, size_t size)
                   "event=decision_malformed size=%zu reason=unpack", size);
         return -1;
     }
+    int field = trust_wire_overflow(data, size);
+    if (field > 0) { /* protobuf-c kept the low 32 bits of a larger number */
+        char ip[FG_ADDR_STRLEN], detail[32];
+        fg_addr_t a = {d->addr_hi, d->addr_lo};
+        snprintf(detail, sizeof(detail), "overflow_field=%d", field);
+        self->st.decisions++;
+        trust_refused(self->trust, false, fg_addr_format(&a, ip),
+                      field == 13 ? TRUST_BAN_TIME : TRUST_BAD_FIELD, detail);
+        floodgate__decision__free_unpacked(d, NULL);
+        return 0;
+    }
     int rc = act_decision(self, d);
     floodgate__decision__free_unpacked(d, NULL);
     return rc;
@@ -357,14 +385,18 @@ int act_decision(act_t *self, const Floodgate__Decision *d)
                   (int)d->action);
         return -1;
     }
-    fg_addr_t a = {d->addr_hi, d->addr_lo};
-    if (fg_config_whitelisted(self->cfg, &a)) {
-        self->st.whitelisted++;
-        fg_log_rl(&self->rl_malformed, ACT_RL_MS, FG_LOG_WARN,
-                  "event=decision_refused ip=%s reason=whitelisted", p.ban.ip);
+    const fg_hostgroup_t *g;
+    uint32_t ban_time = 0;
+    trust_reason_t why = trust_check_decision(self->trust, d, &g, &ban_time);
+    if (why != TRUST_OK) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "ban_time=%u source=detector", d->ban_time);
+        trust_refused(self->trust, false, p.ban.ip, why, detail);
         ban_clear(&p.ban);
         return 0;
     }
+    snprintf(p.ban.hostgroup, sizeof(p.ban.hostgroup), "%s", g->name); /* the address's */
+    p.ban.ban_time = ban_time;
     p.action = d->action;
     p.enable_ban = d->enable_ban;
     if (self->qcount > 0 || act_apply(self, &p) != 0)
@@ -381,15 +413,16 @@ void act_adopt(act_t *self, const char *ip, bool silent)
 {
     ban_t tmp;
     uint64_t now = fg_now_ms();
-    int rc = store_read_ban(self->store, ip, now, &tmp);
+    int rc = trust_vet_key(self->trust, self->store, ip, now, &tmp);
     if (rc <= 0) {
         if (rc < 0)
             act_redis_failed(self, "read ban");
-        return; /* gone meanwhile, or not a hash */
+        return; /* gone meanwhile, or refused */
     }
     uint32_t last = 0;
     if (!silent) {
-        strcpy(tmp.source, "manual");
+        if (strcmp(tmp.source, "manual_force") != 0)
+            strcpy(tmp.source, "manual");
         if (tmp.ban_count == 0 && store_last_ban_count(self->store, ip, &last) == 0)
             tmp.ban_count = last + 1;
     }
@@ -417,6 +450,9 @@ const ban_t *act_known_ban(const act_t *self, const char *ip)
 void act_get_stats(const act_t *self, act_stats_t *out)
 {
     *out = self->st;
+    trust_get_stats(self->trust, &out->trust);
+    out->whitelisted = out->trust.decisions[TRUST_WHITELISTED];
+    out->refused_max_bans = out->trust.decisions[TRUST_MAX_BANS];
     out->redis_errors = store_errors(self->store);
     out->queue_depth = self->qcount;
     out->known = zhashx_size(self->known);

@@ -35,6 +35,7 @@
 
 #include "actuator/backend.h"
 #include "actuator/ban.h"
+#include "actuator/trust.h"
 #include "common/config.h"
 #include "floodgate.pb-c.h"
 
@@ -51,7 +52,7 @@ typedef struct {
 typedef struct {
     uint64_t decisions;      /* received */
     uint64_t malformed;      /* did not unpack, or invalid */
-    uint64_t whitelisted;    /* refused: the address is on the whitelist */
+    uint64_t whitelisted;    /* refused: the address is on the whitelist (= trust's count) */
     uint64_t bans;           /* applied (written to Redis) */
     uint64_t already_banned; /* BAN for an ip with a ban key */
     uint64_t ongoing;        /* ONGOING for an ip with a ban key (or detect-only) */
@@ -71,6 +72,7 @@ typedef struct {
     uint64_t repeat_offenders; /* bans and renewals flagged repeat_offender */
     uint64_t attack_log_lines;
     uint64_t attack_log_errors;
+    trust_stats_t trust;       /* refusals by reason, key corrections, forced bans */
 } act_stats_t;
 
 /* Defaults: notifications on, 500 ms timeout, 10000 queued decisions. */

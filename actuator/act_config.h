@@ -32,7 +32,10 @@ typedef struct {
     int prefix_len_v4;     /* announced prefix length, 32 unless allowed */
     int prefix_len_v6;     /* 128 unless allowed */
     bool allow_short_prefixes;
-    int max_bans;              /* simultaneous bans; further ones are refused */
+    int max_bans;              /* simultaneous detector bans; further ones are refused */
+    int new_bans_max;          /* new detector bans per new_bans_window, then refused */
+    int new_bans_window;       /* seconds */
+    bool allow_permanent_manual_bans; /* a manual key without TTL stays without one */
     bool dry_run;              /* Redis as usual, backends only log */
     char renewal[8];           /* renew | lift */
     int renew_before;          /* seconds of TTL left under which ONGOING renews */

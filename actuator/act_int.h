@@ -8,6 +8,7 @@
 
 #include "actuator/act.h"
 #include "actuator/store.h"
+#include "actuator/trust.h"
 #include "common/log.h"
 
 #define ACT_BACKOFF_MIN_MS 100
@@ -27,6 +28,7 @@ struct act_t {
     const fg_config_t *cfg;
     act_opts_t opts;
     store_t *store;
+    trust_t *trust;
     zhashx_t *known; /* ip -> ban_t * (owned) */
     backend_t *backends[ACT_MAX_BACKENDS];
     int n_backends;

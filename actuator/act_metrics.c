@@ -19,8 +19,6 @@ typedef struct {
 static const act_series_t s_series[] = {
     {"floodgate_actuator_decisions_total", "counter", "Decisions received from the detector.", "", S(decisions)},
     {"floodgate_actuator_decisions_malformed_total", "counter", "Decisions that did not unpack or were invalid.", "", S(malformed)},
-    {"floodgate_actuator_decisions_refused_total", "counter", "Decisions refused: the address is whitelisted, or max_bans bans are in force.", "reason=\"whitelisted\"", S(whitelisted)},
-    {"floodgate_actuator_decisions_refused_total", "counter", "", "reason=\"max_bans\"", S(refused_max_bans)},
     {"floodgate_actuator_bans_total", "counter", "Bans by what happened: applied (key written), already_banned (BAN while the key exists), ongoing (ONGOING while banned, nothing to do), renewed (extended by an ongoing attack, route kept), detect_only (enable_ban false), adopted (manual keys found).", "result=\"applied\"", S(bans)},
     {"floodgate_actuator_bans_total", "counter", "", "result=\"already_banned\"", S(already_banned)},
     {"floodgate_actuator_bans_total", "counter", "", "result=\"ongoing\"", S(ongoing)},
@@ -44,6 +42,38 @@ static const act_series_t s_series[] = {
 
 static void s_write_gobgp(fg_mout_t *o, const act_t *act);
 
+/* Refusals by reason (decisions and ban keys), key corrections, forced bans. */
+static void s_write_trust(fg_mout_t *o, const trust_stats_t *t)
+{
+    char l[64];
+    fg_mout_family(o, "floodgate_actuator_decisions_refused_total", "counter",
+                   "Decisions refused, by reason: unmonitored, whitelisted, bad_address, "
+                   "bad_field, ban_time (over max_ban_time), ban_rate (new_bans_max), max_bans.");
+    for (int r = TRUST_UNMONITORED; r < TRUST_NREASONS; r++)
+        if (r != TRUST_WRONG_TYPE) {
+            snprintf(l, sizeof(l), "reason=\"%s\"", trust_reason_name(r));
+            fg_mout_u64(o, "floodgate_actuator_decisions_refused_total", l, t->decisions[r]);
+        }
+    fg_mout_family(o, "floodgate_actuator_keys_refused_total", "counter",
+                   "Ban keys found in Redis and refused (deleted), by reason: unmonitored, "
+                   "whitelisted, bad_address, bad_field, wrong_type (not a HASH).");
+    for (int r = TRUST_UNMONITORED; r < TRUST_NREASONS; r++)
+        if (r <= TRUST_BAD_FIELD || r == TRUST_WRONG_TYPE) {
+            snprintf(l, sizeof(l), "reason=\"%s\"", trust_reason_name(r));
+            fg_mout_u64(o, "floodgate_actuator_keys_refused_total", l, t->keys[r]);
+        }
+    fg_mout_family(o, "floodgate_actuator_keys_corrected_total", "counter",
+                   "Ban keys corrected: ip_field (rewritten from the key name), no_ttl (given "
+                   "the ban_time), ttl_cut (cut to max_ban_time).");
+    for (int f = 0; f < TRUST_NFIXES; f++) {
+        snprintf(l, sizeof(l), "fix=\"%s\"", trust_fix_name(f));
+        fg_mout_u64(o, "floodgate_actuator_keys_corrected_total", l, t->fixes[f]);
+    }
+    fg_mout_family(o, "floodgate_actuator_bans_forced_total", "counter",
+                   "Bans outside networks/monitored made by floodgate ban --force.");
+    fg_mout_u64(o, "floodgate_actuator_bans_forced_total", NULL, t->forced);
+}
+
 static void s_write(fg_mout_t *o, void *arg)
 {
     const act_t *act = arg;
@@ -55,6 +85,7 @@ static void s_write(fg_mout_t *o, void *arg)
             fg_mout_family(o, s->name, s->type, s->help);
         fg_mout_u64(o, s->name, s->labels, *(const uint64_t *)((const char *)&st + s->off));
     }
+    s_write_trust(o, &st.trust);
     fg_mout_family(o, "floodgate_actuator_redis_up", "gauge", "1 while Redis is reachable.");
     fg_mout_u64(o, "floodgate_actuator_redis_up", NULL, act_redis_up(act));
     fg_mout_family(o, "floodgate_actuator_backend_up", "gauge",

@@ -186,12 +186,22 @@ void ban_fields(const ban_t *b, ban_fields_t *f)
     f->repeat = b->repeat_offender ? "1" : "0";
 }
 
+/* A name-like field from Redis: refused when it does not fit (a forged key
+ * must not smuggle a long string into logs and scripts). */
+static int s_set_token(char *dst, size_t size, const char *value)
+{
+    if (strlen(value) >= size)
+        return -1;
+    s_copy_token(dst, size, value);
+    return 0;
+}
+
 static int s_set_number(double *out, const char *value)
 {
     char *end;
     errno = 0;
     double v = strtod(value, &end);
-    if (*value == '\0' || *end != '\0' || errno || !isfinite(v))
+    if (*value == '\0' || *end != '\0' || errno || !isfinite(v) || v < 0)
         return -1;
     *out = v;
     return 0;
@@ -211,27 +221,30 @@ static int s_set_count(uint32_t *out, const char *value)
 int ban_set_field(ban_t *b, const char *name, const char *value)
 {
     if (strcmp(name, "attack_type") == 0)
-        s_copy_token(b->attack_type, sizeof(b->attack_type), value);
+        return s_set_token(b->attack_type, sizeof(b->attack_type), value);
     else if (strcmp(name, "direction") == 0) {
         if (strcmp(value, "incoming") != 0 && strcmp(value, "outgoing") != 0)
             return -1;
         strcpy(b->direction, value);
     } else if (strcmp(name, "metric") == 0)
-        s_copy_token(b->metric, sizeof(b->metric), value);
+        return s_set_token(b->metric, sizeof(b->metric), value);
     else if (strcmp(name, "value") == 0)
         return s_set_number(&b->value, value);
     else if (strcmp(name, "threshold") == 0)
         return s_set_number(&b->threshold, value);
     else if (strcmp(name, "hostgroup") == 0)
-        s_copy_token(b->hostgroup, sizeof(b->hostgroup), value);
-    else if (strcmp(name, "source") == 0)
-        s_copy_token(b->source, sizeof(b->source), value);
+        return s_set_token(b->hostgroup, sizeof(b->hostgroup), value);
+    else if (strcmp(name, "source") == 0) {
+        if (strcmp(value, "detector") && strcmp(value, "manual") && strcmp(value, "manual_force"))
+            return -1;
+        strcpy(b->source, value);
+    }
     else if (strcmp(name, "banned_at") == 0)
         return ban_parse_time(value, &b->banned_at);
     else if (strcmp(name, "ban_count") == 0)
         return s_set_count(&b->ban_count, value);
     else if (strcmp(name, "details") == 0) {
-        char *p = strdup(value);
+        char *p = strlen(value) <= BAN_DETAILS_MAX ? strdup(value) : NULL;
         if (!p)
             return -1;
         free(b->details);

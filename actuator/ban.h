@@ -17,6 +17,7 @@
 #define BAN_NFIELDS 12
 #define BAN_TIME_STRLEN 24 /* "2026-11-27T10:41:42Z" + NUL */
 #define BAN_MAX_TOP 32     /* contributors kept in details */
+#define BAN_DETAILS_MAX 65536 /* longest details text accepted from Redis */
 
 typedef struct {
     char ip[FG_ADDR_STRLEN];
@@ -26,7 +27,7 @@ typedef struct {
     double value;
     double threshold;
     char hostgroup[64];
-    char source[16];    /* detector | manual */
+    char source[16];    /* detector | manual | manual_force (floodgate ban --force) */
     int64_t banned_at;  /* unix seconds */
     int64_t expires_at; /* unix seconds, 0 = no expiry known */
     uint64_t expires_ms; /* the key's expiry in unix ms, 0 = none (memory only) */
@@ -70,7 +71,11 @@ int ban_copy(ban_t *dst, const ban_t *src);
 void ban_fields(const ban_t *b, ban_fields_t *f);
 
 /* Set one field from a hash read back from Redis; unknown names are ignored,
- * bad values leave the field as it was. Returns 0, or -1 on a bad value. */
+ * bad values leave the field as it was. Bad: a direction other than
+ * incoming/outgoing, a number not finite or negative, a count not an
+ * integer, a name longer than its field, a source other than detector,
+ * manual or manual_force, details over BAN_DETAILS_MAX. Returns 0, or -1
+ * on a bad value. */
 int ban_set_field(ban_t *b, const char *name, const char *value);
 
 /* The ban as one JSON line (no newline): event, at, reason (when not NULL)

@@ -499,15 +499,31 @@ int store_record(store_t *self, const ban_t *b, const char *event, const char *r
     return rc;
 }
 
-/* Fill out from HGETALL's field/value array and PTTL. */
-static void s_parse_ban(const redisReply *h, long long pttl, uint64_t now_ms, ban_t *out)
+/* One field of a hash read back: set it, note in chk what is wrong. */
+static void s_check_field(ban_t *out, const redisReply *k, const redisReply *v,
+                          store_check_t *chk)
 {
-    for (size_t i = 0; i + 1 < h->elements && i < 2 * STORE_HASH_MAX_FIELDS; i += 2) {
-        const redisReply *k = h->element[i], *v = h->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-            strlen(k->str) == k->len && strlen(v->str) == v->len)
-            ban_set_field(out, k->str, v->str);
+    bool text = k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+                strlen(k->str) == k->len && strlen(v->str) == v->len;
+    if (!text) {
+        if (!chk->bad_field[0])
+            snprintf(chk->bad_field, sizeof(chk->bad_field), "(binary)");
+        return;
     }
+    if (strcmp(k->str, "ip") == 0)
+        chk->ip_mismatch = strcmp(v->str, out->ip) != 0;
+    else if (ban_set_field(out, k->str, v->str) < 0 && !chk->bad_field[0])
+        snprintf(chk->bad_field, sizeof(chk->bad_field), "%.31s", k->str);
+}
+
+/* Fill out from HGETALL's field/value array and PTTL. */
+static void s_parse_ban(const redisReply *h, long long pttl, uint64_t now_ms, ban_t *out,
+                        store_check_t *chk)
+{
+    for (size_t i = 0; i + 1 < h->elements && i < 2 * STORE_HASH_MAX_FIELDS; i += 2)
+        s_check_field(out, h->element[i], h->element[i + 1], chk);
+    if (h->elements > 2 * STORE_HASH_MAX_FIELDS && !chk->bad_field[0])
+        snprintf(chk->bad_field, sizeof(chk->bad_field), "(too many fields)");
     if (!out->banned_at)
         out->banned_at = (int64_t)(now_ms / 1000);
     if (pttl > 0) {
@@ -533,9 +549,24 @@ static void s_default_group(const store_t *self, ban_t *b)
 
 int store_read_ban(store_t *self, const char *ip, uint64_t now_ms, ban_t *out)
 {
+    store_check_t chk;
+    int rc = store_read_ban_checked(self, ip, now_ms, out, &chk);
+    return rc == 2 ? 0 : rc;
+}
+
+/* HGETALL answered WRONGTYPE: the key is there, but not a hash. */
+static bool s_wrong_type(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "WRONGTYPE", 9) == 0;
+}
+
+int store_read_ban_checked(store_t *self, const char *ip, uint64_t now_ms, ban_t *out,
+                           store_check_t *chk)
+{
     char key[STORE_KEY_MAX];
     redisReply *r[2];
     memset(out, 0, sizeof(*out));
+    memset(chk, 0, sizeof(*chk));
     if (!self->ctx) {
         s_fail(self, "read ban", "not connected");
         return -1;
@@ -546,18 +577,66 @@ int store_read_ban(store_t *self, const char *ip, uint64_t now_ms, ban_t *out)
     if (s_read_replies(self, 2, r, "read ban") < 0)
         return -1;
     int rc = 0;
-    if (s_is(self, r[0], REDIS_REPLY_ARRAY, "hgetall") &&
-        s_is(self, r[1], REDIS_REPLY_INTEGER, "pttl") && r[0]->elements > 0) {
+    if (s_wrong_type(r[0])) {
+        chk->wrong_type = true;
+        rc = 2;
+    } else if (s_is(self, r[0], REDIS_REPLY_ARRAY, "hgetall") &&
+               s_is(self, r[1], REDIS_REPLY_INTEGER, "pttl") && r[0]->elements > 0) {
         snprintf(out->ip, sizeof(out->ip), "%s", ip);
         strcpy(out->direction, "incoming");
         strcpy(out->source, "manual");
         strcpy(out->attack_type, "manual");
-        s_parse_ban(r[0], r[1]->integer, now_ms, out);
+        chk->pttl = r[1]->integer;
+        s_parse_ban(r[0], r[1]->integer, now_ms, out, chk);
         s_default_group(self, out);
         rc = 1;
     }
     s_free_replies(r, 2);
     return rc;
+}
+
+/* Pipeline n commands already appended; 0 when none failed. */
+static int s_check_all(store_t *self, int n, const char *what)
+{
+    redisReply *r[2];
+    if (s_read_replies(self, n, r, what) < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n; i++)
+        if (r[i]->type == REDIS_REPLY_ERROR) {
+            s_fail(self, what, r[i]->str);
+            rc = -1;
+        }
+    s_free_replies(r, n);
+    return rc;
+}
+
+int store_fix_ban(store_t *self, const char *ip, bool fix_ip, uint64_t ttl_ms)
+{
+    char key[STORE_KEY_MAX];
+    int n = 0;
+    if (!self->ctx) {
+        s_fail(self, "fix ban", "not connected");
+        return -1;
+    }
+    s_key(self, key, "ban", ip);
+    if (fix_ip && ++n)
+        redisAppendCommand(self->ctx, "HSET %s ip %s", key, ip);
+    if (ttl_ms > 0 && ++n)
+        redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key, (unsigned long long)ttl_ms);
+    return n ? s_check_all(self, n, "fix ban") : 0;
+}
+
+int store_drop_ban(store_t *self, const char *ip)
+{
+    char key[STORE_KEY_MAX];
+    if (!self->ctx) {
+        s_fail(self, "drop ban", "not connected");
+        return -1;
+    }
+    s_key(self, key, "ban", ip);
+    redisAppendCommand(self->ctx, "DEL %s", key);
+    return s_check_all(self, 1, "drop ban");
 }
 
 /* One SCAN reply: [cursor, [keys...]]; copies the next cursor. */

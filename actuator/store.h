@@ -102,6 +102,27 @@ int store_record(store_t *self, const ban_t *b, const char *event, const char *r
  * Returns 1 found, 0 no such key (or not a hash: counted), -1 error. */
 int store_read_ban(store_t *self, const char *ip, uint64_t now_ms, ban_t *out);
 
+/* What store_read_ban_checked found wrong with a ban key. */
+typedef struct {
+    bool wrong_type;    /* the key is not a HASH */
+    bool ip_mismatch;   /* its ip field is not the key's address */
+    char bad_field[32]; /* the first field with a bad value (ban_set_field), "" when none */
+    long long pttl;     /* ms left, -1 when the key has no expiry */
+} store_check_t;
+
+/* store_read_ban, telling what is wrong in *chk: returns 1 found (out
+ * filled as far as the fields are good), 2 the key is not a hash, 0 no such
+ * key, -1 error. */
+int store_read_ban_checked(store_t *self, const char *ip, uint64_t now_ms, ban_t *out,
+                           store_check_t *chk);
+
+/* Correct a ban key: its ip field set to ip when fix_ip, its TTL set to
+ * ttl_ms when > 0. 0 or -1. */
+int store_fix_ban(store_t *self, const char *ip, bool fix_ip, uint64_t ttl_ms);
+
+/* Delete the ban key of ip (a refused key). 0 or -1. */
+int store_drop_ban(store_t *self, const char *ip);
+
 /* SCAN MATCH <prefix>:ban:* COUNT 1000 over the whole keyspace; fn gets the
  * ip of every key whose suffix is a canonical address (others are counted in
  * *bad_keys when not NULL). A key may be reported twice (SCAN's contract).

@@ -249,14 +249,33 @@ static void s_json_escape(const char *s, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* The ban time of a manual ban: --ttl, or the hostgroup's ban_time; -1
+ * (printed why) when it is over the hostgroup's max_ban_time, which the
+ * actuator would cut it to. secs 0 = permanent (checked by the caller). */
+static long s_ban_secs(const fg_config_t *cfg, const fg_hostgroup_t *g, long secs)
+{
+    if (!g)
+        g = &cfg->groups[0];
+    if (secs < 0)
+        return (long)g->ban_time;
+    if (secs > (long)g->max_ban_time) {
+        fprintf(stderr,
+                "floodgate ban: --ttl %ld is longer than hostgroup %s's max_ban_time (%u s) "
+                "in %s\n",
+                secs, g->name, g->max_ban_time, cfg->path);
+        return -1;
+    }
+    return secs;
+}
+
 static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, long secs,
                      const char *reason)
 {
     fg_addr_t a;
     fg_addr_parse(ip, &a);
     const fg_hostgroup_t *g = fg_config_group(cfg, &a);
-    if (secs <= 0)
-        secs = g ? (long)g->ban_time : (long)cfg->groups[0].ban_time;
+    if ((secs = s_ban_secs(cfg, g, secs)) < 0)
+        return 1;
     char key[KEY_MAX], now_s[32], exp_s[32], details[600], esc[512];
     time_t now = time(NULL);
     s_iso8601(now, now_s, sizeof(now_s));
@@ -276,13 +295,15 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
     redisAppendCommand(c, "MULTI");
     redisAppendCommand(c,
                        "HSET %s ip %s attack_type manual direction incoming metric manual "
-                       "value 0 threshold 0 hostgroup %s source manual banned_at %s "
+                       "value 0 threshold 0 hostgroup %s source %s banned_at %s "
                        "expires_at %s ban_count 1 details %s",
-                       key, ip, g ? g->name : "-", now_s, exp_s, details);
-    redisAppendCommand(c, "EXPIRE %s %ld", key, secs);
+                       key, ip, g ? g->name : "-", g ? "manual" : "manual_force", now_s,
+                       secs ? exp_s : "", details);
+    if (secs)
+        redisAppendCommand(c, "EXPIRE %s %ld", key, secs);
     redisAppendCommand(c, "EXEC");
     int rc = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (secs ? 4 : 3); i++) {
         r = NULL;
         if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
             fprintf(stderr, "floodgate: ban failed: %s\n", r ? r->str : c->errstr);
@@ -293,8 +314,12 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
         if (rc)
             return rc;
     }
-    printf("banned %s for %ld s (until %s); the actuator applies it within %d s\n", ip, secs, exp_s,
-           cfg->actuator.check_interval);
+    if (secs)
+        printf("banned %s for %ld s (until %s)%s; the actuator applies it within %d s\n", ip,
+               secs, exp_s, g ? "" : " as source=manual_force", cfg->actuator.check_interval);
+    else
+        printf("banned %s permanently; the actuator applies it within %d s\n", ip,
+               cfg->actuator.check_interval);
     return 0;
 }
 
@@ -403,12 +428,18 @@ static int s_run_ban(const fg_config_t *cfg, redisContext *c, void *arg)
     ban_args_t *a = arg;
     if (s_ban_allowed(cfg, a->ip, a->force) != 0)
         return 1;
+    if (a->secs == 0 && !cfg->actuator.allow_permanent_manual_bans) {
+        fprintf(stderr, "floodgate ban: --permanent needs actuator/allow_permanent_manual_bans "
+                        "= true in %s\n",
+                cfg->path);
+        return 1;
+    }
     return s_cmd_ban(cfg, c, a->ip, a->secs, a->reason);
 }
 
 int cli_ban(int argc, char **argv, const char *conf)
 {
-    ban_args_t a = {.secs = 0, .reason = "manual"};
+    ban_args_t a = {.secs = -1, .reason = "manual"};
     if (s_ip_arg(argc, argv, a.ip) != 0)
         return 2;
     for (int i = 2; i < argc; i++) {
@@ -423,6 +454,8 @@ int cli_ban(int argc, char **argv, const char *conf)
             a.reason = argv[++i];
         } else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force")) {
             a.force = true;
+        } else if (!strcmp(argv[i], "--permanent")) {
+            a.secs = 0;
         } else {
             fprintf(stderr, "floodgate ban: unknown option %s\n", argv[i]);
             return 2;

@@ -14,10 +14,11 @@
 
 static const cli_cmd_t s_cmds[] = {
     {"bans", "bans [--json]                   active bans with the time left", cli_bans},
-    {"ban", "ban IP [--ttl S] [--reason TEXT] [--force]\n"
+    {"ban", "ban IP [--ttl S | --permanent] [--reason TEXT] [--force]\n"
             "                                  ban an address by hand (default: the ban_time\n"
-            "                                  of its hostgroup); whitelisted addresses are\n"
-            "                                  refused, unmonitored ones unless --force",
+            "                                  of its hostgroup, at most its max_ban_time);\n"
+            "                                  whitelisted addresses are refused, unmonitored\n"
+            "                                  ones unless --force (source=manual_force)",
      cli_ban},
     {"unban", "unban IP                        lift a ban (deletes its key)", cli_unban},
     {"history", "history IP                      ban history of an address, newest first",

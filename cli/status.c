@@ -204,6 +204,24 @@ static void s_rates(st_proc_t *p)
     p->out_rate = (s_val(p->m1, &p->stage->out) - s_val(p->m0, &p->stage->out)) / dt;
 }
 
+/* Decisions and ban keys the actuator refused during the interval (forged
+ * input, or a budget hit), with the total so far. */
+static void s_judge_refusals(const st_proc_t *p, double interval, st_problems_t *pr)
+{
+    static const char *names[2] = {"floodgate_actuator_decisions_refused_total",
+                                   "floodgate_actuator_keys_refused_total"};
+    double now[2], before[2];
+    for (int i = 0; i < 2; i++) {
+        now[i] = scrape_sum(p->m1, names[i], NULL, NULL);
+        before[i] = p->m0 ? scrape_sum(p->m0, names[i], NULL, NULL) : now[i];
+    }
+    if (now[0] > before[0] || now[1] > before[1])
+        s_problem(pr,
+                  "actuator: refused %.0f decisions and %.0f ban keys in the last %.1f s "
+                  "(%.0f and %.0f in all; by reason: %s{reason=...})",
+                  now[0] - before[0], now[1] - before[1], interval, now[0], now[1], names[0]);
+}
+
 static void s_judge(const st_proc_t *p, double interval, st_problems_t *pr)
 {
     if (!p->m1) {
@@ -222,6 +240,7 @@ static void s_judge(const st_proc_t *p, double interval, st_problems_t *pr)
             s_problem(pr, "actuator: %d of %d backends down", n - (int)up, n);
         if (scrape_sum(p->m1, "floodgate_actuator_redis_up", NULL, NULL) < 1)
             s_problem(pr, "actuator: cannot reach Redis");
+        s_judge_refusals(p, interval, pr);
     }
 }
 
@@ -262,6 +281,12 @@ static void s_print_text(const st_proc_t *ps, int n)
                p->lost, p->lost_new);
         if (p->health_code != 200)
             printf("%-14s   health: %s\n", "", p->health);
+        double rd = scrape_sum(p->m1, "floodgate_actuator_decisions_refused_total", NULL, NULL);
+        double rk = scrape_sum(p->m1, "floodgate_actuator_keys_refused_total", NULL, NULL);
+        if (rd > 0 || rk > 0)
+            printf("%-14s   refused: %.0f decisions, %.0f ban keys (by reason: "
+                   "floodgate_actuator_*_refused_total)\n",
+                   "", rd, rk);
     }
 }
 

@@ -157,6 +157,7 @@ static const zpl_key_t s_redis_keys[] = {
 static const zpl_key_t s_group_keys[] = {
     {.name = "networks", .kind = ZPL_CUSTOM, .parse = s_set_group_networks, .def = "", .list = true},
     {.name = "ban_time", .kind = ZPL_UINT32, .off = G(ban_time), .def = "1800", .min = 1, .max = 31536000},
+    {.name = "max_ban_time", .kind = ZPL_UINT32, .off = G(max_ban_time), .def = "86400", .min = 1, .max = 31536000},
     {.name = "enable_ban", .kind = ZPL_BOOL, .off = G(enable_ban), .def = "true"},
     TH_DIR("", 0, "20000", "1000", "3500"),
     TH_DIR("out_", 1, "0", "0", "0"),
@@ -186,6 +187,11 @@ static int s_groups_finish(void *root, char *why, size_t whylen)
     const fg_config_t *cfg = root;
     for (int g = 0; g < cfg->n_groups; g++) {
         const fg_hostgroup_t *hg = &cfg->groups[g];
+        if (hg->ban_time > hg->max_ban_time) {
+            snprintf(why, whylen, "hostgroup %s: ban_time (%u s) is longer than its max_ban_time "
+                     "(%u s)", hg->name, hg->ban_time, hg->max_ban_time);
+            return -1;
+        }
         if ((hg->net.pps > 0 || hg->net.mbps > 0 || hg->net.flows > 0) && hg->net_floor.pps <= 0 &&
             hg->net_floor.mbps <= 0 && hg->net_floor.flows <= 0) {
             snprintf(why, whylen,

@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
     char name[FG_NAME_MAX];
     uint32_t ban_time;     /* seconds */
+    uint32_t max_ban_time; /* seconds: the longest ban the actuator applies here */
     bool enable_ban;
     /* Per host: th[0] incoming, th[1] outgoing (FG_DIR_IN / FG_DIR_OUT),
      * indexed by FG_CLS_*. */

@@ -1,0 +1,536 @@
+/* Unit tests: the actuator trusts nothing it is given (actuator/trust.h).
+ * Decisions and hand-written ban keys against a real redis-server, through
+ * act_message / act_decision / act_scan, with a backend that records what
+ * it is told (a refused ban must never reach it). */
+#include <hiredis.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "actuator/act.h"
+#include "actuator/trust.h"
+#include "common/config.h"
+#include "tests/harness.h"
+
+static char *s_dir;
+static int s_port;
+static pid_t s_redis_pid;
+static fg_config_t *s_cfg;
+static act_t *s_act;
+
+typedef struct {
+    backend_t base;
+    int bans;
+    char ips[64][FG_ADDR_STRLEN];
+} rec_backend_t;
+static rec_backend_t *s_rec;
+
+static int s_rec_ban(backend_t *self, const ban_t *b)
+{
+    rec_backend_t *r = (rec_backend_t *)self;
+    if (r->bans < 64)
+        snprintf(r->ips[r->bans], FG_ADDR_STRLEN, "%s", b->ip);
+    r->bans++;
+    return 0;
+}
+
+static int s_rec_unban(backend_t *self, const ban_t *b, const char *reason)
+{
+    (void)self, (void)b, (void)reason;
+    return 0;
+}
+
+static int s_rec_sync(backend_t *self, const ban_t *const *bans, size_t n)
+{
+    rec_backend_t *r = (rec_backend_t *)self;
+    for (size_t i = 0; i < n; i++)
+        s_rec_ban(self, bans[i]);
+    (void)r;
+    return 0;
+}
+
+static void s_rec_destroy(backend_t *self)
+{
+    free(self);
+}
+
+static const backend_ops_t s_rec_ops = {.name = "rec",
+                                        .ban = s_rec_ban,
+                                        .unban = s_rec_unban,
+                                        .sync = s_rec_sync,
+                                        .destroy = s_rec_destroy};
+
+/* Did the backend hear of ip? */
+static bool s_told(const char *ip)
+{
+    for (int i = 0; i < s_rec->bans && i < 64; i++)
+        if (!strcmp(s_rec->ips[i], ip))
+            return true;
+    return false;
+}
+
+static redisReply *s_redis(const char *fmt, ...)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
+    assert_true(c && !c->err);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    return r;
+}
+
+static void s_cmd(const char *fmt, ...)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
+    assert_true(c && !c->err);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("redis: %s", r->str);
+    freeReplyObject(r);
+}
+
+static long long s_int(const char *fmt, const char *arg)
+{
+    redisReply *r = s_redis(fmt, arg);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static bool s_banned(const char *ip)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "floodgate:ban:%s", ip);
+    return s_int("EXISTS %s", key) == 1;
+}
+
+static char *s_hget(const char *ip, const char *field)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "floodgate:ban:%s", ip);
+    redisReply *r = s_redis("HGET %s %s", key, field);
+    char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+    freeReplyObject(r);
+    return v;
+}
+
+static long long s_ttl(const char *ip)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "floodgate:ban:%s", ip);
+    return s_int("TTL %s", key);
+}
+
+/* ---- fixtures ---- */
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    s_dir = hn_tmpdir("trust");
+    s_port = hn_free_port();
+    s_redis_pid = hn_redis_start(s_dir, s_port, false);
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    hn_stop(s_redis_pid, 3000);
+    hn_rmdir(s_dir);
+    free(s_dir);
+    return 0;
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    char path[512], text[1024], err[512];
+    s_cmd("FLUSHALL");
+    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "    whitelist = \"10.0.0.53/32\"\n"
+             "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
+             "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n",
+             s_port);
+    hn_write_file(path, text);
+    s_cfg = fg_config_load(path, err, sizeof(err));
+    if (!s_cfg)
+        fail_msg("config: %s", err);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    act_destroy(&s_act);
+    fg_config_destroy(&s_cfg);
+    s_rec = NULL;
+    return 0;
+}
+
+static void s_make(void)
+{
+    act_opts_t o = act_opts_default();
+    o.notifications = false;
+    s_act = act_new(s_cfg, &o);
+    assert_non_null(s_act);
+    s_rec = calloc(1, sizeof(*s_rec));
+    assert_non_null(s_rec);
+    s_rec->base.ops = &s_rec_ops;
+    backend_t *b = &s_rec->base;
+    assert_int_equal(act_add_backend(s_act, &b), 0);
+    assert_int_equal(act_start(s_act), 0);
+}
+
+static Floodgate__Rates s_total;
+
+static Floodgate__Decision s_decision(const char *ip, uint32_t ban_time)
+{
+    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    floodgate__rates__init(&s_total);
+    s_total.pps = 50000;
+    d.addr_hi = a.hi;
+    d.addr_lo = a.lo;
+    d.action = FLOODGATE__ACTION__BAN;
+    d.attack_type = "udp_flood";
+    d.direction = FLOODGATE__DIRECTION__DIR_IN;
+    d.metric = "pps";
+    d.value = 50000;
+    d.threshold = 20000;
+    d.hostgroup = "default";
+    d.ban_time = ban_time;
+    d.total = &s_total;
+    d.enable_ban = true;
+    return d;
+}
+
+/* Pack d into buf; its size. */
+static size_t s_pack(const Floodgate__Decision *d, uint8_t *buf, size_t cap)
+{
+    size_t n = floodgate__decision__get_packed_size(d);
+    assert_true(n <= cap);
+    return floodgate__decision__pack(d, buf);
+}
+
+static void s_send(const Floodgate__Decision *d)
+{
+    uint8_t buf[1024];
+    size_t n = s_pack(d, buf, sizeof(buf));
+    assert_int_equal(act_message(s_act, buf, n), 0);
+}
+
+static act_stats_t s_stats(void)
+{
+    act_stats_t st;
+    act_get_stats(s_act, &st);
+    return st;
+}
+
+/* ---- tests ---- */
+
+static void test_trust_wire_overflow_found(void **state)
+{
+    (void)state;
+    uint8_t buf[1100];
+    Floodgate__Decision d = s_decision("10.0.0.7", 600);
+    size_t n = s_pack(&d, buf, 1024);
+    assert_int_equal(trust_wire_overflow(buf, n), 0);
+    /* field 13 (ban_time) again, varint 2^32: protobuf-c keeps 0 */
+    static const uint8_t big[] = {13 << 3, 0x80, 0x80, 0x80, 0x80, 0x10};
+    memcpy(buf + n, big, sizeof(big));
+    assert_int_equal(trust_wire_overflow(buf, n + sizeof(big)), 13);
+    Floodgate__Decision *u = floodgate__decision__unpack(NULL, n + sizeof(big), buf);
+    assert_non_null(u);
+    assert_int_equal(u->ban_time, 0); /* what the check is for */
+    floodgate__decision__free_unpacked(u, NULL);
+    /* action (enum) 2^32 + 1 would read as BAN */
+    static const uint8_t act[] = {3 << 3, 0x81, 0x80, 0x80, 0x80, 0x10};
+    memcpy(buf + n, act, sizeof(act));
+    assert_int_equal(trust_wire_overflow(buf, n + sizeof(act)), 3);
+    static const uint8_t cut[] = {13 << 3, 0x80};
+    memcpy(buf + n, cut, sizeof(cut));
+    assert_int_equal(trust_wire_overflow(buf, n + sizeof(cut)), -1);
+}
+
+/* Every forged decision is refused by its reason, nothing reaches Redis
+ * or the backend, while a real one in between is banned. */
+static void test_trust_decisions_refused_by_reason(void **state)
+{
+    (void)state;
+    s_make();
+    Floodgate__Decision d;
+    d = s_decision("8.8.8.8", 600);
+    s_send(&d);
+    d = s_decision("10.0.0.53", 600);
+    s_send(&d);
+    d = s_decision("0.0.0.0", 600);
+    s_send(&d);
+    d = s_decision("2001:db8:100::ff", 4000000000u);
+    s_send(&d);
+    d = s_decision("10.0.0.7", 600); /* the real one */
+    s_send(&d);
+    d = s_decision("10.0.0.8", 3601); /* just over max_ban_time */
+    s_send(&d);
+    d = s_decision("10.0.0.9", 600);
+    d.value = NAN;
+    s_send(&d);
+    d = s_decision("10.0.0.10", 600);
+    d.threshold = -1;
+    s_send(&d);
+    char long_type[100];
+    memset(long_type, 'a', sizeof(long_type) - 1);
+    long_type[99] = '\0';
+    d = s_decision("10.0.0.11", 600);
+    d.attack_type = long_type;
+    s_send(&d);
+    uint8_t buf[1100];
+    d = s_decision("10.0.0.12", 600);
+    size_t n = s_pack(&d, buf, 1024);
+    static const uint8_t big[] = {13 << 3, 0x80, 0x80, 0x80, 0x80, 0x10}; /* 2^32 s */
+    memcpy(buf + n, big, sizeof(big));
+    assert_int_equal(act_message(s_act, buf, n + sizeof(big)), 0);
+
+    act_stats_t st = s_stats();
+    assert_int_equal(st.trust.decisions[TRUST_UNMONITORED], 1);
+    assert_int_equal(st.trust.decisions[TRUST_WHITELISTED], 1);
+    assert_int_equal(st.trust.decisions[TRUST_BAD_ADDRESS], 1);
+    assert_int_equal(st.trust.decisions[TRUST_BAN_TIME], 3);
+    assert_int_equal(st.trust.decisions[TRUST_BAD_FIELD], 3);
+    assert_int_equal(st.whitelisted, 1);
+    assert_int_equal(st.bans, 1);
+    assert_int_equal(st.decisions, 10);
+    redisReply *r = s_redis("KEYS floodgate:ban:*");
+    assert_int_equal(r->elements, 1);
+    assert_string_equal(r->element[0]->str, "floodgate:ban:10.0.0.7");
+    freeReplyObject(r);
+    assert_int_equal(s_rec->bans, 1);
+    assert_true(s_told("10.0.0.7"));
+    long long ttl = s_ttl("10.0.0.7");
+    assert_true(ttl > 590 && ttl <= 600);
+}
+
+/* A decision asking no ban time gets its hostgroup's; the hostgroup is
+ * the address's, not the one the decision names. */
+static void test_trust_decision_group_from_address(void **state)
+{
+    (void)state;
+    s_make();
+    Floodgate__Decision d = s_decision("10.0.0.7", 0);
+    d.hostgroup = "vip";
+    s_send(&d);
+    char *g = s_hget("10.0.0.7", "hostgroup");
+    assert_non_null(g);
+    assert_string_equal(g, "default");
+    free(g);
+    long long ttl = s_ttl("10.0.0.7");
+    assert_true(ttl > 590 && ttl <= 600);
+}
+
+/* Hand-written keys: refused (deleted, counted, never announced) or
+ * corrected, as the README states. */
+static void test_trust_keys_refused_or_corrected(void **state)
+{
+    (void)state;
+    s_make();
+    s_cmd("HSET floodgate:ban:10.0.2.1 ip 10.0.2.99 source manual");
+    s_cmd("EXPIRE floodgate:ban:10.0.2.1 300");
+    s_cmd("HSET floodgate:ban:10.0.2.2 ip 10.0.2.2"); /* no TTL */
+    s_cmd("HSET floodgate:ban:10.0.2.3 ip 10.0.2.3");
+    s_cmd("EXPIRE floodgate:ban:10.0.2.3 4000000000"); /* year 2153 */
+    s_cmd("SET floodgate:ban:10.0.2.4 1");
+    s_cmd("RPUSH floodgate:ban:10.0.2.5 a b");
+    s_cmd("HSET floodgate:ban:0.0.0.0 ip 0.0.0.0");
+    s_cmd("HSET floodgate:ban:10.0.0.53 ip 10.0.0.53");
+    s_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4");
+    s_cmd("HSET floodgate:ban:10.0.2.6 ip 10.0.2.6 direction sideways");
+    s_cmd("HSET floodgate:ban:10.0.2.7 ip 10.0.2.7 ban_count abc");
+    s_cmd("HSET floodgate:ban:10.0.2.8 ip 10.0.2.8 value -5");
+    s_cmd("HSET floodgate:ban:10.0.2.9 ip 10.0.2.9 source superuser");
+    for (const char *k = "10.0.2.6 10.0.2.7 10.0.2.8 10.0.2.9 0.0.0.0 10.0.0.53 8.8.4.4"; k;) {
+        char key[64];
+        int len = (int)strcspn(k, " ");
+        snprintf(key, sizeof(key), "floodgate:ban:%.*s", len, k);
+        s_cmd("EXPIRE %s 300", key);
+        k = k[len] ? k + len + 1 : NULL;
+    }
+    assert_int_equal(act_scan(s_act), 0);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.trust.keys[TRUST_WRONG_TYPE], 2);
+    assert_int_equal(st.trust.keys[TRUST_BAD_ADDRESS], 1);
+    assert_int_equal(st.trust.keys[TRUST_WHITELISTED], 1);
+    assert_int_equal(st.trust.keys[TRUST_UNMONITORED], 1);
+    assert_int_equal(st.trust.keys[TRUST_BAD_FIELD], 4);
+    assert_int_equal(st.trust.fixes[TRUST_FIX_IP_FIELD], 1);
+    assert_int_equal(st.trust.fixes[TRUST_FIX_NO_TTL], 1);
+    assert_int_equal(st.trust.fixes[TRUST_FIX_TTL_CUT], 1);
+    /* refused: deleted and never told to the backend */
+    const char *gone[] = {"10.0.2.4", "10.0.2.5", "0.0.0.0",  "10.0.0.53", "8.8.4.4",
+                          "10.0.2.6", "10.0.2.7", "10.0.2.8", "10.0.2.9"};
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+        if (s_banned(gone[i]) || s_told(gone[i]))
+            fail_msg("%s was not refused", gone[i]);
+    }
+    /* corrected: the key name is the truth; TTLs within policy */
+    char *ip = s_hget("10.0.2.1", "ip");
+    assert_string_equal(ip, "10.0.2.1");
+    free(ip);
+    long long t2 = s_ttl("10.0.2.2"), t3 = s_ttl("10.0.2.3");
+    assert_true(t2 > 590 && t2 <= 600);
+    assert_true(t3 > 3590 && t3 <= 3600);
+    assert_int_equal(s_rec->bans, 3);
+    assert_true(s_told("10.0.2.1") && s_told("10.0.2.2") && s_told("10.0.2.3"));
+    /* the refusal is on record */
+    redisReply *r = s_redis("XRANGE floodgate:events - +");
+    int refused = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *kv = r->element[i]->element[1];
+        refused += kv->elements >= 2 && !strcmp(kv->element[1]->str, "refused");
+    }
+    freeReplyObject(r);
+    assert_int_equal(refused, 9);
+    assert_int_equal(act_scan(s_act), 0); /* nothing counted twice */
+    assert_int_equal(s_stats().trust.keys[TRUST_BAD_FIELD], 4);
+}
+
+/* floodgate ban --force writes source manual_force: the one way outside
+ * the monitored networks; never for a whitelisted address. At start-up
+ * the same checks apply to the keys found. */
+static void test_trust_forced_ban_and_startup_checks(void **state)
+{
+    (void)state;
+    s_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4 source manual_force");
+    s_cmd("EXPIRE floodgate:ban:8.8.4.4 300");
+    s_cmd("HSET floodgate:ban:10.0.0.53 ip 10.0.0.53 source manual_force");
+    s_cmd("EXPIRE floodgate:ban:10.0.0.53 300");
+    s_cmd("HSET floodgate:ban:8.8.8.8 ip 8.8.8.8 source detector");
+    s_cmd("EXPIRE floodgate:ban:8.8.8.8 300");
+    s_make(); /* the start-up scan */
+    act_stats_t st = s_stats();
+    assert_int_equal(st.trust.forced, 1);
+    assert_int_equal(st.trust.keys[TRUST_WHITELISTED], 1);
+    assert_int_equal(st.trust.keys[TRUST_UNMONITORED], 1);
+    assert_true(s_banned("8.8.4.4") && s_told("8.8.4.4"));
+    assert_false(s_banned("10.0.0.53") || s_told("10.0.0.53"));
+    assert_false(s_banned("8.8.8.8") || s_told("8.8.8.8"));
+    const ban_t *b = act_known_ban(s_act, "8.8.4.4");
+    assert_non_null(b);
+    assert_string_equal(b->source, "manual_force");
+}
+
+static void test_trust_permanent_only_when_allowed(void **state)
+{
+    (void)state;
+    s_cfg->actuator.allow_permanent_manual_bans = true;
+    s_make();
+    s_cmd("HSET floodgate:ban:10.0.3.1 ip 10.0.3.1 source manual");
+    s_cmd("HSET floodgate:ban:10.0.3.2 ip 10.0.3.2 source detector");
+    assert_int_equal(act_scan(s_act), 0);
+    assert_int_equal(s_ttl("10.0.3.1"), -1);
+    long long t = s_ttl("10.0.3.2");
+    assert_true(t > 590 && t <= 600);
+    assert_int_equal(s_stats().trust.fixes[TRUST_FIX_NO_TTL], 1);
+}
+
+/* new_bans_max per new_bans_window: forged decisions use it up, the rest
+ * are refused (counted); a manual ban still works meanwhile; a real attack
+ * is banned by its next report once the window frees. */
+static void test_trust_new_bans_budget(void **state)
+{
+    (void)state;
+    s_cfg->actuator.new_bans_max = 3;
+    s_cfg->actuator.new_bans_window = 1;
+    s_make();
+    char ip[32];
+    uint64_t t0 = hn_ms();
+    for (int i = 1; i <= 20; i++) {
+        snprintf(ip, sizeof(ip), "10.0.4.%d", i);
+        Floodgate__Decision d = s_decision(ip, 600);
+        s_send(&d);
+    }
+    act_stats_t st = s_stats();
+    assert_true(hn_ms() - t0 < 1000); /* the window cannot have moved */
+    assert_int_equal(st.bans, 3);
+    assert_int_equal(st.trust.decisions[TRUST_BAN_RATE], 17);
+    redisReply *r = s_redis("KEYS floodgate:ban:*");
+    assert_int_equal(r->elements, 3);
+    freeReplyObject(r);
+    /* the operator acts while the budget is spent */
+    s_cmd("HSET floodgate:ban:10.0.5.1 ip 10.0.5.1 source manual");
+    s_cmd("EXPIRE floodgate:ban:10.0.5.1 300");
+    assert_int_equal(act_scan(s_act), 0);
+    assert_true(s_told("10.0.5.1"));
+    /* the real attack, reported again (ONGOING) after the window */
+    Floodgate__Decision d = s_decision("10.0.6.1", 600);
+    s_send(&d);
+    assert_false(s_banned("10.0.6.1"));
+    usleep(1100 * 1000);
+    d.action = FLOODGATE__ACTION__ONGOING;
+    s_send(&d);
+    assert_true(s_banned("10.0.6.1"));
+    assert_true(s_told("10.0.6.1"));
+}
+
+/* max_bans counts detector bans: manual bans neither count nor are
+ * refused by it. */
+static void test_trust_max_bans_leaves_manual_bans(void **state)
+{
+    (void)state;
+    s_cfg->actuator.max_bans = 2;
+    s_make();
+    s_cmd("HSET floodgate:ban:10.0.5.1 ip 10.0.5.1 source manual");
+    s_cmd("EXPIRE floodgate:ban:10.0.5.1 300");
+    assert_int_equal(act_scan(s_act), 0);
+    Floodgate__Decision d = s_decision("10.0.7.1", 600);
+    s_send(&d);
+    d = s_decision("10.0.7.2", 600);
+    s_send(&d);
+    d = s_decision("10.0.7.3", 600);
+    s_send(&d);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.bans, 2);
+    assert_int_equal(st.refused_max_bans, 1);
+    s_cmd("HSET floodgate:ban:10.0.5.2 ip 10.0.5.2 source manual");
+    s_cmd("EXPIRE floodgate:ban:10.0.5.2 300");
+    assert_int_equal(act_scan(s_act), 0);
+    assert_true(s_told("10.0.5.2"));
+    assert_int_equal(s_stats().known, 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trust_wire_overflow_found),
+#define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
+        T(test_trust_decisions_refused_by_reason),
+        T(test_trust_decision_group_from_address),
+        T(test_trust_keys_refused_or_corrected),
+        T(test_trust_forced_ban_and_startup_checks),
+        T(test_trust_permanent_only_when_allowed),
+        T(test_trust_new_bans_budget),
+        T(test_trust_max_bans_leaves_manual_bans),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}
