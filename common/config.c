@@ -167,6 +167,10 @@ static const zpl_key_t s_group_keys[] = {
     GD("network_host_floor_pps", net_floor.pps, "1000", 1e12),
     GD("network_host_floor_mbps", net_floor.mbps, "10", 1e9),
     GD("network_host_floor_flows", net_floor.flows, "0", 1e12),
+    {.name = "network_rise", .kind = ZPL_DOUBLE, .off = G(net_rise), .def = "2", .min = 0, .max = 1000},
+    {.name = "network_baseline_time", .kind = ZPL_DOUBLE, .off = G(net_baseline_time), .def = "900", .min = 1, .max = 604800},
+    {.name = "network_prefix_v4", .kind = ZPL_INT, .off = G(net_prefix_v4), .def = "24", .min = 8, .max = 32},
+    {.name = "network_prefix_v6", .kind = ZPL_INT, .off = G(net_prefix_v6), .def = "64", .min = 16, .max = 128},
     GD("average_time", average_time, "1", 3600),
     {.name = "consecutive_windows", .kind = ZPL_INT, .off = G(consecutive), .def = "2", .min = 1, .max = 1000},
     {.name = "hysteresis", .kind = ZPL_DOUBLE, .off = G(hysteresis), .def = "0.8", .min = 0.1, .max = 1},
@@ -197,6 +201,13 @@ static int s_groups_finish(void *root, char *why, size_t whylen)
             snprintf(why, whylen,
                      "hostgroup %s: a network_threshold needs a network_host_floor (else every "
                      "host of the group would be banned)",
+                     hg->name);
+            return -1;
+        }
+        if (hg->net_rise > 0 && hg->net_rise < 1) {
+            snprintf(why, whylen,
+                     "hostgroup %s: network_rise must be 0 (off) or at least 1 (a host below its "
+                     "usual rate did not carry an increase)",
                      hg->name);
             return -1;
         }

@@ -55,9 +55,16 @@ typedef struct {
      * indexed by FG_CLS_*. */
     fg_thresholds_t th[2][FG_CLASSES];
     /* Network-wide (sum over the group's hosts, incoming): carpet bombing.
-     * While it is over, hosts above net_floor are banned. */
+     * While it is over, hosts above net_floor whose rate is at least
+     * net_rise x their baseline (a slow average over net_baseline_time
+     * seconds) are banned; 0 = every host above the floor. Bans name the
+     * host's /net_prefix_v4 (IPv4) or /net_prefix_v6 (IPv6). */
     fg_thresholds_t net;
     fg_thresholds_t net_floor;
+    double net_rise;
+    double net_baseline_time; /* seconds */
+    int net_prefix_v4;
+    int net_prefix_v6;
     double average_time;   /* seconds of exponential averaging, 0 = none */
     int consecutive;       /* windows over threshold before a ban */
     double hysteresis;     /* an attack goes on while above this x threshold */

@@ -23,7 +23,7 @@ typedef struct {
     uint8_t dir;
     uint8_t used;
     uint8_t attacking;         /* a BAN was sent and the attack has not ended */
-    uint8_t reserved;
+    uint8_t based;             /* base holds: 1 learnt, 2 provisional (see detect.c) */
     uint32_t over;             /* consecutive windows over threshold */
     uint64_t first_seen_ms;    /* window end of the first window over threshold */
     uint64_t last_over_ms;     /* attacking: last time above the release level;
@@ -31,6 +31,8 @@ typedef struct {
     uint64_t last_decision_ms; /* last BAN or ONGOING sent */
     uint64_t last_window_ms;   /* window end of the last update, 0 = none */
     double avg[7][ATK_METRICS];
+    float base[ATK_METRICS];   /* incoming total's slow baseline (carpet bombing) */
+    float pend[ATK_METRICS];   /* the last calm window, learnt once the next is calm */
 } atk_state_t;
 
 typedef struct atk_table atk_table_t;

@@ -58,6 +58,12 @@ static int s_register(fg_metrics_t *m, const det_stats_t *st)
         attacks_ended);
     CNT("floodgate_detector_network_attacks_total",
         "Hostgroup network-wide (carpet bombing) thresholds crossed.", network_attacks);
+    CNT("floodgate_detector_network_bans_total",
+        "Hosts banned by a network-wide threshold: they carried the increase.", network_bans);
+    CNT("floodgate_detector_network_spared_total",
+        "Host windows above the network floor during a network-wide attack, at their usual "
+        "rate: not banned.",
+        network_spared);
 #undef CNT
     rc |= fg_metrics_counter(m, dec, dech, "type=\"ban\"", &st->bans);
     rc |= fg_metrics_counter(m, dec, dech, "type=\"ongoing\"", &st->ongoing);

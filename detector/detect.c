@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "detector/attack.h"
+#include "detector/carpet.h"
 #include "detector/classify.h"
 
 _Static_assert(FG_CLASSES == 7, "atk_state_t.avg has one row per class");
@@ -23,7 +24,10 @@ typedef struct {
     uint64_t last_over_ms; /* attacking: last time above the release level */
     uint32_t over;         /* consecutive evaluations over threshold */
     bool attacking;
+    bool calm;             /* last evaluation: every shard fresh, nothing over */
     double v[ATK_METRICS]; /* the sum at the last evaluation */
+    double floor[ATK_METRICS]; /* incoming watch floor (carpet_floor) */
+    carpet_tally_t tally;  /* network bans of the current (or last) attack */
 } det_net_t;
 
 struct det {
@@ -51,8 +55,12 @@ det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg)
     self->parts = calloc(ng * (size_t)(cfg->aggregator.shards > 0 ? cfg->aggregator.shards : 1),
                          sizeof(*self->parts));
     self->nets = calloc(ng, sizeof(*self->nets));
-    if (!self->attacks || !self->parts || !self->nets)
+    if (!self->attacks || !self->parts || !self->nets) {
         det_destroy(&self);
+        return NULL;
+    }
+    for (int g = 0; g < cfg->n_groups; g++)
+        carpet_floor(&cfg->groups[g], cfg->aggregator.watch_floor, self->nets[g].floor);
     return self;
 }
 
@@ -188,7 +196,22 @@ typedef struct {
     const char *metric;
     double value, threshold;
     bool network; /* over by the hostgroup's network-wide threshold */
+    double usual; /* network: the host's usual rate in that metric */
 } det_over_t;
+
+/* A network decision names the prefix around the host that held the
+ * attack (pfx: its text, FG_ADDR_STRLEN + 4 bytes), the host's usual rate
+ * and the bans of that prefix so far (a BAN counts itself). */
+static void s_network_fields(const det_t *self, const det_over_t *o, Floodgate__Action action,
+                             Floodgate__Decision *d, char *pfx)
+{
+    fg_prefix_t p = carpet_prefix(o->group, &(fg_addr_t){o->hw->addr_hi, o->hw->addr_lo});
+    const carpet_tally_t *t = &self->nets[o->hw->hostgroup].tally;
+    uint32_t n = carpet_tally_get(t, &p);
+    d->attack_prefix = fg_prefix_format(&p, pfx);
+    d->baseline = o->usual;
+    d->prefix_bans = n + (action == FLOODGATE__ACTION__BAN);
+}
 
 /* Send one decision about an over-threshold host. Returns 0 when queued. */
 static int s_decide(det_t *self, const det_over_t *o, Floodgate__Action action,
@@ -212,9 +235,17 @@ static int s_decide(det_t *self, const det_over_t *o, Floodgate__Action action,
     d.ban_time = o->group->ban_time;
     d.total = o->hw->total ? o->hw->total : &zero;
     d.enable_ban = o->group->enable_ban;
+    char pfx[FG_ADDR_STRLEN + 4];
+    if (o->network)
+        s_network_fields(self, o, action, &d, pfx);
     if (self->emit(&d, self->arg) != 0) {
         self->st.dropped++;
         return -1;
+    }
+    if (action == FLOODGATE__ACTION__BAN && o->network) {
+        fg_prefix_t p = carpet_prefix(o->group, &(fg_addr_t){o->hw->addr_hi, o->hw->addr_lo});
+        carpet_tally_ban(&self->nets[o->hw->hostgroup].tally, &p);
+        self->st.network_bans++;
     }
     if (action == FLOODGATE__ACTION__BAN)
         self->st.bans++;
@@ -274,8 +305,12 @@ static bool s_above_floor(const fg_thresholds_t *f, const double (*avg)[3])
            (f->flows > 0 && avg[FG_CLS_TOTAL][ATK_FLOWS] >= f->flows);
 }
 
-/* A host in a hostgroup under a network-wide attack, above the floor. */
-static void s_network_over(det_t *self, det_over_t *o, const double (*avg)[3])
+/* A host in a hostgroup under a network-wide attack, above the floor, is
+ * over when it carries the increase: its rate rose to network_rise x its
+ * usual rate in a metric over the network threshold. One at its usual rate
+ * is spared (counted). */
+static void s_network_over(det_t *self, const atk_state_t *st, det_over_t *o,
+                           const double (*avg)[3])
 {
     const det_net_t *n = &self->nets[o->hw->hostgroup];
     if (o->metric || o->hw->dir != FLOODGATE__DIRECTION__DIR_IN || !n->attacking ||
@@ -284,13 +319,30 @@ static void s_network_over(det_t *self, det_over_t *o, const double (*avg)[3])
     const double lim[ATK_METRICS] = {o->group->net.pps, o->group->net.mbps, o->group->net.flows};
     static const char *names[ATK_METRICS] = {"network_pps", "network_mbps", "network_flows"};
     for (int m = 0; m < ATK_METRICS; m++)
-        if (lim[m] > 0 && n->v[m] > lim[m] * o->group->hysteresis) {
+        if (lim[m] > 0 && n->v[m] > lim[m] * o->group->hysteresis &&
+            carpet_risen(st, avg[FG_CLS_TOTAL][m], m, o->group->net_rise, n->floor, &o->usual)) {
             o->metric = names[m];
             o->value = n->v[m];
             o->threshold = lim[m];
             o->network = true;
             return;
         }
+    self->st.network_spared++;
+}
+
+/* Update the host's baseline (carpet.h) in a group with a network
+ * threshold. */
+static void s_learn(det_t *self, atk_state_t *st, const Floodgate__HostWindow *hw,
+                    uint32_t window_ms)
+{
+    const fg_hostgroup_t *hg = &self->cfg->groups[hw->hostgroup];
+    if (hg->net.pps <= 0 && hg->net.mbps <= 0 && hg->net.flows <= 0)
+        return;
+    const det_net_t *n = &self->nets[hw->hostgroup];
+    const double x[ATK_METRICS] = {hw->total ? hw->total->pps : 0,
+                                   hw->total ? hw->total->bps / 1e6 : 0,
+                                   hw->total ? hw->total->fps : 0};
+    carpet_learn(st, x, n->calm && !st->attacking, window_ms, hg->net_baseline_time);
 }
 
 static atk_state_t *s_state(det_t *self, const fg_addr_t *addr, uint8_t dir)
@@ -310,7 +362,7 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
         self->st.hosts_out++;
     self->st.hosts_evaluated++;
     fg_addr_t addr = {hw->addr_hi, hw->addr_lo};
-    det_over_t o = {hw, s_group(self, hw, &addr), NULL, 0, 0, false};
+    det_over_t o = {hw, s_group(self, hw, &addr), NULL, 0, 0, false, 0};
     if (!o.group) {
         self->st.unmonitored++;
         return;
@@ -329,8 +381,11 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
     s_average(st, hw, end_ms, window_ms, o.group->average_time);
     const double(*avg)[3] = (const double(*)[3])st->avg;
     o.metric = det_over_any(o.group->th[hw->dir], avg, 1.0, &o.value, &o.threshold);
-    if (hw->hostgroup < (uint32_t)self->cfg->n_groups && o.group == &self->cfg->groups[hw->hostgroup])
-        s_network_over(self, &o, avg);
+    if (hw->hostgroup < (uint32_t)self->cfg->n_groups &&
+        o.group == &self->cfg->groups[hw->hostgroup] && hw->dir == FLOODGATE__DIRECTION__DIR_IN) {
+        s_learn(self, st, hw, window_ms);
+        s_network_over(self, st, &o, avg);
+    }
     if (st->attacking)
         s_ongoing(self, st, &o, avg, now_ms);
     else
@@ -370,11 +425,14 @@ static void s_net_eval(det_t *self, uint32_t g, uint64_t end_ms, uint32_t window
     n->last_eval_ms = end_ms;
     uint32_t shards = (uint32_t)self->cfg->aggregator.shards;
     memset(n->v, 0, sizeof(n->v));
+    uint32_t fresh = 0;
     for (uint32_t s = 0; s < shards; s++) {
         const det_part_t *p = &self->parts[(size_t)g * shards + s];
-        if (p->end_ms && p->end_ms + 2ULL * window_ms >= end_ms)
+        if (p->end_ms && p->end_ms + 2ULL * window_ms >= end_ms) {
+            fresh++;
             for (int m = 0; m < ATK_METRICS; m++)
                 n->v[m] += p->v[m];
+        }
     }
     bool over = false, on = false;
     for (int m = 0; m < ATK_METRICS; m++) {
@@ -384,8 +442,10 @@ static void s_net_eval(det_t *self, uint32_t g, uint64_t end_ms, uint32_t window
     n->over = over ? n->over + 1 : 0;
     if (!n->attacking && n->over >= (uint32_t)hg->consecutive) {
         n->attacking = true;
+        carpet_tally_reset(&n->tally);
         self->st.network_attacks++;
     }
+    n->calm = fresh == shards && !over && !n->attacking;
     if (n->attacking && on)
         n->last_over_ms = now_ms;
 }
@@ -467,9 +527,18 @@ void det_format_stats(const det_t *self, char *buf, size_t len)
              " hosts_out=%" PRIu64 " unmonitored=%" PRIu64 " whitelisted=%" PRIu64
              " over_threshold=%" PRIu64 " bans=%" PRIu64 " ongoing=%" PRIu64
              " dropped=%" PRIu64 " attacks_full=%" PRIu64 " attacks_ended=%" PRIu64
-             " attacks_active=%zu hosts_averaged=%zu network_attacks=%" PRIu64,
+             " attacks_active=%zu hosts_averaged=%zu network_attacks=%" PRIu64
+             " network_bans=%" PRIu64 " network_spared=%" PRIu64,
              s->windows, s->windows_lost, s->malformed, s->shard_resets, s->bad_shard,
              s->hosts_evaluated, s->hosts_out, s->unmonitored, s->whitelisted,
              s->over_threshold, s->bans, s->ongoing, s->dropped, s->attacks_full,
-             s->attacks_ended, self->n_attacking, atk_size(self->attacks), s->network_attacks);
+             s->attacks_ended, self->n_attacking, atk_size(self->attacks), s->network_attacks,
+             s->network_bans, s->network_spared);
+}
+
+const carpet_tally_t *det_network_tally(const det_t *self, int group)
+{
+    if (group < 0 || group >= self->cfg->n_groups)
+        return NULL;
+    return &self->nets[group].tally;
 }

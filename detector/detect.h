@@ -9,8 +9,10 @@
  * at most one ONGOING per ongoing_interval, and after attack_end seconds
  * below that the state is forgotten so the next detection is a fresh BAN.
  * The hostgroup totals of every shard are summed for the network-wide
- * thresholds (carpet bombing): while one is crossed, every host of the
- * group whose average is above network_host_floor is banned. Decisions go
+ * thresholds (carpet bombing): while one is crossed, the hosts of the
+ * group above network_host_floor that carry the increase (network_rise x
+ * their usual rate, see carpet.h) are banned, naming the prefix around
+ * them; hosts at their usual rate are spared. Decisions go
  * out through a callback; one it cannot queue is counted as dropped (and a
  * dropped BAN is retried with the next window over threshold). Leaf module:
  * counts, never logs. Time is given by the caller. */
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "detector/carpet.h"
 #include "floodgate.pb-c.h"
 
 #define DET_MAX_ATTACKS 65536
@@ -43,6 +46,9 @@ typedef struct {
     uint64_t attacks_full;     /* over threshold but no room for attack state */
     uint64_t attacks_ended;    /* attack states forgotten after attack_end */
     uint64_t network_attacks;  /* hostgroup network-wide thresholds crossed */
+    uint64_t network_bans;     /* BANs of hosts that carried a network attack */
+    uint64_t network_spared;   /* host windows above the network floor during a
+                                  network attack, at their usual rate: not banned */
 } det_stats_t;
 
 /* Queue one decision (borrowed for the call). Returns 0 when queued, -1
@@ -80,6 +86,10 @@ const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[
 /* True while hostgroup group's network-wide (carpet bombing) threshold is
  * crossed; *value (when not NULL) gets the summed pps. */
 bool det_network_attack(const det_t *self, int group, double *value);
+
+/* The network bans of hostgroup group's current (or last) network attack
+ * by prefix, or NULL for a bad group. */
+const carpet_tally_t *det_network_tally(const det_t *self, int group);
 
 /* The first metric of hw's total over a threshold of t (pps, then mbps,
  * then flows; a threshold of 0 is disabled). Returns its name ("pps",

@@ -30,14 +30,17 @@ typedef struct {
 
 static void s_log_decision(const Floodgate__Decision *d)
 {
-    char ip[FG_ADDR_STRLEN];
+    char ip[FG_ADDR_STRLEN], net[FG_ADDR_STRLEN + 96] = "";
     fg_addr_t a = {d->addr_hi, d->addr_lo};
+    if (d->attack_prefix && d->attack_prefix[0])
+        snprintf(net, sizeof(net), " prefix=%s usual=%.2f prefix_bans=%u", d->attack_prefix,
+                 d->baseline, d->prefix_bans);
     fg_info("event=%s ip=%s metric=%s value=%.2f threshold=%.2f attack_type=%s hostgroup=%s "
-            "pps=%.0f mbps=%.2f fps=%.0f ban_time=%u enable_ban=%s top=%zu",
+            "pps=%.0f mbps=%.2f fps=%.0f ban_time=%u enable_ban=%s top=%zu%s",
             d->action == FLOODGATE__ACTION__BAN ? "ban" : "ongoing", fg_addr_format(&a, ip),
             d->metric, d->value, d->threshold, d->attack_type, d->hostgroup, d->total->pps,
             d->total->bps / 1e6, d->total->fps, d->ban_time, d->enable_ban ? "true" : "false",
-            d->n_top);
+            d->n_top, net);
 }
 
 /* det_emit_fn: pack and queue without blocking; log what was sent. */
@@ -89,6 +92,21 @@ static void s_drain(det_daemon_t *dd)
     }
 }
 
+/* The end of a network attack: how many hosts were banned for it and the
+ * prefix that held most of them. */
+static void s_log_network_end(det_daemon_t *dd, int g)
+{
+    const carpet_tally_t *t = det_network_tally(dd->det, g);
+    const carpet_prefix_t *top = t ? carpet_tally_top(t) : NULL;
+    char pfx[FG_ADDR_STRLEN + 4] = "none";
+    if (top)
+        fg_prefix_format(&top->prefix, pfx);
+    fg_info("event=network_attack_end hostgroup=%s bans=%u prefix=%s prefix_bans=%u "
+            "prefixes=%zu other_bans=%u",
+            dd->cfg->groups[g].name, t ? t->bans : 0, pfx, top ? top->bans : 0, t ? t->n : 0,
+            t ? t->other : 0);
+}
+
 /* Log when a hostgroup's network-wide threshold is crossed or released. */
 static void s_log_network(det_daemon_t *dd)
 {
@@ -101,7 +119,7 @@ static void s_log_network(det_daemon_t *dd)
         if (on)
             fg_warn("event=network_attack hostgroup=%s pps=%.0f", dd->cfg->groups[g].name, pps);
         else
-            fg_info("event=network_attack_end hostgroup=%s", dd->cfg->groups[g].name);
+            s_log_network_end(dd, g);
     }
 }
 
