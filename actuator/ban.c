@@ -89,7 +89,26 @@ static void s_json_contributor(json_buf_t *j, const Floodgate__Contributor *c)
     json_raw(j, "}");
 }
 
-/* details: {"total":{"pps","bps","fps"},"top":[...],"first_seen","decided"} */
+/* "network":{"prefix","usual","prefix_bans"} of a carpet bombing ban: the
+ * prefix that held the attack (checked: a prefix, else left out), the
+ * host's usual rate, the bans of that prefix so far. */
+static void s_json_network(json_buf_t *j, const Floodgate__Decision *d)
+{
+    fg_prefix_t p;
+    const char *why;
+    char text[FG_ADDR_STRLEN + 4];
+    if (strlen(d->attack_prefix) >= sizeof(text) || fg_prefix_parse(d->attack_prefix, &p, &why))
+        return;
+    json_key(j, "network");
+    json_raw(j, "{");
+    json_kv_str(j, "prefix", fg_prefix_format(&p, text));
+    json_kv_num(j, "usual", isfinite(d->baseline) ? d->baseline : 0);
+    json_kv_uint(j, "prefix_bans", d->prefix_bans);
+    json_raw(j, "}");
+}
+
+/* details: {"total":{"pps","bps","fps"},"top":[...],"network":{...} (carpet
+ * bombing only),"first_seen","decided"} */
 static char *s_details(const Floodgate__Decision *d)
 {
     json_buf_t j;
@@ -108,6 +127,8 @@ static char *s_details(const Floodgate__Decision *d)
         if (d->top[i])
             s_json_contributor(&j, d->top[i]);
     json_raw(&j, "]");
+    if (d->attack_prefix && d->attack_prefix[0])
+        s_json_network(&j, d);
     json_kv_str(&j, "first_seen", ban_format_time((int64_t)(d->first_seen_ms / 1000), t));
     json_kv_str(&j, "decided", ban_format_time((int64_t)(d->decided_ms / 1000), t));
     json_raw(&j, "}");

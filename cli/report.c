@@ -6,7 +6,8 @@
  * "unban" closes the open one, any other event of an open ban (a renewal)
  * adds to its peaks. For each ban: when, how long, attack type, trigger,
  * peak rates, top sources / ports / protocols, exporters and their sampling
- * rates (from the details of its peak entry). Text for a ticket, or --json.
+ * rates (from the details of its peak entry), and for a carpet bombing ban
+ * the prefix that held the attack. Text for a ticket, or --json.
  * Exit code 0 with at least one ban, 1 when none is recorded. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,31 @@ static int64_t s_span(const rep_t *r, const rep_ban_t *b, bool last, char *end, 
     return now - start;
 }
 
+/* A carpet bombing ban (details.network): the prefix that held the attack,
+ * and the host's usual rate against which it rose. */
+static void s_print_network(const jr_t *n, const char *metric)
+{
+    if (!n || n->type != JR_OBJ)
+        return;
+    const char *unit = strstr(metric, "mbps") ? "Mbit/s" : strstr(metric, "flows") ? "flows/s"
+                                                                                  : "packets/s";
+    printf("  Carpet bombing: prefix %s held the attack (%.0f of its hosts banned by then); "
+           "this host's usual rate %.0f %s\n",
+           jr_str(n, "prefix", "?"), jr_num(n, "prefix_bans", 0), jr_num(n, "usual", 0), unit);
+}
+
+static void s_json_network(const jr_t *n)
+{
+    if (!n || n->type != JR_OBJ) {
+        printf("\"network\":null,");
+        return;
+    }
+    printf("\"network\":{\"prefix\":");
+    cli_json_str(stdout, jr_str(n, "prefix", ""));
+    printf(",\"usual\":%g,\"prefix_bans\":%.0f},", jr_num(n, "usual", 0),
+           jr_num(n, "prefix_bans", 0));
+}
+
 static void s_print_ban(const rep_t *r, int i)
 {
     const rep_ban_t *b = &r->bans[i];
@@ -215,6 +241,7 @@ static void s_print_ban(const rep_t *r, int i)
            jr_str(o, "hostgroup", "?"), jr_str(o, "source", "?"), jr_num(o, "ban_count", 0));
     printf("  Trigger:       %s %.0f over the threshold %.0f\n", jr_str(o, "metric", "?"),
            jr_num(o, "value", 0), jr_num(o, "threshold", 0));
+    s_print_network(jr_get(d, "network"), jr_str(o, "metric", "?"));
     printf("  Peak rates:    %.0f packets/s, %.2f Mbit/s, %.0f flows/s\n", b->pps, b->bps / 1e6,
            b->fps);
     s_print_kind(d, "src_addr", "  Top sources:   ");
@@ -260,6 +287,7 @@ static void s_json_ban(const rep_t *r, int i)
         printf(",");
     }
     printf("\"renewals\":%d,", b->renewals);
+    s_json_network(jr_get(b->peak_d, "network"));
     printf("\"value\":%g,\"threshold\":%g,\"ban_count\":%.0f,\"duration_s\":%lld,\"active\":%s,",
            jr_num(o, "value", 0), jr_num(o, "threshold", 0), jr_num(o, "ban_count", 0),
            (long long)secs, !b->end && i == r->n_bans - 1 && r->ttl != -2 ? "true" : "false");

@@ -334,6 +334,39 @@ static void test_actuator_ban_writes_hash_history_event(void **state)
     assert_non_null(act_known_ban(s_act, "10.0.0.5"));
 }
 
+/* A carpet bombing ban keeps the prefix that held the attack, the host's
+ * usual rate and the prefix's bans so far in its details; a prefix that is
+ * not one (bytes from the wire) is left out and the ban still made. */
+static void test_actuator_ban_network_prefix_in_details(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    Floodgate__Decision d = s_decision("10.0.201.7", FLOODGATE__ACTION__BAN, 600, true);
+    d.metric = "network_pps";
+    d.attack_prefix = "10.0.201.0/24";
+    d.baseline = 1000;
+    d.prefix_bans = 3;
+    assert_int_equal(act_decision(s_act, &d), 0);
+    char *details = s_hget("10.0.201.7", "details");
+    assert_true(json_valid(details));
+    s_assert_contains(details,
+                      "\"network\":{\"prefix\":\"10.0.201.0/24\",\"usual\":1000,\"prefix_bans\":3}");
+    d = s_decision("10.0.201.8", FLOODGATE__ACTION__BAN, 600, true);
+    d.metric = "network_pps";
+    d.attack_prefix = "10.0.201.0/24\",\"forged\":\"1";
+    assert_int_equal(act_decision(s_act, &d), 0);
+    details = s_hget("10.0.201.8", "details");
+    assert_true(json_valid(details));
+    assert_null(strstr(details, "network"));
+    assert_null(strstr(details, "forged"));
+    free(details);
+    /* a plain ban has no network part */
+    s_decide("10.0.0.5", FLOODGATE__ACTION__BAN, 600);
+    details = s_hget("10.0.0.5", "details");
+    assert_null(strstr(details, "\"network\""));
+    free(details);
+}
+
 static void test_actuator_ongoing_while_banned_does_nothing(void **state)
 {
     (void)state;
@@ -797,6 +830,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
         T(test_actuator_ban_writes_hash_history_event),
+        T(test_actuator_ban_network_prefix_in_details),
         T(test_actuator_ongoing_while_banned_does_nothing),
         T(test_actuator_ongoing_after_key_vanished_bans_again),
         T(test_actuator_detect_only_writes_no_key),
