@@ -153,7 +153,8 @@ FZ           := build-fuzz
 FUZZ_TARGETS := netflow_v5 netflow_v9 ipfix sflow
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FZ)/fuzz_%) $(FZ)/seeds
 FUZZ_LIBSRC  := collector/netflow_v5.c collector/netflow_v9.c collector/ipfix.c \
-                collector/sflow.c collector/templates.c collector/exporters.c common/addr.c
+                collector/sflow.c collector/templates.c collector/tpl_cache.c collector/exporters.c \
+                common/addr.c
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -I. $(WARN) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

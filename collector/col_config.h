@@ -29,6 +29,13 @@ typedef struct {
     int max_templates;           /* per (exporter, source id / domain) */
     int template_hold_ms;        /* hold data sets this long for their template */
     ptrie_t *exporter_allow;     /* empty: every exporter is accepted */
+    int max_exporters;            /* exporter streams in the table */
+    int max_streams_per_address;
+    int max_templates_per_address;
+    int max_templates_total;
+    int exporter_idle_timeout;    /* seconds; 0 = streams never expire */
+    int exporter_established_after; /* seconds in sequence */
+    int metrics_exporters;        /* per-exporter label sets: the busiest N */
     int seq_max_records_per_s;   /* v5 / IPFIX: the largest plausible gap rate */
     int seq_max_datagrams_per_s; /* v9 / sFlow: the same in datagrams */
     struct {

@@ -12,23 +12,67 @@
 
 #define COL_HEALTH_DROP_MS 10000
 
+/* Per-exporter label sets, at most (collector/metrics_exporters). */
+#define COL_METRICS_EXPORTERS_MAX 10000
+
 typedef struct {
     col_t *col;
+    int top_n;
     fg_progress_t drops;
 } col_mctx_t;
 
+#define COL_METRIC_FAMILIES 9
+
+/* The values of one stream in the order of the families below. */
+static void s_stream_values(const exp_entry_t *e, uint64_t v[COL_METRIC_FAMILIES])
+{
+    const uint64_t x[COL_METRIC_FAMILIES] = {
+        e->st.datagrams, e->seq.lost, e->seq.resets, e->st.records, e->st.filtered,
+        e->st.malformed, e->st.sets_no_template, e->n_templates, e->sampling};
+    for (int i = 0; i < COL_METRIC_FAMILIES; i++)
+        v[i] += x[i];
+}
+
+/* The label set "other": every stream not among the top ones, and those
+ * that left the table (their counters were kept), so the sum over label
+ * sets is the total. Sampling has no sum: 0. */
+static void s_other_values(const exp_table_t *t, const uint32_t *top, size_t n,
+                           uint64_t v[COL_METRIC_FAMILIES])
+{
+    const exp_table_stats_t *x = exp_stats(t);
+    v[0] = x->gone.datagrams;
+    v[1] = x->gone_lost;
+    v[2] = x->gone_resets;
+    v[3] = x->gone.records;
+    v[4] = x->gone.filtered;
+    v[5] = x->gone.malformed;
+    v[6] = x->gone.sets_no_template;
+    for (size_t i = 0; i < exp_capacity(t); i++) {
+        const exp_entry_t *e = exp_at(t, i);
+        bool in_top = false;
+        for (size_t k = 0; e && k < n && !in_top; k++)
+            in_top = top[k] == i;
+        if (e && !in_top)
+            s_stream_values(e, v);
+    }
+    v[8] = 0;
+}
+
+/* Per-exporter series, bounded: the collector/metrics_exporters streams
+ * with the most records, then exporter="other". */
 static void s_exporters(fg_mout_t *o, void *arg)
 {
     const col_mctx_t *c = arg;
     const exp_table_t *t = col_exporters(c->col);
     static const struct {
         const char *name, *help;
-    } fam[] = {
+    } fam[COL_METRIC_FAMILIES] = {
         {"floodgate_collector_exporter_datagrams_total", "Datagrams decoded per exporter stream."},
         {"floodgate_collector_exporter_sequence_lost_records_total",
-         "Records the exporter's sequence numbers say never arrived, per exporter stream."},
+         "Records (v5, IPFIX) or datagrams (v9, sFlow) the exporter's sequence numbers say "
+         "never arrived, per exporter stream: plausible gaps only."},
         {"floodgate_collector_exporter_sequence_resets_total",
-         "Sequence jumps taken as exporter restarts, per exporter stream."},
+         "Sequence jumps beyond a plausible gap or backwards, per exporter stream."},
         {"floodgate_collector_exporter_records_total",
          "Flow records decoded per exporter stream."},
         {"floodgate_collector_exporter_records_filtered_total",
@@ -42,24 +86,30 @@ static void s_exporters(fg_mout_t *o, void *arg)
         {"floodgate_collector_exporter_sampling",
          "Sampling rate the exporter announced (0: none), per exporter stream."},
     };
-    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+    uint32_t top[COL_METRICS_EXPORTERS_MAX];
+    size_t want = (size_t)c->top_n;
+    size_t n = exp_top(t, top, want < COL_METRICS_EXPORTERS_MAX ? want : COL_METRICS_EXPORTERS_MAX);
+    uint64_t other[COL_METRIC_FAMILIES] = {0};
+    s_other_values(t, top, n, other);
+    for (size_t f = 0; f < COL_METRIC_FAMILIES; f++) {
         fg_mout_family(o, fam[f].name, f >= 7 ? "gauge" : "counter", fam[f].help);
-        for (size_t i = 0; i < exp_capacity(t); i++) {
-            const exp_entry_t *e = exp_at(t, i);
-            if (!e)
-                continue;
+        for (size_t k = 0; k < n; k++) {
+            const exp_entry_t *e = exp_at(t, top[k]);
             char a[FG_ADDR_STRLEN], l[160];
+            uint64_t v[COL_METRIC_FAMILIES] = {0};
             /* proto: 5, 9, 10 (NetFlow / IPFIX version) or 105 (sFlow v5) */
             snprintf(l, sizeof(l), "exporter=\"%s\",proto=\"%u\",domain=\"%" PRIu32 "\"",
                      fg_addr_format(&e->addr, a), e->proto, e->domain);
-            const uint64_t v[] = {e->datagrams,      e->seq.lost,        e->seq.resets,
-                                  e->st.records,     e->st.filtered,     e->st.malformed,
-                                  e->st.sets_no_template, e->n_templates, e->sampling};
+            s_stream_values(e, v);
             fg_mout_u64(o, fam[f].name, l, v[f]);
         }
+        fg_mout_u64(o, fam[f].name, "exporter=\"other\",proto=\"\",domain=\"\"", other[f]);
     }
-    fg_mout_family(o, "floodgate_collector_exporters", "gauge", "Exporter streams seen.");
+    fg_mout_family(o, "floodgate_collector_exporters", "gauge", "Exporter streams tracked.");
     fg_mout_u64(o, "floodgate_collector_exporters", NULL, exp_count(t));
+    fg_mout_family(o, "floodgate_collector_exporters_established", "gauge",
+                   "Exporter streams established (never displaced by new arrivals).");
+    fg_mout_u64(o, "floodgate_collector_exporters_established", NULL, exp_established(t));
 }
 
 /* Batches and records per destination shard, sent or dropped. */
@@ -135,7 +185,7 @@ static int s_register(fg_metrics_t *m, col_stats_t *st)
                              "Datagrams older than the expected sequence.", "",
                              &st->seq_reorders);
     rc |= fg_metrics_counter(m, "floodgate_collector_exporters_untracked_datagrams_total",
-                             "Datagrams of exporters beyond the exporter table.", "",
+                             "Datagrams of exporter streams the table refused (decoded without per-stream state).", "",
                              &st->exporters_untracked);
     rc |= fg_metrics_counter(m, "floodgate_collector_socket_drops_total",
                              "Datagrams the kernel dropped: the receive buffer was full.", "",
@@ -170,6 +220,16 @@ static int s_register_decoders(fg_metrics_t *m, col_t *col)
     rc |= fg_metrics_counter(m, tn, th, "result=\"capped\"", &t->templates_capped);
     rc |= fg_metrics_counter(m, tn, th, "result=\"expired\"", &t->templates_expired);
     rc |= fg_metrics_counter(m, tn, th, "result=\"withdrawn\"", &t->templates_withdrawn);
+    rc |= fg_metrics_counter(m, tn, th, "result=\"evicted\"", &t->templates_evicted);
+    exp_table_stats_t *x = (exp_table_stats_t *)exp_stats(col_exporters(col));
+    static const char xn[] = "floodgate_collector_exporter_streams_total";
+    static const char xh[] = "Exporter streams: added, expired (idle), evicted (displaced by a "
+                             "new one), refused (no stream could be displaced), established.";
+    rc |= fg_metrics_counter(m, xn, xh, "event=\"added\"", &x->added);
+    rc |= fg_metrics_counter(m, xn, xh, "event=\"expired\"", &x->expired);
+    rc |= fg_metrics_counter(m, xn, xh, "event=\"evicted\"", &x->evicted);
+    rc |= fg_metrics_counter(m, xn, xh, "event=\"refused\"", &x->refused);
+    rc |= fg_metrics_counter(m, xn, xh, "event=\"established\"", &x->established);
     rc |= fg_metrics_counter(m, sn, sh, "reason=\"no_template\"", &t->sets_no_template);
     rc |= fg_metrics_counter(m, sn, sh, "reason=\"malformed\"", &t->sets_malformed);
     rc |= fg_metrics_counter(m, sn, sh, "reason=\"reserved_id\"", &t->sets_reserved);
@@ -207,6 +267,7 @@ fg_metrics_t *col_metrics_start(const fg_config_t *cfg, col_t *col)
         return NULL;
     }
     c->col = col;
+    c->top_n = cfg->collector.metrics_exporters;
     fg_metrics_set_health(m, s_health, c);
     return m;
 }

@@ -21,6 +21,8 @@
 #define COL_LOG_EVERY_MS 10000
 /* Records buffered between a decoder and the filter. */
 #define COL_SINK_RECORDS 256
+/* Exporter stream lines per stats dump, at most (metrics_exporters). */
+#define COL_LOG_EXPORTERS_MAX 256
 
 typedef struct {
     fb_builder_t *fb;
@@ -79,8 +81,17 @@ col_t *col_new(const fg_config_t *cfg, char *err, size_t errlen)
     }
     self->cfg = cfg;
     self->n_shards = cfg->aggregator.shards;
-    self->exporters = exp_table_new(COL_MAX_EXPORTERS);
-    self->templates = tpl_cache_new(COL_MAX_TEMPLATES);
+    const col_config_t *cc = &cfg->collector;
+    exp_limits_t lim = {
+        .max_streams = (size_t)cc->max_exporters,
+        .max_streams_per_addr = (uint32_t)cc->max_streams_per_address,
+        .max_templates_per_addr = (uint32_t)cc->max_templates_per_address,
+        .idle_ms = (uint64_t)cc->exporter_idle_timeout * 1000,
+        .established_ms = (uint64_t)cc->exporter_established_after * 1000,
+    };
+    self->exporters = exp_table_new(&lim);
+    self->templates = tpl_cache_new((size_t)cc->max_templates_total);
+    self->scratch.idx = EXP_NONE;
     self->sink = (raw_sink_t){self->sink_buf, 0, COL_SINK_RECORDS, s_sink_flush, self};
     if (!self->exporters || !self->templates) {
         snprintf(err, errlen, "out of memory");
@@ -218,16 +229,31 @@ static void s_malformed(col_t *self, uint64_t *counter, exp_entry_t *e,
               fg_addr_format(exporter, a), version, why, len);
 }
 
+static const char *s_proto_name(uint8_t proto)
+{
+    return proto == NF5_VERSION     ? "netflow_v5"
+           : proto == NF9_VERSION   ? "netflow_v9"
+           : proto == IPFIX_VERSION ? "ipfix"
+                                    : "sflow";
+}
+
 /* The state of one exporter stream, counted as a datagram; the scratch
- * entry when the table is full (counted). */
+ * entry when the table refused it (counted). */
 static exp_entry_t *s_stream(col_t *self, const fg_addr_t *exporter, uint8_t proto,
                              uint32_t domain, uint64_t now_ms)
 {
-    exp_entry_t *e = exp_get(self->exporters, exporter, proto, domain);
+    bool trusted = ptrie_size(self->cfg->collector.exporter_allow) > 0; /* and it passed */
+    exp_entry_t *e = exp_get(self->exporters, exporter, proto, domain, trusted, now_ms);
     if (!e) {
         self->st.exporters_untracked++;
+        char a[FG_ADDR_STRLEN];
         fg_log_rl(&self->rl_exporters, COL_LOG_EVERY_MS, FG_LOG_WARN,
-                  "event=exporter_table_full max=%d", COL_MAX_EXPORTERS);
+                  "event=exporter_refused exporter=%s proto=%s domain=%u streams=%zu "
+                  "established=%zu address_streams=%u refused=%llu",
+                  fg_addr_format(exporter, a), s_proto_name(proto), domain,
+                  exp_count(self->exporters), exp_established(self->exporters),
+                  exp_addr_streams(self->exporters, exporter),
+                  (unsigned long long)exp_stats(self->exporters)->refused);
         e = &self->scratch;
         e->seq.valid = false; /* streams mix here: no sequence accounting */
     }
@@ -236,14 +262,6 @@ static exp_entry_t *s_stream(col_t *self, const fg_addr_t *exporter, uint8_t pro
     e->datagrams++;
     e->st.datagrams++;
     return e;
-}
-
-static const char *s_proto_name(uint8_t proto)
-{
-    return proto == NF5_VERSION     ? "netflow_v5"
-           : proto == NF9_VERSION   ? "netflow_v9"
-           : proto == IPFIX_VERSION ? "ipfix"
-                                    : "sflow";
 }
 
 /* Sequence accounting: count units (records for v5 / IPFIX, datagrams for
@@ -310,6 +328,7 @@ static void s_netflow_v5(col_t *self, const uint8_t *buf, size_t len, const fg_a
     }
     s_begin(self, exporter, e, now_ms);
     s_sink_flush(self, recs, h.count);
+    exp_seen(self->exporters, e, now_ms);
 }
 
 static void s_env(col_t *self, tpl_env_t *env, const fg_addr_t *exporter, exp_entry_t *e,
@@ -317,6 +336,7 @@ static void s_env(col_t *self, tpl_env_t *env, const fg_addr_t *exporter, exp_en
 {
     *env = (tpl_env_t){0};
     env->cache = self->templates;
+    env->streams = self->exporters;
     env->exporter = *exporter;
     env->exp = e;
     env->now_ms = now_ms;
@@ -346,6 +366,7 @@ static void s_netflow_v9(col_t *self, const uint8_t *buf, size_t len, const fg_a
     s_env(self, &env, exporter, e, now_ms);
     st = nf9_decode(buf, len, &h, &env);
     raw_sink_drain(&self->sink);
+    exp_seen(self->exporters, e, now_ms);
     if (st != NF9_OK)
         s_malformed(self, &self->st.bad_sets, NULL, exporter, NF9_VERSION, nf9_status_str(st),
                     len);
@@ -371,6 +392,7 @@ static void s_ipfix(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t
     s_sequence(self, e, h.sequence, env.data_records, exporter);
     if (env.unknown_sets || st != IPFIX_OK)
         e->seq.valid = false; /* records we could not count: resynchronise */
+    exp_seen(self->exporters, e, now_ms);
     if (st != IPFIX_OK)
         s_malformed(self, &self->st.bad_sets, NULL, exporter, IPFIX_VERSION,
                     ipfix_status_str(st), len);
@@ -394,6 +416,7 @@ static void s_sflow(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t
         buf, len, &h, fg_now_ms(), col_config_sampling_override(&self->cfg->collector, exporter),
         (uint32_t)self->cfg->collector.default_sampling, &self->sink, &self->sst, &flows);
     raw_sink_drain(&self->sink);
+    exp_seen(self->exporters, e, now_ms);
     if (st != SFLOW_OK)
         s_malformed(self, &self->st.truncated, e, exporter, SFLOW_VERSION, sflow_status_str(st),
                     len);
@@ -430,8 +453,17 @@ void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *
     }
 }
 
+/* Slots of the exporter table and of the template cache looked at per
+ * loop turn for idle streams and stale or orphaned templates. */
+#define COL_EXPIRE_STREAMS 64
+#define COL_EXPIRE_TEMPLATES 256
+
 void col_flush_due(col_t *self, uint64_t now_ms)
 {
+    exp_expire(self->exporters, now_ms, COL_EXPIRE_STREAMS);
+    tpl_expire(self->templates, self->exporters, now_ms,
+               (uint64_t)self->cfg->collector.template_timeout * 1000, COL_EXPIRE_TEMPLATES,
+               &self->tst);
     if (self->cfg->collector.template_hold_ms)
         tpl_hold_expire(self->templates, now_ms, (uint64_t)self->cfg->collector.template_hold_ms,
                         &self->tst);
@@ -491,6 +523,7 @@ static const struct {
 } s_tpl_names[] = {
     TPL_STAT(templates_added),   TPL_STAT(templates_replaced), TPL_STAT(templates_bad),
     TPL_STAT(templates_capped),  TPL_STAT(templates_expired),  TPL_STAT(templates_withdrawn),
+    TPL_STAT(templates_evicted),
     TPL_STAT(sets_no_template),  TPL_STAT(sets_malformed),     TPL_STAT(sets_reserved),
     TPL_STAT(options_records),   TPL_STAT(sets_held),          TPL_STAT(sets_replayed),
 };
@@ -538,9 +571,15 @@ char *col_stats_format(const col_t *self, char *buf, size_t len)
     used = s_format_table(buf, len, used, &self->st, n1, o1, N_OF(n1));
     used = s_format_table(buf, len, used, &self->tst, n2, o2, N_OF(n2));
     used = s_format_table(buf, len, used, &self->sst, n3, o3, N_OF(n3));
-    if (used + 64 < len)
-        snprintf(buf + used, len - used, " exporters=%zu templates=%zu",
-                 exp_count(self->exporters), tpl_count(self->templates));
+    const exp_table_stats_t *x = exp_stats(self->exporters);
+    if (used + 200 < len)
+        snprintf(buf + used, len - used,
+                 " exporters=%zu established=%zu exporters_added=%llu exporters_expired=%llu "
+                 "exporters_evicted=%llu exporters_refused=%llu templates=%zu",
+                 exp_count(self->exporters), exp_established(self->exporters),
+                 (unsigned long long)x->added, (unsigned long long)x->expired,
+                 (unsigned long long)x->evicted, (unsigned long long)x->refused,
+                 tpl_count(self->templates));
     return buf;
 }
 
@@ -569,25 +608,31 @@ const col_shard_stats_t *col_shard_stats(const col_t *self, int i)
     return &self->shards[i].st;
 }
 
+/* One exporter stream's log line. */
+static void s_log_stream(const exp_entry_t *e)
+{
+    char a[FG_ADDR_STRLEN];
+    bool dgrams = e->proto == NF9_VERSION || e->proto == EXP_SFLOW;
+    fg_info("event=exporter addr=%s proto=%s domain=%u established=%d datagrams=%llu "
+            "records=%llu filtered=%llu malformed=%llu sets_no_template=%llu templates=%u "
+            "template_records=%llu options_records=%llu sampling=%u seq_lost=%llu "
+            "seq_unit=%s seq_resets=%llu seq_reorders=%llu",
+            fg_addr_format(&e->addr, a), s_proto_name(e->proto), e->domain, e->established,
+            (unsigned long long)e->st.datagrams, (unsigned long long)e->st.records,
+            (unsigned long long)e->st.filtered, (unsigned long long)e->st.malformed,
+            (unsigned long long)e->st.sets_no_template, e->n_templates,
+            (unsigned long long)e->st.templates, (unsigned long long)e->st.options, e->sampling,
+            (unsigned long long)e->seq.lost, dgrams ? "datagrams" : "records",
+            (unsigned long long)e->seq.resets, (unsigned long long)e->seq.reorders);
+}
+
 void col_log_exporters(const col_t *self)
 {
-    for (size_t i = 0; i < exp_capacity(self->exporters); i++) {
-        const exp_entry_t *e = exp_at(self->exporters, i);
-        if (!e)
-            continue;
-        char a[FG_ADDR_STRLEN];
-        bool dgrams = e->proto == NF9_VERSION || e->proto == EXP_SFLOW;
-        fg_info("event=exporter addr=%s proto=%s domain=%u datagrams=%llu records=%llu "
-                "filtered=%llu malformed=%llu sets_no_template=%llu templates=%u "
-                "template_records=%llu options_records=%llu sampling=%u seq_lost=%llu "
-                "seq_unit=%s seq_resets=%llu seq_reorders=%llu",
-                fg_addr_format(&e->addr, a), s_proto_name(e->proto), e->domain,
-                (unsigned long long)e->st.datagrams, (unsigned long long)e->st.records,
-                (unsigned long long)e->st.filtered, (unsigned long long)e->st.malformed,
-                (unsigned long long)e->st.sets_no_template, e->n_templates,
-                (unsigned long long)e->st.templates, (unsigned long long)e->st.options,
-                e->sampling, (unsigned long long)e->seq.lost,
-                dgrams ? "datagrams" : "records", (unsigned long long)e->seq.resets,
-                (unsigned long long)e->seq.reorders);
-    }
+    uint32_t top[COL_LOG_EXPORTERS_MAX];
+    size_t want = (size_t)self->cfg->collector.metrics_exporters;
+    size_t n = exp_top(self->exporters, top, want < COL_LOG_EXPORTERS_MAX ? want : COL_LOG_EXPORTERS_MAX);
+    for (size_t i = 0; i < n; i++)
+        s_log_stream(exp_at(self->exporters, top[i]));
+    if (exp_count(self->exporters) > n)
+        fg_info("event=exporters_other streams=%zu", exp_count(self->exporters) - n);
 }

@@ -41,7 +41,7 @@ typedef struct {
     uint64_t seq_lost;         /* records v5 / IPFIX sequences say we missed */
     uint64_t seq_resets;       /* sequence jumps taken as exporter restarts */
     uint64_t seq_reorders;     /* datagrams older than the expected sequence */
-    uint64_t exporters_untracked; /* datagrams of exporters beyond the table */
+    uint64_t exporters_untracked; /* datagrams of streams the table refused */
     uint64_t kernel_drops;     /* SO_RXQ_OVFL: dropped by the socket (main.c) */
     uint64_t recv_errors;      /* recvmmsg failures (main.c) */
     uint64_t denied;           /* datagrams of exporters not in exporter_allow */
@@ -51,11 +51,6 @@ typedef struct {
 } col_stats_t;
 
 typedef struct col col_t;
-
-/* Max exporter streams tracked (sequence numbers, sampling, counters). */
-#define COL_MAX_EXPORTERS 4096
-/* Max v9 / IPFIX templates held, all exporters together. */
-#define COL_MAX_TEMPLATES 16384
 
 /* A collector for cfg (borrowed: it must outlive the collector): one batch
  * builder and one PUSH socket per shard, connected to pull_connect[i] with
@@ -113,7 +108,9 @@ const col_shard_stats_t *col_shard_stats(const col_t *self, int i);
 const struct exp_table *col_exporters(const col_t *self);
 
 /* Log one line per exporter stream with its counters, sampling and
- * sequence accounting (bounded by COL_MAX_EXPORTERS), at info level. */
+ * sequence accounting, for the collector/metrics_exporters streams with the
+ * most records (at most 256), and one line counting the others, at info
+ * level. */
 void col_log_exporters(const col_t *self);
 
 #endif

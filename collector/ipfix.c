@@ -40,8 +40,7 @@ static int s_fields(rd_t *r, tpl_field_t *f, int n)
 static void s_withdraw(tpl_env_t *env, const ipfix_header_t *h, uint16_t id, uint16_t set_id)
 {
     bool all = id == set_id;
-    int n = tpl_withdraw(env->cache, &env->exporter, IPFIX_VERSION, h->domain, id, all,
-                         &env->exp->n_templates);
+    int n = tpl_withdraw(env, IPFIX_VERSION, h->domain, id, all);
     env->st->templates_withdrawn += (uint64_t)n;
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/flow.h"
 #include "common/rd.h"
+#include "collector/tpl_int.h"
 
 /* ---- field id -> slot (IANA IPFIX Information Elements; the same numbers
  * as NetFlow v9's field types, RFC 3954 8) ---- */
@@ -147,167 +148,6 @@ tpl_status_t tpl_compile(tpl_t *t, const tpl_field_t *fields, int n, bool option
     t->rec_len = t->varlen ? 0 : (uint16_t)off;
     t->min_len = (uint16_t)min;
     return TPL_ADDED;
-}
-
-/* ---- the cache: open addressing, linear probing, backward-shift delete ---- */
-
-/* A data set waiting for its template (collector/template_hold_ms). */
-typedef struct {
-    fg_addr_t exporter;
-    uint32_t domain;
-    uint16_t id;
-    uint8_t proto;
-    uint8_t used;
-    uint16_t len;
-    uint64_t at_ms;
-    tpl_ctx_t ctx; /* the times and sampling of its datagram */
-    uint8_t data[TPL_HOLD_SET_MAX];
-} tpl_held_t;
-
-struct tpl_cache {
-    tpl_t *slots;
-    size_t cap; /* power of two, at least 4/3 of max */
-    size_t max;
-    size_t n;
-    tpl_held_t held[TPL_HOLD_SLOTS];
-};
-
-tpl_cache_t *tpl_cache_new(size_t max)
-{
-    tpl_cache_t *self = calloc(1, sizeof(*self));
-    if (!self)
-        return NULL;
-    self->max = max ? max : 1;
-    self->cap = 2;
-    while (self->cap < self->max + self->max / 3 + 1)
-        self->cap *= 2;
-    self->slots = calloc(self->cap, sizeof(tpl_t));
-    if (!self->slots)
-        tpl_cache_destroy(&self);
-    return self;
-}
-
-void tpl_cache_destroy(tpl_cache_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    free((*self_p)->slots);
-    free(*self_p);
-    *self_p = NULL;
-}
-
-static size_t s_home(const tpl_cache_t *self, const fg_addr_t *a, uint8_t proto,
-                     uint32_t domain, uint16_t id)
-{
-    fg_addr_t k = {a->hi ^ ((uint64_t)proto << 48 | (uint64_t)id << 32 | domain), a->lo};
-    return (size_t)fg_addr_hash(&k) & (self->cap - 1);
-}
-
-static bool s_match(const tpl_t *t, const fg_addr_t *a, uint8_t proto, uint32_t domain,
-                    uint16_t id)
-{
-    return t->id == id && t->domain == domain && t->proto == proto && fg_addr_eq(&t->exporter, a);
-}
-
-/* The slot of the key, or of the free slot ending its probe. */
-static size_t s_find(const tpl_cache_t *self, const fg_addr_t *a, uint8_t proto,
-                     uint32_t domain, uint16_t id)
-{
-    size_t i = s_home(self, a, proto, domain, id);
-    while (self->slots[i].used && !s_match(&self->slots[i], a, proto, domain, id))
-        i = (i + 1) & (self->cap - 1);
-    return i; /* the load stays below 3/4: a free slot ends every probe */
-}
-
-/* Remove slot i, shifting later members of its cluster back so that every
- * probe still finds them (Knuth 6.4, algorithm R). */
-static void s_remove(tpl_cache_t *self, size_t i)
-{
-    size_t mask = self->cap - 1, j = i;
-    self->slots[i].used = 0;
-    self->n--;
-    for (;;) {
-        j = (j + 1) & mask;
-        tpl_t *t = &self->slots[j];
-        if (!t->used)
-            return;
-        size_t home = s_home(self, &t->exporter, t->proto, t->domain, t->id);
-        /* t may move to i when its home is not cyclically in (i, j] */
-        bool stay = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-        if (stay)
-            continue;
-        self->slots[i] = *t;
-        t->used = 0;
-        i = j;
-    }
-}
-
-tpl_status_t tpl_put(tpl_cache_t *self, const tpl_t *t, uint32_t *stream_count,
-                     uint32_t max_per_stream)
-{
-    size_t i = s_find(self, &t->exporter, t->proto, t->domain, t->id);
-    if (self->slots[i].used) {
-        self->slots[i] = *t;
-        self->slots[i].used = 1;
-        return TPL_REPLACED;
-    }
-    if (*stream_count >= max_per_stream)
-        return TPL_ERR_CAP;
-    if (self->n >= self->max)
-        return TPL_ERR_FULL;
-    self->slots[i] = *t;
-    self->slots[i].used = 1;
-    self->n++;
-    (*stream_count)++;
-    return TPL_ADDED;
-}
-
-const tpl_t *tpl_get(tpl_cache_t *self, const fg_addr_t *exporter, uint8_t proto,
-                     uint32_t domain, uint16_t id, uint64_t now_ms, uint64_t timeout_ms,
-                     uint32_t *stream_count, uint64_t *expired)
-{
-    size_t i = s_find(self, exporter, proto, domain, id);
-    tpl_t *t = &self->slots[i];
-    if (!t->used)
-        return NULL;
-    if (timeout_ms && now_ms > t->seen_ms + timeout_ms) {
-        s_remove(self, i);
-        if (*stream_count)
-            (*stream_count)--;
-        (*expired)++;
-        return NULL;
-    }
-    return t;
-}
-
-int tpl_withdraw(tpl_cache_t *self, const fg_addr_t *exporter, uint8_t proto, uint32_t domain,
-                 uint16_t id, bool all, uint32_t *stream_count)
-{
-    int removed = 0;
-    if (!all) {
-        size_t i = s_find(self, exporter, proto, domain, id);
-        if (self->slots[i].used) {
-            s_remove(self, i);
-            removed = 1;
-        }
-    } else {
-        for (size_t i = 0; i < self->cap; i++) {
-            const tpl_t *t = &self->slots[i];
-            /* a removal shifts a later entry into i: look at i again */
-            while (t->used && t->proto == proto && t->domain == domain &&
-                   fg_addr_eq(&t->exporter, exporter)) {
-                s_remove(self, i);
-                removed++;
-            }
-        }
-    }
-    *stream_count = *stream_count >= (uint32_t)removed ? *stream_count - (uint32_t)removed : 0;
-    return removed;
-}
-
-size_t tpl_count(const tpl_cache_t *self)
-{
-    return self->n;
 }
 
 /* ---- record decoding ---- */
@@ -643,7 +483,7 @@ tpl_status_t tpl_define(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t
     env->exp->st.templates++;
     tpl_status_t st = tpl_compile(&t, fields, n, options);
     if (st == TPL_ADDED)
-        st = tpl_put(env->cache, &t, &env->exp->n_templates, env->max_per_stream);
+        st = tpl_put(env, &t);
     if (st == TPL_ADDED || st == TPL_REPLACED)
         s_replay(env, &t);
     switch (st) {
@@ -667,9 +507,7 @@ tpl_status_t tpl_define(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t
 int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
                  const uint8_t *body, size_t len)
 {
-    const tpl_t *t = tpl_get(env->cache, &env->exporter, proto, domain, id, env->now_ms,
-                             env->timeout_ms, &env->exp->n_templates,
-                             &env->st->templates_expired);
+    const tpl_t *t = tpl_get(env, proto, domain, id);
     if (!t) {
         env->unknown_sets = true;
         if (s_hold(env, proto, domain, id, body, len))

@@ -85,6 +85,8 @@ typedef struct {
     uint16_t rec_len;    /* fixed templates: record length */
     uint16_t min_len;    /* variable templates: the shortest possible record */
     uint64_t seen_ms;    /* last definition or refresh, monotonic */
+    uint32_t stream;     /* the owning stream's slot and generation: */
+    uint32_t stream_gen; /* when it changed, the template is an orphan */
     tpl_op_t ops[TS_N];
     uint16_t lens[TPL_MAX_FIELDS]; /* variable templates only */
 } tpl_t;
@@ -130,25 +132,6 @@ void tpl_cache_destroy(tpl_cache_t **self_p);
  * can never describe a record. Cannot fail otherwise. */
 tpl_status_t tpl_compile(tpl_t *t, const tpl_field_t *fields, int n, bool options);
 
-/* Store the compiled template t under its key (t's key fields), replacing
- * an existing one. *stream_count is the number of templates the stream
- * holds (incremented when one is added); max_per_stream caps it. */
-tpl_status_t tpl_put(tpl_cache_t *self, const tpl_t *t, uint32_t *stream_count,
-                     uint32_t max_per_stream);
-
-/* The template of this key, or NULL. A template older than timeout_ms
- * (seen_ms + timeout_ms < now_ms; timeout 0 = never) is removed, counted
- * in *expired and *stream_count decremented, and NULL returned. */
-const tpl_t *tpl_get(tpl_cache_t *self, const fg_addr_t *exporter, uint8_t proto,
-                     uint32_t domain, uint16_t id, uint64_t now_ms, uint64_t timeout_ms,
-                     uint32_t *stream_count, uint64_t *expired);
-
-/* Remove one template (id) or, with all, every template of the stream
- * (IPFIX withdrawal). Returns how many were removed and decrements
- * *stream_count by as many. */
-int tpl_withdraw(tpl_cache_t *self, const fg_addr_t *exporter, uint8_t proto, uint32_t domain,
-                 uint16_t id, bool all, uint32_t *stream_count);
-
 /* Templates held. */
 size_t tpl_count(const tpl_cache_t *self);
 
@@ -168,8 +151,10 @@ typedef struct tpl_stats {
     uint64_t templates_added;
     uint64_t templates_replaced;
     uint64_t templates_bad;       /* 0 or too many fields, 0-byte records */
-    uint64_t templates_capped;    /* over the per-exporter cap or the table's */
+    uint64_t templates_capped;    /* over the per-stream, per-address or table cap */
     uint64_t templates_expired;
+    uint64_t templates_evicted;   /* their stream was displaced, or room was
+                                   * made in a full table */
     uint64_t templates_withdrawn;
     uint64_t sets_no_template;    /* data sets dropped: template unknown
                                    * (and not held, or held in vain) */
@@ -183,6 +168,8 @@ typedef struct tpl_stats {
 /* One datagram's environment, set up by the collector. */
 typedef struct {
     tpl_cache_t *cache;
+    exp_table_t *streams;      /* owners of the templates; NULL: every
+                                * template is exp's (no per-address caps) */
     fg_addr_t exporter;
     exp_entry_t *exp;          /* the stream's state; never NULL */
     uint64_t now_ms;           /* monotonic */
@@ -198,6 +185,32 @@ typedef struct {
     uint32_t flows;            /* flow records handed to the sink */
     bool unknown_sets;         /* some data set had no template */
 } tpl_env_t;
+
+/* Store the compiled template t (its key fields set) for env->exp,
+ * replacing the one of the same key. A new one needs room: below
+ * env->max_per_stream for the stream (else TPL_ERR_CAP), below the
+ * per-address cap of env->streams, which may displace an unestablished
+ * stream of the same address (else TPL_ERR_CAP), and a free slot, which a
+ * full cache makes by dropping an orphan, a timed-out template or the
+ * oldest of an unestablished stream (else TPL_ERR_FULL). A stream the
+ * table refused (idx EXP_NONE) gets TPL_ERR_FULL. */
+tpl_status_t tpl_put(tpl_env_t *env, const tpl_t *t);
+
+/* The template (env->exporter, proto, domain, id), or NULL. A template
+ * older than env->timeout_ms (0 = never) is removed and counted expired; one
+ * whose stream is gone is removed and counted evicted. */
+const tpl_t *tpl_get(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id);
+
+/* Remove one template (id) or, with all, every template of the stream
+ * (IPFIX withdrawal). Returns how many were removed (uncounted from their
+ * stream). */
+int tpl_withdraw(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id, bool all);
+
+/* Remove the templates older than timeout_ms (expired) and those whose
+ * stream left streams (evicted), looking at no more than budget slots from
+ * where the last call stopped. Returns how many. */
+size_t tpl_expire(tpl_cache_t *self, exp_table_t *streams, uint64_t now_ms, uint64_t timeout_ms,
+                  size_t budget, tpl_stats_t *st);
 
 /* Define (or redefine) template id of stream (proto, domain) from fields,
  * counting the outcome in env->st, then decode the data sets held for it
