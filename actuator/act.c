@@ -234,6 +234,21 @@ static size_t s_detector_bans(act_t *self)
     return n;
 }
 
+/* Does the operator hold ip (unban --hold)? 1 held (refused: counted,
+ * logged), 0 not, -1 unknown now (retry later). */
+static int s_held(act_t *self, const char *ip)
+{
+    long long left = store_hold_pttl(self->store, ip);
+    if (left == -3)
+        return act_redis_failed(self, "hold") ? -1 : 0;
+    if (left == -2)
+        return 0;
+    char detail[48];
+    snprintf(detail, sizeof(detail), "hold_left_s=%lld", left < 0 ? -1 : left / 1000);
+    trust_refused(self->trust, false, ip, TRUST_HOLD, detail);
+    return 1;
+}
+
 /* Write a new ban for p. 0 done, 1 retry later. */
 static int s_ban(act_t *self, pending_t *p)
 {
@@ -305,6 +320,92 @@ static bool s_renew_due(const act_t *self, long long ttl_ms, uint32_t ban_time)
     return ttl_ms >= 0 && ttl_ms <= window;
 }
 
+/* Write the pending known ban k (announced already) with the expiry it
+ * has: event "ban" (ban_count from the history) or "restore" (written back
+ * after Redis lost it, ban_count kept). Its time ran out: withdrawn. 0 done,
+ * 1 retry later. */
+static int s_write_pending(act_t *self, const ban_t *k, const char *event)
+{
+    uint64_t now = fg_now_ms();
+    uint32_t last = 0;
+    bool fresh = strcmp(event, "ban") == 0;
+    int held = fresh ? s_held(self, k->ip) : 0;
+    ban_t nb;
+    if (held != 0) {
+        if (held > 0)
+            act_unban(self, k->ip, "held"); /* announced while the hold could not be read */
+        return held < 0;
+    }
+    if (k->expires_ms && now + 1000 >= k->expires_ms) {
+        act_unban(self, k->ip, "expired");
+        return 0;
+    }
+    if (ban_copy(&nb, k) < 0)
+        return 0;
+    if (fresh && s_history(self, &nb, now, &last) != 0) {
+        ban_clear(&nb);
+        return 1;
+    }
+    if (fresh)
+        nb.ban_count = last + 1;
+    if (store_write_ban(self->store, &nb, event, now) < 0) {
+        ban_clear(&nb);
+        return act_redis_failed(self, event);
+    }
+    nb.pending = nb.restore = false;
+    if (fresh)
+        self->st.bans++;
+    else
+        self->st.restored++;
+    ban_t *r = s_remember(self, &nb); /* replaces (and frees) k */
+    if (r) {
+        s_log_ban(r, event);
+        s_attack_log(self, r, event, NULL);
+    }
+    return 0;
+}
+
+void act_announce_pending(act_t *self, const pending_t *p, const char *why)
+{
+    ban_t b;
+    if (!p->enable_ban || p->action == ACT_RESTORE || zhashx_lookup(self->known, p->ban.ip) ||
+        s_detector_bans(self) >= (size_t)self->cfg->actuator.max_bans)
+        return; /* refused (and counted) when the decision is applied */
+    /* a hold that cannot be read (Redis down) does not stop it: checked
+     * again before its key is written */
+    long long hold = store_connected(self->store) ? store_hold_pttl(self->store, p->ban.ip) : -2;
+    if (hold == -1 || hold >= 0 || !trust_budget_take(self->trust, fg_mono_ms()) ||
+        ban_copy(&b, &p->ban) < 0)
+        return;
+    if (b.ban_time == 0)
+        b.ban_time = s_group_ban_time(self, b.hostgroup);
+    ban_set_times(&b, fg_now_ms());
+    b.pending = true;
+    ban_t *k = s_remember(self, &b);
+    if (!k)
+        return;
+    self->st.provisional++;
+    fg_info("event=ban_pending ip=%s redis=%s attack_type=%s ban_time=%u hint=\"announced now, "
+            "its key is written when Redis takes it\"",
+            k->ip, why, k->attack_type, k->ban_time);
+    s_backends_ban(self, k);
+}
+
+/* A decision for ip whose known ban k is pending: write it when the key is
+ * still missing (1: retry), or take the key that appeared meanwhile as the
+ * truth. -1: go on with the usual logic. */
+static int s_apply_pending(act_t *self, const pending_t *p, ban_t *k, long long ttl)
+{
+    if (ttl != -2) {
+        k->pending = k->restore = false; /* written by someone else meanwhile: Redis's truth */
+        return -1;
+    }
+    if (p->action == ACT_RESTORE || p->enable_ban)
+        return s_write_pending(self, k, p->action == ACT_RESTORE || k->restore ? "restore" : "ban");
+    self->st.ongoing++;
+    return 0;
+}
+
 /* Apply one decision against Redis. 0 done, 1 retry later. */
 int act_apply(act_t *self, pending_t *p)
 {
@@ -314,6 +415,9 @@ int act_apply(act_t *self, pending_t *p)
     if (ttl == -3)
         return act_redis_failed(self, "pttl");
     ban_t *old = zhashx_lookup(self->known, p->ban.ip);
+    int rc = old && old->pending ? s_apply_pending(self, p, old, ttl) : -1;
+    if (rc >= 0 || p->action == ACT_RESTORE)
+        return rc > 0 ? rc : 0;
     bool renew = p->enable_ban && strcmp(self->cfg->actuator.renewal, "renew") == 0;
     uint32_t ban_time = p->ban.ban_time ? p->ban.ban_time : s_group_ban_time(self, p->ban.hostgroup);
     if (ttl != -2) { /* banned */
@@ -329,6 +433,9 @@ int act_apply(act_t *self, pending_t *p)
         return s_renew(self, old, ban_time); /* just expired: the route never went */
     if (old)
         act_unban(self, p->ban.ip, act_vanish_reason(old));
+    int held = p->enable_ban ? s_held(self, p->ban.ip) : 0;
+    if (held != 0)
+        return held < 0;
     if (p->enable_ban)
         return s_ban(self, p);
     if (p->action == FLOODGATE__ACTION__ONGOING) {
@@ -399,8 +506,14 @@ int act_decision(act_t *self, const Floodgate__Decision *d)
     p.ban.ban_time = ban_time;
     p.action = d->action;
     p.enable_ban = d->enable_ban;
-    if (self->qcount > 0 || act_apply(self, &p) != 0)
+    if (self->qcount > 0 || act_apply(self, &p) != 0) {
+        /* Redis cannot take it now: route at once, key later (unless the
+         * queue is full: then nothing, counted and logged) */
+        if (self->qcount < (size_t)self->opts.queue_max)
+            act_announce_pending(self, &p, !act_redis_up(self) ? "down"
+                                           : self->refusing[0] ? self->refusing : "busy");
         act_enqueue(self, &p); /* keep the order behind what already waits */
+    }
     ban_clear(&p.ban);
     return 0;
 }
@@ -453,9 +566,11 @@ void act_get_stats(const act_t *self, act_stats_t *out)
     trust_get_stats(self->trust, &out->trust);
     out->whitelisted = out->trust.decisions[TRUST_WHITELISTED];
     out->refused_max_bans = out->trust.decisions[TRUST_MAX_BANS];
+    out->refused_hold = out->trust.decisions[TRUST_HOLD];
     out->redis_errors = store_errors(self->store);
     out->queue_depth = self->qcount;
     out->known = zhashx_size(self->known);
+    out->redis_writable = store_connected(self->store) && !self->refusing[0];
 }
 
 int act_backend_count(const act_t *self)
@@ -483,13 +598,15 @@ void act_log_stats(const act_t *self)
             "unbans_deleted=%llu manual_adopted=%llu adopted_at_start=%llu bans_active=%llu "
             "redis_errors=%llu redis_up=%d queue_depth=%llu queue_dropped=%llu bad_keys=%llu "
             "backend_errors=%llu renewed=%llu refused_max_bans=%llu repeat_offenders=%llu "
-            "attack_log_lines=%llu attack_log_errors=%llu%s",
+            "attack_log_lines=%llu attack_log_errors=%llu redis_refusing=%s redis_refusals=%llu "
+            "provisional=%llu restored=%llu redis_data_lost=%llu refused_hold=%llu%s",
             U(decisions), U(malformed), U(whitelisted), U(bans), U(already_banned), U(ongoing),
             U(detect_only), U(unbans_expired), U(unbans_deleted), U(manual_adopted),
             U(adopted_at_start), U(known), U(redis_errors), store_connected(self->store),
             U(queue_depth), U(queue_dropped), U(bad_keys), U(backend_errors), U(renewed),
             U(refused_max_bans), U(repeat_offenders), U(attack_log_lines), U(attack_log_errors),
-            extra);
+            self->refusing[0] ? self->refusing : "no", U(redis_refusals), U(provisional),
+            U(restored), U(redis_data_lost), U(refused_hold), extra);
 #undef U
 }
 

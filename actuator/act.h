@@ -18,14 +18,22 @@
  *   - bans and renewals of an ip within repeat_window carry
  *     repeat_offender and recent_bans in the event and history; each ban,
  *     renewal and unban is also a JSON line in attack_log;
+ *   - a new ban (not a renewal) of an ip with a <prefix>:hold:<ip> key (the
+ *     operator's `floodgate unban IP --hold D`): refused, counted;
  *   - enable_ban = false: an event "detect_only", no key;
  *   - a ban key that expires or is deleted (keyspace notification, or the
  *     periodic scan): an unban, reason expired or deleted;
  *   - a ban key the actuator did not write: adopted as a manual ban (at
  *     start-up silently: the previous run notified it).
- * While Redis is unreachable, decisions wait in a bounded queue and the
- * connection is retried with backoff; no call blocks longer than the
- * command timeout per Redis command. This layer logs (key=value lines). */
+ * While Redis is unreachable or refuses writes (MISCONF, READONLY, OOM,
+ * NOREPLICAS...), decisions wait in a bounded queue (queue_max; beyond it
+ * they are dropped, counted and logged) and Redis is retried with backoff; a
+ * new ban is announced at once meanwhile (pending: the scan never withdraws
+ * it) and its key written when Redis takes it. Redis back without any of
+ * the bans known and with a new run_id / replication id (restarted empty):
+ * the bans are written back with the time they had left, routes kept. No
+ * call blocks longer than the command timeout per Redis command. This layer
+ * logs (key=value lines). */
 #ifndef FG_ACT_ACT_H
 #define FG_ACT_ACT_H
 
@@ -46,7 +54,7 @@ typedef struct act_t act_t;
 typedef struct {
     bool notifications; /* keyspace notifications (the periodic scan runs regardless) */
     int timeout_ms;     /* per Redis connect and command */
-    int queue_max;      /* decisions kept while Redis is down */
+    int queue_max;      /* decisions kept while Redis is down or refuses writes */
 } act_opts_t;
 
 typedef struct {
@@ -73,6 +81,12 @@ typedef struct {
     uint64_t attack_log_lines;
     uint64_t attack_log_errors;
     trust_stats_t trust;       /* refusals by reason, key corrections, forced bans */
+    uint64_t refused_hold;     /* new bans refused: the operator holds the address */
+    uint64_t redis_refusals;   /* writes Redis refused for now (MISCONF, READONLY, OOM...) */
+    uint64_t provisional;      /* bans announced before Redis took their key */
+    uint64_t restored;         /* bans written back after Redis lost its data */
+    uint64_t redis_data_lost;  /* times Redis came back without any of our bans */
+    uint64_t redis_writable;   /* 1 while Redis is up and accepts writes */
 } act_stats_t;
 
 /* Defaults: notifications on, 500 ms timeout, 10000 queued decisions. */
@@ -124,6 +138,11 @@ void act_get_stats(const act_t *self, act_stats_t *out);
 
 /* True while the Redis connection is up. */
 bool act_redis_up(const act_t *self);
+
+/* 0 while Redis is up and accepts writes; else -1 and why ("redis
+ * unreachable", "redis refuses writes: MISCONF", with the queue depth) in
+ * why. */
+int act_redis_health(const act_t *self, char *why, size_t len);
 
 /* The backends, for the metrics: how many, and backend i (borrowed). */
 int act_backend_count(const act_t *self);

@@ -103,6 +103,7 @@ static const zpl_key_t s_keys[] = {
     INT(backend_timeout, "5", 1, 3600),
     INT(backend_parallel, "4", 1, 64),
     INT(backend_queue, "65536", 16, 10000000),
+    INT(redis_queue, "10000", 1, 10000000),
 };
 /* clang-format on */
 

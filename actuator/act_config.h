@@ -44,6 +44,7 @@ typedef struct {
     int backend_timeout;       /* seconds per gobgp command */
     int backend_parallel;      /* gobgp commands at once */
     int backend_queue;         /* route commands waiting */
+    int redis_queue;           /* decisions waiting while Redis is down or refuses writes */
 } act_config_t;
 
 /* The section "actuator" (checked once the whole file is read by

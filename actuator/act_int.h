@@ -16,8 +16,12 @@
 #define ACT_RESUBSCRIBE_MS 5000
 #define ACT_DEFAULT_BAN_TIME 1800
 #define ACT_RL_MS 10000
+#define ACT_RESTORE 1000 /* action: write a known ban back (Redis lost it) */
+#define ACT_SWEEP_MS 1000
+#define ACT_ID_MAX 96    /* run_id + master_replid */
 
-/* A decision waiting for Redis. */
+/* A decision waiting for Redis (or, action ACT_RESTORE, a known ban to
+ * write back, never queued). */
 typedef struct {
     int action;
     bool enable_ban;
@@ -34,13 +38,17 @@ struct act_t {
     int n_backends;
     pending_t *queue; /* ring */
     size_t qhead, qcount;
+    size_t restores;  /* known bans to write back (restore flag) */
     bool synced;           /* the first scan (silent adoption) is done */
     bool told_config_refused;
     bool down_logged;
+    char refusing[16];     /* Redis refuses writes: the code (MISCONF...), else "" */
+    char redis_id[ACT_ID_MAX]; /* run_id and master_replid at the last scan */
     uint64_t backoff_ms;
     uint64_t next_connect_ms, next_subscribe_ms, next_scan_ms; /* monotonic */
+    uint64_t next_retry_ms, next_sweep_ms;                    /* monotonic */
     act_stats_t st;
-    fg_ratelimit_t rl_malformed, rl_redis, rl_badkeys, rl_refused, rl_log;
+    fg_ratelimit_t rl_malformed, rl_redis, rl_badkeys, rl_refused, rl_log, rl_queue;
 };
 
 /* act_sync.c */
@@ -55,6 +63,11 @@ int act_redis_failed(act_t *self, const char *what);
 void act_enqueue(act_t *self, pending_t *p);
 
 /* act.c */
+
+/* While Redis cannot take it: announce the ban of p at once (pending: its
+ * key is written when the queued decision is applied). Nothing when p is
+ * not a ban, ip is banned already or max_bans bans are in force. */
+void act_announce_pending(act_t *self, const pending_t *p, const char *why);
 
 /* Apply one decision against Redis. 0 done, 1 retry later. */
 int act_apply(act_t *self, pending_t *p);

@@ -30,7 +30,12 @@ static const act_series_t s_series[] = {
     {"floodgate_actuator_bans_active", "gauge", "Bans in force (known to the actuator).", "", S(known)},
     {"floodgate_actuator_redis_errors_total", "counter", "Redis command failures.", "", S(redis_errors)},
     {"floodgate_actuator_queue_depth", "gauge", "Decisions waiting for Redis.", "", S(queue_depth)},
-    {"floodgate_actuator_queue_dropped_total", "counter", "Decisions dropped: the queue for Redis was full.", "", S(queue_dropped)},
+    {"floodgate_actuator_queue_dropped_total", "counter", "Decisions dropped: the queue for Redis (actuator/redis_queue) was full.", "", S(queue_dropped)},
+    {"floodgate_actuator_redis_refusals_total", "counter", "Writes Redis refused for now (MISCONF, READONLY, OOM, NOREPLICAS...): retried with backoff.", "", S(redis_refusals)},
+    {"floodgate_actuator_redis_writable", "gauge", "1 while Redis is reachable and accepts writes.", "", S(redis_writable)},
+    {"floodgate_actuator_bans_pending_total", "counter", "Bans announced before Redis took their key (Redis down or refusing).", "", S(provisional)},
+    {"floodgate_actuator_bans_restored_total", "counter", "Bans written back with the time they had left after Redis lost its data.", "", S(restored)},
+    {"floodgate_actuator_redis_data_lost_total", "counter", "Times Redis came back (new run_id or replication id) without any of the bans known.", "", S(redis_data_lost)},
     {"floodgate_actuator_bad_keys_total", "counter", "Ban keys whose address is not canonical.", "", S(bad_keys)},
     {"floodgate_actuator_backend_errors_total", "counter", "Backend (script, BGP) failures.", "", S(backend_errors)},
     {"floodgate_actuator_repeat_offenders_total", "counter", "Bans and renewals of an address banned before within repeat_window.", "", S(repeat_offenders)},
@@ -48,7 +53,8 @@ static void s_write_trust(fg_mout_t *o, const trust_stats_t *t)
     char l[64];
     fg_mout_family(o, "floodgate_actuator_decisions_refused_total", "counter",
                    "Decisions refused, by reason: unmonitored, whitelisted, bad_address, "
-                   "bad_field, ban_time (over max_ban_time), ban_rate (new_bans_max), max_bans.");
+                   "bad_field, ban_time (over max_ban_time), ban_rate (new_bans_max), max_bans, "
+                   "hold (floodgate unban --hold).");
     for (int r = TRUST_UNMONITORED; r < TRUST_NREASONS; r++)
         if (r != TRUST_WRONG_TYPE) {
             snprintf(l, sizeof(l), "reason=\"%s\"", trust_reason_name(r));
@@ -133,10 +139,8 @@ static void s_write_gobgp(fg_mout_t *o, const act_t *act)
 static int s_health(char *why, size_t len, void *arg)
 {
     const act_t *act = arg;
-    if (!act_redis_up(act)) {
-        snprintf(why, len, "redis unreachable");
+    if (act_redis_health(act, why, len) != 0)
         return -1;
-    }
     for (int i = 0; i < act_backend_count(act); i++) {
         const backend_t *b = act_backend(act, i);
         if (b->ops->up && !b->ops->up(b)) {

@@ -7,8 +7,8 @@
 
 /* Start the metrics server on actuator/metrics_listen and export act's
  * counters (act must outlive the registry). NULL when metrics are off or
- * memory ran out (logged). Healthy while Redis is reachable and every
- * backend is up. */
+ * memory ran out (logged). Healthy while Redis is reachable and accepts
+ * writes, and every backend is up. */
 fg_metrics_t *act_metrics_start(const fg_config_t *cfg, act_t *act);
 
 #endif

@@ -8,12 +8,41 @@
 #include "actuator/act_int.h"
 
 static void s_drain_queue(act_t *self);
+static void s_sweep_pending(act_t *self);
 
-/* A store call failed: log (rate-limited) and, when the connection is gone,
- * schedule a reconnect. Returns 1 when the work should be retried later
- * (connection lost), 0 when it is dropped (Redis refused it). */
+static uint64_t s_backoff_next(act_t *self)
+{
+    uint64_t wait = self->backoff_ms;
+    self->backoff_ms = self->backoff_ms * 2 > ACT_BACKOFF_MAX_MS ? ACT_BACKOFF_MAX_MS
+                                                                 : self->backoff_ms * 2;
+    return fg_mono_ms() + wait;
+}
+
+/* Redis refused a write for now (its code in store_refusal()): keep the
+ * connection, retry with backoff. */
+static void s_refused(act_t *self, const char *what, const char *code)
+{
+    self->st.redis_refusals++;
+    if (!self->refusing[0])
+        fg_warn("event=redis_refuses op=%s reason=%s err=\"%s\" queue=%zu retry_ms=%llu "
+                "hint=\"decisions are queued and new bans announced at once; their keys are "
+                "written when Redis accepts writes again\"",
+                what, code, store_errstr(self->store), self->qcount,
+                (unsigned long long)self->backoff_ms);
+    snprintf(self->refusing, sizeof(self->refusing), "%s", code);
+    self->next_retry_ms = s_backoff_next(self);
+}
+
+/* A store call failed: log (rate-limited) and, when the connection is gone
+ * or Redis refused for now, schedule a retry. Returns 1 when the work should
+ * be retried later, 0 when it is dropped (any other error reply). */
 int act_redis_failed(act_t *self, const char *what)
 {
+    const char *code = store_refusal(self->store);
+    if (store_connected(self->store) && code) {
+        s_refused(self, what, code);
+        return 1;
+    }
     if (store_connected(self->store)) {
         fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN, "event=redis_error op=%s err=\"%s\"",
                   what, store_errstr(self->store));
@@ -23,10 +52,25 @@ int act_redis_failed(act_t *self, const char *what)
         fg_warn("event=redis_down op=%s err=\"%s\" retry_ms=%llu", what,
                 store_errstr(self->store), (unsigned long long)self->backoff_ms);
     self->down_logged = true;
-    self->next_connect_ms = fg_mono_ms() + self->backoff_ms;
-    self->backoff_ms = self->backoff_ms * 2 > ACT_BACKOFF_MAX_MS ? ACT_BACKOFF_MAX_MS
-                                                                 : self->backoff_ms * 2;
+    self->next_connect_ms = s_backoff_next(self);
     return 1;
+}
+
+/* While Redis refuses: does it accept writes again? 0 yes (logged once). */
+static int s_probe(act_t *self)
+{
+    if (!self->refusing[0])
+        return 0;
+    if (fg_mono_ms() < self->next_retry_ms)
+        return -1;
+    if (store_probe_write(self->store) < 0) {
+        act_redis_failed(self, "probe");
+        return -1;
+    }
+    fg_warn("event=redis_accepts was=%s queue=%zu", self->refusing, self->qcount);
+    self->refusing[0] = '\0';
+    self->backoff_ms = ACT_BACKOFF_MIN_MS;
+    return 0;
 }
 
 /* Keyspace notifications and the subscription; failures leave the scan. */
@@ -63,6 +107,7 @@ static int s_connect(act_t *self)
             cfg->redis.socket[0] ? "" : ":", cfg->redis.socket[0] ? 0 : cfg->redis.port,
             cfg->redis.db, cfg->redis.prefix);
     self->down_logged = false;
+    self->refusing[0] = '\0'; /* probed again by the first write */
     self->backoff_ms = ACT_BACKOFF_MIN_MS;
     s_subscribe(self);
     if (act_scan(self) == 0)
@@ -80,8 +125,10 @@ void act_enqueue(act_t *self, pending_t *p)
     size_t max = (size_t)self->opts.queue_max;
     if (self->qcount >= max) {
         self->st.queue_dropped++;
-        fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN,
-                  "event=decision_dropped ip=%s reason=queue_full queue=%zu", p->ban.ip, max);
+        fg_log_rl(&self->rl_queue, ACT_RL_MS, FG_LOG_WARN,
+                  "event=decision_dropped ip=%s reason=queue_full queue=%zu redis=%s "
+                  "hint=\"raise actuator/redis_queue, or make Redis writable\"",
+                  p->ban.ip, max, self->refusing[0] ? self->refusing : "down");
         ban_clear(&p->ban);
         return;
     }
@@ -90,10 +137,37 @@ void act_enqueue(act_t *self, pending_t *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* Write back the bans Redis lost (restore flag), until one has to wait. */
+static void s_write_back(act_t *self)
+{
+    zlistx_t *ips = zlistx_new();
+    if (!ips)
+        return;
+    zlistx_set_destructor(ips, (czmq_destructor *)zstr_free);
+    zlistx_set_duplicator(ips, (czmq_duplicator *)strdup);
+    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known))
+        if (b->restore)
+            zlistx_add_end(ips, b->ip);
+    pending_t p;
+    memset(&p, 0, sizeof(p));
+    p.action = ACT_RESTORE;
+    for (char *ip = zlistx_first(ips); ip; ip = zlistx_next(ips)) {
+        snprintf(p.ban.ip, sizeof(p.ban.ip), "%s", ip);
+        if (act_apply(self, &p) != 0)
+            break;
+        self->restores--;
+    }
+    if (!zlistx_cursor(ips)) /* all done: recount what may have been missed */
+        self->restores = 0;
+    zlistx_destroy(&ips);
+}
+
 static void s_drain_queue(act_t *self)
 {
     size_t max = (size_t)self->opts.queue_max;
-    while (self->qcount > 0 && store_connected(self->store)) {
+    if (s_probe(self) != 0)
+        return;
+    while (self->qcount > 0 && store_connected(self->store) && !self->refusing[0]) {
         pending_t *p = &self->queue[self->qhead];
         if (act_apply(self, p) != 0)
             return; /* stays at the head */
@@ -101,6 +175,9 @@ static void s_drain_queue(act_t *self)
         self->qhead = (self->qhead + 1) % max;
         self->qcount--;
     }
+    if (self->qcount == 0 && self->restores > 0 && store_connected(self->store) &&
+        !self->refusing[0])
+        s_write_back(self);
 }
 
 static int s_collect_key(const char *ip, void *arg)
@@ -119,8 +196,8 @@ static void s_unban_vanished(act_t *self, zhashx_t *present)
     zlistx_set_destructor(gone, (czmq_destructor *)zstr_free);
     zlistx_set_duplicator(gone, (czmq_duplicator *)strdup);
     for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known))
-        if (!zhashx_lookup(present, b->ip))
-            zlistx_add_end(gone, b->ip);
+        if (!b->pending && !zhashx_lookup(present, b->ip))
+            zlistx_add_end(gone, b->ip); /* a pending ban's key is not written yet */
     for (char *ip = zlistx_first(gone); ip; ip = zlistx_next(gone)) {
         int exists = store_ban_exists(self->store, ip);
         if (exists < 0) {
@@ -128,10 +205,51 @@ static void s_unban_vanished(act_t *self, zhashx_t *present)
             break;
         }
         ban_t *b = zhashx_lookup(self->known, ip);
-        if (!exists && b)
+        if (!exists && b && !b->pending)
             act_unban(self, ip, act_vanish_reason(b));
     }
     zlistx_destroy(&gone);
+}
+
+/* Did Redis lose its data? Its identity (run_id, replication id) changed
+ * since the last scan, and none of the bans known (written) is there. An
+ * operator's DEL or FLUSHALL leaves the identity as it was: unbans. */
+static bool s_data_lost(act_t *self, zhashx_t *present)
+{
+    char id[ACT_ID_MAX];
+    if (store_server_id(self->store, id, sizeof(id)) < 0)
+        return false;
+    bool changed = self->redis_id[0] && strcmp(id, self->redis_id) != 0;
+    snprintf(self->redis_id, sizeof(self->redis_id), "%s", id);
+    size_t written = 0;
+    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known)) {
+        if (b->pending)
+            continue;
+        if (zhashx_lookup(present, b->ip))
+            return false;
+        written++;
+    }
+    return changed && written > 0;
+}
+
+/* Redis lost its data: every ban known becomes pending (routes kept), to
+ * be written back with the time it has left once the queue is applied
+ * (s_write_back). */
+static void s_restore(act_t *self)
+{
+    size_t n = 0;
+    self->st.redis_data_lost++;
+    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known)) {
+        if (b->pending)
+            continue;
+        b->pending = b->restore = true;
+        n++;
+    }
+    self->restores = n;
+    fg_warn("event=redis_data_lost redis_id=%s bans=%zu action=restore hint=\"Redis came back "
+            "empty (restart without persistence, or a full resync): the bans are written back "
+            "with the time they had left, routes kept\"",
+            self->redis_id, n);
 }
 
 int act_scan(act_t *self)
@@ -147,6 +265,8 @@ int act_scan(act_t *self)
         act_redis_failed(self, "scan");
         return -1;
     }
+    if (s_data_lost(self, present))
+        s_restore(self);
     if (bad > self->st.bad_keys)
         fg_log_rl(&self->rl_badkeys, 600000, FG_LOG_WARN,
                   "event=bad_ban_keys count=%llu hint=\"%s:ban:<ip> needs the canonical "
@@ -173,8 +293,9 @@ int act_scan(act_t *self)
 static void s_on_key_event(const char *ip, bool expired, void *arg)
 {
     act_t *self = arg;
-    if (!zhashx_lookup(self->known, ip))
-        return; /* not a ban we know: the scan adopts or ignores it */
+    const ban_t *b = zhashx_lookup(self->known, ip);
+    if (!b || b->pending)
+        return; /* not a ban we know (the scan adopts or ignores it), or not written yet */
     int exists = store_ban_exists(self->store, ip);
     if (exists < 0)
         act_redis_failed(self, "exists");
@@ -203,6 +324,10 @@ void act_tick(act_t *self)
     for (int i = 0; i < self->n_backends; i++)
         if (self->backends[i]->ops->poll)
             self->backends[i]->ops->poll(self->backends[i]);
+    if ((self->qcount > 0 || self->restores > 0) && now >= self->next_sweep_ms) {
+        self->next_sweep_ms = now + ACT_SWEEP_MS;
+        s_sweep_pending(self);
+    }
     if (!store_connected(self->store)) {
         if (now >= self->next_connect_ms)
             s_connect(self);
@@ -213,11 +338,40 @@ void act_tick(act_t *self)
         s_subscribe(self);
     if (store_connected(self->store) && now >= self->next_scan_ms)
         act_scan(self);
-    if (self->qcount > 0)
+    if (self->qcount > 0 || self->restores > 0)
         s_drain_queue(self);
 }
 
 bool act_redis_up(const act_t *self)
 {
     return store_connected(self->store);
+}
+
+int act_redis_health(const act_t *self, char *why, size_t len)
+{
+    if (!store_connected(self->store))
+        snprintf(why, len, "redis unreachable (%zu decisions queued)", self->qcount);
+    else if (self->refusing[0])
+        snprintf(why, len, "redis refuses writes: %s (%zu decisions queued)", self->refusing,
+                 self->qcount);
+    else
+        return 0;
+    return -1;
+}
+
+/* Pending bans whose time ran out before Redis took them: withdrawn. */
+static void s_sweep_pending(act_t *self)
+{
+    uint64_t now = fg_now_ms();
+    zlistx_t *done = zlistx_new();
+    if (!done)
+        return;
+    zlistx_set_destructor(done, (czmq_destructor *)zstr_free);
+    zlistx_set_duplicator(done, (czmq_duplicator *)strdup);
+    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known))
+        if (b->pending && b->expires_ms && now >= b->expires_ms)
+            zlistx_add_end(done, b->ip);
+    for (char *ip = zlistx_first(done); ip; ip = zlistx_next(done))
+        act_unban(self, ip, "expired");
+    zlistx_destroy(&done);
 }

@@ -37,6 +37,9 @@ typedef struct {
     uint32_t recent_bans;  /* bans and renewals of ip within repeat_window before this one
                             * (events and history only, not in the hash) */
     bool repeat_offender;  /* recent_bans > 0: a targeted host */
+    bool pending;          /* announced, its key not (re)written yet: Redis refused,
+                            * was down or lost its data (memory only) */
+    bool restore;          /* pending because Redis lost it: to be written back */
     char *details;      /* JSON text, owned; NULL = "{}" */
 } ban_t;
 

@@ -103,7 +103,9 @@ int main(int argc, char **argv)
 {
     fg_args_t args;
     fg_config_t *cfg = fg_daemon_start("actuator", argc, argv, false, &args);
-    act_t *act = act_new(cfg, NULL);
+    act_opts_t opts = act_opts_default();
+    opts.queue_max = cfg->actuator.redis_queue;
+    act_t *act = act_new(cfg, &opts);
     if (!act)
         fg_die(1, "event=start_failed reason=out_of_memory");
     s_add_backends(act, cfg);

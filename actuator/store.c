@@ -20,6 +20,7 @@ struct store_t {
     redisContext *sub; /* subscribed to keyevents */
     uint64_t errors;
     char err[256];
+    char refusal[16]; /* code of the last failure when Redis refused for now, else "" */
 };
 
 store_t *store_new(const fg_config_t *cfg, int timeout_ms)
@@ -71,10 +72,34 @@ int store_sub_fd(const store_t *self)
     return self->sub ? self->sub->fd : -1;
 }
 
+/* Error replies that mean "not now" (the write may succeed later): disk
+ * errors, a replica, memory, replicas missing, loading, busy, failover. */
+static const char *const s_refusals[] = {"MISCONF",  "READONLY",  "OOM",      "NOREPLICAS",
+                                         "LOADING",  "BUSY",      "MASTERDOWN", "TRYAGAIN",
+                                         "CLUSTERDOWN", "NOTREADY"};
+
+/* The refusal code that why starts with, or NULL. */
+static const char *s_refusal_code(const char *why)
+{
+    for (size_t i = 0; why && i < sizeof(s_refusals) / sizeof(s_refusals[0]); i++) {
+        size_t n = strlen(s_refusals[i]);
+        if (strncmp(why, s_refusals[i], n) == 0 && (why[n] == ' ' || why[n] == '\0'))
+            return s_refusals[i];
+    }
+    return NULL;
+}
+
 static void s_fail(store_t *self, const char *what, const char *why)
 {
+    const char *code = s_refusal_code(why);
     snprintf(self->err, sizeof(self->err), "%s: %s", what, why && *why ? why : "failed");
+    snprintf(self->refusal, sizeof(self->refusal), "%s", code ? code : "");
     self->errors++;
+}
+
+const char *store_refusal(const store_t *self)
+{
+    return self->refusal[0] ? self->refusal : NULL;
 }
 
 /* The command connection failed (I/O error or timeout): it is unusable. */
@@ -261,6 +286,61 @@ lost:
     return -1;
 }
 
+/* The value of "name:" in an INFO reply, copied into out (up to len - 1
+ * bytes); "" when absent. */
+static void s_info_field(const char *info, const char *name, char *out, size_t len)
+{
+    size_t n = strlen(name), i = 0;
+    out[0] = '\0';
+    for (const char *p = info; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, name, n) != 0 || p[n] != ':')
+            continue;
+        for (p += n + 1; *p && *p != '\r' && *p != '\n' && i + 1 < len; p++)
+            out[i++] = *p;
+        out[i] = '\0';
+        return;
+    }
+}
+
+int store_server_id(store_t *self, char *out, size_t len)
+{
+    char run[48], repl[48];
+    redisReply *r = s_cmd(self, "info", "INFO server");
+    if (!r)
+        return -1;
+    bool ok = s_is(self, r, REDIS_REPLY_STRING, "info");
+    if (ok)
+        s_info_field(r->str, "run_id", run, sizeof(run));
+    freeReplyObject(r);
+    if (!ok || !(r = s_cmd(self, "info", "INFO replication")))
+        return -1;
+    ok = s_is(self, r, REDIS_REPLY_STRING, "info");
+    if (ok)
+        s_info_field(r->str, "master_replid", repl, sizeof(repl));
+    freeReplyObject(r);
+    if (!ok || !run[0])
+        return -1;
+    snprintf(out, len, "%s/%s", run, repl);
+    return 0;
+}
+
+int store_probe_write(store_t *self)
+{
+    char key[STORE_KEY_MAX];
+    snprintf(key, sizeof(key), "%s:actuator:probe", self->cfg->redis.prefix);
+    /* SET ... XX on a key that never exists: a write (refused by MISCONF,
+     * READONLY, NOREPLICAS) that may use memory (refused by OOM), with no
+     * effect when accepted. */
+    redisReply *r = s_cmd(self, "probe", "SET %s 1 XX PX 1000", key);
+    if (!r)
+        return -1;
+    bool ok = r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_STATUS;
+    if (!ok)
+        s_is(self, r, REDIS_REPLY_NIL, "probe");
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
 int store_ban_exists(store_t *self, const char *ip)
 {
     char key[STORE_KEY_MAX];
@@ -290,16 +370,26 @@ int store_last_ban_count(store_t *self, const char *ip, uint32_t *count)
     return rc;
 }
 
-long long store_ban_pttl(store_t *self, const char *ip)
+static long long s_pttl(store_t *self, const char *kind, const char *ip)
 {
     char key[STORE_KEY_MAX];
-    s_key(self, key, "ban", ip);
+    s_key(self, key, kind, ip);
     redisReply *r = s_cmd(self, "pttl", "PTTL %s", key);
     if (!r)
         return -3;
     long long rc = s_is(self, r, REDIS_REPLY_INTEGER, "pttl") ? r->integer : -3;
     freeReplyObject(r);
     return rc < -2 ? -3 : rc;
+}
+
+long long store_ban_pttl(store_t *self, const char *ip)
+{
+    return s_pttl(self, "ban", ip);
+}
+
+long long store_hold_pttl(store_t *self, const char *ip)
+{
+    return s_pttl(self, "hold", ip);
 }
 
 /* One history line: is it a ban or a renewal stamped at or after since? */

@@ -49,6 +49,21 @@ bool store_connected(const store_t *self);
 /* The last failure, for logs. Never NULL. */
 const char *store_errstr(const store_t *self);
 
+/* When the last failure was Redis refusing a command for now (an error
+ * reply MISCONF, READONLY, OOM, NOREPLICAS, LOADING, BUSY, MASTERDOWN,
+ * TRYAGAIN, CLUSTERDOWN, NOTREADY): its code; NULL after any other failure.
+ * The connection stays up: such work is to be retried later. */
+const char *store_refusal(const store_t *self);
+
+/* A write with no effect (SET <prefix>:actuator:probe XX on a key never
+ * written): does Redis accept writes now? 0 yes, -1 no (store_refusal()
+ * tells whether it refused or the connection was lost). */
+int store_probe_write(store_t *self);
+
+/* "<run_id>/<master_replid>" from INFO server and INFO replication: it
+ * changes when Redis restarts and when a replica resyncs in full. 0 or -1. */
+int store_server_id(store_t *self, char *out, size_t len);
+
 /* Counted failures: commands refused by Redis plus connection losses. */
 uint64_t store_errors(const store_t *self);
 
@@ -84,6 +99,10 @@ int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int windo
 /* Milliseconds left on <prefix>:ban:<ip>: >= 0, -1 no expiry, -2 no such
  * key; -3 on error. */
 long long store_ban_pttl(store_t *self, const char *ip);
+
+/* The same for <prefix>:hold:<ip>, the operator's hold on new bans of ip
+ * (`floodgate unban IP --hold D`). */
+long long store_hold_pttl(store_t *self, const char *ip);
 
 /* Write a ban atomically (MULTI/EXEC): the hash with every field and its
  * EXPIRE in ms up to b->expires_ms (b->ban_time s when that is unset), the

@@ -24,7 +24,8 @@ struct trust_t {
 
 static const char *s_reasons[TRUST_NREASONS] = {"ok",        "unmonitored", "whitelisted",
                                                 "bad_address", "bad_field", "ban_time",
-                                                "ban_rate",  "max_bans",    "wrong_type"};
+                                                "ban_rate",  "max_bans",    "wrong_type",
+                                                "hold"};
 static const char *s_fixes[TRUST_NFIXES] = {"ip_field", "no_ttl", "ttl_cut"};
 
 trust_t *trust_new(const fg_config_t *cfg)

@@ -38,6 +38,7 @@ typedef enum {
     TRUST_BAN_RATE,    /* new_bans_max new bans within new_bans_window */
     TRUST_MAX_BANS,    /* max_bans detector bans in force */
     TRUST_WRONG_TYPE,  /* a key under <prefix>:ban: that is not a HASH */
+    TRUST_HOLD,        /* the operator holds the address (<prefix>:hold:<ip>, unban --hold) */
     TRUST_NREASONS
 } trust_reason_t;
 

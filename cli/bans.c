@@ -206,6 +206,7 @@ static int s_cmd_bans(const fg_config_t *cfg, redisContext *c, bool json)
     } else {
         s_print_rows(rows, n);
         printf("%d ban%s\n", n, n == 1 ? "" : "s");
+        cli_holds_print(cfg, c);
     }
     free(rows);
     return 0;
@@ -276,7 +277,7 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
     const fg_hostgroup_t *g = fg_config_group(cfg, &a);
     if ((secs = s_ban_secs(cfg, g, secs)) < 0)
         return 1;
-    char key[KEY_MAX], now_s[32], exp_s[32], details[600], esc[512];
+    char key[KEY_MAX], hold[KEY_MAX], now_s[32], exp_s[32], details[600], esc[512];
     time_t now = time(NULL);
     s_iso8601(now, now_s, sizeof(now_s));
     s_iso8601(now + secs, exp_s, sizeof(exp_s));
@@ -301,14 +302,20 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
                        secs ? exp_s : "", details);
     if (secs)
         redisAppendCommand(c, "EXPIRE %s %ld", key, secs);
+    fg_redis_key(cfg, "hold", ip, hold, sizeof(hold));
+    redisAppendCommand(c, "DEL %s", hold); /* the operator's ban wins over a hold */
     redisAppendCommand(c, "EXEC");
-    int rc = 0;
-    for (int i = 0; i < (secs ? 4 : 3); i++) {
+    int rc = 0, n = secs ? 5 : 4;
+    bool held = false;
+    for (int i = 0; i < n; i++) {
         r = NULL;
         if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
             fprintf(stderr, "floodgate: ban failed: %s\n", r ? r->str : c->errstr);
             rc = 1;
         }
+        held = held || (i == n - 1 && r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+                        r->element[r->elements - 1]->type == REDIS_REPLY_INTEGER &&
+                        r->element[r->elements - 1]->integer);
         if (r)
             freeReplyObject(r);
         if (rc)
@@ -320,6 +327,8 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
     else
         printf("banned %s permanently; the actuator applies it within %d s\n", ip,
                cfg->actuator.check_interval);
+    if (held)
+        printf("the hold on new bans of %s is cleared (an operator's ban wins)\n", ip);
     return 0;
 }
 
@@ -464,17 +473,31 @@ int cli_ban(int argc, char **argv, const char *conf)
     return s_with_redis(conf, s_run_ban, &a);
 }
 
+typedef struct {
+    char ip[FG_ADDR_STRLEN];
+    long hold_s; /* 0: a plain unban */
+} unban_args_t;
+
 static int s_run_unban(const fg_config_t *cfg, redisContext *c, void *arg)
 {
-    return s_cmd_unban(cfg, c, arg);
+    const unban_args_t *a = arg;
+    return a->hold_s ? cli_hold_unban(cfg, c, a->ip, a->hold_s) : s_cmd_unban(cfg, c, a->ip);
 }
 
 int cli_unban(int argc, char **argv, const char *conf)
 {
-    char ip[FG_ADDR_STRLEN];
-    if (s_ip_arg(argc, argv, ip) != 0 || argc > 2)
+    unban_args_t a = {.hold_s = 0};
+    if (s_ip_arg(argc, argv, a.ip) != 0)
         return 2;
-    return s_with_redis(conf, s_run_unban, ip);
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--hold") != 0 || i + 1 >= argc ||
+            (a.hold_s = cli_parse_duration(argv[++i])) <= 0) {
+            fprintf(stderr, "floodgate unban: usage: unban IP [--hold DURATION] (DURATION: 90, "
+                            "90s, 15m, 2h, 1d)\n");
+            return 2;
+        }
+    }
+    return s_with_redis(conf, s_run_unban, &a);
 }
 
 static int s_run_history(const fg_config_t *cfg, redisContext *c, void *arg)

@@ -38,6 +38,21 @@ int cli_ban(int argc, char **argv, const char *conf);
 int cli_unban(int argc, char **argv, const char *conf);
 int cli_history(int argc, char **argv, const char *conf);
 
+/* cli/hold.c */
+
+/* "90", "90s", "15m", "2h", "1d" as seconds (at most 366 days); -1 when
+ * not a positive duration. */
+long cli_parse_duration(const char *s);
+
+/* Hold new bans of ip for hold_s seconds: SET <prefix>:hold:<ip> with that
+ * TTL, DEL its ban key, a history line and an event "hold", in one
+ * transaction. Prints what it did; exit code 0 or 1. */
+int cli_hold_unban(const fg_config_t *cfg, redisContext *c, const char *ip, long hold_s);
+
+/* Print the holds (address, time left, until) after the bans table; how
+ * many, or -1 when the SCAN failed. */
+int cli_holds_print(const fg_config_t *cfg, redisContext *c);
+
 /* cli/status.c, cli/top.c, cli/report.c */
 int cli_status(int argc, char **argv, const char *conf);
 int cli_top(int argc, char **argv, const char *conf);

@@ -20,7 +20,10 @@ static const cli_cmd_t s_cmds[] = {
             "                                  whitelisted addresses are refused, unmonitored\n"
             "                                  ones unless --force (source=manual_force)",
      cli_ban},
-    {"unban", "unban IP                        lift a ban (deletes its key)", cli_unban},
+    {"unban", "unban IP [--hold DURATION]      lift a ban (deletes its key); --hold 30m also\n"
+              "                                  refuses new bans of it for that long (without\n"
+              "                                  it, an attack still going on is banned again)",
+     cli_unban},
     {"history", "history IP                      ban history of an address, newest first",
      cli_history},
     {"status", "status [--json] [-i S]          every process, rates, losses, Redis; exit 1 on trouble", cli_status},
