@@ -48,7 +48,7 @@ struct col {
     uint8_t cur_ex[16];
     exp_entry_t *cur_exp;
     uint64_t cur_now_ms;
-    fg_ratelimit_t rl_malformed, rl_dropped, rl_seq, rl_exporters;
+    fg_ratelimit_t rl_malformed, rl_dropped, rl_seq, rl_exporters, rl_evicted;
 };
 
 static void s_sink_flush(void *arg, const raw_flow_t *recs, int n);
@@ -243,7 +243,15 @@ static exp_entry_t *s_stream(col_t *self, const fg_addr_t *exporter, uint8_t pro
                              uint32_t domain, uint64_t now_ms)
 {
     bool trusted = ptrie_size(self->cfg->collector.exporter_allow) > 0; /* and it passed */
+    const exp_table_stats_t *x = exp_stats(self->exporters);
+    uint64_t evicted = x->evicted;
     exp_entry_t *e = exp_get(self->exporters, exporter, proto, domain, trusted, now_ms);
+    if (x->evicted != evicted)
+        fg_log_rl(&self->rl_evicted, COL_LOG_EVERY_MS, FG_LOG_WARN,
+                  "event=exporter_evicted reason=\"a new stream displaced one not established\" "
+                  "streams=%zu established=%zu evicted=%llu",
+                  exp_count(self->exporters), exp_established(self->exporters),
+                  (unsigned long long)x->evicted);
     if (!e) {
         self->st.exporters_untracked++;
         char a[FG_ADDR_STRLEN];
