@@ -105,6 +105,7 @@ static int s_setup(void **state)
     char path[512], text[1024], err[512];
     freeReplyObject(s_redis("FLUSHALL"));
     freeReplyObject(s_redis("CONFIG SET notify-keyspace-events %s", ""));
+    freeReplyObject(s_redis("CONFIG SET min-replicas-to-write 0"));
     snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
     snprintf(text, sizeof(text),
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
@@ -620,6 +621,80 @@ static void test_actuator_redis_down_queues_then_applies(void **state)
     assert_true(act_sub_fd(s_act) >= 0); /* subscribed again */
 }
 
+static bool s_written(void *ip)
+{
+    char key[64];
+    act_tick(s_act);
+    snprintf(key, sizeof(key), "floodgate:ban:%s", (const char *)ip);
+    return s_stats().queue_depth == 0 && s_int("EXISTS %s", key) == 1;
+}
+
+static void test_actuator_refusal_routed_now_written_later(void **state)
+{
+    (void)state;
+    char why[128];
+    s_make(false, true);
+    /* no replica: every write is refused with NOREPLICAS, reads work */
+    freeReplyObject(s_redis("CONFIG SET min-replicas-to-write 1"));
+    s_decide("10.0.3.5", FLOODGATE__ACTION__BAN, 600);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.bans, 0);
+    assert_int_equal(st.provisional, 1);
+    assert_int_equal(st.queue_depth, 1);
+    assert_true(st.redis_refusals >= 1);
+    assert_int_equal(st.redis_writable, 0);
+    assert_int_equal(s_rec->bans, 1); /* routed at once */
+    assert_int_equal(act_redis_health(s_act, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "NOREPLICAS"));
+    assert_int_equal(act_scan(s_act), 0); /* its key is missing: not withdrawn */
+    for (int i = 0; i < 5; i++)
+        act_tick(s_act);
+    assert_int_equal(s_rec->unbans, 0);
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.3.5"), 0);
+    freeReplyObject(s_redis("CONFIG SET min-replicas-to-write 0"));
+    assert_true(hn_wait_until(s_written, "10.0.3.5", 10000));
+    long long ttl = s_int("PTTL %s", "floodgate:ban:10.0.3.5");
+    assert_true(ttl > 590000 && ttl <= 600000);
+    assert_int_equal(s_stats().bans, 1);
+    assert_int_equal(s_rec->bans, 1); /* not announced twice */
+    assert_int_equal(s_rec->unbans, 0);
+    assert_int_equal(act_redis_health(s_act, why, sizeof(why)), 0);
+    s_assert_contains(s_history("10.0.3.5", 0), "\"event\":\"ban\"");
+}
+
+static bool s_restored_two(void *arg)
+{
+    (void)arg;
+    struct pollfd p = {act_sub_fd(s_act), POLLIN, 0};
+    if (p.fd >= 0 && poll(&p, 1, 0) > 0)
+        act_sub_ready(s_act); /* the subscription sees the restart, as in the daemon */
+    act_tick(s_act);
+    return s_stats().restored == 2;
+}
+
+static void test_actuator_redis_empty_restores_flush_unbans(void **state)
+{
+    (void)state;
+    s_make(true, true);
+    s_decide("10.0.3.6", FLOODGATE__ACTION__BAN, 600);
+    s_decide("10.0.3.7", FLOODGATE__ACTION__BAN, 100);
+    assert_int_equal(s_stats().bans, 2);
+    hn_stop(s_redis_pid, 3000); /* no persistence: back empty, new run_id */
+    s_redis_pid = hn_redis_start(s_dir, s_port, false);
+    assert_true(hn_wait_until(s_restored_two, NULL, 10000));
+    long long ttl = s_int("PTTL %s", "floodgate:ban:10.0.3.7");
+    assert_true(ttl > 90000 && ttl <= 100000); /* the time it had left */
+    assert_int_equal(s_rec->unbans, 0);
+    assert_int_equal(s_stats().redis_data_lost, 1);
+    s_assert_contains(s_history("10.0.3.7", 0), "\"event\":\"restore\"");
+    /* the same Redis emptied by hand (same identity): unbans */
+    freeReplyObject(s_redis("FLUSHALL"));
+    assert_int_equal(act_scan(s_act), 0);
+    assert_int_equal(s_rec->unbans, 2);
+    assert_int_equal(s_stats().unbans_deleted, 2);
+    assert_int_equal(s_stats().redis_data_lost, 1);
+}
+
 static void test_actuator_queue_overflow_counted(void **state)
 {
     (void)state;
@@ -847,6 +922,8 @@ int main(void)
         T(test_actuator_config_refused_falls_back_to_scan),
         T(test_actuator_redis_down_queues_then_applies),
         T(test_actuator_queue_overflow_counted),
+        T(test_actuator_refusal_routed_now_written_later),
+        T(test_actuator_redis_empty_restores_flush_unbans),
         T(test_actuator_ongoing_low_ttl_renews_route_kept),
         T(test_actuator_lift_policy_never_renews),
         T(test_actuator_renews_just_after_expiry_without_withdraw),

