@@ -9,14 +9,9 @@
 #include "actuator/gobgp.h"
 #include "common/log.h"
 
-typedef struct {
-    const char *name, *type, *help, *labels;
-    size_t off;
-} act_series_t;
-
 #define S(f) offsetof(act_stats_t, f)
-/* Consecutive entries with the same name form one family. */
-static const act_series_t s_series[] = {
+/* Rows of fg_series_t (common/metrics.h): name, type, help, labels, field. */
+static const fg_series_t s_series[] = {
     {"floodgate_actuator_decisions_total", "counter", "Decisions received from the detector.", "", S(decisions)},
     {"floodgate_actuator_decisions_malformed_total", "counter", "Decisions that did not unpack or were invalid.", "", S(malformed)},
     {"floodgate_actuator_bans_total", "counter", "Bans by what happened: applied (key written), already_banned (BAN while the key exists), ongoing (ONGOING while banned, nothing to do), renewed (extended by an ongoing attack, route kept), detect_only (enable_ban false), adopted (manual keys found).", "result=\"applied\"", S(bans)},
@@ -43,7 +38,28 @@ static const act_series_t s_series[] = {
     {"floodgate_actuator_attack_log_errors_total", "counter", "JSON lines that could not be written to attack_log.", "", S(attack_log_errors)},
 };
 #undef S
-#define N_SERIES (sizeof(s_series) / sizeof(s_series[0]))
+
+static const fg_series_t s_gobgp_series[] = {
+    FG_COUNTER(gobgp_stats_t, announced, "floodgate_actuator_gobgp_commands_total",
+               "result=\"announced\"", "gobgp client commands by outcome."),
+    FG_COUNTER(gobgp_stats_t, withdrawn, "floodgate_actuator_gobgp_commands_total",
+               "result=\"withdrawn\"", ""),
+    FG_COUNTER(gobgp_stats_t, failed, "floodgate_actuator_gobgp_commands_total",
+               "result=\"failed\"", ""),
+    FG_COUNTER(gobgp_stats_t, timed_out, "floodgate_actuator_gobgp_commands_total",
+               "result=\"timed_out\"", ""),
+    FG_COUNTER(gobgp_stats_t, dropped, "floodgate_actuator_gobgp_commands_total",
+               "result=\"dropped\"", ""),
+    FG_COUNTER(gobgp_stats_t, resync_added, "floodgate_actuator_gobgp_resync_total",
+               "action=\"announce\"", "Routes fixed by comparing gobgpd's RIB with the bans."),
+    FG_COUNTER(gobgp_stats_t, resync_removed, "floodgate_actuator_gobgp_resync_total",
+               "action=\"withdraw\"", ""),
+    FG_GAUGE(gobgp_stats_t, queue, "floodgate_actuator_gobgp_queue_depth", "",
+             "gobgp commands queued or running."),
+    FG_GAUGE(gobgp_stats_t, desired, "floodgate_actuator_gobgp_routes", "state=\"desired\"",
+             "Blackhole routes: wanted by the bans, and in gobgpd's RIB at the last listing."),
+    FG_GAUGE(gobgp_stats_t, rib_routes, "floodgate_actuator_gobgp_routes", "state=\"rib\"", ""),
+};
 
 static void s_write_gobgp(fg_mout_t *o, const act_t *act);
 
@@ -85,12 +101,7 @@ static void s_write(fg_mout_t *o, void *arg)
     const act_t *act = arg;
     act_stats_t st;
     act_get_stats(act, &st);
-    for (size_t i = 0; i < N_SERIES; i++) {
-        const act_series_t *s = &s_series[i];
-        if (i == 0 || strcmp(s->name, s_series[i - 1].name))
-            fg_mout_family(o, s->name, s->type, s->help);
-        fg_mout_u64(o, s->name, s->labels, *(const uint64_t *)((const char *)&st + s->off));
-    }
+    fg_mout_table(o, s_series, FG_NSERIES(s_series), &st, "");
     s_write_trust(o, &st.trust);
     fg_mout_family(o, "floodgate_actuator_redis_up", "gauge", "1 while Redis is reachable.");
     fg_mout_u64(o, "floodgate_actuator_redis_up", NULL, act_redis_up(act));
@@ -114,24 +125,7 @@ static void s_write_gobgp(fg_mout_t *o, const act_t *act)
             continue;
         gobgp_stats_t g;
         gobgp_get_stats(b, &g);
-        fg_mout_family(o, "floodgate_actuator_gobgp_commands_total", "counter",
-                       "gobgp client commands by outcome.");
-        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"announced\"", g.announced);
-        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"withdrawn\"", g.withdrawn);
-        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"failed\"", g.failed);
-        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"timed_out\"", g.timed_out);
-        fg_mout_u64(o, "floodgate_actuator_gobgp_commands_total", "result=\"dropped\"", g.dropped);
-        fg_mout_family(o, "floodgate_actuator_gobgp_resync_total", "counter",
-                       "Routes fixed by comparing gobgpd's RIB with the bans.");
-        fg_mout_u64(o, "floodgate_actuator_gobgp_resync_total", "action=\"announce\"", g.resync_added);
-        fg_mout_u64(o, "floodgate_actuator_gobgp_resync_total", "action=\"withdraw\"", g.resync_removed);
-        fg_mout_family(o, "floodgate_actuator_gobgp_queue_depth", "gauge",
-                       "gobgp commands queued or running.");
-        fg_mout_u64(o, "floodgate_actuator_gobgp_queue_depth", NULL, g.queue);
-        fg_mout_family(o, "floodgate_actuator_gobgp_routes", "gauge",
-                       "Blackhole routes: wanted by the bans, and in gobgpd's RIB at the last listing.");
-        fg_mout_u64(o, "floodgate_actuator_gobgp_routes", "state=\"desired\"", g.desired);
-        fg_mout_u64(o, "floodgate_actuator_gobgp_routes", "state=\"rib\"", g.rib_routes);
+        fg_mout_table(o, s_gobgp_series, FG_NSERIES(s_gobgp_series), &g, "");
         return;
     }
 }

@@ -37,63 +37,58 @@ static int s_health(char *why, size_t len, void *arg)
     return 0;
 }
 
-static int s_register(fg_metrics_t *m, const char *sh, const agg_stats_t *st,
-                      const uint64_t *publish_failed)
-{
-    static const char ign[] = "floodgate_aggregator_records_ignored_total";
-    static const char ignh[] = "Records not counted: host in no hostgroup, or host table full.";
-    char l[96];
-    int rc = 0;
-#define CNT(name, help, field) rc |= fg_metrics_counter(m, name, help, sh, &st->field)
-    CNT("floodgate_aggregator_batches_total", "FlowBatch messages received.", batches);
-    CNT("floodgate_aggregator_batches_malformed_total", "Messages that did not unpack.",
-        malformed);
-    CNT("floodgate_aggregator_batches_lost_total",
-        "FlowBatch messages lost between collectors and this shard (sequence gaps).",
-        batches_lost);
-    CNT("floodgate_aggregator_batches_misrouted_total",
-        "Batches meant for another shard (counted anyway).", misrouted);
-    CNT("floodgate_aggregator_collector_resets_total",
-        "A collector's batch sequence went back (collector restart).", collector_resets);
-    CNT("floodgate_aggregator_records_total", "Flow records received.", records);
-    CNT("floodgate_aggregator_hosts_removed_total", "Hosts forgotten after host_idle.",
-        hosts_removed);
-    CNT("floodgate_aggregator_watch_refused_total",
-        "Host windows above the watch floor without room for top-contributor state.",
-        watch_refused);
-    CNT("floodgate_aggregator_windows_total", "WindowBatch messages built.", windows);
-#undef CNT
-    snprintf(l, sizeof(l), "%s,reason=\"unmonitored\"", sh);
-    rc |= fg_metrics_counter(m, ign, ignh, l, &st->unmonitored);
-    snprintf(l, sizeof(l), "%s,reason=\"table_full\"", sh);
-    rc |= fg_metrics_counter(m, ign, ignh, l, &st->hosts_refused);
-    static const char lr[] = "floodgate_aggregator_long_records_total";
-    static const char lrh[] = "Flow records longer than a tick, by what became of them: held "
-                              "(rate held over their duration), late (held, their duration "
-                              "already over), renewed (replaced their flow's rate), capped "
-                              "(over 30 min), refused (no room: counted on arrival).";
-    const char *lrk[] = {"held", "late", "renewed", "capped", "refused"};
-    const uint64_t *lrv[] = {&st->spread, &st->spread_late, &st->spread_renewed,
-                             &st->spread_capped, &st->spread_refused};
-    for (int i = 0; i < 5; i++) {
-        snprintf(l, sizeof(l), "%s,result=\"%s\"", sh, lrk[i]);
-        rc |= fg_metrics_counter(m, lr, lrh, l, lrv[i]);
-    }
-    rc |= fg_metrics_counter(m, "floodgate_aggregator_records_bad_times_total",
-                             "Records ending before they start (counted on arrival).", sh,
-                             &st->bad_times);
-    rc |= fg_metrics_gauge(m, "floodgate_aggregator_long_flows",
-                           "Long flows whose rate is held now.", sh, &st->long_flows);
-    rc |= fg_metrics_gauge(m, "floodgate_aggregator_hosts_watched",
-                           "Hosts holding top-contributor state.", sh, &st->watched);
-    rc |= fg_metrics_gauge(m, "floodgate_aggregator_window_hosts",
-                           "Hosts published in the last WindowBatch (above the watch floor).",
-                           sh, &st->last_hosts_published);
-    rc |= fg_metrics_counter(m, "floodgate_aggregator_windows_publish_failed_total",
-                             "Windows that could not be sent on the PUB socket.", sh,
-                             publish_failed);
-    return rc;
-}
+static const fg_series_t s_series[] = {
+    FG_COUNTER(agg_stats_t, batches, "floodgate_aggregator_batches_total", "",
+               "FlowBatch messages received."),
+    FG_COUNTER(agg_stats_t, malformed, "floodgate_aggregator_batches_malformed_total", "",
+               "Messages that did not unpack."),
+    FG_COUNTER(agg_stats_t, batches_lost, "floodgate_aggregator_batches_lost_total", "",
+               "FlowBatch messages lost between collectors and this shard (sequence gaps)."),
+    FG_COUNTER(agg_stats_t, misrouted, "floodgate_aggregator_batches_misrouted_total", "",
+               "Batches meant for another shard (counted anyway)."),
+    FG_COUNTER(agg_stats_t, collector_resets, "floodgate_aggregator_collector_resets_total", "",
+               "A collector's batch sequence went back (collector restart)."),
+    FG_COUNTER(agg_stats_t, records, "floodgate_aggregator_records_total", "",
+               "Flow records received."),
+    FG_COUNTER(agg_stats_t, hosts_removed, "floodgate_aggregator_hosts_removed_total", "",
+               "Hosts forgotten after host_idle."),
+    FG_COUNTER(agg_stats_t, watch_refused, "floodgate_aggregator_watch_refused_total", "",
+               "Host windows above the watch floor without room for top-contributor state."),
+    FG_COUNTER(agg_stats_t, windows, "floodgate_aggregator_windows_total", "",
+               "WindowBatch messages built."),
+    FG_COUNTER(agg_stats_t, unmonitored, "floodgate_aggregator_records_ignored_total",
+               "reason=\"unmonitored\"",
+               "Records not counted: host in no hostgroup, or host table full."),
+    FG_COUNTER(agg_stats_t, hosts_refused, "floodgate_aggregator_records_ignored_total",
+               "reason=\"table_full\"", ""),
+    FG_COUNTER(agg_stats_t, spread, "floodgate_aggregator_long_records_total", "result=\"held\"",
+               "Flow records longer than a tick, by what became of them: held "
+               "(rate held over their duration), late (held, their duration "
+               "already over), renewed (replaced their flow's rate), capped "
+               "(over 30 min), refused (no room: counted on arrival)."),
+    FG_COUNTER(agg_stats_t, spread_late, "floodgate_aggregator_long_records_total",
+               "result=\"late\"", ""),
+    FG_COUNTER(agg_stats_t, spread_renewed, "floodgate_aggregator_long_records_total",
+               "result=\"renewed\"", ""),
+    FG_COUNTER(agg_stats_t, spread_capped, "floodgate_aggregator_long_records_total",
+               "result=\"capped\"", ""),
+    FG_COUNTER(agg_stats_t, spread_refused, "floodgate_aggregator_long_records_total",
+               "result=\"refused\"", ""),
+    FG_COUNTER(agg_stats_t, bad_times, "floodgate_aggregator_records_bad_times_total", "",
+               "Records ending before they start (counted on arrival)."),
+    FG_GAUGE(agg_stats_t, long_flows, "floodgate_aggregator_long_flows", "",
+             "Long flows whose rate is held now."),
+    FG_GAUGE(agg_stats_t, watched, "floodgate_aggregator_hosts_watched", "",
+             "Hosts holding top-contributor state."),
+    FG_GAUGE(agg_stats_t, last_hosts_published, "floodgate_aggregator_window_hosts", "",
+             "Hosts published in the last WindowBatch (above the watch floor)."),
+};
+
+/* A counter the daemon keeps outside agg_stats_t (its PUB socket's). */
+static const fg_series_t s_publish_failed[] = {
+    {"floodgate_aggregator_windows_publish_failed_total", "counter",
+     "Windows that could not be sent on the PUB socket.", "", 0},
+};
 
 fg_metrics_t *agg_metrics_start(const fg_config_t *cfg, uint32_t shard, agg_t *agg,
                                 const uint64_t *publish_failed)
@@ -110,7 +105,8 @@ fg_metrics_t *agg_metrics_start(const fg_config_t *cfg, uint32_t shard, agg_t *a
         c->agg = agg;
         snprintf(c->shard, sizeof(c->shard), "shard=\"%" PRIu32 "\"", shard);
     }
-    if (!c || s_register(m, c->shard, agg_stats(agg), publish_failed) != 0 ||
+    if (!c || fg_metrics_table(m, s_series, FG_NSERIES(s_series), agg_stats(agg), c->shard) != 0 ||
+        fg_metrics_table(m, s_publish_failed, 1, publish_failed, c->shard) != 0 ||
         fg_metrics_add_fn(m, s_gauges, c) != 0) {
         fg_error("event=metrics_failed reason=\"out of memory\"");
         fg_metrics_destroy(&m);

@@ -146,113 +146,117 @@ static int s_health(char *why, size_t len, void *arg)
     return 0;
 }
 
-static int s_register(fg_metrics_t *m, col_stats_t *st)
-{
-    static const char dg[] = "floodgate_collector_datagrams_total";
-    static const char bad[] = "floodgate_collector_datagrams_malformed_total";
-    static const char rec[] = "floodgate_collector_records_total";
-    static const char badh[] = "Datagrams refused, by reason.";
-    static const char rech[] =
-        "Flow records: decoded from datagrams, kept (touching a monitored network), "
-        "filtered (touching none), sent (flows sent to shards, both ends counted), "
-        "dropped (in batches the shards' queues refused).";
-    int rc = 0;
-    rc |= fg_metrics_counter(m, dg, "Datagrams received.", "", &st->datagrams);
-    rc |= fg_metrics_counter(m, bad, badh, "reason=\"bad_version\"", &st->bad_version);
-    rc |= fg_metrics_counter(m, bad, badh, "reason=\"short_header\"", &st->short_header);
-    rc |= fg_metrics_counter(m, bad, badh, "reason=\"bad_count\"", &st->bad_count);
-    rc |= fg_metrics_counter(m, bad, badh, "reason=\"truncated\"", &st->truncated);
-    rc |= fg_metrics_counter(m, bad, badh, "reason=\"oversize\"", &st->oversize);
-    rc |= fg_metrics_counter(m, "floodgate_collector_datagrams_trailing_total",
-                             "Datagrams longer than their records (decoded anyway).", "",
-                             &st->trailing);
-    rc |= fg_metrics_counter(m, rec, rech, "result=\"decoded\"", &st->records);
-    rc |= fg_metrics_counter(m, rec, rech, "result=\"kept\"", &st->kept);
-    rc |= fg_metrics_counter(m, rec, rech, "result=\"filtered\"", &st->filtered);
-    rc |= fg_metrics_counter(m, rec, rech, "result=\"sent\"", &st->out_records);
-    rc |= fg_metrics_counter(m, rec, rech, "result=\"dropped\"", &st->records_dropped);
-    rc |= fg_metrics_counter(m, "floodgate_collector_batches_sent_total",
-                             "FlowBatch messages queued to the shards.", "", &st->batches_sent);
-    rc |= fg_metrics_counter(m, "floodgate_collector_batches_dropped_total",
-                             "FlowBatch messages dropped: a shard's send queue was full.", "",
-                             &st->batches_dropped);
-    rc |= fg_metrics_counter(m, "floodgate_collector_sequence_lost_records_total",
-                             "Records the exporters' sequence numbers say never arrived.", "",
-                             &st->seq_lost);
-    rc |= fg_metrics_counter(m, "floodgate_collector_sequence_resets_total",
-                             "Sequence jumps taken as exporter restarts.", "", &st->seq_resets);
-    rc |= fg_metrics_counter(m, "floodgate_collector_sequence_reorders_total",
-                             "Datagrams older than the expected sequence.", "",
-                             &st->seq_reorders);
-    rc |= fg_metrics_counter(m, "floodgate_collector_exporters_untracked_datagrams_total",
-                             "Datagrams of exporter streams the table refused (decoded without per-stream state).", "",
-                             &st->exporters_untracked);
-    rc |= fg_metrics_counter(m, "floodgate_collector_socket_drops_total",
-                             "Datagrams the kernel dropped: the receive buffer was full.", "",
-                             &st->kernel_drops);
-    rc |= fg_metrics_counter(m, "floodgate_collector_receive_errors_total",
-                             "recvmmsg failures.", "", &st->recv_errors);
-    rc |= fg_metrics_counter(m, "floodgate_collector_datagrams_denied_total",
-                             "Datagrams of exporters not in collector/exporter_allow.", "",
-                             &st->denied);
-    rc |= fg_metrics_counter(m, bad, badh, "reason=\"bad_set\"", &st->bad_sets);
-    rc |= fg_metrics_counter(m, "floodgate_collector_sequence_lost_datagrams_total",
-                             "Datagrams the v9 / sFlow sequence numbers say never arrived.", "",
-                             &st->seq_lost_datagrams);
-    return rc;
-}
+static const fg_series_t s_series[] = {
+    FG_COUNTER(col_stats_t, datagrams, "floodgate_collector_datagrams_total", "",
+               "Datagrams received."),
+    FG_COUNTER(col_stats_t, bad_version, "floodgate_collector_datagrams_malformed_total",
+               "reason=\"bad_version\"", "Datagrams refused, by reason."),
+    FG_COUNTER(col_stats_t, short_header, "floodgate_collector_datagrams_malformed_total",
+               "reason=\"short_header\"", ""),
+    FG_COUNTER(col_stats_t, bad_count, "floodgate_collector_datagrams_malformed_total",
+               "reason=\"bad_count\"", ""),
+    FG_COUNTER(col_stats_t, truncated, "floodgate_collector_datagrams_malformed_total",
+               "reason=\"truncated\"", ""),
+    FG_COUNTER(col_stats_t, oversize, "floodgate_collector_datagrams_malformed_total",
+               "reason=\"oversize\"", ""),
+    FG_COUNTER(col_stats_t, bad_sets, "floodgate_collector_datagrams_malformed_total",
+               "reason=\"bad_set\"", ""),
+    FG_COUNTER(col_stats_t, trailing, "floodgate_collector_datagrams_trailing_total", "",
+               "Datagrams longer than their records (decoded anyway)."),
+    FG_COUNTER(col_stats_t, records, "floodgate_collector_records_total", "result=\"decoded\"",
+               "Flow records: decoded from datagrams, kept (touching a monitored network), "
+               "filtered (touching none), sent (flows sent to shards, both ends counted), "
+               "dropped (in batches the shards' queues refused)."),
+    FG_COUNTER(col_stats_t, kept, "floodgate_collector_records_total", "result=\"kept\"", ""),
+    FG_COUNTER(col_stats_t, filtered, "floodgate_collector_records_total", "result=\"filtered\"",
+               ""),
+    FG_COUNTER(col_stats_t, out_records, "floodgate_collector_records_total", "result=\"sent\"",
+               ""),
+    FG_COUNTER(col_stats_t, records_dropped, "floodgate_collector_records_total",
+               "result=\"dropped\"", ""),
+    FG_COUNTER(col_stats_t, batches_sent, "floodgate_collector_batches_sent_total", "",
+               "FlowBatch messages queued to the shards."),
+    FG_COUNTER(col_stats_t, batches_dropped, "floodgate_collector_batches_dropped_total", "",
+               "FlowBatch messages dropped: a shard's send queue was full."),
+    FG_COUNTER(col_stats_t, seq_lost, "floodgate_collector_sequence_lost_records_total", "",
+               "Records the exporters' sequence numbers say never arrived."),
+    FG_COUNTER(col_stats_t, seq_resets, "floodgate_collector_sequence_resets_total", "",
+               "Sequence jumps taken as exporter restarts."),
+    FG_COUNTER(col_stats_t, seq_reorders, "floodgate_collector_sequence_reorders_total", "",
+               "Datagrams older than the expected sequence."),
+    FG_COUNTER(
+        col_stats_t, exporters_untracked, "floodgate_collector_exporters_untracked_datagrams_total",
+        "", "Datagrams of exporter streams the table refused (decoded without per-stream state)."),
+    FG_COUNTER(col_stats_t, kernel_drops, "floodgate_collector_socket_drops_total", "",
+               "Datagrams the kernel dropped: the receive buffer was full."),
+    FG_COUNTER(col_stats_t, recv_errors, "floodgate_collector_receive_errors_total", "",
+               "recvmmsg failures."),
+    FG_COUNTER(col_stats_t, denied, "floodgate_collector_datagrams_denied_total", "",
+               "Datagrams of exporters not in collector/exporter_allow."),
+    FG_COUNTER(col_stats_t, seq_lost_datagrams, "floodgate_collector_sequence_lost_datagrams_total",
+               "", "Datagrams the v9 / sFlow sequence numbers say never arrived."),
+};
 
-/* v9 / IPFIX template handling and sFlow sample counters. */
-static int s_register_decoders(fg_metrics_t *m, col_t *col)
-{
-    static const char tn[] = "floodgate_collector_templates_total";
-    static const char th[] = "v9 / IPFIX template records, by outcome.";
-    static const char sn[] = "floodgate_collector_sets_total";
-    static const char sh[] = "v9 / IPFIX sets not decoded, by reason.";
-    static const char fn[] = "floodgate_collector_sflow_samples_total";
-    static const char fh[] = "sFlow samples, by kind and outcome.";
-    tpl_stats_t *t = (tpl_stats_t *)col_template_stats(col);
-    sflow_stats_t *f = (sflow_stats_t *)col_sflow_stats(col);
-    int rc = 0;
-    rc |= fg_metrics_counter(m, tn, th, "result=\"added\"", &t->templates_added);
-    rc |= fg_metrics_counter(m, tn, th, "result=\"replaced\"", &t->templates_replaced);
-    rc |= fg_metrics_counter(m, tn, th, "result=\"bad\"", &t->templates_bad);
-    rc |= fg_metrics_counter(m, tn, th, "result=\"capped\"", &t->templates_capped);
-    rc |= fg_metrics_counter(m, tn, th, "result=\"expired\"", &t->templates_expired);
-    rc |= fg_metrics_counter(m, tn, th, "result=\"withdrawn\"", &t->templates_withdrawn);
-    rc |= fg_metrics_counter(m, tn, th, "result=\"evicted\"", &t->templates_evicted);
-    exp_table_stats_t *x = (exp_table_stats_t *)exp_stats(col_exporters(col));
-    static const char xn[] = "floodgate_collector_exporter_streams_total";
-    static const char xh[] = "Exporter streams: added, expired (idle), evicted (displaced by a "
-                             "new one), refused (no stream could be displaced), established.";
-    rc |= fg_metrics_counter(m, xn, xh, "event=\"added\"", &x->added);
-    rc |= fg_metrics_counter(m, xn, xh, "event=\"expired\"", &x->expired);
-    rc |= fg_metrics_counter(m, xn, xh, "event=\"evicted\"", &x->evicted);
-    rc |= fg_metrics_counter(m, xn, xh, "event=\"refused\"", &x->refused);
-    rc |= fg_metrics_counter(m, xn, xh, "event=\"established\"", &x->established);
-    rc |= fg_metrics_counter(m, sn, sh, "reason=\"no_template\"", &t->sets_no_template);
-    rc |= fg_metrics_counter(m, sn, sh, "reason=\"malformed\"", &t->sets_malformed);
-    rc |= fg_metrics_counter(m, sn, sh, "reason=\"reserved_id\"", &t->sets_reserved);
-    rc |= fg_metrics_counter(m, "floodgate_collector_sets_held_total",
-                             "v9 / IPFIX data sets held for their template "
-                             "(collector/template_hold_ms).", "", &t->sets_held);
-    rc |= fg_metrics_counter(m, "floodgate_collector_sets_replayed_total",
-                             "Held data sets decoded when their template came.", "",
-                             &t->sets_replayed);
-    rc |= fg_metrics_counter(m, "floodgate_collector_options_records_total",
-                             "v9 / IPFIX options data records (sampling, boot time).", "",
-                             &t->options_records);
-    rc |= fg_metrics_counter(m, fn, fh, "kind=\"flow\"", &f->flow_samples);
-    rc |= fg_metrics_counter(m, fn, fh, "kind=\"counter\"", &f->counter_samples);
-    rc |= fg_metrics_counter(m, fn, fh, "kind=\"other\"", &f->other_samples);
-    rc |= fg_metrics_counter(m, fn, fh, "kind=\"flow_no_record\"", &f->no_flow_record);
-    rc |= fg_metrics_counter(m, fn, fh, "kind=\"flow_unparsed_header\"",
-                             &f->unparsed_headers);
-    rc |= fg_metrics_counter(m, "floodgate_collector_sflow_agent_drops_total",
-                             "Packets sFlow agents say they could not sample.", "",
-                             &f->agent_drops);
-    return rc;
-}
+/* v9 / IPFIX template handling, exporter streams and sFlow sample counters. */
+static const fg_series_t s_tpl_series[] = {
+    FG_COUNTER(tpl_stats_t, templates_added, "floodgate_collector_templates_total",
+               "result=\"added\"", "v9 / IPFIX template records, by outcome."),
+    FG_COUNTER(tpl_stats_t, templates_replaced, "floodgate_collector_templates_total",
+               "result=\"replaced\"", ""),
+    FG_COUNTER(tpl_stats_t, templates_bad, "floodgate_collector_templates_total", "result=\"bad\"",
+               ""),
+    FG_COUNTER(tpl_stats_t, templates_capped, "floodgate_collector_templates_total",
+               "result=\"capped\"", ""),
+    FG_COUNTER(tpl_stats_t, templates_expired, "floodgate_collector_templates_total",
+               "result=\"expired\"", ""),
+    FG_COUNTER(tpl_stats_t, templates_withdrawn, "floodgate_collector_templates_total",
+               "result=\"withdrawn\"", ""),
+    FG_COUNTER(tpl_stats_t, templates_evicted, "floodgate_collector_templates_total",
+               "result=\"evicted\"", ""),
+    FG_COUNTER(tpl_stats_t, sets_no_template, "floodgate_collector_sets_total",
+               "reason=\"no_template\"", "v9 / IPFIX sets not decoded, by reason."),
+    FG_COUNTER(tpl_stats_t, sets_malformed, "floodgate_collector_sets_total",
+               "reason=\"malformed\"", ""),
+    FG_COUNTER(tpl_stats_t, sets_reserved, "floodgate_collector_sets_total",
+               "reason=\"reserved_id\"", ""),
+    FG_COUNTER(tpl_stats_t, sets_held, "floodgate_collector_sets_held_total", "",
+               "v9 / IPFIX data sets held for their template "
+               "(collector/template_hold_ms)."),
+    FG_COUNTER(tpl_stats_t, sets_replayed, "floodgate_collector_sets_replayed_total", "",
+               "Held data sets decoded when their template came."),
+    FG_COUNTER(tpl_stats_t, options_records, "floodgate_collector_options_records_total", "",
+               "v9 / IPFIX options data records (sampling, boot time)."),
+};
+
+static const fg_series_t s_stream_series[] = {
+    FG_COUNTER(exp_table_stats_t, added, "floodgate_collector_exporter_streams_total",
+               "event=\"added\"",
+               "Exporter streams: added, expired (idle), evicted (displaced by a "
+               "new one), refused (no stream could be displaced), established."),
+    FG_COUNTER(exp_table_stats_t, expired, "floodgate_collector_exporter_streams_total",
+               "event=\"expired\"", ""),
+    FG_COUNTER(exp_table_stats_t, evicted, "floodgate_collector_exporter_streams_total",
+               "event=\"evicted\"", ""),
+    FG_COUNTER(exp_table_stats_t, refused, "floodgate_collector_exporter_streams_total",
+               "event=\"refused\"", ""),
+    FG_COUNTER(exp_table_stats_t, established, "floodgate_collector_exporter_streams_total",
+               "event=\"established\"", ""),
+};
+
+static const fg_series_t s_sflow_series[] = {
+    FG_COUNTER(sflow_stats_t, flow_samples, "floodgate_collector_sflow_samples_total",
+               "kind=\"flow\"", "sFlow samples, by kind and outcome."),
+    FG_COUNTER(sflow_stats_t, counter_samples, "floodgate_collector_sflow_samples_total",
+               "kind=\"counter\"", ""),
+    FG_COUNTER(sflow_stats_t, other_samples, "floodgate_collector_sflow_samples_total",
+               "kind=\"other\"", ""),
+    FG_COUNTER(sflow_stats_t, no_flow_record, "floodgate_collector_sflow_samples_total",
+               "kind=\"flow_no_record\"", ""),
+    FG_COUNTER(sflow_stats_t, unparsed_headers, "floodgate_collector_sflow_samples_total",
+               "kind=\"flow_unparsed_header\"", ""),
+    FG_COUNTER(sflow_stats_t, agent_drops, "floodgate_collector_sflow_agent_drops_total", "",
+               "Packets sFlow agents say they could not sample."),
+};
 
 fg_metrics_t *col_metrics_start(const fg_config_t *cfg, col_t *col)
 {
@@ -260,7 +264,11 @@ fg_metrics_t *col_metrics_start(const fg_config_t *cfg, col_t *col)
     if (!m)
         return NULL;
     col_mctx_t *c = fg_metrics_calloc(m, sizeof(*c));
-    if (!c || s_register(m, col_stats(col)) != 0 || s_register_decoders(m, col) != 0 ||
+    if (!c || fg_metrics_table(m, s_series, FG_NSERIES(s_series), col_stats(col), "") ||
+        fg_metrics_table(m, s_tpl_series, FG_NSERIES(s_tpl_series), col_template_stats(col), "") ||
+        fg_metrics_table(m, s_stream_series, FG_NSERIES(s_stream_series),
+                         exp_stats(col_exporters(col)), "") ||
+        fg_metrics_table(m, s_sflow_series, FG_NSERIES(s_sflow_series), col_sflow_stats(col), "") ||
         fg_metrics_add_fn(m, s_exporters, c) != 0 || fg_metrics_add_fn(m, s_shards, c) != 0) {
         fg_error("event=metrics_failed reason=\"out of memory\"");
         fg_metrics_destroy(&m);

@@ -21,8 +21,6 @@
 #define M_RENDER_EVERY_MS 1000 /* a render at least this often, scraped or not */
 #define M_RENDER_MIN_MS 100    /* and at most this often, however many scrapes */
 
-enum { M_U64, M_DOUBLE };
-
 /* ---- output buffer ---- */
 
 static void s_out_reserve(fg_mout_t *o, size_t more)
@@ -133,8 +131,9 @@ fg_metrics_t *fg_metrics_new(const char *proc)
     return m;
 }
 
-static int s_add(fg_metrics_t *m, const char *name, const char *help, const char *type,
-                 const char *labels, int kind, const void *value)
+/* One series: labels (common, then the row's, either may be "") copied. */
+static int s_add(fg_metrics_t *m, const fg_series_t *row, const char *labels,
+                 const uint64_t *value)
 {
     if (m->n_entries == m->cap_entries) {
         size_t cap = m->cap_entries ? m->cap_entries * 2 : 32;
@@ -144,29 +143,37 @@ static int s_add(fg_metrics_t *m, const char *name, const char *help, const char
         m->entries = e;
         m->cap_entries = cap;
     }
-    char *l = strdup(labels ? labels : "");
-    if (!l)
+    char *l = NULL;
+    const char *sep = *labels && *row->labels ? "," : "";
+    if (asprintf(&l, "%s%s%s", labels, sep, row->labels) < 0)
         return -1;
-    m->entries[m->n_entries++] = (fgm_entry_t){name, help, type, l, kind, value};
+    m->entries[m->n_entries++] = (fgm_entry_t){row->name, row->help, row->type, l, value};
     return 0;
 }
 
-int fg_metrics_counter(fg_metrics_t *self, const char *name, const char *help,
-                       const char *labels, const uint64_t *value)
+int fg_metrics_table(fg_metrics_t *self, const fg_series_t *table, size_t n, const void *base,
+                     const char *labels)
 {
-    return s_add(self, name, help, "counter", labels, M_U64, value);
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t *v = (const uint64_t *)((const char *)base + table[i].off);
+        if (s_add(self, &table[i], labels ? labels : "", v) != 0)
+            return -1;
+    }
+    return 0;
 }
 
-int fg_metrics_gauge(fg_metrics_t *self, const char *name, const char *help,
-                     const char *labels, const uint64_t *value)
+void fg_mout_table(fg_mout_t *out, const fg_series_t *table, size_t n, const void *base,
+                   const char *labels)
 {
-    return s_add(self, name, help, "gauge", labels, M_U64, value);
-}
-
-int fg_metrics_gauge_double(fg_metrics_t *self, const char *name, const char *help,
-                            const char *labels, const double *value)
-{
-    return s_add(self, name, help, "gauge", labels, M_DOUBLE, value);
+    char l[256];
+    labels = labels ? labels : "";
+    for (size_t i = 0; i < n; i++) {
+        const fg_series_t *r = &table[i];
+        if (i == 0 || strcmp(r->name, table[i - 1].name))
+            fg_mout_family(out, r->name, r->type, r->help);
+        snprintf(l, sizeof(l), "%s%s%s", labels, *labels && *r->labels ? "," : "", r->labels);
+        fg_mout_u64(out, r->name, l, *(const uint64_t *)((const char *)base + r->off));
+    }
 }
 
 int fg_metrics_add_fn(fg_metrics_t *self, fg_metrics_fn fn, void *arg)
@@ -205,10 +212,7 @@ void fg_metrics_set_health(fg_metrics_t *self, fg_health_fn fn, void *arg)
 
 static void s_render_entry(fg_mout_t *o, const fgm_entry_t *e)
 {
-    if (e->kind == M_U64)
-        fg_mout_u64(o, e->name, e->labels, *(const uint64_t *)e->value);
-    else
-        fg_mout_double(o, e->name, e->labels, *(const double *)e->value);
+    fg_mout_u64(o, e->name, e->labels, *e->value);
 }
 
 /* Registered entries grouped by family, in order of first registration. */

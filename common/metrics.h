@@ -1,10 +1,11 @@
 /* metrics: a daemon's Prometheus metrics and its /metrics + /healthz server.
  *
- * The daemon registers its counters once, at start-up: a name, a help text,
- * a label set, and a pointer to a uint64_t (or double) that lives in the
- * daemon's own structs and that it keeps updating as before. Metrics whose
- * label sets change at run time (one per exporter, per backend) come from a
- * callback that writes them with fg_mout_*(). Nothing is read from another
+ * The daemon declares its counters once, at start-up, as a table of
+ * fg_series_t (name, type, help, labels, offset of a uint64_t in its stats
+ * struct) over the struct it keeps updating as before (fg_metrics_table), or
+ * writes the same table from a callback over a copy (fg_mout_table). Metrics
+ * whose label sets change at run time (one per exporter, per shard) come from
+ * a callback that writes them with fg_mout_*(). Nothing is read from another
  * thread: the daemon's loop calls fg_metrics_tick() every turn, and when a
  * scrape is waiting (or at least once per second) the tick renders the text
  * exposition (and evaluates the health callback) on the loop's own thread
@@ -72,17 +73,33 @@ int fg_metrics_port(const fg_metrics_t *self);
  * min(4096, RLIMIT_NOFILE soft limit / 4), at least 16. */
 unsigned fg_metrics_conn_limit(const fg_metrics_t *self);
 
-/* Register a counter (type counter) or gauge read from *value at every
- * render. labels is "" or 'k="v",k2="v2"' (copied); name and help must be
- * string literals or outlive the registry. Several registrations may share
- * a name with different labels: they form one family. Returns 0, or -1 when
- * out of memory. The value must outlive the registry. */
-int fg_metrics_counter(fg_metrics_t *self, const char *name, const char *help,
-                       const char *labels, const uint64_t *value);
-int fg_metrics_gauge(fg_metrics_t *self, const char *name, const char *help,
-                     const char *labels, const uint64_t *value);
-int fg_metrics_gauge_double(fg_metrics_t *self, const char *name, const char *help,
-                            const char *labels, const double *value);
+/* The one way to declare a daemon's metrics: a table of series, each a
+ * uint64_t field of the daemon's stats struct. Rows of one family (same name,
+ * different labels) are consecutive; the first row's type and help count
+ * (later rows may leave help ""). Name and help are string literals. */
+typedef struct {
+    const char *name;
+    const char *type;   /* "counter" or "gauge" */
+    const char *help;
+    const char *labels; /* "" or 'k="v",k2="v2"' */
+    size_t off;         /* offset of the uint64_t in the stats struct */
+} fg_series_t;
+
+#define FG_COUNTER(T, field, name, labels, help) {name, "counter", help, labels, offsetof(T, field)}
+#define FG_GAUGE(T, field, name, labels, help) {name, "gauge", help, labels, offsetof(T, field)}
+#define FG_NSERIES(table) (sizeof(table) / sizeof((table)[0]))
+
+/* Register the n rows of table over the stats struct at base, read at every
+ * render (the daemon keeps updating it; base must outlive the registry).
+ * labels ("" or NULL, or 'shard="0"') go before each row's own. Returns 0,
+ * or -1 when out of memory. */
+int fg_metrics_table(fg_metrics_t *self, const fg_series_t *table, size_t n, const void *base,
+                     const char *labels);
+
+/* The same table written from a callback over a copy of the stats (for a
+ * daemon that copies its stats at each render, or stats that come and go). */
+void fg_mout_table(fg_mout_t *out, const fg_series_t *table, size_t n, const void *base,
+                   const char *labels);
 
 /* Call fn(out, arg) at every render, after the registered values. Returns 0,
  * or -1 when out of memory. */

@@ -21,8 +21,7 @@ typedef struct {
     const char *help;
     const char *type; /* "counter" / "gauge" */
     char *labels;
-    int kind;
-    const void *value;
+    const uint64_t *value;
 } fgm_entry_t;
 
 typedef struct {

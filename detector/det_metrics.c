@@ -32,48 +32,44 @@ static int s_health(char *why, size_t len, void *arg)
     return 0;
 }
 
-static int s_register(fg_metrics_t *m, const det_stats_t *st)
-{
-    static const char dec[] = "floodgate_detector_decisions_total";
-    static const char dech[] = "Decisions sent to the actuator, by type.";
-    static const char hw[] = "floodgate_detector_host_windows_total";
-    static const char hwh[] = "Host windows received, by what became of them.";
-    int rc = 0;
-#define CNT(name, help, field) rc |= fg_metrics_counter(m, name, help, "", &st->field)
-    CNT("floodgate_detector_windows_total", "WindowBatch messages received.", windows);
-    CNT("floodgate_detector_windows_lost_total",
-        "WindowBatch messages lost between the shards and the detector (sequence gaps).",
-        windows_lost);
-    CNT("floodgate_detector_windows_malformed_total", "Messages that did not unpack.",
-        malformed);
-    CNT("floodgate_detector_shard_resets_total", "A shard's sequence went back (restart).",
-        shard_resets);
-    CNT("floodgate_detector_bad_shard_total", "Windows of a shard outside the config.",
-        bad_shard);
-    CNT("floodgate_detector_decisions_dropped_total",
-        "Decisions the actuator's queue could not take.", dropped);
-    CNT("floodgate_detector_attacks_full_total",
-        "Hosts over a threshold without room for attack state.", attacks_full);
-    CNT("floodgate_detector_attacks_ended_total", "Attacks ended after attack_end.",
-        attacks_ended);
-    CNT("floodgate_detector_network_attacks_total",
-        "Hostgroup network-wide (carpet bombing) thresholds crossed.", network_attacks);
-    CNT("floodgate_detector_network_bans_total",
-        "Hosts banned by a network-wide threshold: they carried the increase.", network_bans);
-    CNT("floodgate_detector_network_spared_total",
-        "Host windows above the network floor during a network-wide attack, at their usual "
-        "rate: not banned.",
-        network_spared);
-#undef CNT
-    rc |= fg_metrics_counter(m, dec, dech, "type=\"ban\"", &st->bans);
-    rc |= fg_metrics_counter(m, dec, dech, "type=\"ongoing\"", &st->ongoing);
-    rc |= fg_metrics_counter(m, hw, hwh, "result=\"evaluated\"", &st->hosts_evaluated);
-    rc |= fg_metrics_counter(m, hw, hwh, "result=\"over_threshold\"", &st->over_threshold);
-    rc |= fg_metrics_counter(m, hw, hwh, "result=\"outgoing\"", &st->hosts_out);
-    rc |= fg_metrics_counter(m, hw, hwh, "result=\"unmonitored\"", &st->unmonitored);
-    rc |= fg_metrics_counter(m, hw, hwh, "result=\"whitelisted\"", &st->whitelisted);
-    return rc;
-}
+static const fg_series_t s_series[] = {
+    FG_COUNTER(det_stats_t, windows, "floodgate_detector_windows_total", "",
+               "WindowBatch messages received."),
+    FG_COUNTER(det_stats_t, windows_lost, "floodgate_detector_windows_lost_total", "",
+               "WindowBatch messages lost between the shards and the detector (sequence gaps)."),
+    FG_COUNTER(det_stats_t, malformed, "floodgate_detector_windows_malformed_total", "",
+               "Messages that did not unpack."),
+    FG_COUNTER(det_stats_t, shard_resets, "floodgate_detector_shard_resets_total", "",
+               "A shard's sequence went back (restart)."),
+    FG_COUNTER(det_stats_t, bad_shard, "floodgate_detector_bad_shard_total", "",
+               "Windows of a shard outside the config."),
+    FG_COUNTER(det_stats_t, dropped, "floodgate_detector_decisions_dropped_total", "",
+               "Decisions the actuator's queue could not take."),
+    FG_COUNTER(det_stats_t, attacks_full, "floodgate_detector_attacks_full_total", "",
+               "Hosts over a threshold without room for attack state."),
+    FG_COUNTER(det_stats_t, attacks_ended, "floodgate_detector_attacks_ended_total", "",
+               "Attacks ended after attack_end."),
+    FG_COUNTER(det_stats_t, network_attacks, "floodgate_detector_network_attacks_total", "",
+               "Hostgroup network-wide (carpet bombing) thresholds crossed."),
+    FG_COUNTER(det_stats_t, network_bans, "floodgate_detector_network_bans_total", "",
+               "Hosts banned by a network-wide threshold: they carried the increase."),
+    FG_COUNTER(det_stats_t, network_spared, "floodgate_detector_network_spared_total", "",
+               "Host windows above the network floor during a network-wide attack, at their usual "
+               "rate: not banned."),
+    FG_COUNTER(det_stats_t, bans, "floodgate_detector_decisions_total", "type=\"ban\"",
+               "Decisions sent to the actuator, by type."),
+    FG_COUNTER(det_stats_t, ongoing, "floodgate_detector_decisions_total", "type=\"ongoing\"", ""),
+    FG_COUNTER(det_stats_t, hosts_evaluated, "floodgate_detector_host_windows_total",
+               "result=\"evaluated\"", "Host windows received, by what became of them."),
+    FG_COUNTER(det_stats_t, over_threshold, "floodgate_detector_host_windows_total",
+               "result=\"over_threshold\"", ""),
+    FG_COUNTER(det_stats_t, hosts_out, "floodgate_detector_host_windows_total",
+               "result=\"outgoing\"", ""),
+    FG_COUNTER(det_stats_t, unmonitored, "floodgate_detector_host_windows_total",
+               "result=\"unmonitored\"", ""),
+    FG_COUNTER(det_stats_t, whitelisted, "floodgate_detector_host_windows_total",
+               "result=\"whitelisted\"", ""),
+};
 
 fg_metrics_t *det_metrics_start(const fg_config_t *cfg, det_t *det)
 {
@@ -81,7 +77,7 @@ fg_metrics_t *det_metrics_start(const fg_config_t *cfg, det_t *det)
     if (!m)
         return NULL;
     det_mctx_t *c = fg_metrics_calloc(m, sizeof(*c));
-    if (!c || s_register(m, det_stats(det)) != 0 ||
+    if (!c || fg_metrics_table(m, s_series, FG_NSERIES(s_series), det_stats(det), "") != 0 ||
         fg_metrics_add_fn(m, s_gauges, c) != 0) {
         fg_error("event=metrics_failed reason=\"out of memory\"");
         fg_metrics_destroy(&m);

@@ -74,15 +74,38 @@ static char *s_http(int port, const char *req)
     return buf;
 }
 
-static uint64_t s_counter = 7;
-static uint64_t s_gauge = 3;
-static uint64_t s_l1 = 11, s_l2 = 12;
+/* The daemon's stats struct, as a daemon has one. */
+typedef struct {
+    uint64_t things, level, by_a, by_b;
+} test_stats_t;
+
+static test_stats_t s_st = {.things = 7, .level = 3, .by_a = 11, .by_b = 12};
 static double s_dbl = 0.25;
+
+/* Rows of one family need not be consecutive for a registry. */
+static const fg_series_t s_series[] = {
+    FG_COUNTER(test_stats_t, things, "test_things_total", "", "Things."),
+    FG_GAUGE(test_stats_t, level, "test_level", "", "A level."),
+    FG_COUNTER(test_stats_t, by_a, "test_by_total", "reason=\"a\"", "By reason."),
+    FG_COUNTER(test_stats_t, by_b, "test_by_total", "reason=\"b\"", ""),
+};
+
+/* Written from a callback over a copy; a family's rows are consecutive. */
+static const fg_series_t s_copy_series[] = {
+    FG_COUNTER(test_stats_t, by_a, "test_copy_total", "reason=\"a\"", "From a copy."),
+    FG_COUNTER(test_stats_t, by_b, "test_copy_total", "reason=\"b\"", ""),
+    FG_GAUGE(test_stats_t, level, "test_copy_level", "", "A level, from a copy."),
+};
 
 static void s_fn(fg_mout_t *o, void *arg)
 {
     fg_mout_family(o, "test_dynamic_total", "counter", "From a callback.");
     fg_mout_u64(o, "test_dynamic_total", "exporter=\"10.0.0.1\"", *(uint64_t *)arg);
+    fg_mout_family(o, "test_ratio", "gauge", "A ratio.");
+    fg_mout_double(o, "test_ratio", NULL, s_dbl);
+    /* the same table from a copy, with labels before each row's */
+    test_stats_t copy = s_st;
+    fg_mout_table(o, s_copy_series, FG_NSERIES(s_copy_series), &copy, "shard=\"1\"");
 }
 
 static atomic_int s_health_ok = 1;
@@ -99,12 +122,8 @@ static fg_metrics_t *s_registry(void)
 {
     fg_metrics_t *m = fg_metrics_new("testproc");
     assert_non_null(m);
-    assert_int_equal(fg_metrics_counter(m, "test_things_total", "Things.", "", &s_counter), 0);
-    assert_int_equal(fg_metrics_gauge(m, "test_level", "A level.", "", &s_gauge), 0);
-    assert_int_equal(fg_metrics_counter(m, "test_by_total", "By reason.", "reason=\"a\"", &s_l1), 0);
-    assert_int_equal(fg_metrics_gauge_double(m, "test_ratio", "A ratio.", "", &s_dbl), 0);
-    assert_int_equal(fg_metrics_counter(m, "test_by_total", "By reason.", "reason=\"b\"", &s_l2), 0);
-    assert_int_equal(fg_metrics_add_fn(m, s_fn, &s_counter), 0);
+    assert_int_equal(fg_metrics_table(m, s_series, FG_NSERIES(s_series), &s_st, ""), 0);
+    assert_int_equal(fg_metrics_add_fn(m, s_fn, &s_st.things), 0);
     return m;
 }
 
@@ -130,17 +149,22 @@ static void test_metrics_text_format(void **state)
     assert_non_null(strstr(t, "test_by_total{reason=\"a\"} 11\ntest_by_total{reason=\"b\"} 12\n"));
     assert_non_null(strstr(t, "test_ratio 0.25\n"));
     assert_non_null(strstr(t, "test_dynamic_total{exporter=\"10.0.0.1\"} 7\n"));
+    assert_non_null(strstr(t, "# HELP test_copy_total From a copy.\n# TYPE test_copy_total counter\n"
+                              "test_copy_total{shard=\"1\",reason=\"a\"} 11\n"
+                              "test_copy_total{shard=\"1\",reason=\"b\"} 12\n"
+                              "# HELP test_copy_level A level, from a copy.\n"
+                              "# TYPE test_copy_level gauge\ntest_copy_level{shard=\"1\"} 3\n"));
     assert_non_null(strstr(t, "floodgate_build_info{proc=\"testproc\",version=\"" FG_VERSION "\"} 1\n"));
     assert_non_null(strstr(t, "floodgate_uptime_seconds "));
     assert_non_null(strstr(t, "floodgate_healthy 1\n"));
     free(t);
     /* values are read at render time, not at registration */
-    s_counter = 8;
+    s_st.things = 8;
     fg_metrics_render(m);
     t = fg_metrics_snapshot(m);
     assert_non_null(strstr(t, "test_things_total 8\n"));
     free(t);
-    s_counter = 7;
+    s_st.things = 7;
     fg_metrics_destroy(&m);
     assert_null(m);
     fg_metrics_destroy(&m); /* idempotent */
@@ -176,7 +200,7 @@ static void test_metrics_http(void **state)
     free(r);
 
     /* a scrape gets a fresh render: the value changed since the last one */
-    s_gauge = 42;
+    s_st.level = 42;
     r = s_http(port, "GET /metrics HTTP/1.0\r\n\r\n");
     assert_non_null(strstr(r, "test_level 42\n"));
     free(r);
@@ -224,7 +248,7 @@ static void test_metrics_http(void **state)
     assert_int_equal(fg_metrics_listen(m, "nonsense", err, sizeof(err)), -1);
 
     s_ticker_stop(&t);
-    s_gauge = 3;
+    s_st.level = 3;
     fg_metrics_destroy(&m);
     /* the port is closed after destroy */
     assert_null(s_http(port, "GET /metrics HTTP/1.0\r\n\r\n"));
