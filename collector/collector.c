@@ -48,6 +48,7 @@ struct col {
     uint8_t cur_ex[16];
     exp_entry_t *cur_exp;
     uint64_t cur_now_ms;
+    uint64_t next_sweep_ms; /* of the exporter table and template cache */
     fg_ratelimit_t rl_malformed, rl_dropped, rl_seq, rl_exporters, rl_evicted;
 };
 
@@ -461,17 +462,22 @@ void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *
     }
 }
 
-/* Slots of the exporter table and of the template cache looked at per
- * loop turn for idle streams and stale or orphaned templates. */
+/* Slots of the exporter table and of the template cache looked at every
+ * COL_SWEEP_EVERY_MS for idle streams and stale or orphaned templates: the
+ * default tables (4 096 streams, 32 768 template slots) in about 1.3 s. */
+#define COL_SWEEP_EVERY_MS 10
 #define COL_EXPIRE_STREAMS 64
 #define COL_EXPIRE_TEMPLATES 256
 
 void col_flush_due(col_t *self, uint64_t now_ms)
 {
-    exp_expire(self->exporters, now_ms, COL_EXPIRE_STREAMS);
-    tpl_expire(self->templates, self->exporters, now_ms,
-               (uint64_t)self->cfg->collector.template_timeout * 1000, COL_EXPIRE_TEMPLATES,
-               &self->tst);
+    if (now_ms >= self->next_sweep_ms) { /* at most every COL_SWEEP_EVERY_MS */
+        self->next_sweep_ms = now_ms + COL_SWEEP_EVERY_MS;
+        exp_expire(self->exporters, now_ms, COL_EXPIRE_STREAMS);
+        tpl_expire(self->templates, self->exporters, now_ms,
+                   (uint64_t)self->cfg->collector.template_timeout * 1000, COL_EXPIRE_TEMPLATES,
+                   &self->tst);
+    }
     if (self->cfg->collector.template_hold_ms)
         tpl_hold_expire(self->templates, now_ms, (uint64_t)self->cfg->collector.template_hold_ms,
                         &self->tst);

@@ -397,15 +397,15 @@ static void test_exporters_streams_and_templates_expire(void **state)
     s_templates(&w, false, 1, 2, 20); /* a refreshes its templates at 5 s */
     col_datagram(fx.col, w.b, w.n, &a, 5000);
     for (int i = 0; i < 200; i++) /* bounded sweeps: 256 slots a turn */
-        col_flush_due(fx.col, 7000);
+        col_flush_due(fx.col, 7000 + (uint64_t)i * 10);
     assert_int_equal(ts->templates_expired, 20); /* b's, 6 s old */
     assert_int_equal(exp_count(t), 2);
     for (int i = 0; i < 200; i++)
-        col_flush_due(fx.col, 12000);
+        col_flush_due(fx.col, 12000 + (uint64_t)i * 10);
     assert_int_equal(exp_count(t), 1); /* b: idle 11 s */
     assert_int_equal(exp_stats(t)->expired, 1);
     for (int i = 0; i < 200; i++)
-        col_flush_due(fx.col, 16000);
+        col_flush_due(fx.col, 16000 + (uint64_t)i * 10);
     assert_int_equal(exp_count(t), 0);
     assert_int_equal(ts->templates_expired + ts->templates_evicted, 40);
     char line[4096];
