@@ -5,8 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/log.h"
+
+/* Below this many open files, a flood of TCP connections to a ZeroMQ port
+ * can leave none for the backends (gobgp client pipes, the ExaBGP pipe,
+ * Redis reconnects, the attack log). */
+#define FG_NOFILE_WANT 65536
 
 volatile sig_atomic_t fg_stop = 0;
 volatile sig_atomic_t fg_reload = 0;
@@ -20,6 +26,28 @@ static void s_on_signal(int sig)
         fg_dump_stats = 1;
     else
         fg_stop = 1;
+}
+
+/* Raise the open-file soft limit to the hard limit and log both: every
+ * connection to a ZeroMQ port, handshaken or not, holds a descriptor until
+ * ZeroMQ closes it. Warns when the result is still low. */
+static void s_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    unsigned long long was = (unsigned long long)rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = (rlim_t)was;
+    }
+    fg_info("event=nofile soft=%llu hard=%llu was=%llu", (unsigned long long)rl.rlim_cur,
+            (unsigned long long)rl.rlim_max, was);
+    if (rl.rlim_cur < FG_NOFILE_WANT)
+        fg_warn("event=nofile_low soft=%llu want=%d hint=\"raise the hard limit: LimitNOFILE= "
+                "(systemd), ulimits nofile (compose), ulimit -Hn\"",
+                (unsigned long long)rl.rlim_cur, FG_NOFILE_WANT);
 }
 
 static void s_usage(const char *proc, bool with_shard, FILE *out)
@@ -98,6 +126,7 @@ fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_
         exit(0);
     }
     fg_log_level = level ? fg_log_level_parse(level) : cfg->general.log_level;
+    s_raise_nofile();
 
     /* CZMQ would install its own SIGINT/SIGTERM handlers; we keep ours. */
     zsys_handler_set(NULL);
