@@ -13,6 +13,8 @@
 #include <cmocka.h>
 #include <czmq.h>
 
+#include "cli/scrape.h"
+#include "collector/col_metrics.h"
 #include "collector/collector.h"
 #include "collector/exporters.h"
 #include "collector/netflow_v5.h"
@@ -413,6 +415,64 @@ static void test_exporters_streams_and_templates_expire(void **state)
     s_stop(&fx);
 }
 
+/* Lines of text starting with prefix. */
+static int s_count_lines(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, prefix, len) == 0)
+            n++;
+    return n;
+}
+
+/* Per-exporter metrics are the metrics_exporters busiest streams plus
+ * exporter="other", whatever the number of streams seen; the label sets
+ * together still count every datagram (those of streams that left the
+ * table included), and the busiest stream is the real exporter. */
+static void test_exporters_metric_labels_bounded(void **state)
+{
+    (void)state;
+    fx_t fx;
+    char extra[256];
+    snprintf(extra, sizeof(extra),
+             "    metrics_exporters = 5\n    max_exporters = 256\n"
+             "    metrics_listen = 127.0.0.1:%d\n", hn_free_port());
+    s_start(&fx, extra);
+    fg_metrics_t *m = col_metrics_start(fx.cfg, fx.col);
+    assert_non_null(m);
+    ft_pcap_t pc;
+    assert_int_equal(ft_pcap_load("tests/data/ipfix_softflowd.pcap", &pc), 0);
+    fg_addr_t real = s_v4(0x7f000001);
+    uint32_t rng = 777;
+    s_replay(&fx, &pc, &real, 1000);
+    s_flood(&fx, &real, 2000, &rng, 1100); /* 2000 streams through a 256-slot table */
+    s_replay(&fx, &pc, &real, 1200);
+    fg_metrics_render(m);
+    char *text = fg_metrics_snapshot(m);
+    assert_non_null(text);
+    int sets = s_count_lines(text, "floodgate_collector_exporter_datagrams_total{");
+    int found = 0;
+    double all = scrape_sum(text, "floodgate_collector_exporter_datagrams_total", NULL, &found);
+    const col_stats_t *st = col_stats(fx.col);
+    char top[64];
+    scrape_label(text, "floodgate_collector_exporter_records_total", "exporter", top, sizeof(top));
+    double other = scrape_sum(text, "floodgate_collector_exporter_datagrams_total",
+                              "exporter=\"other\"", NULL);
+    print_message("%zu bytes, %d label sets, %.0f datagrams (%.0f as other), busiest %s\n",
+                  strlen(text), sets, all, other, top);
+    assert_int_equal(sets, 6);
+    assert_int_equal(found, 6);
+    assert_true(all == (double)(st->datagrams - st->exporters_untracked));
+    assert_true(other > 1000);
+    assert_string_equal(top, "127.0.0.1");
+    assert_true(strlen(text) < 32768);
+    free(text);
+    fg_metrics_destroy(&m);
+    ft_pcap_free(&pc);
+    s_stop(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_exporters_template_flood_then_real_ipfix),
         cmocka_unit_test(test_exporters_allow_listed_not_displaced),
         cmocka_unit_test(test_exporters_streams_and_templates_expire),
+        cmocka_unit_test(test_exporters_metric_labels_bounded),
     };
     zsys_init();
     zsys_set_linger(0);
