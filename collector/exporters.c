@@ -218,15 +218,16 @@ static exp_entry_t *s_victim_addr(exp_table_t *self, const exp_addr_t *a,
 }
 
 /* The stream to displace from a full table: the worst of up to
- * EXP_EVICT_SAMPLE unestablished streams from a moving cursor, or NULL
- * when every stream is established. */
+ * EXP_EVICT_SAMPLE unestablished streams within EXP_EVICT_SCAN slots of a
+ * moving cursor, or NULL when every stream is established (or none was
+ * found there: the next arrival looks further on). */
 static exp_entry_t *s_victim_any(exp_table_t *self, uint64_t now_ms)
 {
     if (self->n_est >= self->n)
         return NULL;
     exp_entry_t *best = NULL;
     size_t seen = 0, max = self->lim.max_streams;
-    for (size_t k = 0; k < max && seen < EXP_EVICT_SAMPLE; k++) {
+    for (size_t k = 0; k < max && k < EXP_EVICT_SCAN && seen < EXP_EVICT_SAMPLE; k++) {
         exp_entry_t *e = &self->slots[self->evict_cursor];
         self->evict_cursor = (self->evict_cursor + 1) % max;
         if (!e->used || e->established)

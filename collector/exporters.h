@@ -100,9 +100,11 @@ typedef struct {
 
 /* A run in sequence needs at least this many datagrams too. */
 #define EXP_ESTABLISHED_DATAGRAMS 8
-/* Unestablished streams compared per eviction (and the bound of the walk
- * that finds them is the table's capacity). */
+/* Unestablished streams compared per eviction, and the slots walked at
+ * most to find them: the work per new stream stays bounded when the table
+ * is nearly all established. */
 #define EXP_EVICT_SAMPLE 32
+#define EXP_EVICT_SCAN 1024
 
 /* What happened to streams, and the counters of those that left. */
 typedef struct {
