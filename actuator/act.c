@@ -84,7 +84,7 @@ static void s_backends_ban(act_t *self, const ban_t *b)
             self->st.backend_errors++;
 }
 
-static void s_backendact_unban(act_t *self, const ban_t *b, const char *reason)
+static void s_backends_unban(act_t *self, const ban_t *b, const char *reason)
 {
     for (int i = 0; i < self->n_backends; i++)
         if (self->backends[i]->ops->unban(self->backends[i], b, reason) < 0)
@@ -161,14 +161,41 @@ static void s_attack_log(act_t *self, const ban_t *b, const char *event, const c
               self->cfg->actuator.attack_log, strerror(errno));
 }
 
+void act_record(act_t *self, const ban_t *b, const char *event, const char *reason,
+                bool with_history)
+{
+    pending_t p;
+    uint64_t now = fg_now_ms();
+    if (store_record(self->store, b, event, reason, with_history, now) == 0 ||
+        !act_redis_failed(self, event))
+        return;
+    memset(&p, 0, sizeof(p));
+    if (ban_copy(&p.ban, b) < 0)
+        return;
+    p.action = ACT_RECORD;
+    p.with_history = with_history;
+    p.at_ms = now;
+    snprintf(p.event, sizeof(p.event), "%s", event);
+    snprintf(p.reason, sizeof(p.reason), "%s", reason ? reason : "");
+    act_enqueue(self, &p);
+}
+
+/* A queued record: written as of its time. 0 done, 1 retry later. */
+static int s_apply_record(act_t *self, const pending_t *p)
+{
+    if (store_record(self->store, &p->ban, p->event, p->reason[0] ? p->reason : NULL,
+                     p->with_history, p->at_ms) == 0)
+        return 0;
+    return act_redis_failed(self, p->event);
+}
+
 /* The known ban of ip is over: record it, tell the backends, forget it. */
 void act_unban(act_t *self, const char *ip, const char *reason)
 {
     ban_t *b = zhashx_lookup(self->known, ip);
     if (!b)
         return;
-    if (store_record(self->store, b, "unban", reason, true, fg_now_ms()) < 0)
-        act_redis_failed(self, "record unban");
+    act_record(self, b, "unban", reason, true);
     if (strcmp(reason, "expired") == 0)
         self->st.unbans_expired++;
     else
@@ -176,7 +203,7 @@ void act_unban(act_t *self, const char *ip, const char *reason)
     fg_info("event=unban ip=%s reason=%s source=%s attack_type=%s ban_count=%u", b->ip, reason,
             b->source, b->attack_type, b->ban_count);
     s_attack_log(self, b, "unban", reason);
-    s_backendact_unban(self, b, reason);
+    s_backends_unban(self, b, reason);
     zhashx_delete(self->known, ip); /* frees b */
 }
 
@@ -220,8 +247,7 @@ static void s_refuse(act_t *self, pending_t *p)
               "if this is a real carpet bombing\"",
               p->ban.ip, self->cfg->actuator.max_bans);
     ban_set_times(&p->ban, fg_now_ms());
-    if (store_record(self->store, &p->ban, "refused", "max_bans", false, fg_now_ms()) < 0)
-        act_redis_failed(self, "record refused");
+    act_record(self, &p->ban, "refused", "max_bans", false);
 }
 
 /* Detector bans in force: max_bans counts these only, so manual bans are
@@ -411,6 +437,8 @@ int act_apply(act_t *self, pending_t *p)
 {
     if (!store_connected(self->store))
         return 1;
+    if (p->action == ACT_RECORD)
+        return s_apply_record(self, p);
     long long ttl = store_ban_pttl(self->store, p->ban.ip);
     if (ttl == -3)
         return act_redis_failed(self, "pttl");
@@ -548,8 +576,7 @@ void act_adopt(act_t *self, const char *ip, bool silent)
         return;
     }
     self->st.manual_adopted++;
-    if (store_record(self->store, b, "ban", NULL, true, now) < 0)
-        act_redis_failed(self, "record manual ban");
+    act_record(self, b, "ban", NULL, true);
     s_log_ban(b, "ban");
     s_attack_log(self, b, "ban", NULL);
     s_backends_ban(self, b);

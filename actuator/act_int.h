@@ -17,6 +17,7 @@
 #define ACT_DEFAULT_BAN_TIME 1800
 #define ACT_RL_MS 10000
 #define ACT_RESTORE 1000 /* action: write a known ban back (Redis lost it) */
+#define ACT_RECORD 1001  /* queued action: a history line and event to write */
 #define ACT_SWEEP_MS 1000
 #define ACT_ID_MAX 96    /* run_id + master_replid */
 
@@ -26,6 +27,10 @@ typedef struct {
     int action;
     bool enable_ban;
     ban_t ban;
+    /* ACT_RECORD: what store_record() is to write, as of at_ms */
+    char event[16], reason[24];
+    bool with_history;
+    uint64_t at_ms;
 } pending_t;
 
 struct act_t {
@@ -63,6 +68,11 @@ int act_redis_failed(act_t *self, const char *what);
 void act_enqueue(act_t *self, pending_t *p);
 
 /* act.c */
+
+/* Record an event of b (store_record); when Redis cannot take it now, it
+ * is queued with its time and written later. */
+void act_record(act_t *self, const ban_t *b, const char *event, const char *reason,
+                bool with_history);
 
 /* While Redis cannot take it: announce the ban of p at once (pending: its
  * key is written when the queued decision is applied). Nothing when p is

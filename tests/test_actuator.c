@@ -634,32 +634,37 @@ static void test_actuator_refusal_routed_now_written_later(void **state)
     (void)state;
     char why[128];
     s_make(false, true);
+    s_decide("10.0.3.8", FLOODGATE__ACTION__BAN, 1);
     /* no replica: every write is refused with NOREPLICAS, reads work */
     freeReplyObject(s_redis("CONFIG SET min-replicas-to-write 1"));
     s_decide("10.0.3.5", FLOODGATE__ACTION__BAN, 600);
+    usleep(1500 * 1000);
+    assert_int_equal(act_scan(s_act), 0); /* 10.0.3.8 expired: its unban record waits */
+    assert_int_equal(s_stats().unbans_expired, 1);
     act_stats_t st = s_stats();
-    assert_int_equal(st.bans, 0);
+    assert_int_equal(st.bans, 1);
     assert_int_equal(st.provisional, 1);
-    assert_int_equal(st.queue_depth, 1);
+    assert_int_equal(st.queue_depth, 2);
     assert_true(st.redis_refusals >= 1);
     assert_int_equal(st.redis_writable, 0);
-    assert_int_equal(s_rec->bans, 1); /* routed at once */
+    assert_int_equal(s_rec->bans, 2); /* routed at once */
     assert_int_equal(act_redis_health(s_act, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "NOREPLICAS"));
     assert_int_equal(act_scan(s_act), 0); /* its key is missing: not withdrawn */
     for (int i = 0; i < 5; i++)
         act_tick(s_act);
-    assert_int_equal(s_rec->unbans, 0);
+    assert_int_equal(s_rec->unbans, 1); /* 10.0.3.8 only */
     assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.3.5"), 0);
     freeReplyObject(s_redis("CONFIG SET min-replicas-to-write 0"));
     assert_true(hn_wait_until(s_written, "10.0.3.5", 10000));
     long long ttl = s_int("PTTL %s", "floodgate:ban:10.0.3.5");
     assert_true(ttl > 590000 && ttl <= 600000);
-    assert_int_equal(s_stats().bans, 1);
-    assert_int_equal(s_rec->bans, 1); /* not announced twice */
-    assert_int_equal(s_rec->unbans, 0);
+    assert_int_equal(s_stats().bans, 2);
+    assert_int_equal(s_rec->bans, 2); /* not announced twice */
+    assert_int_equal(s_rec->unbans, 1);
     assert_int_equal(act_redis_health(s_act, why, sizeof(why)), 0);
     s_assert_contains(s_history("10.0.3.5", 0), "\"event\":\"ban\"");
+    s_assert_contains(s_history("10.0.3.8", 0), "\"event\":\"unban\""); /* kept, not lost */
 }
 
 static bool s_restored_two(void *arg)
