@@ -275,8 +275,12 @@ int act_scan(act_t *self)
     self->st.bad_keys = bad;
     for (void *it = zhashx_first(present); it; it = zhashx_next(present)) {
         const char *ip = zhashx_cursor(present);
-        if (!zhashx_lookup(self->known, ip) && store_connected(self->store))
+        ban_t *b = zhashx_lookup(self->known, ip);
+        if (!b && store_connected(self->store))
             act_adopt(self, ip, silent);
+        else if (b && !b->pending && b->expires_ms && fg_now_ms() > b->expires_ms + 2000 &&
+                 trust_recheck_ttl(self->trust, self->store, b, fg_now_ms()) < 0)
+            act_redis_failed(self, "recheck ttl");
     }
     s_unban_vanished(self, present);
     zhashx_destroy(&present);

@@ -352,3 +352,23 @@ int trust_vet_key(trust_t *self, store_t *store, const char *ip, uint64_t now_ms
         trust_forced(self, ip);
     return 1;
 }
+
+int trust_recheck_ttl(trust_t *self, store_t *store, ban_t *b, uint64_t now_ms)
+{
+    const fg_hostgroup_t *g;
+    fg_addr_t a;
+    long long pttl = store_ban_pttl(store, b->ip);
+    if (pttl == -3)
+        return -1;
+    if (pttl == -2 || fg_addr_parse(b->ip, &a) < 0)
+        return 0; /* gone: the scan or the keyspace event unbans it */
+    trust_check_addr(self, &a, true, &g);
+    uint64_t ttl = s_key_ttl(self, b, pttl, g);
+    if (ttl && store_fix_ban(store, b->ip, false, ttl) < 0)
+        return -1;
+    if (ttl)
+        pttl = (long long)ttl;
+    b->expires_ms = pttl > 0 ? now_ms + (uint64_t)pttl : 0;
+    b->expires_at = pttl > 0 ? (int64_t)((b->expires_ms + 500) / 1000) : 0;
+    return 0;
+}

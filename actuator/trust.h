@@ -118,6 +118,11 @@ void trust_forced(trust_t *self, const char *ip);
  * error (out is clear unless 1). */
 int trust_vet_key(trust_t *self, store_t *store, const char *ip, uint64_t now_ms, ban_t *out);
 
+/* A known ban whose key outlived its expiry (someone changed its TTL, e.g.
+ * PERSIST): read the TTL again and apply trust_vet_key's TTL rules; b's
+ * expiry is updated. 0, or -1 on a Redis error. */
+int trust_recheck_ttl(trust_t *self, store_t *store, ban_t *b, uint64_t now_ms);
+
 void trust_get_stats(const trust_t *self, trust_stats_t *out);
 
 #endif

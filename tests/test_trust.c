@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -518,6 +519,27 @@ static void test_trust_max_bans_leaves_manual_bans(void **state)
     assert_int_equal(s_stats().known, 4);
 }
 
+/* A known ban's key made permanent after adoption (PERSIST): once past its
+ * expiry, the scan gives it the hostgroup's ban_time again. */
+static void test_trust_persisted_key_gets_ttl_again(void **state)
+{
+    (void)state;
+    s_make();
+    s_cmd("HSET floodgate:ban:10.0.8.1 ip 10.0.8.1 source manual");
+    s_cmd("EXPIRE floodgate:ban:10.0.8.1 1");
+    assert_int_equal(act_scan(s_act), 0);
+    assert_true(s_told("10.0.8.1"));
+    s_cmd("PERSIST floodgate:ban:10.0.8.1");
+    usleep(3200 * 1000);
+    assert_int_equal(act_scan(s_act), 0);
+    long long t = s_ttl("10.0.8.1");
+    assert_true(t > 590 && t <= 600);
+    assert_int_equal(s_stats().trust.fixes[TRUST_FIX_NO_TTL], 1);
+    const ban_t *b = act_known_ban(s_act, "10.0.8.1");
+    assert_non_null(b);
+    assert_true(b->expires_ms > (uint64_t)time(NULL) * 1000 + 590000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +552,7 @@ int main(void)
         T(test_trust_permanent_only_when_allowed),
         T(test_trust_new_bans_budget),
         T(test_trust_max_bans_leaves_manual_bans),
+        T(test_trust_persisted_key_gets_ttl_again),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
