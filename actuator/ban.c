@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "actuator/json.h"
+#include "common/fgjson.h"
 
 static const char *s_field_names[BAN_NFIELDS] = {
     "ip",        "attack_type", "direction",  "metric",    "value",     "threshold",
@@ -68,9 +68,10 @@ static const char *s_kind_name(int kind)
     }
 }
 
-static void s_json_contributor(json_buf_t *j, const Floodgate__Contributor *c)
+static json_t *s_json_contributor(const Floodgate__Contributor *c)
 {
     char key[FG_ADDR_STRLEN];
+    bool ok = true;
     if (c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR ||
         c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER) {
         fg_addr_t a = {c->key_hi, c->key_lo};
@@ -78,61 +79,74 @@ static void s_json_contributor(json_buf_t *j, const Floodgate__Contributor *c)
     } else {
         snprintf(key, sizeof(key), "%llu", (unsigned long long)c->key_lo);
     }
-    json_sep(j);
-    json_raw(j, "{");
-    json_kv_str(j, "kind", s_kind_name(c->kind));
-    json_kv_str(j, "key", key);
-    json_kv_num(j, "share", c->share);
-    json_kv_uint(j, "packets", c->packets);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    fgjson_set_str(o, "kind", s_kind_name(c->kind), &ok);
+    fgjson_set_str(o, "key", key, &ok);
+    fgjson_set_num(o, "share", c->share, &ok);
+    fgjson_set_uint(o, "packets", c->packets, &ok);
     if (c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER)
-        json_kv_uint(j, "sampling", c->sampling);
-    json_raw(j, "}");
+        fgjson_set_uint(o, "sampling", c->sampling, &ok);
+    if (!ok)
+        json_decref(o);
+    return ok ? o : NULL;
 }
 
 /* "network":{"prefix","usual","prefix_bans"} of a carpet bombing ban: the
  * prefix that held the attack (checked: a prefix, else left out), the
  * host's usual rate, the bans of that prefix so far. */
-static void s_json_network(json_buf_t *j, const Floodgate__Decision *d)
+static void s_json_network(json_t *details, const Floodgate__Decision *d, bool *ok)
 {
     fg_prefix_t p;
     const char *why;
     char text[FG_ADDR_STRLEN + 4];
     if (strlen(d->attack_prefix) >= sizeof(text) || fg_prefix_parse(d->attack_prefix, &p, &why))
         return;
-    json_key(j, "network");
-    json_raw(j, "{");
-    json_kv_str(j, "prefix", fg_prefix_format(&p, text));
-    json_kv_num(j, "usual", isfinite(d->baseline) ? d->baseline : 0);
-    json_kv_uint(j, "prefix_bans", d->prefix_bans);
-    json_raw(j, "}");
+    json_t *n = json_object();
+    fgjson_set_new(details, "network", n, ok);
+    if (!n)
+        return;
+    fgjson_set_str(n, "prefix", fg_prefix_format(&p, text), ok);
+    fgjson_set_num(n, "usual", d->baseline, ok);
+    fgjson_set_uint(n, "prefix_bans", d->prefix_bans, ok);
+}
+
+static void s_json_total(json_t *details, const Floodgate__Decision *d, bool *ok)
+{
+    json_t *t = json_object();
+    fgjson_set_new(details, "total", t, ok);
+    if (!t)
+        return;
+    fgjson_set_num(t, "pps", d->total ? d->total->pps : 0, ok);
+    fgjson_set_num(t, "bps", d->total ? d->total->bps : 0, ok);
+    fgjson_set_num(t, "fps", d->total ? d->total->fps : 0, ok);
 }
 
 /* details: {"total":{"pps","bps","fps"},"top":[...],"network":{...} (carpet
  * bombing only),"first_seen","decided"} */
 static char *s_details(const Floodgate__Decision *d)
 {
-    json_buf_t j;
     char t[BAN_TIME_STRLEN];
-    json_init(&j);
-    json_raw(&j, "{");
-    json_key(&j, "total");
-    json_raw(&j, "{");
-    json_kv_num(&j, "pps", d->total ? d->total->pps : 0);
-    json_kv_num(&j, "bps", d->total ? d->total->bps : 0);
-    json_kv_num(&j, "fps", d->total ? d->total->fps : 0);
-    json_raw(&j, "}");
-    json_key(&j, "top");
-    json_raw(&j, "[");
+    bool ok = true;
+    json_t *j = json_object(), *top = json_array();
+    if (!j || !top) {
+        json_decref(j);
+        json_decref(top);
+        return NULL;
+    }
+    s_json_total(j, d, &ok);
+    fgjson_set_new(j, "top", top, &ok);
     for (size_t i = 0; i < d->n_top && i < BAN_MAX_TOP; i++)
         if (d->top[i])
-            s_json_contributor(&j, d->top[i]);
-    json_raw(&j, "]");
+            fgjson_append_new(top, s_json_contributor(d->top[i]), &ok);
     if (d->attack_prefix && d->attack_prefix[0])
-        s_json_network(&j, d);
-    json_kv_str(&j, "first_seen", ban_format_time((int64_t)(d->first_seen_ms / 1000), t));
-    json_kv_str(&j, "decided", ban_format_time((int64_t)(d->decided_ms / 1000), t));
-    json_raw(&j, "}");
-    return json_take(&j);
+        s_json_network(j, d, &ok);
+    fgjson_set_str(j, "first_seen", ban_format_time((int64_t)(d->first_seen_ms / 1000), t), &ok);
+    fgjson_set_str(j, "decided", ban_format_time((int64_t)(d->decided_ms / 1000), t), &ok);
+    char *text = ok ? fgjson_dump(j) : NULL;
+    json_decref(j);
+    return text;
 }
 
 int ban_from_decision(ban_t *b, const Floodgate__Decision *d)
@@ -186,22 +200,19 @@ int ban_copy(ban_t *dst, const ban_t *src)
 
 void ban_fields(const ban_t *b, ban_fields_t *f)
 {
-    memcpy(f->name, s_field_names, sizeof(f->name));
-    snprintf(f->num[0], sizeof(f->num[0]), "%.15g", b->value);
-    snprintf(f->num[1], sizeof(f->num[1]), "%.15g", b->threshold);
-    snprintf(f->num[2], sizeof(f->num[2]), "%u", b->ban_count);
+    snprintf(f->value_text, sizeof(f->value_text), "%.15g", b->value);
+    snprintf(f->threshold_text, sizeof(f->threshold_text), "%.15g", b->threshold);
+    snprintf(f->ban_count_text, sizeof(f->ban_count_text), "%u", b->ban_count);
+    f->banned_at[0] = f->expires_at[0] = '\0';
     if (b->banned_at)
-        ban_format_time(b->banned_at, f->times[0]);
-    else
-        f->times[0][0] = '\0';
+        ban_format_time(b->banned_at, f->banned_at);
     if (b->expires_at)
-        ban_format_time(b->expires_at, f->times[1]);
-    else
-        f->times[1][0] = '\0';
-    const char *v[BAN_NFIELDS] = {b->ip,        b->attack_type, b->direction, b->metric,
-                                  f->num[0],    f->num[1],      b->hostgroup, b->source,
-                                  f->times[0],  f->times[1],    f->num[2],
-                                  b->details ? b->details : "{}"};
+        ban_format_time(b->expires_at, f->expires_at);
+    const char *v[BAN_NFIELDS] = {b->ip,           b->attack_type,     b->direction,
+                                  b->metric,       f->value_text,      f->threshold_text,
+                                  b->hostgroup,    b->source,          f->banned_at,
+                                  f->expires_at,   f->ban_count_text,  b->details ? b->details : "{}"};
+    memcpy(f->name, s_field_names, sizeof(f->name));
     memcpy(f->value, v, sizeof(f->value));
     snprintf(f->recent, sizeof(f->recent), "%u", b->recent_bans);
     f->repeat = b->repeat_offender ? "1" : "0";
@@ -274,49 +285,71 @@ int ban_set_field(ban_t *b, const char *name, const char *value)
     return 0;
 }
 
-char *ban_json(const ban_t *b, const char *event, const char *reason, uint64_t now_ms)
+/* details as an object when it is JSON, as a string otherwise. */
+static json_t *s_details_value(const char *details)
 {
-    json_buf_t j;
-    ban_fields_t f;
-    char at[BAN_TIME_STRLEN];
-    ban_fields(b, &f);
-    json_init(&j);
-    json_raw(&j, "{");
-    json_kv_str(&j, "event", event);
-    json_kv_str(&j, "at", ban_format_time((int64_t)(now_ms / 1000), at));
-    if (reason)
-        json_kv_str(&j, "reason", reason);
-    for (int i = 0; i < BAN_NFIELDS - 1; i++) {
-        if (i == 4 || i == 5)
-            json_kv_num(&j, f.name[i], i == 4 ? b->value : b->threshold);
-        else if (i == 10)
-            json_kv_uint(&j, f.name[i], b->ban_count);
-        else
-            json_kv_str(&j, f.name[i], f.value[i]);
-    }
-    json_kv_uint(&j, "ban_time", b->ban_time);
-    json_kv_uint(&j, "recent_bans", b->recent_bans);
-    json_key(&j, "repeat_offender");
-    json_raw(&j, b->repeat_offender ? "true" : "false");
-    json_key(&j, "details");
-    if (json_valid(f.value[11]))
-        json_raw(&j, f.value[11]);
-    else
-        json_str(&j, f.value[11]);
-    json_raw(&j, "}");
-    return json_take(&j);
+    json_t *v = fgjson_parse(details ? details : "{}", BAN_DETAILS_MAX);
+    return v ? v : fgjson_str(details);
 }
 
-uint32_t ban_count_in_json(const char *line)
+/* The hash fields of b by name, in schema order (as ban_fields lists them). */
+static void s_json_fields(json_t *j, const ban_t *b, bool *ok)
 {
-    const char *p = line ? strstr(line, "\"ban_count\":") : NULL;
-    if (!p)
-        return 0;
-    p += strlen("\"ban_count\":");
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(p, &end, 10);
-    if (end == p || errno || v > UINT32_MAX)
-        return 0;
-    return (uint32_t)v;
+    char banned[BAN_TIME_STRLEN] = "", expires[BAN_TIME_STRLEN] = "";
+    if (b->banned_at)
+        ban_format_time(b->banned_at, banned);
+    if (b->expires_at)
+        ban_format_time(b->expires_at, expires);
+    fgjson_set_str(j, "ip", b->ip, ok);
+    fgjson_set_str(j, "attack_type", b->attack_type, ok);
+    fgjson_set_str(j, "direction", b->direction, ok);
+    fgjson_set_str(j, "metric", b->metric, ok);
+    fgjson_set_num(j, "value", b->value, ok);
+    fgjson_set_num(j, "threshold", b->threshold, ok);
+    fgjson_set_str(j, "hostgroup", b->hostgroup, ok);
+    fgjson_set_str(j, "source", b->source, ok);
+    fgjson_set_str(j, "banned_at", banned, ok);
+    fgjson_set_str(j, "expires_at", expires, ok);
+    fgjson_set_uint(j, "ban_count", b->ban_count, ok);
+}
+
+char *ban_json(const ban_t *b, const char *event, const char *reason, uint64_t now_ms)
+{
+    char at[BAN_TIME_STRLEN];
+    bool ok = true;
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
+    fgjson_set_str(j, "event", event, &ok);
+    fgjson_set_str(j, "at", ban_format_time((int64_t)(now_ms / 1000), at), &ok);
+    if (reason)
+        fgjson_set_str(j, "reason", reason, &ok);
+    s_json_fields(j, b, &ok);
+    fgjson_set_uint(j, "ban_time", b->ban_time, &ok);
+    fgjson_set_uint(j, "recent_bans", b->recent_bans, &ok);
+    fgjson_set_bool(j, "repeat_offender", b->repeat_offender, &ok);
+    fgjson_set_new(j, "details", s_details_value(b->details), &ok);
+    char *line = ok ? fgjson_dump(j) : NULL;
+    json_decref(j);
+    return line;
+}
+
+int ban_hist_parse(const char *line, ban_hist_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *j = fgjson_parse(line, BAN_LINE_MAX);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return -1;
+    }
+    const char *ev = fgjson_get_str(j, "event", "");
+    if (strlen(ev) < sizeof(out->event))
+        strcpy(out->event, ev);
+    if (ban_parse_time(fgjson_get_str(j, "at", ""), &out->at) < 0)
+        out->at = 0;
+    const json_t *c = json_object_get(j, "ban_count");
+    if (json_is_integer(c) && json_integer_value(c) >= 0 && json_integer_value(c) <= UINT32_MAX)
+        out->ban_count = (uint32_t)json_integer_value(c);
+    json_decref(j);
+    return 0;
 }

@@ -44,15 +44,29 @@ typedef struct {
 } ban_t;
 
 /* The hash fields of a ban: names and values, valid while both the ban and
- * this struct live. */
+ * this struct live. The numbers and times are formatted into the named
+ * buffers; name[] and value[] list them in schema order for HSET/XADD. */
 typedef struct {
     const char *name[BAN_NFIELDS];
     const char *value[BAN_NFIELDS];
-    char num[5][32];
-    char times[2][BAN_TIME_STRLEN];
+    char value_text[32];
+    char threshold_text[32];
+    char ban_count_text[16];
+    char banned_at[BAN_TIME_STRLEN];
+    char expires_at[BAN_TIME_STRLEN];
     char recent[16];    /* recent_bans, for the events stream */
     const char *repeat; /* "1" or "0" */
 } ban_fields_t;
+
+/* What the actuator reads back from a history line: the top-level event,
+ * its time and the ban_count (what "details" embeds is not looked into). */
+typedef struct {
+    char event[16];     /* "" when absent or too long */
+    int64_t at;         /* unix seconds, 0 when absent or bad */
+    uint32_t ban_count; /* 0 when absent or bad */
+} ban_hist_t;
+
+#define BAN_LINE_MAX (1u << 20) /* longest history line parsed */
 
 /* Fill b from a decision: ip, attack type, direction, metric, value,
  * threshold, hostgroup, ban_time, pps, details (JSON of the top contributors
@@ -83,7 +97,8 @@ int ban_set_field(ban_t *b, const char *name, const char *value);
 
 /* The ban as one JSON line (no newline): event, at, reason (when not NULL)
  * and every hash field; details is embedded as an object when it is valid
- * JSON, as a string otherwise. The caller's to free; NULL on OOM. */
+ * JSON, as a string otherwise. The caller's to free; NULL on OOM. Numbers
+ * are JSON numbers, times ISO 8601 strings (fgjson's conventions). */
 char *ban_json(const ban_t *b, const char *event, const char *reason, uint64_t now_ms);
 
 /* ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ" of unix seconds into buf. Returns buf. */
@@ -92,8 +107,9 @@ char *ban_format_time(int64_t t, char buf[BAN_TIME_STRLEN]);
 /* Parse the form ban_format_time writes. 0 or -1. */
 int ban_parse_time(const char *s, int64_t *out);
 
-/* The ban_count in a history line written by ban_json (0 when absent or
- * bad). Cannot fail. */
-uint32_t ban_count_in_json(const char *line);
+/* Parse a history line written by ban_json (read back from Redis, so
+ * untrusted: at most BAN_LINE_MAX bytes). Returns 0, or -1 when line is not a
+ * JSON object (out is then zeroed). */
+int ban_hist_parse(const char *line, ban_hist_t *out);
 
 #endif

@@ -13,6 +13,8 @@
 #include "actuator/gobgp.h"
 
 #include <czmq.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #define GOBGP_OUT_MAX (64u << 20) /* a RIB listing of a few 100 k routes */
 #define GOBGP_RL_MS 10000
 #define GOBGP_BLACKHOLE 4294902426ULL /* 65535:666 as gobgp's JSON prints it */
+#define GOBGP_ATTR_COMMUNITIES 8   /* RFC 1997 COMMUNITIES path attribute type code */
 
 enum { TAG_ADD, TAG_DEL, TAG_LIST4, TAG_LIST6 };
 
@@ -42,60 +45,111 @@ typedef struct {
     fg_ratelimit_t rl;
 } gobgp_t;
 
-/* ---- the RIB listing ---- */
+/* ---- the RIB listing ----
+ *
+ * {"<prefix>":[<path>,...],...} where a path is {"nlri":{"prefix":"..."},
+ * "attrs":[{"type":8,"communities":[N,...]},...],...}. Each destination is
+ * parsed on its own by jansson (JSON_DISABLE_EOF_CHECK stops after one
+ * value), so a listing of a few 100 k routes never becomes one tree. */
 
-/* The string value after `"name":` at p (bounded by end) into out. */
-static bool s_json_string_at(const char *p, char *out, size_t outlen)
+static const char *s_ws(const char *p, const char *end)
 {
-    if (*p != '"')
-        return false;
-    const char *q = strchr(p + 1, '"');
-    if (!q || (size_t)(q - p - 1) >= outlen)
-        return false;
-    memcpy(out, p + 1, (size_t)(q - p - 1));
-    out[q - p - 1] = '\0';
-    return true;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
 }
 
-/* True when the community array starting at p (just after '[') holds the
- * BLACKHOLE community before its ']'. */
-static bool s_has_blackhole(const char *p, const char *end)
+/* The JSON value at *p (before end), *p moved past it; NULL when not JSON. */
+static json_t *s_next_value(const char **p, const char *end)
 {
-    while (p < end && *p != ']') {
-        char *next;
-        unsigned long long v = strtoull(p, &next, 10);
-        if (next == p)
-            return false;
-        if (v == GOBGP_BLACKHOLE)
-            return true;
-        p = next;
-        while (p < end && (*p == ',' || *p == ' '))
-            p++;
+    json_error_t err;
+    json_t *v = json_loadb(*p, (size_t)(end - *p), JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &err);
+    if (v)
+        *p += err.position;
+    return v;
+}
+
+/* True when the path's attributes hold the community attribute (type 8)
+ * with BLACKHOLE (65535:666) among its values. */
+static bool s_path_blackhole(const json_t *path)
+{
+    size_t i, k;
+    const json_t *attr, *c;
+    json_array_foreach(json_object_get(path, "attrs"), i, attr)
+    {
+        if (json_integer_value(json_object_get(attr, "type")) != GOBGP_ATTR_COMMUNITIES)
+            continue;
+        json_array_foreach(json_object_get(attr, "communities"), k, c)
+        {
+            if (json_is_integer(c) && (unsigned long long)json_integer_value(c) == GOBGP_BLACKHOLE)
+                return true;
+        }
     }
     return false;
 }
 
+/* The paths of one destination: fn for each. Count, or -1 on a path
+ * without a usable nlri prefix. */
+static int s_destination(const json_t *paths, gobgp_route_fn *fn, void *arg)
+{
+    size_t i;
+    const json_t *path;
+    if (!json_is_array(paths))
+        return -1;
+    json_array_foreach(paths, i, path)
+    {
+        const char *prefix = json_string_value(json_object_get(json_object_get(path, "nlri"),
+                                                               "prefix"));
+        if (!prefix || strlen(prefix) >= FG_PREFIX_STRLEN)
+            return -1;
+        fn(prefix, s_path_blackhole(path), arg);
+    }
+    return (int)json_array_size(paths);
+}
+
+/* One "<prefix>":[paths] member at *p: fn for each path. Count or -1. */
+static int s_member(const char **p, const char *end, gobgp_route_fn *fn, void *arg)
+{
+    json_t *key = s_next_value(p, end);
+    bool is_key = json_is_string(key);
+    json_decref(key);
+    *p = s_ws(*p, end);
+    if (!is_key || *p >= end || **p != ':')
+        return -1;
+    *p = s_ws(*p + 1, end);
+    json_t *paths = s_next_value(p, end);
+    int n = s_destination(paths, fn, arg);
+    json_decref(paths);
+    return n;
+}
+
 int gobgp_parse_rib(const char *json, gobgp_route_fn *fn, void *arg)
 {
-    static const char nlri[] = "\"nlri\":{\"prefix\":";
-    static const char comm[] = "\"communities\":[";
-    int n = 0;
-    if (!json || (json[0] != '{' && json[0] != '\0'))
+    if (!json)
         return -1;
-    const char *p = strstr(json, nlri);
-    while (p) {
-        char prefix[FG_PREFIX_STRLEN];
-        if (!s_json_string_at(p + sizeof(nlri) - 1, prefix, sizeof(prefix)))
+    const char *end = json + strlen(json), *p = s_ws(json, end);
+    int n = 0;
+    if (p == end)
+        return 0; /* nothing printed: no route */
+    if (*p != '{')
+        return -1;
+    p = s_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return s_ws(p + 1, end) == end ? 0 : -1;
+    for (;;) {
+        int k = s_member(&p, end, fn, arg);
+        if (k < 0 || k > INT_MAX - n)
             return -1;
-        const char *next = strstr(p + 1, nlri);
-        const char *end = next ? next : p + strlen(p);
-        const char *c = strstr(p, comm);
-        bool bh = c && c < end && s_has_blackhole(c + sizeof(comm) - 1, end);
-        fn(prefix, bh, arg);
-        n++;
-        p = next;
+        n += k;
+        p = s_ws(p, end);
+        if (p < end && *p == ',') {
+            p = s_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}' && s_ws(p + 1, end) == end)
+            return n;
+        return -1;
     }
-    return n;
 }
 
 /* ---- commands ---- */

@@ -362,8 +362,9 @@ int store_last_ban_count(store_t *self, const char *ip, uint32_t *count)
         return -1;
     int rc = 0;
     *count = 0;
-    if (r->type == REDIS_REPLY_STRING)
-        *count = ban_count_in_json(r->str);
+    ban_hist_t h;
+    if (r->type == REDIS_REPLY_STRING && ban_hist_parse(r->str, &h) == 0)
+        *count = h.ban_count;
     else if (r->type != REDIS_REPLY_NIL)
         rc = s_is(self, r, REDIS_REPLY_NIL, "lindex") ? 0 : -1;
     freeReplyObject(r);
@@ -392,16 +393,12 @@ long long store_hold_pttl(store_t *self, const char *ip)
     return s_pttl(self, "hold", ip);
 }
 
-/* One history line: is it a ban or a renewal stamped at or after since? */
-static bool s_recent_ban(const char *line, int64_t since)
+/* One history line: is it a ban or a renewal stamped at or after since?
+ * (The event is the line's own, not one inside its details.) */
+static bool s_recent_ban(const ban_hist_t *h, int64_t since)
 {
-    const char *at = strstr(line, "\"at\":\"");
-    char stamp[BAN_TIME_STRLEN];
-    int64_t t;
-    if (!at || (!strstr(line, "\"event\":\"ban\"") && !strstr(line, "\"event\":\"renew\"")))
-        return false;
-    snprintf(stamp, sizeof(stamp), "%.20s", at + 6);
-    return ban_parse_time(stamp, &t) == 0 && t >= since;
+    return (strcmp(h->event, "ban") == 0 || strcmp(h->event, "renew") == 0) && h->at > 0 &&
+           h->at >= since;
 }
 
 int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int window_s,
@@ -423,9 +420,12 @@ int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int windo
         const redisReply *e = r->element[i];
         if (e->type != REDIS_REPLY_STRING || strlen(e->str) != e->len)
             continue;
+        ban_hist_t h;
+        if (ban_hist_parse(e->str, &h) < 0)
+            continue;
         if (i == 0)
-            *last = ban_count_in_json(e->str);
-        *recent += window_s > 0 && s_recent_ban(e->str, since);
+            *last = h.ban_count;
+        *recent += window_s > 0 && s_recent_ban(&h, since);
     }
     freeReplyObject(r);
     return 0;

@@ -16,11 +16,20 @@
 #include <cmocka.h>
 
 #include "actuator/act.h"
-#include "actuator/json.h"
+#include "common/fgjson.h"
+#include "common/log.h"
 #include "common/config.h"
 #include "tests/harness.h"
 
 static char *s_dir;
+
+/* True when s is one complete JSON value. */
+static bool s_json_valid(const char *s)
+{
+    json_t *v = fgjson_parse(s, 1u << 20);
+    json_decref(v);
+    return v != NULL;
+}
 static int s_port;
 static pid_t s_redis_pid;
 static fg_config_t *s_cfg;
@@ -323,10 +332,10 @@ static void test_actuator_ban_writes_hash_history_event(void **state)
     free(banned);
     free(expires);
     char *details = s_hget("10.0.0.5", "details");
-    assert_true(json_valid(details));
+    assert_true(s_json_valid(details));
     s_assert_contains(details, "\"key\":\"198.51.100.1\"");
     char *line = s_history("10.0.0.5", 0);
-    assert_true(json_valid(line));
+    assert_true(s_json_valid(line));
     s_assert_contains(line, "\"event\":\"ban\"");
     s_assert_contains(s_last_event("event"), "ban");
     s_assert_contains(s_last_event("ip"), "10.0.0.5");
@@ -349,7 +358,7 @@ static void test_actuator_ban_network_prefix_in_details(void **state)
     d.prefix_bans = 3;
     assert_int_equal(act_decision(s_act, &d), 0);
     char *details = s_hget("10.0.201.7", "details");
-    assert_true(json_valid(details));
+    assert_true(s_json_valid(details));
     s_assert_contains(details,
                       "\"network\":{\"prefix\":\"10.0.201.0/24\",\"usual\":1000,\"prefix_bans\":3}");
     d = s_decision("10.0.201.8", FLOODGATE__ACTION__BAN, 600, true);
@@ -357,7 +366,7 @@ static void test_actuator_ban_network_prefix_in_details(void **state)
     d.attack_prefix = "10.0.201.0/24\",\"forged\":\"1";
     assert_int_equal(act_decision(s_act, &d), 0);
     details = s_hget("10.0.201.8", "details");
-    assert_true(json_valid(details));
+    assert_true(s_json_valid(details));
     assert_null(strstr(details, "network"));
     assert_null(strstr(details, "forged"));
     free(details);
@@ -781,6 +790,40 @@ static void test_actuator_renews_just_after_expiry_without_withdraw(void **state
     assert_int_equal(s_rec->bans, 1);
 }
 
+/* A history line is read as JSON: its own "event" and "ban_count" count,
+ * never the same bytes inside its details (an unban whose details embed an
+ * old ban line, a hand-written line with details first). */
+static void test_actuator_history_event_in_details_not_counted(void **state)
+{
+    (void)state;
+    ban_hist_t h;
+    static const char line[] =
+        "{\"details\":{\"event\":\"ban\",\"ban_count\":99,\"note\":\"\\\"event\\\":\\\"ban\\\"\"},"
+        "\"event\":\"unban\",\"at\":\"2026-11-27T10:41:42Z\",\"ban_count\":3}";
+    assert_int_equal(ban_hist_parse(line, &h), 0);
+    assert_string_equal(h.event, "unban");
+    assert_int_equal(h.ban_count, 3);
+    assert_int_equal(h.at, 1795776102);
+    assert_int_equal(ban_hist_parse("\"event\":\"ban\"", &h), -1);
+    assert_int_equal(ban_hist_parse("{\"event\":\"ban\",\"ban_count\":-1,\"at\":1}", &h), 0);
+    assert_string_equal(h.event, "ban");
+    assert_int_equal(h.ban_count, 0);
+    assert_int_equal(h.at, 0);
+    /* in Redis: an unban stamped now whose details say "event":"ban" is no
+     * recent ban, so the next ban of that host is no repeat offence */
+    s_make(false, true);
+    char at[BAN_TIME_STRLEN], text[512];
+    ban_format_time((int64_t)(fg_now_ms() / 1000), at);
+    snprintf(text, sizeof(text),
+             "{\"event\":\"unban\",\"at\":\"%s\",\"ban_count\":2,\"details\":"
+             "{\"event\":\"ban\",\"at\":\"%s\",\"ban_count\":7}}", at, at);
+    freeReplyObject(s_redis("LPUSH floodgate:history:10.0.6.9 %s", text));
+    s_decide("10.0.6.9", FLOODGATE__ACTION__BAN, 600);
+    s_assert_contains(s_last_event("recent_bans"), "0");
+    s_assert_contains(s_last_event("repeat_offender"), "0");
+    s_assert_contains(s_hget("10.0.6.9", "ban_count"), "3");
+}
+
 static void test_actuator_repeat_offender_flagged(void **state)
 {
     (void)state;
@@ -841,14 +884,14 @@ static void test_actuator_attack_log_one_json_line_each(void **state)
     char *nl = strchr(text, '\n');
     assert_non_null(nl);
     *nl = '\0';
-    assert_true(json_valid(text));
+    assert_true(s_json_valid(text));
     assert_non_null(strstr(text, "\"event\":\"ban\""));
     assert_non_null(strstr(text, "\"attack_type\":\"amplification:dns\""));
     assert_non_null(strstr(text, "\"key\":\"198.51.100.1\"")); /* the vectors */
     char *second = nl + 1, *nl2 = strchr(second, '\n');
     assert_non_null(nl2);
     *nl2 = '\0';
-    assert_true(json_valid(second));
+    assert_true(s_json_valid(second));
     assert_non_null(strstr(second, "\"event\":\"unban\""));
     assert_string_equal(nl2 + 1, "");
     free(text);
@@ -933,6 +976,7 @@ int main(void)
         T(test_actuator_lift_policy_never_renews),
         T(test_actuator_renews_just_after_expiry_without_withdraw),
         T(test_actuator_repeat_offender_flagged),
+        T(test_actuator_history_event_in_details_not_counted),
         T(test_actuator_max_bans_refused_and_alerted),
         T(test_actuator_attack_log_one_json_line_each),
         T(test_actuator_redis_unix_socket),

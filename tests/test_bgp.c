@@ -225,9 +225,62 @@ static void test_bgp_parse_rib(void **state)
     assert_string_equal(r.all, "2001:db8:100::1/128! ");
     assert_int_equal(gobgp_parse_rib("{}", s_route, &r), 0);
     assert_int_equal(gobgp_parse_rib("", s_route, &r), 0);
-    assert_int_equal(gobgp_parse_rib("{\"error\":\"context deadline exceeded\"}", s_route, &r), 0);
+    /* an error object is not a listing: no route is withdrawn on its word */
+    assert_int_equal(gobgp_parse_rib("{\"error\":\"context deadline exceeded\"}", s_route, &r), -1);
     assert_int_equal(gobgp_parse_rib("context deadline exceeded", s_route, &r), -1);
     assert_int_equal(gobgp_parse_rib("{\"nlri\":{\"prefix\":\"10.0.0.1/32", s_route, &r), -1);
+}
+
+/* Real listings of Debian's gobgp 3.10 against gobgpd (tests/data, made as
+ * TESTBED.md says): a /32 with 65535:666 and another community, a /24
+ * without any, a /32 with an AS path and a MED, and a v6 /128 whose MP_REACH
+ * attribute repeats the prefix outside "nlri". */
+static void test_bgp_parse_rib_real_gobgp(void **state)
+{
+    (void)state;
+    rib_t r = {"", 0};
+    char *v4 = hn_read_file("tests/data/gobgp_rib_ipv4.json");
+    char *v6 = hn_read_file("tests/data/gobgp_rib_ipv6.json");
+    assert_non_null(v4);
+    assert_non_null(v6);
+    assert_int_equal(gobgp_parse_rib(v4, s_route, &r), 4);
+    assert_string_equal(r.all, "198.18.0.7/32! 198.18.0.8/32! 203.0.113.0/24 203.0.113.5/32! ");
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gobgp_parse_rib(v6, s_route, &r), 1);
+    assert_string_equal(r.all, "2001:db8::5/128! ");
+    /* every truncation of a real listing is refused, never a partial RIB
+     * taken as whole (which would withdraw the routes cut off) */
+    size_t len = strlen(v4);
+    while (len > 0 && (v4[len - 1] == '\n' || v4[len - 1] == '}'))
+        len--;
+    for (size_t cut = 1; cut < len; cut++) {
+        char save = v4[cut];
+        v4[cut] = '\0';
+        memset(&r, 0, sizeof(r));
+        assert_int_equal(gobgp_parse_rib(v4, s_route, &r), -1);
+        v4[cut] = save;
+    }
+    free(v4);
+    free(v6);
+}
+
+/* The substring search this parser replaced took these for routes: an
+ * "nlri" inside a string value, a community list in another path's
+ * attribute of another type. */
+static void test_bgp_parse_rib_no_substring_match(void **state)
+{
+    (void)state;
+    rib_t r = {"", 0};
+    static const char tricky[] =
+        "{\"10.0.0.7/32\":[{\"nlri\":{\"prefix\":\"10.0.0.7/32\"},\"attrs\":[{\"type\":16,"
+        "\"communities\":[4294902426]},{\"type\":99,\"x\":{\"nlri\":{\"prefix\":"
+        "\"10.0.0.8/32\"},\"communities\":[4294902426]}}]}]}";
+    assert_int_equal(gobgp_parse_rib(tricky, s_route, &r), 1);
+    assert_string_equal(r.all, "10.0.0.7/32 ");
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gobgp_parse_rib("{\"10.0.0.1/32\":[{\"attrs\":[]}]}", s_route, &r), -1);
+    assert_int_equal(gobgp_parse_rib("{\"10.0.0.1/32\":[]} trailing", s_route, &r), -1);
+    assert_int_equal(gobgp_parse_rib("[]", s_route, &r), -1);
 }
 
 /* ---- config and prefixes ---- */
@@ -512,6 +565,8 @@ int main(void)
         cmocka_unit_test(test_bgp_runner_feeds_stdin),
         cmocka_unit_test(test_bgp_runner_unread_stdin),
         cmocka_unit_test(test_bgp_parse_rib),
+        cmocka_unit_test(test_bgp_parse_rib_real_gobgp),
+        cmocka_unit_test(test_bgp_parse_rib_no_substring_match),
         cmocka_unit_test(test_bgp_config_keys),
         cmocka_unit_test(test_bgp_gobgp_backend_announce_withdraw_resync),
         cmocka_unit_test(test_bgp_exabgp_backend_pipe),
