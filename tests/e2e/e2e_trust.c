@@ -510,6 +510,60 @@ static void test_trust_e2e_forged_decisions_refused(void **state)
     assert_int_equal(s_bird_count(), 1);
 }
 
+/* Lines of the actuator's log holding needle. */
+static int s_log_lines(const char *needle)
+{
+    char *log = s_actuator_log();
+    int n = 0;
+    for (const char *p = log; p && (p = strstr(p, needle)); p++)
+        n++;
+    free(log);
+    return n;
+}
+
+/* A flood of forged decisions: 20 000 for 10 000 unmonitored addresses and
+ * 5 000 for a whitelisted one, a real decision in the middle. The real one
+ * is announced, every forged one counted, the log holds at most
+ * TRUST_LOG_BURST (20) refusal lines per 10 s. */
+static void test_trust_e2e_forged_flood(void **state)
+{
+    (void)state;
+    uint8_t buf[1024];
+    char ip[32];
+    int lines0 = s_log_lines("event=decision_refused");
+    uint64_t t0 = hn_ms(), t_real = 0;
+    for (int i = 0; i < 25000; i++) {
+        if (i == 12500) {
+            s_decide("10.0.1.4", FLOODGATE__ACTION__BAN, 600);
+            t_real = hn_ms();
+        }
+        if (i % 5 == 4)
+            snprintf(ip, sizeof(ip), "10.0.0.53");
+        else /* the k-th unmonitored one: 10 000 addresses, each twice */
+            snprintf(ip, sizeof(ip), "100.64.%d.%d", (i - i / 5) % 10000 / 250,
+                     (i - i / 5) % 250 + 1);
+        s_send_bytes(buf, s_pack(ip, FLOODGATE__ACTION__BAN, 600, buf));
+    }
+    s_expect_route("10.0.1.4/32", 10000);
+    uint64_t took_real = hn_ms() - t_real;
+    s_expect_metric("floodgate_actuator_decisions_refused_total{reason=\"unmonitored\"}",
+                    1 + 20000);
+    uint64_t took = hn_ms() - t0;
+    s_expect_metric("floodgate_actuator_decisions_refused_total{reason=\"whitelisted\"}",
+                    1 + 5000);
+    int lines = s_log_lines("event=decision_refused") - lines0;
+    print_message("25 000 forged decisions refused in %llu ms; the real one in BIRD %llu ms "
+                  "after it was sent; %d refusal log lines\n",
+                  (unsigned long long)took, (unsigned long long)took_real, lines);
+    if (lines > 20 * (int)(took / 10000 + 2))
+        fail_msg("%d refusal lines for a %llu ms flood", lines, (unsigned long long)took);
+    redisReply *r = hn_redis(s_t.redis_port, "KEYS floodgate:ban:100.64.*");
+    assert_non_null(r);
+    assert_int_equal(r->elements, 0);
+    freeReplyObject(r);
+    assert_int_equal(s_bird_count(), 2);
+}
+
 static bool s_keys_gone(void *arg)
 {
     (void)arg;
@@ -556,7 +610,7 @@ static void test_trust_e2e_hand_written_keys(void **state)
                            "10.0.0.53/32", "8.8.4.4/32",  "10.0.2.6/32", "10.0.2.7/32"};
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
         s_expect_no_route(never[i]);
-    assert_int_equal(s_bird_count(), 3);
+    assert_int_equal(s_bird_count(), 4);
 }
 
 static bool s_real_banned(void *arg)
@@ -715,6 +769,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trust_e2e_forged_decisions_refused),
+        cmocka_unit_test(test_trust_e2e_forged_flood),
         cmocka_unit_test(test_trust_e2e_hand_written_keys),
         cmocka_unit_test(test_trust_e2e_new_bans_budget),
         cmocka_unit_test(test_trust_e2e_connection_flood),
