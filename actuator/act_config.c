@@ -66,44 +66,47 @@ static int s_set_communities(void *root, void *target, const zpl_key_t *k, const
 #define F(field) offsetof(act_config_t, field)
 #define SZ(field) sizeof(((act_config_t *)0)->field)
 #define INT(key, d, lo, hi) {.name = #key, .kind = ZPL_INT, .off = F(key), .def = d, .min = lo, .max = hi}
+#define INT_R(key, d, lo, hi) {.name = #key, .kind = ZPL_INT, .off = F(key), .def = d, .min = lo, .max = hi, .restart = true}
 #define STR(key, kd, d) {.name = #key, .kind = kd, .off = F(key), .size = SZ(key), .def = d}
+#define STR_R(key, kd, d) {.name = #key, .kind = kd, .off = F(key), .size = SZ(key), .def = d, .restart = true}
 #define BOOL(key, d) {.name = #key, .kind = ZPL_BOOL, .off = F(key), .def = d}
+#define BOOL_R(key, d) {.name = #key, .kind = ZPL_BOOL, .off = F(key), .def = d, .restart = true}
 static const zpl_key_t s_keys[] = {
-    STR(bind, ZPL_ZMQ, "tcp://*:5570"),
-    STR(connect, ZPL_ZMQ, "tcp://127.0.0.1:5570"),
+    STR_R(bind, ZPL_ZMQ, "tcp://*:5570"),
+    STR_R(connect, ZPL_ZMQ, "tcp://127.0.0.1:5570"),
     STR(notify_script, ZPL_STRING, ""),
-    INT(notify_timeout, "10", 1, 3600),
-    INT(notify_queue, "256", 1, 100000),
-    INT(notify_parallel, "4", 1, 256),
+    INT_R(notify_timeout, "10", 1, 3600),
+    INT_R(notify_queue, "256", 1, 100000),
+    INT_R(notify_parallel, "4", 1, 256),
     INT(check_interval, "5", 1, 3600),
     INT(history_max, "100", 1, 100000),
     INT(events_max, "100000", 100, 100000000),
-    STR(metrics_listen, ZPL_LISTEN, "127.0.0.1:9553"),
-    {.name = "bgp_backend", .kind = ZPL_WORD, .off = F(bgp_backend), .size = SZ(bgp_backend), .def = "none",
+    STR_R(metrics_listen, ZPL_LISTEN, "127.0.0.1:9553"),
+    {.restart = true, .name = "bgp_backend", .kind = ZPL_WORD, .off = F(bgp_backend), .size = SZ(bgp_backend), .def = "none",
      .words = "none gobgp exabgp", .why = "not a BGP backend (none, gobgp, exabgp)"},
-    STR(gobgp_api, ZPL_HOSTPORT, "127.0.0.1:50051"),
-    STR(gobgp_client, ZPL_STRING, "/usr/bin/gobgp"),
-    STR(exabgp_pipe, ZPL_STRING, ""),
-    {.name = "next_hop_v4", .kind = ZPL_CUSTOM, .parse = s_set_nexthop, .off = F(next_hop_v4), .value = 4, .def = "192.0.2.1"},
-    {.name = "next_hop_v6", .kind = ZPL_CUSTOM, .parse = s_set_nexthop, .off = F(next_hop_v6), .value = 6, .def = "100::1"},
-    {.name = "communities", .kind = ZPL_CUSTOM, .parse = s_set_communities, .off = F(communities), .size = SZ(communities), .def = ""},
-    INT(prefix_len_v4, "32", 8, 32),
-    INT(prefix_len_v6, "128", 16, 128),
-    BOOL(allow_short_prefixes, "false"),
+    STR_R(gobgp_api, ZPL_HOSTPORT, "127.0.0.1:50051"),
+    STR_R(gobgp_client, ZPL_STRING, "/usr/bin/gobgp"),
+    STR_R(exabgp_pipe, ZPL_STRING, ""),
+    {.restart = true, .name = "next_hop_v4", .kind = ZPL_CUSTOM, .parse = s_set_nexthop, .off = F(next_hop_v4), .size = SZ(next_hop_v4), .value = 4, .def = "192.0.2.1"},
+    {.restart = true, .name = "next_hop_v6", .kind = ZPL_CUSTOM, .parse = s_set_nexthop, .off = F(next_hop_v6), .size = SZ(next_hop_v6), .value = 6, .def = "100::1"},
+    {.restart = true, .name = "communities", .kind = ZPL_CUSTOM, .parse = s_set_communities, .off = F(communities), .size = SZ(communities), .def = ""},
+    INT_R(prefix_len_v4, "32", 8, 32),
+    INT_R(prefix_len_v6, "128", 16, 128),
+    BOOL_R(allow_short_prefixes, "false"),
     INT(max_bans, "10000", 1, 10000000),
     INT(new_bans_max, "1000", 1, 100000),
     INT(new_bans_window, "60", 1, 3600),
     BOOL(allow_permanent_manual_bans, "false"),
-    BOOL(dry_run, "false"),
+    BOOL_R(dry_run, "false"),
     {.name = "renewal", .kind = ZPL_WORD, .off = F(renewal), .size = SZ(renewal), .def = "renew",
      .words = "renew lift", .why = "not a policy (renew, lift)"},
     INT(renew_before, "60", 0, 86400),
     INT(repeat_window, "86400", 0, 31536000),
     STR(attack_log, ZPL_STRING, ""),
-    INT(backend_timeout, "5", 1, 3600),
-    INT(backend_parallel, "4", 1, 64),
-    INT(backend_queue, "65536", 16, 10000000),
-    INT(redis_queue, "10000", 1, 10000000),
+    INT_R(backend_timeout, "5", 1, 3600),
+    INT_R(backend_parallel, "4", 1, 64),
+    INT_R(backend_queue, "65536", 16, 10000000),
+    INT_R(redis_queue, "10000", 1, 10000000),
 };
 /* clang-format on */
 

@@ -11,21 +11,23 @@
 #define F(field) offsetof(agg_config_t, field)
 #define SZ(field) sizeof(((agg_config_t *)0)->field)
 #define INT(key, d, lo, hi) {.name = #key, .kind = ZPL_INT, .off = F(key), .def = d, .min = lo, .max = hi}
+#define INT_R(key, d, lo, hi) {.name = #key, .kind = ZPL_INT, .off = F(key), .def = d, .min = lo, .max = hi, .restart = true}
 #define ZMQ(key, d) {.name = #key, .kind = ZPL_ZMQ, .off = F(key), .size = SZ(key), .def = d}
+#define ZMQ_R(key, d) {.name = #key, .kind = ZPL_ZMQ, .off = F(key), .size = SZ(key), .def = d, .restart = true}
 #define ZMQS(key, d) \
     {.name = #key, .kind = ZPL_ZMQ_LIST, .off = F(key), .size = FG_ENDPOINT_MAX, \
-     .count_off = F(n_##key), .max_items = FG_MAX_SHARDS, .def = d, .list = true}
+     .count_off = F(n_##key), .max_items = FG_MAX_SHARDS, .def = d, .list = true, .restart = true}
 static const zpl_key_t s_keys[] = {
-    INT(shards, "1", 1, FG_MAX_SHARDS),
-    ZMQ(pull_bind, "tcp://*:5550"),
-    ZMQ(pub_bind, "tcp://*:5560"),
+    INT_R(shards, "1", 1, FG_MAX_SHARDS),
+    ZMQ_R(pull_bind, "tcp://*:5550"),
+    ZMQ_R(pub_bind, "tcp://*:5560"),
     ZMQS(pull_connect, "tcp://127.0.0.1:5550"),
     ZMQS(pub_connect, "tcp://127.0.0.1:5560"),
-    INT(tick_ms, "200", 100, 1000),
+    INT_R(tick_ms, "200", 100, 1000),
     {.name = "watch_floor", .kind = ZPL_DOUBLE, .off = F(watch_floor), .def = "0.5", .min = 0, .max = 1},
     INT(host_idle, "60", 1, 86400),
-    INT(max_hosts, "1000000", 16, 100000000),
-    {.name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = SZ(metrics_listen), .def = "127.0.0.1:9560"},
+    INT_R(max_hosts, "1000000", 16, 100000000),
+    {.restart = true, .name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = SZ(metrics_listen), .def = "127.0.0.1:9560"},
 };
 /* clang-format on */
 

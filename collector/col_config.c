@@ -51,18 +51,19 @@ static int s_set_override(void *root, void *target, const zpl_key_t *k, const ch
 #define F(field) offsetof(col_config_t, field)
 #define SZ(field) sizeof(((col_config_t *)0)->field)
 #define INT(key, d, lo, hi) {.name = #key, .kind = ZPL_INT, .off = F(key), .def = d, .min = lo, .max = hi}
+#define INT_R(key, d, lo, hi) {.name = #key, .kind = ZPL_INT, .off = F(key), .def = d, .min = lo, .max = hi, .restart = true}
 #define LISTS(key, d) \
     {.name = #key, .kind = ZPL_HOSTPORTS, .off = F(key), .size = FG_ENDPOINT_MAX, \
-     .count_off = F(n_##key), .max_items = FG_MAX_LISTEN, .def = d, .list = true}
+     .count_off = F(n_##key), .max_items = FG_MAX_LISTEN, .def = d, .list = true, .restart = true}
 static const zpl_key_t s_keys[] = {
-    {.name = "id", .kind = ZPL_UINT32, .off = F(id), .def = "1", .min = 0, .max = 4294967295.0},
+    {.restart = true, .name = "id", .kind = ZPL_UINT32, .off = F(id), .def = "1", .min = 0, .max = 4294967295.0},
     LISTS(netflow_listen, "0.0.0.0:2055"),
-    INT(rcvbuf, "8388608", 65536, 1073741824),
-    INT(batch_records, "4096", 1, 65536),
+    INT_R(rcvbuf, "8388608", 65536, 1073741824),
+    INT_R(batch_records, "4096", 1, 65536),
     INT(batch_ms, "20", 1, 1000),
     INT(default_sampling, "1", 1, 1000000),
-    INT(send_hwm, "1000", 1, 1000000),
-    {.name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = SZ(metrics_listen), .def = "127.0.0.1:9551"},
+    INT_R(send_hwm, "1000", 1, 1000000),
+    {.restart = true, .name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = SZ(metrics_listen), .def = "127.0.0.1:9551"},
     LISTS(sflow_listen, "0.0.0.0:6343"),
     INT(template_timeout, "1800", 0, 604800),
     INT(max_templates, "256", 1, 65536),

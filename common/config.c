@@ -131,11 +131,13 @@ static const zpl_key_t s_networks_keys[] = {
     {.name = "whitelist", .kind = ZPL_PREFIXES, .off = offsetof(fg_networks_config_t, whitelist), .value = 1, .def = "", .list = true},
 };
 static const zpl_key_t s_redis_keys[] = {
-    {.name = "address", .kind = ZPL_CUSTOM, .parse = s_set_redis, .def = "127.0.0.1:6379"},
-    {.name = "user", .kind = ZPL_STRING, .off = R(user), .size = RSZ(user), .def = ""},
-    {.name = "password", .kind = ZPL_STRING, .off = R(password), .size = RSZ(password), .def = ""},
-    {.name = "db", .kind = ZPL_INT, .off = R(db), .def = "0", .min = 0, .max = 15},
-    {.name = "prefix", .kind = ZPL_CUSTOM, .parse = s_set_prefix_name, .off = R(prefix), .size = RSZ(prefix), .def = "floodgate"},
+    /* address sets host, port and socket: restart keeps those bytes */
+    {.restart = true, .name = "address", .kind = ZPL_CUSTOM, .parse = s_set_redis, .off = R(host),
+     .size = R(socket) + RSZ(socket) - R(host), .def = "127.0.0.1:6379"},
+    {.restart = true, .name = "user", .kind = ZPL_STRING, .off = R(user), .size = RSZ(user), .def = ""},
+    {.restart = true, .name = "password", .kind = ZPL_STRING, .off = R(password), .size = RSZ(password), .def = ""},
+    {.restart = true, .name = "db", .kind = ZPL_INT, .off = R(db), .def = "0", .min = 0, .max = 15},
+    {.restart = true, .name = "prefix", .kind = ZPL_CUSTOM, .parse = s_set_prefix_name, .off = R(prefix), .size = RSZ(prefix), .def = "floodgate"},
 };
 
 #define G(field) offsetof(fg_hostgroup_t, field)
@@ -285,6 +287,27 @@ fg_config_t *fg_config_load(const char *path, char *err, size_t errlen)
     if (zpl_load(path, s_sections, N(s_sections), "FLOODGATE", cfg, err, errlen) != 0)
         fg_config_destroy(&cfg);
     return cfg;
+}
+
+int fg_config_reload(fg_config_t *cfg, char *restart, size_t restartlen, char *err,
+                     size_t errlen)
+{
+    fg_config_t *next = fg_config_load(cfg->path, err, errlen);
+    if (!next)
+        return -1;
+    int n = zpl_keep_restart(s_sections, N(s_sections), cfg, next, restart, restartlen);
+    fg_config_t *old = malloc(sizeof(*old));
+    if (!old) {
+        snprintf(err, errlen, "%s: out of memory", cfg->path);
+        fg_config_destroy(&next);
+        return -1;
+    }
+    *old = *cfg; /* the old values move out, the new ones in, same address */
+    *cfg = *next;
+    *next = *old;
+    free(old);
+    fg_config_destroy(&next);
+    return n;
 }
 
 void fg_config_destroy(fg_config_t **self_p)

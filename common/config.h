@@ -113,6 +113,16 @@ typedef struct {
  * "FILE:LINE: reason" (or "FILE: reason") into err. */
 fg_config_t *fg_config_load(const char *path, char *err, size_t errlen);
 
+/* Load cfg->path again for a running process (SIGHUP). On success the new
+ * values replace cfg's in place, at the same address, so that everything
+ * holding cfg sees them; keys that take effect only at start (endpoints,
+ * shards, backends, ...: `.restart` in their schema) keep their running
+ * values, and those whose value changed are listed in restart ("section/key
+ * ...") for the log. Returns how many restart-only keys changed (>= 0), or
+ * -1 with "FILE:LINE: reason" in err and cfg untouched. */
+int fg_config_reload(fg_config_t *cfg, char *restart, size_t restartlen, char *err,
+                     size_t errlen);
+
 /* Free a config and NULL the caller's pointer. Idempotent. */
 void fg_config_destroy(fg_config_t **self_p);
 

@@ -283,6 +283,90 @@ int zpl_defaults(const zpl_section_t *sec, void *root, void *target, char *err, 
     return 0;
 }
 
+/* ---- restart-only keys ---- */
+
+/* Bytes of the key's field (of one list item for lists); 0 for tries. */
+static size_t s_field_size(const zpl_key_t *k)
+{
+    switch (k->kind) {
+    case ZPL_INT:
+        return sizeof(int);
+    case ZPL_UINT32:
+        return sizeof(uint32_t);
+    case ZPL_DOUBLE:
+        return sizeof(double);
+    case ZPL_BOOL:
+        return sizeof(bool);
+    case ZPL_PREFIXES:
+        return 0;
+    default:
+        return k->size;
+    }
+}
+
+static bool s_is_text(const zpl_key_t *k)
+{
+    return k->kind != ZPL_INT && k->kind != ZPL_UINT32 && k->kind != ZPL_DOUBLE &&
+           k->kind != ZPL_BOOL && k->kind != ZPL_CUSTOM && k->kind != ZPL_PREFIXES;
+}
+
+/* Items in the field: the count of a list, else 1. */
+static int s_items(const zpl_key_t *k, const char *sec)
+{
+    return s_counted(k) ? *(const int *)(const void *)(sec + k->count_off) : 1;
+}
+
+/* Same value in both sections' structs? Text is compared up to its NUL. */
+static bool s_same(const zpl_key_t *k, const char *a, const char *b)
+{
+    size_t size = s_field_size(k);
+    int n = s_items(k, a);
+    if (n != s_items(k, b))
+        return false;
+    for (int i = 0; i < n && size; i++) {
+        const char *fa = a + k->off + (size_t)i * size, *fb = b + k->off + (size_t)i * size;
+        if (s_is_text(k) ? strncmp(fa, fb, size) != 0 : memcmp(fa, fb, size) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void s_copy_field(const zpl_key_t *k, char *dst, const char *src)
+{
+    size_t size = s_field_size(k);
+    int cap = s_counted(k) ? k->max_items : 1;
+    memcpy(dst + k->off, src + k->off, size * (size_t)cap);
+    if (s_counted(k))
+        memcpy(dst + k->count_off, src + k->count_off, sizeof(int));
+}
+
+int zpl_keep_restart(const zpl_section_t *const *secs, size_t n_secs, const void *old_root,
+                     void *new_root, char *out, size_t outlen)
+{
+    int changed = 0;
+    size_t used = 0;
+    if (outlen)
+        out[0] = '\0';
+    for (size_t s = 0; s < n_secs; s++) {
+        const zpl_section_t *sec = secs[s];
+        const char *a = (const char *)old_root + sec->off;
+        char *b = (char *)new_root + sec->off;
+        for (size_t i = 0; !sec->group && i < sec->n_keys; i++) {
+            const zpl_key_t *k = &sec->keys[i];
+            if (!k->restart || s_same(k, a, b))
+                continue;
+            s_copy_field(k, b, a);
+            changed++;
+            if (used + 1 >= outlen)
+                continue;
+            int w = snprintf(out + used, outlen - used, "%s%s/%s", used ? " " : "", sec->name,
+                             k->name);
+            used = w < 0 || (size_t)w >= outlen - used ? outlen - 1 : used + (size_t)w;
+        }
+    }
+    return changed;
+}
+
 /* ---- errors and line numbers ---- */
 
 static int s_fail(loader_t *l, int line, const char *fmt, ...)

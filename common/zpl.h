@@ -61,6 +61,8 @@ struct zpl_key {
     bool list;          /* may repeat; a counted list's first value from the
                          * file (or the environment) replaces the default */
     bool counted;       /* ZPL_CUSTOM: count_off holds an int count to reset */
+    bool restart;       /* read at start only: a reload keeps the running value
+                         * (ZPL_CUSTOM: the bytes [off, off + size)) */
 };
 
 typedef struct zpl_section {
@@ -85,6 +87,13 @@ int zpl_load(const char *path, const zpl_section_t *const *secs, size_t n_secs,
 /* Apply the defaults of the keys of a section to target (a group's struct
  * for groups). Returns 0, or -1 with "KEY: reason" in err. */
 int zpl_defaults(const zpl_section_t *sec, void *root, void *target, char *err, size_t errlen);
+
+/* For a reload: compare the restart-only keys of the plain sections of two
+ * roots loaded with secs; for each that differs, append "section/key" to out
+ * (space-separated, truncated to outlen) and copy the running value from
+ * old_root into new_root. Returns how many differed. Cannot fail. */
+int zpl_keep_restart(const zpl_section_t *const *secs, size_t n_secs, const void *old_root,
+                     void *new_root, char *out, size_t outlen);
 
 /* Split a list value on whitespace and commas and call fn on each item.
  * Returns 0, or -1 with fn's reason or "list item too long". */

@@ -24,7 +24,7 @@ trap 'rm -rf "$tmp"' EXIT
 conf_md=$(sed 's/\\//g' "$B/man/floodgate.conf.5.md")
 # The schema tables: common/config.c (shared sections) and each daemon's
 # <dir>/*_config.c; a key is `.name = "key"` or a table macro's first
-# argument (INT(key, ...), GD("key", ...)); macro-generated threshold keys are
+# argument (INT(key, ...), INT_R(key, ...), GD("key", ...)); macro-generated threshold keys are
 # documented as a family in the example.
 keys=$(awk '
     /zpl_key_t s_[a-z]*_?keys\[\]/ {
@@ -34,8 +34,8 @@ keys=$(awk '
         intab = 1; next }
     intab && /^};/ { intab = 0 }
     intab && match($0, /\.name = "[a-z_0-9]+"/) { k = substr($0, RSTART + 9, RLENGTH - 10); print sec, k; next }
-    intab && match($0, /^ +[A-Z]+\("?[a-z_0-9]+"?,/) { k = substr($0, RSTART, RLENGTH - 1)
-        sub(/^ +[A-Z]+\("?/, "", k); sub(/"$/, "", k); print sec, k }
+    intab && match($0, /^ +[A-Z]+(_R)?\("?[a-z_0-9]+"?,/) { k = substr($0, RSTART, RLENGTH - 1)
+        sub(/^ +[A-Z]+(_R)?\("?/, "", k); sub(/"$/, "", k); print sec, k }
 ' common/config.c collector/col_config.c aggregator/agg_config.c detector/det_config.c actuator/act_config.c)
 nkeys=$(echo "$keys" | grep -c .)
 [ "$nkeys" -ge 30 ] || fail "found only $nkeys keys in the config schemas (common/config.c, */*_config.c): has the table format changed?"

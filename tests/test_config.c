@@ -298,6 +298,66 @@ static void test_config_collector_exporter_keys(void **state)
     s_expect_error(MIN "collector\n    max_templates = 0\n", 4, "out of range");
 }
 
+/* A reload takes the new thresholds, hostgroups and whitelist, keeps the
+ * running value of each restart-only key and names those that changed; a
+ * bad file leaves the config as it was. */
+#define RELOAD_A MIN "networks\n    whitelist = 10.0.0.53/32\n" \
+    "hostgroup\n    default\n        threshold_pps = 20000\n"
+#define RELOAD_B "networks\n    monitored = 10.0.0.0/16 10.1.0.0/16\n" \
+    "aggregator\n    shards = 2\n    watch_floor = 0.25\n" \
+    "actuator\n    bind = tcp://*:6570\n    max_bans = 7\n" \
+    "redis\n    address = 127.0.0.1:6380\n" \
+    "collector\n    sampling_override = 192.0.2.9=100\n" \
+    "hostgroup\n    default\n        threshold_pps = 500\n" \
+    "    web\n        networks = 10.1.0.0/24\n        threshold_pps = 100\n"
+
+static void test_config_reload_diff(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_load(RELOAD_A);
+    assert_non_null(cfg);
+    char restart[256], err[1024];
+    hn_write_file(s_path, RELOAD_A);
+    assert_int_equal(fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)), 0);
+    assert_string_equal(restart, "");
+
+    hn_write_file(s_path, RELOAD_B);
+    /* shards = 2 also turns the one pull/pub_connect into one per shard */
+    assert_int_equal(fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)), 5);
+    assert_string_equal(restart, "redis/address aggregator/shards aggregator/pull_connect "
+                                 "aggregator/pub_connect actuator/bind");
+    /* restart-only keys keep their running values, consistently */
+    assert_int_equal(cfg->aggregator.shards, 1);
+    assert_int_equal(cfg->aggregator.n_pull_connect, 1);
+    assert_string_equal(cfg->actuator.bind, "tcp://*:5570");
+    assert_int_equal(cfg->redis.port, 6379);
+    /* the rest is new */
+    assert_true(cfg->aggregator.watch_floor == 0.25);
+    assert_int_equal(cfg->actuator.max_bans, 7);
+    assert_true(cfg->groups[0].th[0][0].pps == 500);
+    fg_addr_t a;
+    fg_addr_parse("10.1.0.9", &a);
+    assert_string_equal(fg_config_group(cfg, &a)->name, "web");
+    fg_addr_parse("10.0.0.53", &a);
+    assert_false(fg_config_whitelisted(cfg, &a));
+    fg_addr_parse("192.0.2.9", &a);
+    assert_int_equal(col_config_sampling_override(&cfg->collector, &a), 100);
+
+    /* a bad file: refused with FILE:LINE: reason, nothing changes */
+    hn_write_file(s_path, RELOAD_B "        threshold_pps = 1\n");
+    assert_int_equal(fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)), -1);
+    char want[600];
+    snprintf(want, sizeof(want), "%s:19: hostgroup/web/threshold_pps given twice", s_path);
+    assert_memory_equal(err, want, strlen(want));
+    assert_true(cfg->groups[0].th[0][0].pps == 500);
+    assert_int_equal(cfg->n_groups, 2);
+    hn_write_file(s_path, MIN "collector\n    batch_ms = fast\n");
+    assert_int_equal(fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":4: collector/batch_ms = \"fast\": not an integer"));
+    assert_int_equal(cfg->actuator.max_bans, 7);
+    fg_config_destroy(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_config_collector_exporter_keys),
         cmocka_unit_test(test_config_env_override),
         cmocka_unit_test(test_config_endpoint_offset),
+        cmocka_unit_test(test_config_reload_diff),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
