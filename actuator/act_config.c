@@ -94,7 +94,7 @@ static const zpl_key_t s_keys[] = {
     INT_R(prefix_len_v6, "128", 16, 128),
     BOOL_R(allow_short_prefixes, "false"),
     INT(max_bans, "10000", 1, 10000000),
-    INT(new_bans_max, "1000", 1, 100000),
+    INT_R(new_bans_max, "1000", 1, 100000),
     INT(new_bans_window, "60", 1, 3600),
     BOOL(allow_permanent_manual_bans, "false"),
     BOOL_R(dry_run, "false"),

@@ -41,6 +41,7 @@ int backend_prefix(const fg_config_t *cfg, const char *ip, char *out)
 typedef struct {
     backend_t base;
     notify_t *notify;
+    const fg_config_t *cfg; /* notify_script may change on reload */
 } script_backend_t;
 
 static void s_script_done(const notify_result_t *r, void *arg)
@@ -66,6 +67,10 @@ static void s_script_done(const notify_result_t *r, void *arg)
 static int s_script_run(script_backend_t *self, const ban_t *b, const char *action,
                         const char *reason)
 {
+    const char *script = self->cfg->actuator.notify_script;
+    if (*script && strcmp(script, notify_script(self->notify)) != 0 &&
+        notify_set_script(self->notify, script) == 0)
+        fg_info("event=script_changed script=%s", script);
     char *input = ban_json(b, action, reason, fg_now_ms());
     int rc = notify_submit(self->notify, b->ip, b->direction, b->pps, action, input);
     free(input);
@@ -128,6 +133,7 @@ backend_t *backend_script_new(const fg_config_t *cfg)
     if (!self)
         return NULL;
     self->base.ops = &s_script_ops;
+    self->cfg = cfg;
     self->notify = notify_new(cfg->actuator.notify_script, cfg->actuator.notify_queue,
                               cfg->actuator.notify_parallel, cfg->actuator.notify_timeout);
     if (!self->notify) {

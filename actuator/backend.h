@@ -47,7 +47,9 @@ struct backend_t {
 
 /* The notify script backend for cfg's actuator section (notify_script,
  * notify_timeout, notify_queue, notify_parallel). It logs each failed run.
- * NULL when notify_script is empty or on OOM. */
+ * cfg is borrowed for the backend's life: a notify_script changed in it
+ * (reload) is used from the next run. NULL when notify_script is empty or
+ * on OOM. */
 backend_t *backend_script_new(const fg_config_t *cfg);
 
 /* The GoBGP backend (actuator/gobgp.c): routes in gobgpd's RIB through the

@@ -76,7 +76,27 @@ static void s_read_decisions(act_t *act, void *pull)
     }
 }
 
-static void s_loop(act_t *act, void *pull, fg_metrics_t *metrics)
+/* SIGHUP: policy (max_bans, renewal, renew_before, repeat_window, the
+ * hostgroups' ban_time and enable_ban), whitelist, monitored networks,
+ * attack_log and a new notify_script path apply to the next decision (the
+ * actuator reads them from cfg). Adding or removing the script changes the
+ * backends: that needs a restart, so the running value is kept. */
+static void s_reload(fg_config_t *cfg)
+{
+    char script[sizeof(cfg->actuator.notify_script)];
+    memcpy(script, cfg->actuator.notify_script, sizeof(script));
+    if (fg_daemon_reload(cfg) != 0)
+        return;
+    if (!script[0] == !cfg->actuator.notify_script[0])
+        return;
+    fg_warn("event=reload restart_needed=\"actuator/notify_script\" script=%s kept=%s "
+            "hint=\"adding or removing the notify script takes a restart\"",
+            cfg->actuator.notify_script[0] ? cfg->actuator.notify_script : "-",
+            script[0] ? script : "-");
+    memcpy(cfg->actuator.notify_script, script, sizeof(script));
+}
+
+static void s_loop(act_t *act, void *pull, fg_metrics_t *metrics, fg_config_t *cfg)
 {
     uint64_t next_stats = fg_mono_ms() + ACT_STATS_MS;
     while (!fg_stop) {
@@ -95,6 +115,10 @@ static void s_loop(act_t *act, void *pull, fg_metrics_t *metrics)
             fg_dump_stats = 0;
             next_stats = fg_mono_ms() + ACT_STATS_MS;
             act_log_stats(act);
+        }
+        if (fg_reload) {
+            fg_reload = 0;
+            s_reload(cfg);
         }
     }
 }
@@ -118,7 +142,7 @@ int main(int argc, char **argv)
 
     act_start(act); /* Redis down is not fatal: act_tick retries */
     fg_metrics_t *metrics = act_metrics_start(cfg, act);
-    s_loop(act, zsock_resolve(pull), metrics);
+    s_loop(act, zsock_resolve(pull), metrics, cfg);
     fg_metrics_destroy(&metrics);
 
     fg_info("event=stop");

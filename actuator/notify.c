@@ -42,6 +42,21 @@ notify_t *notify_new(const char *script, int queue_max, int parallel, int timeou
     return self;
 }
 
+int notify_set_script(notify_t *self, const char *script)
+{
+    char *s = script && *script ? strdup(script) : NULL;
+    if (!s)
+        return -1;
+    free(self->script);
+    self->script = s;
+    return 0;
+}
+
+const char *notify_script(const notify_t *self)
+{
+    return self->script;
+}
+
 void notify_destroy(notify_t **self_p)
 {
     if (!self_p || !*self_p)

@@ -45,6 +45,13 @@ typedef void(notify_done_fn)(const notify_result_t *r, void *arg);
 /* A runner for script (copied). NULL on OOM or a bad argument. */
 notify_t *notify_new(const char *script, int queue_max, int parallel, int timeout_s);
 
+/* The script runs from now on use (copied); runs queued or going keep
+ * theirs. Returns 0, or -1 (empty, OOM) with the script unchanged. */
+int notify_set_script(notify_t *self, const char *script);
+
+/* The script runs use now. */
+const char *notify_script(const notify_t *self);
+
 /* Kill (SIGKILL to the group) and reap every running script, drop the queue,
  * free, NULL the pointer. Idempotent. */
 void notify_destroy(notify_t **self_p);

@@ -158,7 +158,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->shard = shard;
     uint32_t max = cfg->aggregator.max_hosts > 0 ? (uint32_t)cfg->aggregator.max_hosts : 1;
     uint32_t nw = max < AGG_MAX_WATCHED ? max : AGG_MAX_WATCHED;
-    size_t ng = cfg->n_groups > 0 ? (size_t)cfg->n_groups : 1;
+    size_t ng = FG_MAX_GROUPS; /* a reload may add groups */
     self->ht = ht_new(max);
     self->active = malloc(max * sizeof(*self->active));
     self->watches = calloc(nw, sizeof(*self->watches));
@@ -838,4 +838,29 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
              s->spread_late, s->spread_capped, s->spread_refused, s->spread_renewed,
              lf_size(self->flows),
              s->bad_times);
+}
+
+/* ht_each: the host's group under the new config; a host no longer
+ * monitored counts in the default group until it idles out (the collectors
+ * stop sending its records). */
+typedef struct {
+    const fg_config_t *cfg;
+    size_t moved;
+} agg_remap_t;
+
+static void s_remap(ht_entry_t *e, void *arg)
+{
+    agg_remap_t *r = arg;
+    int g = ptrie_lookup(r->cfg->networks.monitored, &e->addr);
+    uint16_t to = g >= 0 && g < r->cfg->n_groups ? (uint16_t)g : 0;
+    r->moved += e->group != to;
+    e->group = to;
+}
+
+size_t agg_reload(agg_t *self)
+{
+    agg_remap_t r = {self->cfg, 0};
+    s_floors_init(self);
+    ht_each(self->ht, s_remap, &r);
+    return r.moved;
 }

@@ -77,6 +77,13 @@ const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len);
 
 /* Counters, and hosts tracked right now. */
 const agg_stats_t *agg_stats(const agg_t *self);
+
+/* The config agg_new was given changed in place (SIGHUP): recompute the
+ * watch floors and map every tracked host to its hostgroup again, so that
+ * new prefixes and thresholds take effect at once. Counters, rate histories
+ * and held long flows stay. Call between windows (after agg_close_window).
+ * Returns how many hosts changed group. Cannot fail. */
+size_t agg_reload(agg_t *self);
 size_t agg_hosts_tracked(const agg_t *self);
 
 /* The key=value form of every counter, for one log line. */

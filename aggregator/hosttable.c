@@ -155,6 +155,13 @@ void ht_remove(ht_t *self, uint32_t i)
     self->n--;
 }
 
+void ht_each(ht_t *self, void (*fn)(ht_entry_t *e, void *arg), void *arg)
+{
+    for (uint32_t i = 0; i < self->top; i++)
+        if (self->entries[i].dir != HT_FREE)
+            fn(&self->entries[i], arg);
+}
+
 size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_expire_fn fn,
                  void *arg)
 {

@@ -40,7 +40,7 @@ typedef struct {
     ht_counts_t cls[HT_CLASSES];
     uint32_t last_seen_s; /* unix seconds of the last record */
     uint32_t watch;       /* owner's use: 1 + watch slot index, 0 = none */
-    uint16_t group;       /* hostgroup index, fixed at insert */
+    uint16_t group;       /* hostgroup index, set at insert (owner may remap) */
     uint8_t dir;          /* FG_DIR_IN / FG_DIR_OUT */
     uint8_t flags;        /* owner's use; zeroed at insert */
     uint32_t n_pend;      /* owner's use: pending spread events */
@@ -92,6 +92,9 @@ void ht_remove(ht_t *self, uint32_t i);
  * max(size, highest index used) / budget calls. Returns the number removed. */
 size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_expire_fn fn,
                  void *arg);
+
+/* Call fn on every tracked entry. Cannot fail. */
+void ht_each(ht_t *self, void (*fn)(ht_entry_t *e, void *arg), void *arg);
 
 /* Entries tracked, and the maximum. */
 size_t ht_size(const ht_t *self);

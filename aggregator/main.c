@@ -23,6 +23,8 @@ typedef struct {
     fg_ratelimit_t rl_malformed, rl_publish;
     uint64_t malformed_seen;
     fg_metrics_t *metrics;
+    fg_config_t *cfg; /* reloaded in place on SIGHUP, between two windows */
+    bool reload;      /* SIGHUP seen: reload after the next window closes */
 } agg_daemon_t;
 
 static zsock_t *s_bind(int type, const char *base, int shard, int hwm)
@@ -90,6 +92,18 @@ static uint64_t s_next_tick(uint64_t now_ms, uint64_t tick)
     return (now_ms / tick + 1) * tick;
 }
 
+/* SIGHUP, right after a window closed: the group sums are empty, so hosts
+ * can move to another hostgroup without mixing two configs in a window. */
+static void s_reload(agg_daemon_t *d)
+{
+    d->reload = false;
+    if (fg_daemon_reload(d->cfg) != 0)
+        return;
+    size_t moved = agg_reload(d->agg);
+    fg_info("event=reload_applied shard=%u hosts=%zu hosts_moved=%zu watch_floor=%g", d->shard,
+            agg_hosts_tracked(d->agg), moved, d->cfg->aggregator.watch_floor);
+}
+
 static void s_loop(agg_daemon_t *d, const fg_config_t *cfg)
 {
     uint64_t tick = (uint64_t)cfg->aggregator.tick_ms;
@@ -101,6 +115,8 @@ static void s_loop(agg_daemon_t *d, const fg_config_t *cfg)
         if (now >= next) {
             s_publish(d, now);
             next = s_next_tick(now, tick);
+            if (d->reload)
+                s_reload(d);
         } else if (next - now > tick) { /* the clock went back */
             next = s_next_tick(now, tick);
         }
@@ -112,7 +128,7 @@ static void s_loop(agg_daemon_t *d, const fg_config_t *cfg)
         }
         if (fg_reload) {
             fg_reload = 0;
-            fg_warn("event=reload_ignored reason=\"restart the shard to apply a new config\"");
+            d->reload = true;
         }
         now = fg_now_ms();
         long timeout = next > now ? (long)(next - now) : 0;
@@ -128,7 +144,7 @@ int main(int argc, char **argv)
 {
     fg_args_t args;
     fg_config_t *cfg = fg_daemon_start("aggregator", argc, argv, true, &args);
-    agg_daemon_t d = {0};
+    agg_daemon_t d = {.cfg = cfg};
     d.shard = (uint32_t)args.shard;
     d.agg = agg_new(cfg, d.shard);
     if (!d.agg)

@@ -24,7 +24,7 @@
 #define DRAIN_ROUNDS 16
 
 typedef struct {
-    const fg_config_t *cfg;
+    fg_config_t *cfg; /* reloaded in place on SIGHUP */
     col_t *col;
     udp_rx_t *rx[2 * FG_MAX_LISTEN];
     struct pollfd pfd[2 * FG_MAX_LISTEN];
@@ -135,6 +135,11 @@ static void s_loop(ctx_t *c)
             fg_dump_stats = 0;
             s_log_stats(c, "signal");
             col_log_exporters(c->col);
+        }
+        if (fg_reload) { /* monitored networks, exporter_allow, sampling_override: read
+                            from cfg per datagram, so they apply from the next one */
+            fg_reload = 0;
+            fg_daemon_reload(c->cfg);
         }
         if (now >= next_stats) {
             next_stats = now + STATS_EVERY_MS;

@@ -18,6 +18,8 @@ volatile sig_atomic_t fg_stop = 0;
 volatile sig_atomic_t fg_reload = 0;
 volatile sig_atomic_t fg_dump_stats = 0;
 
+static bool s_level_forced; /* -l given: it beats general/log_level, reload too */
+
 static void s_on_signal(int sig)
 {
     if (sig == SIGHUP)
@@ -126,6 +128,7 @@ fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_
         exit(0);
     }
     fg_log_level = level ? fg_log_level_parse(level) : cfg->general.log_level;
+    s_level_forced = level != NULL;
     s_raise_nofile();
 
     /* CZMQ would install its own SIGINT/SIGTERM handlers; we keep ours. */
@@ -143,4 +146,32 @@ fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_
 usage:
     s_usage(proc, with_shard, stderr);
     exit(2);
+}
+
+/* Double quotes in a value logged inside "...". */
+static void s_unquote(char *s)
+{
+    for (; *s; s++)
+        if (*s == '"')
+            *s = '\'';
+}
+
+int fg_daemon_reload(fg_config_t *cfg)
+{
+    char err[1024], restart[1024];
+    int n = fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err));
+    if (n < 0) {
+        s_unquote(err);
+        fg_error("event=reload_failed config=%s reason=\"%s\" kept=old", cfg->path, err);
+        return -1;
+    }
+    if (!s_level_forced)
+        fg_log_level = cfg->general.log_level;
+    if (n > 0)
+        fg_warn("event=reload config=%s groups=%d restart_needed=\"%s\" "
+                "hint=\"these keys keep their running values until a restart\"",
+                cfg->path, cfg->n_groups, restart);
+    else
+        fg_info("event=reload config=%s groups=%d", cfg->path, cfg->n_groups);
+    return 0;
 }

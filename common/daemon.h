@@ -30,4 +30,13 @@ extern volatile sig_atomic_t fg_dump_stats; /* SIGUSR1 */
 fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_shard,
                              fg_args_t *args);
 
+/* SIGHUP: load the config file again into cfg (fg_config_reload: same
+ * address, restart-only keys keep their running values), apply the log
+ * level (unless -l was given) and log the outcome: event=reload, with
+ * restart_needed="section/key ..." when such keys changed, or
+ * event=reload_failed reason="FILE:LINE: reason" kept=old, cfg untouched.
+ * Returns 0, or -1 when the file was refused. The caller then refreshes
+ * what it derived from cfg. */
+int fg_daemon_reload(fg_config_t *cfg);
+
 #endif

@@ -40,7 +40,23 @@ struct det {
     det_net_t *nets;   /* [group] */
     uint64_t seq[FG_MAX_SHARDS]; /* last WindowBatch seq per shard, 0 = none */
     det_stats_t st;
+    char (*names)[FG_NAME_MAX]; /* [group]: whose network state nets[] holds */
 };
+
+/* Each group index's name, so a reload can tell which states to keep. */
+static void s_names(det_t *self)
+{
+    for (int g = 0; g < FG_MAX_GROUPS; g++)
+        snprintf(self->names[g], FG_NAME_MAX, "%s", g < self->cfg->n_groups ? self->cfg->groups[g].name : "");
+}
+
+/* Each group's incoming watch floor, from its thresholds (carpet_floor). */
+static void s_floors(det_t *self)
+{
+    for (int g = 0; g < self->cfg->n_groups; g++)
+        carpet_floor(&self->cfg->groups[g], self->cfg->aggregator.watch_floor,
+                     self->nets[g].floor);
+}
 
 det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg)
 {
@@ -50,17 +66,18 @@ det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg)
     self->cfg = cfg;
     self->emit = emit;
     self->arg = arg;
-    size_t ng = cfg->n_groups > 0 ? (size_t)cfg->n_groups : 1;
+    size_t ng = FG_MAX_GROUPS; /* a reload may add groups */
     self->attacks = atk_new(DET_MAX_ATTACKS);
     self->parts = calloc(ng * (size_t)(cfg->aggregator.shards > 0 ? cfg->aggregator.shards : 1),
                          sizeof(*self->parts));
     self->nets = calloc(ng, sizeof(*self->nets));
-    if (!self->attacks || !self->parts || !self->nets) {
+    self->names = calloc(ng, sizeof(*self->names));
+    if (!self->attacks || !self->parts || !self->nets || !self->names) {
         det_destroy(&self);
         return NULL;
     }
-    for (int g = 0; g < cfg->n_groups; g++)
-        carpet_floor(&cfg->groups[g], cfg->aggregator.watch_floor, self->nets[g].floor);
+    s_names(self);
+    s_floors(self);
     return self;
 }
 
@@ -71,6 +88,7 @@ void det_destroy(det_t **self_p)
     atk_destroy(&(*self_p)->attacks);
     free((*self_p)->parts);
     free((*self_p)->nets);
+    free((*self_p)->names);
     free(*self_p);
     *self_p = NULL;
 }
@@ -541,4 +559,18 @@ const carpet_tally_t *det_network_tally(const det_t *self, int group)
     if (group < 0 || group >= self->cfg->n_groups)
         return NULL;
     return &self->nets[group].tally;
+}
+
+void det_reload(det_t *self)
+{
+    size_t shards = (size_t)self->cfg->aggregator.shards;
+    for (int g = 0; g < FG_MAX_GROUPS; g++) {
+        const char *now = g < self->cfg->n_groups ? self->cfg->groups[g].name : "";
+        if (strcmp(now, self->names[g]) == 0)
+            continue;
+        memset(&self->nets[g], 0, sizeof(self->nets[g]));
+        memset(&self->parts[(size_t)g * shards], 0, shards * sizeof(*self->parts));
+    }
+    s_names(self);
+    s_floors(self);
 }

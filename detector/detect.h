@@ -99,6 +99,12 @@ const char *det_over_threshold(const fg_thresholds_t *t, const Floodgate__Rates 
                                double *value, double *threshold);
 
 const det_stats_t *det_stats(const det_t *self);
+
+/* The config det_new was given changed in place (SIGHUP): thresholds,
+ * hostgroups, whitelist and timings apply from the next window. Per-host
+ * rate averages and attacks stay; a hostgroup's network-wide state stays
+ * while the group keeps its name and place. Cannot fail. */
+void det_reload(det_t *self);
 /* The averaged rate of (addr, dir) in class cls (FG_CLS_*) and metric
  * (0 pps, 1 mbps, 2 flows) into *value. Returns false when the detector
  * holds no average for that host (never published, or forgotten). */

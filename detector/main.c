@@ -23,7 +23,7 @@ typedef struct {
     zsock_t *sub, *push;
     uint64_t windows_lost_logged;
     fg_ratelimit_t rl_lost, rl_drop, rl_malformed;
-    const fg_config_t *cfg;
+    fg_config_t *cfg; /* reloaded in place on SIGHUP */
     bool net_attack[FG_MAX_GROUPS]; /* last logged network-wide state */
     fg_metrics_t *metrics;
 } det_daemon_t;
@@ -150,7 +150,8 @@ static void s_loop(det_daemon_t *dd)
         }
         if (fg_reload) {
             fg_reload = 0;
-            fg_warn("event=reload_ignored reason=\"restart the detector to apply a new config\"");
+            if (fg_daemon_reload(dd->cfg) == 0)
+                det_reload(dd->det);
         }
     }
 }

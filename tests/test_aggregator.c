@@ -377,6 +377,44 @@ static void test_aggregator_watch_floor(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* SIGHUP: a host seen under the default group moves to the hostgroup the
+ * new file gives its address, with that group's floor, and keeps its
+ * place in the table. */
+static void test_aggregator_reload_remaps_hosts(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t r = s_rec("10.0.7.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 5000, 5000 * 100);
+    agg_add_record(agg, &r, NULL, T0);
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    assert_int_equal(wb->n_hosts, 0); /* 5000 pps: under the default floor of 10000 */
+    floodgate__window_batch__free_unpacked(wb, NULL);
+
+    char path[600], text[1024], restart[256], err[1024];
+    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "aggregator\n    tick_ms = 1000\n    max_hosts = 1000\n"
+             "hostgroup\n    default\n        threshold_pps = 20000\n"
+             "    small\n        networks = 10.0.7.0/24\n        threshold_pps = 2000\n");
+    hn_write_file(path, text);
+    assert_int_equal(fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)), 0);
+    assert_int_equal(agg_reload(agg), 1);
+    assert_int_equal(agg_hosts_tracked(agg), 1);
+
+    agg_add_record(agg, &r, NULL, T0 + 1000);
+    wb = s_close(agg, T0 + 2000);
+    const Floodgate__HostWindow *hw = s_host(wb, "10.0.7.1", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw); /* over the new floor of 1000 */
+    assert_int_equal(hw->hostgroup, 1);
+    assert_int_equal(wb->n_groups, 1);
+    assert_int_equal(wb->groups[0]->hostgroup, 1);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 /* Floors per hostgroup and direction: outgoing hosts are published only
  * where outgoing thresholds exist; a class threshold lowers the floor; a
  * network-wide threshold brings it down to the per-host floor. */
@@ -618,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_window_rates_100ms),
         cmocka_unit_test(test_aggregator_watch_floor),
         cmocka_unit_test(test_aggregator_floors_per_group_and_direction),
+        cmocka_unit_test(test_aggregator_reload_remaps_hosts),
         cmocka_unit_test(test_aggregator_unmonitored_host_ignored),
         cmocka_unit_test(test_aggregator_top_contributor_shares),
         cmocka_unit_test(test_aggregator_watch_released_when_silent),
