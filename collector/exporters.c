@@ -371,6 +371,14 @@ void exp_templates_add(exp_table_t *self, exp_entry_t *e, int delta)
         a->templates += d;
 }
 
+uint32_t exp_templates_orphan(exp_table_t *self, exp_entry_t *e)
+{
+    uint32_t n = e->n_templates;
+    exp_templates_add(self, e, -(int)n);
+    e->gen++;
+    return n;
+}
+
 size_t exp_count(const exp_table_t *self)
 {
     return self->n;

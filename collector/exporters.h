@@ -153,6 +153,11 @@ int exp_template_room(exp_table_t *self, exp_entry_t *e, uint64_t now_ms);
  * NULL (an entry outside a table). */
 void exp_templates_add(exp_table_t *self, exp_entry_t *e, int delta);
 
+/* Disown every template of stream e at once (IPFIX withdrawal of all):
+ * its generation changes, so they become orphans, and its counts (and its
+ * address's) drop. Returns how many it held. Cannot fail. */
+uint32_t exp_templates_orphan(exp_table_t *self, exp_entry_t *e);
+
 /* Streams in the table, established ones among them. */
 size_t exp_count(const exp_table_t *self);
 size_t exp_established(const exp_table_t *self);

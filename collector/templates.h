@@ -153,8 +153,9 @@ typedef struct tpl_stats {
     uint64_t templates_bad;       /* 0 or too many fields, 0-byte records */
     uint64_t templates_capped;    /* over the per-stream, per-address or table cap */
     uint64_t templates_expired;
-    uint64_t templates_evicted;   /* their stream was displaced, or room was
-                                   * made in a full table */
+    uint64_t templates_evicted;   /* dropped to make room in a full table
+                                   * (those of a stream that left go with
+                                   * it, counted with the stream) */
     uint64_t templates_withdrawn;
     uint64_t sets_no_template;    /* data sets dropped: template unknown
                                    * (and not held, or held in vain) */
@@ -197,17 +198,19 @@ typedef struct {
 tpl_status_t tpl_put(tpl_env_t *env, const tpl_t *t);
 
 /* The template (env->exporter, proto, domain, id), or NULL. A template
- * older than env->timeout_ms (0 = never) is removed and counted expired; one
- * whose stream is gone is removed and counted evicted. */
+ * older than env->timeout_ms (0 = never) is removed and counted expired; an
+ * orphan (its stream left or withdrew it) is removed. */
 const tpl_t *tpl_get(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id);
 
 /* Remove one template (id) or, with all, every template of the stream
  * (IPFIX withdrawal). Returns how many were removed (uncounted from their
- * stream). */
+ * stream). With env->streams, "all" costs O(1): the stream's templates
+ * become orphans (exp_templates_orphan), dropped when met; without, it
+ * walks the cache. */
 int tpl_withdraw(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id, bool all);
 
-/* Remove the templates older than timeout_ms (expired) and those whose
- * stream left streams (evicted), looking at no more than budget slots from
+/* Remove the templates older than timeout_ms (counted expired) and those
+ * whose stream left or withdrew them (orphans: not counted again), looking at no more than budget slots from
  * where the last call stopped. Returns how many. */
 size_t tpl_expire(tpl_cache_t *self, exp_table_t *streams, uint64_t now_ms, uint64_t timeout_ms,
                   size_t budget, tpl_stats_t *st);

@@ -128,9 +128,13 @@ static int s_reclaim(tpl_cache_t *self, tpl_env_t *env)
         if (!t->used)
             continue;
         exp_entry_t *owner = s_owner(env->streams, t, NULL);
-        if (!owner || s_timed_out(t, env->now_ms, env->timeout_ms)) {
+        if (!owner) { /* counted with its stream, or withdrawn */
+            s_remove(self, i);
+            return 0;
+        }
+        if (s_timed_out(t, env->now_ms, env->timeout_ms)) {
             s_drop(self, env->streams, i, NULL);
-            env->st->templates_evicted++;
+            env->st->templates_expired++;
             return 0;
         }
         if (owner != env->exp && !owner->established && s_worse_owner(owner, best_owner)) {
@@ -193,9 +197,8 @@ const tpl_t *tpl_get(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id
     tpl_t *t = &self->slots[i];
     if (!t->used)
         return NULL;
-    if (!s_owner(env->streams, t, env->exp)) { /* its stream was displaced */
+    if (!s_owner(env->streams, t, env->exp)) { /* its stream left, or withdrew it */
         s_remove(self, i);
-        env->st->templates_evicted++;
         return NULL;
     }
     if (s_timed_out(t, env->now_ms, env->timeout_ms)) {
@@ -218,6 +221,8 @@ int tpl_withdraw(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id, bo
         }
         return removed;
     }
+    if (env->streams) /* O(1): the stream's templates become orphans */
+        return env->exp->idx == EXP_NONE ? 0 : (int)exp_templates_orphan(env->streams, env->exp);
     for (size_t i = 0; i < self->cap; i++) {
         const tpl_t *t = &self->slots[i];
         /* a removal shifts a later entry into i: look at i again */
@@ -240,7 +245,8 @@ size_t tpl_expire(tpl_cache_t *self, exp_table_t *streams, uint64_t now_ms, uint
         bool orphan = t->used && streams && !s_owner(streams, t, NULL);
         if (t->used && (orphan || s_timed_out(t, now_ms, timeout_ms))) {
             s_drop(self, streams, i, NULL);
-            *(orphan ? &st->templates_evicted : &st->templates_expired) += 1;
+            if (!orphan) /* orphans were counted with their stream, or withdrawn */
+                st->templates_expired++;
             gone++;
             continue; /* a later entry may have shifted into i */
         }

@@ -294,6 +294,15 @@ static const exp_entry_t *s_stream_of(fx_t *fx, const fg_addr_t *addr, uint8_t p
     return NULL;
 }
 
+/* Templates in the collector's cache, from its stats line. */
+static long s_templates_held(fx_t *fx)
+{
+    char line[4096];
+    const char *p = strstr(col_stats_format(fx->col, line, sizeof(line)), " templates=");
+    assert_non_null(p);
+    return strtol(p + strlen(" templates="), NULL, 10);
+}
+
 static uint64_t s_replay(fx_t *fx, const ft_pcap_t *pc, const fg_addr_t *from, uint64_t now)
 {
     uint64_t r0 = col_stats(fx->col)->records;
@@ -336,8 +345,7 @@ static void test_exporters_template_flood_then_real_ipfix(void **state)
     assert_int_equal(e->n_templates, tpls);
     assert_int_equal(s_replay(&fx, &pc, &real, 1300), want);
     assert_int_equal(e->st.sets_no_template, 0);
-    const tpl_stats_t *ts = col_template_stats(fx.col);
-    assert_true(ts->templates_capped + ts->templates_evicted > 0);
+    assert_true(s_templates_held(&fx) <= 512);
     assert_true(exp_addr_templates(t, &real) <= 200);
     assert_true(exp_stats(t)->evicted > 5000);
     char line[4096];
@@ -385,9 +393,10 @@ static void test_exporters_streams_and_templates_expire(void **state)
 {
     (void)state;
     fx_t fx;
-    s_start(&fx, "    exporter_idle_timeout = 10\n    template_timeout = 5\n");
     ft_wr_t w;
     fg_addr_t a = s_v4(0x7f000001), b = s_v4(0x7f000002);
+    /* templates not refreshed for template_timeout go, streams stay */
+    s_start(&fx, "    exporter_idle_timeout = 0\n    template_timeout = 5\n");
     s_templates(&w, false, 1, 1, 20);
     col_datagram(fx.col, w.b, w.n, &a, 1000);
     s_templates(&w, true, 2, 1, 20);
@@ -401,17 +410,71 @@ static void test_exporters_streams_and_templates_expire(void **state)
     for (int i = 0; i < 200; i++) /* bounded sweeps: 256 slots a turn */
         col_flush_due(fx.col, 7000 + (uint64_t)i * 10);
     assert_int_equal(ts->templates_expired, 20); /* b's, 6 s old */
+    assert_int_equal(s_templates_held(&fx), 20);
+    assert_int_equal(exp_addr_templates(t, &b), 0);
     assert_int_equal(exp_count(t), 2);
+    s_stop(&fx);
+    /* streams idle for exporter_idle_timeout go, their templates with them */
+    s_start(&fx, "    exporter_idle_timeout = 10\n    template_timeout = 0\n");
+    s_templates(&w, false, 1, 1, 20);
+    col_datagram(fx.col, w.b, w.n, &a, 1000);
+    s_templates(&w, true, 2, 1, 20);
+    col_datagram(fx.col, w.b, w.n, &b, 1000);
+    col_datagram(fx.col, w.b, w.n, &b, 6000); /* b again at 6 s */
+    t = col_exporters(fx.col);
+    ts = col_template_stats(fx.col);
     for (int i = 0; i < 200; i++)
         col_flush_due(fx.col, 12000 + (uint64_t)i * 10);
-    assert_int_equal(exp_count(t), 1); /* b: idle 11 s */
+    assert_int_equal(exp_count(t), 1); /* a: idle 11 s */
     assert_int_equal(exp_stats(t)->expired, 1);
+    assert_int_equal(s_templates_held(&fx), 20);
     for (int i = 0; i < 200; i++)
-        col_flush_due(fx.col, 16000 + (uint64_t)i * 10);
+        col_flush_due(fx.col, 17000 + (uint64_t)i * 10);
     assert_int_equal(exp_count(t), 0);
-    assert_int_equal(ts->templates_expired + ts->templates_evicted, 40);
+    assert_int_equal(ts->templates_expired, 0); /* they left with their streams */
     char line[4096];
     assert_non_null(strstr(col_stats_format(fx.col, line, sizeof(line)), " templates=0"));
+    s_stop(&fx);
+}
+
+/* An IPFIX withdrawal of all templates (RFC 7011 8.1: template id = set
+ * id, field count 0) costs O(1) however full the cache: the stream's
+ * templates become orphans at once (uncounted from the stream and its
+ * address), its data no longer decodes, and the sweep frees their slots. */
+static void test_exporters_withdraw_all_is_cheap(void **state)
+{
+    (void)state;
+    fx_t fx;
+    s_start(&fx, "");
+    ft_wr_t w;
+    fg_addr_t a = s_v4(0x7f000001);
+    s_templates(&w, true, 3, 0, 20);
+    col_datagram(fx.col, w.b, w.n, &a, 1000);
+    const exp_table_t *t = col_exporters(fx.col);
+    const exp_entry_t *e = s_stream_of(&fx, &a, 10, 3);
+    assert_non_null(e);
+    assert_int_equal(e->n_templates, 20);
+    assert_int_equal(exp_addr_templates(t, &a), 20);
+    w.n = 0; /* header, then a template set holding one withdrawal: id 2, 0 fields */
+    ft_u16(&w, 10);
+    ft_u16(&w, 24);
+    ft_u32(&w, 1795000000);
+    ft_u32(&w, 0);
+    ft_u32(&w, 3);
+    ft_u16(&w, 2);
+    ft_u16(&w, 8);
+    ft_u16(&w, 2);
+    ft_u16(&w, 0);
+    col_datagram(fx.col, w.b, w.n, &a, 1001);
+    const tpl_stats_t *ts = col_template_stats(fx.col);
+    assert_int_equal(ts->templates_withdrawn, 20);
+    assert_int_equal(e->n_templates, 0);
+    assert_int_equal(exp_addr_templates(t, &a), 0);
+    assert_int_equal(s_templates_held(&fx), 20); /* orphans, until met */
+    for (int i = 0; i < 200; i++)
+        col_flush_due(fx.col, 2000 + (uint64_t)i * 10);
+    assert_int_equal(s_templates_held(&fx), 0);
+    assert_int_equal(ts->templates_expired, 0);
     s_stop(&fx);
 }
 
@@ -485,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_exporters_allow_listed_not_displaced),
         cmocka_unit_test(test_exporters_streams_and_templates_expire),
         cmocka_unit_test(test_exporters_metric_labels_bounded),
+        cmocka_unit_test(test_exporters_withdraw_all_is_cheap),
     };
     zsys_init();
     zsys_set_linger(0);
