@@ -8,7 +8,9 @@
  *      gets SIGHUP: the host is banned with the new threshold, without a
  *      restart, and no record is lost on the way (the collector dropped
  *      none, the shard received every record the collector sent, no batch
- *      lost); the restart-only key is named in the collector's log.
+ *      lost); the restart-only key is named in the collector's log. A
+ *      second SIGHUP does not restart the attack: ONGOING goes on, no
+ *      second BAN.
  *   2. A bad file (an unparsable threshold) is refused by every daemon with
  *      FILE:LINE: reason in its log; all stay up, and a new 5 000 pps flood
  *      is banned under the config they kept (2 000 pps). */
@@ -236,6 +238,17 @@ static void test_e2e_reload_lowers_threshold(void **state)
     assert_true(s_ban_threshold("10.0.2.9") == 2000);
     assert_int_equal(s_log_count(3, "restart_needed=\"collector/batch_records\""), 1);
     assert_int_equal(s_log_count(2, "event=reload_applied shard=0"), 1);
+
+    /* the attack in progress survives a reload: reports go on as ONGOING,
+     * no second BAN (the detector kept its state, the shard its host) */
+    s_hup_all();
+    log_wait_t again = {"event=reload ", 2};
+    assert_true(hn_wait_until(s_logged_everywhere, &again, 5000));
+    int ongoing = s_log_count(1, "event=ongoing ip=10.0.2.9 ");
+    agg_wait_t more = {s_metric(e->m_agg, "floodgate_aggregator_records_total", NULL) + 1000};
+    assert_true(hn_wait_until(s_agg_has, &more, 6000)); /* 2 s more of the flood */
+    assert_int_equal(s_log_count(1, "event=ban ip=10.0.2.9 "), 1);
+    assert_true(s_log_count(1, "event=ongoing ip=10.0.2.9 ") > ongoing);
 
     /* no record lost: all the collector decoded was sent, all it sent
      * reached the shard, nothing dropped anywhere */
