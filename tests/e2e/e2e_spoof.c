@@ -15,7 +15,9 @@
  * 64 KiB with at most metrics_exporters + 1 label sets per exporter family,
  * the real exporter's data sets must all have found their template, and
  * the forged streams must have been displaced (counted), not kept.
- * Bounded: the attack sends at most 30 000 datagrams, for at most 8 s. */
+ * Bounded: the attack sends at most 30 000 datagrams, for at most 8 s.
+ *
+ * Then sequence jumps (item 5): see test_e2e_spoof_sequence_jumps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,7 +55,7 @@
 typedef struct {
     char *dir;
     char conf[512];
-    int redis_port, nf_port, pull_port, pub_port, act_port, m_col;
+    int redis_port, nf_port, sf_port, pull_port, pub_port, act_port, m_col;
     pid_t redis, collector, aggregator, detector, actuator;
     int fd_port[N_PORTS], fd_addr[N_ADDRS], fd_real;
     struct sockaddr_in to;
@@ -68,7 +70,8 @@ static void s_write_config(e2e_t *e)
              "# written by e2e_spoof\n"
              "networks\n    monitored = \"10.0.0.0/16\"\n"
              "redis\n    address = 127.0.0.1:%d\n    prefix = fgspoof\n"
-             "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 10\n"
+             "collector\n    netflow_listen = 127.0.0.1:%d\n    sflow_listen = 127.0.0.1:%d\n"
+             "    batch_ms = 10\n"
              "    metrics_listen = 127.0.0.1:%d\n    metrics_exporters = %d\n"
              "aggregator\n    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
@@ -78,7 +81,7 @@ static void s_write_config(e2e_t *e)
              "    check_interval = 1\n    metrics_listen = \"\"\n"
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 20000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n",
-             e->redis_port, e->nf_port, e->m_col, TOP_N, e->pull_port, e->pub_port,
+             e->redis_port, e->nf_port, e->sf_port, e->m_col, TOP_N, e->pull_port, e->pub_port,
              e->pull_port, e->pub_port, e->act_port, e->act_port);
     hn_write_file(e->conf, text);
 }
@@ -99,7 +102,7 @@ static int s_setup(void **state)
     e2e_t *e = &s_e;
     e->dir = hn_tmpdir("e2espoof");
     snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
-    int *ports[] = {&e->redis_port, &e->nf_port, &e->pull_port,
+    int *ports[] = {&e->redis_port, &e->nf_port,  &e->sf_port, &e->pull_port,
                     &e->pub_port,   &e->act_port, &e->m_col};
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
         *ports[i] = hn_free_port();
@@ -266,13 +269,18 @@ static void s_forge(int n, uint32_t *rng)
     }
 }
 
-static bool s_banned(void)
+static bool s_banned_ip(const char *ip)
 {
-    redisReply *r = hn_redis(s_e.redis_port, "EXISTS fgspoof:ban:%s", FLOOD_IP);
+    redisReply *r = hn_redis(s_e.redis_port, "EXISTS fgspoof:ban:%s", ip);
     bool yes = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     if (r)
         freeReplyObject(r);
     return yes;
+}
+
+static bool s_banned(void)
+{
+    return s_banned_ip(FLOOD_IP);
 }
 
 static char *s_metrics(void)
@@ -373,10 +381,119 @@ static void test_e2e_spoof_exporter_table_flood(void **state)
     assert_true(real_nt == 0);
 }
 
+/* ---- sequence jumps (issue 12, item 5) ---- */
+
+#define SEQ_FORGED 2000
+#define SEQ_FLOOD_IP "10.0.0.151"
+
+/* A v5 datagram of one record to an unmonitored host, engine 0/1 (the
+ * stream of floodgate-flowgen), flow_sequence seq. */
+static void s_v5_forged(ft_wr_t *w, uint32_t seq)
+{
+    w->n = 0;
+    ft_u16(w, 5);
+    ft_u16(w, 1);
+    ft_u32(w, 100000);
+    ft_u32(w, (uint32_t)time(NULL));
+    ft_u32(w, 0);
+    ft_u32(w, seq);
+    ft_u8(w, 0);
+    ft_u8(w, 1);
+    ft_u16(w, 0);
+    ft_u32(w, 0xc6120001u); /* 198.18.0.1 -> 172.16.0.1: not monitored */
+    ft_u32(w, 0xac100001u);
+    for (int i = 0; i < 40; i++)
+        ft_u8(w, 0);
+}
+
+/* An sFlow v5 datagram without samples, sub-agent 0, sequence seq. */
+static void s_sflow_forged(ft_wr_t *w, uint32_t seq)
+{
+    w->n = 0;
+    ft_u32(w, 5);
+    ft_u32(w, 1);
+    ft_u32(w, 0x7f000001);
+    ft_u32(w, 0);
+    ft_u32(w, seq);
+    ft_u32(w, 100000);
+    ft_u32(w, 0);
+}
+
+static double s_metric(const char *name, const char *filter)
+{
+    char *m = s_metrics();
+    int found = 0;
+    double v = scrape_sum(m, name, filter, &found);
+    free(m);
+    if (!found)
+        fail_msg("metric %s not exported", name);
+    return v;
+}
+
+/* While floodgate-flowgen exports a 40 kpps flood in NetFlow v5 from
+ * 127.0.0.1, 2 000 forged datagrams of its stream (same address and
+ * engine) jump its sequence by about 2^31 or by 900 000 (what a fixed cap of
+ * 1 M counted as lost), and 2 000 sFlow datagrams do the same to an sFlow
+ * stream: the jumps are resets, the loss counters
+ * stay where the real losses put them (none here: below 1 000 records and
+ * 10 datagrams, not the 259 M / 30 G of the issue), and the flood is
+ * banned within 2 s. */
+static void test_e2e_spoof_sequence_jumps(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    double lost0 = s_metric("floodgate_collector_sequence_lost_records_total", NULL);
+    double lostd0 = s_metric("floodgate_collector_sequence_lost_datagrams_total", NULL);
+    double resets0 = s_metric("floodgate_collector_sequence_resets_total", NULL);
+    char cmd[512], log[600];
+    snprintf(cmd, sizeof(cmd),
+             "exec %s/floodgate-flowgen -d 127.0.0.1:%d --dst %s --pps 40000 --duration 4",
+             hn_build_dir(), e->nf_port, SEQ_FLOOD_IP);
+    snprintf(log, sizeof(log), "%s/flowgen.log", e->dir);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    uint64_t t0 = hn_ms();
+    pid_t g = hn_spawn(argv, log);
+    struct sockaddr_in sf = e->to;
+    sf.sin_port = htons((uint16_t)e->sf_port);
+    ft_wr_t w;
+    uint32_t seq = 77;
+    int64_t banned_after = -1;
+    for (int i = 0; i < SEQ_FORGED && hn_ms() - t0 < RUN_MAX_MS; i++) {
+        /* ~2^31, or 900 000: under the fixed 1 M cap that counted as loss */
+        seq += i % 2 ? 0x7ff00000u + (uint32_t)i * 7919u : 900000u;
+        s_v5_forged(&w, seq);
+        s_send(e->fd_port[0], &w);
+        s_sflow_forged(&w, seq);
+        ssize_t n = sendto(e->fd_port[1], w.b, w.n, 0, (struct sockaddr *)&sf, sizeof(sf));
+        (void)n;
+        usleep(1000);
+        if (banned_after < 0 && i % 50 == 0 && s_banned_ip(SEQ_FLOOD_IP))
+            banned_after = (int64_t)(hn_ms() - t0);
+    }
+    while (banned_after < 0 && hn_ms() - t0 < RUN_MAX_MS) {
+        if (s_banned_ip(SEQ_FLOOD_IP))
+            banned_after = (int64_t)(hn_ms() - t0);
+        usleep(50 * 1000);
+    }
+    hn_wait_exit(g, 10000);
+    usleep(300 * 1000);
+    double lost = s_metric("floodgate_collector_sequence_lost_records_total", NULL) - lost0;
+    double lostd = s_metric("floodgate_collector_sequence_lost_datagrams_total", NULL) - lostd0;
+    double resets = s_metric("floodgate_collector_sequence_resets_total", NULL) - resets0;
+    print_message("sequence: %.0f records and %.0f datagrams lost, %.0f resets; %s banned "
+                  "after %lld ms\n",
+                  lost, lostd, resets, SEQ_FLOOD_IP, (long long)banned_after);
+    assert_true(banned_after >= 0 && banned_after <= BAN_WITHIN_MS);
+    assert_true(lost < 1000);
+    assert_true(lostd < 10);
+    assert_true(resets >= 2 * SEQ_FORGED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_e2e_spoof_exporter_table_flood),
+        cmocka_unit_test(test_e2e_spoof_sequence_jumps),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
