@@ -10,9 +10,12 @@
 
 #include "cli/cli.h"
 #include "common/addr.h"
+#include "common/fgjson.h"
 #include "common/fgredis.h"
 
 #define KEY_MAX 512
+#define CLI_DETAILS_MAX 65536 /* as the actuator accepts (BAN_DETAILS_MAX) */
+#define CLI_REASON_MAX 500     /* bytes of a manual ban's --reason kept */
 
 static void s_iso8601(time_t t, char *buf, size_t len)
 {
@@ -39,21 +42,6 @@ const char *cli_hget(const redisReply *r, const char *name)
             r->element[i + 1]->type == REDIS_REPLY_STRING)
             return r->element[i + 1]->str;
     return "";
-}
-
-void cli_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
 }
 
 /* One row of the table. */
@@ -129,21 +117,28 @@ static void s_print_rows(row_t *rows, int n)
     }
 }
 
-/* Print one ban as a JSON object holding every field and its ttl. */
-static void s_print_json(const redisReply *h, long long ttl, bool first)
+/* One ban as a JSON object holding every field of its hash and its ttl;
+ * details embedded when they are JSON, a string otherwise. NULL on OOM. */
+static json_t *s_ban_json(const redisReply *h, long long ttl)
 {
-    printf("%s{", first ? "" : ",");
+    bool ok = true;
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
     for (size_t i = 0; i + 1 < h->elements; i += 2) {
-        const char *k = h->element[i]->str, *v = h->element[i + 1]->str;
-        cli_json_str(stdout, k ? k : "");
-        putchar(':');
-        if (!strcmp(k ? k : "", "details") && v && (*v == '{' || *v == '['))
-            fputs(v, stdout); /* already JSON */
-        else
-            cli_json_str(stdout, v ? v : "");
-        putchar(',');
+        const char *k = h->element[i]->str ? h->element[i]->str : "";
+        const char *v = h->element[i + 1]->str ? h->element[i + 1]->str : "";
+        json_t *d = !strcmp(k, "details") ? fgjson_parse(v, CLI_DETAILS_MAX) : NULL;
+        if (d && !json_is_object(d) && !json_is_array(d)) {
+            json_decref(d);
+            d = NULL;
+        }
+        fgjson_set_new(j, k, d ? d : fgjson_str(v), &ok);
     }
-    printf("\"ttl\":%lld}", ttl);
+    fgjson_set_num(j, "ttl", (double)ttl, &ok);
+    if (!ok)
+        json_decref(j);
+    return ok ? j : NULL;
 }
 
 static int s_grow(row_t **rows, int *cap)
@@ -157,17 +152,18 @@ static int s_grow(row_t **rows, int *cap)
     return 0;
 }
 
-/* One ban key found by SCAN: printed as JSON, or kept as a row. */
-static void s_one_ban(const fg_config_t *cfg, redisContext *c, const char *key, bool json,
+/* One ban key found by SCAN: appended to arr (--json), or kept as a row. */
+static void s_one_ban(const fg_config_t *cfg, redisContext *c, const char *key, json_t *arr,
                       row_t **rows, int *n, int *cap)
 {
     redisReply *h = redisCommand(c, "HGETALL %s", key);
     redisReply *t = redisCommand(c, "TTL %s", key);
     if (h && h->type == REDIS_REPLY_ARRAY && h->elements > 0 && t &&
         t->type == REDIS_REPLY_INTEGER) {
-        if (json) {
-            s_print_json(h, t->integer, *n == 0);
-            (*n)++;
+        if (arr) {
+            bool ok = true;
+            fgjson_append_new(arr, s_ban_json(h, t->integer), &ok);
+            *n += ok;
         } else if (*n < *cap || s_grow(rows, cap) == 0) {
             s_row(&(*rows)[(*n)++], h, key + strlen(cfg->redis.prefix) + 5, t->integer);
         }
@@ -185,8 +181,9 @@ static int s_cmd_bans(const fg_config_t *cfg, redisContext *c, bool json)
     unsigned long long cursor = 0;
     int n = 0, cap = 0;
     row_t *rows = NULL;
-    if (json)
-        printf("[");
+    json_t *arr = json ? json_array() : NULL;
+    if (json && !arr)
+        return 1;
     do {
         redisReply *r = redisCommand(c, "SCAN %llu MATCH %s COUNT 1000", cursor, pattern);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
@@ -194,22 +191,25 @@ static int s_cmd_bans(const fg_config_t *cfg, redisContext *c, bool json)
             if (r)
                 freeReplyObject(r);
             free(rows);
+            json_decref(arr);
             return 1;
         }
         cursor = strtoull(r->element[0]->str, NULL, 10);
         for (size_t i = 0; i < r->element[1]->elements; i++)
-            s_one_ban(cfg, c, r->element[1]->element[i]->str, json, &rows, &n, &cap);
+            s_one_ban(cfg, c, r->element[1]->element[i]->str, arr, &rows, &n, &cap);
         freeReplyObject(r);
     } while (cursor != 0);
+    int rc = 0;
     if (json) {
-        printf("]\n");
+        rc = fgjson_print(arr, stdout) < 0 ? 1 : 0;
+        json_decref(arr);
     } else {
         s_print_rows(rows, n);
         printf("%d ban%s\n", n, n == 1 ? "" : "s");
         cli_holds_print(cfg, c);
     }
     free(rows);
-    return 0;
+    return rc;
 }
 
 /* May ip be banned by hand? Prints why not and returns -1. */
@@ -234,20 +234,20 @@ static int s_ban_allowed(const fg_config_t *cfg, const char *ip, bool force)
     return 0;
 }
 
-/* s as a JSON string body (quotes and backslashes escaped, controls
- * dropped) into out. */
-static void s_json_escape(const char *s, char *out, size_t len)
+/* The details of a manual ban: {"reason":"..."} with the reason cut to
+ * CLI_REASON_MAX bytes. The caller's to free; NULL on OOM. */
+static char *s_manual_details(const char *reason)
 {
-    size_t n = 0;
-    for (; *s && n + 3 < len; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch < 0x20)
-            continue;
-        if (ch == '"' || ch == '\\')
-            out[n++] = '\\';
-        out[n++] = (char)ch;
-    }
-    out[n] = '\0';
+    char cut[CLI_REASON_MAX + 1];
+    bool ok = true;
+    snprintf(cut, sizeof(cut), "%s", reason);
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
+    fgjson_set_str(j, "reason", cut, &ok);
+    char *text = ok ? fgjson_dump(j) : NULL;
+    json_decref(j);
+    return text;
 }
 
 /* The ban time of a manual ban: --ttl, or the hostgroup's ban_time; -1
@@ -277,12 +277,10 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
     const fg_hostgroup_t *g = fg_config_group(cfg, &a);
     if ((secs = s_ban_secs(cfg, g, secs)) < 0)
         return 1;
-    char key[KEY_MAX], hold[KEY_MAX], now_s[32], exp_s[32], details[600], esc[512];
+    char key[KEY_MAX], hold[KEY_MAX], now_s[32], exp_s[32];
     time_t now = time(NULL);
     s_iso8601(now, now_s, sizeof(now_s));
     s_iso8601(now + secs, exp_s, sizeof(exp_s));
-    s_json_escape(reason, esc, sizeof(esc));
-    snprintf(details, sizeof(details), "{\"reason\":\"%s\"}", esc);
     fg_redis_key(cfg, "ban", ip, key, sizeof(key));
     /* HSETNX on ip first: an existing ban is left alone (its TTL too). */
     redisReply *r = redisCommand(c, "EXISTS %s", key);
@@ -293,6 +291,11 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
         fprintf(stderr, "floodgate: %s is already banned (see: floodgate bans)\n", ip);
         return 1;
     }
+    char *details = s_manual_details(reason);
+    if (!details) {
+        fprintf(stderr, "floodgate: ban failed: out of memory\n");
+        return 1;
+    }
     redisAppendCommand(c, "MULTI");
     redisAppendCommand(c,
                        "HSET %s ip %s attack_type manual direction incoming metric manual "
@@ -300,6 +303,7 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
                        "expires_at %s ban_count 1 details %s",
                        key, ip, g ? g->name : "-", g ? "manual" : "manual_force", now_s,
                        secs ? exp_s : "", details);
+    free(details); /* formatted into the output buffer by now */
     if (secs)
         redisAppendCommand(c, "EXPIRE %s %ld", key, secs);
     fg_redis_key(cfg, "hold", ip, hold, sizeof(hold));

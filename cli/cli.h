@@ -26,9 +26,6 @@ fg_config_t *cli_config(const char *conf);
 /* Connect to the config's Redis or print why and return NULL. */
 redisContext *cli_redis(const fg_config_t *cfg);
 
-/* Print s as a JSON string (quoted, escaped) to out. */
-void cli_json_str(FILE *out, const char *s);
-
 /* The value of field name in an HGETALL reply, or "". */
 const char *cli_hget(const redisReply *r, const char *name);
 

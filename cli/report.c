@@ -15,26 +15,27 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "cli/jsonr.h"
 #include "common/addr.h"
+#include "common/fgjson.h"
 #include "common/fgredis.h"
 
 #define REP_MAX_BANS 1000
+#define REP_LINE_MAX (1u << 20) /* longest history line read */
 
 typedef struct {
-    const jr_t *open;   /* the "ban" entry */
-    const jr_t *end;    /* the "unban" entry, or NULL */
-    const jr_t *last;   /* the latest entry before the unban (a renewal) */
+    const json_t *open;   /* the "ban" entry */
+    const json_t *end;    /* the "unban" entry, or NULL */
+    const json_t *last;   /* the latest entry before the unban (a renewal) */
     int renewals;
-    const jr_t *peak;   /* the entry with the highest total pps */
-    const jr_t *peak_d; /* its details */
+    const json_t *peak;   /* the entry with the highest total pps */
+    const json_t *peak_d; /* its details */
     double pps, bps, fps, value;
     int entries;
 } rep_ban_t;
 
 typedef struct {
-    jr_t **lines; /* parsed history, oldest first */
-    jr_t **details; /* details parsed from a string, owned */
+    json_t **lines; /* parsed history, oldest first */
+    json_t **details; /* details parsed from a string, owned */
     size_t n;
     rep_ban_t bans[REP_MAX_BANS];
     int n_bans;
@@ -59,19 +60,19 @@ static void s_dur(int64_t s, char *out, size_t len)
 }
 
 /* The details object of an entry (embedded, or a JSON string). */
-static const jr_t *s_details(rep_t *r, size_t i)
+static const json_t *s_details(rep_t *r, size_t i)
 {
-    const jr_t *d = jr_get(r->lines[i], "details");
-    if (d && d->type == JR_STR && !r->details[i])
-        r->details[i] = jr_parse(d->str);
-    return d && d->type == JR_OBJ ? d : r->details[i];
+    const json_t *d = json_object_get(r->lines[i], "details");
+    if (json_is_string(d) && !r->details[i])
+        r->details[i] = fgjson_parse(json_string_value(d), REP_LINE_MAX);
+    return json_is_object(d) ? d : r->details[i];
 }
 
 static void s_account(rep_t *r, rep_ban_t *b, size_t i)
 {
-    const jr_t *d = s_details(r, i);
-    const jr_t *tot = jr_get(d, "total");
-    double pps = jr_num(tot, "pps", 0);
+    const json_t *d = s_details(r, i);
+    const json_t *tot = json_object_get(d, "total");
+    double pps = fgjson_get_num(tot, "pps", 0);
     b->entries++;
     b->last = r->lines[i];
     if (!b->peak || pps > b->pps) {
@@ -80,19 +81,19 @@ static void s_account(rep_t *r, rep_ban_t *b, size_t i)
     }
     if (pps > b->pps)
         b->pps = pps;
-    if (jr_num(tot, "bps", 0) > b->bps)
-        b->bps = jr_num(tot, "bps", 0);
-    if (jr_num(tot, "fps", 0) > b->fps)
-        b->fps = jr_num(tot, "fps", 0);
-    if (jr_num(r->lines[i], "value", 0) > b->value)
-        b->value = jr_num(r->lines[i], "value", 0);
+    if (fgjson_get_num(tot, "bps", 0) > b->bps)
+        b->bps = fgjson_get_num(tot, "bps", 0);
+    if (fgjson_get_num(tot, "fps", 0) > b->fps)
+        b->fps = fgjson_get_num(tot, "fps", 0);
+    if (fgjson_get_num(r->lines[i], "value", 0) > b->value)
+        b->value = fgjson_get_num(r->lines[i], "value", 0);
 }
 
 static void s_build(rep_t *r)
 {
     rep_ban_t *cur = NULL;
     for (size_t i = 0; i < r->n; i++) {
-        const char *ev = jr_str(r->lines[i], "event", "");
+        const char *ev = fgjson_get_str(r->lines[i], "event", "");
         if (!strcmp(ev, "ban") && r->n_bans < REP_MAX_BANS) {
             cur = &r->bans[r->n_bans++];
             memset(cur, 0, sizeof(*cur));
@@ -128,11 +129,11 @@ static int s_load(rep_t *r, redisContext *c, const fg_config_t *cfg, const char 
     r->details = calloc(h->elements + 1, sizeof(*r->details));
     for (size_t i = 0; r->lines && r->details && i < h->elements; i++) {
         const redisReply *e = h->element[h->elements - 1 - i];
-        jr_t *v = e->type == REDIS_REPLY_STRING ? jr_parse(e->str) : NULL;
-        if (v && v->type == JR_OBJ)
+        json_t *v = e->type == REDIS_REPLY_STRING ? fgjson_parse(e->str, REP_LINE_MAX) : NULL;
+        if (json_is_object(v))
             r->lines[r->n++] = v;
         else
-            jr_free(v); /* a line we cannot read is skipped */
+            json_decref(v); /* a line we cannot read is skipped */
     }
     freeReplyObject(h);
     freeReplyObject(t);
@@ -152,20 +153,20 @@ static const char *s_proto_name(const char *num)
 }
 
 /* One line of the contributors of one kind: "key (share%), ...". */
-static void s_print_kind(const jr_t *d, const char *kind, const char *label)
+static void s_print_kind(const json_t *d, const char *kind, const char *label)
 {
-    const jr_t *top = jr_get(d, "top");
+    const json_t *top = json_object_get(d, "top");
     int shown = 0;
-    for (size_t i = 0; top && top->type == JR_ARR && i < top->n; i++) {
-        const jr_t *c = top->items[i];
-        if (strcmp(jr_str(c, "kind", ""), kind))
+    for (size_t i = 0; i < json_array_size(top); i++) {
+        const json_t *c = json_array_get(top, i);
+        if (strcmp(fgjson_get_str(c, "kind", ""), kind))
             continue;
-        const char *key = jr_str(c, "key", "?");
+        const char *key = fgjson_get_str(c, "key", "?");
         if (!strcmp(kind, "proto"))
             key = s_proto_name(key);
-        printf("%s%s (%.1f%%", shown ? ", " : label, key, 100 * jr_num(c, "share", 0));
+        printf("%s%s (%.1f%%", shown ? ", " : label, key, 100 * fgjson_get_num(c, "share", 0));
         if (!strcmp(kind, "exporter"))
-            printf(", sampling 1:%.0f", jr_num(c, "sampling", 1));
+            printf(", sampling 1:%.0f", fgjson_get_num(c, "sampling", 1));
         printf(")");
         shown++;
     }
@@ -178,70 +179,75 @@ static void s_print_kind(const jr_t *d, const char *kind, const char *label)
 /* How long ban b lasted (or has lasted so far), its end and why. */
 static int64_t s_span(const rep_t *r, const rep_ban_t *b, bool last, char *end, size_t len)
 {
-    int64_t start = s_time(jr_str(b->open, "banned_at", NULL));
+    int64_t start = s_time(fgjson_get_str(b->open, "banned_at", NULL));
     if (b->end) {
-        const char *at = jr_str(b->end, "at", "?");
-        snprintf(end, len, "lifted %s (%s)", at, jr_str(b->end, "reason", "?"));
+        const char *at = fgjson_get_str(b->end, "at", "?");
+        snprintf(end, len, "lifted %s (%s)", at, fgjson_get_str(b->end, "reason", "?"));
         return s_time(at) - start;
     }
     int64_t now = (int64_t)time(NULL);
     if (last && r->ttl >= 0)
         snprintf(end, len, "ACTIVE, lifts in %llds (%s)", r->ttl,
-                 jr_str(b->last, "expires_at", "?"));
+                 fgjson_get_str(b->last, "expires_at", "?"));
     else if (last && r->ttl == -1)
         snprintf(end, len, "ACTIVE, no expiry set");
     else
-        snprintf(end, len, "end not recorded (expected %s)", jr_str(b->last, "expires_at", "?"));
+        snprintf(end, len, "end not recorded (expected %s)", fgjson_get_str(b->last, "expires_at", "?"));
     return now - start;
 }
 
 /* A carpet bombing ban (details.network): the prefix that held the attack,
  * and the host's usual rate against which it rose. */
-static void s_print_network(const jr_t *n, const char *metric)
+static void s_print_network(const json_t *n, const char *metric)
 {
-    if (!n || n->type != JR_OBJ)
+    if (!json_is_object(n))
         return;
     const char *unit = strstr(metric, "mbps") ? "Mbit/s" : strstr(metric, "flows") ? "flows/s"
                                                                                   : "packets/s";
     printf("  Carpet bombing: prefix %s held the attack (%.0f of its hosts banned by then); "
            "this host's usual rate %.0f %s\n",
-           jr_str(n, "prefix", "?"), jr_num(n, "prefix_bans", 0), jr_num(n, "usual", 0), unit);
+           fgjson_get_str(n, "prefix", "?"), fgjson_get_num(n, "prefix_bans", 0), fgjson_get_num(n, "usual", 0), unit);
 }
 
-static void s_json_network(const jr_t *n)
+/* "network" of the --json output: the carpet bombing prefix, or null. */
+static json_t *s_json_network(const json_t *n)
 {
-    if (!n || n->type != JR_OBJ) {
-        printf("\"network\":null,");
-        return;
-    }
-    printf("\"network\":{\"prefix\":");
-    cli_json_str(stdout, jr_str(n, "prefix", ""));
-    printf(",\"usual\":%g,\"prefix_bans\":%.0f},", jr_num(n, "usual", 0),
-           jr_num(n, "prefix_bans", 0));
+    bool ok = true;
+    if (!json_is_object(n))
+        return json_null();
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    fgjson_set_str(o, "prefix", fgjson_get_str(n, "prefix", ""), &ok);
+    fgjson_set_num(o, "usual", fgjson_get_num(n, "usual", 0), &ok);
+    fgjson_set_num(o, "prefix_bans", fgjson_get_num(n, "prefix_bans", 0), &ok);
+    if (!ok)
+        json_decref(o);
+    return ok ? o : NULL;
 }
 
 static void s_print_ban(const rep_t *r, int i)
 {
     const rep_ban_t *b = &r->bans[i];
-    const jr_t *o = b->open;
+    const json_t *o = b->open;
     char end[160], dur[32];
     int64_t secs = s_span(r, b, i == r->n_bans - 1, end, sizeof(end));
     s_dur(secs < 0 ? 0 : secs, dur, sizeof(dur));
-    const jr_t *d = b->peak_d;
-    printf("Ban %d of %d: %s, %s\n", i + 1, r->n_bans, jr_str(o, "attack_type", "?"),
-           jr_str(o, "direction", "?"));
-    printf("  When:          %s (attack first seen %s)\n", jr_str(o, "banned_at", "?"),
-           jr_str(jr_get(o, "details"), "first_seen", "?"));
+    const json_t *d = b->peak_d;
+    printf("Ban %d of %d: %s, %s\n", i + 1, r->n_bans, fgjson_get_str(o, "attack_type", "?"),
+           fgjson_get_str(o, "direction", "?"));
+    printf("  When:          %s (attack first seen %s)\n", fgjson_get_str(o, "banned_at", "?"),
+           fgjson_get_str(json_object_get(o, "details"), "first_seen", "?"));
     printf("  How long:      %s, %s", dur, end);
     if (b->renewals)
         printf("; renewed %d time%s while the attack went on", b->renewals,
                b->renewals == 1 ? "" : "s");
     printf("\n");
     printf("  Hostgroup:     %s; banned by %s; ban number %.0f of this address\n",
-           jr_str(o, "hostgroup", "?"), jr_str(o, "source", "?"), jr_num(o, "ban_count", 0));
-    printf("  Trigger:       %s %.0f over the threshold %.0f\n", jr_str(o, "metric", "?"),
-           jr_num(o, "value", 0), jr_num(o, "threshold", 0));
-    s_print_network(jr_get(d, "network"), jr_str(o, "metric", "?"));
+           fgjson_get_str(o, "hostgroup", "?"), fgjson_get_str(o, "source", "?"), fgjson_get_num(o, "ban_count", 0));
+    printf("  Trigger:       %s %.0f over the threshold %.0f\n", fgjson_get_str(o, "metric", "?"),
+           fgjson_get_num(o, "value", 0), fgjson_get_num(o, "threshold", 0));
+    s_print_network(json_object_get(d, "network"), fgjson_get_str(o, "metric", "?"));
     printf("  Peak rates:    %.0f packets/s, %.2f Mbit/s, %.0f flows/s\n", b->pps, b->bps / 1e6,
            b->fps);
     s_print_kind(d, "src_addr", "  Top sources:   ");
@@ -252,64 +258,110 @@ static void s_print_ban(const rep_t *r, int i)
     printf("\n");
 }
 
-static void s_json_top(const jr_t *d, const char *kind)
+/* The contributors of one kind, as an array of {key,share,packets[,sampling]}. */
+static json_t *s_json_top(const json_t *d, const char *kind)
 {
-    const jr_t *top = jr_get(d, "top");
-    int shown = 0;
-    printf("\"%s\":[", kind);
-    for (size_t i = 0; top && top->type == JR_ARR && i < top->n; i++) {
-        const jr_t *c = top->items[i];
-        if (strcmp(jr_str(c, "kind", ""), kind))
+    const json_t *top = json_object_get(d, "top");
+    json_t *out = json_array();
+    bool ok = out != NULL;
+    for (size_t i = 0; ok && i < json_array_size(top); i++) {
+        const json_t *c = json_array_get(top, i);
+        if (strcmp(fgjson_get_str(c, "kind", ""), kind))
             continue;
-        printf("%s{\"key\":", shown++ ? "," : "");
-        cli_json_str(stdout, jr_str(c, "key", ""));
-        printf(",\"share\":%g,\"packets\":%.0f", jr_num(c, "share", 0), jr_num(c, "packets", 0));
+        json_t *o = json_object();
+        fgjson_append_new(out, o, &ok);
+        if (!o)
+            break;
+        fgjson_set_str(o, "key", fgjson_get_str(c, "key", ""), &ok);
+        fgjson_set_num(o, "share", fgjson_get_num(c, "share", 0), &ok);
+        fgjson_set_num(o, "packets", fgjson_get_num(c, "packets", 0), &ok);
         if (!strcmp(kind, "exporter"))
-            printf(",\"sampling\":%.0f", jr_num(c, "sampling", 1));
-        printf("}");
+            fgjson_set_num(o, "sampling", fgjson_get_num(c, "sampling", 1), &ok);
     }
-    printf("]");
+    if (!ok)
+        json_decref(out);
+    return ok ? out : NULL;
 }
 
-static void s_json_ban(const rep_t *r, int i)
+/* peak: the highest total rates of the ban's entries. */
+static json_t *s_json_peak_rates(const rep_ban_t *b, bool *ok)
+{
+    json_t *p = json_object();
+    if (p) {
+        fgjson_set_num(p, "pps", b->pps, ok);
+        fgjson_set_num(p, "bps", b->bps, ok);
+        fgjson_set_num(p, "fps", b->fps, ok);
+    }
+    return p;
+}
+
+/* top: the contributors of the peak entry, by kind. */
+static json_t *s_json_tops(const rep_ban_t *b, bool *ok)
+{
+    static const char *kinds[] = {"src_addr", "src_port", "dst_port", "proto", "exporter"};
+    json_t *top = json_object();
+    for (size_t k = 0; top && k < sizeof(kinds) / sizeof(kinds[0]); k++)
+        fgjson_set_new(top, kinds[k], s_json_top(b->peak_d, kinds[k]), ok);
+    return top;
+}
+
+/* Ban i of the report as a JSON object; NULL on OOM. */
+static json_t *s_json_ban(const rep_t *r, int i)
 {
     const rep_ban_t *b = &r->bans[i];
-    const jr_t *o = b->open;
+    const json_t *o = b->open;
     char end[160];
     int64_t secs = s_span(r, b, i == r->n_bans - 1, end, sizeof(end));
     static const char *strs[] = {"banned_at", "expires_at", "attack_type", "direction",
                                  "hostgroup", "source", "metric"};
-    printf("%s{", i ? "," : "");
-    for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
-        printf("\"%s\":", strs[k]);
-        /* a renewal moves the expiry: the latest entry has it */
-        cli_json_str(stdout, jr_str(k == 1 ? b->last : o, strs[k], ""));
-        printf(",");
+    bool ok = true;
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
+    /* a renewal moves the expiry: the latest entry has it */
+    for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
+        fgjson_set_str(j, strs[k], fgjson_get_str(k == 1 ? b->last : o, strs[k], ""), &ok);
+    fgjson_set_num(j, "renewals", b->renewals, &ok);
+    fgjson_set_new(j, "network", s_json_network(json_object_get(b->peak_d, "network")), &ok);
+    fgjson_set_num(j, "value", fgjson_get_num(o, "value", 0), &ok);
+    fgjson_set_num(j, "threshold", fgjson_get_num(o, "threshold", 0), &ok);
+    fgjson_set_num(j, "ban_count", fgjson_get_num(o, "ban_count", 0), &ok);
+    fgjson_set_num(j, "duration_s", (double)secs, &ok);
+    fgjson_set_bool(j, "active", !b->end && i == r->n_bans - 1 && r->ttl != -2, &ok);
+    fgjson_set_str(j, "ended_at", b->end ? fgjson_get_str(b->end, "at", "") : "", &ok);
+    fgjson_set_str(j, "end_reason", b->end ? fgjson_get_str(b->end, "reason", "") : "", &ok);
+    fgjson_set_new(j, "peak", s_json_peak_rates(b, &ok), &ok);
+    fgjson_set_num(j, "entries", b->entries, &ok);
+    fgjson_set_new(j, "top", s_json_tops(b, &ok), &ok);
+    if (!ok)
+        json_decref(j);
+    return ok ? j : NULL;
+}
+
+/* The whole report as JSON on stdout. 0, or -1 (OOM, write error). */
+static int s_print_json(const rep_t *r, const char *ip)
+{
+    bool ok = true;
+    json_t *j = json_object(), *bans = json_array();
+    if (j) {
+        fgjson_set_str(j, "ip", ip, &ok);
+        fgjson_set_bool(j, "banned_now", r->ttl != -2, &ok);
+        fgjson_set_new(j, "bans", bans, &ok);
+    } else {
+        json_decref(bans);
     }
-    printf("\"renewals\":%d,", b->renewals);
-    s_json_network(jr_get(b->peak_d, "network"));
-    printf("\"value\":%g,\"threshold\":%g,\"ban_count\":%.0f,\"duration_s\":%lld,\"active\":%s,",
-           jr_num(o, "value", 0), jr_num(o, "threshold", 0), jr_num(o, "ban_count", 0),
-           (long long)secs, !b->end && i == r->n_bans - 1 && r->ttl != -2 ? "true" : "false");
-    printf("\"ended_at\":");
-    cli_json_str(stdout, b->end ? jr_str(b->end, "at", "") : "");
-    printf(",\"end_reason\":");
-    cli_json_str(stdout, b->end ? jr_str(b->end, "reason", "") : "");
-    printf(",\"peak\":{\"pps\":%.3f,\"bps\":%.3f,\"fps\":%.3f},\"entries\":%d,\"top\":{", b->pps,
-           b->bps, b->fps, b->entries);
-    static const char *kinds[] = {"src_addr", "src_port", "dst_port", "proto", "exporter"};
-    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-        printf(k ? "," : "");
-        s_json_top(b->peak_d, kinds[k]);
-    }
-    printf("}}");
+    for (int i = 0; ok && j && i < r->n_bans; i++)
+        fgjson_append_new(bans, s_json_ban(r, i), &ok);
+    int rc = ok && j ? fgjson_print(j, stdout) : -1;
+    json_decref(j);
+    return rc;
 }
 
 static void s_free(rep_t *r)
 {
     for (size_t i = 0; i < r->n; i++) {
-        jr_free(r->lines[i]);
-        jr_free(r->details[i]);
+        json_decref(r->lines[i]);
+        json_decref(r->details[i]);
     }
     free(r->lines);
     free(r->details);
@@ -325,10 +377,8 @@ static int s_report(const fg_config_t *cfg, redisContext *c, const char *ip, boo
     }
     s_build(&r);
     if (json) {
-        printf("{\"ip\":\"%s\",\"banned_now\":%s,\"bans\":[", ip, r.ttl != -2 ? "true" : "false");
-        for (int i = 0; i < r.n_bans; i++)
-            s_json_ban(&r, i);
-        printf("]}\n");
+        if (s_print_json(&r, ip) < 0)
+            fprintf(stderr, "floodgate: report: out of memory or output error\n");
     } else if (r.n_bans == 0) {
         printf("No ban recorded for %s%s.\n", ip,
                r.ttl != -2 ? " in the history (but a ban key exists: see `floodgate bans`)" : "");

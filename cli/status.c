@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/scrape.h"
+#include "common/fgjson.h"
 #include "common/fgredis.h"
 
 #define ST_TIMEOUT_MS 2500
@@ -290,32 +291,41 @@ static void s_print_text(const st_proc_t *ps, int n)
     }
 }
 
-static void s_json_proc(const st_proc_t *p)
+/* One process of `status --json`; NULL on OOM. */
+static json_t *s_json_proc(const st_proc_t *p)
 {
-    printf("{\"name\":");
-    cli_json_str(stdout, p->t.name);
-    printf(",\"endpoint\":");
-    cli_json_str(stdout, p->t.hostport);
-    printf(",\"up\":%s", p->m1 ? "true" : "false");
-    if (!p->m1) {
-        printf(",\"error\":");
-        cli_json_str(stdout, p->err);
-        printf("}");
-        return;
-    }
+    bool ok = true;
     char ver[32];
-    scrape_label(p->m1, "floodgate_build_info", "version", ver, sizeof(ver));
-    printf(",\"healthy\":%s,\"health\":", p->health_code == 200 ? "true" : "false");
-    cli_json_str(stdout, p->health);
-    printf(",\"version\":");
-    cli_json_str(stdout, ver);
-    printf(",\"uptime_s\":%.1f,\"heartbeat_age_s\":%.1f",
-           scrape_sum(p->m1, "floodgate_uptime_seconds", NULL, NULL),
-           p->at1 - scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds", NULL, NULL));
-    if (p->stage)
-        printf(",\"in_per_s\":%.3f,\"in\":\"%s\",\"out_per_s\":%.3f,\"out\":\"%s\"", p->in_rate,
-               p->stage->in_what, p->out_rate, p->stage->out_what);
-    printf(",\"lost_total\":%.0f,\"lost_new\":%.0f}", p->lost, p->lost_new);
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
+    fgjson_set_str(j, "name", p->t.name, &ok);
+    fgjson_set_str(j, "endpoint", p->t.hostport, &ok);
+    fgjson_set_bool(j, "up", p->m1 != NULL, &ok);
+    if (!p->m1) {
+        fgjson_set_str(j, "error", p->err, &ok);
+    } else {
+        scrape_label(p->m1, "floodgate_build_info", "version", ver, sizeof(ver));
+        fgjson_set_bool(j, "healthy", p->health_code == 200, &ok);
+        fgjson_set_str(j, "health", p->health, &ok);
+        fgjson_set_str(j, "version", ver, &ok);
+        fgjson_set_fixed(j, "uptime_s", scrape_sum(p->m1, "floodgate_uptime_seconds", NULL, NULL),
+                         1, &ok);
+        fgjson_set_fixed(j, "heartbeat_age_s",
+                         p->at1 - scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds",
+                                             NULL, NULL), 1, &ok);
+        if (p->stage) {
+            fgjson_set_fixed(j, "in_per_s", p->in_rate, 3, &ok);
+            fgjson_set_str(j, "in", p->stage->in_what, &ok);
+            fgjson_set_fixed(j, "out_per_s", p->out_rate, 3, &ok);
+            fgjson_set_str(j, "out", p->stage->out_what, &ok);
+        }
+        fgjson_set_fixed(j, "lost_total", p->lost, 0, &ok);
+        fgjson_set_fixed(j, "lost_new", p->lost_new, 0, &ok);
+    }
+    if (!ok)
+        json_decref(j);
+    return ok ? j : NULL;
 }
 
 typedef struct {
@@ -394,24 +404,35 @@ static void s_redis_addr(const fg_config_t *cfg, char *out, size_t len)
                  cfg->redis.port);
 }
 
-static void s_print_json(const st_proc_t *ps, int n, const st_redis_t *r, const fg_config_t *cfg,
-                         const st_problems_t *pr)
+/* `status --json` on stdout. 0, or -1 on OOM or a write error. */
+static int s_print_json(const st_proc_t *ps, int n, const st_redis_t *r, const fg_config_t *cfg,
+                        const st_problems_t *pr)
 {
-    printf("{\"ok\":%s,\"processes\":[", pr->n ? "false" : "true");
-    for (int i = 0; i < n; i++) {
-        printf(i ? "," : "");
-        s_json_proc(&ps[i]);
-    }
+    bool ok = true;
     char addr[PATH_MAX + 16];
-    s_redis_addr(cfg, addr, sizeof(addr));
-    printf("],\"redis\":{\"address\":");
-    cli_json_str(stdout, addr);
-    printf(",\"up\":%s,\"bans_active\":%lld},\"problems\":[", r->up ? "true" : "false", r->bans);
-    for (int i = 0; i < pr->n; i++) {
-        printf(i ? "," : "");
-        cli_json_str(stdout, pr->items[i]);
+    json_t *j = json_object(), *procs = json_array(), *redis = json_object(),
+           *problems = json_array();
+    if (!j) {
+        json_decref(procs), json_decref(redis), json_decref(problems);
+        return -1;
     }
-    printf("]}\n");
+    fgjson_set_bool(j, "ok", pr->n == 0, &ok);
+    fgjson_set_new(j, "processes", procs, &ok);
+    fgjson_set_new(j, "redis", redis, &ok);
+    fgjson_set_new(j, "problems", problems, &ok);
+    for (int i = 0; ok && i < n; i++)
+        fgjson_append_new(procs, s_json_proc(&ps[i]), &ok);
+    s_redis_addr(cfg, addr, sizeof(addr));
+    if (ok) {
+        fgjson_set_str(redis, "address", addr, &ok);
+        fgjson_set_bool(redis, "up", r->up, &ok);
+        fgjson_set_num(redis, "bans_active", (double)r->bans, &ok);
+    }
+    for (int i = 0; ok && i < pr->n; i++)
+        fgjson_append_new(problems, fgjson_str(pr->items[i]), &ok);
+    int rc = ok ? fgjson_print(j, stdout) : -1;
+    json_decref(j);
+    return rc;
 }
 
 static int s_status(const fg_config_t *cfg, const st_opts_t *o)

@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "common/addr.h"
+#include "common/fgjson.h"
 #include "common/fgredis.h"
 #include "common/log.h"
 #include "floodgate.pb-c.h"
@@ -158,34 +159,62 @@ static void s_print_text(const top_row_t *rows, int n, int seen, int shards, uin
         printf("(no host above its watch floor)\n");
 }
 
-static void s_json_rates(const Floodgate__Rates *r)
+static json_t *s_json_rates(const Floodgate__Rates *r, bool *ok)
 {
-    printf("{\"pps\":%.3f,\"bps\":%.3f,\"fps\":%.3f}", r ? r->pps : 0, r ? r->bps : 0,
-           r ? r->fps : 0);
+    json_t *j = json_object();
+    if (j) {
+        fgjson_set_fixed(j, "pps", r ? r->pps : 0, 3, ok);
+        fgjson_set_fixed(j, "bps", r ? r->bps : 0, 3, ok);
+        fgjson_set_fixed(j, "fps", r ? r->fps : 0, 3, ok);
+    }
+    return j;
+}
+
+/* One row of `top --json`; NULL on OOM. */
+static json_t *s_json_row(const top_row_t *row)
+{
+    const Floodgate__HostWindow *h = row->hw;
+    bool ok = true;
+    json_t *j = json_object(), *classes = json_object();
+    if (!j || !classes) {
+        json_decref(j);
+        json_decref(classes);
+        return NULL;
+    }
+    fgjson_set_str(j, "ip", row->ip, &ok);
+    fgjson_set_str(j, "direction", h->dir == FLOODGATE__DIRECTION__DIR_OUT ? "outgoing" : "incoming",
+                   &ok);
+    fgjson_set_str(j, "hostgroup", row->group, &ok);
+    fgjson_set_new(j, "total", s_json_rates(h->total, &ok), &ok);
+    fgjson_set_new(j, "classes", classes, &ok);
+    for (int k = 0; k < TOP_NCLASS; k++)
+        fgjson_set_new(classes, s_class_names[k], s_json_rates(s_class(h, k), &ok), &ok);
+    fgjson_set_bool(j, "banned", row->ttl >= -1, &ok);
+    fgjson_set_num(j, "ttl", row->ttl >= -1 ? (double)row->ttl : 0, &ok);
+    fgjson_set_str(j, "attack_type", row->attack, &ok);
+    if (!ok)
+        json_decref(j);
+    return ok ? j : NULL;
 }
 
 static void s_print_json(const top_row_t *rows, int n, int seen, int shards)
 {
-    printf("{\"time\":%lld,\"shards\":%d,\"shards_seen\":%d,\"hosts\":[", (long long)time(NULL),
-           shards, seen);
-    for (int i = 0; i < n; i++) {
-        const Floodgate__HostWindow *h = rows[i].hw;
-        printf("%s{\"ip\":\"%s\",\"direction\":\"%s\",\"hostgroup\":", i ? "," : "", rows[i].ip,
-               h->dir == FLOODGATE__DIRECTION__DIR_OUT ? "outgoing" : "incoming");
-        cli_json_str(stdout, rows[i].group);
-        printf(",\"total\":");
-        s_json_rates(h->total);
-        printf(",\"classes\":{");
-        for (int k = 0; k < TOP_NCLASS; k++) {
-            printf("%s\"%s\":", k ? "," : "", s_class_names[k]);
-            s_json_rates(s_class(h, k));
-        }
-        printf("},\"banned\":%s,\"ttl\":%lld,\"attack_type\":",
-               rows[i].ttl >= -1 ? "true" : "false", rows[i].ttl >= -1 ? rows[i].ttl : 0);
-        cli_json_str(stdout, rows[i].attack);
-        printf("}");
+    bool ok = true;
+    json_t *j = json_object(), *hosts = json_array();
+    if (!j || !hosts) {
+        json_decref(j);
+        json_decref(hosts);
+        return;
     }
-    printf("]}\n");
+    fgjson_set_num(j, "time", (double)time(NULL), &ok);
+    fgjson_set_num(j, "shards", shards, &ok);
+    fgjson_set_num(j, "shards_seen", seen, &ok);
+    fgjson_set_new(j, "hosts", hosts, &ok);
+    for (int i = 0; ok && i < n; i++)
+        fgjson_append_new(hosts, s_json_row(&rows[i]), &ok);
+    if (!ok || fgjson_print(j, stdout) < 0)
+        fprintf(stderr, "floodgate: top: out of memory or output error\n");
+    json_decref(j);
 }
 
 static int s_parse(int argc, char **argv, top_opts_t *o)

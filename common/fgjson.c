@@ -78,6 +78,13 @@ void fgjson_set_num(json_t *obj, const char *key, double v, bool *ok)
     fgjson_set_new(obj, key, fgjson_num(v), ok);
 }
 
+void fgjson_set_fixed(json_t *obj, const char *key, double v, int decimals, bool *ok)
+{
+    static const double scale[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+    double m = scale[decimals < 0 ? 0 : decimals > 6 ? 6 : decimals];
+    fgjson_set_num(obj, key, isfinite(v) ? round(v * m) / m : 0, ok);
+}
+
 void fgjson_set_uint(json_t *obj, const char *key, uint64_t v, bool *ok)
 {
     fgjson_set_new(obj, key, v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v),

@@ -29,6 +29,8 @@ json_t *fgjson_str(const char *s);
  * mark *ok false on failure (OOM) so a builder checks once at the end. */
 void fgjson_set_str(json_t *obj, const char *key, const char *s, bool *ok);
 void fgjson_set_num(json_t *obj, const char *key, double v, bool *ok);
+/* v rounded to `decimals` places (0..6), as printf's %.Nf would show it. */
+void fgjson_set_fixed(json_t *obj, const char *key, double v, int decimals, bool *ok);
 void fgjson_set_uint(json_t *obj, const char *key, uint64_t v, bool *ok);
 void fgjson_set_bool(json_t *obj, const char *key, bool v, bool *ok);
 /* Takes the reference to v (NULL marks *ok false). */

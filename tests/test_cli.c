@@ -1,5 +1,6 @@
-/* Unit tests: the CLI's readers of untrusted text: jsonr (history lines and
- * ban details from Redis) and scrape (Prometheus text from the daemons). */
+/* Unit tests: the CLI's readers of untrusted text: fgjson over jansson
+ * (history lines and ban details from Redis) and scrape (Prometheus text
+ * from the daemons). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +11,10 @@
 
 #include <cmocka.h>
 
-#include "cli/jsonr.h"
+#include "common/fgjson.h"
 #include "cli/scrape.h"
 
-static void test_cli_jsonr_history_line(void **state)
+static void test_cli_json_history_line(void **state)
 {
     (void)state;
     const char *line =
@@ -21,58 +22,83 @@ static void test_cli_jsonr_history_line(void **state)
         "\"ok\":true,\"none\":null,\"details\":{\"total\":{\"pps\":6e4,\"bps\":-1.5E2},"
         "\"top\":[{\"kind\":\"proto\",\"key\":\"17\",\"share\":1}]},"
         "\"esc\":\"a\\\"b\\\\c\\n\\u00e9\\u0041\"}";
-    jr_t *v = jr_parse(line);
+    json_t *v = fgjson_parse(line, 4096);
     assert_non_null(v);
-    assert_int_equal(v->type, JR_OBJ);
-    assert_string_equal(jr_str(v, "event", ""), "ban");
-    assert_true(jr_num(v, "value", 0) == 47694.08);
-    assert_true(jr_num(v, "ban_count", 0) == 2);
-    assert_int_equal(jr_get(v, "ok")->type, JR_BOOL);
-    assert_int_equal(jr_get(v, "none")->type, JR_NULL);
-    const jr_t *tot = jr_get(jr_get(v, "details"), "total");
-    assert_true(jr_num(tot, "pps", 0) == 60000);
-    assert_true(jr_num(tot, "bps", 0) == -150);
-    const jr_t *top = jr_get(jr_get(v, "details"), "top");
-    assert_int_equal(top->type, JR_ARR);
-    assert_int_equal(top->n, 1);
-    assert_string_equal(jr_str(top->items[0], "key", ""), "17");
-    assert_string_equal(jr_str(v, "esc", ""), "a\"b\\c\n\xc3\xa9" "A");
+    assert_true(json_is_object(v));
+    assert_string_equal(fgjson_get_str(v, "event", ""), "ban");
+    assert_true(fgjson_get_num(v, "value", 0) == 47694.08);
+    assert_true(fgjson_get_num(v, "ban_count", 0) == 2);
+    assert_true(json_is_boolean(json_object_get(v, "ok")));
+    assert_true(json_is_null(json_object_get(v, "none")));
+    const json_t *tot = json_object_get(json_object_get(v, "details"), "total");
+    assert_true(fgjson_get_num(tot, "pps", 0) == 60000);
+    assert_true(fgjson_get_num(tot, "bps", 0) == -150);
+    const json_t *top = json_object_get(json_object_get(v, "details"), "top");
+    assert_true(json_is_array(top));
+    assert_int_equal(json_array_size(top), 1);
+    assert_string_equal(fgjson_get_str(json_array_get(top, 0), "key", ""), "17");
+    assert_string_equal(fgjson_get_str(v, "esc", ""), "a\"b\\c\n\xc3\xa9" "A");
     /* absent or mistyped members give the default */
-    assert_string_equal(jr_str(v, "value", "def"), "def");
-    assert_true(jr_num(v, "nope", -7) == -7);
-    assert_null(jr_get(NULL, "x"));
-    jr_free(v);
-    jr_free(NULL);
+    assert_string_equal(fgjson_get_str(v, "value", "def"), "def");
+    assert_true(fgjson_get_num(v, "nope", -7) == -7);
+    assert_true(fgjson_get_num(NULL, "x", 3) == 3);
+    assert_null(json_object_get(NULL, "x"));
+    json_decref(v);
+    json_decref(NULL);
 }
 
-static void test_cli_jsonr_refuses_bad_input(void **state)
+static void test_cli_json_refuses_bad_input(void **state)
 {
     (void)state;
     const char *bad[] = {"", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "[1 2]", "\"abc",
                          "{\"a\":1} x", "tru", "{\"a\":\"\x01\"}", "\"\\x\"", "\"\\u12G4\"",
-                         "{1:2}", "-", NULL};
+                         "{1:2}", "-", "\"\xff\"", NULL};
     for (int i = 0; bad[i]; i++) {
-        jr_t *v = jr_parse(bad[i]);
+        json_t *v = fgjson_parse(bad[i], 4096);
         if (v)
             fail_msg("parsed bad JSON: %s", bad[i]);
     }
-    assert_null(jr_parse(NULL));
-    /* nesting is capped */
+    assert_null(fgjson_parse(NULL, 4096));
+    /* unclosed nesting, and text over the caller's cap */
     char deep[200];
     memset(deep, '[', sizeof(deep) - 1);
     deep[sizeof(deep) - 1] = '\0';
-    assert_null(jr_parse(deep));
-    char ok[2 * JSONR_MAX_DEPTH + 1];
-    memset(ok, '[', JSONR_MAX_DEPTH);
-    memset(ok + JSONR_MAX_DEPTH, ']', JSONR_MAX_DEPTH);
-    ok[2 * JSONR_MAX_DEPTH] = '\0';
-    jr_t *v = jr_parse(ok);
+    assert_null(fgjson_parse(deep, 4096));
+    char ok[2 * 32 + 1];
+    memset(ok, '[', 32);
+    memset(ok + 32, ']', 32);
+    ok[2 * 32] = '\0';
+    json_t *v = fgjson_parse(ok, 4096);
     assert_non_null(v);
-    jr_free(v);
-    v = jr_parse("  [ ]  ");
+    json_decref(v);
+    assert_null(fgjson_parse(ok, 63));
+    v = fgjson_parse("  [ ]  ", 4096);
     assert_non_null(v);
-    assert_int_equal(v->n, 0);
-    jr_free(v);
+    assert_int_equal(json_array_size(v), 0);
+    json_decref(v);
+}
+
+/* What floodgate writes: compact, in order, integral numbers as integers,
+ * 15 digits, no NaN, bytes that are not UTF-8 as '?', controls escaped. */
+static void test_cli_json_writer_conventions(void **state)
+{
+    (void)state;
+    bool ok = true;
+    json_t *j = json_object();
+    assert_non_null(j);
+    fgjson_set_str(j, "z", "a\"b\x01\xff/", &ok);
+    fgjson_set_num(j, "a", 5, &ok);
+    fgjson_set_num(j, "v", 47694.08, &ok);
+    fgjson_set_num(j, "nan", 0.0 / 0.0, &ok);
+    fgjson_set_fixed(j, "f", 1.23456, 3, &ok);
+    fgjson_set_uint(j, "u", 18446744073709551615ull, &ok);
+    fgjson_set_bool(j, "b", false, &ok);
+    assert_true(ok);
+    char *text = fgjson_dump(j);
+    assert_string_equal(text, "{\"z\":\"a\\\"b\\u0001?/\",\"a\":5,\"v\":47694.08,\"nan\":0,"
+                              "\"f\":1.235,\"u\":1.84467440737096e19,\"b\":false}");
+    free(text);
+    json_decref(j);
 }
 
 static void test_cli_scrape_text(void **state)
@@ -128,8 +154,9 @@ static void test_cli_scrape_targets(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cli_jsonr_history_line),
-        cmocka_unit_test(test_cli_jsonr_refuses_bad_input),
+        cmocka_unit_test(test_cli_json_history_line),
+        cmocka_unit_test(test_cli_json_refuses_bad_input),
+        cmocka_unit_test(test_cli_json_writer_conventions),
         cmocka_unit_test(test_cli_scrape_text),
         cmocka_unit_test(test_cli_scrape_targets),
     };
