@@ -165,12 +165,15 @@ static const fg_series_t s_series[] = {
                "Datagrams longer than their records (decoded anyway)."),
     FG_COUNTER(col_stats_t, records, "floodgate_collector_records_total", "result=\"decoded\"",
                "Flow records: decoded from datagrams, kept (touching a monitored network), "
-               "filtered (touching none), sent (flows sent to shards, both ends counted), "
-               "dropped (in batches the shards' queues refused)."),
+               "filtered (touching none), batched (flows added to a batch for a shard, both "
+               "ends counted), sent (in batches ZeroMQ accepted), dropped (in batches the "
+               "shards' queues refused, or not batched)."),
     FG_COUNTER(col_stats_t, kept, "floodgate_collector_records_total", "result=\"kept\"", ""),
     FG_COUNTER(col_stats_t, filtered, "floodgate_collector_records_total", "result=\"filtered\"",
                ""),
-    FG_COUNTER(col_stats_t, out_records, "floodgate_collector_records_total", "result=\"sent\"",
+    FG_COUNTER(col_stats_t, out_records, "floodgate_collector_records_total",
+               "result=\"batched\"", ""),
+    FG_COUNTER(col_stats_t, records_sent, "floodgate_collector_records_total", "result=\"sent\"",
                ""),
     FG_COUNTER(col_stats_t, records_dropped, "floodgate_collector_records_total",
                "result=\"dropped\"", ""),

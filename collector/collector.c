@@ -170,6 +170,7 @@ static void s_flush(col_t *self, int i)
         return;
     }
     self->st.batches_sent++;
+    self->st.records_sent += n;
     sh->st.batches_sent++;
     sh->st.records_sent += n;
 }
@@ -524,7 +525,8 @@ static const struct {
     COL_STAT(datagrams),       COL_STAT(bad_version),     COL_STAT(short_header),
     COL_STAT(bad_count),       COL_STAT(truncated),       COL_STAT(trailing),
     COL_STAT(oversize),        COL_STAT(records),         COL_STAT(kept),
-    COL_STAT(filtered),        COL_STAT(out_records),     COL_STAT(batches_sent),
+    COL_STAT(filtered),        COL_STAT(out_records),     COL_STAT(records_sent),
+    COL_STAT(batches_sent),
     COL_STAT(batches_dropped), COL_STAT(records_dropped), COL_STAT(seq_lost),
     COL_STAT(seq_resets),      COL_STAT(seq_reorders),    COL_STAT(exporters_untracked),
     COL_STAT(kernel_drops),    COL_STAT(recv_errors),     COL_STAT(denied),

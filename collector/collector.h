@@ -34,7 +34,8 @@ typedef struct {
     uint64_t records;          /* decoded */
     uint64_t kept;             /* records touching a monitored network */
     uint64_t filtered;         /* records touching none */
-    uint64_t out_records;      /* fg_flow_t built (kept + both-ends extra) */
+    uint64_t out_records;      /* fg_flow_t added to a batch (kept + both-ends extra) */
+    uint64_t records_sent;     /* records in batches ZeroMQ accepted */
     uint64_t batches_sent;
     uint64_t batches_dropped;  /* send queue full (or out of memory) */
     uint64_t records_dropped;  /* records in those batches, or not added */

@@ -322,6 +322,11 @@ static void test_collector_drops_never_block(void **state)
     assert_int_equal(st->batches_sent + st->batches_dropped, 20);
     assert_true(st->batches_dropped >= 15);
     assert_int_equal(st->records_dropped, st->batches_dropped);
+    /* sent means accepted by ZeroMQ: a dropped batch's records are not sent */
+    assert_int_equal(st->out_records, 20);
+    assert_int_equal(st->records_sent, st->batches_sent);
+    assert_int_equal(st->records_sent + st->records_dropped, st->out_records);
+    assert_int_equal(col_shard_stats(fx.col, 0)->records_sent, st->records_sent);
     assert_int_equal(col_shard_stats(fx.col, 0)->batches_dropped, st->batches_dropped);
     assert_int_equal(col_shard_stats(fx.col, 0)->records_dropped, st->records_dropped);
 
