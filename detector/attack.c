@@ -1,14 +1,17 @@
 #include "detector/attack.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ATK_MIN_SLOTS 64
+#define ATK_EVICT_SCAN 64 /* states looked at for one eviction */
 
 struct atk_table {
     atk_state_t *slots;
     size_t mask; /* slot count - 1 */
     size_t n, max;
+    size_t cursor; /* where the next eviction scan starts */
 };
 
 static size_t s_home(const atk_table_t *self, const fg_addr_t *addr, uint8_t dir)
@@ -136,4 +139,25 @@ size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms, size_t *a
 size_t atk_size(const atk_table_t *self)
 {
     return self->n;
+}
+
+int atk_evict(atk_table_t *self, double below)
+{
+    size_t best = SIZE_MAX, seen = 0, i = self->cursor & self->mask;
+    double best_pps = below;
+    for (size_t k = 0; k <= self->mask && seen < ATK_EVICT_SCAN; k++, i = (i + 1) & self->mask) {
+        const atk_state_t *s = &self->slots[i];
+        if (!s->used)
+            continue;
+        seen++;
+        if (!s->attacking && s->avg[0][ATK_PPS] < best_pps) {
+            best = i;
+            best_pps = s->avg[0][ATK_PPS];
+        }
+    }
+    self->cursor = i;
+    if (best == SIZE_MAX)
+        return -1;
+    s_delete(self, best);
+    return 0;
 }

@@ -50,6 +50,12 @@ atk_state_t *atk_find(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
  * when the table holds max states or cannot grow (out of memory). */
 atk_state_t *atk_insert(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
 
+/* When the table is full: remove the state that is not attacking and has
+ * the lowest averaged total pps, below below, among up to 64 states from a
+ * cursor that moves on with each call (so spoofed hosts cannot pin one
+ * region). Returns 0 when one was removed, -1 when none qualifies. */
+int atk_evict(atk_table_t *self, double below);
+
 /* Remove the state of (addr, dir) if present. Cannot fail. */
 void atk_remove(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
 

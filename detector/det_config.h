@@ -8,6 +8,7 @@
 typedef struct {
     int ongoing_interval; /* seconds between ONGOING decisions per host */
     int attack_end;       /* seconds below threshold that end an attack */
+    int max_hosts;        /* host states (averages, baselines, attacks) held */
     char metrics_listen[FG_ENDPOINT_MAX];
 } det_config_t;
 

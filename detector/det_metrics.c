@@ -46,7 +46,10 @@ static const fg_series_t s_series[] = {
     FG_COUNTER(det_stats_t, dropped, "floodgate_detector_decisions_dropped_total", "",
                "Decisions the actuator's queue could not take."),
     FG_COUNTER(det_stats_t, attacks_full, "floodgate_detector_attacks_full_total", "",
-               "Hosts over a threshold without room for attack state."),
+               "Host windows without room for a state (table full, no quieter host to evict)."),
+    FG_COUNTER(det_stats_t, evicted, "floodgate_detector_states_evicted_total", "",
+               "Host states given up, when the table was full, for a new host with a higher "
+               "rate."),
     FG_COUNTER(det_stats_t, attacks_ended, "floodgate_detector_attacks_ended_total", "",
                "Attacks ended after attack_end."),
     FG_COUNTER(det_stats_t, network_attacks, "floodgate_detector_network_attacks_total", "",

@@ -67,7 +67,7 @@ det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg)
     self->emit = emit;
     self->arg = arg;
     size_t ng = FG_MAX_GROUPS; /* a reload may add groups */
-    self->attacks = atk_new(DET_MAX_ATTACKS);
+    self->attacks = atk_new((uint32_t)cfg->detector.max_hosts);
     self->parts = calloc(ng * (size_t)(cfg->aggregator.shards > 0 ? cfg->aggregator.shards : 1),
                          sizeof(*self->parts));
     self->nets = calloc(ng, sizeof(*self->nets));
@@ -363,12 +363,21 @@ static void s_learn(det_t *self, atk_state_t *st, const Floodgate__HostWindow *h
     carpet_learn(st, x, n->calm && !st->attacking, window_ms, hg->net_baseline_time);
 }
 
-static atk_state_t *s_state(det_t *self, const fg_addr_t *addr, uint8_t dir)
+/* The state of a host whose window has rate pps. When the table is full, a
+ * new host takes the slot of a quieter one that is not under attack (its
+ * average and baseline are lost: it comes back as a new host), so spoofed
+ * hosts that fill the table cannot keep a flood from being seen. */
+static atk_state_t *s_state(det_t *self, const fg_addr_t *addr, uint8_t dir, double pps)
 {
     atk_state_t *st = atk_find(self->attacks, addr, dir);
-    if (!st && !(st = atk_insert(self->attacks, addr, dir)))
-        self->st.attacks_full++;
-    return st;
+    if (st || (st = atk_insert(self->attacks, addr, dir)))
+        return st;
+    if (atk_evict(self->attacks, pps) == 0 && (st = atk_insert(self->attacks, addr, dir))) {
+        self->st.evicted++;
+        return st;
+    }
+    self->st.attacks_full++;
+    return NULL;
 }
 
 static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms,
@@ -389,7 +398,7 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
         self->st.whitelisted++;
         return;
     }
-    atk_state_t *st = s_state(self, &addr, (uint8_t)hw->dir);
+    atk_state_t *st = s_state(self, &addr, (uint8_t)hw->dir, hw->total ? hw->total->pps : 0);
     if (!st)
         return;
     /* consecutive means consecutive: a window the host was not published
@@ -546,12 +555,12 @@ void det_format_stats(const det_t *self, char *buf, size_t len)
              " over_threshold=%" PRIu64 " bans=%" PRIu64 " ongoing=%" PRIu64
              " dropped=%" PRIu64 " attacks_full=%" PRIu64 " attacks_ended=%" PRIu64
              " attacks_active=%zu hosts_averaged=%zu network_attacks=%" PRIu64
-             " network_bans=%" PRIu64 " network_spared=%" PRIu64,
+             " network_bans=%" PRIu64 " network_spared=%" PRIu64 " evicted=%" PRIu64,
              s->windows, s->windows_lost, s->malformed, s->shard_resets, s->bad_shard,
              s->hosts_evaluated, s->hosts_out, s->unmonitored, s->whitelisted,
              s->over_threshold, s->bans, s->ongoing, s->dropped, s->attacks_full,
              s->attacks_ended, self->n_attacking, atk_size(self->attacks), s->network_attacks,
-             s->network_bans, s->network_spared);
+             s->network_bans, s->network_spared, s->evicted);
 }
 
 const carpet_tally_t *det_network_tally(const det_t *self, int group)

@@ -27,8 +27,6 @@
 #include "detector/carpet.h"
 #include "floodgate.pb-c.h"
 
-#define DET_MAX_ATTACKS 65536
-
 typedef struct {
     uint64_t windows;          /* WindowBatch messages taken */
     uint64_t windows_lost;     /* sequence gaps, summed over shards */
@@ -43,7 +41,8 @@ typedef struct {
     uint64_t bans;             /* BAN decisions queued */
     uint64_t ongoing;          /* ONGOING decisions queued */
     uint64_t dropped;          /* decisions the callback could not queue */
-    uint64_t attacks_full;     /* over threshold but no room for attack state */
+    uint64_t attacks_full;     /* no room for a host's state (table full, none quieter) */
+    uint64_t evicted;          /* states given up for a busier new host */
     uint64_t attacks_ended;    /* attack states forgotten after attack_end */
     uint64_t network_attacks;  /* hostgroup network-wide thresholds crossed */
     uint64_t network_bans;     /* BANs of hosts that carried a network attack */

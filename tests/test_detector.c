@@ -196,8 +196,9 @@ static uint64_t s_seq[2];
 /* Deliver one window batch of shard 0 holding the given hosts. */
 static void s_deliver(det_t *det, win_t *hosts, size_t n, uint64_t now_ms)
 {
-    Floodgate__HostWindow *hp[8];
+    Floodgate__HostWindow *hp[64];
     Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
+    assert_true(n <= 64);
     for (size_t i = 0; i < n; i++)
         hp[i] = &hosts[i].hw;
     wb.shard = 0;
@@ -872,6 +873,64 @@ static void test_detector_carpet_attack_not_learnt(void **state)
     det_destroy(&det);
 }
 
+/* ---- bounded state: spoofed hosts cannot hide a flood -------------------- */
+
+/* The state table holds detector/max_hosts hosts. Filled by hosts under
+ * their threshold (spoofed destinations, say), a new flood still gets a
+ * slot: it takes the place of the quietest host not under attack, counted;
+ * a new host quieter than every held one is counted as full instead; a host
+ * under attack is never given up. */
+static void test_detector_full_table_still_bans_a_flood(void **state)
+{
+    (void)state;
+    char path[600], err[1024];
+    snprintf(path, sizeof(path), "%s/small.conf", s_dir);
+    hn_write_file(path, "networks\n    monitored = \"10.0.0.0/16\"\n"
+                        "aggregator\n    shards = 2\n"
+                        "detector\n    max_hosts = 16\n"
+                        "hostgroup\n    default\n        average_time = 0\n"
+                        "        consecutive_windows = 1\n        threshold_pps = 50000\n");
+    fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
+    if (!cfg)
+        fail_msg("config: %s", err);
+    s_n_seen = 0;
+    s_seq[0] = s_seq[1] = 0;
+    det_t *det = det_new(cfg, s_emit, NULL);
+    assert_non_null(det);
+    static win_t spoof[32];
+    char ip[32];
+    for (int k = 0; k < 32; k++) {
+        snprintf(ip, sizeof(ip), "10.0.9.%d", k + 1);
+        s_win(&spoof[k], ip, k < 16 ? 12000 : 30000, 1e6, 1);
+    }
+    s_deliver(det, spoof, 16, T0); /* the table is full */
+    win_t flood, quiet, flood2;
+    s_win(&flood, "10.0.2.1", 60000, 1e6, 1);
+    s_win(&quiet, "10.0.2.2", 5000, 1e6, 1);
+    s_win(&flood2, "10.0.2.3", 80000, 1e6, 1);
+    s_deliver(det, &flood, 1, T0 + 1000);
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(det_stats(det)->evicted, 1);
+    s_deliver(det, &quiet, 1, T0 + 1000);
+    assert_int_equal(det_stats(det)->attacks_full, 1);
+    /* 16 busier newcomers: they push out the quieter hosts, never the flood */
+    for (int k = 16; k < 32; k++)
+        s_deliver(det, &spoof[k], 1, T0 + 2000);
+    fg_addr_t a;
+    double v;
+    fg_addr_parse("10.0.2.1", &a);
+    assert_true(det_host_average(det, &a, 0, 0, 0, &v));
+    assert_int_equal(det_attacks(det), 1);
+    s_deliver(det, &flood2, 1, T0 + 3000);
+    assert_int_equal(s_n_seen, 2);
+    fg_addr_parse("10.0.2.3", &a);
+    assert_true(fg_addr_eq(&s_seen[1].addr, &a));
+    assert_int_equal(s_seen[1].action, FLOODGATE__ACTION__BAN);
+    assert_int_equal(det_attacks(det), 2);
+    det_destroy(&det);
+    fg_config_destroy(&cfg);
+}
+
 /* ---- classification ------------------------------------------------------ */
 
 static void test_detector_classify_syn_flood(void **state)
@@ -964,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_detector_carpet_bans_only_the_attacked_prefix),
         cmocka_unit_test(test_detector_carpet_risen_steady_and_new_hosts),
         cmocka_unit_test(test_detector_carpet_attack_not_learnt),
+        cmocka_unit_test(test_detector_full_table_still_bans_a_flood),
         cmocka_unit_test(test_detector_classify_syn_flood),
         cmocka_unit_test(test_detector_classify_udp_and_amplification),
         cmocka_unit_test(test_detector_classify_icmp_frag_mixed),
