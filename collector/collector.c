@@ -49,7 +49,7 @@ struct col {
     exp_entry_t *cur_exp;
     uint64_t cur_now_ms;
     uint64_t next_sweep_ms; /* of the exporter table and template cache */
-    fg_ratelimit_t rl_malformed, rl_dropped, rl_seq, rl_exporters, rl_evicted;
+    fg_ratelimit_t rl_malformed, rl_dropped, rl_seq, rl_reset, rl_exporters, rl_evicted;
 };
 
 static void s_sink_flush(void *arg, const raw_flow_t *recs, int n);
@@ -285,6 +285,7 @@ static void s_sequence(col_t *self, exp_entry_t *e, uint32_t seq, uint32_t count
     if (e == &self->scratch)
         return;
     uint64_t resets = e->seq.resets, reorders = e->seq.reorders;
+    uint32_t expected = e->seq.next;
     bool datagrams = e->proto == NF9_VERSION || e->proto == EXP_SFLOW;
     uint64_t rate = (uint64_t)(datagrams ? self->cfg->collector.seq_max_datagrams_per_s
                                          : self->cfg->collector.seq_max_records_per_s);
@@ -299,6 +300,14 @@ static void s_sequence(col_t *self, exp_entry_t *e, uint32_t seq, uint32_t count
                   "event=sequence_gap proto=%s exporter=%s domain=%u lost=%u unit=%s",
                   s_proto_name(e->proto), fg_addr_format(exporter, a), e->domain, lost,
                   datagrams ? "datagrams" : "records");
+    }
+    if (e->seq.resets != resets) {
+        char a[FG_ADDR_STRLEN];
+        fg_log_rl(&self->rl_reset, COL_LOG_EVERY_MS, FG_LOG_INFO,
+                  "event=sequence_reset proto=%s exporter=%s domain=%u expected=%u got=%u "
+                  "max_gap=%u resets=%llu",
+                  s_proto_name(e->proto), fg_addr_format(exporter, a), e->domain, expected,
+                  seq, nf5_seq_max_gap(rate, e->gap_ms), (unsigned long long)self->st.seq_resets);
     }
 }
 
