@@ -206,16 +206,22 @@ static void s_rates(st_proc_t *p)
 }
 
 /* Decisions and ban keys the actuator refused during the interval (forged
- * input, or a budget hit), with the total so far. */
+ * input, or a budget hit), with the total so far. Decisions refused because
+ * the operator holds the address (unban --hold) are what was asked for: not
+ * a problem. */
 static void s_judge_refusals(const st_proc_t *p, double interval, st_problems_t *pr)
 {
     static const char *names[2] = {"floodgate_actuator_decisions_refused_total",
                                    "floodgate_actuator_keys_refused_total"};
+    static const char *held = "reason=\"hold\"";
     double now[2], before[2];
     for (int i = 0; i < 2; i++) {
         now[i] = scrape_sum(p->m1, names[i], NULL, NULL);
         before[i] = p->m0 ? scrape_sum(p->m0, names[i], NULL, NULL) : now[i];
     }
+    double held_now = scrape_sum(p->m1, names[0], held, NULL);
+    now[0] -= held_now;
+    before[0] -= p->m0 ? scrape_sum(p->m0, names[0], held, NULL) : held_now;
     if (now[0] > before[0] || now[1] > before[1])
         s_problem(pr,
                   "actuator: refused %.0f decisions and %.0f ban keys in the last %.1f s "

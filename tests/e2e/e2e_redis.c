@@ -7,7 +7,8 @@
  *
  *   1. disk full: a BGSAVE fails, writes get MISCONF. A ban decided
  *      meanwhile is announced at once, its decision waits in the queue
- *      (queue depth metric), /healthz says 503 and MISCONF; decisions
+ *      (queue depth metric), /healthz says 503 and MISCONF, `floodgate
+ *      status` says so in its PROBLEM line; decisions
  *      beyond actuator/redis_queue are dropped, counted and logged. Space
  *      freed and a BGSAVE done: the keys are written with their TTL, no
  *      route was ever withdrawn, /healthz 200, a new ban is immediate;
@@ -15,7 +16,8 @@
  *      replica (READONLY): the same; REPLICAOF NO ONE: the keys are written;
  *   3. `floodgate unban IP --hold 6`: ONGOING reports every 0.5 s do not ban
  *      it again until the hold ends, then they do; the hold is in `floodgate
- *      bans`, the history and the events; another host is banned meanwhile;
+ *      bans`, the history and the events, `floodgate status` does not call
+ *      those refusals a problem; another host is banned meanwhile;
  *      a plain `unban` is banned again by the next report;
  *   4. `floodgate ban` of a held address clears the hold;
  *   5. Redis restarted empty (SHUTDOWN NOSAVE, no data file): every ban is
@@ -461,6 +463,10 @@ static void test_redis_disk_full_misconf(void **state)
     s_expect_refusing("10.0.1.1", "MISCONF");
     s_log_says("event=redis_refuses");
     assert_true(s_metric("floodgate_actuator_redis_refusals_total", NULL) >= 1);
+    /* the operator's status line (the other daemons are not running here:
+     * exit 1 in any case) */
+    assert_int_equal(s_cli("status", "-i", "1", NULL), 1);
+    s_cli_says("actuator: unhealthy: redis refuses writes: MISCONF");
     /* more decisions than actuator/redis_queue (20): the rest is dropped,
      * counted, logged; none of those is announced */
     char ip[32];
@@ -524,6 +530,27 @@ static bool s_hold_gone(void *ip)
     return gone;
 }
 
+/* `floodgate status -i 1` while two reports of held ip are refused: the
+ * refusals the operator asked for are not a PROBLEM. Returns 2. */
+static int s_status_during_reports(const char *ip)
+{
+    char bin[512], log[600];
+    snprintf(bin, sizeof(bin), "%s/floodgate", hn_build_dir());
+    snprintf(log, sizeof(log), "%s/status.out", s_b.dir);
+    char *argv[] = {bin, "-c", s_b.conf, "status", "-i", "1", NULL};
+    pid_t pid = hn_spawn(argv, log);
+    for (int i = 0; i < 2; i++) {
+        usleep(400 * 1000);
+        s_decide(ip, FLOODGATE__ACTION__ONGOING, 600);
+    }
+    assert_true(hn_wait_exit(pid, 10000) != -1);
+    char *out = hn_read_file(log);
+    if (!out || !strstr(out, "PROBLEM") || strstr(out, "actuator: refused"))
+        fail_msg("status with only held refusals:\n%s", out ? out : "(none)");
+    free(out);
+    return 2;
+}
+
 static void test_redis_unban_hold_sticks(void **state)
 {
     (void)state;
@@ -545,7 +572,7 @@ static void test_redis_unban_hold_sticks(void **state)
     /* the attack goes on: reports every 0.5 s; meanwhile another host is
      * attacked and banned */
     s_decide("10.0.3.2", FLOODGATE__ACTION__BAN, 600);
-    int reports = 0;
+    int reports = s_status_during_reports(ip);
     while (!s_hold_gone((void *)ip) && hn_ms() - t0 < 15000) {
         s_decide(ip, FLOODGATE__ACTION__ONGOING, 600);
         reports++;
@@ -561,6 +588,7 @@ static void test_redis_unban_hold_sticks(void **state)
     s_expect_key("10.0.3.2", 3000);
     assert_true(s_metric("floodgate_actuator_decisions_refused_total", "reason=\"hold\"") >=
                 refused0 + reports - 2);
+
     /* the hold is over: the next report bans */
     uint64_t t1 = hn_ms();
     s_decide(ip, FLOODGATE__ACTION__ONGOING, 600);
