@@ -1,4 +1,5 @@
-/* agg: one aggregator shard's state, without sockets.
+/* agg: one aggregator shard's state, without sockets (agg.c, agg_hold.c,
+ * agg_window.c, agg_expire.c; shared internals in agg_int.h).
  *
  * FlowBatch bytes go in (agg_ingest), records land in the host table
  * (agg_add_record), and every tick agg_close_window turns the window's
@@ -24,7 +25,12 @@ typedef struct {
     uint64_t collectors_untracked; /* too many collectors to track sequences */
     uint64_t records;          /* records received */
     uint64_t unmonitored;      /* records whose host is in no hostgroup (ignored) */
+    uint64_t stale;            /* records older than the horizon (dropped) */
+    uint64_t folded;           /* records of a window already published, counted in the open one */
+    uint64_t future;           /* records later than their batch's send time (retimed) */
+    uint64_t clipped;          /* records whose rate was clipped to the ceiling */
     uint64_t hosts_refused;    /* records of new hosts while the table was full */
+    uint64_t hosts_evicted;    /* idle hosts evicted to make room for new ones */
     uint64_t hosts_removed;    /* hosts forgotten after host_idle */
     uint64_t watched;          /* hosts holding top-contributor state now */
     uint64_t watch_refused;    /* hosts above the floor without top-contributor state */
@@ -33,11 +39,12 @@ typedef struct {
     uint64_t last_hosts_published; /* hosts in the last WindowBatch */
     uint64_t spread;           /* long records whose rate is held (spread) */
     uint64_t spread_renewed;   /* ... that replaced the held rate of their flow */
-    uint64_t spread_late;      /* ... of which had ended before the open window */
-    uint64_t spread_capped;    /* ... lasting over 30 min: spread over 30 min */
+    uint64_t spread_late;      /* long records whose hold was over at arrival (backlog) */
+    uint64_t spread_capped;    /* ... held less than their duration (active timeout, hold_max) */
     uint64_t spread_refused;   /* long records counted at arrival: no room to spread */
     uint64_t bad_times;        /* records ending before they start: counted at arrival */
     uint64_t long_flows;       /* long flows held after the last window close */
+    uint64_t exporters_untracked; /* long records of exporters beyond the timeout table */
 } agg_stats_t;
 
 typedef struct agg agg_t;
@@ -54,17 +61,22 @@ void agg_destroy(agg_t **self_p);
  * nothing added). */
 int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
 
-/* Add one record to its host's current window; exporter is the exporter's
+/* Add one record to its host's window; exporter is the exporter's
  * address (may be NULL). This is the single place where a record meets the
- * counters. A record lasting more than one tick (end_ms - start_ms) is
- * spread over its duration: from the open window, its class carries its
- * packets and bytes / its duration (rounded up to whole ticks) per second,
- * until the next record of the same flow (host, peer, protocol, ports)
- * replaces that rate, or its duration plus a grace (1/20)
- * has passed; its flow counts now. Shorter records and sFlow samples
- * (start == end) count whole in the open window. Returns 0,
- * or -1 when the record was not counted (unmonitored host or table full,
- * both counted). */
+ * counters. A record's time is its end (flow end, or sample time: start ==
+ * end), bounded by the send time of the batch being ingested (now_ms
+ * outside agg_ingest); a record older than the horizon is stale (counted,
+ * dropped). A short record (or an sFlow sample) counts whole in the open
+ * window, whose rate divides the counts by the time the host's records
+ * cover (so a backlog or late export is not multiplied). A record lasting
+ * more than one tick has its rate (packets / duration, clipped to the
+ * ceiling) held from the open window until the next record of the same
+ * flow (host, peer, protocol, ports) replaces it, or its hold ends: its
+ * duration, bounded by the exporter's learnt active timeout and hold_max,
+ * less the time the batch waited, plus a grace (1/20); its flow counts
+ * now. When the table is full an idle host is evicted for a new one.
+ * Returns 0, or -1 when the record was not counted (stale, unmonitored
+ * host or table full, all counted). */
 int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
                    uint64_t now_ms);
 

@@ -27,6 +27,10 @@ static const zpl_key_t s_keys[] = {
     {.name = "watch_floor", .kind = ZPL_DOUBLE, .off = F(watch_floor), .def = "0.5", .min = 0, .max = 1},
     INT(host_idle, "60", 1, 86400),
     INT_R(max_hosts, "1000000", 16, 100000000),
+    INT(horizon, "60", 1, 3600),
+    INT_R(hold_max, "120", 1, 1800), /* sizes the hold wheel */
+    {.name = "rate_ceiling_pps", .kind = ZPL_DOUBLE, .off = F(ceiling_pps), .def = "150000000", .min = 0, .max = 1e12},
+    {.name = "rate_ceiling_mbps", .kind = ZPL_DOUBLE, .off = F(ceiling_mbps), .def = "100000", .min = 0, .max = 1e9},
     {.restart = true, .name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = SZ(metrics_listen), .def = "127.0.0.1:9560"},
 };
 /* clang-format on */

@@ -18,6 +18,10 @@ typedef struct {
     double watch_floor;
     int host_idle; /* seconds */
     int max_hosts;
+    int horizon;         /* seconds: older records are stale */
+    int hold_max;        /* seconds: longest hold of a long record's rate */
+    double ceiling_pps;  /* per record; 0 = none */
+    double ceiling_mbps; /* per record; 0 = none */
     char metrics_listen[FG_ENDPOINT_MAX]; /* shard i: port + i; "" = off */
 } agg_config_t;
 

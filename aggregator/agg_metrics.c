@@ -56,22 +56,35 @@ static const fg_series_t s_series[] = {
                "Host windows above the watch floor without room for top-contributor state."),
     FG_COUNTER(agg_stats_t, windows, "floodgate_aggregator_windows_total", "",
                "WindowBatch messages built."),
+    FG_COUNTER(agg_stats_t, hosts_evicted, "floodgate_aggregator_hosts_evicted_total", "",
+               "Idle or lowest-rate hosts evicted from a full host table for new ones."),
+    FG_COUNTER(agg_stats_t, folded, "floodgate_aggregator_records_folded_total", "",
+               "Records of a window already published, counted in the open one over the time "
+               "they cover (late export, backlog)."),
+    FG_COUNTER(agg_stats_t, future, "floodgate_aggregator_records_future_total", "",
+               "Records later than their batch's send time, counted at the send time."),
+    FG_COUNTER(agg_stats_t, clipped, "floodgate_aggregator_records_clipped_total", "",
+               "Records whose rate was above rate_ceiling_pps / rate_ceiling_mbps, clipped."),
     FG_COUNTER(agg_stats_t, unmonitored, "floodgate_aggregator_records_ignored_total",
                "reason=\"unmonitored\"",
-               "Records not counted: host in no hostgroup, or host table full."),
+               "Records not counted: host in no hostgroup, host table full (nothing to "
+               "evict), or older than the horizon (stale)."),
     FG_COUNTER(agg_stats_t, hosts_refused, "floodgate_aggregator_records_ignored_total",
                "reason=\"table_full\"", ""),
+    FG_COUNTER(agg_stats_t, stale, "floodgate_aggregator_records_ignored_total",
+               "reason=\"stale\"", ""),
     FG_COUNTER(agg_stats_t, spread, "floodgate_aggregator_long_records_total", "result=\"held\"",
                "Flow records longer than a tick, by what became of them: held "
-               "(rate held over their duration), late (held, their duration "
-               "already over), renewed (replaced their flow's rate), capped "
-               "(over 30 min), refused (no room: counted on arrival)."),
+               "(rate held over their duration), late (hold already over at arrival: not "
+               "held), renewed (replaced their flow's rate), bounded (held less than their "
+               "duration: exporter active timeout or hold_max), refused (no room: counted "
+               "on arrival)."),
     FG_COUNTER(agg_stats_t, spread_late, "floodgate_aggregator_long_records_total",
                "result=\"late\"", ""),
     FG_COUNTER(agg_stats_t, spread_renewed, "floodgate_aggregator_long_records_total",
                "result=\"renewed\"", ""),
     FG_COUNTER(agg_stats_t, spread_capped, "floodgate_aggregator_long_records_total",
-               "result=\"capped\"", ""),
+               "result=\"bounded\"", ""),
     FG_COUNTER(agg_stats_t, spread_refused, "floodgate_aggregator_long_records_total",
                "result=\"refused\"", ""),
     FG_COUNTER(agg_stats_t, bad_times, "floodgate_aggregator_records_bad_times_total", "",

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A free entry: dir holds HT_FREE, watch the free list link (1 + index). */
+/* A free entry: dir holds HT_FREE, seen the free list link (1 + index). */
 #define HT_FREE 0xff
 
 struct ht {
@@ -14,6 +14,7 @@ struct ht {
     uint32_t top;         /* entries ever handed out */
     uint32_t free_head;   /* 1 + index of the first free entry, 0 = none */
     uint32_t cursor;      /* ht_expire's position */
+    uint32_t hand;        /* ht_victim's position */
 };
 
 static uint64_t s_hash(const fg_addr_t *addr, uint8_t dir)
@@ -81,8 +82,8 @@ ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir)
     return s ? &self->entries[(uint32_t)s - 1] : NULL;
 }
 
-ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint16_t group,
-                      uint32_t now_s)
+ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint8_t group,
+                      uint32_t now)
 {
     if (self->n == self->max)
         return NULL;
@@ -91,7 +92,7 @@ ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint16_t g
     uint32_t idx;
     if (self->free_head) {
         idx = self->free_head - 1;
-        self->free_head = self->entries[idx].watch;
+        self->free_head = self->entries[idx].seen;
     } else {
         idx = self->top++;
     }
@@ -102,7 +103,7 @@ ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint16_t g
     e->addr = *addr;
     e->dir = dir;
     e->group = group;
-    e->last_seen_s = now_s;
+    e->seen = now;
     return e;
 }
 
@@ -150,7 +151,7 @@ void ht_remove(ht_t *self, uint32_t i)
     s_slot_delete(self, s_slot_of(self, i));
     ht_entry_t *e = &self->entries[i];
     e->dir = HT_FREE;
-    e->watch = self->free_head;
+    e->seen = self->free_head;
     self->free_head = i + 1;
     self->n--;
 }
@@ -162,7 +163,7 @@ void ht_each(ht_t *self, void (*fn)(ht_entry_t *e, void *arg), void *arg)
             fn(&self->entries[i], arg);
 }
 
-size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_expire_fn fn,
+size_t ht_expire(ht_t *self, uint32_t now, uint32_t idle, size_t budget, ht_expire_fn fn,
                  void *arg)
 {
     size_t removed = 0;
@@ -173,7 +174,7 @@ size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_
             self->cursor = 0;
         uint32_t i = self->cursor++;
         ht_entry_t *e = &self->entries[i];
-        if (e->dir == HT_FREE || now_s < e->last_seen_s || now_s - e->last_seen_s < idle_s)
+        if (e->dir == HT_FREE || (int32_t)(now - e->seen) < 0 || now - e->seen < idle)
             continue;
         if (fn && fn(e, arg) != 0)
             continue;
@@ -181,6 +182,21 @@ size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_
         removed++;
     }
     return removed;
+}
+
+int64_t ht_victim(ht_t *self, size_t budget, ht_expire_fn fn, void *arg)
+{
+    if (budget > self->top)
+        budget = self->top;
+    for (size_t k = 0; k < budget; k++) {
+        if (self->hand >= self->top)
+            self->hand = 0;
+        uint32_t i = self->hand++;
+        ht_entry_t *e = &self->entries[i];
+        if (e->dir != HT_FREE && fn(e, arg) == 0)
+            return i;
+    }
+    return -1;
 }
 
 size_t ht_size(const ht_t *self)

@@ -35,19 +35,25 @@ typedef struct {
 
 enum { HT_HELD_PPS = 0, HT_HELD_BPS }; /* held[c][.]: packets/s, bytes/s */
 
+#define HT_PEND_MAX 0xffffffu
+#define HT_GROUPS_MAX 256 /* group is a uint8_t */
+
 typedef struct {
     fg_addr_t addr;
     ht_counts_t cls[HT_CLASSES];
-    uint32_t last_seen_s; /* unix seconds of the last record */
-    uint32_t watch;       /* owner's use: 1 + watch slot index, 0 = none */
-    uint16_t group;       /* hostgroup index, set at insert (owner may remap) */
-    uint8_t dir;          /* FG_DIR_IN / FG_DIR_OUT */
-    uint8_t flags;        /* owner's use; zeroed at insert */
-    uint32_t n_pend;      /* owner's use: pending spread events */
     /* Owner's use: the rate of long flow records being spread over their
      * duration, per class (added when a record arrives, removed when its
      * spread ends). Not reset with the window. */
     float held[HT_CLASSES][2];
+    /* Times are the low 32 bits of unix milliseconds, compared wrap-safe
+     * (int32_t differences: right within 24 days of each other). */
+    uint32_t seen;  /* the latest record time; what ht_expire compares */
+    uint32_t t_lo;  /* owner's use: start of the time the window's records cover */
+    uint16_t watch; /* owner's use: 1 + watch slot index, 0 = none */
+    uint8_t group;  /* hostgroup index, set at insert (owner may remap) */
+    uint8_t dir;    /* FG_DIR_IN / FG_DIR_OUT */
+    uint32_t n_pend : 24; /* owner's use: long flows held (HT_PEND_MAX at most) */
+    uint32_t flags : 8;   /* owner's use; zeroed at insert */
 } ht_entry_t;
 
 /* Totals of a window over the partition classes. */
@@ -59,8 +65,8 @@ typedef struct {
 
 typedef struct ht ht_t;
 
-/* Called for each idle entry ht_expire is about to remove; returns 0 to let
- * it go, nonzero to keep it. */
+/* Called for each idle entry ht_expire is about to remove, or each entry
+ * ht_victim considers: returns 0 to let it go, nonzero to keep it. */
 typedef int (*ht_expire_fn)(ht_entry_t *e, void *arg);
 
 /* A table for up to max_hosts entries (>= 1), or NULL when out of memory. */
@@ -73,9 +79,11 @@ void ht_destroy(ht_t **self_p);
 ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir);
 
 /* Track (addr, dir), which must not be tracked yet, with zeroed counters.
- * Returns the new entry, or NULL when the table holds max_hosts entries. */
-ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint16_t group,
-                      uint32_t now_s);
+ * The entry removed last is the one reused first (so a caller that removes
+ * one to make room gets its index back). Returns the new entry, or NULL
+ * when the table holds max_hosts entries. */
+ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint8_t group,
+                      uint32_t now);
 
 /* Entry at index i (of a tracked entry), and the index of an entry. Cannot
  * fail. */
@@ -87,14 +95,22 @@ uint32_t ht_index(const ht_t *self, const ht_entry_t *e);
 void ht_remove(ht_t *self, uint32_t i);
 
 /* Visit up to budget entry positions, continuing where the last call
- * stopped and wrapping around, and remove the entries not seen for idle_s
- * seconds that fn (when not NULL) lets go. A full pass takes about
- * max(size, highest index used) / budget calls. Returns the number removed. */
-size_t ht_expire(ht_t *self, uint32_t now_s, uint32_t idle_s, size_t budget, ht_expire_fn fn,
+ * stopped and wrapping around, and remove the entries whose seen is idle
+ * or more before now (same unit) that fn (when not NULL) lets go. A full
+ * pass takes about max(size, highest index used) / budget calls. Returns
+ * the number removed. */
+size_t ht_expire(ht_t *self, uint32_t now, uint32_t idle, size_t budget, ht_expire_fn fn,
                  void *arg);
 
 /* Call fn on every tracked entry. Cannot fail. */
 void ht_each(ht_t *self, void (*fn)(ht_entry_t *e, void *arg), void *arg);
+
+/* Visit up to budget entry positions from a cursor of its own (a clock
+ * hand: wrapping around, continuing where the last call stopped), calling
+ * fn on each tracked entry; stop at the first for which it returns 0 and
+ * return its index (nothing is removed: the caller decides), or -1 when
+ * there was none within budget. */
+int64_t ht_victim(ht_t *self, size_t budget, ht_expire_fn fn, void *arg);
 
 /* Entries tracked, and the maximum. */
 size_t ht_size(const ht_t *self);

@@ -3,6 +3,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "aggregator/agg.h"
@@ -14,6 +15,7 @@
 #define AGG_STATS_MS 60000
 #define AGG_RCVHWM 10000
 #define AGG_SNDHWM 1000
+#define AGG_EVICT_QUIET_MS 10000 /* no eviction for this long: eviction stopped */
 
 typedef struct {
     agg_t *agg;
@@ -25,6 +27,9 @@ typedef struct {
     fg_metrics_t *metrics;
     fg_config_t *cfg; /* reloaded in place on SIGHUP, between two windows */
     bool reload;      /* SIGHUP seen: reload after the next window closes */
+    /* host table eviction, logged when it starts and when it stops */
+    bool evicting;
+    uint64_t evicted_seen, evicted_at_start, last_evict_ms;
 } agg_daemon_t;
 
 static zsock_t *s_bind(int type, const char *base, int shard, int hwm)
@@ -87,6 +92,29 @@ static void s_publish(agg_daemon_t *d, uint64_t now_ms)
     }
 }
 
+/* Log once when the host table starts evicting idle hosts for new ones,
+ * and once when it has not had to for AGG_EVICT_QUIET_MS. */
+static void s_check_eviction(agg_daemon_t *d, uint64_t mono_ms)
+{
+    const agg_stats_t *st = agg_stats(d->agg);
+    if (st->hosts_evicted != d->evicted_seen) {
+        if (!d->evicting) {
+            d->evicting = true;
+            d->evicted_at_start = d->evicted_seen;
+            fg_warn("event=host_table_full shard=%u hosts=%zu action=evicting_idle_hosts "
+                    "refused_total=%" PRIu64,
+                    d->shard, agg_hosts_tracked(d->agg), st->hosts_refused);
+        }
+        d->evicted_seen = st->hosts_evicted;
+        d->last_evict_ms = mono_ms;
+    } else if (d->evicting && mono_ms - d->last_evict_ms >= AGG_EVICT_QUIET_MS) {
+        d->evicting = false;
+        fg_warn("event=host_table_eviction_stopped shard=%u evicted=%" PRIu64
+                " refused_total=%" PRIu64,
+                d->shard, d->evicted_seen - d->evicted_at_start, st->hosts_refused);
+    }
+}
+
 static uint64_t s_next_tick(uint64_t now_ms, uint64_t tick)
 {
     return (now_ms / tick + 1) * tick;
@@ -114,6 +142,7 @@ static void s_loop(agg_daemon_t *d, const fg_config_t *cfg)
         uint64_t now = fg_now_ms();
         if (now >= next) {
             s_publish(d, now);
+            s_check_eviction(d, fg_mono_ms());
             next = s_next_tick(now, tick);
             if (d->reload)
                 s_reload(d);
@@ -153,9 +182,10 @@ int main(int argc, char **argv)
     d.pull = s_bind(ZMQ_PULL, cfg->aggregator.pull_bind, args.shard, AGG_RCVHWM);
     d.pub = s_bind(ZMQ_PUB, cfg->aggregator.pub_bind, args.shard, AGG_SNDHWM);
     d.metrics = agg_metrics_start(cfg, d.shard, d.agg, &d.publish_failed);
-    fg_info("event=start shard=%u shards=%d tick_ms=%d watch_floor=%g max_hosts=%d", d.shard,
-            cfg->aggregator.shards, cfg->aggregator.tick_ms, cfg->aggregator.watch_floor,
-            cfg->aggregator.max_hosts);
+    fg_info("event=start shard=%u shards=%d tick_ms=%d watch_floor=%g max_hosts=%d horizon=%d "
+            "hold_max=%d",
+            d.shard, cfg->aggregator.shards, cfg->aggregator.tick_ms, cfg->aggregator.watch_floor,
+            cfg->aggregator.max_hosts, cfg->aggregator.horizon, cfg->aggregator.hold_max);
 
     s_loop(&d, cfg);
 

@@ -1,0 +1,240 @@
+/* agg_hold: long records, whose rate is held over their duration.
+ *
+ * A record lasting more than one window tells its flow's rate over that
+ * duration; the rate is held on the host from the open window until the
+ * flow's next record replaces it or the hold ends. How long it is held is
+ * bounded three ways:
+ *   - by the exporter's active timeout: a flow still going on is exported
+ *     again after it, so a rate held longer only repeats a claim. It is
+ *     learnt per exporter (the longest duration three of its records agree
+ *     on, within a second) and capped by aggregator/hold_max, which also
+ *     holds for exporters not learnt yet;
+ *   - by the batch's send time: a record that waited in a backlog is held
+ *     only for what is left of its hold counted from when it was sent, so
+ *     a backlog cannot stack holds (a hold already over is counted late);
+ *   - the rate itself is clipped to aggregator/rate_ceiling_pps / _mbps. */
+#include <math.h>
+#include <string.h>
+
+#include "aggregator/agg_int.h"
+
+#define AGG_LEARN_HITS 3
+#define AGG_LEARN_SLACK_MS 1000
+
+/* Windows a long flow's rate is held past its duration of n windows: a
+ * twentieth of n (rounded down), for the jitter of export times. A flow
+ * that is not renewed is then held 5 % too long at most: a grace of a fixed
+ * time would multiply the rate of short flows (a 200 ms flow held 1.2 s). */
+static uint64_t s_grace(uint64_t n)
+{
+    return n / 20;
+}
+
+uint64_t agg_hold_buckets(const fg_config_t *cfg)
+{
+    uint64_t n_max = (uint64_t)cfg->aggregator.hold_max * 1000 / (uint64_t)cfg->aggregator.tick_ms + 1;
+    return n_max + s_grace(n_max) + 2;
+}
+
+/* The exporter's entry (inserted when new), or NULL when the table is full
+ * or the exporter unknown. */
+static agg_exporter_t *s_exporter(agg_t *self, const fg_addr_t *addr)
+{
+    if (!addr)
+        return NULL;
+    uint64_t h = fg_addr_hash(addr);
+    for (uint32_t k = 0; k < AGG_MAX_EXPORTERS / 4; k++) {
+        agg_exporter_t *x = &self->exporters[(h + k) % AGG_MAX_EXPORTERS];
+        if (x->used && fg_addr_eq(&x->addr, addr))
+            return x;
+        if (!x->used) {
+            x->used = 1;
+            x->addr = *addr;
+            return x;
+        }
+    }
+    self->st.exporters_untracked++;
+    return NULL;
+}
+
+/* Learn from a record of dur_ms: a duration beyond the learnt timeout is a
+ * candidate; three records agreeing on it (within a second) make it the
+ * timeout. Mutated or forged durations rarely agree. */
+static void s_learn(agg_exporter_t *x, uint64_t dur_ms, uint32_t cap_ms)
+{
+    uint32_t d = dur_ms > cap_ms ? cap_ms : (uint32_t)dur_ms;
+    if (d <= x->timeout_ms + AGG_LEARN_SLACK_MS)
+        return;
+    uint32_t diff = d > x->cand_ms ? d - x->cand_ms : x->cand_ms - d;
+    if (x->hits && diff <= AGG_LEARN_SLACK_MS) {
+        if (d > x->cand_ms)
+            x->cand_ms = d;
+        if (++x->hits >= AGG_LEARN_HITS) {
+            x->timeout_ms = x->cand_ms;
+            x->hits = 0;
+        }
+        return;
+    }
+    x->cand_ms = d;
+    x->hits = 1;
+}
+
+/* How long the record's rate may be held: its duration, at most the
+ * exporter's learnt active timeout (when learnt) and hold_max. */
+static uint64_t s_hold_ms(agg_t *self, const fg_addr_t *exporter, uint64_t dur_ms)
+{
+    uint32_t cap = (uint32_t)self->cfg->aggregator.hold_max * 1000u;
+    agg_exporter_t *x = s_exporter(self, exporter);
+    uint64_t lim = cap;
+    if (x) {
+        s_learn(x, dur_ms, cap);
+        if (x->timeout_ms && x->timeout_ms + AGG_LEARN_SLACK_MS < lim)
+            lim = x->timeout_ms + AGG_LEARN_SLACK_MS;
+    }
+    if (dur_ms <= lim)
+        return dur_ms;
+    self->st.spread_capped++;
+    return x && x->timeout_ms && x->timeout_ms < lim ? x->timeout_ms : lim;
+}
+
+/* The identity of a record's flow: host, direction, peer, protocol, ports. */
+static uint64_t s_flow_key(const fg_flow_t *r)
+{
+    uint64_t v[4] = {r->host.hi ^ (r->peer.hi * 0x9e3779b97f4a7c15ULL), r->host.lo,
+                     r->peer.lo, (uint64_t)r->proto << 40 | (uint64_t)r->dir << 32 |
+                                     (uint64_t)r->sport << 16 | r->dport};
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    for (int i = 0; i < 4; i++) {
+        h ^= v[i];
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+    }
+    return h ? h : 1;
+}
+
+/* Add (sign 1) or take off (-1) a long flow's held rate on its host. */
+static void s_hold(ht_entry_t *e, const lf_entry_t *f, float sign)
+{
+    e->held[f->cls][HT_HELD_PPS] += sign * f->pps;
+    e->held[f->cls][HT_HELD_BPS] += sign * f->Bps;
+    if (f->syn) {
+        e->held[HT_TCP_SYN][HT_HELD_PPS] += sign * f->pps;
+        e->held[HT_TCP_SYN][HT_HELD_BPS] += sign * f->Bps;
+    }
+}
+
+/* The flow entry for r on host e: its previous record's (rate taken off
+ * the host), or a new one. NULL when there is no room (nothing changed). */
+static lf_entry_t *s_flow_of(agg_t *self, ht_entry_t *e, const fg_flow_t *r)
+{
+    uint64_t key = s_flow_key(r);
+    uint32_t host = ht_index(self->ht, e);
+    if (sp_room(self->spread) == 0)
+        return NULL;
+    int64_t i = lf_find(self->flows, key);
+    if (i >= 0) {
+        lf_entry_t *f = lf_at(self->flows, (uint32_t)i);
+        if (f->host != host)
+            return NULL; /* a 64-bit hash collision across hosts */
+        s_hold(e, f, -1);
+        self->st.spread_renewed++;
+        return f;
+    }
+    if (e->n_pend == HT_PEND_MAX || (i = lf_insert(self->flows, key)) < 0)
+        return NULL;
+    lf_entry_t *f = lf_at(self->flows, (uint32_t)i);
+    f->host = host;
+    e->n_pend++;
+    return f;
+}
+
+/* The rate of packets (or bytes) over secs, clipped to ceiling (per
+ * second; 0 = none). */
+static float s_rate(double amount, double secs, double ceiling, bool *clipped)
+{
+    double r = amount / secs;
+    if (ceiling > 0 && r > ceiling) {
+        *clipped = true;
+        r = ceiling;
+    }
+    return (float)r;
+}
+
+uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter,
+                  uint64_t dur_ms, uint64_t now_ms)
+{
+    uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
+    uint64_t hold = s_hold_ms(self, exporter, dur_ms);
+    uint64_t lag = self->sent_ms && self->sent_ms < now_ms ? now_ms - self->sent_ms : 0;
+    if (lag >= hold) {
+        self->st.spread_late++;
+        ht_count(e, ht_class(r->proto, r->frag), 0, 0, 1);
+        return AGG_HOLD_LATE;
+    }
+    lf_entry_t *f = s_flow_of(self, e, r);
+    if (!f)
+        return 0;
+    uint64_t n = (hold - lag + tick - 1) / tick, g = s_grace(n);
+    uint64_t open = agg_open_id(self, now_ms);
+    double secs = (double)((dur_ms + tick - 1) / tick * tick) / 1000.0;
+    bool clipped = false;
+    f->pps = s_rate((double)r->packets, secs, self->cfg->aggregator.ceiling_pps, &clipped);
+    f->Bps = s_rate((double)r->bytes, secs, self->cfg->aggregator.ceiling_mbps * 1e6 / 8, &clipped);
+    if (clipped)
+        self->st.clipped++;
+    f->cls = (uint8_t)ht_class(r->proto, r->frag);
+    f->syn = (uint8_t)ht_is_syn(r->proto, r->frag, r->tcp_flags);
+    uint64_t due = open + n - 1 + g;
+    f->due = (uint32_t)due;
+    /* One wheel event per flow: a pending one at or before the new end
+     * moves itself on when it fires (s_spread_end). */
+    if (!f->ev_due || (int32_t)(f->ev_due - f->due) > 0) {
+        f->ev_due = f->due;
+        sp_add(self->spread, due, (uint32_t)(f - lf_at(self->flows, 0)));
+    }
+    s_hold(e, f, 1);
+    ht_count(e, f->cls, 0, 0, 1);
+    if (f->syn)
+        ht_count(e, HT_TCP_SYN, 0, 0, 1);
+    self->st.spread++;
+    uint64_t per_window = (uint64_t)((double)f->pps * (double)tick / 1000.0);
+    return per_window ? per_window : 1;
+}
+
+/* sp_fire_fn: a long flow's hold ends; or, when a later record of the flow
+ * moved its end, the event moves there (an event another one replaced is
+ * stale and ignored). */
+static void s_spread_end(uint32_t id, uint64_t due, void *arg)
+{
+    agg_t *self = arg;
+    lf_entry_t *f = lf_at(self->flows, id);
+    if (f->key == 0 || f->ev_due != (uint32_t)due)
+        return;
+    if ((int32_t)(f->due - (uint32_t)due) > 0) {
+        f->ev_due = f->due;
+        sp_add(self->spread, due + (uint32_t)(f->due - (uint32_t)due), id); /* room: just freed */
+        return;
+    }
+    ht_entry_t *e = ht_at(self->ht, f->host);
+    s_hold(e, f, -1);
+    if (e->n_pend > 0)
+        e->n_pend--;
+    if (e->n_pend == 0) /* no rounding residue outlives the last flow */
+        memset(e->held, 0, sizeof(e->held));
+    lf_remove(self->flows, id);
+}
+
+/* End the spreads due at the close of every window up to closed_id (all
+ * of them once when more than the wheel's span was skipped). */
+void agg_hold_advance(agg_t *self, uint64_t closed_id)
+{
+    uint64_t from = self->open_id ? self->open_id : closed_id;
+    uint64_t nb = sp_buckets(self->spread);
+    if (closed_id + 1 > from + nb)
+        from = closed_id + 1 - nb;
+    for (uint64_t id = from; id <= closed_id; id++)
+        sp_fire(self->spread, id, s_spread_end, self);
+    if (closed_id + 1 > self->open_id)
+        self->open_id = closed_id + 1;
+}
+
