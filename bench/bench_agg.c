@@ -11,7 +11,11 @@
  *      RSS growth per held flow, close time with every host holding a rate;
  *   3. a fresh context: all HOSTS seen once, then windows where only 1 000
  *      of them send: the close time follows the active hosts, not the
- *      tracked ones.
+ *      tracked ones;
+ *   4. a fresh context, the mix of issue 14: every record a distinct flow
+ *      lasting 0-60 s to 65 536 hosts, packed as FlowBatch messages of
+ *      1 000 records beforehand and timed through agg_ingest (protobuf
+ *      unpacking included), 100 ms windows of 200 000 records.
  * RSS is read from /proc/self/statm; times are CLOCK_MONOTONIC; one core. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +24,9 @@
 #include <unistd.h>
 
 #include "aggregator/agg.h"
+#include "aggregator/hosttable.h"
 #include "common/config.h"
+#include "common/flowbatch.h"
 
 static uint64_t s_us(void)
 {
@@ -119,6 +125,60 @@ static void s_report(const char *name, const phase_t *p)
            p->windows);
 }
 
+#define MIX_HOSTS 65536
+#define MIX_BATCH 1000
+#define MIX_PER_WINDOW 200 /* batches per 100 ms window */
+
+/* Phase 4: distinct flows lasting 0-60 s through agg_ingest. */
+static void s_mix(const fg_config_t *cfg, int windows)
+{
+    static const uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+    size_t nb = (size_t)windows * MIX_PER_WINDOW;
+    uint8_t **buf = calloc(nb, sizeof(*buf));
+    size_t *len = calloc(nb, sizeof(*len));
+    fb_builder_t *fb = fb_builder_new(MIX_BATCH);
+    agg_t *agg = agg_new(cfg, 0);
+    uint64_t now = 1700000000000ULL, x = 88172645463325252ULL, us = 0;
+    fg_flow_t r;
+    memset(&r, 0, sizeof(r));
+    r.proto = 6;
+    r.sampling = 1;
+    for (size_t b = 0; b < nb; b++) {
+        uint64_t t = now + (b / MIX_PER_WINDOW) * 100;
+        for (int i = 0; i < MIX_BATCH; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            r.host = fg_addr_from_v4(0x0a000000u | (uint32_t)(x % MIX_HOSTS));
+            r.peer = fg_addr_from_v4((uint32_t)(x >> 32));
+            r.sport = (uint16_t)(x >> 20);
+            r.dport = 443;
+            r.packets = 1 + x % 500;
+            r.bytes = r.packets * 800;
+            r.end_ms = t;
+            r.start_ms = t - (x >> 40) % 60001;
+            fb_add(fb, &r, ex);
+        }
+        buf[b] = fb_pack(fb, 1, 0, 1, b + 1, t, &len[b]);
+    }
+    for (int w = 0; w < windows; w++) {
+        uint64_t t0 = s_us();
+        for (size_t b = (size_t)w * MIX_PER_WINDOW; b < (size_t)(w + 1) * MIX_PER_WINDOW; b++)
+            agg_ingest(agg, buf[b], len[b], now);
+        now += 100;
+        size_t l;
+        agg_close_window(agg, now, &l);
+        us += s_us() - t0;
+    }
+    printf("mix (issue 14: distinct flows of 0-60 s, %d hosts, through agg_ingest): "
+           "%.2f M records/s including window closes (%d windows of %d records)\n",
+           MIX_HOSTS, (double)nb * MIX_BATCH / (double)us, windows, MIX_PER_WINDOW * MIX_BATCH);
+    for (size_t b = 0; b < nb; b++)
+        free(buf[b]);
+    free(buf);
+    free(len);
+    fb_builder_destroy(&fb);
+    agg_destroy(&agg);
+}
+
 int main(int argc, char **argv)
 {
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
@@ -145,7 +205,8 @@ int main(int argc, char **argv)
            "%ld KiB with a long flow held per host (%.1f B/host in all)\n",
            rss0, rss1, rss2, (double)(rss2 - rss1) * 1024 / n, rss3,
            (double)(rss3 - rss1) * 1024 / n);
-    printf("hosts tracked %zu\n", agg_hosts_tracked(agg));
+    printf("hosts tracked %zu; host entry %zu B + two 8-byte hash slots = %zu B per host\n",
+           agg_hosts_tracked(agg), sizeof(ht_entry_t), sizeof(ht_entry_t) + 16);
     s_report("short records", &p1);
     s_report("long records (rate held)", &p2);
     char st[2048];
@@ -159,6 +220,7 @@ int main(int argc, char **argv)
     printf("%zu hosts tracked, ", agg_hosts_tracked(agg));
     s_report("1000 of them active", &p4);
     agg_destroy(&agg);
+    s_mix(cfg, 50);
     fg_config_destroy(&cfg);
     free(addr);
     return 0;
