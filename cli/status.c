@@ -326,6 +326,14 @@ static json_t *s_json_proc(const st_proc_t *p)
             fgjson_set_fixed(j, "out_per_s", p->out_rate, 3, &ok);
             fgjson_set_str(j, "out", p->stage->out_what, &ok);
         }
+        if (p->stage && !strcmp(p->stage->kind, "actuator")) {
+            fgjson_set_fixed(j, "refused_decisions",
+                             scrape_sum(p->m1, "floodgate_actuator_decisions_refused_total",
+                                        NULL, NULL), 0, &ok);
+            fgjson_set_fixed(j, "refused_keys",
+                             scrape_sum(p->m1, "floodgate_actuator_keys_refused_total", NULL,
+                                        NULL), 0, &ok);
+        }
         fgjson_set_fixed(j, "lost_total", p->lost, 0, &ok);
         fgjson_set_fixed(j, "lost_new", p->lost_new, 0, &ok);
     }

@@ -729,6 +729,32 @@ static void test_trust_e2e_connection_flood(void **state)
     hn_expect_alive(pids, 1, s_t.dir);
 }
 
+/* floodgate status shows what the actuator refused (the other daemons are
+ * not running here, so it exits 1 anyway). */
+static void test_trust_e2e_status_shows_refusals(void **state)
+{
+    (void)state;
+    s_cli("floodgate-ro", "status", "--json", NULL);
+    if (!strstr(s_cli_out, "\"refused_decisions\":") || !strstr(s_cli_out, "\"refused_keys\":7"))
+        fail_msg("status --json lacks the refusals:\n%s", s_cli_out);
+    /* a refusal during its 3 s interval is a problem */
+    char bin[512], log[600];
+    snprintf(bin, sizeof(bin), "%s/floodgate", hn_build_dir());
+    snprintf(log, sizeof(log), "%s/status.out", s_t.dir);
+    char *argv[] = {bin, "-c", s_t.conf, "status", "-i", "3", NULL};
+    char *env[] = {"FLOODGATE_REDIS_USER=floodgate-ro", "FLOODGATE_REDIS_PASSWORD=pw-ro", NULL};
+    pid_t pid = hn_spawn_env(argv, env, log);
+    usleep(1000 * 1000);
+    s_decide("8.8.8.8", FLOODGATE__ACTION__BAN, 600);
+    int st = hn_wait_exit(pid, 10000);
+    assert_int_not_equal(st, -1);
+    char *out = hn_read_file(log);
+    assert_non_null(out);
+    if (!strstr(out, "refused: ") || !strstr(out, "PROBLEM: actuator: refused 1 "))
+        fail_msg("status lacks the refusals:\n%s", out);
+    free(out);
+}
+
 /* Under the ACL, nothing but CONFIG (keyspace notifications, set in
  * redis.conf instead) was refused. */
 static void test_trust_e2e_acl_enough(void **state)
@@ -773,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_trust_e2e_hand_written_keys),
         cmocka_unit_test(test_trust_e2e_new_bans_budget),
         cmocka_unit_test(test_trust_e2e_connection_flood),
+        cmocka_unit_test(test_trust_e2e_status_shows_refusals),
         cmocka_unit_test(test_trust_e2e_acl_enough),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
