@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "actuator/backend.h"
+#include "common/fgbuf.h"
 #include "common/log.h"
 
 #define EXA_BUF_MAX (16u << 20)
@@ -31,8 +32,7 @@ typedef struct {
     int fd;                /* -1: closed (pipe without a reader) */
     bool own_fd;           /* the pipe (not stdout) */
     zhashx_t *desired;     /* prefix -> count of bans */
-    char *buf;
-    size_t len;
+    fg_buf_t out;          /* API lines not yet written, at most EXA_BUF_MAX bytes */
     uint64_t next_open_ms;
     uint64_t lines, dropped, write_errors, reopens;
     fg_ratelimit_t rl;
@@ -41,20 +41,15 @@ typedef struct {
 static void s_append(exa_t *self, const char *line)
 {
     size_t n = strlen(line);
-    if (self->len + n > EXA_BUF_MAX) {
+    bool full = self->out.len + n > EXA_BUF_MAX;
+    if (full || fg_buf_append(&self->out, line, n) < 0) {
         self->dropped++;
-        fg_log_rl(&self->rl, EXA_RL_MS, FG_LOG_WARN,
-                  "event=backend_error backend=exabgp reason=buffer_full");
+        self->out.failed = false; /* a later, shorter line may fit */
+        if (full)
+            fg_log_rl(&self->rl, EXA_RL_MS, FG_LOG_WARN,
+                      "event=backend_error backend=exabgp reason=buffer_full");
         return;
     }
-    char *p = realloc(self->buf, self->len + n + 1);
-    if (!p) {
-        self->dropped++;
-        return;
-    }
-    memcpy(p + self->len, line, n + 1);
-    self->buf = p;
-    self->len += n;
     self->lines++;
 }
 
@@ -88,9 +83,7 @@ static void s_open(exa_t *self)
     if (self->fd < 0)
         return;
     self->reopens++;
-    free(self->buf); /* lines for the old reader: the full set replaces them */
-    self->buf = NULL;
-    self->len = 0;
+    fg_buf_free(&self->out); /* lines for the old reader: the full set replaces them */
     s_announce_all(self);
 }
 
@@ -98,8 +91,8 @@ static void s_flush(exa_t *self)
 {
     s_open(self);
     size_t off = 0;
-    while (self->fd >= 0 && off < self->len) {
-        ssize_t n = write(self->fd, self->buf + off, self->len - off);
+    while (self->fd >= 0 && off < self->out.len) {
+        ssize_t n = write(self->fd, self->out.data + off, self->out.len - off);
         if (n > 0) {
             off += (size_t)n;
             continue;
@@ -118,8 +111,8 @@ static void s_flush(exa_t *self)
     }
     if (off == 0)
         return;
-    memmove(self->buf, self->buf + off, self->len - off);
-    self->len -= off;
+    memmove(self->out.data, self->out.data + off, self->out.len - off + 1);
+    self->out.len -= off;
 }
 
 static int s_count(exa_t *self, const char *prefix, int delta)
@@ -183,7 +176,7 @@ static void s_stats(const backend_t *base, char *buf, size_t len)
              " exabgp_routes_desired=%zu exabgp_pending_bytes=%zu exabgp_connected=%d",
              (unsigned long long)self->lines, (unsigned long long)self->dropped,
              (unsigned long long)self->write_errors, (unsigned long long)self->reopens,
-             zhashx_size(self->desired), self->len, self->fd >= 0);
+             zhashx_size(self->desired), self->out.len, self->fd >= 0);
 }
 
 static bool s_wait_idle(backend_t *base, int timeout_ms)
@@ -192,8 +185,8 @@ static bool s_wait_idle(backend_t *base, int timeout_ms)
     uint64_t end = fg_mono_ms() + (uint64_t)timeout_ms;
     for (;;) {
         s_flush(self);
-        if (self->len == 0 || fg_mono_ms() >= end)
-            return self->len == 0;
+        if (self->out.len == 0 || fg_mono_ms() >= end)
+            return self->out.len == 0;
         usleep(5000);
     }
 }
@@ -204,7 +197,7 @@ static void s_destroy(backend_t *base)
     if (self->own_fd && self->fd >= 0)
         close(self->fd);
     zhashx_destroy(&self->desired);
-    free(self->buf);
+    fg_buf_free(&self->out);
     free(self);
 }
 

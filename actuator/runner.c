@@ -1,5 +1,7 @@
 #include "actuator/runner.h"
 
+#include "common/fgbuf.h"
+
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +24,8 @@ typedef struct {
     size_t in_len, in_off;
     pid_t pid;
     int in_fd, out_fd, err_fd; /* -1 when closed */
-    char *out;
-    size_t out_len, out_cap;
-    bool out_over;
+    fg_buf_t out;  /* stdout */
+    bool out_over; /* stdout beyond out_max, or out of memory */
     char err[RUNNER_ERR_MAX];
     size_t err_len;
     uint64_t started_ms;
@@ -82,7 +83,7 @@ static void s_job_free(job_t **job_p)
         free(j->argv[i]);
     free(j->argv);
     free(j->in);
-    free(j->out);
+    fg_buf_free(&j->out);
     free(j);
     *job_p = NULL;
 }
@@ -272,26 +273,12 @@ static void s_feed(job_t *j)
     s_close(&j->in_fd);
 }
 
-/* Room for n more bytes of stdout, within out_max. */
-static bool s_out_room(runner_t *self, job_t *j, size_t n)
+/* Keep n bytes of stdout, within out_max; beyond it (or out of memory) the
+ * job has failed. */
+static void s_keep_out(runner_t *self, job_t *j, const char *buf, size_t n)
 {
-    if (j->out_len + n + 1 > self->out_max) {
+    if (j->out_over || j->out.len + n + 1 > self->out_max || fg_buf_append(&j->out, buf, n) < 0)
         j->out_over = true;
-        return false;
-    }
-    if (j->out_len + n + 1 <= j->out_cap)
-        return true;
-    size_t cap = j->out_cap ? j->out_cap : 4096;
-    while (cap < j->out_len + n + 1)
-        cap *= 2;
-    char *p = realloc(j->out, cap);
-    if (!p) {
-        j->out_over = true;
-        return false;
-    }
-    j->out = p;
-    j->out_cap = cap;
-    return true;
 }
 
 /* Read what one pipe holds now; close it at EOF or error. */
@@ -309,10 +296,9 @@ static void s_drain(runner_t *self, job_t *j, bool is_out)
             s_close(fd);
             return;
         }
-        if (is_out && s_out_room(self, j, (size_t)n)) {
-            memcpy(j->out + j->out_len, buf, (size_t)n);
-            j->out_len += (size_t)n;
-        } else if (!is_out && j->err_len + 1 < RUNNER_ERR_MAX) {
+        if (is_out)
+            s_keep_out(self, j, buf, (size_t)n);
+        else if (!is_out && j->err_len + 1 < RUNNER_ERR_MAX) {
             size_t k = (size_t)n < RUNNER_ERR_MAX - 1 - j->err_len ? (size_t)n
                                                                    : RUNNER_ERR_MAX - 1 - j->err_len;
             memcpy(j->err + j->err_len, buf, k);
@@ -327,8 +313,6 @@ static void s_report(runner_t *self, job_t *j, int status)
               !j->out_over;
     if (!ok)
         self->stats.failed++;
-    if (j->out)
-        j->out[j->out_len] = '\0';
     j->err[j->err_len] = '\0';
     runner_result_t r = {.key = j->key,
                          .tag = j->tag,
@@ -337,8 +321,8 @@ static void s_report(runner_t *self, job_t *j, int status)
                          .status = status,
                          .ok = ok,
                          .timed_out = j->killed,
-                         .out = j->out ? j->out : "",
-                         .out_len = j->out_len,
+                         .out = j->out.data ? j->out.data : "",
+                         .out_len = j->out.len,
                          .err = j->err,
                          .ms = j->started_ms ? s_mono_ms() - j->started_ms : 0};
     if (self->fn)

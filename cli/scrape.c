@@ -1,6 +1,8 @@
 /* scrape: HTTP/1.0 GET and Prometheus text reading for the CLI. */
 #include "cli/scrape.h"
 
+#include "common/fgbuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -60,23 +62,29 @@ static int s_connect(const char *hostport, int timeout_ms, char *err, size_t err
     return fd;
 }
 
-/* Read until EOF or the deadline. Returns the bytes (NUL-terminated) or NULL. */
+/* Read until EOF or the deadline, at most SCRAPE_BODY_MAX bytes. Returns the
+ * bytes (NUL-terminated, the caller's to free) or NULL. */
 static char *s_read_all(int fd, uint64_t deadline, size_t *len, char *err, size_t errlen)
 {
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
+    enum { CHUNK = 65536 };
+    fg_buf_t b;
+    fg_buf_init(&b, SCRAPE_BODY_MAX);
+    for (;;) {
         uint64_t now = fg_mono_ms();
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1) {
             snprintf(err, errlen, "read timeout");
             break;
         }
-        ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
+        size_t want = b.max - b.len < CHUNK ? b.max - b.len : CHUNK;
+        if (want == 0 || fg_buf_reserve(&b, want) < 0) {
+            snprintf(err, errlen, "answer too large");
+            break;
+        }
+        ssize_t r = recv(fd, b.data + b.len, want, 0);
         if (r == 0) {
-            buf[n] = '\0';
-            *len = n;
-            return buf;
+            *len = b.len;
+            return b.data; /* the caller's now */
         }
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN)
@@ -84,18 +92,10 @@ static char *s_read_all(int fd, uint64_t deadline, size_t *len, char *err, size_
             snprintf(err, errlen, "%s", strerror(errno));
             break;
         }
-        n += (size_t)r;
-        if (n + 1 == cap) {
-            char *b = cap < SCRAPE_BODY_MAX ? realloc(buf, cap * 2) : NULL;
-            if (!b) {
-                snprintf(err, errlen, "answer too large");
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
+        b.len += (size_t)r;
+        b.data[b.len] = '\0';
     }
-    free(buf);
+    fg_buf_free(&b);
     return NULL;
 }
 

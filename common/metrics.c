@@ -23,38 +23,23 @@
 
 /* ---- output buffer ---- */
 
-static void s_out_reserve(fg_mout_t *o, size_t more)
-{
-    if (o->oom || o->len + more + 1 <= o->cap)
-        return;
-    size_t cap = o->cap ? o->cap : 4096;
-    while (cap < o->len + more + 1)
-        cap *= 2;
-    char *b = realloc(o->buf, cap);
-    if (!b) {
-        o->oom = true;
-        return;
-    }
-    o->buf = b;
-    o->cap = cap;
-}
-
 static void s_out_printf(fg_mout_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void s_out_printf(fg_mout_t *o, const char *fmt, ...)
 {
     va_list ap;
-    for (int pass = 0; pass < 2 && !o->oom; pass++) {
-        size_t room = o->cap > o->len ? o->cap - o->len : 0;
+    fg_buf_t *b = &o->b;
+    for (int pass = 0; pass < 2 && !b->failed; pass++) {
+        size_t room = b->cap > b->len ? b->cap - b->len : 0;
         va_start(ap, fmt);
-        int n = vsnprintf(o->buf ? o->buf + o->len : NULL, room, fmt, ap);
+        int n = vsnprintf(b->data ? b->data + b->len : NULL, room, fmt, ap);
         va_end(ap);
         if (n < 0)
             return;
         if ((size_t)n < room) {
-            o->len += (size_t)n;
+            b->len += (size_t)n;
             return;
         }
-        s_out_reserve(o, (size_t)n);
+        fg_buf_reserve(b, (size_t)n);
     }
 }
 
@@ -259,15 +244,14 @@ void fg_metrics_render(fg_metrics_t *self)
     bool ok = !self->health || self->health(why, sizeof(why), self->health_arg) == 0;
     self->healthy_gauge = ok ? 1 : 0;
     fg_mout_t *o = &self->render;
-    o->len = 0;
-    o->oom = false;
+    fg_buf_reset(&o->b);
     s_render_common(self, o, fg_now_ms());
     s_render_entries(self, o);
     for (size_t i = 0; i < self->n_fns; i++)
         self->fns[i].fn(o, self->fns[i].arg);
 
     pthread_mutex_lock(&self->mu);
-    if (!o->oom) { /* keep the previous text rather than a cut one */
+    if (!o->b.failed) { /* keep the previous text rather than a cut one */
         fg_mout_t t = self->snap;
         self->snap = *o;
         *o = t;
@@ -301,11 +285,11 @@ void fg_metrics_tick(fg_metrics_t *self)
 char *fg_metrics_snapshot(fg_metrics_t *self)
 {
     pthread_mutex_lock(&self->mu);
-    char *s = malloc(self->snap.len + 1);
+    char *s = malloc(self->snap.b.len + 1);
     if (s) {
-        if (self->snap.len)
-            memcpy(s, self->snap.buf, self->snap.len);
-        s[self->snap.len] = '\0';
+        if (self->snap.b.len)
+            memcpy(s, self->snap.b.data, self->snap.b.len);
+        s[self->snap.b.len] = '\0';
     }
     pthread_mutex_unlock(&self->mu);
     return s;
@@ -324,8 +308,8 @@ void fg_metrics_destroy(fg_metrics_t **self_p)
     for (size_t i = 0; i < m->n_owned; i++)
         free(m->owned[i]);
     free(m->owned);
-    free(m->render.buf);
-    free(m->snap.buf);
+    fg_buf_free(&m->render.b);
+    fg_buf_free(&m->snap.b);
     pthread_mutex_destroy(&m->mu);
     free(m);
     *self_p = NULL;

@@ -140,7 +140,7 @@ static struct MHD_Response *s_metrics_resp(fg_metrics_t *m)
     pthread_mutex_lock(&m->mu);
     if (!h->resp || h->resp_gen != m->snap_gen) {
         struct MHD_Response *r =
-            MHD_create_response_from_buffer(m->snap.len, m->snap.buf, MHD_RESPMEM_MUST_COPY);
+            MHD_create_response_from_buffer(m->snap.b.len, m->snap.b.data, MHD_RESPMEM_MUST_COPY);
         if (r) {
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                     "text/plain; version=0.0.4; charset=utf-8");

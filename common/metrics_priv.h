@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "common/fgbuf.h"
 #include "common/metrics.h"
 
 typedef struct {
@@ -30,9 +31,7 @@ typedef struct {
 } fgm_fn_t;
 
 struct fg_mout {
-    char *buf;
-    size_t len, cap;
-    bool oom;
+    fg_buf_t b; /* the exposition text; b.failed: out of memory, text cut */
 };
 
 typedef struct fgm_http fgm_http_t;
