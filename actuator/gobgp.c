@@ -10,6 +10,7 @@
  * gobgpd restart, a failed command or a route deleted by hand heals within
  * one interval. Adds and deletes are idempotent, so a listing that races
  * with a command costs at most one redundant command. Daemon layer: logs. */
+#include "common/addr.h"
 #include "actuator/gobgp.h"
 
 #include <czmq.h>
@@ -392,17 +393,10 @@ void gobgp_get_stats(const backend_t *base, gobgp_stats_t *out)
 /* host and port of "host:port" / "[v6]:port". */
 static int s_split_api(gobgp_t *self, const char *api)
 {
-    const char *colon = strrchr(api, ':');
-    if (!colon || colon == api)
+    uint16_t port;
+    if (fg_hostport_split(api, self->host, sizeof(self->host), &port) != 0 || !self->host[0])
         return -1;
-    size_t hl = (size_t)(colon - api);
-    if (api[0] == '[' && hl >= 2 && api[hl - 1] == ']')
-        api++, hl -= 2;
-    if (hl >= sizeof(self->host) || strlen(colon + 1) >= sizeof(self->port))
-        return -1;
-    memcpy(self->host, api, hl);
-    self->host[hl] = '\0';
-    strcpy(self->port, colon + 1);
+    snprintf(self->port, sizeof(self->port), "%u", (unsigned)port);
     return 0;
 }
 

@@ -1,4 +1,5 @@
 /* scrape: HTTP/1.0 GET and Prometheus text reading for the CLI. */
+#include "common/addr.h"
 #include "cli/scrape.h"
 
 #include "common/fgbuf.h"
@@ -21,19 +22,12 @@
 static int s_connect(const char *hostport, int timeout_ms, char *err, size_t errlen)
 {
     char host[256], port[16];
-    const char *colon = strrchr(hostport, ':');
-    size_t n = colon ? (size_t)(colon - hostport) : 0;
-    if (!colon || n >= sizeof(host) || strlen(colon + 1) >= sizeof(port)) {
+    uint16_t pnum;
+    if (fg_hostport_split(hostport, host, sizeof(host), &pnum) != 0) {
         snprintf(err, errlen, "bad address %s", hostport);
         return -1;
     }
-    memcpy(host, hostport, n);
-    host[n] = '\0';
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-        memmove(host, host + 1, n - 2);
-        host[n - 2] = '\0';
-    }
-    snprintf(port, sizeof(port), "%s", colon + 1);
+    snprintf(port, sizeof(port), "%u", (unsigned)pnum);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
@@ -207,15 +201,14 @@ char *scrape_label(const char *text, const char *name, const char *key, char *ou
 /* listen address -> an address to connect to. */
 static void s_connectable(const char *listen, char *out, size_t len)
 {
-    const char *colon = strrchr(listen, ':');
-    size_t hl = colon ? (size_t)(colon - listen) : 0;
-    if (!colon)
+    char host[256];
+    uint16_t port;
+    if (fg_hostport_split(listen, host, sizeof(host), &port) != 0)
         snprintf(out, len, "%s", listen);
-    else if ((hl == 7 && !strncmp(listen, "0.0.0.0", 7)) || (hl == 1 && listen[0] == '*') ||
-             hl == 0)
-        snprintf(out, len, "127.0.0.1%s", colon);
-    else if (hl == 4 && !strncmp(listen, "[::]", 4))
-        snprintf(out, len, "[::1]%s", colon);
+    else if (!host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "*"))
+        snprintf(out, len, "127.0.0.1:%u", (unsigned)port);
+    else if (!strcmp(host, "::"))
+        snprintf(out, len, "[::1]:%u", (unsigned)port);
     else
         snprintf(out, len, "%s", listen);
 }

@@ -1,3 +1,4 @@
+#include "common/addr.h"
 #include "collector/udp.h"
 
 #include <arpa/inet.h>
@@ -16,21 +17,9 @@
 static int s_parse(const char *hostport, struct sockaddr_storage *ss, socklen_t *sl)
 {
     char host[64];
-    const char *colon = strrchr(hostport, ':');
-    if (!colon)
+    uint16_t port;
+    if (fg_hostport_split(hostport, host, sizeof(host), &port) != 0)
         return -1;
-    size_t hl = (size_t)(colon - hostport);
-    const char *h = hostport;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (hl >= sizeof(host) || *end || port < 0 || port > 65535 || colon[1] == '\0')
-        return -1;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
     memset(ss, 0, sizeof(*ss));
     struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;

@@ -1,6 +1,7 @@
 #include "common/addr.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +114,29 @@ char *fg_prefix_format(const fg_prefix_t *p, char *buf)
     bool v4 = fg_addr_is_v4(&p->addr) && p->len >= 96;
     snprintf(buf, FG_PREFIX_STRLEN, "%s/%u", a, v4 ? p->len - 96u : p->len);
     return buf;
+}
+
+int fg_hostport_split(const char *hp, char *host, size_t hostlen, uint16_t *port)
+{
+    const char *colon = hp ? strrchr(hp, ':') : NULL;
+    if (hostlen)
+        host[0] = '\0';
+    if (!colon || colon[1] < '0' || colon[1] > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || errno || p > 65535)
+        return -1;
+    size_t n = (size_t)(colon - hp);
+    if (n >= 2 && hp[0] == '[' && hp[n - 1] == ']') {
+        hp++;
+        n -= 2;
+    }
+    if (n >= hostlen)
+        return -1;
+    memcpy(host, hp, n);
+    host[n] = '\0';
+    *port = (uint16_t)p;
+    return 0;
 }

@@ -88,4 +88,10 @@ char *fg_prefix_format(const fg_prefix_t *p, char *buf);
 /* The address with all bits after len cleared. */
 fg_addr_t fg_addr_mask(const fg_addr_t *a, unsigned len);
 
+/* Split "host:port" at its last colon: "192.0.2.1:2055", "[2001:db8::1]:179"
+ * (the brackets removed), "name:80", ":9560" (empty host). The port must be
+ * a decimal number 0..65535. Returns 0, or -1 when there is no colon, the
+ * port is bad or the host does not fit hostlen (host is then ""). */
+int fg_hostport_split(const char *hp, char *host, size_t hostlen, uint16_t *port);
+
 #endif

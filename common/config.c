@@ -5,6 +5,7 @@
  * directory (collector/col_config.c, ...). The table of sections below
  * binds them to their place in fg_config_t; zpl (common/zpl.c) reads the
  * file following it. */
+#include "common/addr.h"
 #include "common/config.h"
 
 #include <ctype.h>
@@ -45,19 +46,12 @@ static int s_set_redis(void *root, void *target, const zpl_key_t *k, const char 
     }
     if (zpl_check_hostport(val, why) != 0)
         return -1;
-    const char *colon = strrchr(val, ':');
-    size_t hl = (size_t)(colon - val);
-    if (val[0] == '[' && hl >= 2 && val[hl - 1] == ']') { /* [v6]:port */
-        val++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= sizeof(r->host)) {
+    uint16_t port;
+    if (fg_hostport_split(val, r->host, sizeof(r->host), &port) != 0 || !r->host[0]) {
         *why = "bad host";
         return -1;
     }
-    memcpy(r->host, val, hl);
-    r->host[hl] = '\0';
-    r->port = atoi(colon + 1);
+    r->port = port;
     return 0;
 }
 

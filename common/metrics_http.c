@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/addr.h"
 #include "common/log.h"
 #include "common/metrics_priv.h"
 
@@ -370,24 +371,15 @@ static void *s_thread(void *arg)
 
 /* ---- sockets ---- */
 
+/* host ("" for "*", any address) and port of hostport. 0 or -1. */
 static int s_split_hostport(const char *hp, char *host, size_t hlen, char *port, size_t plen)
 {
-    const char *colon = strrchr(hp, ':');
-    if (!colon || colon[1] == '\0' || strlen(colon + 1) >= plen)
+    uint16_t p;
+    if (fg_hostport_split(hp, host, hlen, &p) != 0)
         return -1;
-    size_t n = (size_t)(colon - hp);
-    const char *hs = hp;
-    if (n >= 2 && hp[0] == '[' && hp[n - 1] == ']') {
-        hs++;
-        n -= 2;
-    }
-    if (n >= hlen)
-        return -1;
-    memcpy(host, hs, n);
-    host[n] = '\0';
     if (!strcmp(host, "*"))
         host[0] = '\0';
-    snprintf(port, plen, "%s", colon + 1);
+    snprintf(port, plen, "%u", (unsigned)p);
     return 0;
 }
 

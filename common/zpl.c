@@ -4,6 +4,7 @@
  * numbers the nodes itself: zconfig makes one node per significant line
  * (not blank, not a comment) in file order, which is the pre-order of the
  * tree, so the n-th node visited is the n-th significant line. */
+#include "common/addr.h"
 #include "common/zpl.h"
 
 #include <ctype.h>
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define ZPL_HOST_MAX 256 /* longest host of a host:port value (a DNS name is 253) */
 
 #include "common/ptrie.h"
 
@@ -142,14 +145,14 @@ int zpl_each_item(const char *val, int (*fn)(void *, const char *, const char **
 int zpl_check_hostport(const char *s, const char **why)
 {
     const char *colon = strrchr(s, ':');
+    char host[ZPL_HOST_MAX];
+    uint16_t port;
     if (!colon || colon == s) {
         *why = "expected host:port";
         return -1;
     }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
-        *why = "bad port";
+    if (fg_hostport_split(s, host, sizeof(host), &port) != 0) {
+        *why = strlen(s) >= sizeof(host) ? "host too long" : "bad port";
         return -1;
     }
     return 0;
