@@ -26,7 +26,10 @@
 #define AGG_KINDS 5            /* one per ContribKind */
 #define AGG_TOP_PER_KIND 5     /* contributors published per kind */
 #define AGG_CONTRIBS (AGG_KINDS * AGG_TOP_PER_KIND)
-#define AGG_RATES 7 /* total + six classes, per host */
+#define AGG_RATES FG_CLASSES /* total + six classes, per host */
+_Static_assert(HT_CLASSES == FG_CLASSES - 1 && HT_TCP == FG_CLS_TCP - 1 &&
+                   HT_OTHER == FG_CLS_OTHER - 1,
+               "the host table's classes are FG_CLS_TCP.. in order");
 #define AGG_SPREAD_MIN_EVENTS 4096
 #define AGG_HOLD_LATE UINT64_MAX /* agg_hold: the hold was over at arrival */
 

@@ -107,14 +107,12 @@ static void s_fill_host(agg_t *self, const ht_entry_t *e, size_t h)
     hw->dir = e->dir ? FLOODGATE__DIRECTION__DIR_OUT : FLOODGATE__DIRECTION__DIR_IN;
     hw->hostgroup = e->group;
     s_total_rates(self, e, &r[0]);
-    Floodgate__Rates **dst[HT_CLASSES] = {&hw->tcp, &hw->tcp_syn, &hw->udp,
-                                          &hw->icmp, &hw->frag, &hw->other};
     hw->total = &r[0];
     for (int c = 0; c < HT_CLASSES; c++) {
         const ht_counts_t *k = &e->cls[c];
         const double held[2] = {e->held[c][HT_HELD_PPS], e->held[c][HT_HELD_BPS]};
         s_rates_held(&r[1 + c], k->packets, k->bytes, k->flows, covered, held);
-        *dst[c] = &r[1 + c];
+        *fg_class_field(hw, FG_CLS_TCP + c) = &r[1 + c]; /* HT_* follow FG_CLS_TCP */
     }
     s_fill_top(self, e, h);
     o->hwp[h] = hw;

@@ -22,7 +22,7 @@
 #include "floodgate.pb-c.h"
 
 #define TOP_MAX_ROWS 1000
-#define TOP_NCLASS 6
+#define TOP_NCLASS (FG_CLASSES - 1) /* the classes after the total */
 
 typedef struct {
     char ip[FG_ADDR_STRLEN];
@@ -112,12 +112,11 @@ static void s_bans(redisContext *c, const fg_config_t *cfg, top_row_t *rows, int
     }
 }
 
+/* Class k of the breakdown (0 = tcp: the classes after the total). */
 static const Floodgate__Rates *s_class(const Floodgate__HostWindow *h, int k)
 {
-    const Floodgate__Rates *r[TOP_NCLASS] = {h->tcp, h->tcp_syn, h->udp, h->icmp, h->frag, h->other};
-    return r[k];
+    return fg_class_rates(h, FG_CLS_TCP + k);
 }
-static const char *s_class_names[TOP_NCLASS] = {"tcp", "tcp_syn", "udp", "icmp", "frag", "other"};
 
 static void s_ban_text(const top_row_t *r, char *out, size_t len)
 {
@@ -188,7 +187,7 @@ static json_t *s_json_row(const top_row_t *row)
     fgjson_set_new(j, "total", s_json_rates(h->total, &ok), &ok);
     fgjson_set_new(j, "classes", classes, &ok);
     for (int k = 0; k < TOP_NCLASS; k++)
-        fgjson_set_new(classes, s_class_names[k], s_json_rates(s_class(h, k), &ok), &ok);
+        fgjson_set_new(classes, fg_class_name(FG_CLS_TCP + k), s_json_rates(s_class(h, k), &ok), &ok);
     fgjson_set_bool(j, "banned", row->ttl >= -1, &ok);
     fgjson_set_num(j, "ttl", row->ttl >= -1 ? (double)row->ttl : 0, &ok);
     fgjson_set_str(j, "attack_type", row->attack, &ok);

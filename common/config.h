@@ -22,22 +22,10 @@
 #include "collector/col_config.h"
 #include "common/addr.h"
 #include "common/cfgbase.h"
+#include "common/classes.h"
 #include "common/ptrie.h"
 #include "detector/det_config.h"
 
-/* Traffic classes thresholds apply to, in the order of HostWindow's rates:
- * the total, then tcp, tcp_syn (a subset of tcp), udp, icmp, fragments,
- * other. */
-enum {
-    FG_CLS_TOTAL = 0,
-    FG_CLS_TCP,
-    FG_CLS_TCP_SYN,
-    FG_CLS_UDP,
-    FG_CLS_ICMP,
-    FG_CLS_FRAG,
-    FG_CLS_OTHER,
-    FG_CLASSES
-};
 
 /* Thresholds of one class and direction, per second; 0 disables one. */
 typedef struct {

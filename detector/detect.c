@@ -147,15 +147,6 @@ static const fg_hostgroup_t *s_group(const det_t *self, const Floodgate__HostWin
     return fg_config_group(self->cfg, addr);
 }
 
-static const char *s_metric_names[FG_CLASSES][ATK_METRICS] = {
-    {"pps", "mbps", "flows"},
-    {"tcp_pps", "tcp_mbps", "tcp_flows"},
-    {"tcp_syn_pps", "tcp_syn_mbps", "tcp_syn_flows"},
-    {"udp_pps", "udp_mbps", "udp_flows"},
-    {"icmp_pps", "icmp_mbps", "icmp_flows"},
-    {"frag_pps", "frag_mbps", "frag_flows"},
-    {"other_pps", "other_mbps", "other_flows"},
-};
 
 const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[][3],
                          double scale, double *value, double *threshold)
@@ -166,7 +157,7 @@ const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[
             if (lim[m] > 0 && avg[c][m] > lim[m] * scale) {
                 *value = avg[c][m];
                 *threshold = lim[m];
-                return s_metric_names[c][m];
+                return fg_class_metric(c, m);
             }
         }
     }
@@ -176,12 +167,11 @@ const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[
 /* The rates of hw as [class][metric] (pps, mbps, flows). */
 static void s_rates_of(const Floodgate__HostWindow *hw, double out[FG_CLASSES][ATK_METRICS])
 {
-    const Floodgate__Rates *r[FG_CLASSES] = {hw->total, hw->tcp,  hw->tcp_syn, hw->udp,
-                                             hw->icmp,  hw->frag, hw->other};
     for (int c = 0; c < FG_CLASSES; c++) {
-        out[c][ATK_PPS] = r[c] ? r[c]->pps : 0;
-        out[c][ATK_MBPS] = r[c] ? r[c]->bps / 1e6 : 0;
-        out[c][ATK_FLOWS] = r[c] ? r[c]->fps : 0;
+        const Floodgate__Rates *r = fg_class_rates(hw, c);
+        out[c][ATK_PPS] = r ? r->pps : 0;
+        out[c][ATK_MBPS] = r ? r->bps / 1e6 : 0;
+        out[c][ATK_FLOWS] = r ? r->fps : 0;
     }
 }
 

@@ -1,5 +1,5 @@
 /* Unit tests: the small shared helpers of common/: the growable buffer
- * (fgbuf). */
+ * (fgbuf), host:port splitting, the table of traffic classes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "common/addr.h"
+#include "common/classes.h"
 #include "common/fgbuf.h"
 
 /* Appends grow it, keep it NUL-terminated, reset keeps the memory. */
@@ -62,11 +64,70 @@ static void test_common_buf_bounded(void **state)
     fg_buf_free(&b);
 }
 
+/* host:port in every form the config takes; bad ports and overlong hosts
+ * refused. */
+static void test_common_hostport_split(void **state)
+{
+    (void)state;
+    char host[16];
+    uint16_t port = 0;
+    assert_int_equal(fg_hostport_split("192.0.2.1:2055", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "192.0.2.1");
+    assert_int_equal(port, 2055);
+    assert_int_equal(fg_hostport_split("[2001:db8::1]:179", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "2001:db8::1");
+    assert_int_equal(port, 179);
+    assert_int_equal(fg_hostport_split("[::]:0", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "::");
+    assert_int_equal(port, 0);
+    assert_int_equal(fg_hostport_split(":9560", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "");
+    assert_int_equal(fg_hostport_split("*:65535", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "*");
+    assert_int_equal(port, 65535);
+    static const char *bad[] = {"noport", "h:", "h:65536", "h:-1", "h:12x", "h: 1",
+                                "averyveryverylonghost:1", "h:99999999999999999999", NULL};
+    for (int i = 0; bad[i]; i++) {
+        if (fg_hostport_split(bad[i], host, sizeof(host), &port) == 0)
+            fail_msg("accepted %s", bad[i]);
+        assert_string_equal(host, "");
+    }
+    assert_int_equal(fg_hostport_split(NULL, host, sizeof(host), &port), -1);
+}
+
+/* Each class reaches its own HostWindow field, under the names the
+ * thresholds' metrics and `top --json` use. */
+static void test_common_classes_table(void **state)
+{
+    (void)state;
+    Floodgate__HostWindow hw = FLOODGATE__HOST_WINDOW__INIT;
+    Floodgate__Rates r[FG_CLASSES];
+    for (int c = 0; c < FG_CLASSES; c++) {
+        floodgate__rates__init(&r[c]);
+        r[c].pps = c + 1;
+        *fg_class_field(&hw, c) = &r[c];
+    }
+    assert_ptr_equal(hw.total, &r[FG_CLS_TOTAL]);
+    assert_ptr_equal(hw.tcp_syn, &r[FG_CLS_TCP_SYN]);
+    assert_ptr_equal(hw.other, &r[FG_CLS_OTHER]);
+    assert_true(fg_class_rates(&hw, FG_CLS_UDP)->pps == FG_CLS_UDP + 1);
+    assert_null(fg_class_rates(&hw, FG_CLASSES));
+    assert_null(fg_class_rates(NULL, 0));
+    assert_null(fg_class_field(&hw, -1));
+    assert_string_equal(fg_class_name(FG_CLS_TCP_SYN), "tcp_syn");
+    assert_string_equal(fg_class_metric(FG_CLS_TOTAL, 1), "mbps");
+    assert_string_equal(fg_class_metric(FG_CLS_FRAG, 2), "frag_flows");
+    assert_null(fg_class_metric(FG_CLS_FRAG, 3));
+    assert_null(fg_class_name(FG_CLASSES));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_buf_grows),
         cmocka_unit_test(test_common_buf_bounded),
+        cmocka_unit_test(test_common_hostport_split),
+        cmocka_unit_test(test_common_classes_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
