@@ -342,8 +342,8 @@ void act_tick(act_t *self)
         s_subscribe(self);
     if (store_connected(self->store) && now >= self->next_scan_ms)
         act_scan(self);
-    if (self->qcount > 0 || self->restores > 0)
-        s_drain_queue(self);
+    if (self->qcount > 0 || self->restores > 0 || self->refusing[0])
+        s_drain_queue(self); /* probes a refusing Redis even with nothing queued */
 }
 
 bool act_redis_up(const act_t *self)
