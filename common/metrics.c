@@ -111,6 +111,7 @@ fg_metrics_t *fg_metrics_new(const char *proc)
     m->start_ms = fg_now_ms();
     m->wake_fd = -1;
     pthread_mutex_init(&m->mu, NULL);
+    m->clock = fg_mono_ms;
     atomic_store(&m->last_tick, fg_mono_ms());
     snprintf(m->snap_why, sizeof(m->snap_why), "no render yet");
     return m;
@@ -268,13 +269,18 @@ void fg_metrics_render(fg_metrics_t *self)
     }
 }
 
+void fg_metrics_set_clock(fg_metrics_t *self, uint64_t (*clock)(void))
+{
+    self->clock = clock ? clock : fg_mono_ms;
+    atomic_store(&self->last_tick, self->clock());
+}
+
 void fg_metrics_tick(fg_metrics_t *self)
 {
     if (!self)
         return;
-    uint64_t now = fg_mono_ms();
-    atomic_store_explicit(&self->last_tick, now, memory_order_relaxed);
-    uint64_t age = now - self->snap_ms; /* snap_ms is written by this thread only */
+    atomic_store_explicit(&self->last_tick, self->clock(), memory_order_relaxed);
+    uint64_t age = fg_mono_ms() - self->snap_ms; /* snap_ms is written by this thread only */
     if (age >= M_RENDER_EVERY_MS ||
         (age >= M_RENDER_MIN_MS && atomic_load_explicit(&self->wanted, memory_order_relaxed))) {
         atomic_store(&self->wanted, 0); /* before the render: a later request asks again */

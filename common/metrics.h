@@ -118,6 +118,12 @@ void fg_metrics_set_health(fg_metrics_t *self, fg_health_fn fn, void *arg);
  * Renders a fresh snapshot when a scrape waits for one or a second passed. */
 void fg_metrics_tick(fg_metrics_t *self);
 
+/* The monotonic clock (milliseconds) that tells a stalled loop: ticks are
+ * stamped with it and /healthz compares it with FG_METRICS_STALE_MS. NULL
+ * restores the default, fg_mono_ms. For tests, which make time pass without
+ * waiting; call before fg_metrics_listen (the server thread reads it). */
+void fg_metrics_set_clock(fg_metrics_t *self, uint64_t (*clock)(void));
+
 /* Render now (tests, or a daemon about to exit). */
 void fg_metrics_render(fg_metrics_t *self);
 
@@ -145,6 +151,10 @@ typedef struct {
 
 /* Milliseconds since value last changed (0 on the first call). */
 uint64_t fg_progress_idle_ms(fg_progress_t *p, uint64_t value);
+
+/* The same at monotonic time now (ms): for callers with a clock of their
+ * own, and tests. */
+uint64_t fg_progress_idle_at(fg_progress_t *p, uint64_t value, uint64_t now);
 
 /* ---- writing metrics from a callback ---- */
 

@@ -170,7 +170,7 @@ static enum MHD_Result s_reply(fg_metrics_t *m, struct MHD_Connection *c, int ki
     bool healthy = m->snap_healthy;
     snprintf(body, sizeof(body), "%s\n", m->snap_why);
     pthread_mutex_unlock(&m->mu);
-    uint64_t idle = fg_mono_ms() - atomic_load(&m->last_tick);
+    uint64_t idle = m->clock() - atomic_load(&m->last_tick);
     if (idle > FG_METRICS_STALE_MS) {
         healthy = false;
         snprintf(body, sizeof(body), "loop stalled for %" PRIu64 " ms\n", idle);

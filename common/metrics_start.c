@@ -28,7 +28,11 @@ fg_metrics_t *fg_metrics_start(const char *proc, const char *listen)
 
 uint64_t fg_progress_idle_ms(fg_progress_t *p, uint64_t value)
 {
-    uint64_t now = fg_mono_ms();
+    return fg_progress_idle_at(p, value, fg_mono_ms());
+}
+
+uint64_t fg_progress_idle_at(fg_progress_t *p, uint64_t value, uint64_t now)
+{
     if (p->last_change_ms == 0 || value != p->last_value) {
         p->last_value = value;
         p->last_change_ms = now;

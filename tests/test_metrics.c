@@ -254,19 +254,38 @@ static void test_metrics_http(void **state)
     assert_null(s_http(port, "GET /metrics HTTP/1.0\r\n\r\n"));
 }
 
-/* A loop that stops ticking makes /healthz fail, even with a healthy check. */
+/* The registry's clock, moved by the test (the server thread reads it). */
+static atomic_uint_fast64_t s_clock_ms;
+static uint64_t s_clock(void)
+{
+    return atomic_load(&s_clock_ms);
+}
+
+/* A loop that stops ticking makes /healthz fail, even with a healthy check;
+ * until then it answers 200. Time passes on an injected clock. */
 static void test_metrics_stalled_loop(void **state)
 {
     (void)state;
     fg_metrics_t *m = s_registry();
+    atomic_store(&s_clock_ms, 1000000);
+    fg_metrics_set_clock(m, s_clock);
     char err[256];
     assert_int_equal(fg_metrics_listen(m, "127.0.0.1:0", err, sizeof(err)), 0);
     fg_metrics_tick(m);
-    sleep((FG_METRICS_STALE_MS / 1000) + 1);
+    atomic_store(&s_clock_ms, 1000000 + FG_METRICS_STALE_MS); /* not yet */
     char *r = s_http(fg_metrics_port(m), "GET /healthz HTTP/1.0\r\n\r\n");
     assert_non_null(r);
+    assert_non_null(strstr(r, "HTTP/1.0 200"));
+    free(r);
+    atomic_store(&s_clock_ms, 1000000 + FG_METRICS_STALE_MS + 1);
+    r = s_http(fg_metrics_port(m), "GET /healthz HTTP/1.0\r\n\r\n");
+    assert_non_null(r);
     assert_non_null(strstr(r, "HTTP/1.0 503"));
-    assert_non_null(strstr(r, "loop stalled"));
+    assert_non_null(strstr(r, "loop stalled for 5001 ms"));
+    free(r);
+    fg_metrics_tick(m); /* the loop turns again: healthy at once */
+    r = s_http(fg_metrics_port(m), "GET /healthz HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(r, "HTTP/1.0 200"));
     free(r);
     fg_metrics_destroy(&m);
 }
@@ -327,9 +346,10 @@ static void test_metrics_progress(void **state)
     (void)state;
     fg_progress_t p = {0};
     assert_int_equal(fg_progress_idle_ms(&p, 5), 0);
-    usleep(30000);
-    assert_true(fg_progress_idle_ms(&p, 5) >= 25);
-    assert_int_equal(fg_progress_idle_ms(&p, 6), 0);
+    assert_int_equal(fg_progress_idle_at(&p, 5, p.last_change_ms + 30), 30);
+    assert_int_equal(fg_progress_idle_at(&p, 5, p.last_change_ms + 7000), 7000);
+    assert_int_equal(fg_progress_idle_at(&p, 6, p.last_change_ms + 7001), 0);
+    assert_int_equal(fg_progress_idle_at(&p, 6, p.last_change_ms + 10), 10); /* since the change */
 }
 
 static void test_metrics_config_keys(void **state)
