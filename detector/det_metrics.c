@@ -19,6 +19,9 @@ static void s_gauges(fg_mout_t *o, void *arg)
     fg_mout_family(o, "floodgate_detector_attacks", "gauge",
                    "Hosts under attack now (attack state held).");
     fg_mout_u64(o, "floodgate_detector_attacks", NULL, det_attacks(c->det));
+    fg_mout_family(o, "floodgate_detector_shards_seen", "gauge",
+                   "Aggregator shards a window arrived from since start (of aggregator/shards).");
+    fg_mout_u64(o, "floodgate_detector_shards_seen", NULL, (uint64_t)det_shards_seen(c->det));
 }
 
 static int s_health(char *why, size_t len, void *arg)

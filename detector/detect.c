@@ -535,6 +535,14 @@ size_t det_attacks(const det_t *self)
     return self->n_attacking;
 }
 
+int det_shards_seen(const det_t *self)
+{
+    int n = 0;
+    for (int i = 0; i < self->cfg->aggregator.shards && i < FG_MAX_SHARDS; i++)
+        n += self->seq[i] != 0; /* shards number their windows from 1 */
+    return n;
+}
+
 void det_format_stats(const det_t *self, char *buf, size_t len)
 {
     const det_stats_t *s = &self->st;

@@ -113,6 +113,10 @@ bool det_host_average(det_t *self, const fg_addr_t *addr, int dir, int cls, int 
 /* Hosts under attack (a BAN sent, not ended yet). */
 size_t det_attacks(const det_t *self);
 
+/* Shards of the config from which a window arrived since start: all of
+ * them once every subscription works (a PUB drops what it sends before). */
+int det_shards_seen(const det_t *self);
+
 /* The key=value form of every counter, for one log line. */
 void det_format_stats(const det_t *self, char *buf, size_t len);
 

@@ -442,10 +442,13 @@ static void test_detector_window_sequence_lost(void **state)
     det_t *det = s_det();
     Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
     uint64_t seqs[][2] = {{0, 1}, {0, 2}, {0, 5}, {1, 9}, {1, 10}, {1, 12}, {0, 1}, {7, 1}};
+    int seen[] = {1, 1, 1, 2, 2, 2, 2, 2}; /* shard 7 is not of the config */
+    assert_int_equal(det_shards_seen(det), 0);
     for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
         wb.shard = (uint32_t)seqs[i][0];
         wb.seq = seqs[i][1];
         det_window(det, &wb, T0);
+        assert_int_equal(det_shards_seen(det), seen[i]);
     }
     const det_stats_t *st = det_stats(det);
     assert_int_equal(st->windows, 8);
