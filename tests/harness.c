@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <czmq.h>
+
+#include "cli/scrape.h"
 
 extern char **environ;
 
@@ -53,27 +56,58 @@ static int s_bind_port(int type, int port)
     return got;
 }
 
+/* Ports handed out recently are skipped so two calls in a row differ even
+ * though nothing holds the first one yet. */
+static int s_recent[256];
+static int s_n_recent;
+
+static bool s_handed_out(int p)
+{
+    for (int i = 0; i < s_n_recent && i < 256; i++)
+        if (s_recent[i] == p)
+            return true;
+    return false;
+}
+
+static void s_hand_out(int p)
+{
+    s_recent[s_n_recent++ % 256] = p;
+}
+
+/* Port p is free for TCP and UDP on 127.0.0.1 and not handed out before. */
+static bool s_port_ok(int p)
+{
+    return p > 0 && p <= 65000 && !s_handed_out(p) && s_bind_port(SOCK_STREAM, p) == p &&
+           s_bind_port(SOCK_DGRAM, p) == p;
+}
+
 int hn_free_port(void)
 {
-    /* Ports handed out recently are skipped so two calls in a row differ even
-     * though nothing holds the first one yet. */
-    static int recent[64];
-    static int n_recent;
     for (int tries = 0; tries < 200; tries++) {
         int p = s_bind_port(SOCK_STREAM, 0);
-        if (p == 0 || p > 65000)
+        if (!s_port_ok(p))
             continue;
-        bool dup = false;
-        for (int i = 0; i < n_recent; i++)
-            dup |= recent[i] == p;
-        if (dup || s_bind_port(SOCK_DGRAM, p) != p)
-            continue;
-        recent[n_recent++ % 64] = p;
-        if (n_recent > 64)
-            n_recent = 64;
+        s_hand_out(p);
         return p;
     }
     fail_msg("no free port found");
+    return -1;
+}
+
+int hn_free_port_range(int n)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        int base = s_bind_port(SOCK_STREAM, 0);
+        int i = 0;
+        while (i < n && s_port_ok(base + i))
+            i++;
+        if (i < n)
+            continue;
+        for (i = 0; i < n; i++)
+            s_hand_out(base + i);
+        return base;
+    }
+    fail_msg("no range of %d free ports found", n);
     return -1;
 }
 
@@ -285,4 +319,155 @@ void hn_expect_alive(const pid_t *pids, size_t n, const char *dir)
     for (size_t i = 0; i < n; i++)
         if (!hn_alive(pids[i]))
             fail_msg("a daemon exited at start-up; see the logs in %s", dir);
+}
+
+/* ---- readiness ---- */
+
+int hn_http_get(int port, const char *path, char **body)
+{
+    char hp[64], err[256];
+    char *b = NULL;
+    snprintf(hp, sizeof(hp), "127.0.0.1:%d", port);
+    int code = scrape_get(hp, path, 2000, &b, err, sizeof(err));
+    if (body)
+        *body = b;
+    else
+        free(b);
+    return code;
+}
+
+static bool s_healthy(void *arg)
+{
+    return hn_http_get(*(int *)arg, "/healthz", NULL) == 200;
+}
+
+bool hn_wait_healthz(int port, int timeout_ms)
+{
+    return hn_wait_until(s_healthy, &port, timeout_ms);
+}
+
+double hn_metric(int port, const char *name, const char *filter, int *found)
+{
+    char *text = NULL;
+    int n = 0;
+    double v = 0;
+    if (hn_http_get(port, "/metrics", &text) == 200)
+        v = scrape_sum(text, name, filter, &n);
+    free(text);
+    if (found)
+        *found = n;
+    return v;
+}
+
+typedef struct {
+    int port;
+    const char *name, *filter;
+    double want;
+} s_want_t;
+
+static bool s_reaches(void *arg)
+{
+    const s_want_t *w = arg;
+    int found = 0;
+    double v = hn_metric(w->port, w->name, w->filter, &found);
+    return found > 0 && v >= w->want;
+}
+
+bool hn_wait_metric(int port, const char *name, const char *filter, double want, int timeout_ms)
+{
+    s_want_t w = {port, name, filter, want};
+    return hn_wait_until(s_reaches, &w, timeout_ms);
+}
+
+void hn_expect_ready(int det_port, int shards, const int *ports, size_t n, int timeout_ms)
+{
+    uint64_t end = hn_ms() + (uint64_t)timeout_ms;
+    for (size_t i = 0; i < n; i++) {
+        int left = (int)(end > hn_ms() ? end - hn_ms() : 0);
+        if (!hn_wait_healthz(ports[i], left))
+            fail_msg("/healthz on port %d not 200 within %d ms", ports[i], timeout_ms);
+    }
+    int left = (int)(end > hn_ms() ? end - hn_ms() : 0);
+    if (det_port > 0 &&
+        !hn_wait_metric(det_port, "floodgate_detector_shards_seen", NULL, shards, left))
+        fail_msg("the detector (port %d) did not hear from its %d shards within %d ms", det_port,
+                 shards, timeout_ms);
+}
+
+int hn_log_count(const char *path, const char *text)
+{
+    char *s = hn_read_file(path);
+    int n = 0;
+    for (const char *p = s; p && (p = strstr(p, text)); p += strlen(text))
+        n++;
+    free(s);
+    return n;
+}
+
+typedef struct {
+    const char *path, *text;
+} s_log_t;
+
+static bool s_logged(void *arg)
+{
+    const s_log_t *l = arg;
+    return hn_log_count(l->path, l->text) > 0;
+}
+
+bool hn_wait_log(const char *path, const char *text, int timeout_ms)
+{
+    s_log_t l = {path, text};
+    return hn_wait_until(s_logged, &l, timeout_ms);
+}
+
+struct hn_zmon {
+    zsock_t *pair;
+    void *watched;
+};
+
+hn_zmon_t *hn_zmon_new(void *sock)
+{
+    static int seq;
+    char ep[64];
+    snprintf(ep, sizeof(ep), "inproc://hn-zmon-%d-%d", (int)getpid(), seq++);
+    hn_zmon_t *m = calloc(1, sizeof(*m));
+    assert_non_null(m);
+    m->watched = zsock_resolve(sock);
+    if (zmq_socket_monitor(m->watched, ep, ZMQ_EVENT_ALL) != 0)
+        fail_msg("zmq_socket_monitor: %s", zmq_strerror(zmq_errno()));
+    m->pair = zsock_new(ZMQ_PAIR);
+    assert_non_null(m->pair);
+    if (zsock_connect(m->pair, "%s", ep) != 0)
+        fail_msg("cannot connect to the monitor %s", ep);
+    return m;
+}
+
+bool hn_zmon_wait(hn_zmon_t *self, int event, int timeout_ms)
+{
+    uint64_t end = hn_ms() + (uint64_t)timeout_ms;
+    while (hn_ms() < end) {
+        zsock_set_rcvtimeo(self->pair, (int)(end - hn_ms()) + 1);
+        zmsg_t *msg = zmsg_recv(self->pair);
+        if (!msg)
+            return false;
+        zframe_t *f = zmsg_first(msg);
+        uint16_t ev = 0;
+        if (f && zframe_size(f) >= 2)
+            memcpy(&ev, zframe_data(f), 2); /* host order, as libzmq writes it */
+        zmsg_destroy(&msg);
+        if (ev == event)
+            return true;
+    }
+    return false;
+}
+
+void hn_zmon_destroy(hn_zmon_t **self_p)
+{
+    hn_zmon_t *m = *self_p;
+    if (!m)
+        return;
+    zmq_socket_monitor(m->watched, NULL, 0);
+    zsock_destroy(&m->pair);
+    free(m);
+    *self_p = NULL;
 }

@@ -15,6 +15,11 @@
  * checks the UDP port of the same number is free. Aborts the test when none. */
 int hn_free_port(void);
 
+/* The first of n consecutive ports (shard i binds base + i), each free on
+ * 127.0.0.1 (TCP and UDP) and not handed out before by this process.
+ * Aborts the test when none is found. */
+int hn_free_port_range(int n);
+
 /* A fresh temporary directory (mkdtemp under /tmp), the caller's to free;
  * hn_rmdir() removes it recursively. */
 char *hn_tmpdir(const char *tag);
@@ -52,6 +57,47 @@ void *hn_redis(int port, const char *fmt, ...);
 /* Poll cond(arg) every 20 ms until it returns true or timeout_ms passes.
  * Returns true when it became true. */
 bool hn_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
+
+/* ---- readiness: bounded waits on what a process shows, never a sleep ----
+ * Each returns true as soon as the condition holds, false when timeout_ms
+ * passed first (the caller fails the test, naming what did not happen). */
+
+/* GET http://127.0.0.1:port/path (bounded by 2 s): the HTTP status with the
+ * body in *body (the caller's to free; may be NULL to drop it), or -1. */
+int hn_http_get(int port, const char *path, char **body);
+
+/* /healthz of the daemon whose metrics are on port answers 200. */
+bool hn_wait_healthz(int port, int timeout_ms);
+
+/* The sum of the samples of metric name whose labels contain filter (NULL:
+ * all) on port; *found (may be NULL) gets how many there were (0 also when
+ * the port does not answer). */
+double hn_metric(int port, const char *name, const char *filter, int *found);
+
+/* That sum reaches at least want. */
+bool hn_wait_metric(int port, const char *name, const char *filter, double want,
+                    int timeout_ms);
+
+/* The pipeline carries traffic: the detector on det_port has had a window
+ * from each of its shards (floodgate_detector_shards_seen = shards; so every
+ * PUB/SUB subscription works), and every daemon's /healthz on the n ports
+ * answers 200. Fails the test, naming what was not ready, after timeout_ms. */
+void hn_expect_ready(int det_port, int shards, const int *ports, size_t n, int timeout_ms);
+
+/* The file at path contains text (a log line appeared). */
+bool hn_wait_log(const char *path, const char *text, int timeout_ms);
+
+/* Occurrences of text in the file at path (0 when it cannot be read). */
+int hn_log_count(const char *path, const char *text);
+
+/* A ZeroMQ socket monitor on a zsock_t (or raw libzmq socket): create it
+ * before the socket connects or binds, then wait for an event (ZMQ_EVENT_*,
+ * e.g. ZMQ_EVENT_HANDSHAKE_SUCCEEDED: a peer is connected and its ZMTP
+ * handshake done, so what is sent now reaches it). */
+typedef struct hn_zmon hn_zmon_t;
+hn_zmon_t *hn_zmon_new(void *sock);
+bool hn_zmon_wait(hn_zmon_t *self, int event, int timeout_ms);
+void hn_zmon_destroy(hn_zmon_t **self_p);
 
 /* Write text to path (creating or truncating). Aborts the test on failure. */
 void hn_write_file(const char *path, const char *text);

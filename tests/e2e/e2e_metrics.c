@@ -79,9 +79,10 @@ static int s_setup(void **state)
     e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
     e->aggregator = hn_daemon(e->dir, e->conf, "aggregator", "0");
     e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
-    usleep(500 * 1000); /* let ZeroMQ connect before traffic starts */
     pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
+    int mports[] = {e->m_col, e->m_agg, e->m_det, e->m_act};
+    hn_expect_ready(e->m_det, 1, mports, 4, 10000); /* before traffic starts */
     return 0;
 }
 
@@ -257,15 +258,24 @@ static bool s_banned(void *arg)
     return yes;
 }
 
+/* `top --once` succeeds and shows the flooded host of the one shard; its
+ * last output in *(char **)arg. */
+static bool s_top_shows_flood(void *arg)
+{
+    char **out = arg;
+    free(*out);
+    *out = NULL;
+    int rc = s_cli("top --once", out);
+    return rc == 0 && strstr(*out, FLOOD_IP) && strstr(*out, "shards 1/1");
+}
+
 static void test_e2e_top_once_shows_the_flood(void **state)
 {
     (void)state;
     pid_t g = s_flowgen("--dst " FLOOD_IP " --pps 20000 --proto udp --duration 6");
-    usleep(1500 * 1000);
     char *out = NULL;
-    assert_int_equal(s_cli("top --once", &out), 0);
-    if (!strstr(out, FLOOD_IP) || !strstr(out, "shards 1/1"))
-        fail_msg("top --once does not show " FLOOD_IP ":\n%s", out);
+    if (!hn_wait_until(s_top_shows_flood, &out, 10000))
+        fail_msg("top --once does not show " FLOOD_IP " within 10 s:\n%s", out);
     free(out);
     assert_true(hn_wait_until(s_banned, NULL, 10000));
     assert_int_equal(s_cli("top --once --json", &out), 0);
