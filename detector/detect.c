@@ -242,6 +242,8 @@ static int s_decide(det_t *self, const det_over_t *o, Floodgate__Action action,
     d.decided_ms = now_ms;
     d.ban_time = o->group->ban_time;
     d.total = o->hw->total ? o->hw->total : &zero;
+    d.tcp_syn = o->hw->tcp_syn;
+    d.frag = o->hw->frag;
     d.enable_ban = o->group->enable_ban;
     char pfx[FG_ADDR_STRLEN + 4];
     if (o->network)
