@@ -21,7 +21,8 @@
  *     and 20 s against a 15 s horizon exercises exactly that path;
  *   - the host table filled to max_hosts (2 000) by 4 096 sprayed
  *     destinations that go on: floods of 40 kpps on 4 new hosts are banned
- *     within 3 s, and the shard logs event=host_table_full once. */
+ *     within 3 s, and the shard logs event=host_table_full once, and
+ *     event=host_table_eviction_stopped once the spray is over. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -425,6 +426,17 @@ static bool s_four_banned(void *arg)
            s_banned("10.0.5.4");
 }
 
+static bool s_eviction_stopped(void *arg)
+{
+    (void)arg;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/aggregator0.log", s_e.dir);
+    char *log = hn_read_file(path);
+    bool yes = log && strstr(log, "event=host_table_eviction_stopped");
+    free(log);
+    return yes;
+}
+
 static void test_e2e_agg_host_table_full(void **state)
 {
     (void)state;
@@ -450,6 +462,7 @@ static void test_e2e_agg_host_table_full(void **state)
     assert_non_null(p);
     assert_null(strstr(p + 1, "event=host_table_full")); /* once, not per host */
     free(log);
+    assert_true(hn_wait_until(s_eviction_stopped, NULL, 15000)); /* 10 s without evictions */
     int sprayed = 0;
     redisReply *r = hn_redis(s_e.redis_port, "KEYS fgagg:ban:10.0.100.*");
     if (r && r->type == REDIS_REPLY_ARRAY)
