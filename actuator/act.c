@@ -610,6 +610,23 @@ const backend_t *act_backend(const act_t *self, int i)
     return i >= 0 && i < self->n_backends ? self->backends[i] : NULL;
 }
 
+void act_recheck(act_t *self)
+{
+    zlistx_t *gone = zlistx_new();
+    if (!gone || !store_connected(self->store)) {
+        zlistx_destroy(&gone);
+        return; /* the start-up scan of the next connection checks them */
+    }
+    zlistx_set_destructor(gone, (czmq_destructor *)zstr_free);
+    zlistx_set_duplicator(gone, (czmq_duplicator *)strdup);
+    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known))
+        if (!b->pending && trust_recheck(self->trust, self->store, b, fg_now_ms()) != TRUST_OK)
+            zlistx_add_end(gone, b->ip);
+    for (char *ip = zlistx_first(gone); ip; ip = zlistx_next(gone))
+        act_unban(self, ip, "refused");
+    zlistx_destroy(&gone);
+}
+
 void act_log_stats(const act_t *self)
 {
     act_stats_t s;

@@ -125,6 +125,11 @@ void act_tick(act_t *self);
  * vanished ones. 0 or -1 (Redis error). */
 int act_scan(act_t *self);
 
+/* After a reload of the config: check every known ban again (address,
+ * TTL); those now refused (whitelisted, no longer monitored) lose their key
+ * and are unbanned (reason refused). */
+void act_recheck(act_t *self);
+
 /* The keyspace subscription's fd (poll it for input), or -1. */
 int act_sub_fd(const act_t *self);
 

@@ -79,14 +79,16 @@ static void s_read_decisions(act_t *act, void *pull)
 /* SIGHUP: policy (max_bans, renewal, renew_before, repeat_window, the
  * hostgroups' ban_time and enable_ban), whitelist, monitored networks,
  * attack_log and a new notify_script path apply to the next decision (the
- * actuator reads them from cfg). Adding or removing the script changes the
+ * actuator reads them from cfg); the bans in force are checked again
+ * (act_recheck). Adding or removing the script changes the
  * backends: that needs a restart, so the running value is kept. */
-static void s_reload(fg_config_t *cfg)
+static void s_reload(fg_config_t *cfg, act_t *act)
 {
     char script[sizeof(cfg->actuator.notify_script)];
     memcpy(script, cfg->actuator.notify_script, sizeof(script));
     if (fg_daemon_reload(cfg) != 0)
         return;
+    act_recheck(act); /* a ban now whitelisted or unmonitored is lifted */
     if (!script[0] == !cfg->actuator.notify_script[0])
         return;
     fg_warn("event=reload restart_needed=\"actuator/notify_script\" script=%s kept=%s "
@@ -118,7 +120,7 @@ static void s_loop(act_t *act, void *pull, fg_metrics_t *metrics, fg_config_t *c
         }
         if (fg_reload) {
             fg_reload = 0;
-            s_reload(cfg);
+            s_reload(cfg, act);
         }
     }
 }

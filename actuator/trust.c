@@ -372,3 +372,20 @@ int trust_recheck_ttl(trust_t *self, store_t *store, ban_t *b, uint64_t now_ms)
     b->expires_at = pttl > 0 ? (int64_t)((b->expires_ms + 500) / 1000) : 0;
     return 0;
 }
+
+trust_reason_t trust_recheck(trust_t *self, store_t *store, ban_t *b, uint64_t now_ms)
+{
+    const fg_hostgroup_t *g;
+    fg_addr_t a;
+    if (fg_addr_parse(b->ip, &a) < 0)
+        return TRUST_BAD_ADDRESS;
+    trust_reason_t r = trust_check_addr(self, &a, strcmp(b->source, "manual_force") == 0, &g);
+    if (r == TRUST_OK) {
+        trust_recheck_ttl(self, store, b, now_ms);
+        return TRUST_OK;
+    }
+    store_drop_ban(store, b->ip);
+    trust_refused(self, true, b->ip, r, "after=reload");
+    store_record(store, b, "refused", s_reasons[r], false, now_ms);
+    return r;
+}

@@ -123,6 +123,13 @@ int trust_vet_key(trust_t *self, store_t *store, const char *ip, uint64_t now_ms
  * expiry is updated. 0, or -1 on a Redis error. */
 int trust_recheck_ttl(trust_t *self, store_t *store, ban_t *b, uint64_t now_ms);
 
+/* After a reload: may the known ban b stay? Its address is checked again
+ * (a manual_force ban may stay outside the monitored networks); refused:
+ * its key is deleted, the refusal counted and logged, and the reason is
+ * returned (the caller unbans it). TRUST_OK otherwise, its TTL checked
+ * against the hostgroup's max_ban_time as trust_recheck_ttl does. */
+trust_reason_t trust_recheck(trust_t *self, store_t *store, ban_t *b, uint64_t now_ms);
+
 void trust_get_stats(const trust_t *self, trust_stats_t *out);
 
 #endif

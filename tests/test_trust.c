@@ -29,7 +29,7 @@ static act_t *s_act;
 
 typedef struct {
     backend_t base;
-    int bans;
+    int bans, unbans;
     char ips[64][FG_ADDR_STRLEN];
 } rec_backend_t;
 static rec_backend_t *s_rec;
@@ -45,7 +45,8 @@ static int s_rec_ban(backend_t *self, const ban_t *b)
 
 static int s_rec_unban(backend_t *self, const ban_t *b, const char *reason)
 {
-    (void)self, (void)b, (void)reason;
+    (void)b, (void)reason;
+    ((rec_backend_t *)self)->unbans++;
     return 0;
 }
 
@@ -540,6 +541,38 @@ static void test_trust_persisted_key_gets_ttl_again(void **state)
     assert_true(b->expires_ms > (uint64_t)time(NULL) * 1000 + 590000);
 }
 
+/* SIGHUP whitelists a banned address: the ban is lifted (key deleted,
+ * route withdrawn); a forced ban outside the monitored networks stays. */
+static void test_trust_reload_lifts_newly_whitelisted(void **state)
+{
+    (void)state;
+    char path[512], text[1024], restart[256], err[512];
+    s_make();
+    Floodgate__Decision d = s_decision("10.0.9.1", 600);
+    s_send(&d);
+    d = s_decision("10.0.9.2", 600);
+    s_send(&d);
+    s_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4 source manual_force");
+    s_cmd("EXPIRE floodgate:ban:8.8.4.4 300");
+    assert_int_equal(act_scan(s_act), 0);
+    assert_int_equal(s_rec->bans, 3);
+    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "    whitelist = \"10.0.0.53/32, 10.0.9.1/32\"\n"
+             "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
+             "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n",
+             s_port);
+    hn_write_file(path, text);
+    assert_true(fg_config_reload(s_cfg, restart, sizeof(restart), err, sizeof(err)) >= 0);
+    act_recheck(s_act);
+    assert_false(s_banned("10.0.9.1"));
+    assert_null(act_known_ban(s_act, "10.0.9.1"));
+    assert_int_equal(s_rec->unbans, 1);
+    assert_true(s_banned("10.0.9.2") && s_banned("8.8.4.4"));
+    assert_int_equal(s_stats().trust.keys[TRUST_WHITELISTED], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +586,7 @@ int main(void)
         T(test_trust_new_bans_budget),
         T(test_trust_max_bans_leaves_manual_bans),
         T(test_trust_persisted_key_gets_ttl_again),
+        T(test_trust_reload_lifts_newly_whitelisted),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
