@@ -1,3 +1,4 @@
+#include "common/decision.h"
 #include "actuator/act.h"
 
 #include <errno.h>
@@ -483,7 +484,8 @@ int act_apply(act_t *self, pending_t *p)
 
 int act_message(act_t *self, const void *data, size_t size)
 {
-    Floodgate__Decision *d = floodgate__decision__unpack(NULL, size, data);
+    int field;
+    Floodgate__Decision *d = dec_unpack(data, size, &field);
     if (!d) {
         self->st.decisions++;
         self->st.malformed++;
@@ -491,7 +493,6 @@ int act_message(act_t *self, const void *data, size_t size)
                   "event=decision_malformed size=%zu reason=unpack", size);
         return -1;
     }
-    int field = trust_wire_overflow(data, size);
     if (field > 0) { /* protobuf-c kept the low 32 bits of a larger number */
         char ip[FG_ADDR_STRLEN], detail[32];
         fg_addr_t a = {d->addr_hi, d->addr_lo};
@@ -499,11 +500,11 @@ int act_message(act_t *self, const void *data, size_t size)
         self->st.decisions++;
         trust_refused(self->trust, false, fg_addr_format(&a, ip),
                       field == 13 ? TRUST_BAN_TIME : TRUST_BAD_FIELD, detail);
-        floodgate__decision__free_unpacked(d, NULL);
+        dec_free(&d);
         return 0;
     }
     int rc = act_decision(self, d);
-    floodgate__decision__free_unpacked(d, NULL);
+    dec_free(&d);
     return rc;
 }
 

@@ -1,3 +1,4 @@
+#include "common/decision.h"
 #include "actuator/trust.h"
 
 #include <czmq.h>
@@ -95,32 +96,6 @@ trust_reason_t trust_check_addr(const trust_t *self, const fg_addr_t *a, bool fo
     return TRUST_OK;
 }
 
-static bool s_num_ok(double v)
-{
-    return isfinite(v) && v >= 0;
-}
-
-/* A string field fits its ban_t buffer (NULL counts as empty). */
-static bool s_str_ok(const char *s, size_t size)
-{
-    return !s || strnlen(s, size) < size;
-}
-
-static bool s_fields_ok(const Floodgate__Decision *d)
-{
-    const ban_t *b = NULL;
-    if (!s_num_ok(d->value) || !s_num_ok(d->threshold))
-        return false;
-    if (d->total && (!s_num_ok(d->total->pps) || !s_num_ok(d->total->bps) ||
-                     !s_num_ok(d->total->fps)))
-        return false;
-    for (size_t i = 0; i < d->n_top; i++)
-        if (d->top[i] && !s_num_ok(d->top[i]->share))
-            return false;
-    return s_str_ok(d->attack_type, sizeof(b->attack_type)) &&
-           s_str_ok(d->metric, sizeof(b->metric)) && s_str_ok(d->hostgroup, sizeof(b->hostgroup));
-}
-
 trust_reason_t trust_check_decision(const trust_t *self, const Floodgate__Decision *d,
                                     const fg_hostgroup_t **group, uint32_t *ban_time)
 {
@@ -128,70 +103,13 @@ trust_reason_t trust_check_decision(const trust_t *self, const Floodgate__Decisi
     trust_reason_t r = trust_check_addr(self, &a, false, group);
     if (r != TRUST_OK)
         return r;
-    if (!s_fields_ok(d))
+    const char *why;
+    if (dec_validate(d, &why) < 0)
         return TRUST_BAD_FIELD;
     *ban_time = d->ban_time ? d->ban_time : (*group)->ban_time;
     if (*ban_time > (*group)->max_ban_time)
         return TRUST_BAN_TIME;
     return TRUST_OK;
-}
-
-/* One varint at p (at most 10 bytes). Bytes used, 0 when malformed. */
-static size_t s_varint(const uint8_t *p, size_t n, uint64_t *v)
-{
-    *v = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        *v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80))
-            return i + 1;
-    }
-    return 0;
-}
-
-/* Does varint v overflow the field number fn of a Decision? */
-static bool s_overflows(uint32_t fn, uint64_t v)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(&floodgate__decision__descriptor, (unsigned)fn);
-    if (!f)
-        return false;
-    if (f->type == PROTOBUF_C_TYPE_UINT32)
-        return v > UINT32_MAX;
-    if (f->type == PROTOBUF_C_TYPE_ENUM)
-        return v > INT32_MAX;
-    return false;
-}
-
-int trust_wire_overflow(const void *data, size_t size)
-{
-    const uint8_t *p = data;
-    size_t off = 0;
-    while (off < size) {
-        uint64_t tag, v;
-        size_t k = s_varint(p + off, size - off, &tag);
-        if (!k || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
-            return -1;
-        off += k;
-        uint32_t fn = (uint32_t)(tag >> 3);
-        switch (tag & 7) {
-        case 0:
-            if (!(k = s_varint(p + off, size - off, &v)))
-                return -1;
-            if (s_overflows(fn, v))
-                return (int)fn;
-            off += k;
-            break;
-        case 1: off += 8; break;
-        case 5: off += 4; break;
-        case 2:
-            if (!(k = s_varint(p + off, size - off, &v)) || v > size - off - k)
-                return -1;
-            off += k + (size_t)v;
-            break;
-        default: return -1;
-        }
-    }
-    return off == size ? 0 : -1;
 }
 
 bool trust_budget_take(trust_t *self, uint64_t now_ms)

@@ -81,12 +81,6 @@ trust_reason_t trust_check_addr(const trust_t *self, const fg_addr_t *a, bool fo
 trust_reason_t trust_check_decision(const trust_t *self, const Floodgate__Decision *d,
                                     const fg_hostgroup_t **group, uint32_t *ban_time);
 
-/* The wire bytes of a Decision: 0 when every varint fits the 32-bit field
- * or enum it is for (protobuf-c keeps the low 32 bits silently, so a ban
- * time of 2^32 would arrive as 0), else the number of the first field that
- * overflows; -1 when the bytes are not a well-formed message. */
-int trust_wire_overflow(const void *data, size_t size);
-
 /* Take one new detector ban from the budget at monotonic time now_ms: true
  * when it fits, false when new_bans_max bans were made within the window
  * (the first refusal of a window is logged at warn). */

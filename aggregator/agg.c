@@ -80,7 +80,7 @@ static void s_out_free(agg_out_t *o)
     free(o->grates);
     free(o->grate);
     free(o->ghosts);
-    free(o->buf);
+    fg_buf_free(&o->msg);
 }
 
 static int s_out_new(agg_out_t *o, size_t ng)

@@ -18,6 +18,7 @@
 #include "aggregator/lflow.h"
 #include "aggregator/spread.h"
 #include "aggregator/topk.h"
+#include "common/fgbuf.h"
 #include "common/flowbatch.h"
 
 #define AGG_MAX_COLLECTORS 1024
@@ -84,8 +85,7 @@ typedef struct {
     Floodgate__Rates *grates;
     double (*grate)[3];  /* per group and direction: pps, Bps, fps */
     uint32_t *ghosts;    /* per group and direction */
-    uint8_t *buf;
-    size_t buf_cap;
+    fg_buf_t msg;        /* the packed WindowBatch, reused */
 } agg_out_t;
 
 struct agg {

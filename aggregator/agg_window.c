@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "aggregator/agg_int.h"
+#include "common/window.h"
 
 static void s_rates(Floodgate__Rates *r, uint64_t packets, uint64_t bytes, uint64_t flows,
                     uint32_t window_ms)
@@ -168,19 +169,15 @@ static size_t s_fill_groups(agg_t *self)
     return n;
 }
 
-/* Pack the message into the reusable buffer. Returns it, or NULL. */
+/* Pack the message into the reusable buffer (the codec checks it). Returns
+ * it, or NULL (out of memory, or the window breaks the codec's limits). */
 static const uint8_t *s_pack(agg_t *self, const Floodgate__WindowBatch *wb, size_t *len)
 {
-    size_t need = floodgate__window_batch__get_packed_size(wb);
-    if (need > self->out.buf_cap || !self->out.buf) {
-        uint8_t *b = realloc(self->out.buf, need ? need : 1);
-        if (!b)
-            return NULL;
-        self->out.buf = b;
-        self->out.buf_cap = need ? need : 1;
-    }
-    *len = floodgate__window_batch__pack(wb, self->out.buf);
-    return self->out.buf;
+    const char *why;
+    if (wb_pack(wb, &self->out.msg, &why) < 0)
+        return NULL;
+    *len = self->out.msg.len;
+    return (const uint8_t *)self->out.msg.data;
 }
 
 /* Reset the window: counters, group sums, the active list. Watched hosts

@@ -88,7 +88,8 @@ static void s_publish(agg_daemon_t *d, uint64_t now_ms)
         d->publish_failed++;
         fg_log_rl(&d->rl_publish, 10000, FG_LOG_WARN,
                   "event=publish_failed reason=\"%s\" total=%" PRIu64,
-                  buf ? zmq_strerror(zmq_errno()) : "out of memory", d->publish_failed);
+                  buf ? zmq_strerror(zmq_errno()) : "out of memory or over the WindowBatch limits",
+                  d->publish_failed);
     }
 }
 

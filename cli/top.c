@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/window.h"
 #include "cli/cli.h"
 #include "common/addr.h"
 #include "common/fgjson.h"
@@ -253,17 +254,16 @@ static int s_receive(zsock_t *sub, Floodgate__WindowBatch **wb, int shards, int 
         zframe_t *f = zframe_recv(sub);
         if (!f)
             break;
-        Floodgate__WindowBatch *m =
-            floodgate__window_batch__unpack(NULL, zframe_size(f), zframe_data(f));
+        const char *why;
+        Floodgate__WindowBatch *m = wb_unpack(zframe_data(f), zframe_size(f), &why);
         zframe_destroy(&f);
         if (!m)
             continue;
         if (m->shard >= (uint32_t)shards) {
-            floodgate__window_batch__free_unpacked(m, NULL);
+            wb_free(&m);
             continue;
         }
-        if (wb[m->shard])
-            floodgate__window_batch__free_unpacked(wb[m->shard], NULL);
+        wb_free(&wb[m->shard]);
         wb[m->shard] = m;
     }
     zpoller_destroy(&p);
@@ -339,7 +339,7 @@ static int s_top(const fg_config_t *cfg, const top_opts_t *o)
     }
     for (int s = 0; s < cfg->aggregator.shards; s++)
         if (wb[s])
-            floodgate__window_batch__free_unpacked(wb[s], NULL);
+            wb_free(&wb[s]);
     if (rc)
         redisFree(rc);
     zsock_destroy(&sub);

@@ -1,3 +1,4 @@
+#include "common/window.h"
 #include "detector/detect.h"
 
 #include <inttypes.h>
@@ -95,13 +96,14 @@ void det_destroy(det_t **self_p)
 
 int det_ingest(det_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
 {
-    Floodgate__WindowBatch *wb = floodgate__window_batch__unpack(NULL, len, buf);
+    const char *why;
+    Floodgate__WindowBatch *wb = wb_unpack(buf, len, &why);
     if (!wb) {
         self->st.malformed++;
         return -1;
     }
     det_window(self, wb, now_ms);
-    floodgate__window_batch__free_unpacked(wb, NULL);
+    wb_free(&wb);
     return 0;
 }
 

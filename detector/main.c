@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/decision.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "detector/det_metrics.h"
@@ -48,15 +49,10 @@ static int s_emit(const Floodgate__Decision *d, void *arg)
 {
     det_daemon_t *dd = arg;
     static uint8_t buf[DET_DECISION_MAX];
-    size_t len = floodgate__decision__get_packed_size(d);
     const char *why = NULL;
-    if (len > sizeof(buf)) {
-        why = "decision too large";
-    } else {
-        floodgate__decision__pack(d, buf);
-        if (zmq_send(zsock_resolve(dd->push), buf, len, ZMQ_DONTWAIT) < 0)
-            why = zmq_strerror(zmq_errno()); /* EAGAIN: the queue is full */
-    }
+    size_t len = dec_pack(d, buf, sizeof(buf), &why);
+    if (len > 0 && zmq_send(zsock_resolve(dd->push), buf, len, ZMQ_DONTWAIT) < 0)
+        why = zmq_strerror(zmq_errno()); /* EAGAIN: the queue is full */
     if (why) {
         char ip[FG_ADDR_STRLEN];
         fg_addr_t a = {d->addr_hi, d->addr_lo};

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "common/decision.h"
 #include "actuator/act.h"
 #include "actuator/trust.h"
 #include "common/config.h"
@@ -258,11 +259,11 @@ static void test_trust_wire_overflow_found(void **state)
     uint8_t buf[1100];
     Floodgate__Decision d = s_decision("10.0.0.7", 600);
     size_t n = s_pack(&d, buf, 1024);
-    assert_int_equal(trust_wire_overflow(buf, n), 0);
+    assert_int_equal(dec_wire_overflow(buf, n), 0);
     /* field 13 (ban_time) again, varint 2^32: protobuf-c keeps 0 */
     static const uint8_t big[] = {13 << 3, 0x80, 0x80, 0x80, 0x80, 0x10};
     memcpy(buf + n, big, sizeof(big));
-    assert_int_equal(trust_wire_overflow(buf, n + sizeof(big)), 13);
+    assert_int_equal(dec_wire_overflow(buf, n + sizeof(big)), 13);
     Floodgate__Decision *u = floodgate__decision__unpack(NULL, n + sizeof(big), buf);
     assert_non_null(u);
     assert_int_equal(u->ban_time, 0); /* what the check is for */
@@ -270,10 +271,10 @@ static void test_trust_wire_overflow_found(void **state)
     /* action (enum) 2^32 + 1 would read as BAN */
     static const uint8_t act[] = {3 << 3, 0x81, 0x80, 0x80, 0x80, 0x10};
     memcpy(buf + n, act, sizeof(act));
-    assert_int_equal(trust_wire_overflow(buf, n + sizeof(act)), 3);
+    assert_int_equal(dec_wire_overflow(buf, n + sizeof(act)), 3);
     static const uint8_t cut[] = {13 << 3, 0x80};
     memcpy(buf + n, cut, sizeof(cut));
-    assert_int_equal(trust_wire_overflow(buf, n + sizeof(cut)), -1);
+    assert_int_equal(dec_wire_overflow(buf, n + sizeof(cut)), -1);
 }
 
 /* Every forged decision is refused by its reason, nothing reaches Redis

@@ -1,0 +1,138 @@
+#include "common/decision.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+static bool s_num_ok(double v)
+{
+    return isfinite(v) && v >= 0;
+}
+
+/* A string fits size bytes with its NUL (NULL counts as empty). */
+static bool s_str_ok(const char *s, size_t size)
+{
+    return !s || strnlen(s, size) < size;
+}
+
+static const char *s_numbers(const Floodgate__Decision *d)
+{
+    /* baseline is informational: the ban writes 0 for one that is not finite */
+    if (!s_num_ok(d->value) || !s_num_ok(d->threshold))
+        return "value or threshold";
+    if (d->total && (!s_num_ok(d->total->pps) || !s_num_ok(d->total->bps) ||
+                     !s_num_ok(d->total->fps)))
+        return "total rates";
+    if (d->n_top > DEC_MAX_TOP)
+        return "too many contributors";
+    for (size_t i = 0; i < d->n_top; i++)
+        if (d->top[i] && (!s_num_ok(d->top[i]->share) ||
+                          d->top[i]->kind < FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR ||
+                          d->top[i]->kind > FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER))
+            return "contributor";
+    return NULL;
+}
+
+int dec_validate(const Floodgate__Decision *d, const char **why)
+{
+    const char *w = s_numbers(d);
+    if (!w && (!s_str_ok(d->attack_type, DEC_ATTACK_TYPE_MAX) ||
+               !s_str_ok(d->metric, DEC_METRIC_MAX) || !s_str_ok(d->hostgroup, DEC_HOSTGROUP_MAX)))
+        w = "string too long";
+    if (!w && d->direction != FLOODGATE__DIRECTION__DIR_IN &&
+        d->direction != FLOODGATE__DIRECTION__DIR_OUT)
+        w = "direction";
+    if (w)
+        *why = w;
+    return w ? -1 : 0;
+}
+
+size_t dec_pack(const Floodgate__Decision *d, uint8_t *buf, size_t cap, const char **why)
+{
+    if (dec_validate(d, why) < 0)
+        return 0;
+    size_t len = floodgate__decision__get_packed_size(d);
+    if (len > cap || len > DEC_MAX_BYTES) {
+        *why = "too large";
+        return 0;
+    }
+    return floodgate__decision__pack(d, buf);
+}
+
+/* One varint at p (at most 10 bytes). Bytes used, 0 when malformed. */
+static size_t s_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        *v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80))
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Does varint v overflow the field number fn of a Decision? */
+static bool s_overflows(uint32_t fn, uint64_t v)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&floodgate__decision__descriptor, (unsigned)fn);
+    if (!f)
+        return false;
+    if (f->type == PROTOBUF_C_TYPE_UINT32)
+        return v > UINT32_MAX;
+    if (f->type == PROTOBUF_C_TYPE_ENUM)
+        return v > INT32_MAX;
+    return false;
+}
+
+int dec_wire_overflow(const uint8_t *p, size_t size)
+{
+    size_t off = 0;
+    while (off < size) {
+        uint64_t tag, v;
+        size_t k = s_varint(p + off, size - off, &tag);
+        if (!k || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
+            return -1;
+        off += k;
+        uint32_t fn = (uint32_t)(tag >> 3);
+        switch (tag & 7) {
+        case 0:
+            if (!(k = s_varint(p + off, size - off, &v)))
+                return -1;
+            if (s_overflows(fn, v))
+                return (int)fn;
+            off += k;
+            break;
+        case 1: off += 8; break;
+        case 5: off += 4; break;
+        case 2:
+            if (!(k = s_varint(p + off, size - off, &v)) || v > size - off - k)
+                return -1;
+            off += k + (size_t)v;
+            break;
+        default: return -1;
+        }
+    }
+    return off == size ? 0 : -1;
+}
+
+Floodgate__Decision *dec_unpack(const uint8_t *buf, size_t len, int *overflow_field)
+{
+    *overflow_field = 0;
+    if (len > DEC_MAX_BYTES)
+        return NULL;
+    Floodgate__Decision *d = floodgate__decision__unpack(NULL, len, buf);
+    if (!d)
+        return NULL;
+    int f = dec_wire_overflow(buf, len);
+    *overflow_field = f > 0 ? f : 0;
+    return d;
+}
+
+void dec_free(Floodgate__Decision **d)
+{
+    if (d && *d) {
+        floodgate__decision__free_unpacked(*d, NULL);
+        *d = NULL;
+    }
+}

@@ -1,0 +1,327 @@
+/* Unit tests: the WindowBatch and Decision codecs of common/ (window.c,
+ * decision.c): round trips, every truncation and corruption of a packed
+ * message refused or checked, each limit enforced on both sides. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/classes.h"
+#include "common/decision.h"
+#include "common/window.h"
+
+/* ---- WindowBatch ---- */
+
+typedef struct {
+    Floodgate__WindowBatch wb;
+    Floodgate__HostWindow hw[2], *hwp[2];
+    Floodgate__Rates rates[2][FG_CLASSES];
+    Floodgate__Contributor con[3], *conp[3];
+    Floodgate__GroupTotal gt, *gtp;
+    Floodgate__Rates gr;
+} wb_fx_t;
+
+static void s_wb(wb_fx_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    floodgate__window_batch__init(&f->wb);
+    f->wb.shard = 1;
+    f->wb.shards = 2;
+    f->wb.seq = 42;
+    f->wb.window_end_ms = 1795776102000ull;
+    f->wb.window_ms = 200;
+    for (int h = 0; h < 2; h++) {
+        floodgate__host_window__init(&f->hw[h]);
+        f->hw[h].addr_lo = 0x0000ffffc0000201ull + (uint64_t)h;
+        f->hw[h].dir = h ? FLOODGATE__DIRECTION__DIR_OUT : FLOODGATE__DIRECTION__DIR_IN;
+        f->hw[h].hostgroup = 3;
+        for (int c = 0; c < FG_CLASSES; c++) {
+            floodgate__rates__init(&f->rates[h][c]);
+            f->rates[h][c].pps = 1000.5 * (c + 1);
+            f->rates[h][c].bps = 8e6 * (c + 1);
+            f->rates[h][c].fps = c;
+            *fg_class_field(&f->hw[h], c) = &f->rates[h][c];
+        }
+        f->hwp[h] = &f->hw[h];
+    }
+    for (int i = 0; i < 3; i++) {
+        floodgate__contributor__init(&f->con[i]);
+        f->con[i].kind = (Floodgate__ContribKind)i;
+        f->con[i].key_lo = 53 + (uint64_t)i;
+        f->con[i].share = 0.25 * (i + 1);
+        f->con[i].packets = 100;
+        f->conp[i] = &f->con[i];
+    }
+    f->hw[0].n_top = 3;
+    f->hw[0].top = f->conp;
+    f->wb.n_hosts = 2;
+    f->wb.hosts = f->hwp;
+    floodgate__group_total__init(&f->gt);
+    floodgate__rates__init(&f->gr);
+    f->gr.pps = 5000;
+    f->gt.total = &f->gr;
+    f->gt.hostgroup = 3;
+    f->gt.hosts = 2;
+    f->gtp = &f->gt;
+    f->wb.n_groups = 1;
+    f->wb.groups = &f->gtp;
+}
+
+static void test_codec_window_round_trip(void **state)
+{
+    (void)state;
+    wb_fx_t f;
+    fg_buf_t out;
+    const char *why = NULL;
+    s_wb(&f);
+    fg_buf_init(&out, 0);
+    assert_int_equal(wb_pack(&f.wb, &out, &why), 0);
+    Floodgate__WindowBatch *u = wb_unpack((const uint8_t *)out.data, out.len, &why);
+    assert_non_null(u);
+    assert_int_equal(u->shard, 1);
+    assert_int_equal(u->seq, 42);
+    assert_int_equal(u->n_hosts, 2);
+    assert_int_equal(u->hosts[1]->dir, FLOODGATE__DIRECTION__DIR_OUT);
+    assert_true(fg_class_rates(u->hosts[0], FG_CLS_FRAG)->pps == 1000.5 * (FG_CLS_FRAG + 1));
+    assert_int_equal(u->hosts[0]->n_top, 3);
+    assert_true(u->hosts[0]->top[2]->share == 0.75);
+    assert_int_equal(u->groups[0]->hosts, 2);
+    wb_free(&u);
+    assert_null(u);
+    wb_free(&u);
+    /* the buffer is reused: a second pack of the same window is the same */
+    size_t len = out.len;
+    assert_int_equal(wb_pack(&f.wb, &out, &why), 0);
+    assert_int_equal(out.len, len);
+    fg_buf_free(&out);
+}
+
+/* Each limit, on the packing side (the aggregator's bug stays in the
+ * aggregator) and on the unpacking side (bytes from the wire). */
+static void test_codec_window_limits(void **state)
+{
+    (void)state;
+    wb_fx_t f;
+    const char *why = NULL;
+    fg_buf_t out;
+    fg_buf_init(&out, 0);
+    for (int k = 0; k < 10; k++) {
+        s_wb(&f);
+        switch (k) {
+        case 0: f.wb.shard = 2; break;
+        case 1: f.wb.shards = FG_MAX_SHARDS + 1; f.wb.shard = 0; break;
+        case 2: f.wb.window_ms = 0; break;
+        case 3: f.rates[1][FG_CLS_UDP].pps = NAN; break;
+        case 4: f.rates[0][FG_CLS_TOTAL].bps = -1; break;
+        case 5: f.con[1].share = INFINITY; break;
+        case 6: f.hw[1].dir = (Floodgate__Direction)7; break;
+        case 7: f.hw[0].hostgroup = FG_MAX_GROUPS; break;
+        case 8: f.con[0].kind = (Floodgate__ContribKind)9; break;
+        case 9: f.gr.fps = NAN; break;
+        }
+        why = NULL;
+        if (wb_pack(&f.wb, &out, &why) == 0)
+            fail_msg("case %d packed", k);
+        assert_non_null(why);
+        /* the same message forged on the wire: protobuf-c packs it anyway */
+        size_t n = floodgate__window_batch__get_packed_size(&f.wb);
+        uint8_t *raw = malloc(n);
+        floodgate__window_batch__pack(&f.wb, raw);
+        assert_null(wb_unpack(raw, n, &why));
+        free(raw);
+    }
+    /* counts */
+    s_wb(&f);
+    Floodgate__Contributor *many[WB_MAX_TOP + 1];
+    for (int i = 0; i <= WB_MAX_TOP; i++)
+        many[i] = &f.con[0];
+    f.hw[0].n_top = WB_MAX_TOP + 1;
+    f.hw[0].top = many;
+    assert_int_equal(wb_pack(&f.wb, &out, &why), -1);
+    assert_string_equal(why, "too many contributors");
+    f.hw[0].n_top = WB_MAX_TOP;
+    assert_int_equal(wb_pack(&f.wb, &out, &why), 0);
+    assert_null(wb_unpack((const uint8_t *)out.data, WB_MAX_BYTES + 1, &why));
+    assert_string_equal(why, "too large");
+    fg_buf_free(&out);
+}
+
+/* Every truncation of a packed window is refused or, when it happens to
+ * end on a field boundary, still within the limits; a flipped byte never
+ * yields a message outside them. */
+static void test_codec_window_truncated_corrupted(void **state)
+{
+    (void)state;
+    wb_fx_t f;
+    fg_buf_t out;
+    const char *why;
+    s_wb(&f);
+    fg_buf_init(&out, 0);
+    assert_int_equal(wb_pack(&f.wb, &out, &why), 0);
+    int refused = 0;
+    for (size_t cut = 0; cut < out.len; cut++) {
+        Floodgate__WindowBatch *u = wb_unpack((const uint8_t *)out.data, cut, &why);
+        if (u)
+            assert_int_equal(wb_validate(u, &why), 0);
+        else
+            refused++;
+        wb_free(&u);
+    }
+    assert_true(refused > (int)out.len / 2);
+    uint8_t *copy = malloc(out.len);
+    for (size_t i = 0; i < out.len; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            memcpy(copy, out.data, out.len);
+            copy[i] ^= (uint8_t)(1u << bit);
+            Floodgate__WindowBatch *u = wb_unpack(copy, out.len, &why);
+            if (u)
+                assert_int_equal(wb_validate(u, &why), 0);
+            wb_free(&u);
+        }
+    }
+    free(copy);
+    fg_buf_free(&out);
+}
+
+/* ---- Decision ---- */
+
+static Floodgate__Decision s_dec(Floodgate__Rates *total, Floodgate__Contributor **top,
+                                 Floodgate__Contributor *con)
+{
+    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
+    d.addr_lo = 0x0000ffff0a000005ull;
+    d.action = FLOODGATE__ACTION__BAN;
+    d.attack_type = "amplification:dns";
+    d.direction = FLOODGATE__DIRECTION__DIR_IN;
+    d.metric = "pps";
+    d.value = 123456;
+    d.threshold = 20000;
+    d.hostgroup = "default";
+    d.ban_time = 600;
+    floodgate__rates__init(total);
+    total->pps = 123456;
+    d.total = total;
+    floodgate__contributor__init(con);
+    con->kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT;
+    con->key_lo = 53;
+    con->share = 0.9;
+    top[0] = con;
+    d.n_top = 1;
+    d.top = top;
+    return d;
+}
+
+static void test_codec_decision_round_trip(void **state)
+{
+    (void)state;
+    Floodgate__Rates total;
+    Floodgate__Contributor con, *top[1];
+    Floodgate__Decision d = s_dec(&total, top, &con);
+    uint8_t buf[DEC_MAX_BYTES];
+    const char *why = NULL;
+    int field = -1;
+    size_t n = dec_pack(&d, buf, sizeof(buf), &why);
+    assert_true(n > 0);
+    Floodgate__Decision *u = dec_unpack(buf, n, &field);
+    assert_non_null(u);
+    assert_int_equal(field, 0);
+    assert_int_equal(dec_validate(u, &why), 0);
+    assert_string_equal(u->attack_type, "amplification:dns");
+    assert_int_equal(u->ban_time, 600);
+    assert_true(u->top[0]->share == 0.9);
+    dec_free(&u);
+    assert_null(u);
+    dec_free(&u);
+    /* too small a buffer */
+    assert_int_equal(dec_pack(&d, buf, n - 1, &why), 0);
+    assert_string_equal(why, "too large");
+}
+
+static void test_codec_decision_limits(void **state)
+{
+    (void)state;
+    Floodgate__Rates total;
+    Floodgate__Contributor con, *top[1];
+    uint8_t buf[DEC_MAX_BYTES];
+    char long_type[DEC_ATTACK_TYPE_MAX + 1];
+    memset(long_type, 'a', sizeof(long_type) - 1);
+    long_type[sizeof(long_type) - 1] = '\0';
+    for (int k = 0; k < 7; k++) {
+        Floodgate__Decision d = s_dec(&total, top, &con);
+        switch (k) {
+        case 0: d.value = NAN; break;
+        case 1: d.threshold = -5; break;
+        case 2: total.bps = INFINITY; break;
+        case 3: con.share = NAN; break;
+        case 4: d.attack_type = long_type; break;
+        case 5: d.direction = (Floodgate__Direction)3; break;
+        case 6: d.n_top = DEC_MAX_TOP + 1; break;
+        }
+        const char *why = NULL;
+        if (k != 6) { /* n_top past the array: only validated, never packed */
+            assert_int_equal(dec_pack(&d, buf, sizeof(buf), &why), 0);
+            assert_non_null(why);
+        }
+        assert_int_equal(dec_validate(&d, &why), -1);
+    }
+    /* one byte shorter fits */
+    Floodgate__Decision d = s_dec(&total, top, &con);
+    long_type[DEC_ATTACK_TYPE_MAX - 1] = '\0';
+    d.attack_type = long_type;
+    const char *why;
+    assert_true(dec_pack(&d, buf, sizeof(buf), &why) > 0);
+    /* a baseline that is not finite is informational: the ban writes 0 */
+    d.baseline = NAN;
+    assert_int_equal(dec_validate(&d, &why), 0);
+}
+
+/* A ban_time of 2^32 on the wire: protobuf-c keeps 0; the codec names the
+ * field. Truncations never pass as a whole Decision with a bigger field. */
+static void test_codec_decision_overflow_truncated(void **state)
+{
+    (void)state;
+    Floodgate__Rates total;
+    Floodgate__Contributor con, *top[1];
+    Floodgate__Decision d = s_dec(&total, top, &con);
+    d.ban_time = 0;
+    uint8_t buf[512];
+    const char *why;
+    size_t n = dec_pack(&d, buf, sizeof(buf) - 8, &why);
+    assert_true(n > 0);
+    static const uint8_t big[] = {13 << 3, 0x80, 0x80, 0x80, 0x80, 0x10}; /* 2^32 */
+    memcpy(buf + n, big, sizeof(big));
+    int field = 0;
+    Floodgate__Decision *u = dec_unpack(buf, n + sizeof(big), &field);
+    assert_non_null(u);
+    assert_int_equal(field, 13);
+    assert_int_equal(u->ban_time, 0);
+    dec_free(&u);
+    assert_int_equal(dec_wire_overflow(buf, n), 0);
+    assert_int_equal(dec_wire_overflow(buf, n + 3), -1);
+    for (size_t cut = 0; cut < n; cut++) {
+        u = dec_unpack(buf, cut, &field);
+        if (u)
+            assert_int_equal(field, 0);
+        dec_free(&u);
+    }
+    assert_null(dec_unpack(buf, DEC_MAX_BYTES + 1, &field));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_codec_window_round_trip),
+        cmocka_unit_test(test_codec_window_limits),
+        cmocka_unit_test(test_codec_window_truncated_corrupted),
+        cmocka_unit_test(test_codec_decision_round_trip),
+        cmocka_unit_test(test_codec_decision_limits),
+        cmocka_unit_test(test_codec_decision_overflow_truncated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
