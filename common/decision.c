@@ -20,9 +20,10 @@ static const char *s_numbers(const Floodgate__Decision *d)
     /* baseline is informational: the ban writes 0 for one that is not finite */
     if (!s_num_ok(d->value) || !s_num_ok(d->threshold))
         return "value or threshold";
-    if (d->total && (!s_num_ok(d->total->pps) || !s_num_ok(d->total->bps) ||
-                     !s_num_ok(d->total->fps)))
-        return "total rates";
+    const Floodgate__Rates *r[] = {d->total, d->tcp_syn, d->frag};
+    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+        if (r[i] && (!s_num_ok(r[i]->pps) || !s_num_ok(r[i]->bps) || !s_num_ok(r[i]->fps)))
+            return "rates";
     if (d->n_top > DEC_MAX_TOP)
         return "too many contributors";
     for (size_t i = 0; i < d->n_top; i++)

@@ -252,7 +252,9 @@ static void test_codec_decision_limits(void **state)
     char long_type[DEC_ATTACK_TYPE_MAX + 1];
     memset(long_type, 'a', sizeof(long_type) - 1);
     long_type[sizeof(long_type) - 1] = '\0';
-    for (int k = 0; k < 7; k++) {
+    Floodgate__Rates syn;
+    floodgate__rates__init(&syn);
+    for (int k = 0; k < 8; k++) {
         Floodgate__Decision d = s_dec(&total, top, &con);
         switch (k) {
         case 0: d.value = NAN; break;
@@ -262,6 +264,7 @@ static void test_codec_decision_limits(void **state)
         case 4: d.attack_type = long_type; break;
         case 5: d.direction = (Floodgate__Direction)3; break;
         case 6: d.n_top = DEC_MAX_TOP + 1; break;
+        case 7: syn.pps = NAN; d.tcp_syn = &syn; break;
         }
         const char *why = NULL;
         if (k != 6) { /* n_top past the array: only validated, never packed */
