@@ -302,6 +302,11 @@ static void test_trust_decisions_refused_by_reason(void **state)
     d = s_decision("10.0.0.10", 600);
     d.threshold = -1;
     s_send(&d);
+    Floodgate__Rates bad_syn = FLOODGATE__RATES__INIT;
+    bad_syn.pps = INFINITY;
+    d = s_decision("10.0.0.13", 600);
+    d.tcp_syn = &bad_syn;
+    s_send(&d);
     char long_type[100];
     memset(long_type, 'a', sizeof(long_type) - 1);
     long_type[99] = '\0';
@@ -320,10 +325,10 @@ static void test_trust_decisions_refused_by_reason(void **state)
     assert_int_equal(st.trust.decisions[TRUST_WHITELISTED], 1);
     assert_int_equal(st.trust.decisions[TRUST_BAD_ADDRESS], 1);
     assert_int_equal(st.trust.decisions[TRUST_BAN_TIME], 3);
-    assert_int_equal(st.trust.decisions[TRUST_BAD_FIELD], 3);
+    assert_int_equal(st.trust.decisions[TRUST_BAD_FIELD], 4);
     assert_int_equal(st.whitelisted, 1);
     assert_int_equal(st.bans, 1);
-    assert_int_equal(st.decisions, 10);
+    assert_int_equal(st.decisions, 11);
     redisReply *r = s_redis("KEYS floodgate:ban:*");
     assert_int_equal(r->elements, 1);
     assert_string_equal(r->element[0]->str, "floodgate:ban:10.0.0.7");
