@@ -39,8 +39,9 @@ act_t *act_new(const fg_config_t *cfg, const act_opts_t *opts)
     self->trust = trust_new(cfg);
     self->known = zhashx_new();
     self->queue = calloc((size_t)self->opts.queue_max, sizeof(pending_t));
+    self->queued = zhashx_new();
     self->backoff_ms = ACT_BACKOFF_MIN_MS;
-    if (!self->store || !self->trust || !self->known || !self->queue) {
+    if (!self->store || !self->trust || !self->known || !self->queue || !self->queued) {
         act_destroy(&self);
         return NULL;
     }
@@ -58,6 +59,7 @@ void act_destroy(act_t **self_p)
     for (size_t i = 0; self->queue && i < self->qcount; i++)
         ban_clear(&self->queue[(self->qhead + i) % (size_t)self->opts.queue_max].ban);
     free(self->queue);
+    zhashx_destroy(&self->queued);
     zhashx_destroy(&self->known);
     store_destroy(&self->store);
     trust_destroy(&self->trust);
@@ -535,7 +537,9 @@ int act_decision(act_t *self, const Floodgate__Decision *d)
     p.ban.ban_time = ban_time;
     p.action = d->action;
     p.enable_ban = d->enable_ban;
-    if (self->qcount > 0 || act_apply(self, &p) != 0) {
+    if (self->qcount > 0 && act_queued(self, p.ban.ip)) {
+        self->st.queue_coalesced++; /* the one waiting already bans or renews it */
+    } else if (self->qcount > 0 || act_apply(self, &p) != 0) {
         /* Redis cannot take it now: route at once, key later (unless the
          * queue is full: then nothing, counted and logged) */
         if (self->qcount < (size_t)self->opts.queue_max)

@@ -83,6 +83,7 @@ typedef struct {
     trust_stats_t trust;       /* refusals by reason, key corrections, forced bans */
     uint64_t refused_hold;     /* new bans refused: the operator holds the address */
     uint64_t redis_refusals;   /* writes Redis refused for now (MISCONF, READONLY, OOM...) */
+    uint64_t queue_coalesced;  /* decisions not queued: one for the same ip waits already */
     uint64_t provisional;      /* bans announced before Redis took their key */
     uint64_t restored;         /* bans written back after Redis lost its data */
     uint64_t redis_data_lost;  /* times Redis came back without any of our bans */

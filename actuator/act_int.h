@@ -44,6 +44,7 @@ struct act_t {
     pending_t *queue; /* ring */
     size_t qhead, qcount;
     size_t restores;  /* known bans to write back (restore flag) */
+    zhashx_t *queued; /* ip -> decisions of it in the queue (a count, as a pointer) */
     bool synced;           /* the first scan (silent adoption) is done */
     bool told_config_refused;
     bool down_logged;
@@ -66,6 +67,9 @@ int act_redis_failed(act_t *self, const char *what);
 /* Queue p (moved: *p is zeroed) behind what already waits; counted and
  * logged when the queue is full. */
 void act_enqueue(act_t *self, pending_t *p);
+
+/* Is a decision for ip waiting in the queue already? */
+bool act_queued(const act_t *self, const char *ip);
 
 /* act.c */
 

@@ -26,6 +26,7 @@ static const fg_series_t s_series[] = {
     {"floodgate_actuator_redis_errors_total", "counter", "Redis command failures.", "", S(redis_errors)},
     {"floodgate_actuator_queue_depth", "gauge", "Decisions waiting for Redis.", "", S(queue_depth)},
     {"floodgate_actuator_queue_dropped_total", "counter", "Decisions dropped: the queue for Redis (actuator/redis_queue) was full.", "", S(queue_dropped)},
+    {"floodgate_actuator_queue_coalesced_total", "counter", "Decisions not queued while Redis could not take them: one for the same address waits already (it bans or renews).", "", S(queue_coalesced)},
     {"floodgate_actuator_redis_refusals_total", "counter", "Writes Redis refused for now (MISCONF, READONLY, OOM, NOREPLICAS...): retried with backoff.", "", S(redis_refusals)},
     {"floodgate_actuator_redis_writable", "gauge", "1 while Redis is reachable and accepts writes.", "", S(redis_writable)},
     {"floodgate_actuator_bans_pending_total", "counter", "Bans announced before Redis took their key (Redis down or refusing).", "", S(provisional)},

@@ -132,9 +132,32 @@ void act_enqueue(act_t *self, pending_t *p)
         ban_clear(&p->ban);
         return;
     }
+    if (p->action != ACT_RECORD) {
+        uintptr_t n = (uintptr_t)zhashx_lookup(self->queued, p->ban.ip);
+        zhashx_update(self->queued, p->ban.ip, (void *)(n + 1));
+    }
     self->queue[(self->qhead + self->qcount) % max] = *p;
     self->qcount++;
     memset(p, 0, sizeof(*p));
+}
+
+bool act_queued(const act_t *self, const char *ip)
+{
+    return zhashx_lookup(self->queued, ip) != NULL;
+}
+
+/* The head of the queue is done: forget it. */
+static void s_dequeue(act_t *self)
+{
+    pending_t *p = &self->queue[self->qhead];
+    uintptr_t n = p->action != ACT_RECORD ? (uintptr_t)zhashx_lookup(self->queued, p->ban.ip) : 0;
+    if (n > 1)
+        zhashx_update(self->queued, p->ban.ip, (void *)(n - 1));
+    else if (n == 1)
+        zhashx_delete(self->queued, p->ban.ip);
+    ban_clear(&p->ban);
+    self->qhead = (self->qhead + 1) % (size_t)self->opts.queue_max;
+    self->qcount--;
 }
 
 /* Write back the bans Redis lost (restore flag), until one has to wait. */
@@ -164,16 +187,12 @@ static void s_write_back(act_t *self)
 
 static void s_drain_queue(act_t *self)
 {
-    size_t max = (size_t)self->opts.queue_max;
     if (s_probe(self) != 0)
         return;
     while (self->qcount > 0 && store_connected(self->store) && !self->refusing[0]) {
-        pending_t *p = &self->queue[self->qhead];
-        if (act_apply(self, p) != 0)
+        if (act_apply(self, &self->queue[self->qhead]) != 0)
             return; /* stays at the head */
-        ban_clear(&p->ban);
-        self->qhead = (self->qhead + 1) % max;
-        self->qcount--;
+        s_dequeue(self);
     }
     if (self->qcount == 0 && self->restores > 0 && store_connected(self->store) &&
         !self->refusing[0])
