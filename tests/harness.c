@@ -394,6 +394,27 @@ void hn_expect_ready(int det_port, int shards, const int *ports, size_t n, int t
                  shards, timeout_ms);
 }
 
+static bool s_queue_empty(void *arg)
+{
+    int found = 0;
+    return hn_metric(*(int *)arg, "floodgate_actuator_queue_depth", NULL, &found) == 0 && found;
+}
+
+void hn_expect_settled(int det_port, int act_port, int shards, int timeout_ms)
+{
+    uint64_t end = hn_ms() + (uint64_t)timeout_ms;
+    double w0 = hn_metric(det_port, "floodgate_detector_windows_total", NULL, NULL);
+    if (!hn_wait_metric(det_port, "floodgate_detector_windows_total", NULL, w0 + 2 * shards,
+                        timeout_ms))
+        fail_msg("the detector (port %d) took no new windows within %d ms", det_port, timeout_ms);
+    double d = hn_metric(det_port, "floodgate_detector_decisions_total", NULL, NULL);
+    int left = (int)(end > hn_ms() ? end - hn_ms() : 0);
+    if (!hn_wait_metric(act_port, "floodgate_actuator_decisions_total", NULL, d, left) ||
+        !hn_wait_until(s_queue_empty, &act_port, (int)(end > hn_ms() ? end - hn_ms() : 0)))
+        fail_msg("the actuator (port %d) did not take the detector's %.0f decisions within %d ms",
+                 act_port, d, timeout_ms);
+}
+
 int hn_log_count(const char *path, const char *text)
 {
     char *s = hn_read_file(path);

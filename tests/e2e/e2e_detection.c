@@ -61,6 +61,7 @@ typedef struct {
     char *dir;
     char conf[512];
     int redis_port, pull_port, pub_port, act_port, nf_port;
+    int m_col, m_agg, m_det, m_act; /* metrics ports; shard i's is m_agg + i */
     pid_t redis, agg[SHARDS], detector, actuator, collector;
     zsock_t *push[SHARDS];
     fb_builder_t *fb[SHARDS];
@@ -68,30 +69,6 @@ typedef struct {
 } e2e_t;
 
 static e2e_t s_e;
-
-/* Is TCP port p free on 127.0.0.1? */
-static bool s_port_free(int p)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* A free port whose next one is free too (shard i binds base + i). */
-static int s_free_pair(void)
-{
-    for (int tries = 0; tries < 50; tries++) {
-        int p = hn_free_port();
-        if (p < 65535 && s_port_free(p + 1))
-            return p;
-    }
-    fail_msg("no two consecutive free ports");
-    return -1;
-}
 
 static void s_write_config(e2e_t *e)
 {
@@ -102,15 +79,15 @@ static void s_write_config(e2e_t *e)
              "    whitelist = 10.0.0.53/32\n"
              "redis\n    address = 127.0.0.1:%d\n    prefix = fgdet\n"
              "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 10\n"
-             "    metrics_listen = \"\"\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "aggregator\n    shards = %d\n"
              "    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
-             "    tick_ms = 100\n    metrics_listen = \"\"\n"
+             "    tick_ms = 100\n    metrics_listen = 127.0.0.1:%d\n"
              "detector\n    ongoing_interval = 2\n    attack_end = 10\n"
-             "    metrics_listen = \"\"\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
-             "    check_interval = 1\n    metrics_listen = \"\"\n"
+             "    check_interval = 1\n    metrics_listen = 127.0.0.1:%d\n"
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 20000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "        out_threshold_pps = 20000\n"
@@ -121,8 +98,8 @@ static void s_write_config(e2e_t *e)
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "        network_threshold_pps = 50000\n        network_host_floor_pps = 300\n"
              "        network_host_floor_mbps = 0\n",
-             e->redis_port, e->nf_port, SHARDS, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
-             e->act_port, e->act_port);
+             e->redis_port, e->nf_port, e->m_col, SHARDS, e->pull_port, e->pub_port, e->pull_port,
+             e->pub_port, e->m_agg, e->m_det, e->act_port, e->act_port, e->m_act);
     hn_write_file(e->conf, text);
 }
 
@@ -133,10 +110,14 @@ static int s_setup(void **state)
     e->dir = hn_tmpdir("e2edet");
     snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
     e->redis_port = hn_free_port();
-    e->pull_port = s_free_pair();
-    e->pub_port = s_free_pair();
+    e->pull_port = hn_free_port_range(SHARDS);
+    e->pub_port = hn_free_port_range(SHARDS);
+    e->m_agg = hn_free_port_range(SHARDS);
     e->act_port = hn_free_port();
     e->nf_port = hn_free_port();
+    e->m_col = hn_free_port();
+    e->m_det = hn_free_port();
+    e->m_act = hn_free_port();
     s_write_config(e);
     e->redis = hn_redis_start(e->dir, e->redis_port, false);
     e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
@@ -152,9 +133,10 @@ static int s_setup(void **state)
         assert_non_null(e->push[i]);
         assert_non_null(e->fb[i]);
     }
-    usleep(700 * 1000); /* let ZeroMQ connect before traffic starts */
     pid_t all[] = {e->actuator, e->detector, e->agg[0], e->agg[1], e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
+    int mports[] = {e->m_col, e->m_agg, e->m_agg + 1, e->m_det, e->m_act};
+    hn_expect_ready(e->m_det, SHARDS, mports, 5, 10000); /* before traffic starts */
     return 0;
 }
 
@@ -352,7 +334,7 @@ static void test_e2e_detection_two_shards(void **state)
     e2e_t *e = &s_e;
     s_traffic(e);
     bool all = hn_wait_until(s_all_expected, NULL, 5000);
-    sleep(1); /* anything unexpected has had its chance to show up */
+    hn_expect_settled(e->m_det, e->m_act, SHARDS, 5000); /* anything unexpected had its chance */
     redisReply *keys = s_keys();
     int carpet = 0, other = 0;
     for (size_t i = 0; i < keys->elements; i++) {
@@ -414,7 +396,7 @@ static void test_e2e_detection_netflow_active_timeout(void **state)
     pid_t g = hn_spawn(argv, log);
     bool banned = hn_wait_until(s_key_exists, "10.0.2.9", 8000);
     hn_wait_exit(g, 10000);
-    sleep(1);
+    hn_expect_settled(e->m_det, e->m_act, SHARDS, 5000); /* the last export was judged */
     assert_true(banned);
     assert_string_equal(s_field("10.0.2.9", "attack_type"), "udp_flood");
     int bg = 0;
