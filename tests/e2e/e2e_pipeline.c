@@ -28,6 +28,7 @@ typedef struct {
     char *dir;
     char conf[512];
     int redis_port, nf_port, pull_port, pub_port, act_port;
+    int m_col, m_agg, m_det, m_act; /* metrics ports, not the defaults `make run` uses */
     pid_t redis, collector, aggregator, detector, actuator;
 } e2e_t;
 
@@ -44,20 +45,23 @@ static void s_write_config(e2e_t *e)
              "    whitelist = 10.0.0.53/32\n"
              "redis\n    address = 127.0.0.1:%d\n    prefix = fgtest\n"
              "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 10\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "aggregator\n    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
-             "    tick_ms = 200\n"
+             "    tick_ms = 200\n    metrics_listen = 127.0.0.1:%d\n"
              "detector\n    ongoing_interval = 1\n    attack_end = 10\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
              "    notify_script = %s\n    check_interval = 1\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "    renewal = lift\n" /* the expiry test wants the ban to lapse */
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 5000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "    short\n        networks = 10.0.2.0/24\n        ban_time = 3\n"
              "        threshold_pps = 5000\n        threshold_mbps = 0\n"
              "        threshold_flows = 0\n",
-             e->redis_port, e->nf_port, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
-             e->act_port, e->act_port, script);
+             e->redis_port, e->nf_port, e->m_col, e->pull_port, e->pub_port, e->pull_port,
+             e->pub_port, e->m_agg, e->m_det, e->act_port, e->act_port, script, e->m_act);
     hn_write_file(e->conf, text);
     char body[1024];
     snprintf(body, sizeof(body),
@@ -80,15 +84,20 @@ static int s_setup(void **state)
     e->pull_port = hn_free_port();
     e->pub_port = hn_free_port();
     e->act_port = hn_free_port();
+    e->m_col = hn_free_port();
+    e->m_agg = hn_free_port();
+    e->m_det = hn_free_port();
+    e->m_act = hn_free_port();
     s_write_config(e);
     e->redis = hn_redis_start(e->dir, e->redis_port, false);
     e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
     e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
     e->aggregator = hn_daemon(e->dir, e->conf, "aggregator", "0");
     e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
-    usleep(500 * 1000); /* let ZeroMQ connect before traffic starts */
     pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
+    int mports[] = {e->m_col, e->m_agg, e->m_det, e->m_act};
+    hn_expect_ready(e->m_det, 1, mports, 4, 10000); /* before traffic starts */
     return 0;
 }
 
@@ -282,13 +291,8 @@ static void test_e2e_expiry_unban_and_reban(void **state)
     /* the notify script saw ban, unban, ban with details on stdin */
     char path[600];
     snprintf(path, sizeof(path), "%s/notify.log", e->dir);
-    char *log = NULL;
-    for (int i = 0; i < 50 && !(log && strstr(log, "10.0.2.7 incoming") &&
-                                strstr(log, " unban ")); i++) {
-        free(log);
-        usleep(100 * 1000);
-        log = hn_read_file(path);
-    }
+    hn_wait_log(path, " unban ", 5000);
+    char *log = hn_read_file(path);
     if (!log || !strstr(log, "10.0.2.7 incoming") || !strstr(log, " ban ") ||
         !strstr(log, " unban "))
         fail_msg("notify script calls missing: %s", log ? log : "(no log)");
