@@ -55,7 +55,7 @@
 typedef struct {
     char *dir;
     char conf[512];
-    int redis_port, nf_port, sf_port, pull_port, pub_port, act_port, m_col;
+    int redis_port, nf_port, sf_port, pull_port, pub_port, act_port, m_col, m_agg, m_det, m_act;
     pid_t redis, collector, aggregator, detector, actuator;
     int fd_port[N_PORTS], fd_addr[N_ADDRS], fd_real;
     struct sockaddr_in to;
@@ -75,14 +75,14 @@ static void s_write_config(e2e_t *e)
              "    metrics_listen = 127.0.0.1:%d\n    metrics_exporters = %d\n"
              "aggregator\n    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
-             "    tick_ms = 100\n    metrics_listen = \"\"\n"
-             "detector\n    metrics_listen = \"\"\n"
+             "    tick_ms = 100\n    metrics_listen = 127.0.0.1:%d\n"
+             "detector\n    metrics_listen = 127.0.0.1:%d\n"
              "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
-             "    check_interval = 1\n    metrics_listen = \"\"\n"
+             "    check_interval = 1\n    metrics_listen = 127.0.0.1:%d\n"
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 20000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n",
              e->redis_port, e->nf_port, e->sf_port, e->m_col, TOP_N, e->pull_port, e->pub_port,
-             e->pull_port, e->pub_port, e->act_port, e->act_port);
+             e->pull_port, e->pub_port, e->m_agg, e->m_det, e->act_port, e->act_port, e->m_act);
     hn_write_file(e->conf, text);
 }
 
@@ -103,7 +103,8 @@ static int s_setup(void **state)
     e->dir = hn_tmpdir("e2espoof");
     snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
     int *ports[] = {&e->redis_port, &e->nf_port,  &e->sf_port, &e->pull_port,
-                    &e->pub_port,   &e->act_port, &e->m_col};
+                    &e->pub_port,   &e->act_port, &e->m_col,  &e->m_agg,
+                    &e->m_det,      &e->m_act};
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
         *ports[i] = hn_free_port();
     s_write_config(e);
@@ -119,9 +120,10 @@ static int s_setup(void **state)
     e->fd_real = s_socket(INADDR_LOOPBACK);
     e->to = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)e->nf_port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    usleep(700 * 1000); /* let ZeroMQ connect before traffic starts */
     pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
+    int mports[] = {e->m_col, e->m_agg, e->m_det, e->m_act};
+    hn_expect_ready(e->m_det, 1, mports, 4, 10000); /* before traffic starts */
     return 0;
 }
 
@@ -147,10 +149,12 @@ static int s_teardown(void **state)
     return 0;
 }
 
+static int s_sent; /* datagrams sent to the NetFlow port */
+
 static void s_send(int fd, const ft_wr_t *w)
 {
     ssize_t n = sendto(fd, w->b, w->n, 0, (struct sockaddr *)&s_e.to, sizeof(s_e.to));
-    (void)n; /* a full socket buffer loses a datagram: the collector counts it */
+    s_sent += n > 0; /* a full socket buffer loses a datagram: the collector counts it */
 }
 
 static uint32_t s_rand(uint32_t *x)
@@ -334,6 +338,14 @@ static int64_t s_real_exporter(uint32_t *rng)
     return banned_after;
 }
 
+static bool s_all_read(void *arg)
+{
+    (void)arg;
+    double got = hn_metric(s_e.m_col, "floodgate_collector_datagrams_total", NULL, NULL) +
+                 hn_metric(s_e.m_col, "floodgate_collector_socket_drops_total", NULL, NULL);
+    return got >= s_sent;
+}
+
 static void test_e2e_spoof_exporter_table_flood(void **state)
 {
     (void)state;
@@ -349,7 +361,9 @@ static void test_e2e_spoof_exporter_table_flood(void **state)
     int64_t ban_ms = s_real_exporter(&rng);
     print_message("forged: %d in all; %s banned after %lld ms\n", s_forged_sent, FLOOD_IP,
                   (long long)ban_ms);
-    usleep(300 * 1000); /* the collector's loop renders the scrape */
+    /* the collector has read every datagram sent (or counted it dropped) */
+    if (!hn_wait_until(s_all_read, NULL, 5000))
+        fail_msg("the collector did not account for the %d datagrams sent within 5 s", s_sent);
     char *m = s_metrics();
     size_t size = strlen(m);
     int labels = s_count_lines(m, "floodgate_collector_exporter_datagrams_total{");
@@ -476,7 +490,9 @@ static void test_e2e_spoof_sequence_jumps(void **state)
         usleep(50 * 1000);
     }
     hn_wait_exit(g, 10000);
-    usleep(300 * 1000);
+    /* every jump read (the count asserted below), then the loss counters */
+    hn_wait_metric(e->m_col, "floodgate_collector_sequence_resets_total", NULL,
+                   resets0 + 2 * SEQ_FORGED, 5000);
     double lost = s_metric("floodgate_collector_sequence_lost_records_total", NULL) - lost0;
     double lostd = s_metric("floodgate_collector_sequence_lost_datagrams_total", NULL) - lostd0;
     double resets = s_metric("floodgate_collector_sequence_resets_total", NULL) - resets0;
