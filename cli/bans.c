@@ -87,20 +87,6 @@ static int s_row_cmp(const void *a, const void *b)
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* "29m58s", "1h02m", "12s", "never". */
-static const char *s_ttl_text(long long ttl, char *buf, size_t len)
-{
-    if (ttl < 0)
-        snprintf(buf, len, "never");
-    else if (ttl >= 3600)
-        snprintf(buf, len, "%lldh%02lldm", ttl / 3600, ttl % 3600 / 60);
-    else if (ttl >= 60)
-        snprintf(buf, len, "%lldm%02llds", ttl / 60, ttl % 60);
-    else
-        snprintf(buf, len, "%llds", ttl);
-    return buf;
-}
-
 static void s_print_rows(row_t *rows, int n)
 {
     char ttl[32], pps[32];
@@ -113,7 +99,7 @@ static void s_print_rows(row_t *rows, int n)
         else
             snprintf(pps, sizeof(pps), "-");
         printf("%-39s %-24s %12s %9s %5s  %s\n", r->ip, r->attack, pps,
-               s_ttl_text(r->ttl, ttl, sizeof(ttl)), r->count, r->source);
+               cli_duration(r->ttl, ttl, sizeof(ttl)), r->count, r->source);
     }
 }
 
@@ -185,11 +171,12 @@ static int s_cmd_bans(const fg_config_t *cfg, redisContext *c, bool json)
     if (json && !arr)
         return 1;
     do {
-        redisReply *r = redisCommand(c, "SCAN %llu MATCH %s COUNT 1000", cursor, pattern);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            fprintf(stderr, "floodgate: SCAN failed: %s\n", r ? "bad reply" : c->errstr);
+        redisReply *r = cli_command(c, REDIS_REPLY_ARRAY, "SCAN", "SCAN %llu MATCH %s COUNT 1000",
+                                    cursor, pattern);
+        if (!r || r->elements != 2) {
             if (r)
-                freeReplyObject(r);
+                fprintf(stderr, "floodgate: SCAN failed: bad reply\n");
+            freeReplyObject(r);
             free(rows);
             json_decref(arr);
             return 1;
@@ -340,13 +327,9 @@ static int s_cmd_unban(const fg_config_t *cfg, redisContext *c, const char *ip)
 {
     char key[KEY_MAX];
     fg_redis_key(cfg, "ban", ip, key, sizeof(key));
-    redisReply *r = redisCommand(c, "DEL %s", key);
-    if (!r || r->type != REDIS_REPLY_INTEGER) {
-        fprintf(stderr, "floodgate: DEL failed: %s\n", r ? "bad reply" : c->errstr);
-        if (r)
-            freeReplyObject(r);
+    redisReply *r = cli_command(c, REDIS_REPLY_INTEGER, "DEL", "DEL %s", key);
+    if (!r)
         return 1;
-    }
     long long n = r->integer;
     freeReplyObject(r);
     if (n == 0) {
@@ -361,13 +344,9 @@ static int s_cmd_history(const fg_config_t *cfg, redisContext *c, const char *ip
 {
     char key[KEY_MAX];
     fg_redis_key(cfg, "history", ip, key, sizeof(key));
-    redisReply *r = redisCommand(c, "LRANGE %s 0 -1", key);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        fprintf(stderr, "floodgate: LRANGE failed: %s\n", r ? "bad reply" : c->errstr);
-        if (r)
-            freeReplyObject(r);
+    redisReply *r = cli_command(c, REDIS_REPLY_ARRAY, "LRANGE", "LRANGE %s 0 -1", key);
+    if (!r)
         return 1;
-    }
     for (size_t i = 0; i < r->elements; i++)
         if (r->element[i]->type == REDIS_REPLY_STRING)
             printf("%s\n", r->element[i]->str);

@@ -26,6 +26,15 @@ fg_config_t *cli_config(const char *conf);
 /* Connect to the config's Redis or print why and return NULL. */
 redisContext *cli_redis(const fg_config_t *cfg);
 
+/* s seconds as "45s", "29m58s", "1h02m", "3d04h" (two units at most);
+ * "never" when negative. Returns out. */
+char *cli_duration(long long s, char *out, size_t len);
+
+/* A Redis command (hiredis format) whose reply must be of type
+ * (REDIS_REPLY_*): the reply, the caller's to free, or NULL after printing
+ * "floodgate: WHAT failed: reason". */
+redisReply *cli_command(redisContext *c, int type, const char *what, const char *fmt, ...);
+
 /* The value of field name in an HGETALL reply, or "". */
 const char *cli_hget(const redisReply *r, const char *name);
 

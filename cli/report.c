@@ -50,15 +50,6 @@ static int64_t s_time(const char *iso)
     return end && !*end ? (int64_t)timegm(&tm) : 0;
 }
 
-static void s_dur(int64_t s, char *out, size_t len)
-{
-    if (s >= 3600)
-        snprintf(out, len, "%lldh%02lldm%02llds", (long long)(s / 3600), (long long)(s % 3600 / 60),
-                 (long long)(s % 60));
-    else
-        snprintf(out, len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-}
-
 /* The details object of an entry (embedded, or a JSON string). */
 static const json_t *s_details(rep_t *r, size_t i)
 {
@@ -232,7 +223,7 @@ static void s_print_ban(const rep_t *r, int i)
     const json_t *o = b->open;
     char end[160], dur[32];
     int64_t secs = s_span(r, b, i == r->n_bans - 1, end, sizeof(end));
-    s_dur(secs < 0 ? 0 : secs, dur, sizeof(dur));
+    cli_duration(secs < 0 ? 0 : (long long)secs, dur, sizeof(dur));
     const json_t *d = b->peak_d;
     printf("Ban %d of %d: %s, %s\n", i + 1, r->n_bans, fgjson_get_str(o, "attack_type", "?"),
            fgjson_get_str(o, "direction", "?"));

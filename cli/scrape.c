@@ -148,23 +148,36 @@ static bool s_sample(const char *l, const char *eol, const char *name, const cha
     return end != p;
 }
 
-double scrape_sum(const char *text, const char *name, const char *filter, int *found)
+/* The next sample of name at or after *pos (moved past it): labels and
+ * value. False when there is none left. */
+static bool s_next_sample(const char **pos, const char *name, const char **labels, size_t *llen,
+                          double *v)
 {
-    double sum = 0;
-    int n = 0;
-    for (const char *l = text; l && *l;) {
+    for (const char *l = *pos; l && *l;) {
         const char *eol = strchr(l, '\n');
         if (!eol)
             eol = l + strlen(l);
-        const char *labels;
-        size_t llen;
-        double v;
-        if (*l != '#' && s_sample(l, eol, name, &labels, &llen, &v) &&
-            (!filter || !*filter || memmem(labels, llen, filter, strlen(filter)))) {
+        const char *next = *eol ? eol + 1 : eol;
+        if (*l != '#' && s_sample(l, eol, name, labels, llen, v)) {
+            *pos = next;
+            return true;
+        }
+        l = next;
+    }
+    return false;
+}
+
+double scrape_sum(const char *text, const char *name, const char *filter, int *found)
+{
+    double sum = 0, v;
+    int n = 0;
+    const char *labels;
+    size_t llen;
+    for (const char *pos = text; s_next_sample(&pos, name, &labels, &llen, &v);) {
+        if (!filter || !*filter || memmem(labels, llen, filter, strlen(filter))) {
             sum += v;
             n++;
         }
-        l = *eol ? eol + 1 : eol;
     }
     if (found)
         *found = n;
@@ -173,27 +186,20 @@ double scrape_sum(const char *text, const char *name, const char *filter, int *f
 
 char *scrape_label(const char *text, const char *name, const char *key, char *out, size_t len)
 {
+    const char *pos = text, *labels;
+    size_t llen;
+    double v;
     out[0] = '\0';
-    for (const char *l = text; l && *l;) {
-        const char *eol = strchr(l, '\n');
-        if (!eol)
-            eol = l + strlen(l);
-        const char *labels;
-        size_t llen;
-        double v;
-        if (*l != '#' && s_sample(l, eol, name, &labels, &llen, &v)) {
-            char pat[80];
-            snprintf(pat, sizeof(pat), "%s=\"", key);
-            const char *k = memmem(labels, llen, pat, strlen(pat));
-            if (k) {
-                k += strlen(pat);
-                const char *q = memchr(k, '"', (size_t)(labels + llen - k));
-                size_t n = q ? (size_t)(q - k) : 0;
-                snprintf(out, len, "%.*s", (int)n, k);
-            }
-            return out;
-        }
-        l = *eol ? eol + 1 : eol;
+    if (!s_next_sample(&pos, name, &labels, &llen, &v))
+        return out;
+    char pat[80];
+    snprintf(pat, sizeof(pat), "%s=\"", key);
+    const char *k = memmem(labels, llen, pat, strlen(pat));
+    if (k) {
+        k += strlen(pat);
+        const char *q = memchr(k, '"', (size_t)(labels + llen - k));
+        size_t n = q ? (size_t)(q - k) : 0;
+        snprintf(out, len, "%.*s", (int)n, k);
     }
     return out;
 }

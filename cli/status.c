@@ -251,19 +251,6 @@ static void s_judge(const st_proc_t *p, double interval, st_problems_t *pr)
     }
 }
 
-static void s_fmt_dur(double s, char *out, size_t len)
-{
-    long v = (long)s;
-    if (v >= 86400)
-        snprintf(out, len, "%ldd%02ldh", v / 86400, v % 86400 / 3600);
-    else if (v >= 3600)
-        snprintf(out, len, "%ldh%02ldm", v / 3600, v % 3600 / 60);
-    else if (v >= 60)
-        snprintf(out, len, "%ldm%02lds", v / 60, v % 60);
-    else
-        snprintf(out, len, "%lds", v);
-}
-
 static void s_print_text(const st_proc_t *ps, int n)
 {
     printf("%-14s %-22s %-9s %-8s %-6s %-8s %-20s %-20s %s\n", "PROCESS", "ENDPOINT", "STATE",
@@ -275,7 +262,8 @@ static void s_print_text(const st_proc_t *ps, int n)
             continue;
         }
         char up[48], beat[48], ver[32], in[48] = "-", out[48] = "-";
-        s_fmt_dur(scrape_sum(p->m1, "floodgate_uptime_seconds", NULL, NULL), up, sizeof(up));
+        cli_duration((long long)scrape_sum(p->m1, "floodgate_uptime_seconds", NULL, NULL), up,
+                     sizeof(up));
         double age = p->at1 - scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds", NULL, NULL);
         snprintf(beat, sizeof(beat), "%.1fs", age < 0 ? 0 : age);
         scrape_label(p->m1, "floodgate_build_info", "version", ver, sizeof(ver));

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "cli/cli.h"
 #include "common/fgjson.h"
 #include "cli/scrape.h"
 
@@ -101,6 +102,19 @@ static void test_cli_json_writer_conventions(void **state)
     json_decref(j);
 }
 
+/* One duration format for bans, status and report. */
+static void test_cli_duration(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(cli_duration(-1, b, sizeof(b)), "never");
+    assert_string_equal(cli_duration(0, b, sizeof(b)), "0s");
+    assert_string_equal(cli_duration(59, b, sizeof(b)), "59s");
+    assert_string_equal(cli_duration(1798, b, sizeof(b)), "29m58s");
+    assert_string_equal(cli_duration(3720, b, sizeof(b)), "1h02m");
+    assert_string_equal(cli_duration(3 * 86400 + 4 * 3600 + 5, b, sizeof(b)), "3d04h");
+}
+
 static void test_cli_scrape_text(void **state)
 {
     (void)state;
@@ -157,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_cli_json_history_line),
         cmocka_unit_test(test_cli_json_refuses_bad_input),
         cmocka_unit_test(test_cli_json_writer_conventions),
+        cmocka_unit_test(test_cli_duration),
         cmocka_unit_test(test_cli_scrape_text),
         cmocka_unit_test(test_cli_scrape_targets),
     };
