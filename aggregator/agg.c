@@ -170,6 +170,29 @@ static void s_track_seq(agg_t *self, uint32_t collector_id, uint64_t seq)
     s->seq = seq;
 }
 
+static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
+                 agg_exporter_t *x, uint64_t now_ms);
+
+agg_exporter_t *agg_exporter(agg_t *self, const fg_addr_t *addr)
+{
+    if (!addr)
+        return NULL;
+    uint64_t h = fg_addr_hash(addr);
+    for (uint32_t k = 0; k < AGG_MAX_EXPORTERS / 4; k++) {
+        agg_exporter_t *x = &self->exporters[(h + k) % AGG_MAX_EXPORTERS];
+        if (x->used && fg_addr_eq(&x->addr, addr))
+            return x;
+        if (!x->used) {
+            x->used = 1;
+            x->addr = *addr;
+            x->lag_cur = x->lag_prev = UINT64_MAX;
+            return x;
+        }
+    }
+    self->st.exporters_untracked++;
+    return NULL;
+}
+
 /* The batch's send time bounds its records' times: a collector stamps it
  * when it sends, so no record in it can be later. A send time after now
  * (a collector's clock ahead of ours) or missing is taken as now. */
@@ -194,13 +217,16 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
     s_track_seq(self, m->collector_id, m->seq);
 
     fg_addr_t ex[FB_MAX_EXPORTERS];
-    for (size_t i = 0; i < m->n_exporters; i++)
+    agg_exporter_t *xs[FB_MAX_EXPORTERS];
+    for (size_t i = 0; i < m->n_exporters; i++) {
         ex[i] = fg_addr_from_bytes16(m->exporters[i].data);
+        xs[i] = agg_exporter(self, &ex[i]);
+    }
     self->sent_ms = s_batch_time(m->sent_ms, now_ms);
     for (size_t i = 0; i < n; i++) {
         fg_flow_t rec;
         fb_record(m, i, &rec);
-        agg_add_record(self, &rec, &ex[rec.exporter], now_ms);
+        s_add(self, &rec, &ex[rec.exporter], xs[rec.exporter], now_ms);
     }
     self->sent_ms = 0;
     floodgate__flow_batch__free_unpacked(m, NULL);
@@ -333,7 +359,7 @@ static void s_clip(agg_t *self, uint64_t dur_ms, uint64_t *packets, uint64_t *by
  * sample (start == end) or one the wheel has no room for (counted) counts
  * whole in the open window, over the time the window's records cover. */
 static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter,
-                      uint64_t t_ms, uint64_t now_ms)
+                      agg_exporter_t *x, uint64_t t_ms, uint64_t now_ms)
 {
     uint64_t dur = 0, weight = 0;
     if (r->end_ms < r->start_ms)
@@ -341,7 +367,7 @@ static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_a
     else
         dur = r->end_ms - r->start_ms;
     if (dur > (uint64_t)self->cfg->aggregator.tick_ms) {
-        weight = agg_hold(self, e, r, exporter, dur, now_ms);
+        weight = agg_hold(self, e, r, x, dur, now_ms);
         if (!weight)
             self->st.spread_refused++;
     }
@@ -386,15 +412,44 @@ static ht_entry_t *s_entry(agg_t *self, const fg_flow_t *rec, uint32_t t)
     return e;
 }
 
-int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, uint64_t now_ms)
+/* The exporter's clock lag: the least age (at its batch's send time) of its
+ * records over this epoch and the last, so that a router whose clock is
+ * behind, or which always exports late, is not taken for a backlog; a
+ * replay of its old datagrams still is. An exporter not tracked: none. */
+static uint64_t s_lag(agg_exporter_t *x, uint64_t age, uint64_t now_ms)
 {
-    self->st.records++;
-    /* A record's own time: flow end, or sample time (start == end). */
+    if (!x)
+        return 0;
+    uint64_t epoch = now_ms / AGG_SKEW_EPOCH_MS;
+    if (epoch != x->epoch) {
+        x->lag_prev = epoch == x->epoch + 1 ? x->lag_cur : UINT64_MAX;
+        x->lag_cur = UINT64_MAX;
+        x->epoch = epoch;
+    }
+    if (age < x->lag_cur)
+        x->lag_cur = age;
+    return x->lag_cur < x->lag_prev ? x->lag_cur : x->lag_prev;
+}
+
+/* A record's own time: flow end, or sample time (start == end), moved on by
+ * its exporter's clock lag, and never after its batch's send time. */
+static uint64_t s_record_time(agg_t *self, const fg_flow_t *rec, agg_exporter_t *x,
+                              uint64_t now_ms)
+{
     uint64_t bound = self->sent_ms ? self->sent_ms : now_ms, t = rec->end_ms;
     if (t > bound) {
         self->st.future++;
         t = bound;
     }
+    t += s_lag(x, bound - t, now_ms);
+    return t < bound ? t : bound;
+}
+
+static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
+                 agg_exporter_t *x, uint64_t now_ms)
+{
+    self->st.records++;
+    uint64_t t = s_record_time(self, rec, x, now_ms);
     if (t + (uint64_t)self->cfg->aggregator.horizon * 1000 < now_ms) {
         self->st.stale++;
         return -1;
@@ -402,8 +457,13 @@ int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
     ht_entry_t *e = s_entry(self, rec, (uint32_t)t);
     if (!e)
         return -1;
-    s_account(self, e, rec, exporter, t, now_ms);
+    s_account(self, e, rec, exporter, x, t, now_ms);
     return 0;
+}
+
+int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, uint64_t now_ms)
+{
+    return s_add(self, rec, exporter, agg_exporter(self, exporter), now_ms);
 }
 
 /* ---- counters ------------------------------------------------------------ */

@@ -36,27 +36,6 @@ uint64_t agg_hold_buckets(const fg_config_t *cfg)
     return n_max + s_grace(n_max) + 2;
 }
 
-/* The exporter's entry (inserted when new), or NULL when the table is full
- * or the exporter unknown. */
-static agg_exporter_t *s_exporter(agg_t *self, const fg_addr_t *addr)
-{
-    if (!addr)
-        return NULL;
-    uint64_t h = fg_addr_hash(addr);
-    for (uint32_t k = 0; k < AGG_MAX_EXPORTERS / 4; k++) {
-        agg_exporter_t *x = &self->exporters[(h + k) % AGG_MAX_EXPORTERS];
-        if (x->used && fg_addr_eq(&x->addr, addr))
-            return x;
-        if (!x->used) {
-            x->used = 1;
-            x->addr = *addr;
-            return x;
-        }
-    }
-    self->st.exporters_untracked++;
-    return NULL;
-}
-
 /* Learn from a record of dur_ms: a duration beyond the learnt timeout is a
  * candidate; three records agreeing on it (within a second) make it the
  * timeout. Mutated or forged durations rarely agree. */
@@ -81,10 +60,9 @@ static void s_learn(agg_exporter_t *x, uint64_t dur_ms, uint32_t cap_ms)
 
 /* How long the record's rate may be held: its duration, at most the
  * exporter's learnt active timeout (when learnt) and hold_max. */
-static uint64_t s_hold_ms(agg_t *self, const fg_addr_t *exporter, uint64_t dur_ms)
+static uint64_t s_hold_ms(agg_t *self, agg_exporter_t *x, uint64_t dur_ms)
 {
     uint32_t cap = (uint32_t)self->cfg->aggregator.hold_max * 1000u;
-    agg_exporter_t *x = s_exporter(self, exporter);
     uint64_t lim = cap;
     if (x) {
         s_learn(x, dur_ms, cap);
@@ -160,11 +138,11 @@ static float s_rate(double amount, double secs, double ceiling, bool *clipped)
     return (float)r;
 }
 
-uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter,
+uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t *x,
                   uint64_t dur_ms, uint64_t now_ms)
 {
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
-    uint64_t hold = s_hold_ms(self, exporter, dur_ms);
+    uint64_t hold = s_hold_ms(self, x, dur_ms);
     uint64_t lag = self->sent_ms && self->sent_ms < now_ms ? now_ms - self->sent_ms : 0;
     if (lag >= hold) {
         self->st.spread_late++;

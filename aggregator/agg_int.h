@@ -62,15 +62,21 @@ typedef struct {
     agg_cnt_t cnt;
 } agg_floor_t;
 
-/* An exporter's active timeout, learnt from the durations of its records:
- * the longest duration that three records agreed on (within a second). */
+/* What is learnt of an exporter from its records: its active timeout (the
+ * longest duration three consecutive records beyond it agreed on, within a
+ * second), and its clock's lag (the least age of its records at their
+ * batch's send time, over this epoch of AGG_SKEW_EPOCH_MS and the last). */
 typedef struct {
     fg_addr_t addr;
     uint32_t timeout_ms; /* learnt; 0 = not yet */
     uint32_t cand_ms;    /* candidate being confirmed */
     uint32_t hits;       /* records agreeing with the candidate */
     uint32_t used;
+    uint64_t lag_cur, lag_prev; /* least record age, this epoch and the last */
+    uint64_t epoch;
 } agg_exporter_t;
+
+#define AGG_SKEW_EPOCH_MS 10000
 
 /* Buffers the WindowBatch is built in, reused from window to window. */
 typedef struct {
@@ -111,6 +117,9 @@ struct agg {
 };
 
 /* agg.c */
+/* The exporter's entry (inserted when new), or NULL when the table is full
+ * (counted) or addr is NULL. */
+agg_exporter_t *agg_exporter(agg_t *self, const fg_addr_t *addr);
 void agg_watch_start(agg_t *self, ht_entry_t *e);
 void agg_watch_stop(agg_t *self, ht_entry_t *e);
 uint64_t agg_open_id(agg_t *self, uint64_t now_ms);
@@ -120,7 +129,7 @@ uint32_t agg_covered_ms(const agg_t *self, const ht_entry_t *e);
  * is t_ms: hold its rate. Returns the packets it adds to one window (its
  * weight among the contributors), or 0 when it was not held (no room:
  * counted; the caller counts it whole). */
-uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter,
+uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t *x,
                   uint64_t dur_ms, uint64_t now_ms);
 /* End the holds due at the close of every window up to closed_id. */
 void agg_hold_advance(agg_t *self, uint64_t closed_id);

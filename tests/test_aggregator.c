@@ -1,7 +1,7 @@
 /* Unit tests: aggregator host table, classes, windows, watch floor, top
- * contributors, FlowBatch sequence and malformed input, eviction at
- * capacity, record times (backlog, stale, future), held rates bounded and
- * clipped. No real time: every window is closed with an explicit now_ms. */
+ * contributors, FlowBatch sequence and malformed input (eviction at
+ * capacity, record times and plausibility: test_aggregator_input.c). No
+ * real time: every window is closed with an explicit now_ms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -647,165 +647,6 @@ static void test_aggregator_malformed_bytes_counted(void **state)
 }
 
 
-/* ---- capacity, record times, plausibility (issue 12) --------------------- */
-
-/* The pps of ip in the window closed at now, 0 when not published. */
-static double s_pps(agg_t *agg, uint64_t now, const char *ip)
-{
-    Floodgate__WindowBatch *wb = s_close(agg, now);
-    const Floodgate__HostWindow *hw = s_host(wb, ip, FLOODGATE__DIRECTION__DIR_IN);
-    double pps = hw ? hw->total->pps : 0;
-    floodgate__window_batch__free_unpacked(wb, NULL);
-    return pps;
-}
-
-/* A full table evicts an idle host for a new one, or else the lowest-rate
- * one of this window; never a host above its floor. */
-static void test_aggregator_full_table_evicts_idle_hosts(void **state)
-{
-    (void)state;
-    fg_config_t *cfg = s_config(1000, 16, NULL);
-    agg_t *agg = agg_new(cfg, 0);
-    fg_flow_t flood = s_rec("10.0.9.9", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 40000, 4e6);
-    for (int i = 1; i <= 15; i++) {
-        char ip[32];
-        snprintf(ip, sizeof(ip), "10.0.1.%d", i);
-        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
-        agg_add_record(agg, &r, NULL, T0);
-    }
-    for (uint64_t w = 0; w < 3; w++) { /* the flood goes on, the others fall idle */
-        flood.end_ms = flood.start_ms = T0 + w * 1000;
-        agg_add_record(agg, &flood, NULL, T0 + w * 1000);
-        assert_float_equal(s_pps(agg, T0 + (w + 1) * 1000, "10.0.9.9"), 40000, 1e-6);
-    }
-    assert_int_equal(agg_hosts_tracked(agg), 16);
-    for (int i = 1; i <= 30; i++) { /* 30 new hosts: 15 idle ones, then low-rate ones */
-        char ip[32];
-        snprintf(ip, sizeof(ip), "10.0.2.%d", i);
-        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, i == 30 ? 30000 : 1, 100);
-        r.end_ms = r.start_ms = T0 + 3000;
-        agg_add_record(agg, &r, NULL, T0 + 3000);
-    }
-    flood.end_ms = flood.start_ms = T0 + 3000;
-    assert_int_equal(agg_add_record(agg, &flood, NULL, T0 + 3000), 0);
-    const agg_stats_t *st = agg_stats(agg);
-    assert_int_equal(st->hosts_evicted, 30);
-    assert_int_equal(st->hosts_refused, 0);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 4000);
-    assert_non_null(s_host(wb, "10.0.9.9", FLOODGATE__DIRECTION__DIR_IN));
-    const Floodgate__HostWindow *hw = s_host(wb, "10.0.2.30", FLOODGATE__DIRECTION__DIR_IN);
-    assert_non_null(hw); /* a new flood among the new hosts kept its slot */
-    assert_float_equal(hw->total->pps, 30000, 1e-6);
-    floodgate__window_batch__free_unpacked(wb, NULL);
-    agg_destroy(&agg);
-    fg_config_destroy(&cfg);
-}
-
-/* Ingest one batch of n records to ip, at pps over [from, from + span),
- * sent at sent, arriving at now. */
-static void s_ingest_span(agg_t *agg, const char *ip, double pps, uint64_t from, uint64_t span,
-                          uint64_t sent, uint64_t now, uint64_t dur)
-{
-    fb_builder_t *b = fb_builder_new(1024);
-    uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 7};
-    for (uint64_t t = from; t < from + span; t += 100) {
-        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, (uint64_t)(pps / 10), 100);
-        r.end_ms = t;
-        r.start_ms = t - dur;
-        if (fb_add(b, &r, ex) != 0)
-            break;
-    }
-    size_t len = 0;
-    static uint64_t seq;
-    uint8_t *buf = fb_pack(b, 1, 0, 1, ++seq, sent, &len);
-    assert_int_equal(agg_ingest(agg, buf, len, now), 0);
-    free(buf);
-    fb_builder_destroy(&b);
-}
-
-/* A 10 s backlog arriving in one 200 ms window shows its true rate, not
- * 50 times it; records older than the horizon are stale; a record time
- * after the batch's send time is taken as the send time. */
-static void test_aggregator_backlog_true_rate(void **state)
-{
-    (void)state;
-    fg_config_t *cfg = s_config(200, 1000, NULL);
-    agg_t *agg = agg_new(cfg, 0);
-    uint64_t now = T0 + 60000;
-    for (uint64_t t = now - 10000; t < now; t += 200) /* batches queued for 10 s */
-        s_ingest_span(agg, "10.0.3.1", 15000, t, 200, t + 150, now, 0);
-    s_ingest_span(agg, "10.0.3.1", 15000, now - 90000, 5000, now - 85000, now, 0);
-    assert_int_equal(agg_stats(agg)->stale, 50);
-    s_ingest_span(agg, "10.0.3.1", 15000, now, 200, now + 150, now + 150, 0); /* live */
-    double pps = s_pps(agg, now + 200, "10.0.3.1"); /* 10.2 s of records over 10.1 s */
-    assert_true(pps > 15000 * 0.98 && pps < 15000 * 1.02);
-    for (uint64_t t = now + 200; t < now + 1000; t += 200) { /* then live */
-        s_ingest_span(agg, "10.0.3.1", 15000, t, 200, t + 150, t + 150, 0);
-        assert_float_equal(s_pps(agg, t + 200, "10.0.3.1"), 15000, 1);
-    }
-    assert_true(agg_stats(agg)->folded >= 98);
-    /* the future: a record claiming a later time counts at the send time */
-    s_ingest_span(agg, "10.0.3.2", 50000, now + 999000, 100, now + 1050, now + 1050, 0);
-    assert_int_equal(agg_stats(agg)->future, 1);
-    assert_float_equal(s_pps(agg, now + 1200, "10.0.3.2"), 25000, 1);
-    agg_destroy(&agg);
-    fg_config_destroy(&cfg);
-}
-
-/* Windows (of 200 ms, from T0 + 200) in which ip is published. */
-static int s_windows_held(agg_t *agg, const char *ip, uint64_t upto)
-{
-    int n = 0;
-    for (uint64_t now = T0 + 200; now <= upto; now += 200)
-        n += s_pps(agg, now, ip) > 0;
-    return n;
-}
-
-/* A forged record claiming 30 min and 10^12 packets: its rate is clipped
- * to the ceiling and held no longer than the exporter's learnt active
- * timeout (5 s here), or hold_max (8 s) for an exporter not learnt. A long
- * record whose hold was over while its batch waited is late, not held. */
-static void test_aggregator_long_record_hold_bounded(void **state)
-{
-    (void)state;
-    fg_config_t *cfg = s_config(200, 1000,
-                                "aggregator\n    hold_max = 8\n    rate_ceiling_pps = 1000000\n");
-    agg_t *agg = agg_new(cfg, 0);
-    fg_addr_t ex = s_addr("192.0.2.50"), ex2 = s_addr("192.0.2.51");
-    fg_flow_t r = s_rec("10.0.4.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 5000, 500000);
-    for (int i = 0; i < 3; i++) { /* three 5 s records: its active timeout */
-        r.sport = (uint16_t)(100 + i);
-        r.start_ms = T0 - 5000;
-        agg_add_record(agg, &r, &ex, T0);
-    }
-    fg_flow_t forged = s_rec("10.0.4.2", "192.0.2.9", FG_PROTO_UDP, 0, 1, 2, 1000000000000ULL, 0);
-    forged.start_ms = T0 - 1800000;
-    agg_add_record(agg, &forged, &ex, T0);
-    forged.host = s_addr("10.0.4.3");
-    agg_add_record(agg, &forged, &ex2, T0);
-    assert_int_equal(agg_stats(agg)->clipped, 2);
-    assert_int_equal(agg_stats(agg)->spread_capped, 2);
-    int n2 = 0, n3 = 0;
-    for (uint64_t now = T0 + 200; now <= T0 + 20000; now += 200) {
-        Floodgate__WindowBatch *wb = s_close(agg, now);
-        const Floodgate__HostWindow *h2 = s_host(wb, "10.0.4.2", FLOODGATE__DIRECTION__DIR_IN);
-        const Floodgate__HostWindow *h3 = s_host(wb, "10.0.4.3", FLOODGATE__DIRECTION__DIR_IN);
-        if (h2)
-            assert_true(h2->total->pps <= 1000000 * 1.0001);
-        n2 += h2 != NULL;
-        n3 += h3 != NULL;
-        floodgate__window_batch__free_unpacked(wb, NULL);
-    }
-    assert_int_equal(n2, 25 + 1); /* 5 s, + 1/20 grace */
-    assert_int_equal(n3, 40 + 2); /* hold_max 8 s, + grace */
-    /* a 5 s record sent 6 s ago: its hold is over */
-    s_ingest_span(agg, "10.0.4.4", 50000, T0 + 14000, 100, T0 + 14000, T0 + 20000, 5000);
-    assert_int_equal(agg_stats(agg)->spread_late, 1);
-    assert_int_equal(s_windows_held(agg, "10.0.4.4", T0 + 1000), 0);
-    agg_destroy(&agg);
-    fg_config_destroy(&cfg);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,9 +668,6 @@ int main(void)
         cmocka_unit_test(test_aggregator_topk_keeps_heavy_hitter),
         cmocka_unit_test(test_aggregator_sequence_gap_counts_lost),
         cmocka_unit_test(test_aggregator_malformed_bytes_counted),
-        cmocka_unit_test(test_aggregator_full_table_evicts_idle_hosts),
-        cmocka_unit_test(test_aggregator_backlog_true_rate),
-        cmocka_unit_test(test_aggregator_long_record_hold_bounded),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -1,0 +1,305 @@
+/* Unit tests: what the aggregator does with hostile or untimely input
+ * (issue 12): a full host table evicts idle or low-rate hosts, never one
+ * above its floor; records count by their own time (a backlog shows its
+ * true rate, stale records are dropped, future ones retimed, an exporter's
+ * clock lag is learnt); long records' holds are bounded by the learnt
+ * active timeout and hold_max, their rates clipped to the ceiling. No real
+ * time: every window is closed with an explicit now_ms. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "aggregator/agg.h"
+#include "aggregator/hosttable.h"
+#include "common/flowbatch.h"
+#include "tests/harness.h"
+
+#define T0 1700000000000ULL /* a multiple of every tick */
+
+static char *s_dir;
+
+static int s_setup(void **state)
+{
+    (void)state;
+    s_dir = hn_tmpdir("agginput");
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    hn_rmdir(s_dir);
+    free(s_dir);
+    return 0;
+}
+
+/* A config with the default group at 20000 pps / 1000 mbps / 3500 flows. */
+static fg_config_t *s_config(int tick_ms, int max_hosts, const char *extra)
+{
+    char path[600], text[2048], err[1024];
+    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    snprintf(text, sizeof(text),
+             "networks\n"
+             "    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "aggregator\n"
+             "    tick_ms = %d\n"
+             "    watch_floor = 0.5\n"
+             "    host_idle = 60\n"
+             "    max_hosts = %d\n"
+             "hostgroup\n"
+             "    default\n"
+             "        threshold_pps = 20000\n"
+             "        threshold_mbps = 1000\n"
+             "        threshold_flows = 3500\n"
+             "%s",
+             tick_ms, max_hosts, extra ? extra : "");
+    hn_write_file(path, text);
+    fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
+    if (!cfg)
+        fail_msg("config: %s", err);
+    return cfg;
+}
+
+static fg_addr_t s_addr(const char *s)
+{
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(s, &a), 0);
+    return a;
+}
+
+static fg_flow_t s_rec(const char *host, const char *peer, uint8_t proto, uint8_t flags,
+                       uint16_t sport, uint16_t dport, uint64_t packets, uint64_t bytes)
+{
+    fg_flow_t r;
+    memset(&r, 0, sizeof(r));
+    r.host = s_addr(host);
+    r.peer = s_addr(peer);
+    r.proto = proto;
+    r.tcp_flags = flags;
+    r.sport = sport;
+    r.dport = dport;
+    r.packets = packets;
+    r.bytes = bytes;
+    r.sampling = 1;
+    r.dir = FG_DIR_IN;
+    r.start_ms = r.end_ms = T0;
+    return r;
+}
+
+/* Close the window at now and unpack what it published. */
+static Floodgate__WindowBatch *s_close(agg_t *agg, uint64_t now)
+{
+    size_t len = 0;
+    const uint8_t *buf = agg_close_window(agg, now, &len);
+    assert_non_null(buf);
+    Floodgate__WindowBatch *wb = floodgate__window_batch__unpack(NULL, len, buf);
+    assert_non_null(wb);
+    return wb;
+}
+
+static const Floodgate__HostWindow *s_host(const Floodgate__WindowBatch *wb, const char *ip,
+                                           Floodgate__Direction dir)
+{
+    fg_addr_t a = s_addr(ip);
+    for (size_t i = 0; i < wb->n_hosts; i++)
+        if (wb->hosts[i]->addr_hi == a.hi && wb->hosts[i]->addr_lo == a.lo &&
+            wb->hosts[i]->dir == dir)
+            return wb->hosts[i];
+    return NULL;
+}
+
+/* The pps of ip in the window closed at now, 0 when not published. */
+static double s_pps(agg_t *agg, uint64_t now, const char *ip)
+{
+    Floodgate__WindowBatch *wb = s_close(agg, now);
+    const Floodgate__HostWindow *hw = s_host(wb, ip, FLOODGATE__DIRECTION__DIR_IN);
+    double pps = hw ? hw->total->pps : 0;
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    return pps;
+}
+
+/* A full table evicts an idle host for a new one, or else the lowest-rate
+ * one of this window; never a host above its floor. */
+static void test_aggregator_full_table_evicts_idle_hosts(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 16, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t flood = s_rec("10.0.9.9", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 40000, 4e6);
+    for (int i = 1; i <= 15; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.0.1.%d", i);
+        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
+        agg_add_record(agg, &r, NULL, T0);
+    }
+    for (uint64_t w = 0; w < 3; w++) { /* the flood goes on, the others fall idle */
+        flood.end_ms = flood.start_ms = T0 + w * 1000;
+        agg_add_record(agg, &flood, NULL, T0 + w * 1000);
+        assert_float_equal(s_pps(agg, T0 + (w + 1) * 1000, "10.0.9.9"), 40000, 1e-6);
+    }
+    assert_int_equal(agg_hosts_tracked(agg), 16);
+    for (int i = 1; i <= 30; i++) { /* 30 new hosts: 15 idle ones, then low-rate ones */
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.0.2.%d", i);
+        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, i == 30 ? 30000 : 1, 100);
+        r.end_ms = r.start_ms = T0 + 3000;
+        agg_add_record(agg, &r, NULL, T0 + 3000);
+    }
+    flood.end_ms = flood.start_ms = T0 + 3000;
+    assert_int_equal(agg_add_record(agg, &flood, NULL, T0 + 3000), 0);
+    const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->hosts_evicted, 30);
+    assert_int_equal(st->hosts_refused, 0);
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 4000);
+    assert_non_null(s_host(wb, "10.0.9.9", FLOODGATE__DIRECTION__DIR_IN));
+    const Floodgate__HostWindow *hw = s_host(wb, "10.0.2.30", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw); /* a new flood among the new hosts kept its slot */
+    assert_float_equal(hw->total->pps, 30000, 1e-6);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+/* Ingest one batch of n records to ip, at pps over [from, from + span),
+ * sent at sent, arriving at now. */
+static void s_ingest_span(agg_t *agg, const char *ip, double pps, uint64_t from, uint64_t span,
+                          uint64_t sent, uint64_t now, uint64_t dur)
+{
+    fb_builder_t *b = fb_builder_new(1024);
+    uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 7};
+    for (uint64_t t = from; t < from + span; t += 100) {
+        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, (uint64_t)(pps / 10), 100);
+        r.end_ms = t;
+        r.start_ms = t - dur;
+        if (fb_add(b, &r, ex) != 0)
+            break;
+    }
+    size_t len = 0;
+    static uint64_t seq;
+    uint8_t *buf = fb_pack(b, 1, 0, 1, ++seq, sent, &len);
+    assert_int_equal(agg_ingest(agg, buf, len, now), 0);
+    free(buf);
+    fb_builder_destroy(&b);
+}
+
+/* A 10 s backlog arriving in one 200 ms window shows its true rate, not
+ * 50 times it; records older than the horizon are stale; a record time
+ * after the batch's send time is taken as the send time. */
+static void test_aggregator_backlog_true_rate(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(200, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    uint64_t now = T0 + 60000;
+    for (uint64_t t = now - 10000; t < now; t += 200) /* batches queued for 10 s */
+        s_ingest_span(agg, "10.0.3.1", 15000, t, 200, t + 150, now, 0);
+    s_ingest_span(agg, "10.0.3.1", 15000, now - 90000, 5000, now - 85000, now, 0);
+    assert_int_equal(agg_stats(agg)->stale, 50);
+    s_ingest_span(agg, "10.0.3.1", 15000, now, 200, now + 150, now + 150, 0); /* live */
+    /* 102 records over 10 s: the first one counts at its batch's send time
+     * (the exporter's lag is not known yet), the others 50 ms after their
+     * end (its least age since): from t + 150 to now + 150 */
+    assert_float_equal(s_pps(agg, now + 200, "10.0.3.1"), 15000 * 1.02, 1e-6);
+    for (uint64_t t = now + 200; t < now + 1000; t += 200) { /* then live */
+        s_ingest_span(agg, "10.0.3.1", 15000, t, 200, t + 150, t + 150, 0);
+        assert_float_equal(s_pps(agg, t + 200, "10.0.3.1"), 15000, 1);
+    }
+    assert_true(agg_stats(agg)->folded >= 98);
+    /* the future: a record claiming a later time counts at the send time */
+    s_ingest_span(agg, "10.0.3.2", 50000, now + 999000, 100, now + 1050, now + 1050, 0);
+    assert_int_equal(agg_stats(agg)->future, 1);
+    assert_float_equal(s_pps(agg, now + 1200, "10.0.3.2"), 25000, 1);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+/* Windows (of 200 ms, from T0 + 200) in which ip is published. */
+static int s_windows_held(agg_t *agg, const char *ip, uint64_t upto)
+{
+    int n = 0;
+    for (uint64_t now = T0 + 200; now <= upto; now += 200)
+        n += s_pps(agg, now, ip) > 0;
+    return n;
+}
+
+/* A forged record claiming 30 min and 10^12 packets: its rate is clipped
+ * to the ceiling and held no longer than the exporter's learnt active
+ * timeout (5 s here), or hold_max (8 s) for an exporter not learnt. A long
+ * record whose hold was over while its batch waited is late, not held. */
+static void test_aggregator_long_record_hold_bounded(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(200, 1000,
+                                "aggregator\n    hold_max = 8\n    rate_ceiling_pps = 1000000\n");
+    agg_t *agg = agg_new(cfg, 0);
+    fg_addr_t ex = s_addr("192.0.2.50"), ex2 = s_addr("192.0.2.51");
+    fg_flow_t r = s_rec("10.0.4.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 5000, 500000);
+    for (int i = 0; i < 3; i++) { /* three 5 s records: its active timeout */
+        r.sport = (uint16_t)(100 + i);
+        r.start_ms = T0 - 5000;
+        agg_add_record(agg, &r, &ex, T0);
+    }
+    fg_flow_t forged = s_rec("10.0.4.2", "192.0.2.9", FG_PROTO_UDP, 0, 1, 2, 1000000000000ULL, 0);
+    forged.start_ms = T0 - 1800000;
+    agg_add_record(agg, &forged, &ex, T0);
+    forged.host = s_addr("10.0.4.3");
+    agg_add_record(agg, &forged, &ex2, T0);
+    assert_int_equal(agg_stats(agg)->clipped, 2);
+    assert_int_equal(agg_stats(agg)->spread_capped, 2);
+    int n2 = 0, n3 = 0;
+    for (uint64_t now = T0 + 200; now <= T0 + 20000; now += 200) {
+        Floodgate__WindowBatch *wb = s_close(agg, now);
+        const Floodgate__HostWindow *h2 = s_host(wb, "10.0.4.2", FLOODGATE__DIRECTION__DIR_IN);
+        const Floodgate__HostWindow *h3 = s_host(wb, "10.0.4.3", FLOODGATE__DIRECTION__DIR_IN);
+        if (h2)
+            assert_true(h2->total->pps <= 1000000 * 1.0001);
+        n2 += h2 != NULL;
+        n3 += h3 != NULL;
+        floodgate__window_batch__free_unpacked(wb, NULL);
+    }
+    assert_int_equal(n2, 25 + 1); /* 5 s, + 1/20 grace */
+    assert_int_equal(n3, 40 + 2); /* hold_max 8 s, + grace */
+    /* a 5 s record sent 6 s ago: its hold is over */
+    s_ingest_span(agg, "10.0.4.4", 50000, T0 + 14000, 100, T0 + 14000, T0 + 20000, 5000);
+    assert_int_equal(agg_stats(agg)->spread_late, 1);
+    assert_int_equal(s_windows_held(agg, "10.0.4.4", T0 + 1000), 0);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+
+/* A router whose clock is 5 min behind: its records are not stale, its
+ * rate is true; a replay of its datagrams of 2 min ago is stale. */
+static void test_aggregator_exporter_clock_lag(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(200, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    uint64_t now = T0 + 600000, skew = 300000;
+    for (uint64_t t = now; t < now + 1000; t += 200) {
+        s_ingest_span(agg, "10.0.6.1", 15000, t - skew, 200, t + 150, t + 150, 0);
+        assert_float_equal(s_pps(agg, t + 200, "10.0.6.1"), 15000, 1);
+    }
+    assert_int_equal(agg_stats(agg)->stale, 0);
+    s_ingest_span(agg, "10.0.6.1", 15000, now - skew - 120000, 200, now + 1150, now + 1150, 0);
+    assert_int_equal(agg_stats(agg)->stale, 2);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_aggregator_full_table_evicts_idle_hosts),
+        cmocka_unit_test(test_aggregator_backlog_true_rate),
+        cmocka_unit_test(test_aggregator_long_record_hold_bounded),
+        cmocka_unit_test(test_aggregator_exporter_clock_lag),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
