@@ -400,11 +400,11 @@ static bool s_queue_empty(void *arg)
     return hn_metric(*(int *)arg, "floodgate_actuator_queue_depth", NULL, &found) == 0 && found;
 }
 
-void hn_expect_settled(int det_port, int act_port, int shards, int timeout_ms)
+void hn_expect_settled(int det_port, int act_port, int shards, int windows, int timeout_ms)
 {
     uint64_t end = hn_ms() + (uint64_t)timeout_ms;
     double w0 = hn_metric(det_port, "floodgate_detector_windows_total", NULL, NULL);
-    if (!hn_wait_metric(det_port, "floodgate_detector_windows_total", NULL, w0 + 2 * shards,
+    if (!hn_wait_metric(det_port, "floodgate_detector_windows_total", NULL, w0 + (double)(windows > 2 ? windows : 2) * shards,
                         timeout_ms))
         fail_msg("the detector (port %d) took no new windows within %d ms", det_port, timeout_ms);
     double d = hn_metric(det_port, "floodgate_detector_decisions_total", NULL, NULL);

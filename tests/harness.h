@@ -85,12 +85,13 @@ bool hn_wait_metric(int port, const char *name, const char *filter, double want,
 void hn_expect_ready(int det_port, int shards, const int *ports, size_t n, int timeout_ms);
 
 /* Everything sent before the call has been judged: the detector on
- * det_port has taken two more windows per shard (so the windows holding that
- * traffic are closed and judged), and the actuator on act_port has received
+ * det_port has taken `windows` more windows per shard (at least 2, so the
+ * windows holding that traffic are closed and judged; more when an ongoing
+ * attack must go on for a while), and the actuator on act_port has received
  * every decision the detector sent and has none queued. For tests that show
  * something did NOT happen (no ban of a bystander): it had its chance. Fails
  * the test after timeout_ms. */
-void hn_expect_settled(int det_port, int act_port, int shards, int timeout_ms);
+void hn_expect_settled(int det_port, int act_port, int shards, int windows, int timeout_ms);
 
 /* The file at path contains text (a log line appeared). */
 bool hn_wait_log(const char *path, const char *text, int timeout_ms);

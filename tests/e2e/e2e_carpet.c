@@ -44,7 +44,8 @@
 typedef struct {
     char *dir;
     char conf[512];
-    int redis_port, pull_port, pub_port, act_port, nf_port, m_det;
+    int redis_port, pull_port, pub_port, act_port, nf_port;
+    int m_col, m_agg, m_det, m_act; /* metrics ports; shard i's is m_agg + i */
     pid_t redis, agg[2], detector, actuator, collector;
 } e2e_t;
 
@@ -58,43 +59,19 @@ static void s_write_config(e2e_t *e)
              "networks\n    monitored = \"10.0.0.0/16\"\n"
              "redis\n    address = 127.0.0.1:%d\n    prefix = fgcb\n"
              "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 10\n"
-             "    metrics_listen = \"\"\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "aggregator\n    shards = 2\n"
              "    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
-             "    metrics_listen = \"\"\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "detector\n    attack_end = 3\n    metrics_listen = 127.0.0.1:%d\n"
              "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
-             "    check_interval = 1\n    metrics_listen = \"\"\n"
+             "    check_interval = 1\n    metrics_listen = 127.0.0.1:%d\n"
              "hostgroup\n    default\n        ban_time = 600\n"
              "        network_threshold_pps = 330000\n",
-             e->redis_port, e->nf_port, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
-             e->m_det, e->act_port, e->act_port);
+             e->redis_port, e->nf_port, e->m_col, e->pull_port, e->pub_port, e->pull_port,
+             e->pub_port, e->m_agg, e->m_det, e->act_port, e->act_port, e->m_act);
     hn_write_file(e->conf, text);
-}
-
-/* Is TCP port p free on 127.0.0.1? */
-static bool s_port_free(int p)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* A free port whose next one is free too (shard i binds base + i). */
-static int s_free_pair(void)
-{
-    for (int tries = 0; tries < 50; tries++) {
-        int p = hn_free_port();
-        if (p < 65535 && s_port_free(p + 1))
-            return p;
-    }
-    fail_msg("no two consecutive free ports");
-    return -1;
 }
 
 static int s_setup(void **state)
@@ -104,11 +81,14 @@ static int s_setup(void **state)
     e->dir = hn_tmpdir("e2ecarpet");
     snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
     e->redis_port = hn_free_port();
-    e->pull_port = s_free_pair();
-    e->pub_port = s_free_pair();
+    e->pull_port = hn_free_port_range(2);
+    e->pub_port = hn_free_port_range(2);
+    e->m_agg = hn_free_port_range(2);
     e->act_port = hn_free_port();
     e->nf_port = hn_free_port();
+    e->m_col = hn_free_port();
     e->m_det = hn_free_port();
+    e->m_act = hn_free_port();
     s_write_config(e);
     e->redis = hn_redis_start(e->dir, e->redis_port, false);
     e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
@@ -116,9 +96,10 @@ static int s_setup(void **state)
     e->agg[0] = hn_daemon(e->dir, e->conf, "aggregator", "0");
     e->agg[1] = hn_daemon(e->dir, e->conf, "aggregator", "1");
     e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
-    usleep(700 * 1000);
     pid_t all[] = {e->actuator, e->detector, e->agg[0], e->agg[1], e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
+    int mports[] = {e->m_col, e->m_agg, e->m_agg + 1, e->m_det, e->m_act};
+    hn_expect_ready(e->m_det, 2, mports, 5, 10000); /* before traffic starts */
     return 0;
 }
 
@@ -234,8 +215,12 @@ static void test_e2e_carpet_bans_only_the_attacked_prefix(void **state)
     char args[256];
     snprintf(args, sizeof(args), "--background %d --background-pps %d --duration 14", N_BG,
              BG_PPS);
+    double w0 = s_metric("floodgate_detector_windows_total");
     pid_t bg = s_flowgen(args, "flowgen-bg");
-    sleep(4); /* the detector learns the background's usual rates */
+    /* the detector learns the background's usual rates: 4 s of windows of
+     * both shards (tick 200 ms), however long the loaded machine takes */
+    if (!hn_wait_metric(s_e.m_det, "floodgate_detector_windows_total", NULL, w0 + 2 * 20, 15000))
+        fail_msg("the detector did not take 4 s of windows within 15 s");
     assert_int_equal(s_count("fgcb:ban:*"), 0);
     snprintf(args, sizeof(args),
              "--dst 10.0.201.0 --dst-count %d --pps %d --rate-records %d --duration 7 "
@@ -250,7 +235,9 @@ static void test_e2e_carpet_bans_only_the_attacked_prefix(void **state)
     int attacked = s_count("fgcb:ban:10.0.201.*");
     print_message("carpet: %d of %d attacked hosts banned in %llu ms\n", attacked, N_ATK,
                   (unsigned long long)took);
-    sleep(2); /* the attack goes on: a bystander ban has had its chance */
+    /* the attack goes on for 2 s more of windows (10 a shard), every decision
+     * taken: a bystander ban has had its chance */
+    hn_expect_settled(s_e.m_det, s_e.m_act, 2, 10, 10000);
     int bystanders = s_background_banned();
     bool flood = s_field("10.0.2.9", "ip")[0] != 0;
     double spared = s_metric("floodgate_detector_network_spared_total");

@@ -334,7 +334,7 @@ static void test_e2e_detection_two_shards(void **state)
     e2e_t *e = &s_e;
     s_traffic(e);
     bool all = hn_wait_until(s_all_expected, NULL, 5000);
-    hn_expect_settled(e->m_det, e->m_act, SHARDS, 5000); /* anything unexpected had its chance */
+    hn_expect_settled(e->m_det, e->m_act, SHARDS, 2, 5000); /* anything unexpected had its chance */
     redisReply *keys = s_keys();
     int carpet = 0, other = 0;
     for (size_t i = 0; i < keys->elements; i++) {
@@ -396,7 +396,7 @@ static void test_e2e_detection_netflow_active_timeout(void **state)
     pid_t g = hn_spawn(argv, log);
     bool banned = hn_wait_until(s_key_exists, "10.0.2.9", 8000);
     hn_wait_exit(g, 10000);
-    hn_expect_settled(e->m_det, e->m_act, SHARDS, 5000); /* the last export was judged */
+    hn_expect_settled(e->m_det, e->m_act, SHARDS, 2, 5000); /* the last export was judged */
     assert_true(banned);
     assert_string_equal(s_field("10.0.2.9", "attack_type"), "udp_flood");
     int bg = 0;
