@@ -218,9 +218,10 @@ static int s_setup(void **state)
     e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
     e->aggregator = hn_daemon(e->dir, e->conf, "aggregator", "0");
     e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
-    usleep(500 * 1000);
     pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
+    int mports[] = {e->m_col, e->m_agg, e->m_det, e->m_act};
+    hn_expect_ready(e->m_det, 1, mports, 4, 10000); /* before traffic starts */
     return 0;
 }
 
@@ -319,7 +320,8 @@ static void test_e2e_http_healthz_under_hostile_clients(void **state)
     uint64_t t_start = hn_ms();
     s_hostile_start(&s_h, e->m_act);
     assert_true(hn_wait_until(s_all_open, NULL, 10000));
-    usleep(500 * 1000); /* let the server accept them all */
+    /* the server has accepted them all */
+    hn_wait_metric(e->m_act, "floodgate_http_connections", NULL, HOSTILE_IDLE, 5000);
     double conns = s_get(e->m_act, "floodgate_http_connections");
     double limit = s_get(e->m_act, "floodgate_http_connection_limit");
     int fds = s_count_fds(e->actuator);
