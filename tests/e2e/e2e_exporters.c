@@ -40,8 +40,11 @@ static int s_setup(void **state)
     ctx_t *c = &s_ctx;
     char path[512], text[2048], bin[512];
     c->dir = hn_tmpdir("exporters");
-    c->pull = zsock_new_pull("tcp://127.0.0.1:*");
+    c->pull = zsock_new(ZMQ_PULL);
     if (!c->pull)
+        return -1;
+    hn_zmon_t *mon = hn_zmon_new(c->pull); /* before the bind: sees the collector come */
+    if (zsock_bind(c->pull, "tcp://127.0.0.1:*") < 0)
         return -1;
     c->nf_port = hn_free_port();
     c->sf_port = hn_free_port();
@@ -59,7 +62,13 @@ static int s_setup(void **state)
     snprintf(c->log, sizeof(c->log), "%s/collector.log", c->dir);
     char *argv[] = {bin, "-c", path, NULL};
     c->collector = hn_spawn(argv, c->log);
-    zclock_sleep(300); /* the sockets are bound before the loop starts */
+    /* its UDP sockets are bound (it logs event=start after) and its PUSH is
+     * connected to ours: what the exporters send now reaches the test */
+    bool up = hn_wait_log(c->log, "event=start", 10000) &&
+              hn_zmon_wait(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 10000);
+    hn_zmon_destroy(&mon);
+    if (!up)
+        fail_msg("the collector did not start and connect within 10 s; see %s", c->log);
     return hn_alive(c->collector) ? 0 : -1;
 }
 
@@ -184,7 +193,8 @@ static void test_e2e_nothing_malformed(void **state)
 {
     (void)state;
     kill(s_ctx.collector, SIGUSR1);
-    zclock_sleep(500);
+    hn_wait_log(s_ctx.log, "why=signal", 5000);
+    hn_wait_log(s_ctx.log, "event=exporter addr=127.0.0.1 proto=sflow", 5000);
     char *log = hn_read_file(s_ctx.log);
     assert_non_null(log);
     assert_null(strstr(log, "event=malformed"));
