@@ -45,7 +45,7 @@ typedef struct {
     char *dir;
     char conf[512], bird_sock[512];
     char gobgp_addr[32], bird_addr[32], exa_addr[32];
-    int redis_port, bgp_port, api_port, bird_port, act_port, exa_act_port;
+    int redis_port, bgp_port, api_port, bird_port, act_port, exa_act_port, m_act;
     pid_t redis, gobgpd, bird, actuator, exabgp;
     zsock_t *push, *exa_push;
 } bgp_t;
@@ -100,6 +100,11 @@ static pid_t s_start_exabgp(bgp_t *b)
     return hn_spawn_env(argv, env, log);
 }
 
+static bool s_gone(void *pid)
+{
+    return kill(*(int *)pid, 0) != 0;
+}
+
 /* Stop ExaBGP and, should it have left it behind, its actuator. */
 static void s_stop_exabgp(bgp_t *b)
 {
@@ -109,9 +114,10 @@ static void s_stop_exabgp(bgp_t *b)
     snprintf(path, sizeof(path), "%s/exa-actuator.pid", b->dir);
     char *pid = hn_read_file(path);
     if (pid && atoi(pid) > 0 && kill(atoi(pid), 0) == 0) {
-        kill(atoi(pid), SIGTERM);
-        usleep(500 * 1000);
-        kill(atoi(pid), SIGKILL);
+        int p = atoi(pid); /* not our child: gone when kill(p, 0) fails */
+        kill(p, SIGTERM);
+        if (!hn_wait_until(s_gone, &p, 3000))
+            kill(p, SIGKILL);
     }
     free(pid);
     unlink(path);
@@ -127,9 +133,10 @@ static void s_write_configs(bgp_t *b)
              "actuator\n    bind = tcp://127.0.0.1:%d\n    check_interval = 1\n"
              "    bgp_backend = gobgp\n    gobgp_api = 127.0.0.1:%d\n"
              "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
-             "    communities = 65000:666\n    backend_timeout = 5\n    metrics_listen = \"\"\n"
+             "    communities = 65000:666\n    backend_timeout = 5\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "hostgroup\n    default\n        ban_time = 600\n",
-             b->redis_port, b->act_port, b->api_port);
+             b->redis_port, b->act_port, b->api_port, b->m_act);
     hn_write_file(b->conf, text);
 
     snprintf(text, sizeof(text),
@@ -387,6 +394,15 @@ static void s_redis_cmd(const char *fmt, const char *arg)
     freeReplyObject(r);
 }
 
+static void s_redis_expect_no_key(const char *ip)
+{
+    redisReply *r = hn_redis(s_b.redis_port, "EXISTS fgbgp:ban:%s", ip);
+    assert_non_null(r);
+    if (r->type != REDIS_REPLY_INTEGER || r->integer != 0)
+        fail_msg("a ban key for %s was written", ip);
+    freeReplyObject(r);
+}
+
 /* ---- fixtures ---- */
 
 static bool s_session_up(void *arg)
@@ -413,6 +429,7 @@ static int s_setup(void **state)
     b->bird_port = hn_free_port();
     b->act_port = hn_free_port();
     b->exa_act_port = hn_free_port();
+    b->m_act = hn_free_port();
     s_write_configs(b);
     b->redis = hn_redis_start(b->dir, b->redis_port, true);
     b->bird = s_start_bird(b);
@@ -457,9 +474,15 @@ static void test_bgp_decision_announces_v4_and_v6(void **state)
     s_expect_route("10.0.0.5/32", "198.51.100.1", 10000);
     fprintf(stderr, "# decision -> route in BIRD: %llu ms\n", (unsigned long long)(hn_ms() - t0));
     s_expect_route("2001:db8:100::5/128", "2001:db8::1", 10000);
-    /* the whitelisted address is never announced */
+    /* the whitelisted address is never announced: the actuator refuses the
+     * decision (counted), so no key is written and nothing to announce */
+    double refused0 = hn_metric(s_b.m_act, "floodgate_actuator_decisions_refused_total",
+                                "reason=\"whitelisted\"", NULL);
     s_decide("10.0.0.53", FLOODGATE__ACTION__BAN, 600);
-    usleep(1500 * 1000);
+    if (!hn_wait_metric(s_b.m_act, "floodgate_actuator_decisions_refused_total",
+                        "reason=\"whitelisted\"", refused0 + 1, 5000))
+        fail_msg("the whitelisted decision was not refused within 5 s; logs in %s", s_b.dir);
+    s_redis_expect_no_key("10.0.0.53");
     assert_null(s_bird_route("10.0.0.53/32"));
     s_expect_match(5000);
 }
@@ -545,12 +568,25 @@ static void test_bgp_actuator_restart_converges(void **state)
     s_redis_cmd("DEL fgbgp:ban:%s", "10.0.0.9");
     s_redis_cmd("HSET fgbgp:ban:%s ip 10.0.0.10 attack_type manual", "10.0.0.10");
     s_redis_cmd("EXPIRE fgbgp:ban:%s 600", "10.0.0.10");
-    usleep(500 * 1000);
-    assert_non_null(s_bird_route("10.0.0.9/32")); /* nobody withdrew it yet */
+    /* the actuator is reaped: nothing withdraws the route while it is away */
+    assert_non_null(s_bird_route("10.0.0.9/32"));
     b->actuator = s_start_actuator(b);
     s_expect_no_route("10.0.0.9/32", 10000);
     s_expect_route("10.0.0.10/32", "198.51.100.1", 10000);
     s_expect_match(5000);
+}
+
+/* No AOF rewrite running nor scheduled (INFO persistence). */
+static bool s_aof_rewritten(void *arg)
+{
+    (void)arg;
+    redisReply *r = hn_redis(s_b.redis_port, "INFO persistence");
+    bool done = r && r->type == REDIS_REPLY_STRING &&
+                strstr(r->str, "aof_rewrite_in_progress:0") &&
+                strstr(r->str, "aof_rewrite_scheduled:0");
+    if (r)
+        freeReplyObject(r);
+    return done;
 }
 
 static void test_bgp_redis_restart_with_queue(void **state)
@@ -560,9 +596,9 @@ static void test_bgp_redis_restart_with_queue(void **state)
     redisReply *r = hn_redis(b->redis_port, "BGREWRITEAOF");
     if (r)
         freeReplyObject(r);
-    usleep(300 * 1000);
+    if (!hn_wait_until(s_aof_rewritten, NULL, 10000))
+        fail_msg("redis did not finish BGREWRITEAOF within 10 s");
     hn_stop(b->redis, 5000);
-    usleep(300 * 1000);
     s_decide("10.0.0.11", FLOODGATE__ACTION__BAN, 600); /* Redis is down: queued */
     /* announced at once all the same (the customer is protected now); the
      * key follows when Redis is back */
