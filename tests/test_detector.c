@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "common/window.h"
+
 #include "common/config.h"
 #include "detector/classify.h"
 #include "detector/detect.h"
@@ -883,6 +885,70 @@ static void test_detector_carpet_attack_not_learnt(void **state)
  * slot: it takes the place of the quietest host not under attack, counted;
  * a new host quieter than every held one is counted as full instead; a host
  * under attack is never given up. */
+/* Windows as bytes through det_ingest (the WindowBatch codec): forged ones
+ * (a bystander at an infinite rate, negative or NaN rates, a shard beyond
+ * the count, too many contributors) are refused whole and counted as
+ * malformed, never turned into a ban, while a real flood sent between them
+ * is banned. */
+static void test_detector_forged_windows_refused_flood_banned(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    fg_buf_t out;
+    const char *why;
+    fg_buf_init(&out, 0);
+    int forged = 0;
+    for (int i = 0; i < 20; i++) {
+        win_t w[2];
+        Floodgate__HostWindow *hp[2] = {&w[0].hw, &w[1].hw};
+        Floodgate__Contributor *many[WB_MAX_TOP + 1];
+        Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
+        s_win(&w[0], "10.0.0.40", 80000, 1e9, 10); /* the real flood */
+        s_win(&w[1], "10.0.0.41", 10, 1e4, 1);     /* a bystander */
+        wb.shards = 2;
+        wb.seq = ++s_seq[0];
+        wb.window_ms = 1000;
+        wb.window_end_ms = T0 + (uint64_t)i * 1000;
+        wb.n_hosts = 2;
+        wb.hosts = hp;
+        assert_int_equal(wb_pack(&wb, &out, &why), 0);
+        det_ingest(det, (const uint8_t *)out.data, out.len, T0 + (uint64_t)i * 1000);
+        /* the forgery of this round, packed by protobuf-c as a forger would */
+        switch (i % 5) {
+        case 0: w[1].total.pps = INFINITY; break;
+        case 1: w[1].udp.bps = -1e9; break;
+        case 2: w[1].total.fps = NAN; break;
+        case 3: wb.shard = 2; break;
+        case 4:
+            s_src_port(&w[1], 53, 0.5);
+            for (int k = 0; k <= WB_MAX_TOP; k++)
+                many[k] = w[1].conp[0];
+            w[1].hw.n_top = WB_MAX_TOP + 1;
+            w[1].hw.top = many;
+            break;
+        }
+        w[1].total.pps = i % 5 == 0 ? INFINITY : 1e9; /* would cross any threshold */
+        size_t n = floodgate__window_batch__get_packed_size(&wb);
+        uint8_t *raw = malloc(n);
+        floodgate__window_batch__pack(&wb, raw);
+        assert_int_equal(det_ingest(det, raw, n, T0 + (uint64_t)i * 1000 + 500), -1);
+        free(raw);
+        forged++;
+    }
+    fg_addr_t flood, bystander;
+    fg_addr_parse("10.0.0.40", &flood);
+    fg_addr_parse("10.0.0.41", &bystander);
+    size_t flood_bans = 0;
+    for (size_t i = 0; i < s_n_seen; i++) {
+        assert_false(fg_addr_eq(&s_seen[i].addr, &bystander));
+        flood_bans += fg_addr_eq(&s_seen[i].addr, &flood) && s_seen[i].action == FLOODGATE__ACTION__BAN;
+    }
+    assert_int_equal(flood_bans, 1);
+    assert_int_equal(det_stats(det)->malformed, (uint64_t)forged);
+    fg_buf_free(&out);
+    det_destroy(&det);
+}
+
 static void test_detector_full_table_still_bans_a_flood(void **state)
 {
     (void)state;
@@ -1027,6 +1093,7 @@ int main(void)
         cmocka_unit_test(test_detector_carpet_risen_steady_and_new_hosts),
         cmocka_unit_test(test_detector_carpet_attack_not_learnt),
         cmocka_unit_test(test_detector_full_table_still_bans_a_flood),
+        cmocka_unit_test(test_detector_forged_windows_refused_flood_banned),
         cmocka_unit_test(test_detector_classify_syn_flood),
         cmocka_unit_test(test_detector_classify_udp_and_amplification),
         cmocka_unit_test(test_detector_classify_icmp_frag_mixed),
