@@ -61,6 +61,15 @@ static bed_t s_b;
 
 /* ---- the daemons ---- */
 
+static bool s_pongs(void *port)
+{
+    redisReply *r = hn_redis(*(int *)port, "PING");
+    bool up = r && r->type == REDIS_REPLY_STATUS;
+    if (r)
+        freeReplyObject(r);
+    return up;
+}
+
 /* redis-server on port with its data in dir; a save point, so a failed
  * BGSAVE stops writes (stop-writes-on-bgsave-error, the default). */
 static pid_t s_redis_start(const char *dir, int port)
@@ -71,14 +80,8 @@ static pid_t s_redis_start(const char *dir, int port)
     char *argv[] = {"redis-server", "--port", p, "--bind", "127.0.0.1", "--dir", (char *)dir,
                     "--save", "3600 1", "--appendonly", "no", "--daemonize", "no", NULL};
     pid_t pid = hn_spawn(argv, log);
-    for (uint64_t end = hn_ms() + 5000; hn_ms() < end; usleep(50 * 1000)) {
-        redisReply *r = hn_redis(port, "PING");
-        bool up = r && r->type == REDIS_REPLY_STATUS;
-        if (r)
-            freeReplyObject(r);
-        if (up)
-            return pid;
-    }
+    if (hn_wait_until(s_pongs, &port, 5000))
+        return pid;
     fail_msg("redis-server on %d did not answer within 5 s (%s)", port, log);
     return -1;
 }
@@ -475,7 +478,9 @@ static void test_redis_disk_full_misconf(void **state)
         snprintf(ip, sizeof(ip), "10.0.11.%d", i);
         s_decide(ip, FLOODGATE__ACTION__BAN, 600);
     }
-    usleep(1500 * 1000);
+    /* all 25 taken: 20 queued, the rest dropped */
+    hn_wait_metric(s_b.m_port, "floodgate_actuator_queue_dropped_total", NULL, 6, 5000);
+    hn_wait_metric(s_b.m_port, "floodgate_actuator_queue_depth", NULL, 20, 5000);
     assert_true(s_metric("floodgate_actuator_queue_depth", NULL) == 20);
     assert_true(s_metric("floodgate_actuator_queue_dropped_total", NULL) == 6);
     s_log_says("event=decision_dropped");
@@ -484,7 +489,7 @@ static void test_redis_disk_full_misconf(void **state)
      * waits, none is dropped */
     for (int i = 0; i < 10; i++)
         s_decide("10.0.1.1", FLOODGATE__ACTION__ONGOING, 600);
-    usleep(500 * 1000);
+    hn_wait_metric(s_b.m_port, "floodgate_actuator_queue_coalesced_total", NULL, 10, 5000);
     assert_true(s_metric("floodgate_actuator_queue_dropped_total", NULL) == 6);
     assert_true(s_metric("floodgate_actuator_queue_coalesced_total", NULL) == 10);
     assert_true(s_route_present("10.0.0.1")); /* a refusing Redis withdraws nothing */
@@ -620,8 +625,11 @@ static void test_redis_operator_ban_clears_hold(void **state)
     assert_int_equal(s_cli("unban", ip, "--hold", "10m"), 0);
     s_cli_says("no active ban on 10.0.4.1");
     s_cli_says("held off for 600 s");
+    double held0 = s_metric("floodgate_actuator_decisions_refused_total", "reason=\"hold\"");
     s_decide(ip, FLOODGATE__ACTION__BAN, 600);
-    usleep(1000 * 1000);
+    if (!hn_wait_metric(s_b.m_port, "floodgate_actuator_decisions_refused_total",
+                        "reason=\"hold\"", held0 + 1, 5000))
+        fail_msg("the decision for held %s was not refused within 5 s", ip);
     assert_int_equal(s_pttl(ip), -2); /* held */
     assert_int_equal(s_cli("ban", ip, "--ttl", "300"), 0);
     s_cli_says("hold on new bans of 10.0.4.1 is cleared");
