@@ -55,6 +55,7 @@ static const st_stage_t s_stages[] = {
      {{"floodgate_aggregator_batches_lost_total", NULL},
       {"floodgate_aggregator_batches_malformed_total", NULL},
       {"floodgate_aggregator_records_ignored_total", "reason=\"table_full\""},
+      {"floodgate_aggregator_records_ignored_total", "reason=\"stale\""},
       {"floodgate_aggregator_windows_publish_failed_total", NULL}}},
     {"detector",
      {"floodgate_detector_windows_total", NULL},
