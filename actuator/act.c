@@ -80,14 +80,14 @@ int act_add_backend(act_t *self, backend_t **backend_p)
 
 /* ---- backends ---- */
 
-static void s_backends_ban(act_t *self, const ban_t *b)
+void act_backends_ban(act_t *self, const ban_t *b)
 {
     for (int i = 0; i < self->n_backends; i++)
         if (self->backends[i]->ops->ban(self->backends[i], b) < 0)
             self->st.backend_errors++;
 }
 
-static void s_backends_unban(act_t *self, const ban_t *b, const char *reason)
+void act_backends_unban(act_t *self, const ban_t *b, const char *reason)
 {
     for (int i = 0; i < self->n_backends; i++)
         if (self->backends[i]->ops->unban(self->backends[i], b, reason) < 0)
@@ -124,7 +124,7 @@ static void s_log_ban(const ban_t *b, const char *event)
 }
 
 /* Move *b (its details included) into the known table. */
-static ban_t *s_remember(act_t *self, ban_t *b)
+ban_t *act_remember(act_t *self, ban_t *b)
 {
     ban_t *k = malloc(sizeof(*k));
     if (!k) {
@@ -206,7 +206,9 @@ void act_unban(act_t *self, const char *ip, const char *reason)
     fg_info("event=unban ip=%s reason=%s source=%s attack_type=%s ban_count=%u", b->ip, reason,
             b->source, b->attack_type, b->ban_count);
     s_attack_log(self, b, "unban", reason);
-    s_backends_unban(self, b, reason);
+    act_backends_unban(self, b, reason);
+    if (b->flowspec && store_connected(self->store))
+        store_drop_flowspec(self->store, ip); /* its TTL ends it otherwise */
     zhashx_delete(self->known, ip); /* frees b */
 }
 
@@ -287,6 +289,8 @@ static int s_ban(act_t *self, pending_t *p)
         s_refuse(self, p);
         return 0;
     }
+    if (act_fs_admit(self, p))
+        return 0;
     if (!trust_budget_take(self->trust, fg_mono_ms())) {
         trust_refused(self->trust, false, b->ip, TRUST_BAN_RATE, NULL);
         return 0;
@@ -301,12 +305,12 @@ static int s_ban(act_t *self, pending_t *p)
     if (store_write_ban(self->store, b, "ban", now) < 0)
         return act_redis_failed(self, "ban");
     self->st.bans++;
-    ban_t *k = s_remember(self, b);
+    ban_t *k = act_remember(self, b);
     if (!k)
         return 0;
     s_log_ban(k, "ban");
     s_attack_log(self, k, "ban", NULL);
-    s_backends_ban(self, k);
+    act_backends_ban(self, k);
     return 0;
 }
 
@@ -332,7 +336,7 @@ static int s_renew(act_t *self, const ban_t *k, uint32_t ban_time)
         return act_redis_failed(self, "renew");
     }
     self->st.renewed++;
-    ban_t *r = s_remember(self, &nb); /* replaces (and frees) k */
+    ban_t *r = act_remember(self, &nb); /* replaces (and frees) k */
     if (r) {
         s_log_ban(r, "renew");
         s_attack_log(self, r, "renew", NULL);
@@ -386,7 +390,7 @@ static int s_write_pending(act_t *self, const ban_t *k, const char *event)
         self->st.bans++;
     else
         self->st.restored++;
-    ban_t *r = s_remember(self, &nb); /* replaces (and frees) k */
+    ban_t *r = act_remember(self, &nb); /* replaces (and frees) k */
     if (r) {
         s_log_ban(r, event);
         s_attack_log(self, r, event, NULL);
@@ -410,14 +414,14 @@ void act_announce_pending(act_t *self, const pending_t *p, const char *why)
         b.ban_time = s_group_ban_time(self, b.hostgroup);
     ban_set_times(&b, fg_now_ms());
     b.pending = true;
-    ban_t *k = s_remember(self, &b);
+    ban_t *k = act_remember(self, &b);
     if (!k)
         return;
     self->st.provisional++;
     fg_info("event=ban_pending ip=%s redis=%s attack_type=%s ban_time=%u hint=\"announced now, "
             "its key is written when Redis takes it\"",
             k->ip, why, k->attack_type, k->ban_time);
-    s_backends_ban(self, k);
+    act_backends_ban(self, k);
 }
 
 /* A decision for ip whose known ban k is pending: write it when the key is
@@ -452,6 +456,8 @@ int act_apply(act_t *self, pending_t *p)
     bool renew = p->enable_ban && strcmp(self->cfg->actuator.renewal, "renew") == 0;
     uint32_t ban_time = p->ban.ban_time ? p->ban.ban_time : s_group_ban_time(self, p->ban.hostgroup);
     if (ttl != -2) { /* banned */
+        if (old && act_fs_escalate_due(self, old))
+            return act_fs_escalate(self, old);
         if (renew && old && s_renew_due(self, ttl, ban_time))
             return s_renew(self, old, ban_time);
         if (p->action == FLOODGATE__ACTION__BAN)
@@ -537,6 +543,7 @@ int act_decision(act_t *self, const Floodgate__Decision *d)
     p.ban.ban_time = ban_time;
     p.action = d->action;
     p.enable_ban = d->enable_ban;
+    act_fs_plan(self, g, d, &p);
     if (self->qcount > 0 && act_queued(self, p.ban.ip)) {
         self->st.queue_coalesced++; /* the one waiting already bans or renews it */
     } else if (self->qcount > 0 || act_apply(self, &p) != 0) {
@@ -572,7 +579,7 @@ void act_adopt(act_t *self, const char *ip, bool silent)
         if (tmp.ban_count == 0 && store_last_ban_count(self->store, ip, &last) == 0)
             tmp.ban_count = last + 1;
     }
-    ban_t *b = s_remember(self, &tmp);
+    ban_t *b = act_remember(self, &tmp);
     if (!b)
         return;
     if (silent) {
@@ -584,7 +591,7 @@ void act_adopt(act_t *self, const char *ip, bool silent)
     act_record(self, b, "ban", NULL, true);
     s_log_ban(b, "ban");
     s_attack_log(self, b, "ban", NULL);
-    s_backends_ban(self, b);
+    act_backends_ban(self, b);
 }
 
 const ban_t *act_known_ban(const act_t *self, const char *ip)

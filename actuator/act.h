@@ -88,6 +88,9 @@ typedef struct {
     uint64_t restored;         /* bans written back after Redis lost its data */
     uint64_t redis_data_lost;  /* times Redis came back without any of our bans */
     uint64_t redis_writable;   /* 1 while Redis is up and accepts writes */
+    uint64_t flowspec_waits;   /* new bans not made: no usable FlowSpec rules (policy flowspec) */
+    uint64_t flowspec_fallbacks; /* blackholed instead: no usable rules (flowspec_then_blackhole) */
+    uint64_t flowspec_escalations; /* rules replaced by the blackhole: the attack went on */
 } act_stats_t;
 
 /* Defaults: notifications on, 500 ms timeout, 10000 queued decisions. */

@@ -107,6 +107,11 @@ static const zpl_key_t s_keys[] = {
     INT_R(backend_parallel, "4", 1, 64),
     INT_R(backend_queue, "65536", 16, 10000000),
     INT_R(redis_queue, "10000", 1, 10000000),
+    INT(flowspec_budget, "4", 1, 16),
+    {.name = "flowspec_target", .kind = ZPL_DOUBLE, .off = F(flowspec_target), .def = "0.95", .min = 0.5, .max = 1},
+    {.name = "flowspec_max_collateral", .kind = ZPL_DOUBLE, .off = F(flowspec_max_collateral), .def = "0.05", .min = 0, .max = 1},
+    {.name = "flowspec_min_samples", .kind = ZPL_DOUBLE, .off = F(flowspec_min_samples), .def = "100", .min = 0, .max = 1e9},
+    INT(flowspec_max_rules, "2000", 1, 1000000),
 };
 /* clang-format on */
 

@@ -45,6 +45,12 @@ typedef struct {
     int backend_parallel;      /* gobgp commands at once */
     int backend_queue;         /* route commands waiting */
     int redis_queue;           /* decisions waiting while Redis is down or refuses writes */
+    /* FlowSpec (hostgroup mitigation = flowspec...) */
+    int flowspec_budget;           /* rules per attack at most */
+    double flowspec_target;        /* attack share the rules must cover */
+    double flowspec_max_collateral; /* share of normal traffic they may also match */
+    double flowspec_min_samples;   /* flow samples a breakdown needs to support a rule */
+    int flowspec_max_rules;        /* rules in force in total */
 } act_config_t;
 
 /* The section "actuator" (checked once the whole file is read by

@@ -31,6 +31,10 @@ typedef struct {
     char event[16], reason[24];
     bool with_history;
     uint64_t at_ms;
+    /* FlowSpec: why no rule set is usable ("" = usable or not asked), and
+     * whether the hostgroup then falls back to the blackhole */
+    char fs_wait[16];
+    bool fs_fallback;
 } pending_t;
 
 struct act_t {
@@ -54,7 +58,7 @@ struct act_t {
     uint64_t next_connect_ms, next_subscribe_ms, next_scan_ms; /* monotonic */
     uint64_t next_retry_ms, next_sweep_ms;                    /* monotonic */
     act_stats_t st;
-    fg_ratelimit_t rl_malformed, rl_redis, rl_badkeys, rl_refused, rl_log, rl_queue;
+    fg_ratelimit_t rl_flowspec, rl_malformed, rl_redis, rl_badkeys, rl_refused, rl_log, rl_queue;
 };
 
 /* act_sync.c */
@@ -98,5 +102,32 @@ const char *act_vanish_reason(const ban_t *b);
 
 /* Hand every known ban to each backend's sync. */
 void act_backends_sync(act_t *self);
+
+/* Tell every backend of a ban / its end (failures counted). */
+void act_backends_ban(act_t *self, const ban_t *b);
+void act_backends_unban(act_t *self, const ban_t *b, const char *reason);
+
+/* Move *b into the known table (replacing and freeing a ban of the same
+ * ip); NULL on OOM (b is cleared). */
+ban_t *act_remember(act_t *self, ban_t *b);
+
+/* act_flowspec.c */
+
+/* The hostgroup g's mitigation for decision d into p: detect_only clears
+ * enable_ban; flowspec... make p->ban's rules or say in p->fs_wait why
+ * none are usable. */
+void act_fs_plan(act_t *self, const fg_hostgroup_t *g, const Floodgate__Decision *d,
+                 pending_t *p);
+
+/* Before a new ban of p: the cap on rules in force; 1 when the ban waits
+ * (policy flowspec, no usable rules: counted, logged), 0 to go on (with
+ * the rules, or with the blackhole as fallback). */
+int act_fs_admit(act_t *self, pending_t *p);
+
+/* Is the known ban k (rules) to escalate to the blackhole now? */
+bool act_fs_escalate_due(const act_t *self, const ban_t *k);
+
+/* Escalate k: the blackhole instead of its rules. 0 done, 1 retry. */
+int act_fs_escalate(act_t *self, const ban_t *k);
 
 #endif

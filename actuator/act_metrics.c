@@ -37,6 +37,9 @@ static const fg_series_t s_series[] = {
     {"floodgate_actuator_repeat_offenders_total", "counter", "Bans and renewals of an address banned before within repeat_window.", "", S(repeat_offenders)},
     {"floodgate_actuator_attack_log_lines_total", "counter", "JSON lines written to attack_log.", "", S(attack_log_lines)},
     {"floodgate_actuator_attack_log_errors_total", "counter", "JSON lines that could not be written to attack_log.", "", S(attack_log_errors)},
+    {"floodgate_actuator_flowspec_total", "counter", "FlowSpec outcomes other than rules sent: wait (policy flowspec, no usable rule set: no block yet), fallback (flowspec_then_blackhole: blackholed instead), escalated (the attack went on: rules replaced by the blackhole).", "result=\"wait\"", S(flowspec_waits)},
+    {"floodgate_actuator_flowspec_total", "counter", "", "result=\"fallback\"", S(flowspec_fallbacks)},
+    {"floodgate_actuator_flowspec_total", "counter", "", "result=\"escalated\"", S(flowspec_escalations)},
 };
 #undef S
 

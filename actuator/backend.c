@@ -159,6 +159,11 @@ static int s_log_ban(backend_t *base, const ban_t *b)
 {
     const fg_config_t *cfg = ((log_backend_t *)base)->cfg;
     char prefix[FG_PREFIX_STRLEN];
+    if (ban_is_flowspec(b)) {
+        fg_info("event=backend_announce backend=log kind=flowspec ip=%s rules=%s", b->ip,
+                b->flowspec);
+        return 0;
+    }
     if (backend_prefix(cfg, b->ip, prefix) < 0)
         return -1;
     fg_info("event=backend_announce backend=log prefix=%s next_hop=%s communities=65535:666%s%s",
@@ -170,6 +175,11 @@ static int s_log_ban(backend_t *base, const ban_t *b)
 static int s_log_unban(backend_t *base, const ban_t *b, const char *reason)
 {
     char prefix[FG_PREFIX_STRLEN];
+    if (ban_is_flowspec(b)) {
+        fg_info("event=backend_withdraw backend=log kind=flowspec ip=%s reason=%s rules=%s",
+                b->ip, reason, b->flowspec);
+        return 0;
+    }
     if (backend_prefix(((log_backend_t *)base)->cfg, b->ip, prefix) < 0)
         return -1;
     fg_info("event=backend_withdraw backend=log prefix=%s reason=%s", prefix, reason);

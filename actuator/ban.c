@@ -7,11 +7,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "actuator/flowspec.h"
 #include "common/fgjson.h"
 
 static const char *s_field_names[BAN_NFIELDS] = {
     "ip",        "attack_type", "direction",  "metric",    "value",     "threshold",
-    "hostgroup", "source",      "banned_at", "expires_at", "ban_count", "details"};
+    "hostgroup", "source",      "banned_at", "expires_at", "ban_count", "details",
+    "mitigation", "flowspec"};
+
+bool ban_is_flowspec(const ban_t *b)
+{
+    return b->flowspec && strcmp(b->mitigation, "flowspec") == 0;
+}
 
 /* Copy a name-like string (attack type, metric, hostgroup, source), keeping
  * it printable and free of spaces and quotes so log lines and script
@@ -186,15 +193,20 @@ void ban_set_times(ban_t *b, uint64_t now_ms)
 void ban_clear(ban_t *b)
 {
     free(b->details);
+    free(b->flowspec);
     memset(b, 0, sizeof(*b));
 }
 
 int ban_copy(ban_t *dst, const ban_t *src)
 {
     *dst = *src;
-    dst->details = NULL;
-    if (src->details && !(dst->details = strdup(src->details)))
+    dst->details = dst->flowspec = NULL;
+    if ((src->details && !(dst->details = strdup(src->details))) ||
+        (src->flowspec && !(dst->flowspec = strdup(src->flowspec)))) {
+        free(dst->details);
+        dst->details = NULL;
         return -1;
+    }
     return 0;
 }
 
@@ -211,7 +223,10 @@ void ban_fields(const ban_t *b, ban_fields_t *f)
     const char *v[BAN_NFIELDS] = {b->ip,           b->attack_type,     b->direction,
                                   b->metric,       f->value_text,      f->threshold_text,
                                   b->hostgroup,    b->source,          f->banned_at,
-                                  f->expires_at,   f->ban_count_text,  b->details ? b->details : "{}"};
+                                  f->expires_at,   f->ban_count_text,  b->details ? b->details : "{}",
+                                  b->mitigation[0] ? b->mitigation : "blackhole",
+                                  b->flowspec ? b->flowspec : ""};
+    f->n = b->flowspec ? BAN_NFIELDS : BAN_NFIELDS - 2;
     memcpy(f->name, s_field_names, sizeof(f->name));
     memcpy(f->value, v, sizeof(f->value));
     snprintf(f->recent, sizeof(f->recent), "%u", b->recent_bans);
@@ -250,6 +265,30 @@ static int s_set_count(uint32_t *out, const char *value)
     return 0;
 }
 
+/* The rules of a ban read back: kept only when they parse as a rule set
+ * ("" clears them). */
+static int s_set_flowspec(ban_t *b, const char *value)
+{
+    fs_set_t set;
+    fs_action_t act;
+    double rate;
+    char rt[32];
+    char *p = NULL;
+    fg_addr_t ip;
+    if (value[0] && fs_set_parse(value, &set, &act, &rate, rt, sizeof(rt)) < 0)
+        return -1;
+    /* every rule is for the ban's own address: a hand-written hash must not
+     * aim rules at another host */
+    for (int i = 0; value[0] && i < set.n; i++)
+        if (fg_addr_parse(b->ip, &ip) < 0 || !fg_addr_eq(&ip, &set.rule[i].dst.addr))
+            return -1;
+    if (value[0] && !(p = strdup(value)))
+        return -1;
+    free(b->flowspec);
+    b->flowspec = p;
+    return 0;
+}
+
 int ban_set_field(ban_t *b, const char *name, const char *value)
 {
     if (strcmp(name, "attack_type") == 0)
@@ -275,6 +314,12 @@ int ban_set_field(ban_t *b, const char *name, const char *value)
         return ban_parse_time(value, &b->banned_at);
     else if (strcmp(name, "ban_count") == 0)
         return s_set_count(&b->ban_count, value);
+    else if (strcmp(name, "mitigation") == 0) {
+        if (strcmp(value, "blackhole") && strcmp(value, "flowspec"))
+            return -1;
+        strcpy(b->mitigation, value);
+    } else if (strcmp(name, "flowspec") == 0)
+        return s_set_flowspec(b, value);
     else if (strcmp(name, "details") == 0) {
         char *p = strlen(value) <= BAN_DETAILS_MAX ? strdup(value) : NULL;
         if (!p)
@@ -311,6 +356,12 @@ static void s_json_fields(json_t *j, const ban_t *b, bool *ok)
     fgjson_set_str(j, "banned_at", banned, ok);
     fgjson_set_str(j, "expires_at", expires, ok);
     fgjson_set_uint(j, "ban_count", b->ban_count, ok);
+    if (b->flowspec) {
+        json_t *fs = fgjson_parse(b->flowspec, BAN_DETAILS_MAX);
+        fgjson_set_str(j, "mitigation", b->mitigation[0] ? b->mitigation : "blackhole", ok);
+        if (fs)
+            fgjson_set_new(j, "flowspec", fs, ok);
+    }
 }
 
 char *ban_json(const ban_t *b, const char *event, const char *reason, uint64_t now_ms)

@@ -14,7 +14,7 @@
 #include "common/addr.h"
 #include "floodgate.pb-c.h"
 
-#define BAN_NFIELDS 12
+#define BAN_NFIELDS 14 /* 12, plus mitigation and flowspec when the ban has rules */
 #define BAN_TIME_STRLEN 24 /* "2026-11-27T10:41:42Z" + NUL */
 #define BAN_MAX_TOP 32     /* contributors kept in details */
 #define BAN_DETAILS_MAX 65536 /* longest details text accepted from Redis */
@@ -41,12 +41,20 @@ typedef struct {
                             * was down or lost its data (memory only) */
     bool restore;          /* pending because Redis lost it: to be written back */
     char *details;      /* JSON text, owned; NULL = "{}" */
+    /* FlowSpec: the rules (fs_set_json text, owned; NULL = none) and how the
+     * ban blocks: "flowspec" (the rules) or "blackhole" ("" = blackhole) */
+    char *flowspec;
+    char mitigation[16];
 } ban_t;
+
+/* Does the ban block with FlowSpec rules (not the blackhole route)? */
+bool ban_is_flowspec(const ban_t *b);
 
 /* The hash fields of a ban: names and values, valid while both the ban and
  * this struct live. The numbers and times are formatted into the named
  * buffers; name[] and value[] list them in schema order for HSET/XADD. */
 typedef struct {
+    int n; /* fields in use */
     const char *name[BAN_NFIELDS];
     const char *value[BAN_NFIELDS];
     char value_text[32];

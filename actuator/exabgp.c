@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "actuator/backend.h"
+#include "actuator/flowspec.h"
 #include "common/fgbuf.h"
 #include "common/log.h"
 
@@ -32,6 +33,7 @@ typedef struct {
     int fd;                /* -1: closed (pipe without a reader) */
     bool own_fd;           /* the pipe (not stdout) */
     zhashx_t *desired;     /* prefix -> count of bans */
+    zhashx_t *desired_fs;  /* fs_rule_key -> its "flow route { ... }" text (owned) */
     fg_buf_t out;          /* API lines not yet written, at most EXA_BUF_MAX bytes */
     uint64_t next_open_ms;
     uint64_t lines, dropped, write_errors, reopens;
@@ -66,10 +68,82 @@ static void s_route(exa_t *self, bool announce, const char *prefix)
     s_append(self, line);
 }
 
+/* "flow route { match { ... } then { ... } }" of one rule into out. */
+static int s_flow_text(const fs_rule_t *r, fs_action_t act, double rate, const char *rt,
+                       char *out, size_t len)
+{
+    char dst[FG_PREFIX_STRLEN], src[FG_PREFIX_STRLEN], m[512] = "", t[64];
+    size_t n = 0;
+    bool v6 = !fg_addr_is_v4(&r->dst.addr);
+#define M(...) n += (size_t)snprintf(m + n, n < sizeof(m) ? sizeof(m) - n : 0, __VA_ARGS__)
+    M("destination %s; ", fg_prefix_format(&r->dst, dst));
+    if (r->src.len)
+        M("source %s; ", fg_prefix_format(&r->src, src));
+    if (r->proto >= 0)
+        M("%s =%d; ", v6 ? "next-header" : "protocol", r->proto);
+    if (r->sport >= 0)
+        M("source-port =%d; ", r->sport);
+    if (r->dport >= 0)
+        M("destination-port =%d; ", r->dport);
+    if (r->tcp_flags & FS_TCP_SYN)
+        M("tcp-flags [ syn ]; ");
+    if (r->fragment)
+        M("fragment [ is-fragment ]; ");
+#undef M
+    if (n >= sizeof(m))
+        return -1;
+    if (act == FS_RATE_LIMIT)
+        snprintf(t, sizeof(t), "rate-limit %.0f;", rate);
+    else if (act == FS_REDIRECT_RT)
+        snprintf(t, sizeof(t), "redirect %s;", rt);
+    else
+        snprintf(t, sizeof(t), "discard;");
+    int k = snprintf(out, len, "flow route { match { %s} then { %s } }", m, t);
+    return k < 0 || (size_t)k >= len ? -1 : 0;
+}
+
+static void s_text_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static void s_flow(exa_t *self, bool announce, const char *text)
+{
+    char line[1100];
+    snprintf(line, sizeof(line), "%s %s\n", announce ? "announce" : "withdraw", text);
+    s_append(self, line);
+}
+
+/* The rules of b in or out of the desired set; their lines when emit. */
+static int s_flows(exa_t *self, const ban_t *b, bool add, bool emit)
+{
+    fs_set_t set;
+    fs_action_t act;
+    double rate;
+    char rt[32], key[FS_RULE_STRLEN], text[1024];
+    if (fs_set_parse(b->flowspec, &set, &act, &rate, rt, sizeof(rt)) < 0)
+        return -1;
+    for (int i = 0; i < set.n; i++) {
+        if (fs_rule_key(&set.rule[i], key, sizeof(key)) < 0 ||
+            s_flow_text(&set.rule[i], act, rate, rt, text, sizeof(text)) < 0)
+            return -1;
+        if (add)
+            zhashx_update(self->desired_fs, key, strdup(text));
+        else
+            zhashx_delete(self->desired_fs, key);
+        if (emit)
+            s_flow(self, add, text);
+    }
+    return 0;
+}
+
 static void s_announce_all(exa_t *self)
 {
     for (void *it = zhashx_first(self->desired); it; it = zhashx_next(self->desired))
         s_route(self, true, zhashx_cursor(self->desired));
+    for (char *t = zhashx_first(self->desired_fs); t; t = zhashx_next(self->desired_fs))
+        s_flow(self, true, t);
 }
 
 /* Open the pipe when there is a reader (O_NONBLOCK write-only open fails
@@ -129,6 +203,11 @@ static int s_ban(backend_t *base, const ban_t *b)
 {
     exa_t *self = (exa_t *)base;
     char prefix[FG_PREFIX_STRLEN];
+    if (ban_is_flowspec(b)) {
+        int rc = s_flows(self, b, true, true);
+        s_flush(self);
+        return rc;
+    }
     if (backend_prefix(self->cfg, b->ip, prefix) < 0)
         return -1;
     if (s_count(self, prefix, 1) == 1)
@@ -142,6 +221,11 @@ static int s_unban(backend_t *base, const ban_t *b, const char *reason)
     (void)reason;
     exa_t *self = (exa_t *)base;
     char prefix[FG_PREFIX_STRLEN];
+    if (ban_is_flowspec(b)) {
+        int rc = s_flows(self, b, false, true);
+        s_flush(self);
+        return rc;
+    }
     if (backend_prefix(self->cfg, b->ip, prefix) < 0)
         return -1;
     if (s_count(self, prefix, -1) == 0)
@@ -155,8 +239,11 @@ static int s_sync(backend_t *base, const ban_t *const *bans, size_t n)
     exa_t *self = (exa_t *)base;
     char prefix[FG_PREFIX_STRLEN];
     zhashx_purge(self->desired);
+    zhashx_purge(self->desired_fs);
     for (size_t i = 0; i < n; i++)
-        if (backend_prefix(self->cfg, bans[i]->ip, prefix) == 0)
+        if (ban_is_flowspec(bans[i]))
+            s_flows(self, bans[i], true, false);
+        else if (backend_prefix(self->cfg, bans[i]->ip, prefix) == 0)
             s_count(self, prefix, 1);
     s_announce_all(self);
     s_flush(self);
@@ -197,6 +284,7 @@ static void s_destroy(backend_t *base)
     if (self->own_fd && self->fd >= 0)
         close(self->fd);
     zhashx_destroy(&self->desired);
+    zhashx_destroy(&self->desired_fs);
     fg_buf_free(&self->out);
     free(self);
 }
@@ -225,11 +313,14 @@ backend_t *backend_exabgp_new(const fg_config_t *cfg)
     self->base.ops = &s_ops;
     self->cfg = cfg;
     self->desired = zhashx_new();
+    self->desired_fs = zhashx_new();
+    if (self->desired_fs)
+        zhashx_set_destructor(self->desired_fs, s_text_free);
     self->own_fd = cfg->actuator.exabgp_pipe[0] != '\0';
     self->fd = self->own_fd ? -1 : STDOUT_FILENO;
     if (!self->own_fd)
         fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK);
-    if (!self->desired) {
+    if (!self->desired || !self->desired_fs) {
         s_destroy(&self->base);
         return NULL;
     }

@@ -28,7 +28,16 @@
 #define GOBGP_BLACKHOLE 4294902426ULL /* 65535:666 as gobgp's JSON prints it */
 #define GOBGP_ATTR_COMMUNITIES 8   /* RFC 1997 COMMUNITIES path attribute type code */
 
-enum { TAG_ADD, TAG_DEL, TAG_LIST4, TAG_LIST6 };
+enum { TAG_ADD, TAG_DEL, TAG_LIST4, TAG_LIST6, TAG_FS_ADD, TAG_FS_DEL, TAG_LIST_FS4, TAG_LIST_FS6 };
+#define GOBGP_LISTINGS 4
+
+/* A FlowSpec rule a ban wants: the rule and its action. */
+typedef struct {
+    fs_rule_t rule;
+    fs_action_t act;
+    double rate;
+    char rt[32];
+} gobgp_fs_t;
 
 typedef struct {
     backend_t base;
@@ -36,6 +45,8 @@ typedef struct {
     runner_t *runner;
     zhashx_t *desired;   /* prefix -> count of bans (as a pointer) */
     zhashx_t *seen;      /* blackhole prefixes of the listing being collected */
+    zhashx_t *desired_fs; /* fs_rule_key -> gobgp_fs_t (owned) */
+    zhashx_t *seen_fs;    /* floodgate's rules of the FlowSpec listings */
     int listing;         /* listing jobs still running */
     bool listing_failed;
     uint64_t next_resync_ms;
@@ -165,7 +176,10 @@ static void s_on_route(const char *prefix, bool blackhole, void *arg)
 static int s_submit(gobgp_t *self, int tag, const char *prefix)
 {
     bool v6 = prefix && strchr(prefix, ':');
-    const char *fam = (tag == TAG_LIST6 || v6) ? "ipv6" : "ipv4";
+    const char *fam = tag == TAG_LIST_FS4   ? "ipv4-flowspec"
+                      : tag == TAG_LIST_FS6 ? "ipv6-flowspec"
+                      : (tag == TAG_LIST6 || v6) ? "ipv6"
+                                                 : "ipv4";
     const char *nh = v6 ? self->cfg->actuator.next_hop_v6 : self->cfg->actuator.next_hop_v4;
     const char *head[] = {
         self->cfg->actuator.gobgp_client, "-u", self->host, "-p", self->port, "global", "rib"};
@@ -228,15 +242,32 @@ static void s_reconcile(gobgp_t *self)
                 (unsigned long long)removed);
 }
 
+static void s_reconcile_fs(gobgp_t *self);
+
+static void s_on_rule(const char *key, void *arg)
+{
+    gobgp_t *self = arg;
+    fs_rule_t r;
+    fg_addr_t a;
+    /* only rules for monitored hosts are floodgate's to withdraw */
+    if (fs_rule_parse_key(key, &r) == 0 && (a = r.dst.addr, fg_config_group(self->cfg, &a)))
+        zhashx_update(self->seen_fs, key, (void *)1);
+}
+
 static void s_listing_done(gobgp_t *self, const runner_result_t *r)
 {
-    if (!r->ok || gobgp_parse_rib(r->out, s_on_route, self) < 0)
+    bool fs = r->tag == TAG_LIST_FS4 || r->tag == TAG_LIST_FS6;
+    if (!r->ok || (fs ? gobgp_fs_parse_rib(r->out, s_on_rule, self)
+                      : gobgp_parse_rib(r->out, s_on_route, self)) < 0)
         self->listing_failed = true;
     if (--self->listing > 0)
         return;
-    if (!self->listing_failed)
+    if (!self->listing_failed) {
         s_reconcile(self);
+        s_reconcile_fs(self);
+    }
     zhashx_purge(self->seen);
+    zhashx_purge(self->seen_fs);
 }
 
 static void s_done(const runner_result_t *r, void *arg)
@@ -261,7 +292,12 @@ static void s_done(const runner_result_t *r, void *arg)
     } else if (r->tag == TAG_DEL) {
         self->st.withdrawn++;
     }
-    if (r->tag == TAG_LIST4 || r->tag == TAG_LIST6)
+    if (r->tag == TAG_FS_ADD)
+        self->st.announced++;
+    else if (r->tag == TAG_FS_DEL)
+        self->st.withdrawn++;
+    if (r->tag == TAG_LIST4 || r->tag == TAG_LIST6 || r->tag == TAG_LIST_FS4 ||
+        r->tag == TAG_LIST_FS6)
         s_listing_done(self, r);
 }
 
@@ -272,11 +308,110 @@ static void s_resync(gobgp_t *self)
         return;
     self->listing_failed = false;
     zhashx_purge(self->seen);
-    self->listing = 2;
-    if (s_submit(self, TAG_LIST4, NULL) < 0)
-        self->listing--, self->listing_failed = true;
-    if (s_submit(self, TAG_LIST6, NULL) < 0)
-        self->listing--, self->listing_failed = true;
+    zhashx_purge(self->seen_fs);
+    self->listing = GOBGP_LISTINGS;
+    static const int tags[GOBGP_LISTINGS] = {TAG_LIST4, TAG_LIST6, TAG_LIST_FS4, TAG_LIST_FS6};
+    for (int i = 0; i < GOBGP_LISTINGS; i++)
+        if (s_submit(self, tags[i], NULL) < 0)
+            self->listing--, self->listing_failed = true;
+}
+
+/* ---- FlowSpec ---- */
+
+static void s_fs_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* Add (then the rule's action) or delete one rule through the client. */
+static int s_fs_submit(gobgp_t *self, const gobgp_fs_t *f, bool add, const char *key)
+{
+    const char *argv[RUNNER_MAX_ARGS];
+    char buf[1024];
+    const char *head[] = {
+        self->cfg->actuator.gobgp_client, "-u", self->host, "-p", self->port, "global", "rib"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+        argv[n++] = head[i];
+    if (gobgp_fs_args(&f->rule, f->act, f->rate, f->rt, add, argv, n, RUNNER_MAX_ARGS, buf,
+                      sizeof(buf)) < 0)
+        return -1;
+    int tag = add ? TAG_FS_ADD : TAG_FS_DEL;
+    if (runner_submit(self->runner, argv, key, tag, NULL) < 0) {
+        self->st.dropped++;
+        fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,
+                  "event=backend_error backend=gobgp op=%s rule=\"%s\" reason=queue_full",
+                  add ? "announce" : "withdraw", key);
+        return -1;
+    }
+    return 0;
+}
+
+/* The rules of b's rule set, each with the set's action, to fn. */
+static int s_fs_each(gobgp_t *self, const ban_t *b, bool add, bool submit)
+{
+    fs_set_t set;
+    gobgp_fs_t f;
+    char key[FS_RULE_STRLEN];
+    if (fs_set_parse(b->flowspec, &set, &f.act, &f.rate, f.rt, sizeof(f.rt)) < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < set.n; i++) {
+        f.rule = set.rule[i];
+        if (fs_rule_key(&f.rule, key, sizeof(key)) < 0)
+            continue;
+        if (add) {
+            gobgp_fs_t *copy = malloc(sizeof(*copy));
+            if (!copy)
+                return -1;
+            *copy = f;
+            zhashx_update(self->desired_fs, key, copy);
+        } else {
+            zhashx_delete(self->desired_fs, key);
+        }
+        if (submit && s_fs_submit(self, &f, add, key) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+static int s_fs_ban(gobgp_t *self, const ban_t *b, bool submit)
+{
+    return s_fs_each(self, b, true, submit);
+}
+
+static int s_fs_unban(gobgp_t *self, const ban_t *b)
+{
+    return s_fs_each(self, b, false, true);
+}
+
+/* The FlowSpec listings are in: add the rules missing, delete floodgate's
+ * rules no ban wants. */
+static void s_reconcile_fs(gobgp_t *self)
+{
+    uint64_t added = 0, removed = 0;
+    self->st.fs_rib = zhashx_size(self->seen_fs);
+    for (gobgp_fs_t *f = zhashx_first(self->desired_fs); f; f = zhashx_next(self->desired_fs)) {
+        const char *key = zhashx_cursor(self->desired_fs);
+        if (!zhashx_lookup(self->seen_fs, key) && !runner_busy(self->runner, key) &&
+            s_fs_submit(self, f, true, key) == 0)
+            added++;
+    }
+    for (void *it = zhashx_first(self->seen_fs); it; it = zhashx_next(self->seen_fs)) {
+        const char *key = zhashx_cursor(self->seen_fs);
+        gobgp_fs_t f = {.act = FS_DISCARD};
+        if (!zhashx_lookup(self->desired_fs, key) && !runner_busy(self->runner, key) &&
+            fs_rule_parse_key(key, &f.rule) == 0 && s_fs_submit(self, &f, false, key) == 0)
+            removed++;
+    }
+    self->st.resync_added += added;
+    self->st.resync_removed += removed;
+    if (added + removed > 0)
+        fg_info("event=backend_resync backend=gobgp kind=flowspec rib=%zu desired=%zu "
+                "announce=%llu withdraw=%llu",
+                zhashx_size(self->seen_fs), zhashx_size(self->desired_fs),
+                (unsigned long long)added, (unsigned long long)removed);
 }
 
 /* ---- the vtable ---- */
@@ -285,6 +420,8 @@ static int s_ban(backend_t *base, const ban_t *b)
 {
     gobgp_t *self = (gobgp_t *)base;
     char prefix[FG_PREFIX_STRLEN];
+    if (ban_is_flowspec(b))
+        return s_fs_ban(self, b, true);
     if (backend_prefix(self->cfg, b->ip, prefix) < 0)
         return -1;
     intptr_t n = (intptr_t)zhashx_lookup(self->desired, prefix);
@@ -297,6 +434,8 @@ static int s_unban(backend_t *base, const ban_t *b, const char *reason)
     (void)reason;
     gobgp_t *self = (gobgp_t *)base;
     char prefix[FG_PREFIX_STRLEN];
+    if (ban_is_flowspec(b))
+        return s_fs_unban(self, b);
     if (backend_prefix(self->cfg, b->ip, prefix) < 0)
         return -1;
     intptr_t n = (intptr_t)zhashx_lookup(self->desired, prefix);
@@ -313,7 +452,12 @@ static int s_sync(backend_t *base, const ban_t *const *bans, size_t n)
     gobgp_t *self = (gobgp_t *)base;
     char prefix[FG_PREFIX_STRLEN];
     zhashx_purge(self->desired);
+    zhashx_purge(self->desired_fs);
     for (size_t i = 0; i < n; i++) {
+        if (ban_is_flowspec(bans[i])) {
+            s_fs_ban(self, bans[i], false);
+            continue;
+        }
         if (backend_prefix(self->cfg, bans[i]->ip, prefix) < 0)
             continue;
         intptr_t c = (intptr_t)zhashx_lookup(self->desired, prefix);
@@ -360,6 +504,8 @@ static void s_destroy(backend_t *base)
     runner_destroy(&self->runner);
     zhashx_destroy(&self->desired);
     zhashx_destroy(&self->seen);
+    zhashx_destroy(&self->desired_fs);
+    zhashx_destroy(&self->seen_fs);
     free(self);
 }
 
@@ -387,6 +533,7 @@ void gobgp_get_stats(const backend_t *base, gobgp_stats_t *out)
     const gobgp_t *self = (const gobgp_t *)base;
     *out = self->st;
     out->desired = zhashx_size(self->desired);
+    out->fs_desired = zhashx_size(self->desired_fs);
     out->queue = runner_queued(self->runner) + (size_t)runner_running(self->runner);
 }
 
@@ -411,12 +558,16 @@ backend_t *backend_gobgp_new(const fg_config_t *cfg)
                               cfg->actuator.backend_timeout * 1000, GOBGP_OUT_MAX, s_done, self);
     self->desired = zhashx_new();
     self->seen = zhashx_new();
+    self->desired_fs = zhashx_new();
+    self->seen_fs = zhashx_new();
+    if (self->desired_fs)
+        zhashx_set_destructor(self->desired_fs, s_fs_free);
     snprintf(self->communities, sizeof(self->communities), "65535:666%s%s",
              cfg->actuator.communities[0] ? "," : "", cfg->actuator.communities);
     for (char *p = self->communities; *p; p++)
         if (*p == ' ')
             *p = ',';
-    if (!self->runner || !self->desired || !self->seen ||
+    if (!self->runner || !self->desired || !self->seen || !self->desired_fs || !self->seen_fs ||
         s_split_api(self, cfg->actuator.gobgp_api) < 0) {
         s_destroy(&self->base);
         return NULL;

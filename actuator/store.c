@@ -1,4 +1,5 @@
 #include "actuator/store.h"
+#include "actuator/flowspec.h"
 
 #include <hiredis.h>
 #include <stdarg.h>
@@ -469,7 +470,7 @@ static void s_append_xadd(store_t *self, const ban_fields_t *f, const char *even
         argv[n++] = "reason";
         argv[n++] = reason;
     }
-    for (int i = 0; i < BAN_NFIELDS; i++) {
+    for (int i = 0; i < f->n; i++) {
         argv[n++] = f->name[i];
         argv[n++] = f->value[i];
     }
@@ -496,18 +497,56 @@ static void s_append_hset(store_t *self, const ban_fields_t *f, const char *ip)
     s_key(self, key, "ban", ip);
     argv[n++] = "HSET";
     argv[n++] = key;
-    for (int i = 0; i < BAN_NFIELDS; i++) {
+    for (int i = 0; i < f->n; i++) {
         argv[n++] = f->name[i];
         argv[n++] = f->value[i];
     }
     redisAppendCommandArgv(self->ctx, n, argv, NULL);
 }
 
+/* Queue the <prefix>:flowspec:<ip> hash of a ban with rules (3 commands:
+ * DEL, HSET, PEXPIRE): ip, mitigation, action, coverage, collateral and the
+ * rules (the ban's flowspec JSON), with the ban's TTL. */
+static void s_append_flowspec(store_t *self, const ban_t *b, uint64_t ttl_ms)
+{
+    char key[STORE_KEY_MAX], cov[32], col[32];
+    fs_set_t set;
+    fs_action_t act = FS_DISCARD;
+    double rate = 0;
+    char rt[32];
+    if (fs_set_parse(b->flowspec, &set, &act, &rate, rt, sizeof(rt)) < 0)
+        memset(&set, 0, sizeof(set));
+    snprintf(cov, sizeof(cov), "%.4f", set.coverage);
+    if (set.collateral >= 0)
+        snprintf(col, sizeof(col), "%.4f", set.collateral);
+    else
+        snprintf(col, sizeof(col), "unknown");
+    s_key(self, key, "flowspec", b->ip);
+    redisAppendCommand(self->ctx, "DEL %s", key);
+    const char *argv[] = {"HSET",       key,     "ip",       b->ip,
+                          "mitigation", b->mitigation[0] ? b->mitigation : "blackhole",
+                          "action",     fs_action_name(act), "coverage", cov,
+                          "collateral", col,     "rules",    b->flowspec};
+    redisAppendCommandArgv(self->ctx, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
+    redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key, (unsigned long long)ttl_ms);
+}
+
+int store_drop_flowspec(store_t *self, const char *ip)
+{
+    char key[STORE_KEY_MAX];
+    s_key(self, key, "flowspec", ip);
+    redisReply *r = s_cmd(self, "del flowspec", "DEL %s", key);
+    int rc = r && s_is(self, r, REDIS_REPLY_INTEGER, "del flowspec") ? 0 : -1;
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
 /* EXEC's reply: the hash and its TTL must have been set; the history and the
  * stream entry are counted when they failed. */
-static int s_check_exec(store_t *self, const redisReply *r)
+static int s_check_exec(store_t *self, const redisReply *r, size_t n)
 {
-    if (!s_is(self, r, REDIS_REPLY_ARRAY, "exec") || r->elements != 5) {
+    if (!s_is(self, r, REDIS_REPLY_ARRAY, "exec") || r->elements != n) {
         if (r->type == REDIS_REPLY_ARRAY)
             s_fail(self, "exec", "unexpected reply");
         return -1;
@@ -523,10 +562,11 @@ static int s_check_exec(store_t *self, const redisReply *r)
 
 int store_write_ban(store_t *self, const ban_t *b, const char *event, uint64_t now_ms)
 {
-    enum { N = 7 };
+    enum { NMAX = 10 };
+    int N = b->flowspec ? NMAX : NMAX - 3;
     char key[STORE_KEY_MAX];
     ban_fields_t f;
-    redisReply *r[N];
+    redisReply *r[NMAX];
     if (!self->ctx) {
         s_fail(self, "ban", "not connected");
         return -1;
@@ -544,6 +584,8 @@ int store_write_ban(store_t *self, const ban_t *b, const char *event, uint64_t n
     redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key, (unsigned long long)(ttl_ms ? ttl_ms : 1));
     s_append_history(self, b->ip, line);
     s_append_xadd(self, &f, event, NULL);
+    if (b->flowspec)
+        s_append_flowspec(self, b, ttl_ms ? ttl_ms : 1);
     redisAppendCommand(self->ctx, "EXEC");
     free(line);
     if (s_read_replies(self, N, r, "ban") < 0)
@@ -552,7 +594,7 @@ int store_write_ban(store_t *self, const ban_t *b, const char *event, uint64_t n
     for (int i = 1; rc == 0 && i < N - 1; i++)
         rc = s_is(self, r[i], REDIS_REPLY_STATUS, "queue") ? 0 : -1;
     if (rc == 0)
-        rc = s_check_exec(self, r[N - 1]);
+        rc = s_check_exec(self, r[N - 1], (size_t)N - 2);
     s_free_replies(r, N);
     return rc;
 }

@@ -6,6 +6,7 @@
  *   <prefix>:ban:<ip>      HASH with EXPIRE = ban time (ban_fields())
  *   <prefix>:history:<ip>  LIST, newest first, one ban_json() line per event
  *   <prefix>:events        STREAM, MAXLEN ~ events_max
+ *   <prefix>:flowspec:<ip> HASH with the ban's TTL: its FlowSpec rules
  *
  * Every function returns -1 on failure; when the cause was the connection
  * (I/O error, timeout) the store is disconnected (store_connected() turns
@@ -138,6 +139,9 @@ int store_read_ban_checked(store_t *self, const char *ip, uint64_t now_ms, ban_t
 /* Correct a ban key: its ip field set to ip when fix_ip, its TTL set to
  * ttl_ms when > 0. 0 or -1. */
 int store_fix_ban(store_t *self, const char *ip, bool fix_ip, uint64_t ttl_ms);
+
+/* Delete <prefix>:flowspec:<ip> (the ban ended). 0 or -1. */
+int store_drop_flowspec(store_t *self, const char *ip);
 
 /* Delete the ban key of ip (a refused key). 0 or -1. */
 int store_drop_ban(store_t *self, const char *ip);

@@ -53,6 +53,7 @@ typedef struct {
     double pps;
     long long ttl;
     char count[16];
+    char block[16]; /* blackhole | flowspec */
 } row_t;
 
 /* Attack packets/s of a ban hash: details.total.pps, else value when the
@@ -75,6 +76,7 @@ static void s_row(row_t *r, const redisReply *h, const char *ip, long long ttl)
     snprintf(r->attack, sizeof(r->attack), "%s", *cli_hget(h, "attack_type") ? cli_hget(h, "attack_type") : "-");
     snprintf(r->source, sizeof(r->source), "%s", *cli_hget(h, "source") ? cli_hget(h, "source") : "-");
     snprintf(r->count, sizeof(r->count), "%s", *cli_hget(h, "ban_count") ? cli_hget(h, "ban_count") : "-");
+    snprintf(r->block, sizeof(r->block), "%s", !strcmp(cli_hget(h, "mitigation"), "flowspec") ? "flowspec" : "blackhole");
     r->pps = s_pps(h);
     r->ttl = ttl;
 }
@@ -91,15 +93,16 @@ static void s_print_rows(row_t *rows, int n)
 {
     char ttl[32], pps[32];
     qsort(rows, (size_t)n, sizeof(*rows), s_row_cmp);
-    printf("%-39s %-24s %12s %9s %5s  %s\n", "IP", "ATTACK", "PPS", "TTL LEFT", "BANS", "SOURCE");
+    printf("%-39s %-24s %12s %9s %5s  %-12s %s\n", "IP", "ATTACK", "PPS", "TTL LEFT", "BANS", "SOURCE",
+           "BLOCK");
     for (int i = 0; i < n; i++) {
         const row_t *r = &rows[i];
         if (r->pps >= 0)
             snprintf(pps, sizeof(pps), "%.0f", r->pps);
         else
             snprintf(pps, sizeof(pps), "-");
-        printf("%-39s %-24s %12s %9s %5s  %s\n", r->ip, r->attack, pps,
-               cli_duration(r->ttl, ttl, sizeof(ttl)), r->count, r->source);
+        printf("%-39s %-24s %12s %9s %5s  %-12s %s\n", r->ip, r->attack, pps,
+               cli_duration(r->ttl, ttl, sizeof(ttl)), r->count, r->source, r->block);
     }
 }
 

@@ -27,6 +27,7 @@ typedef struct {
     const json_t *end;    /* the "unban" entry, or NULL */
     const json_t *last;   /* the latest entry before the unban (a renewal) */
     int renewals;
+    const json_t *escalated; /* the "escalate" entry (rules -> blackhole), or NULL */
     const json_t *peak;   /* the entry with the highest total pps */
     const json_t *peak_d; /* its details */
     double pps, bps, fps, value;
@@ -95,6 +96,8 @@ static void s_build(rep_t *r)
             cur = NULL;
         } else if (cur) {
             cur->renewals += !strcmp(ev, "renew");
+            if (!strcmp(ev, "escalate"))
+                cur->escalated = r->lines[i];
             s_account(r, cur, i);
         }
     }
@@ -217,6 +220,35 @@ static json_t *s_json_network(const json_t *n)
     return ok ? o : NULL;
 }
 
+/* How the ban blocked: the blackhole, or FlowSpec rules (and whether they
+ * were replaced by the blackhole). */
+static void s_print_block(const rep_ban_t *b)
+{
+    const json_t *fs = json_object_get(b->open, "flowspec"), *rule;
+    size_t k;
+    if (!fs) {
+        printf("  Blocked by:    blackhole route\n");
+        return;
+    }
+    const json_t *col = json_object_get(fs, "collateral");
+    char colt[32];
+    if (json_is_number(col))
+        snprintf(colt, sizeof(colt), "%.1f %%", 100 * json_number_value(col));
+    else
+        snprintf(colt, sizeof(colt), "unknown");
+    printf("  Blocked by:    FlowSpec, %s, %zu rule%s covering %.1f %% of the attack "
+           "(lower bound), collateral %s\n",
+           fgjson_get_str(fs, "action", "?"), json_array_size(json_object_get(fs, "rules")),
+           json_array_size(json_object_get(fs, "rules")) == 1 ? "" : "s",
+           100 * fgjson_get_num(fs, "coverage", 0), colt);
+    json_array_foreach(json_object_get(fs, "rules"), k, rule)
+        printf("    rule:        %s (%.1f %%)\n", fgjson_get_str(rule, "match", "?"),
+               100 * fgjson_get_num(rule, "coverage", 0));
+    if (b->escalated)
+        printf("  Escalated:     %s: the attack went on, blackhole route instead of the rules\n",
+               fgjson_get_str(b->escalated, "at", "?"));
+}
+
 static void s_print_ban(const rep_t *r, int i)
 {
     const rep_ban_t *b = &r->bans[i];
@@ -238,6 +270,7 @@ static void s_print_ban(const rep_t *r, int i)
            fgjson_get_str(o, "hostgroup", "?"), fgjson_get_str(o, "source", "?"), fgjson_get_num(o, "ban_count", 0));
     printf("  Trigger:       %s %.0f over the threshold %.0f\n", fgjson_get_str(o, "metric", "?"),
            fgjson_get_num(o, "value", 0), fgjson_get_num(o, "threshold", 0));
+    s_print_block(b);
     s_print_network(json_object_get(d, "network"), fgjson_get_str(o, "metric", "?"));
     printf("  Peak rates:    %.0f packets/s, %.2f Mbit/s, %.0f flows/s\n", b->pps, b->bps / 1e6,
            b->fps);
@@ -324,6 +357,10 @@ static json_t *s_json_ban(const rep_t *r, int i)
     fgjson_set_new(j, "peak", s_json_peak_rates(b, &ok), &ok);
     fgjson_set_num(j, "entries", b->entries, &ok);
     fgjson_set_new(j, "top", s_json_tops(b, &ok), &ok);
+    if (json_object_get(o, "flowspec"))
+        fgjson_set_new(j, "flowspec", json_deep_copy(json_object_get(o, "flowspec")), &ok);
+    fgjson_set_str(j, "escalated_at", b->escalated ? fgjson_get_str(b->escalated, "at", "") : "",
+                   &ok);
     if (!ok)
         json_decref(j);
     return ok ? j : NULL;

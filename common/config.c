@@ -170,6 +170,13 @@ static const zpl_key_t s_group_keys[] = {
     GD("average_time", average_time, "1", 3600),
     {.name = "consecutive_windows", .kind = ZPL_INT, .off = G(consecutive), .def = "2", .min = 1, .max = 1000},
     {.name = "hysteresis", .kind = ZPL_DOUBLE, .off = G(hysteresis), .def = "0.8", .min = 0.1, .max = 1},
+    {.name = "mitigation", .kind = ZPL_WORD, .off = G(mitigation), .size = sizeof(((fg_hostgroup_t *)0)->mitigation), .def = "blackhole",
+     .words = "blackhole flowspec flowspec_then_blackhole detect_only", .why = "not a mitigation (blackhole, flowspec, flowspec_then_blackhole, detect_only)"},
+    {.name = "flowspec_action", .kind = ZPL_WORD, .off = G(flowspec_action), .size = sizeof(((fg_hostgroup_t *)0)->flowspec_action), .def = "discard",
+     .words = "discard rate-limit redirect", .why = "not a FlowSpec action (discard, rate-limit, redirect)"},
+    {.name = "flowspec_rate", .kind = ZPL_DOUBLE, .off = G(flowspec_rate), .def = "0", .min = 0, .max = 1e12},
+    {.name = "flowspec_redirect", .kind = ZPL_STRING, .off = G(flowspec_redirect), .size = sizeof(((fg_hostgroup_t *)0)->flowspec_redirect), .def = ""},
+    {.name = "flowspec_escalate_after", .kind = ZPL_UINT32, .off = G(flowspec_escalate_after), .def = "60", .min = 1, .max = 86400},
 };
 /* clang-format on */
 
@@ -198,6 +205,20 @@ static int s_groups_finish(void *root, char *why, size_t whylen)
                      "hostgroup %s: a network_threshold needs a network_host_floor (else every "
                      "host of the group would be banned)",
                      hg->name);
+            return -1;
+        }
+        if (!strcmp(hg->flowspec_action, "rate-limit") && hg->flowspec_rate <= 0) {
+            snprintf(why, whylen, "hostgroup %s: flowspec_action = rate-limit needs "
+                     "flowspec_rate (bytes/s) above 0", hg->name);
+            return -1;
+        }
+        unsigned rt_a, rt_b;
+        int rt_n = 0;
+        if (!strcmp(hg->flowspec_action, "redirect") &&
+            (sscanf(hg->flowspec_redirect, "%5u:%10u%n", &rt_a, &rt_b, &rt_n) != 2 ||
+             hg->flowspec_redirect[rt_n] || rt_a > 65535)) {
+            snprintf(why, whylen, "hostgroup %s: flowspec_action = redirect needs "
+                     "flowspec_redirect, a route target ASN:VALUE (e.g. 65000:100)", hg->name);
             return -1;
         }
         if (hg->net_rise > 0 && hg->net_rise < 1) {

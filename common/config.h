@@ -56,6 +56,12 @@ typedef struct {
     double average_time;   /* seconds of exponential averaging, 0 = none */
     int consecutive;       /* windows over threshold before a ban */
     double hysteresis;     /* an attack goes on while above this x threshold */
+    /* mitigation: blackhole | flowspec | flowspec_then_blackhole | detect_only */
+    char mitigation[32];
+    char flowspec_action[16];  /* discard | rate-limit | redirect */
+    double flowspec_rate;      /* rate-limit: bytes per second */
+    char flowspec_redirect[24]; /* redirect: route target "asn:value" */
+    uint32_t flowspec_escalate_after; /* seconds before flowspec_then_blackhole escalates */
 } fg_hostgroup_t;
 
 /* general */

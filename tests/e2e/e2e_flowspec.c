@@ -1,0 +1,621 @@
+/* End to end: FlowSpec mitigation through real BGP daemons into BIRD's
+ * flow4 / flow6 tables. bird2 plays the router (no kernel protocol): it
+ * peers with gobgpd (driven by floodgate-actuator through the gobgp client)
+ * and with ExaBGP (a second actuator is its API process), both with the
+ * ipv4/ipv6 flowspec families, each on its own 127.x address and a free
+ * port; a real redis-server holds the bans. Decisions carry the breakdown
+ * the aggregator sends (top contributors with shares, SYN rate, the
+ * exporter's samples). In order:
+ *
+ *   1. DNS amplification on 10.0.0.5 (hostgroup mitigation = flowspec):
+ *      flow4 { dst 10.0.0.5/32; proto 17; sport 53; } with traffic-rate 0
+ *      (discard) in BIRD, no blackhole route; the ban hash says
+ *      mitigation flowspec, <prefix>:flowspec:<ip> holds the rules with the
+ *      ban's TTL, `floodgate bans` shows it;
+ *   2. a SYN flood to 443 on 10.0.1.6 (group with rate-limit 125000 B/s):
+ *      proto 6, dport 443, tcp flags SYN, traffic-rate 125000;
+ *   3. NTP amplification on 2001:db8:100::5: flow6 with next header 17,
+ *      sport 123;
+ *   4. safety: a whitelisted address gets no rule; a window with 30
+ *      samples (sFlow 1:10000) gets no rule and no ban (policy flowspec
+ *      waits), the next window with enough samples does; a hand-written
+ *      ban hash whose rules aim at another address is refused; meanwhile a
+ *      real flood (10.0.0.12) gets its rule;
+ *   5. the rules go on `redis-cli DEL` of the ban key (the flowspec key
+ *      too), `floodgate unban`, and TTL expiry;
+ *   6. gobgpd restarted (RIB empty): the rules come back;
+ *   7. flowspec_then_blackhole: the attack still reported after
+ *      flowspec_escalate_after: the blackhole route replaces the rule;
+ *   8. ExaBGP: the same rules (v4 and v6) through ExaBGP's flow routes,
+ *      withdrawn on DEL. */
+#include <czmq.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hiredis.h>
+
+#include "common/addr.h"
+#include "floodgate.pb-c.h"
+#include "tests/harness.h"
+
+typedef struct {
+    char *dir;
+    char conf[512], bird_sock[512];
+    char gobgp_addr[32], bird_addr[32], exa_addr[32];
+    int redis_port, bgp_port, api_port, bird_port, act_port, exa_act_port;
+    pid_t redis, gobgpd, bird, actuator, exabgp;
+    zsock_t *push, *exa_push;
+} fs_t;
+
+static fs_t s_b;
+
+enum { ATT_DNS, ATT_NTP, ATT_SYN, ATT_DNS_SPARSE };
+
+/* ---- the daemons ---- */
+
+static const char *s_groups =
+    "hostgroup\n    default\n        ban_time = 600\n        mitigation = flowspec\n"
+    "    ratelimit\n        networks = 10.0.1.0/24\n        mitigation = flowspec\n"
+    "        flowspec_action = rate-limit\n        flowspec_rate = 125000\n"
+    "    escalate\n        networks = 10.0.2.0/24\n"
+    "        mitigation = flowspec_then_blackhole\n        flowspec_escalate_after = 2\n";
+
+static void s_write_exabgp_configs(fs_t *b)
+{
+    char text[4096], path[600];
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "redis\n    address = 127.0.0.1:%d\n    prefix = fgfx\n"
+             "actuator\n    bind = tcp://127.0.0.1:%d\n    check_interval = 1\n"
+             "    bgp_backend = exabgp\n    metrics_listen = \"\"\n"
+             "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n%s",
+             b->redis_port, b->exa_act_port, s_groups);
+    snprintf(path, sizeof(path), "%s/exa-floodgate.conf", b->dir);
+    hn_write_file(path, text);
+    char *bin = realpath(hn_build_dir(), NULL);
+    assert_non_null(bin);
+    snprintf(text, sizeof(text), "#!/bin/sh\necho $$ > %s/exa-actuator.pid\n"
+             "exec %s/floodgate-actuator -c %s/exa-floodgate.conf 2>>%s/exa-actuator.log\n",
+             b->dir, bin, b->dir, b->dir);
+    free(bin);
+    snprintf(path, sizeof(path), "%s/exa-actuator.sh", b->dir);
+    hn_write_file(path, text);
+    chmod(path, 0755);
+    snprintf(text, sizeof(text),
+             "process floodgate {\n    run %s/exa-actuator.sh;\n    encoder text;\n}\n"
+             "neighbor %s {\n    router-id %s;\n    local-address %s;\n    local-as 65001;\n"
+             "    peer-as 65002;\n    connect %d;\n    api { processes [ floodgate ]; }\n"
+             "    family { ipv4 unicast; ipv6 unicast; ipv4 flow; ipv6 flow; }\n}\n",
+             b->dir, b->bird_addr, b->exa_addr, b->exa_addr, b->bird_port);
+    snprintf(path, sizeof(path), "%s/exabgp.conf", b->dir);
+    hn_write_file(path, text);
+}
+
+static void s_write_configs(fs_t *b)
+{
+    char text[4096], path[600];
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "    whitelist = 10.0.0.53/32\n"
+             "redis\n    address = 127.0.0.1:%d\n    prefix = fgfs\n"
+             "actuator\n    bind = tcp://127.0.0.1:%d\n    check_interval = 1\n"
+             "    bgp_backend = gobgp\n    gobgp_api = 127.0.0.1:%d\n"
+             "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
+             "    backend_timeout = 5\n    metrics_listen = \"\"\n%s",
+             b->redis_port, b->act_port, b->api_port, s_groups);
+    hn_write_file(b->conf, text);
+    snprintf(text, sizeof(text),
+             "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
+             "  local-address-list = [\"%s\"]\n"
+             "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"%s\"\n"
+             "    peer-as = 65002\n"
+             "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
+             "  [neighbors.timers.config]\n    connect-retry = 1\n"
+             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+             "      afi-safi-name = \"ipv4-unicast\"\n"
+             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+             "      afi-safi-name = \"ipv4-flowspec\"\n"
+             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+             "      afi-safi-name = \"ipv6-flowspec\"\n",
+             b->gobgp_addr, b->bgp_port, b->gobgp_addr, b->bird_addr, b->bird_port,
+             b->gobgp_addr);
+    snprintf(path, sizeof(path), "%s/gobgpd.toml", b->dir);
+    hn_write_file(path, text);
+    /* No kernel protocol: routes and rules stay in BIRD's own tables. */
+    snprintf(text, sizeof(text),
+             "router id %s;\nflow4 table flowtab4;\nflow6 table flowtab6;\nprotocol device {}\n"
+             "protocol bgp gobgp {\n  local %s port %d as 65002;\n"
+             "  neighbor %s port %d as 65001;\n  multihop;\n  connect retry time 1;\n"
+             "  ipv4 { import all; export none; };\n"
+             "  flow4 { table flowtab4; import all; export none; };\n"
+             "  flow6 { table flowtab6; import all; export none; };\n}\n"
+             "protocol bgp exa {\n  local %s port %d as 65002;\n  neighbor %s as 65001;\n"
+             "  multihop;\n  passive;\n"
+             "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n"
+             "  flow4 { table flowtab4; import all; export none; };\n"
+             "  flow6 { table flowtab6; import all; export none; };\n}\n",
+             b->bird_addr, b->bird_addr, b->bird_port, b->gobgp_addr, b->bgp_port, b->bird_addr,
+             b->bird_port, b->exa_addr);
+    snprintf(path, sizeof(path), "%s/bird.conf", b->dir);
+    hn_write_file(path, text);
+    s_write_exabgp_configs(b);
+}
+
+static pid_t s_start_gobgpd(fs_t *b)
+{
+    char toml[600], api[64], log[600];
+    snprintf(toml, sizeof(toml), "%s/gobgpd.toml", b->dir);
+    snprintf(api, sizeof(api), "--api-hosts=127.0.0.1:%d", b->api_port);
+    snprintf(log, sizeof(log), "%s/gobgpd.log", b->dir);
+    char *argv[] = {"gobgpd", "-f", toml, "-p", api, "--pprof-disable", NULL};
+    return hn_spawn(argv, log);
+}
+
+static pid_t s_start_bird(fs_t *b)
+{
+    char conf[600], pidf[600], log[600];
+    snprintf(conf, sizeof(conf), "%s/bird.conf", b->dir);
+    snprintf(pidf, sizeof(pidf), "%s/bird.pid", b->dir);
+    snprintf(log, sizeof(log), "%s/bird.log", b->dir);
+    char *argv[] = {"bird", "-f", "-c", conf, "-s", b->bird_sock, "-P", pidf, NULL};
+    return hn_spawn(argv, log);
+}
+
+static pid_t s_start_actuator(fs_t *b)
+{
+    char bin[512], log[600];
+    snprintf(bin, sizeof(bin), "%s/floodgate-actuator", hn_build_dir());
+    snprintf(log, sizeof(log), "%s/actuator.log", b->dir);
+    char *argv[] = {bin, "-c", b->conf, NULL};
+    return hn_spawn(argv, log);
+}
+
+static pid_t s_start_exabgp(fs_t *b)
+{
+    char conf[600], log[600];
+    snprintf(conf, sizeof(conf), "%s/exabgp.conf", b->dir);
+    snprintf(log, sizeof(log), "%s/exabgp.log", b->dir);
+    char *argv[] = {"/usr/sbin/exabgp", conf, NULL};
+    char *env[] = {"exabgp.daemon.user=root", "exabgp.daemon.drop=false", "exabgp.tcp.bind=",
+                   "exabgp.log.destination=stdout", NULL};
+    return hn_spawn_env(argv, env, log);
+}
+
+static void s_stop_exabgp(fs_t *b)
+{
+    char path[600];
+    hn_stop(b->exabgp, 5000);
+    b->exabgp = 0;
+    snprintf(path, sizeof(path), "%s/exa-actuator.pid", b->dir);
+    char *pid = hn_read_file(path);
+    if (pid && atoi(pid) > 0 && kill(atoi(pid), 0) == 0) {
+        kill(atoi(pid), SIGTERM);
+        usleep(500 * 1000);
+        kill(atoi(pid), SIGKILL);
+    }
+    free(pid);
+}
+
+/* Run argv to completion (at most 10 s), its output in *out (static). */
+static int s_run(char *const argv[], char **out)
+{
+    static char *last;
+    char log[600];
+    snprintf(log, sizeof(log), "%s/run.out", s_b.dir);
+    unlink(log);
+    pid_t pid = hn_spawn(argv, log);
+    int st = hn_wait_exit(pid, 10000);
+    if (st == -1)
+        hn_stop(pid, 1000);
+    free(last);
+    last = hn_read_file(log);
+    if (out)
+        *out = last ? last : "";
+    return st == -1 ? -1 : WEXITSTATUS(st);
+}
+
+/* ---- BIRD's tables ---- */
+
+/* `birdc show route table T all` (static). */
+static char *s_table(const char *table)
+{
+    char *out;
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "route", "table", (char *)table,
+                    "all", NULL};
+    s_run(argv, &out);
+    return out;
+}
+
+/* The block of the rule whose first line starts with head, or NULL. */
+static const char *s_rule(const char *table, const char *head)
+{
+    static char block[4096];
+    const char *all = s_table(table);
+    size_t hl = strlen(head);
+    for (const char *p = all; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, head, hl) != 0)
+            continue;
+        const char *end = p + 1;
+        while ((end = strchr(end, '\n')) && (end[1] == '\t' || end[1] == ' '))
+            end++;
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        snprintf(block, sizeof(block), "%.*s", (int)n, p);
+        return block;
+    }
+    return NULL;
+}
+
+typedef struct {
+    const char *table, *head;
+} rule_q_t;
+
+static bool s_rule_present(void *arg)
+{
+    rule_q_t *q = arg;
+    return s_rule(q->table, q->head) != NULL;
+}
+
+static bool s_rule_absent(void *arg)
+{
+    return !s_rule_present(arg);
+}
+
+/* Wait for the rule; check its action (the extended community BIRD shows). */
+static void s_expect_rule(const char *table, const char *head, const char *action, int ms)
+{
+    rule_q_t q = {table, head};
+    if (!hn_wait_until(s_rule_present, &q, ms))
+        fail_msg("rule \"%s\" not in %s within %d ms; logs in %s\n%s", head, table, ms, s_b.dir,
+                 s_table(table));
+    const char *blk = s_rule(table, head);
+    if (!strstr(blk, action))
+        fail_msg("rule \"%s\" lacks \"%s\":\n%s", head, action, blk);
+}
+
+static void s_expect_no_rule(const char *table, const char *head, int ms)
+{
+    rule_q_t q = {table, head};
+    if (!hn_wait_until(s_rule_absent, &q, ms))
+        fail_msg("rule \"%s\" still in %s after %d ms; logs in %s", head, table, ms, s_b.dir);
+}
+
+#define DISCARD "(generic, 0x80060000, 0x0)"
+#define RATE_125000 "(generic, 0x80060000, 0x47f42400)" /* 125000.0f */
+
+/* ---- decisions ---- */
+
+static void s_contrib(Floodgate__Contributor *c, int kind, uint64_t lo, double share,
+                      uint64_t packets)
+{
+    floodgate__contributor__init(c);
+    c->kind = (Floodgate__ContribKind)kind;
+    c->key_lo = lo;
+    c->share = share;
+    c->packets = packets;
+}
+
+/* A decision with the breakdown of attack att (99 % of the window). */
+static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_time, int att)
+{
+    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
+    Floodgate__Rates total = FLOODGATE__RATES__INIT, syn = FLOODGATE__RATES__INIT;
+    Floodgate__Contributor c[4], *cp[4] = {&c[0], &c[1], &c[2], &c[3]};
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    total.pps = 100000;
+    bool is_syn = att == ATT_SYN;
+    s_contrib(&c[0], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, is_syn ? 6 : 17, 0.99, 99000);
+    s_contrib(&c[1], is_syn ? FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT
+                            : FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT,
+              att == ATT_NTP ? 123 : is_syn ? 443 : 53, 0.99, 99000);
+    s_contrib(&c[2], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, 6, 0.01, 1000);
+    s_contrib(&c[3], FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER, 1, 1, 300000);
+    c[3].sampling = att == ATT_DNS_SPARSE ? 10000 : 1; /* 30 samples, or 300 000 */
+    if (is_syn)
+        c[2].key_lo = 17;
+    syn.pps = is_syn ? 99000 : 0;
+    d.addr_hi = a.hi;
+    d.addr_lo = a.lo;
+    d.action = action;
+    d.attack_type = is_syn ? "syn_flood" : att == ATT_NTP ? "amplification_ntp" : "amplification_dns";
+    d.direction = FLOODGATE__DIRECTION__DIR_IN;
+    d.metric = "pps";
+    d.value = 100000;
+    d.threshold = 20000;
+    d.hostgroup = "default";
+    d.ban_time = ban_time;
+    d.total = &total;
+    d.tcp_syn = &syn;
+    d.enable_ban = true;
+    d.n_top = 4;
+    d.top = cp;
+    size_t n = floodgate__decision__get_packed_size(&d);
+    zframe_t *f = zframe_new(NULL, n);
+    floodgate__decision__pack(&d, zframe_data(f));
+    assert_int_equal(zframe_send(&f, push, 0), 0);
+}
+
+static void s_decide(const char *ip, int action, uint32_t ban_time, int att)
+{
+    s_decide_to(s_b.push, ip, action, ban_time, att);
+}
+
+static redisReply *s_redis(const char *fmt, const char *arg)
+{
+    redisReply *r = hn_redis(s_b.redis_port, fmt, arg);
+    assert_non_null(r);
+    return r;
+}
+
+static long long s_redis_int(const char *fmt, const char *arg)
+{
+    redisReply *r = s_redis(fmt, arg);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -100;
+    freeReplyObject(r);
+    return v;
+}
+
+static bool s_key_gone(void *key)
+{
+    return s_redis_int("EXISTS %s", key) == 0;
+}
+
+static char *s_cli_out;
+
+static int s_cli(const char *cmd, const char *ip)
+{
+    char bin[512];
+    snprintf(bin, sizeof(bin), "%s/floodgate", hn_build_dir());
+    char *argv[] = {bin, "-c", s_b.conf, (char *)cmd, (char *)ip, NULL};
+    return s_run(argv, &s_cli_out);
+}
+
+/* ---- fixtures ---- */
+
+static bool s_session_up(void *arg)
+{
+    char *out;
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "protocols", arg ? arg : "gobgp", NULL};
+    return s_run(argv, &out) == 0 && strstr(out, "Established");
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    fs_t *b = &s_b;
+    b->dir = hn_tmpdir("e2e-flowspec");
+    snprintf(b->conf, sizeof(b->conf), "%s/floodgate.conf", b->dir);
+    snprintf(b->bird_sock, sizeof(b->bird_sock), "%s/bird.ctl", b->dir);
+    int n = 2 + (int)(getpid() % 200);
+    snprintf(b->gobgp_addr, sizeof(b->gobgp_addr), "127.0.%d.12", n);
+    snprintf(b->bird_addr, sizeof(b->bird_addr), "127.0.%d.13", n);
+    snprintf(b->exa_addr, sizeof(b->exa_addr), "127.0.%d.14", n);
+    b->redis_port = hn_free_port();
+    b->bgp_port = hn_free_port();
+    b->api_port = hn_free_port();
+    b->bird_port = hn_free_port();
+    b->act_port = hn_free_port();
+    b->exa_act_port = hn_free_port();
+    s_write_configs(b);
+    b->redis = hn_redis_start(b->dir, b->redis_port, false);
+    b->bird = s_start_bird(b);
+    b->gobgpd = s_start_gobgpd(b);
+    b->actuator = s_start_actuator(b);
+    b->exabgp = s_start_exabgp(b); /* its session comes up while the gobgp cases run */
+    b->push = zsock_new(ZMQ_PUSH);
+    b->exa_push = zsock_new(ZMQ_PUSH);
+    assert_non_null(b->push);
+    assert_non_null(b->exa_push);
+    assert_int_equal(zsock_connect(b->push, "tcp://127.0.0.1:%d", b->act_port), 0);
+    assert_int_equal(zsock_connect(b->exa_push, "tcp://127.0.0.1:%d", b->exa_act_port), 0);
+    if (!hn_wait_until(s_session_up, NULL, 20000))
+        fail_msg("BGP session gobgpd-BIRD not up within 20 s; logs in %s", b->dir);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    fs_t *b = &s_b;
+    zsock_destroy(&b->push);
+    zsock_destroy(&b->exa_push);
+    if (b->exabgp > 0)
+        s_stop_exabgp(b);
+    hn_stop(b->actuator, 3000);
+    hn_stop(b->gobgpd, 3000);
+    hn_stop(b->bird, 3000);
+    hn_stop(b->redis, 3000);
+    if (getenv("FG_KEEP"))
+        fprintf(stderr, "kept %s\n", b->dir);
+    else
+        hn_rmdir(b->dir);
+    free(b->dir);
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_fs_gobgp_dns_amplification(void **state)
+{
+    (void)state;
+    uint64_t t0 = hn_ms();
+    s_decide("10.0.0.5", FLOODGATE__ACTION__BAN, 600, ATT_DNS);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.5/32; proto 17; sport 53; }", DISCARD, 10000);
+    fprintf(stderr, "# decision -> rule in BIRD (gobgp): %llu ms\n",
+            (unsigned long long)(hn_ms() - t0));
+    /* the rules, not the blackhole */
+    char *out;
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "route", "10.0.0.5/32", NULL};
+    s_run(argv, &out);
+    assert_null(strstr(out, "10.0.0.5/32 "));
+    redisReply *r = s_redis("HGET fgfs:ban:%s mitigation", "10.0.0.5");
+    assert_string_equal(r->str, "flowspec");
+    freeReplyObject(r);
+    r = s_redis("HGET fgfs:flowspec:%s rules", "10.0.0.5");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_non_null(strstr(r->str, "dst=10.0.0.5/32 proto=17 sport=53"));
+    freeReplyObject(r);
+    r = s_redis("HGETALL fgfs:flowspec:%s", "10.0.0.5");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) /* for the README's example */
+        fprintf(stderr, "#   %-11s %s\n", r->element[i]->str, r->element[i + 1]->str);
+    freeReplyObject(r);
+    r = s_redis("HGET fgfs:flowspec:%s coverage", "10.0.0.5");
+    assert_true(atof(r->str) >= 0.95);
+    freeReplyObject(r);
+    long long ttl = s_redis_int("TTL fgfs:flowspec:%s", "10.0.0.5");
+    assert_true(ttl > 590 && ttl <= 600);
+    assert_int_equal(s_cli("bans", NULL), 0);
+    if (!strstr(s_cli_out, "10.0.0.5") || !strstr(s_cli_out, "flowspec"))
+        fail_msg("floodgate bans lacks the FlowSpec ban:\n%s", s_cli_out);
+    assert_int_equal(s_cli("report", "10.0.0.5"), 0);
+    if (!strstr(s_cli_out, "FlowSpec, discard, 1 rule covering") ||
+        !strstr(s_cli_out, "rule:        dst=10.0.0.5/32 proto=17 sport=53"))
+        fail_msg("floodgate report lacks the rules:\n%s", s_cli_out);
+}
+
+static void test_fs_gobgp_syn_rate_limit(void **state)
+{
+    (void)state;
+    s_decide("10.0.1.6", FLOODGATE__ACTION__BAN, 600, ATT_SYN);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.1.6/32; proto 6; dport 443; tcp flags 0x2/0x2; }",
+                  RATE_125000, 10000);
+    fprintf(stderr, "%s", s_table("flowtab4"));
+}
+
+static void test_fs_gobgp_ntp_v6(void **state)
+{
+    (void)state;
+    s_decide("2001:db8:100::5", FLOODGATE__ACTION__BAN, 600, ATT_NTP);
+    s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::5/128; next header 17; sport 123; }",
+                  DISCARD, 10000);
+}
+
+static void test_fs_safety(void **state)
+{
+    (void)state;
+    s_decide("10.0.0.53", FLOODGATE__ACTION__BAN, 600, ATT_DNS); /* whitelisted */
+    s_decide("10.0.0.9", FLOODGATE__ACTION__BAN, 600, ATT_DNS_SPARSE); /* 30 samples */
+    /* rules aimed at another host from a hand-written ban hash */
+    redisReply *r = hn_redis(s_b.redis_port,
+                             "HSET fgfs:ban:10.0.0.11 ip 10.0.0.11 mitigation flowspec flowspec %s",
+                             "{\"action\":\"discard\",\"rules\":[{\"match\":"
+                             "\"dst=10.0.0.99/32 proto=17\"}]}");
+    freeReplyObject(r);
+    s_redis_int("EXPIRE fgfs:ban:%s 600", "10.0.0.11");
+    /* a real flood meanwhile */
+    s_decide("10.0.0.12", FLOODGATE__ACTION__BAN, 600, ATT_DNS);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.12/32; proto 17; sport 53; }", DISCARD, 10000);
+    if (!hn_wait_until(s_key_gone, "fgfs:ban:10.0.0.11", 5000))
+        fail_msg("the ban hash with rules for another host was not refused");
+    usleep(1500 * 1000);
+    assert_null(s_rule("flowtab4", "flow4 { dst 10.0.0.53/32;"));
+    assert_null(s_rule("flowtab4", "flow4 { dst 10.0.0.99/32;"));
+    assert_null(s_rule("flowtab4", "flow4 { dst 10.0.0.11/32;"));
+    assert_null(s_rule("flowtab4", "flow4 { dst 10.0.0.9/32;"));
+    assert_int_equal(s_redis_int("EXISTS fgfs:ban:%s", "10.0.0.9"), 0);
+    /* the next window has enough samples: the rule */
+    s_decide("10.0.0.9", FLOODGATE__ACTION__ONGOING, 600, ATT_DNS);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.9/32; proto 17; sport 53; }", DISCARD, 10000);
+}
+
+static void test_fs_rules_go_with_the_ban(void **state)
+{
+    (void)state;
+    s_redis_int("DEL fgfs:ban:%s", "10.0.0.5");
+    s_expect_no_rule("flowtab4", "flow4 { dst 10.0.0.5/32;", 10000);
+    assert_true(hn_wait_until(s_key_gone, "fgfs:flowspec:10.0.0.5", 5000));
+    assert_int_equal(s_cli("unban", "10.0.1.6"), 0);
+    s_expect_no_rule("flowtab4", "flow4 { dst 10.0.1.6/32;", 10000);
+    s_decide("10.0.0.7", FLOODGATE__ACTION__BAN, 3, ATT_NTP);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.7/32; proto 17; sport 123; }", DISCARD, 10000);
+    s_expect_no_rule("flowtab4", "flow4 { dst 10.0.0.7/32;", 10000); /* expired */
+    assert_int_equal(s_redis_int("EXISTS fgfs:flowspec:%s", "10.0.0.7"), 0);
+}
+
+static void test_fs_gobgpd_restart_rules_return(void **state)
+{
+    (void)state;
+    hn_stop(s_b.gobgpd, 5000);
+    s_expect_no_rule("flowtab6", "flow6 { dst 2001:db8:100::5/128;", 15000);
+    s_b.gobgpd = s_start_gobgpd(&s_b);
+    s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::5/128; next header 17; sport 123; }",
+                  DISCARD, 30000);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.12/32; proto 17; sport 53; }", DISCARD, 10000);
+}
+
+static bool s_blackholed(void *ip)
+{
+    char *out;
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "route", "all", (char *)ip, NULL};
+    s_run(argv, &out);
+    return strstr(out, "(65535,666)") != NULL;
+}
+
+static void test_fs_escalation_to_blackhole(void **state)
+{
+    (void)state;
+    s_decide("10.0.2.7", FLOODGATE__ACTION__BAN, 600, ATT_DNS);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.2.7/32; proto 17; sport 53; }", DISCARD, 10000);
+    assert_false(s_blackholed("10.0.2.7/32"));
+    redisReply *r;
+    usleep(2500 * 1000); /* flowspec_escalate_after = 2 */
+    s_decide("10.0.2.7", FLOODGATE__ACTION__ONGOING, 600, ATT_DNS); /* not fallen */
+    if (!hn_wait_until(s_blackholed, "10.0.2.7/32", 10000))
+        fail_msg("no blackhole for 10.0.2.7 after escalation; logs in %s", s_b.dir);
+    s_expect_no_rule("flowtab4", "flow4 { dst 10.0.2.7/32;", 10000);
+    r = s_redis("HGET fgfs:ban:%s mitigation", "10.0.2.7");
+    assert_string_equal(r->str, "blackhole");
+    freeReplyObject(r);
+}
+
+static bool s_exa_up(void *arg)
+{
+    (void)arg;
+    return s_session_up("exa");
+}
+
+static void test_fs_exabgp(void **state)
+{
+    (void)state;
+    if (!hn_wait_until(s_exa_up, NULL, 20000))
+        fail_msg("ExaBGP session not up within 20 s; logs in %s", s_b.dir);
+    uint64_t t0 = hn_ms();
+    s_decide_to(s_b.exa_push, "10.0.3.5", FLOODGATE__ACTION__BAN, 600, ATT_DNS);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.3.5/32; proto 17; sport 53; }", DISCARD, 10000);
+    fprintf(stderr, "# decision -> rule in BIRD (exabgp): %llu ms\n",
+            (unsigned long long)(hn_ms() - t0));
+    s_decide_to(s_b.exa_push, "10.0.1.35", FLOODGATE__ACTION__BAN, 600, ATT_SYN);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.1.35/32; proto 6; dport 443; tcp flags", RATE_125000,
+                  10000);
+    s_decide_to(s_b.exa_push, "2001:db8:100::35", FLOODGATE__ACTION__BAN, 600, ATT_NTP);
+    s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::35/128; next header 17; sport 123; }",
+                  DISCARD, 10000);
+    redisReply *r = hn_redis(s_b.redis_port, "DEL fgfx:ban:10.0.3.5 fgfx:ban:2001:db8:100::35");
+    freeReplyObject(r);
+    s_expect_no_rule("flowtab4", "flow4 { dst 10.0.3.5/32;", 10000);
+    s_expect_no_rule("flowtab6", "flow6 { dst 2001:db8:100::35/128;", 10000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fs_gobgp_dns_amplification),
+        cmocka_unit_test(test_fs_gobgp_syn_rate_limit),
+        cmocka_unit_test(test_fs_gobgp_ntp_v6),
+        cmocka_unit_test(test_fs_safety),
+        cmocka_unit_test(test_fs_rules_go_with_the_ban),
+        cmocka_unit_test(test_fs_gobgpd_restart_rules_return),
+        cmocka_unit_test(test_fs_escalation_to_blackhole),
+        cmocka_unit_test(test_fs_exabgp),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
