@@ -10,7 +10,11 @@
 #  4. systemd-analyze verify accepts the installed units;
 #  5. docker-compose config accepts deploy/docker-compose.yml, and the
 #     environment of each floodgate service passes the config loader (-t);
-#  6. gobgpd accepts the example gobgpd.toml; the shell scripts parse.
+#  6. gobgpd accepts the example gobgpd.toml; the shell scripts parse;
+#  7. every metric family the daemons' code exports (and the label values of
+#     its tables) is in the README's metric table and its daemon's man page
+#     (METRICS), and neither names one the code does not export
+#     (tests/check_metrics_doc.py).
 # Prints one line per failure and exits 1 if any.
 set -u
 B=${1:-build}
@@ -36,7 +40,7 @@ keys=$(awk '
     intab && match($0, /\.name = "[a-z_0-9]+"/) { k = substr($0, RSTART + 9, RLENGTH - 10); print sec, k; next }
     intab && match($0, /^ +[A-Z]+(_R)?\("?[a-z_0-9]+"?,/) { k = substr($0, RSTART, RLENGTH - 1)
         sub(/^ +[A-Z]+(_R)?\("?/, "", k); sub(/"$/, "", k); print sec, k }
-' common/config.c collector/col_config.c aggregator/agg_config.c detector/det_config.c actuator/act_config.c)
+' $(grep -l 'zpl_key_t s_[a-z_]*keys\[\]' common/*.c collector/*.c aggregator/*.c detector/*.c actuator/*.c))
 nkeys=$(echo "$keys" | grep -c .)
 [ "$nkeys" -ge 30 ] || fail "found only $nkeys keys in the config schemas (common/config.c, */*_config.c): has the table format changed?"
 while read -r sec key; do
@@ -46,6 +50,12 @@ while read -r sec key; do
         fail "config key $sec/$key (its schema table) is not in deploy/floodgate.conf, so not in floodgate.conf(5): document it there"
     fi
 done <<<"$keys"
+# and the other way: every key the page documents is in a schema (threshold
+# keys are made by a table macro per traffic class: checked by the loader)
+while read -r sec key; do
+    if grep -qx "$sec $key" <<<"$keys" || [[ "$sec/$key" =~ ^hostgroup/(out_)?(network_)?threshold_ ]]; then
+        ok; else fail "floodgate.conf(5) documents $sec/$key, which no schema table has: remove it or add the key"; fi
+done < <(sed -nE 's/^\*\*([a-z_]+)\/(NAME\/)?([a-z_0-9]+)\*\* = .*/\1 \3/p' <<<"$conf_md")
 if "$B/floodgate-detector" -c deploy/floodgate.conf -t >/dev/null; then ok; else
     fail "deploy/floodgate.conf does not load"; fi
 
@@ -156,6 +166,11 @@ for s in deploy/docker/*.sh deploy/*.sh tests/e2e/*.sh; do
     [ -e "$s" ] || continue
     if sh -n "$s" 2>/dev/null || bash -n "$s"; then ok; else fail "$s does not parse"; fi
 done
+
+# ---- 7. metric names and labels: code vs README table and man pages ----
+if out=$(python3 tests/check_metrics_doc.py .); then ok; else
+    while read -r line; do fail "$line"; done <<<"$(grep -v ' faults$' <<<"$out")"
+fi
 
 echo "deploy-check: $checks checks passed, $fails failed"
 [ "$fails" = 0 ]
