@@ -63,6 +63,11 @@ backend_t *backend_gobgp_new(const fg_config_t *cfg);
  * API process). NULL on OOM or when the pipe cannot be opened. */
 backend_t *backend_exabgp_new(const fg_config_t *cfg);
 
+/* The monotonic clock (ms) by which the ExaBGP backend retries opening its
+ * pipe every second (default fg_mono_ms; NULL restores it): tests make that
+ * second pass without waiting. Does nothing to another backend. */
+void backend_exabgp_set_clock(backend_t *be, uint64_t (*clock)(void));
+
 /* The prefix announced for a ban of ip: ip/32 or /128, or the configured
  * shorter length with the host bits cleared ("10.0.0.0/24"). out holds
  * FG_PREFIX_STRLEN. 0, or -1 when ip is not an address. */

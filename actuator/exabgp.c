@@ -35,7 +35,8 @@ typedef struct {
     zhashx_t *desired;     /* prefix -> count of bans */
     zhashx_t *desired_fs;  /* fs_rule_key -> its "flow route { ... }" text (owned) */
     fg_buf_t out;          /* API lines not yet written, at most EXA_BUF_MAX bytes */
-    uint64_t next_open_ms;
+    uint64_t next_open_ms;     /* on clock */
+    uint64_t (*clock)(void);   /* monotonic ms: fg_mono_ms, or a test's */
     uint64_t lines, dropped, write_errors, reopens;
     fg_ratelimit_t rl;
 } exa_t;
@@ -150,9 +151,9 @@ static void s_announce_all(exa_t *self)
  * with ENXIO until ExaBGP opens it); everything desired is announced anew. */
 static void s_open(exa_t *self)
 {
-    if (self->fd >= 0 || !self->own_fd || fg_mono_ms() < self->next_open_ms)
+    if (self->fd >= 0 || !self->own_fd || self->clock() < self->next_open_ms)
         return;
-    self->next_open_ms = fg_mono_ms() + EXA_REOPEN_MS;
+    self->next_open_ms = self->clock() + EXA_REOPEN_MS;
     self->fd = open(self->cfg->actuator.exabgp_pipe, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (self->fd < 0)
         return;
@@ -312,6 +313,7 @@ backend_t *backend_exabgp_new(const fg_config_t *cfg)
         return NULL;
     self->base.ops = &s_ops;
     self->cfg = cfg;
+    self->clock = fg_mono_ms;
     self->desired = zhashx_new();
     self->desired_fs = zhashx_new();
     if (self->desired_fs)
@@ -326,4 +328,14 @@ backend_t *backend_exabgp_new(const fg_config_t *cfg)
     }
     s_open(self);
     return &self->base;
+}
+
+void backend_exabgp_set_clock(backend_t *be, uint64_t (*clock)(void))
+{
+    if (!be || be->ops != &s_ops)
+        return;
+    exa_t *self = (exa_t *)be;
+    self->clock = clock ? clock : fg_mono_ms;
+    if (self->fd < 0) /* as if the last open had just failed */
+        self->next_open_ms = self->clock() + EXA_REOPEN_MS;
 }

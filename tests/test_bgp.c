@@ -476,13 +476,19 @@ static void test_bgp_gobgp_backend_announce_withdraw_resync(void **state)
 
 /* ---- the ExaBGP backend through a named pipe ---- */
 
+/* The ExaBGP backend's clock, moved by the test. */
+static uint64_t s_clock_ms;
+static uint64_t s_clock(void)
+{
+    return s_clock_ms;
+}
+
 /* Everything readable on fd now (static), "" when nothing. */
 static const char *s_read_all(int fd)
 {
     static char buf[8192];
     size_t n = 0;
     ssize_t k;
-    usleep(20 * 1000);
     while (n + 1 < sizeof(buf) && (k = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
         n += (size_t)k;
     buf[n] = '\0';
@@ -504,12 +510,18 @@ static void test_bgp_exabgp_backend_pipe(void **state)
     assert_non_null(cfg);
     backend_t *be = backend_exabgp_new(cfg); /* no reader yet: not open */
     assert_non_null(be);
+    s_clock_ms = 1000000;
+    backend_exabgp_set_clock(be, s_clock);
     assert_int_equal(be->ops->up(be), 0);
     ban_t a = s_ban("10.0.0.5"), v6 = s_ban("2001:db8:100::5");
     assert_int_equal(be->ops->ban(be, &a), 0); /* kept while nobody reads */
     int rd = open(fifo, O_RDONLY | O_NONBLOCK);
     assert_true(rd >= 0);
-    usleep(1100 * 1000); /* the backend retries the open every second */
+    s_clock_ms += 999; /* the backend retries the open every second: not yet */
+    be->ops->poll(be);
+    assert_int_equal(be->ops->up(be), 0);
+    assert_string_equal(s_read_all(rd), "");
+    s_clock_ms += 1;
     be->ops->poll(be);
     assert_int_equal(be->ops->up(be), 1);
     assert_string_equal(s_read_all(rd), "announce route 10.0.0.5/32 next-hop 198.51.100.1 "
@@ -526,7 +538,7 @@ static void test_bgp_exabgp_backend_pipe(void **state)
     assert_int_equal(be->ops->ban(be, &c), 0); /* EPIPE: counted, closed */
     assert_int_equal(be->ops->up(be), 0);
     rd = open(fifo, O_RDONLY | O_NONBLOCK);
-    usleep(1100 * 1000);
+    s_clock_ms += 1000;
     be->ops->poll(be);
     const char *again = s_read_all(rd);
     assert_non_null(strstr(again, "announce route 2001:db8:100::5/128"));
