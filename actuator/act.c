@@ -22,7 +22,7 @@ static void s_ban_free(void **item)
 
 act_opts_t act_opts_default(void)
 {
-    act_opts_t o = {true, 500, 10000};
+    act_opts_t o = {true, 500, 10000, NULL};
     return o;
 }
 
@@ -33,6 +33,8 @@ act_t *act_new(const fg_config_t *cfg, const act_opts_t *opts)
         return NULL;
     self->cfg = cfg;
     self->opts = opts ? *opts : act_opts_default();
+    if (!self->opts.mono_ms)
+        self->opts.mono_ms = fg_mono_ms;
     if (self->opts.queue_max < 1)
         self->opts.queue_max = 1;
     self->store = store_new(cfg, self->opts.timeout_ms);
@@ -291,7 +293,7 @@ static int s_ban(act_t *self, pending_t *p)
     }
     if (act_fs_admit(self, p))
         return 0;
-    if (!trust_budget_take(self->trust, fg_mono_ms())) {
+    if (!trust_budget_take(self->trust, self->opts.mono_ms())) {
         trust_refused(self->trust, false, b->ip, TRUST_BAN_RATE, NULL);
         return 0;
     }
@@ -407,7 +409,7 @@ void act_announce_pending(act_t *self, const pending_t *p, const char *why)
     /* a hold that cannot be read (Redis down) does not stop it: checked
      * again before its key is written */
     long long hold = store_connected(self->store) ? store_hold_pttl(self->store, p->ban.ip) : -2;
-    if (hold == -1 || hold >= 0 || !trust_budget_take(self->trust, fg_mono_ms()) ||
+    if (hold == -1 || hold >= 0 || !trust_budget_take(self->trust, self->opts.mono_ms()) ||
         ban_copy(&b, &p->ban) < 0)
         return;
     if (b.ban_time == 0)
