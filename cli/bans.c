@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "common/addr.h"
+#include "common/fgbuf.h"
 #include "common/fgjson.h"
 #include "common/fgredis.h"
 
@@ -130,20 +131,9 @@ static json_t *s_ban_json(const redisReply *h, long long ttl)
     return ok ? j : NULL;
 }
 
-static int s_grow(row_t **rows, int *cap)
-{
-    int ncap = *cap * 2 + 64;
-    row_t *r = realloc(*rows, sizeof(row_t) * (size_t)ncap);
-    if (!r)
-        return -1;
-    *rows = r;
-    *cap = ncap;
-    return 0;
-}
-
 /* One ban key found by SCAN: appended to arr (--json), or kept as a row. */
 static void s_one_ban(const fg_config_t *cfg, redisContext *c, const char *key, json_t *arr,
-                      row_t **rows, int *n, int *cap)
+                      row_t **rows, int *n, size_t *cap)
 {
     redisReply *h = redisCommand(c, "HGETALL %s", key);
     redisReply *t = redisCommand(c, "TTL %s", key);
@@ -153,7 +143,7 @@ static void s_one_ban(const fg_config_t *cfg, redisContext *c, const char *key, 
             bool ok = true;
             fgjson_append_new(arr, s_ban_json(h, t->integer), &ok);
             *n += ok;
-        } else if (*n < *cap || s_grow(rows, cap) == 0) {
+        } else if (fg_array_grow(rows, cap, (size_t)*n + 1, sizeof(**rows), 64) == 0) {
             s_row(&(*rows)[(*n)++], h, key + strlen(cfg->redis.prefix) + 5, t->integer);
         }
     }
@@ -168,7 +158,8 @@ static int s_cmd_bans(const fg_config_t *cfg, redisContext *c, bool json)
     char pattern[KEY_MAX];
     fg_redis_key(cfg, "ban", "*", pattern, sizeof(pattern));
     unsigned long long cursor = 0;
-    int n = 0, cap = 0;
+    int n = 0;
+    size_t cap = 0;
     row_t *rows = NULL;
     json_t *arr = json ? json_array() : NULL;
     if (json && !arr)

@@ -61,3 +61,25 @@ void fg_buf_free(fg_buf_t *b)
     free(b->data);
     fg_buf_init(b, b->max);
 }
+
+int fg_array_grow(void *arr_p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : (first ? first : 1);
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return -1;
+        n *= 2;
+    }
+    if (elem && n > SIZE_MAX / elem)
+        return -1;
+    void *old;
+    memcpy(&old, arr_p, sizeof(old));
+    void *p = realloc(old, n * elem);
+    if (!p)
+        return -1;
+    memcpy(arr_p, &p, sizeof(p));
+    *cap = n;
+    return 0;
+}

@@ -3,8 +3,9 @@
  *
  * A buffer may be bounded (max > 0): growing past max fails like an
  * allocation failure. After a failure the buffer is marked failed and
- * later appends do nothing, so a writer checks once at the end. Leaf
- * module: never logs. */
+ * later appends do nothing, so a writer checks once at the end.
+ * fg_array_grow is the same growth for arrays of structs. Leaf module:
+ * never logs. */
 #ifndef FG_FGBUF_H
 #define FG_FGBUF_H
 
@@ -36,5 +37,10 @@ void fg_buf_reset(fg_buf_t *b);
 
 /* Free the memory and make the buffer empty (max kept). Idempotent. */
 void fg_buf_free(fg_buf_t *b);
+
+/* Grow the array *arr_p (a pointer to any T *) of *cap items of elem bytes
+ * so it holds at least need items, doubling from first. *arr_p and *cap
+ * change only on success. 0, or -1 (out of memory or overflow). */
+int fg_array_grow(void *arr_p, size_t *cap, size_t need, size_t elem, size_t first);
 
 #endif

@@ -121,14 +121,8 @@ fg_metrics_t *fg_metrics_new(const char *proc)
 static int s_add(fg_metrics_t *m, const fg_series_t *row, const char *labels,
                  const uint64_t *value)
 {
-    if (m->n_entries == m->cap_entries) {
-        size_t cap = m->cap_entries ? m->cap_entries * 2 : 32;
-        fgm_entry_t *e = realloc(m->entries, cap * sizeof(*e));
-        if (!e)
-            return -1;
-        m->entries = e;
-        m->cap_entries = cap;
-    }
+    if (fg_array_grow(&m->entries, &m->cap_entries, m->n_entries + 1, sizeof(*m->entries), 32))
+        return -1;
     char *l = NULL;
     const char *sep = *labels && *row->labels ? "," : "";
     if (asprintf(&l, "%s%s%s", labels, sep, row->labels) < 0)
@@ -164,14 +158,8 @@ void fg_mout_table(fg_mout_t *out, const fg_series_t *table, size_t n, const voi
 
 int fg_metrics_add_fn(fg_metrics_t *self, fg_metrics_fn fn, void *arg)
 {
-    if (self->n_fns == self->cap_fns) {
-        size_t cap = self->cap_fns ? self->cap_fns * 2 : 8;
-        fgm_fn_t *f = realloc(self->fns, cap * sizeof(*f));
-        if (!f)
-            return -1;
-        self->fns = f;
-        self->cap_fns = cap;
-    }
+    if (fg_array_grow(&self->fns, &self->cap_fns, self->n_fns + 1, sizeof(*self->fns), 8))
+        return -1;
     self->fns[self->n_fns++] = (fgm_fn_t){fn, arg};
     return 0;
 }

@@ -1,5 +1,7 @@
 #include "common/ptrie.h"
 
+#include "common/fgbuf.h"
+
 #include <stdlib.h>
 
 typedef struct {
@@ -10,7 +12,7 @@ typedef struct {
 struct ptrie {
     ptrie_node_t *nodes;
     uint32_t count;
-    uint32_t cap;
+    size_t cap;
     uint32_t v4_root; /* node of ::ffff:0:0/96 */
     int v4_cover;     /* value of the longest prefix holding ::ffff:0:0/96 */
     size_t prefixes;
@@ -24,14 +26,9 @@ static inline unsigned s_bit(const fg_addr_t *a, unsigned i)
 /* Index of a fresh node, or 0 when out of memory. */
 static uint32_t s_node_new(ptrie_t *self)
 {
-    if (self->count == self->cap) {
-        uint32_t cap = self->cap ? self->cap * 2 : 64;
-        ptrie_node_t *n = realloc(self->nodes, cap * sizeof(*n));
-        if (!n)
-            return 0;
-        self->nodes = n;
-        self->cap = cap;
-    }
+    if (self->count == UINT32_MAX ||
+        fg_array_grow(&self->nodes, &self->cap, (size_t)self->count + 1, sizeof(*self->nodes), 64))
+        return 0;
     ptrie_node_t *n = &self->nodes[self->count];
     n->child[0] = n->child[1] = 0;
     n->value = -1;

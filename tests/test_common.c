@@ -64,6 +64,34 @@ static void test_common_buf_bounded(void **state)
     fg_buf_free(&b);
 }
 
+/* Arrays of structs grow by doubling from first, keep their content, and
+ * refuse a size that would overflow. */
+static void test_common_array_grow(void **state)
+{
+    (void)state;
+    struct item {
+        int a;
+        double b;
+    } *arr = NULL;
+    size_t cap = 0;
+    assert_int_equal(fg_array_grow(&arr, &cap, 1, sizeof(*arr), 4), 0);
+    assert_int_equal(cap, 4);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(fg_array_grow(&arr, &cap, (size_t)i + 1, sizeof(*arr), 4), 0);
+        arr[i].a = i;
+    }
+    assert_int_equal(cap, 128);
+    assert_int_equal(arr[99].a, 99);
+    assert_int_equal(arr[0].a, 0);
+    assert_int_equal(fg_array_grow(&arr, &cap, 10, sizeof(*arr), 4), 0); /* no shrink */
+    assert_int_equal(cap, 128);
+    struct item *keep = arr;
+    assert_int_equal(fg_array_grow(&arr, &cap, SIZE_MAX / 2, sizeof(*arr), 4), -1);
+    assert_ptr_equal(arr, keep);
+    assert_int_equal(cap, 128);
+    free(arr);
+}
+
 /* host:port in every form the config takes; bad ports and overlong hosts
  * refused. */
 static void test_common_hostport_split(void **state)
@@ -126,6 +154,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_buf_grows),
         cmocka_unit_test(test_common_buf_bounded),
+        cmocka_unit_test(test_common_array_grow),
         cmocka_unit_test(test_common_hostport_split),
         cmocka_unit_test(test_common_classes_table),
     };
