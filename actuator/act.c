@@ -26,6 +26,20 @@ act_opts_t act_opts_default(void)
     return o;
 }
 
+/* actuator/id, or "<hostname>/<bind>": the same after a restart (so a
+ * restarted actuator takes its own lease back at once), different for two
+ * actuators on one host (they cannot bind the same endpoint). */
+static void s_lease_id(act_t *self)
+{
+    char host[64] = "localhost";
+    if (self->cfg->actuator.id[0]) {
+        snprintf(self->lease_id, sizeof(self->lease_id), "%s", self->cfg->actuator.id);
+        return;
+    }
+    gethostname(host, sizeof(host) - 1);
+    snprintf(self->lease_id, sizeof(self->lease_id), "%.60s/%.60s", host, self->cfg->actuator.bind);
+}
+
 act_t *act_new(const fg_config_t *cfg, const act_opts_t *opts)
 {
     act_t *self = calloc(1, sizeof(*self));
@@ -42,8 +56,12 @@ act_t *act_new(const fg_config_t *cfg, const act_opts_t *opts)
     self->known = zhashx_new();
     self->queue = calloc((size_t)self->opts.queue_max, sizeof(pending_t));
     self->queued = zhashx_new();
+    self->recent = calloc(ACT_RECENT, sizeof(pending_t));
     self->backoff_ms = ACT_BACKOFF_MIN_MS;
-    if (!self->store || !self->trust || !self->known || !self->queue || !self->queued) {
+    self->active = true; /* until the lease tells otherwise (Redis down at start) */
+    s_lease_id(self);
+    if (!self->store || !self->trust || !self->known || !self->queue || !self->queued ||
+        !self->recent) {
         act_destroy(&self);
         return NULL;
     }
@@ -62,6 +80,9 @@ void act_destroy(act_t **self_p)
         ban_clear(&self->queue[(self->qhead + i) % (size_t)self->opts.queue_max].ban);
     free(self->queue);
     zhashx_destroy(&self->queued);
+    for (size_t i = 0; self->recent && i < ACT_RECENT; i++)
+        ban_clear(&self->recent[i].ban);
+    free(self->recent);
     zhashx_destroy(&self->known);
     store_destroy(&self->store);
     trust_destroy(&self->trust);
@@ -171,8 +192,13 @@ void act_record(act_t *self, const ban_t *b, const char *event, const char *reas
 {
     pending_t p;
     uint64_t now = fg_now_ms();
-    if (store_record(self->store, b, event, reason, with_history, now) == 0 ||
-        !act_redis_failed(self, event))
+    if (store_record(self->store, b, event, reason, with_history, now) == 0)
+        return;
+    bool fenced = store_fenced(self->store);
+    if (!act_redis_failed(self, event))
+        return;
+    /* fenced, then the lapsed lease taken back: once more now */
+    if (fenced && self->active && store_record(self->store, b, event, reason, with_history, now) == 0)
         return;
     memset(&p, 0, sizeof(p));
     if (ban_copy(&p.ban, b) < 0)
@@ -546,18 +572,32 @@ int act_decision(act_t *self, const Floodgate__Decision *d)
     p.action = d->action;
     p.enable_ban = d->enable_ban;
     act_fs_plan(self, g, d, &p);
-    if (self->qcount > 0 && act_queued(self, p.ban.ip)) {
+    if (!self->active) {
+        self->st.standby_ignored++;
+        act_ha_keep(self, &p);
+        return 0;
+    }
+    act_submit(self, &p);
+    return 0;
+}
+
+void act_submit(act_t *self, pending_t *p)
+{
+    if (self->qcount > 0 && act_queued(self, p->ban.ip)) {
         self->st.queue_coalesced++; /* the one waiting already bans or renews it */
-    } else if (self->qcount > 0 || act_apply(self, &p) != 0) {
+    } else if (self->qcount > 0 || act_apply(self, p) != 0) {
+        if (!self->active) { /* fenced: another actuator holds the lease now */
+            ban_clear(&p->ban);
+            return;
+        }
         /* Redis cannot take it now: route at once, key later (unless the
          * queue is full: then nothing, counted and logged) */
         if (self->qcount < (size_t)self->opts.queue_max)
-            act_announce_pending(self, &p, !act_redis_up(self) ? "down"
-                                           : self->refusing[0] ? self->refusing : "busy");
-        act_enqueue(self, &p); /* keep the order behind what already waits */
+            act_announce_pending(self, p, !act_redis_up(self) ? "down"
+                                          : self->refusing[0] ? self->refusing : "busy");
+        act_enqueue(self, p); /* keep the order behind what already waits */
     }
-    ban_clear(&p.ban);
-    return 0;
+    ban_clear(&p->ban);
 }
 
 /* ---- manual bans ---- */
@@ -612,6 +652,8 @@ void act_get_stats(const act_t *self, act_stats_t *out)
     out->queue_depth = self->qcount;
     out->known = zhashx_size(self->known);
     out->redis_writable = store_connected(self->store) && !self->refusing[0];
+    out->active = self->active;
+    out->fenced_writes = store_fenced_writes(self->store);
 }
 
 int act_backend_count(const act_t *self)

@@ -33,7 +33,14 @@
  * the bans known and with a new run_id / replication id (restarted empty):
  * the bans are written back with the time they had left, routes kept. No
  * call blocks longer than the command timeout per Redis command. This layer
- * logs (key=value lines). */
+ * logs (key=value lines).
+ *
+ * Several actuators may share one Redis: one holds the lease (act_ha.c) and
+ * does all of the above, every write fenced by the lease's token; the others
+ * (standby) only renew their claim, keep the last decisions, and announce
+ * nothing. The one taking over reconciles with Redis: bans adopted
+ * silently, unbans owed (announced bans whose key went while no one was
+ * active) recorded once, routes synced, the decisions kept applied. */
 #ifndef FG_ACT_ACT_H
 #define FG_ACT_ACT_H
 
@@ -93,6 +100,13 @@ typedef struct {
     uint64_t flowspec_waits;   /* new bans not made: no usable FlowSpec rules (policy flowspec) */
     uint64_t flowspec_fallbacks; /* blackholed instead: no usable rules (flowspec_then_blackhole) */
     uint64_t flowspec_escalations; /* rules replaced by the blackhole: the attack went on */
+    uint64_t active;           /* 1 while this actuator holds the lease */
+    uint64_t takeovers;        /* times it became the active one */
+    uint64_t step_downs;       /* times it found another holding the lease */
+    uint64_t standby_ignored;  /* decisions received in standby (kept for a takeover) */
+    uint64_t replayed;         /* of those, applied at a takeover */
+    uint64_t unbans_owed;      /* unbans found at a takeover (key gone, unban not recorded) */
+    uint64_t fenced_writes;    /* writes refused: the lease was no longer ours */
 } act_stats_t;
 
 /* Defaults: notifications on, 500 ms timeout, 10000 queued decisions. */
@@ -158,6 +172,16 @@ int act_redis_health(const act_t *self, char *why, size_t len);
 /* The backends, for the metrics: how many, and backend i (borrowed). */
 int act_backend_count(const act_t *self);
 const backend_t *act_backend(const act_t *self, int i);
+
+/* True while this actuator holds the lease (the active one). */
+bool act_is_active(const act_t *self);
+
+/* The lease value last seen ("<id> <token>" of the active actuator), "" when
+ * none yet. Borrowed. */
+const char *act_lease_holder(const act_t *self);
+
+/* A clean stop: give the lease up so a standby takes over at once. */
+void act_release(act_t *self);
 
 /* Log the stats line (event=stats ...). */
 void act_log_stats(const act_t *self);

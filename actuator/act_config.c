@@ -73,7 +73,9 @@ static int s_set_communities(void *root, void *target, const zpl_key_t *k, const
 #define BOOL_R(key, d) {.name = #key, .kind = ZPL_BOOL, .off = F(key), .def = d, .restart = true}
 static const zpl_key_t s_keys[] = {
     STR_R(bind, ZPL_ZMQ, "tcp://*:5570"),
-    STR_R(connect, ZPL_ZMQ, "tcp://127.0.0.1:5570"),
+    {.name = "connect", .kind = ZPL_ZMQ_LIST, .off = F(connect), .size = FG_ENDPOINT_MAX,
+     .count_off = F(n_connect), .max_items = ACT_MAX_CONNECT, .def = "tcp://127.0.0.1:5570",
+     .list = true, .restart = true},
     STR(notify_script, ZPL_STRING, ""),
     INT_R(notify_timeout, "10", 1, 3600),
     INT_R(notify_queue, "256", 1, 100000),
@@ -112,6 +114,8 @@ static const zpl_key_t s_keys[] = {
     {.name = "flowspec_max_collateral", .kind = ZPL_DOUBLE, .off = F(flowspec_max_collateral), .def = "0.05", .min = 0, .max = 1},
     {.name = "flowspec_min_samples", .kind = ZPL_DOUBLE, .off = F(flowspec_min_samples), .def = "100", .min = 0, .max = 1e9},
     INT(flowspec_max_rules, "2000", 1, 1000000),
+    STR_R(id, ZPL_STRING, ""),
+    INT_R(lease_ms, "1500", 300, 60000),
 };
 /* clang-format on */
 

@@ -10,9 +10,12 @@
 #include "common/addr.h"
 #include "common/cfgbase.h"
 
+#define ACT_MAX_CONNECT 8 /* actuators a detector sends to */
+
 typedef struct {
     char bind[FG_ENDPOINT_MAX];
-    char connect[FG_ENDPOINT_MAX];
+    char connect[ACT_MAX_CONNECT][FG_ENDPOINT_MAX]; /* detectors PUSH to each */
+    int n_connect;
     char notify_script[PATH_MAX];
     int notify_timeout; /* seconds */
     int notify_queue;
@@ -51,6 +54,8 @@ typedef struct {
     double flowspec_max_collateral; /* share of normal traffic they may also match */
     double flowspec_min_samples;   /* flow samples a breakdown needs to support a rule */
     int flowspec_max_rules;        /* rules in force in total */
+    char id[96];               /* this actuator's name in the lease; "": <hostname>/<bind> */
+    int lease_ms;              /* the active actuator's lease; a standby takes over after it */
 } act_config_t;
 
 /* The section "actuator" (checked once the whole file is read by

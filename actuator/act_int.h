@@ -20,6 +20,8 @@
 #define ACT_RECORD 1001  /* queued action: a history line and event to write */
 #define ACT_SWEEP_MS 1000
 #define ACT_ID_MAX 96    /* run_id + master_replid */
+#define ACT_RECENT 256   /* decisions a standby keeps for a takeover */
+#define ACT_LEASE_MAX 160
 
 /* A decision waiting for Redis (or, action ACT_RESTORE, a known ban to
  * write back, never queued). */
@@ -57,6 +59,15 @@ struct act_t {
     uint64_t backoff_ms;
     uint64_t next_connect_ms, next_subscribe_ms, next_scan_ms; /* monotonic */
     uint64_t next_retry_ms, next_sweep_ms;                    /* monotonic */
+    /* several actuators on one Redis (act_ha.c) */
+    bool active;           /* holds the lease: writes Redis, drives the backends */
+    bool ha_started;       /* the first lease answer came */
+    char lease_id[128];    /* this actuator's name in the lease */
+    char lease[ACT_LEASE_MAX];  /* the lease value we hold ("" standby) */
+    char holder[ACT_LEASE_MAX]; /* the lease value last seen */
+    uint64_t next_lease_ms;     /* monotonic */
+    pending_t *recent;     /* standby: the last ACT_RECENT decisions (at_ms = arrival) */
+    size_t rhead, rcount;
     act_stats_t st;
     fg_ratelimit_t rl_flowspec, rl_malformed, rl_redis, rl_badkeys, rl_refused, rl_log, rl_queue;
 };
@@ -75,7 +86,32 @@ void act_enqueue(act_t *self, pending_t *p);
 /* Is a decision for ip waiting in the queue already? */
 bool act_queued(const act_t *self, const char *ip);
 
+/* Connected (or active again): subscribe, scan, apply the queue. */
+void act_sync_resume(act_t *self);
+
+/* act_ha.c */
+
+/* The lease, every lease_ms / 3 (active) or / 10 (standby): renew, take
+ * over (reconcile with Redis, replay the decisions kept), or step down. */
+void act_ha_tick(act_t *self);
+
+/* A write was fenced: ask for the lease at once (step down or re-take). */
+void act_ha_fenced(act_t *self);
+
+/* A standby keeps decision p (moved) for a takeover. */
+void act_ha_keep(act_t *self, pending_t *p);
+
+/* The first scan after a start or takeover: the record of announced bans
+ * against the keys present (ip -> any): unbans owed for announced bans
+ * without a key (recorded once, routes withdrawn, scripts run), entries
+ * written for keys adopted without one. */
+void act_ha_reconcile(act_t *self, zhashx_t *present);
+
 /* act.c */
+
+/* Apply p now or queue it (Redis busy): what act_decision does once the
+ * decision is checked. p's ban is consumed. */
+void act_submit(act_t *self, pending_t *p);
 
 /* Record an event of b (store_record); when Redis cannot take it now, it
  * is queued with its time and written later. */

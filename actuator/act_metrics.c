@@ -40,6 +40,13 @@ static const fg_series_t s_series[] = {
     {"floodgate_actuator_flowspec_total", "counter", "FlowSpec outcomes other than rules sent: wait (policy flowspec, no usable rule set: no block yet), fallback (flowspec_then_blackhole: blackholed instead), escalated (the attack went on: rules replaced by the blackhole).", "result=\"wait\"", S(flowspec_waits)},
     {"floodgate_actuator_flowspec_total", "counter", "", "result=\"fallback\"", S(flowspec_fallbacks)},
     {"floodgate_actuator_flowspec_total", "counter", "", "result=\"escalated\"", S(flowspec_escalations)},
+    {"floodgate_actuator_active", "gauge", "1 while this actuator holds the lease (active), 0 in standby.", "", S(active)},
+    {"floodgate_actuator_takeovers_total", "counter", "Times this actuator became the active one.", "", S(takeovers)},
+    {"floodgate_actuator_step_downs_total", "counter", "Times it found another actuator holding the lease and went standby.", "", S(step_downs)},
+    {"floodgate_actuator_standby_decisions_total", "counter", "Decisions received in standby: kept for a takeover (kept), applied at one (replayed).", "result=\"kept\"", S(standby_ignored)},
+    {"floodgate_actuator_standby_decisions_total", "counter", "", "result=\"replayed\"", S(replayed)},
+    {"floodgate_actuator_unbans_owed_total", "counter", "Unbans found at a takeover: the key went while no actuator was active.", "", S(unbans_owed)},
+    {"floodgate_actuator_fenced_writes_total", "counter", "Writes refused because the lease was no longer this actuator's.", "", S(fenced_writes)},
 };
 #undef S
 

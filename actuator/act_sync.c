@@ -39,6 +39,10 @@ static void s_refused(act_t *self, const char *what, const char *code)
 int act_redis_failed(act_t *self, const char *what)
 {
     const char *code = store_refusal(self->store);
+    if (store_connected(self->store) && store_fenced(self->store)) {
+        act_ha_fenced(self);
+        return 1;
+    }
     if (store_connected(self->store) && code) {
         s_refused(self, what, code);
         return 1;
@@ -109,10 +113,18 @@ static int s_connect(act_t *self)
     self->down_logged = false;
     self->refusing[0] = '\0'; /* probed again by the first write */
     self->backoff_ms = ACT_BACKOFF_MIN_MS;
+    self->next_lease_ms = 0;
+    act_ha_tick(self); /* active: goes on below; standby: waits */
+    if (self->active)
+        act_sync_resume(self);
+    return store_connected(self->store) ? 0 : -1;
+}
+
+void act_sync_resume(act_t *self)
+{
     s_subscribe(self);
     if (act_scan(self) == 0)
         s_drain_queue(self);
-    return store_connected(self->store) ? 0 : -1;
 }
 
 int act_start(act_t *self)
@@ -274,6 +286,9 @@ static void s_restore(act_t *self)
 int act_scan(act_t *self)
 {
     uint64_t bad = 0;
+    act_ha_tick(self); /* a fresh lease before a long walk (when due) */
+    if (!self->active)
+        return 0;
     bool silent = !self->synced;
     self->next_scan_ms = fg_mono_ms() + (uint64_t)self->cfg->actuator.check_interval * 1000;
     zhashx_t *present = zhashx_new();
@@ -301,6 +316,8 @@ int act_scan(act_t *self)
                  trust_recheck_ttl(self->trust, self->store, b, fg_now_ms()) < 0)
             act_redis_failed(self, "recheck ttl");
     }
+    if (silent)
+        act_ha_reconcile(self, present);
     s_unban_vanished(self, present);
     zhashx_destroy(&present);
     if (!store_connected(self->store))
@@ -356,6 +373,9 @@ void act_tick(act_t *self)
             s_connect(self);
         return;
     }
+    act_ha_tick(self);
+    if (!self->active || !store_connected(self->store))
+        return;
     if (self->opts.notifications && store_sub_fd(self->store) < 0 &&
         now >= self->next_subscribe_ms)
         s_subscribe(self);
@@ -377,8 +397,11 @@ int act_redis_health(const act_t *self, char *why, size_t len)
     else if (self->refusing[0])
         snprintf(why, len, "redis refuses writes: %s (%zu decisions queued)", self->refusing,
                  self->qcount);
-    else
+    else {
+        snprintf(why, len, "%s id=\"%s\" lease=\"%s\"", self->active ? "active" : "standby",
+                 self->lease_id, self->holder);
         return 0;
+    }
     return -1;
 }
 

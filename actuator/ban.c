@@ -404,3 +404,52 @@ int ban_hist_parse(const char *line, ban_hist_t *out)
     json_decref(j);
     return 0;
 }
+
+/* One member of a history line as the text ban_set_field reads. */
+static char *s_member_text(const json_t *v, char *num, size_t len)
+{
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_integer(v)) {
+        snprintf(num, len, "%lld", (long long)json_integer_value(v));
+        return strdup(num);
+    }
+    if (json_is_real(v)) {
+        snprintf(num, len, "%.17g", json_real_value(v));
+        return strdup(num);
+    }
+    return json_is_object(v) || json_is_array(v) ? fgjson_dump(v) : NULL;
+}
+
+int ban_from_json(ban_t *b, const char *ip, const char *line)
+{
+    memset(b, 0, sizeof(*b));
+    json_t *j = fgjson_parse(line, BAN_LINE_MAX);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return -1;
+    }
+    snprintf(b->ip, sizeof(b->ip), "%s", ip);
+    strcpy(b->direction, "incoming");
+    strcpy(b->source, "detector");
+    const char *key;
+    json_t *v;
+    char num[64];
+    json_object_foreach(j, key, v) {
+        char *text = s_member_text(v, num, sizeof(num));
+        if (text)
+            ban_set_field(b, key, text); /* unknown names (event, at, ip) are ignored */
+        free(text);
+    }
+    if (ban_parse_time(fgjson_get_str(j, "expires_at", ""), &b->expires_at) < 0)
+        b->expires_at = 0;
+    json_decref(j);
+    if (b->expires_at > 0) {
+        b->expires_ms = (uint64_t)b->expires_at * 1000;
+        if (b->banned_at > 0 && b->expires_at > b->banned_at)
+            b->ban_time = (uint32_t)(b->expires_at - b->banned_at);
+    }
+    if (strcmp(b->metric, "pps") == 0)
+        b->pps = b->value;
+    return 0;
+}

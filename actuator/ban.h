@@ -120,4 +120,10 @@ int ban_parse_time(const char *s, int64_t *out);
  * JSON object (out is then zeroed). */
 int ban_hist_parse(const char *line, ban_hist_t *out);
 
+/* A ban of ip from its history line (ban_json's form, from Redis: every
+ * field checked as ban_set_field does; unknown members ignored). b is
+ * zeroed first; its details are the caller's (ban_clear). 0, or -1 when
+ * line is not a JSON object. */
+int ban_from_json(ban_t *b, const char *ip, const char *line);
+
 #endif

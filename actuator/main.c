@@ -148,6 +148,7 @@ int main(int argc, char **argv)
     fg_metrics_destroy(&metrics);
 
     fg_info("event=stop");
+    act_release(act); /* a standby takes over at once */
     act_log_stats(act);
     act_wait_backends(act, ACT_SHUTDOWN_WAIT_MS);
     act_destroy(&act);

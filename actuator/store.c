@@ -7,22 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actuator/store_int.h"
 #include "common/fgredis.h"
-
-#define STORE_KEY_MAX (FG_NAME_MAX + 16 + FG_ADDR_STRLEN)
-#define STORE_SCAN_MAX_CALLS 1000000 /* a server that never ends a SCAN */
-#define STORE_HASH_MAX_FIELDS 64     /* fields of a hand-written hash we look at */
-#define STORE_XADD_MAX_ARGS (8 + 4 + 4 + 2 * BAN_NFIELDS)
-
-struct store_t {
-    const fg_config_t *cfg;
-    int timeout_ms;
-    redisContext *ctx; /* commands */
-    redisContext *sub; /* subscribed to keyevents */
-    uint64_t errors;
-    char err[256];
-    char refusal[16]; /* code of the last failure when Redis refused for now, else "" */
-};
 
 store_t *store_new(const fg_config_t *cfg, int timeout_ms)
 {
@@ -90,11 +76,12 @@ static const char *s_refusal_code(const char *why)
     return NULL;
 }
 
-static void s_fail(store_t *self, const char *what, const char *why)
+void st_fail(store_t *self, const char *what, const char *why)
 {
     const char *code = s_refusal_code(why);
     snprintf(self->err, sizeof(self->err), "%s: %s", what, why && *why ? why : "failed");
     snprintf(self->refusal, sizeof(self->refusal), "%s", code ? code : "");
+    self->fenced = false;
     self->errors++;
 }
 
@@ -104,29 +91,29 @@ const char *store_refusal(const store_t *self)
 }
 
 /* The command connection failed (I/O error or timeout): it is unusable. */
-static void s_lost(store_t *self, const char *what)
+void st_lost(store_t *self, const char *what)
 {
-    s_fail(self, what, self->ctx && self->ctx->err ? self->ctx->errstr : "connection lost");
+    st_fail(self, what, self->ctx && self->ctx->err ? self->ctx->errstr : "connection lost");
     if (self->ctx)
         redisFree(self->ctx); /* not the subscription: store_sub_read may be using it */
     self->ctx = NULL;
 }
 
 /* Check a reply's type; an error reply or another type is counted. */
-static bool s_is(store_t *self, const redisReply *r, int type, const char *what)
+bool st_is(store_t *self, const redisReply *r, int type, const char *what)
 {
     if (r->type == type)
         return true;
-    s_fail(self, what, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
+    st_fail(self, what, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
     return false;
 }
 
 /* One command on the command connection; the reply is the caller's to free,
  * NULL when the connection failed (then closed). */
-static redisReply *s_cmd(store_t *self, const char *what, const char *fmt, ...)
+redisReply *st_cmd(store_t *self, const char *what, const char *fmt, ...)
 {
     if (!self->ctx) {
-        s_fail(self, what, "not connected");
+        st_fail(self, what, "not connected");
         return NULL;
     }
     va_list ap;
@@ -134,11 +121,11 @@ static redisReply *s_cmd(store_t *self, const char *what, const char *fmt, ...)
     redisReply *r = redisvCommand(self->ctx, fmt, ap);
     va_end(ap);
     if (!r)
-        s_lost(self, what);
+        st_lost(self, what);
     return r;
 }
 
-static void s_key(const store_t *self, char *buf, const char *kind, const char *ip)
+void st_key(const store_t *self, char *buf, const char *kind, const char *ip)
 {
     snprintf(buf, STORE_KEY_MAX, "%s:%s:%s", self->cfg->redis.prefix, kind, ip);
 }
@@ -149,7 +136,7 @@ static redisContext *s_open(store_t *self)
     char why[200];
     redisContext *c = fg_redis_connect(self->cfg, self->timeout_ms, why, sizeof(why));
     if (!c)
-        s_fail(self, "connect", why);
+        st_fail(self, "connect", why);
     return c;
 }
 
@@ -177,25 +164,25 @@ static void s_merge_flags(const char *flags, char *out, size_t outlen)
 int store_enable_notifications(store_t *self)
 {
     char flags[64];
-    redisReply *r = s_cmd(self, "config get", "CONFIG GET notify-keyspace-events");
+    redisReply *r = st_cmd(self, "config get", "CONFIG GET notify-keyspace-events");
     if (!r)
         return -1;
-    bool ok = s_is(self, r, REDIS_REPLY_ARRAY, "config get") && r->elements == 2 &&
+    bool ok = st_is(self, r, REDIS_REPLY_ARRAY, "config get") && r->elements == 2 &&
               r->element[1]->type == REDIS_REPLY_STRING && r->element[1]->len < 32;
     if (ok)
         s_merge_flags(r->element[1]->str, flags, sizeof(flags));
     else if (r->type == REDIS_REPLY_ARRAY)
-        s_fail(self, "config get", "unexpected reply");
+        st_fail(self, "config get", "unexpected reply");
     bool same = ok && strcmp(flags, r->element[1]->str) == 0;
     freeReplyObject(r);
     if (!ok)
         return -1;
     if (same)
         return 0;
-    r = s_cmd(self, "config set", "CONFIG SET notify-keyspace-events %s", flags);
+    r = st_cmd(self, "config set", "CONFIG SET notify-keyspace-events %s", flags);
     if (!r)
         return -1;
-    ok = s_is(self, r, REDIS_REPLY_STATUS, "config set");
+    ok = st_is(self, r, REDIS_REPLY_STATUS, "config set");
     freeReplyObject(r);
     return ok ? 0 : -1;
 }
@@ -214,10 +201,10 @@ int store_subscribe(store_t *self)
     for (int i = 0; i < 2; i++) {
         redisReply *r = NULL;
         if (redisGetReply(self->sub, (void **)&r) != REDIS_OK || !r) {
-            s_fail(self, "subscribe", self->sub->errstr);
+            st_fail(self, "subscribe", self->sub->errstr);
             goto fail;
         }
-        bool ok = s_is(self, r, REDIS_REPLY_ARRAY, "subscribe") && r->elements == 3;
+        bool ok = st_is(self, r, REDIS_REPLY_ARRAY, "subscribe") && r->elements == 3;
         freeReplyObject(r);
         if (!ok)
             goto fail;
@@ -281,7 +268,7 @@ int store_sub_read(store_t *self, store_event_fn *fn, void *arg)
     }
     return 0;
 lost:
-    s_fail(self, "subscription", self->sub->errstr);
+    st_fail(self, "subscription", self->sub->errstr);
     redisFree(self->sub);
     self->sub = NULL;
     return -1;
@@ -306,16 +293,16 @@ static void s_info_field(const char *info, const char *name, char *out, size_t l
 int store_server_id(store_t *self, char *out, size_t len)
 {
     char run[48], repl[48];
-    redisReply *r = s_cmd(self, "info", "INFO server");
+    redisReply *r = st_cmd(self, "info", "INFO server");
     if (!r)
         return -1;
-    bool ok = s_is(self, r, REDIS_REPLY_STRING, "info");
+    bool ok = st_is(self, r, REDIS_REPLY_STRING, "info");
     if (ok)
         s_info_field(r->str, "run_id", run, sizeof(run));
     freeReplyObject(r);
-    if (!ok || !(r = s_cmd(self, "info", "INFO replication")))
+    if (!ok || !(r = st_cmd(self, "info", "INFO replication")))
         return -1;
-    ok = s_is(self, r, REDIS_REPLY_STRING, "info");
+    ok = st_is(self, r, REDIS_REPLY_STRING, "info");
     if (ok)
         s_info_field(r->str, "master_replid", repl, sizeof(repl));
     freeReplyObject(r);
@@ -332,12 +319,12 @@ int store_probe_write(store_t *self)
     /* SET ... XX on a key that never exists: a write (refused by MISCONF,
      * READONLY, NOREPLICAS) that may use memory (refused by OOM), with no
      * effect when accepted. */
-    redisReply *r = s_cmd(self, "probe", "SET %s 1 XX PX 1000", key);
+    redisReply *r = st_cmd(self, "probe", "SET %s 1 XX PX 1000", key);
     if (!r)
         return -1;
     bool ok = r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_STATUS;
     if (!ok)
-        s_is(self, r, REDIS_REPLY_NIL, "probe");
+        st_is(self, r, REDIS_REPLY_NIL, "probe");
     freeReplyObject(r);
     return ok ? 0 : -1;
 }
@@ -345,11 +332,11 @@ int store_probe_write(store_t *self)
 int store_ban_exists(store_t *self, const char *ip)
 {
     char key[STORE_KEY_MAX];
-    s_key(self, key, "ban", ip);
-    redisReply *r = s_cmd(self, "exists", "EXISTS %s", key);
+    st_key(self, key, "ban", ip);
+    redisReply *r = st_cmd(self, "exists", "EXISTS %s", key);
     if (!r)
         return -1;
-    int rc = s_is(self, r, REDIS_REPLY_INTEGER, "exists") ? (r->integer > 0) : -1;
+    int rc = st_is(self, r, REDIS_REPLY_INTEGER, "exists") ? (r->integer > 0) : -1;
     freeReplyObject(r);
     return rc;
 }
@@ -357,8 +344,8 @@ int store_ban_exists(store_t *self, const char *ip)
 int store_last_ban_count(store_t *self, const char *ip, uint32_t *count)
 {
     char key[STORE_KEY_MAX];
-    s_key(self, key, "history", ip);
-    redisReply *r = s_cmd(self, "lindex", "LINDEX %s 0", key);
+    st_key(self, key, "history", ip);
+    redisReply *r = st_cmd(self, "lindex", "LINDEX %s 0", key);
     if (!r)
         return -1;
     int rc = 0;
@@ -367,7 +354,7 @@ int store_last_ban_count(store_t *self, const char *ip, uint32_t *count)
     if (r->type == REDIS_REPLY_STRING && ban_hist_parse(r->str, &h) == 0)
         *count = h.ban_count;
     else if (r->type != REDIS_REPLY_NIL)
-        rc = s_is(self, r, REDIS_REPLY_NIL, "lindex") ? 0 : -1;
+        rc = st_is(self, r, REDIS_REPLY_NIL, "lindex") ? 0 : -1;
     freeReplyObject(r);
     return rc;
 }
@@ -375,11 +362,11 @@ int store_last_ban_count(store_t *self, const char *ip, uint32_t *count)
 static long long s_pttl(store_t *self, const char *kind, const char *ip)
 {
     char key[STORE_KEY_MAX];
-    s_key(self, key, kind, ip);
-    redisReply *r = s_cmd(self, "pttl", "PTTL %s", key);
+    st_key(self, key, kind, ip);
+    redisReply *r = st_cmd(self, "pttl", "PTTL %s", key);
     if (!r)
         return -3;
-    long long rc = s_is(self, r, REDIS_REPLY_INTEGER, "pttl") ? r->integer : -3;
+    long long rc = st_is(self, r, REDIS_REPLY_INTEGER, "pttl") ? r->integer : -3;
     freeReplyObject(r);
     return rc < -2 ? -3 : rc;
 }
@@ -407,12 +394,12 @@ int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int windo
 {
     char key[STORE_KEY_MAX];
     *last = *recent = 0;
-    s_key(self, key, "history", ip);
+    st_key(self, key, "history", ip);
     redisReply *r =
-        s_cmd(self, "lrange", "LRANGE %s 0 %d", key, self->cfg->actuator.history_max - 1);
+        st_cmd(self, "lrange", "LRANGE %s 0 %d", key, self->cfg->actuator.history_max - 1);
     if (!r)
         return -1;
-    if (!s_is(self, r, REDIS_REPLY_ARRAY, "lrange")) {
+    if (!st_is(self, r, REDIS_REPLY_ARRAY, "lrange")) {
         freeReplyObject(r);
         return -1;
     }
@@ -434,21 +421,21 @@ int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int windo
 
 /* Read n pipelined replies into out; on a connection failure free what was
  * read, close the connection and return -1. */
-static int s_read_replies(store_t *self, int n, redisReply **out, const char *what)
+int st_replies(store_t *self, int n, redisReply **out, const char *what)
 {
     for (int i = 0; i < n; i++) {
         out[i] = NULL;
         if (redisGetReply(self->ctx, (void **)&out[i]) != REDIS_OK || !out[i]) {
             for (int k = 0; k < i; k++)
                 freeReplyObject(out[k]);
-            s_lost(self, what);
+            st_lost(self, what);
             return -1;
         }
     }
     return 0;
 }
 
-static void s_free_replies(redisReply **r, int n)
+void st_free(redisReply **r, int n)
 {
     for (int i = 0; i < n; i++)
         freeReplyObject(r[i]);
@@ -484,7 +471,7 @@ static void s_append_xadd(store_t *self, const ban_fields_t *f, const char *even
 static void s_append_history(store_t *self, const char *ip, const char *line)
 {
     char key[STORE_KEY_MAX];
-    s_key(self, key, "history", ip);
+    st_key(self, key, "history", ip);
     redisAppendCommand(self->ctx, "LPUSH %s %s", key, line);
     redisAppendCommand(self->ctx, "LTRIM %s 0 %d", key, self->cfg->actuator.history_max - 1);
 }
@@ -494,7 +481,7 @@ static void s_append_hset(store_t *self, const ban_fields_t *f, const char *ip)
     char key[STORE_KEY_MAX];
     const char *argv[2 + 2 * BAN_NFIELDS];
     int n = 0;
-    s_key(self, key, "ban", ip);
+    st_key(self, key, "ban", ip);
     argv[n++] = "HSET";
     argv[n++] = key;
     for (int i = 0; i < f->n; i++) {
@@ -521,7 +508,7 @@ static void s_append_flowspec(store_t *self, const ban_t *b, uint64_t ttl_ms)
         snprintf(col, sizeof(col), "%.4f", set.collateral);
     else
         snprintf(col, sizeof(col), "unknown");
-    s_key(self, key, "flowspec", b->ip);
+    st_key(self, key, "flowspec", b->ip);
     redisAppendCommand(self->ctx, "DEL %s", key);
     const char *argv[] = {"HSET",       key,     "ip",       b->ip,
                           "mitigation", b->mitigation[0] ? b->mitigation : "blackhole",
@@ -534,9 +521,11 @@ static void s_append_flowspec(store_t *self, const ban_t *b, uint64_t ttl_ms)
 int store_drop_flowspec(store_t *self, const char *ip)
 {
     char key[STORE_KEY_MAX];
-    s_key(self, key, "flowspec", ip);
-    redisReply *r = s_cmd(self, "del flowspec", "DEL %s", key);
-    int rc = r && s_is(self, r, REDIS_REPLY_INTEGER, "del flowspec") ? 0 : -1;
+    if (self->ctx && st_fence(self, false) < 0)
+        return -1;
+    st_key(self, key, "flowspec", ip);
+    redisReply *r = st_cmd(self, "del flowspec", "DEL %s", key);
+    int rc = r && st_is(self, r, REDIS_REPLY_INTEGER, "del flowspec") ? 0 : -1;
     if (r)
         freeReplyObject(r);
     return rc;
@@ -546,184 +535,141 @@ int store_drop_flowspec(store_t *self, const char *ip)
  * stream entry are counted when they failed. */
 static int s_check_exec(store_t *self, const redisReply *r, size_t n)
 {
-    if (!s_is(self, r, REDIS_REPLY_ARRAY, "exec") || r->elements != n) {
-        if (r->type == REDIS_REPLY_ARRAY)
-            s_fail(self, "exec", "unexpected reply");
+    if (r->type == REDIS_REPLY_NIL) {
+        st_exec_aborted(self, "ban");
         return -1;
     }
-    if (!s_is(self, r->element[0], REDIS_REPLY_INTEGER, "hset") ||
-        !s_is(self, r->element[1], REDIS_REPLY_INTEGER, "pexpire"))
+    if (!st_is(self, r, REDIS_REPLY_ARRAY, "exec") || r->elements != n) {
+        if (r->type == REDIS_REPLY_ARRAY)
+            st_fail(self, "exec", "unexpected reply");
         return -1;
-    s_is(self, r->element[2], REDIS_REPLY_INTEGER, "lpush history");
-    s_is(self, r->element[3], REDIS_REPLY_STATUS, "ltrim history");
-    s_is(self, r->element[4], REDIS_REPLY_STRING, "xadd events");
+    }
+    if (!st_is(self, r->element[0], REDIS_REPLY_INTEGER, "hset") ||
+        !st_is(self, r->element[1], REDIS_REPLY_INTEGER, "pexpire"))
+        return -1;
+    st_is(self, r->element[2], REDIS_REPLY_INTEGER, "lpush history");
+    st_is(self, r->element[3], REDIS_REPLY_STATUS, "ltrim history");
+    st_is(self, r->element[4], REDIS_REPLY_STRING, "xadd events");
+    st_is(self, r->element[5], REDIS_REPLY_INTEGER, "hset announced");
     return 0;
 }
 
+static int s_check_queued(store_t *self, redisReply **r, int n);
+
 int store_write_ban(store_t *self, const ban_t *b, const char *event, uint64_t now_ms)
 {
-    enum { NMAX = 10 };
+    enum { NMAX = 11 };
     int N = b->flowspec ? NMAX : NMAX - 3;
     char key[STORE_KEY_MAX];
     ban_fields_t f;
     redisReply *r[NMAX];
     if (!self->ctx) {
-        s_fail(self, "ban", "not connected");
+        st_fail(self, "ban", "not connected");
         return -1;
     }
     char *line = ban_json(b, event, NULL, now_ms);
     if (!line) {
-        s_fail(self, "ban", "out of memory");
+        st_fail(self, "ban", "out of memory");
+        return -1;
+    }
+    if (st_fence(self, true) < 0) {
+        free(line);
         return -1;
     }
     ban_fields(b, &f);
-    s_key(self, key, "ban", b->ip);
+    st_key(self, key, "ban", b->ip);
     redisAppendCommand(self->ctx, "MULTI");
     s_append_hset(self, &f, b->ip);
     uint64_t ttl_ms = b->expires_ms > now_ms ? b->expires_ms - now_ms : (uint64_t)b->ban_time * 1000;
     redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key, (unsigned long long)(ttl_ms ? ttl_ms : 1));
     s_append_history(self, b->ip, line);
     s_append_xadd(self, &f, event, NULL);
+    st_append_announced(self, b->ip, line);
     if (b->flowspec)
         s_append_flowspec(self, b, ttl_ms ? ttl_ms : 1);
     redisAppendCommand(self->ctx, "EXEC");
     free(line);
-    if (s_read_replies(self, N, r, "ban") < 0)
+    if (st_replies(self, N, r, "ban") < 0)
         return -1;
-    int rc = s_is(self, r[0], REDIS_REPLY_STATUS, "multi") ? 0 : -1;
-    for (int i = 1; rc == 0 && i < N - 1; i++)
-        rc = s_is(self, r[i], REDIS_REPLY_STATUS, "queue") ? 0 : -1;
+    int rc = s_check_queued(self, r, N);
     if (rc == 0)
         rc = s_check_exec(self, r[N - 1], (size_t)N - 2);
-    s_free_replies(r, N);
+    st_free(r, N);
     return rc;
+}
+
+/* The replies before EXEC's: MULTI's +OK and a +QUEUED per command. */
+static int s_check_queued(store_t *self, redisReply **r, int n)
+{
+    if (!st_is(self, r[0], REDIS_REPLY_STATUS, "multi"))
+        return -1;
+    for (int i = 1; i < n - 1; i++)
+        if (!st_is(self, r[i], REDIS_REPLY_STATUS, "queue"))
+            return -1;
+    return 0;
+}
+
+/* EXEC's reply to a record: the history (when with_history) and the stream
+ * entry must be there; the record of announced bans is counted only. */
+static int s_check_record(store_t *self, const redisReply *r, size_t k, bool with_history,
+                          const char *what)
+{
+    if (r->type == REDIS_REPLY_NIL) {
+        st_exec_aborted(self, what);
+        return -1;
+    }
+    if (!st_is(self, r, REDIS_REPLY_ARRAY, what) || r->elements != k) {
+        if (r->type == REDIS_REPLY_ARRAY)
+            st_fail(self, what, "unexpected reply");
+        return -1;
+    }
+    size_t x = with_history ? 2 : 0;
+    if (with_history && (!st_is(self, r->element[0], REDIS_REPLY_INTEGER, "lpush history") ||
+                         !st_is(self, r->element[1], REDIS_REPLY_STATUS, "ltrim history")))
+        return -1;
+    if (!st_is(self, r->element[x], REDIS_REPLY_STRING, "xadd events"))
+        return -1;
+    if (k > x + 1)
+        st_is(self, r->element[x + 1], REDIS_REPLY_INTEGER, "announced");
+    return 0;
 }
 
 int store_record(store_t *self, const ban_t *b, const char *event, const char *reason,
                  bool with_history, uint64_t now_ms)
 {
     ban_fields_t f;
-    redisReply *r[3];
-    int n = with_history ? 3 : 1;
+    redisReply *r[6];
+    bool ban = strcmp(event, "ban") == 0, unban = strcmp(event, "unban") == 0;
     if (!self->ctx) {
-        s_fail(self, event, "not connected");
+        st_fail(self, event, "not connected");
         return -1;
     }
-    char *line = with_history ? ban_json(b, event, reason, now_ms) : NULL;
-    if (with_history && !line) {
-        s_fail(self, event, "out of memory");
+    char *line = with_history || ban ? ban_json(b, event, reason, now_ms) : NULL;
+    if ((with_history || ban) && !line) {
+        st_fail(self, event, "out of memory");
+        return -1;
+    }
+    if (st_fence(self, true) < 0) {
+        free(line);
         return -1;
     }
     ban_fields(b, &f);
+    redisAppendCommand(self->ctx, "MULTI");
     if (with_history)
         s_append_history(self, b->ip, line);
     s_append_xadd(self, &f, event, reason);
+    if (ban || unban)
+        st_append_announced(self, b->ip, ban ? line : NULL);
+    redisAppendCommand(self->ctx, "EXEC");
     free(line);
-    if (s_read_replies(self, n, r, event) < 0)
+    size_t k = 1 + (with_history ? 2 : 0) + (ban || unban);
+    int n = (int)k + 2;
+    if (st_replies(self, n, r, event) < 0)
         return -1;
-    int rc = 0;
-    if (with_history && (!s_is(self, r[0], REDIS_REPLY_INTEGER, "lpush history") ||
-                         !s_is(self, r[1], REDIS_REPLY_STATUS, "ltrim history")))
-        rc = -1;
-    if (!s_is(self, r[n - 1], REDIS_REPLY_STRING, "xadd events"))
-        rc = -1;
-    s_free_replies(r, n);
-    return rc;
-}
-
-/* One field of a hash read back: set it, note in chk what is wrong. */
-static void s_check_field(ban_t *out, const redisReply *k, const redisReply *v,
-                          store_check_t *chk)
-{
-    bool text = k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-                strlen(k->str) == k->len && strlen(v->str) == v->len;
-    if (!text) {
-        if (!chk->bad_field[0])
-            snprintf(chk->bad_field, sizeof(chk->bad_field), "(binary)");
-        return;
-    }
-    if (strcmp(k->str, "ip") == 0)
-        chk->ip_mismatch = strcmp(v->str, out->ip) != 0;
-    else if (ban_set_field(out, k->str, v->str) < 0 && !chk->bad_field[0])
-        snprintf(chk->bad_field, sizeof(chk->bad_field), "%.31s", k->str);
-}
-
-/* Fill out from HGETALL's field/value array and PTTL. */
-static void s_parse_ban(const redisReply *h, long long pttl, uint64_t now_ms, ban_t *out,
-                        store_check_t *chk)
-{
-    for (size_t i = 0; i + 1 < h->elements && i < 2 * STORE_HASH_MAX_FIELDS; i += 2)
-        s_check_field(out, h->element[i], h->element[i + 1], chk);
-    if (h->elements > 2 * STORE_HASH_MAX_FIELDS && !chk->bad_field[0])
-        snprintf(chk->bad_field, sizeof(chk->bad_field), "(too many fields)");
-    if (!out->banned_at)
-        out->banned_at = (int64_t)(now_ms / 1000);
-    if (pttl > 0) {
-        out->expires_ms = now_ms + (uint64_t)pttl;
-        out->expires_at = (int64_t)((out->expires_ms + 500) / 1000);
-        out->ban_time = (uint32_t)((uint64_t)out->expires_at - (uint64_t)out->banned_at);
-    }
-    if (strcmp(out->metric, "pps") == 0)
-        out->pps = out->value;
-    else if (out->details && strstr(out->details, "\"pps\":"))
-        out->pps = strtod(strstr(out->details, "\"pps\":") + 6, NULL);
-}
-
-/* A hand-written ban without a hostgroup gets the one its address is in. */
-static void s_default_group(const store_t *self, ban_t *b)
-{
-    fg_addr_t a;
-    const fg_hostgroup_t *g;
-    if (b->hostgroup[0] || fg_addr_parse(b->ip, &a) < 0 || !(g = fg_config_group(self->cfg, &a)))
-        return;
-    snprintf(b->hostgroup, sizeof(b->hostgroup), "%s", g->name);
-}
-
-int store_read_ban(store_t *self, const char *ip, uint64_t now_ms, ban_t *out)
-{
-    store_check_t chk;
-    int rc = store_read_ban_checked(self, ip, now_ms, out, &chk);
-    return rc == 2 ? 0 : rc;
-}
-
-/* HGETALL answered WRONGTYPE: the key is there, but not a hash. */
-static bool s_wrong_type(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "WRONGTYPE", 9) == 0;
-}
-
-int store_read_ban_checked(store_t *self, const char *ip, uint64_t now_ms, ban_t *out,
-                           store_check_t *chk)
-{
-    char key[STORE_KEY_MAX];
-    redisReply *r[2];
-    memset(out, 0, sizeof(*out));
-    memset(chk, 0, sizeof(*chk));
-    if (!self->ctx) {
-        s_fail(self, "read ban", "not connected");
-        return -1;
-    }
-    s_key(self, key, "ban", ip);
-    redisAppendCommand(self->ctx, "HGETALL %s", key);
-    redisAppendCommand(self->ctx, "PTTL %s", key);
-    if (s_read_replies(self, 2, r, "read ban") < 0)
-        return -1;
-    int rc = 0;
-    if (s_wrong_type(r[0])) {
-        chk->wrong_type = true;
-        rc = 2;
-    } else if (s_is(self, r[0], REDIS_REPLY_ARRAY, "hgetall") &&
-               s_is(self, r[1], REDIS_REPLY_INTEGER, "pttl") && r[0]->elements > 0) {
-        snprintf(out->ip, sizeof(out->ip), "%s", ip);
-        strcpy(out->direction, "incoming");
-        strcpy(out->source, "manual");
-        strcpy(out->attack_type, "manual");
-        chk->pttl = r[1]->integer;
-        s_parse_ban(r[0], r[1]->integer, now_ms, out, chk);
-        s_default_group(self, out);
-        rc = 1;
-    }
-    s_free_replies(r, 2);
+    int rc = s_check_queued(self, r, n);
+    if (rc == 0)
+        rc = s_check_record(self, r[n - 1], k, with_history, event);
+    st_free(r, n);
     return rc;
 }
 
@@ -731,15 +677,15 @@ int store_read_ban_checked(store_t *self, const char *ip, uint64_t now_ms, ban_t
 static int s_check_all(store_t *self, int n, const char *what)
 {
     redisReply *r[2];
-    if (s_read_replies(self, n, r, what) < 0)
+    if (st_replies(self, n, r, what) < 0)
         return -1;
     int rc = 0;
     for (int i = 0; i < n; i++)
         if (r[i]->type == REDIS_REPLY_ERROR) {
-            s_fail(self, what, r[i]->str);
+            st_fail(self, what, r[i]->str);
             rc = -1;
         }
-    s_free_replies(r, n);
+    st_free(r, n);
     return rc;
 }
 
@@ -748,10 +694,12 @@ int store_fix_ban(store_t *self, const char *ip, bool fix_ip, uint64_t ttl_ms)
     char key[STORE_KEY_MAX];
     int n = 0;
     if (!self->ctx) {
-        s_fail(self, "fix ban", "not connected");
+        st_fail(self, "fix ban", "not connected");
         return -1;
     }
-    s_key(self, key, "ban", ip);
+    if (st_fence(self, false) < 0)
+        return -1;
+    st_key(self, key, "ban", ip);
     if (fix_ip && ++n)
         redisAppendCommand(self->ctx, "HSET %s ip %s", key, ip);
     if (ttl_ms > 0 && ++n)
@@ -763,10 +711,12 @@ int store_drop_ban(store_t *self, const char *ip)
 {
     char key[STORE_KEY_MAX];
     if (!self->ctx) {
-        s_fail(self, "drop ban", "not connected");
+        st_fail(self, "drop ban", "not connected");
         return -1;
     }
-    s_key(self, key, "ban", ip);
+    if (st_fence(self, false) < 0)
+        return -1;
+    st_key(self, key, "ban", ip);
     redisAppendCommand(self->ctx, "DEL %s", key);
     return s_check_all(self, 1, "drop ban");
 }
@@ -775,11 +725,11 @@ int store_drop_ban(store_t *self, const char *ip)
 static int s_scan_page(store_t *self, const redisReply *r, char *cursor, size_t cursor_len,
                        store_key_fn *fn, void *arg, uint64_t *bad_keys)
 {
-    if (!s_is(self, r, REDIS_REPLY_ARRAY, "scan") || r->elements != 2 ||
+    if (!st_is(self, r, REDIS_REPLY_ARRAY, "scan") || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= cursor_len ||
         r->element[1]->type != REDIS_REPLY_ARRAY) {
         if (r->type == REDIS_REPLY_ARRAY)
-            s_fail(self, "scan", "unexpected reply");
+            st_fail(self, "scan", "unexpected reply");
         return -1;
     }
     memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
@@ -803,7 +753,7 @@ int store_scan(store_t *self, store_key_fn *fn, void *arg, uint64_t *bad_keys)
     char cursor[32] = "0", pattern[STORE_KEY_MAX];
     snprintf(pattern, sizeof(pattern), "%s:ban:*", self->cfg->redis.prefix);
     for (int calls = 0; calls < STORE_SCAN_MAX_CALLS; calls++) {
-        redisReply *r = s_cmd(self, "scan", "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        redisReply *r = st_cmd(self, "scan", "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
         if (!r)
             return -1;
         int rc = s_scan_page(self, r, cursor, sizeof(cursor), fn, arg, bad_keys);
@@ -813,6 +763,6 @@ int store_scan(store_t *self, store_key_fn *fn, void *arg, uint64_t *bad_keys)
         if (strcmp(cursor, "0") == 0)
             return 0;
     }
-    s_fail(self, "scan", "too many iterations");
+    st_fail(self, "scan", "too many iterations");
     return -1;
 }

@@ -7,6 +7,8 @@
  *   <prefix>:history:<ip>  LIST, newest first, one ban_json() line per event
  *   <prefix>:events        STREAM, MAXLEN ~ events_max
  *   <prefix>:flowspec:<ip> HASH with the ban's TTL: its FlowSpec rules
+ *   <prefix>:announced     HASH ip -> ban line: bans recorded, unban not yet
+ *   <prefix>:actuator:lease, :fence   the active actuator (store_ha.c)
  *
  * Every function returns -1 on failure; when the cause was the connection
  * (I/O error, timeout) the store is disconnected (store_connected() turns
@@ -151,5 +153,38 @@ int store_drop_ban(store_t *self, const char *ip);
  * *bad_keys when not NULL). A key may be reported twice (SCAN's contract).
  * 0 or -1. */
 int store_scan(store_t *self, store_key_fn *fn, void *arg, uint64_t *bad_keys);
+
+/* ---- several actuators on one Redis (store_ha.c) ---- */
+
+/* One entry of the record of announced bans: ip and its ban line. */
+typedef int(store_line_fn)(const char *ip, const char *line, void *arg);
+
+/* Take or extend the lease <prefix>:actuator:lease for id, in one script:
+ * held ("<id> <token>", or "" when we hold none) is extended when it is
+ * still the value; a free lease, or one a previous run under the same id
+ * left, is taken with a new token (INCR <prefix>:actuator:fence) for
+ * lease_ms. The value now (ours or the holder's) goes to out. 0 or -1. */
+int store_lease(store_t *self, const char *id, const char *held, int lease_ms, char *out,
+                size_t len);
+
+/* Delete the lease when it still holds held (a clean stop). 0 or -1. */
+int store_lease_release(store_t *self, const char *held);
+
+/* Every write from now on checks (WATCH + GET, then MULTI/EXEC) that the
+ * lease still holds value; "" or NULL: no check. */
+void store_set_fence(store_t *self, const char *value);
+
+/* The last failure was the fence: another actuator holds the lease. */
+bool store_fenced(const store_t *self);
+
+/* Writes refused by the fence. */
+uint64_t store_fenced_writes(const store_t *self);
+
+/* HSET <prefix>:announced ip line (a ban adopted without an entry), or,
+ * line NULL, HDEL (an entry that cannot be read). 0 or -1. */
+int store_announce(store_t *self, const char *ip, const char *line);
+
+/* Call fn for every entry of <prefix>:announced. 0 or -1. */
+int store_announced(store_t *self, store_line_fn *fn, void *arg);
 
 #endif

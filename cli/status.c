@@ -335,7 +335,22 @@ typedef struct {
     bool up;
     long long bans;
     char err[256];
+    char lease[192]; /* "<id> <token>" of the active actuator, "" when none */
+    long long lease_ms;
 } st_redis_t;
+
+/* The active actuator: <prefix>:actuator:lease and the ms it has left. */
+static void s_lease(redisContext *c, const fg_config_t *cfg, st_redis_t *r)
+{
+    redisReply *rep = redisCommand(c, "GET %s:actuator:lease", cfg->redis.prefix);
+    if (rep && rep->type == REDIS_REPLY_STRING)
+        snprintf(r->lease, sizeof(r->lease), "%s", rep->str);
+    freeReplyObject(rep);
+    rep = r->lease[0] ? redisCommand(c, "PTTL %s:actuator:lease", cfg->redis.prefix) : NULL;
+    if (rep && rep->type == REDIS_REPLY_INTEGER)
+        r->lease_ms = rep->integer;
+    freeReplyObject(rep);
+}
 
 static void s_redis(const fg_config_t *cfg, st_redis_t *r)
 {
@@ -363,6 +378,8 @@ static void s_redis(const fg_config_t *cfg, st_redis_t *r)
         r->bans += (long long)rep->element[1]->elements;
         freeReplyObject(rep);
     } while (cursor != 0);
+    if (r->up)
+        s_lease(c, cfg, r);
     redisFree(c);
 }
 
@@ -430,6 +447,7 @@ static int s_print_json(const st_proc_t *ps, int n, const st_redis_t *r, const f
         fgjson_set_str(redis, "address", addr, &ok);
         fgjson_set_bool(redis, "up", r->up, &ok);
         fgjson_set_num(redis, "bans_active", (double)r->bans, &ok);
+        fgjson_set_str(redis, "actuator_lease", r->lease, &ok);
     }
     for (int i = 0; ok && i < pr->n; i++)
         fgjson_append_new(problems, fgjson_str(pr->items[i]), &ok);
@@ -465,6 +483,9 @@ static int s_status(const fg_config_t *cfg, const st_opts_t *o)
     s_redis(cfg, &r);
     if (!r.up)
         s_problem(&pr, "redis: unreachable: %s", r.err);
+    else if (!r.lease[0])
+        s_problem(&pr, "actuator: none holds the lease %s:actuator:lease (no actuator active)",
+                  cfg->redis.prefix);
     if (o->json) {
         s_print_json(ps, n, &r, cfg, &pr);
     } else {
@@ -474,6 +495,8 @@ static int s_status(const fg_config_t *cfg, const st_opts_t *o)
         printf("\nredis          %-22s %s", addr, r.up ? "up" : "DOWN");
         if (r.bans >= 0)
             printf(", %lld active bans", r.bans);
+        if (r.lease[0])
+            printf("\nactuator lease %s (active; %lld ms left)", r.lease, r.lease_ms);
         printf("\n\n");
         for (int i = 0; i < pr.n; i++)
             printf("PROBLEM: %s\n", pr.items[i]);

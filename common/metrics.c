@@ -246,7 +246,9 @@ void fg_metrics_render(fg_metrics_t *self)
         *o = t;
     }
     self->snap_healthy = ok;
-    snprintf(self->snap_why, sizeof(self->snap_why), "%s", ok ? "ok" : why);
+    /* a healthy process may add a note ("ok standby ...") */
+    snprintf(self->snap_why, sizeof(self->snap_why), "%s%s%s", ok ? "ok" : "",
+             ok && why[0] ? " " : "", why);
     self->snap_ms = started;
     self->snap_gen++;
     pthread_mutex_unlock(&self->mu);

@@ -14,7 +14,8 @@
  * request per connection:
  *
  *   GET /metrics   text format 0.0.4, at most one loop turn old
- *   GET /healthz   200 "ok" or 503 with the reason: the health callback
+ *   GET /healthz   200 "ok" (plus the callback's note, if any: "ok standby
+ *                  active=...") or 503 with the reason: the health callback
  *                  failed, or the loop has not ticked for 5 s (stuck)
  *
  * A scrape waits up to 2 s for a fresh render, then gets the last one;
@@ -50,8 +51,9 @@ typedef struct fg_mout fg_mout_t;
 /* Writes a set of metric families with fg_mout_family() / fg_mout_*(). */
 typedef void (*fg_metrics_fn)(fg_mout_t *out, void *arg);
 
-/* Health of the process: 0 when it does its job, else -1 with a short
- * reason ("no window published for 7 s") written into why. */
+/* Health of the process: 0 when it does its job (why may then hold a note,
+ * "" by default), else -1 with a short reason ("no window published for
+ * 7 s") written into why. */
 typedef int (*fg_health_fn)(char *why, size_t len, void *arg);
 
 /* A registry for process proc ("collector", "aggregator", ...), with the

@@ -21,9 +21,10 @@
 
 typedef struct {
     det_t *det;
-    zsock_t *sub, *push;
+    zsock_t *sub, *push[ACT_MAX_CONNECT]; /* one per actuator: each gets every decision */
+    int n_push;
     uint64_t windows_lost_logged;
-    fg_ratelimit_t rl_lost, rl_drop, rl_malformed;
+    fg_ratelimit_t rl_lost, rl_drop, rl_malformed, rl_one;
     fg_config_t *cfg; /* reloaded in place on SIGHUP */
     bool net_attack[FG_MAX_GROUPS]; /* last logged network-wide state */
     fg_metrics_t *metrics;
@@ -44,6 +45,28 @@ static void s_log_decision(const Floodgate__Decision *d)
             d->n_top, net);
 }
 
+/* Queue one packed decision to every actuator without blocking. NULL when
+ * at least one took it (the standbys keep it for a takeover), else why the
+ * last one refused (EAGAIN: its queue is full). A refusal is logged with
+ * its endpoint. */
+static const char *s_send_all(det_daemon_t *dd, const uint8_t *buf, size_t len)
+{
+    const char *why = "no actuator";
+    int sent = 0;
+    for (int i = 0; i < dd->n_push; i++) {
+        if (zmq_send(zsock_resolve(dd->push[i]), buf, len, ZMQ_DONTWAIT) >= 0) {
+            sent++;
+            continue;
+        }
+        why = zmq_strerror(zmq_errno());
+        fg_log_rl(&dd->rl_one, 5000, FG_LOG_WARN,
+                  "event=decision_not_queued endpoint=%s reason=\"%s\" hint=\"that actuator "
+                  "is down or slow; the others got it\"",
+                  dd->cfg->actuator.connect[i], why);
+    }
+    return sent ? NULL : why;
+}
+
 /* det_emit_fn: pack and queue without blocking; log what was sent. */
 static int s_emit(const Floodgate__Decision *d, void *arg)
 {
@@ -51,8 +74,8 @@ static int s_emit(const Floodgate__Decision *d, void *arg)
     static uint8_t buf[DET_DECISION_MAX];
     const char *why = NULL;
     size_t len = dec_pack(d, buf, sizeof(buf), &why);
-    if (len > 0 && zmq_send(zsock_resolve(dd->push), buf, len, ZMQ_DONTWAIT) < 0)
-        why = zmq_strerror(zmq_errno()); /* EAGAIN: the queue is full */
+    if (len > 0)
+        why = s_send_all(dd, buf, len);
     if (why) {
         char ip[FG_ADDR_STRLEN];
         fg_addr_t a = {d->addr_hi, d->addr_lo};
@@ -155,23 +178,27 @@ static void s_loop(det_daemon_t *dd)
 static void s_sockets(det_daemon_t *dd, const fg_config_t *cfg)
 {
     dd->sub = zsock_new(ZMQ_SUB);
-    dd->push = zsock_new(ZMQ_PUSH);
-    if (!dd->sub || !dd->push)
+    if (!dd->sub)
         fg_die(1, "event=socket_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
     zsock_set_rcvhwm(dd->sub, DET_RCVHWM);
     zsock_set_subscribe(dd->sub, "");
-    zsock_set_sndhwm(dd->push, DET_SNDHWM);
-    zsock_set_linger(dd->push, 1000);
     for (int i = 0; i < cfg->aggregator.shards; i++) {
         if (zsock_connect(dd->sub, "%s", cfg->aggregator.pub_connect[i]) != 0)
             fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"",
                    cfg->aggregator.pub_connect[i], zmq_strerror(zmq_errno()));
         fg_info("event=connect socket=sub shard=%d endpoint=%s", i, cfg->aggregator.pub_connect[i]);
     }
-    if (zsock_connect(dd->push, "%s", cfg->actuator.connect) != 0)
-        fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"", cfg->actuator.connect,
-               zmq_strerror(zmq_errno()));
-    fg_info("event=connect socket=push endpoint=%s", cfg->actuator.connect);
+    for (int i = 0; i < cfg->actuator.n_connect; i++) {
+        zsock_t *push = dd->push[dd->n_push++] = zsock_new(ZMQ_PUSH);
+        if (!push)
+            fg_die(1, "event=socket_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+        zsock_set_sndhwm(push, DET_SNDHWM);
+        zsock_set_linger(push, 1000);
+        if (zsock_connect(push, "%s", cfg->actuator.connect[i]) != 0)
+            fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"", cfg->actuator.connect[i],
+                   zmq_strerror(zmq_errno()));
+        fg_info("event=connect socket=push endpoint=%s", cfg->actuator.connect[i]);
+    }
 }
 
 int main(int argc, char **argv)
@@ -195,7 +222,8 @@ int main(int argc, char **argv)
     fg_info("event=stop");
     fg_metrics_destroy(&dd.metrics);
     zsock_destroy(&dd.sub);
-    zsock_destroy(&dd.push);
+    for (int i = 0; i < dd.n_push; i++)
+        zsock_destroy(&dd.push[i]);
     det_destroy(&dd.det);
     fg_config_destroy(&cfg);
     return 0;
