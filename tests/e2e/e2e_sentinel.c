@@ -306,7 +306,7 @@ static void test_sentinel_failover_keeps_bans(void **state)
     s_expect_once("10.0.0.2");
     s_expect_once("10.0.0.3");
     /* the CLI finds the new master through the sentinels too */
-    char cmd[1200], out[600];
+    char cmd[2048], out[600];
     snprintf(out, sizeof(out), "%s/bans.out", t->dir);
     snprintf(cmd, sizeof(cmd), "%s/floodgate -c %s bans > %s 2>&1", hn_build_dir(), t->conf, out);
     assert_int_equal(system(cmd), 0);
