@@ -353,11 +353,16 @@ int fs_rule_parse_key(const char *key, fs_rule_t *out)
     if (!key || strlen(key) >= sizeof(buf))
         return -1;
     strcpy(buf, key);
+    char seen[FS_RULE_STRLEN] = " ";
     for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok;
          tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
+        char *eq = strchr(tok, '='), name[24];
         if (eq)
             *eq++ = '\0';
+        snprintf(name, sizeof(name), " %.20s ", tok);
+        if (strstr(seen, name)) /* each selector once: no second dst */
+            return -1;
+        strncat(seen, name + 1, sizeof(seen) - strlen(seen) - 1);
         if (s_key_item(out, tok, eq, &have_dst) < 0)
             return -1;
     }

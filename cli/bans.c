@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "actuator/flowspec.h"
 #include "common/addr.h"
 #include "common/fgbuf.h"
 #include "common/fgjson.h"
@@ -250,8 +251,33 @@ static long s_ban_secs(const fg_config_t *cfg, const fg_hostgroup_t *g, long sec
     return secs;
 }
 
+/* The rule set of `ban --flowspec MATCH...` for ip, with the hostgroup's
+ * action: JSON (the caller's to free), or NULL with the reason printed. */
+static char *s_manual_rules(const fg_hostgroup_t *g, const char *ip, const char *const *match,
+                            int n)
+{
+    fs_set_t set;
+    fs_action_t act = FS_DISCARD;
+    char key[FS_RULE_STRLEN];
+    memset(&set, 0, sizeof(set));
+    set.collateral = -1;
+    for (int i = 0; i < n && i < FS_MAX_RULES; i++) {
+        snprintf(key, sizeof(key), "dst=%s/%d %s", ip, strchr(ip, ':') ? 128 : 32, match[i]);
+        if (fs_rule_parse_key(key, &set.rule[set.n]) < 0) {
+            fprintf(stderr, "floodgate ban: --flowspec \"%s\" is not a match (e.g. \"proto=17 "
+                            "sport=53\"; keys src=PREFIX proto sport dport tcp_flags=syn "
+                            "fragment)\n", match[i]);
+            return NULL;
+        }
+        set.n++;
+    }
+    if (g)
+        fs_action_parse(g->flowspec_action, &act);
+    return fs_set_json(&set, act, g ? g->flowspec_rate : 0, g ? g->flowspec_redirect : "");
+}
+
 static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, long secs,
-                     const char *reason)
+                     const char *reason, const char *const *match, int n_match)
 {
     fg_addr_t a;
     fg_addr_parse(ip, &a);
@@ -272,9 +298,17 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
         fprintf(stderr, "floodgate: %s is already banned (see: floodgate bans)\n", ip);
         return 1;
     }
+    if (n_match && !g) {
+        fprintf(stderr, "floodgate ban: --flowspec only for an address in networks/monitored\n");
+        return 1;
+    }
+    char *rules = n_match ? s_manual_rules(g, ip, match, n_match) : NULL;
+    if (n_match && !rules)
+        return 2;
     char *details = s_manual_details(reason);
     if (!details) {
         fprintf(stderr, "floodgate: ban failed: out of memory\n");
+        free(rules);
         return 1;
     }
     redisAppendCommand(c, "MULTI");
@@ -285,12 +319,15 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
                        key, ip, g ? g->name : "-", g ? "manual" : "manual_force", now_s,
                        secs ? exp_s : "", details);
     free(details); /* formatted into the output buffer by now */
+    if (rules)
+        redisAppendCommand(c, "HSET %s mitigation flowspec flowspec %s", key, rules);
+    free(rules);
     if (secs)
         redisAppendCommand(c, "EXPIRE %s %ld", key, secs);
     fg_redis_key(cfg, "hold", ip, hold, sizeof(hold));
     redisAppendCommand(c, "DEL %s", hold); /* the operator's ban wins over a hold */
     redisAppendCommand(c, "EXEC");
-    int rc = 0, n = secs ? 5 : 4;
+    int rc = 0, n = (secs ? 5 : 4) + (n_match ? 1 : 0);
     bool held = false;
     for (int i = 0; i < n; i++) {
         r = NULL;
@@ -407,6 +444,8 @@ typedef struct {
     long secs;
     const char *reason;
     bool force;
+    const char *match[FS_MAX_RULES]; /* --flowspec MATCH */
+    int n_match;
 } ban_args_t;
 
 static int s_run_ban(const fg_config_t *cfg, redisContext *c, void *arg)
@@ -420,7 +459,7 @@ static int s_run_ban(const fg_config_t *cfg, redisContext *c, void *arg)
                 cfg->path);
         return 1;
     }
-    return s_cmd_ban(cfg, c, a->ip, a->secs, a->reason);
+    return s_cmd_ban(cfg, c, a->ip, a->secs, a->reason, a->match, a->n_match);
 }
 
 int cli_ban(int argc, char **argv, const char *conf)
@@ -442,6 +481,8 @@ int cli_ban(int argc, char **argv, const char *conf)
             a.force = true;
         } else if (!strcmp(argv[i], "--permanent")) {
             a.secs = 0;
+        } else if (!strcmp(argv[i], "--flowspec") && i + 1 < argc && a.n_match < FS_MAX_RULES) {
+            a.match[a.n_match++] = argv[++i];
         } else {
             fprintf(stderr, "floodgate ban: unknown option %s\n", argv[i]);
             return 2;

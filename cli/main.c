@@ -14,11 +14,13 @@
 
 static const cli_cmd_t s_cmds[] = {
     {"bans", "bans [--json]                   active bans with the time left", cli_bans},
-    {"ban", "ban IP [--ttl S | --permanent] [--reason TEXT] [--force]\n"
+    {"ban", "ban IP [--ttl S | --permanent] [--reason TEXT] [--force] [--flowspec MATCH]...\n"
             "                                  ban an address by hand (default: the ban_time\n"
             "                                  of its hostgroup, at most its max_ban_time);\n"
             "                                  whitelisted addresses are refused, unmonitored\n"
-            "                                  ones unless --force (source=manual_force)",
+            "                                  ones unless --force (source=manual_force);\n"
+            "                                  --flowspec \"proto=17 sport=53\": FlowSpec rules\n"
+            "                                  to IP instead of the blackhole",
      cli_ban},
     {"unban", "unban IP [--hold DURATION]      lift a ban (deletes its key); --hold 30m also\n"
               "                                  refuses new bans of it for that long (without\n"

@@ -411,7 +411,9 @@ static void test_flowspec_json_roundtrip(void **state)
                          "{\"rules\":[{\"match\":\"dst=10.0.0.5/32 sport=70000\"}]}",
                          "{\"rules\":[{\"match\":\"dst=10.0.0.5/32 src=2001:db8::/48\"}]}",
                          "{\"action\":\"explode\",\"rules\":[{\"match\":\"dst=10.0.0.5/32\"}]}",
-                         "{\"rules\":[{\"match\":\"dst=10.0.0.5/32 proto=017\"}]}"};
+                         "{\"rules\":[{\"match\":\"dst=10.0.0.5/32 proto=017\"}]}",
+                         "{\"rules\":[{\"match\":\"dst=10.0.0.5/32 dst=10.0.0.9/32\"}]}",
+                         "{\"rules\":[{\"match\":\"dst=10.0.0.5/32 proto=6 proto=17\"}]}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(fs_set_parse(bad[i], &back, &act, &rate, rt, sizeof(rt)), -1);
 }

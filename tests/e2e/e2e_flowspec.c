@@ -24,9 +24,11 @@
  *   5. the rules go on `redis-cli DEL` of the ban key (the flowspec key
  *      too), `floodgate unban`, and TTL expiry;
  *   6. gobgpd restarted (RIB empty): the rules come back;
- *   7. flowspec_then_blackhole: the attack still reported after
+ *   7. `floodgate ban IP --flowspec MATCH` sends rules; the actuator
+ *      restarted with a ban deleted meanwhile: its rules go, the others stay;
+ *   8. flowspec_then_blackhole: the attack still reported after
  *      flowspec_escalate_after: the blackhole route replaces the rule;
- *   8. ExaBGP: the same rules (v4 and v6) through ExaBGP's flow routes,
+ *   9. ExaBGP: the same rules (v4 and v6) through ExaBGP's flow routes,
  *      withdrawn on DEL. */
 #include <czmq.h>
 #include <setjmp.h>
@@ -552,6 +554,28 @@ static void test_fs_gobgpd_restart_rules_return(void **state)
     s_expect_rule("flowtab4", "flow4 { dst 10.0.0.12/32; proto 17; sport 53; }", DISCARD, 10000);
 }
 
+/* Manual rules from the CLI; actuator restarted with a ban deleted while it
+ * was down: BIRD follows Redis. */
+static void test_fs_manual_and_actuator_restart(void **state)
+{
+    (void)state;
+    char bin[512];
+    snprintf(bin, sizeof(bin), "%s/floodgate", hn_build_dir());
+    char *argv[] = {bin, "-c", s_b.conf, "ban", "10.0.0.20", "--flowspec", "proto=17 sport=123",
+                    "--flowspec", "proto=17 sport=19", "--ttl", "600", NULL};
+    if (s_run(argv, &s_cli_out) != 0)
+        fail_msg("floodgate ban --flowspec failed:\n%s", s_cli_out);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.20/32; proto 17; sport 123; }", DISCARD, 10000);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.20/32; proto 17; sport 19; }", DISCARD, 10000);
+    char *bad[] = {bin, "-c", s_b.conf, "ban", "10.0.0.21", "--flowspec", "dst=10.0.0.99/32", NULL};
+    assert_int_equal(s_run(bad, &s_cli_out), 2); /* the destination is IP's own */
+    hn_stop(s_b.actuator, 5000);
+    s_redis_int("DEL fgfs:ban:%s", "10.0.0.20");
+    s_b.actuator = s_start_actuator(&s_b);
+    s_expect_no_rule("flowtab4", "flow4 { dst 10.0.0.20/32;", 15000);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.12/32; proto 17; sport 53; }", DISCARD, 1000);
+}
+
 static bool s_blackholed(void *ip)
 {
     char *out;
@@ -614,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_fs_safety),
         cmocka_unit_test(test_fs_rules_go_with_the_ban),
         cmocka_unit_test(test_fs_gobgpd_restart_rules_return),
+        cmocka_unit_test(test_fs_manual_and_actuator_restart),
         cmocka_unit_test(test_fs_escalation_to_blackhole),
         cmocka_unit_test(test_fs_exabgp),
     };
