@@ -11,7 +11,12 @@
  *      the time until every key is in Redis.
  *
  *   floodgate-bench-bgp [--backend gobgp|exabgp] [--bans N] [--rate R]
- *                       [--parallel P]
+ *                       [--parallel P] [--flowspec]
+ *
+ * --flowspec: the hostgroup's mitigation is flowspec and each Decision
+ * carries a DNS amplification's breakdown: the time is to the FlowSpec rule
+ * (flow4 { dst ...; proto 17; sport 53; }) in BIRD's flow4 table; the
+ * carpet bombing part is skipped.
  *
  * Everything runs on loopback in a temporary directory, stopped by PID at the
  * end. Not part of `make test`: `make bench-bgp`. */
@@ -39,7 +44,7 @@ typedef struct {
     char conf[512], bird_sock[512], bird_log[512];
     char peer_addr[32], bird_addr[32];
     int redis_port, bgp_port, api_port, bird_port, act_port;
-    bool exabgp;
+    bool exabgp, flowspec;
     int parallel;
     pid_t redis, peer, bird, actuator;
     zsock_t *push;
@@ -62,13 +67,17 @@ static void s_write(bench_t *b)
              "actuator\n    bind = tcp://127.0.0.1:%d\n    check_interval = 5\n"
              "    bgp_backend = %s\n    gobgp_api = 127.0.0.1:%d\n    metrics_listen = \"\"\n"
              "    next_hop_v4 = 198.51.100.1\n    backend_parallel = %d\n    max_bans = 100000\n"
-             "hostgroup\n    default\n        ban_time = 3600\n",
-             b->redis_port, b->act_port, b->exabgp ? "exabgp" : "gobgp", b->api_port, b->parallel);
+             "    new_bans_max = 100000\n"
+             "hostgroup\n    default\n        ban_time = 3600\n        mitigation = %s\n",
+             b->redis_port, b->act_port, b->exabgp ? "exabgp" : "gobgp", b->api_port, b->parallel,
+             b->flowspec ? "flowspec" : "blackhole");
     hn_write_file(b->conf, text);
     snprintf(text, sizeof(text),
              "log \"%s\" all;\ntimeformat log \"%%s.%%6f\";\nrouter id %s;\nprotocol device {}\n"
+             "flow4 table flowtab4;\n"
              "protocol bgp peer {\n  local %s port %d as 65002;\n  neighbor %s%s as 65001;\n"
-             "  multihop;\n%s  debug { routes };\n  ipv4 { import all; export none; };\n}\n",
+             "  multihop;\n%s  debug { routes };\n  ipv4 { import all; export none; };\n"
+             "  flow4 { table flowtab4; import all; export none; };\n}\n",
              b->bird_log, b->bird_addr, b->bird_addr, b->bird_port, b->peer_addr,
              b->exabgp ? "" : zsys_sprintf(" port %d", b->bgp_port), b->exabgp ? "  passive;\n" : "");
     snprintf(path, sizeof(path), "%s/bird.conf", b->dir);
@@ -85,7 +94,7 @@ static void s_write(bench_t *b)
                  "process floodgate {\n    run %s/act.sh;\n    encoder text;\n}\n"
                  "neighbor %s {\n    router-id %s;\n    local-address %s;\n    local-as 65001;\n"
                  "    peer-as 65002;\n    connect %d;\n    api { processes [ floodgate ]; }\n"
-                 "    family { ipv4 unicast; }\n}\n",
+                 "    family { ipv4 unicast; ipv4 flow; }\n}\n",
                  b->dir, b->bird_addr, b->peer_addr, b->peer_addr, b->bird_port);
         snprintf(path, sizeof(path), "%s/exabgp.conf", b->dir);
     } else {
@@ -95,7 +104,9 @@ static void s_write(bench_t *b)
                  "    neighbor-address = \"%s\"\n    peer-as = 65002\n"
                  "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
                  "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-                 "      afi-safi-name = \"ipv4-unicast\"\n",
+                 "      afi-safi-name = \"ipv4-unicast\"\n"
+                 "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+                 "      afi-safi-name = \"ipv4-flowspec\"\n",
                  b->peer_addr, b->bgp_port, b->peer_addr, b->bird_addr, b->bird_port, b->peer_addr);
         snprintf(path, sizeof(path), "%s/gobgpd.toml", b->dir);
     }
@@ -164,6 +175,20 @@ static void s_send(bench_t *b, uint32_t v4)
     d.hostgroup = "default";
     d.total = &total;
     d.enable_ban = true;
+    /* a DNS amplification's breakdown, for --flowspec */
+    Floodgate__Contributor c[2] = {FLOODGATE__CONTRIBUTOR__INIT, FLOODGATE__CONTRIBUTOR__INIT};
+    Floodgate__Contributor *cp[2] = {&c[0], &c[1]};
+    c[0].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO;
+    c[0].key_lo = 17;
+    c[1].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT;
+    c[1].key_lo = 53;
+    c[0].share = c[1].share = 0.99;
+    c[0].packets = c[1].packets = 99000;
+    if (b->flowspec) {
+        d.attack_type = "amplification_dns";
+        d.n_top = 2;
+        d.top = cp;
+    }
     size_t n = floodgate__decision__get_packed_size(&d);
     zframe_t *f = zframe_new(NULL, n);
     floodgate__decision__pack(&d, zframe_data(f));
@@ -288,6 +313,7 @@ int main(int argc, char **argv)
 {
     bench_t b = {.parallel = 4};
     int n = 1000;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* figures out as they come */
     double rate = 20;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc)
@@ -298,9 +324,11 @@ int main(int argc, char **argv)
             rate = atof(argv[++i]);
         else if (!strcmp(argv[i], "--parallel") && i + 1 < argc)
             b.parallel = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--flowspec"))
+            b.flowspec = true;
         else {
             fprintf(stderr, "usage: %s [--backend gobgp|exabgp] [--bans N] [--rate R] "
-                            "[--parallel P]\n", argv[0]);
+                            "[--parallel P] [--flowspec]\n", argv[0]);
             return 2;
         }
     }
@@ -329,7 +357,8 @@ int main(int argc, char **argv)
     } else {
         usleep(1000 * 1000);
         s_latency(&b, n, rate);
-        s_carpet(&b);
+        if (!b.flowspec) /* the rules' latency only: the carpet is the routes' */
+            s_carpet(&b);
     }
     zsock_destroy(&b.push);
     hn_stop(b.actuator, 5000);
