@@ -223,14 +223,27 @@ static int s_collect(rate_t *r, int n, uint64_t ms)
     return windows;
 }
 
+typedef struct {
+    const char *path, *text;
+    int had;
+} log_wait_t;
+
+static bool s_more_lines(void *arg)
+{
+    const log_wait_t *w = arg;
+    return hn_log_count(w->path, w->text) > w->had;
+}
+
 /* The shard's counter name= in its stats line, logged on SIGUSR1. */
 static unsigned long long s_shard_stat(const char *name)
 {
-    kill(s_e.agg, SIGUSR1);
-    usleep(300 * 1000);
     char path[600], key[64];
     snprintf(path, sizeof(path), "%s/aggregator0.log", s_e.dir);
     snprintf(key, sizeof(key), " %s=", name);
+    int lines = hn_log_count(path, key);
+    kill(s_e.agg, SIGUSR1);
+    if (!hn_wait_until(s_more_lines, &(log_wait_t){path, key, lines}, 5000))
+        fail_msg("no stats line after SIGUSR1 within 5 s (%s)", path);
     char *log = hn_read_file(path);
     assert_non_null(log);
     const char *st = NULL;
@@ -443,7 +456,10 @@ static void test_e2e_agg_host_table_full(void **state)
     pid_t spray = s_flowgen("--dst 10.0.100.0 --dst-count 4096 --pps 40960 --rate-records 40960 "
                             "--duration 14",
                             "spray");
-    sleep(3); /* the table is full and churning */
+    char path[600]; /* the table is full and churning */
+    snprintf(path, sizeof(path), "%s/aggregator0.log", s_e.dir);
+    if (!hn_wait_log(path, "event=host_table_full", 10000))
+        fail_msg("the spray did not fill the host table within 10 s (%s)", path);
     pid_t g = s_flowgen("--dst 10.0.5.1 --dst-count 4 --pps 160000 --duration 8", "floods");
     uint64_t t0 = hn_ms();
     bool all = hn_wait_until(s_four_banned, NULL, 6000);
@@ -454,8 +470,6 @@ static void test_e2e_agg_host_table_full(void **state)
     hn_wait_exit(spray, 15000);
     assert_true(all);
     assert_true(took <= 3000);
-    char path[600];
-    snprintf(path, sizeof(path), "%s/aggregator0.log", s_e.dir);
     char *log = hn_read_file(path);
     assert_non_null(log);
     const char *p = strstr(log, "event=host_table_full");
