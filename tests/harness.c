@@ -425,6 +425,34 @@ int hn_log_count(const char *path, const char *text)
     return n;
 }
 
+uint64_t hn_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t hn_log_last_ms(const char *path, const char *text)
+{
+    char *s = hn_read_file(path);
+    const char *last = NULL;
+    for (const char *p = s; p && (p = strstr(p, text)); p += strlen(text))
+        last = p;
+    uint64_t ms = 0;
+    while (last && last > s && last[-1] != '\n') /* to the start of its line */
+        last--;
+    struct tm tm = {0};
+    int msec = 0;
+    if (last && sscanf(last, "ts=%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                       &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &msec) == 7) {
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        ms = (uint64_t)timegm(&tm) * 1000 + (uint64_t)msec;
+    }
+    free(s);
+    return ms;
+}
+
 typedef struct {
     const char *path, *text;
 } s_log_t;

@@ -96,6 +96,14 @@ void hn_expect_settled(int det_port, int act_port, int shards, int windows, int 
 /* The file at path contains text (a log line appeared). */
 bool hn_wait_log(const char *path, const char *text, int timeout_ms);
 
+/* The time (ms since the epoch, from its ts= field) of the last line of the
+ * daemon log at path that contains text; 0 when there is none. For waits
+ * that must let a daemon's own window run out after what it logged. */
+uint64_t hn_log_last_ms(const char *path, const char *text);
+
+/* Milliseconds since the epoch (the clock of the daemons' ts= fields). */
+uint64_t hn_wall_ms(void);
+
 /* Occurrences of text in the file at path (0 when it cannot be read). */
 int hn_log_count(const char *path, const char *text);
 

@@ -621,10 +621,23 @@ static bool s_real_banned(void *arg)
     return s_key_exists("10.0.6.1");
 }
 
+static bool s_wall_past(void *ms)
+{
+    return hn_wall_ms() >= *(uint64_t *)ms;
+}
+
 static void test_trust_e2e_new_bans_budget(void **state)
 {
     (void)state;
-    usleep(3200 * 1000); /* the window of the earlier bans is over */
+    /* the new-bans window (3 s) of the earlier bans is over: 3 s after the
+     * last one the actuator logged */
+    char log[600];
+    snprintf(log, sizeof(log), "%s/actuator.log", s_t.dir);
+    uint64_t last = hn_log_last_ms(log, "event=ban ip=");
+    uint64_t pending = hn_log_last_ms(log, "event=ban_pending ip=");
+    assert_true(last > 0); /* the earlier tests banned the real attacks */
+    uint64_t free_at = (last > pending ? last : pending) + 3000 + 50;
+    assert_true(hn_wait_until(s_wall_past, &free_at, 4000));
     char ip[32];
     for (int i = 1; i <= 12; i++) {
         snprintf(ip, sizeof(ip), "10.0.3.%d", i);
