@@ -53,7 +53,7 @@ typedef struct {
     char *dir;
     char conf[512], bird_sock[512];
     char gobgp_addr[32], bird_addr[32], exa_addr[32];
-    int redis_port, bgp_port, api_port, bird_port, act_port, exa_act_port;
+    int redis_port, bgp_port, api_port, bird_port, act_port, exa_act_port, m_act;
     pid_t redis, gobgpd, bird, actuator, exabgp;
     zsock_t *push, *exa_push;
 } fs_t;
@@ -112,8 +112,8 @@ static void s_write_configs(fs_t *b)
              "actuator\n    bind = tcp://127.0.0.1:%d\n    check_interval = 1\n"
              "    bgp_backend = gobgp\n    gobgp_api = 127.0.0.1:%d\n"
              "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
-             "    backend_timeout = 5\n    metrics_listen = \"\"\n%s",
-             b->redis_port, b->act_port, b->api_port, s_groups);
+             "    backend_timeout = 5\n    metrics_listen = 127.0.0.1:%d\n%s",
+             b->redis_port, b->act_port, b->api_port, b->m_act, s_groups);
     hn_write_file(b->conf, text);
     snprintf(text, sizeof(text),
              "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
@@ -192,6 +192,11 @@ static pid_t s_start_exabgp(fs_t *b)
     return hn_spawn_env(argv, env, log);
 }
 
+static bool s_gone(void *pid)
+{
+    return kill(*(int *)pid, 0) != 0;
+}
+
 static void s_stop_exabgp(fs_t *b)
 {
     char path[600];
@@ -200,9 +205,10 @@ static void s_stop_exabgp(fs_t *b)
     snprintf(path, sizeof(path), "%s/exa-actuator.pid", b->dir);
     char *pid = hn_read_file(path);
     if (pid && atoi(pid) > 0 && kill(atoi(pid), 0) == 0) {
-        kill(atoi(pid), SIGTERM);
-        usleep(500 * 1000);
-        kill(atoi(pid), SIGKILL);
+        int p = atoi(pid); /* not our child: gone when kill(p, 0) fails */
+        kill(p, SIGTERM);
+        if (!hn_wait_until(s_gone, &p, 3000))
+            kill(p, SIGKILL);
     }
     free(pid);
 }
@@ -407,6 +413,7 @@ static int s_setup(void **state)
     b->bird_port = hn_free_port();
     b->act_port = hn_free_port();
     b->exa_act_port = hn_free_port();
+    b->m_act = hn_free_port();
     s_write_configs(b);
     b->redis = hn_redis_start(b->dir, b->redis_port, false);
     b->bird = s_start_bird(b);
@@ -504,6 +511,10 @@ static void test_fs_gobgp_ntp_v6(void **state)
 static void test_fs_safety(void **state)
 {
     (void)state;
+    double white0 = hn_metric(s_b.m_act, "floodgate_actuator_decisions_refused_total",
+                              "reason=\"whitelisted\"", NULL);
+    double wait0 = hn_metric(s_b.m_act, "floodgate_actuator_flowspec_total", "result=\"wait\"",
+                             NULL);
     s_decide("10.0.0.53", FLOODGATE__ACTION__BAN, 600, ATT_DNS); /* whitelisted */
     s_decide("10.0.0.9", FLOODGATE__ACTION__BAN, 600, ATT_DNS_SPARSE); /* 30 samples */
     /* rules aimed at another host from a hand-written ban hash */
@@ -518,7 +529,13 @@ static void test_fs_safety(void **state)
     s_expect_rule("flowtab4", "flow4 { dst 10.0.0.12/32; proto 17; sport 53; }", DISCARD, 10000);
     if (!hn_wait_until(s_key_gone, "fgfs:ban:10.0.0.11", 5000))
         fail_msg("the ban hash with rules for another host was not refused");
-    usleep(1500 * 1000);
+    /* the whitelisted decision refused, the sparse one waiting for samples:
+     * nothing of theirs can be sent any more */
+    if (!hn_wait_metric(s_b.m_act, "floodgate_actuator_decisions_refused_total",
+                        "reason=\"whitelisted\"", white0 + 1, 5000) ||
+        !hn_wait_metric(s_b.m_act, "floodgate_actuator_flowspec_total", "result=\"wait\"",
+                        wait0 + 1, 5000))
+        fail_msg("the whitelisted or sparse decision was not counted within 5 s");
     assert_null(s_rule("flowtab4", "flow4 { dst 10.0.0.53/32;"));
     assert_null(s_rule("flowtab4", "flow4 { dst 10.0.0.99/32;"));
     assert_null(s_rule("flowtab4", "flow4 { dst 10.0.0.11/32;"));
@@ -584,6 +601,11 @@ static bool s_blackholed(void *ip)
     return strstr(out, "(65535,666)") != NULL;
 }
 
+static bool s_wall_past(void *ms)
+{
+    return hn_wall_ms() >= *(uint64_t *)ms;
+}
+
 static void test_fs_escalation_to_blackhole(void **state)
 {
     (void)state;
@@ -591,7 +613,12 @@ static void test_fs_escalation_to_blackhole(void **state)
     s_expect_rule("flowtab4", "flow4 { dst 10.0.2.7/32; proto 17; sport 53; }", DISCARD, 10000);
     assert_false(s_blackholed("10.0.2.7/32"));
     redisReply *r;
-    usleep(2500 * 1000); /* flowspec_escalate_after = 2 */
+    /* flowspec_escalate_after = 2: 2 s after the actuator applied the rules */
+    char log[600];
+    snprintf(log, sizeof(log), "%s/actuator.log", s_b.dir);
+    uint64_t due = hn_log_last_ms(log, "ip=10.0.2.7 ") + 2000 + 50;
+    assert_true(due > 2050);
+    assert_true(hn_wait_until(s_wall_past, &due, 5000));
     s_decide("10.0.2.7", FLOODGATE__ACTION__ONGOING, 600, ATT_DNS); /* not fallen */
     if (!hn_wait_until(s_blackholed, "10.0.2.7/32", 10000))
         fail_msg("no blackhole for 10.0.2.7 after escalation; logs in %s", s_b.dir);
