@@ -54,7 +54,7 @@ struct fg_metrics {
     pthread_mutex_t mu;
     fg_mout_t snap;
     bool snap_healthy;
-    char snap_why[256];
+    char snap_why[256 + 8]; /* "ok " and a health reason of up to 255 bytes */
     uint64_t snap_ms;  /* mono time at which the last render started */
     uint64_t snap_gen; /* +1 per render */
     atomic_int wanted;
