@@ -13,7 +13,8 @@
  *      mitigation flowspec, <prefix>:flowspec:<ip> holds the rules with the
  *      ban's TTL, `floodgate bans` shows it;
  *   2. a SYN flood to 443 on 10.0.1.6 (group with rate-limit 125000 B/s):
- *      proto 6, dport 443, tcp flags SYN, traffic-rate 125000;
+ *      proto 6, dport 443, tcp flags SYN, traffic-rate 125000; a group with
+ *      redirect 65000:100: the redirect extended community;
  *   3. NTP amplification on 2001:db8:100::5: flow6 with next header 17,
  *      sport 123;
  *   4. safety: a whitelisted address gets no rule; a window with 30
@@ -27,7 +28,8 @@
  *   7. `floodgate ban IP --flowspec MATCH` sends rules; the actuator
  *      restarted with a ban deleted meanwhile: its rules go, the others stay;
  *   8. flowspec_then_blackhole: the attack still reported after
- *      flowspec_escalate_after: the blackhole route replaces the rule;
+ *      flowspec_escalate_after: the blackhole route replaces the rule; no
+ *      usable rule set: the blackhole at once;
  *   9. ExaBGP: the same rules (v4 and v6) through ExaBGP's flow routes,
  *      withdrawn on DEL. */
 #include <czmq.h>
@@ -69,7 +71,9 @@ static const char *s_groups =
     "    ratelimit\n        networks = 10.0.1.0/24\n        mitigation = flowspec\n"
     "        flowspec_action = rate-limit\n        flowspec_rate = 125000\n"
     "    escalate\n        networks = 10.0.2.0/24\n"
-    "        mitigation = flowspec_then_blackhole\n        flowspec_escalate_after = 2\n";
+    "        mitigation = flowspec_then_blackhole\n        flowspec_escalate_after = 2\n"
+    "    scrub\n        networks = 10.0.4.0/24\n        mitigation = flowspec\n"
+    "        flowspec_action = redirect\n        flowspec_redirect = 65000:100\n";
 
 static void s_write_exabgp_configs(fs_t *b)
 {
@@ -500,6 +504,15 @@ static void test_fs_gobgp_syn_rate_limit(void **state)
     fprintf(stderr, "%s", s_table("flowtab4"));
 }
 
+/* redirect to the scrubbing VRF: route target 65000:100 (0xfde8, 0x64) */
+static void test_fs_gobgp_redirect(void **state)
+{
+    (void)state;
+    s_decide("10.0.4.5", FLOODGATE__ACTION__BAN, 600, ATT_DNS);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.4.5/32; proto 17; sport 53; }",
+                  "(generic, 0x8008fde8, 0x64)", 10000);
+}
+
 static void test_fs_gobgp_ntp_v6(void **state)
 {
     (void)state;
@@ -661,6 +674,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fs_gobgp_dns_amplification),
         cmocka_unit_test(test_fs_gobgp_syn_rate_limit),
+        cmocka_unit_test(test_fs_gobgp_redirect),
         cmocka_unit_test(test_fs_gobgp_ntp_v6),
         cmocka_unit_test(test_fs_safety),
         cmocka_unit_test(test_fs_rules_go_with_the_ban),
