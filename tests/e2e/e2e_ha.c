@@ -384,6 +384,22 @@ static void s_without_renewals(const char *in, char *out, size_t len)
 
 /* ip: history and stream agree, alternate ban/unban starting with a ban and
  * ending with an unban, and the script ran once for each. */
+/* For each of the 5 ips (arg), the script ran for every ban and unban of
+ * its history. */
+static bool s_scripts_caught_up(void *arg)
+{
+    const char **ips = arg;
+    for (int i = 0; i < 5; i++) {
+        char hist[2048], script[2048], bans[2048];
+        s_history_events(ips[i], hist, sizeof(hist));
+        s_script_events(ips[i], script, sizeof(script));
+        s_without_renewals(hist, bans, sizeof(bans));
+        if (strcmp(script, bans) != 0)
+            return false;
+    }
+    return true;
+}
+
 static void s_expect_once(const char *ip, int min_bans)
 {
     char hist[2048], stream[2048], script[2048], bans[2048], expect[2048] = "";
@@ -550,7 +566,10 @@ static void test_ha_takeover_exactly_once(void **state)
     if (!hn_wait_until(s_no_keys, NULL, 8000))
         fail_msg("bans still in Redis; logs in %s", t->dir);
     s_expect_match(5000);
-    usleep(1500 * 1000); /* scripts finish */
+    /* the notify scripts have run for everything recorded */
+    const char *ips[] = {"10.0.1.1", "10.0.0.2", "10.0.0.4", "10.0.1.3", "10.0.0.5"};
+    if (!hn_wait_until(s_scripts_caught_up, ips, 5000))
+        fail_msg("the notify scripts did not catch up with the history within 5 s");
     s_expect_once("10.0.1.1", 1);
     s_expect_once("10.0.0.2", 1);
     s_expect_once("10.0.0.4", 1);
@@ -566,6 +585,7 @@ typedef struct {
     char *dir;
     char conf[2][600], script_log[600];
     int redis_port, nf_port, pull_port, pub_port, act_port[2];
+    int m_det[2]; /* the detectors' metrics ports (the second one's by environment) */
     pid_t redis, collector, aggregator, detector[2], actuator[2];
 } pipe_t;
 
@@ -583,7 +603,8 @@ static void s_pipe_configs(pipe_t *e)
                  "aggregator\n    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
                  "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
                  "    tick_ms = 200\n    metrics_listen = \"\"\n"
-                 "detector\n    ongoing_interval = 1\n    attack_end = 10\n    metrics_listen = \"\"\n"
+                 "detector\n    ongoing_interval = 1\n    attack_end = 10\n"
+                 "    metrics_listen = 127.0.0.1:%d\n"
                  "actuator\n    bind = tcp://127.0.0.1:%d\n"
                  "    connect = \"tcp://127.0.0.1:%d tcp://127.0.0.1:%d\"\n"
                  "    id = pipe-%c\n    lease_ms = %d\n    metrics_listen = \"\"\n"
@@ -591,7 +612,7 @@ static void s_pipe_configs(pipe_t *e)
                  "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 5000\n"
                  "        threshold_mbps = 0\n        threshold_flows = 0\n",
                  e->redis_port, e->nf_port, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
-                 e->act_port[i], e->act_port[0], e->act_port[1], 'A' + i, HA_LEASE_MS, e->dir);
+                 e->m_det[0], e->act_port[i], e->act_port[0], e->act_port[1], 'A' + i, HA_LEASE_MS, e->dir);
         hn_write_file(e->conf[i], text);
     }
     snprintf(text, sizeof(text), "#!/bin/sh\ncat >/dev/null\necho \"$1 $4\" >> %s\n",
@@ -624,6 +645,7 @@ static int s_pipe_setup(void **state)
     e->pub_port = hn_free_port();
     for (int i = 0; i < 2; i++) {
         e->act_port[i] = hn_free_port();
+        e->m_det[i] = hn_free_port();
         snprintf(e->conf[i], sizeof(e->conf[i]), "%s/floodgate-%c.conf", e->dir, 'A' + i);
     }
     s_pipe_configs(e);
@@ -633,13 +655,20 @@ static int s_pipe_setup(void **state)
         fail_msg("actuator A did not take the lease; logs in %s", e->dir);
     e->actuator[1] = s_daemon(e->dir, e->conf[1], "actuator", "-b");
     e->detector[0] = s_daemon(e->dir, e->conf[0], "detector", "");
-    e->detector[1] = s_daemon(e->dir, e->conf[0], "detector", "-2");
+    char bin[512], log[600], env_m[96];
+    snprintf(bin, sizeof(bin), "%s/floodgate-detector", hn_build_dir());
+    snprintf(log, sizeof(log), "%s/detector-2.log", e->dir);
+    snprintf(env_m, sizeof(env_m), "FLOODGATE_DETECTOR_METRICS_LISTEN=127.0.0.1:%d", e->m_det[1]);
+    char *argv[] = {bin, "-c", e->conf[0], NULL};
+    char *env[] = {env_m, NULL};
+    e->detector[1] = hn_spawn_env(argv, env, log);
     e->aggregator = hn_daemon(e->dir, e->conf[0], "aggregator", "0");
     e->collector = hn_daemon(e->dir, e->conf[0], "collector", NULL);
-    usleep(800 * 1000); /* let ZeroMQ connect before traffic starts */
     pid_t all[] = {e->actuator[0], e->actuator[1], e->detector[0], e->detector[1],
                    e->aggregator, e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
+    for (int i = 0; i < 2; i++) /* both detectors hear the shard before traffic starts */
+        hn_expect_ready(e->m_det[i], 1, &e->m_det[i], 1, 10000);
     return 0;
 }
 
@@ -745,7 +774,12 @@ static void test_ha_two_detectors(void **state)
     pid_t f1 = s_flood(e, "10.0.0.9", 12, "flood-1");
     if (!hn_wait_until(s_pipe_key, "10.0.0.9", 8000))
         fail_msg("10.0.0.9 not banned; logs in %s", e->dir);
-    usleep(1500 * 1000); /* both detectors report it */
+    char dlog[2][600]; /* both detectors report it */
+    snprintf(dlog[0], sizeof(dlog[0]), "%s/detector.log", e->dir);
+    snprintf(dlog[1], sizeof(dlog[1]), "%s/detector-2.log", e->dir);
+    for (int i = 0; i < 2; i++)
+        if (!hn_wait_log(dlog[i], "event=ban ip=10.0.0.9 ", 5000))
+            fail_msg("detector %d did not decide the first ban; logs in %s", i + 1, e->dir);
     kill(e->detector[0], SIGKILL); /* one detector dies during the attack */
     hn_stop(e->detector[0], 1000);
     e->detector[0] = 0;
@@ -755,7 +789,9 @@ static void test_ha_two_detectors(void **state)
     hn_wait_exit(f1, 15000);
     hn_wait_exit(f2, 15000);
     assert_true(s_pipe_key("10.0.0.9"));
-    usleep(1000 * 1000); /* scripts finish */
+    /* the notify scripts have run for both bans */
+    hn_wait_log(e->script_log, "10.0.0.9 ban\n", 5000);
+    hn_wait_log(e->script_log, "10.0.0.10 ban\n", 5000);
     s_pipe_once(e, "10.0.0.9");
     s_pipe_once(e, "10.0.0.10");
     char path[600];
