@@ -118,10 +118,13 @@ int act_fs_admit(act_t *self, pending_t *p)
     }
     self->st.flowspec_waits++;
     fg_log_rl(&self->rl_flowspec, ACT_RL_MS, FG_LOG_WARN,
-              "event=flowspec_unusable ip=%s reason=%s action=wait hint=\"no block until a "
-              "window's breakdown supports rules; mitigation = flowspec_then_blackhole falls "
-              "back to the blackhole\"",
-              p->ban.ip, p->fs_wait);
+              "event=flowspec_unusable ip=%s reason=%s action=wait hint=\"%s\"", p->ban.ip,
+              p->fs_wait,
+              strcmp(p->fs_wait, "max_rules") == 0
+                  ? "actuator/flowspec_max_rules rules in force: raise it, or use "
+                    "flowspec_then_blackhole"
+                  : "no block until a window's breakdown supports rules; mitigation = "
+                    "flowspec_then_blackhole falls back to the blackhole");
     return 1;
 }
 
