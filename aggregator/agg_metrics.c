@@ -29,12 +29,8 @@ static void s_gauges(fg_mout_t *o, void *arg)
 static int s_health(char *why, size_t len, void *arg)
 {
     agg_mctx_t *c = arg;
-    uint64_t idle = fg_progress_idle_ms(&c->windows, agg_stats(c->agg)->windows);
-    if (idle >= AGG_HEALTH_IDLE_MS) {
-        snprintf(why, len, "no window published for %" PRIu64 " s", idle / 1000);
-        return -1;
-    }
-    return 0;
+    return fg_progress_health(&c->windows, agg_stats(c->agg)->windows, AGG_HEALTH_IDLE_MS,
+                              "window published", why, len);
 }
 
 static const fg_series_t s_series[] = {

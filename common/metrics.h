@@ -158,6 +158,11 @@ uint64_t fg_progress_idle_ms(fg_progress_t *p, uint64_t value);
  * own, and tests. */
 uint64_t fg_progress_idle_at(fg_progress_t *p, uint64_t value, uint64_t now);
 
+/* A health check on progress: -1 with "no WHAT for N s" in why when value
+ * has not moved for limit_ms, else 0. */
+int fg_progress_health(fg_progress_t *p, uint64_t value, uint64_t limit_ms, const char *what,
+                       char *why, size_t len);
+
 /* ---- writing metrics from a callback ---- */
 
 /* Start a family: "# HELP name help" and "# TYPE name type" (type is

@@ -2,6 +2,8 @@
 #include "common/log.h"
 #include "common/metrics.h"
 
+#include <stdio.h>
+
 fg_metrics_t *fg_metrics_start(const char *proc, const char *listen)
 {
     if (!listen || !*listen) {
@@ -38,4 +40,14 @@ uint64_t fg_progress_idle_at(fg_progress_t *p, uint64_t value, uint64_t now)
         p->last_change_ms = now;
     }
     return now - p->last_change_ms;
+}
+
+int fg_progress_health(fg_progress_t *p, uint64_t value, uint64_t limit_ms, const char *what,
+                       char *why, size_t len)
+{
+    uint64_t idle = fg_progress_idle_ms(p, value);
+    if (idle < limit_ms)
+        return 0;
+    snprintf(why, len, "no %s for %llu s", what, (unsigned long long)(idle / 1000));
+    return -1;
 }

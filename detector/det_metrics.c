@@ -1,7 +1,6 @@
 /* det_metrics: what the detector exports. */
 #include "detector/det_metrics.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 
 #include "common/log.h"
@@ -27,12 +26,8 @@ static void s_gauges(fg_mout_t *o, void *arg)
 static int s_health(char *why, size_t len, void *arg)
 {
     det_mctx_t *c = arg;
-    uint64_t idle = fg_progress_idle_ms(&c->windows, det_stats(c->det)->windows);
-    if (idle >= DET_HEALTH_IDLE_MS) {
-        snprintf(why, len, "no window received for %" PRIu64 " s", idle / 1000);
-        return -1;
-    }
-    return 0;
+    return fg_progress_health(&c->windows, det_stats(c->det)->windows, DET_HEALTH_IDLE_MS,
+                              "window received", why, len);
 }
 
 static const fg_series_t s_series[] = {

@@ -350,6 +350,14 @@ static void test_metrics_progress(void **state)
     assert_int_equal(fg_progress_idle_at(&p, 5, p.last_change_ms + 7000), 7000);
     assert_int_equal(fg_progress_idle_at(&p, 6, p.last_change_ms + 7001), 0);
     assert_int_equal(fg_progress_idle_at(&p, 6, p.last_change_ms + 10), 10); /* since the change */
+    /* the health check on it: a fresh watchdog is healthy */
+    char why[64] = "";
+    fg_progress_t q = {0};
+    assert_int_equal(fg_progress_health(&q, 1, 1000, "window received", why, sizeof(why)), 0);
+    assert_string_equal(why, "");
+    q.last_change_ms -= 1 + 2500; /* as if fed 2.5 s ago: over a 1 s limit */
+    assert_int_equal(fg_progress_health(&q, 1, 1000, "window received", why, sizeof(why)), -1);
+    assert_string_equal(why, "no window received for 2 s");
 }
 
 static void test_metrics_config_keys(void **state)
