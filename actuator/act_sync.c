@@ -43,6 +43,15 @@ int act_redis_failed(act_t *self, const char *what)
         act_ha_fenced(self);
         return 1;
     }
+    if (store_connected(self->store) && code && !strcmp(code, "READONLY") &&
+        self->cfg->redis.n_sentinels > 0) {
+        /* the master we knew is a replica now: ask the sentinels again */
+        fg_warn("event=redis_readonly op=%s hint=\"a Sentinel failover demoted it: connecting "
+                "to the master the sentinels name\"", what);
+        store_disconnect(self->store);
+        self->next_connect_ms = s_backoff_next(self);
+        return 1;
+    }
     if (store_connected(self->store) && code) {
         s_refused(self, what, code);
         return 1;
@@ -106,10 +115,14 @@ static int s_connect(act_t *self)
         return -1;
     }
     const fg_config_t *cfg = self->cfg;
-    fg_info("event=redis_connected address=%s%s%d db=%d prefix=%s",
-            cfg->redis.socket[0] ? cfg->redis.socket : cfg->redis.host,
-            cfg->redis.socket[0] ? "" : ":", cfg->redis.socket[0] ? 0 : cfg->redis.port,
-            cfg->redis.db, cfg->redis.prefix);
+    if (cfg->redis.n_sentinels > 0)
+        fg_info("event=redis_connected via=sentinels master_name=%s db=%d prefix=%s",
+                cfg->redis.sentinel_master, cfg->redis.db, cfg->redis.prefix);
+    else
+        fg_info("event=redis_connected address=%s%s%d db=%d prefix=%s",
+                cfg->redis.socket[0] ? cfg->redis.socket : cfg->redis.host,
+                cfg->redis.socket[0] ? "" : ":", cfg->redis.socket[0] ? 0 : cfg->redis.port,
+                cfg->redis.db, cfg->redis.prefix);
     self->down_logged = false;
     self->refusing[0] = '\0'; /* probed again by the first write */
     self->backoff_ms = ACT_BACKOFF_MIN_MS;

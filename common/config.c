@@ -132,6 +132,9 @@ static const zpl_key_t s_redis_keys[] = {
     {.restart = true, .name = "password", .kind = ZPL_STRING, .off = R(password), .size = RSZ(password), .def = ""},
     {.restart = true, .name = "db", .kind = ZPL_INT, .off = R(db), .def = "0", .min = 0, .max = 15},
     {.restart = true, .name = "prefix", .kind = ZPL_CUSTOM, .parse = s_set_prefix_name, .off = R(prefix), .size = RSZ(prefix), .def = "floodgate"},
+    {.restart = true, .name = "sentinels", .kind = ZPL_HOSTPORTS, .off = R(sentinels), .size = FG_ENDPOINT_MAX,
+     .count_off = R(n_sentinels), .max_items = FG_MAX_SENTINELS, .def = "", .list = true},
+    {.restart = true, .name = "sentinel_master", .kind = ZPL_STRING, .off = R(sentinel_master), .size = RSZ(sentinel_master), .def = "floodgate"},
 };
 
 #define G(field) offsetof(fg_hostgroup_t, field)

@@ -77,6 +77,7 @@ typedef struct {
 } fg_networks_config_t;
 
 /* redis */
+#define FG_MAX_SENTINELS 8
 typedef struct {
     char host[256];
     int port;
@@ -85,6 +86,11 @@ typedef struct {
     char password[256];
     int db;
     char prefix[FG_NAME_MAX];
+    /* Redis Sentinel: when set, the master of sentinel_master is asked of
+     * these (in order) at every connection, and address is not used */
+    char sentinels[FG_MAX_SENTINELS][FG_ENDPOINT_MAX];
+    int n_sentinels;
+    char sentinel_master[FG_NAME_MAX];
 } fg_redis_config_t;
 
 /* The whole file: the shared sections, each daemon's own section (its

@@ -12,7 +12,11 @@
 #include "common/config.h"
 
 /* Connect, authenticate and select the database, with timeout_ms for the
- * connection and for every later command. Returns the context (free with
+ * connection and for every later command. With redis/sentinels, the master
+ * is the one the first sentinel that answers names (SENTINEL
+ * get-master-addr-by-name redis/sentinel_master), asked again at every
+ * connection: a caller follows a failover by connecting again (after a
+ * lost connection or a READONLY reply). Returns the context (free with
  * redisFree) or NULL with the reason in err. */
 redisContext *fg_redis_connect(const fg_config_t *cfg, int timeout_ms, char *err, size_t errlen);
 
