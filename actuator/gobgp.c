@@ -1,6 +1,17 @@
 /* The GoBGP backend: blackhole routes in gobgpd's global RIB, driven through
- * its `gobgp` client (no gRPC C library in Debian), one short-lived process
- * per command, run by the runner (never blocking the actuator's loop).
+ * its `gobgp` client (no gRPC C library in Debian), never blocking the
+ * actuator's loop:
+ *
+ * - announces are streamed: one long-running `gobgp mrt inject global
+ *   /dev/stdin` (the injector) reads MRT records (actuator/mrt.c) from a
+ *   pipe and sends each one to gobgpd over its gRPC stream as it arrives,
+ *   so a route costs a write() instead of a process (~20-80 ms of CPU);
+ *   whenever a new injector starts (the first ban, or the last one exited:
+ *   gobgpd restarted or unreachable) it is given every desired route;
+ * - withdraws (the gobgp client has no batch form of them) and the
+ *   announce of a prefix whose withdraw is still queued or running (so it
+ *   cannot be overtaken) are short-lived `gobgp global rib add|del`
+ *   processes, run by the runner.
  *
  * It keeps the desired routes (prefix -> number of bans behind it: with a
  * prefix length below /32 several bans share a route) and reconciles them
@@ -19,14 +30,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "actuator/injector.h"
+#include "actuator/mrt.h"
 #include "actuator/runner.h"
+#include "common/fgbuf.h"
 #include "common/log.h"
 
 #define GOBGP_OUT_MAX (64u << 20) /* a RIB listing of a few 100 k routes */
 #define GOBGP_RL_MS 10000
 #define GOBGP_BLACKHOLE 4294902426ULL /* 65535:666 as gobgp's JSON prints it */
 #define GOBGP_ATTR_COMMUNITIES 8   /* RFC 1997 COMMUNITIES path attribute type code */
+#define GOBGP_INJECT_MAX (64u << 20) /* MRT bytes waiting for the injector: ~1 M routes */
+#define GOBGP_RESTART_MS 1000        /* at most one injector started per second */
+#define GOBGP_GRACE_MS 100           /* for the injector to pass on what it read */
 
 enum { TAG_ADD, TAG_DEL, TAG_LIST4, TAG_LIST6, TAG_FS_ADD, TAG_FS_DEL, TAG_LIST_FS4, TAG_LIST_FS6 };
 #define GOBGP_LISTINGS 4
@@ -54,6 +72,11 @@ typedef struct {
     char communities[512]; /* "65535:666,a:b,..." */
     gobgp_stats_t st;
     bool down; /* the last command failed */
+    injector_t *inj;
+    mrt_attrs_t attrs;
+    fg_buf_t rec; /* scratch for MRT records */
+    uint32_t seq; /* MRT sequence number */
+    uint64_t next_start_ms;
     fg_ratelimit_t rl;
 } gobgp_t;
 
@@ -214,6 +237,80 @@ static int s_submit(gobgp_t *self, int tag, const char *prefix)
     return rc;
 }
 
+/* ---- the injector ---- */
+
+/* One route's record to the injector. 0, or -1 (refused: counted). */
+static int s_inject(gobgp_t *self, const char *prefix)
+{
+    fg_buf_reset(&self->rec);
+    if (mrt_rib(&self->rec, self->seq++, prefix, &self->attrs) < 0 ||
+        injector_write(self->inj, self->rec.data, self->rec.len) < 0) {
+        self->st.dropped++;
+        fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,
+                  "event=backend_error backend=gobgp op=announce prefix=%s reason=%s", prefix,
+                  self->rec.failed ? "out_of_memory" : "injector_full");
+        return -1;
+    }
+    self->st.injected++;
+    return 0;
+}
+
+/* A new injector, given every desired route; at most once a second, and
+ * only when a route is wanted. */
+static void s_inject_start(gobgp_t *self)
+{
+    uint64_t now = fg_mono_ms();
+    if (injector_running(self->inj) || now < self->next_start_ms ||
+        zhashx_size(self->desired) == 0)
+        return;
+    self->next_start_ms = now + GOBGP_RESTART_MS;
+    const char *argv[] = {self->cfg->actuator.gobgp_client, "-u", self->host, "-p", self->port,
+                          "mrt", "inject", "global", "/dev/stdin", NULL};
+    fg_buf_reset(&self->rec);
+    if (injector_start(self->inj, argv) < 0 || mrt_peer_index(&self->rec) < 0 ||
+        injector_write(self->inj, self->rec.data, self->rec.len) < 0) {
+        fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,
+                  "event=backend_error backend=gobgp op=inject reason=cannot_start");
+        return;
+    }
+    self->st.injector_starts++;
+    for (void *it = zhashx_first(self->desired); it; it = zhashx_next(self->desired))
+        s_inject(self, zhashx_cursor(self->desired));
+}
+
+/* Reap an injector that exited (it never does while gobgpd takes its
+ * stream): log why; the next one announces everything again. */
+static void s_inject_poll(gobgp_t *self)
+{
+    injector_exit_t ex;
+    if (injector_poll(self->inj, &ex)) {
+        self->down = true;
+        self->st.failed++;
+        self->st.timed_out += ex.killed;
+        for (char *p = ex.err; *p; p++)
+            if (*p == '\n' || *p == '"')
+                *p = ' ';
+        fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,
+                  "event=backend_error backend=gobgp op=inject pid=%d status=%d killed=%d "
+                  "err=\"%s\"",
+                  (int)ex.pid, ex.status, ex.killed, ex.err);
+    }
+    s_inject_start(self);
+}
+
+/* Announce prefix: through the injector, or behind its withdraw when one
+ * is queued or running (so the withdraw cannot overtake it). */
+static int s_announce(gobgp_t *self, const char *prefix)
+{
+    if (runner_busy(self->runner, prefix))
+        return s_submit(self, TAG_ADD, prefix);
+    if (!injector_running(self->inj)) {
+        s_inject_start(self); /* announces everything desired, prefix too */
+        return injector_running(self->inj) ? 0 : -1;
+    }
+    return s_inject(self, prefix);
+}
+
 /* Both listings are in: announce what is missing, withdraw what is extra
  * (prefixes with a command queued or running are left to that command). */
 static void s_reconcile(gobgp_t *self)
@@ -224,7 +321,7 @@ static void s_reconcile(gobgp_t *self)
     for (void *it = zhashx_first(self->desired); it; it = zhashx_next(self->desired)) {
         const char *prefix = zhashx_cursor(self->desired);
         if (!zhashx_lookup(self->seen, prefix) && !runner_busy(self->runner, prefix) &&
-            s_submit(self, TAG_ADD, prefix) == 0)
+            s_announce(self, prefix) == 0)
             added++;
     }
     for (void *it = zhashx_first(self->seen); it; it = zhashx_next(self->seen)) {
@@ -426,7 +523,7 @@ static int s_ban(backend_t *base, const ban_t *b)
         return -1;
     intptr_t n = (intptr_t)zhashx_lookup(self->desired, prefix);
     zhashx_update(self->desired, prefix, (void *)(n + 1));
-    return n > 0 ? 0 : s_submit(self, TAG_ADD, prefix);
+    return n > 0 ? 0 : s_announce(self, prefix);
 }
 
 static int s_unban(backend_t *base, const ban_t *b, const char *reason)
@@ -471,6 +568,7 @@ static void s_poll(backend_t *base)
 {
     gobgp_t *self = (gobgp_t *)base;
     runner_poll(self->runner);
+    s_inject_poll(self);
     if (fg_mono_ms() >= self->next_resync_ms)
         s_resync(self);
 }
@@ -483,25 +581,41 @@ static void s_stats(const backend_t *base, char *buf, size_t len)
              " gobgp_announced=%llu gobgp_withdrawn=%llu gobgp_failed=%llu gobgp_timed_out=%llu"
              " gobgp_dropped=%llu gobgp_resyncs=%llu gobgp_resync_added=%llu"
              " gobgp_resync_removed=%llu gobgp_routes_desired=%llu gobgp_rib_routes=%llu"
-             " gobgp_queue=%llu",
+             " gobgp_queue=%llu gobgp_injected=%llu gobgp_injector_starts=%llu"
+             " gobgp_inject_pending=%llu",
              (unsigned long long)s.announced, (unsigned long long)s.withdrawn,
              (unsigned long long)s.failed, (unsigned long long)s.timed_out,
              (unsigned long long)s.dropped, (unsigned long long)s.resyncs,
              (unsigned long long)s.resync_added, (unsigned long long)s.resync_removed,
              (unsigned long long)s.desired, (unsigned long long)s.rib_routes,
-             (unsigned long long)s.queue);
+             (unsigned long long)s.queue, (unsigned long long)s.injected,
+             (unsigned long long)s.injector_starts, (unsigned long long)s.inject_pending);
 }
 
+/* The commands done and the injector's pipe read, then GOBGP_GRACE_MS for
+ * the injector to hand on what it read last. */
 static bool s_wait_idle(backend_t *base, int timeout_ms)
 {
     gobgp_t *self = (gobgp_t *)base;
-    return runner_wait_idle(self->runner, timeout_ms);
+    uint64_t end = fg_mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        s_inject_poll(self);
+        bool idle = runner_wait_idle(self->runner, 0) && injector_pending(self->inj) == 0;
+        if (idle || fg_mono_ms() >= end) {
+            if (idle && injector_running(self->inj))
+                usleep(GOBGP_GRACE_MS * 1000);
+            return idle;
+        }
+        usleep(5000);
+    }
 }
 
 static void s_destroy(backend_t *base)
 {
     gobgp_t *self = (gobgp_t *)base;
     runner_destroy(&self->runner);
+    injector_destroy(&self->inj, 500);
+    fg_buf_free(&self->rec);
     zhashx_destroy(&self->desired);
     zhashx_destroy(&self->seen);
     zhashx_destroy(&self->desired_fs);
@@ -535,6 +649,7 @@ void gobgp_get_stats(const backend_t *base, gobgp_stats_t *out)
     out->desired = zhashx_size(self->desired);
     out->fs_desired = zhashx_size(self->desired_fs);
     out->queue = runner_queued(self->runner) + (size_t)runner_running(self->runner);
+    out->inject_pending = injector_pending(self->inj);
 }
 
 /* host and port of "host:port" / "[v6]:port". */
@@ -562,12 +677,17 @@ backend_t *backend_gobgp_new(const fg_config_t *cfg)
     self->seen_fs = zhashx_new();
     if (self->desired_fs)
         zhashx_set_destructor(self->desired_fs, s_fs_free);
+    self->inj = injector_new(GOBGP_INJECT_MAX, cfg->actuator.backend_timeout * 1000);
+    fg_buf_init(&self->rec, 0);
     snprintf(self->communities, sizeof(self->communities), "65535:666%s%s",
              cfg->actuator.communities[0] ? "," : "", cfg->actuator.communities);
     for (char *p = self->communities; *p; p++)
         if (*p == ' ')
             *p = ',';
     if (!self->runner || !self->desired || !self->seen || !self->desired_fs || !self->seen_fs ||
+        !self->inj ||
+        mrt_attrs_init(&self->attrs, cfg->actuator.next_hop_v4, cfg->actuator.next_hop_v6,
+                       cfg->actuator.communities) < 0 ||
         s_split_api(self, cfg->actuator.gobgp_api) < 0) {
         s_destroy(&self->base);
         return NULL;

@@ -11,19 +11,22 @@
 #include "actuator/flowspec.h"
 
 typedef struct {
-    uint64_t announced;      /* `rib add` that succeeded */
-    uint64_t withdrawn;      /* `rib del` that succeeded */
-    uint64_t failed;         /* commands that failed (gobgpd down, timeout, ...) */
-    uint64_t timed_out;      /* of which killed after backend_timeout */
-    uint64_t dropped;        /* commands refused: queue full */
-    uint64_t resyncs;        /* complete RIB listings compared */
-    uint64_t resync_added;   /* routes announced because the RIB lacked them */
-    uint64_t resync_removed; /* blackhole routes withdrawn because no ban wants them */
-    uint64_t desired;        /* routes the bans want now */
-    uint64_t rib_routes;     /* blackhole routes in the last listing */
-    uint64_t queue;          /* commands queued or running */
-    uint64_t fs_desired;     /* FlowSpec rules the bans want now */
-    uint64_t fs_rib;         /* floodgate's FlowSpec rules in the last listing */
+    uint64_t announced;       /* `rib add` that succeeded */
+    uint64_t withdrawn;       /* `rib del` that succeeded */
+    uint64_t failed;          /* commands that failed (gobgpd down, timeout, ...) */
+    uint64_t timed_out;       /* of which killed after backend_timeout */
+    uint64_t dropped;         /* commands or routes refused: queue or injector buffer full */
+    uint64_t resyncs;         /* complete RIB listings compared */
+    uint64_t resync_added;    /* routes announced because the RIB lacked them */
+    uint64_t resync_removed;  /* blackhole routes withdrawn because no ban wants them */
+    uint64_t desired;         /* routes the bans want now */
+    uint64_t rib_routes;      /* blackhole routes in the last listing */
+    uint64_t queue;           /* commands queued or running */
+    uint64_t fs_desired;      /* FlowSpec rules the bans want now */
+    uint64_t fs_rib;          /* floodgate's FlowSpec rules in the last listing */
+    uint64_t injected;        /* routes handed to the injector (`gobgp mrt inject`) */
+    uint64_t injector_starts; /* injectors started (the first, then after each exit) */
+    uint64_t inject_pending;  /* bytes the injector has not read yet */
 } gobgp_stats_t;
 
 /* Called for each route of a listing: its prefix ("10.0.0.5/32") and

@@ -19,6 +19,7 @@
 
 #include "actuator/backend.h"
 #include "actuator/gobgp.h"
+#include "actuator/mrt.h"
 #include "actuator/runner.h"
 #include "common/config.h"
 #include "tests/harness.h"
@@ -345,6 +346,45 @@ static void test_bgp_config_keys(void **state)
     s_expect_error("    max_bans = 0\n", "out of range");
 }
 
+/* The MRT records the injector streams, byte for byte (RFC 6396). */
+static void test_bgp_mrt_records(void **state)
+{
+    (void)state;
+    mrt_attrs_t a;
+    fg_buf_t b;
+    fg_buf_init(&b, 0);
+    assert_int_equal(mrt_attrs_init(&a, "198.51.100.1", "2001:db8::1", "65000:7"), 0);
+    assert_int_equal(mrt_peer_index(&b), 0);
+    /* clang-format off */
+    static const uint8_t peer[] = {0, 0, 0, 0, 0, 13, 0, 1, 0, 0, 0, 21, 0, 0, 0, 0, 0, 0, 0,
+                                   1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(b.len, sizeof(peer));
+    assert_memory_equal(b.data, peer, sizeof(peer));
+    fg_buf_reset(&b);
+    assert_int_equal(mrt_rib(&b, 7, "10.0.0.0/24", &a), 0);
+    static const uint8_t rib[] = {
+        0, 0, 0, 0, 0, 13, 0, 2, 0, 0, 0, 43,       /* header: TABLE_DUMP_V2, RIB_IPV4 */
+        0, 0, 0, 7, 24, 10, 0, 0,                   /* seq 7, 10.0.0.0/24 */
+        0, 1, 0, 0, 0, 0, 0, 0, 0, 25,              /* 1 entry: peer 0, time 0, 25 bytes */
+        0x40, 1, 1, 0,                              /* ORIGIN IGP */
+        0x40, 2, 0,                                 /* AS_PATH empty */
+        0x40, 3, 4, 198, 51, 100, 1,                /* NEXT_HOP */
+        0xc0, 8, 8, 0xff, 0xff, 0x02, 0x9a, 0xfd, 0xe8, 0, 7}; /* 65535:666 65000:7 */
+    /* clang-format on */
+    assert_int_equal(b.len, sizeof(rib));
+    assert_memory_equal(b.data, rib, sizeof(rib));
+    fg_buf_reset(&b);
+    assert_int_equal(mrt_rib(&b, 8, "2001:db8::5/128", &a), 0);
+    assert_int_equal(b.data[7], 4); /* RIB_IPV6_UNICAST */
+    assert_int_equal(mrt_rib(&b, 9, "10.0.0.0/33", &a), -1);
+    assert_int_equal(mrt_rib(&b, 9, "nonsense/32", &a), -1);
+    assert_int_equal(mrt_attrs_init(&a, "198.51.100.1", "", ""), 0);
+    assert_int_equal(mrt_rib(&b, 9, "2001:db8::5/128", &a), -1); /* no IPv6 next hop */
+    assert_int_equal(mrt_attrs_init(&a, "2001:db8::1", "", ""), -1);
+    assert_int_equal(mrt_attrs_init(&a, "198.51.100.1", "", "65536:1"), -1);
+    fg_buf_free(&b);
+}
+
 /* ---- the GoBGP backend against a real gobgpd ---- */
 
 static int s_api_port;
@@ -393,6 +433,21 @@ static const char *s_rib_both(void)
     return both;
 }
 
+/* Poll the backend until needle is (present) or is not in gobgpd's RIB,
+ * at most ms. */
+static bool s_rib_has(backend_t *be, const char *needle, bool present, int ms)
+{
+    uint64_t end = hn_ms() + (uint64_t)ms;
+    for (;;) {
+        be->ops->poll(be);
+        if ((strstr(s_rib_both(), needle) != NULL) == present)
+            return true;
+        if (hn_ms() >= end)
+            return false;
+        usleep(20 * 1000);
+    }
+}
+
 static ban_t s_ban(const char *ip)
 {
     ban_t b;
@@ -422,6 +477,8 @@ static void test_bgp_gobgp_backend_announce_withdraw_resync(void **state)
     assert_int_equal(be->ops->ban(be, &a), 0);
     assert_int_equal(be->ops->ban(be, &v6), 0);
     assert_true(backend_wait_idle(be, 10000));
+    assert_true(s_rib_has(be, "\"2001:db8:100::5/128\"", true, 10000)); /* streamed */
+    assert_true(s_rib_has(be, "\"10.0.0.5/32\"", true, 10000));
     const char *rib = s_rib_both();
     assert_non_null(strstr(rib, "\"10.0.0.5/32\""));
     assert_non_null(strstr(rib, "4294902426")); /* 65535:666 */
@@ -437,37 +494,131 @@ static void test_bgp_gobgp_backend_announce_withdraw_resync(void **state)
     /* sync: 10.0.0.6 wanted (missing), 2001:db8:100::5 not wanted (extra) */
     ban_t c = s_ban("10.0.0.6");
     const ban_t *want[] = {&c};
+    gobgp_stats_t st0, st;
+    gobgp_get_stats(be, &st0); /* s_rib_has polled: the first resync is done */
     assert_int_equal(be->ops->sync(be, want, 1), 0);
     for (int i = 0; i < 3; i++) /* listing, then the commands it decides */
         assert_true(backend_wait_idle(be, 10000));
     rib = s_rib_both();
     assert_non_null(strstr(rib, "\"10.0.0.6/32\""));
     assert_null(strstr(rib, "2001:db8:100::5"));
-    gobgp_stats_t st;
     gobgp_get_stats(be, &st);
-    assert_int_equal(st.resyncs, 1);
-    assert_int_equal(st.resync_added, 1);
-    assert_int_equal(st.resync_removed, 1);
+    assert_int_equal(st.resyncs - st0.resyncs, 1);
+    assert_int_equal(st.resync_added - st0.resync_added, 1);
+    assert_int_equal(st.resync_removed - st0.resync_removed, 1);
     assert_int_equal(st.failed, 0);
 
-    /* gobgpd gone: commands fail and are counted, nothing blocks */
+    /* gobgpd gone: the injector fails and is counted (and is started again
+     * once a second while routes are wanted), nothing blocks */
     hn_stop(s_gobgpd, 3000);
     ban_t d = s_ban("10.0.0.7");
     uint64_t t0 = hn_ms();
     assert_int_equal(be->ops->ban(be, &d), 0);
     assert_true(hn_ms() - t0 < 500);
-    assert_true(backend_wait_idle(be, 10000));
-    gobgp_get_stats(be, &st);
-    assert_int_equal(st.failed, 1);
+    for (uint64_t end = hn_ms() + 10000; st.failed == 0 && hn_ms() < end; usleep(20 * 1000)) {
+        be->ops->poll(be);
+        gobgp_get_stats(be, &st);
+    }
+    assert_true(st.failed >= 1);
+    assert_int_equal(be->ops->up(be), 0);
     /* back, empty: one resync announces both wanted routes */
     s_gobgpd = s_start_gobgpd();
     assert_true(hn_wait_until(s_rib_up, NULL, 10000));
     assert_int_equal(be->ops->sync(be, (const ban_t *[]){&c, &d}, 2), 0);
-    for (int i = 0; i < 3; i++)
-        assert_true(backend_wait_idle(be, 10000));
-    rib = s_rib_both();
-    assert_non_null(strstr(rib, "\"10.0.0.6/32\""));
-    assert_non_null(strstr(rib, "\"10.0.0.7/32\""));
+    assert_true(s_rib_has(be, "\"10.0.0.6/32\"", true, 10000));
+    assert_true(s_rib_has(be, "\"10.0.0.7/32\"", true, 10000));
+    backend_destroy(&be);
+    fg_config_destroy(&cfg);
+    hn_stop(s_gobgpd, 3000);
+    s_gobgpd = 0;
+}
+
+static void s_count_blackhole(const char *prefix, bool blackhole, void *arg)
+{
+    (void)prefix;
+    *(int *)arg += blackhole;
+}
+
+/* Blackhole routes in gobgpd's RIB, both families; -1 when not listed. */
+static int s_rib_count(void)
+{
+    int n = 0;
+    if (gobgp_parse_rib(s_rib("ipv4"), s_count_blackhole, &n) < 0 ||
+        gobgp_parse_rib(s_rib("ipv6"), s_count_blackhole, &n) < 0)
+        return -1;
+    return n;
+}
+
+/* Poll the backend until gobgpd holds want blackhole routes, at most ms. */
+static bool s_rib_count_is(backend_t *be, int want, int ms)
+{
+    uint64_t end = hn_ms() + (uint64_t)ms;
+    for (;;) {
+        be->ops->poll(be);
+        if (s_rib_count() == want)
+            return true;
+        if (hn_ms() >= end)
+            return false;
+        usleep(50 * 1000);
+    }
+}
+
+/* A carpet bombing: 300 IPv4 and 20 IPv6 bans at once reach gobgpd through
+ * one injector (no process per route), and are all withdrawn again; a
+ * prefix banned again while its withdraw is queued ends up announced. */
+static void test_bgp_gobgp_backend_batch(void **state)
+{
+    (void)state;
+    char err[1024], keys[512], ip[40];
+    s_api_port = hn_free_port();
+    s_gobgpd = s_start_gobgpd();
+    if (!hn_wait_until(s_rib_up, NULL, 10000))
+        fail_msg("gobgpd API not up; see %s/gobgpd.log", s_dir);
+    snprintf(keys, sizeof(keys),
+             "    bgp_backend = gobgp\n    gobgp_api = 127.0.0.1:%d\n    check_interval = 3600\n"
+             "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n",
+             s_api_port);
+    fg_config_t *cfg = s_load(keys, err, sizeof(err));
+    assert_non_null(cfg);
+    backend_t *be = backend_gobgp_new(cfg);
+    assert_non_null(be);
+    ban_t bans[320];
+    for (int i = 0; i < 320; i++) {
+        if (i < 300)
+            snprintf(ip, sizeof(ip), "10.3.%d.%d", i / 256, i % 256);
+        else
+            snprintf(ip, sizeof(ip), "2001:db8:300::%x", i);
+        bans[i] = s_ban(ip);
+        assert_int_equal(be->ops->ban(be, &bans[i]), 0);
+    }
+    assert_true(s_rib_count_is(be, 320, 20000));
+    assert_non_null(strstr(s_rib("ipv4"), "\"10.3.1.43/32\""));
+    assert_non_null(strstr(s_rib("ipv6"), "\"2001:db8:300::13f/128\""));
+    gobgp_stats_t st;
+    gobgp_get_stats(be, &st);
+    assert_int_equal(st.injector_starts, 1);
+    assert_true(st.injected >= 320); /* a resync may announce again what it did not see yet */
+    assert_int_equal(st.announced, 0); /* no `rib add` process */
+    assert_int_equal(st.failed, 0);
+
+    for (int i = 0; i < 320; i++)
+        assert_int_equal(be->ops->unban(be, &bans[i], "expired"), 0);
+    assert_true(s_rib_count_is(be, 0, 60000));
+    assert_true(backend_wait_idle(be, 10000)); /* the last `rib del` reaped */
+    gobgp_get_stats(be, &st);
+    assert_int_equal(st.withdrawn, 320);
+
+    /* banned, lifted, banned again at once: the announce waits for the
+     * withdraw queued before it, so the route ends up in the RIB */
+    ban_t x = s_ban("10.3.9.9");
+    assert_int_equal(be->ops->ban(be, &x), 0);
+    assert_true(s_rib_has(be, "\"10.3.9.9/32\"", true, 10000));
+    assert_int_equal(be->ops->unban(be, &x, "deleted"), 0);
+    assert_int_equal(be->ops->ban(be, &x), 0);
+    assert_true(backend_wait_idle(be, 10000));
+    gobgp_get_stats(be, &st);
+    assert_int_equal(st.announced, 1); /* through the runner, behind the withdraw */
+    assert_true(s_rib_has(be, "\"10.3.9.9/32\"", true, 10000));
     backend_destroy(&be);
     fg_config_destroy(&cfg);
     hn_stop(s_gobgpd, 3000);
@@ -580,7 +731,9 @@ int main(void)
         cmocka_unit_test(test_bgp_parse_rib_real_gobgp),
         cmocka_unit_test(test_bgp_parse_rib_no_substring_match),
         cmocka_unit_test(test_bgp_config_keys),
+        cmocka_unit_test(test_bgp_mrt_records),
         cmocka_unit_test(test_bgp_gobgp_backend_announce_withdraw_resync),
+        cmocka_unit_test(test_bgp_gobgp_backend_batch),
         cmocka_unit_test(test_bgp_exabgp_backend_pipe),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);

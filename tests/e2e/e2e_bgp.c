@@ -9,7 +9,9 @@
  *      with (65535,666), the extra community and the configured next hop;
  *   2. `floodgate unban` withdraws; `floodgate ban` (a hand-written HASH)
  *      announces; `redis-cli DEL` withdraws; a TTL expiry withdraws;
- *   3. gobgpd restarted (its RIB empty): the routes come back;
+ *   3. a carpet bombing: 300 decisions at once are all in BIRD, and all
+ *      withdrawn once their keys are deleted; gobgpd restarted (its RIB
+ *      empty): the routes come back;
  *   4. actuator stopped, keys deleted and written meanwhile, actuator
  *      started: BIRD matches Redis exactly;
  *   5. Redis restarted (with persistence), a decision sent while it is down:
@@ -545,6 +547,57 @@ static void test_bgp_ttl_expiry_withdraws(void **state)
     s_expect_match(5000);
 }
 
+/* Routes of BIRD inside set ("10.0.64.0/23+"), -1 when birdc fails. */
+static int s_bird_count(const char *set)
+{
+    char cond[128], *out;
+    int n = -1;
+    snprintf(cond, sizeof(cond), "net ~ [ %s ]", set);
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "route", "where", cond, "count", NULL};
+    if (s_run(argv, &out) != 0)
+        return -1;
+    const char *t = strstr(out, "Total: ");
+    return t && sscanf(t, "Total: %d of", &n) == 1 ? n : -1;
+}
+
+static int s_carpet_want;
+static bool s_carpet_count_is(void *arg)
+{
+    return s_bird_count(arg) == s_carpet_want;
+}
+
+/* A carpet bombing: 300 decisions at once all reach BIRD (through the one
+ * `gobgp mrt inject` process), then their keys are deleted and all 300
+ * routes are withdrawn. */
+static void test_bgp_carpet_300_at_once(void **state)
+{
+    (void)state;
+    char ip[32], set[] = "10.0.64.0/23+";
+    uint64_t t0 = hn_ms();
+    for (int i = 0; i < 300; i++) {
+        snprintf(ip, sizeof(ip), "10.0.%d.%d", 64 + i / 256, i % 256);
+        s_decide(ip, FLOODGATE__ACTION__BAN, 600);
+    }
+    s_carpet_want = 300;
+    if (!hn_wait_until(s_carpet_count_is, set, 20000))
+        fail_msg("%d of 300 routes in BIRD after 20 s; logs in %s", s_bird_count(set), s_b.dir);
+    printf("# 300 bans in BIRD %llu ms after the first decision\n",
+           (unsigned long long)(hn_ms() - t0));
+    redisReply *r = hn_redis(s_b.redis_port, "EVAL %s 0 %s",
+                             "local n = 0 for _, k in ipairs(redis.call('keys', ARGV[1])) do "
+                             "redis.call('del', k) n = n + 1 end return n",
+                             "fgbgp:ban:10.0.6[45].*");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_int_equal(r->integer, 300);
+    freeReplyObject(r);
+    s_carpet_want = 0;
+    if (!hn_wait_until(s_carpet_count_is, set, 90000))
+        fail_msg("%d routes of the 300 still in BIRD 90 s after their keys went; logs in %s",
+                 s_bird_count(set), s_b.dir);
+    s_expect_match(5000);
+}
+
 static void test_bgp_gobgpd_restart_restores_routes(void **state)
 {
     (void)state;
@@ -706,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_bgp_cli_unban_and_ban),
         cmocka_unit_test(test_bgp_redis_del_and_hand_written_hash),
         cmocka_unit_test(test_bgp_ttl_expiry_withdraws),
+        cmocka_unit_test(test_bgp_carpet_300_at_once),
         cmocka_unit_test(test_bgp_gobgpd_restart_restores_routes),
         cmocka_unit_test(test_bgp_actuator_restart_converges),
         cmocka_unit_test(test_bgp_redis_restart_with_queue),
