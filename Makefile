@@ -117,8 +117,8 @@ $(B)/floodgate-bench-bgp: $(B)/bench/bgp_bench.o $(HARNESS) $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(LINK_LIBS) $(LDLIBS_ALL) -lcmocka
 
 bench-bgp: all $(B)/floodgate-bench-bgp
-	FG_BUILD=$(B) $(B)/floodgate-bench-bgp
-	FG_BUILD=$(B) $(B)/floodgate-bench-bgp --backend exabgp
+	FG_BUILD=$(B) $(B)/floodgate-bench-bgp --rate 10 --bans 300
+	FG_BUILD=$(B) $(B)/floodgate-bench-bgp --backend exabgp --rate 10 --bans 300
 
 $(B)/tests/test_%: $(B)/tests/test_%.o $(HARNESS) $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(LINK_LIBS) $(LDLIBS_ALL) -lcmocka

@@ -6,12 +6,15 @@
  *      for each, the time from sending the Decision to BIRD importing the
  *      route (BIRD logs each import with a microsecond timestamp: `debug {
  *      routes }`, `timeformat log "%s.%6f"`); p50 / p90 / p99 / max;
- *   2. carpet bombing: every address of a /22 (1024 bans) sent at once; bans
- *      per second = 1024 / (last route in BIRD - first Decision sent); also
- *      the time until every key is in Redis.
+ *   2. carpet bombing: every address of a /22 (1024 bans, --carpet N) sent
+ *      at once; bans per second = N / (last route in BIRD - first Decision
+ *      sent), routes per second from the first route to the last; also the
+ *      time until every key is in Redis;
+ *   3. the carpet lifted: every key deleted at once, the time until BIRD
+ *      has removed every route (withdraws per second).
  *
  *   floodgate-bench-bgp [--backend gobgp|exabgp] [--bans N] [--rate R]
- *                       [--parallel P] [--flowspec]
+ *                       [--parallel P] [--flowspec] [--carpet N]
  *
  * --flowspec: the hostgroup's mitigation is flowspec and each Decision
  * carries a DNS amplification's breakdown: the time is to the FlowSpec rule
@@ -198,7 +201,8 @@ static void s_send(bench_t *b, uint32_t v4)
 /* The import time BIRD logged for each "a.b.c.d/32" with prefix text
  * starting with want (e.g. "10.1."), into t[index] where index is the
  * address minus base. Returns how many were found. */
-static int s_bird_times(bench_t *b, const char *want, uint32_t base, int n, double *t)
+static int s_bird_times(bench_t *b, const char *verb, const char *want, uint32_t base, int n,
+                        double *t)
 {
     char *log = hn_read_file(b->bird_log);
     int found = 0;
@@ -208,7 +212,7 @@ static int s_bird_times(bench_t *b, const char *want, uint32_t base, int n, doub
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
-        char *added = strstr(line, " added ");
+        char *added = strstr(line, verb);
         char *pfx = added ? strstr(added, want) : NULL;
         fg_addr_t a;
         char ip[FG_ADDR_STRLEN];
@@ -231,11 +235,12 @@ static int s_cmp(const void *x, const void *y)
     return a < c ? -1 : a > c;
 }
 
-static int s_wait_routes(bench_t *b, const char *want, uint32_t base, int n, double *t, int secs)
+static int s_wait_routes(bench_t *b, const char *verb, const char *want, uint32_t base, int n,
+                         double *t, int secs)
 {
     int found = 0;
     for (int i = 0; i < secs * 10; i++) {
-        found = s_bird_times(b, want, base, n, t);
+        found = s_bird_times(b, verb, want, base, n, t);
         if (found == n)
             break;
         usleep(100 * 1000);
@@ -255,7 +260,7 @@ static void s_latency(bench_t *b, int n, double rate)
         if (wait > 0)
             usleep((useconds_t)(wait * 1e6));
     }
-    int found = s_wait_routes(b, "10.1.", base, n, got, 120);
+    int found = s_wait_routes(b, " added ", "10.1.", base, n, got, 120);
     double *lat = calloc((size_t)n, sizeof(double));
     int k = 0;
     for (int i = 0; i < n; i++)
@@ -285,11 +290,41 @@ static bool s_keys_all(void *arg)
     return ok;
 }
 
-static void s_carpet(bench_t *b)
+/* The first and last of n times (0 = missing). */
+static void s_span(const double *t, int n, double *first, double *last)
 {
-    const int n = 1024;
-    uint32_t base = 0x0A020000; /* 10.2.0.0/22 */
-    double *got = calloc(n, sizeof(double));
+    *first = 0, *last = 0;
+    for (int i = 0; i < n; i++) {
+        if (t[i] > 0 && (*first == 0 || t[i] < *first))
+            *first = t[i];
+        *last = t[i] > *last ? t[i] : *last;
+    }
+}
+
+/* Every key of the carpet deleted at once: the time until BIRD has
+ * removed every route. */
+static void s_carpet_lift(bench_t *b, int n, uint32_t base)
+{
+    double *got = calloc((size_t)n, sizeof(double)), first, last;
+    double t0 = s_now();
+    redisReply *r = hn_redis(b->redis_port, "EVAL %s 0",
+                             "local n = 0 for _, k in ipairs(redis.call('keys', "
+                             "'fgbench:ban:10.2.*')) do redis.call('del', k) n = n + 1 end "
+                             "return n");
+    if (r)
+        freeReplyObject(r);
+    int found = s_wait_routes(b, " removed ", "10.2.", base, n, got, 300);
+    s_span(got, n, &first, &last);
+    printf("carpet lifted (all %d keys deleted at once): %d routes removed from BIRD, the last "
+           "after %.0f ms: %.0f withdraws/s\n",
+           n, found, (last - t0) * 1000, found / (last - t0));
+    free(got);
+}
+
+static void s_carpet(bench_t *b, int n)
+{
+    uint32_t base = 0x0A020000; /* 10.2.0.0/22 for 1024 */
+    double *got = calloc((size_t)n, sizeof(double)), first, last;
     double t0 = s_now();
     for (int i = 0; i < n; i++)
         s_send(b, base + (uint32_t)i);
@@ -297,22 +332,22 @@ static void s_carpet(bench_t *b)
     s_keys_want = n;
     hn_wait_until(s_keys_all, b, 120000);
     double t_redis = s_now();
-    int found = s_wait_routes(b, "10.2.", base, n, got, 300);
-    double last = 0;
-    for (int i = 0; i < n; i++)
-        last = got[i] > last ? got[i] : last;
-    printf("carpet bombing of a /22: %d Decisions sent in %.1f ms; all %d keys in Redis after "
-           "%.0f ms (%.0f bans/s); %d routes in BIRD, the last after %.0f ms: %.0f bans/s "
-           "sustained to the router\n",
+    int found = s_wait_routes(b, " added ", "10.2.", base, n, got, 300);
+    s_span(got, n, &first, &last);
+    printf("carpet bombing: %d Decisions sent in %.1f ms; all %d keys in Redis after %.0f ms "
+           "(%.0f bans/s); %d routes in BIRD, the first after %.0f ms, the last after %.0f ms: "
+           "%.0f bans/s sustained to the router, %.0f routes/s from first to last route\n",
            n, (t_sent - t0) * 1000, n, (t_redis - t0) * 1000, n / (t_redis - t0), found,
-           (last - t0) * 1000, found / (last - t0));
+           (first - t0) * 1000, (last - t0) * 1000, found / (last - t0),
+           last > first ? (found - 1) / (last - first) : 0);
     free(got);
+    s_carpet_lift(b, n, base);
 }
 
 int main(int argc, char **argv)
 {
     bench_t b = {.parallel = 4};
-    int n = 1000;
+    int n = 1000, carpet = 1024;
     setvbuf(stdout, NULL, _IOLBF, 0); /* figures out as they come */
     double rate = 20;
     for (int i = 1; i < argc; i++) {
@@ -326,9 +361,11 @@ int main(int argc, char **argv)
             b.parallel = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--flowspec"))
             b.flowspec = true;
+        else if (!strcmp(argv[i], "--carpet") && i + 1 < argc)
+            carpet = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--backend gobgp|exabgp] [--bans N] [--rate R] "
-                            "[--parallel P] [--flowspec]\n", argv[0]);
+                            "[--parallel P] [--flowspec] [--carpet N]\n", argv[0]);
             return 2;
         }
     }
@@ -357,8 +394,8 @@ int main(int argc, char **argv)
     } else {
         usleep(1000 * 1000);
         s_latency(&b, n, rate);
-        if (!b.flowspec) /* the rules' latency only: the carpet is the routes' */
-            s_carpet(&b);
+        if (!b.flowspec && carpet > 0 && carpet <= 65536) /* the carpet is the routes' */
+            s_carpet(&b, carpet);
     }
     zsock_destroy(&b.push);
     hn_stop(b.actuator, 5000);
