@@ -16,7 +16,8 @@
  *      proto 6, dport 443, tcp flags SYN, traffic-rate 125000; a group with
  *      redirect 65000:100: the redirect extended community;
  *   3. NTP amplification on 2001:db8:100::5: flow6 with next header 17,
- *      sport 123;
+ *      sport 123; UDP floods from two /24s and two /48s: one rule per
+ *      source prefix (flow4 and flow6);
  *   4. safety: a whitelisted address gets no rule; a window with 30
  *      samples (sFlow 1:10000) gets no rule and no ban (policy flowspec
  *      waits), the next window with enough samples does; a hand-written
@@ -62,7 +63,7 @@ typedef struct {
 
 static fs_t s_b;
 
-enum { ATT_DNS, ATT_NTP, ATT_SYN, ATT_DNS_SPARSE };
+enum { ATT_DNS, ATT_NTP, ATT_SYN, ATT_DNS_SPARSE, ATT_UDP_NETS };
 
 /* ---- the daemons ---- */
 
@@ -320,8 +321,8 @@ static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_
 {
     Floodgate__Decision d = FLOODGATE__DECISION__INIT;
     Floodgate__Rates total = FLOODGATE__RATES__INIT, syn = FLOODGATE__RATES__INIT;
-    Floodgate__Contributor c[4], *cp[4] = {&c[0], &c[1], &c[2], &c[3]};
-    fg_addr_t a;
+    Floodgate__Contributor c[5], *cp[5] = {&c[0], &c[1], &c[2], &c[3], &c[4]};
+    fg_addr_t a, src;
     assert_int_equal(fg_addr_parse(ip, &a), 0);
     total.pps = 100000;
     bool is_syn = att == ATT_SYN;
@@ -334,11 +335,23 @@ static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_
     c[3].sampling = att == ATT_DNS_SPARSE ? 10000 : 1; /* 30 samples, or 300 000 */
     if (is_syn)
         c[2].key_lo = 17;
+    if (att == ATT_UDP_NETS) { /* random ports, from two /24s (/48s): 49 % and 50 % */
+        bool v6 = !fg_addr_is_v4(&a);
+        s_contrib(&c[1], FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR, 0, 0.49, 49000);
+        s_contrib(&c[4], FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR, 0, 0.50, 50000);
+        assert_int_equal(fg_addr_parse(v6 ? "2001:db8:aaaa::7" : "198.18.10.7", &src), 0);
+        c[1].key_hi = src.hi, c[1].key_lo = src.lo;
+        assert_int_equal(fg_addr_parse(v6 ? "2001:db8:bbbb::9" : "198.18.11.9", &src), 0);
+        c[4].key_hi = src.hi, c[4].key_lo = src.lo;
+    }
     syn.pps = is_syn ? 99000 : 0;
     d.addr_hi = a.hi;
     d.addr_lo = a.lo;
     d.action = action;
-    d.attack_type = is_syn ? "syn_flood" : att == ATT_NTP ? "amplification_ntp" : "amplification_dns";
+    d.attack_type = is_syn                  ? "syn_flood"
+                    : att == ATT_NTP        ? "amplification_ntp"
+                    : att == ATT_UDP_NETS   ? "udp_flood"
+                                            : "amplification_dns";
     d.direction = FLOODGATE__DIRECTION__DIR_IN;
     d.metric = "pps";
     d.value = 100000;
@@ -348,7 +361,7 @@ static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_
     d.total = &total;
     d.tcp_syn = &syn;
     d.enable_ban = true;
-    d.n_top = 4;
+    d.n_top = att == ATT_UDP_NETS ? 5 : 4;
     d.top = cp;
     size_t n = floodgate__decision__get_packed_size(&d);
     zframe_t *f = zframe_new(NULL, n);
@@ -521,6 +534,22 @@ static void test_fs_gobgp_ntp_v6(void **state)
                   DISCARD, 10000);
 }
 
+/* A UDP flood from two networks: one rule per source /24 (/48). */
+static void test_fs_gobgp_source_prefixes(void **state)
+{
+    (void)state;
+    s_decide("10.0.0.30", FLOODGATE__ACTION__BAN, 600, ATT_UDP_NETS);
+    s_decide("2001:db8:100::30", FLOODGATE__ACTION__BAN, 600, ATT_UDP_NETS);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.30/32; src 198.18.10.0/24; proto 17; }", DISCARD,
+                  10000);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.30/32; src 198.18.11.0/24; proto 17; }", DISCARD,
+                  10000);
+    s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::30/128; src 2001:db8:aaaa::/48;",
+                  "next header 17", 10000);
+    s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::30/128; src 2001:db8:bbbb::/48;",
+                  "next header 17", 10000);
+}
+
 static void test_fs_safety(void **state)
 {
     (void)state;
@@ -660,6 +689,9 @@ static void test_fs_exabgp(void **state)
     s_decide_to(s_b.exa_push, "10.0.1.35", FLOODGATE__ACTION__BAN, 600, ATT_SYN);
     s_expect_rule("flowtab4", "flow4 { dst 10.0.1.35/32; proto 6; dport 443; tcp flags", RATE_125000,
                   10000);
+    s_decide_to(s_b.exa_push, "2001:db8:100::36", FLOODGATE__ACTION__BAN, 600, ATT_UDP_NETS);
+    s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::36/128; src 2001:db8:aaaa::/48;",
+                  "next header 17", 10000);
     s_decide_to(s_b.exa_push, "2001:db8:100::35", FLOODGATE__ACTION__BAN, 600, ATT_NTP);
     s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::35/128; next header 17; sport 123; }",
                   DISCARD, 10000);
@@ -676,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_fs_gobgp_syn_rate_limit),
         cmocka_unit_test(test_fs_gobgp_redirect),
         cmocka_unit_test(test_fs_gobgp_ntp_v6),
+        cmocka_unit_test(test_fs_gobgp_source_prefixes),
         cmocka_unit_test(test_fs_safety),
         cmocka_unit_test(test_fs_rules_go_with_the_ban),
         cmocka_unit_test(test_fs_gobgpd_restart_rules_return),
