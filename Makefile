@@ -155,16 +155,17 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FZ)/fuzz_%) $(FZ)/seeds
 FUZZ_LIBSRC  := collector/netflow_v5.c collector/netflow_v9.c collector/ipfix.c \
                 collector/sflow.c collector/templates.c collector/tpl_cache.c collector/exporters.c \
                 common/addr.c
-FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -I. $(WARN) \
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/proto $(WARN) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIBSRC) $(wildcard collector/*.h)
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIBSRC) $(wildcard collector/*.h) \
+              $(B)/proto/floodgate.pb-c.h
 	@mkdir -p $(FZ)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBSRC)
 
-$(FZ)/seeds: tests/fuzz/seeds.c tests/flowtest.h common/addr.c
+$(FZ)/seeds: tests/fuzz/seeds.c tests/flowtest.h common/addr.c $(B)/proto/floodgate.pb-c.h
 	@mkdir -p $(FZ)
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. $(WARN) -o $@ tests/fuzz/seeds.c common/addr.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/proto $(WARN) -o $@ tests/fuzz/seeds.c common/addr.c
 
 fuzz: $(FUZZ_BINS)
 	@./tests/fuzz/run.sh $(FZ) $(FUZZ_SECONDS)
