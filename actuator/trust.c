@@ -243,7 +243,8 @@ int trust_vet_key(trust_t *self, store_t *store, const char *ip, uint64_t now_ms
         return s_refuse_key(self, store, out, ip, TRUST_WRONG_TYPE, NULL, now_ms);
     if (rc <= 0 || fg_addr_parse(ip, &a) < 0)
         return rc < 0 ? -1 : 0;
-    bool force = strcmp(out->source, "manual_force") == 0;
+    /* FlowSpec rules only inside networks/monitored, forced or not */
+    bool force = strcmp(out->source, "manual_force") == 0 && !out->flowspec;
     trust_reason_t r = trust_check_addr(self, &a, force, &g);
     snprintf(detail, sizeof(detail), "source=%s", out->source);
     if (r == TRUST_OK && chk.bad_field[0]) {

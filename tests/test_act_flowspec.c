@@ -297,6 +297,15 @@ static void test_act_flowspec_hand_written(void **state)
     assert_non_null(k);
     assert_true(ban_is_flowspec(k));
     assert_int_equal(s_rec->rules, 2); /* 10.0.0.12 and 10.0.0.13, never 10.0.0.99 */
+    /* rules outside networks/monitored, even forced: refused */
+    freeReplyObject(s_redis("HSET floodgate:ban:203.0.113.9 ip 203.0.113.9 source manual_force "
+                            "mitigation flowspec flowspec %s",
+                            "{\"action\":\"discard\",\"rules\":[{\"match\":"
+                            "\"dst=203.0.113.9/32 proto=17\"}]}"));
+    freeReplyObject(s_redis("EXPIRE floodgate:ban:203.0.113.9 600"));
+    assert_int_equal(act_scan(s_act), 0);
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "203.0.113.9"), 0);
+    assert_int_equal(s_rec->rules, 2);
 }
 
 /* dry_run: the log backend logs the rules, it sends nothing. */
