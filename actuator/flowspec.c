@@ -55,8 +55,11 @@ void fs_profile_from_decision(fs_profile_t *p, const Floodgate__Decision *d)
             samples += (double)c->packets / (c->sampling > 1 ? c->sampling : 1);
         } else if ((unsigned)c->kind <= FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO) {
             fg_addr_t a = {c->key_hi, c->key_lo};
-            uint32_t v = c->key_lo > 0xffff ? 0 : (uint32_t)c->key_lo;
-            fs_profile_add(p, dims[c->kind], &a, v, c->share);
+            uint64_t max = c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO ? 255 : 0xffff;
+            if (c->kind != FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR && c->key_lo > max)
+                continue; /* not a port or protocol: no rule from it */
+            bool addr = c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR;
+            fs_profile_add(p, dims[c->kind], &a, addr ? 0 : (uint32_t)c->key_lo, c->share);
             if (c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO)
                 unsampled += (double)c->packets;
         }

@@ -382,6 +382,44 @@ static void test_flowspec_too_few_samples(void **state)
     assert_int_equal(s.result, FS_OK);
 }
 
+/* Forged contributors (a port of 70 000, protocol 300, NaN and negative
+ * shares) make no rule; the real ones still do. */
+static void test_flowspec_forged_contributors(void **state)
+{
+    (void)state;
+    win_t w;
+    fs_profile_t a;
+    fs_set_t s;
+    s_amplification(53);
+    s_window(&w, "amplification_dns", true, true);
+    Floodgate__Contributor f[4];
+    for (int i = 0; i < 4; i++) {
+        floodgate__contributor__init(&f[i]);
+        f[i].share = 0.99;
+        f[i].packets = 99000;
+    }
+    f[0].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT;
+    f[0].key_lo = 70000 + 53; /* the low 16 bits are 53 + 4464: must not alias */
+    f[1].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO;
+    f[1].key_lo = 300;
+    f[2].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT;
+    f[2].share = NAN;
+    f[3].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT;
+    f[3].share = -1;
+    for (int i = 0; i < 4; i++)
+        w.d.top[w.d.n_top++] = &f[i];
+    fs_profile_from_decision(&a, &w.d);
+    for (int i = 0; i < a.n; i++) {
+        assert_true(a.item[i].share > 0 && a.item[i].share <= 1);
+        if (a.item[i].dim == FS_PROTO)
+            assert_true(a.item[i].value <= 255);
+        assert_true(a.item[i].value != (70000 + 53) % 65536);
+    }
+    fs_generate(&s_par, &s_dst, &a, NULL, &s);
+    s_expect_good(&s, &s_par);
+    assert_int_equal(s.rule[0].sport, 53);
+}
+
 static void test_flowspec_json_roundtrip(void **state)
 {
     (void)state;
@@ -428,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_flowspec_budget),
         cmocka_unit_test(test_flowspec_collateral_limit),
         cmocka_unit_test(test_flowspec_too_few_samples),
+        cmocka_unit_test(test_flowspec_forged_contributors),
         cmocka_unit_test(test_flowspec_json_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
