@@ -385,6 +385,26 @@ char *ban_json(const ban_t *b, const char *event, const char *reason, uint64_t n
     return line;
 }
 
+double ban_details_pps(const char *details)
+{
+    json_t *j = fgjson_parse(details, BAN_DETAILS_MAX);
+    double pps = fgjson_get_num(json_object_get(j, "total"), "pps", -1);
+    json_decref(j);
+    return isfinite(pps) && pps >= 0 ? pps : -1;
+}
+
+/* A count as an integer, or as a string of digits (a hand-written line). */
+static uint32_t s_json_count(const json_t *c)
+{
+    const char *s = json_string_value(c);
+    if (s) {
+        uint32_t v = 0;
+        return s_set_count(&v, s) == 0 ? v : 0;
+    }
+    json_int_t v = json_integer_value(c);
+    return json_is_integer(c) && v >= 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
 int ban_hist_parse(const char *line, ban_hist_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -398,9 +418,7 @@ int ban_hist_parse(const char *line, ban_hist_t *out)
         strcpy(out->event, ev);
     if (ban_parse_time(fgjson_get_str(j, "at", ""), &out->at) < 0)
         out->at = 0;
-    const json_t *c = json_object_get(j, "ban_count");
-    if (json_is_integer(c) && json_integer_value(c) >= 0 && json_integer_value(c) <= UINT32_MAX)
-        out->ban_count = (uint32_t)json_integer_value(c);
+    out->ban_count = s_json_count(json_object_get(j, "ban_count"));
     json_decref(j);
     return 0;
 }

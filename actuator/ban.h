@@ -115,6 +115,11 @@ char *ban_format_time(int64_t t, char buf[BAN_TIME_STRLEN]);
 /* Parse the form ban_format_time writes. 0 or -1. */
 int ban_parse_time(const char *s, int64_t *out);
 
+/* details.total.pps of a ban's details text (untrusted, at most
+ * BAN_DETAILS_MAX bytes), or -1 when it is not there or not a number >= 0.
+ * Cannot fail otherwise. */
+double ban_details_pps(const char *details);
+
 /* Parse a history line written by ban_json (read back from Redis, so
  * untrusted: at most BAN_LINE_MAX bytes). Returns 0, or -1 when line is not a
  * JSON object (out is then zeroed). */

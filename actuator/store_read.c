@@ -40,8 +40,8 @@ static void s_parse_ban(const redisReply *h, long long pttl, uint64_t now_ms, ba
     }
     if (strcmp(out->metric, "pps") == 0)
         out->pps = out->value;
-    else if (out->details && strstr(out->details, "\"pps\":"))
-        out->pps = strtod(strstr(out->details, "\"pps\":") + 6, NULL);
+    else if (out->details && ban_details_pps(out->details) >= 0)
+        out->pps = ban_details_pps(out->details);
 }
 
 /* A hand-written ban without a hostgroup gets the one its address is in. */

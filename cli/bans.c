@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "actuator/ban.h"
 #include "actuator/flowspec.h"
 #include "common/addr.h"
 #include "common/fgbuf.h"
@@ -62,9 +63,9 @@ typedef struct {
  * metric is pps; -1 when unknown. */
 static double s_pps(const redisReply *h)
 {
-    const char *d = strstr(cli_hget(h, "details"), "\"pps\":");
-    if (d)
-        return strtod(d + 6, NULL);
+    double pps = ban_details_pps(cli_hget(h, "details"));
+    if (pps >= 0)
+        return pps;
     if (!strcmp(cli_hget(h, "metric"), "pps"))
         return strtod(cli_hget(h, "value"), NULL);
     return -1;

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "actuator/ban.h"
 #include "cli/cli.h"
+#include "common/fgjson.h"
 #include "common/fgredis.h"
 
 #define HOLD_KEY_MAX 512
@@ -56,20 +58,42 @@ static long s_ban_count(const fg_config_t *cfg, redisContext *c, const char *ip)
         return n;
     fg_redis_key(cfg, "history", ip, key, sizeof(key));
     r = redisCommand(c, "LINDEX %s 0", key);
-    const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "\"ban_count\":") : NULL;
-    if (p)
-        n = atol(p + 12 + (p[12] == '"'));
+    ban_hist_t hist;
+    if (r && r->type == REDIS_REPLY_STRING && ban_hist_parse(r->str, &hist) == 0)
+        n = hist.ban_count;
     if (r)
         freeReplyObject(r);
     return n;
 }
 
-/* Queue the hold, the DEL of the ban, the history line and the event. */
-static void s_append_hold(const fg_config_t *cfg, redisContext *c, const char *ip, long hold_s,
+/* The hold's history line: {"event":"hold","at","ip","source","hold_s",
+ * "hold_until","ban_count"}. The caller's to free; NULL on OOM. */
+static char *s_hold_line(const char *at, const char *ip, long hold_s, const char *until,
+                         long count)
+{
+    bool ok = true;
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
+    fgjson_set_str(j, "event", "hold", &ok);
+    fgjson_set_str(j, "at", at, &ok);
+    fgjson_set_str(j, "ip", ip, &ok);
+    fgjson_set_str(j, "source", "manual", &ok);
+    fgjson_set_num(j, "hold_s", (double)hold_s, &ok);
+    fgjson_set_str(j, "hold_until", until, &ok);
+    fgjson_set_num(j, "ban_count", (double)count, &ok);
+    char *line = ok ? fgjson_dump(j) : NULL;
+    json_decref(j);
+    return line;
+}
+
+/* Queue the hold, the DEL of the ban, the history line and the event.
+ * -1 (nothing queued) when out of memory. */
+static int s_append_hold(const fg_config_t *cfg, redisContext *c, const char *ip, long hold_s,
                           long count)
 {
     char ban[HOLD_KEY_MAX], hold[HOLD_KEY_MAX], hist[HOLD_KEY_MAX], events[HOLD_KEY_MAX];
-    char now_s[32], until_s[32], line[512], hs[24], maxlen[24];
+    char now_s[32], until_s[32], hs[24], maxlen[24];
     time_t now = time(NULL);
     s_iso(now, now_s, sizeof(now_s));
     s_iso(now + hold_s, until_s, sizeof(until_s));
@@ -77,10 +101,9 @@ static void s_append_hold(const fg_config_t *cfg, redisContext *c, const char *i
     fg_redis_key(cfg, "hold", ip, hold, sizeof(hold));
     fg_redis_key(cfg, "history", ip, hist, sizeof(hist));
     fg_redis_key(cfg, "events", NULL, events, sizeof(events));
-    snprintf(line, sizeof(line),
-             "{\"event\":\"hold\",\"at\":\"%s\",\"ip\":\"%s\",\"source\":\"manual\",\"hold_s\":%ld,"
-             "\"hold_until\":\"%s\",\"ban_count\":%ld}",
-             now_s, ip, hold_s, until_s, count);
+    char *line = s_hold_line(now_s, ip, hold_s, until_s, count);
+    if (!line)
+        return -1;
     snprintf(hs, sizeof(hs), "%ld", hold_s);
     snprintf(maxlen, sizeof(maxlen), "%d", cfg->actuator.events_max);
     redisAppendCommand(c, "MULTI");
@@ -92,6 +115,8 @@ static void s_append_hold(const fg_config_t *cfg, redisContext *c, const char *i
                           "source", "manual", "hold_s", hs, "hold_until", until_s};
     redisAppendCommandArgv(c, 16, xadd, NULL);
     redisAppendCommand(c, "EXEC");
+    free(line); /* formatted into the output buffer by now */
+    return 0;
 }
 
 int cli_hold_unban(const fg_config_t *cfg, redisContext *c, const char *ip, long hold_s)
@@ -100,7 +125,10 @@ int cli_hold_unban(const fg_config_t *cfg, redisContext *c, const char *ip, long
     char until_s[32];
     int rc = 0;
     long long deleted = 0;
-    s_append_hold(cfg, c, ip, hold_s, s_ban_count(cfg, c, ip));
+    if (s_append_hold(cfg, c, ip, hold_s, s_ban_count(cfg, c, ip)) < 0) {
+        fprintf(stderr, "floodgate: unban --hold failed: out of memory\n");
+        return 1;
+    }
     for (int i = 0; i < N; i++) {
         redisReply *r = NULL;
         if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {

@@ -814,6 +814,14 @@ static void test_actuator_history_event_in_details_not_counted(void **state)
     assert_int_equal(h.ban_count, 3);
     assert_int_equal(h.at, 1795776102);
     assert_int_equal(ban_hist_parse("\"event\":\"ban\"", &h), -1);
+    assert_int_equal(ban_hist_parse("{\"event\":\"hold\",\"ban_count\":\"4\"}", &h), 0);
+    assert_int_equal(h.ban_count, 4); /* a hand-written count as a string */
+    /* details.total.pps, not the first "pps" in the text */
+    assert_true(ban_details_pps("{\"top\":[{\"pps\":999}],\"total\":{\"pps\":5}}") == 5);
+    assert_true(ban_details_pps("{\"note\":\"\\\"pps\\\":7\"}") == -1);
+    assert_true(ban_details_pps("{\"total\":{\"pps\":-3}}") == -1);
+    assert_true(ban_details_pps("not json") == -1);
+    assert_true(ban_details_pps(NULL) == -1);
     assert_int_equal(ban_hist_parse("{\"event\":\"ban\",\"ban_count\":-1,\"at\":1}", &h), 0);
     assert_string_equal(h.event, "ban");
     assert_int_equal(h.ban_count, 0);
