@@ -170,8 +170,8 @@ static void s_track_seq(agg_t *self, uint32_t collector_id, uint64_t seq)
     s->seq = seq;
 }
 
-static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
-                 agg_exporter_t *x, uint64_t now_ms);
+static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, agg_exporter_t *x,
+                 uint64_t now_ms);
 
 agg_exporter_t *agg_exporter(agg_t *self, const fg_addr_t *addr)
 {
@@ -299,8 +299,8 @@ static void s_watch_add(agg_t *self, const ht_entry_t *e, const fg_flow_t *r,
     topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT], 0, r->dport, p, 0);
     topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO], 0, r->proto, p, 0);
     if (exporter)
-        topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER], exporter->hi, exporter->lo,
-                 p, r->sampling);
+        topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER], exporter->hi, exporter->lo, p,
+                 r->sampling);
 }
 
 static void s_activate(agg_t *self, ht_entry_t *e)
@@ -339,8 +339,12 @@ static void s_time(ht_entry_t *e, uint32_t t)
 static void s_clip(agg_t *self, uint64_t dur_ms, uint64_t *packets, uint64_t *bytes)
 {
     const fg_config_t *cfg = self->cfg;
-    double secs = (double)(dur_ms > (uint64_t)cfg->aggregator.tick_ms ? dur_ms : (uint64_t)cfg->aggregator.tick_ms) / 1e3;
-    double maxp = cfg->aggregator.ceiling_pps * secs, maxb = cfg->aggregator.ceiling_mbps * 1e6 / 8 * secs;
+    double secs =
+        (double)(dur_ms > (uint64_t)cfg->aggregator.tick_ms ? dur_ms
+                                                            : (uint64_t)cfg->aggregator.tick_ms) /
+        1e3;
+    double maxp = cfg->aggregator.ceiling_pps * secs,
+           maxb = cfg->aggregator.ceiling_mbps * 1e6 / 8 * secs;
     bool clip = false;
     if (cfg->aggregator.ceiling_pps > 0 && (double)*packets > maxp) {
         *packets = (uint64_t)maxp;
@@ -433,8 +437,7 @@ static uint64_t s_lag(agg_exporter_t *x, uint64_t age, uint64_t now_ms)
 
 /* A record's own time: flow end, or sample time (start == end), moved on by
  * its exporter's clock lag, and never after its batch's send time. */
-static uint64_t s_record_time(agg_t *self, const fg_flow_t *rec, agg_exporter_t *x,
-                              uint64_t now_ms)
+static uint64_t s_record_time(agg_t *self, const fg_flow_t *rec, agg_exporter_t *x, uint64_t now_ms)
 {
     uint64_t bound = self->sent_ms ? self->sent_ms : now_ms, t = rec->end_ms;
     if (t > bound) {
@@ -445,8 +448,8 @@ static uint64_t s_record_time(agg_t *self, const fg_flow_t *rec, agg_exporter_t 
     return t < bound ? t : bound;
 }
 
-static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
-                 agg_exporter_t *x, uint64_t now_ms)
+static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, agg_exporter_t *x,
+                 uint64_t now_ms)
 {
     self->st.records++;
     uint64_t t = s_record_time(self, rec, x, now_ms);
@@ -482,15 +485,15 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
 {
     const agg_stats_t *s = &self->st;
     snprintf(buf, len,
-             "batches=%" PRIu64 " malformed=%" PRIu64 " batches_lost=%" PRIu64
-             " misrouted=%" PRIu64 " collector_resets=%" PRIu64
-             " collectors_untracked=%" PRIu64 " records=%" PRIu64 " unmonitored=%" PRIu64
-             " stale=%" PRIu64 " folded=%" PRIu64 " future=%" PRIu64 " clipped=%" PRIu64
-             " hosts_tracked=%zu hosts_refused=%" PRIu64 " hosts_evicted=%" PRIu64
-             " hosts_removed=%" PRIu64 " watched=%" PRIu64 " watch_refused=%" PRIu64
-             " windows=%" PRIu64 " last_window_hosts=%" PRIu64 " last_window_us=%" PRIu64
-             " spread=%" PRIu64 " spread_late=%" PRIu64 " spread_bounded=%" PRIu64
-             " spread_refused=%" PRIu64 " spread_renewed=%" PRIu64 " long_flows=%zu"
+             "batches=%" PRIu64 " malformed=%" PRIu64 " batches_lost=%" PRIu64 " misrouted=%" PRIu64
+             " collector_resets=%" PRIu64 " collectors_untracked=%" PRIu64 " records=%" PRIu64
+             " unmonitored=%" PRIu64 " stale=%" PRIu64 " folded=%" PRIu64 " future=%" PRIu64
+             " clipped=%" PRIu64 " hosts_tracked=%zu hosts_refused=%" PRIu64
+             " hosts_evicted=%" PRIu64 " hosts_removed=%" PRIu64 " watched=%" PRIu64
+             " watch_refused=%" PRIu64 " windows=%" PRIu64 " last_window_hosts=%" PRIu64
+             " last_window_us=%" PRIu64 " spread=%" PRIu64 " spread_late=%" PRIu64
+             " spread_bounded=%" PRIu64 " spread_refused=%" PRIu64 " spread_renewed=%" PRIu64
+             " long_flows=%zu"
              " bad_times=%" PRIu64,
              s->batches, s->malformed, s->batches_lost, s->misrouted, s->collector_resets,
              s->collectors_untracked, s->records, s->unmonitored, s->stale, s->folded, s->future,

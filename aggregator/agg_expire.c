@@ -19,7 +19,8 @@ static int s_expire_cb(ht_entry_t *e, void *arg)
  * visited about once per host_idle. */
 void agg_expire(agg_t *self, uint64_t now_ms)
 {
-    uint64_t ticks = (uint64_t)self->cfg->aggregator.host_idle * 1000 / (uint64_t)self->cfg->aggregator.tick_ms;
+    uint64_t ticks =
+        (uint64_t)self->cfg->aggregator.host_idle * 1000 / (uint64_t)self->cfg->aggregator.tick_ms;
     size_t budget = ht_max(self->ht) / (ticks ? ticks : 1) + 64;
     ht_expire(self->ht, (uint32_t)now_ms, (uint32_t)self->cfg->aggregator.host_idle * 1000u, budget,
               s_expire_cb, self);
@@ -31,7 +32,7 @@ void agg_expire(agg_t *self, uint64_t now_ms)
  * neither watched (above the floor) nor holding long-flow rates. */
 typedef struct {
     agg_t *agg;
-    int64_t low;       /* index of the lowest-rate active candidate, -1 = none */
+    int64_t low; /* index of the lowest-rate active candidate, -1 = none */
     uint64_t low_pkts;
 } agg_victim_t;
 

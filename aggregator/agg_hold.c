@@ -6,9 +6,10 @@
  * bounded three ways:
  *   - by the exporter's active timeout: a flow still going on is exported
  *     again after it, so a rate held longer only repeats a claim. It is
- *     learnt per exporter (the longest duration three of its records agree
- *     on, within a second) and capped by aggregator/hold_max, which also
- *     holds for exporters not learnt yet;
+ *     learnt per exporter (the longest duration three of its records in a
+ *     row, of those longer than what is learnt, agree on within a second)
+ *     and capped by aggregator/hold_max, which also holds for exporters
+ *     not learnt yet;
  *   - by the batch's send time: a record that waited in a backlog is held
  *     only for what is left of its hold counted from when it was sent, so
  *     a backlog cannot stack holds (a hold already over is counted late);
@@ -32,13 +33,15 @@ static uint64_t s_grace(uint64_t n)
 
 uint64_t agg_hold_buckets(const fg_config_t *cfg)
 {
-    uint64_t n_max = (uint64_t)cfg->aggregator.hold_max * 1000 / (uint64_t)cfg->aggregator.tick_ms + 1;
+    uint64_t n_max =
+        (uint64_t)cfg->aggregator.hold_max * 1000 / (uint64_t)cfg->aggregator.tick_ms + 1;
     return n_max + s_grace(n_max) + 2;
 }
 
 /* Learn from a record of dur_ms: a duration beyond the learnt timeout is a
- * candidate; three records agreeing on it (within a second) make it the
- * timeout. Mutated or forged durations rarely agree. */
+ * candidate; three such records in a row agreeing on it (within a second)
+ * make it the timeout, which only grows. Mutated or forged durations rarely
+ * agree; until something is learnt, hold_max is the bound. */
 static void s_learn(agg_exporter_t *x, uint64_t dur_ms, uint32_t cap_ms)
 {
     uint32_t d = dur_ms > cap_ms ? cap_ms : (uint32_t)dur_ms;
@@ -78,9 +81,9 @@ static uint64_t s_hold_ms(agg_t *self, agg_exporter_t *x, uint64_t dur_ms)
 /* The identity of a record's flow: host, direction, peer, protocol, ports. */
 static uint64_t s_flow_key(const fg_flow_t *r)
 {
-    uint64_t v[4] = {r->host.hi ^ (r->peer.hi * 0x9e3779b97f4a7c15ULL), r->host.lo,
-                     r->peer.lo, (uint64_t)r->proto << 40 | (uint64_t)r->dir << 32 |
-                                     (uint64_t)r->sport << 16 | r->dport};
+    uint64_t v[4] = {r->host.hi ^ (r->peer.hi * 0x9e3779b97f4a7c15ULL), r->host.lo, r->peer.lo,
+                     (uint64_t)r->proto << 40 | (uint64_t)r->dir << 32 | (uint64_t)r->sport << 16 |
+                         r->dport};
     uint64_t h = 0x243f6a8885a308d3ULL;
     for (int i = 0; i < 4; i++) {
         h ^= v[i];
@@ -215,4 +218,3 @@ void agg_hold_advance(agg_t *self, uint64_t closed_id)
     if (closed_id + 1 > self->open_id)
         self->open_id = closed_id + 1;
 }
-

@@ -89,9 +89,9 @@ typedef struct {
     Floodgate__GroupTotal *gt;
     Floodgate__GroupTotal **gtp;
     Floodgate__Rates *grates;
-    double (*grate)[3];  /* per group and direction: pps, Bps, fps */
-    uint32_t *ghosts;    /* per group and direction */
-    fg_buf_t msg;        /* the packed WindowBatch, reused */
+    double (*grate)[3]; /* per group and direction: pps, Bps, fps */
+    uint32_t *ghosts;   /* per group and direction */
+    fg_buf_t msg;       /* the packed WindowBatch, reused */
 } agg_out_t;
 
 struct agg {
@@ -103,11 +103,11 @@ struct agg {
     agg_watch_t *watches;
     uint32_t *watch_free;
     uint32_t n_watch_free;
-    agg_floor_t *floors; /* per hostgroup and direction: [2 * group + dir] */
-    sp_t *spread;        /* when held long-flow rates end */
-    lf_t *flows;         /* long flows whose rate is held */
-    uint64_t open_id;    /* id (start / tick_ms) of the window records go to; 0 = unknown */
-    uint64_t sent_ms;    /* send time of the batch being ingested, bounded by now */
+    agg_floor_t *floors;       /* per hostgroup and direction: [2 * group + dir] */
+    sp_t *spread;              /* when held long-flow rates end */
+    lf_t *flows;               /* long flows whose rate is held */
+    uint64_t open_id;          /* id (start / tick_ms) of the window records go to; 0 = unknown */
+    uint64_t sent_ms;          /* send time of the batch being ingested, bounded by now */
     agg_exporter_t *exporters; /* AGG_MAX_EXPORTERS, open addressing */
     agg_seq_t seqs[AGG_MAX_COLLECTORS];
     uint32_t n_seqs;

@@ -258,4 +258,3 @@ const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len)
     self->st.window_us = s_mono_us() - t0;
     return out;
 }
-

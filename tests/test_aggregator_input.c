@@ -235,8 +235,8 @@ static int s_windows_held(agg_t *agg, const char *ip, uint64_t upto)
 static void test_aggregator_long_record_hold_bounded(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(200, 1000,
-                                "aggregator\n    hold_max = 8\n    rate_ceiling_pps = 1000000\n");
+    fg_config_t *cfg =
+        s_config(200, 1000, "aggregator\n    hold_max = 8\n    rate_ceiling_pps = 1000000\n");
     agg_t *agg = agg_new(cfg, 0);
     fg_addr_t ex = s_addr("192.0.2.50"), ex2 = s_addr("192.0.2.51");
     fg_flow_t r = s_rec("10.0.4.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 5000, 500000);
@@ -272,7 +272,6 @@ static void test_aggregator_long_record_hold_bounded(void **state)
     agg_destroy(&agg);
     fg_config_destroy(&cfg);
 }
-
 
 /* A router whose clock is 5 min behind: its records are not stale, its
  * rate is true; a replay of its datagrams of 2 min ago is stale. */

@@ -263,8 +263,8 @@ static void s_outage(uint64_t outage_ms, const char *flood_ip, uint32_t flood_ad
     e2e_t *e = &s_e;
     char args[256];
     snprintf(args, sizeof(args),
-             "--dst %s --pps %.0f --background %d --background-pps %.0f --duration %llu",
-             flood_ip, FLOOD_PPS, N_BG, BG_PPS, (unsigned long long)(outage_ms / 1000 + 12));
+             "--dst %s --pps %.0f --background %d --background-pps %.0f --duration %llu", flood_ip,
+             FLOOD_PPS, N_BG, BG_PPS, (unsigned long long)(outage_ms / 1000 + 12));
     pid_t g = s_flowgen(args, flood_ip);
     assert_true(hn_wait_until(s_banned_cb, (void *)flood_ip, 5000));
     sleep(1);
