@@ -54,7 +54,7 @@
 typedef struct {
     char *dir;
     char conf[512];
-    int redis_port, pull_port, pub_port, act_port, nf_port;
+    int redis_port, pull_port, pub_port, act_port, nf_port, m_det;
     pid_t redis, agg, detector, actuator, collector;
     zsock_t *sub;
 } e2e_t;
@@ -76,14 +76,15 @@ static void s_write_config(e2e_t *e)
              "    tick_ms = 200\n    watch_floor = 0.05\n    max_hosts = 2000\n"
              "    horizon = 15\n    hold_max = %d\n    rate_ceiling_pps = 1000000\n"
              "    metrics_listen = \"\"\n"
-             "detector\n    ongoing_interval = 1\n    attack_end = 3\n    metrics_listen = \"\"\n"
+             "detector\n    ongoing_interval = 1\n    attack_end = 3\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
              "    check_interval = 1\n    metrics_listen = \"\"\n"
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = %.0f\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "        consecutive_windows = 1\n",
              e->redis_port, e->nf_port, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
-             HOLD_MAX_S, e->act_port, e->act_port, THRESHOLD);
+             HOLD_MAX_S, e->m_det, e->act_port, e->act_port, THRESHOLD);
     hn_write_file(e->conf, text);
 }
 
@@ -98,6 +99,7 @@ static int s_setup(void **state)
     e->pub_port = hn_free_port();
     e->act_port = hn_free_port();
     e->nf_port = hn_free_port();
+    e->m_det = hn_free_port();
     s_write_config(e);
     e->redis = hn_redis_start(e->dir, e->redis_port, false);
     e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
@@ -116,6 +118,7 @@ static int s_setup(void **state)
     zmsg_destroy(&m);
     pid_t all[] = {e->actuator, e->detector, e->agg, e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
+    hn_expect_ready(e->m_det, 1, &e->m_det, 1, 10000); /* the detector hears the shard too */
     return 0;
 }
 
