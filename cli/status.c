@@ -230,6 +230,25 @@ static void s_judge_refusals(const st_proc_t *p, double interval, st_problems_t 
                   now[0] - before[0], now[1] - before[1], interval, now[0], now[1], names[0]);
 }
 
+/* Every shard the detector names silent: which, and the share of hosts it
+ * held (its hosts are not watched while it is missing). */
+static void s_judge_shards(const st_proc_t *p, st_problems_t *pr)
+{
+    for (int i = 0; i < FG_MAX_SHARDS; i++) {
+        char filter[32];
+        int n = 0;
+        snprintf(filter, sizeof(filter), "shard=\"%d\"", i);
+        double up = scrape_sum(p->m1, "floodgate_detector_shard_up", filter, &n);
+        if (n == 0)
+            return;
+        if (up >= 1)
+            continue;
+        double share = scrape_sum(p->m1, "floodgate_detector_shard_hosts_share", filter, NULL);
+        s_problem(pr, "shard %d: missing (no window reaches %s): its hosts, %.0f%% of all, are "
+                  "not watched", i, p->t.name, share * 100);
+    }
+}
+
 static void s_judge(const st_proc_t *p, double interval, st_problems_t *pr)
 {
     if (!p->m1) {
@@ -241,6 +260,8 @@ static void s_judge(const st_proc_t *p, double interval, st_problems_t *pr)
     if (p->lost_new > 0)
         s_problem(pr, "%s: lost %.0f in the last %.1f s (records, batches or windows)",
                   p->t.name, p->lost_new, interval);
+    if (p->stage && !strcmp(p->stage->kind, "detector"))
+        s_judge_shards(p, pr);
     if (p->stage && !strcmp(p->stage->kind, "actuator")) {
         int n = 0;
         double up = scrape_sum(p->m1, "floodgate_actuator_backend_up", NULL, &n);

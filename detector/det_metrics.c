@@ -9,6 +9,7 @@
 
 typedef struct {
     det_t *det;
+    const fg_config_t *cfg;
     fg_progress_t windows;
 } det_mctx_t;
 
@@ -21,13 +22,52 @@ static void s_gauges(fg_mout_t *o, void *arg)
     fg_mout_family(o, "floodgate_detector_shards_seen", "gauge",
                    "Aggregator shards a window arrived from since start (of aggregator/shards).");
     fg_mout_u64(o, "floodgate_detector_shards_seen", NULL, (uint64_t)det_shards_seen(c->det));
+    det_shard_t sh[FG_MAX_SHARDS];
+    int n = c->cfg->aggregator.shards;
+    det_shard_silent(c->det, fg_now_ms(), sh);
+    fg_mout_family(o, "floodgate_detector_shard_up", "gauge",
+                   "1 while windows arrive from the shard, 0 when it is silent (its hosts are "
+                   "not watched).");
+    for (int i = 0; i < n; i++) {
+        char l[32];
+        snprintf(l, sizeof(l), "shard=\"%d\"", i);
+        fg_mout_u64(o, "floodgate_detector_shard_up", l, !sh[i].silent);
+    }
+    fg_mout_family(o, "floodgate_detector_shard_hosts_share", "gauge",
+                   "Share of all hosts the shard tracked at its last window (1/shards before "
+                   "any).");
+    for (int i = 0; i < n; i++) {
+        char l[32];
+        snprintf(l, sizeof(l), "shard=\"%d\"", i);
+        fg_mout_double(o, "floodgate_detector_shard_hosts_share", l, sh[i].share);
+    }
 }
 
+/* Healthy only while every shard sends windows: a silent shard's hosts
+ * are not watched (503 naming it and the share of hosts it held). */
 static int s_health(char *why, size_t len, void *arg)
 {
     det_mctx_t *c = arg;
-    return fg_progress_health(&c->windows, det_stats(c->det)->windows, DET_HEALTH_IDLE_MS,
-                              "window received", why, len);
+    if (fg_progress_health(&c->windows, det_stats(c->det)->windows, DET_HEALTH_IDLE_MS,
+                           "window received", why, len) != 0)
+        return -1;
+    det_shard_t sh[FG_MAX_SHARDS];
+    int n = c->cfg->aggregator.shards;
+    if (det_shard_silent(c->det, fg_now_ms(), sh) == 0)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (!sh[i].silent)
+            continue;
+        if (sh[i].age_ms == UINT64_MAX)
+            snprintf(why, len, "shard %d of %d: no window yet (~%.0f%% of hosts not watched)", i,
+                     n, sh[i].share * 100);
+        else
+            snprintf(why, len, "shard %d of %d silent for %.1f s: %.0f%% of hosts (%llu) not "
+                     "watched", i, n, (double)sh[i].age_ms / 1000, sh[i].share * 100,
+                     (unsigned long long)sh[i].hosts);
+        break;
+    }
+    return -1;
 }
 
 static const fg_series_t s_series[] = {
@@ -85,6 +125,7 @@ fg_metrics_t *det_metrics_start(const fg_config_t *cfg, det_t *det)
         return NULL;
     }
     c->det = det;
+    c->cfg = cfg;
     fg_metrics_set_health(m, s_health, c);
     return m;
 }

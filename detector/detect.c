@@ -40,6 +40,9 @@ struct det {
     det_part_t *parts; /* [group * shards + shard] */
     det_net_t *nets;   /* [group] */
     uint64_t seq[FG_MAX_SHARDS]; /* last WindowBatch seq per shard, 0 = none */
+    uint64_t seen_ms[FG_MAX_SHARDS]; /* when its last window arrived, 0 = none */
+    uint64_t hosts[FG_MAX_SHARDS];   /* hosts it tracked then */
+    uint64_t start_ms;               /* a shard never heard of is missing after a grace */
     det_stats_t st;
     char (*names)[FG_NAME_MAX]; /* [group]: whose network state nets[] holds */
 };
@@ -125,8 +128,10 @@ const char *det_over_threshold(const fg_thresholds_t *t, const Floodgate__Rates 
     return NULL;
 }
 
-static void s_track_seq(det_t *self, const Floodgate__WindowBatch *wb)
+static void s_track_seq(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms)
 {
+    if (!self->start_ms)
+        self->start_ms = now_ms;
     if (wb->shard >= (uint32_t)self->cfg->aggregator.shards || wb->shard >= FG_MAX_SHARDS) {
         self->st.bad_shard++;
         return;
@@ -137,6 +142,8 @@ static void s_track_seq(det_t *self, const Floodgate__WindowBatch *wb)
     else if (last)
         self->st.shard_resets++;
     self->seq[wb->shard] = wb->seq;
+    self->seen_ms[wb->shard] = now_ms;
+    self->hosts[wb->shard] = wb->hosts_tracked;
 }
 
 /* The hostgroup of a host window: by its index when valid, else by
@@ -483,7 +490,7 @@ static void s_net_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t
 void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms)
 {
     self->st.windows++;
-    s_track_seq(self, wb);
+    s_track_seq(self, wb, now_ms);
     s_net_window(self, wb, now_ms);
     for (size_t i = 0; i < wb->n_hosts; i++)
         if (wb->hosts[i])
@@ -494,6 +501,8 @@ void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms)
 void det_tick(det_t *self, uint64_t now_ms)
 {
     size_t ended = 0;
+    if (!self->start_ms)
+        self->start_ms = now_ms; /* shards never heard of are missing after a grace */
     atk_expire(self->attacks, now_ms, (uint64_t)self->cfg->detector.attack_end * 1000, &ended);
     self->st.attacks_ended += ended;
     self->n_attacking -= ended < self->n_attacking ? ended : self->n_attacking;
@@ -537,6 +546,27 @@ bool det_host_average(det_t *self, const fg_addr_t *addr, int dir, int cls, int 
 size_t det_attacks(const det_t *self)
 {
     return self->n_attacking;
+}
+
+int det_shard_silent(const det_t *self, uint64_t now_ms, det_shard_t *out)
+{
+    int shards = self->cfg->aggregator.shards, silent = 0;
+    uint64_t max_ms = (uint64_t)self->cfg->aggregator.tick_ms * 3, all = 0;
+    if (max_ms < DET_SHARD_SILENT_MS)
+        max_ms = DET_SHARD_SILENT_MS;
+    for (int i = 0; i < shards && i < FG_MAX_SHARDS; i++)
+        all += self->hosts[i];
+    for (int i = 0; i < shards && i < FG_MAX_SHARDS; i++) {
+        det_shard_t *d = &out[i];
+        d->age_ms = self->seen_ms[i] ? now_ms - self->seen_ms[i] : UINT64_MAX;
+        d->hosts = self->hosts[i];
+        d->share = all ? (double)self->hosts[i] / (double)all : 1.0 / shards;
+        d->silent = self->seen_ms[i] ? now_ms > self->seen_ms[i] && d->age_ms > max_ms
+                                     : self->start_ms &&
+                                           now_ms > self->start_ms + max_ms + DET_SHARD_GRACE_MS;
+        silent += d->silent;
+    }
+    return silent;
 }
 
 int det_shards_seen(const det_t *self)

@@ -117,6 +117,22 @@ size_t det_attacks(const det_t *self);
  * them once every subscription works (a PUB drops what it sends before). */
 int det_shards_seen(const det_t *self);
 
+#define DET_SHARD_SILENT_MS 2000 /* a shard silent this long (or 3 ticks) is missing */
+#define DET_SHARD_GRACE_MS 3000  /* and one never heard of, after this long more */
+
+/* One shard as the detector sees it. */
+typedef struct {
+    uint64_t age_ms; /* since its last window; UINT64_MAX: none yet */
+    uint64_t hosts;  /* hosts it tracked at its last window */
+    double share;    /* of all the shards' hosts (1 / shards before any count) */
+    bool silent;     /* no window for DET_SHARD_SILENT_MS (or 3 ticks), or none
+                      * since start + that + DET_SHARD_GRACE_MS */
+} det_shard_t;
+
+/* Fill out[0..shards-1] as of now_ms (the clock det_window was given).
+ * Returns how many shards are silent: their hosts are not watched. */
+int det_shard_silent(const det_t *self, uint64_t now_ms, det_shard_t *out);
+
 /* The key=value form of every counter, for one log line. */
 void det_format_stats(const det_t *self, char *buf, size_t len);
 
