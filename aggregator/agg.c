@@ -173,21 +173,35 @@ static void s_track_seq(agg_t *self, uint32_t collector_id, uint64_t seq)
 static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, agg_exporter_t *x,
                  uint64_t now_ms);
 
-agg_exporter_t *agg_exporter(agg_t *self, const fg_addr_t *addr)
+static void s_exporter_init(agg_exporter_t *x, const fg_addr_t *addr, uint64_t epoch)
+{
+    memset(x, 0, sizeof(*x));
+    x->used = 1;
+    x->addr = *addr;
+    x->lag_cur = x->lag_prev = UINT64_MAX;
+    x->epoch = epoch;
+}
+
+agg_exporter_t *agg_exporter(agg_t *self, const fg_addr_t *addr, uint64_t now_ms)
 {
     if (!addr)
         return NULL;
-    uint64_t h = fg_addr_hash(addr);
+    uint64_t h = fg_addr_hash(addr), epoch = now_ms / AGG_SKEW_EPOCH_MS;
+    agg_exporter_t *idle = NULL; /* the longest silent one, if long enough */
     for (uint32_t k = 0; k < AGG_MAX_EXPORTERS / 4; k++) {
         agg_exporter_t *x = &self->exporters[(h + k) % AGG_MAX_EXPORTERS];
         if (x->used && fg_addr_eq(&x->addr, addr))
             return x;
         if (!x->used) {
-            x->used = 1;
-            x->addr = *addr;
-            x->lag_cur = x->lag_prev = UINT64_MAX;
+            s_exporter_init(x, addr, epoch);
             return x;
         }
+        if (x->epoch + AGG_EXPORTER_IDLE_EPOCHS <= epoch && (!idle || x->epoch < idle->epoch))
+            idle = x;
+    }
+    if (idle) {
+        s_exporter_init(idle, addr, epoch);
+        return idle;
     }
     self->st.exporters_untracked++;
     return NULL;
@@ -220,7 +234,7 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
     agg_exporter_t *xs[FB_MAX_EXPORTERS];
     for (size_t i = 0; i < m->n_exporters; i++) {
         ex[i] = fg_addr_from_bytes16(m->exporters[i].data);
-        xs[i] = agg_exporter(self, &ex[i]);
+        xs[i] = agg_exporter(self, &ex[i], now_ms);
     }
     self->sent_ms = s_batch_time(m->sent_ms, now_ms);
     for (size_t i = 0; i < n; i++) {
@@ -466,7 +480,7 @@ static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, a
 
 int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, uint64_t now_ms)
 {
-    return s_add(self, rec, exporter, agg_exporter(self, exporter), now_ms);
+    return s_add(self, rec, exporter, agg_exporter(self, exporter, now_ms), now_ms);
 }
 
 /* ---- counters ------------------------------------------------------------ */

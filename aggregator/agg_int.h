@@ -77,6 +77,7 @@ typedef struct {
 } agg_exporter_t;
 
 #define AGG_SKEW_EPOCH_MS 10000
+#define AGG_EXPORTER_IDLE_EPOCHS 60 /* 10 min silent: its entry may be reused */
 
 /* Buffers the WindowBatch is built in, reused from window to window. */
 typedef struct {
@@ -117,9 +118,10 @@ struct agg {
 };
 
 /* agg.c */
-/* The exporter's entry (inserted when new), or NULL when the table is full
- * (counted) or addr is NULL. */
-agg_exporter_t *agg_exporter(agg_t *self, const fg_addr_t *addr);
+/* The exporter's entry (inserted when new, in place of one silent for
+ * AGG_EXPORTER_IDLE_EPOCHS if the table is full), or NULL when the table
+ * is full of live ones (counted) or addr is NULL. */
+agg_exporter_t *agg_exporter(agg_t *self, const fg_addr_t *addr, uint64_t now_ms);
 void agg_watch_start(agg_t *self, ht_entry_t *e);
 void agg_watch_stop(agg_t *self, ht_entry_t *e);
 uint64_t agg_open_id(agg_t *self, uint64_t now_ms);

@@ -288,6 +288,22 @@ static void test_aggregator_exporter_clock_lag(void **state)
     assert_int_equal(agg_stats(agg)->stale, 0);
     s_ingest_span(agg, "10.0.6.1", 15000, now - skew - 120000, 200, now + 1150, now + 1150, 0);
     assert_int_equal(agg_stats(agg)->stale, 2);
+    /* 1 100 exporters fill the 1 024-entry table (untracked: lag 0, hold_max);
+     * once they have been silent for 10 min, new ones get their places. */
+    fg_flow_t r = s_rec("10.0.6.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
+    for (uint32_t i = 0; i < 1100; i++) {
+        fg_addr_t x = fg_addr_from_v4(0xc6130000u + i);
+        r.end_ms = r.start_ms = now + 2000;
+        agg_add_record(agg, &r, &x, now + 2000);
+    }
+    uint64_t untracked = agg_stats(agg)->exporters_untracked;
+    assert_true(untracked >= 1100 - 1024);
+    for (uint32_t i = 0; i < 50; i++) {
+        fg_addr_t x = fg_addr_from_v4(0xc6140000u + i);
+        r.end_ms = r.start_ms = now + 602000;
+        agg_add_record(agg, &r, &x, now + 602000);
+    }
+    assert_int_equal(agg_stats(agg)->exporters_untracked, untracked);
     agg_destroy(&agg);
     fg_config_destroy(&cfg);
 }
