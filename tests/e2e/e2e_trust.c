@@ -64,7 +64,9 @@ static trust_t s_t;
 
 /* ---- Redis with the ACL users ---- */
 
-/* deploy/redis-users.acl with its passwords, plus an admin default user
+/* deploy/redis-users.acl as shipped, comments and all, with its CHANGE-ME
+ * passwords replaced, loaded the way the README says (an `include` from
+ * redis.conf: an aclfile takes no comments), plus an admin default user
  * for the test itself. */
 static void s_write_acl(const char *path)
 {
@@ -73,13 +75,17 @@ static void s_write_acl(const char *path)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("user default on nopass ~* &* +@all\n", f);
+    int users = 0;
     for (char *line = strtok(acl, "\n"); line; line = strtok(NULL, "\n")) {
-        if (line[0] != 'u')
-            continue;
         char *pw = strstr(line, ">CHANGE-ME-");
-        assert_non_null(pw);
+        if (line[0] != 'u' || !pw) {
+            fprintf(f, "%s\n", line);
+            continue;
+        }
         fprintf(f, "%.*s>pw-%s\n", (int)(pw - line), line, pw + strlen(">CHANGE-ME-"));
+        users++;
     }
+    assert_int_equal(users, 3);
     fclose(f);
     free(acl);
 }
@@ -102,7 +108,7 @@ static pid_t s_start_redis(trust_t *t)
     snprintf(log, sizeof(log), "%s/redis.log", t->dir);
     s_write_acl(acl);
     char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", t->dir,
-                    "--save", "", "--appendonly", "no", "--aclfile", acl,
+                    "--save", "", "--appendonly", "no", "--include", acl,
                     "--notify-keyspace-events", "Egx", NULL};
     pid_t pid = hn_spawn(argv, log);
     if (!hn_wait_until(s_redis_up, NULL, 5000))
