@@ -710,6 +710,11 @@ void act_log_stats(const act_t *self)
 #undef U
 }
 
+bool act_busy(const act_t *self)
+{
+    return backend_any_busy(self->backends, self->n_backends);
+}
+
 void act_wait_backends(act_t *self, int timeout_ms)
 {
     for (int i = 0; i < self->n_backends; i++)

@@ -189,4 +189,8 @@ void act_log_stats(const act_t *self);
 /* Wait up to timeout_ms for the backends' running work (scripts). */
 void act_wait_backends(act_t *self, int timeout_ms);
 
+/* True while a backend has work in flight that its poll() should see within
+ * milliseconds (its commands finishing): the loop then turns faster. */
+bool act_busy(const act_t *self);
+
 #endif

@@ -23,6 +23,14 @@ bool backend_wait_idle(backend_t *self, int timeout_ms)
     return !self || !self->ops->wait_idle || self->ops->wait_idle(self, timeout_ms);
 }
 
+bool backend_any_busy(backend_t *const *backends, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (backends[i]->ops->busy && backends[i]->ops->busy(backends[i]))
+            return true;
+    return false;
+}
+
 int backend_prefix(const fg_config_t *cfg, const char *ip, char *out)
 {
     fg_addr_t a;
@@ -121,9 +129,14 @@ static void s_script_destroy(backend_t *base)
 }
 
 static bool s_script_wait_idle(backend_t *base, int timeout_ms);
-static const backend_ops_t s_script_ops = {"script",         s_script_ban,   s_script_unban,
-                                           s_script_sync,    s_script_poll,  s_script_stats,
-                                           s_script_destroy, NULL,           s_script_wait_idle};
+static const backend_ops_t s_script_ops = {.name = "script",
+                                           .ban = s_script_ban,
+                                           .unban = s_script_unban,
+                                           .sync = s_script_sync,
+                                           .poll = s_script_poll,
+                                           .stats = s_script_stats,
+                                           .destroy = s_script_destroy,
+                                           .wait_idle = s_script_wait_idle};
 
 backend_t *backend_script_new(const fg_config_t *cfg)
 {
@@ -198,8 +211,11 @@ static void s_log_destroy(backend_t *self)
     free(self);
 }
 
-static const backend_ops_t s_log_ops = {"log", s_log_ban, s_log_unban,   s_log_sync,
-                                        NULL,  NULL,      s_log_destroy, NULL, NULL};
+static const backend_ops_t s_log_ops = {.name = "log",
+                                        .ban = s_log_ban,
+                                        .unban = s_log_unban,
+                                        .sync = s_log_sync,
+                                        .destroy = s_log_destroy};
 
 backend_t *backend_log_new(const fg_config_t *cfg)
 {

@@ -38,6 +38,10 @@ typedef struct {
     /* Wait up to timeout_ms for the work in flight; true when none is left.
      * May be NULL (nothing ever in flight). For tests and shutdown. */
     bool (*wait_idle)(backend_t *self, int timeout_ms);
+    /* True while work in flight needs poll() soon (commands running or
+     * queued, bytes waiting for a pipe): the daemon's loop then turns every
+     * few milliseconds instead of every 100. May be NULL: never. */
+    bool (*busy)(const backend_t *self);
 } backend_ops_t;
 
 /* Every backend starts with this header. */
@@ -79,6 +83,9 @@ backend_t *backend_log_new(const fg_config_t *cfg);
 
 /* Destroy through the vtable and NULL the pointer. Idempotent. */
 void backend_destroy(backend_t **self_p);
+
+/* True when any of the n backends is busy (see backend_ops_t.busy). */
+bool backend_any_busy(backend_t *const *backends, int n);
 
 /* Wait (at most timeout_ms) for a backend's work in flight (script runs,
  * gobgp commands); true when none is left. */

@@ -279,6 +279,13 @@ static bool s_wait_idle(backend_t *base, int timeout_ms)
     }
 }
 
+/* Lines waiting for a reader that is there. */
+static bool s_busy(const backend_t *base)
+{
+    const exa_t *self = (const exa_t *)base;
+    return self->fd >= 0 && self->out.len > 0;
+}
+
 static void s_destroy(backend_t *base)
 {
     exa_t *self = (exa_t *)base;
@@ -304,7 +311,8 @@ static const backend_ops_t s_ops = {.name = "exabgp",
                                     .stats = s_stats,
                                     .destroy = s_destroy,
                                     .up = s_up,
-                                    .wait_idle = s_wait_idle};
+                                    .wait_idle = s_wait_idle,
+                                    .busy = s_busy};
 
 backend_t *backend_exabgp_new(const fg_config_t *cfg)
 {

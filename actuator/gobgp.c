@@ -6,8 +6,10 @@
  *   /dev/stdin` (the injector) reads MRT records (actuator/mrt.c) from a
  *   pipe and sends each one to gobgpd over its gRPC stream as it arrives,
  *   so a route costs a write() instead of a process (~20-80 ms of CPU);
- *   whenever a new injector starts (the first ban, or the last one exited:
- *   gobgpd restarted or unreachable) it is given every desired route;
+ *   one runs from the start; one that exited (gobgpd restarted or
+ *   unreachable) is replaced after 1 s, the wait doubling up to 30 s while
+ *   each dies young, at once when a RIB listing shows gobgpd answers; each
+ *   new one is given every desired route;
  * - withdraws (the gobgp client has no batch form of them) and the
  *   announce of a prefix whose withdraw is still queued or running (so it
  *   cannot be overtaken) are short-lived `gobgp global rib add|del`
@@ -43,7 +45,9 @@
 #define GOBGP_BLACKHOLE 4294902426ULL /* 65535:666 as gobgp's JSON prints it */
 #define GOBGP_ATTR_COMMUNITIES 8   /* RFC 1997 COMMUNITIES path attribute type code */
 #define GOBGP_INJECT_MAX (64u << 20) /* MRT bytes waiting for the injector: ~1 M routes */
-#define GOBGP_RESTART_MS 1000        /* at most one injector started per second */
+#define GOBGP_RESTART_MS 1000        /* an injector that exited is replaced after 1 s, */
+#define GOBGP_RESTART_MAX_MS 30000   /* doubling up to 30 s while each dies young */
+#define GOBGP_YOUNG_MS 5000          /* (it exited within 5 s: gobgpd not answering) */
 #define GOBGP_GRACE_MS 100           /* for the injector to pass on what it read */
 
 enum { TAG_ADD, TAG_DEL, TAG_LIST4, TAG_LIST6, TAG_FS_ADD, TAG_FS_DEL, TAG_LIST_FS4, TAG_LIST_FS6 };
@@ -76,7 +80,8 @@ typedef struct {
     mrt_attrs_t attrs;
     fg_buf_t rec; /* scratch for MRT records */
     uint32_t seq; /* MRT sequence number */
-    uint64_t next_start_ms;
+    uint64_t next_start_ms, started_ms;
+    int restart_ms; /* the wait before the next injector after one exited */
     fg_ratelimit_t rl;
 } gobgp_t;
 
@@ -255,15 +260,14 @@ static int s_inject(gobgp_t *self, const char *prefix)
     return 0;
 }
 
-/* A new injector, given every desired route; at most once a second, and
- * only when a route is wanted. */
+/* A new injector, given every desired route. One runs from the start, so
+ * the first ban does not wait for a process to start and connect. */
 static void s_inject_start(gobgp_t *self)
 {
     uint64_t now = fg_mono_ms();
-    if (injector_running(self->inj) || now < self->next_start_ms ||
-        zhashx_size(self->desired) == 0)
+    if (injector_running(self->inj) || now < self->next_start_ms)
         return;
-    self->next_start_ms = now + GOBGP_RESTART_MS;
+    self->started_ms = now;
     const char *argv[] = {self->cfg->actuator.gobgp_client, "-u", self->host, "-p", self->port,
                           "mrt", "inject", "global", "/dev/stdin", NULL};
     fg_buf_reset(&self->rec);
@@ -284,6 +288,12 @@ static void s_inject_poll(gobgp_t *self)
 {
     injector_exit_t ex;
     if (injector_poll(self->inj, &ex)) {
+        uint64_t now = fg_mono_ms();
+        bool young = now - self->started_ms < GOBGP_YOUNG_MS;
+        self->restart_ms = !young                                  ? GOBGP_RESTART_MS
+                           : self->restart_ms * 2 > GOBGP_RESTART_MAX_MS ? GOBGP_RESTART_MAX_MS
+                                                                        : self->restart_ms * 2;
+        self->next_start_ms = now + (uint64_t)self->restart_ms;
         self->down = true;
         self->st.failed++;
         self->st.timed_out += ex.killed;
@@ -360,6 +370,8 @@ static void s_listing_done(gobgp_t *self, const runner_result_t *r)
     if (--self->listing > 0)
         return;
     if (!self->listing_failed) {
+        if (!injector_running(self->inj)) /* gobgpd answers: no need to wait */
+            self->next_start_ms = 0, self->restart_ms = GOBGP_RESTART_MS;
         s_reconcile(self);
         s_reconcile_fs(self);
     }
@@ -610,6 +622,14 @@ static bool s_wait_idle(backend_t *base, int timeout_ms)
     }
 }
 
+/* Commands queued or running, or routes the injector has not read yet. */
+static bool s_busy(const backend_t *base)
+{
+    const gobgp_t *self = (const gobgp_t *)base;
+    return runner_queued(self->runner) > 0 || runner_running(self->runner) > 0 ||
+           injector_pending(self->inj) > 0;
+}
+
 static void s_destroy(backend_t *base)
 {
     gobgp_t *self = (gobgp_t *)base;
@@ -637,7 +657,8 @@ static const backend_ops_t s_ops = {.name = "gobgp",
                                     .stats = s_stats,
                                     .destroy = s_destroy,
                                     .up = s_up,
-                                    .wait_idle = s_wait_idle};
+                                    .wait_idle = s_wait_idle,
+                                    .busy = s_busy};
 
 void gobgp_get_stats(const backend_t *base, gobgp_stats_t *out)
 {
@@ -678,6 +699,7 @@ backend_t *backend_gobgp_new(const fg_config_t *cfg)
     if (self->desired_fs)
         zhashx_set_destructor(self->desired_fs, s_fs_free);
     self->inj = injector_new(GOBGP_INJECT_MAX, cfg->actuator.backend_timeout * 1000);
+    self->restart_ms = GOBGP_RESTART_MS / 2; /* doubled by the first young exit */
     fg_buf_init(&self->rec, 0);
     snprintf(self->communities, sizeof(self->communities), "65535:666%s%s",
              cfg->actuator.communities[0] ? "," : "", cfg->actuator.communities);
@@ -692,5 +714,6 @@ backend_t *backend_gobgp_new(const fg_config_t *cfg)
         s_destroy(&self->base);
         return NULL;
     }
+    s_inject_start(self);
     return &self->base;
 }

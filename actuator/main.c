@@ -15,6 +15,7 @@
 #include "common/log.h"
 
 #define ACT_POLL_MS 100          /* loop turn: scripts are fed and reaped this often */
+#define ACT_BUSY_POLL_MS 5       /* loop turn while a backend has commands in flight */
 #define ACT_BATCH 1000           /* messages read per turn before other work */
 #define ACT_STATS_MS 60000
 #define ACT_SHUTDOWN_WAIT_MS 2000 /* running scripts get this long at exit */
@@ -104,7 +105,7 @@ static void s_loop(act_t *act, void *pull, fg_metrics_t *metrics, fg_config_t *c
     while (!fg_stop) {
         int sub = act_sub_fd(act);
         zmq_pollitem_t items[2] = {{pull, 0, ZMQ_POLLIN, 0}, {NULL, sub, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, sub >= 0 ? 2 : 1, ACT_POLL_MS);
+        int rc = zmq_poll(items, sub >= 0 ? 2 : 1, act_busy(act) ? ACT_BUSY_POLL_MS : ACT_POLL_MS);
         if (rc < 0 && zmq_errno() != EINTR)
             fg_die(1, "event=poll_failed err=\"%s\"", zmq_strerror(zmq_errno()));
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
