@@ -1,6 +1,7 @@
 #include "collector/collector.h"
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,15 +50,25 @@ struct col {
     exp_entry_t *cur_exp;
     uint64_t cur_now_ms;
     uint64_t next_sweep_ms; /* of the exporter table and template cache */
+    uint64_t wall_ms;       /* col_set_wall_ms: the time to use, 0 = the clock */
+    col_batch_fn batch_fn;  /* col_new_sink: batches go here, not to sockets */
+    void *batch_arg;
     fg_ratelimit_t rl_malformed, rl_dropped, rl_seq, rl_reset, rl_exporters, rl_evicted;
 };
 
 static void s_sink_flush(void *arg, const raw_flow_t *recs, int n);
 
-static int s_shard_open(col_shard_t *sh, const fg_config_t *cfg, int i, char *err, size_t errlen)
+static int s_shard_open(col_shard_t *sh, const fg_config_t *cfg, int i, bool sinked, char *err,
+                        size_t errlen)
 {
     sh->next_seq = 1;
     sh->fb = fb_builder_new((size_t)cfg->collector.batch_records);
+    if (sinked) {
+        if (sh->fb)
+            return 0;
+        snprintf(err, errlen, "out of memory for shard %d", i);
+        return -1;
+    }
     sh->push = zsock_new(ZMQ_PUSH);
     if (!sh->fb || !sh->push) {
         snprintf(err, errlen, "out of memory or ZeroMQ sockets for shard %d", i);
@@ -75,6 +86,11 @@ static int s_shard_open(col_shard_t *sh, const fg_config_t *cfg, int i, char *er
 
 col_t *col_new(const fg_config_t *cfg, char *err, size_t errlen)
 {
+    return col_new_sink(cfg, NULL, NULL, err, errlen);
+}
+
+col_t *col_new_sink(const fg_config_t *cfg, col_batch_fn fn, void *arg, char *err, size_t errlen)
+{
     col_t *self = calloc(1, sizeof(*self));
     if (!self) {
         snprintf(err, errlen, "out of memory");
@@ -82,6 +98,8 @@ col_t *col_new(const fg_config_t *cfg, char *err, size_t errlen)
     }
     self->cfg = cfg;
     self->n_shards = cfg->aggregator.shards;
+    self->batch_fn = fn;
+    self->batch_arg = arg;
     const col_config_t *cc = &cfg->collector;
     exp_limits_t lim = {
         .max_streams = (size_t)cc->max_exporters,
@@ -99,7 +117,7 @@ col_t *col_new(const fg_config_t *cfg, char *err, size_t errlen)
         goto fail;
     }
     for (int i = 0; i < self->n_shards; i++)
-        if (s_shard_open(&self->shards[i], cfg, i, err, errlen) != 0)
+        if (s_shard_open(&self->shards[i], cfg, i, fn != NULL, err, errlen) != 0)
             goto fail;
     return self;
 fail:
@@ -141,6 +159,24 @@ static void s_count_drop(col_t *self, col_shard_t *sh, size_t n)
     sh->st.records_dropped += n;
 }
 
+static void s_count_sent(col_t *self, col_shard_t *sh, size_t n)
+{
+    self->st.batches_sent++;
+    self->st.records_sent += n;
+    sh->st.batches_sent++;
+    sh->st.records_sent += n;
+}
+
+static uint64_t s_wall(const col_t *self)
+{
+    return self->wall_ms ? self->wall_ms : fg_now_ms();
+}
+
+void col_set_wall_ms(col_t *self, uint64_t wall_ms)
+{
+    self->wall_ms = wall_ms;
+}
+
 static void s_flush(col_t *self, int i)
 {
     col_shard_t *sh = &self->shards[i];
@@ -149,11 +185,17 @@ static void s_flush(col_t *self, int i)
         return;
     uint64_t seq = sh->next_seq++;
     uint8_t *buf = fb_pack(sh->fb, self->cfg->collector.id, (uint32_t)i, (uint32_t)self->n_shards,
-                           seq, fg_now_ms(), &len);
+                           seq, s_wall(self), &len);
     zmq_msg_t msg;
     if (!buf) {
         self->st.batches_dropped++; /* fb_pack kept the records for the next one */
         sh->st.batches_dropped++;
+        return;
+    }
+    if (self->batch_fn) {
+        self->batch_fn(self->batch_arg, i, buf, len);
+        free(buf);
+        s_count_sent(self, sh, n);
         return;
     }
     if (zmq_msg_init_data(&msg, buf, len, s_free_batch, NULL) != 0) {
@@ -169,10 +211,7 @@ static void s_flush(col_t *self, int i)
                   (unsigned long long)seq, n, zmq_strerror(zmq_errno()));
         return;
     }
-    self->st.batches_sent++;
-    self->st.records_sent += n;
-    sh->st.batches_sent++;
-    sh->st.records_sent += n;
+    s_count_sent(self, sh, n);
 }
 
 static void s_add(col_t *self, const fg_flow_t *f, const uint8_t exporter[16], uint64_t now_ms)
@@ -432,7 +471,7 @@ static void s_sflow(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t
     s_begin(self, exporter, e, now_ms);
     uint32_t flows = 0;
     st = sflow_decode(
-        buf, len, &h, fg_now_ms(), col_config_sampling_override(&self->cfg->collector, exporter),
+        buf, len, &h, s_wall(self), col_config_sampling_override(&self->cfg->collector, exporter),
         (uint32_t)self->cfg->collector.default_sampling, &self->sink, &self->sst, &flows);
     raw_sink_drain(&self->sink);
     exp_seen(self->exporters, e, now_ms);

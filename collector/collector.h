@@ -59,6 +59,22 @@ typedef struct col col_t;
  * be made or memory runs out. */
 col_t *col_new(const fg_config_t *cfg, char *err, size_t errlen);
 
+/* Where a collector made by col_new_sink hands each packed FlowBatch of
+ * len bytes for shard (borrowed for the call), instead of a socket. */
+typedef void (*col_batch_fn)(void *arg, int shard, const uint8_t *buf, size_t len);
+
+/* A collector without sockets, for `floodgate replay`: the same decoding,
+ * filtering and batching as col_new, each batch handed to fn(arg, ...)
+ * (every one counted as sent). NULL (reason in err) when out of memory. */
+col_t *col_new_sink(const fg_config_t *cfg, col_batch_fn fn, void *arg, char *err,
+                    size_t errlen);
+
+/* From now on, use wall_ms (unix ms) as the wall-clock time: a batch's send
+ * time and an sFlow sample's time; 0 goes back to the clock. A replay sets
+ * the capture's time before each datagram, so nothing reads the clock.
+ * Cannot fail. */
+void col_set_wall_ms(col_t *self, uint64_t wall_ms);
+
 /* Flush nothing, free everything, NULL the caller's pointer. Idempotent.
  * Call col_flush_all() first to send what is pending. */
 void col_destroy(col_t **self_p);
