@@ -62,8 +62,8 @@ typedef struct {
     bool notifications; /* keyspace notifications (the periodic scan runs regardless) */
     int timeout_ms;     /* per Redis connect and command */
     int queue_max;      /* decisions kept while Redis is down or refuses writes */
-    uint64_t (*mono_ms)(void); /* the new-bans budget's clock; NULL: fg_mono_ms (tests
-                                  make its window pass without waiting) */
+    uint64_t (*mono_ms)(void); /* the new-bans budget's and the lease's clock; NULL:
+                                  fg_mono_ms (tests make time pass without waiting) */
 } act_opts_t;
 
 typedef struct {

@@ -103,7 +103,7 @@ static void s_keep_active(act_t *self, const char *v, bool first)
 
 void act_ha_tick(act_t *self)
 {
-    uint64_t now = fg_mono_ms();
+    uint64_t now = self->opts.mono_ms();
     int lease_ms = self->cfg->actuator.lease_ms;
     char v[ACT_LEASE_MAX];
     if (now < self->next_lease_ms || !store_connected(self->store))

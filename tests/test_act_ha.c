@@ -1,0 +1,361 @@
+/* Unit tests: several actuators on one real redis-server (act_ha.c,
+ * store_ha.c) without the ZeroMQ loop or sleeps: the lease is taken, kept
+ * and lost by hand, so each test checks one decision of the logic. */
+#include <hiredis.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "actuator/act.h"
+#include "common/config.h"
+#include "tests/harness.h"
+
+static char *s_dir;
+static int s_port;
+static pid_t s_redis_pid;
+static fg_config_t *s_cfg[2];
+static act_t *s_act[2];
+
+/* ---- a backend that records what it was told ---- */
+
+typedef struct {
+    backend_t base;
+    int bans, unbans, syncs;
+    size_t synced;
+    char last_reason[16];
+} rec_t;
+
+static rec_t *s_rec[2];
+
+static int s_rec_ban(backend_t *self, const ban_t *b)
+{
+    (void)b;
+    ((rec_t *)self)->bans++;
+    return 0;
+}
+
+static int s_rec_unban(backend_t *self, const ban_t *b, const char *reason)
+{
+    (void)b;
+    rec_t *r = (rec_t *)self;
+    r->unbans++;
+    snprintf(r->last_reason, sizeof(r->last_reason), "%s", reason);
+    return 0;
+}
+
+static int s_rec_sync(backend_t *self, const ban_t *const *bans, size_t n)
+{
+    (void)bans;
+    ((rec_t *)self)->syncs++;
+    ((rec_t *)self)->synced = n;
+    return 0;
+}
+
+static void s_rec_destroy(backend_t *self)
+{
+    free(self);
+}
+
+static const backend_ops_t s_rec_ops = {.name = "rec",
+                                        .ban = s_rec_ban,
+                                        .unban = s_rec_unban,
+                                        .sync = s_rec_sync,
+                                        .destroy = s_rec_destroy};
+
+/* ---- Redis ---- */
+
+static redisReply *s_redis(const char *fmt, ...)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
+    assert_true(c && !c->err);
+    redisSetTimeout(c, tv);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    return r;
+}
+
+static long long s_int(const char *fmt, const char *arg)
+{
+    redisReply *r = s_redis(fmt, arg);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static char *s_lease(void)
+{
+    static char v[256];
+    redisReply *r = s_redis("GET floodgate:actuator:lease");
+    snprintf(v, sizeof(v), "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    return v;
+}
+
+/* The events of ip's history, oldest first ("ban unban"). */
+static char *s_history(const char *ip)
+{
+    static char out[512];
+    redisReply *r = s_redis("LRANGE floodgate:history:%s 0 -1", ip);
+    out[0] = '\0';
+    for (size_t i = r->elements; i-- > 0;) {
+        const char *e = strstr(r->element[i]->str, "\"event\":\"");
+        assert_non_null(e);
+        e += 9;
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%.*s", out[0] ? " " : "",
+                 (int)(strchr(e, '"') - e), e);
+    }
+    freeReplyObject(r);
+    return out;
+}
+
+/* ---- fixtures ---- */
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    s_dir = hn_tmpdir("act-ha");
+    s_port = hn_free_port();
+    s_redis_pid = hn_redis_start(s_dir, s_port, false);
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    hn_stop(s_redis_pid, 3000);
+    hn_rmdir(s_dir);
+    free(s_dir);
+    return 0;
+}
+
+/* The actuators' monotonic clock: a lease poll is due when a test moves it. */
+static uint64_t s_clock = 1000000;
+
+static uint64_t s_mono(void)
+{
+    return s_clock;
+}
+
+/* Time passes for actuator i (past any lease poll or renewal), one tick. */
+static void s_tick(int i)
+{
+    s_clock += 60000;
+    act_tick(s_act[i]);
+}
+
+/* Actuator i ("A", "B") with a recording backend, started. */
+static void s_make(int i)
+{
+    act_opts_t o = act_opts_default();
+    o.notifications = false;
+    o.mono_ms = s_mono;
+    s_act[i] = act_new(s_cfg[i], &o);
+    assert_non_null(s_act[i]);
+    s_rec[i] = calloc(1, sizeof(*s_rec[i]));
+    assert_non_null(s_rec[i]);
+    s_rec[i]->base.ops = &s_rec_ops;
+    backend_t *b = &s_rec[i]->base;
+    assert_int_equal(act_add_backend(s_act[i], &b), 0);
+    assert_int_equal(act_start(s_act[i]), 0);
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    freeReplyObject(s_redis("FLUSHALL"));
+    for (int i = 0; i < 2; i++) {
+        char path[512], text[1024], err[512];
+        snprintf(path, sizeof(path), "%s/floodgate-%d.conf", s_dir, i);
+        snprintf(text, sizeof(text),
+                 "networks\n    monitored = \"10.0.0.0/16\"\n"
+                 "redis\n    address = 127.0.0.1:%d\n"
+                 "actuator\n    check_interval = 3600\n    id = %c\n    lease_ms = 60000\n",
+                 s_port, 'A' + i);
+        hn_write_file(path, text);
+        s_cfg[i] = fg_config_load(path, err, sizeof(err));
+        if (!s_cfg[i])
+            fail_msg("config: %s", err);
+    }
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        act_destroy(&s_act[i]);
+        fg_config_destroy(&s_cfg[i]);
+        s_rec[i] = NULL;
+    }
+    return 0;
+}
+
+static Floodgate__Rates s_total;
+
+static void s_decide(int i, const char *ip)
+{
+    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    floodgate__rates__init(&s_total);
+    s_total.pps = 50000;
+    d.addr_hi = a.hi;
+    d.addr_lo = a.lo;
+    d.action = FLOODGATE__ACTION__BAN;
+    d.attack_type = "udp_flood";
+    d.direction = FLOODGATE__DIRECTION__DIR_IN;
+    d.metric = "pps";
+    d.value = 50000;
+    d.threshold = 20000;
+    d.hostgroup = "default";
+    d.ban_time = 600;
+    d.total = &s_total;
+    d.enable_ban = true;
+    assert_int_equal(act_decision(s_act[i], &d), 0);
+}
+
+static act_stats_t s_stats(int i)
+{
+    act_stats_t st;
+    act_get_stats(s_act[i], &st);
+    return st;
+}
+
+/* Actuator i dies (its lease lapses: deleted by hand, no sleep). */
+static void s_die(int i)
+{
+    act_destroy(&s_act[i]); /* no release: as kill -9 */
+    freeReplyObject(s_redis("DEL floodgate:actuator:lease"));
+}
+
+/* ---- tests ---- */
+
+static void test_act_ha_one_active_the_other_waits(void **state)
+{
+    (void)state;
+    s_make(0);
+    assert_true(act_is_active(s_act[0]));
+    assert_string_equal(s_lease(), "A 1");
+    s_make(1);
+    assert_false(act_is_active(s_act[1]));
+    assert_int_equal(s_rec[1]->syncs, 1); /* its backend announces nothing */
+    assert_int_equal(s_rec[1]->synced, 0);
+    s_decide(1, "10.0.0.1"); /* the standby keeps it, writes nothing */
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 0);
+    assert_int_equal(s_stats(1).standby_ignored, 1);
+    s_decide(0, "10.0.0.1");
+    s_decide(0, "10.0.0.1"); /* the second detector's */
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 1);
+    assert_string_equal(s_history("10.0.0.1"), "ban");
+    assert_int_equal(s_stats(0).already_banned, 1);
+    assert_int_equal(s_int("HEXISTS floodgate:announced %s", "10.0.0.1"), 1);
+    assert_int_equal(s_stats(0).active, 1);
+    assert_int_equal(s_stats(1).active, 0);
+}
+
+static void test_act_ha_fenced_write_steps_down(void **state)
+{
+    (void)state;
+    s_make(0);
+    s_decide(0, "10.0.0.1");
+    assert_int_equal(s_rec[0]->bans, 1);
+    /* another actuator took the lease while A was frozen */
+    freeReplyObject(s_redis("SET floodgate:actuator:lease %s", "B 7"));
+    s_decide(0, "10.0.0.2");
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.2"), 0);
+    assert_false(act_is_active(s_act[0]));
+    act_stats_t st = s_stats(0);
+    assert_true(st.fenced_writes >= 1);
+    assert_int_equal(st.step_downs, 1);
+    assert_int_equal(st.known, 0);
+    assert_int_equal(s_rec[0]->synced, 0); /* its routes withdrawn */
+    assert_string_equal(s_lease(), "B 7");
+    assert_string_equal(s_history("10.0.0.2"), "");
+}
+
+static void test_act_ha_takeover_settles_owed_unbans_once(void **state)
+{
+    (void)state;
+    s_make(0);
+    s_make(1);
+    s_decide(0, "10.0.0.1");
+    s_decide(0, "10.0.0.2");
+    s_die(0);
+    /* deleted while no one is active: its keyspace event goes nowhere */
+    freeReplyObject(s_redis("DEL floodgate:ban:10.0.0.2"));
+    s_tick(1);
+    assert_true(act_is_active(s_act[1]));
+    assert_string_equal(s_lease(), "B 2");
+    act_stats_t st = s_stats(1);
+    assert_int_equal(st.takeovers, 1);
+    assert_int_equal(st.unbans_owed, 1);
+    assert_int_equal(st.known, 1);
+    assert_int_equal(s_rec[1]->unbans, 1); /* the script runs once, the route goes */
+    assert_string_equal(s_rec[1]->last_reason, "deleted");
+    assert_int_equal(s_rec[1]->synced, 1); /* 10.0.0.1 announced */
+    assert_string_equal(s_history("10.0.0.2"), "ban unban");
+    assert_string_equal(s_history("10.0.0.1"), "ban");
+    assert_int_equal(s_int("HEXISTS floodgate:announced %s", "10.0.0.2"), 0);
+    /* nothing is owed twice */
+    assert_int_equal(act_scan(s_act[1]), 0);
+    assert_string_equal(s_history("10.0.0.2"), "ban unban");
+    assert_int_equal(s_rec[1]->unbans, 1);
+}
+
+static void test_act_ha_takeover_applies_the_kept_decision(void **state)
+{
+    (void)state;
+    s_make(0);
+    s_make(1);
+    s_decide(1, "10.0.0.3"); /* reached the standby; the active one died with it */
+    s_die(0);
+    s_tick(1);
+    assert_true(act_is_active(s_act[1]));
+    assert_int_equal(s_stats(1).replayed, 1);
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.3"), 1);
+    assert_string_equal(s_history("10.0.0.3"), "ban");
+    assert_int_equal(s_rec[1]->bans, 1);
+}
+
+static void test_act_ha_release_hands_over(void **state)
+{
+    (void)state;
+    s_make(0);
+    s_make(1);
+    act_release(s_act[0]); /* SIGTERM */
+    assert_string_equal(s_lease(), "");
+    s_tick(1);
+    assert_true(act_is_active(s_act[1]));
+    /* a restart under the same id while no one else holds it: taken back */
+    act_destroy(&s_act[1]);
+    s_make(1);
+    assert_true(act_is_active(s_act[1]));
+    assert_string_equal(s_lease(), "B 3");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
+        T(test_act_ha_one_active_the_other_waits),
+        T(test_act_ha_fenced_write_steps_down),
+        T(test_act_ha_takeover_settles_owed_unbans_once),
+        T(test_act_ha_takeover_applies_the_kept_decision),
+        T(test_act_ha_release_hands_over),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}
