@@ -8,7 +8,8 @@
  *      the same attacks reported by both detectors are banned once;
  *   2. host A dies (kill -9 of its actuator and its gobgpd) during an
  *      attack reported ONGOING, while one ban expires, one key is deleted
- *      and a new attack is decided: B holds the lease within 2 s, records
+ *      and a new attack is decided: B holds the lease within 2 s (the routes
+ *      that left BIRD with A's session are back through B; measured), records
  *      the deleted ban's unban once (owed: no one was active), bans the new
  *      attack, and BIRD's table equals Redis;
  *   3. A comes back (standby), B is frozen (SIGSTOP) past its lease: A takes
@@ -240,6 +241,21 @@ static void s_expect_match(int ms)
     char why[4200];
     if (!hn_wait_until(s_bird_matches_redis, why, ms))
         fail_msg("BIRD does not match Redis after %d ms:\n%s\nlogs in %s", ms, why, s_t.dir);
+}
+
+static bool s_route_in_bird(void *prefix);
+
+static bool s_route_not_in_bird(void *prefix)
+{
+    return !s_route_in_bird(prefix);
+}
+
+/* Is prefix in BIRD's table (from any session)? */
+static bool s_route_in_bird(void *prefix)
+{
+    char bird[2048];
+    s_bird_set(bird, sizeof(bird));
+    return strstr(bird, prefix) != NULL;
 }
 
 static bool s_key_exists(void *ip)
@@ -510,6 +526,9 @@ static void s_phase_kill_a(ha_t *t)
 {
     uint64_t t0 = hn_ms();
     s_kill_host(t, 0);
+    bool gone = hn_wait_until(s_route_not_in_bird, "10.0.0.4/32", 800);
+    fprintf(stderr, "# kill -9 of host A -> its routes %s BIRD after %llu ms\n",
+            gone ? "left" : "still in", (unsigned long long)(hn_ms() - t0));
     redisReply *r = hn_redis(t->redis_port, "DEL fgha:ban:10.0.0.2");
     assert_non_null(r);
     freeReplyObject(r);
@@ -522,8 +541,16 @@ static void s_phase_kill_a(ha_t *t)
     if (took > HA_TAKEOVER_MAX_MS)
         fail_msg("B took %llu ms to take over (lease %d ms); logs in %s",
                  (unsigned long long)took, HA_LEASE_MS, t->dir);
+    if (!hn_wait_until(s_route_in_bird, "10.0.0.4/32", 5000))
+        fail_msg("10.0.0.4 (banned before) not announced again by B; logs in %s", t->dir);
+    fprintf(stderr, "# kill -9 of host A -> 10.0.0.4 announced again through B: %llu ms\n",
+            (unsigned long long)(hn_ms() - t0));
     if (!hn_wait_until(s_key_exists, "10.0.0.5", 3000))
         fail_msg("the attack decided in the gap was not banned; logs in %s", t->dir);
+    if (!hn_wait_until(s_route_in_bird, "10.0.0.5/32", 5000))
+        fail_msg("10.0.0.5 (decided in the gap) not in BIRD; logs in %s", t->dir);
+    fprintf(stderr, "# kill -9 of host A -> 10.0.0.5 (decided in the gap) in BIRD: %llu ms\n",
+            (unsigned long long)(hn_ms() - t0));
     s_ongoing_for(2500);
     s_expect_match(5000);
     if (!s_log_has(1, "event=unban_owed ip=10.0.0.2"))
