@@ -12,6 +12,9 @@
  *   3. a fresh context: all HOSTS seen once, then windows where only 1 000
  *      of them send: the close time follows the active hosts, not the
  *      tracked ones;
+ *   5. (after 4) a full table: max_hosts = HOSTS / 2, then 3 x HOSTS / 2
+ *      distinct new hosts, one record each, 200 000 per window (issue 12's
+ *      host-table flood): new hosts/s with eviction, evicted and refused;
  *   4. a fresh context, the mix of issue 14: every record a distinct flow
  *      lasting 0-60 s to 65 536 hosts, packed as FlowBatch messages of
  *      1 000 records beforehand and timed through agg_ingest (protobuf
@@ -179,6 +182,41 @@ static void s_mix(const fg_config_t *cfg, int windows)
     agg_destroy(&agg);
 }
 
+/* Phase 5: a host-table flood: distinct new hosts into a full table. */
+static void s_table_flood(uint32_t n)
+{
+    fg_config_t *cfg = s_config(n / 2 > 16 ? n / 2 : 16);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t r;
+    memset(&r, 0, sizeof(r));
+    r.peer = fg_addr_from_v4(0xc6120001u);
+    r.proto = 17;
+    r.packets = 1;
+    r.bytes = 100;
+    r.sampling = 1;
+    uint64_t now = 1700000000000ULL, us = 0, total = 3ULL * n / 2;
+    for (uint64_t i = 0; i < total; i++) {
+        if (i && i % 200000 == 0) {
+            size_t len;
+            now += 100;
+            agg_close_window(agg, now, &len);
+        }
+        /* distinct addresses in 10.0.0.0/8 (an odd multiplier mod 2^24) */
+        r.host = fg_addr_from_v4(0x0a000000u + (uint32_t)((i * 2654435761u) % 0x1000000u));
+        r.end_ms = r.start_ms = now;
+        uint64_t t0 = s_us();
+        agg_add_record(agg, &r, NULL, now);
+        us += s_us() - t0;
+    }
+    const agg_stats_t *st = agg_stats(agg);
+    printf("host-table flood: %llu distinct hosts into a table of %u: %.2f M new hosts/s, "
+           "%llu evicted, %llu refused\n",
+           (unsigned long long)total, n / 2, (double)total / (double)us,
+           (unsigned long long)st->hosts_evicted, (unsigned long long)st->hosts_refused);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 int main(int argc, char **argv)
 {
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
@@ -221,6 +259,7 @@ int main(int argc, char **argv)
     s_report("1000 of them active", &p4);
     agg_destroy(&agg);
     s_mix(cfg, 50);
+    s_table_flood(n);
     fg_config_destroy(&cfg);
     free(addr);
     return 0;
