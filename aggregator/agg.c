@@ -290,6 +290,9 @@ void agg_watch_start(agg_t *self, ht_entry_t *e)
     for (int k = 0; k < AGG_KINDS; k++)
         topk_reset(&ws->kind[k]);
     ws->packets = 0;
+    ht_total_t t = ht_total(e);
+    ws->max_p = t.packets; /* the records before it: no one was larger */
+    ws->max_b = t.bytes;
     e->watch = w + 1;
     self->st.watched++;
 }
@@ -315,6 +318,21 @@ static void s_watch_add(agg_t *self, const ht_entry_t *e, const fg_flow_t *r,
     if (exporter)
         topk_add(&w->kind[FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER], exporter->hi, exporter->lo, p,
                  r->sampling);
+}
+
+/* The largest record counted whole in the window (HostWindow.largest). */
+static void s_watch_largest(agg_watch_t *w, uint64_t p, uint64_t b)
+{
+    if (p > w->max_p)
+        w->max_p = p;
+    if (b > w->max_b)
+        w->max_b = b;
+}
+
+static void s_watch_largest_unset(agg_watch_t *w, uint64_t p, uint64_t b)
+{
+    w->max_p -= p < w->max_p ? p : w->max_p;
+    w->max_b -= b < w->max_b ? b : w->max_b;
 }
 
 static void s_activate(agg_t *self, ht_entry_t *e)
@@ -379,7 +397,7 @@ static void s_clip(agg_t *self, uint64_t dur_ms, uint64_t *packets, uint64_t *by
 static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter,
                       agg_exporter_t *x, uint64_t t_ms, uint64_t now_ms)
 {
-    uint64_t dur = 0, weight = 0;
+    uint64_t dur = 0, weight = 0, whole_p = 0, whole_b = 0;
     if (r->end_ms < r->start_ms)
         self->st.bad_times++;
     else
@@ -396,15 +414,21 @@ static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_a
         if (ht_is_syn(r->proto, r->frag, r->tcp_flags))
             ht_count(e, HT_TCP_SYN, p, b, 1);
         s_time(e, (uint32_t)t_ms);
-        weight = p;
+        weight = whole_p = p;
+        whole_b = b;
     }
     if (t_ms < agg_open_id(self, now_ms) * (uint64_t)self->cfg->aggregator.tick_ms)
         self->st.folded++;
     s_activate(self, e);
-    if (!e->watch && s_count_reaches(self, e, &self->floors[2 * e->group + e->dir].cnt))
+    if (!e->watch && s_count_reaches(self, e, &self->floors[2 * e->group + e->dir].cnt)) {
         agg_watch_start(self, e);
+        if (e->watch) /* it took this record in its bound: taken back below */
+            s_watch_largest_unset(&self->watches[e->watch - 1], whole_p, whole_b);
+    }
     if (e->watch && weight != AGG_HOLD_LATE)
         s_watch_add(self, e, r, exporter, weight);
+    if (e->watch)
+        s_watch_largest(&self->watches[e->watch - 1], whole_p, whole_b);
 }
 
 /* The host's entry, inserted (room made if the table is full) when new;

@@ -27,7 +27,7 @@
 #define AGG_KINDS 5            /* one per ContribKind */
 #define AGG_TOP_PER_KIND 5     /* contributors published per kind */
 #define AGG_CONTRIBS (AGG_KINDS * AGG_TOP_PER_KIND)
-#define AGG_RATES FG_CLASSES /* total + six classes, per host */
+#define AGG_RATES (FG_CLASSES + 1) /* total + six classes + largest, per host */
 _Static_assert(HT_CLASSES == FG_CLASSES - 1 && HT_TCP == FG_CLS_TCP - 1 &&
                    HT_OTHER == FG_CLS_OTHER - 1,
                "the host table's classes are FG_CLS_TCP.. in order");
@@ -44,6 +44,10 @@ _Static_assert(HT_CLASSES == FG_CLASSES - 1 && HT_TCP == FG_CLS_TCP - 1 &&
 typedef struct {
     topk_t kind[AGG_KINDS];
     uint64_t packets; /* packets seen since the state was (re)started */
+    /* This window: packets and bytes of the largest record or sample
+     * counted whole (not held); when the state starts mid-window, what was
+     * counted before it (an upper bound of any earlier record). */
+    uint64_t max_p, max_b;
 } agg_watch_t;
 
 typedef struct {

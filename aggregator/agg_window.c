@@ -94,6 +94,26 @@ static void s_fill_top(agg_t *self, const ht_entry_t *e, size_t h)
     }
 }
 
+/* The rate the largest record counted whole brought to the window (one
+ * flow), over the time the window covers; a host without watch state
+ * (none free) says its whole count, the most any record could be. The
+ * detector's confidence bound needs it (detect.c). */
+static void s_fill_largest(const agg_t *self, const ht_entry_t *e, uint32_t covered,
+                           Floodgate__Rates *r)
+{
+    ht_total_t t = ht_total(e);
+    uint64_t p = t.packets, b = t.bytes;
+    if (e->watch) {
+        const agg_watch_t *w = &self->watches[e->watch - 1];
+        p = w->max_p < p ? w->max_p : p;
+        b = w->max_b < b ? w->max_b : b;
+    }
+    floodgate__rates__init(r);
+    r->pps = (double)p * 1000.0 / covered;
+    r->bps = 8.0 * (double)b * 1000.0 / covered;
+    r->fps = t.flows ? 1000.0 / covered : 0;
+}
+
 /* Host slot h of the WindowBatch from entry e: its counts over the time
  * they cover, plus its held rates. */
 static void s_fill_host(agg_t *self, const ht_entry_t *e, size_t h)
@@ -115,6 +135,8 @@ static void s_fill_host(agg_t *self, const ht_entry_t *e, size_t h)
         s_rates_held(&r[1 + c], k->packets, k->bytes, k->flows, covered, held);
         *fg_class_field(hw, FG_CLS_TCP + c) = &r[1 + c]; /* HT_* follow FG_CLS_TCP */
     }
+    s_fill_largest(self, e, covered, &r[FG_CLASSES]);
+    hw->largest = &r[FG_CLASSES];
     s_fill_top(self, e, h);
     o->hwp[h] = hw;
 }
@@ -205,6 +227,7 @@ static void s_window_reset(agg_t *self, uint32_t n_pub)
             for (int k = 0; k < AGG_KINDS; k++)
                 topk_decay(&w->kind[k]);
             w->packets >>= 1;
+            w->max_p = w->max_b = 0;
         }
         if (!e->watch && e->n_pend == 0 && !timed)
             continue;

@@ -172,6 +172,7 @@ static const zpl_key_t s_group_keys[] = {
     {.name = "network_prefix_v6", .kind = ZPL_INT, .off = G(net_prefix_v6), .def = "64", .min = 16, .max = 128},
     GD("average_time", average_time, "1", 3600),
     {.name = "consecutive_windows", .kind = ZPL_INT, .off = G(consecutive), .def = "2", .min = 1, .max = 1000},
+    GD("confidence", confidence, "3", 10),
     {.name = "hysteresis", .kind = ZPL_DOUBLE, .off = G(hysteresis), .def = "0.8", .min = 0.1, .max = 1},
     {.name = "mitigation", .kind = ZPL_WORD, .off = G(mitigation), .size = sizeof(((fg_hostgroup_t *)0)->mitigation), .def = "blackhole",
      .words = "blackhole flowspec flowspec_then_blackhole detect_only", .why = "not a mitigation (blackhole, flowspec, flowspec_then_blackhole, detect_only)"},

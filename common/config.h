@@ -55,6 +55,10 @@ typedef struct {
     int net_prefix_v6;
     double average_time;   /* seconds of exponential averaging, 0 = none */
     int consecutive;       /* windows over threshold before a ban */
+    /* z of the one-window ban: a window whose rate's lower confidence bound
+     * (given its samples, HostWindow.largest) is over a threshold bans at
+     * once; 0 = off (averaging and consecutive windows only) */
+    double confidence;
     double hysteresis;     /* an attack goes on while above this x threshold */
     /* mitigation: blackhole | flowspec | flowspec_then_blackhole | detect_only */
     char mitigation[32];

@@ -41,6 +41,8 @@ static const char *s_host(const Floodgate__HostWindow *h)
     for (int c = 0; c < FG_CLASSES; c++)
         if (!s_rates_ok(fg_class_rates(h, c)))
             return "host rate";
+    if (!s_rates_ok(h->largest))
+        return "host largest rate";
     if (h->n_top > WB_MAX_TOP)
         return "too many contributors";
     for (size_t i = 0; i < h->n_top; i++) {

@@ -184,6 +184,34 @@ static void s_rates_of(const Floodgate__HostWindow *hw, double out[FG_CLASSES][A
     }
 }
 
+double det_lower_bound(double rate, double largest, double z)
+{
+    if (!(rate > 0))
+        return 0;
+    if (!(largest > 0) || z <= 0)
+        return rate; /* held rates only: measured over their whole flow */
+    double k = rate / largest;
+    double c = 1 - 1 / (9 * k) - z / (3 * sqrt(k));
+    return c > 0 ? largest * k * c * c * c : 0;
+}
+
+const char *det_over_bound(const fg_thresholds_t th[FG_CLASSES], const double x[][3],
+                           const double largest[3], double z, double *value, double *threshold)
+{
+    for (int c = 0; c < FG_CLASSES; c++) {
+        const double lim[ATK_METRICS] = {th[c].pps, th[c].mbps, th[c].flows};
+        for (int m = 0; m < ATK_METRICS; m++) {
+            if (lim[m] > 0 && x[c][m] > lim[m] &&
+                det_lower_bound(x[c][m], largest[m], z) > lim[m]) {
+                *value = x[c][m];
+                *threshold = lim[m];
+                return fg_class_metric(c, m);
+            }
+        }
+    }
+    return NULL;
+}
+
 /* Exponential average over average_time: each window of length W weighs
  * a = 1 - exp(-W / average_time); windows the host was not published in
  * (below the watch floor, or silent) count as zero. */
@@ -213,6 +241,7 @@ typedef struct {
     const char *metric;
     double value, threshold;
     bool network; /* over by the hostgroup's network-wide threshold */
+    bool blatant; /* the window's lower confidence bound is over: ban now */
     double usual; /* network: the host's usual rate in that metric */
 } det_over_t;
 
@@ -273,9 +302,33 @@ static int s_decide(det_t *self, const det_over_t *o, Floodgate__Action action,
     return 0;
 }
 
+/* The one-window rule: over when the lower confidence bound of this
+ * window's rate (z = the hostgroup's confidence, samples from
+ * HostWindow.largest) is over a threshold; never without largest (an
+ * older aggregator) or with confidence 0. */
+static void s_blatant(const Floodgate__HostWindow *hw, const fg_hostgroup_t *g,
+                      det_over_t *o)
+{
+    if (!hw->largest || g->confidence <= 0)
+        return;
+    double x[FG_CLASSES][ATK_METRICS], v, t;
+    s_rates_of(hw, x);
+    const double l[ATK_METRICS] = {hw->largest->pps, hw->largest->bps / 1e6, hw->largest->fps};
+    const char *m = det_over_bound(g->th[hw->dir], (const double(*)[3])x, l, g->confidence, &v, &t);
+    if (!m)
+        return;
+    o->blatant = true;
+    if (!o->metric) {
+        o->metric = m;
+        o->value = v;
+        o->threshold = t;
+    }
+}
+
 /* Not attacking yet: BAN after consecutive windows over threshold (at once
- * when the hostgroup's network-wide threshold is what is over: it counted
- * its own windows). */
+ * when the window's lower confidence bound is over, or when the
+ * hostgroup's network-wide threshold is what is over: it counted its own
+ * windows). */
 static void s_candidate(det_t *self, atk_state_t *st, const det_over_t *o, uint64_t end_ms,
                         uint64_t now_ms)
 {
@@ -287,7 +340,7 @@ static void s_candidate(det_t *self, atk_state_t *st, const det_over_t *o, uint6
     self->st.over_threshold++;
     if (st->over++ == 0)
         st->first_seen_ms = end_ms;
-    if (st->over < (uint32_t)o->group->consecutive && !o->network)
+    if (st->over < (uint32_t)o->group->consecutive && !o->network && !o->blatant)
         return;
     if (s_decide(self, o, FLOODGATE__ACTION__BAN, st->first_seen_ms, now_ms) != 0)
         return; /* not banned: retried with the next window over threshold */
@@ -390,7 +443,7 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
         self->st.hosts_out++;
     self->st.hosts_evaluated++;
     fg_addr_t addr = {hw->addr_hi, hw->addr_lo};
-    det_over_t o = {hw, s_group(self, hw, &addr), NULL, 0, 0, false, 0};
+    det_over_t o = {hw, s_group(self, hw, &addr), NULL, 0, 0, false, false, 0};
     if (!o.group) {
         self->st.unmonitored++;
         return;
@@ -414,10 +467,12 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
         s_learn(self, st, hw, window_ms);
         s_network_over(self, st, &o, avg);
     }
-    if (st->attacking)
+    if (st->attacking) {
         s_ongoing(self, st, &o, avg, now_ms);
-    else
-        s_candidate(self, st, &o, end_ms, now_ms);
+        return;
+    }
+    s_blatant(hw, o.group, &o);
+    s_candidate(self, st, &o, end_ms, now_ms);
 }
 
 /* ---- network-wide thresholds (carpet bombing) ---------------------------- */

@@ -4,7 +4,9 @@
  * one). Every host window (incoming and outgoing) updates the host's
  * exponential average (the hostgroup's average_time), which is checked
  * against the hostgroup's thresholds of its direction, in total and per
- * class. consecutive_windows windows over a threshold make a BAN; then the
+ * class. consecutive_windows windows over a threshold make a BAN, and so
+ * does one window whose rate's lower confidence bound (the hostgroup's
+ * confidence, det_lower_bound) is over a threshold; then the
  * attack goes on while the average stays above hysteresis x threshold, with
  * at most one ONGOING per ongoing_interval, and after attack_end seconds
  * below that the state is forgotten so the next detection is a fresh BAN.
@@ -81,6 +83,20 @@ void det_tick(det_t *self, uint64_t now_ms);
  * with the value and the (unscaled) threshold, or NULL when none is over. */
 const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[][3],
                          double scale, double *value, double *threshold);
+
+/* Lower confidence bound (one-sided, z standard deviations) of a rate
+ * measured in one window where the largest single record or sample
+ * brought largest (same unit): the window holds k = rate / largest
+ * samples, counted as Poisson, and the bound is largest x the Poisson
+ * lower limit of k (Wilson-Hilferty: k (1 - 1/9k - z/3 sqrt k)^3, 0 when
+ * negative). largest 0 (held long-flow rates only) or z 0: rate itself. */
+double det_lower_bound(double rate, double largest, double z);
+
+/* The first metric whose rate x[class][metric] has a lower bound
+ * (det_lower_bound with largest[metric] and z) over its threshold in th;
+ * its name, with the rate and the threshold, or NULL. */
+const char *det_over_bound(const fg_thresholds_t th[FG_CLASSES], const double x[][3],
+                           const double largest[3], double z, double *value, double *threshold);
 
 /* True while hostgroup group's network-wide (carpet bombing) threshold is
  * crossed; *value (when not NULL) gets the summed pps. */

@@ -223,6 +223,53 @@ static det_t *s_det(void)
     return det;
 }
 
+/* ---- the one-window rule: a confidence bound of the window's rate ------- */
+
+static void test_detector_confidence_bound(void **state)
+{
+    (void)state;
+    /* the bound itself: 20 samples at 5x keep most of the rate, one
+     * sample none, no samples (held long-flow rates) all of it */
+    assert_true(det_lower_bound(100000, 5000, 3) > 40000);
+    assert_true(det_lower_bound(100000, 5000, 3) < 100000);
+    assert_float_equal(det_lower_bound(100000, 100000, 3), 0, 1e-9);
+    assert_float_equal(det_lower_bound(30000, 5000, 3), 30000 * 0.18838, 30);
+    assert_float_equal(det_lower_bound(100000, 0, 3), 100000, 1e-9);
+    assert_float_equal(det_lower_bound(100000, 5000, 0), 100000, 1e-9);
+    assert_true(det_lower_bound(1e6, 5000, 3) > det_lower_bound(1e6, 5000, 4));
+
+    det_t *det = s_det();
+    win_t w[3];
+    Floodgate__Rates big[3];
+    /* group tuned (10 000 pps, no averaging, 3 consecutive windows):
+     * .1: 10x the threshold in 20 samples: banned on its first window;
+     * .2: the same rate in one sample (one big record): not on one window;
+     * .3: the same rate from an aggregator that says nothing of samples */
+    const char *ip[3] = {"10.0.100.1", "10.0.100.2", "10.0.100.3"};
+    const double largest[3] = {5000, 100000, 0};
+    for (int i = 0; i < 3; i++) {
+        s_win(&w[i], ip[i], 100000, 1e6, 10);
+        floodgate__rates__init(&big[i]);
+        big[i].pps = largest[i];
+        w[i].hw.largest = i < 2 ? &big[i] : NULL;
+        w[i].hw.hostgroup = 2;
+    }
+    s_deliver(det, w, 3, T0);
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
+    assert_true(fg_addr_eq(&s_seen[0].addr, &(fg_addr_t){0, 0xffff0a006401ULL}));
+    assert_string_equal(s_seen[0].hostgroup, "tuned");
+    assert_string_equal(s_seen[0].metric, "pps");
+    assert_float_equal(s_seen[0].value, 100000, 1e-9);
+    /* the others as before: after consecutive_windows windows over */
+    s_deliver(det, w, 3, T0 + 1000);
+    assert_int_equal(s_n_seen, 1);
+    s_deliver(det, w, 3, T0 + 2000);
+    assert_int_equal(s_n_seen, 3);
+    assert_int_equal(det_stats(det)->bans, 3);
+    det_destroy(&det);
+}
+
 /* ---- thresholds ---------------------------------------------------------- */
 
 static void test_detector_threshold_pps(void **state)
@@ -1071,6 +1118,7 @@ static void test_detector_classify_icmp_frag_mixed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_detector_confidence_bound),
         cmocka_unit_test(test_detector_threshold_pps),
         cmocka_unit_test(test_detector_threshold_mbps),
         cmocka_unit_test(test_detector_threshold_flows),

@@ -188,6 +188,95 @@ static const ban_t *s_ban_of(const char *ip)
     return NULL;
 }
 
+/* sFlow at 1:1000 as a router samples: each 1 ms a sample (1 000 packets)
+ * with probability pps / 1e6, random sources. */
+static void s_sflow(agg_t *agg, const char *host, double pps, uint64_t t)
+{
+    for (uint64_t ms = 0; ms < STEP_MS; ms++) {
+        if ((double)s_rand(1000000) >= pps)
+            continue;
+        fg_flow_t r;
+        memset(&r, 0, sizeof(r));
+        fg_addr_parse(host, &r.host);
+        r.peer = fg_addr_from_v4(0xc6336400u + (uint32_t)s_rand(200));
+        r.proto = 17;
+        r.sport = (uint16_t)(1024 + s_rand(60000));
+        r.dport = 80;
+        r.packets = 1000;
+        r.bytes = r.packets * 500;
+        r.start_ms = r.end_ms = t + ms;
+        r.sampling = 1000;
+        r.dir = FG_DIR_IN;
+        agg_add_record(agg, &r, NULL, t + ms);
+    }
+}
+
+/* Step the aggregator to now and hand its window to the detector at each
+ * tick. */
+static void s_close_if_due(agg_t *agg, det_t *det, uint64_t now)
+{
+    if (now % (uint64_t)s_cfg->aggregator.tick_ms)
+        return;
+    size_t len = 0;
+    const uint8_t *buf = agg_close_window(agg, now, &len);
+    assert_non_null(buf);
+    assert_int_equal(det_ingest(det, buf, len, now), 0);
+}
+
+/* The confidence bound (hostgroup confidence, default 3): a flood at 5x
+ * the threshold in sFlow samples is banned on its first whole window; one
+ * at 1.2x only after averaging; a host at half the threshold in sparse
+ * samples (about 2 a window, some windows with 5 or 6: a naive one-window
+ * rule bans it) and a host that receives one record of 20 000 packets
+ * (5x the threshold over a window) never. */
+static void test_estimator_confidence_bound(void **state)
+{
+    (void)state;
+    s_n_bans = 0;
+    agg_t *agg = agg_new(s_cfg, 0);
+    det_t *det = det_new(s_cfg, s_emit, NULL);
+    assert_non_null(agg);
+    assert_non_null(det);
+    const uint64_t flood_at = T0 + 60000, border_at = T0 + 90000, big_at = T0 + 45000;
+    for (uint64_t t = T0; t < T0 + 120000; t += STEP_MS) {
+        s_sflow(agg, "10.0.2.1", 10000, t); /* half the threshold, all along */
+        if (t >= flood_at)
+            s_sflow(agg, "10.0.2.2", 100000, t);
+        if (t >= border_at)
+            s_sflow(agg, "10.0.2.3", 24000, t);
+        if (t == big_at) {
+            fg_flow_t r;
+            memset(&r, 0, sizeof(r));
+            fg_addr_parse("10.0.2.4", &r.host);
+            r.peer = fg_addr_from_v4(0xc6336401u);
+            r.proto = 17;
+            r.packets = 20000;
+            r.bytes = r.packets * 500;
+            r.start_ms = r.end_ms = t;
+            r.sampling = 1;
+            r.dir = FG_DIR_IN;
+            agg_add_record(agg, &r, NULL, t);
+        }
+        s_close_if_due(agg, det, t + STEP_MS);
+    }
+    assert_null(s_ban_of("10.0.2.1"));
+    assert_null(s_ban_of("10.0.2.4"));
+    const ban_t *f = s_ban_of("10.0.2.2"), *b = s_ban_of("10.0.2.3");
+    assert_non_null(f);
+    assert_non_null(b);
+    printf("# 5x sFlow flood banned %llu ms after its first sample, 1.2x after %llu ms\n",
+           (unsigned long long)(f->decided_ms - flood_at),
+           (unsigned long long)(b->decided_ms - border_at));
+    /* the flood starts on a tick: its first window is whole */
+    assert_int_equal(f->decided_ms - flood_at, s_cfg->aggregator.tick_ms);
+    /* 1.2x: the 1 s average needs about 1.8 s to cross it */
+    assert_true(b->decided_ms - border_at > 3 * (uint64_t)s_cfg->aggregator.tick_ms);
+    assert_true(b->decided_ms - border_at <= 5000);
+    assert_int_equal(s_n_bans, 2);
+    det_destroy(&det);
+    agg_destroy(&agg);
+}
+
 static void test_estimator_long_flows_never_banned_floods_are(void **state)
 {
     (void)state;
@@ -439,6 +528,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_estimator_long_flows_never_banned_floods_are),
+        cmocka_unit_test(test_estimator_confidence_bound),
         cmocka_unit_test(test_estimator_spread_conserves_packets),
         cmocka_unit_test(test_estimator_bad_and_overlong_times_counted),
         cmocka_unit_test(test_estimator_renewal_replaces_rate),
