@@ -301,7 +301,10 @@ static void test_sentinel_failover_keeps_bans(void **state)
     assert_true(r->elements == 2 && strchr(r->element[1]->str, 'E') &&
                 strchr(r->element[1]->str, 'x'));
     freeReplyObject(r);
-    usleep(1000 * 1000); /* scripts finish */
+    /* the notify script has run for the three bans */
+    hn_wait_log(t->script_log, "10.0.0.1 ban\n", 5000);
+    hn_wait_log(t->script_log, "10.0.0.2 ban\n", 5000);
+    hn_wait_log(t->script_log, "10.0.0.3 ban\n", 5000);
     s_expect_once("10.0.0.1");
     s_expect_once("10.0.0.2");
     s_expect_once("10.0.0.3");

@@ -148,9 +148,9 @@ static int s_setup(void **state)
     for (int i = 0; i < 2; i++)
         t->shard[i] = s_shard(t, i);
     t->collector = hn_daemon(t->dir, t->conf, "collector", NULL);
-    usleep(800 * 1000);
     pid_t all[] = {t->actuator, t->detector, t->shard[0], t->shard[1], t->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), t->dir);
+    hn_expect_ready(t->det_metrics, 2, &t->det_metrics, 1, 10000); /* both shards heard */
     return 0;
 }
 
@@ -179,7 +179,10 @@ static void test_shard_dead_visible(void **state)
                             "--duration 14", "flowgen-bg");
     if (!hn_wait_until(s_healthy, NULL, 8000))
         fail_msg("detector not healthy with both shards up; logs in %s", t->dir);
-    usleep(1000 * 1000);
+    /* two more windows of each shard: their host shares are the background's */
+    double w0 = hn_metric(t->det_metrics, "floodgate_detector_windows_total", NULL, NULL);
+    if (!hn_wait_metric(t->det_metrics, "floodgate_detector_windows_total", NULL, w0 + 4, 5000))
+        fail_msg("the detector took no more windows; logs in %s", t->dir);
     uint64_t t0 = hn_ms();
     kill(t->shard[1], SIGKILL);
     hn_stop(t->shard[1], 1000);
