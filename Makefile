@@ -14,7 +14,7 @@
 
 CC       ?= cc
 OPT      ?= -O2 -g
-PKGS     := libczmq libzmq libprotobuf-c hiredis libmicrohttpd jansson
+PKGS     := libczmq libzmq libprotobuf-c hiredis libmicrohttpd jansson libpcap
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror
 ifeq ($(SAN),1)
 B        := build-san

@@ -64,4 +64,8 @@ int cli_status(int argc, char **argv, const char *conf);
 int cli_top(int argc, char **argv, const char *conf);
 int cli_report(int argc, char **argv, const char *conf);
 
+/* cli/replay.c: what-if replay of captures and threshold tuning */
+int cli_replay(int argc, char **argv, const char *conf);
+int cli_tune(int argc, char **argv, const char *conf);
+
 #endif

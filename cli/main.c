@@ -31,6 +31,13 @@ static const cli_cmd_t s_cmds[] = {
     {"status", "status [--json] [-i S]          every process, rates, losses, Redis; exit 1 on trouble", cli_status},
     {"top", "top [--once] [--json] [-n N]    hosts with the highest incoming rates, live", cli_top},
     {"report", "report IP [--json]              attack report of an address, for a ticket", cli_report},
+    {"replay", "replay [--speed X | --max] [--json] [--diff OTHER.conf] CAPTURE...\n"
+               "                                  replay pcap/pcapng captures of flow exports\n"
+               "                                  through the detection code: the bans it makes\n"
+               "                                  and the rates per hostgroup (no Redis, no BGP)",
+     cli_replay},
+    {"tune", "tune [--margin X] CAPTURE...     propose thresholds from the rates of a capture",
+     cli_tune},
 };
 #define N_CMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))
 

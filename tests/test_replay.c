@@ -1,0 +1,238 @@
+/* test_replay: `floodgate replay` and `tune` on the captures of
+ * tests/data/replay/ (made by make_replay.py).
+ *
+ * The golden files hold the expected output of the CLI byte for byte: a
+ * change to decoding, aggregation or detection that changes a decision (or
+ * a rate) shows up here as a diff. Regenerate them only for a change that
+ * is meant to change them: FG_REPLAY_UPDATE=1 build/tests/test_replay. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli/replay.h"
+#include "tests/harness.h"
+
+#define DIR "tests/data/replay/"
+#define CONF DIR "replay.conf"
+
+/* The standard output of `floodgate -c CONF ARGS` (the caller's to free). */
+static char *s_run_cli(const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s/floodgate -c " CONF " %s 2>/dev/null", hn_build_dir(), args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    for (size_t k; (k = fread(out + n, 1, cap - n - 1, p)) > 0;) {
+        n += k;
+        if (n + 1 == cap) {
+            cap *= 2;
+            out = realloc(out, cap);
+            assert_non_null(out);
+        }
+    }
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    return out;
+}
+
+/* The output of args equals the golden file (or becomes it with
+ * FG_REPLAY_UPDATE=1). */
+static void s_golden(const char *args, const char *golden)
+{
+    char *got = s_run_cli(args);
+    if (getenv("FG_REPLAY_UPDATE")) {
+        hn_write_file(golden, got);
+        free(got);
+        return;
+    }
+    char *want = hn_read_file(golden);
+    assert_non_null(want);
+    if (strcmp(got, want) != 0) {
+        hn_write_file("/tmp/floodgate-replay-got.txt", got);
+        fail_msg("%s differs from `floodgate %s`: see diff %s "
+                 "/tmp/floodgate-replay-got.txt",
+                 golden, args, golden);
+    }
+    free(got);
+    free(want);
+}
+
+static void test_replay_golden_attack_ipfix(void **state)
+{
+    (void)state;
+    s_golden("replay " DIR "attack_ipfix.pcap", DIR "attack_ipfix.out");
+}
+
+static void test_replay_golden_longflow_v9(void **state)
+{
+    (void)state;
+    s_golden("replay " DIR "longflow_v9.pcap", DIR "longflow_v9.out");
+}
+
+static void test_replay_golden_mix_v5(void **state)
+{
+    (void)state;
+    s_golden("replay " DIR "mix_v5.pcap", DIR "mix_v5.out");
+}
+
+static void test_replay_golden_sflow_sampled(void **state)
+{
+    (void)state;
+    s_golden("replay " DIR "sflow_sampled.pcap", DIR "sflow_sampled.out");
+}
+
+static void test_replay_golden_json(void **state)
+{
+    (void)state;
+    s_golden("replay --json " DIR "attack_ipfix.pcap " DIR "sflow_sampled.pcap",
+             DIR "attack_sflow.json");
+}
+
+static void test_replay_golden_diff(void **state)
+{
+    (void)state;
+    s_golden("replay --diff " DIR "strict.conf " DIR "mix_v5.pcap " DIR "sflow_sampled.pcap",
+             DIR "diff_strict.out");
+}
+
+static void test_replay_golden_tune(void **state)
+{
+    (void)state;
+    s_golden("tune --margin 1.5 " DIR "longflow_v9.pcap " DIR "mix_v5.pcap", DIR "tune.out");
+}
+
+/* Paced at 100x (0.6 s for 60 s of capture): the same bytes as at full
+ * speed, so the clock plays no part. */
+static void test_replay_speed_same_output(void **state)
+{
+    (void)state;
+    char *fast = s_run_cli("replay --max " DIR "attack_ipfix.pcap");
+    char *paced = s_run_cli("replay --speed 100 " DIR "attack_ipfix.pcap");
+    assert_string_equal(fast, paced);
+    free(fast);
+    free(paced);
+}
+
+static const rp_ban_t *s_find(const rp_result_t *r, const char *ip)
+{
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    for (size_t i = 0; i < r->n_bans; i++)
+        if (fg_addr_eq(&r->bans[i].addr, &a))
+            return &r->bans[i];
+    return NULL;
+}
+
+static fg_config_t *s_conf(void)
+{
+    char err[512];
+    fg_config_t *cfg = fg_config_load(CONF, err, sizeof(err));
+    if (!cfg)
+        fail_msg("%s", err);
+    return cfg;
+}
+
+/* Garbage between the flood's datagrams (random bytes, cut headers of every
+ * version, a data set of an unknown template, frames cut by the snap
+ * length, TCP, fragments): all counted, the flood still banned, at the same
+ * time and with the same value as without the garbage. */
+static void test_replay_hostile_flood_still_banned(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_conf();
+    char err[256];
+    rp_result_t clean, hostile;
+    char *c1[] = {DIR "attack_ipfix.pcap"}, *c2[] = {DIR "hostile_ipfix.pcap"};
+    assert_int_equal(rp_run(cfg, c1, 1, NULL, &clean, err, sizeof(err)), 0);
+    assert_int_equal(rp_run(cfg, c2, 1, NULL, &hostile, err, sizeof(err)), 0);
+    assert_int_equal(clean.malformed, 0);
+    assert_true(hostile.malformed >= 400);
+    assert_true(hostile.skipped >= 100);
+    assert_int_equal(hostile.records, clean.records);
+    const rp_ban_t *a = s_find(&clean, "10.0.1.7"), *b = s_find(&hostile, "10.0.1.7");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(hostile.n_bans, 1);
+    assert_string_equal(b->attack_type, "amplification_dns");
+    assert_int_equal(a->decided_ms, b->decided_ms);
+    assert_true(a->value == b->value);
+    /* the flood starts at T0 + 20 s, its first records arrive at T0 + 21 s */
+    assert_true(b->decided_ms >= 1795000021000ULL && b->decided_ms <= 1795000024000ULL);
+    rp_result_free(&clean);
+    rp_result_free(&hostile);
+    fg_config_destroy(&cfg);
+}
+
+/* A 15 kpps backup exported once a minute is held at its rate (the peak of
+ * the host windows is 15 kpps, not 60 x that) and not banned. */
+static void test_replay_long_flows_spread(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_conf();
+    char err[256];
+    rp_result_t r;
+    char *c[] = {DIR "longflow_v9.pcap"};
+    assert_int_equal(rp_run(cfg, c, 1, NULL, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.n_bans, 0);
+    assert_non_null(r.groups[0][0]);
+    double peak = r.groups[0][0]->s[0][0].peak;
+    assert_true(peak > 14000 && peak < 16000);
+    rp_result_free(&r);
+    fg_config_destroy(&cfg);
+}
+
+static void test_replay_bad_capture(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_conf();
+    char err[256] = "";
+    rp_result_t r;
+    char *missing[] = {DIR "no-such.pcap"}, *notpcap[] = {CONF};
+    assert_int_equal(rp_run(cfg, missing, 1, NULL, &r, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "no-such.pcap"));
+    assert_int_equal(rp_run(cfg, notpcap, 1, NULL, &r, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "replay.conf"));
+    fg_config_destroy(&cfg);
+}
+
+static void test_replay_quantile(void **state)
+{
+    (void)state;
+    rp_series_t *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    assert_true(rp_quantile(s, 0.99) == 0);
+    /* 1..1000: p99 is 990 within the bucket width (2.2 %) */
+    for (int i = 1; i <= 1000; i++)
+        rp_series_add(s, i);
+    double q = rp_quantile(s, 0.99);
+    assert_true(q >= 990 && q <= 990 * 1.022);
+    assert_true(rp_quantile(s, 1.0) == 1000);
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_replay_golden_attack_ipfix),
+        cmocka_unit_test(test_replay_golden_longflow_v9),
+        cmocka_unit_test(test_replay_golden_mix_v5),
+        cmocka_unit_test(test_replay_golden_sflow_sampled),
+        cmocka_unit_test(test_replay_golden_json),
+        cmocka_unit_test(test_replay_golden_diff),
+        cmocka_unit_test(test_replay_golden_tune),
+        cmocka_unit_test(test_replay_speed_same_output),
+        cmocka_unit_test(test_replay_hostile_flood_still_banned),
+        cmocka_unit_test(test_replay_long_flows_spread),
+        cmocka_unit_test(test_replay_bad_capture),
+        cmocka_unit_test(test_replay_quantile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
