@@ -77,10 +77,13 @@ def readme_rows(path):
 
 
 def enumerated(cell):
-    """{key: set of values} a labels cell enumerates (`key` = a, b, c)."""
+    """{key: set of values} a labels cell enumerates: `key` = a, b, c or
+    `key` (`a`, `b`, `c`)."""
     out = {}
     for k, vals in re.findall(r"`(\w+)` = ([\w, ]+)", cell):
         out[k] = {v.strip() for v in vals.split(",") if v.strip()}
+    for k, vals in re.findall(r"`(\w+)` \(((?:`\w+`,? ?)+)\)", cell):
+        out[k] = set(re.findall(r"`(\w+)`", vals))
     return out
 
 
