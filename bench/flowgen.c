@@ -50,6 +50,7 @@ typedef struct {
     double pps, rate_records, bg_pps;
     uint32_t bpp, sources, duration, sampling, background, seq_start;
     uint32_t active_timeout; /* seconds; 0: background records per slice */
+    uint32_t bg_base;        /* the first background host */
     int sport, dport, tcp_flags; /* -1: default */
     uint8_t proto;
     uint64_t count;
@@ -214,7 +215,7 @@ static void s_background_long(gen_t *g, uint32_t first, uint32_t last)
         double want = o->bg_pps * o->active_timeout / o->sampling;
         rec_t r = {0};
         r.src = SOURCE_BASE + h;
-        r.dst = BG_BASE + h;
+        r.dst = o->bg_base + h;
         r.pkts = want > 4e9 ? 4000000000u : (uint32_t)(want + 0.5);
         r.bytes = r.pkts > UINT32_MAX / 800 ? UINT32_MAX : r.pkts * 800;
         r.first = last - o->active_timeout * 1000 + 1;
@@ -241,7 +242,7 @@ static void s_background(gen_t *g, uint32_t first, uint32_t last)
     for (uint32_t h = 0; pk > 0 && h < o->background; h++) {
         rec_t r = {0};
         r.src = SOURCE_BASE + (g->next_src++ % o->sources);
-        r.dst = BG_BASE + h;
+        r.dst = o->bg_base + h;
         r.pkts = pk;
         r.bytes = pk * 800;
         r.first = first;
@@ -344,6 +345,7 @@ static void s_usage(FILE *out)
         "  --background N          N other hosts 10.0.1.1.. at --background-pps each\n"
         "                          (at most %d)\n"
         "  --background-pps N      packets/s per background host (default 10)\n"
+        "  --background-from IP    the first background host (default 10.0.1.1)\n"
         "  --active-timeout T      export each background host's traffic as one long\n"
         "                          flow every T seconds (1..3600), First/Last spanning\n"
         "                          the T seconds, first exports within the first 2 s\n"
@@ -447,6 +449,16 @@ static void s_add_dst(opts_t *o, const char *s)
     o->dst[o->n_dst++] = ntohl(a.s_addr);
 }
 
+static uint32_t s_v4(const char *opt, const char *s)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, s, &a) != 1) {
+        fprintf(stderr, "floodgate-flowgen: %s: not an IPv4 address: '%s'\n", opt, s);
+        exit(2);
+    }
+    return ntohl(a.s_addr);
+}
+
 static uint8_t s_proto(const char *s)
 {
     if (!strcmp(s, "udp"))
@@ -461,7 +473,8 @@ static uint8_t s_proto(const char *s)
 
 enum {
     O_DST = 256, O_DST_COUNT, O_PPS, O_BPP, O_PROTO, O_SPORT, O_DPORT, O_FLAGS, O_SOURCES,
-    O_DURATION, O_RATE_REC, O_SAMPLING, O_BG, O_BG_PPS, O_COUNT, O_SEQ, O_NONLOCAL, O_ACTIVE
+    O_DURATION, O_RATE_REC, O_SAMPLING, O_BG, O_BG_PPS, O_COUNT, O_SEQ, O_NONLOCAL, O_ACTIVE,
+    O_BG_FROM
 };
 
 static void s_option(opts_t *o, int c, const char *arg, uint32_t *dst_count)
@@ -483,6 +496,7 @@ static void s_option(opts_t *o, int c, const char *arg, uint32_t *dst_count)
     case O_SAMPLING: o->sampling = (uint32_t)s_num("--sampling", arg, 1, 16383); break;
     case O_BG: o->background = (uint32_t)s_num("--background", arg, 0, MAX_BACKGROUND); break;
     case O_BG_PPS: o->bg_pps = s_num("--background-pps", arg, 0, 1e6); break;
+    case O_BG_FROM: o->bg_base = s_v4("--background-from", arg); break;
     case O_ACTIVE: o->active_timeout = (uint32_t)s_num("--active-timeout", arg, 1, 3600); break;
     case O_COUNT: o->count = (uint64_t)s_num("--count", arg, 1, (double)MAX_COUNT); break;
     case O_SEQ: o->seq_start = (uint32_t)s_num("--seq-start", arg, 0, UINT32_MAX); break;
@@ -508,10 +522,11 @@ static void s_parse(opts_t *o, int argc, char **argv)
         {"background", required_argument, NULL, O_BG},
         {"background-pps", required_argument, NULL, O_BG_PPS},
         {"active-timeout", required_argument, NULL, O_ACTIVE},
+        {"background-from", required_argument, NULL, O_BG_FROM},
         {"count", required_argument, NULL, O_COUNT}, {"seq-start", required_argument, NULL, O_SEQ},
         {"allow-nonlocal", no_argument, NULL, O_NONLOCAL},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    *o = (opts_t){.pps = 20000, .rate_records = 1000, .bg_pps = 10, .bpp = 512, .sources = 100,
+    *o = (opts_t){.pps = 20000, .rate_records = 1000, .bg_pps = 10, .bg_base = BG_BASE, .bpp = 512, .sources = 100,
                   .duration = 10, .sampling = 1, .sport = -1, .dport = -1, .tcp_flags = -1,
                   .proto = 17};
     uint32_t dst_count = 0;

@@ -25,7 +25,11 @@
  * exported as a 60 s record (--active-timeout 60), and a UDP flood: only the
  * flooded host is banned. The background hosts' hostgroup bans after a
  * single window over the threshold, so one 60 s record counted on arrival
- * would ban them. */
+ * would ban them.
+ *
+ * Last, a heavy-tailed background (many small records, a few large flows
+ * exported as 60 s records, three exporters, sampled): no false ban over
+ * its run while a 5x flood is banned within 0.5 s. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -411,11 +415,78 @@ static void test_e2e_detection_netflow_active_timeout(void **state)
     assert_int_equal(bg, 0);
 }
 
+/* Spawn floodgate-flowgen with args to the collector (its own socket: one
+ * exporter each). */
+static pid_t s_flowgen(const e2e_t *e, const char *tag, const char *args)
+{
+    char cmd[1024], log[600];
+    snprintf(cmd, sizeof(cmd), "exec %s/floodgate-flowgen -d 127.0.0.1:%d %s", hn_build_dir(),
+             e->nf_port, args);
+    snprintf(log, sizeof(log), "%s/flowgen-%s.log", e->dir, tag);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    return hn_spawn(argv, log);
+}
+
+/* A heavy-tailed background from three exporters, sampled: 250 hosts
+ * (10.0.4.1..) get many small records (1:10 and unsampled), and 20 of them
+ * a large flow each at 9 000 pps exported as one 60 s record (1:100;
+ * 540 000 packets in one record), so those 20 sit at about 50 % of their
+ * 20 000 pps threshold, in the default hostgroup (1 s average, 2 windows,
+ * confidence 3). None may be banned while, from 3 s on, a 5x flood
+ * (100 000 pps, 1:100) is, within 0.5 s of its first datagram. */
+static void test_e2e_detection_heavy_tailed(void **state)
+{
+    (void)state;
+    e2e_t *e = &s_e;
+    pid_t bg[3] = {
+        s_flowgen(e, "large", "--background 20 --background-from 10.0.4.1 "
+                              "--background-pps 9000 --active-timeout 60 --sampling 100 "
+                              "--duration 8"),
+        s_flowgen(e, "small", "--background 250 --background-from 10.0.4.1 "
+                              "--background-pps 800 --sampling 10 --duration 8"),
+        s_flowgen(e, "tiny", "--background 250 --background-from 10.0.4.1 "
+                             "--background-pps 100 --duration 8"),
+    };
+    usleep(3000 * 1000); /* the large flows have all been exported (first 2 s) */
+    for (int h = 1; h <= 250; h++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.0.4.%d", h);
+        if (s_key_exists(ip))
+            print_message("banned early: %s metric %s value %s\n", ip, s_field(ip, "metric"),
+                          s_field(ip, "value"));
+        assert_false(s_key_exists(ip));
+    }
+    uint64_t t0 = hn_ms();
+    pid_t f = s_flowgen(e, "flood", "--dst 10.0.2.77 --pps 100000 --sampling 100 --duration 3");
+    bool banned = hn_wait_until(s_key_exists, "10.0.2.77", 3000);
+    uint64_t took = hn_ms() - t0;
+    hn_wait_exit(f, 10000);
+    for (int i = 0; i < 3; i++)
+        hn_wait_exit(bg[i], 15000);
+    hn_expect_settled(e->m_det, e->m_act, SHARDS, 2, 5000); /* the last export was judged */
+    assert_true(banned);
+    print_message("5x flood over a heavy-tailed background: ban key in Redis %llu ms after "
+                  "flowgen started\n", (unsigned long long)took);
+    assert_true(took <= 500);
+    assert_string_equal(s_field("10.0.2.77", "attack_type"), "udp_flood");
+    int n = 0;
+    for (int h = 1; h <= 250; h++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.0.4.%d", h);
+        if (s_key_exists(ip)) {
+            print_message("background host banned: %s\n", ip);
+            n++;
+        }
+    }
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_e2e_detection_two_shards),
         cmocka_unit_test(test_e2e_detection_netflow_active_timeout),
+        cmocka_unit_test(test_e2e_detection_heavy_tailed),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
