@@ -24,6 +24,8 @@ struct injector_t {
     size_t err_len;
     int stall_ms;
     uint64_t progress_ms; /* the last time the child took bytes, or had none waiting */
+    uint64_t written;     /* bytes put into the pipe */
+    uint64_t consumed;    /* of which the child had read at the last poll */
     bool killed;
 };
 
@@ -80,6 +82,7 @@ static void s_reset(injector_t *self)
     fg_buf_reset(&self->out);
     self->pid = 0;
     self->err_len = 0;
+    self->written = self->consumed = 0;
     self->killed = false;
 }
 
@@ -164,8 +167,7 @@ static void s_flush(injector_t *self)
         else
             s_close(&self->in_fd);
     }
-    if (off > 0 || self->out.len == 0)
-        self->progress_ms = s_mono_ms();
+    self->written += off;
     if (off == 0)
         return;
     memmove(self->out.data, self->out.data + off, self->out.len - off + 1);
@@ -176,8 +178,8 @@ int injector_write(injector_t *self, const void *p, size_t n)
 {
     if (self->pid <= 0 || self->in_fd < 0)
         return -1;
-    if (self->out.len == 0)
-        self->progress_ms = s_mono_ms();
+    if (injector_pending(self) == 0)
+        self->progress_ms = s_mono_ms(); /* the stall clock starts now */
     if (fg_buf_append(&self->out, p, n) < 0) {
         self->out.failed = false; /* a later, shorter write may fit */
         return -1;
@@ -211,8 +213,13 @@ bool injector_poll(injector_t *self, injector_exit_t *out)
         return false;
     s_flush(self);
     s_read_err(self);
-    if (!self->killed && injector_pending(self) > 0 &&
-        s_mono_ms() - self->progress_ms >= (uint64_t)self->stall_ms) {
+    uint64_t now = s_mono_ms();
+    size_t pending = injector_pending(self);
+    uint64_t consumed = self->written - (pending - self->out.len);
+    if (pending == 0 || consumed > self->consumed)
+        self->progress_ms = now;
+    self->consumed = consumed;
+    if (!self->killed && pending > 0 && now - self->progress_ms >= (uint64_t)self->stall_ms) {
         kill(-self->pid, SIGKILL);
         self->killed = true;
     }

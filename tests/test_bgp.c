@@ -625,6 +625,55 @@ static void test_bgp_gobgp_backend_batch(void **state)
     s_gobgpd = 0;
 }
 
+/* A client that never reads its stdin (hung, or not gobgp at all): the
+ * injector is killed after backend_timeout, counted, replaced with a
+ * growing wait, and nothing the actuator calls ever blocks on it. */
+static void test_bgp_gobgp_injector_stalled(void **state)
+{
+    (void)state;
+    char err[1024], keys[1024], script[600];
+    snprintf(script, sizeof(script), "%s/hung-gobgp", s_dir);
+    hn_write_file(script, "#!/bin/sh\nexec sleep 30\n");
+    chmod(script, 0755);
+    snprintf(keys, sizeof(keys),
+             "    bgp_backend = gobgp\n    gobgp_api = 127.0.0.1:%d\n    gobgp_client = %s\n"
+             "    backend_timeout = 1\n    check_interval = 3600\n",
+             hn_free_port(), script);
+    fg_config_t *cfg = s_load(keys, err, sizeof(err));
+    assert_non_null(cfg);
+    backend_t *be = backend_gobgp_new(cfg);
+    assert_non_null(be);
+    gobgp_stats_t st;
+    uint64_t t0 = hn_ms();
+    ban_t bans[200];
+    for (int i = 0; i < 200; i++) {
+        char ip[40];
+        snprintf(ip, sizeof(ip), "10.0.7.%d", i);
+        bans[i] = s_ban(ip);
+        assert_int_equal(be->ops->ban(be, &bans[i]), 0);
+    }
+    assert_true(hn_ms() - t0 < 500);
+    assert_false(backend_wait_idle(be, 300)); /* the routes wait, we do not */
+    gobgp_get_stats(be, &st);
+    assert_true(st.inject_pending > 0);
+    /* the hung client sleeps 30 s: a second start means the first was
+     * killed for reading nothing */
+    for (uint64_t end = hn_ms() + 10000; st.injector_starts < 2 && hn_ms() < end;
+         usleep(20 * 1000)) {
+        be->ops->poll(be);
+        gobgp_get_stats(be, &st);
+    }
+    assert_int_equal(st.injector_starts, 2);
+    assert_true(st.timed_out >= 1);
+    assert_true(st.failed >= 1);
+    assert_int_equal(be->ops->up(be), 0);
+    assert_int_equal(st.desired, 200); /* still wanted: the next injector gets them */
+    t0 = hn_ms();
+    backend_destroy(&be);
+    assert_true(hn_ms() - t0 < 2000);
+    fg_config_destroy(&cfg);
+}
+
 /* ---- the ExaBGP backend through a named pipe ---- */
 
 /* The ExaBGP backend's clock, moved by the test. */
@@ -734,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_bgp_mrt_records),
         cmocka_unit_test(test_bgp_gobgp_backend_announce_withdraw_resync),
         cmocka_unit_test(test_bgp_gobgp_backend_batch),
+        cmocka_unit_test(test_bgp_gobgp_injector_stalled),
         cmocka_unit_test(test_bgp_exabgp_backend_pipe),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
