@@ -9,9 +9,9 @@
  *      with (65535,666), the extra community and the configured next hop;
  *   2. `floodgate unban` withdraws; `floodgate ban` (a hand-written HASH)
  *      announces; `redis-cli DEL` withdraws; a TTL expiry withdraws;
- *   3. a carpet bombing: 300 decisions at once are all in BIRD, and all
- *      withdrawn once their keys are deleted; gobgpd restarted (its RIB
- *      empty): the routes come back;
+ *   3. a carpet bombing: 300 decisions at once are all in BIRD, all back
+ *      after gobgpd restarts, and all withdrawn once their keys are
+ *      deleted; gobgpd restarted (its RIB empty): the routes come back;
  *   4. actuator stopped, keys deleted and written meanwhile, actuator
  *      started: BIRD matches Redis exactly;
  *   5. Redis restarted (with persistence), a decision sent while it is down:
@@ -567,8 +567,8 @@ static bool s_carpet_count_is(void *arg)
 }
 
 /* A carpet bombing: 300 decisions at once all reach BIRD (through the one
- * `gobgp mrt inject` process), then their keys are deleted and all 300
- * routes are withdrawn. */
+ * `gobgp mrt inject` process), come back after gobgpd restarts, then their
+ * keys are deleted and all 300 routes are withdrawn. */
 static void test_bgp_carpet_300_at_once(void **state)
 {
     (void)state;
@@ -582,6 +582,20 @@ static void test_bgp_carpet_300_at_once(void **state)
     if (!hn_wait_until(s_carpet_count_is, set, 20000))
         fail_msg("%d of 300 routes in BIRD after 20 s; logs in %s", s_bird_count(set), s_b.dir);
     printf("# 300 bans in BIRD %llu ms after the first decision\n",
+           (unsigned long long)(hn_ms() - t0));
+    /* gobgpd restarted under them: its RIB is empty, the injector's stream
+     * is gone; a new injector announces all 300 again */
+    hn_stop(s_b.gobgpd, 3000);
+    s_carpet_want = 0;
+    if (!hn_wait_until(s_carpet_count_is, set, 10000))
+        fail_msg("BIRD kept %d routes after gobgpd stopped", s_bird_count(set));
+    s_b.gobgpd = s_start_gobgpd(&s_b);
+    t0 = hn_ms();
+    s_carpet_want = 300;
+    if (!hn_wait_until(s_carpet_count_is, set, 30000))
+        fail_msg("%d of 300 routes back in BIRD 30 s after gobgpd restarted; logs in %s",
+                 s_bird_count(set), s_b.dir);
+    printf("# 300 routes back in BIRD %llu ms after gobgpd was started again\n",
            (unsigned long long)(hn_ms() - t0));
     redisReply *r = hn_redis(s_b.redis_port, "EVAL %s 0 %s",
                              "local n = 0 for _, k in ipairs(redis.call('keys', ARGV[1])) do "
