@@ -26,6 +26,7 @@
 #include <czmq.h>
 #include <hiredis.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,8 +88,10 @@ static void s_write(bench_t *b)
     hn_write_file(path, text);
     if (b->exabgp) {
         char *bin = realpath(hn_build_dir(), NULL);
-        snprintf(text, sizeof(text), "#!/bin/sh\nexec %s/floodgate-actuator -c %s 2>>%s/actuator.log\n",
-                 bin, b->conf, b->dir);
+        snprintf(text, sizeof(text),
+                 "#!/bin/sh\necho $$ > %s/actuator.pid\n"
+                 "exec %s/floodgate-actuator -c %s 2>>%s/actuator.log\n",
+                 b->dir, bin, b->conf, b->dir);
         free(bin);
         snprintf(path, sizeof(path), "%s/act.sh", b->dir);
         hn_write_file(path, text);
@@ -400,6 +403,19 @@ int main(int argc, char **argv)
     zsock_destroy(&b.push);
     hn_stop(b.actuator, 5000);
     hn_stop(b.peer, 5000);
+    if (b.exabgp) { /* its API process: ExaBGP killed after the timeout leaves it behind */
+        char path[600], *pid;
+        snprintf(path, sizeof(path), "%s/actuator.pid", b.dir);
+        pid_t p = (pid = hn_read_file(path)) ? (pid_t)atoi(pid) : 0;
+        free(pid);
+        if (p > 0 && kill(p, SIGTERM) == 0) { /* not our child: gone when kill(p, 0) fails */
+            int i = 0;
+            while (i++ < 500 && kill(p, 0) == 0)
+                usleep(10 * 1000);
+            if (i > 500)
+                kill(p, SIGKILL);
+        }
+    }
     hn_stop(b.bird, 3000);
     hn_stop(b.redis, 3000);
     if (!getenv("FG_KEEP"))
