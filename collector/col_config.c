@@ -80,6 +80,10 @@ static const zpl_key_t s_keys[] = {
     INT(seq_max_datagrams_per_s, "100000", 1, 1000000000),
     {.name = "sampling_override", .kind = ZPL_CUSTOM, .parse = s_set_override, .def = "", .list = true,
      .counted = true, .count_off = F(n_sampling_override)},
+    {.restart = true, .name = "record_file", .kind = ZPL_STRING, .off = F(record_file), .size = SZ(record_file), .def = ""},
+    INT_R(record_max_mb, "100", 1, 1048576),
+    INT_R(record_max_seconds, "3600", 1, 604800),
+    INT_R(record_keep, "24", 1, 100000),
 };
 /* clang-format on */
 

@@ -43,6 +43,11 @@ typedef struct {
         uint32_t rate;
     } sampling_override[FG_MAX_OVERRIDES];
     int n_sampling_override;
+    /* recording of the datagrams received (collector/recorder.h) */
+    char record_file[512];  /* PREFIX of the pcap files; "" = off */
+    int record_max_mb;      /* per file */
+    int record_max_seconds; /* per file */
+    int record_keep;        /* files kept, the oldest deleted */
 } col_config_t;
 
 /* The section "collector" (offset of cfg->collector in fg_config_t given

@@ -578,7 +578,8 @@ static const struct {
     COL_STAT(batches_dropped), COL_STAT(records_dropped), COL_STAT(seq_lost),
     COL_STAT(seq_resets),      COL_STAT(seq_reorders),    COL_STAT(exporters_untracked),
     COL_STAT(kernel_drops),    COL_STAT(recv_errors),     COL_STAT(denied),
-    COL_STAT(bad_sets),        COL_STAT(seq_lost_datagrams),
+    COL_STAT(bad_sets),        COL_STAT(seq_lost_datagrams), COL_STAT(recorded),
+    COL_STAT(record_dropped),  COL_STAT(record_files),    COL_STAT(record_errors),
 };
 #define TPL_STAT(name) {#name, offsetof(tpl_stats_t, name)}
 static const struct {

@@ -49,6 +49,10 @@ typedef struct {
     uint64_t bad_sets;         /* v9 / IPFIX datagrams with a malformed set:
                                 * decoded up to it */
     uint64_t seq_lost_datagrams; /* datagrams v9 / sFlow sequences say we missed */
+    uint64_t recorded;         /* datagrams written to the recording (main.c) */
+    uint64_t record_dropped;   /* datagrams the recording could not take */
+    uint64_t record_files;     /* recording files opened */
+    uint64_t record_errors;    /* recording open / write / delete failures */
 } col_stats_t;
 
 typedef struct col col_t;

@@ -5,15 +5,20 @@
  * (col_new) -> UDP sockets -> loop. The loop polls the UDP sockets with a
  * timeout that is the next batch's deadline (at most batch_ms), drains each
  * readable socket with recvmmsg, sends due batches, and dumps the counters
- * and the per-exporter counters on SIGUSR1 and every 60 s. SIGTERM / SIGINT end it after a last flush. */
+ * and the per-exporter counters on SIGUSR1 and every 60 s. SIGTERM / SIGINT end it after a last
+ * flush. */
 #include <czmq.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <time.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "collector/col_metrics.h"
 #include "collector/collector.h"
+#include "collector/recorder.h"
 #include "collector/udp.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -28,8 +33,11 @@ typedef struct {
     col_t *col;
     udp_rx_t *rx[2 * FG_MAX_LISTEN];
     struct pollfd pfd[2 * FG_MAX_LISTEN];
+    uint16_t port[2 * FG_MAX_LISTEN]; /* each socket's local port, for the recording */
     int n_rx;
-    fg_ratelimit_t rl_recv, rl_cut;
+    rec_t *rec; /* NULL: not recording */
+    uint64_t rec_errors_logged;
+    fg_ratelimit_t rl_recv, rl_cut, rl_rec;
     fg_metrics_t *metrics;
 } ctx_t;
 
@@ -51,6 +59,12 @@ static void s_open_one(ctx_t *c, const char *ep, const char *proto, bool *warned
                 c->cfg->collector.rcvbuf, got / 2, c->cfg->collector.rcvbuf);
         *warned = true;
     }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    c->port[c->n_rx] = 0;
+    if (getsockname(rx->fd, (struct sockaddr *)&ss, &sl) == 0)
+        c->port[c->n_rx] = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                          : ((struct sockaddr_in *)&ss)->sin_port);
     c->rx[c->n_rx] = rx;
     c->pfd[c->n_rx].fd = rx->fd;
     c->pfd[c->n_rx].events = POLLIN;
@@ -69,10 +83,47 @@ static void s_open_sockets(ctx_t *c)
         s_open_one(c, c->cfg->collector.sflow_listen[i], "sflow", &warned);
 }
 
-/* Hand every datagram of one recvmmsg batch to the collector. */
-static void s_batch(ctx_t *c, udp_rx_t *rx, int n, uint64_t now)
+static uint64_t s_wall_us(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint16_t s_sport(const udp_rx_t *rx, int i)
+{
+    const struct sockaddr_storage *ss = &rx->from[i];
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* The recording's counters into the collector's; a new failure logged
+ * (rate-limited). */
+static void s_rec_sync(ctx_t *c)
+{
+    const rec_stats_t *rs = rec_stats(c->rec);
     col_stats_t *st = col_stats(c->col);
+    st->recorded = rs->datagrams;
+    st->record_dropped = rs->dropped;
+    st->record_files = rs->files;
+    st->record_errors = rs->errors;
+    if (rs->errors != c->rec_errors_logged) {
+        c->rec_errors_logged = rs->errors;
+        fg_log_rl(&c->rl_rec, 10000, FG_LOG_WARN,
+                  "event=record_failed file=%s errors=%" PRIu64 " dropped=%" PRIu64
+                  " hint=\"directory missing, not writable, or disk full\"",
+                  c->cfg->collector.record_file, rs->errors, rs->dropped);
+    }
+}
+
+/* Hand every datagram of one recvmmsg batch to the collector (and to the
+ * recording, when on, with one clock read per batch). */
+static void s_batch(ctx_t *c, int k, int n, uint64_t now)
+{
+    udp_rx_t *rx = c->rx[k];
+    col_stats_t *st = col_stats(c->col);
+    uint64_t wall_us = c->rec ? s_wall_us() : 0;
     for (int i = 0; i < n; i++) {
         size_t len;
         int cut;
@@ -85,12 +136,17 @@ static void s_batch(ctx_t *c, udp_rx_t *rx, int n, uint64_t now)
                       UDP_DGRAM_MAX);
             continue;
         }
+        if (c->rec)
+            rec_datagram(c->rec, d, len, &from, s_sport(rx, i), c->port[k], wall_us);
         col_datagram(c->col, d, len, &from, now);
     }
+    if (c->rec)
+        s_rec_sync(c);
 }
 
-static void s_drain(ctx_t *c, udp_rx_t *rx)
+static void s_drain(ctx_t *c, int k)
 {
+    udp_rx_t *rx = c->rx[k];
     col_stats_t *st = col_stats(c->col);
     for (int round = 0; round < DRAIN_ROUNDS; round++) {
         uint64_t kdrops = 0;
@@ -104,11 +160,25 @@ static void s_drain(ctx_t *c, udp_rx_t *rx)
         }
         if (n == 0)
             return;
-        s_batch(c, rx, n, fg_mono_ms());
+        s_batch(c, k, n, fg_mono_ms());
         col_flush_due(c->col, fg_mono_ms());
         if (n < UDP_BATCH)
             return;
     }
+}
+
+/* collector/record_file set: record every datagram received. */
+static void s_open_recording(ctx_t *c)
+{
+    const col_config_t *cc = &c->cfg->collector;
+    if (!cc->record_file[0])
+        return;
+    c->rec = rec_new(cc->record_file, (uint64_t)cc->record_max_mb << 20,
+                     (uint32_t)cc->record_max_seconds, (uint32_t)cc->record_keep);
+    if (!c->rec)
+        fg_die(1, "event=start_failed reason=\"recording: out of memory or path too long\"");
+    fg_info("event=recording file=%s max_mb=%d max_seconds=%d keep=%d", cc->record_file,
+            cc->record_max_mb, cc->record_max_seconds, cc->record_keep);
 }
 
 static void s_log_stats(ctx_t *c, const char *why)
@@ -127,9 +197,13 @@ static void s_loop(ctx_t *c)
             fg_die(1, "event=poll_failed reason=\"%s\"", strerror(errno));
         for (int i = 0; rc > 0 && i < c->n_rx; i++)
             if (c->pfd[i].revents & POLLIN)
-                s_drain(c, c->rx[i]);
+                s_drain(c, i);
         uint64_t now = fg_mono_ms();
         col_flush_due(c->col, now);
+        if (c->rec) {
+            rec_tick(c->rec, s_wall_us());
+            s_rec_sync(c);
+        }
         fg_metrics_tick(c->metrics);
         if (fg_dump_stats) {
             fg_dump_stats = 0;
@@ -159,11 +233,13 @@ int main(int argc, char **argv)
     if (!c.col)
         fg_die(1, "event=start_failed reason=\"%s\"", err);
     s_open_sockets(&c);
+    s_open_recording(&c);
     c.metrics = col_metrics_start(cfg, c.col);
     fg_info("event=start id=%u shards=%d batch_records=%d batch_ms=%d", cfg->collector.id,
             cfg->aggregator.shards, cfg->collector.batch_records, cfg->collector.batch_ms);
     s_loop(&c);
     col_flush_all(c.col);
+    rec_destroy(&c.rec);
     s_log_stats(&c, "exit");
     fg_metrics_destroy(&c.metrics);
     for (int i = 0; i < c.n_rx; i++)
