@@ -34,9 +34,36 @@ static const char *s_numbers(const Floodgate__Decision *d)
     return NULL;
 }
 
+static bool s_share_ok(double v)
+{
+    return isfinite(v) && v >= 0 && v <= 1;
+}
+
+/* The normal profile's limits (proto Profile): NULL when within them. */
+static const char *s_profile(const Floodgate__Profile *p)
+{
+    if (!p)
+        return NULL;
+    if (!s_num_ok(p->pps))
+        return "profile rate";
+    if (p->n_class_share > DEC_MAX_CLASS_SHARES || p->n_top > DEC_MAX_PROFILE_TOP)
+        return "profile too large";
+    for (size_t i = 0; i < p->n_class_share; i++)
+        if (!s_share_ok(p->class_share[i]))
+            return "profile share";
+    for (size_t i = 0; i < p->n_top; i++)
+        if (!p->top[i] || !s_share_ok(p->top[i]->share) ||
+            p->top[i]->kind < FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR ||
+            p->top[i]->kind > FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO)
+            return "profile item";
+    return NULL;
+}
+
 int dec_validate(const Floodgate__Decision *d, const char **why)
 {
     const char *w = s_numbers(d);
+    if (!w)
+        w = s_profile(d->normal);
     if (!w && (!s_str_ok(d->attack_type, DEC_ATTACK_TYPE_MAX) ||
                !s_str_ok(d->metric, DEC_METRIC_MAX) || !s_str_ok(d->hostgroup, DEC_HOSTGROUP_MAX)))
         w = "string too long";

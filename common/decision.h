@@ -3,7 +3,9 @@
  *
  * dec_validate holds the limits a Decision must keep (finite numbers >= 0,
  * strings that fit the ban they become, a capped contributor list, known
- * enums); dec_pack refuses a Decision that breaks them, and the actuator
+ * enums; a normal profile of at most DEC_MAX_PROFILE_TOP items and
+ * DEC_MAX_CLASS_SHARES class shares, every share in 0..1, no exporter
+ * item); dec_pack refuses a Decision that breaks them, and the actuator
  * checks each one it unpacks (through trust_check_decision, which decides
  * how a refusal is counted). dec_unpack also finds a varint too large for
  * its 32-bit field, which protobuf-c would silently cut. Leaf module: never
@@ -21,6 +23,8 @@
 #define DEC_METRIC_MAX 32
 #define DEC_HOSTGROUP_MAX 64
 #define DEC_MAX_BYTES 65536      /* a packed Decision */
+#define DEC_MAX_PROFILE_TOP 16   /* items of the normal profile */
+#define DEC_MAX_CLASS_SHARES 7   /* FG_CLASSES */
 
 /* 0 when d is within the limits, else -1 with the reason in *why (a static
  * string). The action is not checked here (the actuator counts a bad one

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "detector/profile.h"
 
 /* Averaged rates of one host: [FG_CLS_*][ATK_PPS / ATK_MBPS / ATK_FLOWS]. */
 enum { ATK_PPS = 0, ATK_MBPS, ATK_FLOWS, ATK_METRICS };
@@ -33,6 +34,7 @@ typedef struct {
     double avg[7][ATK_METRICS];
     float base[ATK_METRICS];   /* incoming total's slow baseline (carpet bombing) */
     float pend[ATK_METRICS];   /* the last calm window, learnt once the next is calm */
+    prof_t prof;               /* usual traffic breakdown (FlowSpec collateral) */
 } atk_state_t;
 
 typedef struct atk_table atk_table_t;

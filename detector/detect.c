@@ -243,6 +243,7 @@ typedef struct {
     bool network; /* over by the hostgroup's network-wide threshold */
     bool blatant; /* the window's lower confidence bound is over: ban now */
     double usual; /* network: the host's usual rate in that metric */
+    const prof_t *prof; /* the host's usual traffic, NULL when not tracked */
 } det_over_t;
 
 /* A network decision names the prefix around the host that held the
@@ -283,6 +284,11 @@ static int s_decide(det_t *self, const det_over_t *o, Floodgate__Action action,
     d.tcp_syn = o->hw->tcp_syn;
     d.frag = o->hw->frag;
     d.enable_ban = o->group->enable_ban;
+    prof_msg_t normal;
+    if (o->prof && prof_known(o->prof)) {
+        prof_fill(o->prof, &normal);
+        d.normal = &normal.msg;
+    }
     char pfx[FG_ADDR_STRLEN + 4];
     if (o->network)
         s_network_fields(self, o, action, &d, pfx);
@@ -417,6 +423,29 @@ static void s_learn(det_t *self, atk_state_t *st, const Floodgate__HostWindow *h
     carpet_learn(st, x, n->calm && !st->attacking, window_ms, hg->net_baseline_time);
 }
 
+/* Learn the host's usual breakdown (profile.h) from a calm window: its
+ * average over no threshold, its own rates under hysteresis x every
+ * threshold (an attack's first windows, before the average crosses, are
+ * not usual), not under attack, its group (incoming, with a network
+ * threshold) calm. */
+static void s_profile(const det_t *self, atk_state_t *st, const det_over_t *o,
+                      uint32_t window_ms)
+{
+    if (o->metric || st->attacking || st->over)
+        return;
+    const fg_hostgroup_t *hg = o->group;
+    bool net = hg->net.pps > 0 || hg->net.mbps > 0 || hg->net.flows > 0;
+    if (net && o->hw->dir == FLOODGATE__DIRECTION__DIR_IN &&
+        (o->hw->hostgroup >= (uint32_t)self->cfg->n_groups ||
+         !self->nets[o->hw->hostgroup].calm))
+        return;
+    double x[FG_CLASSES][ATK_METRICS], v, t;
+    s_rates_of(o->hw, x);
+    if (det_over_any(hg->th[o->hw->dir], (const double(*)[3])x, hg->hysteresis, &v, &t))
+        return;
+    prof_learn(&st->prof, o->hw, window_ms, hg->net_baseline_time);
+}
+
 /* The state of a host whose window has rate pps. When the table is full, a
  * new host takes the slot of a quieter one that is not under attack (its
  * average and baseline are lost: it comes back as a new host), so spoofed
@@ -443,7 +472,7 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
         self->st.hosts_out++;
     self->st.hosts_evaluated++;
     fg_addr_t addr = {hw->addr_hi, hw->addr_lo};
-    det_over_t o = {hw, s_group(self, hw, &addr), NULL, 0, 0, false, false, 0};
+    det_over_t o = {hw, s_group(self, hw, &addr), NULL, 0, 0, false, false, 0, NULL};
     if (!o.group) {
         self->st.unmonitored++;
         return;
@@ -467,6 +496,8 @@ static void s_host(det_t *self, const Floodgate__HostWindow *hw, uint64_t end_ms
         s_learn(self, st, hw, window_ms);
         s_network_over(self, st, &o, avg);
     }
+    o.prof = &st->prof;
+    s_profile(self, st, &o, window_ms);
     if (st->attacking) {
         s_ongoing(self, st, &o, avg, now_ms);
         return;

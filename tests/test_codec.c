@@ -284,6 +284,71 @@ static void test_codec_decision_limits(void **state)
     assert_int_equal(dec_validate(&d, &why), 0);
 }
 
+/* The normal profile travels intact, and every one of its limits is
+ * refused (too many items or class shares, a share outside 0..1, an
+ * exporter item, a rate that is not finite). */
+static void test_codec_decision_profile(void **state)
+{
+    (void)state;
+    Floodgate__Rates total;
+    Floodgate__Contributor con, *top[1];
+    Floodgate__Contributor items[DEC_MAX_PROFILE_TOP + 1], *pt[DEC_MAX_PROFILE_TOP + 1];
+    double cls[DEC_MAX_CLASS_SHARES + 1] = {1, 0, 0, 0.97, 0.03, 0, 0, 0};
+    uint8_t buf[DEC_MAX_BYTES];
+    for (int i = 0; i <= DEC_MAX_PROFILE_TOP; i++) {
+        floodgate__contributor__init(&items[i]);
+        items[i].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT;
+        items[i].key_lo = 1000 + (uint64_t)i;
+        items[i].share = 0.01;
+        pt[i] = &items[i];
+    }
+    items[0].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO;
+    items[0].key_lo = 17;
+    items[0].share = 0.97;
+    for (int k = 0; k < 7; k++) {
+        Floodgate__Decision d = s_dec(&total, top, &con);
+        Floodgate__Profile p = FLOODGATE__PROFILE__INIT;
+        p.windows = 30;
+        p.pps = 1500;
+        p.n_class_share = FG_CLASSES;
+        p.class_share = cls;
+        p.n_top = DEC_MAX_PROFILE_TOP;
+        p.top = pt;
+        d.normal = &p;
+        items[1].share = 0.01;
+        items[2].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT;
+        cls[4] = 0.03;
+        switch (k) {
+        case 1: p.n_top = DEC_MAX_PROFILE_TOP + 1; break;
+        case 2: p.n_class_share = DEC_MAX_CLASS_SHARES + 1; break;
+        case 3: items[1].share = 1.5; break;
+        case 4: cls[4] = NAN; break;
+        case 5: items[2].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER; break;
+        case 6: p.pps = INFINITY; break;
+        }
+        const char *why = NULL;
+        size_t n = dec_pack(&d, buf, sizeof(buf), &why);
+        if (k > 0) {
+            assert_int_equal(n, 0);
+            assert_non_null(why);
+            assert_int_equal(dec_validate(&d, &why), -1);
+            continue;
+        }
+        int field;
+        Floodgate__Decision *u = dec_unpack(buf, n, &field);
+        assert_non_null(u);
+        assert_non_null(u->normal);
+        assert_int_equal(dec_validate(u, &why), 0);
+        assert_int_equal(u->normal->windows, 30);
+        assert_int_equal(u->normal->n_top, DEC_MAX_PROFILE_TOP);
+        assert_int_equal(u->normal->top[0]->key_lo, 17);
+        assert_true(u->normal->top[0]->share == 0.97);
+        assert_int_equal(u->normal->n_class_share, FG_CLASSES);
+        assert_true(u->normal->class_share[FG_CLS_UDP] == 0.97);
+        dec_free(&u);
+    }
+}
+
 /* A ban_time of 2^32 on the wire: protobuf-c keeps 0; the codec names the
  * field. Truncations never pass as a whole Decision with a bigger field. */
 static void test_codec_decision_overflow_truncated(void **state)
@@ -324,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_codec_window_truncated_corrupted),
         cmocka_unit_test(test_codec_decision_round_trip),
         cmocka_unit_test(test_codec_decision_limits),
+        cmocka_unit_test(test_codec_decision_profile),
         cmocka_unit_test(test_codec_decision_overflow_truncated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

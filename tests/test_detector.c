@@ -14,6 +14,7 @@
 
 #include "common/window.h"
 
+#include "common/classes.h"
 #include "common/config.h"
 #include "detector/classify.h"
 #include "detector/detect.h"
@@ -37,6 +38,10 @@ typedef struct {
     char attack_prefix[64];
     double baseline;
     uint32_t prefix_bans;
+    bool normal;             /* carries a normal profile */
+    uint32_t normal_windows;
+    double normal_udp;       /* its udp class share */
+    double normal_sport[2];  /* its shares of source ports 53 and 123 */
 } seen_t;
 
 #define SEEN_MAX 2048
@@ -69,6 +74,19 @@ static int s_emit(const Floodgate__Decision *d, void *arg)
              d->attack_prefix ? d->attack_prefix : "");
     s->baseline = d->baseline;
     s->prefix_bans = d->prefix_bans;
+    s->normal = d->normal != NULL;
+    s->normal_windows = d->normal ? d->normal->windows : 0;
+    s->normal_udp = d->normal && d->normal->n_class_share > FG_CLS_UDP
+                        ? d->normal->class_share[FG_CLS_UDP]
+                        : -1;
+    s->normal_sport[0] = s->normal_sport[1] = 0;
+    for (size_t i = 0; d->normal && i < d->normal->n_top; i++) {
+        const Floodgate__Contributor *c = d->normal->top[i];
+        if (c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT && c->key_lo == 53)
+            s->normal_sport[0] = c->share;
+        if (c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT && c->key_lo == 123)
+            s->normal_sport[1] = c->share;
+    }
     return 0;
 }
 
@@ -526,6 +544,49 @@ static void test_detector_decision_carries_top_and_type(void **state)
     det_destroy(&det);
 }
 
+/* The host's usual breakdown is learnt in calm windows only: not in a
+ * window near the threshold (over hysteresis x threshold), not during the
+ * attack; the BAN and the ONGOING carry it, a host with too few calm
+ * windows carries none (collateral unknown). */
+static void test_detector_profile_learnt_in_calm_windows(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w[2];
+    uint64_t t = T0;
+    for (int i = 0; i < 10; i++, t += 1000) { /* a resolver: DNS answers */
+        s_win(&w[0], "10.0.0.21", 1000, 8e6, 50);
+        s_src_port(&w[0], 53, 0.9);
+        s_win(&w[1], "10.0.0.22", 1000, 8e6, 50);
+        s_src_port(&w[1], 53, 0.9);
+        s_deliver(det, w, i < 3 ? 2 : 1, t); /* 10.0.0.22: 3 windows only */
+    }
+    s_win(&w[0], "10.0.0.21", 18000, 1e8, 50); /* 0.9 x threshold: not usual */
+    s_src_port(&w[0], 123, 0.9);
+    s_deliver(det, w, 1, t);
+    t += 1000;
+    assert_int_equal(s_n_seen, 0);
+    for (int i = 0; i < 7; i++, t += 1000) { /* NTP amplification */
+        s_win(&w[0], "10.0.0.21", 80000, 1e9, 10);
+        s_src_port(&w[0], 123, 0.99);
+        s_win(&w[1], "10.0.0.22", 80000, 1e9, 10);
+        s_src_port(&w[1], 123, 0.99);
+        s_deliver(det, w, 2, t);
+    }
+    assert_int_equal(s_n_seen, 4); /* BAN each, then ONGOING each */
+    for (size_t i = 0; i < s_n_seen; i++) {
+        bool resolver = s_seen[i].addr.lo == w[0].hw.addr_lo;
+        assert_int_equal(s_seen[i].normal, resolver);
+        if (!resolver)
+            continue;
+        assert_int_equal(s_seen[i].normal_windows, 10);
+        assert_true(fabs(s_seen[i].normal_sport[0] - 0.9) < 1e-3);
+        assert_true(s_seen[i].normal_sport[1] == 0); /* the attack was not learnt */
+        assert_true(fabs(s_seen[i].normal_udp - 1) < 1e-3);
+    }
+    assert_int_equal(s_seen[2].action, FLOODGATE__ACTION__ONGOING);
+    det_destroy(&det);
+}
 
 /* ---- hostgroup settings: classes, direction, averaging, hysteresis ------- */
 
@@ -1132,6 +1193,7 @@ int main(void)
         cmocka_unit_test(test_detector_ipv6_host),
         cmocka_unit_test(test_detector_window_sequence_lost),
         cmocka_unit_test(test_detector_decision_carries_top_and_type),
+        cmocka_unit_test(test_detector_profile_learnt_in_calm_windows),
         cmocka_unit_test(test_detector_class_threshold_and_consecutive),
         cmocka_unit_test(test_detector_outgoing_thresholds),
         cmocka_unit_test(test_detector_hysteresis_no_flapping),
