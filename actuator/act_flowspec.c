@@ -16,10 +16,11 @@
  *                           rules drop it: a report means the attack did
  *                           not stop at its source, and rate-limit or
  *                           redirect may not hold it).
- * The host's normal traffic breakdown is not known to the actuator (the
- * aggregator reports a host's contributors only while it is above the
- * watch floor), so collateral is "unknown" and a rule matching a whole
- * protocol is not used (flowspec.h). The same trust checks as for bans
+ * The host's normal traffic breakdown comes with the decision when the
+ * detector learnt one (detector/profile.h: the host was above the watch
+ * floor in calm windows before the attack); the rules' collateral is
+ * estimated from it. Without one, collateral is "unknown" and a rule
+ * matching a whole protocol is not used (flowspec.h). The same trust checks as for bans
  * apply (act_decision checks the address before this runs): the rules'
  * destination is the banned address, inside networks/monitored, never
  * whitelisted. */
@@ -58,11 +59,12 @@ void act_fs_plan(act_t *self, const fg_hostgroup_t *g, const Floodgate__Decision
     fs_params_t par = {.budget = c->flowspec_budget, .target = c->flowspec_target,
                        .max_collateral = c->flowspec_max_collateral,
                        .min_samples = c->flowspec_min_samples, .min_share = 0.01};
-    fs_profile_t prof;
+    fs_profile_t prof, normal;
     fs_set_t set;
     fg_addr_t dst = {d->addr_hi, d->addr_lo};
     fs_profile_from_decision(&prof, d);
-    fs_generate(&par, &dst, &prof, NULL, &set);
+    bool known = fs_profile_from_normal(&normal, d) == 0;
+    fs_generate(&par, &dst, &prof, known ? &normal : NULL, &set);
     bool then_bh = strcmp(g->mitigation, "flowspec_then_blackhole") == 0;
     if (set.result != FS_OK) {
         snprintf(p->fs_wait, sizeof(p->fs_wait), "%s", fs_result_name(set.result));

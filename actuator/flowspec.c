@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/classes.h"
 #include "common/fgjson.h"
 
 #define FS_SRC_LEN_V4 120 /* /24 on the 128-bit form */
@@ -18,6 +19,11 @@ typedef struct {
     uint32_t value;
     double share;
 } fs_val_t;
+
+static double s_clamp01(double x)
+{
+    return x < 0 ? 0 : x > 1 ? 1 : x;
+}
 
 void fs_profile_add(fs_profile_t *p, int dim, const fg_addr_t *addr, uint32_t value,
                     double share)
@@ -72,6 +78,37 @@ void fs_profile_from_decision(fs_profile_t *p, const Floodgate__Decision *d)
     p->frag_share = frag;
 }
 
+int fs_profile_from_normal(fs_profile_t *p, const Floodgate__Decision *d)
+{
+    static const int dims[] = {[FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR] = FS_SRC,
+                               [FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT] = FS_SPORT,
+                               [FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT] = FS_DPORT,
+                               [FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO] = FS_PROTO};
+    const Floodgate__Profile *n = d->normal;
+    memset(p, 0, sizeof(*p));
+    if (!n || n->windows == 0)
+        return -1;
+    double listed[FS_DIMS] = {0};
+    for (size_t i = 0; i < n->n_top; i++) {
+        const Floodgate__Contributor *c = n->top[i];
+        if (!c || (unsigned)c->kind > FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO)
+            continue;
+        fg_addr_t a = {c->key_hi, c->key_lo};
+        bool addr = c->kind == FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR;
+        if (!addr && c->key_lo > 0xffff)
+            continue;
+        int before = p->n;
+        fs_profile_add(p, dims[c->kind], &a, addr ? 0 : (uint32_t)c->key_lo, c->share);
+        if (p->n > before)
+            listed[dims[c->kind]] += p->item[before].share;
+    }
+    for (int k = 0; k < FS_DIMS; k++)
+        p->rest[k] = s_clamp01(1 - listed[k]);
+    p->syn_share = n->n_class_share > FG_CLS_TCP_SYN ? s_clamp01(n->class_share[FG_CLS_TCP_SYN]) : -1;
+    p->frag_share = n->n_class_share > FG_CLS_FRAG ? s_clamp01(n->class_share[FG_CLS_FRAG]) : -1;
+    return 0;
+}
+
 /* The values of one dimension with their shares, largest first; source
  * addresses summed into their /24 or /48. Returns the count. */
 static int s_values(const fs_profile_t *p, int dim, fs_val_t *out)
@@ -112,9 +149,12 @@ static double s_share(const fs_profile_t *p, int dim, const fg_addr_t *addr, uin
     return 0;
 }
 
-static double s_clamp01(double x)
+/* The most a value may weigh in a normal profile: its share, or when not
+ * listed what the listed values of its kind leave. */
+static double s_share_max(const fs_profile_t *p, int dim, const fg_addr_t *addr, uint32_t value)
 {
-    return x < 0 ? 0 : x > 1 ? 1 : x;
+    double s = s_share(p, dim, addr, value);
+    return s > 0 ? s : p->rest[dim];
 }
 
 /* Lower bound of the share matching every selector of r, where vshare is
@@ -141,15 +181,15 @@ static double s_rule_upper(const fs_rule_t *r, const fs_profile_t *p)
 {
     double u = 1;
     if (r->proto >= 0)
-        u = fmin(u, s_share(p, FS_PROTO, NULL, (uint32_t)r->proto));
+        u = fmin(u, s_share_max(p, FS_PROTO, NULL, (uint32_t)r->proto));
     if (r->sport >= 0)
-        u = fmin(u, s_share(p, FS_SPORT, NULL, (uint32_t)r->sport));
+        u = fmin(u, s_share_max(p, FS_SPORT, NULL, (uint32_t)r->sport));
     if (r->dport >= 0)
-        u = fmin(u, s_share(p, FS_DPORT, NULL, (uint32_t)r->dport));
+        u = fmin(u, s_share_max(p, FS_DPORT, NULL, (uint32_t)r->dport));
     if (r->src.len) {
         fs_val_t v[FS_MAX_ITEMS];
         int n = s_values(p, FS_SRC, v);
-        double s = 0;
+        double s = p->rest[FS_SRC];
         for (int i = 0; i < n; i++)
             if (fg_addr_eq(&v[i].addr, &r->src.addr))
                 s = v[i].share;

@@ -17,7 +17,9 @@
  * source prefix). syn_flood adds TCP flags SYN, ip_fragmentation the
  * fragment match. Failing that, one rule per protocol.
  * Collateral: the share of the host's normal traffic the rules would also
- * match, an upper bound from the normal profile's marginals; when the normal
+ * match, an upper bound from the normal profile's marginals (the least of
+ * a rule's selectors' shares; a value the profile does not list weighs at
+ * most what the listed values of its kind leave of 1); when the normal
  * profile is unknown, collateral is unknown (-1) and a rule that matches a
  * whole protocol (no port or source prefix) is not used. A set whose
  * collateral is above the limit is not used.
@@ -69,6 +71,7 @@ typedef struct {
     bool syn, fragment; /* the attack type says SYN flood / fragments */
     double syn_share;   /* share of TCP SYN packets, -1 unknown */
     double frag_share;  /* share of fragments, -1 unknown */
+    double rest[FS_DIMS]; /* most a value not listed may weigh (0: none) */
 } fs_profile_t;
 
 typedef struct {
@@ -99,6 +102,11 @@ typedef struct {
  * addresses are taken as they are (the /24 or /48 grouping is the
  * generator's). Cannot fail; contributors beyond FS_MAX_ITEMS are ignored. */
 void fs_profile_from_decision(fs_profile_t *p, const Floodgate__Decision *d);
+
+/* The host's normal profile from a decision (the detector's, learnt in
+ * calm windows): 0, or -1 when the decision carries none (collateral then
+ * unknown). Items beyond FS_MAX_ITEMS are ignored. Cannot fail otherwise. */
+int fs_profile_from_normal(fs_profile_t *p, const Floodgate__Decision *d);
 
 /* Add one item to a profile (for tests and the decision reader). */
 void fs_profile_add(fs_profile_t *p, int dim, const fg_addr_t *addr, uint32_t value,

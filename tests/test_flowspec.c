@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include "actuator/flowspec.h"
+#include "common/classes.h"
+#include "detector/profile.h"
 
 #define MAXREC 4096
 #define TOPK 8 /* the aggregator's TOPK_SLOTS */
@@ -356,6 +358,133 @@ static void test_flowspec_collateral_limit(void **state)
     assert_true(nor >= 0.4); /* the estimate was right to refuse */
 }
 
+/* ---- collateral from the host's normal traffic, as the detector learns it */
+
+/* The detector's profile of the host (detector/profile.h) learnt from 30
+ * calm windows of the normal records alone, the way the aggregator
+ * reports them (top contributors, class rates), carried in a Decision
+ * (prof_fill) and read back as the actuator does. */
+static void s_learnt_normal(fs_profile_t *n)
+{
+    win_t w;
+    prof_t prof;
+    prof_msg_t msg;
+    Floodgate__HostWindow hw = FLOODGATE__HOST_WINDOW__INIT;
+    Floodgate__Rates udp = FLOODGATE__RATES__INIT, tcp = FLOODGATE__RATES__INIT;
+    memset(&prof, 0, sizeof(prof));
+    s_window(&w, "", false, true);
+    for (int i = 0; i < s_n; i++) {
+        if (s_rec[i].attack)
+            continue;
+        udp.pps += s_rec[i].proto == 17 ? (double)s_rec[i].packets : 0;
+        tcp.pps += s_rec[i].proto == 6 ? (double)s_rec[i].packets : 0;
+    }
+    hw.total = &w.total, hw.tcp = &tcp, hw.tcp_syn = &w.syn, hw.udp = &udp, hw.frag = &w.frag;
+    hw.n_top = w.d.n_top;
+    hw.top = w.d.top;
+    for (int i = 0; i < 30; i++)
+        prof_learn(&prof, &hw, 1000, 900);
+    assert_true(prof_known(&prof));
+    prof_fill(&prof, &msg);
+    w.d.normal = &msg.msg;
+    assert_int_equal(fs_profile_from_normal(n, &w.d), 0);
+    w.d.normal = NULL;
+    assert_int_equal(fs_profile_from_normal(n, &w.d), -1); /* none: unknown */
+    w.d.normal = &msg.msg;
+    fs_profile_from_normal(n, &w.d);
+}
+
+/* Generate with the normal profile the detector learnt. */
+static void s_generate_learnt(const char *type, fs_set_t *s)
+{
+    win_t w;
+    fs_profile_t a, n;
+    s_window(&w, type, true, true);
+    fs_profile_from_decision(&a, &w.d);
+    s_learnt_normal(&n);
+    fs_generate(&s_par, &s_dst, &a, &n, s);
+    fprintf(stderr, "# %s (learnt normal): %s, %d rules, coverage %.3f collateral %.3f\n", type,
+            fs_result_name(s->result), s->n, s->coverage, s->collateral);
+}
+
+/* A resolver whose normal traffic is DNS answers (UDP from port 53 of a
+ * few upstream servers) under DNS amplification: "udp sport 53" would
+ * drop its answers; its collateral, from what the detector learnt, is
+ * over the limit, so no rule is used. */
+static void test_flowspec_resolver_collateral_from_profile(void **state)
+{
+    (void)state;
+    char ip[32];
+    fs_set_t s;
+    s_amplification(53);
+    s_n -= 100; /* no web background: a resolver */
+    for (int i = 0; i < 40; i++)
+        s_add(s_ip(ip, 9, 9, i % 4, 1 + i), 17, 53, 1024 + (int)(s_rnd() % 60000), 0, false,
+              false, 25);
+    s_generate_learnt("amplification_dns", &s);
+    assert_int_not_equal(s.result, FS_OK);
+    assert_true(s.collateral > s_par.max_collateral);
+    double att, nor;
+    s_measure(&s, &att, &nor);
+    fprintf(stderr, "#   oracle: attack %.4f normal %.4f\n", att, nor);
+    assert_true(nor > 0.9); /* refusing was right: the answers would go */
+    /* without the profile the port rule would have been used, blind */
+    s_generate("amplification_dns", false, &s_par, &s);
+    assert_int_equal(s.result, FS_OK);
+    assert_int_equal(s.rule[0].sport, 53);
+}
+
+/* A web server (HTTP and HTTPS clients, some ICMP) under NTP
+ * amplification: "udp sport 123" with collateral ~0 from its learnt
+ * profile (it receives no UDP). Then a host that also takes IPsec (10 % UDP
+ * on 4500) under a UDP flood of random ports from everywhere, which only a
+ * whole-protocol rule covers: refused while normal traffic is unknown,
+ * used with the profile, its collateral the UDP share (0.1), under a limit
+ * raised to 0.15 and refused under 0.05. */
+static void test_flowspec_web_server_collateral_from_profile(void **state)
+{
+    (void)state;
+    char ip[32];
+    fs_set_t s;
+    s_amplification(123);
+    s_n -= 100;
+    for (int i = 0; i < 100; i++)
+        s_add(s_ip(ip, 100, 64, (int)(s_rnd() % 250), 1 + (int)(s_rnd() % 250)),
+              i % 10 == 9 ? 1 : 6, i % 10 == 9 ? 0 : 1024 + (int)(s_rnd() % 60000),
+              i % 10 == 9 ? 0 : i % 2 ? 443 : 80, i % 10 == 9 ? 0 : 0x18, false, false, 10);
+    s_generate_learnt("amplification_ntp", &s);
+    s_expect_good(&s, &s_par);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.rule[0].sport, 123);
+    assert_true(s.collateral >= 0 && s.collateral < 0.01);
+    s_reset();
+    for (int i = 0; i < 500; i++)
+        s_add(s_ip(ip, 1 + (int)(s_rnd() % 220), (int)(s_rnd() % 250), (int)(s_rnd() % 250),
+                   1 + (int)(s_rnd() % 250)),
+              17, 1024 + (int)(s_rnd() % 60000), 1024 + (int)(s_rnd() % 60000), 0, false, true,
+              200);
+    s_background(1000);
+    s_generate("udp_flood", false, &s_par, &s);
+    assert_int_equal(s.result, FS_TOO_BROAD);
+    fs_params_t par = s_par;
+    par.max_collateral = 0.15;
+    win_t w;
+    fs_profile_t a, n;
+    s_window(&w, "udp_flood", true, true);
+    fs_profile_from_decision(&a, &w.d);
+    s_learnt_normal(&n);
+    fs_generate(&par, &s_dst, &a, &n, &s);
+    assert_int_equal(s.result, FS_OK);
+    assert_int_equal(s.rule[0].proto, 17);
+    assert_true(fabs(s.collateral - 0.1) < 0.02);
+    double att, nor;
+    s_measure(&s, &att, &nor);
+    assert_true(att >= 0.95 && fabs(nor - 0.1) < 0.02); /* the estimate is the truth */
+    par.max_collateral = 0.05;
+    fs_generate(&par, &s_dst, &a, &n, &s);
+    assert_int_equal(s.result, FS_COLLATERAL);
+}
+
 /* sFlow at 1:10000 with 30 samples in the window: no rule. */
 static void test_flowspec_too_few_samples(void **state)
 {
@@ -465,6 +594,8 @@ int main(void)
         cmocka_unit_test(test_flowspec_udp_flood_from_few_nets),
         cmocka_unit_test(test_flowspec_budget),
         cmocka_unit_test(test_flowspec_collateral_limit),
+        cmocka_unit_test(test_flowspec_resolver_collateral_from_profile),
+        cmocka_unit_test(test_flowspec_web_server_collateral_from_profile),
         cmocka_unit_test(test_flowspec_too_few_samples),
         cmocka_unit_test(test_flowspec_forged_contributors),
         cmocka_unit_test(test_flowspec_json_roundtrip),
