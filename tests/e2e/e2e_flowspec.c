@@ -32,7 +32,15 @@
  *      flowspec_escalate_after: the blackhole route replaces the rule; no
  *      usable rule set: the blackhole at once;
  *   9. ExaBGP: the same rules (v4 and v6) through ExaBGP's flow routes,
- *      withdrawn on DEL. */
+ *      withdrawn on DEL;
+ *  10. collateral from the host's normal traffic: the detector's logic
+ *      (det_window, in this process) sees a web server (10.0.0.40, HTTPS)
+ *      in calm windows, then a UDP flood of random ports from everywhere,
+ *      which only a whole-protocol rule covers; its BAN carries the
+ *      learnt profile, so flow4 { dst 10.0.0.40/32; proto 17; } goes to
+ *      BIRD with collateral 0 as a number in Redis, the history and
+ *      `floodgate report`; a host the detector never saw calm (10.0.0.41)
+ *      gets no rule for the same flood (collateral unknown). */
 #include <czmq.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -47,8 +55,12 @@
 
 #include <cmocka.h>
 #include <hiredis.h>
+#include <jansson.h>
 
 #include "common/addr.h"
+#include "common/config.h"
+#include "common/decision.h"
+#include "detector/detect.h"
 #include "floodgate.pb-c.h"
 #include "tests/harness.h"
 
@@ -670,6 +682,135 @@ static void test_fs_escalation_to_blackhole(void **state)
     freeReplyObject(r);
 }
 
+/* ---- collateral from the normal traffic the detector learnt ---- */
+
+typedef struct {
+    Floodgate__HostWindow hw;
+    Floodgate__Rates total, tcp, udp;
+    Floodgate__Contributor c[12];
+    Floodgate__Contributor *cp[12];
+} hw_t;
+
+/* A window of ip: calm (HTTPS, 12 000 pps: above the watch floor, 0.5 x
+ * the 20 000 pps threshold, so the aggregator publishes it) or flooded (random UDP ports
+ * from everywhere, 99 % of 100 000 pps), as the aggregator reports it. */
+static void s_hw(hw_t *w, const char *ip, bool flood, uint32_t seed)
+{
+    fg_addr_t a;
+    memset(w, 0, sizeof(*w));
+    floodgate__host_window__init(&w->hw);
+    floodgate__rates__init(&w->total);
+    floodgate__rates__init(&w->tcp);
+    floodgate__rates__init(&w->udp);
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    w->hw.addr_hi = a.hi, w->hw.addr_lo = a.lo;
+    w->hw.dir = FLOODGATE__DIRECTION__DIR_IN;
+    w->hw.hostgroup = 0;
+    w->total.pps = flood ? 100000 : 12000;
+    w->total.bps = w->total.pps * 8000;
+    w->total.fps = flood ? 3000 : 50;
+    w->tcp.pps = flood ? 1000 : 12000;
+    w->udp.pps = flood ? 99000 : 0;
+    w->hw.total = &w->total, w->hw.tcp = &w->tcp, w->hw.udp = &w->udp;
+    size_t n = 0;
+    s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, flood ? 17 : 6,
+              flood ? 0.99 : 1, (uint64_t)w->total.pps);
+    if (flood)
+        s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, 6, 0.01, 1000);
+    s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT, 443, flood ? 0.007 : 0.7,
+              1400);
+    for (uint32_t i = 0; i < 6; i++) /* ports and sources spread: 0.2 % each */
+        s_contrib(&w->c[n++],
+                  i % 2 ? FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT
+                        : FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR,
+                  i % 2 ? 1024 + (seed * 7919 + i * 104729) % 60000
+                        : 0x0000ffffc6120000ull + ((seed * 31 + i) << 8) + 7,
+                  0.002, 200);
+    s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER, 1, 1,
+              (uint64_t)w->total.pps);
+    for (size_t i = 0; i < n; i++)
+        w->cp[i] = &w->c[i];
+    w->hw.n_top = n;
+    w->hw.top = w->cp;
+}
+
+/* The detector's decisions go to the actuator as floodgate-detector sends
+ * them (dec_pack, one frame). */
+static int s_det_emit(const Floodgate__Decision *d, void *arg)
+{
+    uint8_t buf[DEC_MAX_BYTES];
+    const char *why = NULL;
+    size_t n = dec_pack(d, buf, sizeof(buf), &why);
+    if (!n)
+        fail_msg("dec_pack: %s", why ? why : "?");
+    if (d->addr_lo == *(uint64_t *)arg && !d->normal)
+        fail_msg("the BAN of the host seen calm carries no normal profile");
+    zframe_t *f = zframe_new(buf, n);
+    return zframe_send(&f, s_b.push, 0);
+}
+
+static void test_fs_collateral_from_normal_traffic(void **state)
+{
+    (void)state;
+    char err[1024];
+    fg_config_t *cfg = fg_config_load(s_b.conf, err, sizeof(err));
+    if (!cfg)
+        fail_msg("config: %s", err);
+    fg_addr_t web;
+    assert_int_equal(fg_addr_parse("10.0.0.40", &web), 0);
+    det_t *det = det_new(cfg, s_det_emit, &web.lo);
+    assert_non_null(det);
+    Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
+    Floodgate__HostWindow *hp[2];
+    hw_t w[2];
+    uint64_t t = hn_ms() / 1000 * 1000;
+    wb.shards = 1;
+    wb.window_ms = 1000;
+    wb.hosts = hp;
+    hp[0] = &w[0].hw, hp[1] = &w[1].hw;
+    for (uint32_t i = 0; i < 40 && det_attacks(det) < 2; i++) {
+        bool flood = i >= 10; /* ten calm windows of the web server first */
+        s_hw(&w[0], "10.0.0.40", flood, i);
+        s_hw(&w[1], "10.0.0.41", true, i);
+        wb.n_hosts = flood ? 2 : 1;
+        wb.seq = i + 1;
+        wb.window_end_ms = t + 1000ULL * i;
+        det_window(det, &wb, t + 1000ULL * i);
+    }
+    assert_int_equal(det_attacks(det), 2);
+    det_destroy(&det);
+    fg_config_destroy(&cfg);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.0.40/32; proto 17; }", DISCARD, 10000);
+    redisReply *r = s_redis("HGETALL fgfs:flowspec:%s", "10.0.0.40");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) /* for the README's example */
+        fprintf(stderr, "#   %-11s %s\n", r->element[i]->str, r->element[i + 1]->str);
+    freeReplyObject(r);
+    r = s_redis("HGET fgfs:flowspec:%s collateral", "10.0.0.40");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    char *end;
+    double col = strtod(r->str, &end);
+    if (end == r->str || *end || col > 0.01)
+        fail_msg("collateral of the web server's rule: \"%s\", want a number ~0", r->str);
+    freeReplyObject(r);
+    r = s_redis("LRANGE fgfs:history:%s 0 -1", "10.0.0.40"); /* the ban's line */
+    assert_true(r->elements >= 1);
+    json_t *line = json_loads(r->element[r->elements - 1]->str, 0, NULL);
+    json_t *hc = json_object_get(json_object_get(line, "flowspec"), "collateral");
+    if (!json_is_number(hc) || json_number_value(hc) > 0.01)
+        fail_msg("history line lacks a numeric collateral: %s", r->element[r->elements - 1]->str);
+    json_decref(line);
+    freeReplyObject(r);
+    assert_int_equal(s_cli("report", "10.0.0.40"), 0);
+    if (!strstr(s_cli_out, "collateral 0.0 %"))
+        fail_msg("floodgate report lacks the collateral:\n%s", s_cli_out);
+    /* the host never seen calm: a whole-protocol rule without a profile is
+     * not used (the actuator waits; no ban, no rule) */
+    s_expect_no_rule("flowtab4", "flow4 { dst 10.0.0.41/32", 2000);
+    assert_int_equal(s_redis_int("EXISTS fgfs:flowspec:%s", "10.0.0.41"), 0);
+    s_redis_int("DEL fgfs:ban:%s", "10.0.0.40");
+    s_expect_no_rule("flowtab4", "flow4 { dst 10.0.0.40/32; proto 17; }", 10000);
+}
+
 static bool s_exa_up(void *arg)
 {
     (void)arg;
@@ -714,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_fs_gobgpd_restart_rules_return),
         cmocka_unit_test(test_fs_manual_and_actuator_restart),
         cmocka_unit_test(test_fs_escalation_to_blackhole),
+        cmocka_unit_test(test_fs_collateral_from_normal_traffic),
         cmocka_unit_test(test_fs_exabgp),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
