@@ -154,6 +154,7 @@ static int s_print_json(const fg_config_t *cfg, const rp_result_t *r)
     fgjson_set_uint(o, "first_ms", r->first_ms, &ok);
     fgjson_set_uint(o, "last_ms", r->last_ms, &ok);
     fgjson_set_uint(o, "ongoing", r->ongoing, &ok);
+    fgjson_set_uint(o, "truncated_files", r->truncated_files, &ok);
     for (size_t i = 0; i < r->n_bans; i++)
         fgjson_append_new(bans, s_ban_json(&r->bans[i], &ok), &ok);
     fgjson_set_new(o, "bans", bans, &ok);
@@ -234,6 +235,9 @@ static int s_run_x(const fg_config_t *cfg, const rp_args_t *a, const rp_result_t
         return -1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (r->truncated_files)
+        fprintf(stderr, "floodgate: replay: warning: %llu capture(s) cut short; %s\n",
+                (unsigned long long)r->truncated_files, r->warning);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (a->max) {
         double span = (double)(r->last_ms - r->first_ms) / 1000.0;

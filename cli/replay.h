@@ -68,6 +68,8 @@ typedef struct {
     uint64_t windows;           /* windows closed (all shards) */
     uint64_t ongoing;           /* ONGOING decisions */
     uint64_t first_ms, last_ms; /* capture time of the first and last packet */
+    uint64_t truncated_files;   /* captures cut in their last packet: read up to it */
+    char warning[512];          /* the last of them, why */
     rp_ban_t *bans;             /* in the order the detector made them */
     size_t n_bans, cap_bans;
     rp_group_stats_t *groups[FG_MAX_GROUPS][2]; /* NULL: no window seen */

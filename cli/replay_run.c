@@ -437,11 +437,20 @@ int rp_run(const fg_config_t *cfg, char *const *captures, int n, const rp_opts_t
         s_src_next(s);
     }
     s_finish(&c);
-    for (int i = 0; i < n; i++)
-        if (src[i].failed) {
-            snprintf(err, errlen, "%s: %s", captures[i], src[i].err);
-            goto done;
+    for (int i = 0; i < n; i++) {
+        if (!src[i].failed)
+            continue;
+        /* a file cut in its last packet (a recorder killed, a copy in
+         * progress) is read up to there, and said so */
+        if (strstr(src[i].err, "truncated")) {
+            out->truncated_files++;
+            snprintf(out->warning, sizeof(out->warning), "%s: %s: read up to there", captures[i],
+                     src[i].err);
+            continue;
         }
+        snprintf(err, errlen, "%s: %s", captures[i], src[i].err);
+        goto done;
+    }
     if (c.failed) {
         snprintf(err, errlen, "out of memory keeping the bans");
         goto done;

@@ -203,6 +203,44 @@ static void test_replay_bad_capture(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* A capture cut in its last packet (a recorder killed mid-write) is read
+ * up to there, with a warning; the bans are those of the whole capture
+ * (its last datagram comes after the flood). */
+static void test_replay_truncated_capture(void **state)
+{
+    (void)state;
+    char *dir = hn_tmpdir("replaycut");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/cut.pcap", dir);
+    FILE *in = fopen(DIR "attack_ipfix.pcap", "rb"), *out = fopen(path, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    fseek(in, 0, SEEK_END);
+    long size = ftell(in);
+    fseek(in, 0, SEEK_SET);
+    for (long i = 0; i < size - 100; i++)
+        fputc(fgetc(in), out);
+    fclose(in);
+    fclose(out);
+    fg_config_t *cfg = s_conf();
+    char err[256];
+    rp_result_t whole, cut;
+    char *c1[] = {DIR "attack_ipfix.pcap"}, *c2[] = {path};
+    assert_int_equal(rp_run(cfg, c1, 1, NULL, &whole, err, sizeof(err)), 0);
+    assert_int_equal(rp_run(cfg, c2, 1, NULL, &cut, err, sizeof(err)), 0);
+    assert_int_equal(whole.truncated_files, 0);
+    assert_int_equal(cut.truncated_files, 1);
+    assert_non_null(strstr(cut.warning, "cut.pcap"));
+    assert_int_equal(cut.packets, whole.packets - 1);
+    assert_int_equal(cut.n_bans, whole.n_bans);
+    assert_int_equal(cut.bans[0].decided_ms, whole.bans[0].decided_ms);
+    rp_result_free(&whole);
+    rp_result_free(&cut);
+    fg_config_destroy(&cfg);
+    hn_rmdir(dir);
+    free(dir);
+}
+
 static void test_replay_quantile(void **state)
 {
     (void)state;
@@ -232,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_replay_hostile_flood_still_banned),
         cmocka_unit_test(test_replay_long_flows_spread),
         cmocka_unit_test(test_replay_bad_capture),
+        cmocka_unit_test(test_replay_truncated_capture),
         cmocka_unit_test(test_replay_quantile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
