@@ -11,11 +11,13 @@
 #include "actuator/store_int.h"
 
 /* KEYS: lease, fence counter. ARGV: id, the value we hold ("" when none),
- * lease ms. Ours: extended. Free (or held under our id by a previous run of
- * ours): taken with a new token. Another's: left. Returns the value now. */
+ * lease ms. Ours: extended. Free, held under our id by a previous run of
+ * ours, or not a lease (no expiry: written by hand, it would keep every
+ * actuator waiting forever): taken with a new token. Another's: left.
+ * Returns the value now. */
 static const char s_acquire_lua[] =
     "local v = redis.call('GET', KEYS[1])\n"
-    "if v then\n"
+    "if v and redis.call('PTTL', KEYS[1]) >= 0 then\n"
     "  if v == ARGV[2] then redis.call('PEXPIRE', KEYS[1], ARGV[3]) return v end\n"
     "  local id = string.match(v, '^(.*) %d+$')\n"
     "  if id ~= ARGV[1] then return v end\n"

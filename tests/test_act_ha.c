@@ -273,7 +273,7 @@ static void test_act_ha_fenced_write_steps_down(void **state)
     s_decide(0, "10.0.0.1");
     assert_int_equal(s_rec[0]->bans, 1);
     /* another actuator took the lease while A was frozen */
-    freeReplyObject(s_redis("SET floodgate:actuator:lease %s", "B 7"));
+    freeReplyObject(s_redis("SET floodgate:actuator:lease %s PX 60000", "B 7"));
     s_decide(0, "10.0.0.2");
     assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.2"), 0);
     assert_false(act_is_active(s_act[0]));
@@ -346,6 +346,25 @@ static void test_act_ha_release_hands_over(void **state)
     assert_string_equal(s_lease(), "B 3");
 }
 
+/* A lease written by hand without an expiry would keep every actuator
+ * waiting forever: it is not a lease, and is taken. A hand-written one with
+ * an expiry is respected until it lapses. */
+static void test_act_ha_lease_without_expiry_is_taken(void **state)
+{
+    (void)state;
+    freeReplyObject(s_redis("SET floodgate:actuator:lease %s", "junk"));
+    s_make(0);
+    assert_true(act_is_active(s_act[0]));
+    assert_string_equal(s_lease(), "A 1");
+    assert_true(s_int("PTTL %s", "floodgate:actuator:lease") > 0);
+    s_decide(0, "10.0.0.7");
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.7"), 1);
+    act_destroy(&s_act[0]);
+    freeReplyObject(s_redis("SET floodgate:actuator:lease %s PX 60000", "someone 9"));
+    s_make(1);
+    assert_false(act_is_active(s_act[1]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +374,7 @@ int main(void)
         T(test_act_ha_takeover_settles_owed_unbans_once),
         T(test_act_ha_takeover_applies_the_kept_decision),
         T(test_act_ha_release_hands_over),
+        T(test_act_ha_lease_without_expiry_is_taken),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
