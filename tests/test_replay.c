@@ -241,6 +241,33 @@ static void test_replay_truncated_capture(void **state)
     free(dir);
 }
 
+/* Three aggregator shards (hosts split by their hash, the detector
+ * merging the shards' windows) ban the same hosts at the same times with
+ * the same values as one. */
+static void test_replay_shards_same_bans(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_conf();
+    char err[256];
+    rp_result_t one, three;
+    char *c[] = {DIR "mix_v5.pcap", DIR "attack_ipfix.pcap", DIR "sflow_sampled.pcap"};
+    assert_int_equal(rp_run(cfg, c, 3, NULL, &one, err, sizeof(err)), 0);
+    cfg->aggregator.shards = 3; /* no sockets in a replay: the endpoints are not used */
+    assert_int_equal(rp_run(cfg, c, 3, NULL, &three, err, sizeof(err)), 0);
+    assert_int_equal(three.windows, 3 * one.windows);
+    assert_int_equal(one.n_bans, 3);
+    assert_int_equal(three.n_bans, one.n_bans);
+    for (size_t i = 0; i < one.n_bans; i++) {
+        assert_true(fg_addr_eq(&one.bans[i].addr, &three.bans[i].addr));
+        assert_int_equal(one.bans[i].decided_ms, three.bans[i].decided_ms);
+        assert_true(one.bans[i].value == three.bans[i].value);
+        assert_string_equal(one.bans[i].attack_type, three.bans[i].attack_type);
+    }
+    rp_result_free(&one);
+    rp_result_free(&three);
+    fg_config_destroy(&cfg);
+}
+
 static void test_replay_quantile(void **state)
 {
     (void)state;
@@ -271,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_replay_long_flows_spread),
         cmocka_unit_test(test_replay_bad_capture),
         cmocka_unit_test(test_replay_truncated_capture),
+        cmocka_unit_test(test_replay_shards_same_bans),
         cmocka_unit_test(test_replay_quantile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
