@@ -16,6 +16,7 @@
 
 #include "common/classes.h"
 #include "common/config.h"
+#include "common/decision.h"
 #include "detector/classify.h"
 #include "detector/detect.h"
 #include "tests/harness.h"
@@ -75,6 +76,13 @@ static int s_emit(const Floodgate__Decision *d, void *arg)
     s->baseline = d->baseline;
     s->prefix_bans = d->prefix_bans;
     s->normal = d->normal != NULL;
+    if (d->normal) { /* whatever the windows held, the profile keeps the codec's limits */
+        Floodgate__Decision only = FLOODGATE__DECISION__INIT;
+        const char *why = NULL;
+        only.normal = d->normal;
+        if (dec_validate(&only, &why) != 0)
+            fail_msg("the detector's profile breaks the codec's limits: %s", why);
+    }
     s->normal_windows = d->normal ? d->normal->windows : 0;
     s->normal_udp = d->normal && d->normal->n_class_share > FG_CLS_UDP
                         ? d->normal->class_share[FG_CLS_UDP]
@@ -585,6 +593,45 @@ static void test_detector_profile_learnt_in_calm_windows(void **state)
         assert_true(fabs(s_seen[i].normal_udp - 1) < 1e-3);
     }
     assert_int_equal(s_seen[2].action, FLOODGATE__ACTION__ONGOING);
+    det_destroy(&det);
+}
+
+/* Forged contributors in the calm windows (shares NaN, infinite, 7, a
+ * port over 65535, an unknown kind, 64 of them): the profile keeps its
+ * limits (checked in s_emit), counts the sane part only, and the flood
+ * that follows is banned. */
+static void test_detector_profile_forged_contributors(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    Floodgate__Contributor con[64], *cp[64];
+    win_t w;
+    uint64_t t = T0;
+    for (int i = 0; i < 10; i++, t += 1000) {
+        s_win(&w, "10.0.0.23", 1000, 8e6, 50);
+        for (int k = 0; k < 64; k++) {
+            floodgate__contributor__init(&con[k]);
+            con[k].kind = (Floodgate__ContribKind)(k % 6 == 5 ? 99 : k % 4);
+            con[k].key_lo = k % 7 == 0 ? 70000 : (uint64_t)k;
+            con[k].share = k % 5 == 0 ? NAN : k % 5 == 1 ? INFINITY : k % 5 == 2 ? 7.0 : 0.01;
+            cp[k] = &con[k];
+        }
+        con[3].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT; /* one sane: port 53 */
+        con[3].key_lo = 53;
+        con[3].share = 0.8;
+        w.hw.n_top = 64;
+        w.hw.top = cp;
+        s_deliver(det, &w, 1, t);
+    }
+    for (int i = 0; i < 2; i++, t += 1000) {
+        s_win(&w, "10.0.0.23", 80000, 1e9, 10);
+        s_src_port(&w, 123, 0.99);
+        s_deliver(det, &w, 1, t);
+    }
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
+    assert_true(s_seen[0].normal);
+    assert_true(s_seen[0].normal_sport[0] >= 0.8 - 1e-3);
     det_destroy(&det);
 }
 
@@ -1194,6 +1241,7 @@ int main(void)
         cmocka_unit_test(test_detector_window_sequence_lost),
         cmocka_unit_test(test_detector_decision_carries_top_and_type),
         cmocka_unit_test(test_detector_profile_learnt_in_calm_windows),
+        cmocka_unit_test(test_detector_profile_forged_contributors),
         cmocka_unit_test(test_detector_class_threshold_and_consecutive),
         cmocka_unit_test(test_detector_outgoing_thresholds),
         cmocka_unit_test(test_detector_hysteresis_no_flapping),

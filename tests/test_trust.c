@@ -287,8 +287,9 @@ static void test_trust_wire_overflow_found(void **state)
     assert_int_equal(dec_wire_overflow(buf, n + sizeof(cut)), -1);
 }
 
-/* Every forged decision is refused by its reason, nothing reaches Redis
- * or the backend, while a real one in between is banned. */
+/* Every forged decision is refused by its reason (a forged normal
+ * profile too), nothing reaches Redis or the backend, while a real one in
+ * between is banned. */
 static void test_trust_decisions_refused_by_reason(void **state)
 {
     (void)state;
@@ -317,6 +318,28 @@ static void test_trust_decisions_refused_by_reason(void **state)
     d = s_decision("10.0.0.13", 600);
     d.tcp_syn = &bad_syn;
     s_send(&d);
+    /* forged normal profiles (FlowSpec collateral): a share of 5, and more
+     * items than the codec allows */
+    Floodgate__Profile prof = FLOODGATE__PROFILE__INIT;
+    Floodgate__Contributor items[DEC_MAX_PROFILE_TOP + 1], *ip[DEC_MAX_PROFILE_TOP + 1];
+    for (int i = 0; i <= DEC_MAX_PROFILE_TOP; i++) {
+        floodgate__contributor__init(&items[i]);
+        items[i].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT;
+        items[i].key_lo = (uint64_t)i;
+        items[i].share = 0.01;
+        ip[i] = &items[i];
+    }
+    prof.windows = 30;
+    prof.top = ip;
+    prof.n_top = DEC_MAX_PROFILE_TOP + 1;
+    d = s_decision("10.0.0.14", 600);
+    d.normal = &prof;
+    s_send(&d);
+    items[0].share = 5;
+    prof.n_top = 1;
+    d = s_decision("10.0.0.15", 600);
+    d.normal = &prof;
+    s_send(&d);
     char long_type[100];
     memset(long_type, 'a', sizeof(long_type) - 1);
     long_type[99] = '\0';
@@ -335,10 +358,10 @@ static void test_trust_decisions_refused_by_reason(void **state)
     assert_int_equal(st.trust.decisions[TRUST_WHITELISTED], 1);
     assert_int_equal(st.trust.decisions[TRUST_BAD_ADDRESS], 1);
     assert_int_equal(st.trust.decisions[TRUST_BAN_TIME], 3);
-    assert_int_equal(st.trust.decisions[TRUST_BAD_FIELD], 4);
+    assert_int_equal(st.trust.decisions[TRUST_BAD_FIELD], 6);
     assert_int_equal(st.whitelisted, 1);
     assert_int_equal(st.bans, 1);
-    assert_int_equal(st.decisions, 11);
+    assert_int_equal(st.decisions, 13);
     redisReply *r = s_redis("KEYS floodgate:ban:*");
     assert_int_equal(r->elements, 1);
     assert_string_equal(r->element[0]->str, "floodgate:ban:10.0.0.7");
