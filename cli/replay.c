@@ -89,8 +89,11 @@ static void s_print_text(const fg_config_t *cfg, const rp_result_t *r)
            (unsigned long long)r->skipped, (unsigned long long)r->records,
            (unsigned long long)r->kept, (unsigned long long)r->malformed,
            (unsigned long long)r->windows);
-    printf("capture: %s to %s\n", s_time(r->first_ms, a, sizeof(a)),
-           s_time(r->last_ms, b, sizeof(b)));
+    if (r->packets)
+        printf("capture: %s to %s\n", s_time(r->first_ms, a, sizeof(a)),
+               s_time(r->last_ms, b, sizeof(b)));
+    else
+        printf("capture: empty (no packets)\n");
     printf("bans: %zu (ongoing decisions %llu)\n", r->n_bans, (unsigned long long)r->ongoing);
     for (size_t i = 0; i < r->n_bans; i++)
         s_print_ban(&r->bans[i], "  ");
@@ -419,10 +422,21 @@ static int s_tune(const fg_config_t *cfg, fg_config_t *tuned, rp_args_t *a)
     if (s_run_x(tuned, a, &now, &rates) != 0)
         goto out_now;
     *tuned = *cfg;
+    int seen = 0;
     for (int g = 0; g < cfg->n_groups; g++)
         for (int d = 0; d < 2; d++)
-            if (rates.groups[g][d])
+            if (rates.groups[g][d]) {
                 s_propose(rates.groups[g][d], a->margin, tuned->groups[g].th[d]);
+                seen++;
+            }
+    if (!seen) {
+        fprintf(stderr,
+                "floodgate: tune: no traffic of a monitored host in the capture "
+                "(%llu records, %llu monitored): nothing to propose\n",
+                (unsigned long long)rates.records, (unsigned long long)rates.kept);
+        rp_result_free(&rates);
+        goto out_now;
+    }
     s_print_fragment(cfg, tuned, &rates, &now, a->margin);
     if (s_run(tuned, a, &after) == 0) {
         printf("# with these thresholds: %zu bans (now %zu)\n", after.n_bans, now.n_bans);

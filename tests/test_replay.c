@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -268,6 +269,34 @@ static void test_replay_shards_same_bans(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* A capture with no packet: replay says it is empty, tune refuses to
+ * propose anything (exit status 1) instead of printing empty thresholds. */
+static void test_replay_empty_capture(void **state)
+{
+    (void)state;
+    char *dir = hn_tmpdir("replayempty");
+    char path[512], cmd[1024];
+    snprintf(path, sizeof(path), "%s/empty.pcap", dir);
+    FILE *in = fopen(DIR "attack_ipfix.pcap", "rb"), *out = fopen(path, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    for (int i = 0; i < 24; i++) /* the file header only */
+        fputc(fgetc(in), out);
+    fclose(in);
+    fclose(out);
+    snprintf(cmd, sizeof(cmd), "replay %s", path);
+    char *got = s_run_cli(cmd);
+    assert_non_null(strstr(got, "capture: empty (no packets)"));
+    assert_non_null(strstr(got, "bans: 0"));
+    free(got);
+    snprintf(cmd, sizeof(cmd), "%s/floodgate -c " CONF " tune %s >/dev/null 2>&1", hn_build_dir(),
+             path);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    hn_rmdir(dir);
+    free(dir);
+}
+
 static void test_replay_quantile(void **state)
 {
     (void)state;
@@ -299,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_replay_bad_capture),
         cmocka_unit_test(test_replay_truncated_capture),
         cmocka_unit_test(test_replay_shards_same_bans),
+        cmocka_unit_test(test_replay_empty_capture),
         cmocka_unit_test(test_replay_quantile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
