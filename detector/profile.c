@@ -42,7 +42,8 @@ static bool s_item(const Floodgate__Contributor *c, prof_item_t *out)
     }
 }
 
-/* The window's contributors, same (kind, key) summed. Returns the count. */
+/* The window's contributors, sources of one prefix summed. Returns the
+ * count. */
 static int s_window(const Floodgate__HostWindow *hw, prof_item_t *out)
 {
     int n = 0;
@@ -50,9 +51,10 @@ static int s_window(const Floodgate__HostWindow *hw, prof_item_t *out)
         prof_item_t it;
         if (!hw->top[i] || !s_item(hw->top[i], &it) || !isfinite(it.share) || it.share <= 0)
             continue;
-        int k = 0;
-        while (k < n && !(out[k].kind == it.kind && out[k].key == it.key))
-            k++;
+        int k = n; /* a shard lists a port or protocol once: only sources share a /24 */
+        if (it.kind == PROF_SRC4 || it.kind == PROF_SRC6)
+            for (k = 0; k < n && !(out[k].kind == it.kind && out[k].key == it.key); k++)
+                ;
         if (k == n)
             out[n++] = it;
         else
