@@ -63,7 +63,7 @@ HARNESS   := $(B)/tests/harness.o
 
 .SECONDARY:
 
-.PHONY: all deps test unit e2e run demo clean fmt bench man install deploy-check multihost image compose-test fuzz fuzz-smoke bench-decode bench-bgp
+.PHONY: all deps test unit e2e run demo clean fmt bench bench-build man install deploy-check multihost image compose-test fuzz fuzz-smoke bench-decode bench-bgp
 all: $(BINS)
 
 deps:
@@ -100,9 +100,18 @@ $(B)/floodgate: $(B)/cli/main.o $(ALL_LIBS)
 
 # Benchmarks (not part of `make test`; results in bench/RESULTS.md).
 BENCH_BINS := $(patsubst bench/bench_%.c,$(B)/floodgate-bench-%,$(wildcard bench/bench_*.c))
-bench: $(BINS) $(BENCH_BINS)
-$(B)/floodgate-bench-%: $(B)/bench/bench_%.o $(HARNESS) $(ALL_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS) $(LINK_LIBS) $(LDLIBS_ALL) -lcmocka
+BENCH_LIB := $(B)/bench/benchlib.o
+# `make bench`: the whole pipeline against FastNetMon (short: 4 s per run,
+# about 6 minutes in all; BENCH_SECONDS / BENCH_TRIALS for a longer one).
+# `make bench-build` only builds the benchmark binaries.
+BENCH_SECONDS ?= 4
+BENCH_TRIALS ?= 10
+bench: bench-build
+	FG_BUILD=$(B) $(B)/floodgate-bench-pipeline --matrix --seconds $(BENCH_SECONDS) --fastnetmon
+	bench/latency_vs_fastnetmon.sh $(B) $(BENCH_TRIALS)
+bench-build: $(BINS) $(BENCH_BINS) $(B)/floodgate-flowgen
+$(B)/floodgate-bench-%: $(B)/bench/bench_%.o $(BENCH_LIB) $(HARNESS) $(ALL_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BENCH_LIB) $(HARNESS) $(LINK_LIBS) $(LDLIBS_ALL) -lcmocka
 
 # make bench-decode [BENCH_DECODE_ARGS="--fastnetmon --sock-seconds 10 --rate 300000"]
 BENCH_DECODE_ARGS ?= --fastnetmon

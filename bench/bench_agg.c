@@ -1,6 +1,8 @@
 /* bench_agg: aggregator memory per host and CPU per window, 1 M active hosts.
  *
  *   floodgate-bench-agg [HOSTS [WINDOWS]]     (default 1000000 hosts, 10 windows)
+ *   floodgate-bench-agg --mix HOSTS [WINDOWS] (phase 4 alone, HOSTS distinct
+ *                                               hosts, max_hosts 2 x HOSTS)
  *
  * One shard context (agg_t, no sockets) with max_hosts = HOSTS and a 100 ms
  * tick. Every window, every host gets one record (so all HOSTS are active);
@@ -128,12 +130,12 @@ static void s_report(const char *name, const phase_t *p)
            p->windows);
 }
 
-#define MIX_HOSTS 65536
+#define MIX_HOSTS 65536 /* default; --mix HOSTS */
 #define MIX_BATCH 1000
 #define MIX_PER_WINDOW 200 /* batches per 100 ms window */
 
 /* Phase 4: distinct flows lasting 0-60 s through agg_ingest. */
-static void s_mix(const fg_config_t *cfg, int windows)
+static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
 {
     static const uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
     size_t nb = (size_t)windows * MIX_PER_WINDOW;
@@ -150,7 +152,7 @@ static void s_mix(const fg_config_t *cfg, int windows)
         uint64_t t = now + (b / MIX_PER_WINDOW) * 100;
         for (int i = 0; i < MIX_BATCH; i++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            r.host = fg_addr_from_v4(0x0a000000u | (uint32_t)(x % MIX_HOSTS));
+            r.host = fg_addr_from_v4(0x0a000000u | (uint32_t)(x % hosts));
             r.peer = fg_addr_from_v4((uint32_t)(x >> 32));
             r.sport = (uint16_t)(x >> 20);
             r.dport = 443;
@@ -171,9 +173,9 @@ static void s_mix(const fg_config_t *cfg, int windows)
         agg_close_window(agg, now, &l);
         us += s_us() - t0;
     }
-    printf("mix (issue 14: distinct flows of 0-60 s, %d hosts, through agg_ingest): "
+    printf("mix (issue 14: distinct flows of 0-60 s, %u hosts, through agg_ingest): "
            "%.2f M records/s including window closes (%d windows of %d records)\n",
-           MIX_HOSTS, (double)nb * MIX_BATCH / (double)us, windows, MIX_PER_WINDOW * MIX_BATCH);
+           hosts, (double)nb * MIX_BATCH / (double)us, windows, MIX_PER_WINDOW * MIX_BATCH);
     for (size_t b = 0; b < nb; b++)
         free(buf[b]);
     free(buf);
@@ -219,6 +221,15 @@ static void s_table_flood(uint32_t n)
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && !strcmp(argv[1], "--mix")) {
+        uint32_t hosts = (uint32_t)strtoul(argv[2], NULL, 10);
+        fg_config_t *mc = hosts ? s_config(2 * hosts) : NULL;
+        if (!mc || hosts > 0x1000000u)
+            return 2;
+        s_mix(mc, argc > 3 ? atoi(argv[3]) : 50, hosts);
+        fg_config_destroy(&mc);
+        return 0;
+    }
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
     int windows = argc > 2 ? atoi(argv[2]) : 10;
     fg_config_t *cfg = s_config(n);
@@ -258,7 +269,7 @@ int main(int argc, char **argv)
     printf("%zu hosts tracked, ", agg_hosts_tracked(agg));
     s_report("1000 of them active", &p4);
     agg_destroy(&agg);
-    s_mix(cfg, 50);
+    s_mix(cfg, 50, MIX_HOSTS);
     s_table_flood(n);
     fg_config_destroy(&cfg);
     free(addr);
