@@ -209,7 +209,7 @@ uint64_t bl_send(int p, const int *ports, int n_ports, double seconds, double ra
     int sb = 8 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb));
     uint64_t sent = 0;
-    uint32_t seq = 0;
+    uint32_t seq[BL_MAX_PORTS] = {0}; /* each port its own stream, templates included */
     double t0 = bl_wall_now();
     for (;;) {
         double now = bl_wall_now();
@@ -221,12 +221,14 @@ uint64_t bl_send(int p, const int *ports, int n_ports, double seconds, double ra
         }
         int per = 0;
         for (int i = 0; i < B; i++) {
-            per = bl_make(p, &w[i], seq++);
+            per = bl_make(p, &w[i], seq[i % n_ports] + (uint32_t)(i / n_ports));
             iov[i] = (struct iovec){w[i].b, w[i].n};
             mm[i].msg_hdr = (struct msghdr){.msg_name = &to[i % n_ports], .msg_namelen = sizeof(to[0]),
                                             .msg_iov = &iov[i], .msg_iovlen = 1};
         }
         int n = sendmmsg(fd, mm, B, 0);
+        for (int i = 0; i < n; i++) /* what was not sent is built again */
+            seq[i % n_ports]++;
         if (n > 0)
             sent += (uint64_t)n * (uint64_t)per;
     }
