@@ -3,8 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A slot: the key's low 32 bits (its tag) << 32 | (1 + entry index); 0 =
+ * empty. The tag settles most probes and gives a slot's home without
+ * reading the pool, whose entries are scattered cache misses. */
 struct lf {
-    uint32_t *slots; /* 1 + entry index, 0 = empty */
+    uint64_t *slots;
     uint64_t mask;
     lf_entry_t *pool;
     uint32_t n, max, top, free_head; /* free list threaded through host */
@@ -39,20 +42,26 @@ void lf_destroy(lf_t **self_p)
     *self_p = NULL;
 }
 
+static uint64_t s_tag(uint64_t key)
+{
+    return key << 32;
+}
+
 /* The slot holding key, or the empty slot where it would go. */
 static uint64_t s_probe(const lf_t *self, uint64_t key)
 {
+    uint64_t tag = s_tag(key);
     for (uint64_t i = key & self->mask;; i = (i + 1) & self->mask) {
-        uint32_t s = self->slots[i];
-        if (s == 0 || self->pool[s - 1].key == key)
+        uint64_t s = self->slots[i];
+        if (s == 0 || ((s & 0xffffffff00000000ULL) == tag && self->pool[(uint32_t)s - 1].key == key))
             return i;
     }
 }
 
 int64_t lf_find(const lf_t *self, uint64_t key)
 {
-    uint32_t s = self->slots[s_probe(self, key)];
-    return s ? (int64_t)s - 1 : -1;
+    uint64_t s = self->slots[s_probe(self, key)];
+    return s ? (int64_t)(uint32_t)s - 1 : -1;
 }
 
 int64_t lf_insert(lf_t *self, uint64_t key)
@@ -66,7 +75,7 @@ int64_t lf_insert(lf_t *self, uint64_t key)
     } else {
         idx = self->top++;
     }
-    self->slots[s_probe(self, key)] = idx + 1;
+    self->slots[s_probe(self, key)] = s_tag(key) | (idx + 1);
     memset(&self->pool[idx], 0, sizeof(self->pool[idx]));
     self->pool[idx].key = key;
     self->n++;
@@ -82,7 +91,7 @@ void lf_remove(lf_t *self, uint32_t i)
 {
     uint64_t hole = s_probe(self, self->pool[i].key);
     for (uint64_t j = (hole + 1) & self->mask; self->slots[j]; j = (j + 1) & self->mask) {
-        uint64_t home = self->pool[self->slots[j] - 1].key & self->mask;
+        uint64_t home = (self->slots[j] >> 32) & self->mask; /* the tag's low bits */
         if (((j - home) & self->mask) >= ((j - hole) & self->mask)) {
             self->slots[hole] = self->slots[j];
             hole = j;

@@ -5,9 +5,11 @@
  * record replaces it, or until the duration (plus a grace) has passed. This
  * table finds a flow's previous record by a 64-bit hash of (host,
  * direction, peer, protocol, ports): open addressing with linear probing and
- * backward-shift deletion over 4-byte slots, entries in a dense pool with a
- * free list so that an entry's index stays valid while it is held. 32 bytes
- * per flow plus two slots. Leaf module: no logging. */
+ * backward-shift deletion over 8-byte slots (a 32-bit tag of the key and
+ * the entry's index, so a probe reads the pool only on a tag match), entries
+ * in a dense pool with a free list so that an entry's index stays valid
+ * while it is held. 32 bytes per flow plus two slots. Leaf module: no
+ * logging. */
 #ifndef FG_LFLOW_H
 #define FG_LFLOW_H
 

@@ -176,6 +176,12 @@ static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
     printf("mix (issue 14: distinct flows of 0-60 s, %u hosts, through agg_ingest): "
            "%.2f M records/s including window closes (%d windows of %d records)\n",
            hosts, (double)nb * MIX_BATCH / (double)us, windows, MIX_PER_WINDOW * MIX_BATCH);
+    const agg_stats_t *st = agg_stats(agg);
+    printf("  long records held %llu, refused (table of held flows full: counted on arrival) "
+           "%llu, late %llu; flows held at the end %llu; RSS %.0f MiB\n",
+           (unsigned long long)st->spread, (unsigned long long)st->spread_refused,
+           (unsigned long long)st->spread_late, (unsigned long long)st->long_flows,
+           (double)s_rss_kb() / 1024);
     for (size_t b = 0; b < nb; b++)
         free(buf[b]);
     free(buf);
