@@ -326,12 +326,16 @@ static int s_ban(act_t *self, pending_t *p)
     if (b->ban_time == 0)
         b->ban_time = s_group_ban_time(self, b->hostgroup);
     uint64_t now = fg_now_ms();
-    if (s_history(self, b, now, &last) != 0)
+    if (s_history(self, b, now, &last) != 0) {
+        trust_budget_return(self->trust);
         return 1;
+    }
     b->ban_count = last + 1;
     ban_set_times(b, now);
-    if (store_write_ban(self->store, b, "ban", now) < 0)
+    if (store_write_ban(self->store, b, "ban", now) < 0) {
+        trust_budget_return(self->trust); /* not made: announced (and taken) again or dropped */
         return act_redis_failed(self, "ban");
+    }
     self->st.bans++;
     ban_t *k = act_remember(self, b);
     if (!k)

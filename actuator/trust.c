@@ -137,6 +137,12 @@ bool trust_budget_take(trust_t *self, uint64_t now_ms)
     return true;
 }
 
+void trust_budget_return(trust_t *self)
+{
+    if (self->ring_count > 0)
+        self->ring_count--;
+}
+
 /* Log this line? Once per (what, ip) per TRUST_LOG_MS, TRUST_LOG_BURST per
  * 10 s in all. */
 static bool s_may_log(trust_t *self, const char *what, const char *ip)

@@ -86,6 +86,11 @@ trust_reason_t trust_check_decision(const trust_t *self, const Floodgate__Decisi
  * (the first refusal of a window is logged at warn). */
 bool trust_budget_take(trust_t *self, uint64_t now_ms);
 
+/* Give back the ban taken last (its key was not written: Redis refused or
+ * failed), so a retry, or the provisional announce that follows, does not
+ * spend the budget a second time for one ban. */
+void trust_budget_return(trust_t *self);
+
 /* Count a refusal (of a decision when key is false, of a ban key when
  * true) and log it once per address (rate-limited). detail: a short
  * key=value text for the log, or NULL. */

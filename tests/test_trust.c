@@ -168,6 +168,7 @@ static int s_setup(void **state)
 {
     (void)state;
     char path[512], text[1024], err[512];
+    s_cmd("CONFIG SET min-replicas-to-write 0"); /* a failed test may have left it */
     s_cmd("FLUSHALL");
     snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
     snprintf(text, sizeof(text),
@@ -536,6 +537,40 @@ static void test_trust_new_bans_budget(void **state)
     assert_true(s_told("10.0.6.1"));
 }
 
+/* Redis refusing writes (NOREPLICAS): the ban whose key write was refused
+ * is announced at once and written later; that costs one ban of the
+ * budget, not two, so a second victim within the budget is still banned. */
+static bool s_both_written(void *arg)
+{
+    (void)arg;
+    act_tick(s_act);
+    return s_banned("10.0.4.1") && s_banned("10.0.4.2");
+}
+
+static void test_trust_budget_once_per_refused_write(void **state)
+{
+    (void)state;
+    s_cfg->actuator.new_bans_max = 2;
+    s_make();
+    s_cmd("CONFIG SET min-replicas-to-write 1");
+    Floodgate__Decision d = s_decision("10.0.4.1", 600);
+    s_send(&d);
+    d = s_decision("10.0.4.2", 600);
+    s_send(&d);
+    assert_true(s_told("10.0.4.1"));
+    assert_true(s_told("10.0.4.2")); /* announced: the budget had room for it */
+    assert_int_equal(s_stats().trust.decisions[TRUST_BAN_RATE], 0);
+    d = s_decision("10.0.4.3", 600); /* a third is over the budget */
+    s_send(&d);
+    assert_false(s_told("10.0.4.3"));
+    s_cmd("CONFIG SET min-replicas-to-write 0");
+    assert_true(hn_wait_until(s_both_written, NULL, 10000));
+    act_stats_t st = s_stats();
+    assert_int_equal(st.bans, 2);
+    assert_int_equal(st.trust.decisions[TRUST_BAN_RATE], 1);
+    assert_false(s_banned("10.0.4.3"));
+}
+
 /* max_bans counts detector bans: manual bans neither count nor are
  * refused by it. */
 static void test_trust_max_bans_leaves_manual_bans(void **state)
@@ -636,6 +671,7 @@ int main(void)
         T(test_trust_forced_ban_and_startup_checks),
         T(test_trust_permanent_only_when_allowed),
         T(test_trust_new_bans_budget),
+        T(test_trust_budget_once_per_refused_write),
         T(test_trust_max_bans_leaves_manual_bans),
         T(test_trust_persisted_key_gets_ttl_again),
         T(test_trust_reload_lifts_newly_whitelisted),
