@@ -62,6 +62,26 @@ static int s_set_communities(void *root, void *target, const zpl_key_t *k, const
     return 0;
 }
 
+/* public_key: the actuators' public keys, one for all or one per connect. */
+static int s_add_key(void *arg, const char *item, const char **why)
+{
+    act_config_t *c = arg;
+    if (c->n_public_key >= ACT_MAX_CONNECT) {
+        *why = "too many keys (one, or one per actuator/connect endpoint)";
+        return -1;
+    }
+    snprintf(c->public_key[c->n_public_key++], FG_ENDPOINT_MAX, "%s", item);
+    return 0;
+}
+
+static int s_set_keys(void *root, void *target, const zpl_key_t *k, const char *val,
+                      const char **why)
+{
+    (void)root;
+    (void)k;
+    return zpl_each_item(val, s_add_key, target, why);
+}
+
 /* clang-format off */
 #define F(field) offsetof(act_config_t, field)
 #define SZ(field) sizeof(((act_config_t *)0)->field)
@@ -72,7 +92,7 @@ static int s_set_communities(void *root, void *target, const zpl_key_t *k, const
 #define BOOL(key, d) {.name = #key, .kind = ZPL_BOOL, .off = F(key), .def = d}
 #define BOOL_R(key, d) {.name = #key, .kind = ZPL_BOOL, .off = F(key), .def = d, .restart = true}
 static const zpl_key_t s_keys[] = {
-    STR_R(bind, ZPL_ZMQ, "tcp://*:5570"),
+    STR_R(bind, ZPL_ZMQ, "tcp://127.0.0.1:5570"),
     {.name = "connect", .kind = ZPL_ZMQ_LIST, .off = F(connect), .size = FG_ENDPOINT_MAX,
      .count_off = F(n_connect), .max_items = ACT_MAX_CONNECT, .def = "tcp://127.0.0.1:5570",
      .list = true, .restart = true},
@@ -116,13 +136,28 @@ static const zpl_key_t s_keys[] = {
     INT(flowspec_max_rules, "2000", 1, 1000000),
     STR_R(id, ZPL_STRING, ""),
     INT_R(lease_ms, "1500", 300, 60000),
+    STR_R(cert, ZPL_STRING, "/etc/floodgate/keys/actuator.key_secret"),
+    {.name = "public_key", .kind = ZPL_CUSTOM, .parse = s_set_keys, .off = F(public_key), .size = FG_ENDPOINT_MAX,
+     .count_off = F(n_public_key), .max_items = ACT_MAX_CONNECT, .def = "/etc/floodgate/keys/actuator.key",
+     .list = true, .counted = true, .restart = true},
+    STR_R(allowed_keys, ZPL_STRING, "/etc/floodgate/keys/actuator.allowed"),
 };
 /* clang-format on */
 
 static int s_finish(void *root, char *why, size_t whylen)
 {
     const fg_config_t *cfg = root;
-    const act_config_t *c = &cfg->actuator;
+    act_config_t *c = &((fg_config_t *)root)->actuator;
+    if (c->n_public_key == 1) /* one key pair for every actuator */
+        for (int i = 1; i < c->n_connect; i++)
+            strcpy(c->public_key[i], c->public_key[0]);
+    else if (c->n_public_key != c->n_connect && cfg->curve.enable) {
+        snprintf(why, whylen,
+                 "actuator/public_key lists %d keys for %d connect endpoints (give one for all, "
+                 "or one per endpoint)",
+                 c->n_public_key, c->n_connect);
+        return -1;
+    }
     if (!c->allow_short_prefixes && (c->prefix_len_v4 < 32 || c->prefix_len_v6 < 128)) {
         snprintf(why, whylen,
                  "actuator/prefix_len_v4 = %d, prefix_len_v6 = %d: shorter than a host route "

@@ -56,6 +56,13 @@ typedef struct {
     int flowspec_max_rules;        /* rules in force in total */
     char id[96];               /* this actuator's name in the lease; "": <hostname>/<bind> */
     int lease_ms;              /* the active actuator's lease; a standby takes over after it */
+    /* Curve (curve/enable): its certificate (secret file), the public key
+     * of each actuator for the detectors (one for all, or one per connect),
+     * the directory of the keys allowed to send. */
+    char cert[PATH_MAX];
+    char public_key[ACT_MAX_CONNECT][FG_ENDPOINT_MAX];
+    int n_public_key;
+    char allowed_keys[PATH_MAX];
 } act_config_t;
 
 /* The section "actuator" (checked once the whole file is read by

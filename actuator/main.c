@@ -62,15 +62,20 @@ static void s_add_backends(act_t *act, const fg_config_t *cfg)
     }
 }
 
-/* Read what waits on the socket, at most ACT_BATCH messages. */
-static void s_read_decisions(act_t *act, void *pull)
+/* Read what waits on the socket, at most ACT_BATCH messages. Oversized ones
+ * are counted by zsec; act_message counts the malformed. */
+static void s_read_decisions(act_t *act, zsec_t *zs, zsock_t *pull)
 {
+    static fg_ratelimit_t rl;
     zmq_msg_t msg;
     for (int i = 0; i < ACT_BATCH; i++) {
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, pull, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
+        int rc = zsec_recv(zs, pull, &msg);
+        if (rc < 0)
             return;
+        if (rc > 0) {
+            fg_log_rl(&rl, 10000, FG_LOG_WARN, "event=decision_refused reason=oversized "
+                      "max_bytes=%zu", zsec_max_msg(zs, ZSEC_ACT_PULL));
+            continue;
         }
         act_message(act, zmq_msg_data(&msg), zmq_msg_size(&msg));
         zmq_msg_close(&msg);
@@ -99,20 +104,23 @@ static void s_reload(fg_config_t *cfg, act_t *act)
     memcpy(cfg->actuator.notify_script, script, sizeof(script));
 }
 
-static void s_loop(act_t *act, void *pull, fg_metrics_t *metrics, fg_config_t *cfg)
+static void s_loop(act_t *act, zsec_t *zs, zsock_t *pull, fg_metrics_t *metrics,
+                   fg_config_t *cfg)
 {
     uint64_t next_stats = fg_mono_ms() + ACT_STATS_MS;
     while (!fg_stop) {
         int sub = act_sub_fd(act);
-        zmq_pollitem_t items[2] = {{pull, 0, ZMQ_POLLIN, 0}, {NULL, sub, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[2] = {{zsock_resolve(pull), 0, ZMQ_POLLIN, 0},
+                                   {NULL, sub, ZMQ_POLLIN, 0}};
         int rc = zmq_poll(items, sub >= 0 ? 2 : 1, act_busy(act) ? ACT_BUSY_POLL_MS : ACT_POLL_MS);
         if (rc < 0 && zmq_errno() != EINTR)
             fg_die(1, "event=poll_failed err=\"%s\"", zmq_strerror(zmq_errno()));
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
-            s_read_decisions(act, pull);
+            s_read_decisions(act, zs, pull);
         if (rc > 0 && sub >= 0 && (items[1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             act_sub_ready(act);
         act_tick(act);
+        zsec_tick(zs);
         fg_metrics_tick(metrics);
         if (fg_dump_stats || fg_mono_ms() >= next_stats) {
             fg_dump_stats = 0;
@@ -137,15 +145,16 @@ int main(int argc, char **argv)
         fg_die(1, "event=start_failed reason=out_of_memory");
     s_add_backends(act, cfg);
 
-    zsock_t *pull = zsock_new(ZMQ_PULL);
-    if (!pull || zsock_bind(pull, "%s", cfg->actuator.bind) < 0)
-        fg_die(1, "event=start_failed reason=bind endpoint=%s err=\"%s\"", cfg->actuator.bind,
-               zmq_strerror(zmq_errno()));
-    fg_info("event=start bind=%s config=%s", cfg->actuator.bind, args.config_path);
+    zsec_t *zs = fg_daemon_zsec(cfg, cfg->actuator.cert, cfg->actuator.allowed_keys);
+    zsock_t *pull = fg_daemon_bind(zs, ZSEC_ACT_PULL, cfg->actuator.bind);
+    fg_info("event=start bind=%s curve=%d config=%s", cfg->actuator.bind, zsec_curve(zs),
+            args.config_path);
 
     act_start(act); /* Redis down is not fatal: act_tick retries */
     fg_metrics_t *metrics = act_metrics_start(cfg, act);
-    s_loop(act, zsock_resolve(pull), metrics, cfg);
+    if (zsec_metrics(zs, metrics) != 0)
+        fg_die(1, "event=start_failed reason=out_of_memory");
+    s_loop(act, zs, pull, metrics, cfg);
     fg_metrics_destroy(&metrics);
 
     fg_info("event=stop");
@@ -153,7 +162,7 @@ int main(int argc, char **argv)
     act_log_stats(act);
     act_wait_backends(act, ACT_SHUTDOWN_WAIT_MS);
     act_destroy(&act);
-    zsock_destroy(&pull);
+    zsec_destroy(&zs);
     fg_config_destroy(&cfg);
     return 0;
 }

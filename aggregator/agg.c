@@ -226,8 +226,13 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
         return -1;
     }
     self->st.batches++;
-    if (m->shard != self->shard)
-        self->st.misrouted++;
+    if (m->shard != self->shard || m->shards != (uint32_t)self->cfg->aggregator.shards) {
+        /* Another shard's hosts (or another shard count's hashing): using
+         * them would count hosts this shard does not own. */
+        self->st.refused_shard++;
+        floodgate__flow_batch__free_unpacked(m, NULL);
+        return -1;
+    }
     s_track_seq(self, m->collector_id, m->seq);
 
     fg_addr_t ex[FB_MAX_EXPORTERS];
@@ -523,7 +528,7 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
 {
     const agg_stats_t *s = &self->st;
     snprintf(buf, len,
-             "batches=%" PRIu64 " malformed=%" PRIu64 " batches_lost=%" PRIu64 " misrouted=%" PRIu64
+             "batches=%" PRIu64 " malformed=%" PRIu64 " batches_lost=%" PRIu64 " wrong_shard=%" PRIu64
              " collector_resets=%" PRIu64 " collectors_untracked=%" PRIu64 " records=%" PRIu64
              " unmonitored=%" PRIu64 " stale=%" PRIu64 " folded=%" PRIu64 " future=%" PRIu64
              " clipped=%" PRIu64 " hosts_tracked=%zu hosts_refused=%" PRIu64
@@ -533,7 +538,7 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
              " spread_bounded=%" PRIu64 " spread_refused=%" PRIu64 " spread_renewed=%" PRIu64
              " long_flows=%zu"
              " bad_times=%" PRIu64,
-             s->batches, s->malformed, s->batches_lost, s->misrouted, s->collector_resets,
+             s->batches, s->malformed, s->batches_lost, s->refused_shard, s->collector_resets,
              s->collectors_untracked, s->records, s->unmonitored, s->stale, s->folded, s->future,
              s->clipped, ht_size(self->ht), s->hosts_refused, s->hosts_evicted, s->hosts_removed,
              s->watched, s->watch_refused, s->windows, s->last_hosts_published, s->window_us,

@@ -20,7 +20,7 @@ typedef struct {
     uint64_t batches;          /* FlowBatch messages received */
     uint64_t malformed;        /* messages that did not unpack */
     uint64_t batches_lost;     /* sequence gaps, summed over collectors */
-    uint64_t misrouted;        /* batches meant for another shard (still counted) */
+    uint64_t refused_shard;    /* batches of another shard or shard count (refused) */
     uint64_t collector_resets; /* a collector's sequence went back (restart) */
     uint64_t collectors_untracked; /* too many collectors to track sequences */
     uint64_t records;          /* records received */
@@ -57,8 +57,9 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard);
 void agg_destroy(agg_t **self_p);
 
 /* Take one FlowBatch message: check its sequence, add its records. Returns
- * 0, or -1 when the bytes are not a valid FlowBatch (counted as malformed,
- * nothing added). */
+ * 0, or -1 when the bytes are not a valid FlowBatch (counted as malformed)
+ * or are a batch for another shard or shard count (counted as
+ * refused_shard); nothing is added then. */
 int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
 
 /* Add one record to its host's window; exporter is the exporter's

@@ -7,6 +7,26 @@
 
 #include "common/config.h"
 
+/* A list of file paths (public_key): one for every shard, or one per shard. */
+static int s_add_path(void *arg, const char *item, const char **why)
+{
+    agg_config_t *c = arg;
+    if (c->n_public_key >= FG_MAX_SHARDS) {
+        *why = "too many paths (one, or one per shard)";
+        return -1;
+    }
+    snprintf(c->public_key[c->n_public_key++], FG_ENDPOINT_MAX, "%s", item);
+    return 0;
+}
+
+static int s_set_paths(void *root, void *target, const zpl_key_t *k, const char *val,
+                       const char **why)
+{
+    (void)root;
+    (void)k;
+    return zpl_each_item(val, s_add_path, target, why);
+}
+
 /* clang-format off */
 #define F(field) offsetof(agg_config_t, field)
 #define SZ(field) sizeof(((agg_config_t *)0)->field)
@@ -19,8 +39,8 @@
      .count_off = F(n_##key), .max_items = FG_MAX_SHARDS, .def = d, .list = true, .restart = true}
 static const zpl_key_t s_keys[] = {
     INT_R(shards, "1", 1, FG_MAX_SHARDS),
-    ZMQ_R(pull_bind, "tcp://*:5550"),
-    ZMQ_R(pub_bind, "tcp://*:5560"),
+    ZMQ_R(pull_bind, "tcp://127.0.0.1:5550"),
+    ZMQ_R(pub_bind, "tcp://127.0.0.1:5560"),
     ZMQS(pull_connect, "tcp://127.0.0.1:5550"),
     ZMQS(pub_connect, "tcp://127.0.0.1:5560"),
     INT_R(tick_ms, "200", 100, 1000),
@@ -32,6 +52,10 @@ static const zpl_key_t s_keys[] = {
     {.name = "rate_ceiling_pps", .kind = ZPL_DOUBLE, .off = F(ceiling_pps), .def = "150000000", .min = 0, .max = 1e12},
     {.name = "rate_ceiling_mbps", .kind = ZPL_DOUBLE, .off = F(ceiling_mbps), .def = "100000", .min = 0, .max = 1e9},
     {.restart = true, .name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = SZ(metrics_listen), .def = "127.0.0.1:9560"},
+    {.restart = true, .name = "cert", .kind = ZPL_STRING, .off = F(cert), .size = SZ(cert), .def = "/etc/floodgate/keys/aggregator.key_secret"},
+    {.restart = true, .name = "public_key", .kind = ZPL_CUSTOM, .parse = s_set_paths, .off = F(public_key), .size = FG_ENDPOINT_MAX,
+     .count_off = F(n_public_key), .max_items = FG_MAX_SHARDS, .def = "/etc/floodgate/keys/aggregator.key", .list = true, .counted = true},
+    {.restart = true, .name = "allowed_keys", .kind = ZPL_STRING, .off = F(allowed_keys), .size = SZ(allowed_keys), .def = "/etc/floodgate/keys/aggregator.allowed"},
 };
 /* clang-format on */
 
@@ -66,6 +90,14 @@ static int s_finish(void *root, char *why, size_t whylen)
             0 ||
         s_per_shard(c->pub_connect, &c->n_pub_connect, c->shards, "pub_connect", why, whylen))
         return -1;
+    if (c->n_public_key == 1) /* one key pair for every shard */
+        for (int s = 1; s < c->shards; s++)
+            strcpy(c->public_key[s], c->public_key[0]);
+    else if (c->n_public_key != c->shards && ((fg_config_t *)root)->curve.enable) {
+        snprintf(why, whylen, "aggregator/public_key lists %d keys for %d shards (give one for "
+                              "all, or one per shard)", c->n_public_key, c->shards);
+        return -1;
+    }
     char tmp[FG_ENDPOINT_MAX];
     if (fg_endpoint_offset(c->pull_bind, c->shards - 1, tmp, sizeof(tmp)) != 0 ||
         fg_endpoint_offset(c->pub_bind, c->shards - 1, tmp, sizeof(tmp)) != 0) {

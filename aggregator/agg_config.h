@@ -3,6 +3,8 @@
 #ifndef FG_AGG_CONFIG_H
 #define FG_AGG_CONFIG_H
 
+#include <limits.h>
+
 #include "common/cfgbase.h"
 
 typedef struct {
@@ -23,6 +25,13 @@ typedef struct {
     double ceiling_pps;  /* per record; 0 = none */
     double ceiling_mbps; /* per record; 0 = none */
     char metrics_listen[FG_ENDPOINT_MAX]; /* shard i: port + i; "" = off */
+    /* Curve (curve/enable): the shards' certificate (secret file), their
+     * public key for the clients (one per shard once loaded), the directory
+     * of the clients' public keys they accept. */
+    char cert[PATH_MAX];
+    char public_key[FG_MAX_SHARDS][FG_ENDPOINT_MAX];
+    int n_public_key;
+    char allowed_keys[PATH_MAX];
 } agg_config_t;
 
 /* The section "aggregator" (checked once the whole file is read by

@@ -13,13 +13,12 @@
 
 #define AGG_DRAIN_MAX 256        /* messages taken per poll wake-up */
 #define AGG_STATS_MS 60000
-#define AGG_RCVHWM 10000
-#define AGG_SNDHWM 1000
 #define AGG_EVICT_QUIET_MS 10000 /* no eviction for this long: eviction stopped */
 
 typedef struct {
     agg_t *agg;
-    zsock_t *pull, *pub;
+    zsec_t *zs;
+    zsock_t *pull, *pub; /* the zsec's */
     uint32_t shard;
     uint64_t publish_failed;
     fg_ratelimit_t rl_malformed, rl_publish;
@@ -32,25 +31,14 @@ typedef struct {
     uint64_t evicted_seen, evicted_at_start, last_evict_ms;
 } agg_daemon_t;
 
-static zsock_t *s_bind(int type, const char *base, int shard, int hwm)
+static zsock_t *s_bind(zsec_t *zs, zsec_role_t role, const char *base, int shard)
 {
     char ep[FG_ENDPOINT_MAX];
     if (fg_endpoint_offset(base, shard, ep, sizeof(ep)) != 0)
         fg_die(1, "event=bind_failed endpoint=%s reason=\"no numeric port\"", base);
-    zsock_t *s = zsock_new(type);
-    if (!s)
-        fg_die(1, "event=socket_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
-    if (type == ZMQ_PULL)
-        zsock_set_rcvhwm(s, hwm);
-    else
-        zsock_set_sndhwm(s, hwm);
-    zsock_set_linger(s, 0);
-    if (zsock_bind(s, "%s", ep) < 0) {
-        int err = zmq_errno();
-        zsock_destroy(&s);
-        fg_die(1, "event=bind_failed endpoint=%s reason=\"%s\"", ep, zmq_strerror(err));
-    }
-    fg_info("event=bind socket=%s endpoint=%s", type == ZMQ_PULL ? "pull" : "pub", ep);
+    zsock_t *s = fg_daemon_bind(zs, role, ep);
+    fg_info("event=bind socket=%s endpoint=%s curve=%d", role == ZSEC_AGG_PULL ? "pull" : "pub",
+            ep, zsec_curve(zs));
     return s;
 }
 
@@ -64,18 +52,26 @@ static void s_dump_stats(agg_daemon_t *d)
 /* Take what the PULL socket holds, up to AGG_DRAIN_MAX messages. */
 static void s_drain(agg_daemon_t *d)
 {
-    void *sock = zsock_resolve(d->pull);
     for (int i = 0; i < AGG_DRAIN_MAX; i++) {
         zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
+        int rc = zsec_recv(d->zs, d->pull, &msg);
+        if (rc < 0)
             return;
+        if (rc > 0) {
+            fg_log_rl(&d->rl_malformed, 10000, FG_LOG_WARN, "event=batch_refused reason=oversized "
+                      "max_bytes=%zu", zsec_max_msg(d->zs, ZSEC_AGG_PULL));
+            continue;
         }
-        if (agg_ingest(d->agg, zmq_msg_data(&msg), zmq_msg_size(&msg), fg_now_ms()) != 0)
+        const agg_stats_t *st = agg_stats(d->agg);
+        uint64_t wrong = st->refused_shard;
+        if (agg_ingest(d->agg, zmq_msg_data(&msg), zmq_msg_size(&msg), fg_now_ms()) != 0) {
+            bool shard = st->refused_shard != wrong;
+            zsec_refuse(d->zs, d->pull, shard ? ZSEC_WRONG_SHARD : ZSEC_MALFORMED);
             fg_log_rl(&d->rl_malformed, 10000, FG_LOG_WARN,
-                      "event=malformed_batch bytes=%zu malformed_total=%" PRIu64,
-                      zmq_msg_size(&msg), agg_stats(d->agg)->malformed);
+                      "event=batch_refused reason=%s bytes=%zu malformed_total=%" PRIu64
+                      " wrong_shard_total=%" PRIu64, shard ? "wrong_shard" : "malformed",
+                      zmq_msg_size(&msg), st->malformed, st->refused_shard);
+        }
         zmq_msg_close(&msg);
     }
 }
@@ -150,6 +146,7 @@ static void s_loop(agg_daemon_t *d, const fg_config_t *cfg)
         } else if (next - now > tick) { /* the clock went back */
             next = s_next_tick(now, tick);
         }
+        zsec_tick(d->zs);
         fg_metrics_tick(d->metrics);
         if (fg_dump_stats || fg_mono_ms() >= next_stats) {
             fg_dump_stats = 0;
@@ -178,11 +175,13 @@ int main(int argc, char **argv)
     d.shard = (uint32_t)args.shard;
     d.agg = agg_new(cfg, d.shard);
     if (!d.agg)
-        fg_die(1, "event=start_failed reason=\"out of memory for %d hosts\"",
-               cfg->aggregator.max_hosts);
-    d.pull = s_bind(ZMQ_PULL, cfg->aggregator.pull_bind, args.shard, AGG_RCVHWM);
-    d.pub = s_bind(ZMQ_PUB, cfg->aggregator.pub_bind, args.shard, AGG_SNDHWM);
+        fg_die(1, "event=start_failed reason=\"out of memory for %d hosts\"", cfg->aggregator.max_hosts);
+    d.zs = fg_daemon_zsec(cfg, cfg->aggregator.cert, cfg->aggregator.allowed_keys);
+    d.pull = s_bind(d.zs, ZSEC_AGG_PULL, cfg->aggregator.pull_bind, args.shard);
+    d.pub = s_bind(d.zs, ZSEC_AGG_PUB, cfg->aggregator.pub_bind, args.shard);
     d.metrics = agg_metrics_start(cfg, d.shard, d.agg, &d.publish_failed);
+    if (zsec_metrics(d.zs, d.metrics) != 0)
+        fg_die(1, "event=start_failed reason=\"out of memory\"");
     fg_info("event=start shard=%u shards=%d tick_ms=%d watch_floor=%g max_hosts=%d horizon=%d "
             "hold_max=%d",
             d.shard, cfg->aggregator.shards, cfg->aggregator.tick_ms, cfg->aggregator.watch_floor,
@@ -193,8 +192,7 @@ int main(int argc, char **argv)
     s_dump_stats(&d);
     fg_info("event=stop shard=%u", d.shard);
     fg_metrics_destroy(&d.metrics);
-    zsock_destroy(&d.pull);
-    zsock_destroy(&d.pub);
+    zsec_destroy(&d.zs);
     agg_destroy(&d.agg);
     fg_config_destroy(&cfg);
     return 0;

@@ -68,4 +68,7 @@ int cli_report(int argc, char **argv, const char *conf);
 int cli_replay(int argc, char **argv, const char *conf);
 int cli_tune(int argc, char **argv, const char *conf);
 
+/* cli/keygen.c */
+int cli_keygen(int argc, char **argv, const char *conf);
+
 #endif

@@ -38,6 +38,9 @@ static const cli_cmd_t s_cmds[] = {
      cli_replay},
     {"tune", "tune [--margin X] CAPTURE...     propose thresholds from the rates of a capture",
      cli_tune},
+    {"keygen", "keygen NAME [DIR]               a CurveZMQ key pair: DIR/NAME.key (public) and\n"
+               "                                  DIR/NAME.key_secret (0600); DIR: /etc/floodgate/keys",
+     cli_keygen},
 };
 #define N_CMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))
 

@@ -20,6 +20,7 @@
 #include "common/fgjson.h"
 #include "common/fgredis.h"
 #include "common/log.h"
+#include "common/zsec.h"
 #include "floodgate.pb-c.h"
 
 #define TOP_MAX_ROWS 1000
@@ -243,23 +244,36 @@ static int s_parse(int argc, char **argv, top_opts_t *o)
     return 0;
 }
 
-/* Keep each shard's latest window; returns how many shards sent one. */
-static int s_receive(zsock_t *sub, Floodgate__WindowBatch **wb, int shards, int wait_ms)
+/* The index of sock in sub, or -1. */
+static int s_index(zsock_t **sub, int shards, void *sock)
 {
-    zpoller_t *p = zpoller_new(sub, NULL);
+    for (int i = 0; i < shards; i++)
+        if (sub[i] == sock)
+            return i;
+    return -1;
+}
+
+/* Keep each shard's latest window (only from that shard's socket); returns
+ * how many shards sent one. */
+static int s_receive(zsec_t *zs, zsock_t **sub, Floodgate__WindowBatch **wb, int shards,
+                     int wait_ms)
+{
+    zpoller_t *p = zpoller_new(NULL);
+    for (int i = 0; i < shards; i++)
+        zpoller_add(p, sub[i]);
     uint64_t end = fg_mono_ms() + (uint64_t)wait_ms;
     while (!s_stop && fg_mono_ms() < end) {
-        if (!zpoller_wait(p, (int)(end - fg_mono_ms())))
+        void *ready = zpoller_wait(p, (int)(end - fg_mono_ms()));
+        int i = ready ? s_index(sub, shards, ready) : -1;
+        zmq_msg_t msg;
+        if (i < 0 || zsec_recv(zs, sub[i], &msg) != 0)
             continue;
-        zframe_t *f = zframe_recv(sub);
-        if (!f)
-            break;
         const char *why;
-        Floodgate__WindowBatch *m = wb_unpack(zframe_data(f), zframe_size(f), &why);
-        zframe_destroy(&f);
+        Floodgate__WindowBatch *m = wb_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
+        zmq_msg_close(&msg);
         if (!m)
             continue;
-        if (m->shard >= (uint32_t)shards) {
+        if (m->shard != (uint32_t)i) {
             wb_free(&m);
             continue;
         }
@@ -274,12 +288,13 @@ static int s_receive(zsock_t *sub, Floodgate__WindowBatch **wb, int shards, int 
 }
 
 /* --once: until every shard sent a window or the deadline passed. */
-static int s_receive_all(zsock_t *sub, Floodgate__WindowBatch **wb, int shards, int wait_ms)
+static int s_receive_all(zsec_t *zs, zsock_t **sub, Floodgate__WindowBatch **wb, int shards,
+                         int wait_ms)
 {
     uint64_t end = fg_mono_ms() + (uint64_t)wait_ms;
     int seen = 0;
     while (!s_stop && seen < shards && fg_mono_ms() < end)
-        seen = s_receive(sub, wb, shards, 100);
+        seen = s_receive(zs, sub, wb, shards, 100);
     return seen;
 }
 
@@ -304,27 +319,27 @@ static void s_show(Floodgate__WindowBatch **wb, int seen, const fg_config_t *cfg
 
 static int s_top(const fg_config_t *cfg, const top_opts_t *o)
 {
-    zsock_t *sub = zsock_new(ZMQ_SUB);
-    if (!sub)
-        return 1;
-    zsock_set_subscribe(sub, "");
-    zsock_set_rcvhwm(sub, 100);
+    char err[512];
+    zsec_t *zs = zsec_new(cfg, cfg->curve.cli_cert, NULL, err, sizeof(err));
+    if (!zs) {
+        fprintf(stderr, "floodgate: top: %s\n", err);
+        return 2;
+    }
+    zsock_t *sub[FG_MAX_SHARDS];
     for (int i = 0; i < cfg->aggregator.shards; i++)
-        if (zsock_connect(sub, "%s", cfg->aggregator.pub_connect[i]) != 0) {
-            fprintf(stderr, "floodgate: top: cannot connect to %s\n",
-                    cfg->aggregator.pub_connect[i]);
-            zsock_destroy(&sub);
+        if (!(sub[i] = zsec_connect(zs, ZSEC_TOP_SUB, cfg->aggregator.pub_connect[i], cfg->aggregator.public_key[i],
+                                    err, sizeof(err)))) {
+            fprintf(stderr, "floodgate: top: %s\n", err);
+            zsec_destroy(&zs);
             return 1;
         }
-    char err[256];
     redisContext *rc = fg_redis_connect(cfg, 1000, err, sizeof(err));
     if (!rc)
         fprintf(stderr, "floodgate: top: redis: %s (ban state unknown)\n", err);
     Floodgate__WindowBatch *wb[FG_MAX_SHARDS] = {0};
     int rcode = 0;
     if (o->once) {
-        int seen =
-            s_receive_all(sub, wb, cfg->aggregator.shards, 2 * cfg->aggregator.tick_ms + 3000);
+        int seen = s_receive_all(zs, sub, wb, cfg->aggregator.shards, 2 * cfg->aggregator.tick_ms + 3000);
         s_show(wb, seen, cfg, o, rc);
         if (seen < cfg->aggregator.shards) {
             fprintf(stderr, "floodgate: top: %d of %d shards sent no window\n",
@@ -333,7 +348,7 @@ static int s_top(const fg_config_t *cfg, const top_opts_t *o)
         }
     } else {
         while (!s_stop) {
-            int seen = s_receive(sub, wb, cfg->aggregator.shards, (int)(o->interval * 1000));
+            int seen = s_receive(zs, sub, wb, cfg->aggregator.shards, (int)(o->interval * 1000));
             s_show(wb, seen, cfg, o, rc);
         }
     }
@@ -342,7 +357,7 @@ static int s_top(const fg_config_t *cfg, const top_opts_t *o)
             wb_free(&wb[s]);
     if (rc)
         redisFree(rc);
-    zsock_destroy(&sub);
+    zsec_destroy(&zs);
     return rcode;
 }
 

@@ -84,6 +84,7 @@ static const zpl_key_t s_keys[] = {
     INT_R(record_max_mb, "100", 1, 1048576),
     INT_R(record_max_seconds, "3600", 1, 604800),
     INT_R(record_keep, "24", 1, 100000),
+    {.restart = true, .name = "cert", .kind = ZPL_STRING, .off = F(cert), .size = SZ(cert), .def = "/etc/floodgate/keys/collector.key_secret"},
 };
 /* clang-format on */
 

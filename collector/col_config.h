@@ -3,6 +3,7 @@
 #ifndef FG_COL_CONFIG_H
 #define FG_COL_CONFIG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,6 +49,7 @@ typedef struct {
     int record_max_mb;      /* per file */
     int record_max_seconds; /* per file */
     int record_keep;        /* files kept, the oldest deleted */
+    char cert[PATH_MAX]; /* Curve certificate (secret file), curve/enable */
 } col_config_t;
 
 /* The section "collector" (offset of cfg->collector in fg_config_t given

@@ -16,9 +16,8 @@
 #include "collector/templates.h"
 #include "common/flowbatch.h"
 #include "common/log.h"
+#include "common/zsec.h"
 
-/* A ZeroMQ socket waits this long at exit to hand over queued batches. */
-#define COL_LINGER_MS 1000
 #define COL_LOG_EVERY_MS 10000
 /* Records buffered between a decoder and the filter. */
 #define COL_SINK_RECORDS 256
@@ -27,7 +26,7 @@
 
 typedef struct {
     fb_builder_t *fb;
-    zsock_t *push;
+    zsock_t *push; /* the zsec's */
     uint64_t next_seq;   /* starts at 1; spent by every batch built */
     uint64_t oldest_ms;  /* monotonic time of the batch's first record */
     col_shard_stats_t st;
@@ -35,6 +34,7 @@ typedef struct {
 
 struct col {
     const fg_config_t *cfg;
+    zsec_t *zs; /* the PUSH sockets, Curve, their counters */
     col_shard_t shards[FG_MAX_SHARDS];
     int n_shards;
     exp_table_t *exporters;
@@ -58,27 +58,22 @@ struct col {
 
 static void s_sink_flush(void *arg, const raw_flow_t *recs, int n);
 
-static int s_shard_open(col_shard_t *sh, const fg_config_t *cfg, int i, bool sinked, char *err,
-                        size_t errlen)
+static int s_shard_open(col_shard_t *sh, zsec_t *zs, const fg_config_t *cfg, int i, bool sinked,
+                        char *err, size_t errlen)
 {
     sh->next_seq = 1;
     sh->fb = fb_builder_new((size_t)cfg->collector.batch_records);
-    if (sinked) {
-        if (sh->fb)
-            return 0;
+    if (!sh->fb) {
         snprintf(err, errlen, "out of memory for shard %d", i);
         return -1;
     }
-    sh->push = zsock_new(ZMQ_PUSH);
-    if (!sh->fb || !sh->push) {
-        snprintf(err, errlen, "out of memory or ZeroMQ sockets for shard %d", i);
-        return -1;
-    }
-    zsock_set_sndhwm(sh->push, cfg->collector.send_hwm);
-    zsock_set_linger(sh->push, COL_LINGER_MS);
-    if (zsock_connect(sh->push, "%s", cfg->aggregator.pull_connect[i]) != 0) {
-        snprintf(err, errlen, "cannot connect shard %d to %s: %s", i,
-                 cfg->aggregator.pull_connect[i], zmq_strerror(zmq_errno()));
+    if (sinked)
+        return 0;
+    char why[512];
+    sh->push = zsec_connect(zs, ZSEC_COL_PUSH, cfg->aggregator.pull_connect[i],
+                            cfg->aggregator.public_key[i], why, sizeof(why));
+    if (!sh->push) {
+        snprintf(err, errlen, "shard %d: %s", i, why);
         return -1;
     }
     return 0;
@@ -116,8 +111,10 @@ col_t *col_new_sink(const fg_config_t *cfg, col_batch_fn fn, void *arg, char *er
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    if (!fn && !(self->zs = zsec_new(cfg, cfg->collector.cert, NULL, err, errlen)))
+        goto fail;
     for (int i = 0; i < self->n_shards; i++)
-        if (s_shard_open(&self->shards[i], cfg, i, fn != NULL, err, errlen) != 0)
+        if (s_shard_open(&self->shards[i], self->zs, cfg, i, fn != NULL, err, errlen) != 0)
             goto fail;
     return self;
 fail:
@@ -130,14 +127,18 @@ void col_destroy(col_t **self_p)
     if (!self_p || !*self_p)
         return;
     col_t *self = *self_p;
-    for (int i = 0; i < self->n_shards; i++) {
+    for (int i = 0; i < self->n_shards; i++)
         fb_builder_destroy(&self->shards[i].fb);
-        zsock_destroy(&self->shards[i].push);
-    }
+    zsec_destroy(&self->zs);
     exp_table_destroy(&self->exporters);
     tpl_cache_destroy(&self->templates);
     free(self);
     *self_p = NULL;
+}
+
+zsec_t *col_zsec(col_t *self)
+{
+    return self->zs;
 }
 
 static void s_free_batch(void *data, void *hint)

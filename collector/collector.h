@@ -83,6 +83,11 @@ void col_set_wall_ms(col_t *self, uint64_t wall_ms);
  * Call col_flush_all() first to send what is pending. */
 void col_destroy(col_t **self_p);
 
+/* The collector's ZeroMQ sockets (zsec.h): for zsec_tick and metrics;
+ * NULL for a collector made by col_new_sink (no sockets). */
+struct zsec;
+struct zsec *col_zsec(col_t *self);
+
 /* Handle one datagram of len bytes from exporter (its source address).
  * now_ms is a monotonic clock used for batch ages. Counts everything in the
  * stats; sends the batches that become full. Cannot fail. */

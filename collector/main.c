@@ -204,6 +204,7 @@ static void s_loop(ctx_t *c)
             rec_tick(c->rec, s_wall_us());
             s_rec_sync(c);
         }
+        zsec_tick(col_zsec(c->col));
         fg_metrics_tick(c->metrics);
         if (fg_dump_stats) {
             fg_dump_stats = 0;
@@ -229,12 +230,15 @@ int main(int argc, char **argv)
     fg_config_t *cfg = fg_daemon_start("collector", argc, argv, false, &args);
     ctx_t c = {.cfg = cfg};
     char err[512];
+    fg_daemon_curve_log(cfg, cfg->collector.cert, NULL);
     c.col = col_new(cfg, err, sizeof(err));
     if (!c.col)
-        fg_die(1, "event=start_failed reason=\"%s\"", err);
+        fg_die(cfg->curve.enable ? 2 : 1, "event=start_failed reason=\"%s\"", err);
     s_open_sockets(&c);
     s_open_recording(&c);
     c.metrics = col_metrics_start(cfg, c.col);
+    if (zsec_metrics(col_zsec(c.col), c.metrics) != 0)
+        fg_die(1, "event=start_failed reason=\"out of memory\"");
     fg_info("event=start id=%u shards=%d batch_records=%d batch_ms=%d", cfg->collector.id,
             cfg->aggregator.shards, cfg->collector.batch_records, cfg->collector.batch_ms);
     s_loop(&c);

@@ -136,6 +136,12 @@ static const zpl_key_t s_redis_keys[] = {
      .count_off = R(n_sentinels), .max_items = FG_MAX_SENTINELS, .def = "", .list = true},
     {.restart = true, .name = "sentinel_master", .kind = ZPL_STRING, .off = R(sentinel_master), .size = RSZ(sentinel_master), .def = "floodgate"},
 };
+static const zpl_key_t s_curve_keys[] = {
+    {.restart = true, .name = "enable", .kind = ZPL_BOOL, .off = offsetof(fg_curve_config_t, enable), .def = "false"},
+    {.restart = true, .name = "insecure", .kind = ZPL_BOOL, .off = offsetof(fg_curve_config_t, insecure), .def = "false"},
+    {.restart = true, .name = "handshake_ms", .kind = ZPL_INT, .off = offsetof(fg_curve_config_t, handshake_ms), .def = "2000", .min = 0, .max = 600000},
+    {.restart = true, .name = "cli_cert", .kind = ZPL_STRING, .off = offsetof(fg_curve_config_t, cli_cert), .size = PATH_MAX, .def = "/etc/floodgate/keys/cli.key_secret"},
+};
 
 #define G(field) offsetof(fg_hostgroup_t, field)
 #define GD(key, field, d, hi) {.name = key, .kind = ZPL_DOUBLE, .off = G(field), .def = d, .min = 0, .max = hi}
@@ -250,6 +256,7 @@ static const zpl_section_t s_general = SEC("general", s_general_keys, general, N
 static const zpl_section_t s_networks =
     SEC("networks", s_networks_keys, networks, s_networks_finish);
 static const zpl_section_t s_redis = SEC("redis", s_redis_keys, redis, NULL);
+static const zpl_section_t s_curve = SEC("curve", s_curve_keys, curve, NULL);
 static const zpl_section_t s_hostgroup = {.name = "hostgroup",
                                           .keys = s_group_keys,
                                           .n_keys = N(s_group_keys),
@@ -262,7 +269,7 @@ static const zpl_section_t s_hostgroup = {.name = "hostgroup",
 static const zpl_section_t *const s_sections[] = {
     &s_general,          &s_networks,         &s_redis,
     &col_config_section, &agg_config_section, &det_config_section,
-    &act_config_section, &s_hostgroup,
+    &act_config_section, &s_curve,            &s_hostgroup,
 };
 
 /* The hostgroup called name, created with the defaults when new. */

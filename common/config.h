@@ -97,6 +97,15 @@ typedef struct {
     char sentinel_master[FG_NAME_MAX];
 } fg_redis_config_t;
 
+/* curve: CurveZMQ on the ZeroMQ links (common/zsec.h); each daemon's own
+ * certificate and key paths are in its section. */
+typedef struct {
+    bool enable;
+    bool insecure;           /* non-loopback binds without Curve allowed */
+    int handshake_ms;        /* ZeroMQ handshake deadline, 0 = none */
+    char cli_cert[PATH_MAX]; /* floodgate top's certificate (secret file) */
+} fg_curve_config_t;
+
 /* The whole file: the shared sections, each daemon's own section (its
  * schema and struct live in the daemon's directory), the hostgroups. */
 typedef struct {
@@ -104,6 +113,7 @@ typedef struct {
     fg_general_config_t general;
     fg_networks_config_t networks;
     fg_redis_config_t redis;
+    fg_curve_config_t curve;
     col_config_t collector;
     agg_config_t aggregator;
     det_config_t detector;

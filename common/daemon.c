@@ -175,3 +175,51 @@ int fg_daemon_reload(fg_config_t *cfg)
         fg_info("event=reload config=%s groups=%d", cfg->path, cfg->n_groups);
     return 0;
 }
+
+zsec_t *fg_daemon_zsec(const fg_config_t *cfg, const char *cert, const char *allowed)
+{
+    char err[512];
+    zsec_t *zs = zsec_new(cfg, cert, allowed, err, sizeof(err));
+    if (!zs) {
+        fg_error("event=curve_failed reason=\"%s\"", err);
+        exit(2);
+    }
+    fg_daemon_curve_log(cfg, cert, allowed);
+    return zs;
+}
+
+void fg_daemon_curve_log(const fg_config_t *cfg, const char *cert, const char *allowed)
+{
+    if (cfg->curve.enable)
+        fg_info("event=curve enable=1 cert=%s allowed_keys=%s", cert, allowed ? allowed : "-");
+    else if (cfg->curve.insecure)
+        fg_warn("event=insecure reason=\"curve/insecure is set: ZeroMQ endpoints beyond "
+                "loopback are open to anyone who reaches them, without Curve\"");
+    else
+        fg_info("event=curve enable=0 reason=\"loopback endpoints only\"");
+}
+
+zsock_t *fg_daemon_bind(zsec_t *zs, zsec_role_t role, const char *endpoint)
+{
+    char err[512];
+    if (zsec_check_bind(zs, endpoint, err, sizeof(err)) != 0) {
+        fg_error("event=bind_refused endpoint=%s reason=\"%s\"", endpoint, err);
+        exit(2);
+    }
+    zsock_t *s = zsec_bind(zs, role, endpoint, err, sizeof(err));
+    if (!s)
+        fg_die(1, "event=bind_failed endpoint=%s reason=\"%s\"", endpoint, err);
+    return s;
+}
+
+zsock_t *fg_daemon_connect(zsec_t *zs, zsec_role_t role, const char *endpoint,
+                           const char *server_key)
+{
+    char err[512];
+    zsock_t *s = zsec_connect(zs, role, endpoint, server_key, err, sizeof(err));
+    if (!s) {
+        fg_error("event=connect_failed endpoint=%s reason=\"%s\"", endpoint, err);
+        exit(zsec_curve(zs) ? 2 : 1);
+    }
+    return s;
+}

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "common/config.h"
+#include "common/zsec.h"
 
 typedef struct {
     const char *config_path;
@@ -38,5 +39,24 @@ fg_config_t *fg_daemon_start(const char *proc, int argc, char **argv, bool with_
  * Returns 0, or -1 when the file was refused. The caller then refreshes
  * what it derived from cfg. */
 int fg_daemon_reload(fg_config_t *cfg);
+
+/* The process's ZeroMQ socket factory: its own certificate (cert) and, for
+ * a process with server sockets, the directory of the accepted client keys
+ * (allowed, else NULL). Logs whether Curve is on, warns when curve/insecure
+ * is set; exits 2 with the reason when the keys are unusable. */
+zsec_t *fg_daemon_zsec(const fg_config_t *cfg, const char *cert, const char *allowed);
+
+/* Log the Curve state as fg_daemon_zsec does (for a process whose sockets
+ * are made by a module). */
+void fg_daemon_curve_log(const fg_config_t *cfg, const char *cert, const char *allowed);
+
+/* A server socket of role on endpoint, or exit: 2 when the bind is refused
+ * (a non-loopback endpoint without Curve), 1 when it fails. */
+zsock_t *fg_daemon_bind(zsec_t *zs, zsec_role_t role, const char *endpoint);
+
+/* A client socket of role to endpoint, or exit 2 (the server key cannot be
+ * read) / 1. */
+zsock_t *fg_daemon_connect(zsec_t *zs, zsec_role_t role, const char *endpoint,
+                           const char *server_key);
 
 #endif

@@ -12,6 +12,7 @@ static const zpl_key_t s_keys[] = {
     {.name = "attack_end", .kind = ZPL_INT, .off = F(attack_end), .def = "30", .min = 1, .max = 86400},
     {.restart = true, .name = "max_hosts", .kind = ZPL_INT, .off = F(max_hosts), .def = "65536", .min = 16, .max = 16777216},
     {.restart = true, .name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = FG_ENDPOINT_MAX, .def = "127.0.0.1:9552"},
+    {.restart = true, .name = "cert", .kind = ZPL_STRING, .off = F(cert), .size = PATH_MAX, .def = "/etc/floodgate/keys/detector.key_secret"},
 };
 /* clang-format on */
 

@@ -3,6 +3,8 @@
 #ifndef FG_DET_CONFIG_H
 #define FG_DET_CONFIG_H
 
+#include <limits.h>
+
 #include "common/cfgbase.h"
 
 typedef struct {
@@ -10,6 +12,7 @@ typedef struct {
     int attack_end;       /* seconds below threshold that end an attack */
     int max_hosts;        /* host states (averages, baselines, attacks) held */
     char metrics_listen[FG_ENDPOINT_MAX];
+    char cert[PATH_MAX]; /* Curve certificate (secret file), curve/enable */
 } det_config_t;
 
 /* The section "detector". */

@@ -97,12 +97,18 @@ void det_destroy(det_t **self_p)
     *self_p = NULL;
 }
 
-int det_ingest(det_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
+int det_ingest(det_t *self, const uint8_t *buf, size_t len, int shard, uint64_t now_ms)
 {
     const char *why;
     Floodgate__WindowBatch *wb = wb_unpack(buf, len, &why);
     if (!wb) {
         self->st.malformed++;
+        return -1;
+    }
+    uint32_t shards = (uint32_t)self->cfg->aggregator.shards;
+    if (shard >= 0 && (wb->shard != (uint32_t)shard || wb->shards != shards)) {
+        self->st.wrong_shard++;
+        wb_free(&wb);
         return -1;
     }
     det_window(self, wb, now_ms);
@@ -132,10 +138,6 @@ static void s_track_seq(det_t *self, const Floodgate__WindowBatch *wb, uint64_t 
 {
     if (!self->start_ms)
         self->start_ms = now_ms;
-    if (wb->shard >= (uint32_t)self->cfg->aggregator.shards || wb->shard >= FG_MAX_SHARDS) {
-        self->st.bad_shard++;
-        return;
-    }
     uint64_t last = self->seq[wb->shard];
     if (last && wb->seq > last)
         self->st.windows_lost += wb->seq - last - 1;
@@ -576,6 +578,10 @@ static void s_net_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t
 void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms)
 {
     self->st.windows++;
+    if (wb->shard >= (uint32_t)self->cfg->aggregator.shards || wb->shard >= FG_MAX_SHARDS) {
+        self->st.bad_shard++; /* no shard of this config: refused */
+        return;
+    }
     s_track_seq(self, wb, now_ms);
     s_net_window(self, wb, now_ms);
     for (size_t i = 0; i < wb->n_hosts; i++)

@@ -34,7 +34,8 @@ typedef struct {
     uint64_t windows_lost;     /* sequence gaps, summed over shards */
     uint64_t malformed;        /* messages that did not unpack */
     uint64_t shard_resets;     /* a shard's sequence went back (restart) */
-    uint64_t bad_shard;        /* shard index outside the configured shards */
+    uint64_t bad_shard;        /* shard index outside the configured shards (refused) */
+    uint64_t wrong_shard;      /* from another shard's socket, or shard count (refused) */
     uint64_t hosts_evaluated;  /* host windows checked (both directions) */
     uint64_t hosts_out;        /* outgoing host windows among them */
     uint64_t unmonitored;      /* hosts in no hostgroup of this config */
@@ -65,12 +66,15 @@ det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg);
 /* Free and NULL the caller's pointer. Idempotent. */
 void det_destroy(det_t **self_p);
 
-/* Unpack one WindowBatch and take it (det_window). Returns 0, or -1 when
- * the bytes are not a WindowBatch (counted as malformed). */
-int det_ingest(det_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
+/* Unpack one WindowBatch that came from shard's socket and take it
+ * (det_window). Returns 0, or -1 when the bytes are not a WindowBatch
+ * (counted as malformed) or its header names another shard or shard count
+ * (counted as wrong_shard, not used). shard -1: any shard. */
+int det_ingest(det_t *self, const uint8_t *buf, size_t len, int shard, uint64_t now_ms);
 
 /* Take one window batch received at now_ms: sequence check, thresholds,
- * decisions, then expiry of ended attacks. */
+ * decisions, then expiry of ended attacks. A shard index outside the
+ * config is counted (bad_shard) and the window not used. */
 void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms);
 
 /* Forget attacks with no window over threshold for attack_end seconds;

@@ -15,13 +15,14 @@
 #define DET_DRAIN_MAX 256
 #define DET_STATS_MS 60000
 #define DET_TICK_MS 1000
-#define DET_SNDHWM 10000
-#define DET_RCVHWM 1000
 #define DET_DECISION_MAX 65536 /* packed Decision bytes; larger is dropped */
 
 typedef struct {
     det_t *det;
-    zsock_t *sub, *push[ACT_MAX_CONNECT]; /* one per actuator: each gets every decision */
+    zsec_t *zs;
+    zsock_t *sub[FG_MAX_SHARDS]; /* one per shard, so a window's source is known */
+    int shards;
+    zsock_t *push[ACT_MAX_CONNECT]; /* one per actuator: each gets every decision */
     int n_push;
     uint64_t windows_lost_logged;
     fg_ratelimit_t rl_lost, rl_drop, rl_malformed, rl_one;
@@ -88,21 +89,35 @@ static int s_emit(const Floodgate__Decision *d, void *arg)
     return 0;
 }
 
-static void s_drain(det_daemon_t *dd)
+/* Take the windows of shard's socket, at most DET_DRAIN_MAX. */
+static void s_drain(det_daemon_t *dd, int shard)
 {
-    void *sock = zsock_resolve(dd->sub);
+    zsock_t *sock = dd->sub[shard];
+    const det_stats_t *st = det_stats(dd->det);
     for (int i = 0; i < DET_DRAIN_MAX; i++) {
         zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
+        int rc = zsec_recv(dd->zs, sock, &msg);
+        if (rc < 0)
             break;
-        }
-        if (det_ingest(dd->det, zmq_msg_data(&msg), zmq_msg_size(&msg), fg_now_ms()) != 0)
+        if (rc > 0) {
             fg_log_rl(&dd->rl_malformed, 10000, FG_LOG_WARN,
-                      "event=malformed_window bytes=%zu", zmq_msg_size(&msg));
+                      "event=window_refused shard=%d reason=oversized", shard);
+            continue;
+        }
+        uint64_t wrong = st->wrong_shard;
+        if (det_ingest(dd->det, zmq_msg_data(&msg), zmq_msg_size(&msg), shard, fg_now_ms()) != 0) {
+            bool ws = st->wrong_shard != wrong;
+            zsec_refuse(dd->zs, sock, ws ? ZSEC_WRONG_SHARD : ZSEC_MALFORMED);
+            fg_log_rl(&dd->rl_malformed, 10000, FG_LOG_WARN,
+                      "event=window_refused shard=%d reason=%s bytes=%zu", shard,
+                      ws ? "wrong_shard" : "malformed", zmq_msg_size(&msg));
+        }
         zmq_msg_close(&msg);
     }
+}
+
+static void s_log_lost(det_daemon_t *dd)
+{
     const det_stats_t *st = det_stats(dd->det);
     if (st->windows_lost > dd->windows_lost_logged) {
         fg_log_rl(&dd->rl_lost, 10000, FG_LOG_WARN, "event=windows_lost lost=%" PRIu64
@@ -152,15 +167,20 @@ static void s_dump_stats(det_daemon_t *dd)
 static void s_loop(det_daemon_t *dd)
 {
     uint64_t next_stats = fg_mono_ms() + DET_STATS_MS;
-    zmq_pollitem_t item = {zsock_resolve(dd->sub), 0, ZMQ_POLLIN, 0};
+    zmq_pollitem_t items[FG_MAX_SHARDS];
+    for (int i = 0; i < dd->shards; i++)
+        items[i] = (zmq_pollitem_t){zsock_resolve(dd->sub[i]), 0, ZMQ_POLLIN, 0};
     while (!fg_stop) {
-        int rc = zmq_poll(&item, 1, DET_TICK_MS);
-        if (rc > 0)
-            s_drain(dd);
-        else if (rc < 0 && zmq_errno() != EINTR)
+        int rc = zmq_poll(items, dd->shards, DET_TICK_MS);
+        for (int i = 0; rc > 0 && i < dd->shards; i++)
+            if (items[i].revents & ZMQ_POLLIN)
+                s_drain(dd, i);
+        if (rc < 0 && zmq_errno() != EINTR)
             fg_die(1, "event=poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+        s_log_lost(dd);
         det_tick(dd->det, fg_now_ms());
         s_log_network(dd);
+        zsec_tick(dd->zs);
         fg_metrics_tick(dd->metrics);
         if (fg_dump_stats || fg_mono_ms() >= next_stats) {
             fg_dump_stats = 0;
@@ -177,27 +197,19 @@ static void s_loop(det_daemon_t *dd)
 
 static void s_sockets(det_daemon_t *dd, const fg_config_t *cfg)
 {
-    dd->sub = zsock_new(ZMQ_SUB);
-    if (!dd->sub)
-        fg_die(1, "event=socket_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
-    zsock_set_rcvhwm(dd->sub, DET_RCVHWM);
-    zsock_set_subscribe(dd->sub, "");
+    dd->zs = fg_daemon_zsec(cfg, cfg->detector.cert, NULL);
+    dd->shards = cfg->aggregator.shards;
     for (int i = 0; i < cfg->aggregator.shards; i++) {
-        if (zsock_connect(dd->sub, "%s", cfg->aggregator.pub_connect[i]) != 0)
-            fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"",
-                   cfg->aggregator.pub_connect[i], zmq_strerror(zmq_errno()));
-        fg_info("event=connect socket=sub shard=%d endpoint=%s", i, cfg->aggregator.pub_connect[i]);
+        dd->sub[i] = fg_daemon_connect(dd->zs, ZSEC_DET_SUB, cfg->aggregator.pub_connect[i],
+                                       cfg->aggregator.public_key[i]);
+        fg_info("event=connect socket=sub shard=%d endpoint=%s curve=%d", i, cfg->aggregator.pub_connect[i],
+                zsec_curve(dd->zs));
     }
     for (int i = 0; i < cfg->actuator.n_connect; i++) {
-        zsock_t *push = dd->push[dd->n_push++] = zsock_new(ZMQ_PUSH);
-        if (!push)
-            fg_die(1, "event=socket_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
-        zsock_set_sndhwm(push, DET_SNDHWM);
-        zsock_set_linger(push, 1000);
-        if (zsock_connect(push, "%s", cfg->actuator.connect[i]) != 0)
-            fg_die(1, "event=connect_failed endpoint=%s reason=\"%s\"", cfg->actuator.connect[i],
-                   zmq_strerror(zmq_errno()));
-        fg_info("event=connect socket=push endpoint=%s", cfg->actuator.connect[i]);
+        dd->push[dd->n_push++] = fg_daemon_connect(dd->zs, ZSEC_DET_PUSH, cfg->actuator.connect[i],
+                                                   cfg->actuator.public_key[i]);
+        fg_info("event=connect socket=push endpoint=%s curve=%d", cfg->actuator.connect[i],
+                zsec_curve(dd->zs));
     }
 }
 
@@ -212,18 +224,17 @@ int main(int argc, char **argv)
         fg_die(1, "event=start_failed reason=\"out of memory\"");
     s_sockets(&dd, cfg);
     dd.metrics = det_metrics_start(cfg, dd.det);
-    fg_info("event=start shards=%d groups=%d ongoing_interval=%d attack_end=%d",
-            cfg->aggregator.shards, cfg->n_groups, cfg->detector.ongoing_interval,
-            cfg->detector.attack_end);
+    if (zsec_metrics(dd.zs, dd.metrics) != 0)
+        fg_die(1, "event=start_failed reason=\"out of memory\"");
+    fg_info("event=start shards=%d groups=%d ongoing_interval=%d attack_end=%d", cfg->aggregator.shards,
+            cfg->n_groups, cfg->detector.ongoing_interval, cfg->detector.attack_end);
 
     s_loop(&dd);
 
     s_dump_stats(&dd);
     fg_info("event=stop");
     fg_metrics_destroy(&dd.metrics);
-    zsock_destroy(&dd.sub);
-    for (int i = 0; i < dd.n_push; i++)
-        zsock_destroy(&dd.push[i]);
+    zsec_destroy(&dd.zs);
     det_destroy(&dd.det);
     fg_config_destroy(&cfg);
     return 0;

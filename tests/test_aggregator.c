@@ -572,6 +572,19 @@ static void test_aggregator_topk_keeps_heavy_hitter(void **state)
 
 /* ---- FlowBatch input ----------------------------------------------------- */
 
+static uint8_t *s_batch_of(uint32_t collector, uint32_t shard, uint32_t shards, uint64_t seq,
+                           uint64_t packets, size_t *len)
+{
+    fb_builder_t *b = fb_builder_new(4);
+    uint8_t ex[16] = {0};
+    fg_flow_t r = s_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, packets, 1000);
+    assert_int_equal(fb_add(b, &r, ex), 0);
+    uint8_t *buf = fb_pack(b, collector, shard, shards, seq, T0, len);
+    fb_builder_destroy(&b);
+    assert_non_null(buf);
+    return buf;
+}
+
 static uint8_t *s_batch(uint32_t collector, uint32_t shard, uint64_t seq, size_t *len)
 {
     fb_builder_t *b = fb_builder_new(4);
@@ -603,16 +616,44 @@ static void test_aggregator_sequence_gap_counts_lost(void **state)
     s_ingest(agg, 2, 0, 40); /* a new collector: its past is not ours */
     s_ingest(agg, 2, 0, 42); /* 41 lost */
     s_ingest(agg, 1, 0, 1);  /* collector 1 restarted */
-    s_ingest(agg, 1, 3, 2);  /* meant for shard 3: counted, still added */
     const agg_stats_t *st = agg_stats(agg);
-    assert_int_equal(st->batches, 7);
+    assert_int_equal(st->batches, 6);
     assert_int_equal(st->batches_lost, 3);
     assert_int_equal(st->collector_resets, 1);
-    assert_int_equal(st->misrouted, 1);
-    assert_int_equal(st->records, 7);
+    assert_int_equal(st->records, 6);
     Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
     assert_int_equal(wb->batches_lost, 3);
-    assert_float_equal(wb->groups[0]->total->pps, 70, 1e-9);
+    assert_float_equal(wb->groups[0]->total->pps, 60, 1e-9);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+/* A batch whose header names another shard, or another shard count, holds
+ * hosts this shard does not own (or was hashed differently): refused and
+ * counted, none of its records used, its sequence not tracked; the shard's
+ * own batches still count. */
+static void test_aggregator_wrong_shard_refused(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0); /* shard 0 of 1 */
+    size_t len;
+    uint8_t *other = s_batch_of(1, 3, 1, 1, 50000000, &len); /* "shard 3" */
+    assert_int_equal(agg_ingest(agg, other, len, T0), -1);
+    free(other);
+    uint8_t *count = s_batch_of(1, 0, 2, 2, 50000000, &len); /* hashed for 2 shards */
+    assert_int_equal(agg_ingest(agg, count, len, T0), -1);
+    free(count);
+    s_ingest(agg, 1, 0, 7); /* its own: 10 packets */
+    const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->refused_shard, 2);
+    assert_int_equal(st->malformed, 0);
+    assert_int_equal(st->records, 1);
+    assert_int_equal(st->batches_lost, 0); /* refused batches do not move the sequence */
+    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    assert_int_equal(wb->n_groups, 1);
+    assert_float_equal(wb->groups[0]->total->pps, 10, 1e-9);
     floodgate__window_batch__free_unpacked(wb, NULL);
     agg_destroy(&agg);
     fg_config_destroy(&cfg);
@@ -667,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_watch_released_when_silent),
         cmocka_unit_test(test_aggregator_topk_keeps_heavy_hitter),
         cmocka_unit_test(test_aggregator_sequence_gap_counts_lost),
+        cmocka_unit_test(test_aggregator_wrong_shard_refused),
         cmocka_unit_test(test_aggregator_malformed_bytes_counted),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

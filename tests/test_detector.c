@@ -511,6 +511,49 @@ static void test_detector_ipv6_host(void **state)
     det_destroy(&det);
 }
 
+/* Pack one window of shard (of shards) holding w and hand it to the
+ * detector as if it came from the socket of shard from. */
+static int s_ingest_from(det_t *det, win_t *w, uint32_t shard, uint32_t shards, int from,
+                         uint64_t seq, uint64_t now_ms)
+{
+    Floodgate__HostWindow *hp[1] = {&w->hw};
+    Floodgate__WindowBatch wb = FLOODGATE__WINDOW_BATCH__INIT;
+    wb.shard = shard;
+    wb.shards = shards;
+    wb.seq = seq;
+    wb.window_end_ms = now_ms - now_ms % 1000;
+    wb.window_ms = 1000;
+    wb.n_hosts = 1;
+    wb.hosts = hp;
+    uint8_t buf[4096];
+    size_t len = floodgate__window_batch__pack(&wb, buf);
+    return det_ingest(det, buf, len, from, now_ms);
+}
+
+/* A window whose header names another shard than the socket it came from
+ * (or another shard count, or a shard beyond its own count) is refused and
+ * counted: a flood in it bans nothing. The same flood from the right
+ * socket is banned. */
+static void test_detector_wrong_shard_refused(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, "10.0.0.7", 50000000, 1e6, 10);
+    assert_int_equal(s_ingest_from(det, &w, 1, 2, 0, 1, T0), -1);      /* shard 1 on 0's socket */
+    assert_int_equal(s_ingest_from(det, &w, 0, 3, 0, 2, T0 + 100), -1); /* 3 shards, not 2 */
+    assert_int_equal(s_ingest_from(det, &w, 5, 2, 5, 3, T0 + 200), -1); /* shard 5 of 2 */
+    const det_stats_t *st = det_stats(det);
+    assert_int_equal(st->wrong_shard, 2);
+    assert_int_equal(st->malformed, 1); /* the codec refuses shard >= shards */
+    assert_int_equal(s_n_seen, 0);
+    assert_int_equal(st->bans, 0);
+    assert_int_equal(s_ingest_from(det, &w, 0, 2, 0, 1, T0 + 1000), 0);
+    assert_int_equal(s_n_seen, 1);
+    assert_int_equal(s_seen[0].action, FLOODGATE__ACTION__BAN);
+    det_destroy(&det);
+}
+
 static void test_detector_window_sequence_lost(void **state)
 {
     (void)state;
@@ -532,7 +575,7 @@ static void test_detector_window_sequence_lost(void **state)
     assert_int_equal(st->bad_shard, 1);
     uint8_t junk[16];
     memset(junk, 0xff, sizeof(junk));
-    assert_int_equal(det_ingest(det, junk, sizeof(junk), T0), -1);
+    assert_int_equal(det_ingest(det, junk, sizeof(junk), -1, T0), -1);
     assert_int_equal(det_stats(det)->malformed, 1);
     det_destroy(&det);
 }
@@ -1067,7 +1110,7 @@ static void test_detector_forged_windows_refused_flood_banned(void **state)
         wb.n_hosts = 2;
         wb.hosts = hp;
         assert_int_equal(wb_pack(&wb, &out, &why), 0);
-        det_ingest(det, (const uint8_t *)out.data, out.len, T0 + (uint64_t)i * 1000);
+        det_ingest(det, (const uint8_t *)out.data, out.len, 0, T0 + (uint64_t)i * 1000);
         /* the forgery of this round, packed by protobuf-c as a forger would */
         switch (i % 5) {
         case 0: w[1].total.pps = INFINITY; break;
@@ -1086,7 +1129,7 @@ static void test_detector_forged_windows_refused_flood_banned(void **state)
         size_t n = floodgate__window_batch__get_packed_size(&wb);
         uint8_t *raw = malloc(n);
         floodgate__window_batch__pack(&wb, raw);
-        assert_int_equal(det_ingest(det, raw, n, T0 + (uint64_t)i * 1000 + 500), -1);
+        assert_int_equal(det_ingest(det, raw, n, 0, T0 + (uint64_t)i * 1000 + 500), -1);
         free(raw);
         forged++;
     }
@@ -1239,6 +1282,7 @@ int main(void)
         cmocka_unit_test(test_detector_dropped_ban_is_retried),
         cmocka_unit_test(test_detector_ipv6_host),
         cmocka_unit_test(test_detector_window_sequence_lost),
+        cmocka_unit_test(test_detector_wrong_shard_refused),
         cmocka_unit_test(test_detector_decision_carries_top_and_type),
         cmocka_unit_test(test_detector_profile_learnt_in_calm_windows),
         cmocka_unit_test(test_detector_profile_forged_contributors),

@@ -220,7 +220,7 @@ static void s_close_if_due(agg_t *agg, det_t *det, uint64_t now)
     size_t len = 0;
     const uint8_t *buf = agg_close_window(agg, now, &len);
     assert_non_null(buf);
-    assert_int_equal(det_ingest(det, buf, len, now), 0);
+    assert_int_equal(det_ingest(det, buf, len, 0, now), 0);
 }
 
 /* The confidence bound (hostgroup confidence, default 3): a flood at 5x
@@ -321,7 +321,7 @@ static void test_estimator_long_flows_never_banned_floods_are(void **state)
         size_t len = 0;
         const uint8_t *buf = agg_close_window(agg, now, &len);
         assert_non_null(buf);
-        assert_int_equal(det_ingest(det, buf, len, now), 0);
+        assert_int_equal(det_ingest(det, buf, len, 0, now), 0);
         if (now < T0 + 65000)
             continue; /* warm-up: every flow has been exported once */
         for (int h = 0; h < 2; h++) {

@@ -185,7 +185,11 @@ static void s_write_configs(trust_t *t)
              "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
              "    communities = 65000:666\n    metrics_listen = 127.0.0.1:%d\n"
              "    new_bans_max = 5\n    new_bans_window = 3\n"
-             "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n",
+             "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n"
+             /* The ZeroMQ handshake deadline (2 s) would close the idle
+              * connections of the flood test: lifted, to test the
+              * descriptor limit on its own. */
+             "curve\n    handshake_ms = 0\n",
              t->redis_port, t->act_port, t->api_port, t->metrics_port);
     hn_write_file(t->conf, text);
     snprintf(text, sizeof(text),
