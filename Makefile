@@ -239,9 +239,13 @@ install: all man
 deploy-check: all man
 	@tests/deploy_check.sh $(B)
 
-# In `make test`: hosts as network namespaces (needs root; skips otherwise).
-multihost: all
+# In `make test`: hosts as network namespaces (needs root; skips otherwise),
+# with an outsider's namespace trying to steer them (floodgate-forge).
+multihost: all $(B)/tests/floodgate-forge
 	@tests/e2e/multihost.sh $(B)
+
+$(B)/tests/floodgate-forge: $(B)/tests/forge.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
 
 # Not in `make test` (minutes): the image, then the compose file run for real.
 image:
