@@ -5,7 +5,10 @@
 #    host name (unique per container), so `--scale collector=N` gives every
 #    collector its own id without editing anything;
 #  - a daemon's configuration is checked first, so a bad one shows as
-#    FILE:LINE: reason and exit code 2 right away.
+#    FILE:LINE: reason and exit code 2 right away;
+#  - FLOODGATE_KEYS_INIT=DIR: the deployment's CurveZMQ keys are made in DIR
+#    (a volume) when missing, under a lock (floodgate-keys-init), so they
+#    are generated at the first start and never baked into the image.
 set -eu
 if [ "${FLOODGATE_COLLECTOR_ID:-}" = auto ]; then
     FLOODGATE_COLLECTOR_ID=$(hostname | cksum | cut -d ' ' -f 1)
@@ -14,6 +17,10 @@ if [ "${FLOODGATE_COLLECTOR_ID:-}" = auto ]; then
 fi
 case "${1:-}" in
 floodgate-collector|floodgate-aggregator|floodgate-detector|floodgate-actuator)
+    if [ -n "${FLOODGATE_KEYS_INIT:-}" ]; then
+        mkdir -p "$FLOODGATE_KEYS_INIT"
+        flock "$FLOODGATE_KEYS_INIT/.lock" floodgate-keys-init "$FLOODGATE_KEYS_INIT"
+    fi
     "$@" -t >/dev/null ;;
 esac
 exec "$@"
