@@ -24,6 +24,7 @@
 #include "common/log.h"
 
 #define STATS_EVERY_MS 60000
+#define DROPS_SYNC_MS 1000 /* socket drops read from the kernel's counter */
 /* recvmmsg calls per socket per wake-up, so flushes and signals are served
  * even when a socket never runs dry. */
 #define DRAIN_ROUNDS 16
@@ -187,9 +188,19 @@ static void s_log_stats(ctx_t *c, const char *why)
     fg_info("event=stats why=%s %s", why, col_stats_format(c->col, line, sizeof(line)));
 }
 
+/* Count the socket drops no datagram has told yet (udp_drops_sync). */
+static void s_drops_sync(ctx_t *c)
+{
+    for (int i = 0; i < c->n_rx; i++) {
+        uint64_t kdrops = 0;
+        if (udp_drops_sync(c->rx[i], &kdrops) == 0)
+            col_stats(c->col)->kernel_drops += kdrops;
+    }
+}
+
 static void s_loop(ctx_t *c)
 {
-    uint64_t next_stats = fg_mono_ms() + STATS_EVERY_MS;
+    uint64_t next_stats = fg_mono_ms() + STATS_EVERY_MS, next_sync = 0;
     while (!fg_stop) {
         int timeout = col_next_flush_ms(c->col, fg_mono_ms());
         int rc = poll(c->pfd, (nfds_t)c->n_rx, timeout);
@@ -205,6 +216,10 @@ static void s_loop(ctx_t *c)
             s_rec_sync(c);
         }
         zsec_tick(col_zsec(c->col));
+        if (now >= next_sync) {
+            next_sync = now + DROPS_SYNC_MS;
+            s_drops_sync(c);
+        }
         fg_metrics_tick(c->metrics);
         if (fg_dump_stats) {
             fg_dump_stats = 0;
@@ -243,6 +258,7 @@ int main(int argc, char **argv)
             cfg->aggregator.shards, cfg->collector.batch_records, cfg->collector.batch_ms);
     s_loop(&c);
     col_flush_all(c.col);
+    s_drops_sync(&c);
     rec_destroy(&c.rec);
     s_log_stats(&c, "exit");
     fg_metrics_destroy(&c.metrics);

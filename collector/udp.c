@@ -12,6 +12,11 @@
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
 #endif
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+#define UDP_MEMINFO_DROPS 8 /* SK_MEMINFO_DROPS */
+#define UDP_MEMINFO_VARS 16
 
 /* "1.2.3.4:2055" or "[::]:2055" into a socket address. */
 static int s_parse(const char *hostport, struct sockaddr_storage *ss, socklen_t *sl)
@@ -99,9 +104,28 @@ static void s_ovfl(udp_rx_t *self, struct msghdr *mh, uint64_t *kdrops)
             continue;
         uint32_t v;
         memcpy(&v, CMSG_DATA(c), sizeof(v));
-        *kdrops += (uint32_t)(v - self->ovfl_last);
+        /* a datagram queued before the last udp_drops_sync tells less */
+        if ((int32_t)(v - self->ovfl_last) > 0) {
+            *kdrops += (uint32_t)(v - self->ovfl_last);
+            self->ovfl_last = v;
+        }
+    }
+}
+
+int udp_drops_sync(udp_rx_t *self, uint64_t *kdrops)
+{
+    uint32_t mi[UDP_MEMINFO_VARS] = {0};
+    socklen_t len = sizeof(mi);
+    *kdrops = 0;
+    if (getsockopt(self->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 ||
+        len <= UDP_MEMINFO_DROPS * sizeof(mi[0]))
+        return -1;
+    uint32_t v = mi[UDP_MEMINFO_DROPS];
+    if ((int32_t)(v - self->ovfl_last) > 0) {
+        *kdrops = (uint32_t)(v - self->ovfl_last);
         self->ovfl_last = v;
     }
+    return 0;
 }
 
 int udp_recv(udp_rx_t *self, uint64_t *kdrops)

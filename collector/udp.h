@@ -38,6 +38,12 @@ udp_rx_t *udp_open(const char *hostport, int rcvbuf, int *got, char *err, size_t
 /* Close and free; NULL the caller's pointer. Idempotent. */
 void udp_close(udp_rx_t **self_p);
 
+/* The drops SO_RXQ_OVFL has not told yet, read from the socket's counter
+ * (SO_MEMINFO) into *kdrops: SO_RXQ_OVFL only comes with a datagram queued
+ * after the drops, so the drops of a flood's last moments would otherwise
+ * stay untold until the next datagram. 0, or -1 when the kernel cannot say. */
+int udp_drops_sync(udp_rx_t *self, uint64_t *kdrops);
+
 /* Receive up to UDP_BATCH datagrams without blocking. Returns how many
  * (0 when none is waiting), or -1 on a socket error (errno set). *kdrops
  * receives the datagrams the kernel dropped since the previous call. */
