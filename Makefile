@@ -63,7 +63,7 @@ HARNESS   := $(B)/tests/harness.o
 
 .SECONDARY:
 
-.PHONY: all deps test unit e2e run demo clean fmt bench bench-build man install deploy-check multihost image compose-test fuzz fuzz-smoke bench-decode bench-bgp
+.PHONY: all deps test unit e2e run demo clean fmt bench bench-build man install deploy-check multihost multihost-ha image compose-test fuzz fuzz-smoke bench-decode bench-bgp
 all: $(BINS)
 
 deps:
@@ -138,7 +138,7 @@ $(B)/tests/e2e_%: $(B)/tests/e2e/e2e_%.o $(HARNESS) $(ALL_LIBS)
 # `make test`: deps first (a fresh machine needs nothing else), then build in
 # a second make so pkg-config sees the freshly installed packages.
 test: deps
-	@$(MAKE) --no-print-directory unit e2e deploy-check fuzz-smoke multihost
+	@$(MAKE) --no-print-directory unit e2e deploy-check fuzz-smoke multihost multihost-ha
 
 unit: $(BINS) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; FG_BUILD=$(B) $$t; done
@@ -246,6 +246,9 @@ multihost: all $(B)/tests/floodgate-forge
 
 $(B)/tests/floodgate-forge: $(B)/tests/forge.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ALL_LIBS) $(LDLIBS_ALL)
+
+multihost-ha: all
+	@tests/e2e/multihost_ha.sh $(B)
 
 # Not in `make test` (minutes): the image, then the compose file run for real.
 image:

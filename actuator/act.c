@@ -436,6 +436,14 @@ void act_announce_pending(act_t *self, const pending_t *p, const char *why)
     if (!p->enable_ban || p->action == ACT_RESTORE || zhashx_lookup(self->known, p->ban.ip) ||
         s_detector_bans(self) >= (size_t)self->cfg->actuator.max_bans)
         return; /* refused (and counted) when the decision is applied */
+    if (act_ha_lapsed(self)) { /* cut off: the one active now (if any) announces it */
+        self->st.pending_withheld++;
+        fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN,
+                  "event=ban_withheld ip=%s redis=%s hint=\"lease not renewed for lease_ms: another "
+                  "actuator may be active; written (and announced) if Redis gives the lease back\"",
+                  p->ban.ip, why);
+        return;
+    }
     /* a hold that cannot be read (Redis down) does not stop it: checked
      * again before its key is written */
     long long hold = store_connected(self->store) ? store_hold_pttl(self->store, p->ban.ip) : -2;

@@ -94,6 +94,7 @@ typedef struct {
     uint64_t redis_refusals;   /* writes Redis refused for now (MISCONF, READONLY, OOM...) */
     uint64_t queue_coalesced;  /* decisions not queued: one for the same ip waits already */
     uint64_t provisional;      /* bans announced before Redis took their key */
+    uint64_t pending_withheld; /* not announced early: the lease lapsed (act_ha_lapsed) */
     uint64_t restored;         /* bans written back after Redis lost its data */
     uint64_t redis_data_lost;  /* times Redis came back without any of our bans */
     uint64_t redis_writable;   /* 1 while Redis is up and accepts writes */

@@ -114,6 +114,8 @@ void act_ha_tick(act_t *self)
         return;
     }
     snprintf(self->holder, sizeof(self->holder), "%s", v);
+    if (s_ours(self, v))
+        self->lease_ok_ms = now;
     bool first = !self->ha_started;
     self->ha_started = true;
     if (self->active && strcmp(v, self->lease) == 0)
@@ -124,6 +126,12 @@ void act_ha_tick(act_t *self)
         s_take_over(self, v);
     else if (self->active || first)
         s_standby(self, v, self->active && !first);
+}
+
+bool act_ha_lapsed(const act_t *self)
+{
+    return self->active && self->cfg->actuator.n_connect > 1 &&
+           self->opts.mono_ms() > self->lease_ok_ms + (uint64_t)self->cfg->actuator.lease_ms;
 }
 
 void act_ha_fenced(act_t *self)

@@ -66,6 +66,7 @@ struct act_t {
     char lease[ACT_LEASE_MAX];  /* the lease value we hold ("" standby) */
     char holder[ACT_LEASE_MAX]; /* the lease value last seen */
     uint64_t next_lease_ms;     /* monotonic */
+    uint64_t lease_ok_ms;       /* monotonic: the lease last taken or renewed */
     pending_t *recent;     /* standby: the last ACT_RECENT decisions (at_ms = arrival) */
     size_t rhead, rcount;
     act_stats_t st;
@@ -97,6 +98,9 @@ void act_ha_tick(act_t *self);
 
 /* A write was fenced: ask for the lease at once (step down or re-take). */
 void act_ha_fenced(act_t *self);
+/* Active, redundant (actuator/connect lists several), and the lease not
+ * renewed for lease_ms: another actuator may be active now. */
+bool act_ha_lapsed(const act_t *self);
 
 /* A standby keeps decision p (moved) for a takeover. */
 void act_ha_keep(act_t *self, pending_t *p);

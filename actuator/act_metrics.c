@@ -30,6 +30,7 @@ static const fg_series_t s_series[] = {
     {"floodgate_actuator_redis_refusals_total", "counter", "Writes Redis refused for now (MISCONF, READONLY, OOM, NOREPLICAS...): retried with backoff.", "", S(redis_refusals)},
     {"floodgate_actuator_redis_writable", "gauge", "1 while Redis is reachable and accepts writes.", "", S(redis_writable)},
     {"floodgate_actuator_bans_pending_total", "counter", "Bans announced before Redis took their key (Redis down or refusing).", "", S(provisional)},
+    {"floodgate_actuator_bans_withheld_total", "counter", "Bans not announced before Redis took their key: the lease had lapsed, another actuator may be active.", "", S(pending_withheld)},
     {"floodgate_actuator_bans_restored_total", "counter", "Bans written back with the time they had left after Redis lost its data.", "", S(restored)},
     {"floodgate_actuator_redis_data_lost_total", "counter", "Times Redis came back (new run_id or replication id) without any of the bans known.", "", S(redis_data_lost)},
     {"floodgate_actuator_bad_keys_total", "counter", "Ban keys whose address is not canonical.", "", S(bad_keys)},
