@@ -11,7 +11,7 @@
 # Each host is a namespace with one veth into a bridge in a namespace of its
 # own; addresses 198.51.100.0/24; BIRD has no kernel protocol. The detector,
 # fed by the real collector and shard, pushes every decision to both
-# actuators; lease_ms = 1000, ban_time = 3 s, BGP hold time 3 s. Two cases,
+# actuators over CurveZMQ (a key pair per host part); lease_ms = 1000, ban_time = 3 s, BGP hold time 3 s. Two cases,
 # each on fresh hosts:
 #
 #  kill:      during an attack (10.0.0.6, reported ONGOING throughout) and
@@ -130,6 +130,14 @@ setup() {
         ip -n "$n" link set eth0 up
         ip -n "$n" link set lo up
     done
+    # keys: one pair per host part (each would hold only its own secret)
+    keys=$tmp/keys
+    for k in collector aggregator detector actuator-a actuator-b; do
+        "$B/floodgate" keygen "$k" "$keys" >/dev/null || die "floodgate keygen $k"
+    done
+    mkdir -p "$keys/aggregator.allowed" "$keys/actuator.allowed"
+    cp "$keys/collector.key" "$keys/detector.key" "$keys/aggregator.allowed/"
+    cp "$keys/detector.key" "$keys/actuator.allowed/"
     cat >"$tmp/floodgate.conf" <<CONF
 general
     log_level = info
@@ -141,13 +149,21 @@ collector
 aggregator
     shards = 1
     tick_ms = 200
+    pull_bind = tcp://$C:5550
+    pub_bind = tcp://$C:5560
     pull_connect = "tcp://$C:5550"
     pub_connect = "tcp://$C:5560"
+    cert = $keys/aggregator.key_secret
+    public_key = $keys/aggregator.key
+    allowed_keys = $keys/aggregator.allowed
 detector
     ongoing_interval = 1
     attack_end = 5
+    cert = $keys/detector.key_secret
 actuator
     connect = "tcp://$A:5570 tcp://$HB:5570"
+    public_key = "$keys/actuator-a.key $keys/actuator-b.key"
+    allowed_keys = $keys/actuator.allowed
     bind = "tcp://*:5570"
     check_interval = 1
     lease_ms = 1000
@@ -155,6 +171,8 @@ actuator
     bgp_backend = gobgp
     gobgp_api = 127.0.0.1:50051
     next_hop_v4 = $NET.1
+curve
+    enable = true
 hostgroup
     default
         ban_time = 3
@@ -207,7 +225,8 @@ BIRD
     wait_for 5 rcli ping >/dev/null 2>&1 || die "redis-server did not answer"
     start hc bird bird -f -c "$tmp/bird.conf" -s "$tmp/bird.ctl" -P "$tmp/bird.pid"
     start hc shard "$B/floodgate-aggregator" -c "$conf" --shard 0
-    start hc collector "$B/floodgate-collector" -c "$conf"
+    start hc collector env FLOODGATE_COLLECTOR_CERT="$keys/collector.key_secret" \
+        "$B/floodgate-collector" -c "$conf"
     start hc detector "$B/floodgate-detector" -c "$conf"
     start_host ha
     wait_for 5 lease_is "host-a" || die "A did not take the lease: [$(lease)]"
@@ -225,6 +244,7 @@ start_host() {
         --pprof-disable
     g=$started
     start "$h" "actuator-$h" env FLOODGATE_ACTUATOR_ID="host-${h#h}" \
+        FLOODGATE_ACTUATOR_CERT="$tmp/keys/actuator-${h#h}.key_secret" \
         FLOODGATE_ACTUATOR_NOTIFY_SCRIPT="$tmp/notify-$h.sh" "$B/floodgate-actuator" -c "$conf"
     host_pids[$h]="$g $started"
 }
