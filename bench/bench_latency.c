@@ -1,10 +1,12 @@
 /* bench_latency: detection latency, first attack record -> Decision sent.
  *
- *   floodgate-bench-latency MODE [TRIALS [CONSECUTIVE [AVERAGE_TIME]]]
+ *   floodgate-bench-latency MODE [TRIALS [CONSECUTIVE [AVERAGE_TIME [CONFIDENCE]]]]
  *
  * MODE: sflow (samples, first == last, sampling 1000), netflow (short
- * records, 0-80 ms long, many sources), longflow (the flood as 4 flows of
- * 25 000 pps, each reported by a 60 s record, 10 ms apart).
+ * records, 0-80 ms long, many sources), v9sampled (the same records
+ * sampled 1 in 100: one sampled packet x 100 each), ipv6 (as sflow, on an
+ * IPv6 host), longflow (the flood as 4 flows of 25 000 pps, each reported
+ * by a 60 s record, 10 ms apart).
  * Starts a real floodgate-aggregator (1 shard, tick 100 ms) and
  * floodgate-detector on loopback; this program is the collector (it pushes
  * FlowBatch to the shard) and the actuator (it PULLs the Decisions). Each
@@ -57,11 +59,11 @@ static double s_mono_ms(void)
     return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-static void s_config(bench_t *b, int consecutive, double average_time)
+static void s_config(bench_t *b, int consecutive, double average_time, double confidence)
 {
     char text[2048];
     snprintf(text, sizeof(text),
-             "networks\n    monitored = 10.0.0.0/16\n"
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "aggregator\n    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
              "    tick_ms = 100\n    metrics_listen = \"\"\n"
@@ -69,9 +71,10 @@ static void s_config(bench_t *b, int consecutive, double average_time)
              "actuator\n    connect = tcp://127.0.0.1:%d\n"
              "hostgroup\n    default\n        threshold_pps = 20000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
-             "        consecutive_windows = %d\n        average_time = %g\n",
+             "        consecutive_windows = %d\n        average_time = %g\n"
+             "        confidence = %g\n",
              b->pull_port, b->pub_port, b->pull_port, b->pub_port, b->act_port, consecutive,
-             average_time);
+             average_time, confidence);
     hn_write_file(b->conf, text);
 }
 
@@ -109,6 +112,18 @@ static void s_flush(bench_t *b)
     zframe_send(&f, b->push, 0);
 }
 
+/* The flooded host of trial host: 10.0.9.x, or 2001:db8:100::9:x in mode
+ * ipv6. */
+static fg_addr_t s_target(const bench_t *b, uint32_t host)
+{
+    if (strcmp(b->mode, "ipv6"))
+        return fg_addr_from_v4(host);
+    fg_addr_t a;
+    fg_addr_parse("2001:db8:100::9:0", &a);
+    a.lo += host & 0xffff;
+    return a;
+}
+
 static fg_flow_t s_rec(uint32_t host, uint32_t peer, uint64_t packets, uint64_t dur,
                        uint64_t now)
 {
@@ -142,17 +157,20 @@ static void s_background(bench_t *b, uint64_t now)
 static void s_flood(bench_t *b, uint32_t host, uint64_t k, uint64_t now)
 {
     uint64_t per_step = (uint64_t)(FLOOD_PPS * STEP_MS / 1000);
-    if (!strcmp(b->mode, "sflow")) { /* 1 in 1000, each sample 1000 packets */
-        for (uint64_t i = 0; i < per_step / 1000; i++) {
+    if (!strcmp(b->mode, "sflow") || !strcmp(b->mode, "ipv6")) {
+        for (uint64_t i = 0; i < per_step / 1000; i++) { /* 1 in 1000, 1000 packets each */
             fg_flow_t r = s_rec(host, 0xc6130000u + (b->src++ % 5000), 1000, 0, now);
+            r.host = s_target(b, host);
             r.sampling = 1000;
             s_add(b, &r);
         }
-    } else if (!strcmp(b->mode, "netflow")) { /* 10 short records per step */
+    } else if (!strcmp(b->mode, "netflow") || !strcmp(b->mode, "v9sampled")) {
+        bool sampled = b->mode[0] == 'v'; /* 10 short records per step */
         for (int i = 0; i < 10; i++) {
             uint32_t src = b->src++;
             fg_flow_t r = s_rec(host, 0xc6130000u + src % 5000, per_step / 10,
                                 (uint64_t)(src % 80), now);
+            r.sampling = sampled ? 100 : 1; /* packets / 10 = 1 sampled packet x 100 */
             s_add(b, &r);
         }
     } else if (k < 4) { /* longflow: 4 flows of 25 000 pps, 60 s records */
@@ -164,6 +182,7 @@ static void s_flood(bench_t *b, uint32_t host, uint64_t k, uint64_t now)
 /* Drain decisions; returns the receive time of a BAN for host, or 0. */
 static double s_decisions(bench_t *b, uint32_t host)
 {
+    fg_addr_t a = s_target(b, host);
     double when = 0;
     zmq_msg_t msg;
     void *sock = zsock_resolve(b->pull);
@@ -176,7 +195,6 @@ static double s_decisions(bench_t *b, uint32_t host)
         double t = s_mono_ms();
         Floodgate__Decision *d =
             floodgate__decision__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-        fg_addr_t a = fg_addr_from_v4(host);
         if (d && d->action == FLOODGATE__ACTION__BAN && d->addr_hi == a.hi && d->addr_lo == a.lo)
             when = t;
         if (d)
@@ -231,8 +249,9 @@ int main(int argc, char **argv)
     int trials = argc > 2 ? atoi(argv[2]) : 30;
     int consecutive = argc > 3 ? atoi(argv[3]) : 2;
     double average = argc > 4 ? atof(argv[4]) : 1;
+    double confidence = argc > 5 ? atof(argv[5]) : 3;
     if (trials < 1 || trials > MAX_TRIALS) {
-        fprintf(stderr, "usage: %s sflow|netflow|longflow [TRIALS [CONSECUTIVE [AVG_S]]]\n",
+        fprintf(stderr, "usage: %s sflow|netflow|v9sampled|ipv6|longflow [TRIALS [CONSECUTIVE [AVG_S [CONFIDENCE]]]]\n",
                 argv[0]);
         return 2;
     }
@@ -241,7 +260,7 @@ int main(int argc, char **argv)
     b.pull_port = hn_free_port();
     b.pub_port = hn_free_port();
     b.act_port = hn_free_port();
-    s_config(&b, consecutive, average);
+    s_config(&b, consecutive, average, confidence);
     char ep[64];
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", b.act_port);
     b.pull = zsock_new_pull(ep);
@@ -264,9 +283,9 @@ int main(int argc, char **argv)
     }
     qsort(lat, (size_t)ok, sizeof(double), s_cmp);
     if (ok > 0)
-        printf("mode=%s consecutive=%d average_time=%g tick=100ms trials=%d banned=%d "
+        printf("mode=%s consecutive=%d average_time=%g confidence=%g tick=100ms trials=%d banned=%d "
                "missed=%d latency_ms min=%.0f p50=%.0f p90=%.0f p99=%.0f max=%.0f\n",
-               b.mode, consecutive, average, trials, ok, missed, lat[0], lat[ok / 2],
+               b.mode, consecutive, average, confidence, trials, ok, missed, lat[0], lat[ok / 2],
                lat[(ok * 9) / 10], lat[(ok * 99) / 100 < ok ? (ok * 99) / 100 : ok - 1],
                lat[ok - 1]);
     else
