@@ -439,8 +439,8 @@ void act_announce_pending(act_t *self, const pending_t *p, const char *why)
     if (act_ha_lapsed(self)) { /* cut off: the one active now (if any) announces it */
         self->st.pending_withheld++;
         fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN,
-                  "event=ban_withheld ip=%s redis=%s hint=\"lease not renewed for lease_ms: another "
-                  "actuator may be active; written (and announced) if Redis gives the lease back\"",
+                  "event=ban_withheld ip=%s redis=%s hint=\"lease not renewed for lease_ms: "
+                  "another actuator may be active; written if Redis gives the lease back\"",
                   p->ban.ip, why);
         return;
     }

@@ -365,6 +365,71 @@ static void test_act_ha_lease_without_expiry_is_taken(void **state)
     assert_false(act_is_active(s_act[1]));
 }
 
+/* Actuator i reloaded with actuator/connect listing n actuators. */
+static void s_connect_list(int i, int n)
+{
+    char path[512], text[1024], err[512];
+    snprintf(path, sizeof(path), "%s/floodgate-%d.conf", s_dir, i);
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16\"\n"
+             "redis\n    address = 127.0.0.1:%d\n"
+             "actuator\n    check_interval = 3600\n    id = %c\n    lease_ms = 60000\n"
+             "    connect = \"%s\"\n",
+             s_port, 'A' + i, n > 1 ? "tcp://127.0.0.1:1 tcp://127.0.0.1:2" : "tcp://127.0.0.1:1");
+    hn_write_file(path, text);
+    fg_config_destroy(&s_cfg[i]);
+    s_cfg[i] = fg_config_load(path, err, sizeof(err));
+    if (!s_cfg[i])
+        fail_msg("config: %s", err);
+}
+
+/* A, active, loses Redis (its connections cut) after `after` ms without a
+ * renewal; a ban decided then: announced early (1) or withheld (0)? */
+static void s_cut_off_then_decide(int actuators, uint64_t after)
+{
+    s_connect_list(0, actuators);
+    s_make(0);
+    assert_true(act_is_active(s_act[0]));
+    s_decide(0, "10.0.0.1");
+    assert_int_equal(s_rec[0]->bans, 1);
+    s_clock += after;
+    freeReplyObject(s_redis("CLIENT KILL TYPE normal SKIPME yes"));
+    freeReplyObject(s_redis("CLIENT KILL TYPE pubsub"));
+    s_decide(0, "10.0.0.2");
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.2"), 0);
+}
+
+/* Redundant (actuator/connect lists two), cut off from Redis past its
+ * lease: another actuator may be active, so the new ban is neither
+ * announced nor notified (counted); within its lease, or alone, it is. */
+static void test_act_ha_cut_off_past_its_lease_withholds_new_bans(void **state)
+{
+    (void)state;
+    s_cut_off_then_decide(2, 60001);
+    act_stats_t st = s_stats(0);
+    assert_int_equal(st.pending_withheld, 1);
+    assert_int_equal(st.provisional, 0);
+    assert_int_equal(s_rec[0]->bans, 1); /* 10.0.0.2 not announced */
+}
+
+static void test_act_ha_cut_off_within_its_lease_announces(void **state)
+{
+    (void)state;
+    s_cut_off_then_decide(2, 30000);
+    assert_int_equal(s_stats(0).pending_withheld, 0);
+    assert_int_equal(s_stats(0).provisional, 1);
+    assert_int_equal(s_rec[0]->bans, 2);
+}
+
+static void test_act_ha_alone_announces_past_its_lease(void **state)
+{
+    (void)state;
+    s_cut_off_then_decide(1, 60001);
+    assert_int_equal(s_stats(0).pending_withheld, 0);
+    assert_int_equal(s_stats(0).provisional, 1);
+    assert_int_equal(s_rec[0]->bans, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +440,9 @@ int main(void)
         T(test_act_ha_takeover_applies_the_kept_decision),
         T(test_act_ha_release_hands_over),
         T(test_act_ha_lease_without_expiry_is_taken),
+        T(test_act_ha_cut_off_past_its_lease_withholds_new_bans),
+        T(test_act_ha_cut_off_within_its_lease_announces),
+        T(test_act_ha_alone_announces_past_its_lease),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
