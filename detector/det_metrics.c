@@ -102,6 +102,9 @@ static const fg_series_t s_series[] = {
     FG_COUNTER(det_stats_t, bans, "floodgate_detector_decisions_total", "type=\"ban\"",
                "Decisions sent to the actuator, by type."),
     FG_COUNTER(det_stats_t, ongoing, "floodgate_detector_decisions_total", "type=\"ongoing\"", ""),
+    FG_COUNTER(det_stats_t, bans_one_window, "floodgate_detector_bans_one_window_total", "",
+               "BANs decided on one window, its rate's lower confidence bound over a threshold "
+               "(the others after averaging and consecutive windows)."),
     FG_COUNTER(det_stats_t, hosts_evaluated, "floodgate_detector_host_windows_total",
                "result=\"evaluated\"", "Host windows received, by what became of them."),
     FG_COUNTER(det_stats_t, over_threshold, "floodgate_detector_host_windows_total",

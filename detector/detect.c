@@ -303,6 +303,8 @@ static int s_decide(det_t *self, const det_over_t *o, Floodgate__Action action,
         carpet_tally_ban(&self->nets[o->hw->hostgroup].tally, &p);
         self->st.network_bans++;
     }
+    if (action == FLOODGATE__ACTION__BAN && o->blatant && !o->network)
+        self->st.bans_one_window++;
     if (action == FLOODGATE__ACTION__BAN)
         self->st.bans++;
     else
@@ -676,13 +678,14 @@ void det_format_stats(const det_t *self, char *buf, size_t len)
              "windows=%" PRIu64 " windows_lost=%" PRIu64 " malformed=%" PRIu64
              " shard_resets=%" PRIu64 " bad_shard=%" PRIu64 " hosts_evaluated=%" PRIu64
              " hosts_out=%" PRIu64 " unmonitored=%" PRIu64 " whitelisted=%" PRIu64
-             " over_threshold=%" PRIu64 " bans=%" PRIu64 " ongoing=%" PRIu64
+             " over_threshold=%" PRIu64 " bans=%" PRIu64 " bans_one_window=%" PRIu64
+             " ongoing=%" PRIu64
              " dropped=%" PRIu64 " attacks_full=%" PRIu64 " attacks_ended=%" PRIu64
              " attacks_active=%zu hosts_averaged=%zu network_attacks=%" PRIu64
              " network_bans=%" PRIu64 " network_spared=%" PRIu64 " evicted=%" PRIu64,
              s->windows, s->windows_lost, s->malformed, s->shard_resets, s->bad_shard,
              s->hosts_evaluated, s->hosts_out, s->unmonitored, s->whitelisted,
-             s->over_threshold, s->bans, s->ongoing, s->dropped, s->attacks_full,
+             s->over_threshold, s->bans, s->bans_one_window, s->ongoing, s->dropped, s->attacks_full,
              s->attacks_ended, self->n_attacking, atk_size(self->attacks), s->network_attacks,
              s->network_bans, s->network_spared, s->evicted);
 }

@@ -42,6 +42,7 @@ typedef struct {
     uint64_t whitelisted;      /* skipped: on the whitelist */
     uint64_t over_threshold;   /* host windows over a threshold */
     uint64_t bans;             /* BAN decisions queued */
+    uint64_t bans_one_window;  /* of them, on one window's confidence bound */
     uint64_t ongoing;          /* ONGOING decisions queued */
     uint64_t dropped;          /* decisions the callback could not queue */
     uint64_t attacks_full;     /* no room for a host's state (table full, none quieter) */

@@ -293,6 +293,7 @@ static void test_detector_confidence_bound(void **state)
     s_deliver(det, w, 3, T0 + 2000);
     assert_int_equal(s_n_seen, 3);
     assert_int_equal(det_stats(det)->bans, 3);
+    assert_int_equal(det_stats(det)->bans_one_window, 1);
     det_destroy(&det);
 }
 
