@@ -25,7 +25,6 @@ command -v podman-compose >/dev/null || need="$need podman-compose"
 [ -e /usr/lib/cni/dnsname ] || need="$need golang-github-containernetworking-plugin-dnsname"
 [ -z "$need" ] || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -qq \
     install --no-install-recommends $need >/dev/null
-[ -x "$B/floodgate-flowgen" ] || make -s all >/dev/null
 
 proj=fgcompose$$
 tmp=$(mktemp -d /tmp/fg-compose.XXXXXX)
@@ -116,8 +115,10 @@ pass "the actuator announced both through gobgpd (10.0.0.5/32, 10.0.0.7/32 with 
 # Through the published port: which host port did replica 1 get?
 port=$(podman port "${proj}_collector_1" 2055/udp | sed -n 's/.*:\([0-9]*\)$/\1/p' | head -1)
 [ -n "$port" ] || die "collector_1 has no published 2055/udp"
-"$B/floodgate-flowgen" -d "127.0.0.1:$port" --dst 10.0.0.9 --pps 60000 --duration 10 \
-    2>"$tmp/flowgen-host.log" &
+# floodgate-flowgen of the image, in this host's network namespace (nothing
+# to build on the host)
+podman run --rm --network host --entrypoint floodgate-flowgen "$IMAGE" -d "127.0.0.1:$port" \
+    --dst 10.0.0.9 --pps 60000 --duration 10 >"$tmp/flowgen-host.log" 2>&1 &
 fg=$!
 wait_for 30 banned 10.0.0.9 || die "10.0.0.9 (flood from the host to published port $port) not banned"
 wait $fg
