@@ -9,8 +9,9 @@
 #   make install    binaries, man pages, systemd units, example config
 #                   (PREFIX=/usr/local, DESTDIR=, SYSCONFDIR=/etc)
 #   make image      container image with podman (base made by debootstrap)
-#   make compose-test  deploy/docker-compose.yml up with podman-compose and a
-#                   flood through it (needs `make image`; takes minutes)
+#   make compose-test  deploy/docker-compose.yml up with podman-compose: floods,
+#                   Curve refusals, actuator takeover, Redis failover
+#                   (makes the image when missing; ~85 s, README)
 
 CC       ?= cc
 OPT      ?= -O2 -g
