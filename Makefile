@@ -154,34 +154,55 @@ run: deps
 demo: all
 	@./deploy/demo.sh $(B)
 
-# ---- fuzzing: a libFuzzer target per decoder (clang), seeds from tests/data ----
+# ---- fuzzing: a libFuzzer target per parser of hostile input (clang) ------
 #   make fuzz                  each target FUZZ_SECONDS (60) seconds
 #   make fuzz-smoke            each target 3 seconds (part of make test)
+# Every library source (minus the daemons' main.c) is built once more with
+# clang, coverage and ASan/UBSan into $(FZ)/libfg_fuzz.a; each target links
+# what it uses from it. Seeds: tests/fuzz/seeds.c (tests/fuzz/run.sh).
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FZ           := build-fuzz
-FUZZ_TARGETS := netflow_v5 netflow_v9 ipfix sflow
+FUZZ_TARGETS := netflow_v5 netflow_v9 ipfix sflow collector window decision flowbatch_agg \
+                config ban_hash ban_hist gobgp_rib flowspec
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FZ)/fuzz_%) $(FZ)/seeds
-FUZZ_LIBSRC  := collector/netflow_v5.c collector/netflow_v9.c collector/ipfix.c \
-                collector/sflow.c collector/templates.c collector/tpl_cache.c collector/exporters.c \
-                common/addr.c
-FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/proto $(WARN) \
-                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIBSRC  := $(common_SRC) $(collector_SRC) $(aggregator_SRC) $(detector_SRC) $(actuator_SRC)
+FUZZ_OBJS    := $(patsubst %.c,$(FZ)/%.o,$(FUZZ_LIBSRC)) $(FZ)/proto/floodgate.pb-c.o
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/proto $(WARN) $(FUZZ_SAN)
 
-$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIBSRC) $(wildcard collector/*.h) \
-              $(B)/proto/floodgate.pb-c.h
-	@mkdir -p $(FZ)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBSRC)
+$(FZ)/%.o: %.c $(B)/proto/floodgate.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FZ)/seeds: tests/fuzz/seeds.c tests/flowtest.h common/addr.c $(B)/proto/floodgate.pb-c.h
+$(FZ)/proto/floodgate.pb-c.o: $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Wno-error -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c -o $@ $<
+
+$(FZ)/libfg_fuzz.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FZ)/libfg_fuzz.a
 	@mkdir -p $(FZ)
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/proto $(WARN) -o $@ tests/fuzz/seeds.c common/addr.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FZ)/libfg_fuzz.a \
+		$(PKG_LIBS) -lm
+
+# The seed writer packs protobuf messages: the codecs and the generated code
+# (no sanitizers, no coverage).
+SEEDS_SRC := tests/fuzz/seeds.c common/addr.c common/window.c common/decision.c \
+             common/flowbatch.c common/fgbuf.c common/classes.c $(PROTO_C)
+$(FZ)/seeds: $(SEEDS_SRC) tests/flowtest.h $(B)/proto/floodgate.pb-c.h
+	@mkdir -p $(FZ)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/proto $(WARN) \
+		-o $@ $(SEEDS_SRC) $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
 
 fuzz: $(FUZZ_BINS)
-	@./tests/fuzz/run.sh $(FZ) $(FUZZ_SECONDS)
+	@./tests/fuzz/run.sh $(FZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-smoke: $(FUZZ_BINS)
-	@./tests/fuzz/run.sh $(FZ) 3
+	@./tests/fuzz/run.sh $(FZ) 3 $(FUZZ_TARGETS)
+
+-include $(shell find $(FZ) -name '*.d' 2>/dev/null)
 
 clean:
 	rm -rf build build-san build-fuzz run
