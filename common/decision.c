@@ -149,11 +149,13 @@ Floodgate__Decision *dec_unpack(const uint8_t *buf, size_t len, int *overflow_fi
     *overflow_field = 0;
     if (len > DEC_MAX_BYTES)
         return NULL;
-    Floodgate__Decision *d = floodgate__decision__unpack(NULL, len, buf);
+    /* protobuf-c takes some bytes that are not protobuf (a field number
+     * 0, a non-minimal tag): a Decision that would not pack back */
+    int f = dec_wire_overflow(buf, len);
+    Floodgate__Decision *d = f < 0 ? NULL : floodgate__decision__unpack(NULL, len, buf);
     if (!d)
         return NULL;
-    int f = dec_wire_overflow(buf, len);
-    *overflow_field = f > 0 ? f : 0;
+    *overflow_field = f;
     return d;
 }
 

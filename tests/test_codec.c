@@ -381,6 +381,28 @@ static void test_codec_decision_overflow_truncated(void **state)
     assert_null(dec_unpack(buf, DEC_MAX_BYTES + 1, &field));
 }
 
+/* Found by fuzz_decision: 80 00 00 is a field number 0 (in a non-minimal
+ * tag) that protobuf-c took as an unknown field, so a Decision that packs
+ * into bytes that do not unpack: not a Decision. */
+static void test_codec_decision_not_protobuf_fixture(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    FILE *f = fopen("tests/data/fuzz/decision_field0.bin", "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_int_equal(n, 3);
+    int field = 7;
+    assert_int_equal(dec_wire_overflow(buf, n), -1);
+    assert_null(dec_unpack(buf, n, &field));
+    /* the empty message is still a Decision */
+    Floodgate__Decision *d = dec_unpack(buf, 0, &field);
+    assert_non_null(d);
+    assert_int_equal(field, 0);
+    dec_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_codec_decision_limits),
         cmocka_unit_test(test_codec_decision_profile),
         cmocka_unit_test(test_codec_decision_overflow_truncated),
+        cmocka_unit_test(test_codec_decision_not_protobuf_fixture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
