@@ -13,6 +13,7 @@
 #include "common/addr.h"
 #include "common/classes.h"
 #include "common/fgbuf.h"
+#include "common/fgjson.h"
 
 /* Appends grow it, keep it NUL-terminated, reset keeps the memory. */
 static void test_common_buf_grows(void **state)
@@ -149,6 +150,33 @@ static void test_common_classes_table(void **state)
     assert_null(fg_class_name(FG_CLASSES));
 }
 
+/* Found by fuzz_ban_hash: text that is not UTF-8 but looks like it to a
+ * loose check (overlong forms, surrogates, above U+10FFFF) made
+ * fgjson_str fail, so a ban whose details held it had no history line.
+ * Each line of the fixture becomes a JSON string with '?' for what is not
+ * UTF-8, the rest kept. */
+static void test_common_json_str_not_utf8(void **state)
+{
+    (void)state;
+    char line[256];
+    int n = 0;
+    FILE *f = fopen("tests/data/fuzz/ban_details_utf8.txt", "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        json_t *v = fgjson_str(line);
+        assert_non_null(v);
+        assert_non_null(strchr(json_string_value(v), '?'));
+        json_decref(v);
+        n++;
+    }
+    fclose(f);
+    assert_int_equal(n, 5);
+    json_t *ok = fgjson_str("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"); /* valid: kept */
+    assert_string_equal(json_string_value(ok), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    json_decref(ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_common_array_grow),
         cmocka_unit_test(test_common_hostport_split),
         cmocka_unit_test(test_common_classes_table),
+        cmocka_unit_test(test_common_json_str_not_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
