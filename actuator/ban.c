@@ -210,10 +210,19 @@ int ban_copy(ban_t *dst, const ban_t *src)
     return 0;
 }
 
+/* A number as the hash keeps it: 15 digits, or 17 when 15 round it past
+ * the largest double (it would read back as infinite, and be refused). */
+static void s_number_text(char *buf, size_t len, double v)
+{
+    snprintf(buf, len, "%.15g", v);
+    if (!isfinite(strtod(buf, NULL)))
+        snprintf(buf, len, "%.17g", v);
+}
+
 void ban_fields(const ban_t *b, ban_fields_t *f)
 {
-    snprintf(f->value_text, sizeof(f->value_text), "%.15g", b->value);
-    snprintf(f->threshold_text, sizeof(f->threshold_text), "%.15g", b->threshold);
+    s_number_text(f->value_text, sizeof(f->value_text), b->value);
+    s_number_text(f->threshold_text, sizeof(f->threshold_text), b->threshold);
     snprintf(f->ban_count_text, sizeof(f->ban_count_text), "%u", b->ban_count);
     f->banned_at[0] = f->expires_at[0] = '\0';
     if (b->banned_at)
@@ -248,7 +257,10 @@ static int s_set_number(double *out, const char *value)
     char *end;
     errno = 0;
     double v = strtod(value, &end);
-    if (*value == '\0' || *end != '\0' || errno || !isfinite(v) || v < 0)
+    /* ERANGE for a tiny number is an underflow to a subnormal (or 0): a
+     * number all the same, as ban_fields writes one */
+    bool under = errno == ERANGE && isfinite(v) && fabs(v) <= 1.0;
+    if (*value == '\0' || *end != '\0' || (errno && !under) || !isfinite(v) || v < 0)
         return -1;
     *out = v;
     return 0;

@@ -1,7 +1,9 @@
 /* Unit tests: the actuator's store and decision logic against a real
  * redis-server (started on a free port in a temp dir), without the ZeroMQ
  * loop. */
+#include <float.h>
 #include <hiredis.h>
+#include <math.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -965,6 +967,54 @@ static void test_actuator_redis_unix_socket(void **state)
     hn_stop(pid, 3000);
 }
 
+/* Found by fuzz_decision and fuzz_ban_hash: a ban's hash fields read back
+ * by ban_set_field as they were written. A number near the largest double
+ * was written with 15 digits, rounded up past it, and read back as
+ * infinite; a subnormal one read back with ERANGE: either refused, so the
+ * actuator would have deleted its own ban key as malformed. Details that
+ * are not UTF-8 (tests/data/fuzz/ban_details_utf8.txt) made the history
+ * line NULL. */
+static void test_actuator_ban_fields_read_back(void **state)
+{
+    (void)state;
+    const double values[] = {DBL_MAX, 1.7976931348623150e308, 5e-324, 7.64167479920113e-313,
+                             0, 0.1, 20000};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        ban_t b = {.value = values[i], .threshold = values[i], .banned_at = 1764500000};
+        strcpy(b.ip, "10.0.1.5");
+        strcpy(b.direction, "incoming");
+        strcpy(b.source, "detector");
+        ban_fields_t f;
+        ban_fields(&b, &f);
+        ban_t r = {0};
+        for (int k = 1; k < f.n; k++)
+            if (strcmp(f.name[k], "expires_at") != 0)
+                assert_int_equal(ban_set_field(&r, f.name[k], f.value[k]), 0);
+        assert_true(r.value == b.value || fabs(r.value - b.value) <= 1e-14 * b.value);
+        assert_true(r.threshold == b.threshold || fabs(r.threshold - b.threshold) <= 1e-14 * b.threshold);
+        ban_clear(&r);
+    }
+    char line[256];
+    FILE *fx = fopen("tests/data/fuzz/ban_details_utf8.txt", "r");
+    assert_non_null(fx);
+    while (fgets(line, sizeof(line), fx)) {
+        ban_t b = {0};
+        strcpy(b.ip, "10.0.1.5");
+        strcpy(b.direction, "incoming");
+        strcpy(b.source, "manual");
+        assert_int_equal(ban_set_field(&b, "details", line), 0);
+        char *j = ban_json(&b, "ban", NULL, 1764500000000ULL);
+        assert_non_null(j);
+        assert_true(s_json_valid(j));
+        ban_hist_t h;
+        assert_int_equal(ban_hist_parse(j, &h), 0);
+        assert_string_equal(h.event, "ban");
+        free(j);
+        ban_clear(&b);
+    }
+    fclose(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -996,6 +1046,7 @@ int main(void)
         T(test_actuator_history_event_in_details_not_counted),
         T(test_actuator_max_bans_refused_and_alerted),
         T(test_actuator_attack_log_one_json_line_each),
+        cmocka_unit_test(test_actuator_ban_fields_read_back),
         T(test_actuator_redis_unix_socket),
 #undef T
     };
