@@ -613,7 +613,10 @@ static int s_defaults_and_checks(loader_t *l, bool finish)
 
 static int s_read_file(loader_t *l)
 {
-    zconfig_t *root = zconfig_load(l->path);
+    /* not zconfig_load: it leaks its zfile_t on a syntax error */
+    zchunk_t *text = zchunk_slurp(l->path, 0);
+    zconfig_t *root = text ? zconfig_chunk_load(text) : NULL;
+    zchunk_destroy(&text);
     if (!root) /* zconfig printed its reason with the line number on stdout */
         return s_fail(l, 0, "syntax error (see the zconfig message above)");
     int rc = 0;

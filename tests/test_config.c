@@ -358,11 +358,24 @@ static void test_config_reload_diff(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* Found by fuzz_config: a file zconfig cannot parse leaked the zfile_t
+ * zconfig_load opened (seen under make SAN=1 unit). */
+static void test_config_syntax_error_fixture(void **state)
+{
+    (void)state;
+    const char *path = "tests/data/fuzz/config_syntax.conf";
+    s_err[0] = '\0';
+    assert_null(fg_config_load(path, s_err, sizeof(s_err)));
+    assert_int_equal(strncmp(s_err, path, strlen(path)), 0);
+    assert_non_null(strstr(s_err, "syntax error"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_example_file_loads),
         cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_syntax_error_fixture),
         cmocka_unit_test(test_config_values_and_lists),
         cmocka_unit_test(test_config_hostgroup_longest_prefix),
         cmocka_unit_test(test_config_errors_name_line),
