@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/pbcheck.h"
+
 static bool s_num_ok(double v)
 {
     return isfinite(v) && v >= 0;
@@ -87,17 +89,6 @@ size_t dec_pack(const Floodgate__Decision *d, uint8_t *buf, size_t cap, const ch
     return floodgate__decision__pack(d, buf);
 }
 
-/* One varint at p (at most 10 bytes). Bytes used, 0 when malformed. */
-static size_t s_varint(const uint8_t *p, size_t n, uint64_t *v)
-{
-    *v = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        *v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80))
-            return i + 1;
-    }
-    return 0;
-}
 
 /* Does varint v overflow the field number fn of a Decision? */
 static bool s_overflows(uint32_t fn, uint64_t v)
@@ -118,14 +109,14 @@ int dec_wire_overflow(const uint8_t *p, size_t size)
     size_t off = 0;
     while (off < size) {
         uint64_t tag, v;
-        size_t k = s_varint(p + off, size - off, &tag);
+        size_t k = pb_varint(p + off, size - off, &tag);
         if (!k || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
             return -1;
         off += k;
         uint32_t fn = (uint32_t)(tag >> 3);
         switch (tag & 7) {
         case 0:
-            if (!(k = s_varint(p + off, size - off, &v)))
+            if (!(k = pb_varint(p + off, size - off, &v)))
                 return -1;
             if (s_overflows(fn, v))
                 return (int)fn;
@@ -134,7 +125,7 @@ int dec_wire_overflow(const uint8_t *p, size_t size)
         case 1: off += 8; break;
         case 5: off += 4; break;
         case 2:
-            if (!(k = s_varint(p + off, size - off, &v)) || v > size - off - k)
+            if (!(k = pb_varint(p + off, size - off, &v)) || v > size - off - k)
                 return -1;
             off += k + (size_t)v;
             break;
@@ -149,10 +140,11 @@ Floodgate__Decision *dec_unpack(const uint8_t *buf, size_t len, int *overflow_fi
     *overflow_field = 0;
     if (len > DEC_MAX_BYTES)
         return NULL;
-    /* protobuf-c takes some bytes that are not protobuf (a field number
-     * 0, a non-minimal tag): a Decision that would not pack back */
+    /* protobuf-c takes some bytes that are not protobuf (pbcheck.h) */
     int f = dec_wire_overflow(buf, len);
-    Floodgate__Decision *d = f < 0 ? NULL : floodgate__decision__unpack(NULL, len, buf);
+    Floodgate__Decision *d = f < 0 || pb_wellformed(&floodgate__decision__descriptor, buf, len) < 0
+                                 ? NULL
+                                 : floodgate__decision__unpack(NULL, len, buf);
     if (!d)
         return NULL;
     *overflow_field = f;

@@ -36,7 +36,7 @@ int dec_validate(const Floodgate__Decision *d, const char **why);
 size_t dec_pack(const Floodgate__Decision *d, uint8_t *buf, size_t cap, const char **why);
 
 /* Unpack len bytes. NULL when they are not a Decision (or over
- * DEC_MAX_BYTES, or not well-formed protobuf: dec_wire_overflow). Otherwise the message (free with dec_free), not yet
+ * DEC_MAX_BYTES, or not well-formed protobuf: pbcheck.h). Otherwise the message (free with dec_free), not yet
  * validated, and *overflow_field: 0, or the number of a 32-bit field whose
  * varint was larger (protobuf-c kept its low 32 bits). */
 Floodgate__Decision *dec_unpack(const uint8_t *buf, size_t len, int *overflow_field);

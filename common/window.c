@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "common/classes.h"
+#include "common/pbcheck.h"
 
 static bool s_num_ok(double v)
 {
@@ -103,7 +104,10 @@ Floodgate__WindowBatch *wb_unpack(const uint8_t *buf, size_t len, const char **w
         *why = "too large";
         return NULL;
     }
-    Floodgate__WindowBatch *wb = floodgate__window_batch__unpack(NULL, len, buf);
+    Floodgate__WindowBatch *wb =
+        pb_wellformed(&floodgate__window_batch__descriptor, buf, len) < 0
+            ? NULL
+            : floodgate__window_batch__unpack(NULL, len, buf);
     if (!wb) {
         *why = "not a WindowBatch";
         return NULL;

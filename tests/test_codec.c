@@ -381,9 +381,10 @@ static void test_codec_decision_overflow_truncated(void **state)
     assert_null(dec_unpack(buf, DEC_MAX_BYTES + 1, &field));
 }
 
-/* Found by fuzz_decision: 80 00 00 is a field number 0 (in a non-minimal
- * tag) that protobuf-c took as an unknown field, so a Decision that packs
- * into bytes that do not unpack: not a Decision. */
+/* Found by fuzz_decision and fuzz_window: 80 00 00 is a field number 0 (in
+ * a non-minimal tag) that protobuf-c took as an unknown field, so a message
+ * that packs into bytes that do not unpack: not a Decision, nor a
+ * WindowBatch, at any depth. */
 static void test_codec_decision_not_protobuf_fixture(void **state)
 {
     (void)state;
@@ -396,6 +397,24 @@ static void test_codec_decision_not_protobuf_fixture(void **state)
     int field = 7;
     assert_int_equal(dec_wire_overflow(buf, n), -1);
     assert_null(dec_unpack(buf, n, &field));
+    /* nor inside a message it holds: a contributor (field 10) whose field
+     * number is 0 */
+    static const uint8_t nested[] = {10 << 3 | 2, 3, 0x80, 0x00, 0x26};
+    assert_int_equal(dec_wire_overflow(nested, sizeof(nested)), 0);
+    assert_null(dec_unpack(nested, sizeof(nested), &field));
+    /* the same in a WindowBatch (found by fuzz_window) */
+    f = fopen("tests/data/fuzz/window_field0.bin", "rb");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_int_equal(n, 13);
+    const char *why = NULL;
+    assert_null(wb_unpack(buf, n, &why));
+    assert_string_equal(why, "not a WindowBatch");
+    buf[8] = 0x88; /* field 1 (shard) in a non-minimal tag: well-formed */
+    Floodgate__WindowBatch *wb = wb_unpack(buf, n, &why);
+    assert_non_null(wb);
+    wb_free(&wb);
     /* the empty message is still a Decision */
     Floodgate__Decision *d = dec_unpack(buf, 0, &field);
     assert_non_null(d);
