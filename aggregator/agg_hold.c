@@ -93,14 +93,25 @@ static uint64_t s_flow_key(const fg_flow_t *r)
     return h ? h : 1;
 }
 
+/* v += d, never below 0: a small flow's rate added to a large one's is
+ * lost to float rounding, so taking both off would leave the rest of the
+ * host's flows negative, and a negative rate makes the whole WindowBatch
+ * fail its checks (no host of the shard published). */
+static void s_held_add(float *v, float d)
+{
+    *v += d;
+    if (*v < 0)
+        *v = 0;
+}
+
 /* Add (sign 1) or take off (-1) a long flow's held rate on its host. */
 static void s_hold(ht_entry_t *e, const lf_entry_t *f, float sign)
 {
-    e->held[f->cls][HT_HELD_PPS] += sign * f->pps;
-    e->held[f->cls][HT_HELD_BPS] += sign * f->Bps;
+    s_held_add(&e->held[f->cls][HT_HELD_PPS], sign * f->pps);
+    s_held_add(&e->held[f->cls][HT_HELD_BPS], sign * f->Bps);
     if (f->syn) {
-        e->held[HT_TCP_SYN][HT_HELD_PPS] += sign * f->pps;
-        e->held[HT_TCP_SYN][HT_HELD_BPS] += sign * f->Bps;
+        s_held_add(&e->held[HT_TCP_SYN][HT_HELD_PPS], sign * f->pps);
+        s_held_add(&e->held[HT_TCP_SYN][HT_HELD_BPS], sign * f->Bps);
     }
 }
 

@@ -308,12 +308,53 @@ static void test_aggregator_exporter_clock_lag(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* Found by fuzz_flowbatch_agg: held rates are floats, so a small long
+ * flow's rate added to a large one's is lost (100 B/s next to 10 GB/s);
+ * when the large one ended, then the small one, its host's held rate went
+ * negative while a third flow was held, and the shard published no
+ * WindowBatch at all (a negative rate breaks the codec's limits) until the
+ * third ended: a flood on another host went unseen all that time. */
+static void test_aggregator_held_rate_never_negative(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(200, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    const uint64_t dur[3] = {2000, 4000, 8000}, bytes[3] = {20000000000ULL, 400, 800};
+    for (int i = 0; i < 3; i++) {
+        fg_flow_t r = s_rec("10.0.4.5", "192.0.2.1", FG_PROTO_TCP, 0x10, (uint16_t)(100 + i), 443,
+                            dur[i], bytes[i]);
+        r.start_ms = T0 - dur[i];
+        agg_add_record(agg, &r, NULL, T0);
+    }
+    assert_int_equal(agg_stats(agg)->spread, 3);
+    int flood_seen = 0;
+    for (uint64_t now = T0 + 200; now <= T0 + 10000; now += 200) {
+        /* a UDP flood on the same host and on another one */
+        for (int k = 0; k < 2; k++) {
+            fg_flow_t flood =
+                s_rec(k ? "10.0.4.9" : "10.0.4.5", "192.0.2.7", FG_PROTO_UDP, 0, 1, 2, 10000, 600000);
+            flood.start_ms = flood.end_ms = now - 100;
+            agg_add_record(agg, &flood, NULL, now - 100);
+        }
+        Floodgate__WindowBatch *wb = s_close(agg, now); /* fails when not published */
+        for (size_t h = 0; h < wb->n_hosts; h++)
+            assert_true(wb->hosts[h]->total->bps >= 0 && wb->hosts[h]->tcp->bps >= 0);
+        flood_seen += s_host(wb, "10.0.4.9", FLOODGATE__DIRECTION__DIR_IN) != NULL &&
+                      s_host(wb, "10.0.4.5", FLOODGATE__DIRECTION__DIR_IN) != NULL;
+        floodgate__window_batch__free_unpacked(wb, NULL);
+    }
+    assert_int_equal(flood_seen, 50);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aggregator_full_table_evicts_idle_hosts),
         cmocka_unit_test(test_aggregator_backlog_true_rate),
         cmocka_unit_test(test_aggregator_long_record_hold_bounded),
+        cmocka_unit_test(test_aggregator_held_rate_never_negative),
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run each fuzz target for SECONDS, from a seed corpus (tests/fuzz/seeds.c:
-# the exporter captures in tests/data/, or messages and texts it makes),
+# the exporter captures in tests/data/, or messages and texts it makes; and
+# the inputs it once failed on, tests/data/fuzz/<target>_*),
 # keeping what it finds in DIR/corpus.
 # Usage: tests/fuzz/run.sh DIR SECONDS TARGET... Exits non-zero on the first
 # crash (libFuzzer leaves the input in DIR/crash-*).
@@ -25,6 +26,10 @@ for t in "$@"; do
     mkdir -p "$dir/seed/$t" "$dir/corpus/$t"
     # shellcheck disable=SC2046
     "$dir/seeds" "$dir/seed/$t" $(seeds "$t")
+    # what the target found once (tests/data/fuzz/<target>_*) runs first
+    for f in tests/data/fuzz/"$t"_*; do
+        if [ -e "$f" ]; then cp "$f" "$dir/seed/$t/"; fi
+    done
     echo "== fuzz_$t: $secs s"
     "$dir/fuzz_$t" -max_total_time="$secs" -max_len=9216 -timeout=10 -rss_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="$dir/" \
