@@ -50,6 +50,12 @@ int ban_parse_time(const char *s, int64_t *out)
     struct tm tm;
     int n = 0;
     memset(&tm, 0, sizeof(tm));
+    /* exactly that form: sscanf alone takes a sign or spaces ("-026-...",
+     * a time before year 0 that ban_format_time cannot write back) */
+    static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
+    for (size_t i = 0; i < sizeof(form) - 1; i++)
+        if (form[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != form[i])
+            return -1;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
                &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
         n == 0 || s[n] != '\0')

@@ -994,7 +994,25 @@ static void test_actuator_ban_fields_read_back(void **state)
         assert_true(r.threshold == b.threshold || fabs(r.threshold - b.threshold) <= 1e-14 * b.threshold);
         ban_clear(&r);
     }
+    /* found by fuzz_ban_hist: a year with a sign or spaces, which sscanf
+     * took ("-026" gave a time ban_format_time wrote back as 1970) */
+    FILE *fh = fopen("tests/data/fuzz/ban_hist_signed_year.json", "r");
     char line[256];
+    assert_non_null(fh);
+    assert_non_null(fgets(line, sizeof(line), fh));
+    fclose(fh);
+    ban_t hb;
+    assert_int_equal(ban_from_json(&hb, "10.0.1.5", line), 0);
+    assert_int_equal(hb.banned_at, 0); /* refused: as if absent */
+    ban_clear(&hb);
+    int64_t t = 0;
+    const char *bad[] = {"-026-11-27T10:41:42Z", "+2026-11-27T10:41:42Z", " 2026-11-27T10:41:42Z",
+                         "2026-1-27T10:41:42Z", "2026-11-27T10:41:42Z "};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ban_parse_time(bad[i], &t), -1);
+    assert_int_equal(ban_parse_time("2026-11-27T10:41:42Z", &t), 0);
+    char tb[BAN_TIME_STRLEN];
+    assert_string_equal(ban_format_time(t, tb), "2026-11-27T10:41:42Z");
     FILE *fx = fopen("tests/data/fuzz/ban_details_utf8.txt", "r");
     assert_non_null(fx);
     while (fgets(line, sizeof(line), fx)) {
