@@ -308,11 +308,29 @@ static int s_held(act_t *self, const char *ip)
     return 1;
 }
 
+/* Is b's address still one to ban under the config in force? A reload may
+ * have whitelisted it (or taken it out of networks/monitored) since its
+ * decision was queued or its ban announced; refused: counted, logged. */
+static bool s_still_allowed(act_t *self, const ban_t *b)
+{
+    const fg_hostgroup_t *g;
+    fg_addr_t a;
+    if (fg_addr_parse(b->ip, &a) < 0)
+        return false;
+    bool force = strcmp(b->source, "manual_force") == 0 && !b->flowspec;
+    trust_reason_t r = trust_check_addr(self->trust, &a, force, &g);
+    if (r != TRUST_OK)
+        trust_refused(self->trust, false, b->ip, r, "after=reload");
+    return r == TRUST_OK;
+}
+
 /* Write a new ban for p. 0 done, 1 retry later. */
 static int s_ban(act_t *self, pending_t *p)
 {
     ban_t *b = &p->ban;
     uint32_t last = 0;
+    if (!s_still_allowed(self, b))
+        return 0;
     if (s_detector_bans(self) >= (size_t)self->cfg->actuator.max_bans) {
         s_refuse(self, p);
         return 0;
@@ -400,6 +418,10 @@ static int s_write_pending(act_t *self, const ban_t *k, const char *event)
         if (held > 0)
             act_unban(self, k->ip, "held"); /* announced while the hold could not be read */
         return held < 0;
+    }
+    if (!s_still_allowed(self, k)) {
+        act_unban(self, k->ip, "refused");
+        return 0;
     }
     if (k->expires_ms && now + 1000 >= k->expires_ms) {
         act_unban(self, k->ip, "expired");
@@ -683,12 +705,15 @@ void act_recheck(act_t *self)
     zlistx_t *gone = zlistx_new();
     if (!gone || !store_connected(self->store)) {
         zlistx_destroy(&gone);
-        return; /* the start-up scan of the next connection checks them */
+        self->recheck_due = true; /* the next scan (act_scan) checks them */
+        return;
     }
+    self->recheck_due = false;
     zlistx_set_destructor(gone, (czmq_destructor *)zstr_free);
     zlistx_set_duplicator(gone, (czmq_duplicator *)strdup);
     for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known))
-        if (!b->pending && trust_recheck(self->trust, self->store, b, fg_now_ms()) != TRUST_OK)
+        if (b->pending ? !s_still_allowed(self, b) /* announced, key not written yet */
+                       : trust_recheck(self->trust, self->store, b, fg_now_ms()) != TRUST_OK)
             zlistx_add_end(gone, b->ip);
     for (char *ip = zlistx_first(gone); ip; ip = zlistx_next(gone))
         act_unban(self, ip, "refused");

@@ -148,7 +148,8 @@ int act_scan(act_t *self);
 
 /* After a reload of the config: check every known ban again (address,
  * TTL); those now refused (whitelisted, no longer monitored) lose their key
- * and are unbanned (reason refused). */
+ * and are unbanned (reason refused), announced bans whose key waits for
+ * Redis too. With Redis away, the next scan does it. */
 void act_recheck(act_t *self);
 
 /* The keyspace subscription's fd (poll it for input), or -1. */

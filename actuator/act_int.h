@@ -52,6 +52,7 @@ struct act_t {
     size_t restores;  /* known bans to write back (restore flag) */
     zhashx_t *queued; /* ip -> decisions of it in the queue (a count, as a pointer) */
     bool synced;           /* the first scan (silent adoption) is done */
+    bool recheck_due;      /* a reload came while Redis was away: the next scan rechecks */
     bool told_config_refused;
     bool down_logged;
     char refusing[16];     /* Redis refuses writes: the code (MISCONF...), else "" */

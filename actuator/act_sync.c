@@ -340,6 +340,8 @@ int act_scan(act_t *self)
         fg_info("event=bans_learned count=%zu", zhashx_size(self->known));
         act_backends_sync(self);
     }
+    if (self->recheck_due)
+        act_recheck(self); /* a reload came while Redis was away */
     return 0;
 }
 

@@ -660,6 +660,87 @@ static void test_trust_reload_lifts_newly_whitelisted(void **state)
     assert_int_equal(s_stats().trust.keys[TRUST_WHITELISTED], 1);
 }
 
+/* Reload the config with 10.0.9.1 whitelisted, and recheck. */
+static void s_reload_whitelisting_9_1(void)
+{
+    char path[512], text[1024], restart[256], err[512];
+    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "    whitelist = \"10.0.0.53/32, 10.0.9.1/32\"\n"
+             "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
+             "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n",
+             s_port);
+    hn_write_file(path, text);
+    assert_true(fg_config_reload(s_cfg, restart, sizeof(restart), err, sizeof(err)) >= 0);
+    act_recheck(s_act);
+}
+
+static bool s_tick_9_2_written(void *arg)
+{
+    (void)arg;
+    act_tick(s_act);
+    return s_banned("10.0.9.2");
+}
+
+/* SIGHUP whitelists an address whose ban is announced while Redis refuses
+ * writes: its route is withdrawn at once, and neither its announced ban nor
+ * its queued decision writes a key once Redis accepts; the other victim's
+ * ban is written. */
+static void test_trust_reload_lifts_pending_ban(void **state)
+{
+    (void)state;
+    s_make();
+    s_cmd("CONFIG SET min-replicas-to-write 1");
+    Floodgate__Decision d = s_decision("10.0.9.1", 600);
+    s_send(&d);
+    d = s_decision("10.0.9.2", 600);
+    s_send(&d);
+    assert_int_equal(s_rec->bans, 2); /* announced at once */
+    s_reload_whitelisting_9_1();
+    assert_null(act_known_ban(s_act, "10.0.9.1"));
+    assert_int_equal(s_rec->unbans, 1);
+    s_cmd("CONFIG SET min-replicas-to-write 0");
+    assert_true(hn_wait_until(s_tick_9_2_written, NULL, 10000));
+    assert_false(s_banned("10.0.9.1"));
+    assert_int_equal(s_rec->bans, 2);
+    assert_int_equal(s_rec->unbans, 1);
+    assert_true(s_stats().trust.decisions[TRUST_WHITELISTED] >= 1);
+}
+
+static bool s_tick_9_1_lifted(void *arg)
+{
+    (void)arg;
+    act_tick(s_act);
+    return act_redis_up(s_act) && !s_banned("10.0.9.1");
+}
+
+/* SIGHUP whitelists a banned address while the actuator has lost Redis:
+ * the ban is lifted by the first scan once Redis is back, not left in
+ * force until it expires. */
+static void test_trust_reload_while_redis_away(void **state)
+{
+    (void)state;
+    s_make();
+    Floodgate__Decision d = s_decision("10.0.9.1", 600);
+    s_send(&d);
+    d = s_decision("10.0.9.2", 600);
+    s_send(&d);
+    assert_true(s_banned("10.0.9.1") && s_banned("10.0.9.2"));
+    s_cmd("CLIENT KILL TYPE normal");
+    s_clock_ms = fg_mono_ms() + 60000; /* its lease is due: the tick finds the connection gone */
+    act_tick(s_act);
+    s_clock_ms = 0;
+    assert_false(act_redis_up(s_act));
+    s_reload_whitelisting_9_1();
+    assert_non_null(act_known_ban(s_act, "10.0.9.1")); /* nothing to check it against yet */
+    assert_true(hn_wait_until(s_tick_9_1_lifted, NULL, 10000));
+    assert_null(act_known_ban(s_act, "10.0.9.1"));
+    assert_int_equal(s_rec->unbans, 1);
+    assert_true(s_banned("10.0.9.2"));
+    assert_int_equal(s_stats().trust.keys[TRUST_WHITELISTED], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -675,6 +756,8 @@ int main(void)
         T(test_trust_max_bans_leaves_manual_bans),
         T(test_trust_persisted_key_gets_ttl_again),
         T(test_trust_reload_lifts_newly_whitelisted),
+        T(test_trust_reload_lifts_pending_ban),
+        T(test_trust_reload_while_redis_away),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
