@@ -255,45 +255,45 @@ static void s_unban_vanished(act_t *self, zhashx_t *present)
     zlistx_destroy(&gone);
 }
 
-/* Did Redis lose its data? Its identity (run_id, replication id) changed
- * since the last scan, and none of the bans known (written) is there. An
- * operator's DEL or FLUSHALL leaves the identity as it was: unbans. */
-static bool s_data_lost(act_t *self, zhashx_t *present)
+/* Did Redis lose data? Its identity (run_id, replication id) changed since
+ * the last scan: then a known ban (written) whose key is missing was lost
+ * with the old instance (a restart without persistence, the last writes
+ * before a crash or a failover), not deleted. An operator's DEL or FLUSHALL
+ * leaves the identity as it was: unbans. */
+static bool s_data_lost(act_t *self)
 {
     char id[ACT_ID_MAX];
     if (store_server_id(self->store, id, sizeof(id)) < 0)
         return false;
     bool changed = self->redis_id[0] && strcmp(id, self->redis_id) != 0;
     snprintf(self->redis_id, sizeof(self->redis_id), "%s", id);
-    size_t written = 0;
-    for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known)) {
-        if (b->pending)
-            continue;
-        if (zhashx_lookup(present, b->ip))
-            return false;
-        written++;
-    }
-    return changed && written > 0;
+    return changed;
 }
 
-/* Redis lost its data: every ban known becomes pending (routes kept), to
- * be written back with the time it has left once the queue is applied
- * (s_write_back). */
-static void s_restore(act_t *self)
+/* Redis lost data: every known ban whose key is missing becomes pending
+ * (route kept), to be written back with the time it has left once the
+ * queue is applied (s_write_back). Those still there stay as they are. */
+static void s_restore(act_t *self, zhashx_t *present)
 {
-    size_t n = 0;
-    self->st.redis_data_lost++;
+    size_t n = 0, kept = 0;
     for (ban_t *b = zhashx_first(self->known); b; b = zhashx_next(self->known)) {
         if (b->pending)
             continue;
+        if (zhashx_lookup(present, b->ip)) {
+            kept++;
+            continue;
+        }
         b->pending = b->restore = true;
         n++;
     }
+    if (n == 0)
+        return;
+    self->st.redis_data_lost++;
     self->restores = n;
-    fg_warn("event=redis_data_lost redis_id=%s bans=%zu action=restore hint=\"Redis came back "
-            "empty (restart without persistence, or a full resync): the bans are written back "
-            "with the time they had left, routes kept\"",
-            self->redis_id, n);
+    fg_warn("event=redis_data_lost redis_id=%s bans=%zu kept=%zu action=restore hint=\"Redis "
+            "came back without them (restart without persistence, writes lost in a crash or a "
+            "failover): the bans are written back with the time they had left, routes kept\"",
+            self->redis_id, n, kept);
 }
 
 int act_scan(act_t *self)
@@ -312,8 +312,8 @@ int act_scan(act_t *self)
         act_redis_failed(self, "scan");
         return -1;
     }
-    if (s_data_lost(self, present))
-        s_restore(self);
+    if (s_data_lost(self))
+        s_restore(self, present);
     if (bad > self->st.bad_keys)
         fg_log_rl(&self->rl_badkeys, 600000, FG_LOG_WARN,
                   "event=bad_ban_keys count=%llu hint=\"%s:ban:<ip> needs the canonical "

@@ -717,6 +717,43 @@ static void test_actuator_redis_empty_restores_flush_unbans(void **state)
     assert_int_equal(s_stats().redis_data_lost, 1);
 }
 
+static bool s_restored_one(void *arg)
+{
+    (void)arg;
+    struct pollfd p = {act_sub_fd(s_act), POLLIN, 0};
+    if (p.fd >= 0 && poll(&p, 1, 0) > 0)
+        act_sub_ready(s_act);
+    act_tick(s_act);
+    return s_stats().restored == 1;
+}
+
+/* Redis back with some of the bans only (the last writes lost in a crash,
+ * or not yet replicated before a failover): the lost one is written back
+ * with the time it had left, not unbanned; the one still there is kept. */
+static void test_actuator_redis_partial_loss_restores(void **state)
+{
+    (void)state;
+    s_make(true, true);
+    s_decide("10.0.3.6", FLOODGATE__ACTION__BAN, 600);
+    s_decide("10.0.3.7", FLOODGATE__ACTION__BAN, 100);
+    assert_int_equal(s_stats().bans, 2);
+    redisReply *d = s_redis("DUMP %s", "floodgate:ban:10.0.3.6");
+    assert_int_equal(d->type, REDIS_REPLY_STRING);
+    long long ttl6 = s_int("PTTL %s", "floodgate:ban:10.0.3.6");
+    hn_stop(s_redis_pid, 3000); /* a new instance, with 10.0.3.6 only */
+    s_redis_pid = hn_redis_start(s_dir, s_port, false);
+    freeReplyObject(s_redis("RESTORE %s %lld %b", "floodgate:ban:10.0.3.6", ttl6, d->str,
+                            (size_t)d->len));
+    freeReplyObject(d);
+    assert_true(hn_wait_until(s_restored_one, NULL, 10000));
+    long long ttl = s_int("PTTL %s", "floodgate:ban:10.0.3.7");
+    assert_true(ttl > 90000 && ttl <= 100000); /* the time it had left */
+    assert_int_equal(s_rec->unbans, 0);
+    assert_int_equal(s_stats().redis_data_lost, 1);
+    s_assert_contains(s_history("10.0.3.7", 0), "\"event\":\"restore\"");
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.3.6"), 1);
+}
+
 static void test_actuator_queue_overflow_counted(void **state)
 {
     (void)state;
@@ -1057,6 +1094,7 @@ int main(void)
         T(test_actuator_queue_overflow_counted),
         T(test_actuator_refusal_routed_now_written_later),
         T(test_actuator_redis_empty_restores_flush_unbans),
+        T(test_actuator_redis_partial_loss_restores),
         T(test_actuator_ongoing_low_ttl_renews_route_kept),
         T(test_actuator_lift_policy_never_renews),
         T(test_actuator_renews_just_after_expiry_without_withdraw),
