@@ -12,7 +12,8 @@
 #   5. a flood sent into each collector replica (floodgate-flowgen inside the
 #      replica, to its own loopback) is banned: the ban key is in Redis, and
 #      `floodgate bans` lists it through the sentinels (the first one named
-#      does not exist, redis/address is bogus);
+#      does not exist, redis/address is bogus); `floodgate top` (the CLI's
+#      Curve key) shows the floods;
 #   6. the active actuator announced their /32 with community 65535:666 to
 #      its gobgpd; the standby's gobgpd has no route;
 #   7. two containers without the deployment's keys join the network as
@@ -187,6 +188,11 @@ list=$(podman exec -e FLOODGATE_REDIS_ADDRESS=nowhere.invalid:6379 \
 grep -q '10\.0\.0\.5 ' <<<"$list" && grep -q '10\.0\.0\.7 ' <<<"$list" ||
     die "floodgate bans through the sentinels does not list them: $list"
 pass "a flood into each collector replica is banned (in Redis; floodgate bans through the sentinels lists them)"
+# floodgate top subscribes to the shards with the CLI's key (cli.key, allowed
+# by them): the flood still going on is in its table
+top=$(timeout 20 podman exec "$(c detector)" floodgate top --once 2>&1)
+grep -Eq '10\.0\.0\.(5|7)( |$)' <<<"$top" || die "floodgate top (Curve, the CLI's key) does not show the floods: $top"
+pass "floodgate top through Curve shows the floods"
 
 # ---- 6. routes through the active actuator's gobgpd only ----
 rib() { podman exec "$(c "$1")" gobgp global rib -a ipv4 2>&1; }
