@@ -10,7 +10,8 @@
 #   4. the actuators: one says "ok active" on /healthz, the other "ok
 #      standby" (floodgate_actuator_active 1 and 0);
 #   5. a flood sent into each collector replica (floodgate-flowgen inside the
-#      replica, to its own loopback) is banned: the ban key is in Redis, and
+#      replica, to its own loopback) is banned: both detectors decide it,
+#      the active actuator applies it once, the ban key is in Redis, and
 #      `floodgate bans` lists it through the sentinels (the first one named
 #      does not exist, redis/address is bogus); `floodgate top` (the CLI's
 #      Curve key) shows the floods;
@@ -182,12 +183,22 @@ podman exec -d "${proj}_collector_2" floodgate-flowgen -d 127.0.0.1:2055 --dst 1
     --pps 60000 --duration 15 >/dev/null
 wait_for 30 banned 10.0.0.5 || die "10.0.0.5 (flood into collector replica 1) not banned"
 wait_for 30 banned 10.0.0.7 || die "10.0.0.7 (flood into collector replica 2) not banned"
+# both detectors decided both bans; the active actuator applied each once
+both_decided() {
+    [ "$(metric "$(c detector)" 9552 floodgate_detector_decisions_total 'type="ban"')" -ge 2 ] &&
+        [ "$(metric "$(c detector-b)" 9552 floodgate_detector_decisions_total 'type="ban"')" -ge 2 ]
+}
+wait_for 10 both_decided || die "not both detectors decided both bans: detector $(metric "$(c detector)" 9552 \
+    floodgate_detector_decisions_total 'type="ban"'), detector-b $(metric "$(c detector-b)" 9552 \
+    floodgate_detector_decisions_total 'type="ban"')"
+applied=$(metric "$(c "$active")" 9553 floodgate_actuator_bans_total 'result="applied"')
+[ "$applied" = 2 ] || die "the active actuator applied $applied bans for 2 attacks seen by 2 detectors"
 list=$(podman exec -e FLOODGATE_REDIS_ADDRESS=nowhere.invalid:6379 \
     -e FLOODGATE_REDIS_SENTINELS="nowhere.invalid:26379 sentinel-1:26379 sentinel-2:26379" \
     "$(c detector)" floodgate bans 2>&1)
 grep -q '10\.0\.0\.5 ' <<<"$list" && grep -q '10\.0\.0\.7 ' <<<"$list" ||
     die "floodgate bans through the sentinels does not list them: $list"
-pass "a flood into each collector replica is banned (in Redis; floodgate bans through the sentinels lists them)"
+pass "a flood into each collector replica is banned (in Redis, decided by both detectors, applied once; floodgate bans through the sentinels lists them)"
 # floodgate top subscribes to the shards with the CLI's key (cli.key, allowed
 # by them): the flood still going on is in its table
 top=$(timeout 20 podman exec "$(c detector)" floodgate top --once 2>&1)
