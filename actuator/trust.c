@@ -9,6 +9,7 @@
 
 #include "actuator/ban.h"
 #include "common/log.h"
+#include "common/ptrie.h"
 
 #define TRUST_BURST_MS 10000
 #define TRUST_LOG_TABLE_MAX 4096 /* addresses remembered for the log; then forgotten at once */
@@ -79,6 +80,18 @@ static bool s_special(const fg_addr_t *a)
     return (a->hi >> 56) == 0xff || (a->hi >> 54) == (0xfe80ULL >> 6);
 }
 
+/* Would the route of a ban of a cover a whitelisted address? Only with
+ * allow_short_prefixes (prefix_len_v4 < 32 or _v6 < 128). */
+static bool s_covers_whitelisted(const fg_config_t *cfg, const fg_addr_t *a)
+{
+    unsigned len = fg_addr_is_v4(a) ? 96u + (unsigned)cfg->actuator.prefix_len_v4
+                                    : (unsigned)cfg->actuator.prefix_len_v6;
+    if (len >= 128)
+        return false;
+    fg_prefix_t p = {.addr = fg_addr_mask(a, len), .len = (uint8_t)len};
+    return ptrie_overlaps(cfg->networks.whitelist, &p);
+}
+
 trust_reason_t trust_check_addr(const trust_t *self, const fg_addr_t *a, bool force,
                                 const fg_hostgroup_t **group)
 {
@@ -86,7 +99,7 @@ trust_reason_t trust_check_addr(const trust_t *self, const fg_addr_t *a, bool fo
     *group = &cfg->groups[0];
     if (s_special(a))
         return TRUST_BAD_ADDRESS;
-    if (fg_config_whitelisted(cfg, a))
+    if (fg_config_whitelisted(cfg, a) || s_covers_whitelisted(cfg, a))
         return TRUST_WHITELISTED;
     const fg_hostgroup_t *g = fg_config_group(cfg, a);
     if (!g && !force)

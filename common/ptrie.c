@@ -138,6 +138,30 @@ size_t ptrie_size(const ptrie_t *self)
     return self->prefixes;
 }
 
+/* Does the subtree at node at hold a prefix? */
+static bool s_subtree_has(const ptrie_t *self, uint32_t at)
+{
+    if (self->nodes[at].value >= 0)
+        return true;
+    for (int b = 0; b < 2; b++)
+        if (self->nodes[at].child[b] && s_subtree_has(self, self->nodes[at].child[b]))
+            return true;
+    return false;
+}
+
+bool ptrie_overlaps(const ptrie_t *self, const fg_prefix_t *prefix)
+{
+    uint32_t at = 0;
+    for (unsigned i = 0; i < prefix->len && i < 128; i++) {
+        if (self->nodes[at].value >= 0)
+            return true; /* a shorter prefix holds it */
+        at = self->nodes[at].child[s_bit(&prefix->addr, i)];
+        if (!at)
+            return false;
+    }
+    return s_subtree_has(self, at);
+}
+
 int ptrie_exact(const ptrie_t *self, const fg_prefix_t *prefix)
 {
     uint32_t at = 0;

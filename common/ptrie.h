@@ -29,6 +29,10 @@ int ptrie_lookup(const ptrie_t *self, const fg_addr_t *addr);
  * Cannot fail. */
 int ptrie_exact(const ptrie_t *self, const fg_prefix_t *prefix);
 
+/* True when a prefix inserted overlaps prefix: holds it, or lies inside it
+ * (a whitelisted host inside a /24 to announce). Cannot fail. */
+bool ptrie_overlaps(const ptrie_t *self, const fg_prefix_t *prefix);
+
 /* Number of prefixes inserted (distinct). */
 size_t ptrie_size(const ptrie_t *self);
 

@@ -1,6 +1,7 @@
 /* Unit tests: addresses, prefixes and longest-prefix match. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,6 +162,34 @@ static void test_ptrie_many_prefixes(void **state)
     ptrie_destroy(&t);
 }
 
+/* ptrie_overlaps: a prefix inside the one asked about, or one holding it. */
+static bool s_overlaps(const ptrie_t *t, const char *s)
+{
+    fg_prefix_t p;
+    const char *why = NULL;
+    assert_int_equal(fg_prefix_parse(s, &p, &why), 0);
+    return ptrie_overlaps(t, &p);
+}
+
+static void test_ptrie_overlaps(void **state)
+{
+    (void)state;
+    ptrie_t *t = ptrie_new();
+    assert_non_null(t);
+    assert_false(s_overlaps(t, "10.0.0.0/24")); /* empty: the v4 root's path holds nothing */
+    P(t, "10.0.0.53/32", 1);
+    P(t, "2001:db8::/48", 1);
+    assert_true(s_overlaps(t, "10.0.0.0/24"));
+    assert_true(s_overlaps(t, "10.0.0.0/8"));
+    assert_true(s_overlaps(t, "10.0.0.53/32"));
+    assert_false(s_overlaps(t, "10.0.1.0/24"));
+    assert_false(s_overlaps(t, "10.0.0.0/27")); /* .0-.31 */
+    assert_true(s_overlaps(t, "2001:db8::1/128")); /* held by the /48 */
+    assert_true(s_overlaps(t, "2001:db8::/32"));
+    assert_false(s_overlaps(t, "2001:db9::/64"));
+    ptrie_destroy(&t);
+}
+
 static void test_addr_hash_spreads(void **state)
 {
     (void)state;
@@ -179,7 +208,7 @@ int main(void)
         cmocka_unit_test(test_addr_roundtrip),      cmocka_unit_test(test_addr_bytes16),
         cmocka_unit_test(test_prefix_parse_errors), cmocka_unit_test(test_ptrie_longest_match),
         cmocka_unit_test(test_ptrie_default_routes), cmocka_unit_test(test_ptrie_many_prefixes),
-        cmocka_unit_test(test_addr_hash_spreads),
+        cmocka_unit_test(test_addr_hash_spreads), cmocka_unit_test(test_ptrie_overlaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

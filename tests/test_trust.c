@@ -741,6 +741,29 @@ static void test_trust_reload_while_redis_away(void **state)
     assert_int_equal(s_stats().trust.keys[TRUST_WHITELISTED], 1);
 }
 
+/* With allow_short_prefixes, a ban whose route (here a /24) would cover a
+ * whitelisted address (10.0.0.53) is refused, decision or key; a flood in
+ * another /24 is banned. */
+static void test_trust_short_prefix_never_covers_whitelisted(void **state)
+{
+    (void)state;
+    s_cfg->actuator.allow_short_prefixes = true;
+    s_cfg->actuator.prefix_len_v4 = 24;
+    s_make();
+    Floodgate__Decision d = s_decision("10.0.0.7", 600);
+    s_send(&d);
+    assert_false(s_banned("10.0.0.7") || s_told("10.0.0.7"));
+    assert_int_equal(s_stats().trust.decisions[TRUST_WHITELISTED], 1);
+    s_cmd("HSET floodgate:ban:10.0.0.8 ip 10.0.0.8 source manual");
+    s_cmd("EXPIRE floodgate:ban:10.0.0.8 300");
+    assert_int_equal(act_scan(s_act), 0);
+    assert_false(s_banned("10.0.0.8") || s_told("10.0.0.8"));
+    assert_int_equal(s_stats().trust.keys[TRUST_WHITELISTED], 1);
+    d = s_decision("10.0.4.1", 600);
+    s_send(&d);
+    assert_true(s_banned("10.0.4.1") && s_told("10.0.4.1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +781,7 @@ int main(void)
         T(test_trust_reload_lifts_newly_whitelisted),
         T(test_trust_reload_lifts_pending_ban),
         T(test_trust_reload_while_redis_away),
+        T(test_trust_short_prefix_never_covers_whitelisted),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
