@@ -21,7 +21,8 @@
 #      collectors (one without Curve, one with a key pair of its own) and are
 #      flooded: their handshakes are refused (counted by the shards:
 #      floodgate_zmq_handshakes_refused_total, reason protocol and auth) and
-#      nothing they see is banned, while a flood from this host to a
+#      nothing they see is banned; a detector without Curve is refused by
+#      the actuators (their refusals counted); a flood from this host to a
 #      collector's published port (127.0.0.1) is banned meanwhile;
 #   8. the active actuator stopped: the standby takes over (healthz "ok
 #      active") and its gobgpd has every ban's route;
@@ -82,14 +83,14 @@ TOML
 chmod 644 "$GOBGPD_CONF"; chmod 755 "$tmp"
 compose() { timeout 300 podman-compose -p "$proj" -f deploy/docker-compose.yml "$@"; }
 c() { echo "${proj}_$1_1"; } # the container of a service (its first replica)
-rogues="${proj}_rogue-plain ${proj}_rogue-key"
+rogues="${proj}_rogue-plain ${proj}_rogue-key" rogue_det=${proj}_rogue-detector
 
 cleanup() {
     trap - EXIT INT TERM
     if [ "${FG_KEEP:-}" ]; then echo "compose-test: kept project $proj" >&2; return; fi
     compose logs >"$tmp/compose.log" 2>&1
     local r
-    for r in $rogues; do podman logs "$r" >"$tmp/$r.log" 2>&1; podman rm -f "$r" >/dev/null 2>&1; done
+    for r in $rogues $rogue_det; do podman logs "$r" >"$tmp/$r.log" 2>&1; podman rm -f "$r" >/dev/null 2>&1; done
     compose down -v >/dev/null 2>&1
     podman network rm -f "${proj}_default" >/dev/null 2>&1
     for r in redis-data redis-replica-data keys; do podman volume rm -f "${proj}_$r" >/dev/null 2>&1; done
@@ -221,7 +222,11 @@ refused() { # reason: handshakes refused by both shards
     echo $(($(metric "$(c aggregator-0)" 9560 floodgate_zmq_handshakes_refused_total "reason=\"$1\"") +
         $(metric "$(c aggregator-1)" 9561 floodgate_zmq_handshakes_refused_total "reason=\"$1\"")))
 }
-auth0=$(refused auth) proto0=$(refused protocol)
+act_refused() { # handshakes refused by both actuators
+    echo $(($(metric "$(c actuator)" 9553 floodgate_zmq_handshakes_refused_total) +
+        $(metric "$(c actuator-b)" 9553 floodgate_zmq_handshakes_refused_total)))
+}
+auth0=$(refused auth) proto0=$(refused protocol) act0=$(act_refused)
 mkdir -p "$tmp/rogue" && chmod 755 "$tmp/rogue"
 # the shards' public key is public: the keyed rogue knows it, its own key is not allowed
 podman exec "$(c aggregator-0)" cat /etc/floodgate/keys/aggregator.key >"$tmp/rogue/aggregator.key"
@@ -237,9 +242,15 @@ podman run -d --name "${proj}_rogue-key" --network "${proj}_default" "${renv[@]}
     -e FLOODGATE_AGGREGATOR_PUBLIC_KEY=/rogue/aggregator.key -v "$tmp/rogue:/rogue:ro" \
     --entrypoint sh "$IMAGE" -c 'mkdir -p /tmp/k && floodgate keygen collector /tmp/k >/dev/null &&
         exec floodgate-collector' >/dev/null 2>>"$tmp/podman.log" || die "cannot start the rogue collector with its own key"
+# and a detector without Curve, that would send decisions to the actuators
+podman run -d --name "$rogue_det" --network "${proj}_default" -e FLOODGATE_CURVE_ENABLE=false \
+    -e FLOODGATE_AGGREGATOR_SHARDS=2 \
+    -e "FLOODGATE_AGGREGATOR_PUB_CONNECT=tcp://aggregator-0:5560 tcp://aggregator-1:5561" \
+    -e "FLOODGATE_ACTUATOR_CONNECT=tcp://actuator:5570 tcp://actuator-b:5570" \
+    "$IMAGE" floodgate-detector >/dev/null 2>>"$tmp/podman.log" || die "cannot start the rogue detector"
 running() { [ "$(podman inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
 # a collector binds its UDP port before it connects anywhere
-for r in $rogues; do
+for r in $rogues $rogue_det; do
     wait_for 20 running "$r" || die "$r is not running: $(podman logs --tail 5 "$r" 2>&1)"
 done
 podman exec -d "${proj}_rogue-plain" floodgate-flowgen -d 127.0.0.1:2055 --dst 10.0.0.66 \
@@ -258,6 +269,8 @@ wait_for 30 banned 10.0.0.9 || die "10.0.0.9 (flood from the host to published p
 wait $fg
 refusals() { [ "$(refused auth)" -gt "$auth0" ] && [ "$(refused protocol)" -gt "$proto0" ]; }
 wait_for 10 refusals || die "the shards did not count the rogues' refused handshakes: auth $auth0 -> $(refused auth), protocol $proto0 -> $(refused protocol)"
+act_refusals() { [ "$(act_refused)" -gt "$act0" ]; }
+wait_for 10 act_refusals || die "the actuators did not count the rogue detector's refused handshakes ($act0 -> $(act_refused))"
 sleep 3 # a window and a decision later than the real ban
 for ip in 10.0.0.66 10.0.0.67; do ! banned $ip || die "$ip (seen only by a rogue collector) is banned"; done
 # ... though each rogue decoded its flood (the refusal is what kept it out)
@@ -265,7 +278,7 @@ for r in $rogues; do
     n=$(metric "$r" 9551 floodgate_collector_records_total 'result="decoded"')
     [ "$n" -ge 10000 ] || die "$r decoded only $n records of its flood: the test proves nothing"
 done
-pass "rogue collectors refused (auth $auth0 -> $(refused auth), protocol $proto0 -> $(refused protocol)), their floods not banned; the host's flood to 127.0.0.1:$port/udp banned meanwhile"
+pass "rogue collectors refused by the shards (auth $auth0 -> $(refused auth), protocol $proto0 -> $(refused protocol)), their floods not banned; a rogue detector refused by the actuators ($act0 -> $(act_refused)); the host's flood to 127.0.0.1:$port/udp banned meanwhile"
 
 # ---- 8. takeover ----
 t1=$SECONDS
