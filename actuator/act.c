@@ -271,7 +271,9 @@ static int s_history(act_t *self, ban_t *b, uint64_t now, uint32_t *last)
     return 0;
 }
 
-/* max_bans in force: refuse p, count it, alert (log and event). */
+/* max_bans in force: refuse p, count it, alert (log, and an event for the
+ * attack's BAN only: its ONGOING reports every few seconds, refused too,
+ * would push the stream's real events out of its events_max). */
 static void s_refuse(act_t *self, pending_t *p)
 {
     trust_refused(self->trust, false, p->ban.ip, TRUST_MAX_BANS, NULL);
@@ -279,6 +281,8 @@ static void s_refuse(act_t *self, pending_t *p)
               "event=ban_refused ip=%s reason=max_bans max_bans=%d hint=\"raise actuator/max_bans "
               "if this is a real carpet bombing\"",
               p->ban.ip, self->cfg->actuator.max_bans);
+    if (p->action != FLOODGATE__ACTION__BAN)
+        return;
     ban_set_times(&p->ban, fg_now_ms());
     act_record(self, &p->ban, "refused", "max_bans", false);
 }

@@ -220,6 +220,24 @@ static char *s_last_event(const char *field)
     return v;
 }
 
+/* Entries of the events stream with event ev for ip. */
+static size_t s_count_events(const char *ev, const char *ip)
+{
+    redisReply *r = s_redis("XRANGE floodgate:events - +");
+    size_t n = 0;
+    for (size_t e = 0; r->type == REDIS_REPLY_ARRAY && e < r->elements; e++) {
+        redisReply *kv = r->element[e]->element[1];
+        bool is_ev = false, is_ip = false;
+        for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+            is_ev |= !strcmp(kv->element[i]->str, "event") && !strcmp(kv->element[i + 1]->str, ev);
+            is_ip |= !strcmp(kv->element[i]->str, "ip") && !strcmp(kv->element[i + 1]->str, ip);
+        }
+        n += is_ev && is_ip;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
 static void s_assert_contains(char *text, const char *needle)
 {
     if (!text || !strstr(text, needle))
@@ -917,6 +935,11 @@ static void test_actuator_max_bans_refused_and_alerted(void **state)
     s_assert_contains(s_last_event("event"), "refused");
     s_assert_contains(s_last_event("reason"), "max_bans");
     assert_int_equal(s_rec->bans, 2);
+    /* the attack's reports go on: each refused, one event for the attack */
+    for (int i = 0; i < 3; i++)
+        s_decide("10.0.7.3", FLOODGATE__ACTION__ONGOING, 600);
+    assert_int_equal(s_stats().refused_max_bans, 4);
+    assert_int_equal(s_count_events("refused", "10.0.7.3"), 1);
     /* one lifted: room again */
     freeReplyObject(s_redis("DEL floodgate:ban:10.0.7.1"));
     assert_int_equal(act_scan(s_act), 0);
