@@ -89,7 +89,10 @@ static void s_print_text(const fg_config_t *cfg, const rp_result_t *r)
            (unsigned long long)r->skipped, (unsigned long long)r->records,
            (unsigned long long)r->kept, (unsigned long long)r->malformed,
            (unsigned long long)r->windows);
-    if (r->packets)
+    if (r->nfcapd_records)
+        printf("nfcapd: %llu records read through nfdump\n",
+               (unsigned long long)r->nfcapd_records);
+    if (r->packets || r->nfcapd_records)
         printf("capture: %s to %s\n", s_time(r->first_ms, a, sizeof(a)),
                s_time(r->last_ms, b, sizeof(b)));
     else
@@ -149,6 +152,8 @@ static int s_print_json(const fg_config_t *cfg, const rp_result_t *r)
     json_t *o = json_object(), *bans = json_array();
     fgjson_set_uint(o, "packets", r->packets, &ok);
     fgjson_set_uint(o, "datagrams", r->datagrams, &ok);
+    if (r->nfcapd_records)
+        fgjson_set_uint(o, "nfcapd_records", r->nfcapd_records, &ok);
     fgjson_set_uint(o, "skipped", r->skipped, &ok);
     fgjson_set_uint(o, "records", r->records, &ok);
     fgjson_set_uint(o, "monitored_records", r->kept, &ok);

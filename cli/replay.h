@@ -9,7 +9,9 @@
  * "now" for all three, windows close at the ticks the capture passes
  * through, so the same captures and config give the same result at any
  * speed. Several captures are merged by timestamp (ties: the earlier file
- * on the command line). No Redis, no BGP, no sockets.
+ * on the command line). No Redis, no BGP, no sockets. nfcapd files
+ * (replay_nfcapd.h) hold records already decoded: each goes to col_records
+ * at its end time, merged with the captures by that time.
  *
  * The engine also keeps, per hostgroup and direction, the peak and a
  * histogram of every published host window's rates per class and metric
@@ -61,6 +63,7 @@ typedef struct {
 typedef struct {
     uint64_t packets;           /* read from the captures */
     uint64_t datagrams;         /* UDP payloads handed to the collector */
+    uint64_t nfcapd_records;    /* records read from nfcapd files (nfdump) */
     uint64_t skipped;           /* not UDP over IPv4 / IPv6, fragments, cut by the snap length */
     uint64_t records;           /* decoded by the collector */
     uint64_t kept;              /* records touching a monitored network */

@@ -8,6 +8,7 @@
 
 #include "aggregator/agg.h"
 #include "cli/replay.h"
+#include "cli/replay_nfcapd.h"
 #include "collector/collector.h"
 #include "common/classes.h"
 #include "common/window.h"
@@ -25,7 +26,10 @@ typedef struct {
     uint64_t ts_ms;
     int live;   /* a packet is held */
     int failed; /* pcap_next_ex failed: the reason in err */
-    char err[PCAP_ERRBUF_SIZE + 64];
+    char err[PCAP_ERRBUF_SIZE + 512];
+    rp_nf_t *nf;   /* an nfcapd file, read through nfdump, instead of pc */
+    raw_flow_t rec; /* its record held, ts_ms its end */
+    fg_addr_t exporter;
 } rp_src_t;
 
 typedef struct {
@@ -47,8 +51,21 @@ static uint64_t s_ts_ms(const struct pcap_pkthdr *h)
     return (uint64_t)h->ts.tv_sec * 1000 + (uint64_t)h->ts.tv_usec / 1000;
 }
 
+static void s_nf_next(rp_src_t *s)
+{
+    int rc = rp_nf_next(s->nf, &s->rec, &s->exporter, s->err, sizeof(s->err));
+    s->live = rc == 1;
+    s->failed = rc < 0;
+    if (s->live)
+        s->ts_ms = s->rec.end_ms;
+}
+
 static void s_src_next(rp_src_t *s)
 {
+    if (s->nf) {
+        s_nf_next(s);
+        return;
+    }
     struct pcap_pkthdr *h;
     const u_char *d;
     int rc = pcap_next_ex(s->pc, &h, &d);
@@ -314,9 +331,30 @@ static void s_pace(double speed, uint64_t t0, uint64_t t, const struct timespec 
     }
 }
 
+/* An nfcapd file's record, at its end time: what a collector would have
+ * decoded from the datagram that brought it. */
+static void s_record(rp_ctx_t *c, rp_src_t *s)
+{
+    rp_result_t *r = c->out;
+    r->nfcapd_records++;
+    if (r->first_ms == 0)
+        r->first_ms = s->ts_ms;
+    if (s->ts_ms > r->last_ms)
+        r->last_ms = s->ts_ms;
+    uint64_t t = s->ts_ms > c->now_ms ? s->ts_ms : c->now_ms;
+    s_advance(c, t);
+    col_set_wall_ms(c->col, t);
+    col_records(c->col, &s->rec, 1, &s->exporter, t);
+    col_flush_due(c->col, t);
+}
+
 static void s_packet(rp_ctx_t *c, rp_src_t *s)
 {
     rp_result_t *r = c->out;
+    if (s->nf) {
+        s_record(c, s);
+        return;
+    }
     r->packets++;
     if (r->first_ms == 0)
         r->first_ms = s->ts_ms;
@@ -367,6 +405,13 @@ static int s_open(rp_src_t *src, char *const *captures, int n, char *err, size_t
 {
     char perr[PCAP_ERRBUF_SIZE];
     for (int i = 0; i < n; i++) {
+        int nf = rp_nf_probe(captures[i], err, errlen);
+        if (nf < 0 || (nf && !(src[i].nf = rp_nf_open(captures[i], err, errlen))))
+            return -1;
+        if (nf) {
+            s_src_next(&src[i]);
+            continue;
+        }
         src[i].pc =
             pcap_open_offline_with_tstamp_precision(captures[i], PCAP_TSTAMP_PRECISION_MICRO, perr);
         if (!src[i].pc) {
@@ -401,6 +446,8 @@ static void s_teardown(rp_ctx_t *c, rp_src_t *src, int n)
     for (int i = 0; i < n; i++)
         if (src[i].pc)
             pcap_close(src[i].pc);
+    for (int i = 0; i < n; i++)
+        rp_nf_close(&src[i].nf);
     free(src);
     det_destroy(&c->det);
     for (int i = 0; i < FG_MAX_SHARDS; i++)
@@ -442,13 +489,16 @@ int rp_run(const fg_config_t *cfg, char *const *captures, int n, const rp_opts_t
             continue;
         /* a file cut in its last packet (a recorder killed, a copy in
          * progress) is read up to there, and said so */
-        if (strstr(src[i].err, "truncated")) {
+        if (!src[i].nf && strstr(src[i].err, "truncated")) {
             out->truncated_files++;
             snprintf(out->warning, sizeof(out->warning), "%s: %s: read up to there", captures[i],
                      src[i].err);
             continue;
         }
-        snprintf(err, errlen, "%s: %s", captures[i], src[i].err);
+        if (src[i].nf)
+            snprintf(err, errlen, "%s", src[i].err);
+        else
+            snprintf(err, errlen, "%s: %s", captures[i], src[i].err);
         goto done;
     }
     if (c.failed) {

@@ -273,10 +273,11 @@ static void s_malformed(col_t *self, uint64_t *counter, exp_entry_t *e,
 
 static const char *s_proto_name(uint8_t proto)
 {
-    return proto == NF5_VERSION     ? "netflow_v5"
-           : proto == NF9_VERSION   ? "netflow_v9"
-           : proto == IPFIX_VERSION ? "ipfix"
-                                    : "sflow";
+    return proto == NF5_VERSION      ? "netflow_v5"
+           : proto == NF9_VERSION    ? "netflow_v9"
+           : proto == IPFIX_VERSION  ? "ipfix"
+           : proto == COL_PROTO_NFCAPD ? "nfcapd"
+                                     : "sflow";
 }
 
 /* The state of one exporter stream, counted as a datagram; the scratch
@@ -510,6 +511,20 @@ void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *
         s_malformed(self, &self->st.bad_version, NULL, exporter, version, "bad_version", len);
         break;
     }
+}
+
+void col_records(col_t *self, const raw_flow_t *recs, int n, const fg_addr_t *exporter,
+                 uint64_t now_ms)
+{
+    self->st.datagrams++;
+    if (!col_config_exporter_allowed(&self->cfg->collector, exporter)) {
+        self->st.denied++;
+        return;
+    }
+    exp_entry_t *e = s_stream(self, exporter, COL_PROTO_NFCAPD, 0, now_ms);
+    s_begin(self, exporter, e, now_ms);
+    s_sink_flush(self, recs, n);
+    exp_seen(self->exporters, e, now_ms);
 }
 
 /* Slots of the exporter table and of the template cache looked at every

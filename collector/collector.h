@@ -94,6 +94,16 @@ struct zsec *col_zsec(col_t *self);
 void col_datagram(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
                   uint64_t now_ms);
 
+/* The exporter-stream protocol of records handed over already decoded. */
+#define COL_PROTO_NFCAPD 1
+
+/* Handle n records already decoded (an nfcapd file read by `floodgate
+ * replay`) of exporter as if one datagram brought them: the same exporter
+ * check, filtering and batching as col_datagram's. Cannot fail. */
+struct raw_flow;
+void col_records(col_t *self, const struct raw_flow *recs, int n, const fg_addr_t *exporter,
+                 uint64_t now_ms);
+
 /* Send the batches whose oldest record is batch_ms old or older. */
 void col_flush_due(col_t *self, uint64_t now_ms);
 

@@ -13,7 +13,7 @@
 #include "common/config.h"
 #include "common/flow.h"
 
-typedef struct {
+typedef struct raw_flow {
     fg_addr_t src;
     fg_addr_t dst;
     uint64_t packets;  /* already multiplied by sampling */

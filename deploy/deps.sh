@@ -8,7 +8,7 @@ libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
 libhiredis-dev libcmocka-dev libmicrohttpd-dev libjansson-dev libpcap-dev redis-server redis-tools
 python3 python3-scapy iproute2 procps
 docker-compose go-md2man gobgpd systemd bird2 exabgp
-softflowd tshark pmacct clang libclang-rt-14-dev
+softflowd tshark pmacct nfdump clang libclang-rt-14-dev
 prometheus"
 
 missing=""
