@@ -138,20 +138,40 @@ void st_append_announced(store_t *self, const char *ip, const char *line)
         redisAppendCommand(self->ctx, "HDEL %s %s", key, ip);
 }
 
+/* The lease is WATCHed and checked, the HSET/HDEL runs in MULTI/EXEC: an
+ * actuator that lost the lease between the check and the write (another
+ * took it meanwhile) writes nothing -- a stale entry would make the next
+ * active one settle an unban nobody owed. */
 int store_announce(store_t *self, const char *ip, const char *line)
 {
-    redisReply *r;
+    redisReply *r[3];
     if (!self->ctx) {
         st_fail(self, "announce", "not connected");
         return -1;
     }
-    if (st_fence(self, false) < 0)
+    if (st_fence(self, true) < 0)
         return -1;
+    bool fenced = self->fence[0] != '\0';
+    int n = fenced ? 3 : 1;
+    if (fenced)
+        redisAppendCommand(self->ctx, "MULTI");
     st_append_announced(self, ip, line);
-    if (st_replies(self, 1, &r, "announce") < 0)
+    if (fenced)
+        redisAppendCommand(self->ctx, "EXEC");
+    if (st_replies(self, n, r, "announce") < 0)
         return -1;
-    bool ok = st_is(self, r, REDIS_REPLY_INTEGER, "announce");
-    freeReplyObject(r);
+    const redisReply *x = r[n - 1];
+    bool ok = !fenced || (st_is(self, r[0], REDIS_REPLY_STATUS, "multi") &&
+                          st_is(self, r[1], REDIS_REPLY_STATUS, "queue"));
+    if (ok && fenced && x->type == REDIS_REPLY_NIL) {
+        st_exec_aborted(self, "announce");
+        ok = false;
+    } else if (ok && fenced) {
+        ok = st_is(self, x, REDIS_REPLY_ARRAY, "announce") && x->elements == 1;
+        x = ok ? x->element[0] : x;
+    }
+    ok = ok && st_is(self, x, REDIS_REPLY_INTEGER, "announce");
+    st_free(r, n);
     return ok ? 0 : -1;
 }
 

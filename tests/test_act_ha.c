@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "actuator/act.h"
+#include "actuator/store.h"
 #include "common/config.h"
 #include "tests/harness.h"
 
@@ -430,6 +431,66 @@ static void test_act_ha_alone_announces_past_its_lease(void **state)
     assert_int_equal(s_rec[0]->bans, 2);
 }
 
+/* Wait (bounded) until Redis holds n clients blocked (a CLIENT PAUSE). */
+static void s_wait_blocked(redisContext *c, int n)
+{
+    char want[32];
+    snprintf(want, sizeof(want), "blocked_clients:%d\r", n);
+    for (int i = 0; i < 200; i++) {
+        redisReply *r = redisCommand(c, "INFO clients");
+        assert_non_null(r);
+        bool found = r->type == REDIS_REPLY_STRING && strstr(r->str, want);
+        freeReplyObject(r);
+        if (found)
+            return;
+        usleep(5000);
+    }
+    fail_msg("no %d blocked clients", n);
+}
+
+/* The lease changes between announce's check and its write: Redis is
+ * paused for writes, another actuator's SET of the lease waits first in
+ * line, A's check still reads its own lease, its write queues after the SET.
+ * The write must not land: a stale entry would be an owed unban (a history
+ * line, a script run) at the next takeover. The new holder still bans. */
+static void test_act_ha_announce_after_losing_the_lease_writes_nothing(void **state)
+{
+    (void)state;
+    struct timeval tv = {2, 0};
+    freeReplyObject(s_redis("SET floodgate:actuator:lease %s PX 60000", "A 1"));
+    store_t *st = store_new(s_cfg[0], 2000);
+    assert_non_null(st);
+    assert_int_equal(store_connect(st), 0);
+    store_set_fence(st, "A 1");
+    redisContext *x = redisConnectWithTimeout("127.0.0.1", s_port, tv);
+    redisContext *y = redisConnectWithTimeout("127.0.0.1", s_port, tv);
+    assert_true(x && !x->err && y && !y->err);
+    redisSetTimeout(x, tv);
+    redisSetTimeout(y, tv);
+    freeReplyObject(redisCommand(x, "CLIENT PAUSE 400 WRITE"));
+    redisAppendCommand(y, "SET floodgate:actuator:lease %s PX 60000", "B 7");
+    int done = 0;
+    while (!done)
+        assert_int_equal(redisBufferWrite(y, &done), REDIS_OK);
+    s_wait_blocked(x, 1);
+    assert_int_equal(store_announce(st, "10.0.0.9", "{\"event\":\"ban\"}"), -1);
+    redisReply *r = NULL;
+    assert_int_equal(redisGetReply(y, (void **)&r), REDIS_OK);
+    freeReplyObject(r);
+    redisFree(x);
+    redisFree(y);
+    assert_true(store_fenced(st));
+    assert_int_equal(s_int("HEXISTS floodgate:announced %s", "10.0.0.9"), 0);
+    store_destroy(&st);
+    s_make(1); /* B, the new holder, restarted: takes it and bans */
+    assert_true(act_is_active(s_act[1]));
+    assert_int_equal(s_stats(1).unbans_owed, 0);
+    s_decide(1, "10.0.0.1");
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 1);
+    assert_string_equal(s_history("10.0.0.1"), "ban");
+    assert_int_equal(s_rec[1]->unbans, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +504,7 @@ int main(void)
         T(test_act_ha_cut_off_past_its_lease_withholds_new_bans),
         T(test_act_ha_cut_off_within_its_lease_announces),
         T(test_act_ha_alone_announces_past_its_lease),
+        T(test_act_ha_announce_after_losing_the_lease_writes_nothing),
 #undef T
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
