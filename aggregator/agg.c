@@ -395,26 +395,40 @@ static void s_clip(agg_t *self, uint64_t dur_ms, uint64_t *packets, uint64_t *by
         self->st.clipped++;
 }
 
+/* A long record with no room to hold its rate: its share of one window
+ * at its average rate (amount x window / duration), never all of it, so
+ * that a full held-flow table (a spray of spoofed long records) makes no
+ * long flow look like a flood; the rest of the flow is not counted. */
+static void s_refused_share(uint64_t tick, uint64_t dur, uint64_t *packets, uint64_t *bytes)
+{
+    *packets = (uint64_t)((double)*packets * (double)tick / (double)dur);
+    *bytes = (uint64_t)((double)*bytes * (double)tick / (double)dur);
+}
+
 /* Count the record in the host's current window: a record lasting more
- * than one window has its rate held (agg_hold); a shorter one, an sFlow
- * sample (start == end) or one the wheel has no room for (counted) counts
- * whole in the open window, over the time the window's records cover. */
+ * than one window has its rate held (agg_hold), or, with no room to hold
+ * it (counted), one window's share of it counted; a shorter one or an
+ * sFlow sample (start == end) counts whole in the open window, over the
+ * time the window's records cover. */
 static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_addr_t *exporter,
                       agg_exporter_t *x, uint64_t t_ms, uint64_t now_ms)
 {
-    uint64_t dur = 0, weight = 0, whole_p = 0, whole_b = 0;
+    uint64_t dur = 0, weight = 0, whole_p = 0, whole_b = 0,
+             tick = (uint64_t)self->cfg->aggregator.tick_ms;
     if (r->end_ms < r->start_ms)
         self->st.bad_times++;
     else
         dur = r->end_ms - r->start_ms;
-    if (dur > (uint64_t)self->cfg->aggregator.tick_ms) {
+    if (dur > tick) {
         weight = agg_hold(self, e, r, x, dur, now_ms);
         if (!weight)
             self->st.spread_refused++;
     }
     if (!weight) {
         uint64_t p = r->packets, b = r->bytes;
-        s_clip(self, dur, &p, &b);
+        if (dur > tick)
+            s_refused_share(tick, dur, &p, &b);
+        s_clip(self, dur > tick ? tick : dur, &p, &b);
         ht_count(e, ht_class(r->proto, r->frag), p, b, 1);
         if (ht_is_syn(r->proto, r->frag, r->tcp_flags))
             ht_count(e, HT_TCP_SYN, p, b, 1);

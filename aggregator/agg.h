@@ -75,7 +75,9 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
  * flow (host, peer, protocol, ports) replaces it, or its hold ends: its
  * duration, bounded by the exporter's learnt active timeout and hold_max,
  * less the time the batch waited, plus a grace (1/20); its flow counts
- * now. When the table is full an idle host is evicted for a new one.
+ * now; with no room to hold it (held-flow table or wheel full), one
+ * window's share of it (packets x window / duration) counts, the rest
+ * not. When the table is full an idle host is evicted for a new one.
  * Returns 0, or -1 when the record was not counted (stale, unmonitored
  * host or table full, all counted). */
 int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,

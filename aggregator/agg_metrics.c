@@ -73,8 +73,8 @@ static const fg_series_t s_series[] = {
                "Flow records longer than a tick, by what became of them: held "
                "(rate held over their duration), late (hold already over at arrival: not "
                "held), renewed (replaced their flow's rate), bounded (held less than their "
-               "duration: exporter active timeout or hold_max), refused (no room: counted "
-               "on arrival)."),
+               "duration: exporter active timeout or hold_max), refused (no room to hold: one "
+               "window of it counted at its average rate, the rest not)."),
     FG_COUNTER(agg_stats_t, spread_late, "floodgate_aggregator_long_records_total",
                "result=\"late\"", ""),
     FG_COUNTER(agg_stats_t, spread_renewed, "floodgate_aggregator_long_records_total",

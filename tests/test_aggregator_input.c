@@ -348,6 +348,77 @@ static void test_aggregator_held_rate_never_negative(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* Pack recs[0..n) into batches sent at sent, ingested at now. */
+static void s_ingest_recs(agg_t *agg, const fg_flow_t *recs, size_t n, uint64_t sent, uint64_t now)
+{
+    static uint64_t seq = 1000;
+    uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 8};
+    for (size_t i = 0; i < n;) {
+        fb_builder_t *b = fb_builder_new(1000);
+        for (; i < n && fb_add(b, &recs[i], ex) == 0; i++)
+            ;
+        size_t len = 0;
+        uint8_t *buf = fb_pack(b, 1, 0, 1, ++seq, sent, &len);
+        assert_int_equal(agg_ingest(agg, buf, len, now), 0);
+        free(buf);
+        fb_builder_destroy(&b);
+    }
+}
+
+/* A spray of spoofed long records of distinct flows fills the held-flow
+ * table (4 096 flows, the least); a legitimate 12 000 pps flow's 60 s
+ * record (720 000 packets) on another host then has no room to be held:
+ * it used to count whole in one 200 ms window (3.6 Mpps, a false ban);
+ * it counts one window's share at its true rate, and the largest record
+ * of the window says that share. A short-record flood on a third host is
+ * still published at its rate meanwhile. */
+static void test_aggregator_held_table_full_no_false_ban(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(200, 16, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    const uint64_t now = T0 + 600000, t = now + 100;
+    enum { SPRAY = 6000 };
+    fg_flow_t *spray = calloc(SPRAY, sizeof(*spray));
+    assert_non_null(spray);
+    for (uint32_t i = 0; i < SPRAY; i++) {
+        spray[i] = s_rec("10.0.8.1", "192.0.2.1", FG_PROTO_UDP, 0, (uint16_t)(1 + i % 60000),
+                         (uint16_t)(7 + i / 60000), 600, 60000);
+        spray[i].peer.lo += i;
+        spray[i].end_ms = t;
+        spray[i].start_ms = t - 60000;
+    }
+    s_ingest_recs(agg, spray, SPRAY, now + 150, now + 150);
+    free(spray);
+    const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->spread, 4096);
+    assert_int_equal(st->spread_refused, SPRAY - 4096);
+    fg_flow_t recs[11];
+    recs[0] = s_rec("10.0.8.2", "192.0.2.9", FG_PROTO_TCP, 0x18, 443, 50000, 720000, 720000000);
+    recs[0].end_ms = t;
+    recs[0].start_ms = t - 60000;
+    for (int k = 1; k <= 10; k++) { /* 30 000 packets in 200 ms: 150 kpps */
+        recs[k] = s_rec("10.0.8.3", "192.0.2.7", FG_PROTO_UDP, 0, (uint16_t)k, 53, 3000, 1800000);
+        recs[k].start_ms = recs[k].end_ms = now + 10 * (uint64_t)k;
+    }
+    s_ingest_recs(agg, recs, 11, now + 150, now + 150);
+    assert_int_equal(st->spread_refused, SPRAY - 4096 + 1);
+    Floodgate__WindowBatch *wb = s_close(agg, now + 200);
+    const Floodgate__HostWindow *hw = s_host(wb, "10.0.8.2", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw);
+    assert_float_equal(hw->total->pps, 12000, 1200);
+    assert_float_equal(hw->total->bps, 12000 * 8000.0, 12000 * 800.0);
+    assert_true(hw->largest->pps <= hw->total->pps * 1.0001);
+    assert_float_equal(hw->largest->pps, 12000, 1200);
+    const Floodgate__HostWindow *fl = s_host(wb, "10.0.8.3", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(fl);
+    assert_true(fl->total->pps > 20000);
+    assert_float_equal(fl->total->pps, 150000, 1);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_backlog_true_rate),
         cmocka_unit_test(test_aggregator_long_record_hold_bounded),
         cmocka_unit_test(test_aggregator_held_rate_never_negative),
+        cmocka_unit_test(test_aggregator_held_table_full_no_false_ban),
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
