@@ -39,9 +39,14 @@ char *ban_format_time(int64_t t, char buf[BAN_TIME_STRLEN])
 {
     struct tm tm;
     time_t tt = (time_t)t;
-    if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0 ||
-        strftime(buf, BAN_TIME_STRLEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    /* not strftime: its %Y does not pad a year below 1000 to 4 digits */
+    if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
         strcpy(buf, "1970-01-01T00:00:00Z");
+    else
+        snprintf(buf, BAN_TIME_STRLEN, "%04u-%02u-%02uT%02u:%02u:%02uZ", /* % keeps gcc sure */
+                 (unsigned)(tm.tm_year + 1900) % 10000, (unsigned)(tm.tm_mon + 1) % 13,
+                 (unsigned)tm.tm_mday % 32, (unsigned)tm.tm_hour % 24, (unsigned)tm.tm_min % 60,
+                 (unsigned)tm.tm_sec % 61);
     return buf;
 }
 

@@ -1073,6 +1073,9 @@ static void test_actuator_ban_fields_read_back(void **state)
     assert_int_equal(ban_parse_time("2026-11-27T10:41:42Z", &t), 0);
     char tb[BAN_TIME_STRLEN];
     assert_string_equal(ban_format_time(t, tb), "2026-11-27T10:41:42Z");
+    /* a year below 1000 is written with 4 digits, so it reads back */
+    assert_int_equal(ban_parse_time("0247-11-27T10:41:42Z", &t), 0);
+    assert_string_equal(ban_format_time(t, tb), "0247-11-27T10:41:42Z");
     FILE *fx = fopen("tests/data/fuzz/ban_details_utf8.txt", "r");
     assert_non_null(fx);
     while (fgets(line, sizeof(line), fx)) {
