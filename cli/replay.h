@@ -90,7 +90,8 @@ typedef struct {
 
 /* Replay the n captures through cfg (borrowed) with opts (NULL: defaults).
  * Fills *out (free with rp_result_free). Returns 0, or -1 with the reason
- * in err (a capture that cannot be opened or read, out of memory). */
+ * in err (a capture that cannot be opened or read, out of memory) and
+ * nothing left in *out to free. */
 int rp_run(const fg_config_t *cfg, char *const *captures, int n, const rp_opts_t *opts,
            rp_result_t *out, char *err, size_t errlen);
 

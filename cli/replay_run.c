@@ -491,8 +491,8 @@ int rp_run(const fg_config_t *cfg, char *const *captures, int n, const rp_opts_t
          * progress) is read up to there, and said so */
         if (!src[i].nf && strstr(src[i].err, "truncated")) {
             out->truncated_files++;
-            snprintf(out->warning, sizeof(out->warning), "%s: %s: read up to there", captures[i],
-                     src[i].err);
+            snprintf(out->warning, sizeof(out->warning), "%s: %.256s: read up to there",
+                     captures[i], src[i].err);
             continue;
         }
         if (src[i].nf)
@@ -508,6 +508,8 @@ int rp_run(const fg_config_t *cfg, char *const *captures, int n, const rp_opts_t
     rc = 0;
 done:
     s_teardown(&c, src, n);
+    if (rc != 0)
+        rp_result_free(out); /* a failed run keeps nothing */
     return rc;
 }
 
