@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "actuator/act_int.h"
@@ -26,18 +27,26 @@ act_opts_t act_opts_default(void)
     return o;
 }
 
-/* actuator/id, or "<hostname>/<bind>": the same after a restart (so a
- * restarted actuator takes its own lease back at once), different for two
- * actuators on one host (they cannot bind the same endpoint). */
+/* actuator/id, or "<hostname>/<bind>", then a per-process nonce (pid and
+ * random bits): the lease is "<id> <nonce> <token>". Two processes never
+ * share a nonce, so a second actuator configured with the same id (an
+ * actuator/id copied between hosts) cannot renew the other's lease: it
+ * waits as a standby (act_ha.c warns that the ids collide). */
 static void s_lease_id(act_t *self)
 {
     char host[64] = "localhost";
+    uint32_t rnd = 0;
+    if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+        rnd = (uint32_t)fg_now_ms() ^ (uint32_t)(uintptr_t)self;
     if (self->cfg->actuator.id[0]) {
-        snprintf(self->lease_id, sizeof(self->lease_id), "%s", self->cfg->actuator.id);
-        return;
+        snprintf(self->lease_id, sizeof(self->lease_id), "%.100s", self->cfg->actuator.id);
+    } else {
+        gethostname(host, sizeof(host) - 1);
+        snprintf(self->lease_id, sizeof(self->lease_id), "%.60s/%.60s", host,
+                 self->cfg->actuator.bind);
     }
-    gethostname(host, sizeof(host) - 1);
-    snprintf(self->lease_id, sizeof(self->lease_id), "%.60s/%.60s", host, self->cfg->actuator.bind);
+    snprintf(self->lease_name, sizeof(self->lease_name), "%s %x-%08x", self->lease_id,
+             (unsigned)getpid(), rnd);
 }
 
 act_t *act_new(const fg_config_t *cfg, const act_opts_t *opts)

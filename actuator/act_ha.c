@@ -11,11 +11,19 @@
 
 #include "actuator/act_int.h"
 
-/* Is the lease value v held under our id (any token)? */
+/* Is the lease value v held by this process ("<id> <nonce>", any token)? */
 static bool s_ours(const act_t *self, const char *v)
 {
+    size_t n = strlen(self->lease_name);
+    return strncmp(v, self->lease_name, n) == 0 && v[n] == ' ' && strchr(v + n + 1, ' ') == NULL;
+}
+
+/* Held under our id by another process: the ids collide (or a run of ours
+ * that died has not lapsed yet). */
+static bool s_same_id(const act_t *self, const char *v)
+{
     size_t n = strlen(self->lease_id);
-    return strncmp(v, self->lease_id, n) == 0 && v[n] == ' ' && strchr(v + n + 1, ' ') == NULL;
+    return strncmp(v, self->lease_id, n) == 0 && v[n] == ' ' && !s_ours(self, v);
 }
 
 static void s_drop_queue(act_t *self)
@@ -43,6 +51,11 @@ static void s_standby(act_t *self, const char *holder, bool was_active)
         fg_warn("event=step_down id=\"%s\" lease=\"%s\" dropped_queue=%zu hint=\"another "
                 "actuator holds the lease; its routes replace ours\"",
                 self->lease_id, holder, queued);
+    } else if (s_same_id(self, holder)) {
+        fg_warn("event=id_collision id=\"%s\" lease=\"%s\" hint=\"another actuator holds the "
+                "lease under our actuator/id; waiting as a standby. Give each actuator its own "
+                "id (or this is our previous run, whose lease lapses within lease_ms)\"",
+                self->lease_id, holder);
     } else {
         fg_info("event=standby id=\"%s\" lease=\"%s\"", self->lease_id, holder);
     }
@@ -109,7 +122,7 @@ void act_ha_tick(act_t *self)
     if (now < self->next_lease_ms || !store_connected(self->store))
         return;
     self->next_lease_ms = now + (uint64_t)lease_ms / (self->active ? 3 : 10);
-    if (store_lease(self->store, self->lease_id, self->lease, lease_ms, v, sizeof(v)) < 0) {
+    if (store_lease(self->store, self->lease_name, self->lease, lease_ms, v, sizeof(v)) < 0) {
         act_redis_failed(self, "lease");
         return;
     }

@@ -21,7 +21,7 @@
 #define ACT_SWEEP_MS 1000
 #define ACT_ID_MAX 96    /* run_id + master_replid */
 #define ACT_RECENT 256   /* decisions a standby keeps for a takeover */
-#define ACT_LEASE_MAX 160
+#define ACT_LEASE_MAX 192
 
 /* A decision waiting for Redis (or, action ACT_RESTORE, a known ban to
  * write back, never queued). */
@@ -63,7 +63,8 @@ struct act_t {
     /* several actuators on one Redis (act_ha.c) */
     bool active;           /* holds the lease: writes Redis, drives the backends */
     bool ha_started;       /* the first lease answer came */
-    char lease_id[128];    /* this actuator's name in the lease */
+    char lease_id[128];    /* this actuator's id (actuator/id or host/bind) */
+    char lease_name[160];  /* "<id> <nonce>": the lease is "<lease_name> <token>" */
     char lease[ACT_LEASE_MAX];  /* the lease value we hold ("" standby) */
     char holder[ACT_LEASE_MAX]; /* the lease value last seen */
     uint64_t next_lease_ms;     /* monotonic */

@@ -1,5 +1,5 @@
 /* store_ha: what lets several actuators share one Redis -- the lease
- * (<prefix>:actuator:lease, "<id> <token>", PX), its fencing token (INCR of
+ * (<prefix>:actuator:lease, "<id> <nonce> <token>", PX), its fencing token (INCR of
  * <prefix>:actuator:fence), the fence every write checks, and the record of
  * announced bans (<prefix>:announced, HASH ip -> the ban's history line)
  * that tells a new active actuator which unbans it owes. Part of the store
@@ -10,10 +10,11 @@
 
 #include "actuator/store_int.h"
 
-/* KEYS: lease, fence counter. ARGV: id, the value we hold ("" when none),
- * lease ms. Ours: extended. Free, held under our id by a previous run of
- * ours, or not a lease (no expiry: written by hand, it would keep every
- * actuator waiting forever): taken with a new token. Another's: left.
+/* KEYS: lease, fence counter. ARGV: our name ("<id> <nonce>", unique per
+ * process), the value we hold ("" when none), lease ms. Ours: extended.
+ * Free, held under our name with an older token, or not a lease (no
+ * expiry: written by hand, it would keep every actuator waiting forever):
+ * taken with a new token. Another's: left.
  * Returns the value now. */
 static const char s_acquire_lua[] =
     "local v = redis.call('GET', KEYS[1])\n"

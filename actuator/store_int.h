@@ -12,7 +12,7 @@
 #define STORE_SCAN_MAX_CALLS 1000000 /* a server that never ends a SCAN */
 #define STORE_HASH_MAX_FIELDS 64     /* fields of a hand-written hash we look at */
 #define STORE_XADD_MAX_ARGS (8 + 4 + 4 + 2 * BAN_NFIELDS)
-#define STORE_FENCE_MAX 160
+#define STORE_FENCE_MAX 192
 
 struct store_t {
     const fg_config_t *cfg;

@@ -96,12 +96,17 @@ static long long s_int(const char *fmt, const char *arg)
     return v;
 }
 
+/* The lease as "<id> <token>": the per-process nonce between them (an
+ * actuator's lease is "<id> <nonce> <token>") left out. */
 static char *s_lease(void)
 {
     static char v[256];
     redisReply *r = s_redis("GET floodgate:actuator:lease");
     snprintf(v, sizeof(v), "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
     freeReplyObject(r);
+    char *a = strchr(v, ' '), *b = a ? strchr(a + 1, ' ') : NULL;
+    if (b)
+        memmove(a, b, strlen(b) + 1);
     return v;
 }
 
@@ -340,11 +345,45 @@ static void test_act_ha_release_hands_over(void **state)
     assert_string_equal(s_lease(), "");
     s_tick(1);
     assert_true(act_is_active(s_act[1]));
-    /* a restart under the same id while no one else holds it: taken back */
+    /* killed and restarted under the same id: another process, so it waits
+     * for its old lease to lapse (it cannot tell it from a live twin) */
     act_destroy(&s_act[1]);
     s_make(1);
+    assert_false(act_is_active(s_act[1]));
+    s_die(0); /* the lease lapses */
+    s_tick(1);
     assert_true(act_is_active(s_act[1]));
     assert_string_equal(s_lease(), "B 3");
+}
+
+/* Two actuators configured with the same actuator/id (a config copied
+ * between hosts): the second waits as a standby at every poll, it does not
+ * take the lease from the first; the first bans, the second writes nothing. */
+static void test_act_ha_same_id_waits(void **state)
+{
+    (void)state;
+    snprintf(s_cfg[1]->actuator.id, sizeof(s_cfg[1]->actuator.id), "A");
+    s_make(0);
+    s_make(1);
+    assert_true(act_is_active(s_act[0]));
+    for (int i = 0; i < 3; i++) {
+        s_tick(1);
+        s_tick(0);
+    }
+    assert_false(act_is_active(s_act[1]));
+    assert_true(act_is_active(s_act[0]));
+    assert_string_equal(s_lease(), "A 1");
+    assert_int_equal(s_stats(0).step_downs, 0);
+    s_decide(1, "10.0.0.1");
+    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 0);
+    s_decide(0, "10.0.0.1");
+    assert_string_equal(s_history("10.0.0.1"), "ban");
+    assert_int_equal(s_rec[0]->bans, 1);
+    assert_int_equal(s_rec[1]->bans, 0);
+    s_die(0); /* the first dies: the second takes over */
+    s_tick(1);
+    assert_true(act_is_active(s_act[1]));
+    assert_int_equal(s_rec[1]->synced, 1);
 }
 
 /* A lease written by hand without an expiry would keep every actuator
@@ -482,7 +521,8 @@ static void test_act_ha_announce_after_losing_the_lease_writes_nothing(void **st
     assert_true(store_fenced(st));
     assert_int_equal(s_int("HEXISTS floodgate:announced %s", "10.0.0.9"), 0);
     store_destroy(&st);
-    s_make(1); /* B, the new holder, restarted: takes it and bans */
+    freeReplyObject(s_redis("DEL floodgate:actuator:lease"));
+    s_make(1); /* B, the next holder: takes it, owes nothing, bans */
     assert_true(act_is_active(s_act[1]));
     assert_int_equal(s_stats(1).unbans_owed, 0);
     s_decide(1, "10.0.0.1");
@@ -500,6 +540,7 @@ int main(void)
         T(test_act_ha_takeover_settles_owed_unbans_once),
         T(test_act_ha_takeover_applies_the_kept_decision),
         T(test_act_ha_release_hands_over),
+        T(test_act_ha_same_id_waits),
         T(test_act_ha_lease_without_expiry_is_taken),
         T(test_act_ha_cut_off_past_its_lease_withholds_new_bans),
         T(test_act_ha_cut_off_within_its_lease_announces),
