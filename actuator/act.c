@@ -306,6 +306,25 @@ static size_t s_detector_bans(act_t *self)
     return n;
 }
 
+/* A hold key without a TTL (written by hand: `SET` without `EX`) would
+ * refuse bans of ip forever: as a ban key without one, it gets a bounded
+ * TTL, the hostgroup's max_ban_time (counted, logged). -1 retry later. */
+static int s_hold_bounded(act_t *self, const char *ip, long long *left)
+{
+    char d[48];
+    fg_addr_t a;
+    const fg_hostgroup_t *g = fg_addr_parse(ip, &a) == 0 ? fg_config_group(self->cfg, &a) : NULL;
+    if (!g && self->cfg->n_groups > 0)
+        g = &self->cfg->groups[0];
+    uint64_t ttl_ms = (uint64_t)(g ? g->max_ban_time : 86400) * 1000;
+    if (store_fix_hold(self->store, ip, ttl_ms) < 0)
+        return act_redis_failed(self, "hold") ? -1 : 0;
+    snprintf(d, sizeof(d), "hold_ttl_s=%llu", (unsigned long long)(ttl_ms / 1000));
+    trust_fixed(self->trust, ip, TRUST_FIX_HOLD_NO_TTL, d);
+    *left = (long long)ttl_ms;
+    return 0;
+}
+
 /* Does the operator hold ip (unban --hold)? 1 held (refused: counted,
  * logged), 0 not, -1 unknown now (retry later). */
 static int s_held(act_t *self, const char *ip)
@@ -315,8 +334,10 @@ static int s_held(act_t *self, const char *ip)
         return act_redis_failed(self, "hold") ? -1 : 0;
     if (left == -2)
         return 0;
+    if (left == -1 && s_hold_bounded(self, ip, &left) < 0)
+        return -1;
     char detail[48];
-    snprintf(detail, sizeof(detail), "hold_left_s=%lld", left < 0 ? -1 : left / 1000);
+    snprintf(detail, sizeof(detail), "hold_left_s=%lld", left / 1000);
     trust_refused(self->trust, false, ip, TRUST_HOLD, detail);
     return 1;
 }

@@ -104,7 +104,8 @@ static void s_write_trust(fg_mout_t *o, const trust_stats_t *t)
         }
     fg_mout_family(o, "floodgate_actuator_keys_corrected_total", "counter",
                    "Ban keys corrected: ip_field (rewritten from the key name), no_ttl (given "
-                   "the ban_time), ttl_cut (cut to max_ban_time).");
+                   "the ban_time), ttl_cut (cut to max_ban_time), hold_no_ttl (a hold key "
+                   "given max_ban_time).");
     for (int f = 0; f < TRUST_NFIXES; f++) {
         snprintf(l, sizeof(l), "fix=\"%s\"", trust_fix_name(f));
         fg_mout_u64(o, "floodgate_actuator_keys_corrected_total", l, t->fixes[f]);

@@ -721,6 +721,20 @@ int store_drop_ban(store_t *self, const char *ip)
     return s_check_all(self, 1, "drop ban");
 }
 
+int store_fix_hold(store_t *self, const char *ip, uint64_t ttl_ms)
+{
+    char key[STORE_KEY_MAX];
+    if (!self->ctx) {
+        st_fail(self, "fix hold", "not connected");
+        return -1;
+    }
+    if (st_fence(self, false) < 0)
+        return -1;
+    st_key(self, key, "hold", ip);
+    redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key, (unsigned long long)ttl_ms);
+    return s_check_all(self, 1, "fix hold");
+}
+
 /* One SCAN reply: [cursor, [keys...]]; copies the next cursor. */
 static int s_scan_page(store_t *self, const redisReply *r, char *cursor, size_t cursor_len,
                        store_key_fn *fn, void *arg, uint64_t *bad_keys)

@@ -107,6 +107,10 @@ long long store_ban_pttl(store_t *self, const char *ip);
  * (`floodgate unban IP --hold D`). */
 long long store_hold_pttl(store_t *self, const char *ip);
 
+/* Give <prefix>:hold:<ip> a TTL of ttl_ms (a hold key written by hand
+ * without one). Fenced. 0 or -1. */
+int store_fix_hold(store_t *self, const char *ip, uint64_t ttl_ms);
+
 /* Write a ban atomically (MULTI/EXEC): the hash with every field and its
  * EXPIRE in ms up to b->expires_ms (b->ban_time s when that is unset), the
  * history line (event: "ban", or "renew" for a renewal) trimmed to

@@ -28,7 +28,8 @@ static const char *s_reasons[TRUST_NREASONS] = {"ok",        "unmonitored", "whi
                                                 "bad_address", "bad_field", "ban_time",
                                                 "ban_rate",  "max_bans",    "wrong_type",
                                                 "hold"};
-static const char *s_fixes[TRUST_NFIXES] = {"ip_field", "no_ttl", "ttl_cut"};
+static const char *s_fixes[TRUST_NFIXES] = {"ip_field", "no_ttl", "ttl_cut",
+                                            "hold_no_ttl"};
 
 trust_t *trust_new(const fg_config_t *cfg)
 {

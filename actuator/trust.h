@@ -46,6 +46,7 @@ typedef enum {
     TRUST_FIX_IP_FIELD = 0, /* the ip field disagreed with the key name */
     TRUST_FIX_NO_TTL,       /* no TTL: given the hostgroup's ban_time */
     TRUST_FIX_TTL_CUT,      /* TTL beyond max_ban_time: cut to it */
+    TRUST_FIX_HOLD_NO_TTL,  /* a hold key without TTL: given max_ban_time */
     TRUST_NFIXES
 } trust_fix_t;
 

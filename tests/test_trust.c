@@ -597,6 +597,36 @@ static void test_trust_max_bans_leaves_manual_bans(void **state)
     assert_int_equal(s_stats().known, 4);
 }
 
+/* A hold key without TTL (`redis-cli SET floodgate:hold:IP x`, the EX
+ * forgotten) would refuse bans of the address forever: it is given the
+ * hostgroup's max_ban_time (counted once), still refuses meanwhile, and the
+ * address is banned again once it lapses. Another address is banned all
+ * along. */
+static void test_trust_hold_without_ttl_is_bounded(void **state)
+{
+    (void)state;
+    s_make();
+    s_cmd("SET floodgate:hold:10.0.8.1 forever");
+    Floodgate__Decision d = s_decision("10.0.8.1", 600);
+    s_send(&d);
+    s_send(&d);
+    assert_false(s_banned("10.0.8.1"));
+    long long pttl = s_int("PTTL %s", "floodgate:hold:10.0.8.1");
+    assert_true(pttl > 3590000 && pttl <= 3600000);
+    act_stats_t st = s_stats();
+    assert_int_equal(st.trust.fixes[TRUST_FIX_HOLD_NO_TTL], 1);
+    assert_int_equal(st.trust.decisions[TRUST_HOLD], 2);
+    d = s_decision("10.0.8.2", 600); /* the flood next door */
+    s_send(&d);
+    assert_true(s_banned("10.0.8.2"));
+    s_cmd("PEXPIRE floodgate:hold:10.0.8.1 1"); /* the hour passes */
+    usleep(20000);
+    d = s_decision("10.0.8.1", 600);
+    s_send(&d);
+    assert_true(s_banned("10.0.8.1"));
+    assert_int_equal(s_stats().trust.fixes[TRUST_FIX_HOLD_NO_TTL], 1);
+}
+
 /* A known ban's key made permanent after adoption (PERSIST): once past its
  * expiry, the scan gives it the hostgroup's ban_time again. */
 static bool s_wall_past(void *ms)
@@ -777,6 +807,7 @@ int main(void)
         T(test_trust_new_bans_budget),
         T(test_trust_budget_once_per_refused_write),
         T(test_trust_max_bans_leaves_manual_bans),
+        T(test_trust_hold_without_ttl_is_bounded),
         T(test_trust_persisted_key_gets_ttl_again),
         T(test_trust_reload_lifts_newly_whitelisted),
         T(test_trust_reload_lifts_pending_ban),
