@@ -428,29 +428,31 @@ static pid_t s_flowgen(const e2e_t *e, const char *tag, const char *args)
 }
 
 /* A heavy-tailed background from three exporters, sampled: 250 hosts
- * (10.0.4.1..) get many small records (1:10 and unsampled), and 20 of them
- * a large flow each at 9 000 pps exported as one 60 s record (1:100;
- * 540 000 packets in one record), so those 20 sit at about 50 % of their
+ * (10.0.6.1..) get many small records (1:10 and unsampled), and 20 of them
+ * a large flow each at 12 000 pps exported as one 60 s record (1:100;
+ * 720 000 packets in one record), so those 20 sit at about 65 % of their
  * 20 000 pps threshold, in the default hostgroup (1 s average, 2 windows,
  * confidence 3). None may be banned while, from 3 s on, a 5x flood
- * (100 000 pps, 1:100) is, within 0.5 s of its first datagram. */
+ * (100 000 pps, 1:100) is, within 0.5 s of its first datagram. Not
+ * 10.0.4.x: the first test's long flows (10 x 1 000 pps, 60 s records) are
+ * still held there, and 10 000 + 12 000 pps is over the threshold. */
 static void test_e2e_detection_heavy_tailed(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
     pid_t bg[3] = {
-        s_flowgen(e, "large", "--background 20 --background-from 10.0.4.1 "
-                              "--background-pps 9000 --active-timeout 60 --sampling 100 "
+        s_flowgen(e, "large", "--background 20 --background-from 10.0.6.1 "
+                              "--background-pps 12000 --active-timeout 60 --sampling 100 "
                               "--duration 8"),
-        s_flowgen(e, "small", "--background 250 --background-from 10.0.4.1 "
+        s_flowgen(e, "small", "--background 250 --background-from 10.0.6.1 "
                               "--background-pps 800 --sampling 10 --duration 8"),
-        s_flowgen(e, "tiny", "--background 250 --background-from 10.0.4.1 "
+        s_flowgen(e, "tiny", "--background 250 --background-from 10.0.6.1 "
                              "--background-pps 100 --duration 8"),
     };
     usleep(3000 * 1000); /* the large flows have all been exported (first 2 s) */
     for (int h = 1; h <= 250; h++) {
         char ip[32];
-        snprintf(ip, sizeof(ip), "10.0.4.%d", h);
+        snprintf(ip, sizeof(ip), "10.0.6.%d", h);
         if (s_key_exists(ip))
             print_message("banned early: %s metric %s value %s\n", ip, s_field(ip, "metric"),
                           s_field(ip, "value"));
@@ -472,7 +474,7 @@ static void test_e2e_detection_heavy_tailed(void **state)
     int n = 0;
     for (int h = 1; h <= 250; h++) {
         char ip[32];
-        snprintf(ip, sizeof(ip), "10.0.4.%d", h);
+        snprintf(ip, sizeof(ip), "10.0.6.%d", h);
         if (s_key_exists(ip)) {
             print_message("background host banned: %s\n", ip);
             n++;
