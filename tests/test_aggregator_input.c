@@ -419,6 +419,90 @@ static void test_aggregator_held_table_full_no_false_ban(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* One batch of n records from exporter ex (its last byte), sent at sent,
+ * ingested at now. */
+static void s_ingest_from(agg_t *agg, const fg_flow_t *recs, size_t n, uint8_t ex_last,
+                          uint64_t sent, uint64_t now)
+{
+    fb_builder_t *b = fb_builder_new(1024);
+    uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, ex_last};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(fb_add(b, &recs[i], ex), 0);
+    size_t len = 0;
+    static uint64_t seq;
+    uint8_t *buf = fb_pack(b, 1, 0, 1, ++seq, sent, &len);
+    assert_int_equal(agg_ingest(agg, buf, len, now), 0);
+    free(buf);
+    fb_builder_destroy(&b);
+}
+
+/* The e2e heavy-tailed case (flowgen --background 20 --background-pps 12000
+ * --active-timeout 60 --sampling 100), 100 ms windows: a new exporter's
+ * first datagram holds 10.0.6.1's 60 s record (720 000 packets), one more
+ * host's in each of the next 19, while another exporter reports 800 pps of
+ * short records per host. Every window shows 12 800 pps for each of them,
+ * the first host too (before the exporter's lag and active timeout are
+ * learnt): the rate is never above the truth. A host that also holds ten
+ * 1 000 pps long flows (another exporter, as the first e2e test leaves on
+ * 10.0.4.x) shows the sum, 22 800 pps, and no more. */
+static void test_aggregator_first_long_record_true_rate(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = s_config(100, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t held[10];
+    for (int f = 0; f < 10; f++) {
+        held[f] = s_rec("10.0.6.20", "203.0.113.1", FG_PROTO_TCP, 0x18, 443, (uint16_t)(30000 + f),
+                        60000, 72000000);
+        held[f].start_ms = T0 - 60000;
+        held[f].end_ms = T0 - 50;
+    }
+    s_ingest_from(agg, held, 10, 9, T0 - 40, T0 - 38);
+    double worst = 0;
+    for (int k = 0; k < 100; k++) { /* 10 s of 100 ms slices */
+        uint64_t first = T0 + (uint64_t)k * 100, last = first + 99, sent = first + 110;
+        fg_flow_t small[20];
+        for (int h = 0; h < 20; h++) {
+            char ip[32];
+            snprintf(ip, sizeof(ip), "10.0.6.%d", h + 1);
+            small[h] = s_rec(ip, "198.18.0.9", FG_PROTO_TCP, 0x18, 443, (uint16_t)(20000 + h), 80,
+                             64000);
+            small[h].start_ms = first;
+            small[h].end_ms = last;
+        }
+        s_ingest_from(agg, small, 20, 8, sent, sent + 1);
+        if (k < 20) { /* flowgen: host k's 60 s record, alone in its datagram */
+            char ip[32];
+            snprintf(ip, sizeof(ip), "10.0.6.%d", k + 1);
+            fg_flow_t r = s_rec(ip, "198.18.0.0", FG_PROTO_TCP, 0x18, 443, (uint16_t)(20000 + k),
+                                720000, 576000000);
+            r.sampling = 100;
+            r.start_ms = last - 60000 + 1;
+            r.end_ms = last;
+            s_ingest_from(agg, &r, 1, 7, sent, sent + 2);
+        }
+        Floodgate__WindowBatch *wb = s_close(agg, first + 200);
+        for (int h = 0; h < 20 && k >= 20; h++) {
+            char ip[32];
+            snprintf(ip, sizeof(ip), "10.0.6.%d", h + 1);
+            const Floodgate__HostWindow *hw = s_host(wb, ip, FLOODGATE__DIRECTION__DIR_IN);
+            assert_non_null(hw);
+            double want = h == 19 ? 22800 : 12800;
+            if (hw->total->pps / want > worst)
+                worst = hw->total->pps / want;
+            assert_float_equal(hw->total->pps, want, want * 0.01);
+        }
+        const Floodgate__HostWindow *h1 = s_host(wb, "10.0.6.1", FLOODGATE__DIRECTION__DIR_IN);
+        if (h1) /* from its first window on: never above its true rate */
+            assert_true(h1->total->pps <= 12800 * 1.01);
+        floodgate__window_batch__free_unpacked(wb, NULL);
+    }
+    print_message("worst window: %.4f x the true rate\n", worst);
+    assert_int_equal(agg_stats(agg)->spread_late, 0);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_held_rate_never_negative),
         cmocka_unit_test(test_aggregator_held_table_full_no_false_ban),
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
+        cmocka_unit_test(test_aggregator_first_long_record_true_rate),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
