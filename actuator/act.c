@@ -93,6 +93,7 @@ void act_destroy(act_t **self_p)
         ban_clear(&self->recent[i].ban);
     free(self->recent);
     zhashx_destroy(&self->known);
+    zhashx_destroy(&self->detected);
     store_destroy(&self->store);
     trust_destroy(&self->trust);
     free(self);
@@ -143,7 +144,7 @@ void act_backends_sync(act_t *self)
 
 /* ---- ban and unban ---- */
 
-static void s_log_ban(const ban_t *b, const char *event)
+void act_log_ban(const ban_t *b, const char *event)
 {
     char exp[BAN_TIME_STRLEN];
     fg_info("event=%s ip=%s source=%s attack_type=%s direction=%s metric=%s value=%.15g "
@@ -392,7 +393,7 @@ static int s_ban(act_t *self, pending_t *p)
     ban_t *k = act_remember(self, b);
     if (!k)
         return 0;
-    s_log_ban(k, "ban");
+    act_log_ban(k, "ban");
     s_attack_log(self, k, "ban", NULL);
     act_backends_ban(self, k);
     return 0;
@@ -422,7 +423,7 @@ static int s_renew(act_t *self, const ban_t *k, uint32_t ban_time)
     self->st.renewed++;
     ban_t *r = act_remember(self, &nb); /* replaces (and frees) k */
     if (r) {
-        s_log_ban(r, "renew");
+        act_log_ban(r, "renew");
         s_attack_log(self, r, "renew", NULL);
     }
     return 0;
@@ -480,7 +481,7 @@ static int s_write_pending(act_t *self, const ban_t *k, const char *event)
         self->st.restored++;
     ban_t *r = act_remember(self, &nb); /* replaces (and frees) k */
     if (r) {
-        s_log_ban(r, event);
+        act_log_ban(r, event);
         s_attack_log(self, r, event, NULL);
     }
     return 0;
@@ -569,19 +570,7 @@ int act_apply(act_t *self, pending_t *p)
     int held = p->enable_ban ? s_held(self, p->ban.ip) : 0;
     if (held != 0)
         return held < 0;
-    if (p->enable_ban)
-        return s_ban(self, p);
-    if (p->action == FLOODGATE__ACTION__ONGOING) {
-        self->st.ongoing++;
-        return 0;
-    }
-    ban_set_times(&p->ban, fg_now_ms());
-    if (store_record(self->store, &p->ban, "detect_only", NULL, false, fg_now_ms()) < 0 &&
-        act_redis_failed(self, "detect_only"))
-        return 1;
-    self->st.detect_only++;
-    s_log_ban(&p->ban, "detect_only");
-    return 0;
+    return p->enable_ban ? s_ban(self, p) : act_detect_only(self, p, ban_time);
 }
 
 /* ---- decisions ---- */
@@ -699,7 +688,7 @@ void act_adopt(act_t *self, const char *ip, bool silent)
     }
     self->st.manual_adopted++;
     act_record(self, b, "ban", NULL, true);
-    s_log_ban(b, "ban");
+    act_log_ban(b, "ban");
     s_attack_log(self, b, "ban", NULL);
     act_backends_ban(self, b);
 }

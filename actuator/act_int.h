@@ -51,6 +51,7 @@ struct act_t {
     size_t qhead, qcount;
     size_t restores;  /* known bans to write back (restore flag) */
     zhashx_t *queued; /* ip -> decisions of it in the queue (a count, as a pointer) */
+    zhashx_t *detected; /* detect-only: ip -> its attack's end (mono ms, as a pointer) */
     bool synced;           /* the first scan (silent adoption) is done */
     bool recheck_due;      /* a reload came while Redis was away: the next scan rechecks */
     bool told_config_refused;
@@ -112,6 +113,13 @@ void act_ha_keep(act_t *self, pending_t *p);
  * without a key (recorded once, routes withdrawn, scripts run), entries
  * written for keys adopted without one. */
 void act_ha_reconcile(act_t *self, zhashx_t *present);
+
+/* A decision with enable_ban = false: one "detect_only" event per attack
+ * (act_detect.c), every BAN counted. 0 done, 1 retry later. */
+int act_detect_only(act_t *self, pending_t *p, uint32_t ban_time);
+
+/* Log a ban-like event of b (ban, renew, detect_only) at info. */
+void act_log_ban(const ban_t *b, const char *event);
 
 /* act.c */
 

@@ -443,6 +443,32 @@ static void test_actuator_detect_only_writes_no_key(void **state)
     assert_int_equal(s_rec->bans, 0);
 }
 
+/* A runaway (or forged) detector repeats its detect-only BAN: one event
+ * per attack, every report counted; an attack after a silence longer than
+ * its ban_time is a new one. A real ban next door is still made. */
+static void test_actuator_detect_only_one_event_per_attack(void **state)
+{
+    (void)state;
+    s_make(false, true);
+    Floodgate__Decision d = s_decision("10.0.0.8", FLOODGATE__ACTION__BAN, 600, false);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(act_decision(s_act, &d), 0);
+    d = s_decision("10.0.0.8", FLOODGATE__ACTION__ONGOING, 600, false);
+    assert_int_equal(act_decision(s_act, &d), 0);
+    assert_int_equal(s_count_events("detect_only", "10.0.0.8"), 1);
+    assert_int_equal(s_stats().detect_only, 50);
+    s_decide("10.0.0.9", FLOODGATE__ACTION__BAN, 600); /* the flood that bans */
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.0.9"), 1);
+    assert_int_equal(s_rec->bans, 1);
+    d = s_decision("10.0.0.10", FLOODGATE__ACTION__BAN, 1, false);
+    assert_int_equal(act_decision(s_act, &d), 0);
+    assert_int_equal(act_decision(s_act, &d), 0);
+    usleep(1100 * 1000); /* the attack ended (no report for ban_time) */
+    assert_int_equal(act_decision(s_act, &d), 0);
+    assert_int_equal(s_count_events("detect_only", "10.0.0.10"), 2);
+    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.0.8"), 0);
+}
+
 static void test_actuator_malformed_message_counted(void **state)
 {
     (void)state;
@@ -1105,6 +1131,7 @@ int main(void)
         T(test_actuator_ongoing_while_banned_does_nothing),
         T(test_actuator_ongoing_after_key_vanished_bans_again),
         T(test_actuator_detect_only_writes_no_key),
+        T(test_actuator_detect_only_one_event_per_attack),
         T(test_actuator_malformed_message_counted),
         T(test_actuator_whitelisted_never_banned),
         T(test_actuator_manual_key_adopted),
