@@ -104,35 +104,17 @@ static bool s_overflows(uint32_t fn, uint64_t v)
     return false;
 }
 
+/* pb_walk's callback of dec_wire_overflow. */
+static int s_overflow_field(uint32_t fn, unsigned wt, uint64_t v, const uint8_t *val, void *ctx)
+{
+    (void)val;
+    (void)ctx;
+    return wt == 0 && s_overflows(fn, v) ? (int)fn : 0;
+}
+
 int dec_wire_overflow(const uint8_t *p, size_t size)
 {
-    size_t off = 0;
-    while (off < size) {
-        uint64_t tag, v;
-        size_t k = pb_varint(p + off, size - off, &tag);
-        if (!k || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
-            return -1;
-        off += k;
-        uint32_t fn = (uint32_t)(tag >> 3);
-        switch (tag & 7) {
-        case 0:
-            if (!(k = pb_varint(p + off, size - off, &v)))
-                return -1;
-            if (s_overflows(fn, v))
-                return (int)fn;
-            off += k;
-            break;
-        case 1: off += 8; break;
-        case 5: off += 4; break;
-        case 2:
-            if (!(k = pb_varint(p + off, size - off, &v)) || v > size - off - k)
-                return -1;
-            off += k + (size_t)v;
-            break;
-        default: return -1;
-        }
-    }
-    return off == size ? 0 : -1;
+    return pb_walk(p, size, s_overflow_field, NULL);
 }
 
 Floodgate__Decision *dec_unpack(const uint8_t *buf, size_t len, int *overflow_field)

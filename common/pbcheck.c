@@ -19,15 +19,16 @@ static const ProtobufCMessageDescriptor *s_sub(const ProtobufCMessageDescriptor 
     return f && f->type == PROTOBUF_C_TYPE_MESSAGE ? f->descriptor : NULL;
 }
 
-int pb_wellformed(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t size)
+int pb_walk(const uint8_t *p, size_t size, pb_field_cb each, void *ctx)
 {
     size_t off = 0;
     while (off < size) {
-        uint64_t tag, v;
+        uint64_t tag, v = 0;
         size_t k = pb_varint(p + off, size - off, &tag);
         if (!k || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
             return -1;
         off += k;
+        const uint8_t *val = NULL;
         switch (tag & 7) {
         case 0:
             if (!(k = pb_varint(p + off, size - off, &v)))
@@ -42,17 +43,30 @@ int pb_wellformed(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size
             off += w;
             break;
         }
-        case 2: {
+        case 2:
             if (!(k = pb_varint(p + off, size - off, &v)) || v > size - off - k)
                 return -1;
-            const ProtobufCMessageDescriptor *sub = s_sub(desc, (uint32_t)(tag >> 3));
-            if (sub && pb_wellformed(sub, p + off + k, (size_t)v) < 0)
-                return -1;
+            val = p + off + k;
             off += k + (size_t)v;
             break;
-        }
         default: return -1;
         }
+        int rc = each ? each((uint32_t)(tag >> 3), (unsigned)(tag & 7), v, val, ctx) : 0;
+        if (rc)
+            return rc;
     }
     return 0;
+}
+
+/* pb_walk's callback of pb_wellformed: a field holding a message is
+ * well-formed too. */
+static int s_check_sub(uint32_t fn, unsigned wt, uint64_t v, const uint8_t *val, void *ctx)
+{
+    const ProtobufCMessageDescriptor *sub = wt == 2 ? s_sub(ctx, fn) : NULL;
+    return sub && pb_wellformed(sub, val, (size_t)v) < 0 ? -1 : 0;
+}
+
+int pb_wellformed(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t size)
+{
+    return pb_walk(p, size, s_check_sub, (void *)desc) < 0 ? -1 : 0;
 }

@@ -22,4 +22,15 @@ int pb_wellformed(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, si
  * it is cut or too long. */
 size_t pb_varint(const uint8_t *p, size_t n, uint64_t *v);
 
+/* Called by pb_walk for each field: its number fn, wire type wt (0, 1, 2
+ * or 5), v the varint (wt 0) or the length of the bytes at val (wt 2;
+ * val NULL otherwise, v 0 for wt 1 and 5). Non-zero ends the walk. */
+typedef int (*pb_field_cb)(uint32_t fn, unsigned wt, uint64_t v, const uint8_t *val, void *ctx);
+
+/* Walks the fields of buf (not into the messages they hold), calling each
+ * (may be NULL) once a field is read whole: -1 as soon as the bytes are
+ * not well-formed (as pb_wellformed), the first non-zero value each
+ * returns, else 0. */
+int pb_walk(const uint8_t *buf, size_t len, pb_field_cb each, void *ctx);
+
 #endif
