@@ -81,6 +81,12 @@ static void s_src_next(rp_src_t *s)
     }
 }
 
+/* The big-endian 16-bit value at p. */
+static unsigned s_be16(const uint8_t *p)
+{
+    return (unsigned)(p[0] << 8 | p[1]);
+}
+
 /* Offset of the IP header for the link type, with *ethertype-like family:
  * 4 IPv4, 6 IPv6, 0 unknown. -1 when the frame is too short. */
 static int s_link(const uint8_t *p, size_t len, int link, int *family)
@@ -93,24 +99,19 @@ static int s_link(const uint8_t *p, size_t len, int link, int *family)
         off = 12;
         if (len < off + 2)
             return -1;
-        type = (unsigned)(p[off] << 8 | p[off + 1]);
+        type = s_be16(p + off);
         while ((type == 0x8100 || type == 0x88a8) && len >= off + 6) {
             off += 4;
-            type = (unsigned)(p[off] << 8 | p[off + 1]);
+            type = s_be16(p + off);
         }
         off += 2;
         break;
-    case DLT_LINUX_SLL:
-        if (len < 16)
+    case DLT_LINUX_SLL:  /* 16-byte header, protocol at 14 */
+    case DLT_LINUX_SLL2: /* 20-byte header, protocol at 0 */
+        off = link == DLT_LINUX_SLL ? 16 : 20;
+        if (len < off)
             return -1;
-        type = (unsigned)(p[14] << 8 | p[15]);
-        off = 16;
-        break;
-    case DLT_LINUX_SLL2:
-        if (len < 20)
-            return -1;
-        type = (unsigned)(p[0] << 8 | p[1]);
-        off = 20;
+        type = s_be16(p + (link == DLT_LINUX_SLL ? 14 : 0));
         break;
     case DLT_NULL:
     case DLT_LOOP:
@@ -147,7 +148,7 @@ static int s_udp(const rp_src_t *s, const uint8_t **pl, size_t *pl_len, fg_addr_
     p += off;
     len -= (size_t)off;
     if (family == 4) {
-        if (len < 20 || p[9] != 17 || (((p[6] << 8) | p[7]) & 0x3fff) != 0)
+        if (len < 20 || p[9] != 17 || (s_be16(p + 6) & 0x3fff) != 0)
             return -1; /* short, not UDP, or a fragment */
         ip_len = (size_t)(p[0] & 0x0f) * 4;
         if (ip_len < 20)
@@ -162,7 +163,7 @@ static int s_udp(const rp_src_t *s, const uint8_t **pl, size_t *pl_len, fg_addr_
     }
     if (len < ip_len + 8)
         return -1;
-    size_t udp_len = (size_t)(p[ip_len + 4] << 8 | p[ip_len + 5]);
+    size_t udp_len = (size_t)s_be16(p + ip_len + 4);
     if (udp_len < 8 || ip_len + udp_len > len)
         return -1; /* cut by the snap length */
     *pl = p + ip_len + 8;
