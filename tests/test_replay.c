@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <cmocka.h>
+#include <pcap/pcap.h>
 
 #include "cli/replay.h"
 #include "tests/harness.h"
@@ -242,6 +243,75 @@ static void test_replay_truncated_capture(void **state)
     free(dir);
 }
 
+/* attack_ipfix.pcap (Ethernet) rewritten to dst with link type link: each
+ * frame's 14-byte Ethernet header replaced by hdr (hlen bytes). */
+static void s_relink(const char *dst, int link, const uint8_t *hdr, size_t hlen)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *in = pcap_open_offline(DIR "attack_ipfix.pcap", err);
+    assert_non_null(in);
+    assert_int_equal(pcap_datalink(in), DLT_EN10MB);
+    pcap_t *dead = pcap_open_dead(link, 65535);
+    pcap_dumper_t *out = pcap_dump_open(dead, dst);
+    assert_non_null(out);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    uint8_t buf[65536];
+    while (pcap_next_ex(in, &h, &data) == 1) {
+        assert_true(h->caplen > 14 && h->caplen - 14 + hlen <= sizeof(buf));
+        memcpy(buf, hdr, hlen);
+        memcpy(buf + hlen, data + 14, h->caplen - 14);
+        struct pcap_pkthdr o = *h;
+        o.caplen = o.len = (bpf_u_int32)(h->caplen - 14 + hlen);
+        pcap_dump((u_char *)out, &o, buf);
+    }
+    pcap_dump_close(out);
+    pcap_close(dead);
+    pcap_close(in);
+}
+
+/* The same capture taken on Linux "any" (cooked v1 and v2) or behind a
+ * VLAN and a QinQ tag gives the packets and bans of the Ethernet one. */
+static void test_replay_link_types(void **state)
+{
+    (void)state;
+    char *dir = hn_tmpdir("replaylink");
+    static const uint8_t sll[16] = {[14] = 0x08, [15] = 0x00};
+    static const uint8_t sll2[20] = {[0] = 0x08, [1] = 0x00};
+    static const uint8_t qinq[22] = {[12] = 0x88, [13] = 0xa8, [16] = 0x81, [17] = 0x00,
+                                     [20] = 0x08, [21] = 0x00};
+    const struct {
+        const char *name;
+        int link;
+        const uint8_t *hdr;
+        size_t hlen;
+    } cases[] = {{"sll.pcap", DLT_LINUX_SLL, sll, sizeof(sll)},
+                 {"sll2.pcap", DLT_LINUX_SLL2, sll2, sizeof(sll2)},
+                 {"qinq.pcap", DLT_EN10MB, qinq, sizeof(qinq)}};
+    fg_config_t *cfg = s_conf();
+    char err[256];
+    rp_result_t want;
+    char *c1[] = {DIR "attack_ipfix.pcap"};
+    assert_int_equal(rp_run(cfg, c1, 1, NULL, &want, err, sizeof(err)), 0);
+    assert_true(want.n_bans > 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, cases[i].name);
+        s_relink(path, cases[i].link, cases[i].hdr, cases[i].hlen);
+        rp_result_t got;
+        char *c2[] = {path};
+        assert_int_equal(rp_run(cfg, c2, 1, NULL, &got, err, sizeof(err)), 0);
+        assert_int_equal(got.packets, want.packets);
+        assert_int_equal(got.n_bans, want.n_bans);
+        assert_int_equal(got.bans[0].decided_ms, want.bans[0].decided_ms);
+        rp_result_free(&got);
+    }
+    rp_result_free(&want);
+    fg_config_destroy(&cfg);
+    hn_rmdir(dir);
+    free(dir);
+}
+
 /* Three aggregator shards (hosts split by their hash, the detector
  * merging the shards' windows) ban the same hosts at the same times with
  * the same values as one. */
@@ -330,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_replay_shards_same_bans),
         cmocka_unit_test(test_replay_empty_capture),
         cmocka_unit_test(test_replay_quantile),
+        cmocka_unit_test(test_replay_link_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
