@@ -332,18 +332,28 @@ static void s_pace(double speed, uint64_t t0, uint64_t t, const struct timespec 
     }
 }
 
+/* Replay time moves to ts_ms, a packet's or record's time, which widens
+ * the capture's span; one older than the last (merged files, reordering)
+ * keeps the time already reached: time never goes back. The time reached. */
+static uint64_t s_reach(rp_ctx_t *c, uint64_t ts_ms)
+{
+    rp_result_t *r = c->out;
+    if (r->first_ms == 0)
+        r->first_ms = ts_ms;
+    if (ts_ms > r->last_ms)
+        r->last_ms = ts_ms;
+    uint64_t t = ts_ms > c->now_ms ? ts_ms : c->now_ms;
+    s_advance(c, t);
+    return t;
+}
+
 /* An nfcapd file's record, at its end time: what a collector would have
  * decoded from the datagram that brought it. */
 static void s_record(rp_ctx_t *c, rp_src_t *s)
 {
     rp_result_t *r = c->out;
     r->nfcapd_records++;
-    if (r->first_ms == 0)
-        r->first_ms = s->ts_ms;
-    if (s->ts_ms > r->last_ms)
-        r->last_ms = s->ts_ms;
-    uint64_t t = s->ts_ms > c->now_ms ? s->ts_ms : c->now_ms;
-    s_advance(c, t);
+    uint64_t t = s_reach(c, s->ts_ms);
     col_set_wall_ms(c->col, t);
     col_records(c->col, &s->rec, 1, &s->exporter, t);
     col_flush_due(c->col, t);
@@ -357,14 +367,7 @@ static void s_packet(rp_ctx_t *c, rp_src_t *s)
         return;
     }
     r->packets++;
-    if (r->first_ms == 0)
-        r->first_ms = s->ts_ms;
-    if (s->ts_ms > r->last_ms)
-        r->last_ms = s->ts_ms;
-    /* a packet older than the last one (merged files, reordering) keeps
-     * the time already reached: time never goes back */
-    uint64_t t = s->ts_ms > c->now_ms ? s->ts_ms : c->now_ms;
-    s_advance(c, t);
+    uint64_t t = s_reach(c, s->ts_ms);
     const uint8_t *pl;
     size_t pl_len;
     fg_addr_t from;
