@@ -18,98 +18,8 @@
 #include "common/flowbatch.h"
 #include "tests/harness.h"
 
-#define T0 1700000000000ULL /* a multiple of every tick */
-
-static char *s_dir;
-
-static int s_setup(void **state)
-{
-    (void)state;
-    s_dir = hn_tmpdir("aggregator");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    hn_rmdir(s_dir);
-    free(s_dir);
-    return 0;
-}
-
-/* A config with the default group at 20000 pps / 1000 mbps / 3500 flows. */
-static fg_config_t *s_config(int tick_ms, int max_hosts, const char *extra)
-{
-    char path[600], text[2048], err[1024];
-    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
-    snprintf(text, sizeof(text),
-             "networks\n"
-             "    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
-             "aggregator\n"
-             "    tick_ms = %d\n"
-             "    watch_floor = 0.5\n"
-             "    host_idle = 60\n"
-             "    max_hosts = %d\n"
-             "hostgroup\n"
-             "    default\n"
-             "        threshold_pps = 20000\n"
-             "        threshold_mbps = 1000\n"
-             "        threshold_flows = 3500\n"
-             "%s",
-             tick_ms, max_hosts, extra ? extra : "");
-    hn_write_file(path, text);
-    fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
-    if (!cfg)
-        fail_msg("config: %s", err);
-    return cfg;
-}
-
-static fg_addr_t s_addr(const char *s)
-{
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(s, &a), 0);
-    return a;
-}
-
-static fg_flow_t s_rec(const char *host, const char *peer, uint8_t proto, uint8_t flags,
-                       uint16_t sport, uint16_t dport, uint64_t packets, uint64_t bytes)
-{
-    fg_flow_t r;
-    memset(&r, 0, sizeof(r));
-    r.host = s_addr(host);
-    r.peer = s_addr(peer);
-    r.proto = proto;
-    r.tcp_flags = flags;
-    r.sport = sport;
-    r.dport = dport;
-    r.packets = packets;
-    r.bytes = bytes;
-    r.sampling = 1;
-    r.dir = FG_DIR_IN;
-    r.start_ms = r.end_ms = T0;
-    return r;
-}
-
-/* Close the window at now and unpack what it published. */
-static Floodgate__WindowBatch *s_close(agg_t *agg, uint64_t now)
-{
-    size_t len = 0;
-    const uint8_t *buf = agg_close_window(agg, now, &len);
-    assert_non_null(buf);
-    Floodgate__WindowBatch *wb = floodgate__window_batch__unpack(NULL, len, buf);
-    assert_non_null(wb);
-    return wb;
-}
-
-static const Floodgate__HostWindow *s_host(const Floodgate__WindowBatch *wb, const char *ip,
-                                           Floodgate__Direction dir)
-{
-    fg_addr_t a = s_addr(ip);
-    for (size_t i = 0; i < wb->n_hosts; i++)
-        if (wb->hosts[i]->addr_hi == a.hi && wb->hosts[i]->addr_lo == a.lo &&
-            wb->hosts[i]->dir == dir)
-            return wb->hosts[i];
-    return NULL;
+#define AT_DIR "aggregator"
+#include "tests/aggtest.h"
 }
 
 static const Floodgate__Contributor *s_contrib(const Floodgate__HostWindow *hw,
@@ -136,7 +46,8 @@ static void test_aggregator_table_insert_lookup(void **state)
     (void)state;
     ht_t *ht = ht_new(100);
     assert_non_null(ht);
-    fg_addr_t v4 = s_addr("10.0.0.1"), v6 = s_addr("2001:db8:100::1"), other = s_addr("10.0.0.2");
+    fg_addr_t v4 = at_addr("10.0.0.1"), v6 = at_addr("2001:db8:100::1"),
+              other = at_addr("10.0.0.2");
     ht_entry_t *a = ht_insert(ht, &v4, FG_DIR_IN, 3, 100);
     assert_non_null(a);
     assert_non_null(ht_insert(ht, &v4, FG_DIR_OUT, 3, 100));
@@ -183,7 +94,7 @@ static void test_aggregator_table_idle_removal(void **state)
     assert_true(part > 0 && part <= 10);
     assert_int_equal(ht_size(ht), N / 2 - part);
     /* Freed entries are reused; the others did not move. */
-    fg_addr_t fresh = s_addr("10.1.0.1"), odd = fg_addr_from_v4(0x0a000000u + N - 1);
+    fg_addr_t fresh = at_addr("10.1.0.1"), odd = fg_addr_from_v4(0x0a000000u + N - 1);
     ht_entry_t *kept = ht_find(ht, &odd, FG_DIR_IN);
     assert_non_null(ht_insert(ht, &fresh, FG_DIR_IN, 0, 1000));
     assert_ptr_equal(ht_find(ht, &odd, FG_DIR_IN), kept);
@@ -195,7 +106,7 @@ static void test_aggregator_table_full(void **state)
 {
     (void)state;
     ht_t *ht = ht_new(2);
-    fg_addr_t a = s_addr("10.0.0.1"), b = s_addr("10.0.0.2"), c = s_addr("10.0.0.3");
+    fg_addr_t a = at_addr("10.0.0.1"), b = at_addr("10.0.0.2"), c = at_addr("10.0.0.3");
     assert_non_null(ht_insert(ht, &a, FG_DIR_IN, 0, 1));
     assert_non_null(ht_insert(ht, &b, FG_DIR_IN, 0, 1));
     assert_null(ht_insert(ht, &c, FG_DIR_IN, 0, 1));
@@ -204,12 +115,12 @@ static void test_aggregator_table_full(void **state)
 
     /* Through the aggregator: with every host above its floor (watched),
      * hosts beyond max_hosts are counted, not kept. */
-    fg_config_t *cfg = s_config(1000, 16, NULL);
+    fg_config_t *cfg = at_config(1000, 16, NULL);
     agg_t *agg = agg_new(cfg, 0);
     for (int i = 1; i <= 20; i++) {
         char ip[32];
         snprintf(ip, sizeof(ip), "10.0.1.%d", i);
-        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 20000, 100);
+        fg_flow_t r = at_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 20000, 100);
         agg_add_record(agg, &r, NULL, T0);
     }
     assert_int_equal(agg_hosts_tracked(agg), 16);
@@ -222,15 +133,15 @@ static void test_aggregator_table_full(void **state)
 static void test_aggregator_idle_hosts_forgotten(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
-    fg_flow_t r = s_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
+    fg_flow_t r = at_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
     agg_add_record(agg, &r, NULL, T0);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
     assert_int_equal(wb->hosts_tracked, 1);
     floodgate__window_batch__free_unpacked(wb, NULL);
     for (uint64_t t = 2; t <= 62; t++) {
-        wb = s_close(agg, T0 + t * 1000);
+        wb = at_close(agg, T0 + t * 1000);
         floodgate__window_batch__free_unpacked(wb, NULL);
     }
     assert_int_equal(agg_hosts_tracked(agg), 0);
@@ -259,23 +170,23 @@ static void test_aggregator_class_of_record(void **state)
 static void test_aggregator_class_counting(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
     const char *h = "10.0.0.7", *v6 = "2001:db8:100::7", *p = "192.0.2.1";
     fg_flow_t recs[] = {
-        s_rec(h, p, FG_PROTO_TCP, FG_TCP_SYN, 1234, 80, 30000, 1200000),
-        s_rec(h, p, FG_PROTO_TCP, FG_TCP_SYN | FG_TCP_ACK, 80, 1234, 1000, 40000),
-        s_rec(h, p, FG_PROTO_UDP, 0, 53, 4444, 2000, 100000),
-        s_rec(h, p, FG_PROTO_ICMP, 0, 0, 0, 300, 30000),
-        s_rec(h, p, 47, 0, 0, 0, 40, 4000),
-        s_rec(h, p, FG_PROTO_UDP, 0, 0, 0, 5, 7500),
-        s_rec(v6, "2001:db8::1", FG_PROTO_ICMPV6, 0, 0, 0, 25000, 2500000),
+        at_rec(h, p, FG_PROTO_TCP, FG_TCP_SYN, 1234, 80, 30000, 1200000),
+        at_rec(h, p, FG_PROTO_TCP, FG_TCP_SYN | FG_TCP_ACK, 80, 1234, 1000, 40000),
+        at_rec(h, p, FG_PROTO_UDP, 0, 53, 4444, 2000, 100000),
+        at_rec(h, p, FG_PROTO_ICMP, 0, 0, 0, 300, 30000),
+        at_rec(h, p, 47, 0, 0, 0, 40, 4000),
+        at_rec(h, p, FG_PROTO_UDP, 0, 0, 0, 5, 7500),
+        at_rec(v6, "2001:db8::1", FG_PROTO_ICMPV6, 0, 0, 0, 25000, 2500000),
     };
     recs[5].frag = 1;
     for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
         assert_int_equal(agg_add_record(agg, &recs[i], NULL, T0), 0);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
-    const Floodgate__HostWindow *hw = s_host(wb, h, FLOODGATE__DIRECTION__DIR_IN);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
+    const Floodgate__HostWindow *hw = at_host(wb, h, FLOODGATE__DIRECTION__DIR_IN);
     assert_non_null(hw);
     assert_float_equal(hw->tcp->pps, 31000, 1e-6);
     assert_float_equal(hw->tcp_syn->pps, 30000, 1e-6);
@@ -287,7 +198,7 @@ static void test_aggregator_class_counting(void **state)
     assert_float_equal(hw->frag->bps, 7500 * 8, 1e-6);
     assert_float_equal(hw->total->pps, 33345, 1e-6);
     assert_float_equal(hw->total->fps, 6, 1e-6);
-    const Floodgate__HostWindow *h6 = s_host(wb, v6, FLOODGATE__DIRECTION__DIR_IN);
+    const Floodgate__HostWindow *h6 = at_host(wb, v6, FLOODGATE__DIRECTION__DIR_IN);
     assert_non_null(h6);
     assert_float_equal(h6->icmp->pps, 25000, 1e-6);
     assert_float_equal(h6->total->bps, 20e6, 1e-3);
@@ -299,26 +210,26 @@ static void test_aggregator_class_counting(void **state)
 /* 15000 packets of 1000 bytes and 2 flows in one window of tick_ms. */
 static void s_check_rates(int tick_ms, double factor)
 {
-    fg_config_t *cfg = s_config(tick_ms, 1000, NULL);
+    fg_config_t *cfg = at_config(tick_ms, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
-    fg_flow_t r = s_rec("10.0.0.9", "192.0.2.9", FG_PROTO_UDP, 0, 9, 9, 10000, 10000000);
+    fg_flow_t r = at_rec("10.0.0.9", "192.0.2.9", FG_PROTO_UDP, 0, 9, 9, 10000, 10000000);
     agg_add_record(agg, &r, NULL, T0 + 5);
     r.packets = 5000;
     r.bytes = 5000000;
     agg_add_record(agg, &r, NULL, T0 + 7);
     /* A close a few ms late still ends the window on the tick boundary. */
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + (uint64_t)tick_ms + 3);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + (uint64_t)tick_ms + 3);
     assert_int_equal(wb->window_ms, tick_ms);
     assert_int_equal(wb->window_end_ms, T0 + (uint64_t)tick_ms);
     assert_int_equal(wb->seq, 1);
-    const Floodgate__HostWindow *hw = s_host(wb, "10.0.0.9", FLOODGATE__DIRECTION__DIR_IN);
+    const Floodgate__HostWindow *hw = at_host(wb, "10.0.0.9", FLOODGATE__DIRECTION__DIR_IN);
     assert_non_null(hw);
     assert_float_equal(hw->total->pps, 15000 * factor, 1e-6);
     assert_float_equal(hw->total->bps, 15000 * 1000 * 8 * factor, 1e-3);
     assert_float_equal(hw->total->fps, 2 * factor, 1e-9);
     floodgate__window_batch__free_unpacked(wb, NULL);
     /* The next window starts empty. */
-    wb = s_close(agg, T0 + 2 * (uint64_t)tick_ms);
+    wb = at_close(agg, T0 + 2 * (uint64_t)tick_ms);
     assert_int_equal(wb->seq, 2);
     assert_int_equal(wb->n_hosts, 0);
     floodgate__window_batch__free_unpacked(wb, NULL);
@@ -344,24 +255,24 @@ static void test_aggregator_watch_floor(void **state)
 {
     (void)state;
     /* Floors at 0.5: 10000 pps, 500 Mbit/s, 1750 flows/s. */
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
-    fg_flow_t below = s_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 9999, 9999 * 100);
-    fg_flow_t at = s_rec("10.0.0.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 10000, 10000 * 100);
-    fg_flow_t big = s_rec("10.0.0.3", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 100, 62500000);
+    fg_flow_t below = at_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 9999, 9999 * 100);
+    fg_flow_t at = at_rec("10.0.0.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 10000, 10000 * 100);
+    fg_flow_t big = at_rec("10.0.0.3", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 100, 62500000);
     agg_add_record(agg, &below, NULL, T0);
     agg_add_record(agg, &at, NULL, T0);
     agg_add_record(agg, &big, NULL, T0);
     for (int i = 0; i < 1750; i++) {
-        fg_flow_t f = s_rec("10.0.0.4", "192.0.2.1", FG_PROTO_TCP, FG_TCP_SYN, 1, 2, 1, 40);
+        fg_flow_t f = at_rec("10.0.0.4", "192.0.2.1", FG_PROTO_TCP, FG_TCP_SYN, 1, 2, 1, 40);
         agg_add_record(agg, &f, NULL, T0);
     }
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
     assert_int_equal(wb->n_hosts, 3);
-    assert_null(s_host(wb, "10.0.0.1", FLOODGATE__DIRECTION__DIR_IN));
-    assert_non_null(s_host(wb, "10.0.0.2", FLOODGATE__DIRECTION__DIR_IN)); /* pps */
-    assert_non_null(s_host(wb, "10.0.0.3", FLOODGATE__DIRECTION__DIR_IN)); /* bits/s */
-    assert_non_null(s_host(wb, "10.0.0.4", FLOODGATE__DIRECTION__DIR_IN)); /* flows/s */
+    assert_null(at_host(wb, "10.0.0.1", FLOODGATE__DIRECTION__DIR_IN));
+    assert_non_null(at_host(wb, "10.0.0.2", FLOODGATE__DIRECTION__DIR_IN)); /* pps */
+    assert_non_null(at_host(wb, "10.0.0.3", FLOODGATE__DIRECTION__DIR_IN)); /* bits/s */
+    assert_non_null(at_host(wb, "10.0.0.4", FLOODGATE__DIRECTION__DIR_IN)); /* flows/s */
     assert_int_equal(wb->hosts_tracked, 4);
     /* The group total counts every active host, watched or not. */
     assert_int_equal(wb->n_groups, 1);
@@ -372,7 +283,7 @@ static void test_aggregator_watch_floor(void **state)
     floodgate__window_batch__free_unpacked(wb, NULL);
     /* Nothing above the floor: an empty heartbeat, still numbered. */
     agg_add_record(agg, &below, NULL, T0 + 1500);
-    wb = s_close(agg, T0 + 2000);
+    wb = at_close(agg, T0 + 2000);
     assert_int_equal(wb->n_hosts, 0);
     assert_int_equal(wb->seq, 2);
     assert_int_equal(wb->n_groups, 1);
@@ -387,16 +298,16 @@ static void test_aggregator_watch_floor(void **state)
 static void test_aggregator_reload_remaps_hosts(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
-    fg_flow_t r = s_rec("10.0.7.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 5000, 5000 * 100);
+    fg_flow_t r = at_rec("10.0.7.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 5000, 5000 * 100);
     agg_add_record(agg, &r, NULL, T0);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
     assert_int_equal(wb->n_hosts, 0); /* 5000 pps: under the default floor of 10000 */
     floodgate__window_batch__free_unpacked(wb, NULL);
 
     char path[600], text[1024], restart[256], err[1024];
-    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    snprintf(path, sizeof(path), "%s/floodgate.conf", at_dir);
     snprintf(text, sizeof(text),
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "aggregator\n    tick_ms = 1000\n    max_hosts = 1000\n"
@@ -408,8 +319,8 @@ static void test_aggregator_reload_remaps_hosts(void **state)
     assert_int_equal(agg_hosts_tracked(agg), 1);
 
     agg_add_record(agg, &r, NULL, T0 + 1000);
-    wb = s_close(agg, T0 + 2000);
-    const Floodgate__HostWindow *hw = s_host(wb, "10.0.7.1", FLOODGATE__DIRECTION__DIR_IN);
+    wb = at_close(agg, T0 + 2000);
+    const Floodgate__HostWindow *hw = at_host(wb, "10.0.7.1", FLOODGATE__DIRECTION__DIR_IN);
     assert_non_null(hw); /* over the new floor of 1000 */
     assert_int_equal(hw->hostgroup, 1);
     assert_int_equal(wb->n_groups, 1);
@@ -425,38 +336,38 @@ static void test_aggregator_reload_remaps_hosts(void **state)
 static void test_aggregator_floors_per_group_and_direction(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000,
-                                "    servers\n        networks = 10.0.9.0/24\n"
-                                "        threshold_pps = 20000\n"
-                                "        threshold_udp_pps = 2000\n"
-                                "        out_threshold_pps = 4000\n"
-                                "    carpet\n        networks = 10.0.8.0/24\n"
-                                "        network_threshold_pps = 100000\n"
-                                "        network_host_floor_pps = 300\n");
+    fg_config_t *cfg = at_config(1000, 1000,
+                                 "    servers\n        networks = 10.0.9.0/24\n"
+                                 "        threshold_pps = 20000\n"
+                                 "        threshold_udp_pps = 2000\n"
+                                 "        out_threshold_pps = 4000\n"
+                                 "    carpet\n        networks = 10.0.8.0/24\n"
+                                 "        network_threshold_pps = 100000\n"
+                                 "        network_host_floor_pps = 300\n");
     agg_t *agg = agg_new(cfg, 0);
     const char *out_hosts[] = {"10.0.0.1", "10.0.9.1"}; /* default: no out thresholds */
     for (int i = 0; i < 2; i++) {
-        fg_flow_t r = s_rec(out_hosts[i], "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 3000, 3000 * 100);
+        fg_flow_t r = at_rec(out_hosts[i], "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 3000, 3000 * 100);
         r.dir = FG_DIR_OUT;
         agg_add_record(agg, &r, NULL, T0);
     }
-    fg_flow_t udp = s_rec("10.0.9.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1500, 1500 * 100);
-    fg_flow_t in0 = s_rec("10.0.0.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1500, 1500 * 100);
-    fg_flow_t c1 = s_rec("10.0.8.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 400, 400 * 100);
-    fg_flow_t c2 = s_rec("10.0.8.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 200, 200 * 100);
+    fg_flow_t udp = at_rec("10.0.9.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1500, 1500 * 100);
+    fg_flow_t in0 = at_rec("10.0.0.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1500, 1500 * 100);
+    fg_flow_t c1 = at_rec("10.0.8.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 400, 400 * 100);
+    fg_flow_t c2 = at_rec("10.0.8.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 200, 200 * 100);
     agg_add_record(agg, &udp, NULL, T0);
     agg_add_record(agg, &in0, NULL, T0);
     agg_add_record(agg, &c1, NULL, T0);
     agg_add_record(agg, &c2, NULL, T0);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
-    assert_null(s_host(wb, "10.0.0.1", FLOODGATE__DIRECTION__DIR_OUT));
-    const Floodgate__HostWindow *o = s_host(wb, "10.0.9.1", FLOODGATE__DIRECTION__DIR_OUT);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
+    assert_null(at_host(wb, "10.0.0.1", FLOODGATE__DIRECTION__DIR_OUT));
+    const Floodgate__HostWindow *o = at_host(wb, "10.0.9.1", FLOODGATE__DIRECTION__DIR_OUT);
     assert_non_null(o); /* 3000 >= 0.5 x 4000 */
     assert_float_equal(o->udp->pps, 3000, 1e-9);
-    assert_non_null(s_host(wb, "10.0.9.2", FLOODGATE__DIRECTION__DIR_IN)); /* >= 0.5 x 2000 */
-    assert_null(s_host(wb, "10.0.0.2", FLOODGATE__DIRECTION__DIR_IN));    /* < 0.5 x 20000 */
-    assert_non_null(s_host(wb, "10.0.8.1", FLOODGATE__DIRECTION__DIR_IN)); /* >= 300 */
-    assert_null(s_host(wb, "10.0.8.2", FLOODGATE__DIRECTION__DIR_IN));
+    assert_non_null(at_host(wb, "10.0.9.2", FLOODGATE__DIRECTION__DIR_IN)); /* >= 0.5 x 2000 */
+    assert_null(at_host(wb, "10.0.0.2", FLOODGATE__DIRECTION__DIR_IN));     /* < 0.5 x 20000 */
+    assert_non_null(at_host(wb, "10.0.8.1", FLOODGATE__DIRECTION__DIR_IN)); /* >= 300 */
+    assert_null(at_host(wb, "10.0.8.2", FLOODGATE__DIRECTION__DIR_IN));
     assert_int_equal(wb->n_hosts, 3);
     floodgate__window_batch__free_unpacked(wb, NULL);
     agg_destroy(&agg);
@@ -466,9 +377,9 @@ static void test_aggregator_floors_per_group_and_direction(void **state)
 static void test_aggregator_unmonitored_host_ignored(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
-    fg_flow_t r = s_rec("172.16.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 50000, 5000000);
+    fg_flow_t r = at_rec("172.16.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 50000, 5000000);
     assert_int_equal(agg_add_record(agg, &r, NULL, T0), -1);
     assert_int_equal(agg_stats(agg)->unmonitored, 1);
     assert_int_equal(agg_hosts_tracked(agg), 0);
@@ -481,22 +392,22 @@ static void test_aggregator_unmonitored_host_ignored(void **state)
 static void test_aggregator_top_contributor_shares(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
-    fg_addr_t exporter = s_addr("192.168.1.1");
+    fg_addr_t exporter = at_addr("192.168.1.1");
     /* The first record alone reaches the floor, so every packet is seen. */
-    fg_flow_t dns = s_rec("10.0.0.5", "198.51.100.1", FG_PROTO_UDP, 0, 53, 4444, 16000, 1);
+    fg_flow_t dns = at_rec("10.0.0.5", "198.51.100.1", FG_PROTO_UDP, 0, 53, 4444, 16000, 1);
     dns.sampling = 100;
     agg_add_record(agg, &dns, &exporter, T0);
     for (int i = 0; i < 40; i++) { /* 4000 packets from 40 sources via NTP */
         char peer[32];
         snprintf(peer, sizeof(peer), "203.0.113.%d", i + 1);
-        fg_flow_t ntp = s_rec("10.0.0.5", peer, FG_PROTO_UDP, 0, 123, 5555, 100, 1);
+        fg_flow_t ntp = at_rec("10.0.0.5", peer, FG_PROTO_UDP, 0, 123, 5555, 100, 1);
         ntp.sampling = 100;
         agg_add_record(agg, &ntp, &exporter, T0);
     }
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
-    const Floodgate__HostWindow *hw = s_host(wb, "10.0.0.5", FLOODGATE__DIRECTION__DIR_IN);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
+    const Floodgate__HostWindow *hw = at_host(wb, "10.0.0.5", FLOODGATE__DIRECTION__DIR_IN);
     assert_non_null(hw);
     const Floodgate__Contributor *c53 =
         s_contrib(hw, FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT, 53);
@@ -507,7 +418,7 @@ static void test_aggregator_top_contributor_shares(void **state)
         s_contrib(hw, FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT, 123);
     assert_non_null(c123);
     assert_float_equal(c123->share, 0.2, 1e-9);
-    fg_addr_t src = s_addr("198.51.100.1");
+    fg_addr_t src = at_addr("198.51.100.1");
     const Floodgate__Contributor *ca =
         s_contrib(hw, FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR, src.lo);
     assert_non_null(ca);
@@ -534,16 +445,16 @@ static void test_aggregator_top_contributor_shares(void **state)
 static void test_aggregator_watch_released_when_silent(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
-    fg_flow_t r = s_rec("10.0.0.6", "192.0.2.6", FG_PROTO_UDP, 0, 1, 2, 30000, 3000000);
+    fg_flow_t r = at_rec("10.0.0.6", "192.0.2.6", FG_PROTO_UDP, 0, 1, 2, 30000, 3000000);
     agg_add_record(agg, &r, NULL, T0);
     assert_int_equal(agg_stats(agg)->watched, 1);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
     assert_int_equal(wb->n_hosts, 1);
     floodgate__window_batch__free_unpacked(wb, NULL);
     assert_int_equal(agg_stats(agg)->watched, 1); /* still above: kept */
-    wb = s_close(agg, T0 + 2000); /* silent window */
+    wb = at_close(agg, T0 + 2000);                /* silent window */
     assert_int_equal(wb->n_hosts, 0);
     assert_int_equal(wb->n_groups, 0);
     floodgate__window_batch__free_unpacked(wb, NULL);
@@ -577,7 +488,7 @@ static uint8_t *s_batch_of(uint32_t collector, uint32_t shard, uint32_t shards, 
 {
     fb_builder_t *b = fb_builder_new(4);
     uint8_t ex[16] = {0};
-    fg_flow_t r = s_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, packets, 1000);
+    fg_flow_t r = at_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, packets, 1000);
     assert_int_equal(fb_add(b, &r, ex), 0);
     uint8_t *buf = fb_pack(b, collector, shard, shards, seq, T0, len);
     fb_builder_destroy(&b);
@@ -589,7 +500,7 @@ static uint8_t *s_batch(uint32_t collector, uint32_t shard, uint64_t seq, size_t
 {
     fb_builder_t *b = fb_builder_new(4);
     uint8_t ex[16] = {0};
-    fg_flow_t r = s_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 10, 1000);
+    fg_flow_t r = at_rec("10.0.0.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 10, 1000);
     assert_int_equal(fb_add(b, &r, ex), 0);
     uint8_t *buf = fb_pack(b, collector, shard, 1, seq, T0, len);
     fb_builder_destroy(&b);
@@ -608,7 +519,7 @@ static void s_ingest(agg_t *agg, uint32_t collector, uint32_t shard, uint64_t se
 static void test_aggregator_sequence_gap_counts_lost(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
     s_ingest(agg, 1, 0, 1);
     s_ingest(agg, 1, 0, 2);
@@ -621,7 +532,7 @@ static void test_aggregator_sequence_gap_counts_lost(void **state)
     assert_int_equal(st->batches_lost, 3);
     assert_int_equal(st->collector_resets, 1);
     assert_int_equal(st->records, 6);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
     assert_int_equal(wb->batches_lost, 3);
     assert_float_equal(wb->groups[0]->total->pps, 60, 1e-9);
     floodgate__window_batch__free_unpacked(wb, NULL);
@@ -636,7 +547,7 @@ static void test_aggregator_sequence_gap_counts_lost(void **state)
 static void test_aggregator_wrong_shard_refused(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0); /* shard 0 of 1 */
     size_t len;
     uint8_t *other = s_batch_of(1, 3, 1, 1, 50000000, &len); /* "shard 3" */
@@ -651,7 +562,7 @@ static void test_aggregator_wrong_shard_refused(void **state)
     assert_int_equal(st->malformed, 0);
     assert_int_equal(st->records, 1);
     assert_int_equal(st->batches_lost, 0); /* refused batches do not move the sequence */
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
     assert_int_equal(wb->n_groups, 1);
     assert_float_equal(wb->groups[0]->total->pps, 10, 1e-9);
     floodgate__window_batch__free_unpacked(wb, NULL);
@@ -662,7 +573,7 @@ static void test_aggregator_wrong_shard_refused(void **state)
 static void test_aggregator_malformed_bytes_counted(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 1000, NULL);
+    fg_config_t *cfg = at_config(1000, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
     uint8_t junk[64];
     memset(junk, 0xff, sizeof(junk));
@@ -681,12 +592,11 @@ static void test_aggregator_malformed_bytes_counted(void **state)
     const agg_stats_t *st = agg_stats(agg);
     assert_true(st->malformed >= 1);
     assert_true(st->malformed + st->batches == 1 + (len - 1) + len);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 1000);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 1000);
     floodgate__window_batch__free_unpacked(wb, NULL);
     agg_destroy(&agg);
     fg_config_destroy(&cfg);
 }
-
 
 int main(void)
 {
@@ -711,5 +621,5 @@ int main(void)
         cmocka_unit_test(test_aggregator_wrong_shard_refused),
         cmocka_unit_test(test_aggregator_malformed_bytes_counted),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, at_setup, at_teardown);
 }

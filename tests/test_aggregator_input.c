@@ -20,105 +20,15 @@
 #include "common/flowbatch.h"
 #include "tests/harness.h"
 
-#define T0 1700000000000ULL /* a multiple of every tick */
-
-static char *s_dir;
-
-static int s_setup(void **state)
-{
-    (void)state;
-    s_dir = hn_tmpdir("agginput");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    hn_rmdir(s_dir);
-    free(s_dir);
-    return 0;
-}
-
-/* A config with the default group at 20000 pps / 1000 mbps / 3500 flows. */
-static fg_config_t *s_config(int tick_ms, int max_hosts, const char *extra)
-{
-    char path[600], text[2048], err[1024];
-    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
-    snprintf(text, sizeof(text),
-             "networks\n"
-             "    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
-             "aggregator\n"
-             "    tick_ms = %d\n"
-             "    watch_floor = 0.5\n"
-             "    host_idle = 60\n"
-             "    max_hosts = %d\n"
-             "hostgroup\n"
-             "    default\n"
-             "        threshold_pps = 20000\n"
-             "        threshold_mbps = 1000\n"
-             "        threshold_flows = 3500\n"
-             "%s",
-             tick_ms, max_hosts, extra ? extra : "");
-    hn_write_file(path, text);
-    fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
-    if (!cfg)
-        fail_msg("config: %s", err);
-    return cfg;
-}
-
-static fg_addr_t s_addr(const char *s)
-{
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(s, &a), 0);
-    return a;
-}
-
-static fg_flow_t s_rec(const char *host, const char *peer, uint8_t proto, uint8_t flags,
-                       uint16_t sport, uint16_t dport, uint64_t packets, uint64_t bytes)
-{
-    fg_flow_t r;
-    memset(&r, 0, sizeof(r));
-    r.host = s_addr(host);
-    r.peer = s_addr(peer);
-    r.proto = proto;
-    r.tcp_flags = flags;
-    r.sport = sport;
-    r.dport = dport;
-    r.packets = packets;
-    r.bytes = bytes;
-    r.sampling = 1;
-    r.dir = FG_DIR_IN;
-    r.start_ms = r.end_ms = T0;
-    return r;
-}
-
-/* Close the window at now and unpack what it published. */
-static Floodgate__WindowBatch *s_close(agg_t *agg, uint64_t now)
-{
-    size_t len = 0;
-    const uint8_t *buf = agg_close_window(agg, now, &len);
-    assert_non_null(buf);
-    Floodgate__WindowBatch *wb = floodgate__window_batch__unpack(NULL, len, buf);
-    assert_non_null(wb);
-    return wb;
-}
-
-static const Floodgate__HostWindow *s_host(const Floodgate__WindowBatch *wb, const char *ip,
-                                           Floodgate__Direction dir)
-{
-    fg_addr_t a = s_addr(ip);
-    for (size_t i = 0; i < wb->n_hosts; i++)
-        if (wb->hosts[i]->addr_hi == a.hi && wb->hosts[i]->addr_lo == a.lo &&
-            wb->hosts[i]->dir == dir)
-            return wb->hosts[i];
-    return NULL;
+#define AT_DIR "agginput"
+#include "tests/aggtest.h"
 }
 
 /* The pps of ip in the window closed at now, 0 when not published. */
 static double s_pps(agg_t *agg, uint64_t now, const char *ip)
 {
-    Floodgate__WindowBatch *wb = s_close(agg, now);
-    const Floodgate__HostWindow *hw = s_host(wb, ip, FLOODGATE__DIRECTION__DIR_IN);
+    Floodgate__WindowBatch *wb = at_close(agg, now);
+    const Floodgate__HostWindow *hw = at_host(wb, ip, FLOODGATE__DIRECTION__DIR_IN);
     double pps = hw ? hw->total->pps : 0;
     floodgate__window_batch__free_unpacked(wb, NULL);
     return pps;
@@ -129,13 +39,13 @@ static double s_pps(agg_t *agg, uint64_t now, const char *ip)
 static void test_aggregator_full_table_evicts_idle_hosts(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(1000, 16, NULL);
+    fg_config_t *cfg = at_config(1000, 16, NULL);
     agg_t *agg = agg_new(cfg, 0);
-    fg_flow_t flood = s_rec("10.0.9.9", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 40000, 4e6);
+    fg_flow_t flood = at_rec("10.0.9.9", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 40000, 4e6);
     for (int i = 1; i <= 15; i++) {
         char ip[32];
         snprintf(ip, sizeof(ip), "10.0.1.%d", i);
-        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
+        fg_flow_t r = at_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
         agg_add_record(agg, &r, NULL, T0);
     }
     for (uint64_t w = 0; w < 3; w++) { /* the flood goes on, the others fall idle */
@@ -147,7 +57,7 @@ static void test_aggregator_full_table_evicts_idle_hosts(void **state)
     for (int i = 1; i <= 30; i++) { /* 30 new hosts: 15 idle ones, then low-rate ones */
         char ip[32];
         snprintf(ip, sizeof(ip), "10.0.2.%d", i);
-        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, i == 30 ? 30000 : 1, 100);
+        fg_flow_t r = at_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, i == 30 ? 30000 : 1, 100);
         r.end_ms = r.start_ms = T0 + 3000;
         agg_add_record(agg, &r, NULL, T0 + 3000);
     }
@@ -156,9 +66,9 @@ static void test_aggregator_full_table_evicts_idle_hosts(void **state)
     const agg_stats_t *st = agg_stats(agg);
     assert_int_equal(st->hosts_evicted, 30);
     assert_int_equal(st->hosts_refused, 0);
-    Floodgate__WindowBatch *wb = s_close(agg, T0 + 4000);
-    assert_non_null(s_host(wb, "10.0.9.9", FLOODGATE__DIRECTION__DIR_IN));
-    const Floodgate__HostWindow *hw = s_host(wb, "10.0.2.30", FLOODGATE__DIRECTION__DIR_IN);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 4000);
+    assert_non_null(at_host(wb, "10.0.9.9", FLOODGATE__DIRECTION__DIR_IN));
+    const Floodgate__HostWindow *hw = at_host(wb, "10.0.2.30", FLOODGATE__DIRECTION__DIR_IN);
     assert_non_null(hw); /* a new flood among the new hosts kept its slot */
     assert_float_equal(hw->total->pps, 30000, 1e-6);
     floodgate__window_batch__free_unpacked(wb, NULL);
@@ -174,7 +84,7 @@ static void s_ingest_span(agg_t *agg, const char *ip, double pps, uint64_t from,
     fb_builder_t *b = fb_builder_new(1024);
     uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 7};
     for (uint64_t t = from; t < from + span; t += 100) {
-        fg_flow_t r = s_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, (uint64_t)(pps / 10), 100);
+        fg_flow_t r = at_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, (uint64_t)(pps / 10), 100);
         r.end_ms = t;
         r.start_ms = t - dur;
         if (fb_add(b, &r, ex) != 0)
@@ -194,7 +104,7 @@ static void s_ingest_span(agg_t *agg, const char *ip, double pps, uint64_t from,
 static void test_aggregator_backlog_true_rate(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(200, 1000, NULL);
+    fg_config_t *cfg = at_config(200, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
     uint64_t now = T0 + 60000;
     for (uint64_t t = now - 10000; t < now; t += 200) /* batches queued for 10 s */
@@ -236,27 +146,27 @@ static void test_aggregator_long_record_hold_bounded(void **state)
 {
     (void)state;
     fg_config_t *cfg =
-        s_config(200, 1000, "aggregator\n    hold_max = 8\n    rate_ceiling_pps = 1000000\n");
+        at_config(200, 1000, "aggregator\n    hold_max = 8\n    rate_ceiling_pps = 1000000\n");
     agg_t *agg = agg_new(cfg, 0);
-    fg_addr_t ex = s_addr("192.0.2.50"), ex2 = s_addr("192.0.2.51");
-    fg_flow_t r = s_rec("10.0.4.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 5000, 500000);
+    fg_addr_t ex = at_addr("192.0.2.50"), ex2 = at_addr("192.0.2.51");
+    fg_flow_t r = at_rec("10.0.4.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 5000, 500000);
     for (int i = 0; i < 3; i++) { /* three 5 s records: its active timeout */
         r.sport = (uint16_t)(100 + i);
         r.start_ms = T0 - 5000;
         agg_add_record(agg, &r, &ex, T0);
     }
-    fg_flow_t forged = s_rec("10.0.4.2", "192.0.2.9", FG_PROTO_UDP, 0, 1, 2, 1000000000000ULL, 0);
+    fg_flow_t forged = at_rec("10.0.4.2", "192.0.2.9", FG_PROTO_UDP, 0, 1, 2, 1000000000000ULL, 0);
     forged.start_ms = T0 - 1800000;
     agg_add_record(agg, &forged, &ex, T0);
-    forged.host = s_addr("10.0.4.3");
+    forged.host = at_addr("10.0.4.3");
     agg_add_record(agg, &forged, &ex2, T0);
     assert_int_equal(agg_stats(agg)->clipped, 2);
     assert_int_equal(agg_stats(agg)->spread_capped, 2);
     int n2 = 0, n3 = 0;
     for (uint64_t now = T0 + 200; now <= T0 + 20000; now += 200) {
-        Floodgate__WindowBatch *wb = s_close(agg, now);
-        const Floodgate__HostWindow *h2 = s_host(wb, "10.0.4.2", FLOODGATE__DIRECTION__DIR_IN);
-        const Floodgate__HostWindow *h3 = s_host(wb, "10.0.4.3", FLOODGATE__DIRECTION__DIR_IN);
+        Floodgate__WindowBatch *wb = at_close(agg, now);
+        const Floodgate__HostWindow *h2 = at_host(wb, "10.0.4.2", FLOODGATE__DIRECTION__DIR_IN);
+        const Floodgate__HostWindow *h3 = at_host(wb, "10.0.4.3", FLOODGATE__DIRECTION__DIR_IN);
         if (h2)
             assert_true(h2->total->pps <= 1000000 * 1.0001);
         n2 += h2 != NULL;
@@ -278,7 +188,7 @@ static void test_aggregator_long_record_hold_bounded(void **state)
 static void test_aggregator_exporter_clock_lag(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(200, 1000, NULL);
+    fg_config_t *cfg = at_config(200, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
     uint64_t now = T0 + 600000, skew = 300000;
     for (uint64_t t = now; t < now + 1000; t += 200) {
@@ -290,7 +200,7 @@ static void test_aggregator_exporter_clock_lag(void **state)
     assert_int_equal(agg_stats(agg)->stale, 2);
     /* 1 100 exporters fill the 1 024-entry table (untracked: lag 0, hold_max);
      * once they have been silent for 10 min, new ones get their places. */
-    fg_flow_t r = s_rec("10.0.6.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
+    fg_flow_t r = at_rec("10.0.6.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 1, 100);
     for (uint32_t i = 0; i < 1100; i++) {
         fg_addr_t x = fg_addr_from_v4(0xc6130000u + i);
         r.end_ms = r.start_ms = now + 2000;
@@ -317,12 +227,12 @@ static void test_aggregator_exporter_clock_lag(void **state)
 static void test_aggregator_held_rate_never_negative(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(200, 1000, NULL);
+    fg_config_t *cfg = at_config(200, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
     const uint64_t dur[3] = {2000, 4000, 8000}, bytes[3] = {20000000000ULL, 400, 800};
     for (int i = 0; i < 3; i++) {
-        fg_flow_t r = s_rec("10.0.4.5", "192.0.2.1", FG_PROTO_TCP, 0x10, (uint16_t)(100 + i), 443,
-                            dur[i], bytes[i]);
+        fg_flow_t r = at_rec("10.0.4.5", "192.0.2.1", FG_PROTO_TCP, 0x10, (uint16_t)(100 + i), 443,
+                             dur[i], bytes[i]);
         r.start_ms = T0 - dur[i];
         agg_add_record(agg, &r, NULL, T0);
     }
@@ -331,16 +241,16 @@ static void test_aggregator_held_rate_never_negative(void **state)
     for (uint64_t now = T0 + 200; now <= T0 + 10000; now += 200) {
         /* a UDP flood on the same host and on another one */
         for (int k = 0; k < 2; k++) {
-            fg_flow_t flood =
-                s_rec(k ? "10.0.4.9" : "10.0.4.5", "192.0.2.7", FG_PROTO_UDP, 0, 1, 2, 10000, 600000);
+            fg_flow_t flood = at_rec(k ? "10.0.4.9" : "10.0.4.5", "192.0.2.7", FG_PROTO_UDP, 0, 1,
+                                     2, 10000, 600000);
             flood.start_ms = flood.end_ms = now - 100;
             agg_add_record(agg, &flood, NULL, now - 100);
         }
-        Floodgate__WindowBatch *wb = s_close(agg, now); /* fails when not published */
+        Floodgate__WindowBatch *wb = at_close(agg, now); /* fails when not published */
         for (size_t h = 0; h < wb->n_hosts; h++)
             assert_true(wb->hosts[h]->total->bps >= 0 && wb->hosts[h]->tcp->bps >= 0);
-        flood_seen += s_host(wb, "10.0.4.9", FLOODGATE__DIRECTION__DIR_IN) != NULL &&
-                      s_host(wb, "10.0.4.5", FLOODGATE__DIRECTION__DIR_IN) != NULL;
+        flood_seen += at_host(wb, "10.0.4.9", FLOODGATE__DIRECTION__DIR_IN) != NULL &&
+                      at_host(wb, "10.0.4.5", FLOODGATE__DIRECTION__DIR_IN) != NULL;
         floodgate__window_batch__free_unpacked(wb, NULL);
     }
     assert_int_equal(flood_seen, 50);
@@ -375,15 +285,15 @@ static void s_ingest_recs(agg_t *agg, const fg_flow_t *recs, size_t n, uint64_t 
 static void test_aggregator_held_table_full_no_false_ban(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(200, 16, NULL);
+    fg_config_t *cfg = at_config(200, 16, NULL);
     agg_t *agg = agg_new(cfg, 0);
     const uint64_t now = T0 + 600000, t = now + 100;
     enum { SPRAY = 6000 };
     fg_flow_t *spray = calloc(SPRAY, sizeof(*spray));
     assert_non_null(spray);
     for (uint32_t i = 0; i < SPRAY; i++) {
-        spray[i] = s_rec("10.0.8.1", "192.0.2.1", FG_PROTO_UDP, 0, (uint16_t)(1 + i % 60000),
-                         (uint16_t)(7 + i / 60000), 600, 60000);
+        spray[i] = at_rec("10.0.8.1", "192.0.2.1", FG_PROTO_UDP, 0, (uint16_t)(1 + i % 60000),
+                          (uint16_t)(7 + i / 60000), 600, 60000);
         spray[i].peer.lo += i;
         spray[i].end_ms = t;
         spray[i].start_ms = t - 60000;
@@ -394,23 +304,23 @@ static void test_aggregator_held_table_full_no_false_ban(void **state)
     assert_int_equal(st->spread, 4096);
     assert_int_equal(st->spread_refused, SPRAY - 4096);
     fg_flow_t recs[11];
-    recs[0] = s_rec("10.0.8.2", "192.0.2.9", FG_PROTO_TCP, 0x18, 443, 50000, 720000, 720000000);
+    recs[0] = at_rec("10.0.8.2", "192.0.2.9", FG_PROTO_TCP, 0x18, 443, 50000, 720000, 720000000);
     recs[0].end_ms = t;
     recs[0].start_ms = t - 60000;
     for (int k = 1; k <= 10; k++) { /* 30 000 packets in 200 ms: 150 kpps */
-        recs[k] = s_rec("10.0.8.3", "192.0.2.7", FG_PROTO_UDP, 0, (uint16_t)k, 53, 3000, 1800000);
+        recs[k] = at_rec("10.0.8.3", "192.0.2.7", FG_PROTO_UDP, 0, (uint16_t)k, 53, 3000, 1800000);
         recs[k].start_ms = recs[k].end_ms = now + 10 * (uint64_t)k;
     }
     s_ingest_recs(agg, recs, 11, now + 150, now + 150);
     assert_int_equal(st->spread_refused, SPRAY - 4096 + 1);
-    Floodgate__WindowBatch *wb = s_close(agg, now + 200);
-    const Floodgate__HostWindow *hw = s_host(wb, "10.0.8.2", FLOODGATE__DIRECTION__DIR_IN);
+    Floodgate__WindowBatch *wb = at_close(agg, now + 200);
+    const Floodgate__HostWindow *hw = at_host(wb, "10.0.8.2", FLOODGATE__DIRECTION__DIR_IN);
     assert_non_null(hw);
     assert_float_equal(hw->total->pps, 12000, 1200);
     assert_float_equal(hw->total->bps, 12000 * 8000.0, 12000 * 800.0);
     assert_true(hw->largest->pps <= hw->total->pps * 1.0001);
     assert_float_equal(hw->largest->pps, 12000, 1200);
-    const Floodgate__HostWindow *fl = s_host(wb, "10.0.8.3", FLOODGATE__DIRECTION__DIR_IN);
+    const Floodgate__HostWindow *fl = at_host(wb, "10.0.8.3", FLOODGATE__DIRECTION__DIR_IN);
     assert_non_null(fl);
     assert_true(fl->total->pps > 20000);
     assert_float_equal(fl->total->pps, 150000, 1);
@@ -448,12 +358,12 @@ static void s_ingest_from(agg_t *agg, const fg_flow_t *recs, size_t n, uint8_t e
 static void test_aggregator_first_long_record_true_rate(void **state)
 {
     (void)state;
-    fg_config_t *cfg = s_config(100, 1000, NULL);
+    fg_config_t *cfg = at_config(100, 1000, NULL);
     agg_t *agg = agg_new(cfg, 0);
     fg_flow_t held[10];
     for (int f = 0; f < 10; f++) {
-        held[f] = s_rec("10.0.6.20", "203.0.113.1", FG_PROTO_TCP, 0x18, 443, (uint16_t)(30000 + f),
-                        60000, 72000000);
+        held[f] = at_rec("10.0.6.20", "203.0.113.1", FG_PROTO_TCP, 0x18, 443, (uint16_t)(30000 + f),
+                         60000, 72000000);
         held[f].start_ms = T0 - 60000;
         held[f].end_ms = T0 - 50;
     }
@@ -465,8 +375,8 @@ static void test_aggregator_first_long_record_true_rate(void **state)
         for (int h = 0; h < 20; h++) {
             char ip[32];
             snprintf(ip, sizeof(ip), "10.0.6.%d", h + 1);
-            small[h] = s_rec(ip, "198.18.0.9", FG_PROTO_TCP, 0x18, 443, (uint16_t)(20000 + h), 80,
-                             64000);
+            small[h] =
+                at_rec(ip, "198.18.0.9", FG_PROTO_TCP, 0x18, 443, (uint16_t)(20000 + h), 80, 64000);
             small[h].start_ms = first;
             small[h].end_ms = last;
         }
@@ -474,25 +384,25 @@ static void test_aggregator_first_long_record_true_rate(void **state)
         if (k < 20) { /* flowgen: host k's 60 s record, alone in its datagram */
             char ip[32];
             snprintf(ip, sizeof(ip), "10.0.6.%d", k + 1);
-            fg_flow_t r = s_rec(ip, "198.18.0.0", FG_PROTO_TCP, 0x18, 443, (uint16_t)(20000 + k),
-                                720000, 576000000);
+            fg_flow_t r = at_rec(ip, "198.18.0.0", FG_PROTO_TCP, 0x18, 443, (uint16_t)(20000 + k),
+                                 720000, 576000000);
             r.sampling = 100;
             r.start_ms = last - 60000 + 1;
             r.end_ms = last;
             s_ingest_from(agg, &r, 1, 7, sent, sent + 2);
         }
-        Floodgate__WindowBatch *wb = s_close(agg, first + 200);
+        Floodgate__WindowBatch *wb = at_close(agg, first + 200);
         for (int h = 0; h < 20 && k >= 20; h++) {
             char ip[32];
             snprintf(ip, sizeof(ip), "10.0.6.%d", h + 1);
-            const Floodgate__HostWindow *hw = s_host(wb, ip, FLOODGATE__DIRECTION__DIR_IN);
+            const Floodgate__HostWindow *hw = at_host(wb, ip, FLOODGATE__DIRECTION__DIR_IN);
             assert_non_null(hw);
             double want = h == 19 ? 22800 : 12800;
             if (hw->total->pps / want > worst)
                 worst = hw->total->pps / want;
             assert_float_equal(hw->total->pps, want, want * 0.01);
         }
-        const Floodgate__HostWindow *h1 = s_host(wb, "10.0.6.1", FLOODGATE__DIRECTION__DIR_IN);
+        const Floodgate__HostWindow *h1 = at_host(wb, "10.0.6.1", FLOODGATE__DIRECTION__DIR_IN);
         if (h1) /* from its first window on: never above its true rate */
             assert_true(h1->total->pps <= 12800 * 1.01);
         floodgate__window_batch__free_unpacked(wb, NULL);
@@ -514,5 +424,5 @@ int main(void)
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
         cmocka_unit_test(test_aggregator_first_long_record_true_rate),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, at_setup, at_teardown);
 }
