@@ -9,6 +9,9 @@
  *    datagram; sFlow: 8 flow samples with 128-byte raw headers; v5: 30
  *    records) are decoded over and over into a sink that only sums them:
  *    records per CPU second (CLOCK_PROCESS_CPUTIME_ID).
+ *    Then the collector's whole datagram path from memory (col_datagram:
+ *    dispatch, decode, filter, sharding to 1 or 4 shards, FlowBatch
+ *    packing; no sockets): CPU ns per record.
  * 2. Through the socket: a floodgate-collector process (the build's) on
  *    loopback gets the datagrams over UDP for S seconds (sendmmsg, paced at
  *    R records/s, 0 = as fast as possible) and pushes FlowBatch messages to
@@ -33,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collector/collector.h"
 #include "collector/ipfix.h"
 #include "collector/netflow_v5.h"
 #include "collector/netflow_v9.h"
@@ -103,6 +107,58 @@ static double s_mem(int p, double seconds)
         t1 = bl_cpu_now();
     }
     tpl_cache_destroy(&cache);
+    return (double)recs / (t1 - t0);
+}
+
+/* ---- 1b. the collector's whole datagram path, from memory ---- */
+
+static uint64_t s_col_bytes;
+static void s_col_batch(void *arg, int shard, const uint8_t *buf, size_t len)
+{
+    (void)arg;
+    (void)shard;
+    s_col_bytes += len + buf[0];
+}
+
+/* col_datagram over the same datagrams (allow list, dispatch, decode,
+ * filter, sharding, FlowBatch packing; no sockets): records per CPU
+ * second. */
+static double s_col(int p, double seconds, int shards)
+{
+    static ft_wr_t w[MEM_DGRAMS];
+    char text[512], err[512], *dir = hn_tmpdir("bench-col"), path[600];
+    snprintf(text, sizeof(text),
+             "general\n    log_level = warn\nnetworks\n    monitored = \"10.0.0.0/16\"\naggregator\n    shards = %d\n", shards);
+    snprintf(path, sizeof(path), "%s/floodgate.conf", dir);
+    hn_write_file(path, text);
+    fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
+    col_t *col = cfg ? col_new_sink(cfg, s_col_batch, NULL, err, sizeof(err)) : NULL;
+    if (!col) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(1);
+    }
+    int per = 0;
+    for (uint32_t i = 0; i < MEM_DGRAMS; i++)
+        per = bl_make(p, &w[i], i == 0 ? 0 : i + 1);
+    fg_addr_t from = fg_addr_from_v4(0x7f000001);
+    uint64_t recs = 0, now = 1000;
+    double t0 = bl_cpu_now(), t1 = t0;
+    while (t1 - t0 < seconds) {
+        for (int i = 0; i < MEM_DGRAMS; i++)
+            col_datagram(col, w[i].b, w[i].n, &from, now);
+        recs += (uint64_t)per * MEM_DGRAMS;
+        col_flush_due(col, ++now);
+        t1 = bl_cpu_now();
+    }
+    col_flush_all(col);
+    if (col_stats(col)->records_sent != recs || col_stats(col)->records_dropped)
+        fprintf(stderr, "bench: %s: %llu records, %llu sent, %llu dropped\n", bl_names[p],
+                (unsigned long long)recs, (unsigned long long)col_stats(col)->records_sent,
+                (unsigned long long)col_stats(col)->records_dropped);
+    col_destroy(&col);
+    fg_config_destroy(&cfg);
+    hn_rmdir(dir);
+    free(dir);
     return (double)recs / (t1 - t0);
 }
 
@@ -312,9 +368,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    printf("| protocol | decode from memory, records / CPU s |\n| --- | --- |\n");
-    for (int p = 0; p < P_N; p++)
-        printf("| %s | %.1f M |\n", bl_names[p], s_mem(p, mem_s) / 1e6);
+    printf("| protocol | decode from memory, records / CPU s | whole datagram path (col_datagram, "
+           "1 shard): ns per record | 4 shards |\n| --- | --- | --- | --- |\n");
+    for (int p = 0; p < P_N; p++) {
+        if (only >= 0 && p != only)
+            continue;
+        double d = s_mem(p, mem_s), c1 = s_col(p, mem_s, 1), c4 = s_col(p, mem_s, 4);
+        printf("| %s | %.1f M | %.1f | %.1f |\n", bl_names[p], d / 1e6, 1e9 / c1, 1e9 / c4);
+    }
     fflush(stdout);
     if (only_mem)
         return (int)(s_sum & 0);
