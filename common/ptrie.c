@@ -4,9 +4,18 @@
 
 #include <stdlib.h>
 
+/* A node of the binary trie. Lookups follow jump[] instead of child[]: a
+ * chain of nodes with one child and no prefix is passed over in one step,
+ * the skipped bits checked at once against the address of the node landed
+ * on, so a lookup costs one step per prefix or fork on its path, not one
+ * per bit (10.0.0.0/16 alone: one step instead of 16). */
 typedef struct {
     uint32_t child[2]; /* 0 = none (node 0 is the root, never a child) */
+    uint32_t jump[2];  /* the first node from child[b] on with a prefix, two
+                        * children or none; 0 = no child */
     int32_t value;     /* -1 = no prefix ends here */
+    uint32_t depth;    /* bits of the path from the root */
+    fg_addr_t addr;    /* the path's bits, the rest 0 */
 } ptrie_node_t;
 
 struct ptrie {
@@ -23,16 +32,63 @@ static inline unsigned s_bit(const fg_addr_t *a, unsigned i)
     return i < 64 ? (unsigned)(a->hi >> (63 - i)) & 1u : (unsigned)(a->lo >> (127 - i)) & 1u;
 }
 
-/* Index of a fresh node, or 0 when out of memory. */
-static uint32_t s_node_new(ptrie_t *self)
+/* addr with the bits from depth on cleared. */
+static inline fg_addr_t s_mask(const fg_addr_t *a, unsigned depth)
+{
+    fg_addr_t m = {0, 0};
+    if (depth >= 64) {
+        m.hi = a->hi;
+        m.lo = depth >= 128 ? a->lo : a->lo & ~(~0ULL >> (depth - 64));
+    } else if (depth > 0) {
+        m.hi = a->hi & ~(~0ULL >> depth);
+    }
+    return m;
+}
+
+/* Does addr lie under node n (its path)? */
+static inline bool s_under(const ptrie_node_t *n, const fg_addr_t *addr)
+{
+    fg_addr_t m = s_mask(addr, n->depth);
+    return m.hi == n->addr.hi && m.lo == n->addr.lo;
+}
+
+/* Index of a fresh node for the path addr/depth, or 0 when out of memory. */
+static uint32_t s_node_new(ptrie_t *self, const fg_addr_t *addr, unsigned depth)
 {
     if (self->count == UINT32_MAX ||
         fg_array_grow(&self->nodes, &self->cap, (size_t)self->count + 1, sizeof(*self->nodes), 64))
         return 0;
     ptrie_node_t *n = &self->nodes[self->count];
-    n->child[0] = n->child[1] = 0;
+    n->child[0] = n->child[1] = n->jump[0] = n->jump[1] = 0;
     n->value = -1;
+    n->depth = depth;
+    n->addr = s_mask(addr, depth);
     return self->count++;
+}
+
+/* Where a lookup arriving at node c goes on: c itself, or the end of the
+ * chain of one-child nodes without a prefix that starts at c. */
+static uint32_t s_landing(const ptrie_t *self, uint32_t c)
+{
+    const ptrie_node_t *n = &self->nodes[c];
+    if (!c || n->value >= 0 || (n->child[0] != 0) == (n->child[1] != 0))
+        return c;
+    return n->jump[n->child[1] != 0];
+}
+
+/* Set the jumps of the nodes on the path to addr/len, deepest first (only
+ * they can have changed: a chain runs down one path). */
+static void s_rejump(ptrie_t *self, const fg_addr_t *addr, unsigned len)
+{
+    uint32_t path[129];
+    path[0] = 0;
+    for (unsigned i = 0; i < len; i++)
+        path[i + 1] = self->nodes[path[i]].child[s_bit(addr, i)];
+    for (unsigned i = len + 1; i-- > 0;) {
+        ptrie_node_t *n = &self->nodes[path[i]];
+        n->jump[0] = s_landing(self, n->child[0]);
+        n->jump[1] = s_landing(self, n->child[1]);
+    }
 }
 
 /* Walk (creating nodes) from the root to the node of addr/len. 0 on OOM. */
@@ -42,9 +98,11 @@ static uint32_t s_descend(ptrie_t *self, const fg_addr_t *addr, unsigned len)
     for (unsigned i = 0; i < len; i++) {
         unsigned b = s_bit(addr, i);
         if (!self->nodes[at].child[b]) {
-            uint32_t n = s_node_new(self);
-            if (!n)
+            uint32_t n = s_node_new(self, addr, i + 1);
+            if (!n) {
+                s_rejump(self, addr, i); /* the nodes made so far */
                 return 0;
+            }
             self->nodes[at].child[b] = n;
         }
         at = self->nodes[at].child[b];
@@ -72,7 +130,8 @@ ptrie_t *ptrie_new(void)
     ptrie_t *self = calloc(1, sizeof(*self));
     if (!self)
         return NULL;
-    if (s_node_new(self) != 0)
+    fg_addr_t zero = {0, 0};
+    if (s_node_new(self, &zero, 0) != 0)
         goto fail; /* root must be node 0 */
     if (!self->nodes)
         goto fail;
@@ -80,6 +139,7 @@ ptrie_t *ptrie_new(void)
     self->v4_root = s_descend(self, &mapped, 96);
     if (!self->v4_root)
         goto fail;
+    s_rejump(self, &mapped, 96);
     self->v4_cover = -1;
     return self;
 fail:
@@ -106,6 +166,7 @@ int ptrie_insert(ptrie_t *self, const fg_prefix_t *prefix, int value)
     if (self->nodes[at].value < 0)
         self->prefixes++;
     self->nodes[at].value = value;
+    s_rejump(self, &prefix->addr, prefix->len); /* a chain may end here now */
     s_update_v4_cover(self);
     return 0;
 }
@@ -122,11 +183,12 @@ int ptrie_lookup(const ptrie_t *self, const fg_addr_t *addr)
         at = self->v4_root;
         i = 96;
     }
-    for (; i < 128; i++) {
-        uint32_t n = nodes[at].child[s_bit(addr, i)];
-        if (!n)
-            return best;
+    while (i < 128) {
+        uint32_t n = nodes[at].jump[s_bit(addr, i)];
+        if (!n || !s_under(&nodes[n], addr))
+            return best; /* what lies beyond holds no prefix of addr */
         at = n;
+        i = nodes[at].depth;
         if (nodes[at].value >= 0)
             best = nodes[at].value;
     }

@@ -162,6 +162,108 @@ static void test_ptrie_many_prefixes(void **state)
     ptrie_destroy(&t);
 }
 
+/* ---- against a linear scan: lookups skip chains of one-child nodes, so
+ * every shape of trie (nested, forking, inserted in any order, values
+ * replaced) must give what the longest matching prefix gives ---- */
+
+#define REF_MAX 600
+
+typedef struct {
+    fg_prefix_t p[REF_MAX];
+    int v[REF_MAX];
+    int n;
+} ref_t;
+
+static uint64_t s_rng = 88172645463325252ULL;
+static uint64_t s_rand(void)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return s_rng;
+}
+
+static bool s_in(const fg_prefix_t *p, const fg_addr_t *a)
+{
+    for (unsigned i = 0; i < p->len; i++) {
+        unsigned x = i < 64 ? (unsigned)(a->hi >> (63 - i)) & 1 : (unsigned)(a->lo >> (127 - i)) & 1;
+        unsigned y = i < 64 ? (unsigned)(p->addr.hi >> (63 - i)) & 1
+                            : (unsigned)(p->addr.lo >> (127 - i)) & 1;
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+static int s_ref_lookup(const ref_t *r, const fg_addr_t *a)
+{
+    int best = -1, len = -1;
+    for (int i = 0; i < r->n; i++)
+        if ((int)r->p[i].len > len && s_in(&r->p[i], a))
+            best = r->v[i], len = r->p[i].len;
+    return best;
+}
+
+static void s_ref_insert(ref_t *r, ptrie_t *t, const fg_prefix_t *p, int v)
+{
+    assert_int_equal(ptrie_insert(t, p, v), 0);
+    for (int i = 0; i < r->n; i++)
+        if (r->p[i].len == p->len && s_in(&r->p[i], &p->addr) && s_in(p, &r->p[i].addr)) {
+            r->v[i] = v;
+            return;
+        }
+    r->p[r->n] = *p;
+    r->v[r->n++] = v;
+}
+
+/* An address near one of four bases (so prefixes nest and fork), v4 or v6. */
+static fg_addr_t s_near(void)
+{
+    static const fg_addr_t base[4] = {{0, 0x0000ffff0a000000ULL},
+                                      {0, 0x0000ffffc0a80100ULL},
+                                      {0x20010db800000000ULL, 0},
+                                      {0, 0}};
+    fg_addr_t a = base[s_rand() % 4];
+    unsigned flip = (unsigned)(s_rand() % 128), flips = (unsigned)(s_rand() % 3);
+    for (unsigned k = 0; k < flips; k++, flip = (unsigned)(s_rand() % 128))
+        if (flip >= 96 || !fg_addr_is_v4(&a)) {
+            if (flip < 64)
+                a.hi ^= 1ULL << (63 - flip);
+            else
+                a.lo ^= 1ULL << (127 - flip);
+        }
+    return a;
+}
+
+static void test_ptrie_matches_linear_scan(void **state)
+{
+    (void)state;
+    static ref_t r;
+    for (int round = 0; round < 20; round++) {
+        ptrie_t *t = ptrie_new();
+        r.n = 0;
+        int want = 5 + (int)(s_rand() % (REF_MAX - 5));
+        for (int k = 0; k < want; k++) {
+            fg_prefix_t p = {s_near(), 0};
+            p.len = (uint8_t)(fg_addr_is_v4(&p.addr) ? 96 + s_rand() % 33 : s_rand() % 129);
+            fg_prefix_t q = p; /* mask it */
+            for (unsigned i = p.len; i < 128; i++) {
+                if (i < 64)
+                    q.addr.hi &= ~(1ULL << (63 - i));
+                else
+                    q.addr.lo &= ~(1ULL << (127 - i));
+            }
+            s_ref_insert(&r, t, &q, (int)(s_rand() % 1000));
+            for (int j = 0; j < 8; j++) {
+                fg_addr_t a = j == 0 ? q.addr : s_near();
+                assert_int_equal(ptrie_lookup(t, &a), s_ref_lookup(&r, &a));
+            }
+        }
+        assert_int_equal(ptrie_size(t), (size_t)r.n);
+        ptrie_destroy(&t);
+    }
+}
+
 /* ptrie_overlaps: a prefix inside the one asked about, or one holding it. */
 static bool s_overlaps(const ptrie_t *t, const char *s)
 {
@@ -209,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_prefix_parse_errors), cmocka_unit_test(test_ptrie_longest_match),
         cmocka_unit_test(test_ptrie_default_routes), cmocka_unit_test(test_ptrie_many_prefixes),
         cmocka_unit_test(test_addr_hash_spreads), cmocka_unit_test(test_ptrie_overlaps),
+        cmocka_unit_test(test_ptrie_matches_linear_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
