@@ -68,6 +68,12 @@ typedef struct {
     uint8_t prio;  /* when several fields fill one slot, the highest wins */
 } tpl_op_t;
 
+/* Where a fixed-length template's record holds a slot: len 0 = absent. */
+typedef struct {
+    uint16_t off;
+    uint8_t len;
+} tpl_at_t;
+
 typedef struct {
     /* key */
     fg_addr_t exporter;
@@ -88,6 +94,11 @@ typedef struct {
     uint32_t stream;     /* the owning stream's slot and generation: */
     uint32_t stream_gen; /* when it changed, the template is an orphan */
     tpl_op_t ops[TS_N];
+    /* fixed flow templates: each slot's place, read straight (no walk of
+     * ops); src / dst: the address slot that wins when both families are
+     * there (the later op), TS_N when neither */
+    tpl_at_t at[TS_N];
+    uint8_t src, dst;
     uint16_t lens[TPL_MAX_FIELDS]; /* variable templates only */
 } tpl_t;
 
