@@ -215,9 +215,17 @@ static void s_flush(col_t *self, int i)
     s_count_sent(self, sh, n);
 }
 
+/* The shard of a host: its hash modulo the shard count (DESIGN: every
+ * collector must agree), without a division for 1 or a power of two. */
+static inline int s_shard_of(const col_t *self, const fg_addr_t *host)
+{
+    uint64_t n = (uint64_t)self->n_shards, h = fg_addr_hash(host);
+    return (int)((n & (n - 1)) == 0 ? h & (n - 1) : h % n);
+}
+
 static void s_add(col_t *self, const fg_flow_t *f, const uint8_t exporter[16], uint64_t now_ms)
 {
-    int i = (int)(fg_addr_hash(&f->host) % (uint64_t)self->n_shards);
+    int i = s_shard_of(self, &f->host);
     col_shard_t *sh = &self->shards[i];
     if (fb_count(sh->fb) == 0)
         sh->oldest_ms = now_ms;
