@@ -1,66 +1,34 @@
 #include "common/window.h"
 
-#include <math.h>
-
 #include "common/classes.h"
 #include "common/pbcheck.h"
-
-static bool s_num_ok(double v)
-{
-    return isfinite(v) && v >= 0;
-}
 
 /* Rates may be absent (a class without traffic); present, they are numbers. */
 static bool s_rates_ok(const Floodgate__Rates *r)
 {
-    return !r || (s_num_ok(r->pps) && s_num_ok(r->bps) && s_num_ok(r->fps));
-}
-
-static bool s_dir_ok(Floodgate__Direction d)
-{
-    return d == FLOODGATE__DIRECTION__DIR_IN || d == FLOODGATE__DIRECTION__DIR_OUT;
-}
-
-static const char *s_contributor(const Floodgate__Contributor *c)
-{
-    if (!c)
-        return "empty contributor";
-    if (c->kind < FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR ||
-        c->kind > FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER)
-        return "contributor kind";
-    return s_num_ok(c->share) ? NULL : "contributor share";
+    return !r || wb_rates_ok(r->pps, r->bps, r->fps);
 }
 
 static const char *s_host(const Floodgate__HostWindow *h)
 {
     if (!h)
         return "empty host";
-    if (!s_dir_ok(h->dir))
-        return "host direction";
-    if (h->hostgroup >= FG_MAX_GROUPS)
-        return "host hostgroup";
+    unsigned bad = !s_rates_ok(h->largest) << FG_CLASSES;
     for (int c = 0; c < FG_CLASSES; c++)
-        if (!s_rates_ok(fg_class_rates(h, c)))
-            return "host rate";
-    if (!s_rates_ok(h->largest))
-        return "host largest rate";
-    if (h->n_top > WB_MAX_TOP)
-        return "too many contributors";
-    for (size_t i = 0; i < h->n_top; i++) {
-        const char *why = s_contributor(h->top[i]);
-        if (why)
-            return why;
-    }
-    return NULL;
+        bad |= (unsigned)!s_rates_ok(fg_class_rates(h, c)) << c;
+    const char *why = wb_host_why((int)h->dir, h->hostgroup, bad, h->n_top);
+    for (size_t i = 0; i < h->n_top && !why; i++)
+        why = h->top[i] ? wb_contrib_why((int)h->top[i]->kind, h->top[i]->share)
+                        : "empty contributor";
+    return why;
 }
 
 static const char *s_group(const Floodgate__GroupTotal *g)
 {
     if (!g)
         return "empty group";
-    if (!s_dir_ok(g->dir) || g->hostgroup >= FG_MAX_GROUPS)
-        return "group direction or hostgroup";
-    return s_rates_ok(g->total) ? NULL : "group rate";
+    const char *why = wb_group_why((int)g->dir, g->hostgroup);
+    return why ? why : s_rates_ok(g->total) ? NULL : "group rate";
 }
 
 int wb_validate(const Floodgate__WindowBatch *wb, const char **why)
@@ -104,10 +72,9 @@ Floodgate__WindowBatch *wb_unpack(const uint8_t *buf, size_t len, const char **w
         *why = "too large";
         return NULL;
     }
-    Floodgate__WindowBatch *wb =
-        pb_wellformed(&floodgate__window_batch__descriptor, buf, len) < 0
-            ? NULL
-            : floodgate__window_batch__unpack(NULL, len, buf);
+    Floodgate__WindowBatch *wb = pb_wellformed(&floodgate__window_batch__descriptor, buf, len) < 0
+                                     ? NULL
+                                     : floodgate__window_batch__unpack(NULL, len, buf);
     if (!wb) {
         *why = "not a WindowBatch";
         return NULL;

@@ -8,18 +8,69 @@
 #ifndef FG_WINDOW_H
 #define FG_WINDOW_H
 
+#include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/cfgbase.h"
+#include "common/classes.h"
 #include "common/fgbuf.h"
 #include "floodgate.pb-c.h"
 
-#define WB_MAX_HOSTS 1000000             /* hosts published in one window */
+#define WB_MAX_HOSTS 1000000              /* hosts published in one window */
 #define WB_MAX_GROUPS (2 * FG_MAX_GROUPS) /* hostgroup totals: both directions */
-#define WB_MAX_TOP 64                    /* contributors of one host */
-#define WB_MAX_WINDOW_MS 3600000         /* a window of at most an hour */
-#define WB_MAX_BYTES (256u << 20)        /* a packed message */
+#define WB_MAX_TOP 64                     /* contributors of one host */
+#define WB_MAX_WINDOW_MS 3600000          /* a window of at most an hour */
+#define WB_MAX_BYTES (256u << 20)         /* a packed message */
+
+/* The limits on single values, for wb_validate and the writer of the
+ * aggregator (common/wbwrite.c): a rate or share is a finite number >= 0
+ * (-0.0 too), a direction is a Direction, a contributor's kind a
+ * ContribKind, a hostgroup an index below FG_MAX_GROUPS. */
+static inline bool wb_num_ok(double v)
+{
+    return isfinite(v) && v >= 0;
+}
+
+static inline bool wb_rates_ok(double pps, double bps, double fps)
+{
+    return wb_num_ok(pps) && wb_num_ok(bps) && wb_num_ok(fps);
+}
+
+static inline bool wb_dir_ok(int dir)
+{
+    return dir == FLOODGATE__DIRECTION__DIR_IN || dir == FLOODGATE__DIRECTION__DIR_OUT;
+}
+
+/* NULL, or wb_validate's reason against a host: its direction, hostgroup,
+ * rates (bit c of bad_rates: class c's are not numbers; bit FG_CLASSES:
+ * the largest record's) and count of contributors, in that order. */
+static inline const char *wb_host_why(int dir, uint32_t hostgroup, unsigned bad_rates, size_t n_top)
+{
+    if (!wb_dir_ok(dir))
+        return "host direction";
+    if (hostgroup >= FG_MAX_GROUPS)
+        return "host hostgroup";
+    if (bad_rates & ((1u << FG_CLASSES) - 1))
+        return "host rate";
+    if (bad_rates)
+        return "host largest rate";
+    return n_top > WB_MAX_TOP ? "too many contributors" : NULL;
+}
+
+static inline const char *wb_contrib_why(int kind, double share)
+{
+    if (kind < FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR ||
+        kind > FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER)
+        return "contributor kind";
+    return wb_num_ok(share) ? NULL : "contributor share";
+}
+
+static inline const char *wb_group_why(int dir, uint32_t hostgroup)
+{
+    return wb_dir_ok(dir) && hostgroup < FG_MAX_GROUPS ? NULL : "group direction or hostgroup";
+}
 
 /* 0 when wb is within the limits, else -1 with the reason in *why (a
  * static string). Cannot fail otherwise. */
