@@ -163,8 +163,8 @@ demo: all
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FZ           := build-fuzz
-FUZZ_TARGETS := netflow_v5 netflow_v9 ipfix sflow collector window decision flowbatch_agg \
-                config ban_hash ban_hist gobgp_rib flowspec
+FUZZ_TARGETS := netflow_v5 netflow_v9 ipfix sflow collector window wbwrite decision \
+                flowbatch_agg config ban_hash ban_hist gobgp_rib flowspec
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FZ)/fuzz_%) $(FZ)/seeds
 FUZZ_LIBSRC  := $(common_SRC) $(collector_SRC) $(aggregator_SRC) $(detector_SRC) $(actuator_SRC)
 FUZZ_OBJS    := $(patsubst %.c,$(FZ)/%.o,$(FUZZ_LIBSRC)) $(FZ)/proto/floodgate.pb-c.o

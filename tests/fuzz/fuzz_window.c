@@ -1,13 +1,16 @@
 /* libFuzzer target: WindowBatch bytes (common/window.c), as the detector
  * and `floodgate top` take them from an aggregator (or whoever reaches
  * its PUB socket). A message wb_unpack accepts must keep every documented
- * limit, pack again, and come back identical. */
+ * limit, pack again, and come back identical; the aggregator's writer
+ * (common/wbwrite.c) must give it the same bytes as protobuf-c (but for
+ * the unknown fields protobuf-c keeps). */
 #include <math.h>
 #include <string.h>
 
 #include "common/classes.h"
 #include "common/window.h"
 #include "tests/fuzz/fuzz_cfg.h"
+#include "tests/wbtest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +35,46 @@ static void s_host(const Floodgate__HostWindow *h)
                  c->kind <= FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER);
         FZ_CHECK(isfinite(c->share) && c->share >= 0);
     }
+}
+
+/* Fields protobuf-c kept without knowing them: it packs them again, the
+ * writer (which writes values) has none. */
+static size_t s_unknown(const Floodgate__WindowBatch *wb)
+{
+    size_t n = wb->base.n_unknown_fields;
+    for (size_t i = 0; i < wb->n_hosts; i++) {
+        const Floodgate__HostWindow *h = wb->hosts[i];
+        n += h->base.n_unknown_fields + (h->largest ? h->largest->base.n_unknown_fields : 0);
+        for (int c = 0; c < FG_CLASSES; c++)
+            n += fg_class_rates(h, c) ? fg_class_rates(h, c)->base.n_unknown_fields : 0;
+        for (size_t k = 0; k < h->n_top; k++)
+            n += h->top[k]->base.n_unknown_fields;
+    }
+    for (size_t i = 0; i < wb->n_groups; i++) {
+        const Floodgate__GroupTotal *g = wb->groups[i];
+        n += g->base.n_unknown_fields + (g->total ? g->total->base.n_unknown_fields : 0);
+    }
+    return n;
+}
+
+/* The writer gives wb the bytes wb_pack gave (packed), unknown fields
+ * aside; what it writes reads back and packs the same both ways. */
+static void s_writer(const Floodgate__WindowBatch *wb, const fg_buf_t *packed)
+{
+    fg_buf_t w = {0}, again = {0};
+    const char *why = NULL;
+    FZ_CHECK(wbt_write(wb, &w, &why) == 0);
+    if (s_unknown(wb) == 0)
+        FZ_CHECK(w.len == packed->len && memcmp(w.data, packed->data, w.len) == 0);
+    Floodgate__WindowBatch *u = wb_unpack((const uint8_t *)w.data, w.len, &why);
+    FZ_CHECK(u && s_unknown(u) == 0);
+    FZ_CHECK(wb_pack(u, &again, &why) == 0);
+    FZ_CHECK(again.len == w.len && memcmp(again.data, w.data, w.len) == 0);
+    FZ_CHECK(wbt_write(u, &again, &why) == 0);
+    FZ_CHECK(again.len == w.len && memcmp(again.data, w.data, w.len) == 0);
+    wb_free(&u);
+    fg_buf_free(&w);
+    fg_buf_free(&again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fg_buf_t out2 = {0};
     FZ_CHECK(wb_pack(again, &out2, &why) == 0);
     FZ_CHECK(out2.len == out.len && memcmp(out2.data, out.data, out.len) == 0);
+    s_writer(wb, &out);
     fg_buf_free(&out);
     fg_buf_free(&out2);
     wb_free(&again);

@@ -7,8 +7,9 @@
  *                                    fuzz_collector: its datagrams framed
  *                                    with a source selector and a length;
  *   seeds OUTDIR --gen TARGET        inputs made here: packed messages
- *                                    (window, decision, flowbatch_agg) and
- *                                    texts (ban_hash, ban_hist, flowspec). */
+ *                                    (window, decision, flowbatch_agg),
+ *                                    texts (ban_hash, ban_hist, flowspec)
+ *                                    and recipes (wbwrite: random bytes). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,25 @@ static const char s_fs_set[] =
     "\"rules\":[{\"match\":\"dst=10.0.1.5/32 proto=17 sport=53\",\"coverage\":0.9},"
     "{\"match\":\"dst=10.0.1.5/32 src=198.51.100.0/24 proto=6 tcp_flags=syn\",\"coverage\":0.05}]}";
 
+/* Inputs of 64 to 4 096 bytes from a fixed xorshift, their first byte 4
+ * (four shards) so that some pass the header. */
+static int s_gen_recipes(const char *dir, const char *base)
+{
+    static uint8_t b[4096];
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 7; i++) {
+        size_t n = (size_t)64 << i;
+        for (size_t k = 0; k < n; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            b[k] = (uint8_t)x;
+        }
+        b[0] = 4;
+        if (s_write(dir, base, i, b, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int s_gen(const char *dir, const char *t)
 {
     if (!strcmp(t, "window"))
@@ -179,6 +199,8 @@ static int s_gen(const char *dir, const char *t)
         return s_gen_decision(dir);
     if (!strcmp(t, "flowbatch_agg"))
         return s_gen_flowbatch(dir);
+    if (!strcmp(t, "wbwrite"))
+        return s_gen_recipes(dir, t);
     if (!strcmp(t, "flowspec")) {
         /* first byte: 0 a rule key, 1 a rule set */
         const char *x[] = {"dst=10.0.1.5/32 proto=17 sport=53 dport=80",
