@@ -70,14 +70,6 @@ static void s_floors_init(agg_t *self)
 
 static void s_out_free(agg_out_t *o)
 {
-    free(o->hw);
-    free(o->hwp);
-    free(o->rates);
-    free(o->con);
-    free(o->conp);
-    free(o->gt);
-    free(o->gtp);
-    free(o->grates);
     free(o->grate);
     free(o->ghosts);
     fg_buf_free(&o->msg);
@@ -85,12 +77,9 @@ static void s_out_free(agg_out_t *o)
 
 static int s_out_new(agg_out_t *o, size_t ng)
 {
-    o->gt = calloc(2 * ng, sizeof(*o->gt));
-    o->gtp = calloc(2 * ng, sizeof(*o->gtp));
-    o->grates = calloc(2 * ng, sizeof(*o->grates));
     o->grate = calloc(2 * ng, sizeof(*o->grate));
     o->ghosts = calloc(2 * ng, sizeof(*o->ghosts));
-    return o->gt && o->gtp && o->grates && o->grate && o->ghosts ? 0 : -1;
+    return o->grate && o->ghosts ? 0 : -1;
 }
 
 agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)

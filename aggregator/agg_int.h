@@ -83,17 +83,9 @@ typedef struct {
 #define AGG_SKEW_EPOCH_MS 10000
 #define AGG_EXPORTER_IDLE_EPOCHS 60 /* 10 min silent: its entry may be reused */
 
-/* Buffers the WindowBatch is built in, reused from window to window. */
+/* The window's hostgroup sums and the WindowBatch written from them and
+ * the hosts, reused from window to window. */
 typedef struct {
-    size_t cap; /* hosts */
-    Floodgate__HostWindow *hw;
-    Floodgate__HostWindow **hwp;
-    Floodgate__Rates *rates;
-    Floodgate__Contributor *con;
-    Floodgate__Contributor **conp;
-    Floodgate__GroupTotal *gt;
-    Floodgate__GroupTotal **gtp;
-    Floodgate__Rates *grates;
     double (*grate)[3]; /* per group and direction: pps, Bps, fps */
     uint32_t *ghosts;   /* per group and direction */
     fg_buf_t msg;       /* the packed WindowBatch, reused */
