@@ -1,8 +1,10 @@
 /* bench_agg: aggregator memory per host and CPU per window, 1 M active hosts.
  *
  *   floodgate-bench-agg [HOSTS [WINDOWS]]     (default 1000000 hosts, 10 windows)
- *   floodgate-bench-agg --mix HOSTS [WINDOWS] (phase 4 alone, HOSTS distinct
- *                                               hosts, max_hosts 2 x HOSTS)
+ *   floodgate-bench-agg --mix HOSTS [WINDOWS [PPS]] (phase 4 alone, HOSTS
+ *       distinct hosts, max_hosts 2 x HOSTS; PPS the hostgroup's threshold,
+ *       20 000 by default: 100 publishes every host in every window, as in
+ *       a carpet bombing of all of them, so the WindowBatch is the largest)
  *
  * One shard context (agg_t, no sockets) with max_hosts = HOSTS and a 100 ms
  * tick. Every window, every host gets one record (so all HOSTS are active);
@@ -58,7 +60,7 @@ static int s_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static fg_config_t *s_config(uint32_t hosts)
+static fg_config_t *s_config(uint32_t hosts, unsigned pps)
 {
     char path[] = "/tmp/fg-bench-agg-XXXXXX";
     int fd = mkstemp(path);
@@ -67,8 +69,8 @@ static fg_config_t *s_config(uint32_t hosts)
     FILE *f = fdopen(fd, "w");
     fprintf(f, "networks\n    monitored = 10.0.0.0/8\n"
                "aggregator\n    tick_ms = 100\n    max_hosts = %u\n    metrics_listen = \"\"\n"
-               "hostgroup\n    default\n        threshold_pps = 20000\n",
-            hosts);
+               "hostgroup\n    default\n        threshold_pps = %u\n",
+            hosts, pps);
     fclose(f);
     char err[512];
     fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
@@ -144,6 +146,7 @@ static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
     fb_builder_t *fb = fb_builder_new(MIX_BATCH);
     agg_t *agg = agg_new(cfg, 0);
     uint64_t now = 1700000000000ULL, x = 88172645463325252ULL, us = 0;
+    size_t msg_len = 0;
     fg_flow_t r;
     memset(&r, 0, sizeof(r));
     r.proto = 6;
@@ -169,8 +172,8 @@ static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
         for (size_t b = (size_t)w * MIX_PER_WINDOW; b < (size_t)(w + 1) * MIX_PER_WINDOW; b++)
             agg_ingest(agg, buf[b], len[b], now);
         now += 100;
-        size_t l;
-        agg_close_window(agg, now, &l);
+        if (!agg_close_window(agg, now, &msg_len))
+            msg_len = 0;
         us += s_us() - t0;
     }
     printf("mix (issue 14: distinct flows of 0-60 s, %u hosts, through agg_ingest): "
@@ -178,10 +181,11 @@ static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
            hosts, (double)nb * MIX_BATCH / (double)us, windows, MIX_PER_WINDOW * MIX_BATCH);
     const agg_stats_t *st = agg_stats(agg);
     printf("  long records held %llu, refused (table of held flows full: counted on arrival) "
-           "%llu, late %llu; flows held at the end %llu; RSS %.0f MiB\n",
+           "%llu, late %llu; flows held at the end %llu; RSS %.0f MiB; last window %llu hosts "
+           "published, %zu bytes\n",
            (unsigned long long)st->spread, (unsigned long long)st->spread_refused,
            (unsigned long long)st->spread_late, (unsigned long long)st->long_flows,
-           (double)s_rss_kb() / 1024);
+           (double)s_rss_kb() / 1024, (unsigned long long)st->last_hosts_published, msg_len);
     for (size_t b = 0; b < nb; b++)
         free(buf[b]);
     free(buf);
@@ -193,7 +197,7 @@ static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
 /* Phase 5: a host-table flood: distinct new hosts into a full table. */
 static void s_table_flood(uint32_t n)
 {
-    fg_config_t *cfg = s_config(n / 2 > 16 ? n / 2 : 16);
+    fg_config_t *cfg = s_config(n / 2 > 16 ? n / 2 : 16, 20000);
     agg_t *agg = agg_new(cfg, 0);
     fg_flow_t r;
     memset(&r, 0, sizeof(r));
@@ -229,7 +233,8 @@ int main(int argc, char **argv)
 {
     if (argc > 2 && !strcmp(argv[1], "--mix")) {
         uint32_t hosts = (uint32_t)strtoul(argv[2], NULL, 10);
-        fg_config_t *mc = hosts ? s_config(2 * hosts) : NULL;
+        unsigned pps = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 20000;
+        fg_config_t *mc = hosts && pps ? s_config(2 * hosts, pps) : NULL;
         if (!mc || hosts > 0x1000000u)
             return 2;
         s_mix(mc, argc > 3 ? atoi(argv[3]) : 50, hosts);
@@ -238,7 +243,7 @@ int main(int argc, char **argv)
     }
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
     int windows = argc > 2 ? atoi(argv[2]) : 10;
-    fg_config_t *cfg = s_config(n);
+    fg_config_t *cfg = s_config(n, 20000);
     if (!cfg || n == 0 || windows <= 0)
         return 2;
     uint32_t *addr = malloc(n * sizeof(*addr));
