@@ -26,6 +26,7 @@
     (WW_HOST_HEAD + (FG_CLASSES + 1) * WW_RATES_MAX + WW_CONTRIB_MAX * (n_top))
 _Static_assert(WW_CONTRIB_MAX - 2 < 128 && WW_GROUP_MAX - 2 < 128, "one-byte lengths");
 _Static_assert(WW_HOST_MAX(WB_MAX_TOP) - 3 < 16384, "a host's length fits two bytes");
+_Static_assert(WW_HOST_MAX(WB_MAX_TOP) < 4096, "the room promised in wbwrite.h");
 
 /* HostWindow field numbers of the classes' Rates, FG_CLS_* order
  * (proto/floodgate.proto: total = 5 .. other = 11). */

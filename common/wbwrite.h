@@ -77,8 +77,10 @@ typedef struct {
     uint64_t hosts_tracked, batches_lost; /* fields 8 and 9, after the lists */
 } ww_t;
 
-/* Start a message in out (emptied first; unbounded or bounded above
- * WB_MAX_BYTES, reused from window to window) with the header's fields.
+/* Start a message in out (emptied first, reused from window to window;
+ * unbounded, or bounded 4 KiB above WB_MAX_BYTES at least: a host is given
+ * room for its longest encoding before it is written) with the header's
+ * fields.
  * 0, or -1 when the header breaks a limit (shard, window_ms). */
 int ww_begin(ww_t *w, fg_buf_t *out, const ww_header_t *h);
 
