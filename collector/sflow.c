@@ -198,7 +198,6 @@ static int s_flow_sample(const sf_env_t *env, rd_t *d, bool exp)
     if (!rd_ok(d))
         return -1;
     raw_flow_t *r = raw_sink_slot(env->sink);
-    memset(r, 0, sizeof(*r));
     int got = 0, got_raw = 0;
     uint64_t frame = 0;
     for (uint32_t i = 0; i < n && d->left >= 8; i++) {
@@ -209,10 +208,14 @@ static int s_flow_sample(const sf_env_t *env, rd_t *d, bool exp)
         rd_skip(d, rlen);
         if (got_raw || (fmt >> 12) != 0)
             continue; /* a raw header wins over sampled IPv4/IPv6 */
-        raw_flow_t tmp = {0};
+        /* parsed in place while there is nothing to keep (a copy of a
+         * record just written stalls on store forwarding), else aside */
+        raw_flow_t tmp, *into = got ? &tmp : r;
+        memset(into, 0, sizeof(*into));
         uint64_t fl = 0;
-        if (s_flow_record(fmt & 0xfff, &rec, &tmp, &fl, env->st)) {
-            *r = tmp;
+        if (s_flow_record(fmt & 0xfff, &rec, into, &fl, env->st)) {
+            if (into != r)
+                *r = tmp;
             frame = fl;
             got = 1;
             got_raw = (fmt & 0xfff) == SFLOW_REC_RAW_HEADER;
