@@ -28,6 +28,13 @@
 /* recvmmsg calls per socket per wake-up, so flushes and signals are served
  * even when a socket never runs dry. */
 #define DRAIN_ROUNDS 16
+/* While datagrams keep coming, the loop wakes at most every SETTLE_US: a
+ * wake-up (poll sleeping and waking, a recvmmsg for a few datagrams) cost
+ * more than the records it brought (at 400 k v9 records/s: 2 800 wake-ups a
+ * second, half the collector's CPU). The datagrams wait in the socket
+ * meanwhile (1 ms at 5 M records/s: 240 kB of the 8 MB rcvbuf); a flood
+ * that fills every recvmmsg never waits. */
+#define SETTLE_US 1000
 
 typedef struct {
     fg_config_t *cfg; /* reloaded in place on SIGHUP */
@@ -145,7 +152,9 @@ static void s_batch(ctx_t *c, int k, int n, uint64_t now)
         s_rec_sync(c);
 }
 
-static void s_drain(ctx_t *c, int k)
+/* Read socket k until it runs dry or DRAIN_ROUNDS times; true when it
+ * did not run dry. */
+static bool s_drain(ctx_t *c, int k)
 {
     udp_rx_t *rx = c->rx[k];
     col_stats_t *st = col_stats(c->col);
@@ -157,15 +166,34 @@ static void s_drain(ctx_t *c, int k)
             st->recv_errors++;
             fg_log_rl(&c->rl_recv, 10000, FG_LOG_WARN, "event=recv_error reason=\"%s\"",
                       strerror(errno));
-            return;
+            return false;
         }
         if (n == 0)
-            return;
+            return false;
         s_batch(c, k, n, fg_mono_ms());
         col_flush_due(c->col, fg_mono_ms());
         if (n < UDP_BATCH)
-            return;
+            return false;
     }
+    return true;
+}
+
+static uint64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Let datagrams gather until SETTLE_US after the wake-up at woke_us. */
+static void s_settle(uint64_t woke_us)
+{
+    uint64_t t = s_mono_us();
+    if (t - woke_us >= SETTLE_US)
+        return;
+    uint64_t left = SETTLE_US - (t - woke_us);
+    struct timespec ts = {0, (long)(left * 1000)};
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
 }
 
 /* collector/record_file set: record every datagram received. */
@@ -200,15 +228,20 @@ static void s_drops_sync(ctx_t *c)
 
 static void s_loop(ctx_t *c)
 {
-    uint64_t next_stats = fg_mono_ms() + STATS_EVERY_MS, next_sync = 0;
+    uint64_t next_stats = fg_mono_ms() + STATS_EVERY_MS, next_sync = 0, woke_us = 0;
+    bool settle = false; /* the last wake-up emptied the sockets it read */
     while (!fg_stop) {
+        if (settle)
+            s_settle(woke_us);
         int timeout = col_next_flush_ms(c->col, fg_mono_ms());
         int rc = poll(c->pfd, (nfds_t)c->n_rx, timeout);
         if (rc < 0 && errno != EINTR)
             fg_die(1, "event=poll_failed reason=\"%s\"", strerror(errno));
+        settle = rc > 0;
+        woke_us = rc > 0 ? s_mono_us() : woke_us;
         for (int i = 0; rc > 0 && i < c->n_rx; i++)
-            if (c->pfd[i].revents & POLLIN)
-                s_drain(c, i);
+            if ((c->pfd[i].revents & POLLIN) && s_drain(c, i))
+                settle = false;
         uint64_t now = fg_mono_ms();
         col_flush_due(c->col, now);
         if (c->rec) {
