@@ -14,6 +14,9 @@
 _Static_assert(FG_MAX_GROUPS <= HT_GROUPS_MAX, "a host's group is a uint8_t");
 _Static_assert(AGG_MAX_WATCHED < 65536, "a host's watch index is a uint16_t");
 
+#define AGG_PF 6 /* records between the prefetch stages of agg_ingest */
+#define AGG_PF_RING (5 * AGG_PF)
+
 static double s_floor(double wf, double threshold, double unit)
 {
     return threshold > 0 ? wf * threshold * unit : INFINITY;
@@ -102,8 +105,10 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     nfl = nfl < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nfl > (1u << 29) ? (1u << 29) : nfl;
     self->flows = lf_new((uint32_t)nfl);
     self->spread = sp_new((uint32_t)agg_hold_buckets(cfg), (uint32_t)(2 * nfl));
+    self->pool = agg_hold_pool_new(cfg, max);
     if (!self->ht || !self->active || !self->watches || !self->watch_free || !self->floors ||
-        !self->exporters || !self->spread || !self->flows || s_out_new(&self->out, ng) != 0) {
+        !self->exporters || !self->spread || !self->flows || !self->pool ||
+        s_out_new(&self->out, ng) != 0) {
         agg_destroy(&self);
         return NULL;
     }
@@ -127,6 +132,7 @@ void agg_destroy(agg_t **self_p)
     free(self->exporters);
     sp_destroy(&self->spread);
     lf_destroy(&self->flows);
+    hr_destroy(&self->pool);
     s_out_free(&self->out);
     free(self);
     *self_p = NULL;
@@ -204,6 +210,21 @@ static uint64_t s_batch_time(uint64_t sent_ms, uint64_t now_ms)
     return sent_ms && sent_ms < now_ms ? sent_ms : now_ms;
 }
 
+/* The pool bucket record r of m would be held in (a guess: its duration
+ * only), brought into the cache. */
+static void s_prefetch_hold(const agg_t *self, const Floodgate__FlowBatch *m, size_t r,
+                            uint32_t host)
+{
+    uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms, s = m->start_ms[r], e = m->end_ms[r];
+    if (e <= s + tick || !self->open_id)
+        return;
+    uint64_t n = (e - s + tick - 1) / tick;
+    uint32_t meta = m->meta[r];
+    uint8_t proto = (uint8_t)meta, flags = (uint8_t)(meta >> 8), frag = (uint8_t)(meta >> 17) & 1;
+    int code = ht_is_syn(proto, frag, flags) ? HT_TCP_SYN : ht_class(proto, frag);
+    hr_prefetch_bucket(self->pool, host, (uint8_t)code, self->open_id + n - n / 20 - 1);
+}
+
 int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
 {
     size_t n = 0;
@@ -231,10 +252,34 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
         xs[i] = agg_exporter(self, &ex[i], now_ms);
     }
     self->sent_ms = s_batch_time(m->sent_ms, now_ms);
-    for (size_t i = 0; i < n; i++) {
-        fg_flow_t rec;
-        fb_record(m, i, &rec);
-        s_add(self, &rec, &ex[rec.exporter], xs[rec.exporter], now_ms);
+    /* Records are independent: the memory each needs (host slot, host
+     * entry, its pool's head, block and bucket) is brought into the cache
+     * a few records ahead, stage by stage, so that the misses overlap
+     * instead of adding up. */
+    uint64_t h[AGG_PF_RING];
+    uint32_t idx[AGG_PF_RING];
+    for (size_t i = 0; i < n + 4 * AGG_PF; i++) {
+        if (i < n) {
+            fg_addr_t a = {m->host_hi[i], m->host_lo[i]};
+            h[i % AGG_PF_RING] = ht_hash(&a, (uint8_t)((m->meta[i] >> 16) & 1));
+            ht_prefetch_slot(self->ht, h[i % AGG_PF_RING]);
+        }
+        for (size_t st = 1; st < 4; st++) {
+            size_t r = i - st * AGG_PF, j = r % AGG_PF_RING;
+            if (i < st * AGG_PF || r >= n)
+                continue;
+            if (st == 1 && (idx[j] = ht_prefetch_entry(self->ht, h[j])))
+                hr_prefetch_head(self->pool, idx[j] - 1);
+            else if (st == 2 && idx[j])
+                hr_prefetch_block(self->pool, idx[j] - 1);
+            else if (st == 3 && idx[j])
+                s_prefetch_hold(self, m, r, idx[j] - 1);
+        }
+        if (i >= 4 * AGG_PF) {
+            fg_flow_t rec;
+            fb_record(m, i - 4 * AGG_PF, &rec);
+            s_add(self, &rec, &ex[rec.exporter], xs[rec.exporter], now_ms);
+        }
     }
     self->sent_ms = 0;
     floodgate__flow_batch__free_unpacked(m, NULL);
@@ -539,14 +584,14 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
              " watch_refused=%" PRIu64 " windows=%" PRIu64 " last_window_hosts=%" PRIu64
              " last_window_us=%" PRIu64 " spread=%" PRIu64 " spread_late=%" PRIu64
              " spread_bounded=%" PRIu64 " spread_refused=%" PRIu64 " spread_renewed=%" PRIu64
-             " long_flows=%zu"
+             " spread_pooled=%" PRIu64 " long_flows=%zu hold_pools=%zu"
              " bad_times=%" PRIu64,
              s->batches, s->malformed, s->batches_lost, s->refused_shard, s->collector_resets,
              s->collectors_untracked, s->records, s->unmonitored, s->stale, s->folded, s->future,
              s->clipped, ht_size(self->ht), s->hosts_refused, s->hosts_evicted, s->hosts_removed,
              s->watched, s->watch_refused, s->windows, s->last_hosts_published, s->window_us,
              s->spread, s->spread_late, s->spread_capped, s->spread_refused, s->spread_renewed,
-             lf_size(self->flows), s->bad_times);
+             s->spread_pooled, lf_size(self->flows), hr_blocks(self->pool), s->bad_times);
 }
 
 /* ht_each: the host's group under the new config; a host no longer

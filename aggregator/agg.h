@@ -39,11 +39,13 @@ typedef struct {
     uint64_t last_hosts_published; /* hosts in the last WindowBatch */
     uint64_t spread;           /* long records whose rate is held (spread) */
     uint64_t spread_renewed;   /* ... that replaced the held rate of their flow */
+    uint64_t spread_pooled;    /* ... held in their host's pool, without flow identity */
     uint64_t spread_late;      /* long records whose hold was over at arrival (backlog) */
     uint64_t spread_capped;    /* ... held less than their duration (active timeout, hold_max) */
     uint64_t spread_refused;   /* long records counted at arrival: no room to spread */
     uint64_t bad_times;        /* records ending before they start: counted at arrival */
     uint64_t long_flows;       /* long flows held after the last window close */
+    uint64_t hold_pools;       /* host pools of small held rates in use, idem */
     uint64_t exporters_untracked; /* long records of exporters beyond the timeout table */
 } agg_stats_t;
 

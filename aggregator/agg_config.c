@@ -49,6 +49,7 @@ static const zpl_key_t s_keys[] = {
     INT_R(max_hosts, "1000000", 16, 100000000),
     INT(horizon, "60", 1, 3600),
     INT_R(hold_max, "120", 1, 1800), /* sizes the hold wheel */
+    INT_R(hold_blocks, "262144", 1024, 100000000), /* hosts' pools of small held rates */
     {.name = "rate_ceiling_pps", .kind = ZPL_DOUBLE, .off = F(ceiling_pps), .def = "150000000", .min = 0, .max = 1e12},
     {.name = "rate_ceiling_mbps", .kind = ZPL_DOUBLE, .off = F(ceiling_mbps), .def = "100000", .min = 0, .max = 1e9},
     {.restart = true, .name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = SZ(metrics_listen), .def = "127.0.0.1:9560"},

@@ -43,7 +43,7 @@ static int s_victim_cb(ht_entry_t *e, void *arg)
     agg_victim_t *v = arg;
     if (!(e->flags & AGG_F_ACTIVE))
         return 0;
-    if (e->watch || e->n_pend)
+    if (e->watch || agg_holding(v->agg, e))
         return 1;
     uint64_t p = ht_total(e).packets;
     if (v->low < 0 || p < v->low_pkts) {

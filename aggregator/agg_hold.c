@@ -1,9 +1,18 @@
 /* agg_hold: long records, whose rate is held over their duration.
  *
  * A record lasting more than one window tells its flow's rate over that
- * duration; the rate is held on the host from the open window until the
- * flow's next record replaces it or the hold ends. How long it is held is
- * bounded three ways:
+ * duration; the rate is held on the host from the open window on. Two
+ * ways, by the rate's size against the host's watch floor:
+ *   - a large one (1/16 of the floor or more) in the table of held flows
+ *     (lflow), by the flow's identity: the flow's next record replaces it
+ *     (an export a little early does not count the flow twice), and it is
+ *     held a twentieth longer than its duration for a record a little late;
+ *   - a small one in the host's pool (hring), without identity and with no
+ *     work per record beyond one slot: held a twentieth less than its
+ *     duration, so that the flow's next record, which adds to it instead of
+ *     replacing it, rarely finds it still held. Held rates are sums of many
+ *     such flows, which no single one can push over a floor.
+ * How long either is held is bounded three ways:
  *   - by the exporter's active timeout: a flow still going on is exported
  *     again after it, so a rate held longer only repeats a claim. It is
  *     learnt per exporter (the longest duration three of its records in a
@@ -30,6 +39,11 @@ static uint64_t s_grace(uint64_t n)
 {
     return n / 20;
 }
+
+/* A pooled hold's share of its duration: a twentieth less (s_grace). */
+#define AGG_POOL_SHORTEN 20
+/* A rate of 1/AGG_POOL_SMALL of the host's floor or more is held by flow. */
+#define AGG_POOL_SMALL 16
 
 uint64_t agg_hold_buckets(const fg_config_t *cfg)
 {
@@ -152,30 +166,100 @@ static float s_rate(double amount, double secs, double ceiling, bool *clipped)
     return (float)r;
 }
 
+/* hr_delta_fn: a pooled rate's change on its host (code: the class, or
+ * HT_TCP_SYN for tcp and tcp_syn both; HR_CODES: the pool is empty). */
+static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, void *arg)
+{
+    agg_t *self = arg;
+    ht_entry_t *e = ht_at(self->ht, host);
+    if (code == HR_CODES) {
+        e->flags &= (uint8_t)~AGG_F_POOLED;
+        if (e->n_pend == 0) /* no rounding residue outlives the last hold */
+            memset(e->held, 0, sizeof(e->held));
+        return;
+    }
+    e->flags |= AGG_F_POOLED;
+    s_held_add(&e->held[code][HT_HELD_PPS], dpps);
+    s_held_add(&e->held[code][HT_HELD_BPS], dBps);
+    if (code == HT_TCP_SYN) {
+        s_held_add(&e->held[HT_TCP][HT_HELD_PPS], dpps);
+        s_held_add(&e->held[HT_TCP][HT_HELD_BPS], dBps);
+    }
+}
+
+hr_t *agg_hold_pool_new(const fg_config_t *cfg, uint32_t max_hosts)
+{
+    uint64_t tick = (uint64_t)cfg->aggregator.tick_ms;
+    uint64_t max = ((uint64_t)cfg->aggregator.hold_max * 1000 + tick - 1) / tick;
+    return hr_new(max_hosts, (uint32_t)cfg->aggregator.hold_blocks, hr_slot_windows(max));
+}
+
+bool agg_holding(const agg_t *self, const ht_entry_t *e)
+{
+    (void)self;
+    return e->n_pend || (e->flags & AGG_F_POOLED);
+}
+
+/* Is a held rate (pps, Bps) small next to the host's watch floor? */
+static bool s_small(const agg_t *self, const ht_entry_t *e, double pps, double Bps)
+{
+    const agg_floor_t *fl = &self->floors[2 * e->group + e->dir];
+    return pps * AGG_POOL_SMALL < fl->pps && Bps * 8 * AGG_POOL_SMALL < fl->bps;
+}
+
+/* Hold a small rate in the host's pool, like a flow's from the open
+ * window on for what is left of its hold, in whole windows, but a
+ * twentieth fewer of them. 0, or -1 when the pool has no room (nothing
+ * changed). */
+static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bps, uint64_t hold,
+                       uint64_t lag, uint64_t now_ms)
+{
+    uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
+    uint64_t n = (hold - lag + tick - 1) / tick, open = agg_open_id(self, now_ms);
+    n -= n / AGG_POOL_SHORTEN;
+    return hr_hold(self->pool, ht_index(self->ht, e), (uint8_t)code, pps, Bps, open,
+                   open + n - 1, s_pool_delta, self);
+}
+
 uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t *x,
                   uint64_t dur_ms, uint64_t now_ms)
 {
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
     uint64_t hold = s_hold_ms(self, x, dur_ms);
     uint64_t lag = self->sent_ms && self->sent_ms < now_ms ? now_ms - self->sent_ms : 0;
+    int cls = ht_class(r->proto, r->frag), syn = ht_is_syn(r->proto, r->frag, r->tcp_flags);
     if (lag >= hold) {
         self->st.spread_late++;
-        ht_count(e, ht_class(r->proto, r->frag), 0, 0, 1);
+        ht_count(e, cls, 0, 0, 1);
         return AGG_HOLD_LATE;
     }
-    lf_entry_t *f = s_flow_of(self, e, r);
-    if (!f)
-        return 0;
-    uint64_t n = (hold - lag + tick - 1) / tick, g = s_grace(n);
-    uint64_t open = agg_open_id(self, now_ms);
     double secs = (double)((dur_ms + tick - 1) / tick * tick) / 1000.0;
     bool clipped = false;
-    f->pps = s_rate((double)r->packets, secs, self->cfg->aggregator.ceiling_pps, &clipped);
-    f->Bps = s_rate((double)r->bytes, secs, self->cfg->aggregator.ceiling_mbps * 1e6 / 8, &clipped);
+    float pps = s_rate((double)r->packets, secs, self->cfg->aggregator.ceiling_pps, &clipped);
+    float Bps = s_rate((double)r->bytes, secs, self->cfg->aggregator.ceiling_mbps * 1e6 / 8, &clipped);
+    lf_entry_t *f = NULL;
+    if (s_small(self, e, pps, Bps)) {
+        if (s_pool_hold(self, e, syn ? HT_TCP_SYN : cls, pps, Bps, hold, lag, now_ms) < 0)
+            return 0;
+        self->st.spread_pooled++;
+    } else if (!(f = s_flow_of(self, e, r))) {
+        return 0;
+    }
     if (clipped)
         self->st.clipped++;
-    f->cls = (uint8_t)ht_class(r->proto, r->frag);
-    f->syn = (uint8_t)ht_is_syn(r->proto, r->frag, r->tcp_flags);
+    ht_count(e, cls, 0, 0, 1);
+    if (syn)
+        ht_count(e, HT_TCP_SYN, 0, 0, 1);
+    self->st.spread++;
+    uint64_t per_window = (uint64_t)((double)pps * (double)tick / 1000.0);
+    if (!f)
+        return per_window ? per_window : 1;
+    uint64_t n = (hold - lag + tick - 1) / tick, g = s_grace(n);
+    uint64_t open = agg_open_id(self, now_ms);
+    f->pps = pps;
+    f->Bps = Bps;
+    f->cls = (uint8_t)cls;
+    f->syn = (uint8_t)syn;
     uint64_t due = open + n - 1 + g;
     f->due = (uint32_t)due;
     /* One wheel event per flow: a pending one at or before the new end
@@ -185,11 +269,6 @@ uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t
         sp_add(self->spread, due, (uint32_t)(f - lf_at(self->flows, 0)));
     }
     s_hold(e, f, 1);
-    ht_count(e, f->cls, 0, 0, 1);
-    if (f->syn)
-        ht_count(e, HT_TCP_SYN, 0, 0, 1);
-    self->st.spread++;
-    uint64_t per_window = (uint64_t)((double)f->pps * (double)tick / 1000.0);
     return per_window ? per_window : 1;
 }
 
@@ -200,8 +279,9 @@ static void s_spread_end(uint32_t id, uint64_t due, void *arg)
 {
     agg_t *self = arg;
     lf_entry_t *f = lf_at(self->flows, id);
-    if (f->key == 0 || f->ev_due != (uint32_t)due)
-        return;
+    if (f->key == 0 || (int32_t)(f->ev_due - (uint32_t)due) > 0)
+        return; /* stale (fired with a later id than its own after a gap:
+                   not stale, it ends) */
     if ((int32_t)(f->due - (uint32_t)due) > 0) {
         f->ev_due = f->due;
         sp_add(self->spread, due + (uint32_t)(f->due - (uint32_t)due), id); /* room: just freed */
@@ -211,7 +291,7 @@ static void s_spread_end(uint32_t id, uint64_t due, void *arg)
     s_hold(e, f, -1);
     if (e->n_pend > 0)
         e->n_pend--;
-    if (e->n_pend == 0) /* no rounding residue outlives the last flow */
+    if (e->n_pend == 0 && !(e->flags & AGG_F_POOLED)) /* no rounding residue */
         memset(e->held, 0, sizeof(e->held));
     lf_remove(self->flows, id);
 }
@@ -226,6 +306,7 @@ void agg_hold_advance(agg_t *self, uint64_t closed_id)
         from = closed_id + 1 - nb;
     for (uint64_t id = from; id <= closed_id; id++)
         sp_fire(self->spread, id, s_spread_end, self);
+    hr_advance(self->pool, closed_id, s_pool_delta, self);
     if (closed_id + 1 > self->open_id)
         self->open_id = closed_id + 1;
 }

@@ -15,6 +15,7 @@
 
 #include "aggregator/agg.h"
 #include "aggregator/hosttable.h"
+#include "aggregator/hring.h"
 #include "aggregator/lflow.h"
 #include "aggregator/spread.h"
 #include "aggregator/topk.h"
@@ -39,6 +40,7 @@ _Static_assert(HT_CLASSES == FG_CLASSES - 1 && HT_TCP == FG_CLS_TCP - 1 &&
 #define AGG_F_REFUSED 2 /* refused watch state this window (counted once) */
 #define AGG_F_TIMED 4   /* a record counted in this window set t_lo / seen */
 #define AGG_F_CONT 8    /* had records in the last window: t_lo continues it */
+#define AGG_F_POOLED 16 /* holds rates in the pool (hring); kept across windows */
 
 /* Top-contributor state of one watched host, for the current window. */
 typedef struct {
@@ -103,6 +105,7 @@ struct agg {
     agg_floor_t *floors;       /* per hostgroup and direction: [2 * group + dir] */
     sp_t *spread;              /* when held long-flow rates end */
     lf_t *flows;               /* long flows whose rate is held */
+    hr_t *pool;                /* small long records' rates, per host and class */
     uint64_t open_id;          /* id (start / tick_ms) of the window records go to; 0 = unknown */
     uint64_t sent_ms;          /* send time of the batch being ingested, bounded by now */
     agg_exporter_t *exporters; /* AGG_MAX_EXPORTERS, open addressing */
@@ -133,6 +136,10 @@ uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t
 void agg_hold_advance(agg_t *self, uint64_t closed_id);
 /* Spread wheel span in windows, for agg_new. */
 uint64_t agg_hold_buckets(const fg_config_t *cfg);
+/* The pools of held rates for agg_new. */
+hr_t *agg_hold_pool_new(const fg_config_t *cfg, uint32_t max_hosts);
+/* Does the host hold long records' rates (flows or pooled)? */
+bool agg_holding(const agg_t *self, const ht_entry_t *e);
 
 /* agg_expire.c */
 void agg_expire(agg_t *self, uint64_t now_ms);

@@ -72,13 +72,16 @@ static const fg_series_t s_series[] = {
     FG_COUNTER(agg_stats_t, spread, "floodgate_aggregator_long_records_total", "result=\"held\"",
                "Flow records longer than a tick, by what became of them: held "
                "(rate held over their duration), late (hold already over at arrival: not "
-               "held), renewed (replaced their flow's rate), bounded (held less than their "
-               "duration: exporter active timeout or hold_max), refused (no room to hold: one "
-               "window of it counted at its average rate, the rest not)."),
+               "held), renewed (replaced their flow's rate), pooled (held in their host's pool "
+               "without flow identity: under 1/16 of the watch floor), bounded (held less than "
+               "their duration: exporter active timeout or hold_max), refused (no room to hold: "
+               "one window of it counted at its average rate, the rest not)."),
     FG_COUNTER(agg_stats_t, spread_late, "floodgate_aggregator_long_records_total",
                "result=\"late\"", ""),
     FG_COUNTER(agg_stats_t, spread_renewed, "floodgate_aggregator_long_records_total",
                "result=\"renewed\"", ""),
+    FG_COUNTER(agg_stats_t, spread_pooled, "floodgate_aggregator_long_records_total",
+               "result=\"pooled\"", ""),
     FG_COUNTER(agg_stats_t, spread_capped, "floodgate_aggregator_long_records_total",
                "result=\"bounded\"", ""),
     FG_COUNTER(agg_stats_t, spread_refused, "floodgate_aggregator_long_records_total",
@@ -87,6 +90,9 @@ static const fg_series_t s_series[] = {
                "Records ending before they start (counted on arrival)."),
     FG_GAUGE(agg_stats_t, long_flows, "floodgate_aggregator_long_flows", "",
              "Long flows whose rate is held now."),
+    FG_GAUGE(agg_stats_t, hold_pools, "floodgate_aggregator_hold_pools", "",
+             "Pools (host and class) of small long records' held rates in use now (at most "
+             "aggregator/hold_blocks)."),
     FG_GAUGE(agg_stats_t, watched, "floodgate_aggregator_hosts_watched", "",
              "Hosts holding top-contributor state."),
     FG_GAUGE(agg_stats_t, last_hosts_published, "floodgate_aggregator_window_hosts", "",

@@ -10,6 +10,8 @@
 #include "aggregator/agg_int.h"
 #include "common/wbwrite.h"
 
+#define AGG_CLOSE_PF 8 /* entries of the active list brought into the cache ahead */
+
 static void s_rates(ww_rates_t *r, uint64_t packets, uint64_t bytes, uint64_t flows,
                     uint32_t window_ms)
 {
@@ -108,30 +110,70 @@ static void s_fill_host(const agg_t *self, ww_t *w, const ht_entry_t *e)
     ww_host(w, &h);
 }
 
+/* The window's end for host e: counters zeroed. Watched hosts that were
+ * published stay on the active list, counters zeroed and contributor
+ * weights halved, for one more window: if they fall silent their watch
+ * state is released then. Hosts holding long records' rates stay on it
+ * until their holds end, hosts with records in this window for one more
+ * (so that the next window knows where their records' time left off). A
+ * published host without watch state gets it for the next window. Returns
+ * whether it stays on the list. */
+static bool s_reset_host(agg_t *self, ht_entry_t *e, bool published)
+{
+    bool timed = e->flags & AGG_F_TIMED;
+    ht_reset(e);
+    e->flags = (uint8_t)((timed ? AGG_F_CONT : 0) | (e->flags & AGG_F_POOLED));
+    if (!published)
+        agg_watch_stop(self, e);
+    else if (!e->watch)
+        agg_watch_start(self, e);
+    if (e->watch) { /* contributors fade over a few windows, so that
+                       a long flow seen once stays among them */
+        agg_watch_t *w = &self->watches[e->watch - 1];
+        for (int k = 0; k < AGG_KINDS; k++)
+            topk_decay(&w->kind[k]);
+        w->packets >>= 1;
+        w->max_p = w->max_b = 0;
+    }
+    if (!e->watch && !agg_holding(self, e) && !timed)
+        return false;
+    e->flags |= AGG_F_ACTIVE;
+    return true;
+}
+
+#define AGG_DROP UINT32_MAX /* an active list place whose host leaves it */
+
 /* Sum the window's rates into the hostgroup totals (each host's over the
  * time its records cover, so a backlog is not multiplied there either);
- * order the active list so the hosts to publish come first. Returns how
+ * order the active list so the hosts to publish come first. The others
+ * are done with in the same pass (reset; AGG_DROP in their place when they
+ * leave the list), so that a close reads each of them once. Returns how
  * many to publish. */
 static uint32_t s_sort_active(agg_t *self)
 {
     uint32_t n_pub = 0;
     for (uint32_t i = 0; i < self->n_active; i++) {
+        if (i + AGG_CLOSE_PF < self->n_active)
+            ht_prefetch_index(self->ht, self->active[i + AGG_CLOSE_PF]);
         ht_entry_t *e = ht_at(self->ht, self->active[i]);
         ht_total_t t = ht_total(e);
-        if (t.packets == 0 && t.flows == 0 && e->n_pend == 0)
-            continue; /* carried over from the last window, silent since */
-        size_t gi = (size_t)e->group * 2 + e->dir;
-        ww_rates_t r;
-        s_total_rates(self, e, &r);
-        self->out.grate[gi][0] += r.pps;
-        self->out.grate[gi][1] += r.bps;
-        self->out.grate[gi][2] += r.fps;
-        self->out.ghosts[gi]++;
-        if (s_above_floor(self, &r, e)) {
-            uint32_t tmp = self->active[n_pub];
-            self->active[n_pub++] = self->active[i];
-            self->active[i] = tmp;
-        }
+        if (t.packets || t.flows || agg_holding(self, e)) {
+            size_t gi = (size_t)e->group * 2 + e->dir;
+            ww_rates_t r;
+            s_total_rates(self, e, &r);
+            self->out.grate[gi][0] += r.pps;
+            self->out.grate[gi][1] += r.bps;
+            self->out.grate[gi][2] += r.fps;
+            self->out.ghosts[gi]++;
+            if (s_above_floor(self, &r, e)) {
+                uint32_t tmp = self->active[n_pub];
+                self->active[n_pub++] = self->active[i];
+                self->active[i] = tmp;
+                continue;
+            }
+        } /* else carried over from the last window, silent since */
+        if (!s_reset_host(self, e, false))
+            self->active[i] = AGG_DROP;
     }
     return n_pub;
 }
@@ -149,37 +191,16 @@ static void s_fill_groups(const agg_t *self, ww_t *w)
     }
 }
 
-/* Reset the window: counters, group sums, the active list. Watched hosts
- * that were published stay on the list, counters zeroed and contributor
- * weights halved, for one more window: if they fall silent their watch
- * state is released then. Hosts holding spread rates stay on it until
- * their spreads end, hosts with records in this window for one more (so
- * that the next window knows where their records' time left off). A
- * published host without watch state gets it for the next window. */
+/* Reset the window: the published hosts (the others were in
+ * s_sort_active), group sums, the active list. */
 static void s_window_reset(agg_t *self, uint32_t n_pub)
 {
     uint32_t keep = 0;
     for (uint32_t i = 0; i < self->n_active; i++) {
-        ht_entry_t *e = ht_at(self->ht, self->active[i]);
-        bool timed = e->flags & AGG_F_TIMED;
-        ht_reset(e);
-        e->flags = timed ? AGG_F_CONT : 0;
-        if (i >= n_pub)
-            agg_watch_stop(self, e);
-        else if (!e->watch)
-            agg_watch_start(self, e);
-        if (e->watch) { /* contributors fade over a few windows, so that
-                           a long flow seen once stays among them */
-            agg_watch_t *w = &self->watches[e->watch - 1];
-            for (int k = 0; k < AGG_KINDS; k++)
-                topk_decay(&w->kind[k]);
-            w->packets >>= 1;
-            w->max_p = w->max_b = 0;
-        }
-        if (!e->watch && e->n_pend == 0 && !timed)
+        if (i < n_pub && !s_reset_host(self, ht_at(self->ht, self->active[i]), true))
             continue;
-        e->flags |= AGG_F_ACTIVE;
-        self->active[keep++] = self->active[i];
+        if (self->active[i] != AGG_DROP)
+            self->active[keep++] = self->active[i];
     }
     self->n_active = keep;
     size_t ng = 2 * (size_t)self->cfg->n_groups;
@@ -226,6 +247,7 @@ const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len)
     self->st.windows++;
     self->st.last_hosts_published = n_pub;
     self->st.long_flows = lf_size(self->flows);
+    self->st.hold_pools = hr_blocks(self->pool);
     self->st.window_us = s_mono_us() - t0;
     return out;
 }

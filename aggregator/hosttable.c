@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bigmem.h"
+
 /* A free entry: dir holds HT_FREE, seen the free list link (1 + index). */
 #define HT_FREE 0xff
 
@@ -17,7 +19,7 @@ struct ht {
     uint32_t hand;        /* ht_victim's position */
 };
 
-static uint64_t s_hash(const fg_addr_t *addr, uint8_t dir)
+uint64_t ht_hash(const fg_addr_t *addr, uint8_t dir)
 {
     uint64_t h = fg_addr_hash(addr) ^ ((uint64_t)dir * 0x9e3779b97f4a7c15ULL);
     h ^= h >> 29;
@@ -43,8 +45,8 @@ ht_t *ht_new(uint32_t max_hosts)
         slots <<= 1;
     self->mask = slots - 1;
     self->max = max_hosts;
-    self->slots = calloc(slots, sizeof(*self->slots));
-    self->entries = calloc(max_hosts, sizeof(*self->entries));
+    self->slots = fg_big_calloc(slots, sizeof(*self->slots));
+    self->entries = fg_big_calloc(max_hosts, sizeof(*self->entries));
     if (!self->slots || !self->entries)
         ht_destroy(&self);
     return self;
@@ -54,8 +56,8 @@ void ht_destroy(ht_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free((*self_p)->slots);
-    free((*self_p)->entries);
+    fg_big_free((*self_p)->slots, (*self_p)->mask + 1, sizeof(*(*self_p)->slots));
+    fg_big_free((*self_p)->entries, (*self_p)->max, sizeof(*(*self_p)->entries));
     free(*self_p);
     *self_p = NULL;
 }
@@ -76,9 +78,31 @@ static uint64_t s_probe(const ht_t *self, const fg_addr_t *addr, uint8_t dir, ui
     }
 }
 
+void ht_prefetch_slot(const ht_t *self, uint64_t h)
+{
+    __builtin_prefetch(&self->slots[h & self->mask]);
+}
+
+uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h)
+{
+    uint64_t s = self->slots[h & self->mask];
+    if (!s || s_tag(s) != s_tag(h))
+        return 0;
+    ht_prefetch_index(self, (uint32_t)s - 1);
+    return (uint32_t)s;
+}
+
+void ht_prefetch_index(const ht_t *self, uint32_t i)
+{
+    const ht_entry_t *e = &self->entries[i];
+    for (size_t off = 0; off < sizeof(*e); off += 64)
+        __builtin_prefetch((const char *)e + off);
+    __builtin_prefetch((const char *)e + sizeof(*e) - 1);
+}
+
 ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir)
 {
-    uint64_t s = self->slots[s_probe(self, addr, dir, s_hash(addr, dir))];
+    uint64_t s = self->slots[s_probe(self, addr, dir, ht_hash(addr, dir))];
     return s ? &self->entries[(uint32_t)s - 1] : NULL;
 }
 
@@ -87,7 +111,7 @@ ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint8_t gr
 {
     if (self->n == self->max)
         return NULL;
-    uint64_t h = s_hash(addr, dir);
+    uint64_t h = ht_hash(addr, dir);
     uint64_t i = s_probe(self, addr, dir, h);
     uint32_t idx;
     if (self->free_head) {
@@ -122,7 +146,7 @@ uint32_t ht_index(const ht_t *self, const ht_entry_t *e)
 static uint64_t s_slot_of(const ht_t *self, uint32_t idx)
 {
     const ht_entry_t *e = &self->entries[idx];
-    return s_probe(self, &e->addr, e->dir, s_hash(&e->addr, e->dir));
+    return s_probe(self, &e->addr, e->dir, ht_hash(&e->addr, e->dir));
 }
 
 /* Backward-shift deletion: pull later members of the probe run into the
@@ -136,7 +160,7 @@ static void s_slot_delete(ht_t *self, uint64_t hole)
         if (s == 0)
             break;
         const ht_entry_t *e = &self->entries[(uint32_t)s - 1];
-        uint64_t home = s_hash(&e->addr, e->dir) & self->mask;
+        uint64_t home = ht_hash(&e->addr, e->dir) & self->mask;
         /* Move s to the hole unless its home lies cyclically in (hole, i]. */
         if (((i - home) & self->mask) >= ((i - hole) & self->mask)) {
             self->slots[hole] = s;

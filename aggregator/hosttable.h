@@ -78,6 +78,16 @@ void ht_destroy(ht_t **self_p);
 /* The entry of (addr, dir), or NULL when not tracked. Cannot fail. */
 ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir);
 
+/* For a batch of lookups, ahead of them: the hash of (addr, dir); bring
+ * its home slot into the cache; then (the slot read) bring the entry it
+ * points at into the cache, returning that entry's index + 1 (0: none, or
+ * another key's). Hints only: nothing changes. */
+uint64_t ht_hash(const fg_addr_t *addr, uint8_t dir);
+void ht_prefetch_slot(const ht_t *self, uint64_t h);
+uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h);
+/* Bring the entry at index i into the cache (a hint). */
+void ht_prefetch_index(const ht_t *self, uint32_t i);
+
 /* Track (addr, dir), which must not be tracked yet, with zeroed counters.
  * The entry removed last is the one reused first (so a caller that removes
  * one to make room gets its index back). Returns the new entry, or NULL

@@ -275,8 +275,9 @@ static void s_ingest_recs(agg_t *agg, const fg_flow_t *recs, size_t n, uint64_t 
     }
 }
 
-/* A spray of spoofed long records of distinct flows fills the held-flow
- * table (4 096 flows, the least); a legitimate 12 000 pps flow's 60 s
+/* A spray of spoofed long records of distinct flows, each large enough
+ * (1 000 pps, over 1/16 of the floor) to be held by flow, fills the
+ * held-flow table (4 096 flows, the least); a legitimate 12 000 pps flow's 60 s
  * record (720 000 packets) on another host then has no room to be held:
  * it used to count whole in one 200 ms window (3.6 Mpps, a false ban);
  * it counts one window's share at its true rate, and the largest record
@@ -293,7 +294,7 @@ static void test_aggregator_held_table_full_no_false_ban(void **state)
     assert_non_null(spray);
     for (uint32_t i = 0; i < SPRAY; i++) {
         spray[i] = at_rec("10.0.8.1", "192.0.2.1", FG_PROTO_UDP, 0, (uint16_t)(1 + i % 60000),
-                          (uint16_t)(7 + i / 60000), 600, 60000);
+                          (uint16_t)(7 + i / 60000), 60000, 6000000);
         spray[i].peer.lo += i;
         spray[i].end_ms = t;
         spray[i].start_ms = t - 60000;
@@ -302,6 +303,7 @@ static void test_aggregator_held_table_full_no_false_ban(void **state)
     free(spray);
     const agg_stats_t *st = agg_stats(agg);
     assert_int_equal(st->spread, 4096);
+    assert_int_equal(st->spread_pooled, 0);
     assert_int_equal(st->spread_refused, SPRAY - 4096);
     fg_flow_t recs[11];
     recs[0] = at_rec("10.0.8.2", "192.0.2.9", FG_PROTO_TCP, 0x18, 443, 50000, 720000, 720000000);
@@ -325,6 +327,70 @@ static void test_aggregator_held_table_full_no_false_ban(void **state)
     assert_true(fl->total->pps > 20000);
     assert_float_equal(fl->total->pps, 150000, 1);
     floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
+/* A spray of small spoofed long records (10 pps each) over 3 000 hosts
+ * fills the pools (hold_blocks 1 024, one per host and class): the rest are
+ * refused and counted, each counting one window's share at its average
+ * rate. A legitimate host with forty 400 pps long flows (each small, 16 000
+ * pps in all) then gets no pool: it shows its true 16 000 pps, not the 3.2
+ * Mpps its records would make counted whole; a short-record flood on
+ * another host is published at its rate; once the spray's holds end (a
+ * twentieth before their 60 s), the pools are free again and the next
+ * small record is held. */
+static void test_aggregator_pool_full_no_false_ban(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = at_config(200, 8192, "aggregator\n    hold_blocks = 1024\n");
+    agg_t *agg = agg_new(cfg, 0);
+    const uint64_t now = T0 + 600000, t = now + 100;
+    enum { SPRAY = 3000 };
+    fg_flow_t *spray = calloc(SPRAY, sizeof(*spray));
+    assert_non_null(spray);
+    for (uint32_t i = 0; i < SPRAY; i++) {
+        spray[i] = at_rec("10.0.16.0", "192.0.2.1", FG_PROTO_UDP, 0, 1000, 53, 600, 60000);
+        spray[i].host.lo += i;
+        spray[i].end_ms = t;
+        spray[i].start_ms = t - 60000;
+    }
+    s_ingest_recs(agg, spray, SPRAY, now + 150, now + 150);
+    free(spray);
+    const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->spread_pooled, 1024);
+    assert_int_equal(st->spread_refused, SPRAY - 1024);
+    fg_flow_t recs[50];
+    for (int k = 0; k < 40; k++) { /* 24 000 packets in 60 s: 400 pps each */
+        recs[k] = at_rec("10.0.8.2", "192.0.2.9", FG_PROTO_TCP, 0x18, 443, (uint16_t)(50000 + k),
+                         24000, 24000000);
+        recs[k].end_ms = t;
+        recs[k].start_ms = t - 60000;
+    }
+    for (int k = 40; k < 50; k++) { /* 30 000 packets in 200 ms: 150 kpps */
+        recs[k] = at_rec("10.0.8.3", "192.0.2.7", FG_PROTO_UDP, 0, (uint16_t)k, 53, 3000, 1800000);
+        recs[k].start_ms = recs[k].end_ms = now + 10 * (uint64_t)(k - 39);
+    }
+    s_ingest_recs(agg, recs, 50, now + 150, now + 150);
+    assert_int_equal(st->spread_refused, SPRAY - 1024 + 40);
+    Floodgate__WindowBatch *wb = at_close(agg, now + 200);
+    const Floodgate__HostWindow *hw = at_host(wb, "10.0.8.2", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw);
+    assert_float_equal(hw->total->pps, 16000, 1600);
+    const Floodgate__HostWindow *fl = at_host(wb, "10.0.8.3", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(fl);
+    assert_float_equal(fl->total->pps, 150000, 1);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    size_t len;
+    for (uint64_t c = now + 400; c <= now + 60000; c += 200)
+        assert_non_null(agg_close_window(agg, c, &len));
+    assert_int_equal(st->hold_pools, 0);
+    fg_flow_t late = at_rec("10.0.8.4", "192.0.2.9", FG_PROTO_TCP, 0x18, 443, 50000, 6000, 6000000);
+    late.end_ms = now + 60050;
+    late.start_ms = late.end_ms - 30000;
+    s_ingest_recs(agg, &late, 1, now + 60100, now + 60100);
+    assert_int_equal(st->spread_pooled, 1025);
+    assert_int_equal(st->spread_refused, SPRAY - 1024 + 40);
     agg_destroy(&agg);
     fg_config_destroy(&cfg);
 }
@@ -421,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_long_record_hold_bounded),
         cmocka_unit_test(test_aggregator_held_rate_never_negative),
         cmocka_unit_test(test_aggregator_held_table_full_no_false_ban),
+        cmocka_unit_test(test_aggregator_pool_full_no_false_ban),
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
         cmocka_unit_test(test_aggregator_first_long_record_true_rate),
     };

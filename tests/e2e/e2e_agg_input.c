@@ -526,13 +526,14 @@ static size_t s_long_dg(uint8_t *dg, int n, uint32_t seq, uint32_t host, uint32_
 
 #define N_SPRAY 4500 /* distinct long flows: more than the 4 096 held */
 
-/* One round of the spray: N_SPRAY spoofed 60 s records of 10 packets to
+/* One round of the spray: N_SPRAY spoofed 60 s records of 60 000 packets
+ * (1 000 pps each: large enough to be held by flow, not pooled) to
  * 10.0.6.1, paced (30 a datagram, 1 ms every 10 datagrams). */
 static void s_spray_round(uint32_t *seq)
 {
     uint8_t dg[24 + 48 * 30];
     for (int i = 0; i < N_SPRAY; i += 30) {
-        s_send_udp(dg, s_long_dg(dg, 30, *seq, 0x0a000601u, (uint32_t)i, 10, 17));
+        s_send_udp(dg, s_long_dg(dg, 30, *seq, 0x0a000601u, (uint32_t)i, 60000, 17));
         *seq += 30;
         if (i % 300 == 0)
             usleep(1000);

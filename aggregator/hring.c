@@ -1,0 +1,368 @@
+#include "aggregator/hring.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bigmem.h"
+
+/* Rates whose holds end in one slot, and where: m is the sum of their
+ * weights (s_weight) times their last window's offset in the slot. */
+typedef struct {
+    float pps, Bps, m;
+} hr_slot_t;
+
+typedef struct {
+    float pps, Bps;
+} hr_fine_t;
+
+typedef struct {
+    uint32_t next; /* 1 + the host's next block (or the free list's), 0 = none */
+    uint32_t host;
+    uint32_t bits; /* slots holding rates */
+    uint8_t code;
+    uint64_t fbits; /* fine buckets holding rates */
+    hr_slot_t slot[HR_SLOTS];
+    hr_fine_t fine[]; /* nf buckets */
+} hr_block_t;
+
+typedef struct {
+    uint32_t *ids;
+    uint32_t n, cap;
+} hr_list_t;
+
+struct hr {
+    uint32_t *head; /* per host: 1 + first block, 0 = none */
+    uint32_t max_hosts;
+    uint8_t *pool;
+    size_t stride;
+    uint32_t max, top, free_head;
+    size_t used;
+    uint32_t gw;    /* windows per slot */
+    uint32_t nf;    /* fine buckets: gw + 1 */
+    uint64_t fired; /* last window closed here; 0 = none yet */
+    hr_list_t slots[HR_SLOTS]; /* per slot index: blocks that set its bit */
+    hr_list_t fines[HR_MAX_SLOT_WINDOWS + 1];
+    hr_delta_fn fn;
+    void *arg;
+};
+
+_Static_assert(HR_MAX_SLOT_WINDOWS + 1 <= 64, "fine buckets are bits of a uint64_t");
+
+/* A rate's weight for a slot's mean end: packets, or bytes for rates of
+ * bytes only. */
+static float s_weight(float pps, float Bps)
+{
+    return pps + Bps / 1024.0f;
+}
+
+uint32_t hr_slot_windows(uint64_t max_windows)
+{
+    uint64_t gw = (max_windows + HR_SLOTS - 3) / (HR_SLOTS - 2);
+    return gw < 1 ? 1 : gw > HR_MAX_SLOT_WINDOWS ? HR_MAX_SLOT_WINDOWS : (uint32_t)gw;
+}
+
+uint64_t hr_max_windows(uint32_t slot_windows)
+{
+    return (uint64_t)(HR_SLOTS - 1) * slot_windows;
+}
+
+static hr_block_t *s_at(const hr_t *self, uint32_t i)
+{
+    return (hr_block_t *)(self->pool + (size_t)i * self->stride);
+}
+
+static uint32_t s_id(const hr_t *self, const hr_block_t *b)
+{
+    return (uint32_t)(((const uint8_t *)b - self->pool) / self->stride);
+}
+
+hr_t *hr_new(uint32_t max_hosts, uint32_t max_blocks, uint32_t slot_windows)
+{
+    if (!max_hosts || !max_blocks || max_blocks >= UINT32_MAX / 2 || !slot_windows ||
+        slot_windows > HR_MAX_SLOT_WINDOWS)
+        return NULL;
+    hr_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->max_hosts = max_hosts;
+    self->max = max_blocks;
+    self->gw = slot_windows;
+    self->nf = slot_windows + 1;
+    self->stride = (sizeof(hr_block_t) + self->nf * sizeof(hr_fine_t) + 7) / 8 * 8;
+    self->head = fg_big_calloc(max_hosts, sizeof(*self->head));
+    self->pool = fg_big_calloc(max_blocks, self->stride);
+    if (!self->head || !self->pool)
+        hr_destroy(&self);
+    return self;
+}
+
+void hr_destroy(hr_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hr_t *self = *self_p;
+    for (int i = 0; i < HR_SLOTS; i++)
+        free(self->slots[i].ids);
+    for (int i = 0; i <= HR_MAX_SLOT_WINDOWS; i++)
+        free(self->fines[i].ids);
+    fg_big_free(self->head, self->max_hosts, sizeof(*self->head));
+    fg_big_free(self->pool, self->max, self->stride);
+    free(self);
+    *self_p = NULL;
+}
+
+/* The host's block for code, a new one when it has none (NULL: no room). */
+static hr_block_t *s_block(hr_t *self, uint32_t host, uint8_t code)
+{
+    for (uint32_t i = self->head[host]; i; i = s_at(self, i - 1)->next)
+        if (s_at(self, i - 1)->code == code)
+            return s_at(self, i - 1);
+    uint32_t i;
+    if (self->free_head) {
+        i = self->free_head - 1;
+        self->free_head = s_at(self, i)->next;
+    } else if (self->top < self->max) {
+        i = self->top++;
+    } else {
+        return NULL;
+    }
+    hr_block_t *b = s_at(self, i);
+    memset(b, 0, sizeof(*b));
+    b->next = self->head[host];
+    b->host = host;
+    b->code = code;
+    self->head[host] = i + 1;
+    self->used++;
+    return b;
+}
+
+/* A block holding nothing goes back to the free list (its list entries go
+ * stale: a bit not set is skipped). */
+static void s_maybe_free(hr_t *self, hr_block_t *b)
+{
+    if (b->bits || b->fbits)
+        return;
+    uint32_t id = s_id(self, b) + 1;
+    for (uint32_t *p = &self->head[b->host]; *p; p = &s_at(self, *p - 1)->next)
+        if (*p == id) {
+            *p = b->next;
+            break;
+        }
+    b->next = self->free_head;
+    self->free_head = id;
+    self->used--;
+    if (!self->head[b->host])
+        self->fn(b->host, HR_CODES, 0, 0, self->arg);
+}
+
+/* Room for one more entry in list l. */
+static int s_reserve(hr_list_t *l)
+{
+    if (l->n < l->cap)
+        return 0;
+    uint32_t cap = l->cap ? 2 * l->cap : 256;
+    uint32_t *ids = cap > l->cap ? realloc(l->ids, (size_t)cap * sizeof(*ids)) : NULL;
+    if (!ids)
+        return -1;
+    l->ids = ids;
+    l->cap = cap;
+    return 0;
+}
+
+/* Add (pps, Bps) to the fine bucket of window w (pending, within the
+ * ring). -1 when its list has no room for the block (nothing changed). */
+static int s_fine_add(hr_t *self, hr_block_t *b, uint64_t w, float pps, float Bps)
+{
+    uint32_t j = (uint32_t)(w % self->nf);
+    uint64_t bit = 1ull << j;
+    hr_fine_t *f = &b->fine[j];
+    if (!(b->fbits & bit)) {
+        hr_list_t *l = &self->fines[j];
+        if (s_reserve(l) < 0)
+            return -1;
+        l->ids[l->n++] = s_id(self, b);
+        b->fbits |= bit;
+        f->pps = f->Bps = 0;
+    }
+    f->pps += pps;
+    f->Bps += Bps;
+    return 0;
+}
+
+static int s_slot_add(hr_t *self, hr_block_t *b, uint64_t last, float pps, float Bps)
+{
+    uint64_t k = last / self->gw;
+    uint32_t idx = (uint32_t)(k % HR_SLOTS), bit = 1u << idx;
+    hr_slot_t *s = &b->slot[idx];
+    if (!(b->bits & bit)) {
+        hr_list_t *l = &self->slots[idx];
+        if (s_reserve(l) < 0)
+            return -1;
+        l->ids[l->n++] = s_id(self, b);
+        b->bits |= bit;
+        *s = (hr_slot_t){0, 0, 0};
+    }
+    s->pps += pps;
+    s->Bps += Bps;
+    s->m += s_weight(pps, Bps) * (float)(last - k * self->gw);
+    return 0;
+}
+
+int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint64_t open,
+            uint64_t last, hr_delta_fn fn, void *arg)
+{
+    if (host >= self->max_hosts || code >= HR_CODES || open == 0 || last < open ||
+        last - open >= hr_max_windows(self->gw) || !(pps >= 0) || !(Bps >= 0))
+        return -1;
+    self->fn = fn;
+    self->arg = arg;
+    if (!self->fired)
+        self->fired = open - 1;
+    if (last <= self->fired) /* the windows closed ahead of the open one */
+        last = self->fired + 1;
+    /* pending slots: k from (fired + 1) / gw + 1, HR_SLOTS of them */
+    uint64_t k_end = (self->fired + 1) / self->gw + 1 + HR_SLOTS;
+    if (last >= k_end * self->gw)
+        last = k_end * self->gw - 1;
+    hr_block_t *b = s_block(self, host, code);
+    if (!b)
+        return -1;
+    int rc = last <= self->fired + self->nf ? s_fine_add(self, b, last, pps, Bps)
+                                             : s_slot_add(self, b, last, pps, Bps);
+    if (rc < 0) {
+        s_maybe_free(self, b);
+        return -1;
+    }
+    fn(host, code, pps, Bps, arg);
+    return 0;
+}
+
+/* Slot k's time has come (the close of window k * gw - 1): its rates move
+ * to the fine bucket of their mean last window, in [k * gw, (k + 1) * gw). */
+static void s_slot_due(hr_t *self, uint64_t k)
+{
+    uint32_t idx = (uint32_t)(k % HR_SLOTS), bit = 1u << idx;
+    hr_list_t *l = &self->slots[idx];
+    for (uint32_t i = 0; i < l->n; i++) {
+        hr_block_t *b = s_at(self, l->ids[i]);
+        if (!(b->bits & bit))
+            continue; /* a duplicate, or a block freed since */
+        hr_slot_t *s = &b->slot[idx];
+        b->bits &= ~bit;
+        float w = s_weight(s->pps, s->Bps);
+        uint64_t off = w > 0 ? (uint64_t)(s->m / w + 0.5f) : 0;
+        if (off >= self->gw)
+            off = self->gw - 1;
+        if (s_fine_add(self, b, k * self->gw + off, s->pps, s->Bps) < 0) /* no room: ends now */
+            self->fn(b->host, b->code, -s->pps, -s->Bps, self->arg);
+        s_maybe_free(self, b);
+    }
+    l->n = 0;
+}
+
+/* The holds of fine bucket j end (all: every bucket and slot, after a gap
+ * longer than any hold). */
+static void s_fine_due(hr_t *self, uint32_t j)
+{
+    hr_list_t *l = &self->fines[j];
+    uint64_t bit = 1ull << j;
+    for (uint32_t i = 0; i < l->n; i++) {
+        hr_block_t *b = s_at(self, l->ids[i]);
+        if (!(b->fbits & bit))
+            continue;
+        b->fbits &= ~bit;
+        self->fn(b->host, b->code, -b->fine[j].pps, -b->fine[j].Bps, self->arg);
+        s_maybe_free(self, b);
+    }
+    l->n = 0;
+}
+
+static void s_end_all(hr_t *self)
+{
+    for (uint32_t idx = 0; idx < HR_SLOTS; idx++) {
+        hr_list_t *l = &self->slots[idx];
+        for (uint32_t i = 0; i < l->n; i++) {
+            hr_block_t *b = s_at(self, l->ids[i]);
+            if (!(b->bits & (1u << idx)))
+                continue;
+            b->bits &= ~(1u << idx);
+            self->fn(b->host, b->code, -b->slot[idx].pps, -b->slot[idx].Bps, self->arg);
+            s_maybe_free(self, b);
+        }
+        l->n = 0;
+    }
+    for (uint32_t j = 0; j < self->nf; j++)
+        s_fine_due(self, j);
+}
+
+void hr_advance(hr_t *self, uint64_t closed, hr_delta_fn fn, void *arg)
+{
+    self->fn = fn;
+    self->arg = arg;
+    if (!self->fired || closed <= self->fired) {
+        if (!self->fired)
+            self->fired = closed;
+        return;
+    }
+    if (closed - self->fired > hr_max_windows(self->gw) + 2 * self->nf) {
+        s_end_all(self);
+        self->fired = closed;
+        return;
+    }
+    for (uint64_t c = self->fired + 1; c <= closed; c++) {
+        if ((c + 1) % self->gw == 0)
+            s_slot_due(self, (c + 1) / self->gw);
+        s_fine_due(self, (uint32_t)(c % self->nf));
+        self->fired = c;
+    }
+}
+
+void hr_prefetch_head(const hr_t *self, uint32_t host)
+{
+    if (host < self->max_hosts)
+        __builtin_prefetch(&self->head[host]);
+}
+
+void hr_prefetch_block(const hr_t *self, uint32_t host)
+{
+    uint32_t i = host < self->max_hosts ? self->head[host] : 0;
+    if (i)
+        __builtin_prefetch(s_at(self, i - 1));
+}
+
+void hr_prefetch_bucket(const hr_t *self, uint32_t host, uint8_t code, uint64_t last)
+{
+    if (host >= self->max_hosts || !self->fired)
+        return;
+    for (uint32_t i = self->head[host]; i; i = s_at(self, i - 1)->next) {
+        const hr_block_t *b = s_at(self, i - 1);
+        if (b->code != code)
+            continue;
+        if (last <= self->fired + self->nf)
+            __builtin_prefetch(&b->fine[last % self->nf]);
+        else
+            __builtin_prefetch(&b->slot[last / self->gw % HR_SLOTS]);
+        return;
+    }
+}
+
+int hr_holds(const hr_t *self, uint32_t host)
+{
+    return host < self->max_hosts && self->head[host] != 0;
+}
+
+size_t hr_blocks(const hr_t *self)
+{
+    return self->used;
+}
+
+size_t hr_room(const hr_t *self)
+{
+    return self->max - self->used;
+}
+
+size_t hr_block_bytes(const hr_t *self)
+{
+    return self->stride;
+}

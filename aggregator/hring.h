@@ -1,0 +1,87 @@
+/* hring: held rates without flow identity, pooled per host.
+ *
+ * Most long flow records are small: their flow's rate is a sliver of the
+ * host's watch floor, and what matters is the sum of them on the host. So
+ * instead of an entry per flow, a host keeps one block per class code
+ * (tcp, tcp SYN, udp, icmp, fragment, other) in which a record's rate is
+ * added to the bucket of the window its hold ends with: no event, no
+ * identity, no allocation per record.
+ *
+ * A block has a fine ring of one bucket per window for the holds ending
+ * within the next slot, exact to the window, and HR_SLOTS coarse slots of
+ * slot_windows windows each for the later ones. When a slot's time comes,
+ * its rate moves to the fine bucket of its holds' mean end (weighted by
+ * rate): a hold ending in the same slot may so end up to a slot early or
+ * late, its amount kept on average. Lists per bucket and per slot name the
+ * blocks to visit when its window closes, so a window close costs the
+ * blocks whose holds end then, not every block.
+ *
+ * What is lost against a flow table: a flow's next record cannot replace
+ * its held rate (it adds to it); the caller keeps flows whose rate is a
+ * large part of a floor in its flow table for that.
+ *
+ * Every change of a host's held rate is reported to the caller (hr_delta_fn)
+ * with the class code, so the caller keeps the host's totals. Leaf module:
+ * no logging. */
+#ifndef FG_HRING_H
+#define FG_HRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HR_SLOTS 32
+#define HR_CODES 6          /* class codes: the caller's, 0 .. HR_CODES - 1 */
+#define HR_MAX_SLOT_WINDOWS 63 /* the fine ring is at most 64 windows */
+
+typedef struct hr hr_t;
+
+/* A change of the rate held for (host, code): dpps packets/s and dBps
+ * bytes/s (negative when a hold ends). code HR_CODES (and no change) says
+ * the host holds nothing here any more. */
+typedef void (*hr_delta_fn)(uint32_t host, uint8_t code, float dpps, float dBps, void *arg);
+
+/* Windows per slot for holds of up to max_windows windows (the slots but
+ * two span them), at most HR_MAX_SLOT_WINDOWS. */
+uint32_t hr_slot_windows(uint64_t max_windows);
+
+/* The longest hold (windows) a pool of slot_windows takes. */
+uint64_t hr_max_windows(uint32_t slot_windows);
+
+/* Pools for hosts 0 .. max_hosts - 1 with room for max_blocks blocks and
+ * slots of slot_windows windows. NULL when out of memory or the arguments
+ * are out of range. */
+hr_t *hr_new(uint32_t max_hosts, uint32_t max_blocks, uint32_t slot_windows);
+
+/* Free and NULL the caller's pointer. Idempotent. */
+void hr_destroy(hr_t **self_p);
+
+/* Hold pps/Bps for (host, code) in the open window (open) and every one
+ * after it up to last (open <= last < open + hr_max_windows). The held
+ * rate's change goes to fn. Returns 0, or -1 when the host has no block
+ * for code and none is free, or the arguments are out of range (nothing
+ * changed). */
+int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint64_t open,
+            uint64_t last, hr_delta_fn fn, void *arg);
+
+/* The close of window closed: the holds ending with it end, the slots
+ * whose time has come move to their fine buckets; changes go to fn. Call it
+ * for every window in order (a gap is caught up; one longer than the
+ * longest hold ends everything). */
+void hr_advance(hr_t *self, uint64_t closed, hr_delta_fn fn, void *arg);
+
+/* For a batch, ahead of hr_hold: bring the host's list head, then (that
+ * read) its first block's header, then (that read) the bucket a hold of
+ * (code, last) would go to into the cache. Hints only. */
+void hr_prefetch_head(const hr_t *self, uint32_t host);
+void hr_prefetch_block(const hr_t *self, uint32_t host);
+void hr_prefetch_bucket(const hr_t *self, uint32_t host, uint8_t code, uint64_t last);
+
+/* Does the host hold anything here? */
+int hr_holds(const hr_t *self, uint32_t host);
+
+/* Blocks in use, room for more, and the bytes of one. */
+size_t hr_blocks(const hr_t *self);
+size_t hr_room(const hr_t *self);
+size_t hr_block_bytes(const hr_t *self);
+
+#endif
