@@ -518,7 +518,6 @@ static void test_estimator_short_flows_not_inflated(void **state)
             agg_add_record(agg, &r, NULL, now + 1);
         }
         double pps = s_pps_at(agg, now + 200);
-        print_message("%llu %f\n", (unsigned long long)(now - T0), pps);
         if (now >= T0 + 400)
             assert_float_equal(pps, 9000, 1e-2);
     }
