@@ -275,6 +275,28 @@ static void s_ingest_recs(agg_t *agg, const fg_flow_t *recs, size_t n, uint64_t 
     }
 }
 
+/* n spoofed 60 s UDP records of packets each, ending at t, sent and
+ * ingested at sent: distinct flows from n peers to host, or (by_host) to
+ * n hosts from host on. */
+static void s_spray(agg_t *agg, const char *host, uint32_t n, uint64_t packets, bool by_host,
+                    uint64_t t, uint64_t sent)
+{
+    fg_flow_t *spray = calloc(n, sizeof(*spray));
+    assert_non_null(spray);
+    for (uint32_t i = 0; i < n; i++) {
+        spray[i] = at_rec(host, "192.0.2.1", FG_PROTO_UDP, 0, (uint16_t)(1 + i % 60000),
+                          (uint16_t)(7 + i / 60000), packets, packets * 100);
+        if (by_host)
+            spray[i].host.lo += i;
+        else
+            spray[i].peer.lo += i;
+        spray[i].end_ms = t;
+        spray[i].start_ms = t - 60000;
+    }
+    s_ingest_recs(agg, spray, n, sent, sent);
+    free(spray);
+}
+
 /* A spray of spoofed long records of distinct flows, each large enough
  * (1 000 pps, over 1/16 of the floor) to be held by flow, fills the
  * held-flow table (4 096 flows, the least); a legitimate 12 000 pps flow's 60 s
@@ -290,17 +312,7 @@ static void test_aggregator_held_table_full_no_false_ban(void **state)
     agg_t *agg = agg_new(cfg, 0);
     const uint64_t now = T0 + 600000, t = now + 100;
     enum { SPRAY = 6000 };
-    fg_flow_t *spray = calloc(SPRAY, sizeof(*spray));
-    assert_non_null(spray);
-    for (uint32_t i = 0; i < SPRAY; i++) {
-        spray[i] = at_rec("10.0.8.1", "192.0.2.1", FG_PROTO_UDP, 0, (uint16_t)(1 + i % 60000),
-                          (uint16_t)(7 + i / 60000), 60000, 6000000);
-        spray[i].peer.lo += i;
-        spray[i].end_ms = t;
-        spray[i].start_ms = t - 60000;
-    }
-    s_ingest_recs(agg, spray, SPRAY, now + 150, now + 150);
-    free(spray);
+    s_spray(agg, "10.0.8.1", SPRAY, 60000, false, t, now + 150);
     const agg_stats_t *st = agg_stats(agg);
     assert_int_equal(st->spread, 4096);
     assert_int_equal(st->spread_pooled, 0);
@@ -347,16 +359,7 @@ static void test_aggregator_pool_full_no_false_ban(void **state)
     agg_t *agg = agg_new(cfg, 0);
     const uint64_t now = T0 + 600000, t = now + 100;
     enum { SPRAY = 3000 };
-    fg_flow_t *spray = calloc(SPRAY, sizeof(*spray));
-    assert_non_null(spray);
-    for (uint32_t i = 0; i < SPRAY; i++) {
-        spray[i] = at_rec("10.0.16.0", "192.0.2.1", FG_PROTO_UDP, 0, 1000, 53, 600, 60000);
-        spray[i].host.lo += i;
-        spray[i].end_ms = t;
-        spray[i].start_ms = t - 60000;
-    }
-    s_ingest_recs(agg, spray, SPRAY, now + 150, now + 150);
-    free(spray);
+    s_spray(agg, "10.0.16.0", SPRAY, 600, true, t, now + 150);
     const agg_stats_t *st = agg_stats(agg);
     assert_int_equal(st->spread_pooled, 1024);
     assert_int_equal(st->spread_refused, SPRAY - 1024);
