@@ -227,6 +227,9 @@ const uint8_t *agg_close_window(agg_t *self, uint64_t now_ms, size_t *len)
                       .hosts_tracked = ht_size(self->ht),
                       .batches_lost = self->st.batches_lost};
 
+    /* holds due in windows never closed (the shard stalled) end first */
+    if (wb.window_end_ms >= 2 * (uint64_t)window_ms)
+        agg_hold_advance(self, wb.window_end_ms / window_ms - 2);
     uint32_t n_pub = s_sort_active(self);
     /* written as it is filled; the writer checks the codec's limits */
     ww_t w;

@@ -398,6 +398,39 @@ static void test_aggregator_pool_full_no_false_ban(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* The shard stalls for 10 min (a stopped process, a VM paused): at the
+ * next close, longer after the last than any hold, every hold ends, the
+ * flow table's (whose wheel events then fire with other windows' ids: they
+ * used to be taken as stale, the flow and its rate held for ever) and the
+ * pools'. A flood after it is published at its rate, no more. */
+static void test_aggregator_holds_end_after_gap(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = at_config(200, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t big = at_rec("10.0.9.1", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 600000, 60000000);
+    fg_flow_t small = at_rec("10.0.9.2", "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, 600, 60000);
+    big.start_ms = small.start_ms = T0 - 60000;
+    big.end_ms = small.end_ms = T0;
+    agg_add_record(agg, &big, NULL, T0 + 10);
+    agg_add_record(agg, &small, NULL, T0 + 10);
+    const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->spread, 2);
+    assert_int_equal(st->spread_pooled, 1);
+    for (uint64_t now = T0 + 200; now <= T0 + 1000; now += 200)
+        assert_float_equal(s_pps(agg, now, "10.0.9.1"), 10000, 1);
+    assert_int_equal(st->long_flows, 1);
+    assert_int_equal(st->hold_pools, 1);
+    uint64_t later = T0 + 600000;
+    assert_float_equal(s_pps(agg, later, "10.0.9.1"), 0, 0);
+    assert_int_equal(st->long_flows, 0);
+    assert_int_equal(st->hold_pools, 0);
+    s_ingest_span(agg, "10.0.9.1", 50000, later + 20, 100, later + 150, later + 150, 0);
+    assert_float_equal(s_pps(agg, later + 200, "10.0.9.1"), 25000, 1);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 /* One batch of n records from exporter ex (its last byte), sent at sent,
  * ingested at now. */
 static void s_ingest_from(agg_t *agg, const fg_flow_t *recs, size_t n, uint8_t ex_last,
@@ -491,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_held_rate_never_negative),
         cmocka_unit_test(test_aggregator_held_table_full_no_false_ban),
         cmocka_unit_test(test_aggregator_pool_full_no_false_ban),
+        cmocka_unit_test(test_aggregator_holds_end_after_gap),
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
         cmocka_unit_test(test_aggregator_first_long_record_true_rate),
     };
