@@ -216,10 +216,14 @@ static void s_flush(col_t *self, int i)
 }
 
 /* The shard of a host: its hash modulo the shard count (DESIGN: every
- * collector must agree), without a division for 1 or a power of two. */
+ * collector must agree), with no hash for 1 shard and no division for a
+ * power of two. */
 static inline int s_shard_of(const col_t *self, const fg_addr_t *host)
 {
-    uint64_t n = (uint64_t)self->n_shards, h = fg_addr_hash(host);
+    uint64_t n = (uint64_t)self->n_shards;
+    if (n == 1)
+        return 0;
+    uint64_t h = fg_addr_hash(host);
     return (int)((n & (n - 1)) == 0 ? h & (n - 1) : h % n);
 }
 
@@ -227,7 +231,8 @@ static void s_add(col_t *self, const fg_flow_t *f, const uint8_t exporter[16], u
 {
     int i = s_shard_of(self, &f->host);
     col_shard_t *sh = &self->shards[i];
-    if (fb_count(sh->fb) == 0)
+    size_t n = fb_count(sh->fb);
+    if (n == 0)
         sh->oldest_ms = now_ms;
     if (fb_add(sh->fb, f, exporter) != 0) {
         /* full, or its exporter table is: send it and start a new one */
@@ -237,9 +242,10 @@ static void s_add(col_t *self, const fg_flow_t *f, const uint8_t exporter[16], u
             self->st.records_dropped++;
             return;
         }
+        n = fb_count(sh->fb) - 1; /* 0, unless packing failed and kept them */
     }
     self->st.out_records++;
-    if (fb_count(sh->fb) >= (size_t)self->cfg->collector.batch_records)
+    if (n + 1 >= (size_t)self->cfg->collector.batch_records)
         s_flush(self, i);
 }
 
