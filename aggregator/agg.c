@@ -100,6 +100,8 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->watches = calloc(nw, sizeof(*self->watches));
     self->watch_free = malloc(nw * sizeof(*self->watch_free));
     self->floors = calloc(2 * ng, sizeof(*self->floors));
+    self->gheld = calloc(2 * ng, sizeof(*self->gheld));
+    self->gholders = calloc(2 * ng, sizeof(*self->gholders));
     self->exporters = calloc(AGG_MAX_EXPORTERS, sizeof(*self->exporters));
     uint64_t nfl = max; /* long flows held: one per host on average */
     nfl = nfl < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nfl > (1u << 29) ? (1u << 29) : nfl;
@@ -107,6 +109,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->spread = sp_new((uint32_t)agg_hold_buckets(cfg), (uint32_t)(2 * nfl));
     self->pool = agg_hold_pool_new(cfg, max);
     if (!self->ht || !self->active || !self->watches || !self->watch_free || !self->floors ||
+        !self->gheld || !self->gholders ||
         !self->exporters || !self->spread || !self->flows || !self->pool ||
         s_out_new(&self->out, ng) != 0) {
         agg_destroy(&self);
@@ -129,6 +132,8 @@ void agg_destroy(agg_t **self_p)
     free(self->watches);
     free(self->watch_free);
     free(self->floors);
+    free(self->gheld);
+    free(self->gholders);
     free(self->exporters);
     sp_destroy(&self->spread);
     lf_destroy(&self->flows);
@@ -596,24 +601,39 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
 
 /* ht_each: the host's group under the new config; a host no longer
  * monitored counts in the default group until it idles out (the collectors
- * stop sending its records). */
+ * stop sending its records). A host holding rates takes them (and itself)
+ * to its new group's sums, and goes on the active list: its floor may have
+ * changed. */
 typedef struct {
-    const fg_config_t *cfg;
+    agg_t *agg;
     size_t moved;
 } agg_remap_t;
 
 static void s_remap(ht_entry_t *e, void *arg)
 {
     agg_remap_t *r = arg;
-    int g = ptrie_lookup(r->cfg->networks.monitored, &e->addr);
-    uint8_t to = g >= 0 && g < r->cfg->n_groups ? (uint8_t)g : 0;
+    agg_t *self = r->agg;
+    int g = ptrie_lookup(self->cfg->networks.monitored, &e->addr);
+    uint8_t to = g >= 0 && g < self->cfg->n_groups ? (uint8_t)g : 0;
+    if (agg_holding(self, e)) {
+        double held[2];
+        ht_held_total(e, held);
+        size_t a = 2 * (size_t)e->group + e->dir, b = 2 * (size_t)to + e->dir;
+        for (int k = 0; k < 2; k++) {
+            self->gheld[a][k] -= held[k];
+            self->gheld[b][k] += held[k];
+        }
+        self->gholders[a]--;
+        self->gholders[b]++;
+        s_activate(self, e);
+    }
     r->moved += e->group != to;
     e->group = to;
 }
 
 size_t agg_reload(agg_t *self)
 {
-    agg_remap_t r = {self->cfg, 0};
+    agg_remap_t r = {self, 0};
     s_floors_init(self);
     ht_each(self->ht, s_remap, &r);
     return r.moved;

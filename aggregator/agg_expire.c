@@ -4,11 +4,13 @@
 
 #define AGG_EVICT_BUDGET 64 /* entries visited for a victim per new host */
 
-/* ht_expire_fn: keep hosts still on the active list, else let go. */
+/* ht_expire_fn: keep hosts still on the active list or holding long
+ * records' rates (off the list while under their floor and silent), else
+ * let go. */
 static int s_expire_cb(ht_entry_t *e, void *arg)
 {
     agg_t *self = arg;
-    if (e->flags & AGG_F_ACTIVE)
+    if ((e->flags & AGG_F_ACTIVE) || agg_holding(self, e))
         return 1;
     agg_watch_stop(self, e);
     self->st.hosts_removed++;
@@ -41,9 +43,11 @@ typedef struct {
 static int s_victim_cb(ht_entry_t *e, void *arg)
 {
     agg_victim_t *v = arg;
+    if (agg_holding(v->agg, e))
+        return 1;
     if (!(e->flags & AGG_F_ACTIVE))
         return 0;
-    if (e->watch || agg_holding(v->agg, e))
+    if (e->watch)
         return 1;
     uint64_t p = ht_total(e).packets;
     if (v->low < 0 || p < v->low_pkts) {

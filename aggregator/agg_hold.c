@@ -118,15 +118,47 @@ static void s_held_add(float *v, float d)
         *v = 0;
 }
 
-/* Add (sign 1) or take off (-1) a long flow's held rate on its host. */
-static void s_hold(ht_entry_t *e, const lf_entry_t *f, float sign)
+/* Add (dp, dB) to host e's held rate of class c (never below 0); the
+ * hostgroup's held sums follow the partition classes (tcp_syn is within
+ * tcp). */
+static void s_held_cls(agg_t *self, ht_entry_t *e, int c, float dp, float dB)
 {
-    s_held_add(&e->held[f->cls][HT_HELD_PPS], sign * f->pps);
-    s_held_add(&e->held[f->cls][HT_HELD_BPS], sign * f->Bps);
-    if (f->syn) {
-        s_held_add(&e->held[HT_TCP_SYN][HT_HELD_PPS], sign * f->pps);
-        s_held_add(&e->held[HT_TCP_SYN][HT_HELD_BPS], sign * f->Bps);
+    float *v = e->held[c], op = v[HT_HELD_PPS], oB = v[HT_HELD_BPS];
+    s_held_add(&v[HT_HELD_PPS], dp);
+    s_held_add(&v[HT_HELD_BPS], dB);
+    if (c != HT_TCP_SYN) {
+        double *g = self->gheld[2 * e->group + e->dir];
+        g[0] += (double)v[HT_HELD_PPS] - op;
+        g[1] += (double)v[HT_HELD_BPS] - oB;
     }
+}
+
+/* Host e holds nothing any more: no rounding residue outlives the last
+ * hold, in the host or in its group's sums. */
+static void s_held_zero(agg_t *self, ht_entry_t *e)
+{
+    for (int c = 0; c < HT_CLASSES; c++)
+        s_held_cls(self, e, c, -e->held[c][HT_HELD_PPS], -e->held[c][HT_HELD_BPS]);
+    memset(e->held, 0, sizeof(e->held));
+}
+
+/* Keep the group's count of hosts holding rates: e held (was) before. */
+static void s_holders(agg_t *self, const ht_entry_t *e, bool was)
+{
+    bool now = agg_holding(self, e);
+    size_t gi = 2 * (size_t)e->group + e->dir;
+    if (now != was)
+        self->gholders[gi] += now ? 1u : (uint32_t)-1;
+    if (!self->gholders[gi]) /* the last holder gone: no rounding residue */
+        self->gheld[gi][0] = self->gheld[gi][1] = 0;
+}
+
+/* Add (sign 1) or take off (-1) a long flow's held rate on its host. */
+static void s_hold(agg_t *self, ht_entry_t *e, const lf_entry_t *f, float sign)
+{
+    s_held_cls(self, e, f->cls, sign * f->pps, sign * f->Bps);
+    if (f->syn)
+        s_held_cls(self, e, HT_TCP_SYN, sign * f->pps, sign * f->Bps);
 }
 
 /* The flow entry for r on host e: its previous record's (rate taken off
@@ -142,7 +174,7 @@ static lf_entry_t *s_flow_of(agg_t *self, ht_entry_t *e, const fg_flow_t *r)
         lf_entry_t *f = lf_at(self->flows, (uint32_t)i);
         if (f->host != host)
             return NULL; /* a 64-bit hash collision across hosts */
-        s_hold(e, f, -1);
+        s_hold(self, e, f, -1);
         self->st.spread_renewed++;
         return f;
     }
@@ -150,7 +182,9 @@ static lf_entry_t *s_flow_of(agg_t *self, ht_entry_t *e, const fg_flow_t *r)
         return NULL;
     lf_entry_t *f = lf_at(self->flows, (uint32_t)i);
     f->host = host;
+    bool was = agg_holding(self, e);
     e->n_pend++;
+    s_holders(self, e, was);
     return f;
 }
 
@@ -172,19 +206,19 @@ static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, vo
 {
     agg_t *self = arg;
     ht_entry_t *e = ht_at(self->ht, host);
+    bool was = agg_holding(self, e);
     if (code == HR_CODES) {
         e->flags &= (uint8_t)~AGG_F_POOLED;
-        if (e->n_pend == 0) /* no rounding residue outlives the last hold */
-            memset(e->held, 0, sizeof(e->held));
+        if (e->n_pend == 0)
+            s_held_zero(self, e);
+        s_holders(self, e, was);
         return;
     }
     e->flags |= AGG_F_POOLED;
-    s_held_add(&e->held[code][HT_HELD_PPS], dpps);
-    s_held_add(&e->held[code][HT_HELD_BPS], dBps);
-    if (code == HT_TCP_SYN) {
-        s_held_add(&e->held[HT_TCP][HT_HELD_PPS], dpps);
-        s_held_add(&e->held[HT_TCP][HT_HELD_BPS], dBps);
-    }
+    s_holders(self, e, was);
+    s_held_cls(self, e, code, dpps, dBps);
+    if (code == HT_TCP_SYN)
+        s_held_cls(self, e, HT_TCP, dpps, dBps);
 }
 
 hr_t *agg_hold_pool_new(const fg_config_t *cfg, uint32_t max_hosts)
@@ -268,7 +302,7 @@ uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t
         f->ev_due = f->due;
         sp_add(self->spread, due, (uint32_t)(f - lf_at(self->flows, 0)));
     }
-    s_hold(e, f, 1);
+    s_hold(self, e, f, 1);
     return per_window ? per_window : 1;
 }
 
@@ -288,11 +322,13 @@ static void s_spread_end(uint32_t id, uint64_t due, void *arg)
         return;
     }
     ht_entry_t *e = ht_at(self->ht, f->host);
-    s_hold(e, f, -1);
+    bool was = agg_holding(self, e);
+    s_hold(self, e, f, -1);
     if (e->n_pend > 0)
         e->n_pend--;
-    if (e->n_pend == 0 && !(e->flags & AGG_F_POOLED)) /* no rounding residue */
-        memset(e->held, 0, sizeof(e->held));
+    if (e->n_pend == 0 && !(e->flags & AGG_F_POOLED))
+        s_held_zero(self, e);
+    s_holders(self, e, was);
     lf_remove(self->flows, id);
 }
 

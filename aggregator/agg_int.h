@@ -103,6 +103,12 @@ struct agg {
     uint32_t *watch_free;
     uint32_t n_watch_free;
     agg_floor_t *floors;       /* per hostgroup and direction: [2 * group + dir] */
+    /* Per hostgroup and direction: the held rates (pps, Bps) of all its
+     * hosts, and how many hosts hold any, kept as they change: a host that
+     * only holds (no records) is not visited at a window close unless it is
+     * over its floor. */
+    double (*gheld)[2];
+    uint32_t *gholders;
     sp_t *spread;              /* when held long-flow rates end */
     lf_t *flows;               /* long flows whose rate is held */
     hr_t *pool;                /* small long records' rates, per host and class */

@@ -114,7 +114,7 @@ static void s_fill_host(const agg_t *self, ww_t *w, const ht_entry_t *e)
  * published stay on the active list, counters zeroed and contributor
  * weights halved, for one more window: if they fall silent their watch
  * state is released then. Hosts holding long records' rates stay on it
- * until their holds end, hosts with records in this window for one more
+ * while published, hosts with records in this window for one more
  * (so that the next window knows where their records' time left off). A
  * published host without watch state gets it for the next window. Returns
  * whether it stays on the list. */
@@ -135,8 +135,10 @@ static bool s_reset_host(agg_t *self, ht_entry_t *e, bool published)
         w->packets >>= 1;
         w->max_p = w->max_b = 0;
     }
-    if (!e->watch && !agg_holding(self, e) && !timed)
-        return false;
+    if (!e->watch && !timed && !(published && agg_holding(self, e)))
+        return false; /* a holder under its floor leaves too: its group's
+                         sums have its held rates, and they only grow with
+                         a record, which puts it back */
     e->flags |= AGG_F_ACTIVE;
     return true;
 }
@@ -144,7 +146,9 @@ static bool s_reset_host(agg_t *self, ht_entry_t *e, bool published)
 #define AGG_DROP UINT32_MAX /* an active list place whose host leaves it */
 
 /* Sum the window's rates into the hostgroup totals (each host's over the
- * time its records cover, so a backlog is not multiplied there either);
+ * time its records cover, so a backlog is not multiplied there either; the
+ * held rates are summed as they change, agg_hold.c, so that a host that
+ * only holds is visited here only while over its floor);
  * order the active list so the hosts to publish come first. The others
  * are done with in the same pass (reset; AGG_DROP in their place when they
  * leave the list), so that a close reads each of them once. Returns how
@@ -157,14 +161,21 @@ static uint32_t s_sort_active(agg_t *self)
             ht_prefetch_index(self->ht, self->active[i + AGG_CLOSE_PF]);
         ht_entry_t *e = ht_at(self->ht, self->active[i]);
         ht_total_t t = ht_total(e);
-        if (t.packets || t.flows || agg_holding(self, e)) {
-            size_t gi = (size_t)e->group * 2 + e->dir;
+        bool holding = agg_holding(self, e);
+        if (t.packets || t.flows || holding) {
             ww_rates_t r;
-            s_total_rates(self, e, &r);
-            self->out.grate[gi][0] += r.pps;
-            self->out.grate[gi][1] += r.bps;
-            self->out.grate[gi][2] += r.fps;
-            self->out.ghosts[gi]++;
+            s_rates(&r, t.packets, t.bytes, t.flows, agg_covered_ms(self, e));
+            if (t.packets || t.flows) { /* held rates: in gheld already */
+                size_t gi = (size_t)e->group * 2 + e->dir;
+                self->out.grate[gi][0] += r.pps;
+                self->out.grate[gi][1] += r.bps;
+                self->out.grate[gi][2] += r.fps;
+                self->out.ghosts[gi] += !holding;
+            }
+            double held[2];
+            ht_held_total(e, held);
+            r.pps += held[HT_HELD_PPS];
+            r.bps += 8.0 * held[HT_HELD_BPS];
             if (s_above_floor(self, &r, e)) {
                 uint32_t tmp = self->active[n_pub];
                 self->active[n_pub++] = self->active[i];
@@ -182,11 +193,15 @@ static void s_fill_groups(const agg_t *self, ww_t *w)
 {
     const agg_out_t *o = &self->out;
     for (size_t gi = 0; gi < 2 * (size_t)self->cfg->n_groups; gi++) {
-        if (o->ghosts[gi] == 0)
+        uint32_t hosts = o->ghosts[gi] + self->gholders[gi];
+        if (hosts == 0)
             continue;
         int dir = gi % 2 ? FLOODGATE__DIRECTION__DIR_OUT : FLOODGATE__DIRECTION__DIR_IN;
-        ww_rates_t r = {o->grate[gi][0], o->grate[gi][1], o->grate[gi][2]};
-        ww_group_t g = {(uint32_t)(gi / 2), dir, &r, o->ghosts[gi]};
+        /* the held sums of every holder, silent ones too (never below 0:
+         * rounding of many changes) */
+        ww_rates_t r = {o->grate[gi][0] + fmax(self->gheld[gi][0], 0),
+                        o->grate[gi][1] + 8.0 * fmax(self->gheld[gi][1], 0), o->grate[gi][2]};
+        ww_group_t g = {(uint32_t)(gi / 2), dir, &r, hosts};
         ww_group(w, &g);
     }
 }

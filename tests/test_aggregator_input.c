@@ -431,6 +431,74 @@ static void test_aggregator_holds_end_after_gap(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* The group total of the window closed at now (hostgroup 0, in). */
+static void s_group_at(agg_t *agg, uint64_t now, double *pps, uint32_t *hosts, int *published)
+{
+    Floodgate__WindowBatch *wb = at_close(agg, now);
+    *pps = 0, *hosts = 0;
+    for (size_t g = 0; g < wb->n_groups; g++)
+        if (wb->groups[g]->hostgroup == 0 && wb->groups[g]->dir == FLOODGATE__DIRECTION__DIR_IN)
+            *pps = wb->groups[g]->total->pps, *hosts = wb->groups[g]->hosts;
+    *published = (int)wb->n_hosts;
+    floodgate__window_batch__free_unpacked(wb, NULL);
+}
+
+/* Hosts that only hold long records' rates (no records since) are not
+ * visited at a window close unless over their floor, but their rates stay
+ * in their hostgroup's total: a 12 000 pps long flow's 120 s record (held
+ * by flow, over the 10 000 pps floor) is published in every window; forty
+ * 100 pps long flows on another host (pooled, 4 000 pps, under it) are
+ * not, and both count in the group (16 000 pps, 2 hosts) in every window,
+ * also past host_idle (60 s: a holder is not forgotten while it holds). A
+ * reload that lowers the floor under 4 000 pps publishes the second one,
+ * silent. */
+static void test_aggregator_silent_holders(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = at_config(200, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t recs[41];
+    recs[0] = at_rec("10.0.10.1", "192.0.2.9", FG_PROTO_TCP, 0x18, 443, 50000, 1440000, 144000000);
+    for (int k = 1; k <= 40; k++)
+        recs[k] = at_rec("10.0.10.2", "192.0.2.9", FG_PROTO_TCP, 0x18, 443, (uint16_t)(50000 + k),
+                         12000, 1200000);
+    for (int k = 0; k <= 40; k++) {
+        recs[k].start_ms = T0 - 120000;
+        recs[k].end_ms = T0 - 10;
+    }
+    s_ingest_recs(agg, recs, 41, T0, T0 + 5);
+    const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->spread_pooled, 40);
+    for (uint64_t now = T0 + 200; now <= T0 + 100000; now += 200) {
+        double pps;
+        uint32_t hosts;
+        int published;
+        s_group_at(agg, now, &pps, &hosts, &published);
+        assert_float_equal(pps, 16000, 16);
+        assert_int_equal(hosts, 2);
+        assert_int_equal(published, 1);
+    }
+    assert_int_equal(agg_hosts_tracked(agg), 2);
+    assert_int_equal(st->hosts_removed, 0);
+    char path[600], text[1024], restart[256], err[1024];
+    snprintf(path, sizeof(path), "%s/floodgate.conf", at_dir);
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "aggregator\n    tick_ms = 200\n    max_hosts = 1000\n"
+             "hostgroup\n    default\n        threshold_pps = 6000\n");
+    hn_write_file(path, text);
+    assert_int_equal(fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)), 0);
+    agg_reload(agg);
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 100200);
+    const Floodgate__HostWindow *hw = at_host(wb, "10.0.10.2", FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw);
+    assert_float_equal(hw->total->pps, 4000, 4);
+    assert_int_equal(wb->n_hosts, 2);
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 /* One batch of n records from exporter ex (its last byte), sent at sent,
  * ingested at now. */
 static void s_ingest_from(agg_t *agg, const fg_flow_t *recs, size_t n, uint8_t ex_last,
@@ -525,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_held_table_full_no_false_ban),
         cmocka_unit_test(test_aggregator_pool_full_no_false_ban),
         cmocka_unit_test(test_aggregator_holds_end_after_gap),
+        cmocka_unit_test(test_aggregator_silent_holders),
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
         cmocka_unit_test(test_aggregator_first_long_record_true_rate),
     };
