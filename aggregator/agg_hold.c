@@ -251,6 +251,10 @@ static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bp
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
     uint64_t n = (hold - lag + tick - 1) / tick, open = agg_open_id(self, now_ms);
     n -= n / AGG_POOL_SHORTEN;
+    if (n > hr_span(self->pool)) { /* a hold_max beyond the pool's 31 x 63 windows */
+        n = hr_span(self->pool);
+        self->st.spread_capped++;
+    }
     return hr_hold(self->pool, ht_index(self->ht, e), (uint8_t)code, pps, Bps, open,
                    open + n - 1, s_pool_delta, self);
 }

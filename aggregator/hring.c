@@ -67,6 +67,11 @@ uint64_t hr_max_windows(uint32_t slot_windows)
     return (uint64_t)(HR_SLOTS - 1) * slot_windows;
 }
 
+uint64_t hr_span(const hr_t *self)
+{
+    return hr_max_windows(self->gw);
+}
+
 static hr_block_t *s_at(const hr_t *self, uint32_t i)
 {
     return (hr_block_t *)(self->pool + (size_t)i * self->stride);

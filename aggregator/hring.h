@@ -47,6 +47,9 @@ uint32_t hr_slot_windows(uint64_t max_windows);
 /* The longest hold (windows) a pool of slot_windows takes. */
 uint64_t hr_max_windows(uint32_t slot_windows);
 
+/* The longest hold (windows) this pool takes: hr_max_windows of its slots. */
+uint64_t hr_span(const hr_t *self);
+
 /* Pools for hosts 0 .. max_hosts - 1 with room for max_blocks blocks and
  * slots of slot_windows windows. NULL when out of memory or the arguments
  * are out of range. */

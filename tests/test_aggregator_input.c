@@ -499,6 +499,36 @@ static void test_aggregator_silent_holders(void **state)
     fg_config_destroy(&cfg);
 }
 
+/* A pool spans 31 slots of at most 63 windows: with hold_max 600 s at
+ * 100 ms windows, a small 600 s record is held 195.3 s in it (bounded,
+ * counted), not refused. */
+static void test_aggregator_pool_span_bounds_hold(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = at_config(100, 1000, "aggregator\n    hold_max = 600\n");
+    agg_t *agg = agg_new(cfg, 0);
+    fg_flow_t r = at_rec("10.0.11.1", "192.0.2.9", FG_PROTO_UDP, 0, 53, 5353, 60000, 6000000);
+    r.start_ms = T0 - 600000;
+    r.end_ms = T0 - 10;
+    agg_add_record(agg, &r, NULL, T0);
+    const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->spread_pooled, 1);
+    assert_int_equal(st->spread_refused, 0);
+    assert_true(st->spread_capped >= 1);
+    double pps;
+    uint32_t hosts;
+    int published;
+    for (uint64_t now = T0 + 100; now <= T0 + 200000; now += 100) {
+        s_group_at(agg, now, &pps, &hosts, &published);
+        if (now <= T0 + 195300)
+            assert_float_equal(pps, 100, 0.01);
+        else
+            assert_float_equal(pps, 0, 0);
+    }
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 /* One batch of n records from exporter ex (its last byte), sent at sent,
  * ingested at now. */
 static void s_ingest_from(agg_t *agg, const fg_flow_t *recs, size_t n, uint8_t ex_last,
@@ -594,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_pool_full_no_false_ban),
         cmocka_unit_test(test_aggregator_holds_end_after_gap),
         cmocka_unit_test(test_aggregator_silent_holders),
+        cmocka_unit_test(test_aggregator_pool_span_bounds_hold),
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
         cmocka_unit_test(test_aggregator_first_long_record_true_rate),
     };
