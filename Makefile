@@ -108,6 +108,8 @@ BENCH_LIB := $(B)/bench/benchlib.o
 BENCH_SECONDS ?= 4
 BENCH_TRIALS ?= 10
 bench: bench-build
+	$(B)/floodgate-bench-agg --mix 65536 30
+	$(B)/floodgate-bench-agg --mix 1000000 60
 	FG_BUILD=$(B) $(B)/floodgate-bench-pipeline --matrix --seconds $(BENCH_SECONDS) --fastnetmon
 	bench/latency_vs_fastnetmon.sh $(B) $(BENCH_TRIALS)
 bench-build: $(BINS) $(BENCH_BINS) $(B)/floodgate-flowgen
