@@ -142,6 +142,18 @@ void hn_rmdir(const char *dir)
     rmdir(dir);
 }
 
+void hn_tmpdir_done(char **dir_p)
+{
+    if (!*dir_p)
+        return;
+    if (getenv("FG_KEEP"))
+        fprintf(stderr, "kept %s\n", *dir_p);
+    else
+        hn_rmdir(*dir_p);
+    free(*dir_p);
+    *dir_p = NULL;
+}
+
 pid_t hn_spawn_env(char *const argv[], char *const env[], const char *logfile)
 {
     pid_t pid = fork();
@@ -169,6 +181,23 @@ pid_t hn_spawn_env(char *const argv[], char *const env[], const char *logfile)
 pid_t hn_spawn(char *const argv[], const char *logfile)
 {
     return hn_spawn_env(argv, NULL, logfile);
+}
+
+int hn_run(const char *dir, char *const argv[], char *const env[], char **out)
+{
+    static char *last;
+    char log[600];
+    snprintf(log, sizeof(log), "%s/run.out", dir);
+    unlink(log);
+    pid_t pid = hn_spawn_env(argv, env, log);
+    int st = hn_wait_exit(pid, 10000);
+    if (st == -1)
+        hn_stop(pid, 1000);
+    free(last);
+    last = hn_read_file(log);
+    if (out)
+        *out = last ? last : "";
+    return st == -1 ? -1 : WEXITSTATUS(st);
 }
 
 bool hn_alive(pid_t pid)

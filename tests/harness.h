@@ -25,6 +25,11 @@ int hn_free_port_range(int n);
 char *hn_tmpdir(const char *tag);
 void hn_rmdir(const char *dir);
 
+/* The end of a test's temporary directory: removed (or, with FG_KEEP set in
+ * the environment, kept and named on stderr for a post-mortem), then freed
+ * and *dir_p set to NULL. */
+void hn_tmpdir_done(char **dir_p);
+
 /* Start argv[0] with argv, stdout and stderr appended to logfile (NULL:
  * inherit), in its own process group. Returns the PID; aborts the test when
  * fork/exec fails (exec failure shows as exit code 127 in hn_stop). */
@@ -32,6 +37,13 @@ pid_t hn_spawn(char *const argv[], const char *logfile);
 
 /* Like hn_spawn with extra environment entries "K=V" (NULL-terminated). */
 pid_t hn_spawn_env(char *const argv[], char *const env[], const char *logfile);
+
+/* Run argv to completion (at most 10 s, then stopped), with the env entries
+ * (NULL: none) as for hn_spawn_env and its output captured in dir/run.out.
+ * *out (may be NULL) gets that output, a static buffer valid until the next
+ * call. Returns the exit code, or -1 on timeout. For short commands a test
+ * asks (birdc, gobgp, the floodgate CLI). */
+int hn_run(const char *dir, char *const argv[], char *const env[], char **out);
 
 /* Is the process still running (not exited, not a zombie we reaped)? */
 bool hn_alive(pid_t pid);

@@ -42,26 +42,17 @@
 #include "common/addr.h"
 #include "floodgate.pb-c.h"
 #include "tests/harness.h"
+#include "tests/bgptest.h"
 
-typedef struct {
-    char *dir;
-    char conf[512], bird_sock[512];
-    char gobgp_addr[32], bird_addr[32], exa_addr[32];
-    int redis_port, bgp_port, api_port, bird_port, act_port, exa_act_port, m_act;
-    pid_t redis, gobgpd, bird, actuator, exabgp;
-    zsock_t *push, *exa_push;
-} bgp_t;
-
-static bgp_t s_b;
+static bt_bed_t s_b;
 
 /* ---- the daemons ---- */
 
-/* A second actuator, run by ExaBGP as its API process (encoder text), with
- * its own key prefix; a wrapper records its PID and sends its log to a
- * file. */
-static void s_write_exabgp_configs(bgp_t *b)
+/* A second actuator, run by ExaBGP as its API process, with its own key
+ * prefix. */
+static void s_write_exabgp_configs(bt_bed_t *b)
 {
-    char text[4096], path[600];
+    char text[1024];
     snprintf(text, sizeof(text),
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "redis\n    address = 127.0.0.1:%d\n    prefix = fgexa\n"
@@ -70,62 +61,11 @@ static void s_write_exabgp_configs(bgp_t *b)
              "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n"
              "    communities = 65000:666\n",
              b->redis_port, b->exa_act_port);
-    snprintf(path, sizeof(path), "%s/exa-floodgate.conf", b->dir);
-    hn_write_file(path, text);
-    char *bin = realpath(hn_build_dir(), NULL); /* ExaBGP runs it from elsewhere */
-    assert_non_null(bin);
-    snprintf(text, sizeof(text), "#!/bin/sh\necho $$ > %s/exa-actuator.pid\n"
-             "exec %s/floodgate-actuator -c %s/exa-floodgate.conf 2>>%s/exa-actuator.log\n",
-             b->dir, bin, b->dir, b->dir);
-    free(bin);
-    snprintf(path, sizeof(path), "%s/exa-actuator.sh", b->dir);
-    hn_write_file(path, text);
-    chmod(path, 0755);
-    snprintf(text, sizeof(text),
-             "process floodgate {\n    run %s/exa-actuator.sh;\n    encoder text;\n}\n"
-             "neighbor %s {\n    router-id %s;\n    local-address %s;\n    local-as 65001;\n"
-             "    peer-as 65002;\n    connect %d;\n    api { processes [ floodgate ]; }\n"
-             "    family { ipv4 unicast; ipv6 unicast; }\n}\n",
-             b->dir, b->bird_addr, b->exa_addr, b->exa_addr, b->bird_port);
-    snprintf(path, sizeof(path), "%s/exabgp.conf", b->dir);
-    hn_write_file(path, text);
+    bt_write_exabgp(b->dir, text, b->exa_addr, b->bird_addr, b->bird_port,
+                    "ipv4 unicast; ipv6 unicast;");
 }
 
-static pid_t s_start_exabgp(bgp_t *b)
-{
-    char conf[600], log[600];
-    snprintf(conf, sizeof(conf), "%s/exabgp.conf", b->dir);
-    snprintf(log, sizeof(log), "%s/exabgp.log", b->dir);
-    char *argv[] = {"/usr/sbin/exabgp", conf, NULL};
-    char *env[] = {"exabgp.daemon.user=root", "exabgp.daemon.drop=false", "exabgp.tcp.bind=",
-                   "exabgp.log.destination=stdout", NULL};
-    return hn_spawn_env(argv, env, log);
-}
-
-static bool s_gone(void *pid)
-{
-    return kill(*(int *)pid, 0) != 0;
-}
-
-/* Stop ExaBGP and, should it have left it behind, its actuator. */
-static void s_stop_exabgp(bgp_t *b)
-{
-    char path[600];
-    hn_stop(b->exabgp, 5000);
-    b->exabgp = 0;
-    snprintf(path, sizeof(path), "%s/exa-actuator.pid", b->dir);
-    char *pid = hn_read_file(path);
-    if (pid && atoi(pid) > 0 && kill(atoi(pid), 0) == 0) {
-        int p = atoi(pid); /* not our child: gone when kill(p, 0) fails */
-        kill(p, SIGTERM);
-        if (!hn_wait_until(s_gone, &p, 3000))
-            kill(p, SIGKILL);
-    }
-    free(pid);
-    unlink(path);
-}
-
-static void s_write_configs(bgp_t *b)
+static void s_write_configs(bt_bed_t *b)
 {
     char text[4096], path[600];
     snprintf(text, sizeof(text),
@@ -141,84 +81,28 @@ static void s_write_configs(bgp_t *b)
              b->redis_port, b->act_port, b->api_port, b->m_act);
     hn_write_file(b->conf, text);
 
-    snprintf(text, sizeof(text),
-             "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
-             "  local-address-list = [\"%s\"]\n"
-             "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"%s\"\n"
-             "    peer-as = 65002\n"
-             "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
-             "  [neighbors.timers.config]\n    connect-retry = 1\n"
-             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-             "      afi-safi-name = \"ipv4-unicast\"\n"
-             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-             "      afi-safi-name = \"ipv6-unicast\"\n",
-             b->gobgp_addr, b->bgp_port, b->gobgp_addr, b->bird_addr, b->bird_port,
-             b->gobgp_addr);
-    snprintf(path, sizeof(path), "%s/gobgpd.toml", b->dir);
-    hn_write_file(path, text);
+    const char *afis[] = {"ipv4-unicast", "ipv6-unicast", NULL};
+    bt_write_gobgpd(b->dir, "gobgpd", b->gobgp_addr, b->bgp_port, b->bird_addr, b->bird_port,
+                    afis);
 
-    /* No kernel protocol: routes stay in BIRD's own tables. */
-    snprintf(text, sizeof(text),
-             "router id %s;\nprotocol device {}\n"
-             "protocol bgp gobgp {\n  local %s port %d as 65002;\n"
-             "  neighbor %s port %d as 65001;\n  multihop;\n  connect retry time 1;\n"
-             "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n}\n"
+    snprintf(text, sizeof(text), "router id %s;\nprotocol device {}\n", b->bird_addr);
+    bt_bird_gobgp(text, sizeof(text), "gobgp", b->bird_addr, b->bird_port, b->gobgp_addr,
+                  b->bgp_port,
+                  "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n");
+    snprintf(text + strlen(text), sizeof(text) - strlen(text),
              "protocol bgp exa {\n  local %s port %d as 65002;\n  neighbor %s as 65001;\n"
              "  multihop;\n  passive;\n"
              "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n}\n",
-             b->bird_addr, b->bird_addr, b->bird_port, b->gobgp_addr, b->bgp_port, b->bird_addr,
-             b->bird_port, b->exa_addr);
+             b->bird_addr, b->bird_port, b->exa_addr);
     snprintf(path, sizeof(path), "%s/bird.conf", b->dir);
     hn_write_file(path, text);
     s_write_exabgp_configs(b);
 }
 
-static pid_t s_start_gobgpd(bgp_t *b)
-{
-    char toml[600], api[64], log[600];
-    snprintf(toml, sizeof(toml), "%s/gobgpd.toml", b->dir);
-    snprintf(api, sizeof(api), "--api-hosts=127.0.0.1:%d", b->api_port);
-    snprintf(log, sizeof(log), "%s/gobgpd.log", b->dir);
-    char *argv[] = {"gobgpd", "-f", toml, "-p", api, "--pprof-disable", NULL};
-    return hn_spawn(argv, log);
-}
-
-static pid_t s_start_bird(bgp_t *b)
-{
-    char conf[600], pidf[600], log[600];
-    snprintf(conf, sizeof(conf), "%s/bird.conf", b->dir);
-    snprintf(pidf, sizeof(pidf), "%s/bird.pid", b->dir);
-    snprintf(log, sizeof(log), "%s/bird.log", b->dir);
-    char *argv[] = {"bird", "-f", "-c", conf, "-s", b->bird_sock, "-P", pidf, NULL};
-    return hn_spawn(argv, log);
-}
-
-static pid_t s_start_actuator(bgp_t *b)
-{
-    char bin[512], log[600];
-    snprintf(bin, sizeof(bin), "%s/floodgate-actuator", hn_build_dir());
-    snprintf(log, sizeof(log), "%s/actuator.log", b->dir);
-    char *argv[] = {bin, "-c", b->conf, NULL};
-    return hn_spawn(argv, log);
-}
-
-/* Run argv to completion (at most 10 s) with its output in out (static
- * buffer); returns the exit code, -1 on timeout. */
+/* Run argv to completion (at most 10 s), its output in *out (static). */
 static int s_run(char *const argv[], char **out)
 {
-    static char *last;
-    char log[600];
-    snprintf(log, sizeof(log), "%s/run.out", s_b.dir);
-    unlink(log);
-    pid_t pid = hn_spawn(argv, log);
-    int st = hn_wait_exit(pid, 10000);
-    if (st == -1)
-        hn_stop(pid, 1000);
-    free(last);
-    last = hn_read_file(log);
-    if (out)
-        *out = last ? last : "";
-    return st == -1 ? -1 : WEXITSTATUS(st);
+    return hn_run(s_b.dir, argv, NULL, out);
 }
 
 /* ---- BIRD's table ---- */
@@ -285,9 +169,7 @@ static void s_expect_no_route(const char *prefix, int ms)
 static void s_bird_set(char *out, size_t len)
 {
     const char *all = s_bird_routes();
-    zlistx_t *l = zlistx_new();
-    zlistx_set_destructor(l, (czmq_destructor *)zstr_free);
-    zlistx_set_comparator(l, (czmq_comparator *)strcmp);
+    zlistx_t *l = bt_set_new();
     for (const char *p = all; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
         if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) || !strchr(p, '/'))
             continue;
@@ -295,11 +177,7 @@ static void s_bird_set(char *out, size_t len)
         if (sp && (size_t)(sp - p) < FG_PREFIX_STRLEN)
             zlistx_add_end(l, zsys_sprintf("%.*s", (int)(sp - p), p));
     }
-    zlistx_sort(l);
-    out[0] = '\0';
-    for (char *s = zlistx_first(l); s; s = zlistx_next(l))
-        snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " " : "", s);
-    zlistx_destroy(&l);
+    bt_set_join(&l, out, len);
 }
 
 /* The same for the ban keys in Redis, each as a host route. */
@@ -307,19 +185,13 @@ static void s_redis_set(char *out, size_t len)
 {
     redisReply *r = hn_redis(s_b.redis_port, "KEYS fgbgp:ban:*");
     assert_non_null(r);
-    zlistx_t *l = zlistx_new();
-    zlistx_set_destructor(l, (czmq_destructor *)zstr_free);
-    zlistx_set_comparator(l, (czmq_comparator *)strcmp);
+    zlistx_t *l = bt_set_new();
     for (size_t i = 0; i < r->elements; i++) {
         const char *ip = r->element[i]->str + strlen("fgbgp:ban:");
         zlistx_add_end(l, zsys_sprintf("%s/%d", ip, strchr(ip, ':') ? 128 : 32));
     }
     freeReplyObject(r);
-    zlistx_sort(l);
-    out[0] = '\0';
-    for (char *s = zlistx_first(l); s; s = zlistx_next(l))
-        snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " " : "", s);
-    zlistx_destroy(&l);
+    bt_set_join(&l, out, len);
 }
 
 static bool s_bird_matches_redis(void *arg)
@@ -350,26 +222,10 @@ static void s_decide(const char *ip, int action, uint32_t ban_time)
 
 static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_time)
 {
-    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
-    Floodgate__Rates total = FLOODGATE__RATES__INIT;
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(ip, &a), 0);
-    total.pps = 50000;
-    d.addr_hi = a.hi;
-    d.addr_lo = a.lo;
-    d.action = action;
-    d.attack_type = "udp_flood";
-    d.direction = FLOODGATE__DIRECTION__DIR_IN;
-    d.metric = "pps";
-    d.value = 50000;
-    d.threshold = 20000;
-    d.hostgroup = "default";
-    d.ban_time = ban_time;
-    d.total = &total;
-    d.enable_ban = true;
-    size_t n = floodgate__decision__get_packed_size(&d);
-    zframe_t *f = zframe_new(NULL, n);
-    floodgate__decision__pack(&d, zframe_data(f));
+    Floodgate__Decision d;
+    Floodgate__Rates total;
+    bt_decision(&d, &total, ip, action, ban_time);
+    zframe_t *f = bt_frame(&d);
     assert_int_equal(zframe_send(&f, push, 0), 0);
 }
 
@@ -407,61 +263,30 @@ static void s_redis_expect_no_key(const char *ip)
 
 /* ---- fixtures ---- */
 
-static bool s_session_up(void *arg)
+static bool s_session_up(void *proto)
 {
-    char *out;
-    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "protocols", arg ? arg : "gobgp", NULL};
-    return s_run(argv, &out) == 0 && strstr(out, "Established");
+    return bt_session_up(s_b.dir, s_b.bird_sock, proto);
 }
 
 static int s_setup(void **state)
 {
     (void)state;
-    bgp_t *b = &s_b;
-    b->dir = hn_tmpdir("e2e-bgp");
-    snprintf(b->conf, sizeof(b->conf), "%s/floodgate.conf", b->dir);
-    snprintf(b->bird_sock, sizeof(b->bird_sock), "%s/bird.ctl", b->dir);
-    int n = 2 + (int)(getpid() % 200);
-    snprintf(b->gobgp_addr, sizeof(b->gobgp_addr), "127.0.%d.2", n);
-    snprintf(b->bird_addr, sizeof(b->bird_addr), "127.0.%d.3", n);
-    snprintf(b->exa_addr, sizeof(b->exa_addr), "127.0.%d.4", n);
-    b->redis_port = hn_free_port();
-    b->bgp_port = hn_free_port();
-    b->api_port = hn_free_port();
-    b->bird_port = hn_free_port();
-    b->act_port = hn_free_port();
-    b->exa_act_port = hn_free_port();
-    b->m_act = hn_free_port();
+    bt_bed_t *b = &s_b;
+    bt_bed_init(b, "e2e-bgp", 2 + (int)(getpid() % 200), 2);
     s_write_configs(b);
     b->redis = hn_redis_start(b->dir, b->redis_port, true);
-    b->bird = s_start_bird(b);
-    b->gobgpd = s_start_gobgpd(b);
-    b->actuator = s_start_actuator(b);
-    b->push = zsock_new(ZMQ_PUSH);
-    assert_non_null(b->push);
-    assert_int_equal(zsock_connect(b->push, "tcp://127.0.0.1:%d", b->act_port), 0);
-    if (!hn_wait_until(s_session_up, NULL, 20000))
-        fail_msg("BGP session gobgpd-BIRD not up within 20 s; logs in %s", b->dir);
+    b->bird = bt_start_bird(b->dir, b->bird_sock);
+    b->gobgpd = bt_start_gobgpd(b->dir, "gobgpd", b->api_port);
+    b->actuator = hn_daemon(b->dir, b->conf, "actuator", NULL);
+    bt_bed_push(&b->push, b->act_port);
+    bt_bed_expect_session(b);
     return 0;
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    bgp_t *b = &s_b;
-    zsock_destroy(&b->push);
-    zsock_destroy(&b->exa_push);
-    if (b->exabgp > 0)
-        s_stop_exabgp(b);
-    hn_stop(b->actuator, 3000);
-    hn_stop(b->gobgpd, 3000);
-    hn_stop(b->bird, 3000);
-    hn_stop(b->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", b->dir);
-    else
-        hn_rmdir(b->dir);
-    free(b->dir);
+    bt_bed_stop(&s_b);
     return 0;
 }
 
@@ -589,7 +414,7 @@ static void test_bgp_carpet_300_at_once(void **state)
     s_carpet_want = 0;
     if (!hn_wait_until(s_carpet_count_is, set, 10000))
         fail_msg("BIRD kept %d routes after gobgpd stopped", s_bird_count(set));
-    s_b.gobgpd = s_start_gobgpd(&s_b);
+    s_b.gobgpd = bt_start_gobgpd(s_b.dir, "gobgpd", s_b.api_port);
     t0 = hn_ms();
     s_carpet_want = 300;
     if (!hn_wait_until(s_carpet_count_is, set, 30000))
@@ -615,12 +440,12 @@ static void test_bgp_carpet_300_at_once(void **state)
 static void test_bgp_gobgpd_restart_restores_routes(void **state)
 {
     (void)state;
-    bgp_t *b = &s_b;
+    bt_bed_t *b = &s_b;
     s_decide("10.0.0.9", FLOODGATE__ACTION__BAN, 600);
     s_expect_route("10.0.0.9/32", "198.51.100.1", 10000);
     hn_stop(b->gobgpd, 3000);
     s_expect_no_route("10.0.0.9/32", 10000); /* BIRD dropped the session */
-    b->gobgpd = s_start_gobgpd(b);
+    b->gobgpd = bt_start_gobgpd(b->dir, "gobgpd", b->api_port);
     s_expect_route("10.0.0.9/32", "198.51.100.1", 20000);
     s_expect_route("2001:db8:100::7/128", "2001:db8::1", 5000);
     s_expect_match(5000);
@@ -629,7 +454,7 @@ static void test_bgp_gobgpd_restart_restores_routes(void **state)
 static void test_bgp_actuator_restart_converges(void **state)
 {
     (void)state;
-    bgp_t *b = &s_b;
+    bt_bed_t *b = &s_b;
     assert_int_equal(WEXITSTATUS(hn_stop(b->actuator, 5000)), 0);
     /* while it is down: one ban lifted, one written by hand */
     s_redis_cmd("DEL fgbgp:ban:%s", "10.0.0.9");
@@ -637,7 +462,7 @@ static void test_bgp_actuator_restart_converges(void **state)
     s_redis_cmd("EXPIRE fgbgp:ban:%s 600", "10.0.0.10");
     /* the actuator is reaped: nothing withdraws the route while it is away */
     assert_non_null(s_bird_route("10.0.0.9/32"));
-    b->actuator = s_start_actuator(b);
+    b->actuator = hn_daemon(b->dir, b->conf, "actuator", NULL);
     s_expect_no_route("10.0.0.9/32", 10000);
     s_expect_route("10.0.0.10/32", "198.51.100.1", 10000);
     s_expect_match(5000);
@@ -659,7 +484,7 @@ static bool s_aof_rewritten(void *arg)
 static void test_bgp_redis_restart_with_queue(void **state)
 {
     (void)state;
-    bgp_t *b = &s_b;
+    bt_bed_t *b = &s_b;
     redisReply *r = hn_redis(b->redis_port, "BGREWRITEAOF");
     if (r)
         freeReplyObject(r);
@@ -734,8 +559,8 @@ static void test_bgp_ongoing_attack_renews_route_stays(void **state)
 static void test_bgp_exabgp_announces_and_withdraws(void **state)
 {
     (void)state;
-    bgp_t *b = &s_b;
-    b->exabgp = s_start_exabgp(b);
+    bt_bed_t *b = &s_b;
+    b->exabgp = bt_start_exabgp(b->dir);
     if (!hn_wait_until(s_session_up, "exa", 20000))
         fail_msg("BGP session ExaBGP-BIRD not up within 20 s; logs in %s", b->dir);
     b->exa_push = zsock_new(ZMQ_PUSH);
@@ -748,18 +573,18 @@ static void test_bgp_exabgp_announces_and_withdraws(void **state)
     s_redis_cmd("DEL fgexa:ban:%s", "10.0.9.1");
     s_expect_no_route("10.0.9.1/32", 10000);
     /* ExaBGP restarted (its actuator with it): the ban in Redis comes back */
-    s_stop_exabgp(b);
+    bt_stop_exabgp(b->dir, &b->exabgp);
     s_expect_no_route("2001:db8:100::9/128", 10000);
-    b->exabgp = s_start_exabgp(b);
+    b->exabgp = bt_start_exabgp(b->dir);
     s_expect_route("2001:db8:100::9/128", "2001:db8::1", 20000);
     assert_null(s_bird_route("10.0.9.1/32"));
-    s_stop_exabgp(b);
+    bt_stop_exabgp(b->dir, &b->exabgp);
 }
 
 static void test_bgp_daemons_stop_cleanly(void **state)
 {
     (void)state;
-    bgp_t *b = &s_b;
+    bt_bed_t *b = &s_b;
     int st = hn_stop(b->actuator, 5000);
     b->actuator = 0;
     assert_true(WIFEXITED(st));
