@@ -63,17 +63,9 @@
 #include "detector/detect.h"
 #include "floodgate.pb-c.h"
 #include "tests/harness.h"
+#include "tests/bgptest.h"
 
-typedef struct {
-    char *dir;
-    char conf[512], bird_sock[512];
-    char gobgp_addr[32], bird_addr[32], exa_addr[32];
-    int redis_port, bgp_port, api_port, bird_port, act_port, exa_act_port, m_act;
-    pid_t redis, gobgpd, bird, actuator, exabgp;
-    zsock_t *push, *exa_push;
-} fs_t;
-
-static fs_t s_b;
+static bt_bed_t s_b;
 
 enum { ATT_DNS, ATT_NTP, ATT_SYN, ATT_DNS_SPARSE, ATT_UDP_NETS };
 
@@ -88,9 +80,11 @@ static const char *s_groups =
     "    scrub\n        networks = 10.0.4.0/24\n        mitigation = flowspec\n"
     "        flowspec_action = redirect\n        flowspec_redirect = 65000:100\n";
 
-static void s_write_exabgp_configs(fs_t *b)
+/* A second actuator, run by ExaBGP as its API process, with its own key
+ * prefix. */
+static void s_write_exabgp_configs(bt_bed_t *b)
 {
-    char text[4096], path[600];
+    char text[4096];
     snprintf(text, sizeof(text),
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "redis\n    address = 127.0.0.1:%d\n    prefix = fgfx\n"
@@ -98,28 +92,11 @@ static void s_write_exabgp_configs(fs_t *b)
              "    bgp_backend = exabgp\n    metrics_listen = \"\"\n"
              "    next_hop_v4 = 198.51.100.1\n    next_hop_v6 = 2001:db8::1\n%s",
              b->redis_port, b->exa_act_port, s_groups);
-    snprintf(path, sizeof(path), "%s/exa-floodgate.conf", b->dir);
-    hn_write_file(path, text);
-    char *bin = realpath(hn_build_dir(), NULL);
-    assert_non_null(bin);
-    snprintf(text, sizeof(text), "#!/bin/sh\necho $$ > %s/exa-actuator.pid\n"
-             "exec %s/floodgate-actuator -c %s/exa-floodgate.conf 2>>%s/exa-actuator.log\n",
-             b->dir, bin, b->dir, b->dir);
-    free(bin);
-    snprintf(path, sizeof(path), "%s/exa-actuator.sh", b->dir);
-    hn_write_file(path, text);
-    chmod(path, 0755);
-    snprintf(text, sizeof(text),
-             "process floodgate {\n    run %s/exa-actuator.sh;\n    encoder text;\n}\n"
-             "neighbor %s {\n    router-id %s;\n    local-address %s;\n    local-as 65001;\n"
-             "    peer-as 65002;\n    connect %d;\n    api { processes [ floodgate ]; }\n"
-             "    family { ipv4 unicast; ipv6 unicast; ipv4 flow; ipv6 flow; }\n}\n",
-             b->dir, b->bird_addr, b->exa_addr, b->exa_addr, b->bird_port);
-    snprintf(path, sizeof(path), "%s/exabgp.conf", b->dir);
-    hn_write_file(path, text);
+    bt_write_exabgp(b->dir, text, b->exa_addr, b->bird_addr, b->bird_port,
+                    "ipv4 unicast; ipv6 unicast; ipv4 flow; ipv6 flow;");
 }
 
-static void s_write_configs(fs_t *b)
+static void s_write_configs(bt_bed_t *b)
 {
     char text[4096], path[600];
     snprintf(text, sizeof(text),
@@ -132,120 +109,34 @@ static void s_write_configs(fs_t *b)
              "    backend_timeout = 5\n    metrics_listen = 127.0.0.1:%d\n%s",
              b->redis_port, b->act_port, b->api_port, b->m_act, s_groups);
     hn_write_file(b->conf, text);
-    snprintf(text, sizeof(text),
-             "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
-             "  local-address-list = [\"%s\"]\n"
-             "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"%s\"\n"
-             "    peer-as = 65002\n"
-             "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
-             "  [neighbors.timers.config]\n    connect-retry = 1\n"
-             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-             "      afi-safi-name = \"ipv4-unicast\"\n"
-             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-             "      afi-safi-name = \"ipv4-flowspec\"\n"
-             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-             "      afi-safi-name = \"ipv6-flowspec\"\n",
-             b->gobgp_addr, b->bgp_port, b->gobgp_addr, b->bird_addr, b->bird_port,
-             b->gobgp_addr);
-    snprintf(path, sizeof(path), "%s/gobgpd.toml", b->dir);
-    hn_write_file(path, text);
+    const char *afis[] = {"ipv4-unicast", "ipv4-flowspec", "ipv6-flowspec", NULL};
+    bt_write_gobgpd(b->dir, "gobgpd", b->gobgp_addr, b->bgp_port, b->bird_addr, b->bird_port,
+                    afis);
     /* No kernel protocol: routes and rules stay in BIRD's own tables. */
     snprintf(text, sizeof(text),
-             "router id %s;\nflow4 table flowtab4;\nflow6 table flowtab6;\nprotocol device {}\n"
-             "protocol bgp gobgp {\n  local %s port %d as 65002;\n"
-             "  neighbor %s port %d as 65001;\n  multihop;\n  connect retry time 1;\n"
-             "  ipv4 { import all; export none; };\n"
-             "  flow4 { table flowtab4; import all; export none; };\n"
-             "  flow6 { table flowtab6; import all; export none; };\n}\n"
+             "router id %s;\nflow4 table flowtab4;\nflow6 table flowtab6;\nprotocol device {}\n",
+             b->bird_addr);
+    bt_bird_gobgp(text, sizeof(text), "gobgp", b->bird_addr, b->bird_port, b->gobgp_addr,
+                  b->bgp_port,
+                  "  ipv4 { import all; export none; };\n"
+                  "  flow4 { table flowtab4; import all; export none; };\n"
+                  "  flow6 { table flowtab6; import all; export none; };\n");
+    snprintf(text + strlen(text), sizeof(text) - strlen(text),
              "protocol bgp exa {\n  local %s port %d as 65002;\n  neighbor %s as 65001;\n"
              "  multihop;\n  passive;\n"
              "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n"
              "  flow4 { table flowtab4; import all; export none; };\n"
              "  flow6 { table flowtab6; import all; export none; };\n}\n",
-             b->bird_addr, b->bird_addr, b->bird_port, b->gobgp_addr, b->bgp_port, b->bird_addr,
-             b->bird_port, b->exa_addr);
+             b->bird_addr, b->bird_port, b->exa_addr);
     snprintf(path, sizeof(path), "%s/bird.conf", b->dir);
     hn_write_file(path, text);
     s_write_exabgp_configs(b);
 }
 
-static pid_t s_start_gobgpd(fs_t *b)
-{
-    char toml[600], api[64], log[600];
-    snprintf(toml, sizeof(toml), "%s/gobgpd.toml", b->dir);
-    snprintf(api, sizeof(api), "--api-hosts=127.0.0.1:%d", b->api_port);
-    snprintf(log, sizeof(log), "%s/gobgpd.log", b->dir);
-    char *argv[] = {"gobgpd", "-f", toml, "-p", api, "--pprof-disable", NULL};
-    return hn_spawn(argv, log);
-}
-
-static pid_t s_start_bird(fs_t *b)
-{
-    char conf[600], pidf[600], log[600];
-    snprintf(conf, sizeof(conf), "%s/bird.conf", b->dir);
-    snprintf(pidf, sizeof(pidf), "%s/bird.pid", b->dir);
-    snprintf(log, sizeof(log), "%s/bird.log", b->dir);
-    char *argv[] = {"bird", "-f", "-c", conf, "-s", b->bird_sock, "-P", pidf, NULL};
-    return hn_spawn(argv, log);
-}
-
-static pid_t s_start_actuator(fs_t *b)
-{
-    char bin[512], log[600];
-    snprintf(bin, sizeof(bin), "%s/floodgate-actuator", hn_build_dir());
-    snprintf(log, sizeof(log), "%s/actuator.log", b->dir);
-    char *argv[] = {bin, "-c", b->conf, NULL};
-    return hn_spawn(argv, log);
-}
-
-static pid_t s_start_exabgp(fs_t *b)
-{
-    char conf[600], log[600];
-    snprintf(conf, sizeof(conf), "%s/exabgp.conf", b->dir);
-    snprintf(log, sizeof(log), "%s/exabgp.log", b->dir);
-    char *argv[] = {"/usr/sbin/exabgp", conf, NULL};
-    char *env[] = {"exabgp.daemon.user=root", "exabgp.daemon.drop=false", "exabgp.tcp.bind=",
-                   "exabgp.log.destination=stdout", NULL};
-    return hn_spawn_env(argv, env, log);
-}
-
-static bool s_gone(void *pid)
-{
-    return kill(*(int *)pid, 0) != 0;
-}
-
-static void s_stop_exabgp(fs_t *b)
-{
-    char path[600];
-    hn_stop(b->exabgp, 5000);
-    b->exabgp = 0;
-    snprintf(path, sizeof(path), "%s/exa-actuator.pid", b->dir);
-    char *pid = hn_read_file(path);
-    if (pid && atoi(pid) > 0 && kill(atoi(pid), 0) == 0) {
-        int p = atoi(pid); /* not our child: gone when kill(p, 0) fails */
-        kill(p, SIGTERM);
-        if (!hn_wait_until(s_gone, &p, 3000))
-            kill(p, SIGKILL);
-    }
-    free(pid);
-}
-
 /* Run argv to completion (at most 10 s), its output in *out (static). */
 static int s_run(char *const argv[], char **out)
 {
-    static char *last;
-    char log[600];
-    snprintf(log, sizeof(log), "%s/run.out", s_b.dir);
-    unlink(log);
-    pid_t pid = hn_spawn(argv, log);
-    int st = hn_wait_exit(pid, 10000);
-    if (st == -1)
-        hn_stop(pid, 1000);
-    free(last);
-    last = hn_read_file(log);
-    if (out)
-        *out = last ? last : "";
-    return st == -1 ? -1 : WEXITSTATUS(st);
+    return hn_run(s_b.dir, argv, NULL, out);
 }
 
 /* ---- BIRD's tables ---- */
@@ -331,11 +222,12 @@ static void s_contrib(Floodgate__Contributor *c, int kind, uint64_t lo, double s
 /* A decision with the breakdown of attack att (99 % of the window). */
 static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_time, int att)
 {
-    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
-    Floodgate__Rates total = FLOODGATE__RATES__INIT, syn = FLOODGATE__RATES__INIT;
+    Floodgate__Decision d;
+    Floodgate__Rates total, syn = FLOODGATE__RATES__INIT;
     Floodgate__Contributor c[5], *cp[5] = {&c[0], &c[1], &c[2], &c[3], &c[4]};
     fg_addr_t a, src;
     assert_int_equal(fg_addr_parse(ip, &a), 0);
+    bt_decision(&d, &total, ip, action, ban_time);
     total.pps = 100000;
     bool is_syn = att == ATT_SYN;
     s_contrib(&c[0], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, is_syn ? 6 : 17, 0.99, 99000);
@@ -357,27 +249,15 @@ static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_
         c[4].key_hi = src.hi, c[4].key_lo = src.lo;
     }
     syn.pps = is_syn ? 99000 : 0;
-    d.addr_hi = a.hi;
-    d.addr_lo = a.lo;
-    d.action = action;
     d.attack_type = is_syn                  ? "syn_flood"
                     : att == ATT_NTP        ? "amplification_ntp"
                     : att == ATT_UDP_NETS   ? "udp_flood"
                                             : "amplification_dns";
-    d.direction = FLOODGATE__DIRECTION__DIR_IN;
-    d.metric = "pps";
     d.value = 100000;
-    d.threshold = 20000;
-    d.hostgroup = "default";
-    d.ban_time = ban_time;
-    d.total = &total;
     d.tcp_syn = &syn;
-    d.enable_ban = true;
     d.n_top = att == ATT_UDP_NETS ? 5 : 4;
     d.top = cp;
-    size_t n = floodgate__decision__get_packed_size(&d);
-    zframe_t *f = zframe_new(NULL, n);
-    floodgate__decision__pack(&d, zframe_data(f));
+    zframe_t *f = bt_frame(&d);
     assert_int_equal(zframe_send(&f, push, 0), 0);
 }
 
@@ -418,65 +298,27 @@ static int s_cli(const char *cmd, const char *ip)
 
 /* ---- fixtures ---- */
 
-static bool s_session_up(void *arg)
-{
-    char *out;
-    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "protocols", arg ? arg : "gobgp", NULL};
-    return s_run(argv, &out) == 0 && strstr(out, "Established");
-}
-
 static int s_setup(void **state)
 {
     (void)state;
-    fs_t *b = &s_b;
-    b->dir = hn_tmpdir("e2e-flowspec");
-    snprintf(b->conf, sizeof(b->conf), "%s/floodgate.conf", b->dir);
-    snprintf(b->bird_sock, sizeof(b->bird_sock), "%s/bird.ctl", b->dir);
-    int n = 2 + (int)(getpid() % 200);
-    snprintf(b->gobgp_addr, sizeof(b->gobgp_addr), "127.0.%d.12", n);
-    snprintf(b->bird_addr, sizeof(b->bird_addr), "127.0.%d.13", n);
-    snprintf(b->exa_addr, sizeof(b->exa_addr), "127.0.%d.14", n);
-    b->redis_port = hn_free_port();
-    b->bgp_port = hn_free_port();
-    b->api_port = hn_free_port();
-    b->bird_port = hn_free_port();
-    b->act_port = hn_free_port();
-    b->exa_act_port = hn_free_port();
-    b->m_act = hn_free_port();
+    bt_bed_t *b = &s_b;
+    bt_bed_init(b, "e2e-flowspec", 2 + (int)(getpid() % 200), 12);
     s_write_configs(b);
     b->redis = hn_redis_start(b->dir, b->redis_port, false);
-    b->bird = s_start_bird(b);
-    b->gobgpd = s_start_gobgpd(b);
-    b->actuator = s_start_actuator(b);
-    b->exabgp = s_start_exabgp(b); /* its session comes up while the gobgp cases run */
-    b->push = zsock_new(ZMQ_PUSH);
-    b->exa_push = zsock_new(ZMQ_PUSH);
-    assert_non_null(b->push);
-    assert_non_null(b->exa_push);
-    assert_int_equal(zsock_connect(b->push, "tcp://127.0.0.1:%d", b->act_port), 0);
-    assert_int_equal(zsock_connect(b->exa_push, "tcp://127.0.0.1:%d", b->exa_act_port), 0);
-    if (!hn_wait_until(s_session_up, NULL, 20000))
-        fail_msg("BGP session gobgpd-BIRD not up within 20 s; logs in %s", b->dir);
+    b->bird = bt_start_bird(b->dir, b->bird_sock);
+    b->gobgpd = bt_start_gobgpd(b->dir, "gobgpd", b->api_port);
+    b->actuator = hn_daemon(b->dir, b->conf, "actuator", NULL);
+    b->exabgp = bt_start_exabgp(b->dir); /* its session comes up while the gobgp cases run */
+    bt_bed_push(&b->push, b->act_port);
+    bt_bed_push(&b->exa_push, b->exa_act_port);
+    bt_bed_expect_session(b);
     return 0;
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    fs_t *b = &s_b;
-    zsock_destroy(&b->push);
-    zsock_destroy(&b->exa_push);
-    if (b->exabgp > 0)
-        s_stop_exabgp(b);
-    hn_stop(b->actuator, 3000);
-    hn_stop(b->gobgpd, 3000);
-    hn_stop(b->bird, 3000);
-    hn_stop(b->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", b->dir);
-    else
-        hn_rmdir(b->dir);
-    free(b->dir);
+    bt_bed_stop(&s_b);
     return 0;
 }
 
@@ -619,7 +461,7 @@ static void test_fs_gobgpd_restart_rules_return(void **state)
     (void)state;
     hn_stop(s_b.gobgpd, 5000);
     s_expect_no_rule("flowtab6", "flow6 { dst 2001:db8:100::5/128;", 15000);
-    s_b.gobgpd = s_start_gobgpd(&s_b);
+    s_b.gobgpd = bt_start_gobgpd(s_b.dir, "gobgpd", s_b.api_port);
     s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::5/128; next header 17; sport 123; }",
                   DISCARD, 30000);
     s_expect_rule("flowtab4", "flow4 { dst 10.0.0.12/32; proto 17; sport 53; }", DISCARD, 10000);
@@ -642,7 +484,7 @@ static void test_fs_manual_and_actuator_restart(void **state)
     assert_int_equal(s_run(bad, &s_cli_out), 2); /* the destination is IP's own */
     hn_stop(s_b.actuator, 5000);
     s_redis_int("DEL fgfs:ban:%s", "10.0.0.20");
-    s_b.actuator = s_start_actuator(&s_b);
+    s_b.actuator = hn_daemon(s_b.dir, s_b.conf, "actuator", NULL);
     s_expect_no_rule("flowtab4", "flow4 { dst 10.0.0.20/32;", 15000);
     s_expect_rule("flowtab4", "flow4 { dst 10.0.0.12/32; proto 17; sport 53; }", DISCARD, 1000);
 }
@@ -814,7 +656,7 @@ static void test_fs_collateral_from_normal_traffic(void **state)
 static bool s_exa_up(void *arg)
 {
     (void)arg;
-    return s_session_up("exa");
+    return bt_session_up(s_b.dir, s_b.bird_sock, "exa");
 }
 
 static void test_fs_exabgp(void **state)
