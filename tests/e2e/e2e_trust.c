@@ -48,19 +48,11 @@
 #include "common/addr.h"
 #include "floodgate.pb-c.h"
 #include "tests/harness.h"
+#include "tests/bgptest.h"
 
 #define FLOOD_CONNS 1500
 
-typedef struct {
-    char *dir;
-    char conf[512], bird_sock[512];
-    char gobgp_addr[32], bird_addr[32];
-    int redis_port, bgp_port, api_port, bird_port, act_port, metrics_port;
-    pid_t redis, gobgpd, bird, actuator;
-    zsock_t *push;
-} trust_t;
-
-static trust_t s_t;
+static bt_bed_t s_t;
 
 /* ---- Redis with the ACL users ---- */
 
@@ -100,7 +92,7 @@ static bool s_redis_up(void *arg)
     return ok;
 }
 
-static pid_t s_start_redis(trust_t *t)
+static pid_t s_start_redis(bt_bed_t *t)
 {
     char port[16], acl[600], log[600];
     snprintf(port, sizeof(port), "%d", t->redis_port);
@@ -172,7 +164,7 @@ static bool s_key_exists(const char *ip)
 
 /* ---- BGP daemons ---- */
 
-static void s_write_configs(trust_t *t)
+static void s_write_configs(bt_bed_t *t)
 {
     char text[4096], path[600];
     snprintf(text, sizeof(text),
@@ -190,57 +182,23 @@ static void s_write_configs(trust_t *t)
               * connections of the flood test: lifted, to test the
               * descriptor limit on its own. */
              "curve\n    handshake_ms = 0\n",
-             t->redis_port, t->act_port, t->api_port, t->metrics_port);
+             t->redis_port, t->act_port, t->api_port, t->m_act);
     hn_write_file(t->conf, text);
-    snprintf(text, sizeof(text),
-             "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
-             "  local-address-list = [\"%s\"]\n"
-             "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"%s\"\n"
-             "    peer-as = 65002\n"
-             "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
-             "  [neighbors.timers.config]\n    connect-retry = 1\n"
-             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-             "      afi-safi-name = \"ipv4-unicast\"\n"
-             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-             "      afi-safi-name = \"ipv6-unicast\"\n",
-             t->gobgp_addr, t->bgp_port, t->gobgp_addr, t->bird_addr, t->bird_port,
-             t->gobgp_addr);
-    snprintf(path, sizeof(path), "%s/gobgpd.toml", t->dir);
-    hn_write_file(path, text);
+    const char *afis[] = {"ipv4-unicast", "ipv6-unicast", NULL};
+    bt_write_gobgpd(t->dir, "gobgpd", t->gobgp_addr, t->bgp_port, t->bird_addr, t->bird_port,
+                    afis);
     /* No kernel protocol: routes stay in BIRD's own tables. */
-    snprintf(text, sizeof(text),
-             "router id %s;\nprotocol device {}\n"
-             "protocol bgp gobgp {\n  local %s port %d as 65002;\n"
-             "  neighbor %s port %d as 65001;\n  multihop;\n  connect retry time 1;\n"
-             "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n}\n",
-             t->bird_addr, t->bird_addr, t->bird_port, t->gobgp_addr, t->bgp_port);
+    snprintf(text, sizeof(text), "router id %s;\nprotocol device {}\n", t->bird_addr);
+    bt_bird_gobgp(text, sizeof(text), "gobgp", t->bird_addr, t->bird_port, t->gobgp_addr,
+                  t->bgp_port,
+                  "  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n");
     snprintf(path, sizeof(path), "%s/bird.conf", t->dir);
     hn_write_file(path, text);
 }
 
-static pid_t s_start_gobgpd(trust_t *t)
-{
-    char toml[600], api[64], log[600];
-    snprintf(toml, sizeof(toml), "%s/gobgpd.toml", t->dir);
-    snprintf(api, sizeof(api), "--api-hosts=127.0.0.1:%d", t->api_port);
-    snprintf(log, sizeof(log), "%s/gobgpd.log", t->dir);
-    char *argv[] = {"gobgpd", "-f", toml, "-p", api, "--pprof-disable", NULL};
-    return hn_spawn(argv, log);
-}
-
-static pid_t s_start_bird(trust_t *t)
-{
-    char conf[600], pidf[600], log[600];
-    snprintf(conf, sizeof(conf), "%s/bird.conf", t->dir);
-    snprintf(pidf, sizeof(pidf), "%s/bird.pid", t->dir);
-    snprintf(log, sizeof(log), "%s/bird.log", t->dir);
-    char *argv[] = {"bird", "-f", "-c", conf, "-s", t->bird_sock, "-P", pidf, NULL};
-    return hn_spawn(argv, log);
-}
-
 /* The actuator under a soft open-file limit of 1024 (as systemd gives
  * by default), the hard limit left as it is. */
-static pid_t s_start_actuator(trust_t *t)
+static pid_t s_start_actuator(bt_bed_t *t)
 {
     struct rlimit saved, low;
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
@@ -252,30 +210,12 @@ static pid_t s_start_actuator(trust_t *t)
     return pid;
 }
 
-/* Run argv (at most 10 s), output in *out (static); exit code or -1. */
-static int s_run_env(char *const argv[], char *const env[], char **out)
-{
-    static char *last;
-    char log[600];
-    snprintf(log, sizeof(log), "%s/run.out", s_t.dir);
-    unlink(log);
-    pid_t pid = hn_spawn_env(argv, env, log);
-    int st = hn_wait_exit(pid, 10000);
-    if (st == -1)
-        hn_stop(pid, 1000);
-    free(last);
-    last = hn_read_file(log);
-    if (out)
-        *out = last ? last : "";
-    return st == -1 ? -1 : WEXITSTATUS(st);
-}
-
 static char *s_bird_routes(void)
 {
     char *out;
     char *argv[] = {"birdc", "-s", s_t.bird_sock, "show", "route", "all", NULL};
     char *env[] = {NULL};
-    s_run_env(argv, env, &out);
+    hn_run(s_t.dir, argv, env, &out);
     return out;
 }
 
@@ -319,36 +259,13 @@ static int s_bird_count(void)
     return n;
 }
 
-static bool s_session_up(void *arg)
-{
-    (void)arg;
-    char *out;
-    char *argv[] = {"birdc", "-s", s_t.bird_sock, "show", "protocols", "gobgp", NULL};
-    char *env[] = {NULL};
-    return s_run_env(argv, env, &out) == 0 && strstr(out, "Established");
-}
-
 /* ---- decisions, metrics, CLI ---- */
 
 static size_t s_pack(const char *ip, int action, uint32_t ban_time, uint8_t *buf)
 {
-    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
-    Floodgate__Rates total = FLOODGATE__RATES__INIT;
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(ip, &a), 0);
-    total.pps = 50000;
-    d.addr_hi = a.hi;
-    d.addr_lo = a.lo;
-    d.action = action;
-    d.attack_type = "udp_flood";
-    d.direction = FLOODGATE__DIRECTION__DIR_IN;
-    d.metric = "pps";
-    d.value = 50000;
-    d.threshold = 20000;
-    d.hostgroup = "default";
-    d.ban_time = ban_time;
-    d.total = &total;
-    d.enable_ban = true;
+    Floodgate__Decision d;
+    Floodgate__Rates total;
+    bt_decision(&d, &total, ip, action, ban_time);
     assert_true(floodgate__decision__get_packed_size(&d) < 900);
     return floodgate__decision__pack(&d, buf);
 }
@@ -370,7 +287,7 @@ static const char *s_metrics(void)
 {
     static char buf[65536];
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_t.metrics_port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_t.m_act)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = {3, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -432,7 +349,7 @@ static int s_cli(const char *user, const char *a1, const char *a2, const char *a
     snprintf(p, sizeof(p), "FLOODGATE_REDIS_PASSWORD=pw-%s", user + strlen("floodgate-"));
     char *argv[] = {bin, "-c", s_t.conf, (char *)a1, (char *)a2, (char *)a3, NULL};
     char *env[] = {u, p, NULL};
-    return s_run_env(argv, env, &s_cli_out);
+    return hn_run(s_t.dir, argv, env, &s_cli_out);
 }
 
 static char *s_actuator_log(void)
@@ -447,46 +364,22 @@ static char *s_actuator_log(void)
 static int s_setup(void **state)
 {
     (void)state;
-    trust_t *t = &s_t;
-    t->dir = hn_tmpdir("e2e-trust");
-    snprintf(t->conf, sizeof(t->conf), "%s/floodgate.conf", t->dir);
-    snprintf(t->bird_sock, sizeof(t->bird_sock), "%s/bird.ctl", t->dir);
-    int n = 2 + (int)((getpid() + 100) % 200);
-    snprintf(t->gobgp_addr, sizeof(t->gobgp_addr), "127.0.%d.12", n);
-    snprintf(t->bird_addr, sizeof(t->bird_addr), "127.0.%d.13", n);
-    t->redis_port = hn_free_port();
-    t->bgp_port = hn_free_port();
-    t->api_port = hn_free_port();
-    t->bird_port = hn_free_port();
-    t->act_port = hn_free_port();
-    t->metrics_port = hn_free_port();
+    bt_bed_t *t = &s_t;
+    bt_bed_init(t, "e2e-trust", 2 + (int)((getpid() + 100) % 200), 12);
     s_write_configs(t);
     t->redis = s_start_redis(t);
-    t->bird = s_start_bird(t);
-    t->gobgpd = s_start_gobgpd(t);
+    t->bird = bt_start_bird(t->dir, t->bird_sock);
+    t->gobgpd = bt_start_gobgpd(t->dir, "gobgpd", t->api_port);
     t->actuator = s_start_actuator(t);
-    t->push = zsock_new(ZMQ_PUSH);
-    assert_non_null(t->push);
-    assert_int_equal(zsock_connect(t->push, "tcp://127.0.0.1:%d", t->act_port), 0);
-    if (!hn_wait_until(s_session_up, NULL, 20000))
-        fail_msg("BGP session gobgpd-BIRD not up within 20 s; logs in %s", t->dir);
+    bt_bed_push(&t->push, t->act_port);
+    bt_bed_expect_session(t);
     return 0;
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    trust_t *t = &s_t;
-    zsock_destroy(&t->push);
-    hn_stop(t->actuator, 3000);
-    hn_stop(t->gobgpd, 3000);
-    hn_stop(t->bird, 3000);
-    hn_stop(t->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", t->dir);
-    else
-        hn_rmdir(t->dir);
-    free(t->dir);
+    bt_bed_stop(&s_t);
     return 0;
 }
 
