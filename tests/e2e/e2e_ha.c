@@ -37,12 +37,13 @@
 #include "common/addr.h"
 #include "floodgate.pb-c.h"
 #include "tests/harness.h"
+#include "tests/bgptest.h"
 
 #define HA_LEASE_MS 1000
 #define HA_TAKEOVER_MAX_MS 2000
 
 typedef struct {
-    char addr[32], conf[600], toml[600];
+    char addr[32], conf[600];
     int bgp_port, api_port, act_port;
     pid_t gobgpd, actuator;
 } ha_host_t;
@@ -77,17 +78,10 @@ static void s_write_host(ha_t *t, int i)
              "    short\n        networks = 10.0.1.0/24\n        ban_time = 3\n",
              t->redis_port, h->act_port, 'A' + i, HA_LEASE_MS, t->dir, h->api_port);
     hn_write_file(h->conf, text);
-    snprintf(text, sizeof(text),
-             "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
-             "  local-address-list = [\"%s\"]\n"
-             "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"%s\"\n"
-             "    peer-as = 65002\n"
-             "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
-             "  [neighbors.timers.config]\n    connect-retry = 1\n"
-             "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-             "      afi-safi-name = \"ipv4-unicast\"\n",
-             h->addr, h->bgp_port, h->addr, t->bird_addr, t->bird_port, h->addr);
-    hn_write_file(h->toml, text);
+    char name[16];
+    const char *afis[] = {"ipv4-unicast", NULL};
+    snprintf(name, sizeof(name), "gobgpd-%c", 'A' + i);
+    bt_write_gobgpd(t->dir, name, h->addr, h->bgp_port, t->bird_addr, t->bird_port, afis);
 }
 
 static void s_write_configs(ha_t *t)
@@ -102,12 +96,12 @@ static void s_write_configs(ha_t *t)
     hn_write_file(path, text);
     chmod(path, 0755);
     snprintf(text, sizeof(text), "router id %s;\nprotocol device {}\n", t->bird_addr);
-    for (int i = 0; i < 2; i++)
-        snprintf(text + strlen(text), sizeof(text) - strlen(text),
-                 "protocol bgp g%c {\n  local %s port %d as 65002;\n"
-                 "  neighbor %s port %d as 65001;\n  multihop;\n  connect retry time 1;\n"
-                 "  ipv4 { import all; export none; };\n}\n",
-                 'a' + i, t->bird_addr, t->bird_port, t->h[i].addr, t->h[i].bgp_port);
+    for (int i = 0; i < 2; i++) {
+        char proto[8];
+        snprintf(proto, sizeof(proto), "g%c", 'a' + i);
+        bt_bird_gobgp(text, sizeof(text), proto, t->bird_addr, t->bird_port, t->h[i].addr,
+                      t->h[i].bgp_port, "  ipv4 { import all; export none; };\n");
+    }
     snprintf(path, sizeof(path), "%s/bird.conf", t->dir);
     hn_write_file(path, text);
 }
@@ -115,11 +109,9 @@ static void s_write_configs(ha_t *t)
 static void s_start_host(ha_t *t, int i)
 {
     ha_host_t *h = &t->h[i];
-    char api[64], log[600], bin[512];
-    snprintf(api, sizeof(api), "--api-hosts=127.0.0.1:%d", h->api_port);
-    snprintf(log, sizeof(log), "%s/gobgpd-%c.log", t->dir, 'A' + i);
-    char *gargv[] = {"gobgpd", "-f", h->toml, "-p", api, "--pprof-disable", NULL};
-    h->gobgpd = hn_spawn(gargv, log);
+    char name[16], log[600], bin[512];
+    snprintf(name, sizeof(name), "gobgpd-%c", 'A' + i);
+    h->gobgpd = bt_start_gobgpd(t->dir, name, h->api_port);
     snprintf(bin, sizeof(bin), "%s/floodgate-actuator", hn_build_dir());
     snprintf(log, sizeof(log), "%s/actuator-%c.log", t->dir, 'A' + i);
     char *aargv[] = {bin, "-c", h->conf, NULL};
@@ -136,31 +128,10 @@ static void s_kill_host(ha_t *t, int i)
     t->h[i].actuator = t->h[i].gobgpd = 0;
 }
 
-static pid_t s_start_bird(ha_t *t)
-{
-    char conf[600], pidf[600], log[600];
-    snprintf(conf, sizeof(conf), "%s/bird.conf", t->dir);
-    snprintf(pidf, sizeof(pidf), "%s/bird.pid", t->dir);
-    snprintf(log, sizeof(log), "%s/bird.log", t->dir);
-    char *argv[] = {"bird", "-f", "-c", conf, "-s", t->bird_sock, "-P", pidf, NULL};
-    return hn_spawn(argv, log);
-}
-
 /* Run argv (at most 10 s); its output (static) in *out; the exit code. */
 static int s_run(char *const argv[], char **out)
 {
-    static char *last;
-    char log[600];
-    snprintf(log, sizeof(log), "%s/run.out", s_t.dir);
-    unlink(log);
-    pid_t pid = hn_spawn(argv, log);
-    int st = hn_wait_exit(pid, 10000);
-    if (st == -1)
-        hn_stop(pid, 1000);
-    free(last);
-    last = hn_read_file(log);
-    *out = last ? last : "";
-    return st == -1 ? -1 : WEXITSTATUS(st);
+    return hn_run(s_t.dir, argv, NULL, out);
 }
 
 /* ---- Redis, BIRD ---- */
@@ -184,9 +155,7 @@ static bool s_lease_is(void *who)
 
 static bool s_session_up(void *proto)
 {
-    char *out;
-    char *argv[] = {"birdc", "-s", s_t.bird_sock, "show", "protocols", proto, NULL};
-    return s_run(argv, &out) == 0 && strstr(out, "Established");
+    return bt_session_up(s_t.dir, s_t.bird_sock, proto);
 }
 
 /* Sorted, space-separated prefixes in BIRD's table (each once). */
@@ -195,36 +164,24 @@ static void s_bird_set(char *out, size_t len)
     char *all;
     char *argv[] = {"birdc", "-s", s_t.bird_sock, "show", "route", NULL};
     s_run(argv, &all);
-    zlistx_t *l = zlistx_new();
-    zlistx_set_destructor(l, (czmq_destructor *)zstr_free);
-    zlistx_set_comparator(l, (czmq_comparator *)strcmp);
+    zlistx_t *l = bt_set_new();
     for (const char *p = all; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
         const char *sp = strchr(p, ' ');
         if (*p >= '0' && *p <= '9' && sp && memchr(p, '/', (size_t)(sp - p)) && sp - p < 64)
             zlistx_add_end(l, zsys_sprintf("%.*s", (int)(sp - p), p));
     }
-    zlistx_sort(l);
-    out[0] = '\0';
-    for (char *s = zlistx_first(l); s; s = zlistx_next(l))
-        snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " " : "", s);
-    zlistx_destroy(&l);
+    bt_set_join(&l, out, len);
 }
 
 static void s_redis_set(char *out, size_t len)
 {
     redisReply *r = hn_redis(s_t.redis_port, "KEYS fgha:ban:*");
     assert_non_null(r);
-    zlistx_t *l = zlistx_new();
-    zlistx_set_destructor(l, (czmq_destructor *)zstr_free);
-    zlistx_set_comparator(l, (czmq_comparator *)strcmp);
+    zlistx_t *l = bt_set_new();
     for (size_t i = 0; i < r->elements; i++)
         zlistx_add_end(l, zsys_sprintf("%s/32", r->element[i]->str + strlen("fgha:ban:")));
     freeReplyObject(r);
-    zlistx_sort(l);
-    out[0] = '\0';
-    for (char *s = zlistx_first(l); s; s = zlistx_next(l))
-        snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " " : "", s);
-    zlistx_destroy(&l);
+    bt_set_join(&l, out, len);
 }
 
 static bool s_bird_matches_redis(void *arg)
@@ -294,26 +251,10 @@ static bool s_standby_logged(void *host)
 
 static void s_send(zsock_t *push, const char *ip, int action, uint32_t ban_time)
 {
-    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
-    Floodgate__Rates total = FLOODGATE__RATES__INIT;
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(ip, &a), 0);
-    total.pps = 50000;
-    d.addr_hi = a.hi;
-    d.addr_lo = a.lo;
-    d.action = action;
-    d.attack_type = "udp_flood";
-    d.direction = FLOODGATE__DIRECTION__DIR_IN;
-    d.metric = "pps";
-    d.value = 50000;
-    d.threshold = 20000;
-    d.hostgroup = "default";
-    d.ban_time = ban_time;
-    d.total = &total;
-    d.enable_ban = true;
-    size_t n = floodgate__decision__get_packed_size(&d);
-    zframe_t *f = zframe_new(NULL, n);
-    floodgate__decision__pack(&d, zframe_data(f));
+    Floodgate__Decision d;
+    Floodgate__Rates total;
+    bt_decision(&d, &total, ip, action, ban_time);
+    zframe_t *f = bt_frame(&d);
     zframe_send(&f, push, ZFRAME_DONTWAIT);
     zframe_destroy(&f);
 }
@@ -454,7 +395,6 @@ static int s_setup(void **state)
         ha_host_t *h = &t->h[i];
         snprintf(h->addr, sizeof(h->addr), "127.0.%d.%d", n, 11 + 3 * i);
         snprintf(h->conf, sizeof(h->conf), "%s/floodgate-%c.conf", t->dir, 'A' + i);
-        snprintf(h->toml, sizeof(h->toml), "%s/gobgpd-%c.toml", t->dir, 'A' + i);
         h->bgp_port = hn_free_port();
         h->api_port = hn_free_port();
         h->act_port = hn_free_port();
@@ -462,7 +402,7 @@ static int s_setup(void **state)
     s_write_configs(t);
     hn_write_file(t->script_log, "");
     t->redis = hn_redis_start(t->dir, t->redis_port, false);
-    t->bird = s_start_bird(t);
+    t->bird = bt_start_bird(t->dir, t->bird_sock);
     for (int d = 0; d < 2; d++)
         for (int a = 0; a < 2; a++) {
             t->push[d][a] = zsock_new(ZMQ_PUSH);
@@ -488,11 +428,7 @@ static int s_teardown(void **state)
     }
     hn_stop(t->bird, 3000);
     hn_stop(t->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", t->dir);
-    else
-        hn_rmdir(t->dir);
-    free(t->dir);
+    hn_tmpdir_done(&t->dir);
     return 0;
 }
 
@@ -708,11 +644,7 @@ static int s_pipe_teardown(void **state)
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         hn_stop(all[i], 3000);
     hn_stop(e->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_tmpdir_done(&e->dir);
     return 0;
 }
 
