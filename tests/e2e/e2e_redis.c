@@ -45,6 +45,7 @@
 #include "common/addr.h"
 #include "floodgate.pb-c.h"
 #include "tests/harness.h"
+#include "tests/bgptest.h"
 
 #define FILL_MAX (64L << 20) /* bound of the disk filler, far above the tmpfs */
 
@@ -109,31 +110,10 @@ static void s_write_configs(bed_t *b)
     hn_write_file(path, text);
 }
 
-static pid_t s_start_gobgpd(bed_t *b)
-{
-    char toml[600], api[64], log[600];
-    snprintf(toml, sizeof(toml), "%s/gobgpd.toml", b->dir);
-    snprintf(api, sizeof(api), "--api-hosts=127.0.0.1:%d", b->api_port);
-    snprintf(log, sizeof(log), "%s/gobgpd.log", b->dir);
-    char *argv[] = {"gobgpd", "-f", toml, "-p", api, "--pprof-disable", NULL};
-    return hn_spawn(argv, log);
-}
-
 /* Run argv to completion (10 s at most); its output (static) in *out. */
 static int s_run(char *const argv[], char **out)
 {
-    static char *last;
-    char log[600];
-    snprintf(log, sizeof(log), "%s/run.out", s_b.dir);
-    unlink(log);
-    pid_t pid = hn_spawn(argv, log);
-    int st = hn_wait_exit(pid, 10000);
-    if (st == -1)
-        hn_stop(pid, 1000);
-    free(last);
-    last = hn_read_file(log);
-    *out = last ? last : "";
-    return st == -1 ? -1 : WEXITSTATUS(st);
+    return hn_run(s_b.dir, argv, NULL, out);
 }
 
 /* ---- what the BGP side, Redis and the actuator say ---- */
@@ -275,26 +255,10 @@ static double s_withdraws(void)
 
 static void s_decide(const char *ip, int action, uint32_t ban_time)
 {
-    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
-    Floodgate__Rates total = FLOODGATE__RATES__INIT;
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(ip, &a), 0);
-    total.pps = 50000;
-    d.addr_hi = a.hi;
-    d.addr_lo = a.lo;
-    d.action = action;
-    d.attack_type = "udp_flood";
-    d.direction = FLOODGATE__DIRECTION__DIR_IN;
-    d.metric = "pps";
-    d.value = 50000;
-    d.threshold = 20000;
-    d.hostgroup = "default";
-    d.ban_time = ban_time;
-    d.total = &total;
-    d.enable_ban = true;
-    size_t n = floodgate__decision__get_packed_size(&d);
-    zframe_t *f = zframe_new(NULL, n);
-    floodgate__decision__pack(&d, zframe_data(f));
+    Floodgate__Decision d;
+    Floodgate__Rates total;
+    bt_decision(&d, &total, ip, action, ban_time);
+    zframe_t *f = bt_frame(&d);
     assert_int_equal(zframe_send(&f, s_b.push, 0), 0);
 }
 
@@ -383,7 +347,7 @@ static int s_setup(void **state)
         *ports[i] = hn_free_port();
     s_write_configs(b);
     b->redis = s_redis_start(b->data, b->redis_port);
-    b->gobgpd = s_start_gobgpd(b);
+    b->gobgpd = bt_start_gobgpd(b->dir, "gobgpd", b->api_port);
     b->actuator = hn_daemon(b->dir, b->conf, "actuator", NULL);
     b->push = zsock_new(ZMQ_PUSH);
     assert_non_null(b->push);
@@ -407,11 +371,7 @@ static int s_teardown(void **state)
     hn_stop(b->redis, 3000);
     if (b->mounted)
         umount2(b->data, MNT_DETACH);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", b->dir);
-    else
-        hn_rmdir(b->dir);
-    free(b->dir);
+    hn_tmpdir_done(&b->dir);
     return 0;
 }
 
