@@ -22,9 +22,9 @@
 #include "common/config.h"
 #include "tests/harness.h"
 
-static char *s_dir;
-static int s_port;
-static pid_t s_redis_pid;
+#define AC_DIR "act-flowspec"
+#include "tests/acttest.h"
+
 static fg_config_t *s_cfg;
 static act_t *s_act;
 
@@ -71,23 +71,9 @@ static const backend_ops_t s_rec_ops = {.name = "rec",
                                         .sync = s_rec_sync,
                                         .destroy = s_rec_destroy};
 
-static redisReply *s_redis(const char *fmt, ...)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
-    assert_true(c && !c->err);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    redisFree(c);
-    assert_non_null(r);
-    return r;
-}
-
 static long long s_int(const char *fmt, const char *arg)
 {
-    redisReply *r = s_redis(fmt, arg);
+    redisReply *r = ac_redis(fmt, arg);
     long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -100;
     freeReplyObject(r);
     return v;
@@ -95,31 +81,12 @@ static long long s_int(const char *fmt, const char *arg)
 
 /* ---- fixtures ---- */
 
-static int s_group_setup(void **state)
-{
-    (void)state;
-    s_dir = hn_tmpdir("act-flowspec");
-    s_port = hn_free_port();
-    s_redis_pid = hn_redis_start(s_dir, s_port, false);
-    return 0;
-}
-
-static int s_group_teardown(void **state)
-{
-    (void)state;
-    hn_stop(s_redis_pid, 3000);
-    hn_rmdir(s_dir);
-    free(s_dir);
-    return 0;
-}
-
 /* A config with extra actuator keys; the groups: default flowspec,
  * 10.0.2.0/24 flowspec_then_blackhole, 10.0.3.0/24 detect_only. */
 static void s_load(const char *actuator_extra)
 {
-    char path[512], text[2048], err[512];
-    freeReplyObject(s_redis("FLUSHALL"));
-    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    char text[2048];
+    freeReplyObject(ac_redis("FLUSHALL"));
     snprintf(text, sizeof(text),
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "    whitelist = \"10.0.0.53/32\"\n"
@@ -129,11 +96,8 @@ static void s_load(const char *actuator_extra)
              "    thenbh\n        networks = 10.0.2.0/24\n"
              "        mitigation = flowspec_then_blackhole\n"
              "    quiet\n        networks = 10.0.3.0/24\n        mitigation = detect_only\n",
-             s_port, actuator_extra);
-    hn_write_file(path, text);
-    s_cfg = fg_config_load(path, err, sizeof(err));
-    if (!s_cfg)
-        fail_msg("config: %s", err);
+             ac_port, actuator_extra);
+    s_cfg = ac_config("floodgate.conf", text);
     act_opts_t o = act_opts_default();
     o.notifications = false;
     s_act = act_new(s_cfg, &o);
@@ -278,17 +242,17 @@ static void test_act_flowspec_hand_written(void **state)
 {
     (void)state;
     s_load("");
-    freeReplyObject(s_redis("HSET floodgate:ban:10.0.0.11 ip 10.0.0.11 mitigation flowspec "
+    freeReplyObject(ac_redis("HSET floodgate:ban:10.0.0.11 ip 10.0.0.11 mitigation flowspec "
                             "flowspec %s",
                             "{\"action\":\"discard\",\"rules\":[{\"match\":"
                             "\"dst=10.0.0.99/32 proto=17\"}]}"));
-    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.0.11 600"));
+    freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.0.11 600"));
     s_decide("10.0.0.12", FLOODGATE__ACTION__BAN, 1000);
-    freeReplyObject(s_redis("HSET floodgate:ban:10.0.0.13 ip 10.0.0.13 mitigation flowspec "
+    freeReplyObject(ac_redis("HSET floodgate:ban:10.0.0.13 ip 10.0.0.13 mitigation flowspec "
                             "flowspec %s",
                             "{\"action\":\"discard\",\"rules\":[{\"match\":"
                             "\"dst=10.0.0.13/32 proto=17 sport=123\"}]}"));
-    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.0.13 600"));
+    freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.0.13 600"));
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.11"), 0);
     assert_null(act_known_ban(s_act, "10.0.0.11"));
@@ -298,11 +262,11 @@ static void test_act_flowspec_hand_written(void **state)
     assert_true(ban_is_flowspec(k));
     assert_int_equal(s_rec->rules, 2); /* 10.0.0.12 and 10.0.0.13, never 10.0.0.99 */
     /* rules outside networks/monitored, even forced: refused */
-    freeReplyObject(s_redis("HSET floodgate:ban:203.0.113.9 ip 203.0.113.9 source manual_force "
+    freeReplyObject(ac_redis("HSET floodgate:ban:203.0.113.9 ip 203.0.113.9 source manual_force "
                             "mitigation flowspec flowspec %s",
                             "{\"action\":\"discard\",\"rules\":[{\"match\":"
                             "\"dst=203.0.113.9/32 proto=17\"}]}"));
-    freeReplyObject(s_redis("EXPIRE floodgate:ban:203.0.113.9 600"));
+    freeReplyObject(ac_redis("EXPIRE floodgate:ban:203.0.113.9 600"));
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_int("EXISTS floodgate:ban:%s", "203.0.113.9"), 0);
     assert_int_equal(s_rec->rules, 2);
@@ -316,7 +280,7 @@ static void test_act_flowspec_dry_run_logs(void **state)
     backend_t *log = backend_log_new(s_cfg);
     assert_non_null(log);
     char path[512];
-    snprintf(path, sizeof(path), "%s/dry.log", s_dir);
+    snprintf(path, sizeof(path), "%s/dry.log", ac_dir);
     FILE *saved = fdopen(dup(2), "w");
     assert_non_null(freopen(path, "w", stderr));
     assert_int_equal(act_add_backend(s_act, &log), 0);
@@ -342,5 +306,5 @@ int main(void)
         cmocka_unit_test_teardown(test_act_flowspec_hand_written, s_teardown),
         cmocka_unit_test_teardown(test_act_flowspec_dry_run_logs, s_teardown),
     };
-    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    return cmocka_run_group_tests(tests, ac_group_setup, ac_group_teardown);
 }

@@ -18,9 +18,9 @@
 #include "common/config.h"
 #include "tests/harness.h"
 
-static char *s_dir;
-static int s_port;
-static pid_t s_redis_pid;
+#define AC_DIR "act-ha"
+#include "tests/acttest.h"
+
 static fg_config_t *s_cfg[2];
 static act_t *s_act[2];
 
@@ -72,36 +72,12 @@ static const backend_ops_t s_rec_ops = {.name = "rec",
 
 /* ---- Redis ---- */
 
-static redisReply *s_redis(const char *fmt, ...)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
-    assert_true(c && !c->err);
-    redisSetTimeout(c, tv);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    redisFree(c);
-    assert_non_null(r);
-    return r;
-}
-
-static long long s_int(const char *fmt, const char *arg)
-{
-    redisReply *r = s_redis(fmt, arg);
-    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
-    long long v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
 /* The lease as "<id> <token>": the per-process nonce between them (an
  * actuator's lease is "<id> <nonce> <token>") left out. */
 static char *s_lease(void)
 {
     static char v[256];
-    redisReply *r = s_redis("GET floodgate:actuator:lease");
+    redisReply *r = ac_redis("GET floodgate:actuator:lease");
     snprintf(v, sizeof(v), "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
     freeReplyObject(r);
     char *a = strchr(v, ' '), *b = a ? strchr(a + 1, ' ') : NULL;
@@ -114,7 +90,7 @@ static char *s_lease(void)
 static char *s_history(const char *ip)
 {
     static char out[512];
-    redisReply *r = s_redis("LRANGE floodgate:history:%s 0 -1", ip);
+    redisReply *r = ac_redis("LRANGE floodgate:history:%s 0 -1", ip);
     out[0] = '\0';
     for (size_t i = r->elements; i-- > 0;) {
         const char *e = strstr(r->element[i]->str, "\"event\":\"");
@@ -128,24 +104,6 @@ static char *s_history(const char *ip)
 }
 
 /* ---- fixtures ---- */
-
-static int s_group_setup(void **state)
-{
-    (void)state;
-    s_dir = hn_tmpdir("act-ha");
-    s_port = hn_free_port();
-    s_redis_pid = hn_redis_start(s_dir, s_port, false);
-    return 0;
-}
-
-static int s_group_teardown(void **state)
-{
-    (void)state;
-    hn_stop(s_redis_pid, 3000);
-    hn_rmdir(s_dir);
-    free(s_dir);
-    return 0;
-}
 
 /* The actuators' monotonic clock: a lease poll is due when a test moves it. */
 static uint64_t s_clock = 1000000;
@@ -181,19 +139,16 @@ static void s_make(int i)
 static int s_setup(void **state)
 {
     (void)state;
-    freeReplyObject(s_redis("FLUSHALL"));
+    freeReplyObject(ac_redis("FLUSHALL"));
     for (int i = 0; i < 2; i++) {
-        char path[512], text[1024], err[512];
-        snprintf(path, sizeof(path), "%s/floodgate-%d.conf", s_dir, i);
+        char name[32], text[1024];
+        snprintf(name, sizeof(name), "floodgate-%d.conf", i);
         snprintf(text, sizeof(text),
                  "networks\n    monitored = \"10.0.0.0/16\"\n"
                  "redis\n    address = 127.0.0.1:%d\n"
                  "actuator\n    check_interval = 3600\n    id = %c\n    lease_ms = 60000\n",
-                 s_port, 'A' + i);
-        hn_write_file(path, text);
-        s_cfg[i] = fg_config_load(path, err, sizeof(err));
-        if (!s_cfg[i])
-            fail_msg("config: %s", err);
+                 ac_port, 'A' + i);
+        s_cfg[i] = ac_config(name, text);
     }
     return 0;
 }
@@ -244,7 +199,7 @@ static act_stats_t s_stats(int i)
 static void s_die(int i)
 {
     act_destroy(&s_act[i]); /* no release: as kill -9 */
-    freeReplyObject(s_redis("DEL floodgate:actuator:lease"));
+    freeReplyObject(ac_redis("DEL floodgate:actuator:lease"));
 }
 
 /* ---- tests ---- */
@@ -260,14 +215,14 @@ static void test_act_ha_one_active_the_other_waits(void **state)
     assert_int_equal(s_rec[1]->syncs, 1); /* its backend announces nothing */
     assert_int_equal(s_rec[1]->synced, 0);
     s_decide(1, "10.0.0.1"); /* the standby keeps it, writes nothing */
-    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 0);
+    assert_int_equal(ac_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 0);
     assert_int_equal(s_stats(1).standby_ignored, 1);
     s_decide(0, "10.0.0.1");
     s_decide(0, "10.0.0.1"); /* the second detector's */
-    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 1);
+    assert_int_equal(ac_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 1);
     assert_string_equal(s_history("10.0.0.1"), "ban");
     assert_int_equal(s_stats(0).already_banned, 1);
-    assert_int_equal(s_int("HEXISTS floodgate:announced %s", "10.0.0.1"), 1);
+    assert_int_equal(ac_int("HEXISTS floodgate:announced %s", "10.0.0.1"), 1);
     assert_int_equal(s_stats(0).active, 1);
     assert_int_equal(s_stats(1).active, 0);
 }
@@ -279,9 +234,9 @@ static void test_act_ha_fenced_write_steps_down(void **state)
     s_decide(0, "10.0.0.1");
     assert_int_equal(s_rec[0]->bans, 1);
     /* another actuator took the lease while A was frozen */
-    freeReplyObject(s_redis("SET floodgate:actuator:lease %s PX 60000", "B 7"));
+    freeReplyObject(ac_redis("SET floodgate:actuator:lease %s PX 60000", "B 7"));
     s_decide(0, "10.0.0.2");
-    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.2"), 0);
+    assert_int_equal(ac_int("EXISTS floodgate:ban:%s", "10.0.0.2"), 0);
     assert_false(act_is_active(s_act[0]));
     act_stats_t st = s_stats(0);
     assert_true(st.fenced_writes >= 1);
@@ -301,7 +256,7 @@ static void test_act_ha_takeover_settles_owed_unbans_once(void **state)
     s_decide(0, "10.0.0.2");
     s_die(0);
     /* deleted while no one is active: its keyspace event goes nowhere */
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.0.2"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.0.2"));
     s_tick(1);
     assert_true(act_is_active(s_act[1]));
     assert_string_equal(s_lease(), "B 2");
@@ -314,7 +269,7 @@ static void test_act_ha_takeover_settles_owed_unbans_once(void **state)
     assert_int_equal(s_rec[1]->synced, 1); /* 10.0.0.1 announced */
     assert_string_equal(s_history("10.0.0.2"), "ban unban");
     assert_string_equal(s_history("10.0.0.1"), "ban");
-    assert_int_equal(s_int("HEXISTS floodgate:announced %s", "10.0.0.2"), 0);
+    assert_int_equal(ac_int("HEXISTS floodgate:announced %s", "10.0.0.2"), 0);
     /* nothing is owed twice */
     assert_int_equal(act_scan(s_act[1]), 0);
     assert_string_equal(s_history("10.0.0.2"), "ban unban");
@@ -331,7 +286,7 @@ static void test_act_ha_takeover_applies_the_kept_decision(void **state)
     s_tick(1);
     assert_true(act_is_active(s_act[1]));
     assert_int_equal(s_stats(1).replayed, 1);
-    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.3"), 1);
+    assert_int_equal(ac_int("EXISTS floodgate:ban:%s", "10.0.0.3"), 1);
     assert_string_equal(s_history("10.0.0.3"), "ban");
     assert_int_equal(s_rec[1]->bans, 1);
 }
@@ -375,7 +330,7 @@ static void test_act_ha_same_id_waits(void **state)
     assert_string_equal(s_lease(), "A 1");
     assert_int_equal(s_stats(0).step_downs, 0);
     s_decide(1, "10.0.0.1");
-    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 0);
+    assert_int_equal(ac_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 0);
     s_decide(0, "10.0.0.1");
     assert_string_equal(s_history("10.0.0.1"), "ban");
     assert_int_equal(s_rec[0]->bans, 1);
@@ -392,15 +347,15 @@ static void test_act_ha_same_id_waits(void **state)
 static void test_act_ha_lease_without_expiry_is_taken(void **state)
 {
     (void)state;
-    freeReplyObject(s_redis("SET floodgate:actuator:lease %s", "junk"));
+    freeReplyObject(ac_redis("SET floodgate:actuator:lease %s", "junk"));
     s_make(0);
     assert_true(act_is_active(s_act[0]));
     assert_string_equal(s_lease(), "A 1");
-    assert_true(s_int("PTTL %s", "floodgate:actuator:lease") > 0);
+    assert_true(ac_int("PTTL %s", "floodgate:actuator:lease") > 0);
     s_decide(0, "10.0.0.7");
-    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.7"), 1);
+    assert_int_equal(ac_int("EXISTS floodgate:ban:%s", "10.0.0.7"), 1);
     act_destroy(&s_act[0]);
-    freeReplyObject(s_redis("SET floodgate:actuator:lease %s PX 60000", "someone 9"));
+    freeReplyObject(ac_redis("SET floodgate:actuator:lease %s PX 60000", "someone 9"));
     s_make(1);
     assert_false(act_is_active(s_act[1]));
 }
@@ -408,19 +363,16 @@ static void test_act_ha_lease_without_expiry_is_taken(void **state)
 /* Actuator i reloaded with actuator/connect listing n actuators. */
 static void s_connect_list(int i, int n)
 {
-    char path[512], text[1024], err[512];
-    snprintf(path, sizeof(path), "%s/floodgate-%d.conf", s_dir, i);
+    char name[32], text[1024];
+    snprintf(name, sizeof(name), "floodgate-%d.conf", i);
     snprintf(text, sizeof(text),
              "networks\n    monitored = \"10.0.0.0/16\"\n"
              "redis\n    address = 127.0.0.1:%d\n"
              "actuator\n    check_interval = 3600\n    id = %c\n    lease_ms = 60000\n"
              "    connect = \"%s\"\n",
-             s_port, 'A' + i, n > 1 ? "tcp://127.0.0.1:1 tcp://127.0.0.1:2" : "tcp://127.0.0.1:1");
-    hn_write_file(path, text);
+             ac_port, 'A' + i, n > 1 ? "tcp://127.0.0.1:1 tcp://127.0.0.1:2" : "tcp://127.0.0.1:1");
     fg_config_destroy(&s_cfg[i]);
-    s_cfg[i] = fg_config_load(path, err, sizeof(err));
-    if (!s_cfg[i])
-        fail_msg("config: %s", err);
+    s_cfg[i] = ac_config(name, text);
 }
 
 /* A, active, loses Redis (its connections cut) after `after` ms without a
@@ -433,10 +385,10 @@ static void s_cut_off_then_decide(int actuators, uint64_t after)
     s_decide(0, "10.0.0.1");
     assert_int_equal(s_rec[0]->bans, 1);
     s_clock += after;
-    freeReplyObject(s_redis("CLIENT KILL TYPE normal SKIPME yes"));
-    freeReplyObject(s_redis("CLIENT KILL TYPE pubsub"));
+    freeReplyObject(ac_redis("CLIENT KILL TYPE normal SKIPME yes"));
+    freeReplyObject(ac_redis("CLIENT KILL TYPE pubsub"));
     s_decide(0, "10.0.0.2");
-    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.2"), 0);
+    assert_int_equal(ac_int("EXISTS floodgate:ban:%s", "10.0.0.2"), 0);
 }
 
 /* Redundant (actuator/connect lists two), cut off from Redis past its
@@ -496,13 +448,13 @@ static void test_act_ha_announce_after_losing_the_lease_writes_nothing(void **st
 {
     (void)state;
     struct timeval tv = {2, 0};
-    freeReplyObject(s_redis("SET floodgate:actuator:lease %s PX 60000", "A 1"));
+    freeReplyObject(ac_redis("SET floodgate:actuator:lease %s PX 60000", "A 1"));
     store_t *st = store_new(s_cfg[0], 2000);
     assert_non_null(st);
     assert_int_equal(store_connect(st), 0);
     store_set_fence(st, "A 1");
-    redisContext *x = redisConnectWithTimeout("127.0.0.1", s_port, tv);
-    redisContext *y = redisConnectWithTimeout("127.0.0.1", s_port, tv);
+    redisContext *x = redisConnectWithTimeout("127.0.0.1", ac_port, tv);
+    redisContext *y = redisConnectWithTimeout("127.0.0.1", ac_port, tv);
     assert_true(x && !x->err && y && !y->err);
     redisSetTimeout(x, tv);
     redisSetTimeout(y, tv);
@@ -519,14 +471,14 @@ static void test_act_ha_announce_after_losing_the_lease_writes_nothing(void **st
     redisFree(x);
     redisFree(y);
     assert_true(store_fenced(st));
-    assert_int_equal(s_int("HEXISTS floodgate:announced %s", "10.0.0.9"), 0);
+    assert_int_equal(ac_int("HEXISTS floodgate:announced %s", "10.0.0.9"), 0);
     store_destroy(&st);
-    freeReplyObject(s_redis("DEL floodgate:actuator:lease"));
+    freeReplyObject(ac_redis("DEL floodgate:actuator:lease"));
     s_make(1); /* B, the next holder: takes it, owes nothing, bans */
     assert_true(act_is_active(s_act[1]));
     assert_int_equal(s_stats(1).unbans_owed, 0);
     s_decide(1, "10.0.0.1");
-    assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 1);
+    assert_int_equal(ac_int("EXISTS floodgate:ban:%s", "10.0.0.1"), 1);
     assert_string_equal(s_history("10.0.0.1"), "ban");
     assert_int_equal(s_rec[1]->unbans, 0);
 }
@@ -548,5 +500,5 @@ int main(void)
         T(test_act_ha_announce_after_losing_the_lease_writes_nothing),
 #undef T
     };
-    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    return cmocka_run_group_tests(tests, ac_group_setup, ac_group_teardown);
 }

@@ -23,7 +23,9 @@
 #include "common/config.h"
 #include "tests/harness.h"
 
-static char *s_dir;
+#define AC_DIR "actuator"
+#include "tests/acttest.h"
+
 
 /* True when s is one complete JSON value. */
 static bool s_json_valid(const char *s)
@@ -32,8 +34,6 @@ static bool s_json_valid(const char *s)
     json_decref(v);
     return v != NULL;
 }
-static int s_port;
-static pid_t s_redis_pid;
 static fg_config_t *s_cfg;
 static act_t *s_act;
 
@@ -89,45 +89,21 @@ static const backend_ops_t s_rec_ops = {.name = "rec",
 
 /* ---- fixtures ---- */
 
-static int s_group_setup(void **state)
-{
-    (void)state;
-    s_dir = hn_tmpdir("actuator");
-    s_port = hn_free_port();
-    s_redis_pid = hn_redis_start(s_dir, s_port, false);
-    return 0;
-}
-
-static int s_group_teardown(void **state)
-{
-    (void)state;
-    hn_stop(s_redis_pid, 3000);
-    hn_rmdir(s_dir);
-    free(s_dir);
-    return 0;
-}
-
-static redisReply *s_redis(const char *fmt, ...);
-
 /* A fresh database and config; the actuator is made by s_make(). */
 static int s_setup(void **state)
 {
     (void)state;
-    char path[512], text[1024], err[512];
-    freeReplyObject(s_redis("FLUSHALL"));
-    freeReplyObject(s_redis("CONFIG SET notify-keyspace-events %s", ""));
-    freeReplyObject(s_redis("CONFIG SET min-replicas-to-write 0"));
-    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    char text[1024];
+    freeReplyObject(ac_redis("FLUSHALL"));
+    freeReplyObject(ac_redis("CONFIG SET notify-keyspace-events %s", ""));
+    freeReplyObject(ac_redis("CONFIG SET min-replicas-to-write 0"));
     snprintf(text, sizeof(text),
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "    whitelist = \"10.0.0.53/32\"\n"
              "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
              "    history_max = 10\n    events_max = 1000\n",
-             s_port);
-    hn_write_file(path, text);
-    s_cfg = fg_config_load(path, err, sizeof(err));
-    if (!s_cfg)
-        fail_msg("config: %s", err);
+             ac_port);
+    s_cfg = ac_config("floodgate.conf", text);
     return 0;
 }
 
@@ -157,38 +133,12 @@ static void s_make(bool notifications, bool start)
 
 /* ---- helpers ---- */
 
-/* A command on a connection of its own (hiredis format); aborts the test
- * when Redis does not answer. */
-static redisReply *s_redis(const char *fmt, ...)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
-    assert_true(c && !c->err);
-    redisSetTimeout(c, tv);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    redisFree(c);
-    assert_non_null(r);
-    return r;
-}
-
-static long long s_int(const char *fmt, const char *arg)
-{
-    redisReply *r = s_redis(fmt, arg);
-    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
-    long long v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
 /* HGET floodgate:ban:<ip> field, the caller's to free, NULL when absent. */
 static char *s_hget(const char *ip, const char *field)
 {
     char key[128];
     snprintf(key, sizeof(key), "floodgate:ban:%s", ip);
-    redisReply *r = s_redis("HGET %s %s", key, field);
+    redisReply *r = ac_redis("HGET %s %s", key, field);
     char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
     freeReplyObject(r);
     return v;
@@ -199,7 +149,7 @@ static char *s_history(const char *ip, int idx)
 {
     char key[128];
     snprintf(key, sizeof(key), "floodgate:history:%s", ip);
-    redisReply *r = s_redis("LINDEX %s %d", key, idx);
+    redisReply *r = ac_redis("LINDEX %s %d", key, idx);
     char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
     freeReplyObject(r);
     return v;
@@ -208,7 +158,7 @@ static char *s_history(const char *ip, int idx)
 /* Field of the newest events stream entry, the caller's to free. */
 static char *s_last_event(const char *field)
 {
-    redisReply *r = s_redis("XREVRANGE floodgate:events + - COUNT 1");
+    redisReply *r = ac_redis("XREVRANGE floodgate:events + - COUNT 1");
     char *v = NULL;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
         redisReply *kv = r->element[0]->element[1];
@@ -223,7 +173,7 @@ static char *s_last_event(const char *field)
 /* Entries of the events stream with event ev for ip. */
 static size_t s_count_events(const char *ev, const char *ip)
 {
-    redisReply *r = s_redis("XRANGE floodgate:events - +");
+    redisReply *r = ac_redis("XRANGE floodgate:events - +");
     size_t n = 0;
     for (size_t e = 0; r->type == REDIS_REPLY_ARRAY && e < r->elements; e++) {
         redisReply *kv = r->element[e]->element[1];
@@ -337,7 +287,7 @@ static void test_actuator_ban_writes_hash_history_event(void **state)
             fail_msg("field %s missing", fields[i]);
         free(v);
     }
-    long long ttl = s_int("TTL %s", "floodgate:ban:10.0.0.5");
+    long long ttl = ac_int("TTL %s", "floodgate:ban:10.0.0.5");
     assert_true(ttl >= 598 && ttl <= 600);
     s_assert_contains(s_hget("10.0.0.5", "ip"), "10.0.0.5");
     s_assert_contains(s_hget("10.0.0.5", "direction"), "incoming");
@@ -402,15 +352,15 @@ static void test_actuator_ongoing_while_banned_does_nothing(void **state)
     (void)state;
     s_make(false, true);
     s_decide("10.0.0.6", FLOODGATE__ACTION__BAN, 600);
-    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.0.6 500"));
+    freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.0.6 500"));
     s_decide("10.0.0.6", FLOODGATE__ACTION__ONGOING, 600);
     s_decide("10.0.0.6", FLOODGATE__ACTION__BAN, 600);
     act_stats_t st = s_stats();
     assert_int_equal(st.bans, 1);
     assert_int_equal(st.ongoing, 1);
     assert_int_equal(st.already_banned, 1);
-    assert_true(s_int("TTL %s", "floodgate:ban:10.0.0.6") <= 500); /* TTL untouched */
-    assert_int_equal(s_int("LLEN %s", "floodgate:history:10.0.0.6"), 1);
+    assert_true(ac_int("TTL %s", "floodgate:ban:10.0.0.6") <= 500); /* TTL untouched */
+    assert_int_equal(ac_int("LLEN %s", "floodgate:history:10.0.0.6"), 1);
     assert_int_equal(s_rec->bans, 1);
 }
 
@@ -419,7 +369,7 @@ static void test_actuator_ongoing_after_key_vanished_bans_again(void **state)
     (void)state;
     s_make(false, true);
     s_decide("10.0.0.7", FLOODGATE__ACTION__BAN, 600);
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.0.7"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.0.7"));
     s_decide("10.0.0.7", FLOODGATE__ACTION__ONGOING, 600);
     act_stats_t st = s_stats();
     assert_int_equal(st.bans, 2);
@@ -437,7 +387,7 @@ static void test_actuator_detect_only_writes_no_key(void **state)
     s_make(false, true);
     Floodgate__Decision d = s_decision("10.0.0.8", FLOODGATE__ACTION__BAN, 600, false);
     assert_int_equal(act_decision(s_act, &d), 0);
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.0.8"), 0);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.0.8"), 0);
     s_assert_contains(s_last_event("event"), "detect_only");
     assert_int_equal(s_stats().detect_only, 1);
     assert_int_equal(s_rec->bans, 0);
@@ -458,7 +408,7 @@ static void test_actuator_detect_only_one_event_per_attack(void **state)
     assert_int_equal(s_count_events("detect_only", "10.0.0.8"), 1);
     assert_int_equal(s_stats().detect_only, 50);
     s_decide("10.0.0.9", FLOODGATE__ACTION__BAN, 600); /* the flood that bans */
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.0.9"), 1);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.0.9"), 1);
     assert_int_equal(s_rec->bans, 1);
     d = s_decision("10.0.0.10", FLOODGATE__ACTION__BAN, 1, false);
     assert_int_equal(act_decision(s_act, &d), 0);
@@ -466,7 +416,7 @@ static void test_actuator_detect_only_one_event_per_attack(void **state)
     usleep(1100 * 1000); /* the attack ended (no report for ban_time) */
     assert_int_equal(act_decision(s_act, &d), 0);
     assert_int_equal(s_count_events("detect_only", "10.0.0.10"), 2);
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.0.8"), 0);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.0.8"), 0);
 }
 
 static void test_actuator_malformed_message_counted(void **state)
@@ -486,7 +436,7 @@ static void test_actuator_whitelisted_never_banned(void **state)
     (void)state;
     s_make(false, true);
     s_decide("10.0.0.53", FLOODGATE__ACTION__BAN, 600);
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.0.53"), 0);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.0.53"), 0);
     assert_int_equal(s_stats().whitelisted, 1);
 }
 
@@ -494,9 +444,9 @@ static void test_actuator_manual_key_adopted(void **state)
 {
     (void)state;
     s_make(false, true);
-    freeReplyObject(s_redis("HSET floodgate:ban:10.0.1.1 ip 10.0.1.1 attack_type manual"));
-    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.1.1 300"));
-    freeReplyObject(s_redis("HSET floodgate:ban:10.0.01.1 ip bad")); /* not canonical */
+    freeReplyObject(ac_redis("HSET floodgate:ban:10.0.1.1 ip 10.0.1.1 attack_type manual"));
+    freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.1.1 300"));
+    freeReplyObject(ac_redis("HSET floodgate:ban:10.0.01.1 ip bad")); /* not canonical */
     assert_int_equal(act_scan(s_act), 0);
     act_stats_t st = s_stats();
     assert_int_equal(st.manual_adopted, 1);
@@ -515,8 +465,8 @@ static void test_actuator_manual_key_adopted(void **state)
 static void test_actuator_startup_adopts_silently(void **state)
 {
     (void)state;
-    freeReplyObject(s_redis("HSET floodgate:ban:10.0.1.2 ip 10.0.1.2 source detector"));
-    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.1.2 300"));
+    freeReplyObject(ac_redis("HSET floodgate:ban:10.0.1.2 ip 10.0.1.2 source detector"));
+    freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.1.2 300"));
     s_make(false, true);
     act_stats_t st = s_stats();
     assert_int_equal(st.adopted_at_start, 1);
@@ -524,7 +474,7 @@ static void test_actuator_startup_adopts_silently(void **state)
     assert_int_equal(s_rec->bans, 0);
     assert_int_equal(s_rec->syncs, 1);
     assert_int_equal(s_rec->synced, 1);
-    assert_int_equal(s_int("EXISTS %s", "floodgate:events"), 0);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:events"), 0);
 }
 
 static void test_actuator_del_unbans_deleted_by_notification(void **state)
@@ -533,7 +483,7 @@ static void test_actuator_del_unbans_deleted_by_notification(void **state)
     s_make(true, true);
     assert_true(act_sub_fd(s_act) >= 0);
     s_decide("10.0.2.1", FLOODGATE__ACTION__BAN, 600);
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.2.1"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.2.1"));
     assert_true(s_pump_events(s_one_unban, 3000));
     assert_int_equal(s_stats().unbans_deleted, 1);
     assert_string_equal(s_rec->last_reason, "deleted");
@@ -558,7 +508,7 @@ static void test_actuator_expiry_unbans_by_notification(void **state)
 
 static bool s_key_gone(void *arg)
 {
-    return s_int("EXISTS %s", arg) == 0;
+    return ac_int("EXISTS %s", arg) == 0;
 }
 
 static void test_actuator_expiry_unbans_by_scan(void **state)
@@ -579,7 +529,7 @@ static void test_actuator_del_unbans_deleted_by_scan(void **state)
     (void)state;
     s_make(false, true);
     s_decide("10.0.2.4", FLOODGATE__ACTION__BAN, 600);
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.2.4"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.2.4"));
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_stats().unbans_deleted, 1);
     assert_string_equal(s_rec->last_reason, "deleted");
@@ -590,9 +540,9 @@ static void test_actuator_ipv6_key(void **state)
     (void)state;
     s_make(false, true);
     s_decide("2001:db8:100::1", FLOODGATE__ACTION__BAN, 600);
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:2001:db8:100::1"), 1);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:2001:db8:100::1"), 1);
     s_assert_contains(s_hget("2001:db8:100::1", "ip"), "2001:db8:100::1");
-    freeReplyObject(s_redis("DEL floodgate:ban:2001:db8:100::1"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:2001:db8:100::1"));
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_stats().unbans_deleted, 1);
 }
@@ -601,9 +551,9 @@ static void test_actuator_script_backend_runs_ban_and_unban(void **state)
 {
     (void)state;
     char body[1024], path[512];
-    snprintf(path, sizeof(path), "%s/notify.sh", s_dir);
+    snprintf(path, sizeof(path), "%s/notify.sh", ac_dir);
     snprintf(body, sizeof(body), "#!/bin/sh\necho \"$@\" >> %s/calls\ncat >> %s/calls\necho >> %s/calls\n",
-             s_dir, s_dir, s_dir);
+             ac_dir, ac_dir, ac_dir);
     hn_write_file(path, body);
     chmod(path, 0755);
     snprintf(s_cfg->actuator.notify_script, sizeof(s_cfg->actuator.notify_script), "%s", path);
@@ -612,10 +562,10 @@ static void test_actuator_script_backend_runs_ban_and_unban(void **state)
     assert_non_null(script);
     assert_int_equal(act_add_backend(s_act, &script), 0);
     s_decide("10.0.4.1", FLOODGATE__ACTION__BAN, 600);
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.4.1"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.4.1"));
     assert_int_equal(act_scan(s_act), 0);
     act_wait_backends(s_act, 5000);
-    snprintf(path, sizeof(path), "%s/calls", s_dir);
+    snprintf(path, sizeof(path), "%s/calls", ac_dir);
     char *calls = hn_read_file(path);
     assert_non_null(calls);
     assert_non_null(strstr(calls, "10.0.4.1 incoming 123456 ban\n{\"event\":\"ban\""));
@@ -632,19 +582,19 @@ static void test_actuator_config_refused_falls_back_to_scan(void **state)
     /* An ACL user that may do everything but CONFIG: AUTH with user and
      * password works, notifications cannot be enabled, the scan still sees
      * the unban. */
-    freeReplyObject(s_redis("ACL SETUSER fgtest on >s3cret ~* &* +@all -config"));
+    freeReplyObject(ac_redis("ACL SETUSER fgtest on >s3cret ~* &* +@all -config"));
     snprintf(s_cfg->redis.user, sizeof(s_cfg->redis.user), "fgtest");
     snprintf(s_cfg->redis.password, sizeof(s_cfg->redis.password), "s3cret");
     s_make(true, true);
     s_decide("10.0.5.1", FLOODGATE__ACTION__BAN, 600);
     assert_int_equal(s_stats().bans, 1);
-    redisReply *r = s_redis("CONFIG GET notify-keyspace-events");
+    redisReply *r = ac_redis("CONFIG GET notify-keyspace-events");
     assert_string_equal(r->element[1]->str, ""); /* left as it was */
     freeReplyObject(r);
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.5.1"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.5.1"));
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_stats().unbans_deleted, 1);
-    freeReplyObject(s_redis("ACL DELUSER fgtest"));
+    freeReplyObject(ac_redis("ACL DELUSER fgtest"));
 }
 
 static bool s_applied(void *arg)
@@ -658,7 +608,7 @@ static void test_actuator_redis_down_queues_then_applies(void **state)
 {
     (void)state;
     s_make(true, true);
-    hn_stop(s_redis_pid, 3000);
+    hn_stop(ac_redis_pid, 3000);
     uint64_t t0 = hn_ms();
     s_decide("10.0.3.1", FLOODGATE__ACTION__BAN, 600);
     s_decide("10.0.3.1", FLOODGATE__ACTION__ONGOING, 600);
@@ -668,9 +618,9 @@ static void test_actuator_redis_down_queues_then_applies(void **state)
     assert_int_equal(st.bans, 0);
     assert_int_equal(st.queue_depth, 1); /* the ONGOING joins the BAN that waits */
     assert_int_equal(st.queue_coalesced, 1);
-    s_redis_pid = hn_redis_start(s_dir, s_port, false);
+    ac_redis_pid = hn_redis_start(ac_dir, ac_port, false);
     assert_true(hn_wait_until(s_applied, NULL, 10000));
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.3.1"), 1);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.3.1"), 1);
     st = s_stats();
     assert_int_equal(st.queue_depth, 0);
     assert_true(act_sub_fd(s_act) >= 0); /* subscribed again */
@@ -681,12 +631,12 @@ static bool s_written(void *ip)
     char key[64];
     act_tick(s_act);
     snprintf(key, sizeof(key), "floodgate:ban:%s", (const char *)ip);
-    return s_stats().queue_depth == 0 && s_int("EXISTS %s", key) == 1;
+    return s_stats().queue_depth == 0 && ac_int("EXISTS %s", key) == 1;
 }
 
 static bool s_expired(void *key)
 {
-    return s_int("EXISTS %s", key) == 0;
+    return ac_int("EXISTS %s", key) == 0;
 }
 
 static void test_actuator_refusal_routed_now_written_later(void **state)
@@ -696,7 +646,7 @@ static void test_actuator_refusal_routed_now_written_later(void **state)
     s_make(false, true);
     s_decide("10.0.3.8", FLOODGATE__ACTION__BAN, 1);
     /* no replica: every write is refused with NOREPLICAS, reads work */
-    freeReplyObject(s_redis("CONFIG SET min-replicas-to-write 1"));
+    freeReplyObject(ac_redis("CONFIG SET min-replicas-to-write 1"));
     s_decide("10.0.3.5", FLOODGATE__ACTION__BAN, 600);
     if (!hn_wait_until(s_expired, "floodgate:ban:10.0.3.8", 5000)) /* its 1 s in Redis */
         fail_msg("the 1 s ban of 10.0.3.8 did not expire within 5 s");
@@ -715,10 +665,10 @@ static void test_actuator_refusal_routed_now_written_later(void **state)
     for (int i = 0; i < 5; i++)
         act_tick(s_act);
     assert_int_equal(s_rec->unbans, 1); /* 10.0.3.8 only */
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.3.5"), 0);
-    freeReplyObject(s_redis("CONFIG SET min-replicas-to-write 0"));
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.3.5"), 0);
+    freeReplyObject(ac_redis("CONFIG SET min-replicas-to-write 0"));
     assert_true(hn_wait_until(s_written, "10.0.3.5", 10000));
-    long long ttl = s_int("PTTL %s", "floodgate:ban:10.0.3.5");
+    long long ttl = ac_int("PTTL %s", "floodgate:ban:10.0.3.5");
     assert_true(ttl > 590000 && ttl <= 600000);
     assert_int_equal(s_stats().bans, 2);
     assert_int_equal(s_rec->bans, 2); /* not announced twice */
@@ -745,16 +695,16 @@ static void test_actuator_redis_empty_restores_flush_unbans(void **state)
     s_decide("10.0.3.6", FLOODGATE__ACTION__BAN, 600);
     s_decide("10.0.3.7", FLOODGATE__ACTION__BAN, 100);
     assert_int_equal(s_stats().bans, 2);
-    hn_stop(s_redis_pid, 3000); /* no persistence: back empty, new run_id */
-    s_redis_pid = hn_redis_start(s_dir, s_port, false);
+    hn_stop(ac_redis_pid, 3000); /* no persistence: back empty, new run_id */
+    ac_redis_pid = hn_redis_start(ac_dir, ac_port, false);
     assert_true(hn_wait_until(s_restored_two, NULL, 10000));
-    long long ttl = s_int("PTTL %s", "floodgate:ban:10.0.3.7");
+    long long ttl = ac_int("PTTL %s", "floodgate:ban:10.0.3.7");
     assert_true(ttl > 90000 && ttl <= 100000); /* the time it had left */
     assert_int_equal(s_rec->unbans, 0);
     assert_int_equal(s_stats().redis_data_lost, 1);
     s_assert_contains(s_history("10.0.3.7", 0), "\"event\":\"restore\"");
     /* the same Redis emptied by hand (same identity): unbans */
-    freeReplyObject(s_redis("FLUSHALL"));
+    freeReplyObject(ac_redis("FLUSHALL"));
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_rec->unbans, 2);
     assert_int_equal(s_stats().unbans_deleted, 2);
@@ -781,21 +731,21 @@ static void test_actuator_redis_partial_loss_restores(void **state)
     s_decide("10.0.3.6", FLOODGATE__ACTION__BAN, 600);
     s_decide("10.0.3.7", FLOODGATE__ACTION__BAN, 100);
     assert_int_equal(s_stats().bans, 2);
-    redisReply *d = s_redis("DUMP %s", "floodgate:ban:10.0.3.6");
+    redisReply *d = ac_redis("DUMP %s", "floodgate:ban:10.0.3.6");
     assert_int_equal(d->type, REDIS_REPLY_STRING);
-    long long ttl6 = s_int("PTTL %s", "floodgate:ban:10.0.3.6");
-    hn_stop(s_redis_pid, 3000); /* a new instance, with 10.0.3.6 only */
-    s_redis_pid = hn_redis_start(s_dir, s_port, false);
-    freeReplyObject(s_redis("RESTORE %s %lld %b", "floodgate:ban:10.0.3.6", ttl6, d->str,
+    long long ttl6 = ac_int("PTTL %s", "floodgate:ban:10.0.3.6");
+    hn_stop(ac_redis_pid, 3000); /* a new instance, with 10.0.3.6 only */
+    ac_redis_pid = hn_redis_start(ac_dir, ac_port, false);
+    freeReplyObject(ac_redis("RESTORE %s %lld %b", "floodgate:ban:10.0.3.6", ttl6, d->str,
                             (size_t)d->len));
     freeReplyObject(d);
     assert_true(hn_wait_until(s_restored_one, NULL, 10000));
-    long long ttl = s_int("PTTL %s", "floodgate:ban:10.0.3.7");
+    long long ttl = ac_int("PTTL %s", "floodgate:ban:10.0.3.7");
     assert_true(ttl > 90000 && ttl <= 100000); /* the time it had left */
     assert_int_equal(s_rec->unbans, 0);
     assert_int_equal(s_stats().redis_data_lost, 1);
     s_assert_contains(s_history("10.0.3.7", 0), "\"event\":\"restore\"");
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.3.6"), 1);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.3.6"), 1);
 }
 
 static void test_actuator_queue_overflow_counted(void **state)
@@ -821,12 +771,12 @@ static void test_actuator_ongoing_low_ttl_renews_route_kept(void **state)
     (void)state;
     s_make(false, true);
     s_decide("10.0.6.1", FLOODGATE__ACTION__BAN, 600);
-    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.6.1 30")); /* < renew_before 60 */
+    freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.6.1 30")); /* < renew_before 60 */
     s_decide("10.0.6.1", FLOODGATE__ACTION__ONGOING, 600);
     act_stats_t st = s_stats();
     assert_int_equal(st.renewed, 1);
     assert_int_equal(st.bans, 1);
-    long long ttl = s_int("TTL %s", "floodgate:ban:10.0.6.1");
+    long long ttl = ac_int("TTL %s", "floodgate:ban:10.0.6.1");
     assert_true(ttl >= 598 && ttl <= 600);
     s_assert_contains(s_hget("10.0.6.1", "ban_count"), "2");
     s_assert_contains(s_history("10.0.6.1", 0), "\"event\":\"renew\"");
@@ -847,10 +797,10 @@ static void test_actuator_lift_policy_never_renews(void **state)
     snprintf(s_cfg->actuator.renewal, sizeof(s_cfg->actuator.renewal), "lift");
     s_make(false, true);
     s_decide("10.0.6.2", FLOODGATE__ACTION__BAN, 600);
-    freeReplyObject(s_redis("EXPIRE floodgate:ban:10.0.6.2 30"));
+    freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.6.2 30"));
     s_decide("10.0.6.2", FLOODGATE__ACTION__ONGOING, 600);
     assert_int_equal(s_stats().renewed, 0);
-    assert_true(s_int("TTL %s", "floodgate:ban:10.0.6.2") <= 30);
+    assert_true(ac_int("TTL %s", "floodgate:ban:10.0.6.2") <= 30);
     /* a ban that expires: lifted and withdrawn, the next detection bans again */
     s_decide("10.0.6.12", FLOODGATE__ACTION__BAN, 1);
     assert_true(hn_wait_until(s_key_gone, "floodgate:ban:10.0.6.12", 5000));
@@ -874,7 +824,7 @@ static void test_actuator_renews_just_after_expiry_without_withdraw(void **state
     s_decide("10.0.6.3", FLOODGATE__ACTION__ONGOING, 600);
     assert_int_equal(s_stats().renewed, 1);
     assert_int_equal(s_stats().unbans_expired, 0);
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.6.3"), 1);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.6.3"), 1);
     s_assert_contains(s_hget("10.0.6.3", "ban_count"), "2");
     s_assert_contains(s_hget("10.0.6.3", "source"), "detector");
     assert_int_equal(act_scan(s_act), 0); /* the key is back: nothing to unban */
@@ -917,7 +867,7 @@ static void test_actuator_history_event_in_details_not_counted(void **state)
     snprintf(text, sizeof(text),
              "{\"event\":\"unban\",\"at\":\"%s\",\"ban_count\":2,\"details\":"
              "{\"event\":\"ban\",\"at\":\"%s\",\"ban_count\":7}}", at, at);
-    freeReplyObject(s_redis("LPUSH floodgate:history:10.0.6.9 %s", text));
+    freeReplyObject(ac_redis("LPUSH floodgate:history:10.0.6.9 %s", text));
     s_decide("10.0.6.9", FLOODGATE__ACTION__BAN, 600);
     s_assert_contains(s_last_event("recent_bans"), "0");
     s_assert_contains(s_last_event("repeat_offender"), "0");
@@ -931,7 +881,7 @@ static void test_actuator_repeat_offender_flagged(void **state)
     s_decide("10.0.6.4", FLOODGATE__ACTION__BAN, 600);
     s_assert_contains(s_last_event("repeat_offender"), "0");
     s_assert_contains(s_history("10.0.6.4", 0), "\"repeat_offender\":false");
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.6.4"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.6.4"));
     assert_int_equal(act_scan(s_act), 0);
     s_decide("10.0.6.4", FLOODGATE__ACTION__BAN, 600);
     s_assert_contains(s_last_event("repeat_offender"), "1");
@@ -940,7 +890,7 @@ static void test_actuator_repeat_offender_flagged(void **state)
     assert_int_equal(s_stats().repeat_offenders, 1);
     /* a ban older than the window does not count */
     s_cfg->actuator.repeat_window = 0;
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.6.4"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.6.4"));
     assert_int_equal(act_scan(s_act), 0);
     s_decide("10.0.6.4", FLOODGATE__ACTION__BAN, 600);
     s_assert_contains(s_last_event("repeat_offender"), "0");
@@ -957,7 +907,7 @@ static void test_actuator_max_bans_refused_and_alerted(void **state)
     act_stats_t st = s_stats();
     assert_int_equal(st.bans, 2);
     assert_int_equal(st.refused_max_bans, 1);
-    assert_int_equal(s_int("EXISTS %s", "floodgate:ban:10.0.7.3"), 0);
+    assert_int_equal(ac_int("EXISTS %s", "floodgate:ban:10.0.7.3"), 0);
     s_assert_contains(s_last_event("event"), "refused");
     s_assert_contains(s_last_event("reason"), "max_bans");
     assert_int_equal(s_rec->bans, 2);
@@ -967,7 +917,7 @@ static void test_actuator_max_bans_refused_and_alerted(void **state)
     assert_int_equal(s_stats().refused_max_bans, 4);
     assert_int_equal(s_count_events("refused", "10.0.7.3"), 1);
     /* one lifted: room again */
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.7.1"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.7.1"));
     assert_int_equal(act_scan(s_act), 0);
     s_decide("10.0.7.3", FLOODGATE__ACTION__BAN, 600);
     assert_int_equal(s_stats().bans, 3);
@@ -977,12 +927,12 @@ static void test_actuator_attack_log_one_json_line_each(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof(path), "%s/attacks.log", s_dir);
+    snprintf(path, sizeof(path), "%s/attacks.log", ac_dir);
     unlink(path);
     snprintf(s_cfg->actuator.attack_log, sizeof(s_cfg->actuator.attack_log), "%s", path);
     s_make(false, true);
     s_decide("10.0.8.1", FLOODGATE__ACTION__BAN, 600);
-    freeReplyObject(s_redis("DEL floodgate:ban:10.0.8.1"));
+    freeReplyObject(ac_redis("DEL floodgate:ban:10.0.8.1"));
     assert_int_equal(act_scan(s_act), 0);
     char *text = hn_read_file(path);
     assert_non_null(text);
@@ -1003,7 +953,7 @@ static void test_actuator_attack_log_one_json_line_each(void **state)
     assert_int_equal(s_stats().attack_log_lines, 2);
     /* an unwritable path is counted, never fatal */
     snprintf(s_cfg->actuator.attack_log, sizeof(s_cfg->actuator.attack_log), "%s/no/such/dir/a.log",
-             s_dir);
+             ac_dir);
     s_decide("10.0.8.2", FLOODGATE__ACTION__BAN, 600);
     assert_int_equal(s_stats().attack_log_errors, 1);
     assert_int_equal(s_stats().bans, 2);
@@ -1023,13 +973,13 @@ static void test_actuator_redis_unix_socket(void **state)
 {
     (void)state;
     char sock[512], log[512], err[512], path[512], text[1024];
-    snprintf(sock, sizeof(sock), "%s/redis.sock", s_dir);
-    snprintf(log, sizeof(log), "%s/redis-unix.log", s_dir);
-    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock, "--dir", s_dir,
+    snprintf(sock, sizeof(sock), "%s/redis.sock", ac_dir);
+    snprintf(log, sizeof(log), "%s/redis-unix.log", ac_dir);
+    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock, "--dir", ac_dir,
                     "--save", "", "--appendonly", "no", NULL};
     pid_t pid = hn_spawn(argv, log);
     assert_true(hn_wait_until(s_unix_up, sock, 5000));
-    snprintf(path, sizeof(path), "%s/unix.conf", s_dir);
+    snprintf(path, sizeof(path), "%s/unix.conf", ac_dir);
     snprintf(text, sizeof(text),
              "networks\n    monitored = 10.0.0.0/16\nredis\n    address = unix:%s\n"
              "    prefix = fgunix\n",
@@ -1159,5 +1109,5 @@ int main(void)
         T(test_actuator_redis_unix_socket),
 #undef T
     };
-    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    return cmocka_run_group_tests(tests, ac_group_setup, ac_group_teardown);
 }

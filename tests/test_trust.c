@@ -23,9 +23,9 @@
 #include "common/log.h"
 #include "tests/harness.h"
 
-static char *s_dir;
-static int s_port;
-static pid_t s_redis_pid;
+#define AC_DIR "trust"
+#include "tests/acttest.h"
+
 static fg_config_t *s_cfg;
 static act_t *s_act;
 
@@ -81,57 +81,18 @@ static bool s_told(const char *ip)
     return false;
 }
 
-static redisReply *s_redis(const char *fmt, ...)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
-    assert_true(c && !c->err);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    redisFree(c);
-    assert_non_null(r);
-    return r;
-}
-
-static void s_cmd(const char *fmt, ...)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", s_port, tv);
-    assert_true(c && !c->err);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    redisFree(c);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("redis: %s", r->str);
-    freeReplyObject(r);
-}
-
-static long long s_int(const char *fmt, const char *arg)
-{
-    redisReply *r = s_redis(fmt, arg);
-    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
-    long long v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
 static bool s_banned(const char *ip)
 {
     char key[128];
     snprintf(key, sizeof(key), "floodgate:ban:%s", ip);
-    return s_int("EXISTS %s", key) == 1;
+    return ac_int("EXISTS %s", key) == 1;
 }
 
 static char *s_hget(const char *ip, const char *field)
 {
     char key[128];
     snprintf(key, sizeof(key), "floodgate:ban:%s", ip);
-    redisReply *r = s_redis("HGET %s %s", key, field);
+    redisReply *r = ac_redis("HGET %s %s", key, field);
     char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
     freeReplyObject(r);
     return v;
@@ -141,46 +102,24 @@ static long long s_ttl(const char *ip)
 {
     char key[128];
     snprintf(key, sizeof(key), "floodgate:ban:%s", ip);
-    return s_int("TTL %s", key);
+    return ac_int("TTL %s", key);
 }
 
 /* ---- fixtures ---- */
 
-static int s_group_setup(void **state)
-{
-    (void)state;
-    s_dir = hn_tmpdir("trust");
-    s_port = hn_free_port();
-    s_redis_pid = hn_redis_start(s_dir, s_port, false);
-    return 0;
-}
-
-static int s_group_teardown(void **state)
-{
-    (void)state;
-    hn_stop(s_redis_pid, 3000);
-    hn_rmdir(s_dir);
-    free(s_dir);
-    return 0;
-}
-
 static int s_setup(void **state)
 {
     (void)state;
-    char path[512], text[1024], err[512];
-    s_cmd("CONFIG SET min-replicas-to-write 0"); /* a failed test may have left it */
-    s_cmd("FLUSHALL");
-    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
+    char text[1024];
+    ac_cmd("CONFIG SET min-replicas-to-write 0"); /* a failed test may have left it */
+    ac_cmd("FLUSHALL");
     snprintf(text, sizeof(text),
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "    whitelist = \"10.0.0.53/32\"\n"
              "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
              "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n",
-             s_port);
-    hn_write_file(path, text);
-    s_cfg = fg_config_load(path, err, sizeof(err));
-    if (!s_cfg)
-        fail_msg("config: %s", err);
+             ac_port);
+    s_cfg = ac_config("floodgate.conf", text);
     return 0;
 }
 
@@ -363,7 +302,7 @@ static void test_trust_decisions_refused_by_reason(void **state)
     assert_int_equal(st.whitelisted, 1);
     assert_int_equal(st.bans, 1);
     assert_int_equal(st.decisions, 13);
-    redisReply *r = s_redis("KEYS floodgate:ban:*");
+    redisReply *r = ac_redis("KEYS floodgate:ban:*");
     assert_int_equal(r->elements, 1);
     assert_string_equal(r->element[0]->str, "floodgate:ban:10.0.0.7");
     freeReplyObject(r);
@@ -396,25 +335,25 @@ static void test_trust_keys_refused_or_corrected(void **state)
 {
     (void)state;
     s_make();
-    s_cmd("HSET floodgate:ban:10.0.2.1 ip 10.0.2.99 source manual");
-    s_cmd("EXPIRE floodgate:ban:10.0.2.1 300");
-    s_cmd("HSET floodgate:ban:10.0.2.2 ip 10.0.2.2"); /* no TTL */
-    s_cmd("HSET floodgate:ban:10.0.2.3 ip 10.0.2.3");
-    s_cmd("EXPIRE floodgate:ban:10.0.2.3 4000000000"); /* year 2153 */
-    s_cmd("SET floodgate:ban:10.0.2.4 1");
-    s_cmd("RPUSH floodgate:ban:10.0.2.5 a b");
-    s_cmd("HSET floodgate:ban:0.0.0.0 ip 0.0.0.0");
-    s_cmd("HSET floodgate:ban:10.0.0.53 ip 10.0.0.53");
-    s_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4");
-    s_cmd("HSET floodgate:ban:10.0.2.6 ip 10.0.2.6 direction sideways");
-    s_cmd("HSET floodgate:ban:10.0.2.7 ip 10.0.2.7 ban_count abc");
-    s_cmd("HSET floodgate:ban:10.0.2.8 ip 10.0.2.8 value -5");
-    s_cmd("HSET floodgate:ban:10.0.2.9 ip 10.0.2.9 source superuser");
+    ac_cmd("HSET floodgate:ban:10.0.2.1 ip 10.0.2.99 source manual");
+    ac_cmd("EXPIRE floodgate:ban:10.0.2.1 300");
+    ac_cmd("HSET floodgate:ban:10.0.2.2 ip 10.0.2.2"); /* no TTL */
+    ac_cmd("HSET floodgate:ban:10.0.2.3 ip 10.0.2.3");
+    ac_cmd("EXPIRE floodgate:ban:10.0.2.3 4000000000"); /* year 2153 */
+    ac_cmd("SET floodgate:ban:10.0.2.4 1");
+    ac_cmd("RPUSH floodgate:ban:10.0.2.5 a b");
+    ac_cmd("HSET floodgate:ban:0.0.0.0 ip 0.0.0.0");
+    ac_cmd("HSET floodgate:ban:10.0.0.53 ip 10.0.0.53");
+    ac_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4");
+    ac_cmd("HSET floodgate:ban:10.0.2.6 ip 10.0.2.6 direction sideways");
+    ac_cmd("HSET floodgate:ban:10.0.2.7 ip 10.0.2.7 ban_count abc");
+    ac_cmd("HSET floodgate:ban:10.0.2.8 ip 10.0.2.8 value -5");
+    ac_cmd("HSET floodgate:ban:10.0.2.9 ip 10.0.2.9 source superuser");
     for (const char *k = "10.0.2.6 10.0.2.7 10.0.2.8 10.0.2.9 0.0.0.0 10.0.0.53 8.8.4.4"; k;) {
         char key[64];
         int len = (int)strcspn(k, " ");
         snprintf(key, sizeof(key), "floodgate:ban:%.*s", len, k);
-        s_cmd("EXPIRE %s 300", key);
+        ac_cmd("EXPIRE %s 300", key);
         k = k[len] ? k + len + 1 : NULL;
     }
     assert_int_equal(act_scan(s_act), 0);
@@ -444,7 +383,7 @@ static void test_trust_keys_refused_or_corrected(void **state)
     assert_int_equal(s_rec->bans, 3);
     assert_true(s_told("10.0.2.1") && s_told("10.0.2.2") && s_told("10.0.2.3"));
     /* the refusal is on record */
-    redisReply *r = s_redis("XRANGE floodgate:events - +");
+    redisReply *r = ac_redis("XRANGE floodgate:events - +");
     int refused = 0;
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *kv = r->element[i]->element[1];
@@ -462,12 +401,12 @@ static void test_trust_keys_refused_or_corrected(void **state)
 static void test_trust_forced_ban_and_startup_checks(void **state)
 {
     (void)state;
-    s_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4 source manual_force");
-    s_cmd("EXPIRE floodgate:ban:8.8.4.4 300");
-    s_cmd("HSET floodgate:ban:10.0.0.53 ip 10.0.0.53 source manual_force");
-    s_cmd("EXPIRE floodgate:ban:10.0.0.53 300");
-    s_cmd("HSET floodgate:ban:8.8.8.8 ip 8.8.8.8 source detector");
-    s_cmd("EXPIRE floodgate:ban:8.8.8.8 300");
+    ac_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4 source manual_force");
+    ac_cmd("EXPIRE floodgate:ban:8.8.4.4 300");
+    ac_cmd("HSET floodgate:ban:10.0.0.53 ip 10.0.0.53 source manual_force");
+    ac_cmd("EXPIRE floodgate:ban:10.0.0.53 300");
+    ac_cmd("HSET floodgate:ban:8.8.8.8 ip 8.8.8.8 source detector");
+    ac_cmd("EXPIRE floodgate:ban:8.8.8.8 300");
     s_make(); /* the start-up scan */
     act_stats_t st = s_stats();
     assert_int_equal(st.trust.forced, 1);
@@ -486,8 +425,8 @@ static void test_trust_permanent_only_when_allowed(void **state)
     (void)state;
     s_cfg->actuator.allow_permanent_manual_bans = true;
     s_make();
-    s_cmd("HSET floodgate:ban:10.0.3.1 ip 10.0.3.1 source manual");
-    s_cmd("HSET floodgate:ban:10.0.3.2 ip 10.0.3.2 source detector");
+    ac_cmd("HSET floodgate:ban:10.0.3.1 ip 10.0.3.1 source manual");
+    ac_cmd("HSET floodgate:ban:10.0.3.2 ip 10.0.3.2 source detector");
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_ttl("10.0.3.1"), -1);
     long long t = s_ttl("10.0.3.2");
@@ -514,12 +453,12 @@ static void test_trust_new_bans_budget(void **state)
     act_stats_t st = s_stats();
     assert_int_equal(st.bans, 3);
     assert_int_equal(st.trust.decisions[TRUST_BAN_RATE], 17);
-    redisReply *r = s_redis("KEYS floodgate:ban:*");
+    redisReply *r = ac_redis("KEYS floodgate:ban:*");
     assert_int_equal(r->elements, 3);
     freeReplyObject(r);
     /* the operator acts while the budget is spent */
-    s_cmd("HSET floodgate:ban:10.0.5.1 ip 10.0.5.1 source manual");
-    s_cmd("EXPIRE floodgate:ban:10.0.5.1 300");
+    ac_cmd("HSET floodgate:ban:10.0.5.1 ip 10.0.5.1 source manual");
+    ac_cmd("EXPIRE floodgate:ban:10.0.5.1 300");
     assert_int_equal(act_scan(s_act), 0);
     assert_true(s_told("10.0.5.1"));
     /* the real attack, reported again (ONGOING) after the window */
@@ -552,7 +491,7 @@ static void test_trust_budget_once_per_refused_write(void **state)
     (void)state;
     s_cfg->actuator.new_bans_max = 2;
     s_make();
-    s_cmd("CONFIG SET min-replicas-to-write 1");
+    ac_cmd("CONFIG SET min-replicas-to-write 1");
     Floodgate__Decision d = s_decision("10.0.4.1", 600);
     s_send(&d);
     d = s_decision("10.0.4.2", 600);
@@ -563,7 +502,7 @@ static void test_trust_budget_once_per_refused_write(void **state)
     d = s_decision("10.0.4.3", 600); /* a third is over the budget */
     s_send(&d);
     assert_false(s_told("10.0.4.3"));
-    s_cmd("CONFIG SET min-replicas-to-write 0");
+    ac_cmd("CONFIG SET min-replicas-to-write 0");
     assert_true(hn_wait_until(s_both_written, NULL, 10000));
     act_stats_t st = s_stats();
     assert_int_equal(st.bans, 2);
@@ -578,8 +517,8 @@ static void test_trust_max_bans_leaves_manual_bans(void **state)
     (void)state;
     s_cfg->actuator.max_bans = 2;
     s_make();
-    s_cmd("HSET floodgate:ban:10.0.5.1 ip 10.0.5.1 source manual");
-    s_cmd("EXPIRE floodgate:ban:10.0.5.1 300");
+    ac_cmd("HSET floodgate:ban:10.0.5.1 ip 10.0.5.1 source manual");
+    ac_cmd("EXPIRE floodgate:ban:10.0.5.1 300");
     assert_int_equal(act_scan(s_act), 0);
     Floodgate__Decision d = s_decision("10.0.7.1", 600);
     s_send(&d);
@@ -590,8 +529,8 @@ static void test_trust_max_bans_leaves_manual_bans(void **state)
     act_stats_t st = s_stats();
     assert_int_equal(st.bans, 2);
     assert_int_equal(st.refused_max_bans, 1);
-    s_cmd("HSET floodgate:ban:10.0.5.2 ip 10.0.5.2 source manual");
-    s_cmd("EXPIRE floodgate:ban:10.0.5.2 300");
+    ac_cmd("HSET floodgate:ban:10.0.5.2 ip 10.0.5.2 source manual");
+    ac_cmd("EXPIRE floodgate:ban:10.0.5.2 300");
     assert_int_equal(act_scan(s_act), 0);
     assert_true(s_told("10.0.5.2"));
     assert_int_equal(s_stats().known, 4);
@@ -606,12 +545,12 @@ static void test_trust_hold_without_ttl_is_bounded(void **state)
 {
     (void)state;
     s_make();
-    s_cmd("SET floodgate:hold:10.0.8.1 forever");
+    ac_cmd("SET floodgate:hold:10.0.8.1 forever");
     Floodgate__Decision d = s_decision("10.0.8.1", 600);
     s_send(&d);
     s_send(&d);
     assert_false(s_banned("10.0.8.1"));
-    long long pttl = s_int("PTTL %s", "floodgate:hold:10.0.8.1");
+    long long pttl = ac_int("PTTL %s", "floodgate:hold:10.0.8.1");
     assert_true(pttl > 3590000 && pttl <= 3600000);
     act_stats_t st = s_stats();
     assert_int_equal(st.trust.fixes[TRUST_FIX_HOLD_NO_TTL], 1);
@@ -619,7 +558,7 @@ static void test_trust_hold_without_ttl_is_bounded(void **state)
     d = s_decision("10.0.8.2", 600); /* the flood next door */
     s_send(&d);
     assert_true(s_banned("10.0.8.2"));
-    s_cmd("PEXPIRE floodgate:hold:10.0.8.1 1"); /* the hour passes */
+    ac_cmd("PEXPIRE floodgate:hold:10.0.8.1 1"); /* the hour passes */
     usleep(20000);
     d = s_decision("10.0.8.1", 600);
     s_send(&d);
@@ -638,11 +577,11 @@ static void test_trust_persisted_key_gets_ttl_again(void **state)
 {
     (void)state;
     s_make();
-    s_cmd("HSET floodgate:ban:10.0.8.1 ip 10.0.8.1 source manual");
-    s_cmd("EXPIRE floodgate:ban:10.0.8.1 1");
+    ac_cmd("HSET floodgate:ban:10.0.8.1 ip 10.0.8.1 source manual");
+    ac_cmd("EXPIRE floodgate:ban:10.0.8.1 1");
     assert_int_equal(act_scan(s_act), 0);
     assert_true(s_told("10.0.8.1"));
-    s_cmd("PERSIST floodgate:ban:10.0.8.1");
+    ac_cmd("PERSIST floodgate:ban:10.0.8.1");
     /* the scan rechecks a known ban 2 s past the expiry it knows (1 s) */
     const ban_t *known = act_known_ban(s_act, "10.0.8.1");
     assert_non_null(known);
@@ -658,52 +597,41 @@ static void test_trust_persisted_key_gets_ttl_again(void **state)
     assert_true(b->expires_ms > (uint64_t)time(NULL) * 1000 + 590000);
 }
 
+/* Reload the config with 10.0.9.1 whitelisted, and recheck. */
+static void s_reload_whitelisting_9_1(void)
+{
+    char path[512], text[1024], restart[256], err[512];
+    snprintf(text, sizeof(text),
+             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
+             "    whitelist = \"10.0.0.53/32, 10.0.9.1/32\"\n"
+             "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
+             "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n",
+             ac_port);
+    ac_write_config("floodgate.conf", text, path, sizeof(path));
+    assert_true(fg_config_reload(s_cfg, restart, sizeof(restart), err, sizeof(err)) >= 0);
+    act_recheck(s_act);
+}
+
 /* SIGHUP whitelists a banned address: the ban is lifted (key deleted,
  * route withdrawn); a forced ban outside the monitored networks stays. */
 static void test_trust_reload_lifts_newly_whitelisted(void **state)
 {
     (void)state;
-    char path[512], text[1024], restart[256], err[512];
     s_make();
     Floodgate__Decision d = s_decision("10.0.9.1", 600);
     s_send(&d);
     d = s_decision("10.0.9.2", 600);
     s_send(&d);
-    s_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4 source manual_force");
-    s_cmd("EXPIRE floodgate:ban:8.8.4.4 300");
+    ac_cmd("HSET floodgate:ban:8.8.4.4 ip 8.8.4.4 source manual_force");
+    ac_cmd("EXPIRE floodgate:ban:8.8.4.4 300");
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_rec->bans, 3);
-    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
-    snprintf(text, sizeof(text),
-             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
-             "    whitelist = \"10.0.0.53/32, 10.0.9.1/32\"\n"
-             "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
-             "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n",
-             s_port);
-    hn_write_file(path, text);
-    assert_true(fg_config_reload(s_cfg, restart, sizeof(restart), err, sizeof(err)) >= 0);
-    act_recheck(s_act);
+    s_reload_whitelisting_9_1();
     assert_false(s_banned("10.0.9.1"));
     assert_null(act_known_ban(s_act, "10.0.9.1"));
     assert_int_equal(s_rec->unbans, 1);
     assert_true(s_banned("10.0.9.2") && s_banned("8.8.4.4"));
     assert_int_equal(s_stats().trust.keys[TRUST_WHITELISTED], 1);
-}
-
-/* Reload the config with 10.0.9.1 whitelisted, and recheck. */
-static void s_reload_whitelisting_9_1(void)
-{
-    char path[512], text[1024], restart[256], err[512];
-    snprintf(path, sizeof(path), "%s/floodgate.conf", s_dir);
-    snprintf(text, sizeof(text),
-             "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
-             "    whitelist = \"10.0.0.53/32, 10.0.9.1/32\"\n"
-             "redis\n    address = 127.0.0.1:%d\nactuator\n    check_interval = 3600\n"
-             "hostgroup\n    default\n        ban_time = 600\n        max_ban_time = 3600\n",
-             s_port);
-    hn_write_file(path, text);
-    assert_true(fg_config_reload(s_cfg, restart, sizeof(restart), err, sizeof(err)) >= 0);
-    act_recheck(s_act);
 }
 
 static bool s_tick_9_2_written(void *arg)
@@ -721,7 +649,7 @@ static void test_trust_reload_lifts_pending_ban(void **state)
 {
     (void)state;
     s_make();
-    s_cmd("CONFIG SET min-replicas-to-write 1");
+    ac_cmd("CONFIG SET min-replicas-to-write 1");
     Floodgate__Decision d = s_decision("10.0.9.1", 600);
     s_send(&d);
     d = s_decision("10.0.9.2", 600);
@@ -730,7 +658,7 @@ static void test_trust_reload_lifts_pending_ban(void **state)
     s_reload_whitelisting_9_1();
     assert_null(act_known_ban(s_act, "10.0.9.1"));
     assert_int_equal(s_rec->unbans, 1);
-    s_cmd("CONFIG SET min-replicas-to-write 0");
+    ac_cmd("CONFIG SET min-replicas-to-write 0");
     assert_true(hn_wait_until(s_tick_9_2_written, NULL, 10000));
     assert_false(s_banned("10.0.9.1"));
     assert_int_equal(s_rec->bans, 2);
@@ -757,7 +685,7 @@ static void test_trust_reload_while_redis_away(void **state)
     d = s_decision("10.0.9.2", 600);
     s_send(&d);
     assert_true(s_banned("10.0.9.1") && s_banned("10.0.9.2"));
-    s_cmd("CLIENT KILL TYPE normal");
+    ac_cmd("CLIENT KILL TYPE normal");
     s_clock_ms = fg_mono_ms() + 60000; /* its lease is due: the tick finds the connection gone */
     act_tick(s_act);
     s_clock_ms = 0;
@@ -784,8 +712,8 @@ static void test_trust_short_prefix_never_covers_whitelisted(void **state)
     s_send(&d);
     assert_false(s_banned("10.0.0.7") || s_told("10.0.0.7"));
     assert_int_equal(s_stats().trust.decisions[TRUST_WHITELISTED], 1);
-    s_cmd("HSET floodgate:ban:10.0.0.8 ip 10.0.0.8 source manual");
-    s_cmd("EXPIRE floodgate:ban:10.0.0.8 300");
+    ac_cmd("HSET floodgate:ban:10.0.0.8 ip 10.0.0.8 source manual");
+    ac_cmd("EXPIRE floodgate:ban:10.0.0.8 300");
     assert_int_equal(act_scan(s_act), 0);
     assert_false(s_banned("10.0.0.8") || s_told("10.0.0.8"));
     assert_int_equal(s_stats().trust.keys[TRUST_WHITELISTED], 1);
@@ -815,5 +743,5 @@ int main(void)
         T(test_trust_short_prefix_never_covers_whitelisted),
 #undef T
     };
-    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    return cmocka_run_group_tests(tests, ac_group_setup, ac_group_teardown);
 }
