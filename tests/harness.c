@@ -343,6 +343,39 @@ pid_t hn_daemon(const char *dir, const char *conf, const char *name, const char 
     return hn_spawn(argv, log);
 }
 
+void hn_pipe_init(hn_pipe_t *p, const char *tag)
+{
+    p->dir = hn_tmpdir(tag);
+    snprintf(p->conf, sizeof(p->conf), "%s/floodgate.conf", p->dir);
+    int *ports[] = {&p->redis_port, &p->nf_port, &p->pull_port, &p->pub_port, &p->act_port,
+                    &p->m_col,      &p->m_agg,   &p->m_det,     &p->m_act};
+    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+        *ports[i] = hn_free_port();
+}
+
+void hn_pipe_start(hn_pipe_t *p)
+{
+    p->redis = hn_redis_start(p->dir, p->redis_port, false);
+    p->actuator = hn_daemon(p->dir, p->conf, "actuator", NULL);
+    p->detector = hn_daemon(p->dir, p->conf, "detector", NULL);
+    p->aggregator = hn_daemon(p->dir, p->conf, "aggregator", "0");
+    p->collector = hn_daemon(p->dir, p->conf, "collector", NULL);
+    pid_t all[] = {p->actuator, p->detector, p->aggregator, p->collector};
+    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), p->dir);
+    int mports[] = {p->m_col, p->m_agg, p->m_det, p->m_act};
+    hn_expect_ready(p->m_det, 1, mports, 4, 10000); /* before traffic starts */
+}
+
+void hn_pipe_stop(hn_pipe_t *p)
+{
+    pid_t all[] = {p->collector, p->aggregator, p->detector, p->actuator};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (all[i] > 0)
+            hn_stop(all[i], 3000);
+    hn_stop(p->redis, 3000);
+    hn_tmpdir_done(&p->dir);
+}
+
 void hn_expect_alive(const pid_t *pids, size_t n, const char *dir)
 {
     for (size_t i = 0; i < n; i++)

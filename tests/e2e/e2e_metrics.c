@@ -35,13 +35,7 @@
 #define BURST_RECORDS (BURST_DGRAMS * 30)
 #define FLOOD_IP "10.0.0.7"
 
-typedef struct {
-    char *dir;
-    char conf[512];
-    int redis_port, nf_port, pull_port, pub_port, act_port;
-    int m_col, m_agg, m_det, m_act; /* metrics ports */
-    pid_t redis, collector, aggregator, detector, actuator;
-} e2e_t;
+typedef hn_pipe_t e2e_t;
 
 static e2e_t s_e;
 
@@ -74,22 +68,9 @@ static int s_setup(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    e->dir = hn_tmpdir("e2emetrics");
-    snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
-    int *ports[] = {&e->redis_port, &e->nf_port, &e->pull_port, &e->pub_port, &e->act_port,
-                    &e->m_col,      &e->m_agg,   &e->m_det,     &e->m_act};
-    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
-        *ports[i] = hn_free_port();
+    hn_pipe_init(e, "e2emetrics");
     s_write_config(e);
-    e->redis = hn_redis_start(e->dir, e->redis_port, false);
-    e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
-    e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
-    e->aggregator = hn_daemon(e->dir, e->conf, "aggregator", "0");
-    e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
-    pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
-    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
-    int mports[] = {e->m_col, e->m_agg, e->m_det, e->m_act};
-    hn_expect_ready(e->m_det, 1, mports, 4, 10000); /* before traffic starts */
+    hn_pipe_start(e);
     return 0;
 }
 
@@ -97,16 +78,7 @@ static int s_teardown(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    pid_t all[] = {e->collector, e->aggregator, e->detector, e->actuator};
-    for (size_t i = 0; i < 4; i++)
-        if (all[i] > 0)
-            hn_stop(all[i], 3000);
-    hn_stop(e->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_pipe_stop(e);
     return 0;
 }
 

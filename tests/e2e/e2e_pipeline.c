@@ -24,13 +24,7 @@
 
 #include "tests/harness.h"
 
-typedef struct {
-    char *dir;
-    char conf[512];
-    int redis_port, nf_port, pull_port, pub_port, act_port;
-    int m_col, m_agg, m_det, m_act; /* metrics ports, not the defaults `make run` uses */
-    pid_t redis, collector, aggregator, detector, actuator;
-} e2e_t;
+typedef hn_pipe_t e2e_t;
 
 static e2e_t s_e;
 
@@ -77,27 +71,9 @@ static int s_setup(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    e->dir = hn_tmpdir("e2e");
-    snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
-    e->redis_port = hn_free_port();
-    e->nf_port = hn_free_port();
-    e->pull_port = hn_free_port();
-    e->pub_port = hn_free_port();
-    e->act_port = hn_free_port();
-    e->m_col = hn_free_port();
-    e->m_agg = hn_free_port();
-    e->m_det = hn_free_port();
-    e->m_act = hn_free_port();
+    hn_pipe_init(e, "e2e");
     s_write_config(e);
-    e->redis = hn_redis_start(e->dir, e->redis_port, false);
-    e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
-    e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
-    e->aggregator = hn_daemon(e->dir, e->conf, "aggregator", "0");
-    e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
-    pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
-    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
-    int mports[] = {e->m_col, e->m_agg, e->m_det, e->m_act};
-    hn_expect_ready(e->m_det, 1, mports, 4, 10000); /* before traffic starts */
+    hn_pipe_start(e);
     return 0;
 }
 
@@ -105,15 +81,7 @@ static int s_teardown(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    pid_t all[] = {e->collector, e->aggregator, e->detector, e->actuator};
-    for (size_t i = 0; i < 4; i++)
-        hn_stop(all[i], 3000);
-    hn_stop(e->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_pipe_stop(e);
     return 0;
 }
 
