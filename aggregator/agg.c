@@ -14,8 +14,10 @@
 _Static_assert(FG_MAX_GROUPS <= HT_GROUPS_MAX, "a host's group is a uint8_t");
 _Static_assert(AGG_MAX_WATCHED < 65536, "a host's watch index is a uint16_t");
 
-#define AGG_PF 6 /* records between the prefetch stages of agg_ingest */
-#define AGG_PF_RING (5 * AGG_PF)
+#define AGG_PF 8 /* records between the prefetch stages of agg_ingest */
+#define AGG_PF_RING 32 /* a power of two over 4 * AGG_PF */
+_Static_assert(AGG_PF_RING >= 4 * AGG_PF && !(AGG_PF_RING & (AGG_PF_RING - 1)),
+               "the prefetch ring holds the records between the first and last stage");
 
 static double s_floor(double wf, double threshold, double unit)
 {
@@ -263,23 +265,22 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
      * instead of adding up. */
     uint64_t h[AGG_PF_RING];
     uint32_t idx[AGG_PF_RING];
+    const size_t mask = AGG_PF_RING - 1;
     for (size_t i = 0; i < n + 4 * AGG_PF; i++) {
         if (i < n) {
             fg_addr_t a = {m->host_hi[i], m->host_lo[i]};
-            h[i % AGG_PF_RING] = ht_hash(&a, (uint8_t)((m->meta[i] >> 16) & 1));
-            ht_prefetch_slot(self->ht, h[i % AGG_PF_RING]);
+            h[i & mask] = ht_hash(&a, (uint8_t)((m->meta[i] >> 16) & 1));
+            ht_prefetch_slot(self->ht, h[i & mask]);
         }
-        for (size_t st = 1; st < 4; st++) {
-            size_t r = i - st * AGG_PF, j = r % AGG_PF_RING;
-            if (i < st * AGG_PF || r >= n)
-                continue;
-            if (st == 1 && (idx[j] = ht_prefetch_entry(self->ht, h[j])))
-                hr_prefetch_head(self->pool, idx[j] - 1);
-            else if (st == 2 && idx[j])
-                hr_prefetch_block(self->pool, idx[j] - 1);
-            else if (st == 3 && idx[j])
-                s_prefetch_hold(self, m, r, idx[j] - 1);
-        }
+        size_t r = i - AGG_PF; /* stage 1: the entry, its pool's head */
+        if (i >= AGG_PF && r < n && (idx[r & mask] = ht_prefetch_entry(self->ht, h[r & mask])))
+            hr_prefetch_head(self->pool, idx[r & mask] - 1);
+        r = i - 2 * AGG_PF; /* stage 2: the first pool block */
+        if (i >= 2 * AGG_PF && r < n && idx[r & mask])
+            hr_prefetch_block(self->pool, idx[r & mask] - 1);
+        r = i - 3 * AGG_PF; /* stage 3: the bucket */
+        if (i >= 3 * AGG_PF && r < n && idx[r & mask])
+            s_prefetch_hold(self, m, r, idx[r & mask] - 1);
         if (i >= 4 * AGG_PF) {
             fg_flow_t rec;
             fb_record(m, i - 4 * AGG_PF, &rec);

@@ -206,6 +206,12 @@ static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, vo
 {
     agg_t *self = arg;
     ht_entry_t *e = ht_at(self->ht, host);
+    if (code < HR_CODES && (e->flags & AGG_F_POOLED)) { /* the usual case: pooled already */
+        s_held_cls(self, e, code, dpps, dBps);
+        if (code == HT_TCP_SYN)
+            s_held_cls(self, e, HT_TCP, dpps, dBps);
+        return;
+    }
     bool was = agg_holding(self, e);
     if (code == HR_CODES) {
         e->flags &= (uint8_t)~AGG_F_POOLED;

@@ -126,22 +126,84 @@ int64_t ht_victim(ht_t *self, size_t budget, ht_expire_fn fn, void *arg);
 size_t ht_size(const ht_t *self);
 size_t ht_max(const ht_t *self);
 
+
+
+
+
+
+/* Per record: inline. */
+
 /* The class of a record (HT_TCP_SYN is not returned: it is tcp plus a flag,
  * see ht_is_syn). */
-int ht_class(uint8_t proto, uint8_t frag);
+static inline int ht_class(uint8_t proto, uint8_t frag)
+{
+    if (frag)
+        return HT_FRAG;
+    switch (proto) {
+    case FG_PROTO_TCP:
+        return HT_TCP;
+    case FG_PROTO_UDP:
+        return HT_UDP;
+    case FG_PROTO_ICMP:
+    case FG_PROTO_ICMPV6:
+        return HT_ICMP;
+    default:
+        return HT_OTHER;
+    }
+}
 
 /* True for a TCP record with SYN set and ACK clear (and not a fragment). */
-int ht_is_syn(uint8_t proto, uint8_t frag, uint8_t tcp_flags);
+static inline int ht_is_syn(uint8_t proto, uint8_t frag, uint8_t tcp_flags)
+{
+    return !frag && proto == FG_PROTO_TCP && (tcp_flags & (FG_TCP_SYN | FG_TCP_ACK)) == FG_TCP_SYN;
+}
+
+static inline uint32_t ht_add32(uint32_t a, uint64_t b)
+{
+    uint64_t s = (uint64_t)a + b;
+    return s > UINT32_MAX || s < b ? UINT32_MAX : (uint32_t)s;
+}
+
+static inline uint64_t ht_add64(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
 
 /* Add packets, bytes and flows to the entry's class cls (saturating). */
-void ht_count(ht_entry_t *e, int cls, uint64_t packets, uint64_t bytes, uint32_t flows);
+static inline void ht_count(ht_entry_t *e, int cls, uint64_t packets, uint64_t bytes,
+                            uint32_t flows)
+{
+    ht_counts_t *c = &e->cls[cls];
+    c->packets = ht_add32(c->packets, packets);
+    c->flows = ht_add32(c->flows, flows);
+    c->bytes = ht_add64(c->bytes, bytes);
+}
 
-/* The entry's window totals (sum of the partition classes). */
-ht_total_t ht_total(const ht_entry_t *e);
+/* The entry's window totals (sum of the partition classes: all but
+ * tcp_syn, which is within tcp). Packets and flows are 32-bit per class,
+ * so their sums cannot overflow; bytes saturate. */
+static inline ht_total_t ht_total(const ht_entry_t *e)
+{
+    const ht_counts_t *c = e->cls;
+    ht_total_t t = {(uint64_t)c[HT_TCP].packets + c[HT_UDP].packets + c[HT_ICMP].packets +
+                        c[HT_FRAG].packets + c[HT_OTHER].packets,
+                    c[HT_TCP].bytes, (uint64_t)c[HT_TCP].flows + c[HT_UDP].flows +
+                                         c[HT_ICMP].flows + c[HT_FRAG].flows + c[HT_OTHER].flows};
+    t.bytes = ht_add64(t.bytes, c[HT_UDP].bytes);
+    t.bytes = ht_add64(t.bytes, c[HT_ICMP].bytes);
+    t.bytes = ht_add64(t.bytes, c[HT_FRAG].bytes);
+    t.bytes = ht_add64(t.bytes, c[HT_OTHER].bytes);
+    return t;
+}
 
 /* The entry's held rate over the partition classes: packets/s in
  * out[HT_HELD_PPS], bytes/s in out[HT_HELD_BPS]. */
-void ht_held_total(const ht_entry_t *e, double out[2]);
+static inline void ht_held_total(const ht_entry_t *e, double out[2])
+{
+    for (int k = 0; k < 2; k++)
+        out[k] = (double)e->held[HT_TCP][k] + e->held[HT_UDP][k] + e->held[HT_ICMP][k] +
+                 e->held[HT_FRAG][k] + e->held[HT_OTHER][k];
+}
 
 /* Zero the entry's window counters (not the held rates). */
 void ht_reset(ht_entry_t *e);
