@@ -126,12 +126,14 @@ static void s_rec_sync(ctx_t *c)
 }
 
 /* Hand every datagram of one recvmmsg batch to the collector (and to the
- * recording, when on, with one clock read per batch). */
+ * recording, when on) with one clock read per batch: the batch's datagrams
+ * arrived together, an sFlow sample's time is the batch's. */
 static void s_batch(ctx_t *c, int k, int n, uint64_t now)
 {
     udp_rx_t *rx = c->rx[k];
     col_stats_t *st = col_stats(c->col);
-    uint64_t wall_us = c->rec ? s_wall_us() : 0;
+    uint64_t wall_us = s_wall_us();
+    col_set_wall_ms(c->col, wall_us / 1000);
     for (int i = 0; i < n; i++) {
         size_t len;
         int cut;
@@ -148,6 +150,7 @@ static void s_batch(ctx_t *c, int k, int n, uint64_t now)
             rec_datagram(c->rec, d, len, &from, s_sport(rx, i), c->port[k], wall_us);
         col_datagram(c->col, d, len, &from, now);
     }
+    col_set_wall_ms(c->col, 0); /* the clock again, for timed flushes */
     if (c->rec)
         s_rec_sync(c);
 }
