@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/bigmem.h"
+#include "common/prefetch.h"
 
 /* A free entry: dir holds HT_FREE, seen the free list link (1 + index). */
 #define HT_FREE 0xff
@@ -80,7 +81,7 @@ static uint64_t s_probe(const ht_t *self, const fg_addr_t *addr, uint8_t dir, ui
 
 void ht_prefetch_slot(const ht_t *self, uint64_t h)
 {
-    __builtin_prefetch(&self->slots[h & self->mask]);
+    fg_prefetch(&self->slots[h & self->mask]);
 }
 
 uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h)
@@ -96,8 +97,8 @@ void ht_prefetch_index(const ht_t *self, uint32_t i)
 {
     const ht_entry_t *e = &self->entries[i];
     for (size_t off = 0; off < sizeof(*e); off += 64)
-        __builtin_prefetch((const char *)e + off);
-    __builtin_prefetch((const char *)e + sizeof(*e) - 1);
+        fg_prefetch((const char *)e + off);
+    fg_prefetch((const char *)e + sizeof(*e) - 1);
 }
 
 ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/bigmem.h"
+#include "common/prefetch.h"
 
 /* Rates whose holds end in one slot, and where: m is the sum of their
  * weights (s_weight) times their last window's offset in the slot. */
@@ -326,14 +327,14 @@ void hr_advance(hr_t *self, uint64_t closed, hr_delta_fn fn, void *arg)
 void hr_prefetch_head(const hr_t *self, uint32_t host)
 {
     if (host < self->max_hosts)
-        __builtin_prefetch(&self->head[host]);
+        fg_prefetch(&self->head[host]);
 }
 
 void hr_prefetch_block(const hr_t *self, uint32_t host)
 {
     uint32_t i = host < self->max_hosts ? self->head[host] : 0;
     if (i)
-        __builtin_prefetch(s_at(self, i - 1));
+        fg_prefetch(s_at(self, i - 1));
 }
 
 void hr_prefetch_bucket(const hr_t *self, uint32_t host, uint8_t code, uint64_t last)
@@ -345,9 +346,9 @@ void hr_prefetch_bucket(const hr_t *self, uint32_t host, uint8_t code, uint64_t 
         if (b->code != code)
             continue;
         if (last <= self->fired + self->nf)
-            __builtin_prefetch(&b->fine[last % self->nf]);
+            fg_prefetch(&b->fine[last % self->nf]);
         else
-            __builtin_prefetch(&b->slot[last / self->gw % HR_SLOTS]);
+            fg_prefetch(&b->slot[last / self->gw % HR_SLOTS]);
         return;
     }
 }
