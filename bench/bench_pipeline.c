@@ -1,7 +1,7 @@
 /* bench_pipeline: the whole pipeline against FastNetMon on the same traffic.
  *
  *   floodgate-bench-pipeline [--seconds S] [--rate R] [--proto v9|sflow]
- *                            [--shards N] [--collectors C] [--fastnetmon]
+ *                            [--shards N] [--collectors C] [--fastnetmon] [--no-pin]
  *   floodgate-bench-pipeline --matrix [--seconds S] [--rate R]
  *
  * One run: redis-server, floodgate-actuator, floodgate-detector, N
@@ -22,7 +22,11 @@
  * fastnetmon_total_simple_packets_processed, loss = its socket's drops.
  * --matrix: v9 and sFlow, unpaced with 1, 2 and 4 shards and 1 and 2
  * collectors and FastNetMon, then paced at R (default 400 000) with 1 shard
- * and FastNetMon. Times on a shared 2-core machine vary: rerun when quiet. */
+ * and FastNetMon. With two CPUs or more the generator runs on CPU 1 and
+ * every thread of floodgate's processes (or FastNetMon's) on CPU 0, so the
+ * figures are those of one core for the whole pipeline (--no-pin: let the
+ * scheduler place them). Times on a shared 2-core machine vary: rerun when
+ * quiet. */
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +45,21 @@ typedef struct {
     int proto, shards, cols;
     double seconds, rate;
 } run_t;
+
+static bool s_pin = true; /* generator on CPU 1, the processes on CPU 0 */
+
+/* The processes measured on CPU 0 (all their threads), the generator on
+ * CPU 1, when pinning and there are two CPUs. */
+static void s_pin_procs(const pid_t *pids, int n)
+{
+    if (!s_pin || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return;
+    for (int i = 0; i < n; i++)
+        if (bl_pin(pids[i], 0) != 0)
+            fprintf(stderr, "bench: could not pin pid %d to CPU 0\n", (int)pids[i]);
+    if (bl_pin(0, 1) != 0)
+        fprintf(stderr, "bench: could not pin the generator to CPU 1\n");
+}
 
 typedef struct {
     const char *name;
@@ -189,6 +208,10 @@ static res_t s_run_fg(const run_t *run)
     char *dir = hn_tmpdir("bench-pipeline");
     s_start_fg(run, &p, dir, &r);
     zclock_sleep(2000);
+    pid_t pids[MAX_PROCS];
+    for (int i = 0; i < r.n_procs; i++)
+        pids[i] = r.procs[i].pid;
+    s_pin_procs(pids, r.n_procs);
     for (int i = 0; i < r.n_procs; i++)
         r.procs[i].cpu0 = bl_proc_cpu(r.procs[i].pid);
     double w0 = bl_wall_now(), t_last;
@@ -255,6 +278,7 @@ static res_t s_run_fnm(const run_t *run)
     proc_t *p = &r.procs[r.n_procs++];
     *p = (proc_t){"fastnetmon", hn_spawn(argv, log), 0, 0};
     zclock_sleep(4000);
+    s_pin_procs(&p->pid, 1);
     uint64_t before = (uint64_t)s_prom(prom, "fastnetmon_total_simple_packets_processed", "");
     unsigned long rxq = 0;
     uint64_t d0 = bl_udp_drops(port, &rxq);
@@ -352,6 +376,8 @@ int main(int argc, char **argv)
             fnm = true;
         else if (!strcmp(a, "--matrix"))
             matrix = true;
+        else if (!strcmp(a, "--no-pin"))
+            s_pin = false;
         else if (v && !strcmp(a, "--seconds") && ++i)
             run.seconds = atof(v);
         else if (v && !strcmp(a, "--rate") && ++i)
@@ -364,7 +390,8 @@ int main(int argc, char **argv)
             run.cols = atoi(v);
         else {
             fprintf(stderr, "usage: %s [--matrix] [--seconds S] [--rate R] [--proto v9|sflow] "
-                            "[--shards 1-4] [--collectors 1-2] [--fastnetmon]\n", argv[0]);
+                            "[--shards 1-4] [--collectors 1-2] [--fastnetmon] [--no-pin]\n",
+                    argv[0]);
             return 2;
         }
     }

@@ -3,6 +3,8 @@
 #include "bench/benchlib.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -263,4 +265,25 @@ uint64_t bl_udp_drops(int port, unsigned long *rxq)
     if (f)
         fclose(f);
     return drops;
+}
+
+int bl_pin(pid_t pid, int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", pid ? (int)pid : (int)getpid());
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int rc = 0, n = 0;
+    for (struct dirent *t; (t = readdir(d));) {
+        if (t->d_name[0] == '.')
+            continue;
+        rc |= sched_setaffinity((pid_t)atoi(t->d_name), sizeof(set), &set);
+        n++;
+    }
+    closedir(d);
+    return rc || !n ? -1 : 0;
 }

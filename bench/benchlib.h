@@ -36,6 +36,10 @@ uint64_t bl_send(int p, const int *ports, int n_ports, double seconds, double ra
 /* utime + stime of process pid in seconds, or -1. */
 double bl_proc_cpu(pid_t pid);
 
+/* Run every thread of process pid (0: this one) on CPU cpu only. 0, or -1
+ * (no such CPU, or the process is gone). */
+int bl_pin(pid_t pid, int cpu);
+
 /* The kernel's drop count of the UDP socket bound to 127.0.0.1:port (last
  * column of /proc/net/udp); *rxq gets the bytes waiting in it. */
 uint64_t bl_udp_drops(int port, unsigned long *rxq);
