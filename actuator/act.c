@@ -208,8 +208,7 @@ void act_record(act_t *self, const ban_t *b, const char *event, const char *reas
     if (!act_redis_failed(self, event))
         return;
     /* fenced, then the lapsed lease taken back: once more now */
-    if (fenced && self->active &&
-        store_record(self->store, b, event, reason, with_history, now) == 0)
+    if (fenced && self->active && store_record(self->store, b, event, reason, with_history, now) == 0)
         return;
     memset(&p, 0, sizeof(p));
     if (ban_copy(&p.ban, b) < 0)
@@ -248,7 +247,7 @@ void act_unban(act_t *self, const char *ip, const char *reason)
     act_backends_unban(self, b, reason);
     if (b->flowspec && store_connected(self->store))
         store_drop_flowspec(self->store, ip); /* its TTL ends it otherwise */
-    zhashx_delete(self->known, ip);           /* frees b */
+    zhashx_delete(self->known, ip); /* frees b */
 }
 
 /* Why a known ban's key is gone: past its expiry (1 s of slack for the
@@ -493,7 +492,7 @@ void act_announce_pending(act_t *self, const pending_t *p, const char *why)
     ban_t b;
     if (!p->enable_ban || p->action == ACT_RESTORE || zhashx_lookup(self->known, p->ban.ip) ||
         s_detector_bans(self) >= (size_t)self->cfg->actuator.max_bans)
-        return;                /* refused (and counted) when the decision is applied */
+        return; /* refused (and counted) when the decision is applied */
     if (act_ha_lapsed(self)) { /* cut off: the one active now (if any) announces it */
         self->st.pending_withheld++;
         fg_log_rl(&self->rl_redis, ACT_RL_MS, FG_LOG_WARN,
@@ -552,8 +551,7 @@ int act_apply(act_t *self, pending_t *p)
     if (rc >= 0 || p->action == ACT_RESTORE)
         return rc > 0 ? rc : 0;
     bool renew = p->enable_ban && strcmp(self->cfg->actuator.renewal, "renew") == 0;
-    uint32_t ban_time =
-        p->ban.ban_time ? p->ban.ban_time : s_group_ban_time(self, p->ban.hostgroup);
+    uint32_t ban_time = p->ban.ban_time ? p->ban.ban_time : s_group_ban_time(self, p->ban.hostgroup);
     if (ttl != -2) { /* banned */
         if (old && act_fs_escalate_due(self, old))
             return act_fs_escalate(self, old);
@@ -612,7 +610,8 @@ int act_decision(act_t *self, const Floodgate__Decision *d)
         ban_from_decision(&p.ban, d) < 0) {
         self->st.malformed++;
         fg_log_rl(&self->rl_malformed, ACT_RL_MS, FG_LOG_WARN,
-                  "event=decision_malformed reason=action_or_direction action=%d", (int)d->action);
+                  "event=decision_malformed reason=action_or_direction action=%d",
+                  (int)d->action);
         return -1;
     }
     const fg_hostgroup_t *g;
@@ -651,10 +650,8 @@ void act_submit(act_t *self, pending_t *p)
         /* Redis cannot take it now: route at once, key later (unless the
          * queue is full: then nothing, counted and logged) */
         if (self->qcount < (size_t)self->opts.queue_max)
-            act_announce_pending(self, p,
-                                 !act_redis_up(self) ? "down"
-                                 : self->refusing[0] ? self->refusing
-                                                     : "busy");
+            act_announce_pending(self, p, !act_redis_up(self) ? "down"
+                                          : self->refusing[0] ? self->refusing : "busy");
         act_enqueue(self, p); /* keep the order behind what already waits */
     }
     ban_clear(&p->ban);

@@ -59,9 +59,9 @@
 typedef struct act_t act_t;
 
 typedef struct {
-    bool notifications;        /* keyspace notifications (the periodic scan runs regardless) */
-    int timeout_ms;            /* per Redis connect and command */
-    int queue_max;             /* decisions kept while Redis is down or refuses writes */
+    bool notifications; /* keyspace notifications (the periodic scan runs regardless) */
+    int timeout_ms;     /* per Redis connect and command */
+    int queue_max;      /* decisions kept while Redis is down or refuses writes */
     uint64_t (*mono_ms)(void); /* the new-bans budget's and the lease's clock; NULL:
                                   fg_mono_ms (tests make time pass without waiting) */
 } act_opts_t;
@@ -81,33 +81,33 @@ typedef struct {
     uint64_t redis_errors;
     uint64_t queue_depth;
     uint64_t queue_dropped;
-    uint64_t bad_keys; /* <prefix>:ban:<x> where x is not a canonical address */
+    uint64_t bad_keys;       /* <prefix>:ban:<x> where x is not a canonical address */
     uint64_t backend_errors;
-    uint64_t known;            /* bans in memory */
-    uint64_t renewed;          /* bans extended by an ongoing attack (route kept) */
+    uint64_t known;          /* bans in memory */
+    uint64_t renewed;        /* bans extended by an ongoing attack (route kept) */
     uint64_t refused_max_bans; /* new bans refused: max_bans in force already */
     uint64_t repeat_offenders; /* bans and renewals flagged repeat_offender */
     uint64_t attack_log_lines;
     uint64_t attack_log_errors;
-    trust_stats_t trust;         /* refusals by reason, key corrections, forced bans */
-    uint64_t refused_hold;       /* new bans refused: the operator holds the address */
-    uint64_t redis_refusals;     /* writes Redis refused for now (MISCONF, READONLY, OOM...) */
-    uint64_t queue_coalesced;    /* decisions not queued: one for the same ip waits already */
-    uint64_t provisional;        /* bans announced before Redis took their key */
-    uint64_t pending_withheld;   /* not announced early: the lease lapsed (act_ha_lapsed) */
-    uint64_t restored;           /* bans written back after Redis lost its data */
-    uint64_t redis_data_lost;    /* times Redis came back without any of our bans */
-    uint64_t redis_writable;     /* 1 while Redis is up and accepts writes */
-    uint64_t flowspec_waits;     /* new bans not made: no usable FlowSpec rules (policy flowspec) */
+    trust_stats_t trust;       /* refusals by reason, key corrections, forced bans */
+    uint64_t refused_hold;     /* new bans refused: the operator holds the address */
+    uint64_t redis_refusals;   /* writes Redis refused for now (MISCONF, READONLY, OOM...) */
+    uint64_t queue_coalesced;  /* decisions not queued: one for the same ip waits already */
+    uint64_t provisional;      /* bans announced before Redis took their key */
+    uint64_t pending_withheld; /* not announced early: the lease lapsed (act_ha_lapsed) */
+    uint64_t restored;         /* bans written back after Redis lost its data */
+    uint64_t redis_data_lost;  /* times Redis came back without any of our bans */
+    uint64_t redis_writable;   /* 1 while Redis is up and accepts writes */
+    uint64_t flowspec_waits;   /* new bans not made: no usable FlowSpec rules (policy flowspec) */
     uint64_t flowspec_fallbacks; /* blackholed instead: no usable rules (flowspec_then_blackhole) */
     uint64_t flowspec_escalations; /* rules replaced by the blackhole: the attack went on */
-    uint64_t active;               /* 1 while this actuator holds the lease */
-    uint64_t takeovers;            /* times it became the active one */
-    uint64_t step_downs;           /* times it found another holding the lease */
-    uint64_t standby_ignored;      /* decisions received in standby (kept for a takeover) */
-    uint64_t replayed;             /* of those, applied at a takeover */
-    uint64_t unbans_owed;          /* unbans found at a takeover (key gone, unban not recorded) */
-    uint64_t fenced_writes;        /* writes refused: the lease was no longer ours */
+    uint64_t active;           /* 1 while this actuator holds the lease */
+    uint64_t takeovers;        /* times it became the active one */
+    uint64_t step_downs;       /* times it found another holding the lease */
+    uint64_t standby_ignored;  /* decisions received in standby (kept for a takeover) */
+    uint64_t replayed;         /* of those, applied at a takeover */
+    uint64_t unbans_owed;      /* unbans found at a takeover (key gone, unban not recorded) */
+    uint64_t fenced_writes;    /* writes refused: the lease was no longer ours */
 } act_stats_t;
 
 /* Defaults: notifications on, 500 ms timeout, 10000 queued decisions. */

@@ -35,27 +35,27 @@ typedef struct {
     int prefix_len_v4;     /* announced prefix length, 32 unless allowed */
     int prefix_len_v6;     /* 128 unless allowed */
     bool allow_short_prefixes;
-    int max_bans;                     /* simultaneous detector bans; further ones are refused */
-    int new_bans_max;                 /* new detector bans per new_bans_window, then refused */
-    int new_bans_window;              /* seconds */
+    int max_bans;              /* simultaneous detector bans; further ones are refused */
+    int new_bans_max;          /* new detector bans per new_bans_window, then refused */
+    int new_bans_window;       /* seconds */
     bool allow_permanent_manual_bans; /* a manual key without TTL stays without one */
-    bool dry_run;                     /* Redis as usual, backends only log */
-    char renewal[8];                  /* renew | lift */
-    int renew_before;                 /* seconds of TTL left under which ONGOING renews */
-    int repeat_window;                /* seconds: bans of one ip within it are repeats */
-    char attack_log[PATH_MAX];        /* one JSON line per ban; empty: none */
-    int backend_timeout;              /* seconds per gobgp command */
-    int backend_parallel;             /* gobgp commands at once */
-    int backend_queue;                /* route commands waiting */
-    int redis_queue;                  /* decisions waiting while Redis is down or refuses writes */
+    bool dry_run;              /* Redis as usual, backends only log */
+    char renewal[8];           /* renew | lift */
+    int renew_before;          /* seconds of TTL left under which ONGOING renews */
+    int repeat_window;         /* seconds: bans of one ip within it are repeats */
+    char attack_log[PATH_MAX]; /* one JSON line per ban; empty: none */
+    int backend_timeout;       /* seconds per gobgp command */
+    int backend_parallel;      /* gobgp commands at once */
+    int backend_queue;         /* route commands waiting */
+    int redis_queue;           /* decisions waiting while Redis is down or refuses writes */
     /* FlowSpec (hostgroup mitigation = flowspec...) */
-    int flowspec_budget;            /* rules per attack at most */
-    double flowspec_target;         /* attack share the rules must cover */
+    int flowspec_budget;           /* rules per attack at most */
+    double flowspec_target;        /* attack share the rules must cover */
     double flowspec_max_collateral; /* share of normal traffic they may also match */
-    double flowspec_min_samples;    /* flow samples a breakdown needs to support a rule */
-    int flowspec_max_rules;         /* rules in force in total */
-    char id[96];                    /* this actuator's name in the lease; "": <hostname>/<bind> */
-    int lease_ms;                   /* the active actuator's lease; a standby takes over after it */
+    double flowspec_min_samples;   /* flow samples a breakdown needs to support a rule */
+    int flowspec_max_rules;        /* rules in force in total */
+    char id[96];               /* this actuator's name in the lease; "": <hostname>/<bind> */
+    int lease_ms;              /* the active actuator's lease; a standby takes over after it */
     /* Curve (curve/enable): its certificate (secret file), the public key
      * of each actuator for the detectors (one for all, or one per connect),
      * the directory of the keys allowed to send. */

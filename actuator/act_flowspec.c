@@ -46,7 +46,8 @@ static fs_action_t s_action(const fg_hostgroup_t *g, double *rate)
     return a;
 }
 
-void act_fs_plan(act_t *self, const fg_hostgroup_t *g, const Floodgate__Decision *d, pending_t *p)
+void act_fs_plan(act_t *self, const fg_hostgroup_t *g, const Floodgate__Decision *d,
+                 pending_t *p)
 {
     const act_config_t *c = &self->cfg->actuator;
     if (strcmp(g->mitigation, "detect_only") == 0) {
@@ -55,11 +56,9 @@ void act_fs_plan(act_t *self, const fg_hostgroup_t *g, const Floodgate__Decision
     }
     if (strncmp(g->mitigation, "flowspec", 8) != 0)
         return;
-    fs_params_t par = {.budget = c->flowspec_budget,
-                       .target = c->flowspec_target,
+    fs_params_t par = {.budget = c->flowspec_budget, .target = c->flowspec_target,
                        .max_collateral = c->flowspec_max_collateral,
-                       .min_samples = c->flowspec_min_samples,
-                       .min_share = 0.01};
+                       .min_samples = c->flowspec_min_samples, .min_share = 0.01};
     fs_profile_t prof, normal;
     fs_set_t set;
     fg_addr_t dst = {d->addr_hi, d->addr_lo};

@@ -19,8 +19,8 @@
 #define ACT_RESTORE 1000 /* action: write a known ban back (Redis lost it) */
 #define ACT_RECORD 1001  /* queued action: a history line and event to write */
 #define ACT_SWEEP_MS 1000
-#define ACT_ID_MAX 96  /* run_id + master_replid */
-#define ACT_RECENT 256 /* decisions a standby keeps for a takeover */
+#define ACT_ID_MAX 96    /* run_id + master_replid */
+#define ACT_RECENT 256   /* decisions a standby keeps for a takeover */
 #define ACT_LEASE_MAX 192
 
 /* A decision waiting for Redis (or, action ACT_RESTORE, a known ban to
@@ -49,28 +49,28 @@ struct act_t {
     int n_backends;
     pending_t *queue; /* ring */
     size_t qhead, qcount;
-    size_t restores;    /* known bans to write back (restore flag) */
-    zhashx_t *queued;   /* ip -> decisions of it in the queue (a count, as a pointer) */
+    size_t restores;  /* known bans to write back (restore flag) */
+    zhashx_t *queued; /* ip -> decisions of it in the queue (a count, as a pointer) */
     zhashx_t *detected; /* detect-only: ip -> its attack's end (mono ms, as a pointer) */
-    bool synced;        /* the first scan (silent adoption) is done */
-    bool recheck_due;   /* a reload came while Redis was away: the next scan rechecks */
+    bool synced;           /* the first scan (silent adoption) is done */
+    bool recheck_due;      /* a reload came while Redis was away: the next scan rechecks */
     bool told_config_refused;
     bool down_logged;
-    char refusing[16];         /* Redis refuses writes: the code (MISCONF...), else "" */
+    char refusing[16];     /* Redis refuses writes: the code (MISCONF...), else "" */
     char redis_id[ACT_ID_MAX]; /* run_id and master_replid at the last scan */
     uint64_t backoff_ms;
     uint64_t next_connect_ms, next_subscribe_ms, next_scan_ms; /* monotonic */
-    uint64_t next_retry_ms, next_sweep_ms;                     /* monotonic */
+    uint64_t next_retry_ms, next_sweep_ms;                    /* monotonic */
     /* several actuators on one Redis (act_ha.c) */
-    bool active;                /* holds the lease: writes Redis, drives the backends */
-    bool ha_started;            /* the first lease answer came */
-    char lease_id[128];         /* this actuator's id (actuator/id or host/bind) */
-    char lease_name[160];       /* "<id> <nonce>": the lease is "<lease_name> <token>" */
+    bool active;           /* holds the lease: writes Redis, drives the backends */
+    bool ha_started;       /* the first lease answer came */
+    char lease_id[128];    /* this actuator's id (actuator/id or host/bind) */
+    char lease_name[160];  /* "<id> <nonce>": the lease is "<lease_name> <token>" */
     char lease[ACT_LEASE_MAX];  /* the lease value we hold ("" standby) */
     char holder[ACT_LEASE_MAX]; /* the lease value last seen */
     uint64_t next_lease_ms;     /* monotonic */
     uint64_t lease_ok_ms;       /* monotonic: the lease last taken or renewed */
-    pending_t *recent;          /* standby: the last ACT_RECENT decisions (at_ms = arrival) */
+    pending_t *recent;     /* standby: the last ACT_RECENT decisions (at_ms = arrival) */
     size_t rhead, rcount;
     act_stats_t st;
     fg_ratelimit_t rl_flowspec, rl_malformed, rl_redis, rl_badkeys, rl_refused, rl_log, rl_queue;
@@ -166,7 +166,8 @@ ban_t *act_remember(act_t *self, ban_t *b);
 /* The hostgroup g's mitigation for decision d into p: detect_only clears
  * enable_ban; flowspec... make p->ban's rules or say in p->fs_wait why
  * none are usable. */
-void act_fs_plan(act_t *self, const fg_hostgroup_t *g, const Floodgate__Decision *d, pending_t *p);
+void act_fs_plan(act_t *self, const fg_hostgroup_t *g, const Floodgate__Decision *d,
+                 pending_t *p);
 
 /* Before a new ban of p: the cap on rules in force; 1 when the ban waits
  * (policy flowspec, no usable rules: counted, logged), 0 to go on (with

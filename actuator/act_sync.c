@@ -13,8 +13,8 @@ static void s_sweep_pending(act_t *self);
 static uint64_t s_backoff_next(act_t *self)
 {
     uint64_t wait = self->backoff_ms;
-    self->backoff_ms =
-        self->backoff_ms * 2 > ACT_BACKOFF_MAX_MS ? ACT_BACKOFF_MAX_MS : self->backoff_ms * 2;
+    self->backoff_ms = self->backoff_ms * 2 > ACT_BACKOFF_MAX_MS ? ACT_BACKOFF_MAX_MS
+                                                                 : self->backoff_ms * 2;
     return fg_mono_ms() + wait;
 }
 
@@ -47,8 +47,7 @@ int act_redis_failed(act_t *self, const char *what)
         self->cfg->redis.n_sentinels > 0) {
         /* the master we knew is a replica now: ask the sentinels again */
         fg_warn("event=redis_readonly op=%s hint=\"a Sentinel failover demoted it: connecting "
-                "to the master the sentinels name\"",
-                what);
+                "to the master the sentinels name\"", what);
         store_disconnect(self->store);
         self->next_connect_ms = s_backoff_next(self);
         return 1;
@@ -63,8 +62,8 @@ int act_redis_failed(act_t *self, const char *what)
         return 0;
     }
     if (!self->down_logged)
-        fg_warn("event=redis_down op=%s err=\"%s\" retry_ms=%llu", what, store_errstr(self->store),
-                (unsigned long long)self->backoff_ms);
+        fg_warn("event=redis_down op=%s err=\"%s\" retry_ms=%llu", what,
+                store_errstr(self->store), (unsigned long long)self->backoff_ms);
     self->down_logged = true;
     self->next_connect_ms = s_backoff_next(self);
     return 1;
@@ -392,7 +391,8 @@ void act_tick(act_t *self)
     act_ha_tick(self);
     if (!self->active || !store_connected(self->store))
         return;
-    if (self->opts.notifications && store_sub_fd(self->store) < 0 && now >= self->next_subscribe_ms)
+    if (self->opts.notifications && store_sub_fd(self->store) < 0 &&
+        now >= self->next_subscribe_ms)
         s_subscribe(self);
     if (store_connected(self->store) && now >= self->next_scan_ms)
         act_scan(self);

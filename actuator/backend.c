@@ -68,8 +68,8 @@ static void s_script_done(const notify_result_t *r, void *arg)
                 (int)r->pid, WEXITSTATUS(r->status),
                 WEXITSTATUS(r->status) == 127 ? " hint=cannot_exec" : "");
     else
-        fg_debug("event=script_done ip=%s action=%s pid=%d ms=%llu", r->ip, r->action, (int)r->pid,
-                 (unsigned long long)r->ms);
+        fg_debug("event=script_done ip=%s action=%s pid=%d ms=%llu", r->ip, r->action,
+                 (int)r->pid, (unsigned long long)r->ms);
 }
 
 static int s_script_run(script_backend_t *self, const ban_t *b, const char *action,
@@ -117,8 +117,8 @@ static void s_script_stats(const backend_t *base, char *buf, size_t len)
              " scripts_run=%llu scripts_failed=%llu scripts_timed_out=%llu scripts_dropped=%llu"
              " scripts_running=%d scripts_queued=%zu",
              (unsigned long long)st.run, (unsigned long long)st.failed,
-             (unsigned long long)st.timed_out, (unsigned long long)st.dropped, notify_running(n),
-             notify_queued(n));
+             (unsigned long long)st.timed_out, (unsigned long long)st.dropped,
+             notify_running(n), notify_queued(n));
 }
 
 static void s_script_destroy(backend_t *base)
@@ -189,8 +189,8 @@ static int s_log_unban(backend_t *base, const ban_t *b, const char *reason)
 {
     char prefix[FG_PREFIX_STRLEN];
     if (ban_is_flowspec(b)) {
-        fg_info("event=backend_withdraw backend=log kind=flowspec ip=%s reason=%s rules=%s", b->ip,
-                reason, b->flowspec);
+        fg_info("event=backend_withdraw backend=log kind=flowspec ip=%s reason=%s rules=%s",
+                b->ip, reason, b->flowspec);
         return 0;
     }
     if (backend_prefix(((log_backend_t *)base)->cfg, b->ip, prefix) < 0)

@@ -11,8 +11,9 @@
 #include "common/fgjson.h"
 
 static const char *s_field_names[BAN_NFIELDS] = {
-    "ip",     "attack_type", "direction",  "metric",    "value",   "threshold",  "hostgroup",
-    "source", "banned_at",   "expires_at", "ban_count", "details", "mitigation", "flowspec"};
+    "ip",        "attack_type", "direction",  "metric",    "value",     "threshold",
+    "hostgroup", "source",      "banned_at", "expires_at", "ban_count", "details",
+    "mitigation", "flowspec"};
 
 bool ban_is_flowspec(const ban_t *b)
 {
@@ -60,12 +61,12 @@ int ban_parse_time(const char *s, int64_t *out)
     for (size_t i = 0; i < sizeof(form) - 1; i++)
         if (form[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != form[i])
             return -1;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
         n == 0 || s[n] != '\0')
         return -1;
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60)
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
@@ -76,18 +77,12 @@ int ban_parse_time(const char *s, int64_t *out)
 static const char *s_kind_name(int kind)
 {
     switch (kind) {
-    case FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR:
-        return "src_addr";
-    case FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT:
-        return "src_port";
-    case FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT:
-        return "dst_port";
-    case FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO:
-        return "proto";
-    case FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER:
-        return "exporter";
-    default:
-        return "unknown";
+    case FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_ADDR: return "src_addr";
+    case FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT: return "src_port";
+    case FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT: return "dst_port";
+    case FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO: return "proto";
+    case FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER: return "exporter";
+    default: return "unknown";
     }
 }
 
@@ -189,8 +184,8 @@ int ban_from_decision(ban_t *b, const Floodgate__Decision *d)
     strcpy(b->source, "detector");
     b->ban_time = d->ban_time;
     b->pps = d->total && isfinite(d->total->pps) ? d->total->pps
-             : strcmp(b->metric, "pps") == 0     ? b->value
-                                                 : 0;
+             : strcmp(b->metric, "pps") == 0    ? b->value
+                                                : 0;
     b->details = s_details(d);
     if (!b->details) {
         ban_clear(b);
@@ -245,18 +240,10 @@ void ban_fields(const ban_t *b, ban_fields_t *f)
         ban_format_time(b->banned_at, f->banned_at);
     if (b->expires_at)
         ban_format_time(b->expires_at, f->expires_at);
-    const char *v[BAN_NFIELDS] = {b->ip,
-                                  b->attack_type,
-                                  b->direction,
-                                  b->metric,
-                                  f->value_text,
-                                  f->threshold_text,
-                                  b->hostgroup,
-                                  b->source,
-                                  f->banned_at,
-                                  f->expires_at,
-                                  f->ban_count_text,
-                                  b->details ? b->details : "{}",
+    const char *v[BAN_NFIELDS] = {b->ip,           b->attack_type,     b->direction,
+                                  b->metric,       f->value_text,      f->threshold_text,
+                                  b->hostgroup,    b->source,          f->banned_at,
+                                  f->expires_at,   f->ban_count_text,  b->details ? b->details : "{}",
                                   b->mitigation[0] ? b->mitigation : "blackhole",
                                   b->flowspec ? b->flowspec : ""};
     f->n = b->flowspec ? BAN_NFIELDS : BAN_NFIELDS - 2;
@@ -345,7 +332,8 @@ int ban_set_field(ban_t *b, const char *name, const char *value)
         if (strcmp(value, "detector") && strcmp(value, "manual") && strcmp(value, "manual_force"))
             return -1;
         strcpy(b->source, value);
-    } else if (strcmp(name, "banned_at") == 0)
+    }
+    else if (strcmp(name, "banned_at") == 0)
         return ban_parse_time(value, &b->banned_at);
     else if (strcmp(name, "ban_count") == 0)
         return s_set_count(&b->ban_count, value);
@@ -488,8 +476,7 @@ int ban_from_json(ban_t *b, const char *ip, const char *line)
     const char *key;
     json_t *v;
     char num[64];
-    json_object_foreach(j, key, v)
-    {
+    json_object_foreach(j, key, v) {
         char *text = s_member_text(v, num, sizeof(num));
         if (text)
             ban_set_field(b, key, text); /* unknown names (event, at, ip) are ignored */

@@ -14,9 +14,9 @@
 #include "common/addr.h"
 #include "floodgate.pb-c.h"
 
-#define BAN_NFIELDS 14        /* 12, plus mitigation and flowspec when the ban has rules */
-#define BAN_TIME_STRLEN 24    /* "2026-11-27T10:41:42Z" + NUL */
-#define BAN_MAX_TOP 32        /* contributors kept in details */
+#define BAN_NFIELDS 14 /* 12, plus mitigation and flowspec when the ban has rules */
+#define BAN_TIME_STRLEN 24 /* "2026-11-27T10:41:42Z" + NUL */
+#define BAN_MAX_TOP 32     /* contributors kept in details */
 #define BAN_DETAILS_MAX 65536 /* longest details text accepted from Redis */
 
 typedef struct {
@@ -27,20 +27,20 @@ typedef struct {
     double value;
     double threshold;
     char hostgroup[64];
-    char source[16];     /* detector | manual | manual_force (floodgate ban --force) */
-    int64_t banned_at;   /* unix seconds */
-    int64_t expires_at;  /* unix seconds, 0 = no expiry known */
+    char source[16];    /* detector | manual | manual_force (floodgate ban --force) */
+    int64_t banned_at;  /* unix seconds */
+    int64_t expires_at; /* unix seconds, 0 = no expiry known */
     uint64_t expires_ms; /* the key's expiry in unix ms, 0 = none (memory only) */
-    uint32_t ban_time;   /* seconds (memory only) */
+    uint32_t ban_time;  /* seconds (memory only) */
     uint32_t ban_count;
-    double pps;           /* attack packets/s, for the notify script (memory only) */
-    uint32_t recent_bans; /* bans and renewals of ip within repeat_window before this one
-                           * (events and history only, not in the hash) */
-    bool repeat_offender; /* recent_bans > 0: a targeted host */
-    bool pending;         /* announced, its key not (re)written yet: Redis refused,
-                           * was down or lost its data (memory only) */
-    bool restore;         /* pending because Redis lost it: to be written back */
-    char *details;        /* JSON text, owned; NULL = "{}" */
+    double pps;         /* attack packets/s, for the notify script (memory only) */
+    uint32_t recent_bans;  /* bans and renewals of ip within repeat_window before this one
+                            * (events and history only, not in the hash) */
+    bool repeat_offender;  /* recent_bans > 0: a targeted host */
+    bool pending;          /* announced, its key not (re)written yet: Redis refused,
+                            * was down or lost its data (memory only) */
+    bool restore;          /* pending because Redis lost it: to be written back */
+    char *details;      /* JSON text, owned; NULL = "{}" */
     /* FlowSpec: the rules (fs_set_json text, owned; NULL = none) and how the
      * ban blocks: "flowspec" (the rules) or "blackhole" ("" = blackhole) */
     char *flowspec;

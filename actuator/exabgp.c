@@ -30,13 +30,13 @@
 typedef struct {
     backend_t base;
     const fg_config_t *cfg;
-    int fd;                  /* -1: closed (pipe without a reader) */
-    bool own_fd;             /* the pipe (not stdout) */
-    zhashx_t *desired;       /* prefix -> count of bans */
-    zhashx_t *desired_fs;    /* fs_rule_key -> its "flow route { ... }" text (owned) */
-    fg_buf_t out;            /* API lines not yet written, at most EXA_BUF_MAX bytes */
-    uint64_t next_open_ms;   /* on clock */
-    uint64_t (*clock)(void); /* monotonic ms: fg_mono_ms, or a test's */
+    int fd;                /* -1: closed (pipe without a reader) */
+    bool own_fd;           /* the pipe (not stdout) */
+    zhashx_t *desired;     /* prefix -> count of bans */
+    zhashx_t *desired_fs;  /* fs_rule_key -> its "flow route { ... }" text (owned) */
+    fg_buf_t out;          /* API lines not yet written, at most EXA_BUF_MAX bytes */
+    uint64_t next_open_ms;     /* on clock */
+    uint64_t (*clock)(void);   /* monotonic ms: fg_mono_ms, or a test's */
     uint64_t lines, dropped, write_errors, reopens;
     fg_ratelimit_t rl;
 } exa_t;
@@ -70,8 +70,8 @@ static void s_route(exa_t *self, bool announce, const char *prefix)
 }
 
 /* "flow route { match { ... } then { ... } }" of one rule into out. */
-static int s_flow_text(const fs_rule_t *r, fs_action_t act, double rate, const char *rt, char *out,
-                       size_t len)
+static int s_flow_text(const fs_rule_t *r, fs_action_t act, double rate, const char *rt,
+                       char *out, size_t len)
 {
     char dst[FG_PREFIX_STRLEN], src[FG_PREFIX_STRLEN], m[512] = "", t[64];
     size_t n = 0;

@@ -25,7 +25,8 @@ static double s_clamp01(double x)
     return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
-void fs_profile_add(fs_profile_t *p, int dim, const fg_addr_t *addr, uint32_t value, double share)
+void fs_profile_add(fs_profile_t *p, int dim, const fg_addr_t *addr, uint32_t value,
+                    double share)
 {
     if (p->n >= FS_MAX_ITEMS || dim < 0 || dim >= FS_DIMS || !isfinite(share) || share <= 0)
         return;
@@ -103,8 +104,7 @@ int fs_profile_from_normal(fs_profile_t *p, const Floodgate__Decision *d)
     }
     for (int k = 0; k < FS_DIMS; k++)
         p->rest[k] = s_clamp01(1 - listed[k]);
-    p->syn_share =
-        n->n_class_share > FG_CLS_TCP_SYN ? s_clamp01(n->class_share[FG_CLS_TCP_SYN]) : -1;
+    p->syn_share = n->n_class_share > FG_CLS_TCP_SYN ? s_clamp01(n->class_share[FG_CLS_TCP_SYN]) : -1;
     p->frag_share = n->n_class_share > FG_CLS_FRAG ? s_clamp01(n->class_share[FG_CLS_FRAG]) : -1;
     return 0;
 }
@@ -319,8 +319,8 @@ bool fs_rule_matches(const fs_rule_t *r, const fg_addr_t *dst, const fg_addr_t *
 {
     return s_in(&r->dst, dst) && (!r->src.len || s_in(&r->src, src)) &&
            (r->proto < 0 || r->proto == proto) && (r->sport < 0 || r->sport == sport) &&
-           (r->dport < 0 || r->dport == dport) && (r->tcp_flags & tcp_flags) == r->tcp_flags &&
-           (!r->fragment || fragment);
+           (r->dport < 0 || r->dport == dport) &&
+           (r->tcp_flags & tcp_flags) == r->tcp_flags && (!r->fragment || fragment);
 }
 
 /* ---- text forms ---- */
@@ -467,7 +467,8 @@ int fs_set_parse(const char *text, fs_set_t *out, fs_action_t *act, double *rate
     json_t *rules = json_object_get(o, "rules");
     size_t i;
     json_t *r;
-    int rc = json_is_object(o) && json_is_array(rules) && json_array_size(rules) <= FS_MAX_RULES &&
+    int rc = json_is_object(o) && json_is_array(rules) &&
+                     json_array_size(rules) <= FS_MAX_RULES &&
                      fs_action_parse(fgjson_get_str(o, "action", "discard"), act) == 0
                  ? 0
                  : -1;

@@ -34,8 +34,8 @@
 #include "common/addr.h"
 #include "floodgate.pb-c.h"
 
-#define FS_MAX_RULES 16 /* per attack (the budget is at most this) */
-#define FS_MAX_ITEMS 64 /* contributors kept in a profile */
+#define FS_MAX_RULES 16  /* per attack (the budget is at most this) */
+#define FS_MAX_ITEMS 64  /* contributors kept in a profile */
 #define FS_TCP_SYN 0x02
 #define FS_RULE_STRLEN 256
 
@@ -43,7 +43,7 @@ enum { FS_SPORT, FS_DPORT, FS_SRC, FS_PROTO, FS_DIMS };
 
 typedef enum {
     FS_DISCARD = 0,
-    FS_RATE_LIMIT,  /* rate = bytes/s */
+    FS_RATE_LIMIT, /* rate = bytes/s */
     FS_REDIRECT_RT, /* redirect to the VRF of route target "asn:value" */
 } fs_action_t;
 
@@ -67,10 +67,10 @@ typedef struct {
         double share;
     } item[FS_MAX_ITEMS];
     int n;
-    double samples;       /* flow samples behind the shares (packets / sampling) */
-    bool syn, fragment;   /* the attack type says SYN flood / fragments */
-    double syn_share;     /* share of TCP SYN packets, -1 unknown */
-    double frag_share;    /* share of fragments, -1 unknown */
+    double samples;    /* flow samples behind the shares (packets / sampling) */
+    bool syn, fragment; /* the attack type says SYN flood / fragments */
+    double syn_share;   /* share of TCP SYN packets, -1 unknown */
+    double frag_share;  /* share of fragments, -1 unknown */
     double rest[FS_DIMS]; /* most a value not listed may weigh (0: none) */
 } fs_profile_t;
 
@@ -84,10 +84,10 @@ typedef struct {
 
 typedef enum {
     FS_OK = 0,
-    FS_FEW_SAMPLES, /* the breakdown has too few samples */
-    FS_NO_COVERAGE, /* no set within budget reaches target */
-    FS_COLLATERAL,  /* the best set's collateral is above the limit */
-    FS_TOO_BROAD,   /* a rule matches a whole protocol, normal traffic unknown */
+    FS_FEW_SAMPLES,  /* the breakdown has too few samples */
+    FS_NO_COVERAGE,  /* no set within budget reaches target */
+    FS_COLLATERAL,   /* the best set's collateral is above the limit */
+    FS_TOO_BROAD,    /* a rule matches a whole protocol, normal traffic unknown */
 } fs_result_t;
 
 typedef struct {
@@ -109,7 +109,8 @@ void fs_profile_from_decision(fs_profile_t *p, const Floodgate__Decision *d);
 int fs_profile_from_normal(fs_profile_t *p, const Floodgate__Decision *d);
 
 /* Add one item to a profile (for tests and the decision reader). */
-void fs_profile_add(fs_profile_t *p, int dim, const fg_addr_t *addr, uint32_t value, double share);
+void fs_profile_add(fs_profile_t *p, int dim, const fg_addr_t *addr, uint32_t value,
+                    double share);
 
 /* Rules for the attack on dst. normal: the host's normal profile, NULL when
  * unknown. out->result says whether the set may be used (FS_OK) and why

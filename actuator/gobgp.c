@@ -43,12 +43,12 @@
 #define GOBGP_OUT_MAX (64u << 20) /* a RIB listing of a few 100 k routes */
 #define GOBGP_RL_MS 10000
 #define GOBGP_BLACKHOLE 4294902426ULL /* 65535:666 as gobgp's JSON prints it */
-#define GOBGP_ATTR_COMMUNITIES 8      /* RFC 1997 COMMUNITIES path attribute type code */
-#define GOBGP_INJECT_MAX (64u << 20)  /* MRT bytes waiting for the injector: ~1 M routes */
-#define GOBGP_RESTART_MS 1000         /* an injector that exited is replaced after 1 s, */
-#define GOBGP_RESTART_MAX_MS 30000    /* doubling up to 30 s while each dies young */
-#define GOBGP_YOUNG_MS 5000           /* (it exited within 5 s: gobgpd not answering) */
-#define GOBGP_GRACE_MS 100            /* for the injector to pass on what it read */
+#define GOBGP_ATTR_COMMUNITIES 8   /* RFC 1997 COMMUNITIES path attribute type code */
+#define GOBGP_INJECT_MAX (64u << 20) /* MRT bytes waiting for the injector: ~1 M routes */
+#define GOBGP_RESTART_MS 1000        /* an injector that exited is replaced after 1 s, */
+#define GOBGP_RESTART_MAX_MS 30000   /* doubling up to 30 s while each dies young */
+#define GOBGP_YOUNG_MS 5000          /* (it exited within 5 s: gobgpd not answering) */
+#define GOBGP_GRACE_MS 100           /* for the injector to pass on what it read */
 
 enum { TAG_ADD, TAG_DEL, TAG_LIST4, TAG_LIST6, TAG_FS_ADD, TAG_FS_DEL, TAG_LIST_FS4, TAG_LIST_FS6 };
 #define GOBGP_LISTINGS 4
@@ -65,11 +65,11 @@ typedef struct {
     backend_t base;
     const fg_config_t *cfg;
     runner_t *runner;
-    zhashx_t *desired;    /* prefix -> count of bans (as a pointer) */
-    zhashx_t *seen;       /* blackhole prefixes of the listing being collected */
+    zhashx_t *desired;   /* prefix -> count of bans (as a pointer) */
+    zhashx_t *seen;      /* blackhole prefixes of the listing being collected */
     zhashx_t *desired_fs; /* fs_rule_key -> gobgp_fs_t (owned) */
     zhashx_t *seen_fs;    /* floodgate's rules of the FlowSpec listings */
-    int listing;          /* listing jobs still running */
+    int listing;         /* listing jobs still running */
     bool listing_failed;
     uint64_t next_resync_ms;
     char host[256], port[16];
@@ -138,8 +138,8 @@ static int s_destination(const json_t *paths, gobgp_route_fn *fn, void *arg)
         return -1;
     json_array_foreach(paths, i, path)
     {
-        const char *prefix =
-            json_string_value(json_object_get(json_object_get(path, "nlri"), "prefix"));
+        const char *prefix = json_string_value(json_object_get(json_object_get(path, "nlri"),
+                                                               "prefix"));
         if (!prefix || strlen(prefix) >= FG_PREFIX_STRLEN)
             return -1;
         fn(prefix, s_path_blackhole(path), arg);
@@ -204,8 +204,8 @@ static void s_on_route(const char *prefix, bool blackhole, void *arg)
 static int s_submit(gobgp_t *self, int tag, const char *prefix)
 {
     bool v6 = prefix && strchr(prefix, ':');
-    const char *fam = tag == TAG_LIST_FS4        ? "ipv4-flowspec"
-                      : tag == TAG_LIST_FS6      ? "ipv6-flowspec"
+    const char *fam = tag == TAG_LIST_FS4   ? "ipv4-flowspec"
+                      : tag == TAG_LIST_FS6 ? "ipv6-flowspec"
                       : (tag == TAG_LIST6 || v6) ? "ipv6"
                                                  : "ipv4";
     const char *nh = v6 ? self->cfg->actuator.next_hop_v6 : self->cfg->actuator.next_hop_v4;
@@ -236,9 +236,7 @@ static int s_submit(gobgp_t *self, int tag, const char *prefix)
         self->st.dropped++;
         fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,
                   "event=backend_error backend=gobgp op=%s prefix=%s reason=queue_full",
-                  tag == TAG_ADD   ? "announce"
-                  : tag == TAG_DEL ? "withdraw"
-                                   : "list",
+                  tag == TAG_ADD ? "announce" : tag == TAG_DEL ? "withdraw" : "list",
                   prefix ? prefix : "-");
     }
     return rc;
@@ -270,16 +268,8 @@ static void s_inject_start(gobgp_t *self)
     if (injector_running(self->inj) || now < self->next_start_ms)
         return;
     self->started_ms = now;
-    const char *argv[] = {self->cfg->actuator.gobgp_client,
-                          "-u",
-                          self->host,
-                          "-p",
-                          self->port,
-                          "mrt",
-                          "inject",
-                          "global",
-                          "/dev/stdin",
-                          NULL};
+    const char *argv[] = {self->cfg->actuator.gobgp_client, "-u", self->host, "-p", self->port,
+                          "mrt", "inject", "global", "/dev/stdin", NULL};
     fg_buf_reset(&self->rec);
     if (injector_start(self->inj, argv) < 0 || mrt_peer_index(&self->rec) < 0 ||
         injector_write(self->inj, self->rec.data, self->rec.len) < 0) {
@@ -300,9 +290,9 @@ static void s_inject_poll(gobgp_t *self)
     if (injector_poll(self->inj, &ex)) {
         uint64_t now = fg_mono_ms();
         bool young = now - self->started_ms < GOBGP_YOUNG_MS;
-        self->restart_ms = !young                                        ? GOBGP_RESTART_MS
+        self->restart_ms = !young                                  ? GOBGP_RESTART_MS
                            : self->restart_ms * 2 > GOBGP_RESTART_MAX_MS ? GOBGP_RESTART_MAX_MS
-                                                                         : self->restart_ms * 2;
+                                                                        : self->restart_ms * 2;
         self->next_start_ms = now + (uint64_t)self->restart_ms;
         self->down = true;
         self->st.failed++;
@@ -404,9 +394,7 @@ static void s_done(const runner_result_t *r, void *arg)
         fg_log_rl(&self->rl, GOBGP_RL_MS, FG_LOG_WARN,
                   "event=backend_error backend=gobgp op=%s prefix=%s status=%d timed_out=%d "
                   "err=\"%s\"",
-                  r->tag == TAG_ADD   ? "announce"
-                  : r->tag == TAG_DEL ? "withdraw"
-                                      : "list",
+                  r->tag == TAG_ADD ? "announce" : r->tag == TAG_DEL ? "withdraw" : "list",
                   r->key[0] ? r->key : "-", r->status, r->timed_out, why);
     } else if (r->tag == TAG_ADD) {
         self->st.announced++;

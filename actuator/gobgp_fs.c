@@ -21,9 +21,10 @@ enum {
 };
 
 /* Append one argument copied into the text buffer. */
-static int s_arg(const char **argv, int *n, int max, char **buf, size_t *left, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static int s_arg(const char **argv, int *n, int max, char **buf, size_t *left, const char *fmt, ...)
+static int s_arg(const char **argv, int *n, int max, char **buf, size_t *left, const char *fmt,
+                 ...) __attribute__((format(printf, 6, 7)));
+static int s_arg(const char **argv, int *n, int max, char **buf, size_t *left, const char *fmt,
+                 ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -14,9 +14,9 @@
 #include "common/daemon.h"
 #include "common/log.h"
 
-#define ACT_POLL_MS 100    /* loop turn: scripts are fed and reaped this often */
-#define ACT_BUSY_POLL_MS 5 /* loop turn while a backend has commands in flight */
-#define ACT_BATCH 1000     /* messages read per turn before other work */
+#define ACT_POLL_MS 100          /* loop turn: scripts are fed and reaped this often */
+#define ACT_BUSY_POLL_MS 5       /* loop turn while a backend has commands in flight */
+#define ACT_BATCH 1000           /* messages read per turn before other work */
 #define ACT_STATS_MS 60000
 #define ACT_SHUTDOWN_WAIT_MS 2000 /* running scripts get this long at exit */
 
@@ -73,10 +73,8 @@ static void s_read_decisions(act_t *act, zsec_t *zs, zsock_t *pull)
         if (rc < 0)
             return;
         if (rc > 0) {
-            fg_log_rl(&rl, 10000, FG_LOG_WARN,
-                      "event=decision_refused reason=oversized "
-                      "max_bytes=%zu",
-                      zsec_max_msg(zs, ZSEC_ACT_PULL));
+            fg_log_rl(&rl, 10000, FG_LOG_WARN, "event=decision_refused reason=oversized "
+                      "max_bytes=%zu", zsec_max_msg(zs, ZSEC_ACT_PULL));
             continue;
         }
         act_message(act, zmq_msg_data(&msg), zmq_msg_size(&msg));
@@ -106,7 +104,8 @@ static void s_reload(fg_config_t *cfg, act_t *act)
     memcpy(cfg->actuator.notify_script, script, sizeof(script));
 }
 
-static void s_loop(act_t *act, zsec_t *zs, zsock_t *pull, fg_metrics_t *metrics, fg_config_t *cfg)
+static void s_loop(act_t *act, zsec_t *zs, zsock_t *pull, fg_metrics_t *metrics,
+                   fg_config_t *cfg)
 {
     uint64_t next_stats = fg_mono_ms() + ACT_STATS_MS;
     while (!fg_stop) {

@@ -9,10 +9,10 @@
 
 struct notify_t {
     char *script;
-    runner_t *runner;   /* key = the address, so its runs never overlap */
-    notify_done_fn *fn; /* the caller's, while notify_poll() runs */
+    runner_t *runner;       /* key = the address, so its runs never overlap */
+    notify_done_fn *fn;     /* the caller's, while notify_poll() runs */
     void *arg;
-    uint64_t failed; /* the runner's failed counts timeouts too */
+    uint64_t failed;        /* the runner's failed counts timeouts too */
 };
 
 /* Every finished run, from runner_poll(): count it, pass it on. */

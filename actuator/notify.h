@@ -24,10 +24,10 @@
 typedef struct notify_t notify_t;
 
 typedef struct {
-    uint64_t run;       /* started */
-    uint64_t failed;    /* exited != 0, killed by a signal, or could not start */
-    uint64_t timed_out; /* killed after the timeout */
-    uint64_t dropped;   /* queue full */
+    uint64_t run;          /* started */
+    uint64_t failed;       /* exited != 0, killed by a signal, or could not start */
+    uint64_t timed_out;    /* killed after the timeout */
+    uint64_t dropped;      /* queue full */
 } notify_stats_t;
 
 /* A finished run, valid during the callback. */

@@ -24,8 +24,8 @@ typedef struct {
     size_t in_len, in_off;
     pid_t pid;
     int in_fd, out_fd, err_fd; /* -1 when closed */
-    fg_buf_t out;              /* stdout */
-    bool out_over;             /* stdout beyond out_max, or out of memory */
+    fg_buf_t out;  /* stdout */
+    bool out_over; /* stdout beyond out_max, or out of memory */
     char err[RUNNER_ERR_MAX];
     size_t err_len;
     uint64_t started_ms;
@@ -259,8 +259,8 @@ static int s_start(runner_t *self, job_t *j)
 static void s_feed(job_t *j)
 {
     while (j->in_fd >= 0 && j->in_off < j->in_len) {
-        ssize_t n =
-            send(j->in_fd, j->in + j->in_off, j->in_len - j->in_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = send(j->in_fd, j->in + j->in_off, j->in_len - j->in_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0)
             j->in_off += (size_t)n;
         else if (n < 0 && errno == EINTR)
@@ -299,9 +299,8 @@ static void s_drain(runner_t *self, job_t *j, bool is_out)
         if (is_out)
             s_keep_out(self, j, buf, (size_t)n);
         else if (!is_out && j->err_len + 1 < RUNNER_ERR_MAX) {
-            size_t k = (size_t)n < RUNNER_ERR_MAX - 1 - j->err_len
-                           ? (size_t)n
-                           : RUNNER_ERR_MAX - 1 - j->err_len;
+            size_t k = (size_t)n < RUNNER_ERR_MAX - 1 - j->err_len ? (size_t)n
+                                                                   : RUNNER_ERR_MAX - 1 - j->err_len;
             memcpy(j->err + j->err_len, buf, k);
             j->err_len += k;
         }
@@ -310,8 +309,8 @@ static void s_drain(runner_t *self, job_t *j, bool is_out)
 
 static void s_report(runner_t *self, job_t *j, int status)
 {
-    bool ok =
-        status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !j->killed && !j->out_over;
+    bool ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !j->killed &&
+              !j->out_over;
     if (!ok)
         self->stats.failed++;
     j->err[j->err_len] = '\0';

@@ -38,16 +38,16 @@ typedef struct {
 /* A finished job, valid during the callback. */
 typedef struct {
     const char *key;
-    int tag;                 /* the caller's, from runner_submit */
+    int tag;           /* the caller's, from runner_submit */
     const char *const *argv; /* as submitted, NULL-terminated */
     pid_t pid;
-    int status; /* as from waitpid; -1 when it could not be started */
-    bool ok;    /* exited 0, not killed, output complete */
+    int status;        /* as from waitpid; -1 when it could not be started */
+    bool ok;           /* exited 0, not killed, output complete */
     bool timed_out;
-    const char *out; /* stdout, NUL-terminated (may be "") */
+    const char *out;   /* stdout, NUL-terminated (may be "") */
     size_t out_len;
-    const char *err; /* stderr, first 512 bytes */
-    uint64_t ms;     /* how long it ran */
+    const char *err;   /* stderr, first 512 bytes */
+    uint64_t ms;       /* how long it ran */
 } runner_result_t;
 
 typedef void(runner_done_fn)(const runner_result_t *r, void *arg);

@@ -61,8 +61,8 @@ int store_sub_fd(const store_t *self)
 
 /* Error replies that mean "not now" (the write may succeed later): disk
  * errors, a replica, memory, replicas missing, loading, busy, failover. */
-static const char *const s_refusals[] = {"MISCONF",     "READONLY", "OOM",        "NOREPLICAS",
-                                         "LOADING",     "BUSY",     "MASTERDOWN", "TRYAGAIN",
+static const char *const s_refusals[] = {"MISCONF",  "READONLY",  "OOM",      "NOREPLICAS",
+                                         "LOADING",  "BUSY",      "MASTERDOWN", "TRYAGAIN",
                                          "CLUSTERDOWN", "NOTREADY"};
 
 /* The refusal code that why starts with, or NULL. */
@@ -195,8 +195,8 @@ int store_subscribe(store_t *self)
     if (!self->sub)
         return -1;
     int db = self->cfg->redis.db;
-    if (redisAppendCommand(self->sub, "SUBSCRIBE __keyevent@%d__:expired __keyevent@%d__:del", db,
-                           db) != REDIS_OK)
+    if (redisAppendCommand(self->sub, "SUBSCRIBE __keyevent@%d__:expired __keyevent@%d__:del",
+                           db, db) != REDIS_OK)
         goto fail;
     for (int i = 0; i < 2; i++) {
         redisReply *r = NULL;
@@ -389,8 +389,8 @@ static bool s_recent_ban(const ban_hist_t *h, int64_t since)
            h->at >= since;
 }
 
-int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int window_s, uint32_t *last,
-                       uint32_t *recent)
+int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int window_s,
+                       uint32_t *last, uint32_t *recent)
 {
     char key[STORE_KEY_MAX];
     *last = *recent = 0;
@@ -510,13 +510,10 @@ static void s_append_flowspec(store_t *self, const ban_t *b, uint64_t ttl_ms)
         snprintf(col, sizeof(col), "unknown");
     st_key(self, key, "flowspec", b->ip);
     redisAppendCommand(self->ctx, "DEL %s", key);
-    const char *argv[] = {"HSET",       key,
-                          "ip",         b->ip,
+    const char *argv[] = {"HSET",       key,     "ip",       b->ip,
                           "mitigation", b->mitigation[0] ? b->mitigation : "blackhole",
-                          "action",     fs_action_name(act),
-                          "coverage",   cov,
-                          "collateral", col,
-                          "rules",      b->flowspec};
+                          "action",     fs_action_name(act), "coverage", cov,
+                          "collateral", col,     "rules",    b->flowspec};
     redisAppendCommandArgv(self->ctx, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
     redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key, (unsigned long long)ttl_ms);
 }
@@ -583,10 +580,8 @@ int store_write_ban(store_t *self, const ban_t *b, const char *event, uint64_t n
     st_key(self, key, "ban", b->ip);
     redisAppendCommand(self->ctx, "MULTI");
     s_append_hset(self, &f, b->ip);
-    uint64_t ttl_ms =
-        b->expires_ms > now_ms ? b->expires_ms - now_ms : (uint64_t)b->ban_time * 1000;
-    redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key,
-                       (unsigned long long)(ttl_ms ? ttl_ms : 1));
+    uint64_t ttl_ms = b->expires_ms > now_ms ? b->expires_ms - now_ms : (uint64_t)b->ban_time * 1000;
+    redisAppendCommand(self->ctx, "PEXPIRE %s %llu", key, (unsigned long long)(ttl_ms ? ttl_ms : 1));
     s_append_history(self, b->ip, line);
     s_append_xadd(self, &f, event, NULL);
     st_append_announced(self, b->ip, line);
@@ -755,7 +750,8 @@ static int s_scan_page(store_t *self, const redisReply *r, char *cursor, size_t 
     const redisReply *keys = r->element[1];
     for (size_t i = 0; i < keys->elements; i++) {
         const redisReply *k = keys->element[i];
-        const char *ip = k->type == REDIS_REPLY_STRING ? s_ban_ip(self, k->str, k->len) : NULL;
+        const char *ip =
+            k->type == REDIS_REPLY_STRING ? s_ban_ip(self, k->str, k->len) : NULL;
         if (!ip) {
             if (bad_keys)
                 (*bad_keys)++;

@@ -96,8 +96,8 @@ int store_last_ban_count(store_t *self, const char *ip, uint32_t *count);
 /* From the history of ip: the ban_count of the newest entry (*last, 0 when
  * none) and how many "ban" and "renew" entries are stamped within
  * window_s seconds before now (*recent). 0 or -1. */
-int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int window_s, uint32_t *last,
-                       uint32_t *recent);
+int store_history_info(store_t *self, const char *ip, uint64_t now_ms, int window_s,
+                       uint32_t *last, uint32_t *recent);
 
 /* Milliseconds left on <prefix>:ban:<ip>: >= 0, -1 no expiry, -2 no such
  * key; -3 on error. */

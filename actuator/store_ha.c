@@ -60,8 +60,8 @@ int store_lease(store_t *self, const char *id, const char *held, int lease_ms, c
     char lease[STORE_KEY_MAX], fence[STORE_KEY_MAX], ms[16];
     s_lease_keys(self, lease, fence);
     snprintf(ms, sizeof(ms), "%d", lease_ms);
-    redisReply *r = st_cmd(self, "lease", "EVAL %s 2 %s %s %s %s %s", s_acquire_lua, lease, fence,
-                           id, held ? held : "", ms);
+    redisReply *r = st_cmd(self, "lease", "EVAL %s 2 %s %s %s %s %s", s_acquire_lua, lease,
+                           fence, id, held ? held : "", ms);
     if (!r)
         return -1;
     bool ok = st_is(self, r, REDIS_REPLY_STRING, "lease") && r->len < len;

@@ -21,9 +21,9 @@ struct store_t {
     redisContext *sub; /* subscribed to keyevents */
     uint64_t errors;
     char err[256];
-    char refusal[16];            /* code of the last failure when Redis refused for now, else "" */
+    char refusal[16]; /* code of the last failure when Redis refused for now, else "" */
     char fence[STORE_FENCE_MAX]; /* the lease value every write must find, "" = none */
-    bool fenced;                 /* the last failure was the lease held by another actuator */
+    bool fenced;      /* the last failure was the lease held by another actuator */
     uint64_t fenced_writes;
 };
 

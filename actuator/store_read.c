@@ -7,7 +7,8 @@
 #include "actuator/store_int.h"
 
 /* One field of a hash read back: set it, note in chk what is wrong. */
-static void s_check_field(ban_t *out, const redisReply *k, const redisReply *v, store_check_t *chk)
+static void s_check_field(ban_t *out, const redisReply *k, const redisReply *v,
+                          store_check_t *chk)
 {
     bool text = k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
                 strlen(k->str) == k->len && strlen(v->str) == v->len;
@@ -100,3 +101,4 @@ int store_read_ban_checked(store_t *self, const char *ip, uint64_t now_ms, ban_t
     st_free(r, 2);
     return rc;
 }
+

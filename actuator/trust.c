@@ -18,16 +18,18 @@ struct trust_t {
     const fg_config_t *cfg;
     uint64_t *ring; /* monotonic ms of the last new_bans_max new bans */
     size_t ring_n, ring_head, ring_count;
-    bool rate_told;   /* this window's first refusal was logged */
+    bool rate_told; /* this window's first refusal was logged */
     zhashx_t *logged; /* "reason/ip" -> (uintptr_t) mono ms of its last line */
     uint64_t burst_start, burst_lines;
     trust_stats_t st;
 };
 
-static const char *s_reasons[TRUST_NREASONS] = {
-    "ok",       "unmonitored", "whitelisted", "bad_address", "bad_field",
-    "ban_time", "ban_rate",    "max_bans",    "wrong_type",  "hold"};
-static const char *s_fixes[TRUST_NFIXES] = {"ip_field", "no_ttl", "ttl_cut", "hold_no_ttl"};
+static const char *s_reasons[TRUST_NREASONS] = {"ok",        "unmonitored", "whitelisted",
+                                                "bad_address", "bad_field", "ban_time",
+                                                "ban_rate",  "max_bans",    "wrong_type",
+                                                "hold"};
+static const char *s_fixes[TRUST_NFIXES] = {"ip_field", "no_ttl", "ttl_cut",
+                                            "hold_no_ttl"};
 
 trust_t *trust_new(const fg_config_t *cfg)
 {
@@ -219,8 +221,8 @@ void trust_get_stats(const trust_t *self, trust_stats_t *out)
 }
 
 /* Refuse a ban key: delete it, count, log, record. Returns 0. */
-static int s_refuse_key(trust_t *self, store_t *store, ban_t *b, const char *ip, trust_reason_t r,
-                        const char *detail, uint64_t now_ms)
+static int s_refuse_key(trust_t *self, store_t *store, ban_t *b, const char *ip,
+                        trust_reason_t r, const char *detail, uint64_t now_ms)
 {
     snprintf(b->ip, sizeof(b->ip), "%s", ip);
     store_drop_ban(store, ip);

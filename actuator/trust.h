@@ -95,7 +95,8 @@ void trust_budget_return(trust_t *self);
 /* Count a refusal (of a decision when key is false, of a ban key when
  * true) and log it once per address (rate-limited). detail: a short
  * key=value text for the log, or NULL. */
-void trust_refused(trust_t *self, bool key, const char *ip, trust_reason_t r, const char *detail);
+void trust_refused(trust_t *self, bool key, const char *ip, trust_reason_t r,
+                   const char *detail);
 
 /* Count a correction of a ban key and log it (rate-limited like refusals). */
 void trust_fixed(trust_t *self, const char *ip, trust_fix_t f, const char *detail);

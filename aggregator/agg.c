@@ -14,7 +14,7 @@
 _Static_assert(FG_MAX_GROUPS <= HT_GROUPS_MAX, "a host's group is a uint8_t");
 _Static_assert(AGG_MAX_WATCHED < 65536, "a host's watch index is a uint16_t");
 
-#define AGG_PF 8       /* records between the prefetch stages of agg_ingest */
+#define AGG_PF 8 /* records between the prefetch stages of agg_ingest */
 #define AGG_PF_RING 32 /* a power of two over 4 * AGG_PF */
 _Static_assert(AGG_PF_RING >= 4 * AGG_PF && !(AGG_PF_RING & (AGG_PF_RING - 1)),
                "the prefetch ring holds the records between the first and last stage");
@@ -111,8 +111,9 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     self->spread = sp_new((uint32_t)agg_hold_buckets(cfg), (uint32_t)(2 * nfl));
     self->pool = agg_hold_pool_new(cfg, max);
     if (!self->ht || !self->active || !self->watches || !self->watch_free || !self->floors ||
-        !self->gheld || !self->gholders || !self->exporters || !self->spread || !self->flows ||
-        !self->pool || s_out_new(&self->out, ng) != 0) {
+        !self->gheld || !self->gholders ||
+        !self->exporters || !self->spread || !self->flows || !self->pool ||
+        s_out_new(&self->out, ng) != 0) {
         agg_destroy(&self);
         return NULL;
     }
@@ -581,10 +582,10 @@ void agg_format_stats(const agg_t *self, char *buf, size_t len)
 {
     const agg_stats_t *s = &self->st;
     snprintf(buf, len,
-             "batches=%" PRIu64 " malformed=%" PRIu64 " batches_lost=%" PRIu64
-             " wrong_shard=%" PRIu64 " collector_resets=%" PRIu64 " collectors_untracked=%" PRIu64
-             " records=%" PRIu64 " unmonitored=%" PRIu64 " stale=%" PRIu64 " folded=%" PRIu64
-             " future=%" PRIu64 " clipped=%" PRIu64 " hosts_tracked=%zu hosts_refused=%" PRIu64
+             "batches=%" PRIu64 " malformed=%" PRIu64 " batches_lost=%" PRIu64 " wrong_shard=%" PRIu64
+             " collector_resets=%" PRIu64 " collectors_untracked=%" PRIu64 " records=%" PRIu64
+             " unmonitored=%" PRIu64 " stale=%" PRIu64 " folded=%" PRIu64 " future=%" PRIu64
+             " clipped=%" PRIu64 " hosts_tracked=%zu hosts_refused=%" PRIu64
              " hosts_evicted=%" PRIu64 " hosts_removed=%" PRIu64 " watched=%" PRIu64
              " watch_refused=%" PRIu64 " windows=%" PRIu64 " last_window_hosts=%" PRIu64
              " last_window_us=%" PRIu64 " spread=%" PRIu64 " spread_late=%" PRIu64

@@ -17,35 +17,35 @@
 #include "common/flow.h"
 
 typedef struct {
-    uint64_t batches;              /* FlowBatch messages received */
-    uint64_t malformed;            /* messages that did not unpack */
-    uint64_t batches_lost;         /* sequence gaps, summed over collectors */
-    uint64_t refused_shard;        /* batches of another shard or shard count (refused) */
-    uint64_t collector_resets;     /* a collector's sequence went back (restart) */
+    uint64_t batches;          /* FlowBatch messages received */
+    uint64_t malformed;        /* messages that did not unpack */
+    uint64_t batches_lost;     /* sequence gaps, summed over collectors */
+    uint64_t refused_shard;    /* batches of another shard or shard count (refused) */
+    uint64_t collector_resets; /* a collector's sequence went back (restart) */
     uint64_t collectors_untracked; /* too many collectors to track sequences */
-    uint64_t records;              /* records received */
-    uint64_t unmonitored;          /* records whose host is in no hostgroup (ignored) */
-    uint64_t stale;                /* records older than the horizon (dropped) */
-    uint64_t folded;        /* records of a window already published, counted in the open one */
-    uint64_t future;        /* records later than their batch's send time (retimed) */
-    uint64_t clipped;       /* records whose rate was clipped to the ceiling */
-    uint64_t hosts_refused; /* records of new hosts while the table was full */
-    uint64_t hosts_evicted; /* idle hosts evicted to make room for new ones */
-    uint64_t hosts_removed; /* hosts forgotten after host_idle */
-    uint64_t watched;       /* hosts holding top-contributor state now */
-    uint64_t watch_refused; /* hosts above the floor without top-contributor state */
-    uint64_t windows;       /* WindowBatch messages built */
-    uint64_t window_us;     /* last window close, microseconds */
+    uint64_t records;          /* records received */
+    uint64_t unmonitored;      /* records whose host is in no hostgroup (ignored) */
+    uint64_t stale;            /* records older than the horizon (dropped) */
+    uint64_t folded;           /* records of a window already published, counted in the open one */
+    uint64_t future;           /* records later than their batch's send time (retimed) */
+    uint64_t clipped;          /* records whose rate was clipped to the ceiling */
+    uint64_t hosts_refused;    /* records of new hosts while the table was full */
+    uint64_t hosts_evicted;    /* idle hosts evicted to make room for new ones */
+    uint64_t hosts_removed;    /* hosts forgotten after host_idle */
+    uint64_t watched;          /* hosts holding top-contributor state now */
+    uint64_t watch_refused;    /* hosts above the floor without top-contributor state */
+    uint64_t windows;          /* WindowBatch messages built */
+    uint64_t window_us;        /* last window close, microseconds */
     uint64_t last_hosts_published; /* hosts in the last WindowBatch */
-    uint64_t spread;               /* long records whose rate is held (spread) */
-    uint64_t spread_renewed;       /* ... that replaced the held rate of their flow */
-    uint64_t spread_pooled;        /* ... held in their host's pool, without flow identity */
-    uint64_t spread_late;          /* long records whose hold was over at arrival (backlog) */
-    uint64_t spread_capped;       /* ... held less than their duration (active timeout, hold_max) */
-    uint64_t spread_refused;      /* long records counted at arrival: no room to spread */
-    uint64_t bad_times;           /* records ending before they start: counted at arrival */
-    uint64_t long_flows;          /* long flows held after the last window close */
-    uint64_t hold_pools;          /* host pools of small held rates in use, idem */
+    uint64_t spread;           /* long records whose rate is held (spread) */
+    uint64_t spread_renewed;   /* ... that replaced the held rate of their flow */
+    uint64_t spread_pooled;    /* ... held in their host's pool, without flow identity */
+    uint64_t spread_late;      /* long records whose hold was over at arrival (backlog) */
+    uint64_t spread_capped;    /* ... held less than their duration (active timeout, hold_max) */
+    uint64_t spread_refused;   /* long records counted at arrival: no room to spread */
+    uint64_t bad_times;        /* records ending before they start: counted at arrival */
+    uint64_t long_flows;       /* long flows held after the last window close */
+    uint64_t hold_pools;       /* host pools of small held rates in use, idem */
     uint64_t exporters_untracked; /* long records of exporters beyond the timeout table */
 } agg_stats_t;
 
@@ -82,7 +82,8 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms);
  * not. When the table is full an idle host is evicted for a new one.
  * Returns 0, or -1 when the record was not counted (stale, unmonitored
  * host or table full, all counted). */
-int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, uint64_t now_ms);
+int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter,
+                   uint64_t now_ms);
 
 /* Close the window ending at now_ms rounded down to a multiple of tick_ms:
  * compute rates, build and pack the WindowBatch (seq consecutive from 1),

@@ -95,10 +95,8 @@ static int s_finish(void *root, char *why, size_t whylen)
         for (int s = 1; s < c->shards; s++)
             strcpy(c->public_key[s], c->public_key[0]);
     else if (c->n_public_key != c->shards && ((fg_config_t *)root)->curve.enable) {
-        snprintf(why, whylen,
-                 "aggregator/public_key lists %d keys for %d shards (give one for "
-                 "all, or one per shard)",
-                 c->n_public_key, c->shards);
+        snprintf(why, whylen, "aggregator/public_key lists %d keys for %d shards (give one for "
+                              "all, or one per shard)", c->n_public_key, c->shards);
         return -1;
     }
     char tmp[FG_ENDPOINT_MAX];

@@ -20,11 +20,11 @@ typedef struct {
     double watch_floor;
     int host_idle; /* seconds */
     int max_hosts;
-    int horizon;                          /* seconds: older records are stale */
-    int hold_max;                         /* seconds: longest hold of a long record's rate */
-    int hold_blocks;                      /* pools (host x class) of small held rates */
-    double ceiling_pps;                   /* per record; 0 = none */
-    double ceiling_mbps;                  /* per record; 0 = none */
+    int horizon;         /* seconds: older records are stale */
+    int hold_max;        /* seconds: longest hold of a long record's rate */
+    int hold_blocks;     /* pools (host x class) of small held rates */
+    double ceiling_pps;  /* per record; 0 = none */
+    double ceiling_mbps; /* per record; 0 = none */
     char metrics_listen[FG_ENDPOINT_MAX]; /* shard i: port + i; "" = off */
     /* Curve (curve/enable): the shards' certificate (secret file), their
      * public key for the clients (one per shard once loaded), the directory

@@ -261,8 +261,8 @@ static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bp
         n = hr_span(self->pool);
         self->st.spread_capped++;
     }
-    return hr_hold(self->pool, ht_index(self->ht, e), (uint8_t)code, pps, Bps, open, open + n - 1,
-                   s_pool_delta, self);
+    return hr_hold(self->pool, ht_index(self->ht, e), (uint8_t)code, pps, Bps, open,
+                   open + n - 1, s_pool_delta, self);
 }
 
 uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t *x,
@@ -280,8 +280,7 @@ uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t
     double secs = (double)((dur_ms + tick - 1) / tick * tick) / 1000.0;
     bool clipped = false;
     float pps = s_rate((double)r->packets, secs, self->cfg->aggregator.ceiling_pps, &clipped);
-    float Bps =
-        s_rate((double)r->bytes, secs, self->cfg->aggregator.ceiling_mbps * 1e6 / 8, &clipped);
+    float Bps = s_rate((double)r->bytes, secs, self->cfg->aggregator.ceiling_mbps * 1e6 / 8, &clipped);
     lf_entry_t *f = NULL;
     if (s_small(self, e, pps, Bps)) {
         if (s_pool_hold(self, e, syn ? HT_TCP_SYN : cls, pps, Bps, hold, lag, now_ms) < 0)

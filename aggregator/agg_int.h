@@ -102,7 +102,7 @@ struct agg {
     agg_watch_t *watches;
     uint32_t *watch_free;
     uint32_t n_watch_free;
-    agg_floor_t *floors; /* per hostgroup and direction: [2 * group + dir] */
+    agg_floor_t *floors;       /* per hostgroup and direction: [2 * group + dir] */
     /* Per hostgroup and direction: the held rates (pps, Bps) of all its
      * hosts, and how many hosts hold any, kept as they change: a host that
      * only holds (no records) is not visited at a window close unless it is

@@ -67,8 +67,8 @@ static const fg_series_t s_series[] = {
                "evict), or older than the horizon (stale)."),
     FG_COUNTER(agg_stats_t, hosts_refused, "floodgate_aggregator_records_ignored_total",
                "reason=\"table_full\"", ""),
-    FG_COUNTER(agg_stats_t, stale, "floodgate_aggregator_records_ignored_total", "reason=\"stale\"",
-               ""),
+    FG_COUNTER(agg_stats_t, stale, "floodgate_aggregator_records_ignored_total",
+               "reason=\"stale\"", ""),
     FG_COUNTER(agg_stats_t, spread, "floodgate_aggregator_long_records_total", "result=\"held\"",
                "Flow records longer than a tick, by what became of them: held "
                "(rate held over their duration), late (hold already over at arrival: not "

@@ -10,14 +10,14 @@
 #define HT_FREE 0xff
 
 struct ht {
-    uint64_t *slots;     /* tag << 32 | (index + 1); 0 = empty */
-    uint64_t mask;       /* slot count - 1 */
-    ht_entry_t *entries; /* [0, top) used or on the free list */
+    uint64_t *slots;      /* tag << 32 | (index + 1); 0 = empty */
+    uint64_t mask;        /* slot count - 1 */
+    ht_entry_t *entries;  /* [0, top) used or on the free list */
     uint32_t n, max;
-    uint32_t top;       /* entries ever handed out */
-    uint32_t free_head; /* 1 + index of the first free entry, 0 = none */
-    uint32_t cursor;    /* ht_expire's position */
-    uint32_t hand;      /* ht_victim's position */
+    uint32_t top;         /* entries ever handed out */
+    uint32_t free_head;   /* 1 + index of the first free entry, 0 = none */
+    uint32_t cursor;      /* ht_expire's position */
+    uint32_t hand;        /* ht_victim's position */
 };
 
 uint64_t ht_hash(const fg_addr_t *addr, uint8_t dir)
@@ -107,7 +107,8 @@ ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir)
     return s ? &self->entries[(uint32_t)s - 1] : NULL;
 }
 
-ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint8_t group, uint32_t now)
+ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint8_t group,
+                      uint32_t now)
 {
     if (self->n == self->max)
         return NULL;
@@ -187,7 +188,8 @@ void ht_each(ht_t *self, void (*fn)(ht_entry_t *e, void *arg), void *arg)
             fn(&self->entries[i], arg);
 }
 
-size_t ht_expire(ht_t *self, uint32_t now, uint32_t idle, size_t budget, ht_expire_fn fn, void *arg)
+size_t ht_expire(ht_t *self, uint32_t now, uint32_t idle, size_t budget, ht_expire_fn fn,
+                 void *arg)
 {
     size_t removed = 0;
     if (budget > self->top)

@@ -47,11 +47,11 @@ typedef struct {
     float held[HT_CLASSES][2];
     /* Times are the low 32 bits of unix milliseconds, compared wrap-safe
      * (int32_t differences: right within 24 days of each other). */
-    uint32_t seen;        /* the latest record time; what ht_expire compares */
-    uint32_t t_lo;        /* owner's use: start of the time the window's records cover */
-    uint16_t watch;       /* owner's use: 1 + watch slot index, 0 = none */
-    uint8_t group;        /* hostgroup index, set at insert (owner may remap) */
-    uint8_t dir;          /* FG_DIR_IN / FG_DIR_OUT */
+    uint32_t seen;  /* the latest record time; what ht_expire compares */
+    uint32_t t_lo;  /* owner's use: start of the time the window's records cover */
+    uint16_t watch; /* owner's use: 1 + watch slot index, 0 = none */
+    uint8_t group;  /* hostgroup index, set at insert (owner may remap) */
+    uint8_t dir;    /* FG_DIR_IN / FG_DIR_OUT */
     uint32_t n_pend : 24; /* owner's use: long flows held (HT_PEND_MAX at most) */
     uint32_t flags : 8;   /* owner's use; zeroed at insert */
 } ht_entry_t;
@@ -92,7 +92,8 @@ void ht_prefetch_index(const ht_t *self, uint32_t i);
  * The entry removed last is the one reused first (so a caller that removes
  * one to make room gets its index back). Returns the new entry, or NULL
  * when the table holds max_hosts entries. */
-ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint8_t group, uint32_t now);
+ht_entry_t *ht_insert(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint8_t group,
+                      uint32_t now);
 
 /* Entry at index i (of a tracked entry), and the index of an entry. Cannot
  * fail. */
@@ -124,6 +125,11 @@ int64_t ht_victim(ht_t *self, size_t budget, ht_expire_fn fn, void *arg);
 /* Entries tracked, and the maximum. */
 size_t ht_size(const ht_t *self);
 size_t ht_max(const ht_t *self);
+
+
+
+
+
 
 /* Per record: inline. */
 
@@ -181,9 +187,8 @@ static inline ht_total_t ht_total(const ht_entry_t *e)
     const ht_counts_t *c = e->cls;
     ht_total_t t = {(uint64_t)c[HT_TCP].packets + c[HT_UDP].packets + c[HT_ICMP].packets +
                         c[HT_FRAG].packets + c[HT_OTHER].packets,
-                    c[HT_TCP].bytes,
-                    (uint64_t)c[HT_TCP].flows + c[HT_UDP].flows + c[HT_ICMP].flows +
-                        c[HT_FRAG].flows + c[HT_OTHER].flows};
+                    c[HT_TCP].bytes, (uint64_t)c[HT_TCP].flows + c[HT_UDP].flows +
+                                         c[HT_ICMP].flows + c[HT_FRAG].flows + c[HT_OTHER].flows};
     t.bytes = ht_add64(t.bytes, c[HT_UDP].bytes);
     t.bytes = ht_add64(t.bytes, c[HT_ICMP].bytes);
     t.bytes = ht_add64(t.bytes, c[HT_FRAG].bytes);

@@ -39,9 +39,9 @@ struct hr {
     size_t stride;
     uint32_t max, top, free_head;
     size_t used;
-    uint32_t gw;               /* windows per slot */
-    uint32_t nf;               /* fine buckets: gw + 1 */
-    uint64_t fired;            /* last window closed here; 0 = none yet */
+    uint32_t gw;    /* windows per slot */
+    uint32_t nf;    /* fine buckets: gw + 1 */
+    uint64_t fired; /* last window closed here; 0 = none yet */
     hr_list_t slots[HR_SLOTS]; /* per slot index: blocks that set its bit */
     hr_list_t fines[HR_MAX_SLOT_WINDOWS + 1];
     hr_delta_fn fn;
@@ -235,7 +235,7 @@ int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint6
     if (!b)
         return -1;
     int rc = last <= self->fired + self->nf ? s_fine_add(self, b, last, pps, Bps)
-                                            : s_slot_add(self, b, last, pps, Bps);
+                                             : s_slot_add(self, b, last, pps, Bps);
     if (rc < 0) {
         s_maybe_free(self, b);
         return -1;

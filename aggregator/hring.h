@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define HR_SLOTS 32
-#define HR_CODES 6             /* class codes: the caller's, 0 .. HR_CODES - 1 */
+#define HR_CODES 6          /* class codes: the caller's, 0 .. HR_CODES - 1 */
 #define HR_MAX_SLOT_WINDOWS 63 /* the fine ring is at most 64 windows */
 
 typedef struct hr hr_t;

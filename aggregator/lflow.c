@@ -53,8 +53,7 @@ static uint64_t s_probe(const lf_t *self, uint64_t key)
     uint64_t tag = s_tag(key);
     for (uint64_t i = key & self->mask;; i = (i + 1) & self->mask) {
         uint64_t s = self->slots[i];
-        if (s == 0 ||
-            ((s & 0xffffffff00000000ULL) == tag && self->pool[(uint32_t)s - 1].key == key))
+        if (s == 0 || ((s & 0xffffffff00000000ULL) == tag && self->pool[(uint32_t)s - 1].key == key))
             return i;
     }
 }

@@ -11,7 +11,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 
-#define AGG_DRAIN_MAX 256 /* messages taken per poll wake-up */
+#define AGG_DRAIN_MAX 256        /* messages taken per poll wake-up */
 #define AGG_STATS_MS 60000
 #define AGG_EVICT_QUIET_MS 10000 /* no eviction for this long: eviction stopped */
 
@@ -37,8 +37,8 @@ static zsock_t *s_bind(zsec_t *zs, zsec_role_t role, const char *base, int shard
     if (fg_endpoint_offset(base, shard, ep, sizeof(ep)) != 0)
         fg_die(1, "event=bind_failed endpoint=%s reason=\"no numeric port\"", base);
     zsock_t *s = fg_daemon_bind(zs, role, ep);
-    fg_info("event=bind socket=%s endpoint=%s curve=%d", role == ZSEC_AGG_PULL ? "pull" : "pub", ep,
-            zsec_curve(zs));
+    fg_info("event=bind socket=%s endpoint=%s curve=%d", role == ZSEC_AGG_PULL ? "pull" : "pub",
+            ep, zsec_curve(zs));
     return s;
 }
 
@@ -58,10 +58,8 @@ static void s_drain(agg_daemon_t *d)
         if (rc < 0)
             return;
         if (rc > 0) {
-            fg_log_rl(&d->rl_malformed, 10000, FG_LOG_WARN,
-                      "event=batch_refused reason=oversized "
-                      "max_bytes=%zu",
-                      zsec_max_msg(d->zs, ZSEC_AGG_PULL));
+            fg_log_rl(&d->rl_malformed, 10000, FG_LOG_WARN, "event=batch_refused reason=oversized "
+                      "max_bytes=%zu", zsec_max_msg(d->zs, ZSEC_AGG_PULL));
             continue;
         }
         const agg_stats_t *st = agg_stats(d->agg);
@@ -71,9 +69,8 @@ static void s_drain(agg_daemon_t *d)
             zsec_refuse(d->zs, d->pull, shard ? ZSEC_WRONG_SHARD : ZSEC_MALFORMED);
             fg_log_rl(&d->rl_malformed, 10000, FG_LOG_WARN,
                       "event=batch_refused reason=%s bytes=%zu malformed_total=%" PRIu64
-                      " wrong_shard_total=%" PRIu64,
-                      shard ? "wrong_shard" : "malformed", zmq_msg_size(&msg), st->malformed,
-                      st->refused_shard);
+                      " wrong_shard_total=%" PRIu64, shard ? "wrong_shard" : "malformed",
+                      zmq_msg_size(&msg), st->malformed, st->refused_shard);
         }
         zmq_msg_close(&msg);
     }
@@ -178,8 +175,7 @@ int main(int argc, char **argv)
     d.shard = (uint32_t)args.shard;
     d.agg = agg_new(cfg, d.shard);
     if (!d.agg)
-        fg_die(1, "event=start_failed reason=\"out of memory for %d hosts\"",
-               cfg->aggregator.max_hosts);
+        fg_die(1, "event=start_failed reason=\"out of memory for %d hosts\"", cfg->aggregator.max_hosts);
     d.zs = fg_daemon_zsec(cfg, cfg->aggregator.cert, cfg->aggregator.allowed_keys);
     d.pull = s_bind(d.zs, ZSEC_AGG_PULL, cfg->aggregator.pull_bind, args.shard);
     d.pub = s_bind(d.zs, ZSEC_AGG_PUB, cfg->aggregator.pub_bind, args.shard);

@@ -74,11 +74,9 @@ static fg_config_t *s_config(uint32_t hosts, unsigned pps)
     if (fd < 0)
         return NULL;
     FILE *f = fdopen(fd, "w");
-    fprintf(f,
-            "networks\n    monitored = 10.0.0.0/8\n"
-            "aggregator\n    tick_ms = 100\n    max_hosts = %u\n    hold_blocks = %u\n    "
-            "metrics_listen = \"\"\n"
-            "hostgroup\n    default\n        threshold_pps = %u\n",
+    fprintf(f, "networks\n    monitored = 10.0.0.0/8\n"
+               "aggregator\n    tick_ms = 100\n    max_hosts = %u\n    hold_blocks = %u\n    metrics_listen = \"\"\n"
+               "hostgroup\n    default\n        threshold_pps = %u\n",
             hosts, hosts < 1024 ? 1024 : hosts, pps);
     fclose(f);
     char err[512];
@@ -90,7 +88,7 @@ static fg_config_t *s_config(uint32_t hosts, unsigned pps)
 }
 
 typedef struct {
-    double add_mrps;       /* million records/s */
+    double add_mrps;      /* million records/s */
     uint64_t close_us[64]; /* per window */
     int windows;
 } phase_t;

@@ -99,6 +99,7 @@ static int s_old_parse_rib(const char *json, gobgp_route_fn *fn, void *arg)
     return n;
 }
 
+
 static size_t s_routes;
 static void s_count(const char *prefix, bool blackhole, void *arg)
 {

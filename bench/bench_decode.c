@@ -88,12 +88,8 @@ static double s_mem(int p, double seconds)
                 sflow_header(b, len, &h);
                 sflow_decode(b, len, &h, 1, 0, 1, &sink, &ss, &flows);
             } else {
-                tpl_env_t env = {.cache = cache,
-                                 .exp = &exp,
-                                 .now_ms = 1,
-                                 .max_per_stream = 8,
-                                 .st = &st,
-                                 .sink = &sink};
+                tpl_env_t env = {.cache = cache, .exp = &exp, .now_ms = 1, .max_per_stream = 8,
+                                 .st = &st, .sink = &sink};
                 env.ctx.default_sampling = 1;
                 if (p == P_V9) {
                     nf9_header_t h;
@@ -132,9 +128,7 @@ static double s_col(int p, double seconds, int shards)
     static ft_wr_t w[MEM_DGRAMS];
     char text[512], err[512], *dir = hn_tmpdir("bench-col"), path[600];
     snprintf(text, sizeof(text),
-             "general\n    log_level = warn\nnetworks\n    monitored = "
-             "\"10.0.0.0/16\"\naggregator\n    shards = %d\n",
-             shards);
+             "general\n    log_level = warn\nnetworks\n    monitored = \"10.0.0.0/16\"\naggregator\n    shards = %d\n", shards);
     snprintf(path, sizeof(path), "%s/floodgate.conf", dir);
     hn_write_file(path, text);
     fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
@@ -217,13 +211,12 @@ static sockres_t s_sock(int p, double seconds, double rate)
     sinkthr_t t = {.pull = zsock_new_pull("tcp://127.0.0.1:*")};
     int nf = hn_free_port(), sf = hn_free_port();
     char conf[512], text[1024], bin[512], log[512];
-    snprintf(
-        text, sizeof(text),
-        "general\n    log_level = info\nnetworks\n    monitored = \"10.0.0.0/16\"\n"
-        "collector\n    netflow_listen = \"127.0.0.1:%d\"\n    sflow_listen = \"127.0.0.1:%d\"\n"
-        "    rcvbuf = 33554432\n    metrics_listen = \"\"\n"
-        "aggregator\n    shards = 1\n    pull_connect = \"%s\"\n",
-        nf, sf, zsock_endpoint(t.pull));
+    snprintf(text, sizeof(text),
+             "general\n    log_level = info\nnetworks\n    monitored = \"10.0.0.0/16\"\n"
+             "collector\n    netflow_listen = \"127.0.0.1:%d\"\n    sflow_listen = \"127.0.0.1:%d\"\n"
+             "    rcvbuf = 33554432\n    metrics_listen = \"\"\n"
+             "aggregator\n    shards = 1\n    pull_connect = \"%s\"\n",
+             nf, sf, zsock_endpoint(t.pull));
     snprintf(conf, sizeof(conf), "%s/floodgate.conf", dir);
     hn_write_file(conf, text);
     snprintf(bin, sizeof(bin), "%s/floodgate-collector", hn_build_dir());
@@ -256,11 +249,10 @@ static sockres_t s_sock(int p, double seconds, double rate)
 static uint64_t s_fnm_processed(int port)
 {
     char cmd[256];
-    snprintf(
-        cmd, sizeof(cmd),
-        "curl -s http://127.0.0.1:%d/metrics | awk '/^fastnetmon_total_simple_packets_processed /"
-        "{print $2}'",
-        port);
+    snprintf(cmd, sizeof(cmd),
+             "curl -s http://127.0.0.1:%d/metrics | awk '/^fastnetmon_total_simple_packets_processed /"
+             "{print $2}'",
+             port);
     FILE *f = popen(cmd, "r");
     double v = 0;
     if (f) {
@@ -294,18 +286,14 @@ static sockres_t s_fastnetmon(int p, double seconds, double rate)
              "mirror_afpacket = off\npcap = off\nredis_enabled = off\nmongodb_enabled = off\n"
              "prometheus = on\nprometheus_port = %d\nprometheus_host = 127.0.0.1\n"
              "average_calculation_time = 5\nspeed_calculation_delay = 1\n",
-             dir, dir, dir, p == P_SFLOW ? "off" : "on", p == P_SFLOW ? "on" : "off", nf, nf, prom);
+             dir, dir, dir, p == P_SFLOW ? "off" : "on", p == P_SFLOW ? "on" : "off", nf, nf,
+             prom);
     snprintf(conf, sizeof(conf), "%s/fastnetmon.conf", dir);
     hn_write_file(conf, text);
     snprintf(log, sizeof(log), "%s/fastnetmon.out", dir);
     snprintf(flog, sizeof(flog), "%s/fastnetmon.log", dir);
-    char *argv[] = {"/usr/sbin/fastnetmon",
-                    "--configuration_file",
-                    conf,
-                    "--log_file",
-                    flog,
-                    "--disable_pid_logic",
-                    NULL};
+    char *argv[] = {"/usr/sbin/fastnetmon", "--configuration_file", conf, "--log_file", flog,
+                    "--disable_pid_logic", NULL};
     pid_t pid = hn_spawn(argv, log);
     zclock_sleep(2000);
     double i0 = bl_proc_cpu(pid);
@@ -329,7 +317,8 @@ static sockres_t s_fastnetmon(int p, double seconds, double rate)
         printf("(fastnetmon still has %lu bytes to read)\n", rxq);
     if (getenv("BENCH_FNM_METRICS")) { /* all of its counters, to stderr */
         char cmd[128];
-        snprintf(cmd, sizeof(cmd), "curl -s http://127.0.0.1:%d/metrics | grep -v '^#' >&2", prom);
+        snprintf(cmd, sizeof(cmd), "curl -s http://127.0.0.1:%d/metrics | grep -v '^#' >&2",
+                 prom);
         if (system(cmd) != 0)
             fprintf(stderr, "(no metrics)\n");
     }
@@ -346,7 +335,8 @@ static void s_row(const char *who, const char *proto, const sockres_t *r)
 {
     printf("| %s | %s | %.0f | %.0f k/s | %.0f k | %.1f %% (%.0f k socket, %.0f k queue) | %.2f | "
            "%.2f | %.2f M/s |\n",
-           who, proto, r->wall, (double)r->sent / r->wall / 1e3, (double)r->out / 1e3,
+           who, proto,
+           r->wall, (double)r->sent / r->wall / 1e3, (double)r->out / 1e3,
            r->sent ? 100.0 * (double)(r->sent > r->out ? r->sent - r->out : 0) / (double)r->sent
                    : 0.0,
            (double)r->kdrops * (strcmp(proto, "sFlow v5") ? RECS_PER_DGRAM : SFLOW_SAMPLES) / 1e3,
@@ -373,10 +363,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--proto") && i + 1 < argc)
             only = atoi(argv[++i]); /* 0 v5, 1 v9, 2 IPFIX, 3 sFlow */
         else {
-            fprintf(stderr,
-                    "usage: %s [--mem-seconds S] [--sock-seconds S] [--rate R] "
-                    "[--fastnetmon] [--only-mem] [--proto 0-3]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [--mem-seconds S] [--sock-seconds S] [--rate R] "
+                            "[--fastnetmon] [--only-mem] [--proto 0-3]\n", argv[0]);
             return 2;
         }
     }
@@ -392,8 +380,7 @@ int main(int argc, char **argv)
     if (only_mem)
         return (int)(s_sum & 0);
     printf("\n| process | protocol | s | offered | records out | lost | CPU s | CPU s / M records "
-           "offered | records out / CPU s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- "
-           "|\n");
+           "offered | records out / CPU s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (int p = 0; p < P_N; p++) {
         if (only >= 0 && p != only)
             continue;

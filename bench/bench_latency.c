@@ -124,7 +124,8 @@ static fg_addr_t s_target(const bench_t *b, uint32_t host)
     return a;
 }
 
-static fg_flow_t s_rec(uint32_t host, uint32_t peer, uint64_t packets, uint64_t dur, uint64_t now)
+static fg_flow_t s_rec(uint32_t host, uint32_t peer, uint64_t packets, uint64_t dur,
+                       uint64_t now)
 {
     fg_flow_t r;
     memset(&r, 0, sizeof(r));
@@ -167,8 +168,8 @@ static void s_flood(bench_t *b, uint32_t host, uint64_t k, uint64_t now)
         bool sampled = b->mode[0] == 'v'; /* 10 short records per step */
         for (int i = 0; i < 10; i++) {
             uint32_t src = b->src++;
-            fg_flow_t r =
-                s_rec(host, 0xc6130000u + src % 5000, per_step / 10, (uint64_t)(src % 80), now);
+            fg_flow_t r = s_rec(host, 0xc6130000u + src % 5000, per_step / 10,
+                                (uint64_t)(src % 80), now);
             r.sampling = sampled ? 100 : 1; /* packets / 10 = 1 sampled packet x 100 */
             s_add(b, &r);
         }
@@ -250,9 +251,7 @@ int main(int argc, char **argv)
     double average = argc > 4 ? atof(argv[4]) : 1;
     double confidence = argc > 5 ? atof(argv[5]) : 3;
     if (trials < 1 || trials > MAX_TRIALS) {
-        fprintf(stderr,
-                "usage: %s sflow|netflow|v9sampled|ipv6|longflow [TRIALS [CONSECUTIVE [AVG_S "
-                "[CONFIDENCE]]]]\n",
+        fprintf(stderr, "usage: %s sflow|netflow|v9sampled|ipv6|longflow [TRIALS [CONSECUTIVE [AVG_S [CONFIDENCE]]]]\n",
                 argv[0]);
         return 2;
     }
@@ -284,11 +283,11 @@ int main(int argc, char **argv)
     }
     qsort(lat, (size_t)ok, sizeof(double), s_cmp);
     if (ok > 0)
-        printf(
-            "mode=%s consecutive=%d average_time=%g confidence=%g tick=100ms trials=%d banned=%d "
-            "missed=%d latency_ms min=%.0f p50=%.0f p90=%.0f p99=%.0f max=%.0f\n",
-            b.mode, consecutive, average, confidence, trials, ok, missed, lat[0], lat[ok / 2],
-            lat[(ok * 9) / 10], lat[(ok * 99) / 100 < ok ? (ok * 99) / 100 : ok - 1], lat[ok - 1]);
+        printf("mode=%s consecutive=%d average_time=%g confidence=%g tick=100ms trials=%d banned=%d "
+               "missed=%d latency_ms min=%.0f p50=%.0f p90=%.0f p99=%.0f max=%.0f\n",
+               b.mode, consecutive, average, confidence, trials, ok, missed, lat[0], lat[ok / 2],
+               lat[(ok * 9) / 10], lat[(ok * 99) / 100 < ok ? (ok * 99) / 100 : ok - 1],
+               lat[ok - 1]);
     else
         printf("mode=%s: no ban in %d trials (logs in %s)\n", b.mode, trials, b.dir);
     zsock_destroy(&b.push);

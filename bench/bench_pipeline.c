@@ -163,8 +163,8 @@ static void s_counts(const run_t *run, const ports_t *p, res_t *r)
         int m = p->col_m[c];
         r->sock += (uint64_t)s_prom(m, "floodgate_collector_socket_drops_total", "") *
                    (uint64_t)s_per_dgram(run->proto);
-        r->no_tpl +=
-            (uint64_t)s_prom(m, "floodgate_collector_sets_total", "no_template") * RECS_PER_DGRAM;
+        r->no_tpl += (uint64_t)s_prom(m, "floodgate_collector_sets_total", "no_template") *
+                     RECS_PER_DGRAM;
         r->queue += (uint64_t)s_prom(m, "floodgate_collector_records_total", "\"dropped\"");
         r->filtered += (uint64_t)s_prom(m, "floodgate_collector_records_total", "\"filtered\"");
         r->malformed += (uint64_t)s_prom(m, "floodgate_collector_datagrams_malformed_total", "") *
@@ -189,8 +189,8 @@ static void s_start_fg(const run_t *run, const ports_t *p, const char *dir, res_
         s_spawn(r, names[i], (char *const[]){bins[i], "-c", confs[0], NULL}, dir);
     for (int i = 0; i < run->shards; i++) {
         snprintf(shard_s[i], sizeof(shard_s[i]), "%d", i);
-        s_spawn(r, shard_n[i],
-                (char *const[]){bins[2], "-c", confs[0], "--shard", shard_s[i], NULL}, dir);
+        s_spawn(r, shard_n[i], (char *const[]){bins[2], "-c", confs[0], "--shard", shard_s[i], NULL},
+                dir);
     }
     for (int c = 0; c < run->cols; c++)
         s_spawn(r, col_n[c], (char *const[]){bins[3], "-c", confs[c], NULL}, dir);
@@ -273,13 +273,8 @@ static res_t s_run_fnm(const run_t *run)
     s_fnm_files(dir, run, port, prom, conf, sizeof(conf));
     snprintf(log, sizeof(log), "%s/fastnetmon.out", dir);
     snprintf(flog, sizeof(flog), "%s/fastnetmon.log", dir);
-    char *argv[] = {"/usr/sbin/fastnetmon",
-                    "--configuration_file",
-                    conf,
-                    "--log_file",
-                    flog,
-                    "--disable_pid_logic",
-                    NULL};
+    char *argv[] = {"/usr/sbin/fastnetmon", "--configuration_file", conf, "--log_file", flog,
+                    "--disable_pid_logic", NULL};
     proc_t *p = &r.procs[r.n_procs++];
     *p = (proc_t){"fastnetmon", hn_spawn(argv, log), 0, 0};
     zclock_sleep(4000);
@@ -394,9 +389,8 @@ int main(int argc, char **argv)
         else if (v && !strcmp(a, "--collectors") && ++i)
             run.cols = atoi(v);
         else {
-            fprintf(stderr,
-                    "usage: %s [--matrix] [--seconds S] [--rate R] [--proto v9|sflow] "
-                    "[--shards 1-4] [--collectors 1-2] [--fastnetmon] [--no-pin]\n",
+            fprintf(stderr, "usage: %s [--matrix] [--seconds S] [--rate R] [--proto v9|sflow] "
+                            "[--shards 1-4] [--collectors 1-2] [--fastnetmon] [--no-pin]\n",
                     argv[0]);
             return 2;
         }

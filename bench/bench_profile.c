@@ -78,7 +78,8 @@ int main(int argc, char **argv)
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!hw || !hp || !f)
         return 1;
-    fprintf(f, "networks\n    monitored = 10.0.0.0/8\ndetector\n    max_hosts = %u\n", hosts * 2);
+    fprintf(f, "networks\n    monitored = 10.0.0.0/8\ndetector\n    max_hosts = %u\n",
+            hosts * 2);
     fclose(f);
     fg_config_t *cfg = fg_config_load(path, err, sizeof(err));
     remove(path);
@@ -121,8 +122,8 @@ int main(int argc, char **argv)
         best_det = ns < best_det ? ns : best_det;
     }
     printf("prof_learn, 25 contributors: %.0f ns/call\n", best_learn);
-    printf("det_window, %u calm hosts x %u windows: %.0f ns/host window (profile %.0f %%)\n", hosts,
-           windows, best_det, 100 * best_learn / best_det);
+    printf("det_window, %u calm hosts x %u windows: %.0f ns/host window (profile %.0f %%)\n",
+           hosts, windows, best_det, 100 * best_learn / best_det);
     printf("host state: %zu B, of which profile %zu B\n", sizeof(atk_state_t), sizeof(prof_t));
     fg_config_destroy(&cfg);
     free(hw);

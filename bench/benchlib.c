@@ -19,6 +19,7 @@
 #include "collector/sflow.h"
 const char *const bl_names[P_N] = {"NetFlow v5", "NetFlow v9", "IPFIX", "sFlow v5"};
 
+
 static uint64_t s_rng = 88172645463325252ULL;
 static uint32_t s_rand(void)
 {
@@ -46,9 +47,9 @@ double bl_wall_now(void)
 
 /* src4 dst4 sport dport proto flags pkts bytes first last in out tos
  * src_as dst_as src_mask dst_mask nexthop: 45 bytes, as Cisco IOS sends. */
-static const uint16_t s_tpl[][2] = {{8, 4}, {12, 4}, {7, 2},  {11, 2}, {4, 1},  {6, 1},
-                                    {2, 4}, {1, 4},  {22, 4}, {21, 4}, {10, 2}, {14, 2},
-                                    {5, 1}, {16, 2}, {17, 2}, {9, 1},  {13, 1}, {15, 4}};
+static const uint16_t s_tpl[][2] = {{8, 4},  {12, 4}, {7, 2},  {11, 2}, {4, 1},  {6, 1},
+                                    {2, 4},  {1, 4},  {22, 4}, {21, 4}, {10, 2}, {14, 2},
+                                    {5, 1},  {16, 2}, {17, 2}, {9, 1},  {13, 1}, {15, 4}};
 #define TPL_N (sizeof(s_tpl) / sizeof(s_tpl[0]))
 
 static void s_record(ft_wr_t *w, uint32_t first, uint32_t last)
@@ -172,6 +173,7 @@ int bl_make(int p, ft_wr_t *w, uint32_t seq)
     }
 }
 
+
 double bl_proc_cpu(pid_t pid)
 {
     char path[64], buf[2048];
@@ -223,10 +225,8 @@ uint64_t bl_send(int p, const int *ports, int n_ports, double seconds, double ra
         for (int i = 0; i < B; i++) {
             per = bl_make(p, &w[i], seq[i % n_ports] + (uint32_t)(i / n_ports));
             iov[i] = (struct iovec){w[i].b, w[i].n};
-            mm[i].msg_hdr = (struct msghdr){.msg_name = &to[i % n_ports],
-                                            .msg_namelen = sizeof(to[0]),
-                                            .msg_iov = &iov[i],
-                                            .msg_iovlen = 1};
+            mm[i].msg_hdr = (struct msghdr){.msg_name = &to[i % n_ports], .msg_namelen = sizeof(to[0]),
+                                            .msg_iov = &iov[i], .msg_iovlen = 1};
         }
         int n = sendmmsg(fd, mm, B, 0);
         for (int i = 0; i < n; i++) /* what was not sent is built again */
@@ -256,9 +256,9 @@ uint64_t bl_udp_drops(int port, unsigned long *rxq)
         char *last = strrchr(line, ' ');
         if (last)
             drops = strtoull(last + 1, NULL, 10);
-        char *q = strchr(strstr(line, want), ':'); /* local port */
-        q = q ? strchr(q + 1, ':') : NULL;         /* remote port */
-        q = q ? strchr(q + 1, ':') : NULL;         /* tx_queue:rx_queue */
+        char *q = strchr(strstr(line, want), ':');       /* local port */
+        q = q ? strchr(q + 1, ':') : NULL;                /* remote port */
+        q = q ? strchr(q + 1, ':') : NULL;                /* tx_queue:rx_queue */
         if (q)
             *rxq = strtoul(q + 1, NULL, 16);
     }

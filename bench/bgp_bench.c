@@ -83,8 +83,7 @@ static void s_write(bench_t *b)
              "  multihop;\n%s  debug { routes };\n  ipv4 { import all; export none; };\n"
              "  flow4 { table flowtab4; import all; export none; };\n}\n",
              b->bird_log, b->bird_addr, b->bird_addr, b->bird_port, b->peer_addr,
-             b->exabgp ? "" : zsys_sprintf(" port %d", b->bgp_port),
-             b->exabgp ? "  passive;\n" : "");
+             b->exabgp ? "" : zsys_sprintf(" port %d", b->bgp_port), b->exabgp ? "  passive;\n" : "");
     snprintf(path, sizeof(path), "%s/bird.conf", b->dir);
     hn_write_file(path, text);
     if (b->exabgp) {
@@ -105,17 +104,16 @@ static void s_write(bench_t *b)
                  b->dir, b->bird_addr, b->peer_addr, b->peer_addr, b->bird_port);
         snprintf(path, sizeof(path), "%s/exabgp.conf", b->dir);
     } else {
-        snprintf(
-            text, sizeof(text),
-            "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
-            "  local-address-list = [\"%s\"]\n[[neighbors]]\n  [neighbors.config]\n"
-            "    neighbor-address = \"%s\"\n    peer-as = 65002\n"
-            "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
-            "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-            "      afi-safi-name = \"ipv4-unicast\"\n"
-            "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-            "      afi-safi-name = \"ipv4-flowspec\"\n",
-            b->peer_addr, b->bgp_port, b->peer_addr, b->bird_addr, b->bird_port, b->peer_addr);
+        snprintf(text, sizeof(text),
+                 "[global.config]\n  as = 65001\n  router-id = \"%s\"\n  port = %d\n"
+                 "  local-address-list = [\"%s\"]\n[[neighbors]]\n  [neighbors.config]\n"
+                 "    neighbor-address = \"%s\"\n    peer-as = 65002\n"
+                 "  [neighbors.transport.config]\n    remote-port = %d\n    local-address = \"%s\"\n"
+                 "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+                 "      afi-safi-name = \"ipv4-unicast\"\n"
+                 "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+                 "      afi-safi-name = \"ipv4-flowspec\"\n",
+                 b->peer_addr, b->bgp_port, b->peer_addr, b->bird_addr, b->bird_port, b->peer_addr);
         snprintf(path, sizeof(path), "%s/gobgpd.toml", b->dir);
     }
     hn_write_file(path, text);
@@ -134,9 +132,8 @@ static void s_start(bench_t *b)
         snprintf(a, sizeof(a), "%s/exabgp.conf", b->dir);
         snprintf(log, sizeof(log), "%s/exabgp.log", b->dir);
         char *argv[] = {"/usr/sbin/exabgp", a, NULL};
-        char *env[] = {"exabgp.daemon.user=root",  "exabgp.daemon.drop=false",
-                       "exabgp.tcp.bind=",         "exabgp.log.destination=stdout",
-                       "exabgp.log.level=WARNING", NULL};
+        char *env[] = {"exabgp.daemon.user=root", "exabgp.daemon.drop=false", "exabgp.tcp.bind=",
+                       "exabgp.log.destination=stdout", "exabgp.log.level=WARNING", NULL};
         b->peer = hn_spawn_env(argv, env, log);
         return;
     }
@@ -287,8 +284,8 @@ static int s_keys_want;
 static bool s_keys_all(void *arg)
 {
     bench_t *b = arg;
-    redisReply *r =
-        hn_redis(b->redis_port, "EVAL %s 0", "return #redis.call('keys', 'fgbench:ban:10.2.*')");
+    redisReply *r = hn_redis(b->redis_port, "EVAL %s 0",
+                             "return #redis.call('keys', 'fgbench:ban:10.2.*')");
     bool ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= s_keys_want;
     if (r)
         freeReplyObject(r);
@@ -370,10 +367,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--carpet") && i + 1 < argc)
             carpet = atoi(argv[++i]);
         else {
-            fprintf(stderr,
-                    "usage: %s [--backend gobgp|exabgp] [--bans N] [--rate R] "
-                    "[--parallel P] [--flowspec] [--carpet N]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [--backend gobgp|exabgp] [--bans N] [--rate R] "
+                            "[--parallel P] [--flowspec] [--carpet N]\n", argv[0]);
             return 2;
         }
     }

@@ -49,8 +49,8 @@ typedef struct {
     int n_dst;
     double pps, rate_records, bg_pps;
     uint32_t bpp, sources, duration, sampling, background, seq_start;
-    uint32_t active_timeout;     /* seconds; 0: background records per slice */
-    uint32_t bg_base;            /* the first background host */
+    uint32_t active_timeout; /* seconds; 0: background records per slice */
+    uint32_t bg_base;        /* the first background host */
     int sport, dport, tcp_flags; /* -1: default */
     uint8_t proto;
     uint64_t count;
@@ -61,16 +61,16 @@ typedef struct {
 typedef struct {
     const opts_t *o;
     int fd;
-    uint64_t t0_mono;  /* generator start: SysUptime = UPTIME_BASE + since t0 */
-    uint32_t flow_seq; /* flows sent so far, from --seq-start */
+    uint64_t t0_mono;    /* generator start: SysUptime = UPTIME_BASE + since t0 */
+    uint32_t flow_seq;   /* flows sent so far, from --seq-start */
     uint32_t next_src;
-    uint64_t next_rec;   /* records built, varies the default source port */
+    uint64_t next_rec; /* records built, varies the default source port */
     uint32_t uptime_now; /* SysUptime of the datagrams being built */
     double carry_pkts, carry_recs, carry_bg;
     uint8_t dg[BATCH][V5_HDR + V5_MAX_REC * V5_REC];
     struct iovec iov[BATCH];
     struct mmsghdr msgs[BATCH];
-    int n_dg, n_rec; /* datagrams ready, records in the open one */
+    int n_dg, n_rec;   /* datagrams ready, records in the open one */
     uint64_t sent_dg, sent_rec, described_pkts, send_errors;
 } gen_t;
 
@@ -305,8 +305,8 @@ static void s_run_count(gen_t *g)
     for (uint64_t n = 0; n < g->o->count && !s_stop; n++) {
         g->uptime_now = UPTIME_BASE_MS + (uint32_t)(s_mono_ms() - t0);
         for (int i = 0; i < V5_MAX_REC; i++) {
-            rec_t r =
-                s_attack_rec(g, n * V5_MAX_REC + (uint64_t)i, g->uptime_now - 50, g->uptime_now);
+            rec_t r = s_attack_rec(g, n * V5_MAX_REC + (uint64_t)i, g->uptime_now - 50,
+                                   g->uptime_now);
             r.pkts = 10;
             r.bytes = 10 * g->o->bpp;
             s_add_record(g, &r);
@@ -320,46 +320,46 @@ static void s_run_count(gen_t *g)
 static void s_usage(FILE *out)
 {
     fprintf(out,
-            "usage: floodgate-flowgen -d HOST:PORT --dst IP [options]\n"
-            "Send synthetic NetFlow v5 describing a flood, every 100 ms, to a collector.\n"
-            "Only 127.0.0.0/8 and ::1 are accepted as HOST ([::1]:PORT for IPv6)\n"
-            "unless --allow-nonlocal is given.\n"
-            "\n"
-            "  -d, --dest HOST:PORT    collector address (required)\n"
-            "  --dst IP                attacked host (IPv4); repeatable (up to %d)\n"
-            "  --dst-count N           N attacked hosts from the first --dst upwards\n"
-            "  --pps N                 packets/s described towards the attacked hosts,\n"
-            "                          in total (default 20000)\n"
-            "  --bytes-per-packet N    bytes per packet (default 512)\n"
-            "  --proto udp|tcp|icmp    IP protocol (default udp)\n"
-            "  --sport N, --dport N    ports (default: source varies over 1024..65023,\n"
-            "                          destination 80; ICMP: type<<8|code, default 0x0800)\n"
-            "  --tcp-flags N           TCP flags of the records (default 2 = SYN for tcp,\n"
-            "                          0 otherwise)\n"
-            "  --sources N             distinct source addresses, from 198.18.0.0\n"
-            "                          (default 100, at most %u)\n"
-            "  --rate-records N        flow records/s carrying the attack packets\n"
-            "                          (default 1000; at least one per host per slice)\n"
-            "  --sampling N            header sampling interval 1..16383: records carry\n"
-            "                          packets / N, so the collector's total is --pps\n"
-            "  --background N          N other hosts 10.0.1.1.. at --background-pps each\n"
-            "                          (at most %d)\n"
-            "  --background-pps N      packets/s per background host (default 10)\n"
-            "  --background-from IP    the first background host (default 10.0.1.1)\n"
-            "  --active-timeout T      export each background host's traffic as one long\n"
-            "                          flow every T seconds (1..3600), First/Last spanning\n"
-            "                          the T seconds, first exports within the first 2 s\n"
-            "  --duration SECONDS      how long to send, 1..%d (default 10)\n"
-            "  --count N               send exactly N full datagrams (30 records) as fast\n"
-            "                          as possible, then report datagrams/s (benchmarks)\n"
-            "  --seq-start N           first flow_sequence (default 0)\n"
-            "  --allow-nonlocal        accept a HOST outside loopback (a collector in a\n"
-            "                          network namespace or a lab host); 192.0.2.0/24\n"
-            "                          is refused all the same\n"
-            "  -h, --help              this text\n"
-            "\n"
-            "On exit it prints datagrams, records and packets described on stderr.\n",
-            MAX_DST, MAX_SOURCES, MAX_BACKGROUND, MAX_DURATION);
+        "usage: floodgate-flowgen -d HOST:PORT --dst IP [options]\n"
+        "Send synthetic NetFlow v5 describing a flood, every 100 ms, to a collector.\n"
+        "Only 127.0.0.0/8 and ::1 are accepted as HOST ([::1]:PORT for IPv6)\n"
+        "unless --allow-nonlocal is given.\n"
+        "\n"
+        "  -d, --dest HOST:PORT    collector address (required)\n"
+        "  --dst IP                attacked host (IPv4); repeatable (up to %d)\n"
+        "  --dst-count N           N attacked hosts from the first --dst upwards\n"
+        "  --pps N                 packets/s described towards the attacked hosts,\n"
+        "                          in total (default 20000)\n"
+        "  --bytes-per-packet N    bytes per packet (default 512)\n"
+        "  --proto udp|tcp|icmp    IP protocol (default udp)\n"
+        "  --sport N, --dport N    ports (default: source varies over 1024..65023,\n"
+        "                          destination 80; ICMP: type<<8|code, default 0x0800)\n"
+        "  --tcp-flags N           TCP flags of the records (default 2 = SYN for tcp,\n"
+        "                          0 otherwise)\n"
+        "  --sources N             distinct source addresses, from 198.18.0.0\n"
+        "                          (default 100, at most %u)\n"
+        "  --rate-records N        flow records/s carrying the attack packets\n"
+        "                          (default 1000; at least one per host per slice)\n"
+        "  --sampling N            header sampling interval 1..16383: records carry\n"
+        "                          packets / N, so the collector's total is --pps\n"
+        "  --background N          N other hosts 10.0.1.1.. at --background-pps each\n"
+        "                          (at most %d)\n"
+        "  --background-pps N      packets/s per background host (default 10)\n"
+        "  --background-from IP    the first background host (default 10.0.1.1)\n"
+        "  --active-timeout T      export each background host's traffic as one long\n"
+        "                          flow every T seconds (1..3600), First/Last spanning\n"
+        "                          the T seconds, first exports within the first 2 s\n"
+        "  --duration SECONDS      how long to send, 1..%d (default 10)\n"
+        "  --count N               send exactly N full datagrams (30 records) as fast\n"
+        "                          as possible, then report datagrams/s (benchmarks)\n"
+        "  --seq-start N           first flow_sequence (default 0)\n"
+        "  --allow-nonlocal        accept a HOST outside loopback (a collector in a\n"
+        "                          network namespace or a lab host); 192.0.2.0/24\n"
+        "                          is refused all the same\n"
+        "  -h, --help              this text\n"
+        "\n"
+        "On exit it prints datagrams, records and packets described on stderr.\n",
+        MAX_DST, MAX_SOURCES, MAX_BACKGROUND, MAX_DURATION);
 }
 
 /* A number in [lo, hi] or exit 2 naming the option. */
@@ -369,8 +369,8 @@ static double s_num(const char *opt, const char *s, double lo, double hi)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "floodgate-flowgen: %s: expected a number in %.0f..%.0f, got '%s'\n", opt,
-                lo, hi, s);
+        fprintf(stderr, "floodgate-flowgen: %s: expected a number in %.0f..%.0f, got '%s'\n",
+                opt, lo, hi, s);
         exit(2);
     }
     return v;
@@ -424,7 +424,8 @@ static void s_dest(opts_t *o, const char *hostport)
     }
     return;
 refuse:
-    fprintf(stderr, "floodgate-flowgen: refusing to send to %s: only 127.0.0.0/8 and ::1%s\n", host,
+    fprintf(stderr,
+            "floodgate-flowgen: refusing to send to %s: only 127.0.0.0/8 and ::1%s\n", host,
             o->allow_nonlocal ? " and, with --allow-nonlocal, addresses outside 192.0.2.0/24"
                               : " (--allow-nonlocal for another address)");
     exit(2);
@@ -471,134 +472,62 @@ static uint8_t s_proto(const char *s)
 }
 
 enum {
-    O_DST = 256,
-    O_DST_COUNT,
-    O_PPS,
-    O_BPP,
-    O_PROTO,
-    O_SPORT,
-    O_DPORT,
-    O_FLAGS,
-    O_SOURCES,
-    O_DURATION,
-    O_RATE_REC,
-    O_SAMPLING,
-    O_BG,
-    O_BG_PPS,
-    O_COUNT,
-    O_SEQ,
-    O_NONLOCAL,
-    O_ACTIVE,
+    O_DST = 256, O_DST_COUNT, O_PPS, O_BPP, O_PROTO, O_SPORT, O_DPORT, O_FLAGS, O_SOURCES,
+    O_DURATION, O_RATE_REC, O_SAMPLING, O_BG, O_BG_PPS, O_COUNT, O_SEQ, O_NONLOCAL, O_ACTIVE,
     O_BG_FROM
 };
 
 static void s_option(opts_t *o, int c, const char *arg, uint32_t *dst_count)
 {
     switch (c) {
-    case 'd':
-        o->dest = arg;
-        break;
-    case O_NONLOCAL:
-        o->allow_nonlocal = true;
-        break;
-    case O_DST:
-        s_add_dst(o, arg);
-        break;
-    case O_DST_COUNT:
-        *dst_count = (uint32_t)s_num("--dst-count", arg, 1, MAX_DST);
-        break;
-    case O_PPS:
-        o->pps = s_num("--pps", arg, 0, 1e10);
-        break;
-    case O_BPP:
-        o->bpp = (uint32_t)s_num("--bytes-per-packet", arg, 1, 65535);
-        break;
-    case O_PROTO:
-        o->proto = s_proto(arg);
-        break;
-    case O_SPORT:
-        o->sport = (int)s_num("--sport", arg, 0, 65535);
-        break;
-    case O_DPORT:
-        o->dport = (int)s_num("--dport", arg, 0, 65535);
-        break;
-    case O_FLAGS:
-        o->tcp_flags = (int)s_num("--tcp-flags", arg, 0, 255);
-        break;
-    case O_SOURCES:
-        o->sources = (uint32_t)s_num("--sources", arg, 1, MAX_SOURCES);
-        break;
-    case O_DURATION:
-        o->duration = (uint32_t)s_num("--duration", arg, 1, MAX_DURATION);
-        break;
-    case O_RATE_REC:
-        o->rate_records = s_num("--rate-records", arg, 1, 1e8);
-        break;
-    case O_SAMPLING:
-        o->sampling = (uint32_t)s_num("--sampling", arg, 1, 16383);
-        break;
-    case O_BG:
-        o->background = (uint32_t)s_num("--background", arg, 0, MAX_BACKGROUND);
-        break;
-    case O_BG_PPS:
-        o->bg_pps = s_num("--background-pps", arg, 0, 1e6);
-        break;
-    case O_BG_FROM:
-        o->bg_base = s_v4("--background-from", arg);
-        break;
-    case O_ACTIVE:
-        o->active_timeout = (uint32_t)s_num("--active-timeout", arg, 1, 3600);
-        break;
-    case O_COUNT:
-        o->count = (uint64_t)s_num("--count", arg, 1, (double)MAX_COUNT);
-        break;
-    case O_SEQ:
-        o->seq_start = (uint32_t)s_num("--seq-start", arg, 0, UINT32_MAX);
-        break;
-    case 'h':
-        s_usage(stdout);
-        exit(0);
-    default:
-        s_usage(stderr);
-        exit(2);
+    case 'd': o->dest = arg; break;
+    case O_NONLOCAL: o->allow_nonlocal = true; break;
+    case O_DST: s_add_dst(o, arg); break;
+    case O_DST_COUNT: *dst_count = (uint32_t)s_num("--dst-count", arg, 1, MAX_DST); break;
+    case O_PPS: o->pps = s_num("--pps", arg, 0, 1e10); break;
+    case O_BPP: o->bpp = (uint32_t)s_num("--bytes-per-packet", arg, 1, 65535); break;
+    case O_PROTO: o->proto = s_proto(arg); break;
+    case O_SPORT: o->sport = (int)s_num("--sport", arg, 0, 65535); break;
+    case O_DPORT: o->dport = (int)s_num("--dport", arg, 0, 65535); break;
+    case O_FLAGS: o->tcp_flags = (int)s_num("--tcp-flags", arg, 0, 255); break;
+    case O_SOURCES: o->sources = (uint32_t)s_num("--sources", arg, 1, MAX_SOURCES); break;
+    case O_DURATION: o->duration = (uint32_t)s_num("--duration", arg, 1, MAX_DURATION); break;
+    case O_RATE_REC: o->rate_records = s_num("--rate-records", arg, 1, 1e8); break;
+    case O_SAMPLING: o->sampling = (uint32_t)s_num("--sampling", arg, 1, 16383); break;
+    case O_BG: o->background = (uint32_t)s_num("--background", arg, 0, MAX_BACKGROUND); break;
+    case O_BG_PPS: o->bg_pps = s_num("--background-pps", arg, 0, 1e6); break;
+    case O_BG_FROM: o->bg_base = s_v4("--background-from", arg); break;
+    case O_ACTIVE: o->active_timeout = (uint32_t)s_num("--active-timeout", arg, 1, 3600); break;
+    case O_COUNT: o->count = (uint64_t)s_num("--count", arg, 1, (double)MAX_COUNT); break;
+    case O_SEQ: o->seq_start = (uint32_t)s_num("--seq-start", arg, 0, UINT32_MAX); break;
+    case 'h': s_usage(stdout); exit(0);
+    default: s_usage(stderr); exit(2);
     }
 }
 
 static void s_parse(opts_t *o, int argc, char **argv)
 {
-    static const struct option opts[] = {{"dest", required_argument, NULL, 'd'},
-                                         {"dst", required_argument, NULL, O_DST},
-                                         {"dst-count", required_argument, NULL, O_DST_COUNT},
-                                         {"pps", required_argument, NULL, O_PPS},
-                                         {"bytes-per-packet", required_argument, NULL, O_BPP},
-                                         {"proto", required_argument, NULL, O_PROTO},
-                                         {"sport", required_argument, NULL, O_SPORT},
-                                         {"dport", required_argument, NULL, O_DPORT},
-                                         {"tcp-flags", required_argument, NULL, O_FLAGS},
-                                         {"sources", required_argument, NULL, O_SOURCES},
-                                         {"duration", required_argument, NULL, O_DURATION},
-                                         {"rate-records", required_argument, NULL, O_RATE_REC},
-                                         {"sampling", required_argument, NULL, O_SAMPLING},
-                                         {"background", required_argument, NULL, O_BG},
-                                         {"background-pps", required_argument, NULL, O_BG_PPS},
-                                         {"active-timeout", required_argument, NULL, O_ACTIVE},
-                                         {"background-from", required_argument, NULL, O_BG_FROM},
-                                         {"count", required_argument, NULL, O_COUNT},
-                                         {"seq-start", required_argument, NULL, O_SEQ},
-                                         {"allow-nonlocal", no_argument, NULL, O_NONLOCAL},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    *o = (opts_t){.pps = 20000,
-                  .rate_records = 1000,
-                  .bg_pps = 10,
-                  .bg_base = BG_BASE,
-                  .bpp = 512,
-                  .sources = 100,
-                  .duration = 10,
-                  .sampling = 1,
-                  .sport = -1,
-                  .dport = -1,
-                  .tcp_flags = -1,
+    static const struct option opts[] = {
+        {"dest", required_argument, NULL, 'd'}, {"dst", required_argument, NULL, O_DST},
+        {"dst-count", required_argument, NULL, O_DST_COUNT},
+        {"pps", required_argument, NULL, O_PPS},
+        {"bytes-per-packet", required_argument, NULL, O_BPP},
+        {"proto", required_argument, NULL, O_PROTO}, {"sport", required_argument, NULL, O_SPORT},
+        {"dport", required_argument, NULL, O_DPORT},
+        {"tcp-flags", required_argument, NULL, O_FLAGS},
+        {"sources", required_argument, NULL, O_SOURCES},
+        {"duration", required_argument, NULL, O_DURATION},
+        {"rate-records", required_argument, NULL, O_RATE_REC},
+        {"sampling", required_argument, NULL, O_SAMPLING},
+        {"background", required_argument, NULL, O_BG},
+        {"background-pps", required_argument, NULL, O_BG_PPS},
+        {"active-timeout", required_argument, NULL, O_ACTIVE},
+        {"background-from", required_argument, NULL, O_BG_FROM},
+        {"count", required_argument, NULL, O_COUNT}, {"seq-start", required_argument, NULL, O_SEQ},
+        {"allow-nonlocal", no_argument, NULL, O_NONLOCAL},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    *o = (opts_t){.pps = 20000, .rate_records = 1000, .bg_pps = 10, .bg_base = BG_BASE, .bpp = 512, .sources = 100,
+                  .duration = 10, .sampling = 1, .sport = -1, .dport = -1, .tcp_flags = -1,
                   .proto = 17};
     uint32_t dst_count = 0;
     int c;

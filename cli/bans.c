@@ -18,7 +18,7 @@
 
 #define KEY_MAX 512
 #define CLI_DETAILS_MAX 65536 /* as the actuator accepts (BAN_DETAILS_MAX) */
-#define CLI_REASON_MAX 500    /* bytes of a manual ban's --reason kept */
+#define CLI_REASON_MAX 500     /* bytes of a manual ban's --reason kept */
 
 static void s_iso8601(time_t t, char *buf, size_t len)
 {
@@ -76,14 +76,10 @@ static void s_row(row_t *r, const redisReply *h, const char *ip, long long ttl)
     memset(r, 0, sizeof(*r));
     fg_addr_parse(ip, &r->addr);
     snprintf(r->ip, sizeof(r->ip), "%s", ip);
-    snprintf(r->attack, sizeof(r->attack), "%s",
-             *cli_hget(h, "attack_type") ? cli_hget(h, "attack_type") : "-");
-    snprintf(r->source, sizeof(r->source), "%s",
-             *cli_hget(h, "source") ? cli_hget(h, "source") : "-");
-    snprintf(r->count, sizeof(r->count), "%s",
-             *cli_hget(h, "ban_count") ? cli_hget(h, "ban_count") : "-");
-    snprintf(r->block, sizeof(r->block), "%s",
-             !strcmp(cli_hget(h, "mitigation"), "flowspec") ? "flowspec" : "blackhole");
+    snprintf(r->attack, sizeof(r->attack), "%s", *cli_hget(h, "attack_type") ? cli_hget(h, "attack_type") : "-");
+    snprintf(r->source, sizeof(r->source), "%s", *cli_hget(h, "source") ? cli_hget(h, "source") : "-");
+    snprintf(r->count, sizeof(r->count), "%s", *cli_hget(h, "ban_count") ? cli_hget(h, "ban_count") : "-");
+    snprintf(r->block, sizeof(r->block), "%s", !strcmp(cli_hget(h, "mitigation"), "flowspec") ? "flowspec" : "blackhole");
     r->pps = s_pps(h);
     r->ttl = ttl;
 }
@@ -100,8 +96,8 @@ static void s_print_rows(row_t *rows, int n)
 {
     char ttl[32], pps[32];
     qsort(rows, (size_t)n, sizeof(*rows), s_row_cmp);
-    printf("%-39s %-24s %12s %9s %5s  %-12s %s\n", "IP", "ATTACK", "PPS", "TTL LEFT", "BANS",
-           "SOURCE", "BLOCK");
+    printf("%-39s %-24s %12s %9s %5s  %-12s %s\n", "IP", "ATTACK", "PPS", "TTL LEFT", "BANS", "SOURCE",
+           "BLOCK");
     for (int i = 0; i < n; i++) {
         const row_t *r = &rows[i];
         if (r->pps >= 0)
@@ -269,11 +265,9 @@ static char *s_manual_rules(const fg_hostgroup_t *g, const char *ip, const char 
     for (int i = 0; i < n && i < FS_MAX_RULES; i++) {
         snprintf(key, sizeof(key), "dst=%s/%d %s", ip, strchr(ip, ':') ? 128 : 32, match[i]);
         if (fs_rule_parse_key(key, &set.rule[set.n]) < 0) {
-            fprintf(stderr,
-                    "floodgate ban: --flowspec \"%s\" is not a match (e.g. \"proto=17 "
-                    "sport=53\"; keys src=PREFIX proto sport dport tcp_flags=syn "
-                    "fragment)\n",
-                    match[i]);
+            fprintf(stderr, "floodgate ban: --flowspec \"%s\" is not a match (e.g. \"proto=17 "
+                            "sport=53\"; keys src=PREFIX proto sport dport tcp_flags=syn "
+                            "fragment)\n", match[i]);
             return NULL;
         }
         set.n++;
@@ -351,8 +345,8 @@ static int s_cmd_ban(const fg_config_t *cfg, redisContext *c, const char *ip, lo
             return rc;
     }
     if (secs)
-        printf("banned %s for %ld s (until %s)%s; the actuator applies it within %d s\n", ip, secs,
-               exp_s, g ? "" : " as source=manual_force", cfg->actuator.check_interval);
+        printf("banned %s for %ld s (until %s)%s; the actuator applies it within %d s\n", ip,
+               secs, exp_s, g ? "" : " as source=manual_force", cfg->actuator.check_interval);
     else
         printf("banned %s permanently; the actuator applies it within %d s\n", ip,
                cfg->actuator.check_interval);
@@ -461,9 +455,8 @@ static int s_run_ban(const fg_config_t *cfg, redisContext *c, void *arg)
     if (s_ban_allowed(cfg, a->ip, a->force) != 0)
         return 1;
     if (a->secs == 0 && !cfg->actuator.allow_permanent_manual_bans) {
-        fprintf(stderr,
-                "floodgate ban: --permanent needs actuator/allow_permanent_manual_bans "
-                "= true in %s\n",
+        fprintf(stderr, "floodgate ban: --permanent needs actuator/allow_permanent_manual_bans "
+                        "= true in %s\n",
                 cfg->path);
         return 1;
     }

@@ -24,24 +24,11 @@ long cli_parse_duration(const char *s)
     if (end == s || v <= 0)
         return -1;
     switch (*end) {
-    case 's':
-        mul = 1;
-        end++;
-        break;
-    case 'm':
-        mul = 60;
-        end++;
-        break;
-    case 'h':
-        mul = 3600;
-        end++;
-        break;
-    case 'd':
-        mul = 86400;
-        end++;
-        break;
-    default:
-        break;
+    case 's': mul = 1; end++; break;
+    case 'm': mul = 60; end++; break;
+    case 'h': mul = 3600; end++; break;
+    case 'd': mul = 86400; end++; break;
+    default: break;
     }
     if (*end || v > HOLD_MAX_S / mul)
         return -1;
@@ -81,7 +68,8 @@ static long s_ban_count(const fg_config_t *cfg, redisContext *c, const char *ip)
 
 /* The hold's history line: {"event":"hold","at","ip","source","hold_s",
  * "hold_until","ban_count"}. The caller's to free; NULL on OOM. */
-static char *s_hold_line(const char *at, const char *ip, long hold_s, const char *until, long count)
+static char *s_hold_line(const char *at, const char *ip, long hold_s, const char *until,
+                         long count)
 {
     bool ok = true;
     json_t *j = json_object();
@@ -102,7 +90,7 @@ static char *s_hold_line(const char *at, const char *ip, long hold_s, const char
 /* Queue the hold, the DEL of the ban, the history line and the event.
  * -1 (nothing queued) when out of memory. */
 static int s_append_hold(const fg_config_t *cfg, redisContext *c, const char *ip, long hold_s,
-                         long count)
+                          long count)
 {
     char ban[HOLD_KEY_MAX], hold[HOLD_KEY_MAX], hist[HOLD_KEY_MAX], events[HOLD_KEY_MAX];
     char now_s[32], until_s[32], hs[24], maxlen[24];
@@ -123,8 +111,8 @@ static int s_append_hold(const fg_config_t *cfg, redisContext *c, const char *ip
     redisAppendCommand(c, "DEL %s", ban);
     redisAppendCommand(c, "LPUSH %s %s", hist, line);
     redisAppendCommand(c, "LTRIM %s 0 %d", hist, cfg->actuator.history_max - 1);
-    const char *xadd[] = {"XADD", events, "MAXLEN", "~",      maxlen,   "*", "event",      "hold",
-                          "ip",   ip,     "source", "manual", "hold_s", hs,  "hold_until", until_s};
+    const char *xadd[] = {"XADD", events, "MAXLEN", "~", maxlen, "*", "event", "hold", "ip", ip,
+                          "source", "manual", "hold_s", hs, "hold_until", until_s};
     redisAppendCommandArgv(c, 16, xadd, NULL);
     redisAppendCommand(c, "EXEC");
     free(line); /* formatted into the output buffer by now */

@@ -14,39 +14,32 @@
 
 static const cli_cmd_t s_cmds[] = {
     {"bans", "bans [--json]                   active bans with the time left", cli_bans},
-    {"ban",
-     "ban IP [--ttl S | --permanent] [--reason TEXT] [--force] [--flowspec MATCH]...\n"
-     "                                  ban an address by hand (default: the ban_time\n"
-     "                                  of its hostgroup, at most its max_ban_time);\n"
-     "                                  whitelisted addresses are refused, unmonitored\n"
-     "                                  ones unless --force (source=manual_force);\n"
-     "                                  --flowspec \"proto=17 sport=53\": FlowSpec rules\n"
-     "                                  to IP instead of the blackhole",
+    {"ban", "ban IP [--ttl S | --permanent] [--reason TEXT] [--force] [--flowspec MATCH]...\n"
+            "                                  ban an address by hand (default: the ban_time\n"
+            "                                  of its hostgroup, at most its max_ban_time);\n"
+            "                                  whitelisted addresses are refused, unmonitored\n"
+            "                                  ones unless --force (source=manual_force);\n"
+            "                                  --flowspec \"proto=17 sport=53\": FlowSpec rules\n"
+            "                                  to IP instead of the blackhole",
      cli_ban},
-    {"unban",
-     "unban IP [--hold DURATION]      lift a ban (deletes its key); --hold 30m also\n"
-     "                                  refuses new bans of it for that long (without\n"
-     "                                  it, an attack still going on is banned again)",
+    {"unban", "unban IP [--hold DURATION]      lift a ban (deletes its key); --hold 30m also\n"
+              "                                  refuses new bans of it for that long (without\n"
+              "                                  it, an attack still going on is banned again)",
      cli_unban},
     {"history", "history IP                      ban history of an address, newest first",
      cli_history},
-    {"status",
-     "status [--json] [-i S]          every process, rates, losses, Redis; exit 1 on trouble",
-     cli_status},
+    {"status", "status [--json] [-i S]          every process, rates, losses, Redis; exit 1 on trouble", cli_status},
     {"top", "top [--once] [--json] [-n N]    hosts with the highest incoming rates, live", cli_top},
-    {"report", "report IP [--json]              attack report of an address, for a ticket",
-     cli_report},
-    {"replay",
-     "replay [--speed X | --max] [--json] [--diff OTHER.conf] CAPTURE...\n"
-     "                                  replay pcap/pcapng captures of flow exports\n"
-     "                                  through the detection code: the bans it makes\n"
-     "                                  and the rates per hostgroup (no Redis, no BGP)",
+    {"report", "report IP [--json]              attack report of an address, for a ticket", cli_report},
+    {"replay", "replay [--speed X | --max] [--json] [--diff OTHER.conf] CAPTURE...\n"
+               "                                  replay pcap/pcapng captures of flow exports\n"
+               "                                  through the detection code: the bans it makes\n"
+               "                                  and the rates per hostgroup (no Redis, no BGP)",
      cli_replay},
     {"tune", "tune [--margin X] CAPTURE...     propose thresholds from the rates of a capture",
      cli_tune},
-    {"keygen",
-     "keygen NAME [DIR]               a CurveZMQ key pair: DIR/NAME.key (public) and\n"
-     "                                  DIR/NAME.key_secret (0600); DIR: /etc/floodgate/keys",
+    {"keygen", "keygen NAME [DIR]               a CurveZMQ key pair: DIR/NAME.key (public) and\n"
+               "                                  DIR/NAME.key_secret (0600); DIR: /etc/floodgate/keys",
      cli_keygen},
 };
 #define N_CMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))

@@ -90,7 +90,8 @@ static void s_print_text(const fg_config_t *cfg, const rp_result_t *r)
            (unsigned long long)r->kept, (unsigned long long)r->malformed,
            (unsigned long long)r->windows);
     if (r->nfcapd_records)
-        printf("nfcapd: %llu records read through nfdump\n", (unsigned long long)r->nfcapd_records);
+        printf("nfcapd: %llu records read through nfdump\n",
+               (unsigned long long)r->nfcapd_records);
     if (r->packets || r->nfcapd_records)
         printf("capture: %s to %s\n", s_time(r->first_ms, a, sizeof(a)),
                s_time(r->last_ms, b, sizeof(b)));

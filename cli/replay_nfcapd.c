@@ -40,7 +40,8 @@ int rp_nf_probe(const char *path, char *err, size_t errlen)
     unsigned layout = (unsigned)(h[2] | h[3] << 8);
     if (layout == 1 || layout == 2)
         return 1;
-    snprintf(err, errlen, "%s: nfcapd file of layout %u, not one nfdump 1.7 reads", path, layout);
+    snprintf(err, errlen, "%s: nfcapd file of layout %u, not one nfdump 1.7 reads", path,
+             layout);
     return -1;
 }
 

@@ -27,7 +27,7 @@ typedef struct {
     int live;   /* a packet is held */
     int failed; /* pcap_next_ex failed: the reason in err */
     char err[PCAP_ERRBUF_SIZE + 512];
-    rp_nf_t *nf;    /* an nfcapd file, read through nfdump, instead of pc */
+    rp_nf_t *nf;   /* an nfcapd file, read through nfdump, instead of pc */
     raw_flow_t rec; /* its record held, ts_ms its end */
     fg_addr_t exporter;
 } rp_src_t;

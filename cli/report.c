@@ -23,19 +23,19 @@
 #define REP_LINE_MAX (1u << 20) /* longest history line read */
 
 typedef struct {
-    const json_t *open; /* the "ban" entry */
-    const json_t *end;  /* the "unban" entry, or NULL */
-    const json_t *last; /* the latest entry before the unban (a renewal) */
+    const json_t *open;   /* the "ban" entry */
+    const json_t *end;    /* the "unban" entry, or NULL */
+    const json_t *last;   /* the latest entry before the unban (a renewal) */
     int renewals;
     const json_t *escalated; /* the "escalate" entry (rules -> blackhole), or NULL */
-    const json_t *peak;      /* the entry with the highest total pps */
-    const json_t *peak_d;    /* its details */
+    const json_t *peak;   /* the entry with the highest total pps */
+    const json_t *peak_d; /* its details */
     double pps, bps, fps, value;
     int entries;
 } rep_ban_t;
 
 typedef struct {
-    json_t **lines;   /* parsed history, oldest first */
+    json_t **lines; /* parsed history, oldest first */
     json_t **details; /* details parsed from a string, owned */
     size_t n;
     rep_ban_t bans[REP_MAX_BANS];
@@ -138,7 +138,7 @@ static const char *s_proto_name(const char *num)
 {
     static const struct {
         const char *n, *name;
-    } t[] = {{"1", "icmp"}, {"6", "tcp"},     {"17", "udp"},  {"47", "gre"},
+    } t[] = {{"1", "icmp"}, {"6", "tcp"}, {"17", "udp"}, {"47", "gre"},
              {"50", "esp"}, {"58", "icmpv6"}, {"132", "sctp"}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (!strcmp(num, t[i].n))
@@ -186,8 +186,7 @@ static int64_t s_span(const rep_t *r, const rep_ban_t *b, bool last, char *end, 
     else if (last && r->ttl == -1)
         snprintf(end, len, "ACTIVE, no expiry set");
     else
-        snprintf(end, len, "end not recorded (expected %s)",
-                 fgjson_get_str(b->last, "expires_at", "?"));
+        snprintf(end, len, "end not recorded (expected %s)", fgjson_get_str(b->last, "expires_at", "?"));
     return now - start;
 }
 
@@ -197,13 +196,11 @@ static void s_print_network(const json_t *n, const char *metric)
 {
     if (!json_is_object(n))
         return;
-    const char *unit = strstr(metric, "mbps")    ? "Mbit/s"
-                       : strstr(metric, "flows") ? "flows/s"
-                                                 : "packets/s";
+    const char *unit = strstr(metric, "mbps") ? "Mbit/s" : strstr(metric, "flows") ? "flows/s"
+                                                                                  : "packets/s";
     printf("  Carpet bombing: prefix %s held the attack (%.0f of its hosts banned by then); "
            "this host's usual rate %.0f %s\n",
-           fgjson_get_str(n, "prefix", "?"), fgjson_get_num(n, "prefix_bans", 0),
-           fgjson_get_num(n, "usual", 0), unit);
+           fgjson_get_str(n, "prefix", "?"), fgjson_get_num(n, "prefix_bans", 0), fgjson_get_num(n, "usual", 0), unit);
 }
 
 /* "network" of the --json output: the carpet bombing prefix, or null. */
@@ -270,8 +267,7 @@ static void s_print_ban(const rep_t *r, int i)
                b->renewals == 1 ? "" : "s");
     printf("\n");
     printf("  Hostgroup:     %s; banned by %s; ban number %.0f of this address\n",
-           fgjson_get_str(o, "hostgroup", "?"), fgjson_get_str(o, "source", "?"),
-           fgjson_get_num(o, "ban_count", 0));
+           fgjson_get_str(o, "hostgroup", "?"), fgjson_get_str(o, "source", "?"), fgjson_get_num(o, "ban_count", 0));
     printf("  Trigger:       %s %.0f over the threshold %.0f\n", fgjson_get_str(o, "metric", "?"),
            fgjson_get_num(o, "value", 0), fgjson_get_num(o, "threshold", 0));
     s_print_block(b);
@@ -341,7 +337,7 @@ static json_t *s_json_ban(const rep_t *r, int i)
     char end[160];
     int64_t secs = s_span(r, b, i == r->n_bans - 1, end, sizeof(end));
     static const char *strs[] = {"banned_at", "expires_at", "attack_type", "direction",
-                                 "hostgroup", "source",     "metric"};
+                                 "hostgroup", "source", "metric"};
     bool ok = true;
     json_t *j = json_object();
     if (!j)

@@ -12,8 +12,8 @@
 #define SCRAPE_MAX_TARGETS (FG_MAX_SHARDS + 16)
 
 typedef struct {
-    char name[32]; /* "collector", "aggregator/0", ... */
-    char kind[16]; /* "collector", "aggregator", "detector", "actuator", "" */
+    char name[32];      /* "collector", "aggregator/0", ... */
+    char kind[16];      /* "collector", "aggregator", "detector", "actuator", "" */
     char hostport[FG_ENDPOINT_MAX];
 } scrape_target_t;
 

@@ -76,9 +76,9 @@ static const st_stage_t s_stages[] = {
 
 typedef struct {
     scrape_target_t t;
-    char *m0, *m1; /* the two scrapes, NULL when unreachable */
-    double at1;    /* wall clock of the second scrape */
-    bool second;   /* the pass s_scrape_thread does */
+    char *m0, *m1;        /* the two scrapes, NULL when unreachable */
+    double at1;           /* wall clock of the second scrape */
+    bool second;          /* the pass s_scrape_thread does */
     char err[256];
     int health_code;
     char health[256];
@@ -132,7 +132,8 @@ static double s_losses(const char *text, const st_stage_t *st)
 static void s_scrape(st_proc_t *p, char **into)
 {
     char *body = NULL;
-    int code = scrape_get(p->t.hostport, "/metrics", ST_TIMEOUT_MS, &body, p->err, sizeof(p->err));
+    int code = scrape_get(p->t.hostport, "/metrics", ST_TIMEOUT_MS, &body, p->err,
+                          sizeof(p->err));
     if (code != 200) {
         if (code > 0)
             snprintf(p->err, sizeof(p->err), "HTTP %d", code);
@@ -145,7 +146,8 @@ static void s_scrape(st_proc_t *p, char **into)
 static void s_health(st_proc_t *p)
 {
     char *body = NULL, err[256];
-    p->health_code = scrape_get(p->t.hostport, "/healthz", ST_TIMEOUT_MS, &body, err, sizeof(err));
+    p->health_code = scrape_get(p->t.hostport, "/healthz", ST_TIMEOUT_MS, &body, err,
+                                sizeof(err));
     snprintf(p->health, sizeof(p->health), "%s", body ? body : err);
     p->health[strcspn(p->health, "\n")] = '\0';
     free(body);
@@ -242,10 +244,8 @@ static void s_judge_shards(const st_proc_t *p, st_problems_t *pr)
         if (up >= 1)
             continue;
         double share = scrape_sum(p->m1, "floodgate_detector_shard_hosts_share", filter, NULL);
-        s_problem(pr,
-                  "shard %d: missing (no window reaches %s): its hosts, %.0f%% of all, are "
-                  "not watched",
-                  i, p->t.name, share * 100);
+        s_problem(pr, "shard %d: missing (no window reaches %s): its hosts, %.0f%% of all, are "
+                  "not watched", i, p->t.name, share * 100);
     }
 }
 
@@ -258,8 +258,8 @@ static void s_judge(const st_proc_t *p, double interval, st_problems_t *pr)
     if (p->health_code != 200)
         s_problem(pr, "%s: unhealthy: %s", p->t.name, p->health);
     if (p->lost_new > 0)
-        s_problem(pr, "%s: lost %.0f in the last %.1f s (records, batches or windows)", p->t.name,
-                  p->lost_new, interval);
+        s_problem(pr, "%s: lost %.0f in the last %.1f s (records, batches or windows)",
+                  p->t.name, p->lost_new, interval);
     if (p->stage && !strcmp(p->stage->kind, "detector"))
         s_judge_shards(p, pr);
     if (p->stage && !strcmp(p->stage->kind, "actuator")) {
@@ -286,17 +286,16 @@ static void s_print_text(const st_proc_t *ps, int n)
         char up[48], beat[48], ver[32], in[48] = "-", out[48] = "-";
         cli_duration((long long)scrape_sum(p->m1, "floodgate_uptime_seconds", NULL, NULL), up,
                      sizeof(up));
-        double age =
-            p->at1 - scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds", NULL, NULL);
+        double age = p->at1 - scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds", NULL, NULL);
         snprintf(beat, sizeof(beat), "%.1fs", age < 0 ? 0 : age);
         scrape_label(p->m1, "floodgate_build_info", "version", ver, sizeof(ver));
         if (p->stage) {
             snprintf(in, sizeof(in), "%.1f %s", p->in_rate, p->stage->in_what);
             snprintf(out, sizeof(out), "%.1f %s", p->out_rate, p->stage->out_what);
         }
-        printf("%-14s %-22s %-9s %-8s %-6s %-8s %-20s %-20s %.0f +%.0f\n", p->t.name, p->t.hostport,
-               p->health_code == 200 ? "up" : "UNHEALTHY", up, beat, ver, in, out, p->lost,
-               p->lost_new);
+        printf("%-14s %-22s %-9s %-8s %-6s %-8s %-20s %-20s %.0f +%.0f\n", p->t.name,
+               p->t.hostport, p->health_code == 200 ? "up" : "UNHEALTHY", up, beat, ver, in, out,
+               p->lost, p->lost_new);
         if (p->health_code != 200)
             printf("%-14s   health: %s\n", "", p->health);
         double rd = scrape_sum(p->m1, "floodgate_actuator_decisions_refused_total", NULL, NULL);
@@ -329,9 +328,8 @@ static json_t *s_json_proc(const st_proc_t *p)
         fgjson_set_fixed(j, "uptime_s", scrape_sum(p->m1, "floodgate_uptime_seconds", NULL, NULL),
                          1, &ok);
         fgjson_set_fixed(j, "heartbeat_age_s",
-                         p->at1 -
-                             scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds", NULL, NULL),
-                         1, &ok);
+                         p->at1 - scrape_sum(p->m1, "floodgate_heartbeat_timestamp_seconds",
+                                             NULL, NULL), 1, &ok);
         if (p->stage) {
             fgjson_set_fixed(j, "in_per_s", p->in_rate, 3, &ok);
             fgjson_set_str(j, "in", p->stage->in_what, &ok);
@@ -339,13 +337,12 @@ static json_t *s_json_proc(const st_proc_t *p)
             fgjson_set_str(j, "out", p->stage->out_what, &ok);
         }
         if (p->stage && !strcmp(p->stage->kind, "actuator")) {
-            fgjson_set_fixed(
-                j, "refused_decisions",
-                scrape_sum(p->m1, "floodgate_actuator_decisions_refused_total", NULL, NULL), 0,
-                &ok);
+            fgjson_set_fixed(j, "refused_decisions",
+                             scrape_sum(p->m1, "floodgate_actuator_decisions_refused_total",
+                                        NULL, NULL), 0, &ok);
             fgjson_set_fixed(j, "refused_keys",
-                             scrape_sum(p->m1, "floodgate_actuator_keys_refused_total", NULL, NULL),
-                             0, &ok);
+                             scrape_sum(p->m1, "floodgate_actuator_keys_refused_total", NULL,
+                                        NULL), 0, &ok);
         }
         fgjson_set_fixed(j, "lost_total", p->lost, 0, &ok);
         fgjson_set_fixed(j, "lost_new", p->lost_new, 0, &ok);

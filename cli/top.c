@@ -52,9 +52,7 @@ static double s_key(const Floodgate__HostWindow *h, const char *sort)
 {
     if (!h->total)
         return 0;
-    return !strcmp(sort, "bps")     ? h->total->bps
-           : !strcmp(sort, "flows") ? h->total->fps
-                                    : h->total->pps;
+    return !strcmp(sort, "bps") ? h->total->bps : !strcmp(sort, "flows") ? h->total->fps : h->total->pps;
 }
 
 static const char *s_sort_key;
@@ -77,8 +75,8 @@ static int s_rows(Floodgate__WindowBatch **wb, int shards, const fg_config_t *cf
                 continue;
             fg_addr_t a = {h->addr_hi, h->addr_lo};
             fg_addr_format(&a, rows[n].ip);
-            rows[n].group =
-                h->hostgroup < (uint32_t)cfg->n_groups ? cfg->groups[h->hostgroup].name : "?";
+            rows[n].group = h->hostgroup < (uint32_t)cfg->n_groups ? cfg->groups[h->hostgroup].name
+                                                                 : "?";
             rows[n].hw = h;
             rows[n].ttl = -3;
             rows[n].attack[0] = '\0';
@@ -103,8 +101,7 @@ static void s_bans(redisContext *c, const fg_config_t *cfg, top_row_t *rows, int
     }
     for (int i = 0; i < n; i++) {
         redisReply *t = NULL, *a = NULL;
-        if (redisGetReply(c, (void **)&t) != REDIS_OK ||
-            redisGetReply(c, (void **)&a) != REDIS_OK) {
+        if (redisGetReply(c, (void **)&t) != REDIS_OK || redisGetReply(c, (void **)&a) != REDIS_OK) {
             freeReplyObject(t);
             return;
         }
@@ -186,14 +183,13 @@ static json_t *s_json_row(const top_row_t *row)
         return NULL;
     }
     fgjson_set_str(j, "ip", row->ip, &ok);
-    fgjson_set_str(j, "direction",
-                   h->dir == FLOODGATE__DIRECTION__DIR_OUT ? "outgoing" : "incoming", &ok);
+    fgjson_set_str(j, "direction", h->dir == FLOODGATE__DIRECTION__DIR_OUT ? "outgoing" : "incoming",
+                   &ok);
     fgjson_set_str(j, "hostgroup", row->group, &ok);
     fgjson_set_new(j, "total", s_json_rates(h->total, &ok), &ok);
     fgjson_set_new(j, "classes", classes, &ok);
     for (int k = 0; k < TOP_NCLASS; k++)
-        fgjson_set_new(classes, fg_class_name(FG_CLS_TCP + k), s_json_rates(s_class(h, k), &ok),
-                       &ok);
+        fgjson_set_new(classes, fg_class_name(FG_CLS_TCP + k), s_json_rates(s_class(h, k), &ok), &ok);
     fgjson_set_bool(j, "banned", row->ttl >= -1, &ok);
     fgjson_set_num(j, "ttl", row->ttl >= -1 ? (double)row->ttl : 0, &ok);
     fgjson_set_str(j, "attack_type", row->attack, &ok);
@@ -331,8 +327,8 @@ static int s_top(const fg_config_t *cfg, const top_opts_t *o)
     }
     zsock_t *sub[FG_MAX_SHARDS];
     for (int i = 0; i < cfg->aggregator.shards; i++)
-        if (!(sub[i] = zsec_connect(zs, ZSEC_TOP_SUB, cfg->aggregator.pub_connect[i],
-                                    cfg->aggregator.public_key[i], err, sizeof(err)))) {
+        if (!(sub[i] = zsec_connect(zs, ZSEC_TOP_SUB, cfg->aggregator.pub_connect[i], cfg->aggregator.public_key[i],
+                                    err, sizeof(err)))) {
             fprintf(stderr, "floodgate: top: %s\n", err);
             zsec_destroy(&zs);
             return 1;
@@ -343,8 +339,7 @@ static int s_top(const fg_config_t *cfg, const top_opts_t *o)
     Floodgate__WindowBatch *wb[FG_MAX_SHARDS] = {0};
     int rcode = 0;
     if (o->once) {
-        int seen =
-            s_receive_all(zs, sub, wb, cfg->aggregator.shards, 2 * cfg->aggregator.tick_ms + 3000);
+        int seen = s_receive_all(zs, sub, wb, cfg->aggregator.shards, 2 * cfg->aggregator.tick_ms + 3000);
         s_show(wb, seen, cfg, o, rc);
         if (seen < cfg->aggregator.shards) {
             fprintf(stderr, "floodgate: top: %d of %d shards sent no window\n",

@@ -28,9 +28,7 @@ redisReply *cli_command(redisContext *c, int type, const char *what, const char 
     if (r && r->type == type)
         return r;
     fprintf(stderr, "floodgate: %s failed: %s\n", what,
-            !r                             ? c->errstr
-            : r->type == REDIS_REPLY_ERROR ? r->str
-                                           : "bad reply");
+            !r ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     freeReplyObject(r);
     return NULL;
 }

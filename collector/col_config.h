@@ -26,19 +26,19 @@ typedef struct {
     char metrics_listen[FG_ENDPOINT_MAX]; /* "" = off */
     char sflow_listen[FG_MAX_LISTEN][FG_ENDPOINT_MAX];
     int n_sflow_listen;
-    int template_timeout;    /* seconds; 0 = templates never expire */
-    int max_templates;       /* per (exporter, source id / domain) */
-    int template_hold_ms;    /* hold data sets this long for their template */
-    ptrie_t *exporter_allow; /* empty: every exporter is accepted */
-    int max_exporters;       /* exporter streams in the table */
+    int template_timeout;        /* seconds; 0 = templates never expire */
+    int max_templates;           /* per (exporter, source id / domain) */
+    int template_hold_ms;        /* hold data sets this long for their template */
+    ptrie_t *exporter_allow;     /* empty: every exporter is accepted */
+    int max_exporters;            /* exporter streams in the table */
     int max_streams_per_address;
     int max_templates_per_address;
     int max_templates_total;
-    int exporter_idle_timeout;      /* seconds; 0 = streams never expire */
+    int exporter_idle_timeout;    /* seconds; 0 = streams never expire */
     int exporter_established_after; /* seconds in sequence */
-    int metrics_exporters;          /* per-exporter label sets: the busiest N */
-    int seq_max_records_per_s;      /* v5 / IPFIX: the largest plausible gap rate */
-    int seq_max_datagrams_per_s;    /* v9 / sFlow: the same in datagrams */
+    int metrics_exporters;        /* per-exporter label sets: the busiest N */
+    int seq_max_records_per_s;   /* v5 / IPFIX: the largest plausible gap rate */
+    int seq_max_datagrams_per_s; /* v9 / sFlow: the same in datagrams */
     struct {
         fg_addr_t exporter;
         uint32_t rate;
@@ -49,7 +49,7 @@ typedef struct {
     int record_max_mb;      /* per file */
     int record_max_seconds; /* per file */
     int record_keep;        /* files kept, the oldest deleted */
-    char cert[PATH_MAX];    /* Curve certificate (secret file), curve/enable */
+    char cert[PATH_MAX]; /* Curve certificate (secret file), curve/enable */
 } col_config_t;
 
 /* The section "collector" (offset of cfg->collector in fg_config_t given

@@ -27,9 +27,8 @@ typedef struct {
 static void s_stream_values(const exp_entry_t *e, uint64_t v[COL_METRIC_FAMILIES])
 {
     const uint64_t x[COL_METRIC_FAMILIES] = {
-        e->st.datagrams,        e->seq.lost,    e->seq.resets,
-        e->st.records,          e->st.filtered, e->st.malformed,
-        e->st.sets_no_template, e->n_templates, e->sampling};
+        e->st.datagrams, e->seq.lost, e->seq.resets, e->st.records, e->st.filtered,
+        e->st.malformed, e->st.sets_no_template, e->n_templates, e->sampling};
     for (int i = 0; i < COL_METRIC_FAMILIES; i++)
         v[i] += x[i];
 }
@@ -74,7 +73,8 @@ static void s_exporters(fg_mout_t *o, void *arg)
          "never arrived, per exporter stream: plausible gaps only."},
         {"floodgate_collector_exporter_sequence_resets_total",
          "Sequence jumps beyond a plausible gap or backwards, per exporter stream."},
-        {"floodgate_collector_exporter_records_total", "Flow records decoded per exporter stream."},
+        {"floodgate_collector_exporter_records_total",
+         "Flow records decoded per exporter stream."},
         {"floodgate_collector_exporter_records_filtered_total",
          "Flow records touching no monitored network, per exporter stream."},
         {"floodgate_collector_exporter_malformed_total",
@@ -181,8 +181,8 @@ static const fg_series_t s_series[] = {
     FG_COUNTER(col_stats_t, kept, "floodgate_collector_records_total", "result=\"kept\"", ""),
     FG_COUNTER(col_stats_t, filtered, "floodgate_collector_records_total", "result=\"filtered\"",
                ""),
-    FG_COUNTER(col_stats_t, out_records, "floodgate_collector_records_total", "result=\"batched\"",
-               ""),
+    FG_COUNTER(col_stats_t, out_records, "floodgate_collector_records_total",
+               "result=\"batched\"", ""),
     FG_COUNTER(col_stats_t, records_sent, "floodgate_collector_records_total", "result=\"sent\"",
                ""),
     FG_COUNTER(col_stats_t, records_dropped, "floodgate_collector_records_total",

@@ -26,9 +26,9 @@
 
 typedef struct {
     fb_builder_t *fb;
-    zsock_t *push;      /* the zsec's */
-    uint64_t next_seq;  /* starts at 1; spent by every batch built */
-    uint64_t oldest_ms; /* monotonic time of the batch's first record */
+    zsock_t *push; /* the zsec's */
+    uint64_t next_seq;   /* starts at 1; spent by every batch built */
+    uint64_t oldest_ms;  /* monotonic time of the batch's first record */
     col_shard_stats_t st;
 } col_shard_t;
 
@@ -273,8 +273,8 @@ static void s_sink_flush(void *arg, const raw_flow_t *recs, int n)
 
 /* A datagram that could not be decoded (or not all of it): count it in
  * *counter and for its stream (e, may be NULL), log rate-limited. */
-static void s_malformed(col_t *self, uint64_t *counter, exp_entry_t *e, const fg_addr_t *exporter,
-                        unsigned version, const char *why, size_t len)
+static void s_malformed(col_t *self, uint64_t *counter, exp_entry_t *e,
+                        const fg_addr_t *exporter, unsigned version, const char *why, size_t len)
 {
     (*counter)++;
     if (e)
@@ -287,17 +287,17 @@ static void s_malformed(col_t *self, uint64_t *counter, exp_entry_t *e, const fg
 
 static const char *s_proto_name(uint8_t proto)
 {
-    return proto == NF5_VERSION        ? "netflow_v5"
-           : proto == NF9_VERSION      ? "netflow_v9"
-           : proto == IPFIX_VERSION    ? "ipfix"
+    return proto == NF5_VERSION      ? "netflow_v5"
+           : proto == NF9_VERSION    ? "netflow_v9"
+           : proto == IPFIX_VERSION  ? "ipfix"
            : proto == COL_PROTO_NFCAPD ? "nfcapd"
-                                       : "sflow";
+                                     : "sflow";
 }
 
 /* The state of one exporter stream, counted as a datagram; the scratch
  * entry when the table refused it (counted). */
-static exp_entry_t *s_stream(col_t *self, const fg_addr_t *exporter, uint8_t proto, uint32_t domain,
-                             uint64_t now_ms)
+static exp_entry_t *s_stream(col_t *self, const fg_addr_t *exporter, uint8_t proto,
+                             uint32_t domain, uint64_t now_ms)
 {
     bool trusted = ptrie_size(self->cfg->collector.exporter_allow) > 0; /* and it passed */
     const exp_table_stats_t *x = exp_stats(self->exporters);
@@ -344,9 +344,8 @@ static void s_sequence(col_t *self, exp_entry_t *e, uint32_t seq, uint32_t count
     bool datagrams = e->proto == NF9_VERSION || e->proto == EXP_SFLOW;
     uint64_t rate = (uint64_t)(datagrams ? self->cfg->collector.seq_max_datagrams_per_s
                                          : self->cfg->collector.seq_max_records_per_s);
-    uint32_t lost =
-        nf5_seq_update(&e->seq, seq, (uint16_t)(count > UINT16_MAX ? UINT16_MAX : count),
-                       nf5_seq_max_gap(rate, e->gap_ms));
+    uint32_t lost = nf5_seq_update(&e->seq, seq, (uint16_t)(count > UINT16_MAX ? UINT16_MAX : count),
+                                   nf5_seq_max_gap(rate, e->gap_ms));
     *(datagrams ? &self->st.seq_lost_datagrams : &self->st.seq_lost) += lost;
     self->st.seq_resets += e->seq.resets - resets;
     self->st.seq_reorders += e->seq.reorders - reorders;
@@ -362,8 +361,8 @@ static void s_sequence(col_t *self, exp_entry_t *e, uint32_t seq, uint32_t count
         fg_log_rl(&self->rl_reset, COL_LOG_EVERY_MS, FG_LOG_INFO,
                   "event=sequence_reset proto=%s exporter=%s domain=%u expected=%u got=%u "
                   "max_gap=%u resets=%llu",
-                  s_proto_name(e->proto), fg_addr_format(exporter, a), e->domain, expected, seq,
-                  nf5_seq_max_gap(rate, e->gap_ms), (unsigned long long)self->st.seq_resets);
+                  s_proto_name(e->proto), fg_addr_format(exporter, a), e->domain, expected,
+                  seq, nf5_seq_max_gap(rate, e->gap_ms), (unsigned long long)self->st.seq_resets);
     }
 }
 
@@ -431,8 +430,8 @@ static void s_netflow_v9(col_t *self, const uint8_t *buf, size_t len, const fg_a
     nf9_header_t h;
     nf9_status_t st = nf9_header(buf, len, &h);
     if (st != NF9_OK) {
-        s_malformed(self, &self->st.short_header, NULL, exporter, NF9_VERSION, nf9_status_str(st),
-                    len);
+        s_malformed(self, &self->st.short_header, NULL, exporter, NF9_VERSION,
+                    nf9_status_str(st), len);
         return;
     }
     exp_entry_t *e = s_stream(self, exporter, NF9_VERSION, h.source_id, now_ms);
@@ -443,7 +442,8 @@ static void s_netflow_v9(col_t *self, const uint8_t *buf, size_t len, const fg_a
     raw_sink_drain(&self->sink);
     exp_seen(self->exporters, e, now_ms);
     if (st != NF9_OK)
-        s_malformed(self, &self->st.bad_sets, NULL, exporter, NF9_VERSION, nf9_status_str(st), len);
+        s_malformed(self, &self->st.bad_sets, NULL, exporter, NF9_VERSION, nf9_status_str(st),
+                    len);
 }
 
 static void s_ipfix(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
@@ -468,8 +468,8 @@ static void s_ipfix(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t
         e->seq.valid = false; /* records we could not count: resynchronise */
     exp_seen(self->exporters, e, now_ms);
     if (st != IPFIX_OK)
-        s_malformed(self, &self->st.bad_sets, NULL, exporter, IPFIX_VERSION, ipfix_status_str(st),
-                    len);
+        s_malformed(self, &self->st.bad_sets, NULL, exporter, IPFIX_VERSION,
+                    ipfix_status_str(st), len);
 }
 
 static void s_sflow(col_t *self, const uint8_t *buf, size_t len, const fg_addr_t *exporter,
@@ -595,61 +595,34 @@ col_stats_t *col_stats(col_t *self)
     return &self->st;
 }
 
-#define COL_STAT(name)                                                                             \
-    {                                                                                              \
-#name, offsetof(col_stats_t, name)                                                         \
-    }
+#define COL_STAT(name) {#name, offsetof(col_stats_t, name)}
 static const struct {
     const char *name;
     size_t off;
 } s_stat_names[] = {
-    COL_STAT(datagrams),
-    COL_STAT(bad_version),
-    COL_STAT(short_header),
-    COL_STAT(bad_count),
-    COL_STAT(truncated),
-    COL_STAT(trailing),
-    COL_STAT(oversize),
-    COL_STAT(records),
-    COL_STAT(kept),
-    COL_STAT(filtered),
-    COL_STAT(out_records),
-    COL_STAT(records_sent),
+    COL_STAT(datagrams),       COL_STAT(bad_version),     COL_STAT(short_header),
+    COL_STAT(bad_count),       COL_STAT(truncated),       COL_STAT(trailing),
+    COL_STAT(oversize),        COL_STAT(records),         COL_STAT(kept),
+    COL_STAT(filtered),        COL_STAT(out_records),     COL_STAT(records_sent),
     COL_STAT(batches_sent),
-    COL_STAT(batches_dropped),
-    COL_STAT(records_dropped),
-    COL_STAT(seq_lost),
-    COL_STAT(seq_resets),
-    COL_STAT(seq_reorders),
-    COL_STAT(exporters_untracked),
-    COL_STAT(kernel_drops),
-    COL_STAT(recv_errors),
-    COL_STAT(denied),
-    COL_STAT(bad_sets),
-    COL_STAT(seq_lost_datagrams),
-    COL_STAT(recorded),
-    COL_STAT(record_dropped),
-    COL_STAT(record_files),
-    COL_STAT(record_errors),
+    COL_STAT(batches_dropped), COL_STAT(records_dropped), COL_STAT(seq_lost),
+    COL_STAT(seq_resets),      COL_STAT(seq_reorders),    COL_STAT(exporters_untracked),
+    COL_STAT(kernel_drops),    COL_STAT(recv_errors),     COL_STAT(denied),
+    COL_STAT(bad_sets),        COL_STAT(seq_lost_datagrams), COL_STAT(recorded),
+    COL_STAT(record_dropped),  COL_STAT(record_files),    COL_STAT(record_errors),
 };
-#define TPL_STAT(name)                                                                             \
-    {                                                                                              \
-#name, offsetof(tpl_stats_t, name)                                                         \
-    }
+#define TPL_STAT(name) {#name, offsetof(tpl_stats_t, name)}
 static const struct {
     const char *name;
     size_t off;
 } s_tpl_names[] = {
     TPL_STAT(templates_added),   TPL_STAT(templates_replaced), TPL_STAT(templates_bad),
     TPL_STAT(templates_capped),  TPL_STAT(templates_expired),  TPL_STAT(templates_withdrawn),
-    TPL_STAT(templates_evicted), TPL_STAT(sets_no_template),   TPL_STAT(sets_malformed),
-    TPL_STAT(sets_reserved),     TPL_STAT(options_records),    TPL_STAT(sets_held),
-    TPL_STAT(sets_replayed),
+    TPL_STAT(templates_evicted),
+    TPL_STAT(sets_no_template),  TPL_STAT(sets_malformed),     TPL_STAT(sets_reserved),
+    TPL_STAT(options_records),   TPL_STAT(sets_held),          TPL_STAT(sets_replayed),
 };
-#define SF_STAT(name)                                                                              \
-    {                                                                                              \
-        "sflow_" #name, offsetof(sflow_stats_t, name)                                              \
-    }
+#define SF_STAT(name) {"sflow_" #name, offsetof(sflow_stats_t, name)}
 static const struct {
     const char *name;
     size_t off;
@@ -675,12 +648,12 @@ static size_t s_format_table(char *buf, size_t len, size_t used, const void *bas
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 /* The names and offsets of one of the tables above, as two arrays. */
-#define COL_TABLE(tbl, names, offs)                                                                \
-    const char *names[N_OF(tbl)];                                                                  \
-    size_t offs[N_OF(tbl)];                                                                        \
-    for (size_t i_ = 0; i_ < N_OF(tbl); i_++) {                                                    \
-        names[i_] = tbl[i_].name;                                                                  \
-        offs[i_] = tbl[i_].off;                                                                    \
+#define COL_TABLE(tbl, names, offs)                                                            \
+    const char *names[N_OF(tbl)];                                                              \
+    size_t offs[N_OF(tbl)];                                                                    \
+    for (size_t i_ = 0; i_ < N_OF(tbl); i_++) {                                                \
+        names[i_] = tbl[i_].name;                                                              \
+        offs[i_] = tbl[i_].off;                                                                \
     }
 
 char *col_stats_format(const col_t *self, char *buf, size_t len)
@@ -752,8 +725,7 @@ void col_log_exporters(const col_t *self)
 {
     uint32_t top[COL_LOG_EXPORTERS_MAX];
     size_t want = (size_t)self->cfg->collector.metrics_exporters;
-    size_t n =
-        exp_top(self->exporters, top, want < COL_LOG_EXPORTERS_MAX ? want : COL_LOG_EXPORTERS_MAX);
+    size_t n = exp_top(self->exporters, top, want < COL_LOG_EXPORTERS_MAX ? want : COL_LOG_EXPORTERS_MAX);
     for (size_t i = 0; i < n; i++)
         s_log_stream(exp_at(self->exporters, top[i]));
     if (exp_count(self->exporters) > n)

@@ -24,35 +24,35 @@
 #include "common/config.h"
 
 typedef struct {
-    uint64_t datagrams;    /* handed to col_datagram() */
-    uint64_t bad_version;  /* version field of no supported protocol */
-    uint64_t short_header; /* shorter than the protocol's header */
-    uint64_t bad_count;    /* record count 0 or above the protocol's cap */
-    uint64_t truncated;    /* shorter than its count of records says */
-    uint64_t trailing;     /* longer than its records: decoded anyway */
-    uint64_t oversize;     /* cut by the receive buffer (main.c) */
-    uint64_t records;      /* decoded */
-    uint64_t kept;         /* records touching a monitored network */
-    uint64_t filtered;     /* records touching none */
-    uint64_t out_records;  /* fg_flow_t added to a batch (kept + both-ends extra) */
-    uint64_t records_sent; /* records in batches ZeroMQ accepted */
+    uint64_t datagrams;        /* handed to col_datagram() */
+    uint64_t bad_version;      /* version field of no supported protocol */
+    uint64_t short_header;     /* shorter than the protocol's header */
+    uint64_t bad_count;        /* record count 0 or above the protocol's cap */
+    uint64_t truncated;        /* shorter than its count of records says */
+    uint64_t trailing;         /* longer than its records: decoded anyway */
+    uint64_t oversize;         /* cut by the receive buffer (main.c) */
+    uint64_t records;          /* decoded */
+    uint64_t kept;             /* records touching a monitored network */
+    uint64_t filtered;         /* records touching none */
+    uint64_t out_records;      /* fg_flow_t added to a batch (kept + both-ends extra) */
+    uint64_t records_sent;     /* records in batches ZeroMQ accepted */
     uint64_t batches_sent;
-    uint64_t batches_dropped;     /* send queue full (or out of memory) */
-    uint64_t records_dropped;     /* records in those batches, or not added */
-    uint64_t seq_lost;            /* records v5 / IPFIX sequences say we missed */
-    uint64_t seq_resets;          /* sequence jumps taken as exporter restarts */
-    uint64_t seq_reorders;        /* datagrams older than the expected sequence */
+    uint64_t batches_dropped;  /* send queue full (or out of memory) */
+    uint64_t records_dropped;  /* records in those batches, or not added */
+    uint64_t seq_lost;         /* records v5 / IPFIX sequences say we missed */
+    uint64_t seq_resets;       /* sequence jumps taken as exporter restarts */
+    uint64_t seq_reorders;     /* datagrams older than the expected sequence */
     uint64_t exporters_untracked; /* datagrams of streams the table refused */
-    uint64_t kernel_drops;        /* SO_RXQ_OVFL: dropped by the socket (main.c) */
-    uint64_t recv_errors;         /* recvmmsg failures (main.c) */
-    uint64_t denied;              /* datagrams of exporters not in exporter_allow */
-    uint64_t bad_sets;            /* v9 / IPFIX datagrams with a malformed set:
-                                   * decoded up to it */
-    uint64_t seq_lost_datagrams;  /* datagrams v9 / sFlow sequences say we missed */
-    uint64_t recorded;            /* datagrams written to the recording (main.c) */
-    uint64_t record_dropped;      /* datagrams the recording could not take */
-    uint64_t record_files;        /* recording files opened */
-    uint64_t record_errors;       /* recording open / write / delete failures */
+    uint64_t kernel_drops;     /* SO_RXQ_OVFL: dropped by the socket (main.c) */
+    uint64_t recv_errors;      /* recvmmsg failures (main.c) */
+    uint64_t denied;           /* datagrams of exporters not in exporter_allow */
+    uint64_t bad_sets;         /* v9 / IPFIX datagrams with a malformed set:
+                                * decoded up to it */
+    uint64_t seq_lost_datagrams; /* datagrams v9 / sFlow sequences say we missed */
+    uint64_t recorded;         /* datagrams written to the recording (main.c) */
+    uint64_t record_dropped;   /* datagrams the recording could not take */
+    uint64_t record_files;     /* recording files opened */
+    uint64_t record_errors;    /* recording open / write / delete failures */
 } col_stats_t;
 
 typedef struct col col_t;
@@ -70,7 +70,8 @@ typedef void (*col_batch_fn)(void *arg, int shard, const uint8_t *buf, size_t le
 /* A collector without sockets, for `floodgate replay`: the same decoding,
  * filtering and batching as col_new, each batch handed to fn(arg, ...)
  * (every one counted as sent). NULL (reason in err) when out of memory. */
-col_t *col_new_sink(const fg_config_t *cfg, col_batch_fn fn, void *arg, char *err, size_t errlen);
+col_t *col_new_sink(const fg_config_t *cfg, col_batch_fn fn, void *arg, char *err,
+                    size_t errlen);
 
 /* From now on, use wall_ms (unix ms) as the wall-clock time: a batch's send
  * time and an sFlow sample's time; 0 goes back to the clock. A replay sets

@@ -107,7 +107,8 @@ static void s_addr_remove(exp_table_t *self, size_t i)
 
 /* ---- the stream index ---- */
 
-static size_t s_find(const exp_table_t *self, const fg_addr_t *addr, uint8_t proto, uint32_t domain)
+static size_t s_find(const exp_table_t *self, const fg_addr_t *addr, uint8_t proto,
+                     uint32_t domain)
 {
     size_t mask = self->cap - 1, i = s_key_hash(addr, proto, domain) & mask;
     for (; self->index[i] != EXP_NONE; i = (i + 1) & mask) {
@@ -202,8 +203,8 @@ static bool s_worse(const exp_table_t *self, const exp_entry_t *a, const exp_ent
 
 /* The stream of address slot a to displace (not except; with templates
  * only, when with_templates), or NULL. */
-static exp_entry_t *s_victim_addr(exp_table_t *self, const exp_addr_t *a, const exp_entry_t *except,
-                                  bool with_templates, uint64_t now_ms)
+static exp_entry_t *s_victim_addr(exp_table_t *self, const exp_addr_t *a,
+                                  const exp_entry_t *except, bool with_templates, uint64_t now_ms)
 {
     exp_entry_t *best = NULL;
     for (uint32_t i = a->head; i != EXP_NONE; i = self->slots[i].next_addr) {

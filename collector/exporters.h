@@ -65,16 +65,16 @@ typedef struct {
     uint32_t gen;        /* bumped each time the slot is freed */
     uint32_t next_addr;  /* the next stream of the same address, EXP_NONE */
     uint64_t run_ms;     /* when the current run in sequence began */
-    uint64_t datagrams;  /* same as st.datagrams; kept for v5's callers */
-    uint64_t last_ms;    /* monotonic time of the latest datagram */
-    uint64_t gap_ms;     /* from the one before it to it */
-    nf5_seq_t seq;       /* v5, IPFIX: records; v9, sFlow: datagrams */
+    uint64_t datagrams; /* same as st.datagrams; kept for v5's callers */
+    uint64_t last_ms;   /* monotonic time of the latest datagram */
+    uint64_t gap_ms;    /* from the one before it to it */
+    nf5_seq_t seq;      /* v5, IPFIX: records; v9, sFlow: datagrams */
     exp_stats_t st;
-    uint32_t n_templates; /* held in the template cache */
-    uint32_t sampling;    /* learnt from options data; 0 = none */
+    uint32_t n_templates;     /* held in the template cache */
+    uint32_t sampling;        /* learnt from options data; 0 = none */
     uint32_t n_samplers;
     exp_sampler_t samplers[EXP_MAX_SAMPLERS];
-    uint64_t sys_init_ms; /* IPFIX systemInitTimeMilliseconds; 0 = unknown */
+    uint64_t sys_init_ms;     /* IPFIX systemInitTimeMilliseconds; 0 = unknown */
 } exp_entry_t;
 
 /* The proto of sFlow v5 streams (NetFlow / IPFIX use their version). */
@@ -91,11 +91,11 @@ uint32_t exp_sampling(const exp_entry_t *e, bool has_id, uint32_t id);
 typedef struct exp_table exp_table_t;
 
 typedef struct {
-    size_t max_streams;            /* the table's capacity, >= 1 */
-    uint32_t max_streams_per_addr; /* >= 1 */
+    size_t max_streams;             /* the table's capacity, >= 1 */
+    uint32_t max_streams_per_addr;  /* >= 1 */
     uint32_t max_templates_per_addr;
-    uint64_t idle_ms;        /* forget a stream this idle; 0 = never */
-    uint64_t established_ms; /* in sequence this long: established */
+    uint64_t idle_ms;               /* forget a stream this idle; 0 = never */
+    uint64_t established_ms;        /* in sequence this long: established */
 } exp_limits_t;
 
 /* A run in sequence needs at least this many datagrams too. */
@@ -109,11 +109,11 @@ typedef struct {
 /* What happened to streams, and the counters of those that left. */
 typedef struct {
     uint64_t added;
-    uint64_t expired;                /* idle for idle_ms */
-    uint64_t evicted;                /* displaced by a new arrival */
-    uint64_t refused;                /* new streams turned away: no candidate to displace */
-    uint64_t established;            /* streams that became established */
-    exp_stats_t gone;                /* the per-stream counters of expired and evicted ones */
+    uint64_t expired;     /* idle for idle_ms */
+    uint64_t evicted;     /* displaced by a new arrival */
+    uint64_t refused;     /* new streams turned away: no candidate to displace */
+    uint64_t established; /* streams that became established */
+    exp_stats_t gone;     /* the per-stream counters of expired and evicted ones */
     uint64_t gone_lost, gone_resets; /* their sequence losses and resets */
 } exp_table_stats_t;
 

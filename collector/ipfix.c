@@ -86,8 +86,8 @@ ipfix_status_t ipfix_decode(const uint8_t *buf, const ipfix_header_t *h, tpl_env
     env->ctx.sys_uptime_ms = 0;
     env->ctx.v9 = false;
     env->ctx.exp = env->exp;
-    return tpl_walk_sets(env, buf + IPFIX_HEADER_LEN, (size_t)h->length - IPFIX_HEADER_LEN, s_set,
-                         h) == 0
+    return tpl_walk_sets(env, buf + IPFIX_HEADER_LEN, (size_t)h->length - IPFIX_HEADER_LEN,
+                         s_set, h) == 0
                ? IPFIX_OK
                : IPFIX_ERR_SET;
 }

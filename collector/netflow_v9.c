@@ -70,7 +70,8 @@ static int s_options(tpl_env_t *env, const nf9_header_t *h, rd_t *r)
     return 0;
 }
 
-static int s_flowset(tpl_env_t *env, const void *hdr, uint16_t id, const uint8_t *body, size_t len)
+static int s_flowset(tpl_env_t *env, const void *hdr, uint16_t id, const uint8_t *body,
+                     size_t len)
 {
     const nf9_header_t *h = hdr;
     rd_t r = rd_init(body, len);

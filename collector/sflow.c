@@ -150,7 +150,8 @@ static int s_flow_record(uint32_t fmt, rd_t *d, raw_flow_t *r, uint64_t *frame_l
         if (!rd_ok(d) || hlen > d->left)
             return 0;
         *frame_len = frame;
-        if (proto != SFLOW_PROTO_ETHERNET && proto != SFLOW_PROTO_IPV4 && proto != SFLOW_PROTO_IPV6)
+        if (proto != SFLOW_PROTO_ETHERNET && proto != SFLOW_PROTO_IPV4 &&
+            proto != SFLOW_PROTO_IPV6)
             return 0;
         if (sflow_parse_packet(d->p, hlen, proto == SFLOW_PROTO_ETHERNET, r) != 0) {
             st->unparsed_headers++;

@@ -21,43 +21,43 @@ typedef struct {
 } field_map_t;
 
 static const field_map_t s_map[] = {
-    {1, TS_BYTES, 3, K_UINT},       /* octetDeltaCount / IN_BYTES */
-    {2, TS_PKTS, 3, K_UINT},        /* packetDeltaCount / IN_PKTS */
-    {4, TS_PROTO, 1, K_UINT},       /* protocolIdentifier */
-    {6, TS_FLAGS, 1, K_UINT},       /* tcpControlBits */
-    {7, TS_SPORT, 1, K_UINT},       /* sourceTransportPort */
-    {8, TS_SRC4, 1, K_ADDR4},       /* sourceIPv4Address */
-    {11, TS_DPORT, 1, K_UINT},      /* destinationTransportPort */
-    {12, TS_DST4, 1, K_ADDR4},      /* destinationIPv4Address */
-    {21, TS_LAST_UP, 1, K_UINT},    /* flowEndSysUpTime / LAST_SWITCHED */
-    {22, TS_FIRST_UP, 1, K_UINT},   /* flowStartSysUpTime / FIRST_SWITCHED */
-    {23, TS_BYTES, 1, K_UINT},      /* postOctetDeltaCount / OUT_BYTES */
-    {24, TS_PKTS, 1, K_UINT},       /* postPacketDeltaCount / OUT_PKTS */
-    {27, TS_SRC6, 1, K_ADDR6},      /* sourceIPv6Address */
-    {28, TS_DST6, 1, K_ADDR6},      /* destinationIPv6Address */
-    {32, TS_ICMP, 1, K_UINT},       /* icmpTypeCodeIPv4 */
-    {34, TS_SAMPLING, 2, K_UINT},   /* samplingInterval / SAMPLING_INTERVAL */
-    {48, TS_SAMPLER_ID, 1, K_UINT}, /* samplerId / FLOW_SAMPLER_ID */
-    {50, TS_SAMPLING, 1, K_UINT},   /* samplerRandomInterval */
-    {85, TS_BYTES, 2, K_UINT},      /* octetTotalCount */
-    {86, TS_PKTS, 2, K_UINT},       /* packetTotalCount */
-    {88, TS_FRAG_OFF, 1, K_UINT},   /* fragmentOffset */
-    {139, TS_ICMP, 1, K_UINT},      /* icmpTypeCodeIPv6 */
-    {150, TS_START_S, 1, K_UINT},   /* flowStartSeconds */
+    {1, TS_BYTES, 3, K_UINT},        /* octetDeltaCount / IN_BYTES */
+    {2, TS_PKTS, 3, K_UINT},         /* packetDeltaCount / IN_PKTS */
+    {4, TS_PROTO, 1, K_UINT},        /* protocolIdentifier */
+    {6, TS_FLAGS, 1, K_UINT},        /* tcpControlBits */
+    {7, TS_SPORT, 1, K_UINT},        /* sourceTransportPort */
+    {8, TS_SRC4, 1, K_ADDR4},        /* sourceIPv4Address */
+    {11, TS_DPORT, 1, K_UINT},       /* destinationTransportPort */
+    {12, TS_DST4, 1, K_ADDR4},       /* destinationIPv4Address */
+    {21, TS_LAST_UP, 1, K_UINT},     /* flowEndSysUpTime / LAST_SWITCHED */
+    {22, TS_FIRST_UP, 1, K_UINT},    /* flowStartSysUpTime / FIRST_SWITCHED */
+    {23, TS_BYTES, 1, K_UINT},       /* postOctetDeltaCount / OUT_BYTES */
+    {24, TS_PKTS, 1, K_UINT},        /* postPacketDeltaCount / OUT_PKTS */
+    {27, TS_SRC6, 1, K_ADDR6},       /* sourceIPv6Address */
+    {28, TS_DST6, 1, K_ADDR6},       /* destinationIPv6Address */
+    {32, TS_ICMP, 1, K_UINT},        /* icmpTypeCodeIPv4 */
+    {34, TS_SAMPLING, 2, K_UINT},    /* samplingInterval / SAMPLING_INTERVAL */
+    {48, TS_SAMPLER_ID, 1, K_UINT},  /* samplerId / FLOW_SAMPLER_ID */
+    {50, TS_SAMPLING, 1, K_UINT},    /* samplerRandomInterval */
+    {85, TS_BYTES, 2, K_UINT},       /* octetTotalCount */
+    {86, TS_PKTS, 2, K_UINT},        /* packetTotalCount */
+    {88, TS_FRAG_OFF, 1, K_UINT},    /* fragmentOffset */
+    {139, TS_ICMP, 1, K_UINT},       /* icmpTypeCodeIPv6 */
+    {150, TS_START_S, 1, K_UINT},    /* flowStartSeconds */
     {151, TS_END_S, 1, K_UINT},
-    {152, TS_START_MS, 1, K_UINT}, /* flowStartMilliseconds */
+    {152, TS_START_MS, 1, K_UINT},   /* flowStartMilliseconds */
     {153, TS_END_MS, 1, K_UINT},
-    {154, TS_START_US, 1, K_UINT}, /* flowStartMicroseconds (NTP) */
+    {154, TS_START_US, 1, K_UINT},   /* flowStartMicroseconds (NTP) */
     {155, TS_END_US, 1, K_UINT},
-    {156, TS_START_NS, 1, K_UINT}, /* flowStartNanoseconds (NTP) */
+    {156, TS_START_NS, 1, K_UINT},   /* flowStartNanoseconds (NTP) */
     {157, TS_END_NS, 1, K_UINT},
-    {158, TS_START_DUS, 1, K_UINT}, /* flowStartDeltaMicroseconds */
+    {158, TS_START_DUS, 1, K_UINT},  /* flowStartDeltaMicroseconds */
     {159, TS_END_DUS, 1, K_UINT},
-    {160, TS_SYS_INIT_MS, 1, K_UINT},  /* systemInitTimeMilliseconds */
-    {197, TS_FRAG_FLAGS, 1, K_UINT},   /* fragmentFlags */
-    {302, TS_SAMPLER_ID, 2, K_UINT},   /* selectorId */
+    {160, TS_SYS_INIT_MS, 1, K_UINT}, /* systemInitTimeMilliseconds */
+    {197, TS_FRAG_FLAGS, 1, K_UINT}, /* fragmentFlags */
+    {302, TS_SAMPLER_ID, 2, K_UINT}, /* selectorId */
     {305, TS_PKT_INTERVAL, 1, K_UINT}, /* samplingPacketInterval */
-    {306, TS_PKT_SPACE, 1, K_UINT},    /* samplingPacketSpace */
+    {306, TS_PKT_SPACE, 1, K_UINT},  /* samplingPacketSpace */
 };
 
 /* fragmentFlags (RFC 5102 5.4.8): bit 2 counted from the most significant
@@ -330,8 +330,8 @@ static void s_options(const vals_t *vals, const tpl_ctx_t *ctx)
                        HAVE(vals, TS_SAMPLER_ID) ? (uint32_t)v[TS_SAMPLER_ID] : 0, (uint32_t)rate);
 }
 
-static void s_record(const tpl_t *t, const tpl_op_t *ops, const uint8_t *rec, const tpl_ctx_t *ctx,
-                     raw_sink_t *sink, int *n, uint32_t set_rate)
+static void s_record(const tpl_t *t, const tpl_op_t *ops, const uint8_t *rec,
+                     const tpl_ctx_t *ctx, raw_sink_t *sink, int *n, uint32_t set_rate)
 {
     vals_t vals;
     vals.have = 0;
@@ -472,8 +472,8 @@ int tpl_decode_set(const tpl_t *t, const uint8_t *buf, size_t len, const tpl_ctx
 
 /* ---- shared by v9 and IPFIX ---- */
 
-static bool s_held_match(const tpl_held_t *h, const fg_addr_t *a, uint8_t proto, uint32_t domain,
-                         uint16_t id)
+static bool s_held_match(const tpl_held_t *h, const fg_addr_t *a, uint8_t proto,
+                         uint32_t domain, uint16_t id)
 {
     return h->used && h->id == id && h->domain == domain && h->proto == proto &&
            fg_addr_eq(&h->exporter, a);
@@ -505,8 +505,8 @@ static void s_replay(tpl_env_t *env, const tpl_t *t)
 }
 
 /* Keep a copy of a data set without template; false when it cannot be. */
-static bool s_hold(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id, const uint8_t *body,
-                   size_t len)
+static bool s_hold(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
+                   const uint8_t *body, size_t len)
 {
     tpl_cache_t *c = env->cache;
     if (!env->hold_ms || len > TPL_HOLD_SET_MAX)
@@ -578,8 +578,8 @@ tpl_status_t tpl_define(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t
     return st;
 }
 
-int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id, const uint8_t *body,
-                 size_t len)
+int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
+                 const uint8_t *body, size_t len)
 {
     const tpl_t *t = tpl_get(env, proto, domain, id);
     if (!t) {
@@ -605,7 +605,8 @@ int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id, co
     return 0;
 }
 
-int tpl_walk_sets(tpl_env_t *env, const uint8_t *body, size_t len, tpl_set_fn fn, const void *hdr)
+int tpl_walk_sets(tpl_env_t *env, const uint8_t *body, size_t len, tpl_set_fn fn,
+                  const void *hdr)
 {
     rd_t r = rd_init(body, len);
     while (r.left >= 4) {

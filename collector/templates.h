@@ -44,44 +44,28 @@
 
 /* What the collector extracts; one slot per meaning. */
 typedef enum {
-    TS_SRC4,
-    TS_DST4,
-    TS_SRC6,
-    TS_DST6,
-    TS_SPORT,
-    TS_DPORT,
-    TS_PROTO,
-    TS_FLAGS,
-    TS_PKTS,
-    TS_BYTES,
-    TS_FIRST_UP,
-    TS_LAST_UP, /* ms of sysUptime (v9 21/22, IPFIX 22/21) */
-    TS_START_S,
-    TS_END_S, /* 150/151 seconds */
-    TS_START_MS,
-    TS_END_MS, /* 152/153 milliseconds */
-    TS_START_US,
-    TS_END_US, /* 154/155 NTP-format microseconds */
-    TS_START_NS,
-    TS_END_NS, /* 156/157 NTP-format nanoseconds */
-    TS_START_DUS,
-    TS_END_DUS, /* 158/159 microseconds before export */
-    TS_FRAG_FLAGS,
-    TS_FRAG_OFF,   /* 197, 88 */
-    TS_ICMP,       /* 32 / 139 type * 256 + code */
-    TS_SAMPLING,   /* 34 samplingInterval, 50 random interval */
-    TS_SAMPLER_ID, /* 48 flowSamplerId, 302 selectorId */
-    TS_PKT_INTERVAL,
-    TS_PKT_SPACE,   /* 305 / 306 */
-    TS_SYS_INIT_MS, /* 160 systemInitTimeMilliseconds */
+    TS_SRC4, TS_DST4, TS_SRC6, TS_DST6, TS_SPORT, TS_DPORT, TS_PROTO, TS_FLAGS,
+    TS_PKTS, TS_BYTES,
+    TS_FIRST_UP, TS_LAST_UP,         /* ms of sysUptime (v9 21/22, IPFIX 22/21) */
+    TS_START_S, TS_END_S,            /* 150/151 seconds */
+    TS_START_MS, TS_END_MS,          /* 152/153 milliseconds */
+    TS_START_US, TS_END_US,          /* 154/155 NTP-format microseconds */
+    TS_START_NS, TS_END_NS,          /* 156/157 NTP-format nanoseconds */
+    TS_START_DUS, TS_END_DUS,        /* 158/159 microseconds before export */
+    TS_FRAG_FLAGS, TS_FRAG_OFF,      /* 197, 88 */
+    TS_ICMP,                         /* 32 / 139 type * 256 + code */
+    TS_SAMPLING,                     /* 34 samplingInterval, 50 random interval */
+    TS_SAMPLER_ID,                   /* 48 flowSamplerId, 302 selectorId */
+    TS_PKT_INTERVAL, TS_PKT_SPACE,   /* 305 / 306 */
+    TS_SYS_INIT_MS,                  /* 160 systemInitTimeMilliseconds */
     TS_N
 } tpl_slot_t;
 
 typedef struct {
-    uint16_t off; /* fixed templates: byte offset; else the field index */
+    uint16_t off;  /* fixed templates: byte offset; else the field index */
     uint16_t len;
     uint8_t slot;
-    uint8_t prio; /* when several fields fill one slot, the highest wins */
+    uint8_t prio;  /* when several fields fill one slot, the highest wins */
 } tpl_op_t;
 
 /* Where a fixed-length template's record holds a slot: len 0 = absent. */
@@ -98,8 +82,8 @@ typedef struct {
     uint8_t proto;
     uint8_t used;
     /* compiled */
-    uint8_t options; /* an options template: records update the exporter */
-    uint8_t varlen;  /* has variable-length fields */
+    uint8_t options;     /* an options template: records update the exporter */
+    uint8_t varlen;      /* has variable-length fields */
     uint8_t n_ops;
     uint8_t t_start, t_end;  /* time slots used (TS_N: none) */
     uint8_t per_record_rate; /* the records carry a rate or a sampler id */
@@ -136,13 +120,13 @@ typedef enum {
 /* Per-datagram context the record decoder needs: times of the header, the
  * sampling to apply, and the exporter state options records update. */
 typedef struct {
-    uint64_t export_ms;        /* unix ms of the export (header) */
-    uint32_t sys_uptime_ms;    /* v9 header's sysUptime */
-    bool v9;                   /* uptime stamps: v9 from sysUptime, IPFIX from
-                                * exp->sys_init_ms when the exporter sent it */
+    uint64_t export_ms;     /* unix ms of the export (header) */
+    uint32_t sys_uptime_ms; /* v9 header's sysUptime */
+    bool v9;                /* uptime stamps: v9 from sysUptime, IPFIX from
+                             * exp->sys_init_ms when the exporter sent it */
     uint32_t default_sampling; /* config default; >= 1 */
-    uint32_t override;         /* configured per-exporter rate; 0 = none */
-    exp_entry_t *exp;          /* sampling state, counters; may be NULL */
+    uint32_t override;      /* configured per-exporter rate; 0 = none */
+    exp_entry_t *exp;       /* sampling state, counters; may be NULL */
 } tpl_ctx_t;
 
 typedef struct tpl_cache tpl_cache_t;
@@ -177,41 +161,41 @@ int tpl_decode_set(const tpl_t *t, const uint8_t *buf, size_t len, const tpl_ctx
 typedef struct tpl_stats {
     uint64_t templates_added;
     uint64_t templates_replaced;
-    uint64_t templates_bad;    /* 0 or too many fields, 0-byte records */
-    uint64_t templates_capped; /* over the per-stream, per-address or table cap */
+    uint64_t templates_bad;       /* 0 or too many fields, 0-byte records */
+    uint64_t templates_capped;    /* over the per-stream, per-address or table cap */
     uint64_t templates_expired;
-    uint64_t templates_evicted; /* dropped to make room in a full table
-                                 * (those of a stream that left go with
-                                 * it, counted with the stream) */
+    uint64_t templates_evicted;   /* dropped to make room in a full table
+                                   * (those of a stream that left go with
+                                   * it, counted with the stream) */
     uint64_t templates_withdrawn;
-    uint64_t sets_no_template; /* data sets dropped: template unknown
-                                * (and not held, or held in vain) */
-    uint64_t sets_malformed;   /* set or template record cut short */
-    uint64_t sets_reserved;    /* set ids 2..255 (v9) / 4..255 (IPFIX) */
+    uint64_t sets_no_template;    /* data sets dropped: template unknown
+                                   * (and not held, or held in vain) */
+    uint64_t sets_malformed;      /* set or template record cut short */
+    uint64_t sets_reserved;       /* set ids 2..255 (v9) / 4..255 (IPFIX) */
     uint64_t options_records;
-    uint64_t sets_held;     /* held for their template (hold_ms) */
-    uint64_t sets_replayed; /* of those, decoded when it came */
+    uint64_t sets_held;           /* held for their template (hold_ms) */
+    uint64_t sets_replayed;       /* of those, decoded when it came */
 } tpl_stats_t;
 
 /* One datagram's environment, set up by the collector. */
 typedef struct {
     tpl_cache_t *cache;
-    exp_table_t *streams; /* owners of the templates; NULL: every
-                           * template is exp's (no per-address caps) */
+    exp_table_t *streams;      /* owners of the templates; NULL: every
+                                * template is exp's (no per-address caps) */
     fg_addr_t exporter;
-    exp_entry_t *exp;        /* the stream's state; never NULL */
-    uint64_t now_ms;         /* monotonic */
-    uint64_t timeout_ms;     /* template lifetime; 0 = forever */
-    uint32_t max_per_stream; /* templates per (exporter, domain) */
-    uint64_t hold_ms;        /* hold data sets this long for their
-                              * template; 0 = drop them at once */
+    exp_entry_t *exp;          /* the stream's state; never NULL */
+    uint64_t now_ms;           /* monotonic */
+    uint64_t timeout_ms;       /* template lifetime; 0 = forever */
+    uint32_t max_per_stream;   /* templates per (exporter, domain) */
+    uint64_t hold_ms;          /* hold data sets this long for their
+                                * template; 0 = drop them at once */
     tpl_stats_t *st;
     raw_sink_t *sink;
-    tpl_ctx_t ctx; /* times and sampling for the records */
+    tpl_ctx_t ctx;             /* times and sampling for the records */
     /* out, per datagram */
-    uint32_t data_records; /* flow and options data records decoded */
-    uint32_t flows;        /* flow records handed to the sink */
-    bool unknown_sets;     /* some data set had no template */
+    uint32_t data_records;     /* flow and options data records decoded */
+    uint32_t flows;            /* flow records handed to the sink */
+    bool unknown_sets;         /* some data set had no template */
 } tpl_env_t;
 
 /* Store the compiled template t (its key fields set) for env->exp,
@@ -237,8 +221,8 @@ const tpl_t *tpl_get(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id
 int tpl_withdraw(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id, bool all);
 
 /* Remove the templates older than timeout_ms (counted expired) and those
- * whose stream left or withdrew them (orphans: not counted again), looking at no more than budget
- * slots from where the last call stopped. Returns how many. */
+ * whose stream left or withdrew them (orphans: not counted again), looking at no more than budget slots from
+ * where the last call stopped. Returns how many. */
 size_t tpl_expire(tpl_cache_t *self, exp_table_t *streams, uint64_t now_ms, uint64_t timeout_ms,
                   size_t budget, tpl_stats_t *st);
 
@@ -259,15 +243,16 @@ typedef int (*tpl_set_fn)(tpl_env_t *env, const void *hdr, uint16_t id, const ui
  * length is short or runs past the body, or that fn refuses, ends the walk:
  * counted malformed (data sets count their own in tpl_data_set) and -1.
  * Fewer than 4 bytes left over are padding. Returns 0 or -1. */
-int tpl_walk_sets(tpl_env_t *env, const uint8_t *body, size_t len, tpl_set_fn fn, const void *hdr);
+int tpl_walk_sets(tpl_env_t *env, const uint8_t *body, size_t len, tpl_set_fn fn,
+                  const void *hdr);
 
 /* Decode one data set (body after the set header) of stream (proto,
  * domain) through its template, counting in env. Returns 0, or -1 when the
  * set is malformed (counted). A set without a template is held for
  * env->hold_ms when a hold slot is free and it fits (decoded by the
  * tpl_define() of its template), else counted and dropped (returns 0). */
-int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id, const uint8_t *body,
-                 size_t len);
+int tpl_data_set(tpl_env_t *env, uint8_t proto, uint32_t domain, uint16_t id,
+                 const uint8_t *body, size_t len);
 
 /* Drop (and count as sets_no_template, for the cache and their exporter)
  * the held sets older than hold_ms. Cannot fail. */

@@ -30,21 +30,22 @@ void tpl_cache_destroy(tpl_cache_t **self_p)
     *self_p = NULL;
 }
 
-static size_t s_home(const tpl_cache_t *self, const fg_addr_t *a, uint8_t proto, uint32_t domain,
-                     uint16_t id)
+static size_t s_home(const tpl_cache_t *self, const fg_addr_t *a, uint8_t proto,
+                     uint32_t domain, uint16_t id)
 {
     fg_addr_t k = {a->hi ^ ((uint64_t)proto << 48 | (uint64_t)id << 32 | domain), a->lo};
     return (size_t)fg_addr_hash(&k) & (self->cap - 1);
 }
 
-static bool s_match(const tpl_t *t, const fg_addr_t *a, uint8_t proto, uint32_t domain, uint16_t id)
+static bool s_match(const tpl_t *t, const fg_addr_t *a, uint8_t proto, uint32_t domain,
+                    uint16_t id)
 {
     return t->id == id && t->domain == domain && t->proto == proto && fg_addr_eq(&t->exporter, a);
 }
 
 /* The slot of the key, or of the free slot ending its probe. */
-static size_t s_find(const tpl_cache_t *self, const fg_addr_t *a, uint8_t proto, uint32_t domain,
-                     uint16_t id)
+static size_t s_find(const tpl_cache_t *self, const fg_addr_t *a, uint8_t proto,
+                     uint32_t domain, uint16_t id)
 {
     size_t i = s_home(self, a, proto, domain, id);
     while (self->slots[i].used && !s_match(&self->slots[i], a, proto, domain, id))
@@ -258,3 +259,4 @@ size_t tpl_count(const tpl_cache_t *self)
 {
     return self->n;
 }
+

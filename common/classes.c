@@ -7,10 +7,8 @@ static const struct {
     const char *metric[3];
     size_t off; /* of the Floodgate__Rates * in a HostWindow */
 } s_classes[FG_CLASSES] = {
-#define CLS(n, f, p)                                                                               \
-    {                                                                                              \
-        n, {p "pps", p "mbps", p "flows"}, offsetof(Floodgate__HostWindow, f)                      \
-    }
+#define CLS(n, f, p)                                                                           \
+    {n, {p "pps", p "mbps", p "flows"}, offsetof(Floodgate__HostWindow, f)}
     [FG_CLS_TOTAL] = CLS("total", total, ""),
     [FG_CLS_TCP] = CLS("tcp", tcp, "tcp_"),
     [FG_CLS_TCP_SYN] = CLS("tcp_syn", tcp_syn, "tcp_syn_"),

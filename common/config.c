@@ -205,10 +205,8 @@ static int s_groups_finish(void *root, char *why, size_t whylen)
     for (int g = 0; g < cfg->n_groups; g++) {
         const fg_hostgroup_t *hg = &cfg->groups[g];
         if (hg->ban_time > hg->max_ban_time) {
-            snprintf(why, whylen,
-                     "hostgroup %s: ban_time (%u s) is longer than its max_ban_time "
-                     "(%u s)",
-                     hg->name, hg->ban_time, hg->max_ban_time);
+            snprintf(why, whylen, "hostgroup %s: ban_time (%u s) is longer than its max_ban_time "
+                     "(%u s)", hg->name, hg->ban_time, hg->max_ban_time);
             return -1;
         }
         if ((hg->net.pps > 0 || hg->net.mbps > 0 || hg->net.flows > 0) && hg->net_floor.pps <= 0 &&
@@ -220,10 +218,8 @@ static int s_groups_finish(void *root, char *why, size_t whylen)
             return -1;
         }
         if (!strcmp(hg->flowspec_action, "rate-limit") && hg->flowspec_rate <= 0) {
-            snprintf(why, whylen,
-                     "hostgroup %s: flowspec_action = rate-limit needs "
-                     "flowspec_rate (bytes/s) above 0",
-                     hg->name);
+            snprintf(why, whylen, "hostgroup %s: flowspec_action = rate-limit needs "
+                     "flowspec_rate (bytes/s) above 0", hg->name);
             return -1;
         }
         unsigned rt_a, rt_b;
@@ -231,10 +227,8 @@ static int s_groups_finish(void *root, char *why, size_t whylen)
         if (!strcmp(hg->flowspec_action, "redirect") &&
             (sscanf(hg->flowspec_redirect, "%5u:%10u%n", &rt_a, &rt_b, &rt_n) != 2 ||
              hg->flowspec_redirect[rt_n] || rt_a > 65535)) {
-            snprintf(why, whylen,
-                     "hostgroup %s: flowspec_action = redirect needs "
-                     "flowspec_redirect, a route target ASN:VALUE (e.g. 65000:100)",
-                     hg->name);
+            snprintf(why, whylen, "hostgroup %s: flowspec_action = redirect needs "
+                     "flowspec_redirect, a route target ASN:VALUE (e.g. 65000:100)", hg->name);
             return -1;
         }
         if (hg->net_rise > 0 && hg->net_rise < 1) {
@@ -273,8 +267,9 @@ static const zpl_section_t s_hostgroup = {.name = "hostgroup",
 /* Every section of the file: the shared ones and each daemon's. Every
  * process reads them all, so a mistake anywhere stops whichever starts. */
 static const zpl_section_t *const s_sections[] = {
-    &s_general,          &s_networks,         &s_redis, &col_config_section, &agg_config_section,
-    &det_config_section, &act_config_section, &s_curve, &s_hostgroup,
+    &s_general,          &s_networks,         &s_redis,
+    &col_config_section, &agg_config_section, &det_config_section,
+    &act_config_section, &s_curve,            &s_hostgroup,
 };
 
 /* The hostgroup called name, created with the defaults when new. */
@@ -320,7 +315,8 @@ fg_config_t *fg_config_load(const char *path, char *err, size_t errlen)
     return cfg;
 }
 
-int fg_config_reload(fg_config_t *cfg, char *restart, size_t restartlen, char *err, size_t errlen)
+int fg_config_reload(fg_config_t *cfg, char *restart, size_t restartlen, char *err,
+                     size_t errlen)
 {
     fg_config_t *next = fg_config_load(cfg->path, err, errlen);
     if (!next)

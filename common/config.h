@@ -26,6 +26,7 @@
 #include "common/ptrie.h"
 #include "detector/det_config.h"
 
+
 /* Thresholds of one class and direction, per second; 0 disables one. */
 typedef struct {
     double pps;
@@ -52,18 +53,18 @@ typedef struct {
     double net_baseline_time; /* seconds */
     int net_prefix_v4;
     int net_prefix_v6;
-    double average_time; /* seconds of exponential averaging, 0 = none */
-    int consecutive;     /* windows over threshold before a ban */
+    double average_time;   /* seconds of exponential averaging, 0 = none */
+    int consecutive;       /* windows over threshold before a ban */
     /* z of the one-window ban: a window whose rate's lower confidence bound
      * (given its samples, HostWindow.largest) is over a threshold bans at
      * once; 0 = off (averaging and consecutive windows only) */
     double confidence;
-    double hysteresis; /* an attack goes on while above this x threshold */
+    double hysteresis;     /* an attack goes on while above this x threshold */
     /* mitigation: blackhole | flowspec | flowspec_then_blackhole | detect_only */
     char mitigation[32];
-    char flowspec_action[16];         /* discard | rate-limit | redirect */
-    double flowspec_rate;             /* rate-limit: bytes per second */
-    char flowspec_redirect[24];       /* redirect: route target "asn:value" */
+    char flowspec_action[16];  /* discard | rate-limit | redirect */
+    double flowspec_rate;      /* rate-limit: bytes per second */
+    char flowspec_redirect[24]; /* redirect: route target "asn:value" */
     uint32_t flowspec_escalate_after; /* seconds before flowspec_then_blackhole escalates */
 } fg_hostgroup_t;
 
@@ -133,7 +134,8 @@ fg_config_t *fg_config_load(const char *path, char *err, size_t errlen);
  * values, and those whose value changed are listed in restart ("section/key
  * ...") for the log. Returns how many restart-only keys changed (>= 0), or
  * -1 with "FILE:LINE: reason" in err and cfg untouched. */
-int fg_config_reload(fg_config_t *cfg, char *restart, size_t restartlen, char *err, size_t errlen);
+int fg_config_reload(fg_config_t *cfg, char *restart, size_t restartlen, char *err,
+                     size_t errlen);
 
 /* Free a config and NULL the caller's pointer. Idempotent. */
 void fg_config_destroy(fg_config_t **self_p);

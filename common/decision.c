@@ -89,6 +89,7 @@ size_t dec_pack(const Floodgate__Decision *d, uint8_t *buf, size_t cap, const ch
     return floodgate__decision__pack(d, buf);
 }
 
+
 /* Does varint v overflow the field number fn of a Decision? */
 static bool s_overflows(uint32_t fn, uint64_t v)
 {

@@ -18,13 +18,13 @@
 
 #include "floodgate.pb-c.h"
 
-#define DEC_MAX_TOP 64         /* contributors */
-#define DEC_ATTACK_TYPE_MAX 64 /* string sizes with the NUL: as a ban keeps them */
+#define DEC_MAX_TOP 64           /* contributors */
+#define DEC_ATTACK_TYPE_MAX 64   /* string sizes with the NUL: as a ban keeps them */
 #define DEC_METRIC_MAX 32
 #define DEC_HOSTGROUP_MAX 64
-#define DEC_MAX_BYTES 65536    /* a packed Decision */
-#define DEC_MAX_PROFILE_TOP 16 /* items of the normal profile */
-#define DEC_MAX_CLASS_SHARES 7 /* FG_CLASSES */
+#define DEC_MAX_BYTES 65536      /* a packed Decision */
+#define DEC_MAX_PROFILE_TOP 16   /* items of the normal profile */
+#define DEC_MAX_CLASS_SHARES 7   /* FG_CLASSES */
 
 /* 0 when d is within the limits, else -1 with the reason in *why (a static
  * string). The action is not checked here (the actuator counts a bad one
@@ -36,8 +36,8 @@ int dec_validate(const Floodgate__Decision *d, const char **why);
 size_t dec_pack(const Floodgate__Decision *d, uint8_t *buf, size_t cap, const char **why);
 
 /* Unpack len bytes. NULL when they are not a Decision (or over
- * DEC_MAX_BYTES, or not well-formed protobuf: pbcheck.h). Otherwise the message (free with
- * dec_free), not yet validated, and *overflow_field: 0, or the number of a 32-bit field whose
+ * DEC_MAX_BYTES, or not well-formed protobuf: pbcheck.h). Otherwise the message (free with dec_free), not yet
+ * validated, and *overflow_field: 0, or the number of a 32-bit field whose
  * varint was larger (protobuf-c kept its low 32 bits). */
 Floodgate__Decision *dec_unpack(const uint8_t *buf, size_t len, int *overflow_field);
 

@@ -21,11 +21,8 @@ json_t *fgjson_num(double v)
  * takes: no overlong form, no surrogate, nothing above U+10FFFF. */
 static size_t s_utf8_len(const unsigned char *p)
 {
-    size_t n = *p < 0x80                  ? 1
-               : *p >= 0xc2 && *p <= 0xdf ? 2
-               : (*p & 0xf0) == 0xe0      ? 3
-               : *p >= 0xf0 && *p <= 0xf4 ? 4
-                                          : 0;
+    size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : (*p & 0xf0) == 0xe0 ? 3
+                             : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
     /* the second byte's range where the first byte narrows it */
     unsigned lo = *p == 0xe0 ? 0xa0 : *p == 0xf0 ? 0x90 : 0x80;
     unsigned hi = *p == 0xed ? 0x9f : *p == 0xf4 ? 0x8f : 0xbf;

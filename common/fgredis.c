@@ -6,7 +6,8 @@
 #include <string.h>
 
 /* Run a command that must answer +OK; 0 or -1 with the reason in err. */
-static int s_expect_ok(redisContext *c, char *err, size_t errlen, const char *what, redisReply *r)
+static int s_expect_ok(redisContext *c, char *err, size_t errlen, const char *what,
+                       redisReply *r)
 {
     int rc = 0;
     if (!r) {
@@ -42,8 +43,7 @@ static int s_ask_sentinel(const fg_config_t *cfg, const char *sentinel, struct t
         return -1;
     }
     redisSetTimeout(c, tv);
-    redisReply *r =
-        redisCommand(c, "SENTINEL get-master-addr-by-name %s", cfg->redis.sentinel_master);
+    redisReply *r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", cfg->redis.sentinel_master);
     bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
               r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < hostlen &&
               r->element[1]->type == REDIS_REPLY_STRING;
@@ -54,10 +54,10 @@ static int s_ask_sentinel(const fg_config_t *cfg, const char *sentinel, struct t
     }
     if (!ok)
         snprintf(err, errlen, "sentinel %s: %s", sentinel,
-                 !r                             ? c->errstr
-                 : r->type == REDIS_REPLY_ERROR ? r->str
-                 : r->type == REDIS_REPLY_NIL   ? "master name unknown (redis/sentinel_master)"
-                                                : "unexpected reply");
+                 !r                               ? c->errstr
+                 : r->type == REDIS_REPLY_ERROR   ? r->str
+                 : r->type == REDIS_REPLY_NIL     ? "master name unknown (redis/sentinel_master)"
+                                                  : "unexpected reply");
     freeReplyObject(r);
     redisFree(c);
     return ok ? 0 : -1;
@@ -73,8 +73,8 @@ static redisContext *s_open(const fg_config_t *cfg, struct timeval tv, char *err
     snprintf(host, sizeof(host), "%s", rc->host);
     if (rc->n_sentinels > 0) {
         int i = 0;
-        while (i < rc->n_sentinels && s_ask_sentinel(cfg, rc->sentinels[i], tv, host, sizeof(host),
-                                                     &port, err, errlen) < 0)
+        while (i < rc->n_sentinels &&
+               s_ask_sentinel(cfg, rc->sentinels[i], tv, host, sizeof(host), &port, err, errlen) < 0)
             i++;
         if (i == rc->n_sentinels)
             return NULL; /* the last sentinel's reason is in err */

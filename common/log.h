@@ -22,10 +22,10 @@ int fg_log_level_parse(const char *s);
 
 void fg_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define fg_log(level, ...)                                                                         \
-    do {                                                                                           \
-        if ((level) >= fg_log_level)                                                               \
-            fg_log_write((level), __VA_ARGS__);                                                    \
+#define fg_log(level, ...)                                                                 \
+    do {                                                                                   \
+        if ((level) >= fg_log_level)                                                       \
+            fg_log_write((level), __VA_ARGS__);                                            \
     } while (0)
 #define fg_debug(...) fg_log(FG_LOG_DEBUG, __VA_ARGS__)
 #define fg_info(...) fg_log(FG_LOG_INFO, __VA_ARGS__)

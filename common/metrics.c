@@ -118,7 +118,8 @@ fg_metrics_t *fg_metrics_new(const char *proc)
 }
 
 /* One series: labels (common, then the row's, either may be "") copied. */
-static int s_add(fg_metrics_t *m, const fg_series_t *row, const char *labels, const uint64_t *value)
+static int s_add(fg_metrics_t *m, const fg_series_t *row, const char *labels,
+                 const uint64_t *value)
 {
     if (fg_array_grow(&m->entries, &m->cap_entries, m->n_entries + 1, sizeof(*m->entries), 32))
         return -1;

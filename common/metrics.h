@@ -81,20 +81,14 @@ unsigned fg_metrics_conn_limit(const fg_metrics_t *self);
  * (later rows may leave help ""). Name and help are string literals. */
 typedef struct {
     const char *name;
-    const char *type; /* "counter" or "gauge" */
+    const char *type;   /* "counter" or "gauge" */
     const char *help;
     const char *labels; /* "" or 'k="v",k2="v2"' */
     size_t off;         /* offset of the uint64_t in the stats struct */
 } fg_series_t;
 
-#define FG_COUNTER(T, field, name, labels, help)                                                   \
-    {                                                                                              \
-        name, "counter", help, labels, offsetof(T, field)                                          \
-    }
-#define FG_GAUGE(T, field, name, labels, help)                                                     \
-    {                                                                                              \
-        name, "gauge", help, labels, offsetof(T, field)                                            \
-    }
+#define FG_COUNTER(T, field, name, labels, help) {name, "counter", help, labels, offsetof(T, field)}
+#define FG_GAUGE(T, field, name, labels, help) {name, "gauge", help, labels, offsetof(T, field)}
 #define FG_NSERIES(table) (sizeof(table) / sizeof((table)[0]))
 
 /* Register the n rows of table over the stats struct at base, read at every

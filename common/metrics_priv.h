@@ -55,12 +55,12 @@ struct fg_metrics {
     fg_mout_t snap;
     bool snap_healthy;
     char snap_why[256 + 8]; /* "ok " and a health reason of up to 255 bytes */
-    uint64_t snap_ms;       /* mono time at which the last render started */
-    uint64_t snap_gen;      /* +1 per render */
+    uint64_t snap_ms;  /* mono time at which the last render started */
+    uint64_t snap_gen; /* +1 per render */
     atomic_int wanted;
     atomic_uint_fast64_t last_tick; /* on clock */
     uint64_t (*clock)(void);        /* tells a stalled loop; set before serving */
-    int wake_fd;                    /* eventfd, -1 when not serving */
+    int wake_fd; /* eventfd, -1 when not serving */
 
     fgm_http_t *http; /* metrics_http.c's; NULL when not serving */
 };

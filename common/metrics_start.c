@@ -19,8 +19,8 @@ fg_metrics_t *fg_metrics_start(const char *proc, const char *listen)
     if (fg_metrics_listen(m, listen, err, sizeof(err)) != 0)
         fg_error("event=metrics_bind_failed listen=%s reason=\"%s\" retry_s=5", listen, err);
     else
-        fg_info("event=metrics_listen listen=%s port=%d conn_limit=%u", listen, fg_metrics_port(m),
-                fg_metrics_conn_limit(m));
+        fg_info("event=metrics_listen listen=%s port=%d conn_limit=%u", listen,
+                fg_metrics_port(m), fg_metrics_conn_limit(m));
     if (fg_metrics_conn_limit(m) < 2048)
         fg_warn("event=metrics_conn_limit_low conn_limit=%u reason=\"RLIMIT_NOFILE / 4; "
                 "a few thousand idle connections can lock out /healthz: raise LimitNOFILE\"",

@@ -49,8 +49,7 @@ int pb_walk(const uint8_t *p, size_t size, pb_field_cb each, void *ctx)
             val = p + off + k;
             off += k + (size_t)v;
             break;
-        default:
-            return -1;
+        default: return -1;
         }
         int rc = each ? each((uint32_t)(tag >> 3), (unsigned)(tag & 7), v, val, ctx) : 0;
         if (rc)

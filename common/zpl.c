@@ -362,8 +362,8 @@ int zpl_keep_restart(const zpl_section_t *const *secs, size_t n_secs, const void
             changed++;
             if (used + 1 >= outlen)
                 continue;
-            int w =
-                snprintf(out + used, outlen - used, "%s%s/%s", used ? " " : "", sec->name, k->name);
+            int w = snprintf(out + used, outlen - used, "%s%s/%s", used ? " " : "", sec->name,
+                             k->name);
             used = w < 0 || (size_t)w >= outlen - used ? outlen - 1 : used + (size_t)w;
         }
     }

@@ -32,9 +32,9 @@ typedef struct {
     uint64_t last_decision_ms; /* last BAN or ONGOING sent */
     uint64_t last_window_ms;   /* window end of the last update, 0 = none */
     double avg[7][ATK_METRICS];
-    float base[ATK_METRICS]; /* incoming total's slow baseline (carpet bombing) */
-    float pend[ATK_METRICS]; /* the last calm window, learnt once the next is calm */
-    prof_t prof;             /* usual traffic breakdown (FlowSpec collateral) */
+    float base[ATK_METRICS];   /* incoming total's slow baseline (carpet bombing) */
+    float pend[ATK_METRICS];   /* the last calm window, learnt once the next is calm */
+    prof_t prof;               /* usual traffic breakdown (FlowSpec collateral) */
 } atk_state_t;
 
 typedef struct atk_table atk_table_t;

@@ -46,7 +46,8 @@ static void s_provisional(atk_state_t *st, const float x[ATK_METRICS], bool calm
     if (!calm)
         k = 0;
     for (int m = 0; m < ATK_METRICS; m++)
-        st->base[m] = calm ? st->base[m] * ((float)k / (float)(k + 1)) + x[m] / (float)(k + 1) : 0;
+        st->base[m] = calm ? st->base[m] * ((float)k / (float)(k + 1)) + x[m] / (float)(k + 1)
+                           : 0;
     k += calm;
     st->based = k >= CARPET_SETTLE ? CARPET_LEARNT : (uint8_t)(CARPET_PROVISIONAL + k);
 }

@@ -9,9 +9,12 @@ typedef struct {
 } cls_amp_t;
 
 static const cls_amp_t s_amp[] = {
-    {53, "dns", "amplification_dns"},      {123, "ntp", "amplification_ntp"},
-    {1900, "ssdp", "amplification_ssdp"},  {11211, "memcached", "amplification_memcached"},
-    {389, "cldap", "amplification_cldap"}, {19, "chargen", "amplification_chargen"},
+    {53, "dns", "amplification_dns"},
+    {123, "ntp", "amplification_ntp"},
+    {1900, "ssdp", "amplification_ssdp"},
+    {11211, "memcached", "amplification_memcached"},
+    {389, "cldap", "amplification_cldap"},
+    {19, "chargen", "amplification_chargen"},
     {161, "snmp", "amplification_snmp"},
 };
 #define CLS_N_AMP (sizeof(s_amp) / sizeof(s_amp[0]))
@@ -58,12 +61,8 @@ const char *cls_attack_type(const Floodgate__HostWindow *hw)
 {
     enum { SYN, TCP_OTHER, UDP, ICMP, FRAG, OTHER, N };
     double syn = s_pps(hw->tcp_syn), tcp = s_pps(hw->tcp);
-    double pps[N] = {syn,
-                     tcp > syn ? tcp - syn : 0,
-                     s_pps(hw->udp),
-                     s_pps(hw->icmp),
-                     s_pps(hw->frag),
-                     s_pps(hw->other)};
+    double pps[N] = {syn, tcp > syn ? tcp - syn : 0, s_pps(hw->udp),
+                     s_pps(hw->icmp), s_pps(hw->frag), s_pps(hw->other)};
     double total = s_pps(hw->total);
     double sum = 0;
     int best = 0;

@@ -59,13 +59,11 @@ static int s_health(char *why, size_t len, void *arg)
         if (!sh[i].silent)
             continue;
         if (sh[i].age_ms == UINT64_MAX)
-            snprintf(why, len, "shard %d of %d: no window yet (~%.0f%% of hosts not watched)", i, n,
-                     sh[i].share * 100);
+            snprintf(why, len, "shard %d of %d: no window yet (~%.0f%% of hosts not watched)", i,
+                     n, sh[i].share * 100);
         else
-            snprintf(why, len,
-                     "shard %d of %d silent for %.1f s: %.0f%% of hosts (%llu) not "
-                     "watched",
-                     i, n, (double)sh[i].age_ms / 1000, sh[i].share * 100,
+            snprintf(why, len, "shard %d of %d silent for %.1f s: %.0f%% of hosts (%llu) not "
+                     "watched", i, n, (double)sh[i].age_ms / 1000, sh[i].share * 100,
                      (unsigned long long)sh[i].hosts);
         break;
     }

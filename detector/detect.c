@@ -25,10 +25,10 @@ typedef struct {
     uint64_t last_over_ms; /* attacking: last time above the release level */
     uint32_t over;         /* consecutive evaluations over threshold */
     bool attacking;
-    bool calm;                 /* last evaluation: every shard fresh, nothing over */
-    double v[ATK_METRICS];     /* the sum at the last evaluation */
+    bool calm;             /* last evaluation: every shard fresh, nothing over */
+    double v[ATK_METRICS]; /* the sum at the last evaluation */
     double floor[ATK_METRICS]; /* incoming watch floor (carpet_floor) */
-    carpet_tally_t tally;      /* network bans of the current (or last) attack */
+    carpet_tally_t tally;  /* network bans of the current (or last) attack */
 } det_net_t;
 
 struct det {
@@ -37,9 +37,9 @@ struct det {
     void *arg;
     atk_table_t *attacks;
     size_t n_attacking;
-    det_part_t *parts;               /* [group * shards + shard] */
-    det_net_t *nets;                 /* [group] */
-    uint64_t seq[FG_MAX_SHARDS];     /* last WindowBatch seq per shard, 0 = none */
+    det_part_t *parts; /* [group * shards + shard] */
+    det_net_t *nets;   /* [group] */
+    uint64_t seq[FG_MAX_SHARDS]; /* last WindowBatch seq per shard, 0 = none */
     uint64_t seen_ms[FG_MAX_SHARDS]; /* when its last window arrived, 0 = none */
     uint64_t hosts[FG_MAX_SHARDS];   /* hosts it tracked then */
     uint64_t start_ms;               /* a shard never heard of is missing after a grace */
@@ -51,15 +51,15 @@ struct det {
 static void s_names(det_t *self)
 {
     for (int g = 0; g < FG_MAX_GROUPS; g++)
-        snprintf(self->names[g], FG_NAME_MAX, "%s",
-                 g < self->cfg->n_groups ? self->cfg->groups[g].name : "");
+        snprintf(self->names[g], FG_NAME_MAX, "%s", g < self->cfg->n_groups ? self->cfg->groups[g].name : "");
 }
 
 /* Each group's incoming watch floor, from its thresholds (carpet_floor). */
 static void s_floors(det_t *self)
 {
     for (int g = 0; g < self->cfg->n_groups; g++)
-        carpet_floor(&self->cfg->groups[g], self->cfg->aggregator.watch_floor, self->nets[g].floor);
+        carpet_floor(&self->cfg->groups[g], self->cfg->aggregator.watch_floor,
+                     self->nets[g].floor);
 }
 
 det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg)
@@ -158,8 +158,9 @@ static const fg_hostgroup_t *s_group(const det_t *self, const Floodgate__HostWin
     return fg_config_group(self->cfg, addr);
 }
 
-const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[][3], double scale,
-                         double *value, double *threshold)
+
+const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[][3],
+                         double scale, double *value, double *threshold)
 {
     for (int c = 0; c < FG_CLASSES; c++) {
         const double lim[ATK_METRICS] = {th[c].pps, th[c].mbps, th[c].flows};
@@ -241,9 +242,9 @@ typedef struct {
     const fg_hostgroup_t *group;
     const char *metric;
     double value, threshold;
-    bool network;       /* over by the hostgroup's network-wide threshold */
-    bool blatant;       /* the window's lower confidence bound is over: ban now */
-    double usual;       /* network: the host's usual rate in that metric */
+    bool network; /* over by the hostgroup's network-wide threshold */
+    bool blatant; /* the window's lower confidence bound is over: ban now */
+    double usual; /* network: the host's usual rate in that metric */
     const prof_t *prof; /* the host's usual traffic, NULL when not tracked */
 } det_over_t;
 
@@ -315,7 +316,8 @@ static int s_decide(det_t *self, const det_over_t *o, Floodgate__Action action,
  * window's rate (z = the hostgroup's confidence, samples from
  * HostWindow.largest) is over a threshold; never without largest (an
  * older aggregator) or with confidence 0. */
-static void s_blatant(const Floodgate__HostWindow *hw, const fg_hostgroup_t *g, det_over_t *o)
+static void s_blatant(const Floodgate__HostWindow *hw, const fg_hostgroup_t *g,
+                      det_over_t *o)
 {
     if (!hw->largest || g->confidence <= 0)
         return;
@@ -430,14 +432,16 @@ static void s_learn(det_t *self, atk_state_t *st, const Floodgate__HostWindow *h
  * threshold (an attack's first windows, before the average crosses, are
  * not usual), not under attack, its group (incoming, with a network
  * threshold) calm. */
-static void s_profile(const det_t *self, atk_state_t *st, const det_over_t *o, uint32_t window_ms)
+static void s_profile(const det_t *self, atk_state_t *st, const det_over_t *o,
+                      uint32_t window_ms)
 {
     if (o->metric || st->attacking || st->over)
         return;
     const fg_hostgroup_t *hg = o->group;
     bool net = hg->net.pps > 0 || hg->net.mbps > 0 || hg->net.flows > 0;
     if (net && o->hw->dir == FLOODGATE__DIRECTION__DIR_IN &&
-        (o->hw->hostgroup >= (uint32_t)self->cfg->n_groups || !self->nets[o->hw->hostgroup].calm))
+        (o->hw->hostgroup >= (uint32_t)self->cfg->n_groups ||
+         !self->nets[o->hw->hostgroup].calm))
         return;
     double x[FG_CLASSES][ATK_METRICS], v, t;
     s_rates_of(o->hw, x);
@@ -569,7 +573,8 @@ static void s_net_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t
     s_net_store(self, wb);
     for (size_t i = 0; i < wb->n_groups; i++)
         if (wb->groups[i] && wb->groups[i]->hostgroup < (uint32_t)self->cfg->n_groups)
-            s_net_eval(self, wb->groups[i]->hostgroup, wb->window_end_ms, wb->window_ms, now_ms);
+            s_net_eval(self, wb->groups[i]->hostgroup, wb->window_end_ms, wb->window_ms,
+                       now_ms);
 }
 
 void det_window(det_t *self, const Floodgate__WindowBatch *wb, uint64_t now_ms)
@@ -622,7 +627,8 @@ const det_stats_t *det_stats(const det_t *self)
 bool det_host_average(det_t *self, const fg_addr_t *addr, int dir, int cls, int metric,
                       double *value)
 {
-    if (dir < 0 || dir > 1 || cls < 0 || cls >= FG_CLASSES || metric < 0 || metric >= ATK_METRICS)
+    if (dir < 0 || dir > 1 || cls < 0 || cls >= FG_CLASSES || metric < 0 ||
+        metric >= ATK_METRICS)
         return false;
     const atk_state_t *st = atk_find(self->attacks, addr, (uint8_t)dir);
     if (!st)
@@ -649,9 +655,9 @@ int det_shard_silent(const det_t *self, uint64_t now_ms, det_shard_t *out)
         d->age_ms = self->seen_ms[i] ? now_ms - self->seen_ms[i] : UINT64_MAX;
         d->hosts = self->hosts[i];
         d->share = all ? (double)self->hosts[i] / (double)all : 1.0 / shards;
-        d->silent = self->seen_ms[i]
-                        ? now_ms > self->seen_ms[i] && d->age_ms > max_ms
-                        : self->start_ms && now_ms > self->start_ms + max_ms + DET_SHARD_GRACE_MS;
+        d->silent = self->seen_ms[i] ? now_ms > self->seen_ms[i] && d->age_ms > max_ms
+                                     : self->start_ms &&
+                                           now_ms > self->start_ms + max_ms + DET_SHARD_GRACE_MS;
         silent += d->silent;
     }
     return silent;
@@ -668,19 +674,20 @@ int det_shards_seen(const det_t *self)
 void det_format_stats(const det_t *self, char *buf, size_t len)
 {
     const det_stats_t *s = &self->st;
-    snprintf(
-        buf, len,
-        "windows=%" PRIu64 " windows_lost=%" PRIu64 " malformed=%" PRIu64 " shard_resets=%" PRIu64
-        " bad_shard=%" PRIu64 " hosts_evaluated=%" PRIu64 " hosts_out=%" PRIu64
-        " unmonitored=%" PRIu64 " whitelisted=%" PRIu64 " over_threshold=%" PRIu64 " bans=%" PRIu64
-        " bans_one_window=%" PRIu64 " ongoing=%" PRIu64 " dropped=%" PRIu64 " attacks_full=%" PRIu64
-        " attacks_ended=%" PRIu64 " attacks_active=%zu hosts_averaged=%zu network_attacks=%" PRIu64
-        " network_bans=%" PRIu64 " network_spared=%" PRIu64 " evicted=%" PRIu64,
-        s->windows, s->windows_lost, s->malformed, s->shard_resets, s->bad_shard,
-        s->hosts_evaluated, s->hosts_out, s->unmonitored, s->whitelisted, s->over_threshold,
-        s->bans, s->bans_one_window, s->ongoing, s->dropped, s->attacks_full, s->attacks_ended,
-        self->n_attacking, atk_size(self->attacks), s->network_attacks, s->network_bans,
-        s->network_spared, s->evicted);
+    snprintf(buf, len,
+             "windows=%" PRIu64 " windows_lost=%" PRIu64 " malformed=%" PRIu64
+             " shard_resets=%" PRIu64 " bad_shard=%" PRIu64 " hosts_evaluated=%" PRIu64
+             " hosts_out=%" PRIu64 " unmonitored=%" PRIu64 " whitelisted=%" PRIu64
+             " over_threshold=%" PRIu64 " bans=%" PRIu64 " bans_one_window=%" PRIu64
+             " ongoing=%" PRIu64
+             " dropped=%" PRIu64 " attacks_full=%" PRIu64 " attacks_ended=%" PRIu64
+             " attacks_active=%zu hosts_averaged=%zu network_attacks=%" PRIu64
+             " network_bans=%" PRIu64 " network_spared=%" PRIu64 " evicted=%" PRIu64,
+             s->windows, s->windows_lost, s->malformed, s->shard_resets, s->bad_shard,
+             s->hosts_evaluated, s->hosts_out, s->unmonitored, s->whitelisted,
+             s->over_threshold, s->bans, s->bans_one_window, s->ongoing, s->dropped, s->attacks_full,
+             s->attacks_ended, self->n_attacking, atk_size(self->attacks), s->network_attacks,
+             s->network_bans, s->network_spared, s->evicted);
 }
 
 const carpet_tally_t *det_network_tally(const det_t *self, int group)

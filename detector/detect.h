@@ -30,28 +30,28 @@
 #include "floodgate.pb-c.h"
 
 typedef struct {
-    uint64_t windows;         /* WindowBatch messages taken */
-    uint64_t windows_lost;    /* sequence gaps, summed over shards */
-    uint64_t malformed;       /* messages that did not unpack */
-    uint64_t shard_resets;    /* a shard's sequence went back (restart) */
-    uint64_t bad_shard;       /* shard index outside the configured shards (refused) */
-    uint64_t wrong_shard;     /* from another shard's socket, or shard count (refused) */
-    uint64_t hosts_evaluated; /* host windows checked (both directions) */
-    uint64_t hosts_out;       /* outgoing host windows among them */
-    uint64_t unmonitored;     /* hosts in no hostgroup of this config */
-    uint64_t whitelisted;     /* skipped: on the whitelist */
-    uint64_t over_threshold;  /* host windows over a threshold */
-    uint64_t bans;            /* BAN decisions queued */
-    uint64_t bans_one_window; /* of them, on one window's confidence bound */
-    uint64_t ongoing;         /* ONGOING decisions queued */
-    uint64_t dropped;         /* decisions the callback could not queue */
-    uint64_t attacks_full;    /* no room for a host's state (table full, none quieter) */
-    uint64_t evicted;         /* states given up for a busier new host */
-    uint64_t attacks_ended;   /* attack states forgotten after attack_end */
-    uint64_t network_attacks; /* hostgroup network-wide thresholds crossed */
-    uint64_t network_bans;    /* BANs of hosts that carried a network attack */
-    uint64_t network_spared;  /* host windows above the network floor during a
-                                 network attack, at their usual rate: not banned */
+    uint64_t windows;          /* WindowBatch messages taken */
+    uint64_t windows_lost;     /* sequence gaps, summed over shards */
+    uint64_t malformed;        /* messages that did not unpack */
+    uint64_t shard_resets;     /* a shard's sequence went back (restart) */
+    uint64_t bad_shard;        /* shard index outside the configured shards (refused) */
+    uint64_t wrong_shard;      /* from another shard's socket, or shard count (refused) */
+    uint64_t hosts_evaluated;  /* host windows checked (both directions) */
+    uint64_t hosts_out;        /* outgoing host windows among them */
+    uint64_t unmonitored;      /* hosts in no hostgroup of this config */
+    uint64_t whitelisted;      /* skipped: on the whitelist */
+    uint64_t over_threshold;   /* host windows over a threshold */
+    uint64_t bans;             /* BAN decisions queued */
+    uint64_t bans_one_window;  /* of them, on one window's confidence bound */
+    uint64_t ongoing;          /* ONGOING decisions queued */
+    uint64_t dropped;          /* decisions the callback could not queue */
+    uint64_t attacks_full;     /* no room for a host's state (table full, none quieter) */
+    uint64_t evicted;          /* states given up for a busier new host */
+    uint64_t attacks_ended;    /* attack states forgotten after attack_end */
+    uint64_t network_attacks;  /* hostgroup network-wide thresholds crossed */
+    uint64_t network_bans;     /* BANs of hosts that carried a network attack */
+    uint64_t network_spared;   /* host windows above the network floor during a
+                                  network attack, at their usual rate: not banned */
 } det_stats_t;
 
 /* Queue one decision (borrowed for the call). Returns 0 when queued, -1
@@ -86,8 +86,8 @@ void det_tick(det_t *self, uint64_t now_ms);
  * per class pps, then mbps, then flows; 0 disables one), given the rates
  * avg[class][pps, mbps, flows]. Returns its name ("pps", "udp_mbps", ...)
  * with the value and the (unscaled) threshold, or NULL when none is over. */
-const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[][3], double scale,
-                         double *value, double *threshold);
+const char *det_over_any(const fg_thresholds_t th[FG_CLASSES], const double avg[][3],
+                         double scale, double *value, double *threshold);
 
 /* Lower confidence bound (one-sided, z standard deviations) of a rate
  * measured in one window where the largest single record or sample

@@ -26,7 +26,7 @@ typedef struct {
     int n_push;
     uint64_t windows_lost_logged;
     fg_ratelimit_t rl_lost, rl_drop, rl_malformed, rl_one;
-    fg_config_t *cfg;               /* reloaded in place on SIGHUP */
+    fg_config_t *cfg; /* reloaded in place on SIGHUP */
     bool net_attack[FG_MAX_GROUPS]; /* last logged network-wide state */
     fg_metrics_t *metrics;
 } det_daemon_t;
@@ -120,9 +120,8 @@ static void s_log_lost(det_daemon_t *dd)
 {
     const det_stats_t *st = det_stats(dd->det);
     if (st->windows_lost > dd->windows_lost_logged) {
-        fg_log_rl(&dd->rl_lost, 10000, FG_LOG_WARN,
-                  "event=windows_lost lost=%" PRIu64 " total=%" PRIu64,
-                  st->windows_lost - dd->windows_lost_logged, st->windows_lost);
+        fg_log_rl(&dd->rl_lost, 10000, FG_LOG_WARN, "event=windows_lost lost=%" PRIu64
+                  " total=%" PRIu64, st->windows_lost - dd->windows_lost_logged, st->windows_lost);
         dd->windows_lost_logged = st->windows_lost;
     }
 }
@@ -203,8 +202,8 @@ static void s_sockets(det_daemon_t *dd, const fg_config_t *cfg)
     for (int i = 0; i < cfg->aggregator.shards; i++) {
         dd->sub[i] = fg_daemon_connect(dd->zs, ZSEC_DET_SUB, cfg->aggregator.pub_connect[i],
                                        cfg->aggregator.public_key[i]);
-        fg_info("event=connect socket=sub shard=%d endpoint=%s curve=%d", i,
-                cfg->aggregator.pub_connect[i], zsec_curve(dd->zs));
+        fg_info("event=connect socket=sub shard=%d endpoint=%s curve=%d", i, cfg->aggregator.pub_connect[i],
+                zsec_curve(dd->zs));
     }
     for (int i = 0; i < cfg->actuator.n_connect; i++) {
         dd->push[dd->n_push++] = fg_daemon_connect(dd->zs, ZSEC_DET_PUSH, cfg->actuator.connect[i],
@@ -227,9 +226,8 @@ int main(int argc, char **argv)
     dd.metrics = det_metrics_start(cfg, dd.det);
     if (zsec_metrics(dd.zs, dd.metrics) != 0)
         fg_die(1, "event=start_failed reason=\"out of memory\"");
-    fg_info("event=start shards=%d groups=%d ongoing_interval=%d attack_end=%d",
-            cfg->aggregator.shards, cfg->n_groups, cfg->detector.ongoing_interval,
-            cfg->detector.attack_end);
+    fg_info("event=start shards=%d groups=%d ongoing_interval=%d attack_end=%d", cfg->aggregator.shards,
+            cfg->n_groups, cfg->detector.ongoing_interval, cfg->detector.attack_end);
 
     s_loop(&dd);
 

@@ -38,8 +38,7 @@ static bool s_item(const Floodgate__Contributor *c, prof_item_t *out)
             out->key = c->key_hi & ~0xffffull;
         }
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 

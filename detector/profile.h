@@ -22,20 +22,20 @@
 #include "floodgate.pb-c.h"
 
 #define PROF_ITEMS 8
-#define PROF_CLASSES 6     /* FG_CLS_TCP .. FG_CLS_OTHER */
-#define PROF_MIN_WINDOWS 5 /* calm windows before a profile is used */
+#define PROF_CLASSES 6      /* FG_CLS_TCP .. FG_CLS_OTHER */
+#define PROF_MIN_WINDOWS 5  /* calm windows before a profile is used */
 
 /* kind[]: 0 empty, else one of these */
 enum { PROF_SPORT = 1, PROF_DPORT, PROF_PROTO, PROF_SRC4, PROF_SRC6 };
 
 typedef struct {
-    uint64_t key[PROF_ITEMS]; /* port / protocol; PROF_SRC4: the /24's
-                                 low half; PROF_SRC6: the /48's high half */
-    float share[PROF_ITEMS];  /* of the host's packets (floats: a slow
-                                 average in 16 bits would not decay) */
-    float cls[PROF_CLASSES];  /* share of packets per class */
-    float pps;                /* usual incoming total */
-    uint16_t windows;         /* calm windows learnt (saturates) */
+    uint64_t key[PROF_ITEMS];     /* port / protocol; PROF_SRC4: the /24's
+                                     low half; PROF_SRC6: the /48's high half */
+    float share[PROF_ITEMS];      /* of the host's packets (floats: a slow
+                                     average in 16 bits would not decay) */
+    float cls[PROF_CLASSES];      /* share of packets per class */
+    float pps;                    /* usual incoming total */
+    uint16_t windows;             /* calm windows learnt (saturates) */
     uint8_t kind[PROF_ITEMS];
 } prof_t;
 

@@ -113,8 +113,7 @@ static inline void bt_write_exabgp(const char *dir, const char *act_conf, const 
     hn_write_file(path, act_conf);
     char *bin = realpath(hn_build_dir(), NULL); /* ExaBGP runs it from elsewhere */
     assert_non_null(bin);
-    snprintf(text, sizeof(text),
-             "#!/bin/sh\necho $$ > %s/exa-actuator.pid\n"
+    snprintf(text, sizeof(text), "#!/bin/sh\necho $$ > %s/exa-actuator.pid\n"
              "exec %s/floodgate-actuator -c %s/exa-floodgate.conf 2>>%s/exa-actuator.log\n",
              dir, bin, dir, dir);
     free(bin);
@@ -164,8 +163,8 @@ static inline pid_t bt_start_exabgp(const char *dir)
     snprintf(conf, sizeof(conf), "%s/exabgp.conf", dir);
     snprintf(log, sizeof(log), "%s/exabgp.log", dir);
     char *argv[] = {"/usr/sbin/exabgp", conf, NULL};
-    char *env[] = {"exabgp.daemon.user=root", "exabgp.daemon.drop=false",
-                   "exabgp.tcp.bind=", "exabgp.log.destination=stdout", NULL};
+    char *env[] = {"exabgp.daemon.user=root", "exabgp.daemon.drop=false", "exabgp.tcp.bind=",
+                   "exabgp.log.destination=stdout", NULL};
     return hn_spawn_env(argv, env, log);
 }
 

@@ -73,7 +73,8 @@ typedef struct {
     uint64_t packets[FT_MAX_HOSTS], bytes[FT_MAX_HOSTS], records[FT_MAX_HOSTS];
 } ft_totals_t;
 
-static inline void ft_add(ft_totals_t *t, const fg_addr_t *host, uint64_t packets, uint64_t bytes)
+static inline void ft_add(ft_totals_t *t, const fg_addr_t *host, uint64_t packets,
+                          uint64_t bytes)
 {
     int i = 0;
     while (i < t->n && !fg_addr_eq(&t->host[i], host))
@@ -115,8 +116,8 @@ static inline int ft_oracle_load(const char *path, ft_totals_t *t)
 
 /* Compare got with want host by host; prints the first difference unless
  * quiet. Returns 0 when equal. check_records compares record counts too. */
-static inline int ft_compare_q(const ft_totals_t *got, const ft_totals_t *want, int check_records,
-                               int quiet)
+static inline int ft_compare_q(const ft_totals_t *got, const ft_totals_t *want,
+                               int check_records, int quiet)
 {
     char a[FG_ADDR_STRLEN];
     if (got->n != want->n) {
@@ -128,7 +129,8 @@ static inline int ft_compare_q(const ft_totals_t *got, const ft_totals_t *want, 
         int j = 0;
         while (j < got->n && !fg_addr_eq(&got->host[j], &want->host[i]))
             j++;
-        if (j == got->n || got->packets[j] != want->packets[i] || got->bytes[j] != want->bytes[i] ||
+        if (j == got->n || got->packets[j] != want->packets[i] ||
+            got->bytes[j] != want->bytes[i] ||
             (check_records && got->records[j] != want->records[i])) {
             if (quiet)
                 return -1;

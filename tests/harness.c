@@ -268,20 +268,9 @@ pid_t hn_redis_start(const char *dir, int port, bool persist)
     char portstr[16], log[512];
     snprintf(portstr, sizeof(portstr), "%d", port);
     snprintf(log, sizeof(log), "%s/redis.log", dir);
-    char *argv[] = {"redis-server",
-                    "--port",
-                    portstr,
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    (char *)dir,
-                    "--save",
-                    persist ? "1 1" : "",
-                    "--appendonly",
-                    persist ? "yes" : "no",
-                    "--daemonize",
-                    "no",
-                    NULL};
+    char *argv[] = {"redis-server", "--port", portstr, "--bind", "127.0.0.1", "--dir",
+                    (char *)dir, "--save", persist ? "1 1" : "", "--appendonly",
+                    persist ? "yes" : "no", "--daemonize", "no", NULL};
     pid_t pid = hn_spawn(argv, log);
     s_redis_port = port;
     if (!hn_wait_until(s_redis_pings, NULL, 5000)) {
@@ -477,8 +466,8 @@ void hn_expect_settled(int det_port, int act_port, int shards, int windows, int 
 {
     uint64_t end = hn_ms() + (uint64_t)timeout_ms;
     double w0 = hn_metric(det_port, "floodgate_detector_windows_total", NULL, NULL);
-    if (!hn_wait_metric(det_port, "floodgate_detector_windows_total", NULL,
-                        w0 + (double)(windows > 2 ? windows : 2) * shards, timeout_ms))
+    if (!hn_wait_metric(det_port, "floodgate_detector_windows_total", NULL, w0 + (double)(windows > 2 ? windows : 2) * shards,
+                        timeout_ms))
         fail_msg("the detector (port %d) took no new windows within %d ms", det_port, timeout_ms);
     double d = hn_metric(det_port, "floodgate_detector_decisions_total", NULL, NULL);
     int left = (int)(end > hn_ms() ? end - hn_ms() : 0);

@@ -87,7 +87,8 @@ bool hn_wait_healthz(int port, int timeout_ms);
 double hn_metric(int port, const char *name, const char *filter, int *found);
 
 /* That sum reaches at least want. */
-bool hn_wait_metric(int port, const char *name, const char *filter, double want, int timeout_ms);
+bool hn_wait_metric(int port, const char *name, const char *filter, double want,
+                    int timeout_ms);
 
 /* The pipeline carries traffic: the detector on det_port has had a window
  * from each of its shards (floodgate_detector_shards_seen = shards; so every

@@ -243,15 +243,15 @@ static void test_act_flowspec_hand_written(void **state)
     (void)state;
     s_load("");
     freeReplyObject(ac_redis("HSET floodgate:ban:10.0.0.11 ip 10.0.0.11 mitigation flowspec "
-                             "flowspec %s",
-                             "{\"action\":\"discard\",\"rules\":[{\"match\":"
-                             "\"dst=10.0.0.99/32 proto=17\"}]}"));
+                            "flowspec %s",
+                            "{\"action\":\"discard\",\"rules\":[{\"match\":"
+                            "\"dst=10.0.0.99/32 proto=17\"}]}"));
     freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.0.11 600"));
     s_decide("10.0.0.12", FLOODGATE__ACTION__BAN, 1000);
     freeReplyObject(ac_redis("HSET floodgate:ban:10.0.0.13 ip 10.0.0.13 mitigation flowspec "
-                             "flowspec %s",
-                             "{\"action\":\"discard\",\"rules\":[{\"match\":"
-                             "\"dst=10.0.0.13/32 proto=17 sport=123\"}]}"));
+                            "flowspec %s",
+                            "{\"action\":\"discard\",\"rules\":[{\"match\":"
+                            "\"dst=10.0.0.13/32 proto=17 sport=123\"}]}"));
     freeReplyObject(ac_redis("EXPIRE floodgate:ban:10.0.0.13 600"));
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_int("EXISTS floodgate:ban:%s", "10.0.0.11"), 0);
@@ -263,9 +263,9 @@ static void test_act_flowspec_hand_written(void **state)
     assert_int_equal(s_rec->rules, 2); /* 10.0.0.12 and 10.0.0.13, never 10.0.0.99 */
     /* rules outside networks/monitored, even forced: refused */
     freeReplyObject(ac_redis("HSET floodgate:ban:203.0.113.9 ip 203.0.113.9 source manual_force "
-                             "mitigation flowspec flowspec %s",
-                             "{\"action\":\"discard\",\"rules\":[{\"match\":"
-                             "\"dst=203.0.113.9/32 proto=17\"}]}"));
+                            "mitigation flowspec flowspec %s",
+                            "{\"action\":\"discard\",\"rules\":[{\"match\":"
+                            "\"dst=203.0.113.9/32 proto=17\"}]}"));
     freeReplyObject(ac_redis("EXPIRE floodgate:ban:203.0.113.9 600"));
     assert_int_equal(act_scan(s_act), 0);
     assert_int_equal(s_int("EXISTS floodgate:ban:%s", "203.0.113.9"), 0);

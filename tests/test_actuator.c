@@ -26,6 +26,7 @@
 #define AC_DIR "actuator"
 #include "tests/acttest.h"
 
+
 /* True when s is one complete JSON value. */
 static bool s_json_valid(const char *s)
 {
@@ -328,8 +329,8 @@ static void test_actuator_ban_network_prefix_in_details(void **state)
     assert_int_equal(act_decision(s_act, &d), 0);
     char *details = s_hget("10.0.201.7", "details");
     assert_true(s_json_valid(details));
-    s_assert_contains(
-        details, "\"network\":{\"prefix\":\"10.0.201.0/24\",\"usual\":1000,\"prefix_bans\":3}");
+    s_assert_contains(details,
+                      "\"network\":{\"prefix\":\"10.0.201.0/24\",\"usual\":1000,\"prefix_bans\":3}");
     d = s_decision("10.0.201.8", FLOODGATE__ACTION__BAN, 600, true);
     d.metric = "network_pps";
     d.attack_prefix = "10.0.201.0/24\",\"forged\":\"1";
@@ -551,9 +552,8 @@ static void test_actuator_script_backend_runs_ban_and_unban(void **state)
     (void)state;
     char body[1024], path[512];
     snprintf(path, sizeof(path), "%s/notify.sh", ac_dir);
-    snprintf(body, sizeof(body),
-             "#!/bin/sh\necho \"$@\" >> %s/calls\ncat >> %s/calls\necho >> %s/calls\n", ac_dir,
-             ac_dir, ac_dir);
+    snprintf(body, sizeof(body), "#!/bin/sh\necho \"$@\" >> %s/calls\ncat >> %s/calls\necho >> %s/calls\n",
+             ac_dir, ac_dir, ac_dir);
     hn_write_file(path, body);
     chmod(path, 0755);
     snprintf(s_cfg->actuator.notify_script, sizeof(s_cfg->actuator.notify_script), "%s", path);
@@ -736,8 +736,8 @@ static void test_actuator_redis_partial_loss_restores(void **state)
     long long ttl6 = ac_int("PTTL %s", "floodgate:ban:10.0.3.6");
     hn_stop(ac_redis_pid, 3000); /* a new instance, with 10.0.3.6 only */
     ac_redis_pid = hn_redis_start(ac_dir, ac_port, false);
-    freeReplyObject(
-        ac_redis("RESTORE %s %lld %b", "floodgate:ban:10.0.3.6", ttl6, d->str, (size_t)d->len));
+    freeReplyObject(ac_redis("RESTORE %s %lld %b", "floodgate:ban:10.0.3.6", ttl6, d->str,
+                            (size_t)d->len));
     freeReplyObject(d);
     assert_true(hn_wait_until(s_restored_one, NULL, 10000));
     long long ttl = ac_int("PTTL %s", "floodgate:ban:10.0.3.7");
@@ -765,6 +765,7 @@ static void test_actuator_queue_overflow_counted(void **state)
     assert_int_equal(s_stats().queue_coalesced, 1);
 }
 
+
 static void test_actuator_ongoing_low_ttl_renews_route_kept(void **state)
 {
     (void)state;
@@ -781,7 +782,7 @@ static void test_actuator_ongoing_low_ttl_renews_route_kept(void **state)
     s_assert_contains(s_history("10.0.6.1", 0), "\"event\":\"renew\"");
     s_assert_contains(s_last_event("event"), "renew");
     s_assert_contains(s_last_event("repeat_offender"), "1"); /* banned minutes ago */
-    assert_int_equal(s_rec->bans, 1);   /* the route was neither re-announced... */
+    assert_int_equal(s_rec->bans, 1); /* the route was neither re-announced... */
     assert_int_equal(s_rec->unbans, 0); /* ...nor withdrawn */
     assert_int_equal(act_known_ban(s_act, "10.0.6.1")->ban_count, 2);
     /* plenty of TTL left: an ONGOING changes nothing */
@@ -865,8 +866,7 @@ static void test_actuator_history_event_in_details_not_counted(void **state)
     ban_format_time((int64_t)(fg_now_ms() / 1000), at);
     snprintf(text, sizeof(text),
              "{\"event\":\"unban\",\"at\":\"%s\",\"ban_count\":2,\"details\":"
-             "{\"event\":\"ban\",\"at\":\"%s\",\"ban_count\":7}}",
-             at, at);
+             "{\"event\":\"ban\",\"at\":\"%s\",\"ban_count\":7}}", at, at);
     freeReplyObject(ac_redis("LPUSH floodgate:history:10.0.6.9 %s", text));
     s_decide("10.0.6.9", FLOODGATE__ACTION__BAN, 600);
     s_assert_contains(s_last_event("recent_bans"), "0");
@@ -975,8 +975,8 @@ static void test_actuator_redis_unix_socket(void **state)
     char sock[512], log[512], err[512], path[512], text[1024];
     snprintf(sock, sizeof(sock), "%s/redis.sock", ac_dir);
     snprintf(log, sizeof(log), "%s/redis-unix.log", ac_dir);
-    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock, "--dir",
-                    ac_dir,         "--save", "",  "--appendonly", "no", NULL};
+    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock, "--dir", ac_dir,
+                    "--save", "", "--appendonly", "no", NULL};
     pid_t pid = hn_spawn(argv, log);
     assert_true(hn_wait_until(s_unix_up, sock, 5000));
     snprintf(path, sizeof(path), "%s/unix.conf", ac_dir);
@@ -1013,8 +1013,8 @@ static void test_actuator_redis_unix_socket(void **state)
 static void test_actuator_ban_fields_read_back(void **state)
 {
     (void)state;
-    const double values[] = {DBL_MAX, 1.7976931348623150e308, 5e-324, 7.64167479920113e-313, 0, 0.1,
-                             20000};
+    const double values[] = {DBL_MAX, 1.7976931348623150e308, 5e-324, 7.64167479920113e-313,
+                             0, 0.1, 20000};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         ban_t b = {.value = values[i], .threshold = values[i], .banned_at = 1764500000};
         strcpy(b.ip, "10.0.1.5");
@@ -1027,8 +1027,7 @@ static void test_actuator_ban_fields_read_back(void **state)
             if (strcmp(f.name[k], "expires_at") != 0)
                 assert_int_equal(ban_set_field(&r, f.name[k], f.value[k]), 0);
         assert_true(r.value == b.value || fabs(r.value - b.value) <= 1e-14 * b.value);
-        assert_true(r.threshold == b.threshold ||
-                    fabs(r.threshold - b.threshold) <= 1e-14 * b.threshold);
+        assert_true(r.threshold == b.threshold || fabs(r.threshold - b.threshold) <= 1e-14 * b.threshold);
         ban_clear(&r);
     }
     /* found by fuzz_ban_hist: a year with a sign or spaces, which sscanf

@@ -411,8 +411,8 @@ static const char *s_rib(const char *fam)
     snprintf(port, sizeof(port), "%d", s_api_port);
     snprintf(log, sizeof(log), "%s/rib.json", s_dir);
     unlink(log);
-    char *argv[] = {"gobgp", "-u", "127.0.0.1", "-p", port, "global",
-                    "rib",   "-a", (char *)fam, "-j", NULL};
+    char *argv[] = {"gobgp", "-u", "127.0.0.1", "-p", port, "global", "rib", "-a", (char *)fam,
+                    "-j", NULL};
     int st = hn_wait_exit(hn_spawn(argv, log), 10000);
     free(last);
     last = hn_read_file(log);
@@ -597,7 +597,7 @@ static void test_bgp_gobgp_backend_batch(void **state)
     gobgp_stats_t st;
     gobgp_get_stats(be, &st);
     assert_int_equal(st.injector_starts, 1);
-    assert_true(st.injected >= 320);   /* a resync may announce again what it did not see yet */
+    assert_true(st.injected >= 320); /* a resync may announce again what it did not see yet */
     assert_int_equal(st.announced, 0); /* no `rib add` process */
     assert_int_equal(st.failed, 0);
 

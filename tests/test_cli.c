@@ -38,8 +38,7 @@ static void test_cli_json_history_line(void **state)
     assert_true(json_is_array(top));
     assert_int_equal(json_array_size(top), 1);
     assert_string_equal(fgjson_get_str(json_array_get(top, 0), "key", ""), "17");
-    assert_string_equal(fgjson_get_str(v, "esc", ""), "a\"b\\c\n\xc3\xa9"
-                                                      "A");
+    assert_string_equal(fgjson_get_str(v, "esc", ""), "a\"b\\c\n\xc3\xa9" "A");
     /* absent or mistyped members give the default */
     assert_string_equal(fgjson_get_str(v, "value", "def"), "def");
     assert_true(fgjson_get_num(v, "nope", -7) == -7);
@@ -52,10 +51,9 @@ static void test_cli_json_history_line(void **state)
 static void test_cli_json_refuses_bad_input(void **state)
 {
     (void)state;
-    const char *bad[] = {"",        "{",           "{\"a\":}",    "{\"a\" 1}", "[1,]",
-                         "[1 2]",   "\"abc",       "{\"a\":1} x", "tru",       "{\"a\":\"\x01\"}",
-                         "\"\\x\"", "\"\\u12G4\"", "{1:2}",       "-",         "\"\xff\"",
-                         NULL};
+    const char *bad[] = {"", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "[1 2]", "\"abc",
+                         "{\"a\":1} x", "tru", "{\"a\":\"\x01\"}", "\"\\x\"", "\"\\u12G4\"",
+                         "{1:2}", "-", "\"\xff\"", NULL};
     for (int i = 0; bad[i]; i++) {
         json_t *v = fgjson_parse(bad[i], 4096);
         if (v)

@@ -114,37 +114,16 @@ static void test_codec_window_limits(void **state)
     for (int k = 0; k < 10; k++) {
         s_wb(&f);
         switch (k) {
-        case 0:
-            f.wb.shard = 2;
-            break;
-        case 1:
-            f.wb.shards = FG_MAX_SHARDS + 1;
-            f.wb.shard = 0;
-            break;
-        case 2:
-            f.wb.window_ms = 0;
-            break;
-        case 3:
-            f.rates[1][FG_CLS_UDP].pps = NAN;
-            break;
-        case 4:
-            f.rates[0][FG_CLS_TOTAL].bps = -1;
-            break;
-        case 5:
-            f.con[1].share = INFINITY;
-            break;
-        case 6:
-            f.hw[1].dir = (Floodgate__Direction)7;
-            break;
-        case 7:
-            f.hw[0].hostgroup = FG_MAX_GROUPS;
-            break;
-        case 8:
-            f.con[0].kind = (Floodgate__ContribKind)9;
-            break;
-        case 9:
-            f.gr.fps = NAN;
-            break;
+        case 0: f.wb.shard = 2; break;
+        case 1: f.wb.shards = FG_MAX_SHARDS + 1; f.wb.shard = 0; break;
+        case 2: f.wb.window_ms = 0; break;
+        case 3: f.rates[1][FG_CLS_UDP].pps = NAN; break;
+        case 4: f.rates[0][FG_CLS_TOTAL].bps = -1; break;
+        case 5: f.con[1].share = INFINITY; break;
+        case 6: f.hw[1].dir = (Floodgate__Direction)7; break;
+        case 7: f.hw[0].hostgroup = FG_MAX_GROUPS; break;
+        case 8: f.con[0].kind = (Floodgate__ContribKind)9; break;
+        case 9: f.gr.fps = NAN; break;
         }
         why = NULL;
         if (wb_pack(&f.wb, &out, &why) == 0)
@@ -278,31 +257,14 @@ static void test_codec_decision_limits(void **state)
     for (int k = 0; k < 8; k++) {
         Floodgate__Decision d = s_dec(&total, top, &con);
         switch (k) {
-        case 0:
-            d.value = NAN;
-            break;
-        case 1:
-            d.threshold = -5;
-            break;
-        case 2:
-            total.bps = INFINITY;
-            break;
-        case 3:
-            con.share = NAN;
-            break;
-        case 4:
-            d.attack_type = long_type;
-            break;
-        case 5:
-            d.direction = (Floodgate__Direction)3;
-            break;
-        case 6:
-            d.n_top = DEC_MAX_TOP + 1;
-            break;
-        case 7:
-            syn.pps = NAN;
-            d.tcp_syn = &syn;
-            break;
+        case 0: d.value = NAN; break;
+        case 1: d.threshold = -5; break;
+        case 2: total.bps = INFINITY; break;
+        case 3: con.share = NAN; break;
+        case 4: d.attack_type = long_type; break;
+        case 5: d.direction = (Floodgate__Direction)3; break;
+        case 6: d.n_top = DEC_MAX_TOP + 1; break;
+        case 7: syn.pps = NAN; d.tcp_syn = &syn; break;
         }
         const char *why = NULL;
         if (k != 6) { /* n_top past the array: only validated, never packed */
@@ -357,24 +319,12 @@ static void test_codec_decision_profile(void **state)
         items[2].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT;
         cls[4] = 0.03;
         switch (k) {
-        case 1:
-            p.n_top = DEC_MAX_PROFILE_TOP + 1;
-            break;
-        case 2:
-            p.n_class_share = DEC_MAX_CLASS_SHARES + 1;
-            break;
-        case 3:
-            items[1].share = 1.5;
-            break;
-        case 4:
-            cls[4] = NAN;
-            break;
-        case 5:
-            items[2].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER;
-            break;
-        case 6:
-            p.pps = INFINITY;
-            break;
+        case 1: p.n_top = DEC_MAX_PROFILE_TOP + 1; break;
+        case 2: p.n_class_share = DEC_MAX_CLASS_SHARES + 1; break;
+        case 3: items[1].share = 1.5; break;
+        case 4: cls[4] = NAN; break;
+        case 5: items[2].kind = FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER; break;
+        case 6: p.pps = INFINITY; break;
         }
         const char *why = NULL;
         size_t n = dec_pack(&d, buf, sizeof(buf), &why);

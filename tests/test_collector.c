@@ -87,8 +87,8 @@ static void s_put32(uint8_t *p, uint32_t v)
 
 /* A v5 datagram: n records src[i] -> dst[i] (host order IPv4), 3 packets
  * each, flow_sequence seq, engine id engine. */
-static size_t s_dgram(uint8_t *buf, int n, const uint32_t *src, const uint32_t *dst, uint32_t seq,
-                      uint8_t engine)
+static size_t s_dgram(uint8_t *buf, int n, const uint32_t *src, const uint32_t *dst,
+                      uint32_t seq, uint8_t engine)
 {
     memset(buf, 0, NF5_MAX_DATAGRAM);
     buf[1] = 5;
@@ -122,7 +122,7 @@ static Floodgate__FlowBatch *s_recv(zsock_t *sock, size_t *n)
     return m;
 }
 
-#define SRC_BASE 0xc6336400u  /* 198.51.100.0: outside the monitored /16 */
+#define SRC_BASE 0xc6336400u /* 198.51.100.0: outside the monitored /16 */
 #define HOST_BASE 0x0a000000u /* 10.0.0.0 */
 
 /* A host of 10.0.0.0/24 whose shard (of 2) is shard. */
@@ -288,7 +288,7 @@ static void test_collector_sequence_gaps_per_exporter(void **state)
     fg_addr_parse("::1", &other);
     col_datagram(fx.col, buf, s_dgram(buf, 30, src, dst, 0, 1), &s_exporter, 1);
     col_datagram(fx.col, buf, s_dgram(buf, 30, src, dst, 500, 2), &s_exporter, 1); /* new engine */
-    col_datagram(fx.col, buf, s_dgram(buf, 30, src, dst, 9000, 1), &other, 1);    /* new exporter */
+    col_datagram(fx.col, buf, s_dgram(buf, 30, src, dst, 9000, 1), &other, 1); /* new exporter */
     col_datagram(fx.col, buf, s_dgram(buf, 30, src, dst, 60, 1), &s_exporter, 1); /* 30 lost */
     col_datagram(fx.col, buf, s_dgram(buf, 30, src, dst, 530, 2), &s_exporter, 1);
     col_datagram(fx.col, buf, s_dgram(buf, 30, src, dst, 9035, 1), &other, 1); /* 5 lost */

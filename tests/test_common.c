@@ -114,15 +114,8 @@ static void test_common_hostport_split(void **state)
     assert_int_equal(fg_hostport_split("*:65535", host, sizeof(host), &port), 0);
     assert_string_equal(host, "*");
     assert_int_equal(port, 65535);
-    static const char *bad[] = {"noport",
-                                "h:",
-                                "h:65536",
-                                "h:-1",
-                                "h:12x",
-                                "h: 1",
-                                "averyveryverylonghost:1",
-                                "h:99999999999999999999",
-                                NULL};
+    static const char *bad[] = {"noport", "h:", "h:65536", "h:-1", "h:12x", "h: 1",
+                                "averyveryverylonghost:1", "h:99999999999999999999", NULL};
     for (int i = 0; bad[i]; i++) {
         if (fg_hostport_split(bad[i], host, sizeof(host), &port) == 0)
             fail_msg("accepted %s", bad[i]);

@@ -167,17 +167,18 @@ static void test_config_hostgroup_longest_prefix(void **state)
     if (!cfg)
         fail_msg("%s", s_err);
     const char *cases[][2] = {
-        {"10.1.0.1", "default"},      {"10.0.4.1", "big"},        {"10.0.5.1", "small"},
-        {"10.0.5.127", "small"},      {"10.0.5.128", "tiny"},     {"10.0.5.255", "tiny"},
-        {"2001:db8:1::1", "default"}, {"2001:db8:100::1", "big"}, {"2001:db8:100:5::1", "v6small"},
-        {"2001:db8:100:6::1", "big"},
+        {"10.1.0.1", "default"},  {"10.0.4.1", "big"},         {"10.0.5.1", "small"},
+        {"10.0.5.127", "small"},  {"10.0.5.128", "tiny"},      {"10.0.5.255", "tiny"},
+        {"2001:db8:1::1", "default"}, {"2001:db8:100::1", "big"},
+        {"2001:db8:100:5::1", "v6small"}, {"2001:db8:100:6::1", "big"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fg_addr_t a;
         assert_int_equal(fg_addr_parse(cases[i][0], &a), 0);
         const fg_hostgroup_t *g = fg_config_group(cfg, &a);
         if (!g || strcmp(g->name, cases[i][1]))
-            fail_msg("%s: group %s, expected %s", cases[i][0], g ? g->name : "none", cases[i][1]);
+            fail_msg("%s: group %s, expected %s", cases[i][0], g ? g->name : "none",
+                     cases[i][1]);
     }
     fg_addr_t w;
     fg_addr_parse("10.0.5.130", &w);
@@ -201,21 +202,17 @@ static void test_config_errors_name_line(void **state)
     s_expect_error(MIN "redis\n    db = 1\n    db = 2\n", 5, "given twice (first at line 4)");
     s_expect_error(MIN "hostgroup\n    default\n        enable_ban = maybe\n", 5, "not a boolean");
     s_expect_error(MIN "hostgroup\n    web\n        networks = 10.0.1.0/24\n"
-                       "        threshold_pps = -1\n",
-                   6, "out of range");
+                       "        threshold_pps = -1\n", 6, "out of range");
     s_expect_error(MIN "hostgroup\n    web\n        networks = 10.0.1.0/24\n"
-                       "        consecutive_windows = 0\n",
-                   6, "out of range");
+                       "        consecutive_windows = 0\n", 6, "out of range");
     s_expect_error(MIN "hostgroup\n    web\n        networks = 10.0.1.0/24\n"
                        "        network_threshold_pps = 5000\n"
                        "        network_host_floor_pps = 0\n"
-                       "        network_host_floor_mbps = 0\n",
-                   0, "network_host_floor");
+                       "        network_host_floor_mbps = 0\n", 0, "network_host_floor");
     s_expect_error(MIN "hostgroup\n    web\n        thresold_pps = 1\n", 5,
                    "unknown key hostgroup/web/thresold_pps");
     s_expect_error(MIN "hostgroup\n    a\n        networks = 10.0.1.0/24\n"
-                       "    b\n        networks = 10.0.1.0/24\n",
-                   7, "another hostgroup");
+                       "    b\n        networks = 10.0.1.0/24\n", 7, "another hostgroup");
     s_expect_error(MIN "aggregator\n    pull_bind = 5550\n", 4, "ZeroMQ endpoint");
     s_expect_error(MIN "# ok\n  redis\n", 4, "indentation");
     s_expect_error(MIN "redis\n\taddress = x:1\n", 4, "tab");
@@ -304,16 +301,14 @@ static void test_config_collector_exporter_keys(void **state)
 /* A reload takes the new thresholds, hostgroups and whitelist, keeps the
  * running value of each restart-only key and names those that changed; a
  * bad file leaves the config as it was. */
-#define RELOAD_A                                                                                   \
-    MIN "networks\n    whitelist = 10.0.0.53/32\n"                                                 \
-        "hostgroup\n    default\n        threshold_pps = 20000\n"
-#define RELOAD_B                                                                                   \
-    "networks\n    monitored = 10.0.0.0/16 10.1.0.0/16\n"                                          \
-    "aggregator\n    shards = 2\n    watch_floor = 0.25\n"                                         \
-    "actuator\n    bind = tcp://*:6570\n    max_bans = 7\n"                                        \
-    "redis\n    address = 127.0.0.1:6380\n"                                                        \
-    "collector\n    sampling_override = 192.0.2.9=100\n"                                           \
-    "hostgroup\n    default\n        threshold_pps = 500\n"                                        \
+#define RELOAD_A MIN "networks\n    whitelist = 10.0.0.53/32\n" \
+    "hostgroup\n    default\n        threshold_pps = 20000\n"
+#define RELOAD_B "networks\n    monitored = 10.0.0.0/16 10.1.0.0/16\n" \
+    "aggregator\n    shards = 2\n    watch_floor = 0.25\n" \
+    "actuator\n    bind = tcp://*:6570\n    max_bans = 7\n" \
+    "redis\n    address = 127.0.0.1:6380\n" \
+    "collector\n    sampling_override = 192.0.2.9=100\n" \
+    "hostgroup\n    default\n        threshold_pps = 500\n" \
     "    web\n        networks = 10.1.0.0/24\n        threshold_pps = 100\n"
 
 static void test_config_reload_diff(void **state)

@@ -39,10 +39,10 @@ typedef struct {
     char attack_prefix[64];
     double baseline;
     uint32_t prefix_bans;
-    bool normal; /* carries a normal profile */
+    bool normal;             /* carries a normal profile */
     uint32_t normal_windows;
-    double normal_udp;      /* its udp class share */
-    double normal_sport[2]; /* its shares of source ports 53 and 123 */
+    double normal_udp;       /* its udp class share */
+    double normal_sport[2];  /* its shares of source ports 53 and 123 */
 } seen_t;
 
 #define SEEN_MAX 2048
@@ -541,7 +541,7 @@ static void test_detector_wrong_shard_refused(void **state)
     det_t *det = s_det();
     win_t w;
     s_win(&w, "10.0.0.7", 50000000, 1e6, 10);
-    assert_int_equal(s_ingest_from(det, &w, 1, 2, 0, 1, T0), -1);       /* shard 1 on 0's socket */
+    assert_int_equal(s_ingest_from(det, &w, 1, 2, 0, 1, T0), -1);      /* shard 1 on 0's socket */
     assert_int_equal(s_ingest_from(det, &w, 0, 3, 0, 2, T0 + 100), -1); /* 3 shards, not 2 */
     assert_int_equal(s_ingest_from(det, &w, 5, 2, 5, 3, T0 + 200), -1); /* shard 5 of 2 */
     const det_stats_t *st = det_stats(det);
@@ -830,7 +830,8 @@ static void test_detector_exponential_average(void **state)
     det_destroy(&det);
 }
 
-static void s_group_total(Floodgate__GroupTotal *g, Floodgate__Rates *r, uint32_t group, double pps)
+static void s_group_total(Floodgate__GroupTotal *g, Floodgate__Rates *r, uint32_t group,
+                          double pps)
 {
     floodgate__group_total__init(g);
     floodgate__rates__init(r);
@@ -997,11 +998,11 @@ static void test_detector_carpet_risen_steady_and_new_hosts(void **state)
     s_group_total(&g[0], &r[0], G_CARPET, 5000);
     s_group_total(&g[1], &r[1], G_CARPET, 5000);
     win_t h[6];
-    s_win(&h[0], "10.0.50.10", 1000, 1e6, 1);         /* A */
-    s_win(&h[1], "10.0.50.11", 1000, 1e6, 1);         /* B */
-    s_win(&h[2], "10.0.50.12", 3000, 1e6, 1);         /* C */
-    s_win(&h[3], "10.0.50.13", 800, 1e6, 1);          /* D */
-    s_win(&h[4], "10.0.50.14", 8000, 1e6, 1);         /* E */
+    s_win(&h[0], "10.0.50.10", 1000, 1e6, 1); /* A */
+    s_win(&h[1], "10.0.50.11", 1000, 1e6, 1); /* B */
+    s_win(&h[2], "10.0.50.12", 3000, 1e6, 1); /* C */
+    s_win(&h[3], "10.0.50.13", 800, 1e6, 1);  /* D */
+    s_win(&h[4], "10.0.50.14", 8000, 1e6, 1); /* E */
     s_win(&h[5], "2001:db8:100:50::7", 2000, 1e6, 1); /* F */
     for (int k = 0; k < 6; k++)
         h[k].hw.hostgroup = G_CARPET;
@@ -1113,18 +1114,10 @@ static void test_detector_forged_windows_refused_flood_banned(void **state)
         det_ingest(det, (const uint8_t *)out.data, out.len, 0, T0 + (uint64_t)i * 1000);
         /* the forgery of this round, packed by protobuf-c as a forger would */
         switch (i % 5) {
-        case 0:
-            w[1].total.pps = INFINITY;
-            break;
-        case 1:
-            w[1].udp.bps = -1e9;
-            break;
-        case 2:
-            w[1].total.fps = NAN;
-            break;
-        case 3:
-            wb.shard = 2;
-            break;
+        case 0: w[1].total.pps = INFINITY; break;
+        case 1: w[1].udp.bps = -1e9; break;
+        case 2: w[1].total.fps = NAN; break;
+        case 3: wb.shard = 2; break;
         case 4:
             s_src_port(&w[1], 53, 0.5);
             for (int k = 0; k <= WB_MAX_TOP; k++)
@@ -1147,8 +1140,7 @@ static void test_detector_forged_windows_refused_flood_banned(void **state)
     size_t flood_bans = 0;
     for (size_t i = 0; i < s_n_seen; i++) {
         assert_false(fg_addr_eq(&s_seen[i].addr, &bystander));
-        flood_bans +=
-            fg_addr_eq(&s_seen[i].addr, &flood) && s_seen[i].action == FLOODGATE__ACTION__BAN;
+        flood_bans += fg_addr_eq(&s_seen[i].addr, &flood) && s_seen[i].action == FLOODGATE__ACTION__BAN;
     }
     assert_int_equal(flood_bans, 1);
     assert_int_equal(det_stats(det)->malformed, (uint64_t)forged);

@@ -113,8 +113,8 @@ typedef struct {
     fg_flow_t pending;
 } lflow_t;
 
-static void s_lflow_init(lflow_t *f, const char *host, uint32_t peer, uint8_t proto, uint16_t sport,
-                         double pps, uint64_t start_ms, uint64_t first_ms)
+static void s_lflow_init(lflow_t *f, const char *host, uint32_t peer, uint8_t proto,
+                         uint16_t sport, double pps, uint64_t start_ms, uint64_t first_ms)
 {
     memset(f, 0, sizeof(*f));
     fg_addr_parse(host, &f->host);
@@ -298,7 +298,8 @@ static void test_estimator_long_flows_never_banned_floods_are(void **state)
     }
     /* 10.0.1.4: a UDP flood at 2x the threshold from 150 s, one long flow
      * exported every 60 s: its first record arrives about 210 s. */
-    s_lflow_init(&fl[N - 1], "10.0.1.4", 0xc6336401u, 17, 53, 40000, T0 + 150000, T0 + 210000);
+    s_lflow_init(&fl[N - 1], "10.0.1.4", 0xc6336401u, 17, 53, 40000, T0 + 150000,
+                 T0 + 210000);
     double worst[2] = {0, 0}, lo[2] = {1e18, 1e18}, hi[2] = {0, 0};
     uint64_t first_c = 0, first_d = 0;
     for (uint64_t t = T0; t < T0 + SIM_MS; t += STEP_MS) {
@@ -328,7 +329,8 @@ static void test_estimator_long_flows_never_banned_floods_are(void **state)
             fg_addr_parse(h ? "10.0.1.2" : "10.0.1.1", &a);
             double v = 0;
             if (!det_host_average(det, &a, FG_DIR_IN, FG_CLS_TOTAL, 0, &v))
-                fail_msg("no average for host %d at %llu ms", h, (unsigned long long)(now - T0));
+                fail_msg("no average for host %d at %llu ms", h,
+                         (unsigned long long)(now - T0));
             lo[h] = v < lo[h] ? v : lo[h];
             hi[h] = v > hi[h] ? v : hi[h];
             double err = v / (N_FLOWS * FLOW_PPS) - 1;
@@ -339,8 +341,8 @@ static void test_estimator_long_flows_never_banned_floods_are(void **state)
         }
     }
     printf("# averaged rate after warm-up, true 10000 pps: %.0f..%.0f (one burst), "
-           "%.0f..%.0f (random phases): worst error %.2f %% / %.2f %%\n",
-           lo[0], hi[0], lo[1], hi[1], worst[0] * 100, worst[1] * 100);
+           "%.0f..%.0f (random phases): worst error %.2f %% / %.2f %%\n", lo[0], hi[0], lo[1],
+           hi[1], worst[0] * 100, worst[1] * 100);
     assert_true(worst[0] <= 0.10);
     assert_true(worst[1] <= 0.10);
     assert_null(s_ban_of("10.0.1.1"));
@@ -349,8 +351,7 @@ static void test_estimator_long_flows_never_banned_floods_are(void **state)
     assert_non_null(c);
     assert_non_null(d);
     printf("# 2x floods banned %llu ms (sFlow samples) and %llu ms (60 s flow records) "
-           "after their first record\n",
-           (unsigned long long)(c->decided_ms - first_c),
+           "after their first record\n", (unsigned long long)(c->decided_ms - first_c),
            (unsigned long long)(d->decided_ms - first_d));
     assert_true(c->decided_ms - first_c <= 1000);
     assert_true(d->decided_ms - first_d <= 1000);

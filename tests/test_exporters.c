@@ -500,8 +500,7 @@ static void test_exporters_metric_labels_bounded(void **state)
     char extra[256];
     snprintf(extra, sizeof(extra),
              "    metrics_exporters = 5\n    max_exporters = 256\n"
-             "    metrics_listen = 127.0.0.1:%d\n",
-             hn_free_port());
+             "    metrics_listen = 127.0.0.1:%d\n", hn_free_port());
     s_start(&fx, extra);
     fg_metrics_t *m = col_metrics_start(fx.cfg, fx.col);
     assert_non_null(m);

@@ -108,7 +108,7 @@ static void s_top(Floodgate__Decision *d, Floodgate__Contributor *pool, int *np,
         else
             k.key_lo = (uint64_t)(kind == FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT   ? r->sport
                                   : kind == FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT ? r->dport
-                                                                                      : r->proto);
+                                                                                        : r->proto);
         int j = 0;
         while (j < n && !(kv[j].key_hi == k.key_hi && kv[j].key_lo == k.key_lo))
             j++;
@@ -275,8 +275,8 @@ static void test_flowspec_syn_flood(void **state)
     fs_set_t s;
     s_reset();
     for (int i = 0; i < 1000; i++) /* spoofed sources, random ports */
-        s_add(s_ip(ip, 1 + (int)(s_rnd() % 220), (int)(s_rnd() % 250), (int)(s_rnd() % 250), 1), 6,
-              1024 + (int)(s_rnd() % 60000), 443, 0x02, false, true, 100);
+        s_add(s_ip(ip, 1 + (int)(s_rnd() % 220), (int)(s_rnd() % 250), (int)(s_rnd() % 250), 1),
+              6, 1024 + (int)(s_rnd() % 60000), 443, 0x02, false, true, 100);
     s_background(1000);
     s_generate("syn_flood", true, &s_par, &s);
     s_expect_good(&s, &s_par);
@@ -296,8 +296,8 @@ static void s_udp_from_nets(int nets)
     s_reset();
     for (int i = 0; i < 800; i++) {
         int net = i % nets;
-        s_add(s_ip(ip, 198, 18, 10 + net, 1 + (i / nets) % hosts), 17,
-              1024 + (int)(s_rnd() % 60000), 1024 + (int)(s_rnd() % 60000), 0, false, true, 125);
+        s_add(s_ip(ip, 198, 18, 10 + net, 1 + (i / nets) % hosts), 17, 1024 + (int)(s_rnd() % 60000),
+              1024 + (int)(s_rnd() % 60000), 0, false, true, 125);
     }
     s_background(1000);
 }
@@ -419,8 +419,8 @@ static void test_flowspec_resolver_collateral_from_profile(void **state)
     s_amplification(53);
     s_n -= 100; /* no web background: a resolver */
     for (int i = 0; i < 40; i++)
-        s_add(s_ip(ip, 9, 9, i % 4, 1 + i), 17, 53, 1024 + (int)(s_rnd() % 60000), 0, false, false,
-              25);
+        s_add(s_ip(ip, 9, 9, i % 4, 1 + i), 17, 53, 1024 + (int)(s_rnd() % 60000), 0, false,
+              false, 25);
     s_generate_learnt("amplification_dns", &s);
     assert_int_not_equal(s.result, FS_OK);
     assert_true(s.collateral > s_par.max_collateral);
@@ -451,10 +451,7 @@ static void test_flowspec_web_server_collateral_from_profile(void **state)
     for (int i = 0; i < 100; i++)
         s_add(s_ip(ip, 100, 64, (int)(s_rnd() % 250), 1 + (int)(s_rnd() % 250)),
               i % 10 == 9 ? 1 : 6, i % 10 == 9 ? 0 : 1024 + (int)(s_rnd() % 60000),
-              i % 10 == 9 ? 0
-              : i % 2     ? 443
-                          : 80,
-              i % 10 == 9 ? 0 : 0x18, false, false, 10);
+              i % 10 == 9 ? 0 : i % 2 ? 443 : 80, i % 10 == 9 ? 0 : 0x18, false, false, 10);
     s_generate_learnt("amplification_ntp", &s);
     s_expect_good(&s, &s_par);
     assert_int_equal(s.n, 1);
@@ -576,10 +573,7 @@ static void test_flowspec_json_roundtrip(void **state)
     }
     free(json);
     /* hostile text from Redis */
-    const char *bad[] = {"",
-                         "[]",
-                         "{\"rules\":[]}",
-                         "{\"rules\":[{\"match\":\"proto=17\"}]}",
+    const char *bad[] = {"", "[]", "{\"rules\":[]}", "{\"rules\":[{\"match\":\"proto=17\"}]}",
                          "{\"rules\":[{\"match\":\"dst=10.0.0.0/24\"}]}",
                          "{\"rules\":[{\"match\":\"dst=10.0.0.5/32 sport=70000\"}]}",
                          "{\"rules\":[{\"match\":\"dst=10.0.0.5/32 src=2001:db8::/48\"}]}",

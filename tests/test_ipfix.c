@@ -192,8 +192,8 @@ static void test_ipfix_header_errors(void **state)
 static void test_ipfix_varlen_and_enterprise(void **state)
 {
     (void)state;
-    static const uint16_t fl[][2] = {{8, 4},  {0x8000 | 12, 4},         {82, TPL_VARLEN},
-                                     {12, 4}, {0x8000 | 1, TPL_VARLEN}, {2, 2}};
+    static const uint16_t fl[][2] = {
+        {8, 4}, {0x8000 | 12, 4}, {82, TPL_VARLEN}, {12, 4}, {0x8000 | 1, TPL_VARLEN}, {2, 2}};
     fx_t *f = s_fx();
     ft_wr_t *w = malloc(sizeof(*w));
     s_hdr(w);

@@ -149,14 +149,12 @@ static void test_metrics_text_format(void **state)
     assert_non_null(strstr(t, "test_by_total{reason=\"a\"} 11\ntest_by_total{reason=\"b\"} 12\n"));
     assert_non_null(strstr(t, "test_ratio 0.25\n"));
     assert_non_null(strstr(t, "test_dynamic_total{exporter=\"10.0.0.1\"} 7\n"));
-    assert_non_null(strstr(t,
-                           "# HELP test_copy_total From a copy.\n# TYPE test_copy_total counter\n"
-                           "test_copy_total{shard=\"1\",reason=\"a\"} 11\n"
-                           "test_copy_total{shard=\"1\",reason=\"b\"} 12\n"
-                           "# HELP test_copy_level A level, from a copy.\n"
-                           "# TYPE test_copy_level gauge\ntest_copy_level{shard=\"1\"} 3\n"));
-    assert_non_null(
-        strstr(t, "floodgate_build_info{proc=\"testproc\",version=\"" FG_VERSION "\"} 1\n"));
+    assert_non_null(strstr(t, "# HELP test_copy_total From a copy.\n# TYPE test_copy_total counter\n"
+                              "test_copy_total{shard=\"1\",reason=\"a\"} 11\n"
+                              "test_copy_total{shard=\"1\",reason=\"b\"} 12\n"
+                              "# HELP test_copy_level A level, from a copy.\n"
+                              "# TYPE test_copy_level gauge\ntest_copy_level{shard=\"1\"} 3\n"));
+    assert_non_null(strstr(t, "floodgate_build_info{proc=\"testproc\",version=\"" FG_VERSION "\"} 1\n"));
     assert_non_null(strstr(t, "floodgate_uptime_seconds "));
     assert_non_null(strstr(t, "floodgate_healthy 1\n"));
     free(t);
@@ -397,12 +395,9 @@ static void test_metrics_config_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metrics_text_format),
-        cmocka_unit_test(test_metrics_escape),
-        cmocka_unit_test(test_metrics_http),
-        cmocka_unit_test(test_metrics_stalled_loop),
-        cmocka_unit_test(test_metrics_progress),
-        cmocka_unit_test(test_metrics_config_keys),
+        cmocka_unit_test(test_metrics_text_format),  cmocka_unit_test(test_metrics_escape),
+        cmocka_unit_test(test_metrics_http),         cmocka_unit_test(test_metrics_stalled_loop),
+        cmocka_unit_test(test_metrics_progress),     cmocka_unit_test(test_metrics_config_keys),
         cmocka_unit_test(test_metrics_waits_do_not_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

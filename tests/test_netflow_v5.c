@@ -70,8 +70,8 @@ static void s_put32(uint8_t *p, uint32_t v)
 
 /* A datagram of count records built by hand: header times as given, every
  * record 10.0.0.1 -> 10.0.0.2, 7 packets, 700 bytes, First/Last as given. */
-static size_t s_build(uint8_t *buf, uint16_t count, uint32_t uptime, uint32_t secs, uint32_t nsecs,
-                      uint16_t sampling, uint32_t first, uint32_t last)
+static size_t s_build(uint8_t *buf, uint16_t count, uint32_t uptime, uint32_t secs,
+                      uint32_t nsecs, uint16_t sampling, uint32_t first, uint32_t last)
 {
     memset(buf, 0, NF5_HEADER_LEN + (size_t)count * NF5_RECORD_LEN);
     s_put16(buf, 5);
@@ -450,7 +450,7 @@ static void test_nf5_filter_neither(void **state)
 static void test_nf5_seq_max_gap_bounds(void **state)
 {
     (void)state;
-    assert_int_equal(nf5_seq_max_gap(1000000, 0), 1000); /* a burst: 1 ms */
+    assert_int_equal(nf5_seq_max_gap(1000000, 0), 1000);   /* a burst: 1 ms */
     assert_int_equal(nf5_seq_max_gap(1000000, 99), 100000);
     assert_int_equal(nf5_seq_max_gap(100000, 9), 1000);
     assert_int_equal(nf5_seq_max_gap(1000000, 86400000), NF5_SEQ_GAP_CEILING);
@@ -585,7 +585,7 @@ int main(void)
         cmocka_unit_test(test_nf5_filter_neither),
     };
     int failed = cmocka_run_group_tests_name("netflow_v5", decode, s_load_fixture, NULL);
-    failed +=
-        cmocka_run_group_tests_name("netflow_v5 filter", filter, s_setup_filter, s_teardown_cfg);
+    failed += cmocka_run_group_tests_name("netflow_v5 filter", filter, s_setup_filter,
+                                          s_teardown_cfg);
     return failed;
 }

@@ -109,8 +109,8 @@ static void s_end(ft_wr_t *w, size_t at)
 /* Template 256: src4 dst4 pkts bytes first last sport dport proto flags. */
 static void s_tpl_a(ft_wr_t *w, uint16_t id)
 {
-    static const uint16_t f[][2] = {{8, 4},  {12, 4}, {2, 4},  {1, 4}, {22, 4},
-                                    {21, 4}, {7, 2},  {11, 2}, {4, 1}, {6, 1}};
+    static const uint16_t f[][2] = {{8, 4}, {12, 4}, {2, 4}, {1, 4}, {22, 4},
+                                    {21, 4}, {7, 2}, {11, 2}, {4, 1}, {6, 1}};
     size_t at = s_set(w, NF9_TEMPLATE_SET);
     ft_u16(w, id);
     ft_u16(w, 10);
@@ -218,8 +218,8 @@ static void test_nf9_data_before_template_is_counted(void **state)
     assert_int_equal(s_feed(f, w->b, w->n, 1000), NF9_OK);
     assert_int_equal(f->sink.n, 2);
     const raw_flow_t *r = &f->sink.recs[0];
-    assert_true(fg_addr_eq(
-        &r->src, &(fg_addr_t){fg_addr_from_v4(0xc6336401).hi, fg_addr_from_v4(0xc6336401).lo}));
+    assert_true(fg_addr_eq(&r->src, &(fg_addr_t){fg_addr_from_v4(0xc6336401).hi,
+                                                  fg_addr_from_v4(0xc6336401).lo}));
     assert_int_equal(fg_addr_v4(&r->dst), 0x0a000005);
     assert_int_equal(r->packets, 10);
     assert_int_equal(r->bytes, 1000);

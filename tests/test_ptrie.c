@@ -30,8 +30,8 @@ static void P(ptrie_t *t, const char *s, int v)
 static void test_addr_roundtrip(void **state)
 {
     (void)state;
-    const char *cases[] = {"10.0.0.1",    "0.0.0.0", "255.255.255.255",
-                           "2001:db8::1", "::1",     "2001:db8:100:ffff::abcd"};
+    const char *cases[] = {"10.0.0.1", "0.0.0.0", "255.255.255.255", "2001:db8::1", "::1",
+                           "2001:db8:100:ffff::abcd"};
     char buf[FG_ADDR_STRLEN];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fg_addr_t a = A(cases[i]);
@@ -186,8 +186,7 @@ static uint64_t s_rand(void)
 static bool s_in(const fg_prefix_t *p, const fg_addr_t *a)
 {
     for (unsigned i = 0; i < p->len; i++) {
-        unsigned x =
-            i < 64 ? (unsigned)(a->hi >> (63 - i)) & 1 : (unsigned)(a->lo >> (127 - i)) & 1;
+        unsigned x = i < 64 ? (unsigned)(a->hi >> (63 - i)) & 1 : (unsigned)(a->lo >> (127 - i)) & 1;
         unsigned y = i < 64 ? (unsigned)(p->addr.hi >> (63 - i)) & 1
                             : (unsigned)(p->addr.lo >> (127 - i)) & 1;
         if (x != y)
@@ -220,8 +219,10 @@ static void s_ref_insert(ref_t *r, ptrie_t *t, const fg_prefix_t *p, int v)
 /* An address near one of four bases (so prefixes nest and fork), v4 or v6. */
 static fg_addr_t s_near(void)
 {
-    static const fg_addr_t base[4] = {
-        {0, 0x0000ffff0a000000ULL}, {0, 0x0000ffffc0a80100ULL}, {0x20010db800000000ULL, 0}, {0, 0}};
+    static const fg_addr_t base[4] = {{0, 0x0000ffff0a000000ULL},
+                                      {0, 0x0000ffffc0a80100ULL},
+                                      {0x20010db800000000ULL, 0},
+                                      {0, 0}};
     fg_addr_t a = base[s_rand() % 4];
     unsigned flip = (unsigned)(s_rand() % 128), flips = (unsigned)(s_rand() % 3);
     for (unsigned k = 0; k < flips; k++, flip = (unsigned)(s_rand() % 128))
@@ -284,7 +285,7 @@ static void test_ptrie_overlaps(void **state)
     assert_true(s_overlaps(t, "10.0.0.0/8"));
     assert_true(s_overlaps(t, "10.0.0.53/32"));
     assert_false(s_overlaps(t, "10.0.1.0/24"));
-    assert_false(s_overlaps(t, "10.0.0.0/27"));    /* .0-.31 */
+    assert_false(s_overlaps(t, "10.0.0.0/27")); /* .0-.31 */
     assert_true(s_overlaps(t, "2001:db8::1/128")); /* held by the /48 */
     assert_true(s_overlaps(t, "2001:db8::/32"));
     assert_false(s_overlaps(t, "2001:db9::/64"));
@@ -306,14 +307,10 @@ static void test_addr_hash_spreads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_addr_roundtrip),
-        cmocka_unit_test(test_addr_bytes16),
-        cmocka_unit_test(test_prefix_parse_errors),
-        cmocka_unit_test(test_ptrie_longest_match),
-        cmocka_unit_test(test_ptrie_default_routes),
-        cmocka_unit_test(test_ptrie_many_prefixes),
-        cmocka_unit_test(test_addr_hash_spreads),
-        cmocka_unit_test(test_ptrie_overlaps),
+        cmocka_unit_test(test_addr_roundtrip),      cmocka_unit_test(test_addr_bytes16),
+        cmocka_unit_test(test_prefix_parse_errors), cmocka_unit_test(test_ptrie_longest_match),
+        cmocka_unit_test(test_ptrie_default_routes), cmocka_unit_test(test_ptrie_many_prefixes),
+        cmocka_unit_test(test_addr_hash_spreads), cmocka_unit_test(test_ptrie_overlaps),
         cmocka_unit_test(test_ptrie_matches_linear_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -278,8 +278,8 @@ static void test_replay_link_types(void **state)
     char *dir = hn_tmpdir("replaylink");
     static const uint8_t sll[16] = {[14] = 0x08, [15] = 0x00};
     static const uint8_t sll2[20] = {[0] = 0x08, [1] = 0x00};
-    static const uint8_t qinq[22] = {
-        [12] = 0x88, [13] = 0xa8, [16] = 0x81, [17] = 0x00, [20] = 0x08, [21] = 0x00};
+    static const uint8_t qinq[22] = {[12] = 0x88, [13] = 0xa8, [16] = 0x81, [17] = 0x00,
+                                     [20] = 0x08, [21] = 0x00};
     const struct {
         const char *name;
         int link;

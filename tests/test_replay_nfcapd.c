@@ -109,8 +109,8 @@ static void test_nfcapd_garbage_refused(void **state)
     assert_int_equal(rp_run(cfg, c3, 1, NULL, &r, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "layout 9"));
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s/floodgate -c " CONF " replay %s >/dev/null 2>&1", hn_build_dir(),
-             path);
+    snprintf(cmd, sizeof(cmd), "%s/floodgate -c " CONF " replay %s >/dev/null 2>&1",
+             hn_build_dir(), path);
     int st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
     remove(path);

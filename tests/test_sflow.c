@@ -114,8 +114,8 @@ static void s_hdr(ft_wr_t *w, uint32_t samples)
     ft_u32(w, 5);
     ft_u32(w, 1);
     ft_u32(w, 0x7f000001);
-    ft_u32(w, 0);  /* sub-agent */
-    ft_u32(w, 42); /* sequence */
+    ft_u32(w, 0);   /* sub-agent */
+    ft_u32(w, 42);  /* sequence */
     ft_u32(w, 1000);
     ft_u32(w, samples);
 }
@@ -126,10 +126,10 @@ static void s_exp_sample_ipv4(ft_wr_t *w, uint32_t rate, uint32_t dst, uint32_t 
     ft_u32(w, SFLOW_FLOW_SAMPLE_EXP);
     size_t at = w->n;
     ft_u32(w, 0);
-    ft_u32(w, 1), ft_u32(w, 0), ft_u32(w, 3);               /* seq, source type, index */
-    ft_u32(w, rate), ft_u32(w, 100), ft_u32(w, 5);          /* rate, pool, drops */
+    ft_u32(w, 1), ft_u32(w, 0), ft_u32(w, 3);   /* seq, source type, index */
+    ft_u32(w, rate), ft_u32(w, 100), ft_u32(w, 5); /* rate, pool, drops */
     ft_u32(w, 0), ft_u32(w, 1), ft_u32(w, 0), ft_u32(w, 2); /* in, out */
-    ft_u32(w, 1);                                           /* records */
+    ft_u32(w, 1);                               /* records */
     ft_u32(w, SFLOW_REC_IPV4);
     ft_u32(w, 32);
     ft_u32(w, frame), ft_u32(w, 6), ft_u32(w, 0xc6336401), ft_u32(w, dst);

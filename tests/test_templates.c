@@ -129,10 +129,8 @@ static void test_templates_fixed_plan_matches_walk(void **state)
         for (int r = 0; r < k; r++) {
             uint8_t rec[REC_MAX];
             for (size_t i = 0; i < rec_len; i++)
-                rec[i] =
-                    (uint8_t)(s_rand(2) ? s_rand(256)
-                                        : s_rand(2)); /* small values:
-                                                       * sampler ids 0 and 1, ICMP, ports of 0 */
+                rec[i] = (uint8_t)(s_rand(2) ? s_rand(256) : s_rand(2)); /* small values:
+                                       * sampler ids 0 and 1, ICMP, ports of 0 */
             memcpy(fixed + flen, rec, rec_len);
             flen += rec_len;
             uint8_t extra = (uint8_t)s_rand(4);
@@ -184,23 +182,23 @@ static void test_templates_fixed_known_record(void **state)
         {21, 4, 0}, /* last switched */
     };
     static const uint8_t rec[] = {
-        192,  0,    2,    1,                            /* src */
-        10,   0,    0,    5,                            /* dst */
-        9,    9,    9,                                  /* 3-byte dst */
-        0x01, 0x02, 0x03,                               /* packets */
-        0,    0,    0,    0x01, 0xff, 0xff, 0xff, 0xff, /* bytes */
-        0xee, 0xee, 0xee, 0xee,                         /* enterprise */
-        6,    0x12,                                     /* protocol, flags */
-        0x30, 0x39, 0x00, 0x50,                         /* ports 12345, 80 */
-        0x00, 0x01, 0x86, 0xa0,                         /* first: uptime 100 000 */
-        0x00, 0x01, 0x8a, 0x88,                         /* last: uptime 101 000 */
-        0xee,                                           /* padding */
+        192, 0, 2, 1,                         /* src */
+        10, 0, 0, 5,                          /* dst */
+        9, 9, 9,                              /* 3-byte dst */
+        0x01, 0x02, 0x03,                     /* packets */
+        0, 0, 0, 0x01, 0xff, 0xff, 0xff, 0xff, /* bytes */
+        0xee, 0xee, 0xee, 0xee,               /* enterprise */
+        6, 0x12,                              /* protocol, flags */
+        0x30, 0x39, 0x00, 0x50,               /* ports 12345, 80 */
+        0x00, 0x01, 0x86, 0xa0,               /* first: uptime 100 000 */
+        0x00, 0x01, 0x8a, 0x88,               /* last: uptime 101 000 */
+        0xee,                                 /* padding */
     };
     tpl_t t;
     assert_int_equal(tpl_compile(&t, f, sizeof(f) / sizeof(f[0]), false), TPL_ADDED);
     assert_int_equal(t.rec_len, sizeof(rec) - 1);
-    tpl_ctx_t ctx = {
-        .export_ms = 1795000000000ULL, .sys_uptime_ms = 101000, .v9 = true, .default_sampling = 10};
+    tpl_ctx_t ctx = {.export_ms = 1795000000000ULL, .sys_uptime_ms = 101000, .v9 = true,
+                     .default_sampling = 10};
     sink_t out;
     assert_int_equal(s_decode(&t, rec, sizeof(rec), &ctx, &out), 1);
     const raw_flow_t *r = &out.recs[0];
@@ -215,7 +213,7 @@ static void test_templates_fixed_known_record(void **state)
     assert_int_equal(r->sport, 12345);
     assert_int_equal(r->dport, 80);
     assert_int_equal(r->start_ms, 1795000000000ULL - 1000); /* uptime 100 000 */
-    assert_int_equal(r->end_ms, 1795000000000ULL);          /* uptime 101 000 */
+    assert_int_equal(r->end_ms, 1795000000000ULL); /* uptime 101 000 */
     assert_int_equal(r->frag, 0);
 }
 

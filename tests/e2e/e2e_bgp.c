@@ -82,7 +82,8 @@ static void s_write_configs(bt_bed_t *b)
     hn_write_file(b->conf, text);
 
     const char *afis[] = {"ipv4-unicast", "ipv6-unicast", NULL};
-    bt_write_gobgpd(b->dir, "gobgpd", b->gobgp_addr, b->bgp_port, b->bird_addr, b->bird_port, afis);
+    bt_write_gobgpd(b->dir, "gobgpd", b->gobgp_addr, b->bgp_port, b->bird_addr, b->bird_port,
+                    afis);
 
     snprintf(text, sizeof(text), "router id %s;\nprotocol device {}\n", b->bird_addr);
     bt_bird_gobgp(text, sizeof(text), "gobgp", b->bird_addr, b->bird_port, b->gobgp_addr,
@@ -472,7 +473,8 @@ static bool s_aof_rewritten(void *arg)
 {
     (void)arg;
     redisReply *r = hn_redis(s_b.redis_port, "INFO persistence");
-    bool done = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "aof_rewrite_in_progress:0") &&
+    bool done = r && r->type == REDIS_REPLY_STRING &&
+                strstr(r->str, "aof_rewrite_in_progress:0") &&
                 strstr(r->str, "aof_rewrite_scheduled:0");
     if (r)
         freeReplyObject(r);

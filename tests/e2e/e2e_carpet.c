@@ -178,8 +178,8 @@ static char *s_report(const char *ip)
 {
     char cmd[2048], out[600];
     snprintf(out, sizeof(out), "%s/report.txt", s_e.dir);
-    snprintf(cmd, sizeof(cmd), "%s/floodgate -c %s report %s > %s 2>&1", hn_build_dir(), s_e.conf,
-             ip, out);
+    snprintf(cmd, sizeof(cmd), "%s/floodgate -c %s report %s > %s 2>&1", hn_build_dir(),
+             s_e.conf, ip, out);
     assert_int_equal(system(cmd), 0);
     return hn_read_file(out);
 }
@@ -213,7 +213,8 @@ static void test_e2e_carpet_bans_only_the_attacked_prefix(void **state)
 {
     (void)state;
     char args[256];
-    snprintf(args, sizeof(args), "--background %d --background-pps %d --duration 14", N_BG, BG_PPS);
+    snprintf(args, sizeof(args), "--background %d --background-pps %d --duration 14", N_BG,
+             BG_PPS);
     double w0 = s_metric("floodgate_detector_windows_total");
     pid_t bg = s_flowgen(args, "flowgen-bg");
     /* the detector learns the background's usual rates: 4 s of windows of

@@ -54,8 +54,8 @@
 #define SHARDS 2
 #define STEP_MS 50
 #define RUN_MS 8000
-#define N_BG 10     /* hosts per family */
-#define BG_FLOWS 10 /* long flows per background host */
+#define N_BG 10      /* hosts per family */
+#define BG_FLOWS 10  /* long flows per background host */
 #define BG_FLOW_PPS 1000.0
 #define N_CARPET 50
 #define N_UNDER 5
@@ -237,9 +237,9 @@ static void s_background(e2e_t *e, uint64_t t, uint64_t now)
                     continue;
                 char host[64];
                 s_host_name(host, sizeof(host), v6, h);
-                fg_flow_t r =
-                    s_rec(host, 0xcb007100u + (uint32_t)f, 6, 0x18, 443, (uint16_t)(30000 + f),
-                          (uint64_t)(BG_FLOW_PPS * 60), 1200, 60000, now);
+                fg_flow_t r = s_rec(host, 0xcb007100u + (uint32_t)f, 6, 0x18, 443,
+                                    (uint16_t)(30000 + f), (uint64_t)(BG_FLOW_PPS * 60), 1200,
+                                    60000, now);
                 s_send(e, &r);
             }
 }
@@ -260,8 +260,8 @@ static void s_attacks(e2e_t *e, uint64_t t, uint64_t now)
     for (int j = 0; j < N_RESOLVERS; j++) {
         if ((t / STEP_MS) % 20 != (uint64_t)(j % 20))
             continue;
-        fg_flow_t r = s_rec("2001:db8:100::2:1", 0xc0a80000u + (uint32_t)j, 17, 0, 53, 33333, 3000,
-                            1400, 2000, now);
+        fg_flow_t r = s_rec("2001:db8:100::2:1", 0xc0a80000u + (uint32_t)j, 17, 0, 53, 33333,
+                            3000, 1400, 2000, now);
         s_send(e, &r);
     }
     /* Carpet bombing: 1 200 pps per host, and 100 pps under the floor. */
@@ -270,12 +270,13 @@ static void s_attacks(e2e_t *e, uint64_t t, uint64_t now)
         snprintf(host, sizeof(host), "10.0.50.%d", h + 1);
         uint64_t pk = (h < N_CARPET ? 1200 : 100) * per_step / 1000;
         src++;
-        fg_flow_t r = s_rec(host, 0xc6130000u + src % 5000, 17, 0, (uint16_t)(1024 + src % 60000),
-                            8000, pk, 500, 0, now);
+        fg_flow_t r = s_rec(host, 0xc6130000u + src % 5000, 17, 0,
+                            (uint16_t)(1024 + src % 60000), 8000, pk, 500, 0, now);
         s_send(e, &r);
     }
     /* A compromised server sending 40 000 pps out. */
-    fg_flow_t out = s_rec("10.0.3.1", 0xc6140001u, 17, 0, 40000, 80, 40 * per_step, 100, 0, now);
+    fg_flow_t out = s_rec("10.0.3.1", 0xc6140001u, 17, 0, 40000, 80, 40 * per_step, 100, 0,
+                          now);
     out.dir = FG_DIR_OUT;
     s_send(e, &out);
     /* The whitelisted resolver under a flood. */
@@ -440,16 +441,13 @@ static void test_e2e_detection_heavy_tailed(void **state)
     (void)state;
     e2e_t *e = &s_e;
     pid_t bg[3] = {
-        s_flowgen(e, "large",
-                  "--background 20 --background-from 10.0.6.1 "
-                  "--background-pps 12000 --active-timeout 60 --sampling 100 "
-                  "--duration 8"),
-        s_flowgen(e, "small",
-                  "--background 250 --background-from 10.0.6.1 "
-                  "--background-pps 800 --sampling 10 --duration 8"),
-        s_flowgen(e, "tiny",
-                  "--background 250 --background-from 10.0.6.1 "
-                  "--background-pps 100 --duration 8"),
+        s_flowgen(e, "large", "--background 20 --background-from 10.0.6.1 "
+                              "--background-pps 12000 --active-timeout 60 --sampling 100 "
+                              "--duration 8"),
+        s_flowgen(e, "small", "--background 250 --background-from 10.0.6.1 "
+                              "--background-pps 800 --sampling 10 --duration 8"),
+        s_flowgen(e, "tiny", "--background 250 --background-from 10.0.6.1 "
+                             "--background-pps 100 --duration 8"),
     };
     usleep(3000 * 1000); /* the large flows have all been exported (first 2 s) */
     for (int h = 1; h <= 250; h++) {
@@ -470,8 +468,7 @@ static void test_e2e_detection_heavy_tailed(void **state)
     hn_expect_settled(e->m_det, e->m_act, SHARDS, 2, 5000); /* the last export was judged */
     assert_true(banned);
     print_message("5x flood over a heavy-tailed background: ban key in Redis %llu ms after "
-                  "flowgen started\n",
-                  (unsigned long long)took);
+                  "flowgen started\n", (unsigned long long)took);
     assert_true(took <= 500);
     assert_string_equal(s_field("10.0.2.77", "attack_type"), "udp_flood");
     int n = 0;

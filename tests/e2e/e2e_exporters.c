@@ -145,19 +145,8 @@ static void s_softflowd(const char *version, const char *extra, const char *orac
 {
     char dst[64];
     snprintf(dst, sizeof(dst), "127.0.0.1:%d", s_ctx.nf_port);
-    char *argv[] = {"softflowd",
-                    "-d",
-                    "-6",
-                    "-r",
-                    "tests/data/flows_in.pcap",
-                    "-n",
-                    dst,
-                    "-v",
-                    (char *)version,
-                    "-c",
-                    "none",
-                    (char *)extra,
-                    NULL};
+    char *argv[] = {"softflowd", "-d", "-6", "-r", "tests/data/flows_in.pcap", "-n", dst,
+                    "-v", (char *)version, "-c", "none", (char *)extra, NULL};
     if (!extra)
         argv[11] = NULL;
     s_check(argv, oracle, v4);
@@ -218,8 +207,10 @@ static void test_e2e_nothing_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_e2e_softflowd_v5),      cmocka_unit_test(test_e2e_softflowd_v9),
-        cmocka_unit_test(test_e2e_softflowd_ipfix),   cmocka_unit_test(test_e2e_pmacct_sflow),
+        cmocka_unit_test(test_e2e_softflowd_v5),
+        cmocka_unit_test(test_e2e_softflowd_v9),
+        cmocka_unit_test(test_e2e_softflowd_ipfix),
+        cmocka_unit_test(test_e2e_pmacct_sflow),
         cmocka_unit_test(test_e2e_nothing_malformed),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

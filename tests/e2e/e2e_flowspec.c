@@ -110,7 +110,8 @@ static void s_write_configs(bt_bed_t *b)
              b->redis_port, b->act_port, b->api_port, b->m_act, s_groups);
     hn_write_file(b->conf, text);
     const char *afis[] = {"ipv4-unicast", "ipv4-flowspec", "ipv6-flowspec", NULL};
-    bt_write_gobgpd(b->dir, "gobgpd", b->gobgp_addr, b->bgp_port, b->bird_addr, b->bird_port, afis);
+    bt_write_gobgpd(b->dir, "gobgpd", b->gobgp_addr, b->bgp_port, b->bird_addr, b->bird_port,
+                    afis);
     /* No kernel protocol: routes and rules stay in BIRD's own tables. */
     snprintf(text, sizeof(text),
              "router id %s;\nflow4 table flowtab4;\nflow6 table flowtab6;\nprotocol device {}\n",
@@ -144,8 +145,8 @@ static int s_run(char *const argv[], char **out)
 static char *s_table(const char *table)
 {
     char *out;
-    char *argv[] = {"birdc", "-s",          s_b.bird_sock, "show", "route",
-                    "table", (char *)table, "all",         NULL};
+    char *argv[] = {"birdc", "-s", s_b.bird_sock, "show", "route", "table", (char *)table,
+                    "all", NULL};
     s_run(argv, &out);
     return out;
 }
@@ -230,13 +231,9 @@ static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_
     total.pps = 100000;
     bool is_syn = att == ATT_SYN;
     s_contrib(&c[0], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, is_syn ? 6 : 17, 0.99, 99000);
-    s_contrib(&c[1],
-              is_syn ? FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT
-                     : FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT,
-              att == ATT_NTP ? 123
-              : is_syn       ? 443
-                             : 53,
-              0.99, 99000);
+    s_contrib(&c[1], is_syn ? FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT
+                            : FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT,
+              att == ATT_NTP ? 123 : is_syn ? 443 : 53, 0.99, 99000);
     s_contrib(&c[2], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, 6, 0.01, 1000);
     s_contrib(&c[3], FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER, 1, 1, 300000);
     c[3].sampling = att == ATT_DNS_SPARSE ? 10000 : 1; /* 30 samples, or 300 000 */
@@ -252,10 +249,10 @@ static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_
         c[4].key_hi = src.hi, c[4].key_lo = src.lo;
     }
     syn.pps = is_syn ? 99000 : 0;
-    d.attack_type = is_syn                ? "syn_flood"
-                    : att == ATT_NTP      ? "amplification_ntp"
-                    : att == ATT_UDP_NETS ? "udp_flood"
-                                          : "amplification_dns";
+    d.attack_type = is_syn                  ? "syn_flood"
+                    : att == ATT_NTP        ? "amplification_ntp"
+                    : att == ATT_UDP_NETS   ? "udp_flood"
+                                            : "amplification_dns";
     d.value = 100000;
     d.tcp_syn = &syn;
     d.n_top = att == ATT_UDP_NETS ? 5 : 4;
@@ -412,9 +409,9 @@ static void test_fs_safety(void **state)
     (void)state;
     double white0 = hn_metric(s_b.m_act, "floodgate_actuator_decisions_refused_total",
                               "reason=\"whitelisted\"", NULL);
-    double wait0 =
-        hn_metric(s_b.m_act, "floodgate_actuator_flowspec_total", "result=\"wait\"", NULL);
-    s_decide("10.0.0.53", FLOODGATE__ACTION__BAN, 600, ATT_DNS);       /* whitelisted */
+    double wait0 = hn_metric(s_b.m_act, "floodgate_actuator_flowspec_total", "result=\"wait\"",
+                             NULL);
+    s_decide("10.0.0.53", FLOODGATE__ACTION__BAN, 600, ATT_DNS); /* whitelisted */
     s_decide("10.0.0.9", FLOODGATE__ACTION__BAN, 600, ATT_DNS_SPARSE); /* 30 samples */
     /* rules aimed at another host from a hand-written ban hash */
     redisReply *r = hn_redis(s_b.redis_port,
@@ -477,18 +474,8 @@ static void test_fs_manual_and_actuator_restart(void **state)
     (void)state;
     char bin[512];
     snprintf(bin, sizeof(bin), "%s/floodgate", hn_build_dir());
-    char *argv[] = {bin,
-                    "-c",
-                    s_b.conf,
-                    "ban",
-                    "10.0.0.20",
-                    "--flowspec",
-                    "proto=17 sport=123",
-                    "--flowspec",
-                    "proto=17 sport=19",
-                    "--ttl",
-                    "600",
-                    NULL};
+    char *argv[] = {bin, "-c", s_b.conf, "ban", "10.0.0.20", "--flowspec", "proto=17 sport=123",
+                    "--flowspec", "proto=17 sport=19", "--ttl", "600", NULL};
     if (s_run(argv, &s_cli_out) != 0)
         fail_msg("floodgate ban --flowspec failed:\n%s", s_cli_out);
     s_expect_rule("flowtab4", "flow4 { dst 10.0.0.20/32; proto 17; sport 123; }", DISCARD, 10000);
@@ -568,8 +555,8 @@ static void s_hw(hw_t *w, const char *ip, bool flood, uint32_t seed)
     w->udp.pps = flood ? 99000 : 0;
     w->hw.total = &w->total, w->hw.tcp = &w->tcp, w->hw.udp = &w->udp;
     size_t n = 0;
-    s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, flood ? 17 : 6, flood ? 0.99 : 1,
-              (uint64_t)w->total.pps);
+    s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, flood ? 17 : 6,
+              flood ? 0.99 : 1, (uint64_t)w->total.pps);
     if (flood)
         s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, 6, 0.01, 1000);
     s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_DST_PORT, 443, flood ? 0.007 : 0.7,
@@ -581,7 +568,8 @@ static void s_hw(hw_t *w, const char *ip, bool flood, uint32_t seed)
                   i % 2 ? 1024 + (seed * 7919 + i * 104729) % 60000
                         : 0x0000ffffc6120000ull + ((seed * 31 + i) << 8) + 7,
                   0.002, 200);
-    s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER, 1, 1, (uint64_t)w->total.pps);
+    s_contrib(&w->c[n++], FLOODGATE__CONTRIB_KIND__CONTRIB_EXPORTER, 1, 1,
+              (uint64_t)w->total.pps);
     for (size_t i = 0; i < n; i++)
         w->cp[i] = &w->c[i];
     w->hw.n_top = n;
@@ -682,8 +670,8 @@ static void test_fs_exabgp(void **state)
     fprintf(stderr, "# decision -> rule in BIRD (exabgp): %llu ms\n",
             (unsigned long long)(hn_ms() - t0));
     s_decide_to(s_b.exa_push, "10.0.1.35", FLOODGATE__ACTION__BAN, 600, ATT_SYN);
-    s_expect_rule("flowtab4", "flow4 { dst 10.0.1.35/32; proto 6; dport 443; tcp flags",
-                  RATE_125000, 10000);
+    s_expect_rule("flowtab4", "flow4 { dst 10.0.1.35/32; proto 6; dport 443; tcp flags", RATE_125000,
+                  10000);
     s_decide_to(s_b.exa_push, "2001:db8:100::36", FLOODGATE__ACTION__BAN, 600, ATT_UDP_NETS);
     s_expect_rule("flowtab6", "flow6 { dst 2001:db8:100::36/128; src 2001:db8:aaaa::/48;",
                   "next header 17", 10000);

@@ -408,8 +408,8 @@ static int s_setup(void **state)
             t->push[d][a] = zsock_new(ZMQ_PUSH);
             zsock_set_sndhwm(t->push[d][a], 1000);
             zsock_set_linger(t->push[d][a], 0);
-            assert_int_equal(zsock_connect(t->push[d][a], "tcp://127.0.0.1:%d", t->h[a].act_port),
-                             0);
+            assert_int_equal(
+                zsock_connect(t->push[d][a], "tcp://127.0.0.1:%d", t->h[a].act_port), 0);
         }
     return 0;
 }
@@ -475,8 +475,8 @@ static void s_phase_kill_a(ha_t *t)
     fprintf(stderr, "# kill -9 of host A -> B holds the lease: %llu ms\n",
             (unsigned long long)took);
     if (took > HA_TAKEOVER_MAX_MS)
-        fail_msg("B took %llu ms to take over (lease %d ms); logs in %s", (unsigned long long)took,
-                 HA_LEASE_MS, t->dir);
+        fail_msg("B took %llu ms to take over (lease %d ms); logs in %s",
+                 (unsigned long long)took, HA_LEASE_MS, t->dir);
     if (!hn_wait_until(s_route_in_bird, "10.0.0.4/32", 5000))
         fail_msg("10.0.0.4 (banned before) not announced again by B; logs in %s", t->dir);
     fprintf(stderr, "# kill -9 of host A -> 10.0.0.4 announced again through B: %llu ms\n",
@@ -558,26 +558,24 @@ static void s_pipe_configs(pipe_t *e)
 {
     char text[4096], path[600];
     for (int i = 0; i < 2; i++) {
-        snprintf(
-            text, sizeof(text),
-            "networks\n    monitored = \"10.0.0.0/16\"\n"
-            "redis\n    address = 127.0.0.1:%d\n    prefix = fgha2\n"
-            "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 10\n"
-            "    metrics_listen = \"\"\n"
-            "aggregator\n    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
-            "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
-            "    tick_ms = 200\n    metrics_listen = \"\"\n"
-            "detector\n    ongoing_interval = 1\n    attack_end = 10\n"
-            "    metrics_listen = 127.0.0.1:%d\n"
-            "actuator\n    bind = tcp://127.0.0.1:%d\n"
-            "    connect = \"tcp://127.0.0.1:%d tcp://127.0.0.1:%d\"\n"
-            "    id = pipe-%c\n    lease_ms = %d\n    metrics_listen = \"\"\n"
-            "    notify_script = %s/notify.sh\n    check_interval = 1\n"
-            "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 5000\n"
-            "        threshold_mbps = 0\n        threshold_flows = 0\n",
-            e->redis_port, e->nf_port, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
-            e->m_det[0], e->act_port[i], e->act_port[0], e->act_port[1], 'A' + i, HA_LEASE_MS,
-            e->dir);
+        snprintf(text, sizeof(text),
+                 "networks\n    monitored = \"10.0.0.0/16\"\n"
+                 "redis\n    address = 127.0.0.1:%d\n    prefix = fgha2\n"
+                 "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 10\n"
+                 "    metrics_listen = \"\"\n"
+                 "aggregator\n    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
+                 "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
+                 "    tick_ms = 200\n    metrics_listen = \"\"\n"
+                 "detector\n    ongoing_interval = 1\n    attack_end = 10\n"
+                 "    metrics_listen = 127.0.0.1:%d\n"
+                 "actuator\n    bind = tcp://127.0.0.1:%d\n"
+                 "    connect = \"tcp://127.0.0.1:%d tcp://127.0.0.1:%d\"\n"
+                 "    id = pipe-%c\n    lease_ms = %d\n    metrics_listen = \"\"\n"
+                 "    notify_script = %s/notify.sh\n    check_interval = 1\n"
+                 "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 5000\n"
+                 "        threshold_mbps = 0\n        threshold_flows = 0\n",
+                 e->redis_port, e->nf_port, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
+                 e->m_det[0], e->act_port[i], e->act_port[0], e->act_port[1], 'A' + i, HA_LEASE_MS, e->dir);
         hn_write_file(e->conf[i], text);
     }
     snprintf(text, sizeof(text), "#!/bin/sh\ncat >/dev/null\necho \"$1 $4\" >> %s\n",
@@ -629,8 +627,8 @@ static int s_pipe_setup(void **state)
     e->detector[1] = hn_spawn_env(argv, env, log);
     e->aggregator = hn_daemon(e->dir, e->conf[0], "aggregator", "0");
     e->collector = hn_daemon(e->dir, e->conf[0], "collector", NULL);
-    pid_t all[] = {e->actuator[0], e->actuator[1], e->detector[0],
-                   e->detector[1], e->aggregator,  e->collector};
+    pid_t all[] = {e->actuator[0], e->actuator[1], e->detector[0], e->detector[1],
+                   e->aggregator, e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
     for (int i = 0; i < 2; i++) /* both detectors hear the shard before traffic starts */
         hn_expect_ready(e->m_det[i], 1, &e->m_det[i], 1, 10000);
@@ -641,8 +639,8 @@ static int s_pipe_teardown(void **state)
 {
     (void)state;
     pipe_t *e = &s_p;
-    pid_t all[] = {e->collector,   e->aggregator,  e->detector[0],
-                   e->detector[1], e->actuator[0], e->actuator[1]};
+    pid_t all[] = {e->collector, e->aggregator, e->detector[0], e->detector[1],
+                   e->actuator[0], e->actuator[1]};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         hn_stop(all[i], 3000);
     hn_stop(e->redis, 3000);
@@ -700,8 +698,7 @@ static void s_pipe_once(pipe_t *e, const char *ip)
         bool is_ip = false, is_ban = false;
         for (size_t k = 0; k + 1 < f->elements; k += 2) {
             is_ip |= !strcmp(f->element[k]->str, "ip") && !strcmp(f->element[k + 1]->str, ip);
-            is_ban |=
-                !strcmp(f->element[k]->str, "event") && !strcmp(f->element[k + 1]->str, "ban");
+            is_ban |= !strcmp(f->element[k]->str, "event") && !strcmp(f->element[k + 1]->str, "ban");
         }
         events += is_ip && is_ban;
     }
@@ -713,10 +710,8 @@ static void s_pipe_once(pipe_t *e, const char *ip)
     int det1 = s_count_in(path, needle);
     snprintf(path, sizeof(path), "%s/detector-2.log", e->dir);
     int det2 = s_count_in(path, needle);
-    fprintf(stderr,
-            "# %s: BAN decided by detector 1: %d, 2: %d; recorded: history %d, "
-            "events %d, script %d\n",
-            ip, det1, det2, bans, events, runs);
+    fprintf(stderr, "# %s: BAN decided by detector 1: %d, 2: %d; recorded: history %d, "
+            "events %d, script %d\n", ip, det1, det2, bans, events, runs);
     if (bans != 1 || events != 1 || runs != 1)
         fail_msg("%s banned more or less than once; logs in %s", ip, e->dir);
 }

@@ -174,8 +174,7 @@ static void test_e2e_metrics_agree_with_traffic(void **state)
     /* 15 000 packets within one window, 75 000 pps over it: its host's
      * group (burst) has a threshold above that, so it is counted, never
      * banned (at the default group's 5 000 pps one window bans it) */
-    pid_t g = s_flowgen("--dst 10.0.0.9 --count "
-                        "50");
+    pid_t g = s_flowgen("--dst 10.0.0.9 --count " "50");
     assert_true(hn_wait_exit(g, 10000) >= 0);
     /* every stage counts all of it (bounded waits: batches and windows) */
     want_t col = {e->m_col, "floodgate_collector_records_total", "result=\"sent\"", BURST_RECORDS};
@@ -194,22 +193,23 @@ static void test_e2e_metrics_agree_with_traffic(void **state)
     assert_int_equal(s_get(e->m_col, "floodgate_collector_socket_drops_total", NULL), 0);
     assert_int_equal(s_get(e->m_col, "floodgate_collector_sequence_lost_records_total", NULL), 0);
     assert_int_equal(s_get(e->m_col, "floodgate_collector_datagrams_malformed_total", NULL), 0);
-    assert_int_equal(
-        s_get(e->m_col, "floodgate_collector_exporter_datagrams_total", "exporter=\"127.0.0.1\""),
-        BURST_DGRAMS);
+    assert_int_equal(s_get(e->m_col, "floodgate_collector_exporter_datagrams_total",
+                           "exporter=\"127.0.0.1\""),
+                     BURST_DGRAMS);
     /* what the collector sent is what the shard got, batch for batch */
     double sent = s_get(e->m_col, "floodgate_collector_batches_sent_total", NULL);
     assert_true(sent >= 1);
     assert_int_equal(s_get(e->m_agg, "floodgate_aggregator_batches_total", NULL), sent);
     /* and per shard (one here): sent, nothing dropped */
-    assert_int_equal(
-        s_get(e->m_col, "floodgate_collector_shard_batches_total", "shard=\"0\",result=\"sent\""),
-        sent);
-    assert_int_equal(
-        s_get(e->m_col, "floodgate_collector_shard_records_total", "shard=\"0\",result=\"sent\""),
-        BURST_RECORDS);
-    assert_int_equal(
-        s_get(e->m_col, "floodgate_collector_shard_records_total", "result=\"dropped\""), 0);
+    assert_int_equal(s_get(e->m_col, "floodgate_collector_shard_batches_total",
+                           "shard=\"0\",result=\"sent\""),
+                     sent);
+    assert_int_equal(s_get(e->m_col, "floodgate_collector_shard_records_total",
+                           "shard=\"0\",result=\"sent\""),
+                     BURST_RECORDS);
+    assert_int_equal(s_get(e->m_col, "floodgate_collector_shard_records_total",
+                           "result=\"dropped\""),
+                     0);
     assert_int_equal(s_get(e->m_agg, "floodgate_aggregator_records_total", NULL), BURST_RECORDS);
     assert_int_equal(s_get(e->m_agg, "floodgate_aggregator_batches_lost_total", NULL), 0);
     assert_int_equal(s_get(e->m_agg, "floodgate_aggregator_records_ignored_total", NULL), 0);
@@ -368,8 +368,8 @@ static void test_e2e_grafana_dashboard(void **state)
     }
     fclose(f);
     char cmd[1200], out[600];
-    snprintf(cmd, sizeof(cmd),
-             "python3 tests/check_dashboard.py deploy/grafana/dashboards/floodgate.json %s", all);
+    snprintf(cmd, sizeof(cmd), "python3 tests/check_dashboard.py deploy/grafana/dashboards/floodgate.json %s",
+             all);
     snprintf(out, sizeof(out), "%s/dash.out", s_e.dir);
     int rc = s_run(cmd, out);
     if (rc != 0) {

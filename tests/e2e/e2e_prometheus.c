@@ -105,7 +105,7 @@ static pid_t s_start_prometheus(e2e_t *e)
     snprintf(data, sizeof(data), "--storage.tsdb.path=%s/prometheus-data", e->dir);
     snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", e->prom_port);
     snprintf(log, sizeof(log), "%s/prometheus.log", e->dir);
-    char *argv[] = {"prometheus",       conf, data, listen, "--storage.tsdb.retention.time=1h",
+    char *argv[] = {"prometheus", conf, data, listen, "--storage.tsdb.retention.time=1h",
                     "--log.level=warn", NULL};
     return hn_spawn(argv, log);
 }
@@ -151,8 +151,9 @@ static int s_teardown(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    pid_t all[] = {e->flowgen,  e->collector, e->aggregator[0], e->aggregator[1], e->detector,
-                   e->actuator, e->prom,      e->gobgpd,        e->redis};
+    pid_t all[] = {e->flowgen,  e->collector, e->aggregator[0], e->aggregator[1],
+                   e->detector, e->actuator,  e->prom,          e->gobgpd,
+                   e->redis};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (all[i] > 0)
             hn_stop(all[i], 5000);
@@ -352,8 +353,7 @@ static void test_e2e_prometheus_answers_every_panel(void **state)
             empty++;
         }
     }
-    fprintf(stderr,
-            "# %d panel expressions answered by prometheus, %llu ms after the flood began\n",
+    fprintf(stderr, "# %d panel expressions answered by prometheus, %llu ms after the flood began\n",
             n - empty, (unsigned long long)(hn_ms() - t0));
     if (empty)
         fail_msg("%d of %d dashboard expressions return no data (see above)", empty, n);

@@ -78,9 +78,8 @@ static pid_t s_redis_start(const char *dir, int port)
     char p[16], log[600];
     snprintf(p, sizeof(p), "%d", port);
     snprintf(log, sizeof(log), "%s/redis-%d.log", s_b.dir, port);
-    char *argv[] = {"redis-server", "--port",      p,        "--bind", "127.0.0.1",
-                    "--dir",        (char *)dir,   "--save", "3600 1", "--appendonly",
-                    "no",           "--daemonize", "no",     NULL};
+    char *argv[] = {"redis-server", "--port", p, "--bind", "127.0.0.1", "--dir", (char *)dir,
+                    "--save", "3600 1", "--appendonly", "no", "--daemonize", "no", NULL};
     pid_t pid = hn_spawn(argv, log);
     if (hn_wait_until(s_pongs, &port, 5000))
         return pid;
@@ -342,8 +341,8 @@ static int s_setup(void **state)
          mount("fgtmpfs", b->data, "tmpfs", 0, "size=1m,mode=0700") != 0))
         fail_msg("tmpfs in a private mount namespace: %s", strerror(errno));
     b->mounted = geteuid() == 0;
-    int *ports[] = {&b->redis_port, &b->redis2_port, &b->api_port,
-                    &b->bgp_port,   &b->act_port,    &b->m_port};
+    int *ports[] = {&b->redis_port, &b->redis2_port, &b->api_port, &b->bgp_port, &b->act_port,
+                    &b->m_port};
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
         *ports[i] = hn_free_port();
     s_write_configs(b);
@@ -558,7 +557,8 @@ static void test_redis_unban_hold_sticks(void **state)
     uint64_t held_ms = hn_ms() - t0;
     assert_false(s_route_present((void *)ip));
     if (reports < 4) /* 6 s of hold, a report every ~0.5 s */
-        fail_msg("only %d reports during the hold (%llu ms)", reports, (unsigned long long)held_ms);
+        fail_msg("only %d reports during the hold (%llu ms)", reports,
+                 (unsigned long long)held_ms);
     s_expect_key("10.0.3.2", 3000);
     assert_true(s_metric("floodgate_actuator_decisions_refused_total", "reason=\"hold\"") >=
                 refused0 + reports - 2);
@@ -587,8 +587,8 @@ static void test_redis_operator_ban_clears_hold(void **state)
     s_cli_says("held off for 600 s");
     double held0 = s_metric("floodgate_actuator_decisions_refused_total", "reason=\"hold\"");
     s_decide(ip, FLOODGATE__ACTION__BAN, 600);
-    if (!hn_wait_metric(s_b.m_port, "floodgate_actuator_decisions_refused_total", "reason=\"hold\"",
-                        held0 + 1, 5000))
+    if (!hn_wait_metric(s_b.m_port, "floodgate_actuator_decisions_refused_total",
+                        "reason=\"hold\"", held0 + 1, 5000))
         fail_msg("the decision for held %s was not refused within 5 s", ip);
     assert_int_equal(s_pttl(ip), -2); /* held */
     assert_int_equal(s_cli("ban", ip, "--ttl", "300"), 0);
@@ -649,8 +649,7 @@ static void test_redis_restarted_empty_writes_bans_back(void **state)
     for (uint64_t end = hn_ms() + 3000; hn_ms() < end; looks++) /* 3 more scans */
         if (!s_all_routes(ips, n))
             fail_msg("a route was withdrawn after the bans were written back (look %d)", looks);
-    fprintf(stderr,
-            "# Redis restarted empty -> %zu bans written back in %llu ms, %d looks at "
+    fprintf(stderr, "# Redis restarted empty -> %zu bans written back in %llu ms, %d looks at "
             "the RIB over %llu ms, all routes in at each\n",
             n, (unsigned long long)back_ms, looks, (unsigned long long)(hn_ms() - t0));
     for (size_t i = 0; i < n; i++)

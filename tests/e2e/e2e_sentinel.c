@@ -48,25 +48,10 @@ static pid_t s_redis_node(sen_t *t, int i)
     mkdir(dir, 0700);
     snprintf(log, sizeof(log), "%s/redis%d.log", t->dir, i);
     snprintf(master, sizeof(master), "%d", t->port[0]);
-    char *argv[] = {"redis-server",
-                    "--port",
-                    port,
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    dir,
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    "everysec",
-                    "--save",
-                    "",
-                    "--notify-keyspace-events",
-                    "Egx",
-                    i ? "--replicaof" : NULL,
-                    "127.0.0.1",
-                    master,
-                    NULL};
+    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
+                    "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+                    "--notify-keyspace-events", "Egx",
+                    i ? "--replicaof" : NULL, "127.0.0.1", master, NULL};
     return hn_spawn(argv, log);
 }
 
@@ -138,8 +123,8 @@ static int s_master_port(void)
     int port = 0;
     for (int i = 0; i < 3; i++) {
         redisReply *r = hn_redis(s_s.sport[i], "SENTINEL get-master-addr-by-name floodgate");
-        int p =
-            r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? atoi(r->element[1]->str) : -1;
+        int p = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? atoi(r->element[1]->str)
+                                                                      : -1;
         if (r)
             freeReplyObject(r);
         if (p <= 0 || (port && p != port))
@@ -211,8 +196,7 @@ static int s_stream_bans(int port, const char *ip)
         bool is_ip = false, is_ban = false;
         for (size_t k = 0; k + 1 < f->elements; k += 2) {
             is_ip |= !strcmp(f->element[k]->str, "ip") && !strcmp(f->element[k + 1]->str, ip);
-            is_ban |=
-                !strcmp(f->element[k]->str, "event") && !strcmp(f->element[k + 1]->str, "ban");
+            is_ban |= !strcmp(f->element[k]->str, "event") && !strcmp(f->element[k + 1]->str, "ban");
         }
         n += is_ip && is_ban;
     }
@@ -230,8 +214,8 @@ static void s_expect_once(const char *ip)
     for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
         runs++;
     free(text);
-    fprintf(stderr, "# %s on the new master: history %d, events %d, script %d\n", ip, hist, events,
-            runs);
+    fprintf(stderr, "# %s on the new master: history %d, events %d, script %d\n", ip, hist,
+            events, runs);
     if (hist != 1 || events != 1 || runs != 1)
         fail_msg("%s not recorded exactly once; logs in %s", ip, s_s.dir);
 }

@@ -66,8 +66,7 @@ static pid_t s_shard(sh_t *t, int i)
     snprintf(log, sizeof(log), "%s/aggregator%d.log", t->dir, i);
     snprintf(shard, sizeof(shard), "%d", i);
     /* shard i binds the base port + i */
-    snprintf(pull, sizeof(pull), "FLOODGATE_AGGREGATOR_PULL_BIND=tcp://127.0.0.1:%d",
-             t->pull[i] - i);
+    snprintf(pull, sizeof(pull), "FLOODGATE_AGGREGATOR_PULL_BIND=tcp://127.0.0.1:%d", t->pull[i] - i);
     snprintf(pub, sizeof(pub), "FLOODGATE_AGGREGATOR_PUB_BIND=tcp://127.0.0.1:%d", t->pub[i] - i);
     char *argv[] = {bin, "-c", t->conf, "--shard", shard, NULL};
     char *env[] = {pull, pub, NULL};
@@ -176,10 +175,8 @@ static void test_shard_dead_visible(void **state)
 {
     (void)state;
     sh_t *t = &s_t;
-    pid_t bg = s_flowgen(t,
-                         "--dst 10.0.3.1 --pps 100 --background 40 --background-pps 200 "
-                         "--duration 14",
-                         "flowgen-bg");
+    pid_t bg = s_flowgen(t, "--dst 10.0.3.1 --pps 100 --background 40 --background-pps 200 "
+                            "--duration 14", "flowgen-bg");
     if (!hn_wait_until(s_healthy, NULL, 8000))
         fail_msg("detector not healthy with both shards up; logs in %s", t->dir);
     /* two more windows of each shard: their host shares are the background's */
@@ -206,8 +203,8 @@ static void test_shard_dead_visible(void **state)
     /* floodgate status names it with its share */
     char cmd[1400], out[600];
     snprintf(out, sizeof(out), "%s/status.out", t->dir);
-    snprintf(cmd, sizeof(cmd), "%s/floodgate -c %s status -i 0 > %s 2>&1", hn_build_dir(), t->conf,
-             out);
+    snprintf(cmd, sizeof(cmd), "%s/floodgate -c %s status -i 0 > %s 2>&1", hn_build_dir(),
+             t->conf, out);
     int rc = system(cmd);
     char *text = hn_read_file(out);
     assert_non_null(text);

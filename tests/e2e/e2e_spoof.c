@@ -40,8 +40,8 @@
 
 #define FORGED_FIRST 6000
 #define FORGED_MAX 30000
-#define N_PORTS 8   /* sockets of the attacker on 127.0.0.1 */
-#define N_ADDRS 100 /* and one on each of 127.0.1.1..100 */
+#define N_PORTS 8     /* sockets of the attacker on 127.0.0.1 */
+#define N_ADDRS 100   /* and one on each of 127.0.1.1..100 */
 #define REAL_DOMAIN 7
 #define FLOOD_PPS 40000
 #define STEP_MS 20
@@ -102,8 +102,9 @@ static int s_setup(void **state)
     e2e_t *e = &s_e;
     e->dir = hn_tmpdir("e2espoof");
     snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
-    int *ports[] = {&e->redis_port, &e->nf_port, &e->sf_port, &e->pull_port, &e->pub_port,
-                    &e->act_port,   &e->m_col,   &e->m_agg,   &e->m_det,     &e->m_act};
+    int *ports[] = {&e->redis_port, &e->nf_port,  &e->sf_port, &e->pull_port,
+                    &e->pub_port,   &e->act_port, &e->m_col,  &e->m_agg,
+                    &e->m_det,      &e->m_act};
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
         *ports[i] = hn_free_port();
     s_write_config(e);
@@ -117,8 +118,7 @@ static int s_setup(void **state)
     for (int i = 0; i < N_ADDRS; i++)
         e->fd_addr[i] = s_socket(0x7f000101u + (uint32_t)i);
     e->fd_real = s_socket(INADDR_LOOPBACK);
-    e->to = (struct sockaddr_in){.sin_family = AF_INET,
-                                 .sin_port = htons((uint16_t)e->nf_port),
+    e->to = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)e->nf_port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
     hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
@@ -207,8 +207,8 @@ static void s_ipfix_hdr(ft_wr_t *w, uint32_t seq)
 
 /* Template 256: src, dst, protocol, ports, packets, octets, flow start and
  * end in ms (IANA 8, 12, 4, 7, 11, 2, 1, 152, 153). */
-static const uint16_t s_fields[][2] = {{8, 4}, {12, 4}, {4, 1},   {7, 2},  {11, 2},
-                                       {2, 8}, {1, 8},  {152, 8}, {153, 8}};
+static const uint16_t s_fields[][2] = {{8, 4}, {12, 4}, {4, 1}, {7, 2}, {11, 2},
+                                       {2, 8}, {1, 8}, {152, 8}, {153, 8}};
 #define N_FIELDS (sizeof(s_fields) / sizeof(s_fields[0]))
 
 static void s_real_template(ft_wr_t *w, uint32_t seq)
@@ -368,16 +368,16 @@ static void test_e2e_spoof_exporter_table_flood(void **state)
     size_t size = strlen(m);
     int labels = s_count_lines(m, "floodgate_collector_exporter_datagrams_total{");
     int found = 0;
-    double evicted =
-        scrape_sum(m, "floodgate_collector_exporter_streams_total", "event=\"evicted\"", &found);
+    double evicted = scrape_sum(m, "floodgate_collector_exporter_streams_total",
+                                "event=\"evicted\"", &found);
     double streams = scrape_sum(m, "floodgate_collector_exporters", NULL, NULL);
     char real[96];
     snprintf(real, sizeof(real), "exporter=\"127.0.0.1\",proto=\"10\",domain=\"%d\"", REAL_DOMAIN);
     int real_found = 0;
-    double real_recs =
-        scrape_sum(m, "floodgate_collector_exporter_records_total", real, &real_found);
-    double real_nt =
-        scrape_sum(m, "floodgate_collector_exporter_sets_no_template_total", real, NULL);
+    double real_recs = scrape_sum(m, "floodgate_collector_exporter_records_total", real,
+                                  &real_found);
+    double real_nt = scrape_sum(m, "floodgate_collector_exporter_sets_no_template_total", real,
+                                NULL);
     print_message("/metrics: %zu bytes, %d exporter label sets, %.0f streams, %.0f evicted, "
                   "real exporter %.0f records, %.0f sets without template\n",
                   size, labels, streams, evicted, real_recs, real_nt);

@@ -99,22 +99,9 @@ static pid_t s_start_redis(bt_bed_t *t)
     snprintf(acl, sizeof(acl), "%s/users.acl", t->dir);
     snprintf(log, sizeof(log), "%s/redis.log", t->dir);
     s_write_acl(acl);
-    char *argv[] = {"redis-server",
-                    "--port",
-                    port,
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    t->dir,
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--include",
-                    acl,
-                    "--notify-keyspace-events",
-                    "Egx",
-                    NULL};
+    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", t->dir,
+                    "--save", "", "--appendonly", "no", "--include", acl,
+                    "--notify-keyspace-events", "Egx", NULL};
     pid_t pid = hn_spawn(argv, log);
     if (!hn_wait_until(s_redis_up, NULL, 5000))
         fail_msg("redis-server with ACL did not start; see %s", log);
@@ -198,7 +185,8 @@ static void s_write_configs(bt_bed_t *t)
              t->redis_port, t->act_port, t->api_port, t->m_act);
     hn_write_file(t->conf, text);
     const char *afis[] = {"ipv4-unicast", "ipv6-unicast", NULL};
-    bt_write_gobgpd(t->dir, "gobgpd", t->gobgp_addr, t->bgp_port, t->bird_addr, t->bird_port, afis);
+    bt_write_gobgpd(t->dir, "gobgpd", t->gobgp_addr, t->bgp_port, t->bird_addr, t->bird_port,
+                    afis);
     /* No kernel protocol: routes stay in BIRD's own tables. */
     snprintf(text, sizeof(text), "router id %s;\nprotocol device {}\n", t->bird_addr);
     bt_bird_gobgp(text, sizeof(text), "gobgp", t->bird_addr, t->bird_port, t->gobgp_addr,
@@ -464,7 +452,8 @@ static void test_trust_e2e_forged_flood(void **state)
     s_expect_metric("floodgate_actuator_decisions_refused_total{reason=\"unmonitored\"}",
                     1 + 20000);
     uint64_t took = hn_ms() - t0;
-    s_expect_metric("floodgate_actuator_decisions_refused_total{reason=\"whitelisted\"}", 1 + 5000);
+    s_expect_metric("floodgate_actuator_decisions_refused_total{reason=\"whitelisted\"}",
+                    1 + 5000);
     int lines = s_log_lines("event=decision_refused") - lines0;
     print_message("25 000 forged decisions refused in %llu ms; the real one in BIRD %llu ms "
                   "after it was sent; %d refusal log lines\n",

@@ -18,10 +18,8 @@ static inline bool fz_ban_str(const char *s, size_t size)
 
 static inline void fz_ban_ok(const ban_t *b)
 {
-    FZ_CHECK(fz_ban_str(b->ip, sizeof(b->ip)) &&
-             fz_ban_str(b->attack_type, sizeof(b->attack_type)));
-    FZ_CHECK(fz_ban_str(b->metric, sizeof(b->metric)) &&
-             fz_ban_str(b->hostgroup, sizeof(b->hostgroup)));
+    FZ_CHECK(fz_ban_str(b->ip, sizeof(b->ip)) && fz_ban_str(b->attack_type, sizeof(b->attack_type)));
+    FZ_CHECK(fz_ban_str(b->metric, sizeof(b->metric)) && fz_ban_str(b->hostgroup, sizeof(b->hostgroup)));
     FZ_CHECK(!strcmp(b->direction, "incoming") || !strcmp(b->direction, "outgoing"));
     FZ_CHECK(!strcmp(b->source, "detector") || !strcmp(b->source, "manual") ||
              !strcmp(b->source, "manual_force"));

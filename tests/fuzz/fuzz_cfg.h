@@ -12,12 +12,12 @@
 
 /* An invariant of the code under test broke: abort with where and why, so
  * libFuzzer keeps the input as a crash. */
-#define FZ_CHECK(c)                                                                                \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);             \
-            abort();                                                                               \
-        }                                                                                          \
+#define FZ_CHECK(c)                                                                            \
+    do {                                                                                       \
+        if (!(c)) {                                                                            \
+            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);         \
+            abort();                                                                           \
+        }                                                                                      \
     } while (0)
 
 static inline fg_config_t *fz_config(const char *text)

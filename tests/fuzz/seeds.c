@@ -86,8 +86,7 @@ static int s_gen_window(const char *dir)
     c.kind = FLOODGATE__CONTRIB_KIND__CONTRIB_SRC_PORT, c.key_lo = 53, c.share = 0.9, c.packets = 9;
     h.addr_lo = 0xffff0a000105ULL, h.total = h.udp = h.largest = &r, h.n_top = 1, h.top = cp;
     g.total = &r, g.hosts = 1;
-    wb.shards = 2, wb.shard = 1, wb.seq = 7, wb.window_end_ms = 1764500000000ULL,
-    wb.window_ms = 200;
+    wb.shards = 2, wb.shard = 1, wb.seq = 7, wb.window_end_ms = 1764500000000ULL, wb.window_ms = 200;
     wb.n_hosts = 1, wb.hosts = hp, wb.n_groups = 1, wb.groups = gp;
     if (wb_pack(&wb, &out, &why) < 0 || s_write(dir, "window", 0, out.data, out.len) < 0)
         return -1;
