@@ -55,6 +55,17 @@ static inline fg_config_t *at_config(int tick_ms, int max_hosts, const char *ext
     return cfg;
 }
 
+/* Rewrite the config file with text and reload cfg from it (SIGHUP's
+ * path); the test fails when it is refused. */
+static inline void at_reload(fg_config_t *cfg, const char *text)
+{
+    char path[600], restart[256], err[1024];
+    snprintf(path, sizeof(path), "%s/floodgate.conf", at_dir);
+    hn_write_file(path, text);
+    if (fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)) != 0)
+        fail_msg("reload: %s", err);
+}
+
 static inline fg_addr_t at_addr(const char *s)
 {
     fg_addr_t a;

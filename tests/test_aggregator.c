@@ -306,15 +306,11 @@ static void test_aggregator_reload_remaps_hosts(void **state)
     assert_int_equal(wb->n_hosts, 0); /* 5000 pps: under the default floor of 10000 */
     floodgate__window_batch__free_unpacked(wb, NULL);
 
-    char path[600], text[1024], restart[256], err[1024];
-    snprintf(path, sizeof(path), "%s/floodgate.conf", at_dir);
-    snprintf(text, sizeof(text),
+    at_reload(cfg,
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "aggregator\n    tick_ms = 1000\n    max_hosts = 1000\n"
              "hostgroup\n    default\n        threshold_pps = 20000\n"
              "    small\n        networks = 10.0.7.0/24\n        threshold_pps = 2000\n");
-    hn_write_file(path, text);
-    assert_int_equal(fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)), 0);
     assert_int_equal(agg_reload(agg), 1);
     assert_int_equal(agg_hosts_tracked(agg), 1);
 

@@ -480,14 +480,10 @@ static void test_aggregator_silent_holders(void **state)
     }
     assert_int_equal(agg_hosts_tracked(agg), 2);
     assert_int_equal(st->hosts_removed, 0);
-    char path[600], text[1024], restart[256], err[1024];
-    snprintf(path, sizeof(path), "%s/floodgate.conf", at_dir);
-    snprintf(text, sizeof(text),
+    at_reload(cfg,
              "networks\n    monitored = \"10.0.0.0/16, 2001:db8:100::/48\"\n"
              "aggregator\n    tick_ms = 200\n    max_hosts = 1000\n"
              "hostgroup\n    default\n        threshold_pps = 6000\n");
-    hn_write_file(path, text);
-    assert_int_equal(fg_config_reload(cfg, restart, sizeof(restart), err, sizeof(err)), 0);
     agg_reload(agg);
     Floodgate__WindowBatch *wb = at_close(agg, T0 + 100200);
     const Floodgate__HostWindow *hw = at_host(wb, "10.0.10.2", FLOODGATE__DIRECTION__DIR_IN);
