@@ -56,6 +56,9 @@ static void test_addr_bytes16(void **state)
     assert_int_equal(b[0], 0x20);
     assert_int_equal(b[1], 0x01);
     assert_int_equal(b[15], 0xef);
+    static const uint8_t want[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                     0,    0,    0,    0,    0xde, 0xad, 0xbe, 0xef};
+    assert_memory_equal(b, want, 16); /* every byte, in network order */
     fg_addr_t back = fg_addr_from_bytes16(b);
     assert_true(fg_addr_eq(&a, &back));
 }
