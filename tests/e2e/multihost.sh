@@ -45,11 +45,12 @@ for t in ip redis-server redis-cli "$B/tests/floodgate-forge"; do
     command -v "$t" >/dev/null || { echo "multihost: FAIL: $t not found" >&2; exit 1; }
 done
 
+. "$(dirname "$0")/mh_lib.sh"
+
 tag=$$
 NET=198.51.100
 declare -A ADDR=([ra]=11 [rb]=12 [ca]=21 [cb]=22 [ag]=31 [ct]=41 [ev]=66)
 ns() { echo "fg$1$tag"; }
-BR=$(ns br)
 tmp=$(mktemp -d /tmp/fg-multihost.XXXXXX)
 pids=()
 made=()
@@ -57,16 +58,7 @@ failed=0
 
 cleanup() {
     trap - EXIT INT TERM
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for _ in $(seq 30); do
-        alive=0
-        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    for n in "${made[@]}"; do ip netns del "$n" 2>/dev/null; done
+    mh_stop_all
     if [ "${FG_KEEP:-}" ] || [ $failed != 0 ]; then
         echo "multihost: logs kept in $tmp" >&2
     else
@@ -80,19 +72,7 @@ die() { failed=1; echo "multihost: FAIL: $*" >&2; exit 1; }
 pass() { echo "multihost: ok: $*"; }
 
 # ---- the hosts ----
-ip netns add "$BR" || die "ip netns add failed (root without CAP_SYS_ADMIN?)"
-made+=("$BR")
-ip -n "$BR" link add br0 type bridge && ip -n "$BR" link set br0 up || die "bridge"
-for h in ra rb ca cb ag ct ev; do
-    n=$(ns $h)
-    ip netns add "$n" || die "ip netns add $n"
-    made+=("$n")
-    ip -n "$BR" link add "v$h" type veth peer name eth0 netns "$n" || die "veth for $h"
-    ip -n "$BR" link set "v$h" master br0 up
-    ip -n "$n" addr add "$NET.${ADDR[$h]}/24" dev eth0
-    ip -n "$n" link set eth0 up
-    ip -n "$n" link set lo up
-done
+mh_hosts ra rb ca cb ag ct ev
 
 # ---- keys: one pair per host (each would hold only its own secret) ----
 keys=$tmp/keys
@@ -176,14 +156,6 @@ shards_records() {
             $(metric ag 9561 floodgate_aggregator_records_total)))
 }
 banned() { [ "$(rcli exists "floodgate:ban:$1")" = 1 ]; }
-wait_for() { # seconds command...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.2
-    done
-}
 # flow ROUTER COLLECTOR LOG ATTACKED: a 6 s flood plus 40 light hosts
 flow() {
     start "$1" "$3" "$B/floodgate-flowgen" --allow-nonlocal -d "$NET.${ADDR[$2]}:2055" \

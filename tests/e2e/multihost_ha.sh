@@ -38,35 +38,22 @@ for t in ip redis-server redis-cli bird birdc gobgpd gobgp; do
     command -v "$t" >/dev/null || { echo "multihost_ha: FAIL: $t not found" >&2; exit 1; }
 done
 
+. "$(dirname "$0")/mh_lib.sh"
+
 tag=$$
 NET=198.51.100
 declare -A ADDR=([ha]=11 [hb]=12 [hc]=13)
 A=$NET.11 HB=$NET.12 C=$NET.13
 ns() { echo "fgh$1$tag"; }
-BR=$(ns br)
 top=$(mktemp -d /tmp/fg-multihost-ha.XXXXXX)
 tmp=$top
 pids=()
 made=()
 failed=0
 
-stop_all() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for _ in $(seq 30); do
-        alive=0
-        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    for n in "${made[@]}"; do ip netns del "$n" 2>/dev/null; done
-    pids=()
-    made=()
-}
 cleanup() {
     trap - EXIT INT TERM
-    stop_all
+    mh_stop_all
     if [ "${FG_KEEP:-}" ] || [ $failed != 0 ]; then
         echo "multihost_ha: logs kept in $top" >&2
     else
@@ -90,14 +77,6 @@ start() {
 }
 rcli() { ip netns exec "$(ns hc)" redis-cli -h "$C" "$@"; }
 bcli() { ip netns exec "$(ns hc)" birdc -s "$tmp/bird.ctl" "$@"; }
-wait_for() { # seconds command...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.2
-    done
-}
 lease() { rcli get floodgate:actuator:lease; }
 lease_is() { case "$(lease)" in "$1 "*) return 0 ;; esac; return 1; }
 banned() { [ "$(rcli exists "floodgate:ban:$1")" = 1 ]; }
@@ -117,19 +96,7 @@ flood() {
 setup() {
     tmp=$top/$mode
     mkdir -p "$tmp"
-    ip netns add "$BR" || die "ip netns add failed (root without CAP_SYS_ADMIN?)"
-    made+=("$BR")
-    ip -n "$BR" link add br0 type bridge && ip -n "$BR" link set br0 up || die "bridge"
-    for h in ha hb hc; do
-        n=$(ns $h)
-        ip netns add "$n" || die "ip netns add $n"
-        made+=("$n")
-        ip -n "$BR" link add "v$h" type veth peer name eth0 netns "$n" || die "veth for $h"
-        ip -n "$BR" link set "v$h" master br0 up
-        ip -n "$n" addr add "$NET.${ADDR[$h]}/24" dev eth0
-        ip -n "$n" link set eth0 up
-        ip -n "$n" link set lo up
-    done
+    mh_hosts ha hb hc
     # keys: one pair per host part (each would hold only its own secret)
     keys=$tmp/keys
     for k in collector aggregator detector actuator-a actuator-b; do
@@ -296,7 +263,7 @@ run_case() {
     if [ "$mode" = kill ]; then
         for p in ${host_pids[ha]}; do kill -KILL "$p"; done
     else
-        ip -n "$BR" link set vha down
+        ip -n "$(ns br)" link set vha down
     fi
     flood 10.0.0.7 4
     # the takeover, and how long 10.0.0.6's route is missing from BIRD
@@ -326,7 +293,7 @@ run_case() {
         # A's link comes back: how long BIRD differs from Redis (A's speaker
         # may re-announce what it had until A learns it lost the lease)
         local tu differ=0 first="" last=""
-        ip -n "$BR" link set vha up
+        ip -n "$(ns br)" link set vha up
         tu=$(now_ms)
         end=$((SECONDS + 15))
         until grep -q event=step_down "$tmp/actuator-ha.log" && bird_is_redis; do
@@ -346,7 +313,7 @@ run_case() {
     [ "$(wc -l <"$tmp/notify-ha.log")" = "$a_lines" ] || die "A ran its notify script after the failure"
     grep -q event=active "$tmp/actuator-hb.log" || die "B never logged event=active"
     pass "every ban, renewal and unban recorded once (history = events), each notify script run once per ban and unban"
-    stop_all
+    mh_stop_all
 }
 
 run_case kill
