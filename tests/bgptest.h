@@ -2,7 +2,7 @@
  * e2e_flowspec, e2e_trust, e2e_ha, e2e_redis): gobgpd's and BIRD's
  * configuration pieces, starting gobgpd, BIRD and ExaBGP with their files in
  * the test's directory, waiting for a BGP session, BIRD's table as a sorted
- * set, and a decision as the detector sends it.
+ * set, and a decision packed in a frame.
  *
  * Header-only (static inline), like aggtest.h: each test uses some of it.
  * Include after <cmocka.h>, <czmq.h>, "floodgate.pb-c.h", "common/addr.h"
@@ -243,31 +243,6 @@ static inline void bt_set_join(zlistx_t **l_p, char *out, size_t len)
 }
 
 /* ---- decisions ---- */
-
-/* d (with total, the caller's) as the detector sends a flood on ip: a
- * 50000 pps UDP flood over a 20000 pps threshold, inbound, group default,
- * ban enabled. The caller may change fields before bt_frame(). */
-static inline void bt_decision(Floodgate__Decision *d, Floodgate__Rates *total, const char *ip,
-                               int action, uint32_t ban_time)
-{
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(ip, &a), 0);
-    floodgate__decision__init(d);
-    floodgate__rates__init(total);
-    total->pps = 50000;
-    d->addr_hi = a.hi;
-    d->addr_lo = a.lo;
-    d->action = action;
-    d->attack_type = "udp_flood";
-    d->direction = FLOODGATE__DIRECTION__DIR_IN;
-    d->metric = "pps";
-    d->value = 50000;
-    d->threshold = 20000;
-    d->hostgroup = "default";
-    d->ban_time = ban_time;
-    d->total = total;
-    d->enable_ban = true;
-}
 
 /* d packed in a new frame (the caller's, to send or destroy). */
 static inline zframe_t *bt_frame(const Floodgate__Decision *d)

@@ -22,6 +22,7 @@
 #include <czmq.h>
 
 #include "cli/scrape.h"
+#include "common/addr.h"
 
 extern char **environ;
 
@@ -374,6 +375,28 @@ void hn_pipe_stop(hn_pipe_t *p)
             hn_stop(all[i], 3000);
     hn_stop(p->redis, 3000);
     hn_tmpdir_done(&p->dir);
+}
+
+void hn_decision(Floodgate__Decision *d, Floodgate__Rates *total, const char *ip, int action,
+                 uint32_t ban_time)
+{
+    fg_addr_t a;
+    assert_int_equal(fg_addr_parse(ip, &a), 0);
+    floodgate__decision__init(d);
+    floodgate__rates__init(total);
+    total->pps = 50000;
+    d->addr_hi = a.hi;
+    d->addr_lo = a.lo;
+    d->action = action;
+    d->attack_type = "udp_flood";
+    d->direction = FLOODGATE__DIRECTION__DIR_IN;
+    d->metric = "pps";
+    d->value = 50000;
+    d->threshold = 20000;
+    d->hostgroup = "default";
+    d->ban_time = ban_time;
+    d->total = total;
+    d->enable_ban = true;
 }
 
 void hn_expect_alive(const pid_t *pids, size_t n, const char *dir)

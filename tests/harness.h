@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "floodgate.pb-c.h"
+
 /* A TCP port free on 127.0.0.1 right now (bind to 0, read, close). Also
  * checks the UDP port of the same number is free. Aborts the test when none. */
 int hn_free_port(void);
@@ -165,6 +167,12 @@ void hn_pipe_start(hn_pipe_t *p);
 /* Stop the daemons still running (a PID of 0 is skipped), then Redis, and
  * remove the directory (hn_tmpdir_done). */
 void hn_pipe_stop(hn_pipe_t *p);
+
+/* d (with total, the caller's) as the detector sends it for a flood on ip:
+ * 50000 pps of UDP over a 20000 pps threshold, inbound, group default, ban
+ * enabled. The caller may change fields before packing it. */
+void hn_decision(Floodgate__Decision *d, Floodgate__Rates *total, const char *ip, int action,
+                 uint32_t ban_time);
 
 /* Directory of the built binaries: $FG_BUILD or "build". */
 const char *hn_build_dir(void);

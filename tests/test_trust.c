@@ -159,23 +159,8 @@ static Floodgate__Rates s_total;
 
 static Floodgate__Decision s_decision(const char *ip, uint32_t ban_time)
 {
-    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(ip, &a), 0);
-    floodgate__rates__init(&s_total);
-    s_total.pps = 50000;
-    d.addr_hi = a.hi;
-    d.addr_lo = a.lo;
-    d.action = FLOODGATE__ACTION__BAN;
-    d.attack_type = "udp_flood";
-    d.direction = FLOODGATE__DIRECTION__DIR_IN;
-    d.metric = "pps";
-    d.value = 50000;
-    d.threshold = 20000;
-    d.hostgroup = "default";
-    d.ban_time = ban_time;
-    d.total = &s_total;
-    d.enable_ban = true;
+    Floodgate__Decision d;
+    hn_decision(&d, &s_total, ip, FLOODGATE__ACTION__BAN, ban_time);
     return d;
 }
 

@@ -224,7 +224,7 @@ static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_
 {
     Floodgate__Decision d;
     Floodgate__Rates total;
-    bt_decision(&d, &total, ip, action, ban_time);
+    hn_decision(&d, &total, ip, action, ban_time);
     zframe_t *f = bt_frame(&d);
     assert_int_equal(zframe_send(&f, push, 0), 0);
 }

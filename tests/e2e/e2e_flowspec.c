@@ -227,7 +227,7 @@ static void s_decide_to(zsock_t *push, const char *ip, int action, uint32_t ban_
     Floodgate__Contributor c[5], *cp[5] = {&c[0], &c[1], &c[2], &c[3], &c[4]};
     fg_addr_t a, src;
     assert_int_equal(fg_addr_parse(ip, &a), 0);
-    bt_decision(&d, &total, ip, action, ban_time);
+    hn_decision(&d, &total, ip, action, ban_time);
     total.pps = 100000;
     bool is_syn = att == ATT_SYN;
     s_contrib(&c[0], FLOODGATE__CONTRIB_KIND__CONTRIB_PROTO, is_syn ? 6 : 17, 0.99, 99000);

@@ -253,7 +253,7 @@ static void s_send(zsock_t *push, const char *ip, int action, uint32_t ban_time)
 {
     Floodgate__Decision d;
     Floodgate__Rates total;
-    bt_decision(&d, &total, ip, action, ban_time);
+    hn_decision(&d, &total, ip, action, ban_time);
     zframe_t *f = bt_frame(&d);
     zframe_send(&f, push, ZFRAME_DONTWAIT);
     zframe_destroy(&f);

@@ -257,7 +257,7 @@ static void s_decide(const char *ip, int action, uint32_t ban_time)
 {
     Floodgate__Decision d;
     Floodgate__Rates total;
-    bt_decision(&d, &total, ip, action, ban_time);
+    hn_decision(&d, &total, ip, action, ban_time);
     zframe_t *f = bt_frame(&d);
     assert_int_equal(zframe_send(&f, s_b.push, 0), 0);
 }

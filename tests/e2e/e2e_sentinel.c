@@ -94,23 +94,9 @@ static void s_write_config(sen_t *t)
 
 static void s_decide(const char *ip)
 {
-    Floodgate__Decision d = FLOODGATE__DECISION__INIT;
-    Floodgate__Rates total = FLOODGATE__RATES__INIT;
-    fg_addr_t a;
-    assert_int_equal(fg_addr_parse(ip, &a), 0);
-    total.pps = 50000;
-    d.addr_hi = a.hi;
-    d.addr_lo = a.lo;
-    d.action = FLOODGATE__ACTION__BAN;
-    d.attack_type = "udp_flood";
-    d.direction = FLOODGATE__DIRECTION__DIR_IN;
-    d.metric = "pps";
-    d.value = 50000;
-    d.threshold = 20000;
-    d.hostgroup = "default";
-    d.ban_time = 600;
-    d.total = &total;
-    d.enable_ban = true;
+    Floodgate__Decision d;
+    Floodgate__Rates total;
+    hn_decision(&d, &total, ip, FLOODGATE__ACTION__BAN, 600);
     size_t n = floodgate__decision__get_packed_size(&d);
     zframe_t *f = zframe_new(NULL, n);
     floodgate__decision__pack(&d, zframe_data(f));

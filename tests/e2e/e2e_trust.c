@@ -265,7 +265,7 @@ static size_t s_pack(const char *ip, int action, uint32_t ban_time, uint8_t *buf
 {
     Floodgate__Decision d;
     Floodgate__Rates total;
-    bt_decision(&d, &total, ip, action, ban_time);
+    hn_decision(&d, &total, ip, action, ban_time);
     assert_true(floodgate__decision__get_packed_size(&d) < 900);
     return floodgate__decision__pack(&d, buf);
 }
