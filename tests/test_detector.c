@@ -324,32 +324,32 @@ static void test_detector_threshold_pps(void **state)
     det_destroy(&det);
 }
 
+/* One window of ip at pps / bps / fps on a fresh detector: exactly one
+ * decision, over metric, at value against threshold. */
+static void s_expect_one_over(const char *ip, double pps, double bps, double fps,
+                              const char *metric, double value, double threshold)
+{
+    det_t *det = s_det();
+    win_t w;
+    s_win(&w, ip, pps, bps, fps);
+    s_deliver(det, &w, 1, T0);
+    assert_int_equal(s_n_seen, 1);
+    assert_string_equal(s_seen[0].metric, metric);
+    assert_float_equal(s_seen[0].value, value, 1e-9);
+    assert_float_equal(s_seen[0].threshold, threshold, 1e-9);
+    det_destroy(&det);
+}
+
 static void test_detector_threshold_mbps(void **state)
 {
     (void)state;
-    det_t *det = s_det();
-    win_t w;
-    s_win(&w, "10.0.0.2", 1000, 1.5e9, 10);
-    s_deliver(det, &w, 1, T0);
-    assert_int_equal(s_n_seen, 1);
-    assert_string_equal(s_seen[0].metric, "mbps");
-    assert_float_equal(s_seen[0].value, 1500, 1e-9);
-    assert_float_equal(s_seen[0].threshold, 1000, 1e-9);
-    det_destroy(&det);
+    s_expect_one_over("10.0.0.2", 1000, 1.5e9, 10, "mbps", 1500, 1000);
 }
 
 static void test_detector_threshold_flows(void **state)
 {
     (void)state;
-    det_t *det = s_det();
-    win_t w;
-    s_win(&w, "10.0.0.3", 5000, 1e6, 4000);
-    s_deliver(det, &w, 1, T0);
-    assert_int_equal(s_n_seen, 1);
-    assert_string_equal(s_seen[0].metric, "flows");
-    assert_float_equal(s_seen[0].value, 4000, 1e-9);
-    assert_float_equal(s_seen[0].threshold, 3500, 1e-9);
-    det_destroy(&det);
+    s_expect_one_over("10.0.0.3", 5000, 1e6, 4000, "flows", 4000, 3500);
 }
 
 static void test_detector_threshold_order_pps_first(void **state)
@@ -842,33 +842,51 @@ static void s_group_total(Floodgate__GroupTotal *g, Floodgate__Rates *r, uint32_
     g->hosts = 100;
 }
 
+/* The carpet group's totals as the two shards report them. */
+typedef struct {
+    Floodgate__GroupTotal g[2];
+    Floodgate__Rates r[2]; /* r[s].pps: shard s's share */
+    Floodgate__GroupTotal *gp[2];
+} carpet_t;
+
+static void s_carpet(carpet_t *c, uint32_t group, double pps_per_shard)
+{
+    for (int s = 0; s < 2; s++) {
+        s_group_total(&c->g[s], &c->r[s], group, pps_per_shard);
+        c->gp[s] = &c->g[s];
+    }
+}
+
+/* Window i of the carpet group: shard 1 reports its total alone, shard 0
+ * its total and the n hosts h, 10 ms later. */
+static void s_carpet_window(det_t *det, carpet_t *c, win_t *h, size_t n, uint64_t i)
+{
+    s_deliver_shard(det, 1, NULL, 0, &c->gp[1], 1, T0 + i * 1000);
+    s_deliver_shard(det, 0, h, n, &c->gp[0], 1, T0 + i * 1000 + 10);
+}
+
 /* Carpet bombing: no host over its threshold, the group's sum over both
  * shards over the network-wide one: the hosts above the floor are banned. */
 static void test_detector_network_wide_carpet(void **state)
 {
     (void)state;
     det_t *det = s_det();
-    Floodgate__GroupTotal g0, g1;
-    Floodgate__Rates r0, r1;
-    Floodgate__GroupTotal *gp0 = &g0, *gp1 = &g1;
-    s_group_total(&g0, &r0, G_CARPET, 12000);
-    s_group_total(&g1, &r1, G_CARPET, 12000);
+    carpet_t c;
+    s_carpet(&c, G_CARPET, 12000);
     win_t h[2];
     s_win(&h[0], "10.0.50.1", 600, 1e6, 1);
     s_win(&h[1], "10.0.50.2", 300, 1e6, 1); /* below the floor */
     h[0].hw.hostgroup = h[1].hw.hostgroup = G_CARPET;
     /* One shard alone is under 20000. */
     for (int i = 0; i < 3; i++)
-        s_deliver_shard(det, 0, h, 2, &gp0, 1, T0 + (uint64_t)i * 1000);
+        s_deliver_shard(det, 0, h, 2, &c.gp[0], 1, T0 + (uint64_t)i * 1000);
     assert_int_equal(s_n_seen, 0);
     assert_false(det_network_attack(det, G_CARPET, NULL));
     /* The host carries the increase: 1500 is 3x its usual rate (the floor:
      * it was seen only while the group was not calm, one shard missing). */
     h[0].total.pps = h[0].udp.pps = 1500;
-    for (int i = 3; i < 6; i++) {
-        s_deliver_shard(det, 1, NULL, 0, &gp1, 1, T0 + (uint64_t)i * 1000);
-        s_deliver_shard(det, 0, h, 2, &gp0, 1, T0 + (uint64_t)i * 1000 + 10);
-    }
+    for (uint64_t i = 3; i < 6; i++)
+        s_carpet_window(det, &c, h, 2, i);
     double v = 0;
     assert_true(det_network_attack(det, G_CARPET, &v));
     assert_float_equal(v, 24000, 1e-9);
@@ -883,12 +901,10 @@ static void test_detector_network_wide_carpet(void **state)
     fg_addr_parse("10.0.50.1", &a);
     assert_true(fg_addr_eq(&s_seen[0].addr, &a));
     /* The sum falls: the network attack ends after attack_end. */
-    r0.pps = r1.pps = 100;
+    c.r[0].pps = c.r[1].pps = 100;
     h[0].total.pps = h[0].udp.pps = 10;
-    for (int i = 6; i < 40; i++) {
-        s_deliver_shard(det, 1, NULL, 0, &gp1, 1, T0 + (uint64_t)i * 1000);
-        s_deliver_shard(det, 0, h, 1, &gp0, 1, T0 + (uint64_t)i * 1000 + 10);
-    }
+    for (uint64_t i = 6; i < 40; i++)
+        s_carpet_window(det, &c, h, 1, i);
     assert_false(det_network_attack(det, G_CARPET, NULL));
     assert_int_equal(det_attacks(det), 0);
     det_destroy(&det);
@@ -992,11 +1008,8 @@ static void test_detector_carpet_risen_steady_and_new_hosts(void **state)
 {
     (void)state;
     det_t *det = s_det();
-    Floodgate__GroupTotal g[2];
-    Floodgate__Rates r[2];
-    Floodgate__GroupTotal *gp[2] = {&g[0], &g[1]};
-    s_group_total(&g[0], &r[0], G_CARPET, 5000);
-    s_group_total(&g[1], &r[1], G_CARPET, 5000);
+    carpet_t c;
+    s_carpet(&c, G_CARPET, 5000);
     win_t h[6];
     s_win(&h[0], "10.0.50.10", 1000, 1e6, 1); /* A */
     s_win(&h[1], "10.0.50.11", 1000, 1e6, 1); /* B */
@@ -1011,16 +1024,12 @@ static void test_detector_carpet_risen_steady_and_new_hosts(void **state)
         calm[k].hw.total = &calm[k].total;
         calm[k].hw.udp = &calm[k].udp;
     }
-    for (int i = 0; i < 10; i++) { /* calm: A, B, E learnt */
-        s_deliver_shard(det, 1, NULL, 0, &gp[1], 1, T0 + (uint64_t)i * 1000);
-        s_deliver_shard(det, 0, calm, 3, &gp[0], 1, T0 + (uint64_t)i * 1000 + 10);
-    }
-    r[0].pps = r[1].pps = 15000; /* 30000 > 20000 */
+    for (uint64_t i = 0; i < 10; i++) /* calm: A, B, E learnt */
+        s_carpet_window(det, &c, calm, 3, i);
+    c.r[0].pps = c.r[1].pps = 15000; /* 30000 > 20000 */
     h[1].total.pps = h[1].udp.pps = 2000;
-    for (int i = 10; i < 14; i++) {
-        s_deliver_shard(det, 1, NULL, 0, &gp[1], 1, T0 + (uint64_t)i * 1000);
-        s_deliver_shard(det, 0, h, 6, &gp[0], 1, T0 + (uint64_t)i * 1000 + 10);
-    }
+    for (uint64_t i = 10; i < 14; i++)
+        s_carpet_window(det, &c, h, 6, i);
     assert_true(det_network_attack(det, G_CARPET, NULL));
     const char *want[] = {"10.0.50.11", "10.0.50.12", "2001:db8:100:50::7"};
     const double usual[] = {1000, 500, 500};
@@ -1046,31 +1055,24 @@ static void test_detector_carpet_attack_not_learnt(void **state)
 {
     (void)state;
     det_t *det = s_det();
-    Floodgate__GroupTotal g[2];
-    Floodgate__Rates r[2];
-    Floodgate__GroupTotal *gp[2] = {&g[0], &g[1]};
-    s_group_total(&g[0], &r[0], G_CARPET, 5000);
-    s_group_total(&g[1], &r[1], G_CARPET, 5000);
+    carpet_t c;
+    s_carpet(&c, G_CARPET, 5000);
     win_t h;
     s_win(&h, "10.0.50.20", 1000, 1e6, 1);
     h.hw.hostgroup = G_CARPET;
     uint64_t i = 0;
-    for (; i < 10; i++) {
-        s_deliver_shard(det, 1, NULL, 0, &gp[1], 1, T0 + i * 1000);
-        s_deliver_shard(det, 0, &h, 1, &gp[0], 1, T0 + i * 1000 + 10);
-    }
-    r[0].pps = r[1].pps = 15000;
+    for (; i < 10; i++)
+        s_carpet_window(det, &c, &h, 1, i);
+    c.r[0].pps = c.r[1].pps = 15000;
     /* 1000 -> 1950 in steps of 50 over 20 windows: never doubled */
     for (; i < 30; i++) {
         h.total.pps = h.udp.pps = 1000 + 50.0 * (double)(i - 10);
-        s_deliver_shard(det, 1, NULL, 0, &gp[1], 1, T0 + i * 1000);
-        s_deliver_shard(det, 0, &h, 1, &gp[0], 1, T0 + i * 1000 + 10);
+        s_carpet_window(det, &c, &h, 1, i);
     }
     assert_true(det_network_attack(det, G_CARPET, NULL));
     assert_int_equal(s_n_seen, 0);
     h.total.pps = h.udp.pps = 2000; /* doubled against the frozen baseline */
-    s_deliver_shard(det, 1, NULL, 0, &gp[1], 1, T0 + i * 1000);
-    s_deliver_shard(det, 0, &h, 1, &gp[0], 1, T0 + i * 1000 + 10);
+    s_carpet_window(det, &c, &h, 1, i);
     assert_int_equal(s_n_seen, 1);
     assert_float_equal(s_seen[0].baseline, 1000, 1e-3);
     assert_true(det_stats(det)->network_spared >= 15);
