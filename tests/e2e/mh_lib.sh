@@ -55,3 +55,27 @@ wait_for() {
         sleep 0.2
     done
 }
+
+# mh_trap NAME DIR: the lists emptied and failed=0; on exit, failed or not,
+# mh_stop_all, then DIR removed, or kept and named when FG_KEEP is set or
+# the script failed (INT and TERM count as failures). NAME starts the
+# message.
+mh_trap() {
+    MH_NAME=$1
+    MH_DIR=$2
+    pids=()
+    made=()
+    failed=0
+    trap mh_cleanup EXIT
+    trap 'failed=1; exit 1' INT TERM
+}
+
+mh_cleanup() {
+    trap - EXIT INT TERM
+    mh_stop_all
+    if [ "${FG_KEEP:-}" ] || [ "$failed" != 0 ]; then
+        echo "$MH_NAME: logs kept in $MH_DIR" >&2
+    else
+        rm -rf "$MH_DIR"
+    fi
+}

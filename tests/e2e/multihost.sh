@@ -52,21 +52,7 @@ NET=198.51.100
 declare -A ADDR=([ra]=11 [rb]=12 [ca]=21 [cb]=22 [ag]=31 [ct]=41 [ev]=66)
 ns() { echo "fg$1$tag"; }
 tmp=$(mktemp -d /tmp/fg-multihost.XXXXXX)
-pids=()
-made=()
-failed=0
-
-cleanup() {
-    trap - EXIT INT TERM
-    mh_stop_all
-    if [ "${FG_KEEP:-}" ] || [ $failed != 0 ]; then
-        echo "multihost: logs kept in $tmp" >&2
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'failed=1; exit 1' INT TERM
+mh_trap multihost "$tmp"
 
 die() { failed=1; echo "multihost: FAIL: $*" >&2; exit 1; }
 pass() { echo "multihost: ok: $*"; }

@@ -47,21 +47,7 @@ A=$NET.11 HB=$NET.12 C=$NET.13
 ns() { echo "fgh$1$tag"; }
 top=$(mktemp -d /tmp/fg-multihost-ha.XXXXXX)
 tmp=$top
-pids=()
-made=()
-failed=0
-
-cleanup() {
-    trap - EXIT INT TERM
-    mh_stop_all
-    if [ "${FG_KEEP:-}" ] || [ $failed != 0 ]; then
-        echo "multihost_ha: logs kept in $top" >&2
-    else
-        rm -rf "$top"
-    fi
-}
-trap cleanup EXIT
-trap 'failed=1; exit 1' INT TERM
+mh_trap multihost_ha "$top"
 
 die() { failed=1; echo "multihost_ha: FAIL ($mode): $*" >&2; exit 1; }
 pass() { echo "multihost_ha: ok ($mode): $*"; }
