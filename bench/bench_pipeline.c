@@ -2,6 +2,7 @@
  *
  *   floodgate-bench-pipeline [--seconds S] [--rate R] [--proto v9|sflow]
  *                            [--shards N] [--collectors C] [--fastnetmon] [--no-pin]
+ *                            [--hosts H]
  *   floodgate-bench-pipeline --matrix [--seconds S] [--rate R]
  *
  * One run: redis-server, floodgate-actuator, floodgate-detector, N
@@ -9,7 +10,7 @@
  * and C collectors, all of the build, on loopback. This process is the
  * generator (sendmmsg, one thread: the other core): NetFlow v9 (30 records
  * of 0-60 s per datagram, every record a distinct flow, 65 536 destinations
- * in 10.0.0.0/16) or sFlow v5 (8 samples per datagram), round robin over the
+ * in 10.0.0.0/16, or H from 10.0.0.0 in 10.0.0.0/12 with --hosts) or sFlow v5 (8 samples per datagram), round robin over the
  * collectors' ports, paced at R records/s (0: flat out) for S seconds; then
  * it waits until the shards' record counters stop moving. Every record
  * offered is then either processed (received by a shard), or counted as
@@ -110,19 +111,21 @@ static void s_conf(const char *path, const run_t *run, const ports_t *p, int c)
 {
     char t[2048];
     snprintf(t, sizeof(t),
-             "networks\n    monitored = \"10.0.0.0/16\"\n"
+             "networks\n    monitored = \"10.0.0.0/%d\"\n"
              "redis\n    address = 127.0.0.1:%d\n"
              "collector\n    id = %d\n    netflow_listen = \"127.0.0.1:%d\"\n"
              "    sflow_listen = \"127.0.0.1:%d\"\n    metrics_listen = \"127.0.0.1:%d\"\n"
              "aggregator\n    shards = %d\n    pull_bind = tcp://127.0.0.1:%d\n"
              "    pub_bind = tcp://127.0.0.1:%d\n    pull_connect = tcp://127.0.0.1:%d\n"
              "    pub_connect = tcp://127.0.0.1:%d\n    metrics_listen = \"127.0.0.1:%d\"\n"
+             "    hold_blocks = %u\n"
              "detector\n    metrics_listen = \"127.0.0.1:%d\"\n"
              "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
              "    metrics_listen = \"\"\n"
              "hostgroup\n    default\n        threshold_pps = 20000\n",
-             p->redis, c + 1, p->nf[c], p->sf[c], p->col_m[c], run->shards, p->pull, p->pub,
-             p->pull, p->pub, p->agg_m, p->det_m, p->act, p->act);
+             bl_hosts > 65536 ? 12 : 16, p->redis, c + 1, p->nf[c], p->sf[c], p->col_m[c],
+             run->shards, p->pull, p->pub, p->pull, p->pub, p->agg_m,
+             bl_hosts > 262144 ? bl_hosts : 262144, p->det_m, p->act, p->act);
     hn_write_file(path, t);
 }
 
@@ -378,6 +381,8 @@ int main(int argc, char **argv)
             matrix = true;
         else if (!strcmp(a, "--no-pin"))
             s_pin = false;
+        else if (v && !strcmp(a, "--hosts") && ++i)
+            bl_hosts = (uint32_t)atoi(v);
         else if (v && !strcmp(a, "--seconds") && ++i)
             run.seconds = atof(v);
         else if (v && !strcmp(a, "--rate") && ++i)
@@ -390,14 +395,19 @@ int main(int argc, char **argv)
             run.cols = atoi(v);
         else {
             fprintf(stderr, "usage: %s [--matrix] [--seconds S] [--rate R] [--proto v9|sflow] "
-                            "[--shards 1-4] [--collectors 1-2] [--fastnetmon] [--no-pin]\n",
+                            "[--shards 1-4] [--collectors 1-2] [--fastnetmon] [--no-pin] "
+                            "[--hosts 1-1048576]\n",
                     argv[0]);
             return 2;
         }
     }
     if (run.shards < 1 || run.shards > MAX_SHARDS || run.cols < 1 || run.cols > MAX_COLS ||
-        run.seconds <= 0 || run.seconds > 600)
+        run.seconds <= 0 || run.seconds > 600 || bl_hosts < 1 || bl_hosts > (1u << 20))
         return 2;
+    if (fnm && bl_hosts > 65536) {
+        fprintf(stderr, "FastNetMon's networks stay 10.0.0.0/16: no --fastnetmon with --hosts\n");
+        fnm = false;
+    }
     if (fnm && access("/usr/sbin/fastnetmon", X_OK)) {
         fprintf(stderr, "no /usr/sbin/fastnetmon: apt-get install fastnetmon\n");
         fnm = false;

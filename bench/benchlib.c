@@ -16,6 +16,8 @@
 
 #include "collector/ipfix.h"
 #include "collector/netflow_v9.h"
+
+uint32_t bl_hosts = 65536;
 #include "collector/sflow.h"
 const char *const bl_names[P_N] = {"NetFlow v5", "NetFlow v9", "IPFIX", "sFlow v5"};
 
@@ -55,7 +57,7 @@ static const uint16_t s_tpl[][2] = {{8, 4},  {12, 4}, {7, 2},  {11, 2}, {4, 1}, 
 static void s_record(ft_wr_t *w, uint32_t first, uint32_t last)
 {
     ft_u32(w, 0xc6330000u | (s_rand() & 0xffff));
-    ft_u32(w, 0x0a000000u | (s_rand() & 0xffff));
+    ft_u32(w, 0x0a000000u + s_rand() % bl_hosts);
     ft_u16(w, (uint16_t)s_rand()), ft_u16(w, 80), ft_u8(w, 6), ft_u8(w, 0x02);
     ft_u32(w, 1 + (s_rand() & 15)), ft_u32(w, 40 + (s_rand() & 1023));
     ft_u32(w, first), ft_u32(w, last);
@@ -116,7 +118,7 @@ static void s_v5(ft_wr_t *w, uint32_t seq)
     ft_u16(w, 5), ft_u16(w, RECS_PER_DGRAM), ft_u32(w, 600000), ft_u32(w, now), ft_u32(w, 0);
     ft_u32(w, seq * RECS_PER_DGRAM), ft_u8(w, 0), ft_u8(w, 0), ft_u16(w, 0);
     for (int i = 0; i < RECS_PER_DGRAM; i++) {
-        ft_u32(w, 0xc6330000u | (s_rand() & 0xffff)), ft_u32(w, 0x0a000000u | (s_rand() & 0xffff));
+        ft_u32(w, 0xc6330000u | (s_rand() & 0xffff)), ft_u32(w, 0x0a000000u + s_rand() % bl_hosts);
         ft_u32(w, 0), ft_u16(w, 1), ft_u16(w, 2);
         ft_u32(w, 1 + (s_rand() & 15)), ft_u32(w, 40 + (s_rand() & 1023));
         ft_u32(w, 595000), ft_u32(w, 599900);
@@ -141,7 +143,7 @@ static void s_sflow(ft_wr_t *w, uint32_t seq)
         ft_u32(w, SFLOW_PROTO_ETHERNET), ft_u32(w, 1518), ft_u32(w, 4), ft_u32(w, 128);
         uint8_t h[128] = {0};
         h[12] = 0x08, h[14] = 0x45, h[16] = 0x05, h[17] = 0xdc, h[23] = 6;
-        uint32_t src = 0xc6330000u | (s_rand() & 0xffff), dst = 0x0a000000u | (s_rand() & 0xffff);
+        uint32_t src = 0xc6330000u | (s_rand() & 0xffff), dst = 0x0a000000u + s_rand() % bl_hosts;
         for (int i = 0; i < 4; i++)
             h[26 + i] = (uint8_t)(src >> (24 - 8 * i)), h[30 + i] = (uint8_t)(dst >> (24 - 8 * i));
         h[34] = 0x30, h[35] = 0x39, h[37] = 80, h[47] = 0x10;

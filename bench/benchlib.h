@@ -18,12 +18,16 @@ extern const char *const bl_names[P_N];
 #define BL_MAX_PORTS 8
 
 /* CPU seconds of this process; monotonic wall seconds. */
+/* Destinations are 10.0.0.0 + random % bl_hosts (65 536 by default, at
+ * most 1 048 576: 10.0.0.0/12). */
+extern uint32_t bl_hosts;
+
 double bl_cpu_now(void);
 double bl_wall_now(void);
 
 /* One datagram of protocol p, number seq (a template in every
  * TEMPLATE_EVERY-th, from the first on), into w. Returns its records.
- * Destinations are random in 10.0.0.0/16 (65 536 hosts), sources and source
+ * Destinations are random among bl_hosts from 10.0.0.0, sources and source
  * ports random, so every record is a distinct flow; v9 / IPFIX records last
  * 0-60 s and end 100 ms before the export; sFlow samples are packets. */
 int bl_make(int p, ft_wr_t *w, uint32_t seq);
