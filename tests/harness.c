@@ -344,33 +344,55 @@ pid_t hn_daemon(const char *dir, const char *conf, const char *name, const char 
     return hn_spawn(argv, log);
 }
 
-void hn_pipe_init(hn_pipe_t *p, const char *tag)
+void hn_pipe_init(hn_pipe_t *p, const char *tag, int shards)
 {
+    assert_true(shards >= 1 && shards <= HN_PIPE_SHARDS);
+    p->shards = shards;
     p->dir = hn_tmpdir(tag);
     snprintf(p->conf, sizeof(p->conf), "%s/floodgate.conf", p->dir);
-    int *ports[] = {&p->redis_port, &p->nf_port, &p->pull_port, &p->pub_port, &p->act_port,
-                    &p->m_col,      &p->m_agg,   &p->m_det,     &p->m_act};
+    p->redis_port = hn_free_port();
+    p->pull_port = hn_free_port_range(shards);
+    p->pub_port = hn_free_port_range(shards);
+    p->m_agg = hn_free_port_range(shards);
+    int *ports[] = {&p->nf_port, &p->act_port, &p->m_col, &p->m_det, &p->m_act};
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
         *ports[i] = hn_free_port();
 }
 
 void hn_pipe_start(hn_pipe_t *p)
 {
+    pid_t all[HN_PIPE_SHARDS + 3];
+    int mports[HN_PIPE_SHARDS + 3];
+    size_t n = 0;
     p->redis = hn_redis_start(p->dir, p->redis_port, false);
-    p->actuator = hn_daemon(p->dir, p->conf, "actuator", NULL);
-    p->detector = hn_daemon(p->dir, p->conf, "detector", NULL);
-    p->aggregator = hn_daemon(p->dir, p->conf, "aggregator", "0");
-    p->collector = hn_daemon(p->dir, p->conf, "collector", NULL);
-    pid_t all[] = {p->actuator, p->detector, p->aggregator, p->collector};
-    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), p->dir);
-    int mports[] = {p->m_col, p->m_agg, p->m_det, p->m_act};
-    hn_expect_ready(p->m_det, 1, mports, 4, 10000); /* before traffic starts */
+    all[n++] = p->actuator = hn_daemon(p->dir, p->conf, "actuator", NULL);
+    all[n++] = p->detector = hn_daemon(p->dir, p->conf, "detector", NULL);
+    for (int i = 0; i < p->shards; i++) {
+        char shard[8];
+        snprintf(shard, sizeof(shard), "%d", i);
+        all[n++] = p->agg[i] = hn_daemon(p->dir, p->conf, "aggregator", shard);
+    }
+    all[n++] = p->collector = hn_daemon(p->dir, p->conf, "collector", NULL);
+    hn_expect_alive(all, n, p->dir);
+    n = 0;
+    mports[n++] = p->m_col;
+    for (int i = 0; i < p->shards; i++)
+        mports[n++] = p->m_agg + i;
+    mports[n++] = p->m_det;
+    mports[n++] = p->m_act;
+    hn_expect_ready(p->m_det, p->shards, mports, n, 10000); /* before traffic starts */
 }
 
 void hn_pipe_stop(hn_pipe_t *p)
 {
-    pid_t all[] = {p->collector, p->aggregator, p->detector, p->actuator};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+    pid_t all[HN_PIPE_SHARDS + 3];
+    size_t n = 0;
+    all[n++] = p->collector;
+    for (int i = 0; i < p->shards; i++)
+        all[n++] = p->agg[i];
+    all[n++] = p->detector;
+    all[n++] = p->actuator;
+    for (size_t i = 0; i < n; i++)
         if (all[i] > 0)
             hn_stop(all[i], 3000);
     hn_stop(p->redis, 3000);

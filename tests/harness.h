@@ -145,23 +145,33 @@ pid_t hn_daemon(const char *dir, const char *conf, const char *name, const char 
  * has already exited. */
 void hn_expect_alive(const pid_t *pids, size_t n, const char *dir);
 
-/* ---- a one-shard pipeline: redis-server and the four daemons, one config ---- */
+/* ---- a pipeline: redis-server and the daemons, one config ---- */
+
+#define HN_PIPE_SHARDS 2 /* the most aggregator shards hn_pipe_start starts */
 
 typedef struct {
     char *dir;
     char conf[512]; /* dir/floodgate.conf: the test writes it before hn_pipe_start */
-    int redis_port, nf_port, pull_port, pub_port, act_port;
-    int m_col, m_agg, m_det, m_act; /* metrics ports */
-    pid_t redis, collector, aggregator, detector, actuator;
+    int shards;     /* aggregator shards, 1 to HN_PIPE_SHARDS */
+    int redis_port, nf_port, act_port;
+    int pull_port, pub_port, m_agg; /* shard i's: + i */
+    int m_col, m_det, m_act;        /* the other metrics ports */
+    pid_t redis, collector, detector, actuator;
+    union {
+        pid_t aggregator; /* with one shard */
+        pid_t agg[HN_PIPE_SHARDS];
+    };
 } hn_pipe_t;
 
-/* A fresh temporary directory (tag) and a free port for each of p's. */
-void hn_pipe_init(hn_pipe_t *p, const char *tag);
+/* A fresh temporary directory (tag) and free ports for a pipeline with
+ * shards aggregator shards. */
+void hn_pipe_init(hn_pipe_t *p, const char *tag, int shards);
 
 /* redis-server (no persistence), then the actuator, the detector, the
- * aggregator as shard 0 and the collector with p->conf. Fails the test when
+ * aggregator shards and the collector with p->conf. Fails the test when
  * one has exited at start-up, or when the pipeline does not carry traffic
- * (hn_expect_ready over the four metrics ports) within 10 s. */
+ * (hn_expect_ready: the detector has heard every shard, every metrics port
+ * answers) within 10 s. */
 void hn_pipe_start(hn_pipe_t *p);
 
 /* Stop the daemons still running (a PID of 0 is skipped), then Redis, and

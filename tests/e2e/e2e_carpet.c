@@ -41,13 +41,7 @@
 #define ATK_PPS 5000
 #define CB_BAN_MS 5000 /* every attacked host banned within this of the start */
 
-typedef struct {
-    char *dir;
-    char conf[512];
-    int redis_port, pull_port, pub_port, act_port, nf_port;
-    int m_col, m_agg, m_det, m_act; /* metrics ports; shard i's is m_agg + i */
-    pid_t redis, agg[2], detector, actuator, collector;
-} e2e_t;
+typedef hn_pipe_t e2e_t;
 
 static e2e_t s_e;
 
@@ -78,28 +72,9 @@ static int s_setup(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    e->dir = hn_tmpdir("e2ecarpet");
-    snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
-    e->redis_port = hn_free_port();
-    e->pull_port = hn_free_port_range(2);
-    e->pub_port = hn_free_port_range(2);
-    e->m_agg = hn_free_port_range(2);
-    e->act_port = hn_free_port();
-    e->nf_port = hn_free_port();
-    e->m_col = hn_free_port();
-    e->m_det = hn_free_port();
-    e->m_act = hn_free_port();
+    hn_pipe_init(e, "e2ecarpet", 2);
     s_write_config(e);
-    e->redis = hn_redis_start(e->dir, e->redis_port, false);
-    e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
-    e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
-    e->agg[0] = hn_daemon(e->dir, e->conf, "aggregator", "0");
-    e->agg[1] = hn_daemon(e->dir, e->conf, "aggregator", "1");
-    e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
-    pid_t all[] = {e->actuator, e->detector, e->agg[0], e->agg[1], e->collector};
-    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
-    int mports[] = {e->m_col, e->m_agg, e->m_agg + 1, e->m_det, e->m_act};
-    hn_expect_ready(e->m_det, 2, mports, 5, 10000); /* before traffic starts */
+    hn_pipe_start(e);
     return 0;
 }
 
@@ -107,15 +82,7 @@ static int s_teardown(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    pid_t all[] = {e->collector, e->agg[0], e->agg[1], e->detector, e->actuator};
-    for (size_t i = 0; i < 5; i++)
-        hn_stop(all[i], 3000);
-    hn_stop(e->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_pipe_stop(e);
     return 0;
 }
 

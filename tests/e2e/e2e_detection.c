@@ -62,11 +62,7 @@
 #define N_RESOLVERS 40
 
 typedef struct {
-    char *dir;
-    char conf[512];
-    int redis_port, pull_port, pub_port, act_port, nf_port;
-    int m_col, m_agg, m_det, m_act; /* metrics ports; shard i's is m_agg + i */
-    pid_t redis, agg[SHARDS], detector, actuator, collector;
+    hn_pipe_t p; /* the daemons */
     zsock_t *push[SHARDS];
     fb_builder_t *fb[SHARDS];
     uint64_t seq[SHARDS];
@@ -102,45 +98,27 @@ static void s_write_config(e2e_t *e)
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "        network_threshold_pps = 50000\n        network_host_floor_pps = 300\n"
              "        network_host_floor_mbps = 0\n",
-             e->redis_port, e->nf_port, e->m_col, SHARDS, e->pull_port, e->pub_port, e->pull_port,
-             e->pub_port, e->m_agg, e->m_det, e->act_port, e->act_port, e->m_act);
-    hn_write_file(e->conf, text);
+             e->p.redis_port, e->p.nf_port, e->p.m_col, SHARDS, e->p.pull_port, e->p.pub_port,
+             e->p.pull_port, e->p.pub_port, e->p.m_agg, e->p.m_det, e->p.act_port, e->p.act_port,
+             e->p.m_act);
+    hn_write_file(e->p.conf, text);
 }
 
 static int s_setup(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    e->dir = hn_tmpdir("e2edet");
-    snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
-    e->redis_port = hn_free_port();
-    e->pull_port = hn_free_port_range(SHARDS);
-    e->pub_port = hn_free_port_range(SHARDS);
-    e->m_agg = hn_free_port_range(SHARDS);
-    e->act_port = hn_free_port();
-    e->nf_port = hn_free_port();
-    e->m_col = hn_free_port();
-    e->m_det = hn_free_port();
-    e->m_act = hn_free_port();
+    hn_pipe_init(&e->p, "e2edet", SHARDS);
     s_write_config(e);
-    e->redis = hn_redis_start(e->dir, e->redis_port, false);
-    e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
-    e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
-    e->agg[0] = hn_daemon(e->dir, e->conf, "aggregator", "0");
-    e->agg[1] = hn_daemon(e->dir, e->conf, "aggregator", "1");
-    e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
+    hn_pipe_start(&e->p);
     for (int i = 0; i < SHARDS; i++) {
         char ep[64];
-        snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", e->pull_port + i);
+        snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", e->p.pull_port + i);
         e->push[i] = zsock_new_push(ep);
         e->fb[i] = fb_builder_new(4096);
         assert_non_null(e->push[i]);
         assert_non_null(e->fb[i]);
     }
-    pid_t all[] = {e->actuator, e->detector, e->agg[0], e->agg[1], e->collector};
-    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
-    int mports[] = {e->m_col, e->m_agg, e->m_agg + 1, e->m_det, e->m_act};
-    hn_expect_ready(e->m_det, SHARDS, mports, 5, 10000); /* before traffic starts */
     return 0;
 }
 
@@ -152,15 +130,7 @@ static int s_teardown(void **state)
         zsock_destroy(&e->push[i]);
         fb_builder_destroy(&e->fb[i]);
     }
-    pid_t all[] = {e->collector, e->agg[0], e->agg[1], e->detector, e->actuator};
-    for (size_t i = 0; i < 5; i++)
-        hn_stop(all[i], 3000);
-    hn_stop(e->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_pipe_stop(&e->p);
     return 0;
 }
 
@@ -304,7 +274,7 @@ static void s_traffic(e2e_t *e)
 
 static redisReply *s_keys(void)
 {
-    redisReply *r = hn_redis(s_e.redis_port, "KEYS fgdet:ban:*");
+    redisReply *r = hn_redis(s_e.p.redis_port, "KEYS fgdet:ban:*");
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     return r;
@@ -315,7 +285,7 @@ static const char *s_field(const char *ip, const char *field)
     static char buf[8][8192];
     static int next;
     char *out = buf[next++ % 8];
-    redisReply *r = hn_redis(s_e.redis_port, "HGET fgdet:ban:%s %s", ip, field);
+    redisReply *r = hn_redis(s_e.p.redis_port, "HGET fgdet:ban:%s %s", ip, field);
     assert_non_null(r);
     snprintf(out, 8192, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
     freeReplyObject(r);
@@ -325,7 +295,7 @@ static const char *s_field(const char *ip, const char *field)
 static bool s_all_expected(void *arg)
 {
     (void)arg;
-    redisReply *r = hn_redis(s_e.redis_port, "KEYS fgdet:ban:*");
+    redisReply *r = hn_redis(s_e.p.redis_port, "KEYS fgdet:ban:*");
     bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 3 + N_CARPET;
     if (r)
         freeReplyObject(r);
@@ -338,7 +308,8 @@ static void test_e2e_detection_two_shards(void **state)
     e2e_t *e = &s_e;
     s_traffic(e);
     bool all = hn_wait_until(s_all_expected, NULL, 5000);
-    hn_expect_settled(e->m_det, e->m_act, SHARDS, 2, 5000); /* anything unexpected had its chance */
+    /* anything unexpected had its chance */
+    hn_expect_settled(e->p.m_det, e->p.m_act, SHARDS, 2, 5000);
     redisReply *keys = s_keys();
     int carpet = 0, other = 0;
     for (size_t i = 0; i < keys->elements; i++) {
@@ -378,7 +349,7 @@ static void test_e2e_detection_two_shards(void **state)
 
 static bool s_key_exists(void *ip)
 {
-    redisReply *r = hn_redis(s_e.redis_port, "EXISTS fgdet:ban:%s", (char *)ip);
+    redisReply *r = hn_redis(s_e.p.redis_port, "EXISTS fgdet:ban:%s", (char *)ip);
     bool yes = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     if (r)
         freeReplyObject(r);
@@ -394,13 +365,13 @@ static void test_e2e_detection_netflow_active_timeout(void **state)
              "exec %s/floodgate-flowgen -d 127.0.0.1:%d --background 20 "
              "--background-pps 10000 --active-timeout 60 --dst 10.0.2.9 --pps 60000 "
              "--duration 6",
-             hn_build_dir(), e->nf_port);
-    snprintf(log, sizeof(log), "%s/flowgen.log", e->dir);
+             hn_build_dir(), e->p.nf_port);
+    snprintf(log, sizeof(log), "%s/flowgen.log", e->p.dir);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     pid_t g = hn_spawn(argv, log);
     bool banned = hn_wait_until(s_key_exists, "10.0.2.9", 8000);
     hn_wait_exit(g, 10000);
-    hn_expect_settled(e->m_det, e->m_act, SHARDS, 2, 5000); /* the last export was judged */
+    hn_expect_settled(e->p.m_det, e->p.m_act, SHARDS, 2, 5000); /* the last export was judged */
     assert_true(banned);
     assert_string_equal(s_field("10.0.2.9", "attack_type"), "udp_flood");
     int bg = 0;
@@ -421,8 +392,8 @@ static pid_t s_flowgen(const e2e_t *e, const char *tag, const char *args)
 {
     char cmd[1024], log[600];
     snprintf(cmd, sizeof(cmd), "exec %s/floodgate-flowgen -d 127.0.0.1:%d %s", hn_build_dir(),
-             e->nf_port, args);
-    snprintf(log, sizeof(log), "%s/flowgen-%s.log", e->dir, tag);
+             e->p.nf_port, args);
+    snprintf(log, sizeof(log), "%s/flowgen-%s.log", e->p.dir, tag);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     return hn_spawn(argv, log);
 }
@@ -465,7 +436,7 @@ static void test_e2e_detection_heavy_tailed(void **state)
     hn_wait_exit(f, 10000);
     for (int i = 0; i < 3; i++)
         hn_wait_exit(bg[i], 15000);
-    hn_expect_settled(e->m_det, e->m_act, SHARDS, 2, 5000); /* the last export was judged */
+    hn_expect_settled(e->p.m_det, e->p.m_act, SHARDS, 2, 5000); /* the last export was judged */
     assert_true(banned);
     print_message("5x flood over a heavy-tailed background: ban key in Redis %llu ms after "
                   "flowgen started\n", (unsigned long long)took);

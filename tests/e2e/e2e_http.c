@@ -200,7 +200,7 @@ static int s_setup(void **state)
     (void)state;
     e2e_t *e = &s_e;
     s_raise_nofile();
-    hn_pipe_init(e, "e2ehttp");
+    hn_pipe_init(e, "e2ehttp", 1);
     s_write_config(e);
     hn_pipe_start(e);
     return 0;

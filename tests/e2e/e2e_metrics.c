@@ -68,7 +68,7 @@ static int s_setup(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    hn_pipe_init(e, "e2emetrics");
+    hn_pipe_init(e, "e2emetrics", 1);
     s_write_config(e);
     hn_pipe_start(e);
     return 0;
