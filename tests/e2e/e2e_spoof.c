@@ -53,10 +53,8 @@
 #define FLOOD_IP "10.0.0.150"
 
 typedef struct {
-    char *dir;
-    char conf[512];
-    int redis_port, nf_port, sf_port, pull_port, pub_port, act_port, m_col, m_agg, m_det, m_act;
-    pid_t redis, collector, aggregator, detector, actuator;
+    hn_pipe_t p; /* the daemons */
+    int sf_port;   /* the collector's sFlow port */
     int fd_port[N_PORTS], fd_addr[N_ADDRS], fd_real;
     struct sockaddr_in to;
 } e2e_t;
@@ -81,9 +79,10 @@ static void s_write_config(e2e_t *e)
              "    check_interval = 1\n    metrics_listen = 127.0.0.1:%d\n"
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = 20000\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n",
-             e->redis_port, e->nf_port, e->sf_port, e->m_col, TOP_N, e->pull_port, e->pub_port,
-             e->pull_port, e->pub_port, e->m_agg, e->m_det, e->act_port, e->act_port, e->m_act);
-    hn_write_file(e->conf, text);
+             e->p.redis_port, e->p.nf_port, e->sf_port, e->p.m_col, TOP_N, e->p.pull_port,
+             e->p.pub_port, e->p.pull_port, e->p.pub_port, e->p.m_agg, e->p.m_det, e->p.act_port,
+             e->p.act_port, e->p.m_act);
+    hn_write_file(e->p.conf, text);
 }
 
 /* A UDP socket bound to addr (host order), any port. */
@@ -100,30 +99,17 @@ static int s_setup(void **state)
 {
     (void)state;
     e2e_t *e = &s_e;
-    e->dir = hn_tmpdir("e2espoof");
-    snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
-    int *ports[] = {&e->redis_port, &e->nf_port,  &e->sf_port, &e->pull_port,
-                    &e->pub_port,   &e->act_port, &e->m_col,  &e->m_agg,
-                    &e->m_det,      &e->m_act};
-    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
-        *ports[i] = hn_free_port();
+    hn_pipe_init(&e->p, "e2espoof", 1);
+    e->sf_port = hn_free_port();
     s_write_config(e);
-    e->redis = hn_redis_start(e->dir, e->redis_port, false);
-    e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
-    e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
-    e->aggregator = hn_daemon(e->dir, e->conf, "aggregator", "0");
-    e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
+    hn_pipe_start(&e->p);
     for (int i = 0; i < N_PORTS; i++)
         e->fd_port[i] = s_socket(INADDR_LOOPBACK);
     for (int i = 0; i < N_ADDRS; i++)
         e->fd_addr[i] = s_socket(0x7f000101u + (uint32_t)i);
     e->fd_real = s_socket(INADDR_LOOPBACK);
-    e->to = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)e->nf_port),
+    e->to = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)e->p.nf_port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    pid_t all[] = {e->actuator, e->detector, e->aggregator, e->collector};
-    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
-    int mports[] = {e->m_col, e->m_agg, e->m_det, e->m_act};
-    hn_expect_ready(e->m_det, 1, mports, 4, 10000); /* before traffic starts */
     return 0;
 }
 
@@ -136,16 +122,7 @@ static int s_teardown(void **state)
     for (int i = 0; i < N_ADDRS; i++)
         close(e->fd_addr[i]);
     close(e->fd_real);
-    pid_t all[] = {e->collector, e->aggregator, e->detector, e->actuator};
-    for (size_t i = 0; i < 4; i++)
-        if (all[i] > 0)
-            hn_stop(all[i], 3000);
-    hn_stop(e->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_pipe_stop(&e->p);
     return 0;
 }
 
@@ -275,7 +252,7 @@ static void s_forge(int n, uint32_t *rng)
 
 static bool s_banned_ip(const char *ip)
 {
-    redisReply *r = hn_redis(s_e.redis_port, "EXISTS fgspoof:ban:%s", ip);
+    redisReply *r = hn_redis(s_e.p.redis_port, "EXISTS fgspoof:ban:%s", ip);
     bool yes = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     if (r)
         freeReplyObject(r);
@@ -291,7 +268,7 @@ static char *s_metrics(void)
 {
     char hp[64], err[256];
     char *body = NULL;
-    snprintf(hp, sizeof(hp), "127.0.0.1:%d", s_e.m_col);
+    snprintf(hp, sizeof(hp), "127.0.0.1:%d", s_e.p.m_col);
     int code = scrape_get(hp, "/metrics", 5000, &body, err, sizeof(err));
     if (code != 200)
         fail_msg("GET %s/metrics: %d %s", hp, code, code < 0 ? err : "");
@@ -341,8 +318,8 @@ static int64_t s_real_exporter(uint32_t *rng)
 static bool s_all_read(void *arg)
 {
     (void)arg;
-    double got = hn_metric(s_e.m_col, "floodgate_collector_datagrams_total", NULL, NULL) +
-                 hn_metric(s_e.m_col, "floodgate_collector_socket_drops_total", NULL, NULL);
+    double got = hn_metric(s_e.p.m_col, "floodgate_collector_datagrams_total", NULL, NULL) +
+                 hn_metric(s_e.p.m_col, "floodgate_collector_socket_drops_total", NULL, NULL);
     return got >= s_sent;
 }
 
@@ -462,8 +439,8 @@ static void test_e2e_spoof_sequence_jumps(void **state)
     char cmd[512], log[600];
     snprintf(cmd, sizeof(cmd),
              "exec %s/floodgate-flowgen -d 127.0.0.1:%d --dst %s --pps 40000 --duration 4",
-             hn_build_dir(), e->nf_port, SEQ_FLOOD_IP);
-    snprintf(log, sizeof(log), "%s/flowgen.log", e->dir);
+             hn_build_dir(), e->p.nf_port, SEQ_FLOOD_IP);
+    snprintf(log, sizeof(log), "%s/flowgen.log", e->p.dir);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     uint64_t t0 = hn_ms();
     pid_t g = hn_spawn(argv, log);
@@ -491,7 +468,7 @@ static void test_e2e_spoof_sequence_jumps(void **state)
     }
     hn_wait_exit(g, 10000);
     /* every jump read (the count asserted below), then the loss counters */
-    hn_wait_metric(e->m_col, "floodgate_collector_sequence_resets_total", NULL,
+    hn_wait_metric(e->p.m_col, "floodgate_collector_sequence_resets_total", NULL,
                    resets0 + 2 * SEQ_FORGED, 5000);
     double lost = s_metric("floodgate_collector_sequence_lost_records_total", NULL) - lost0;
     double lostd = s_metric("floodgate_collector_sequence_lost_datagrams_total", NULL) - lostd0;
