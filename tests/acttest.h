@@ -4,8 +4,10 @@
  * temporary directory (AC_DIR names it), Redis commands on a connection of
  * their own, and configs written to that directory and loaded.
  *
+ * Also a backend that records what the actuator tells it.
+ *
  * Header-only (static inline), like aggtest.h. Include after <cmocka.h>,
- * <hiredis.h>, "common/config.h" and "tests/harness.h". */
+ * <hiredis.h>, "actuator/act.h", "common/config.h" and "tests/harness.h". */
 #ifndef FG_TESTS_ACTTEST_H
 #define FG_TESTS_ACTTEST_H
 
@@ -14,6 +16,8 @@
 #endif
 
 #include <stdarg.h>
+
+#include "actuator/ban.h"
 
 static char *ac_dir;       /* the temporary directory */
 static int ac_port;        /* redis-server's port on 127.0.0.1 */
@@ -105,6 +109,78 @@ static inline fg_config_t *ac_config(const char *name, const char *text)
     if (!cfg)
         fail_msg("config: %s", err);
     return cfg;
+}
+
+/* ---- a backend that records what it was told ---- */
+
+#define AC_REC_IPS 64
+
+typedef struct {
+    backend_t base;
+    int bans, unbans, syncs;
+    int rules, blackholes; /* bans that were FlowSpec rules, blackhole routes */
+    size_t synced;         /* bans in the last sync */
+    bool sync_bans;        /* count each synced ban as a ban (bans, ips) */
+    char ips[AC_REC_IPS][FG_ADDR_STRLEN]; /* the first bans' addresses */
+    char last_ip[FG_ADDR_STRLEN];         /* of the last ban or unban */
+    char last_source[16];                 /* of the last ban */
+    char last_reason[16];                 /* of the last unban */
+} ac_rec_t;
+
+static inline int ac_rec_ban(backend_t *self, const ban_t *b)
+{
+    ac_rec_t *r = (ac_rec_t *)self;
+    if (r->bans < AC_REC_IPS)
+        snprintf(r->ips[r->bans], FG_ADDR_STRLEN, "%s", b->ip);
+    r->bans++;
+    if (ban_is_flowspec(b))
+        r->rules++;
+    else
+        r->blackholes++;
+    snprintf(r->last_ip, sizeof(r->last_ip), "%s", b->ip);
+    snprintf(r->last_source, sizeof(r->last_source), "%s", b->source);
+    return 0;
+}
+
+static inline int ac_rec_unban(backend_t *self, const ban_t *b, const char *reason)
+{
+    ac_rec_t *r = (ac_rec_t *)self;
+    r->unbans++;
+    snprintf(r->last_ip, sizeof(r->last_ip), "%s", b->ip);
+    snprintf(r->last_reason, sizeof(r->last_reason), "%s", reason);
+    return 0;
+}
+
+static inline int ac_rec_sync(backend_t *self, const ban_t *const *bans, size_t n)
+{
+    ac_rec_t *r = (ac_rec_t *)self;
+    r->syncs++;
+    r->synced = n;
+    for (size_t i = 0; r->sync_bans && i < n; i++)
+        ac_rec_ban(self, bans[i]);
+    return 0;
+}
+
+static inline void ac_rec_destroy(backend_t *self)
+{
+    free(self);
+}
+
+static const backend_ops_t ac_rec_ops = {.name = "rec",
+                                         .ban = ac_rec_ban,
+                                         .unban = ac_rec_unban,
+                                         .sync = ac_rec_sync,
+                                         .destroy = ac_rec_destroy};
+
+/* A recording backend added to act (which owns it: act_destroy frees it). */
+static inline ac_rec_t *ac_rec_add(act_t *act)
+{
+    ac_rec_t *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    r->base.ops = &ac_rec_ops;
+    backend_t *b = &r->base;
+    assert_int_equal(act_add_backend(act, &b), 0);
+    return r;
 }
 
 #endif

@@ -28,48 +28,7 @@
 static fg_config_t *s_cfg;
 static act_t *s_act;
 
-typedef struct {
-    backend_t base;
-    int bans, rules, blackholes, unbans;
-    char last_ip[FG_ADDR_STRLEN];
-} rec_backend_t;
-static rec_backend_t *s_rec;
-
-static int s_rec_ban(backend_t *self, const ban_t *b)
-{
-    rec_backend_t *r = (rec_backend_t *)self;
-    r->bans++;
-    snprintf(r->last_ip, sizeof(r->last_ip), "%s", b->ip);
-    if (ban_is_flowspec(b))
-        r->rules++;
-    else
-        r->blackholes++;
-    return 0;
-}
-
-static int s_rec_unban(backend_t *self, const ban_t *b, const char *reason)
-{
-    (void)b, (void)reason;
-    ((rec_backend_t *)self)->unbans++;
-    return 0;
-}
-
-static int s_rec_sync(backend_t *self, const ban_t *const *bans, size_t n)
-{
-    (void)self, (void)bans, (void)n;
-    return 0;
-}
-
-static void s_rec_destroy(backend_t *self)
-{
-    free(self);
-}
-
-static const backend_ops_t s_rec_ops = {.name = "rec",
-                                        .ban = s_rec_ban,
-                                        .unban = s_rec_unban,
-                                        .sync = s_rec_sync,
-                                        .destroy = s_rec_destroy};
+static ac_rec_t *s_rec;
 
 static long long s_int(const char *fmt, const char *arg)
 {
@@ -102,11 +61,7 @@ static void s_load(const char *actuator_extra)
     o.notifications = false;
     s_act = act_new(s_cfg, &o);
     assert_non_null(s_act);
-    s_rec = calloc(1, sizeof(*s_rec));
-    assert_non_null(s_rec);
-    s_rec->base.ops = &s_rec_ops;
-    backend_t *b = &s_rec->base;
-    assert_int_equal(act_add_backend(s_act, &b), 0);
+    s_rec = ac_rec_add(s_act);
     assert_int_equal(act_start(s_act), 0);
 }
 

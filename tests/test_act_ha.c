@@ -24,51 +24,7 @@
 static fg_config_t *s_cfg[2];
 static act_t *s_act[2];
 
-/* ---- a backend that records what it was told ---- */
-
-typedef struct {
-    backend_t base;
-    int bans, unbans, syncs;
-    size_t synced;
-    char last_reason[16];
-} rec_t;
-
-static rec_t *s_rec[2];
-
-static int s_rec_ban(backend_t *self, const ban_t *b)
-{
-    (void)b;
-    ((rec_t *)self)->bans++;
-    return 0;
-}
-
-static int s_rec_unban(backend_t *self, const ban_t *b, const char *reason)
-{
-    (void)b;
-    rec_t *r = (rec_t *)self;
-    r->unbans++;
-    snprintf(r->last_reason, sizeof(r->last_reason), "%s", reason);
-    return 0;
-}
-
-static int s_rec_sync(backend_t *self, const ban_t *const *bans, size_t n)
-{
-    (void)bans;
-    ((rec_t *)self)->syncs++;
-    ((rec_t *)self)->synced = n;
-    return 0;
-}
-
-static void s_rec_destroy(backend_t *self)
-{
-    free(self);
-}
-
-static const backend_ops_t s_rec_ops = {.name = "rec",
-                                        .ban = s_rec_ban,
-                                        .unban = s_rec_unban,
-                                        .sync = s_rec_sync,
-                                        .destroy = s_rec_destroy};
+static ac_rec_t *s_rec[2];
 
 /* ---- Redis ---- */
 
@@ -128,11 +84,7 @@ static void s_make(int i)
     o.mono_ms = s_mono;
     s_act[i] = act_new(s_cfg[i], &o);
     assert_non_null(s_act[i]);
-    s_rec[i] = calloc(1, sizeof(*s_rec[i]));
-    assert_non_null(s_rec[i]);
-    s_rec[i]->base.ops = &s_rec_ops;
-    backend_t *b = &s_rec[i]->base;
-    assert_int_equal(act_add_backend(s_act[i], &b), 0);
+    s_rec[i] = ac_rec_add(s_act[i]);
     assert_int_equal(act_start(s_act[i]), 0);
 }
 

@@ -37,55 +37,7 @@ static bool s_json_valid(const char *s)
 static fg_config_t *s_cfg;
 static act_t *s_act;
 
-/* ---- a backend that records what it was told ---- */
-
-typedef struct {
-    backend_t base;
-    int bans, unbans, syncs;
-    size_t synced;
-    char last_ip[FG_ADDR_STRLEN];
-    char last_source[16];
-    char last_reason[16];
-} rec_backend_t;
-
-static rec_backend_t *s_rec;
-
-static int s_rec_ban(backend_t *self, const ban_t *b)
-{
-    rec_backend_t *r = (rec_backend_t *)self;
-    r->bans++;
-    snprintf(r->last_ip, sizeof(r->last_ip), "%s", b->ip);
-    snprintf(r->last_source, sizeof(r->last_source), "%s", b->source);
-    return 0;
-}
-
-static int s_rec_unban(backend_t *self, const ban_t *b, const char *reason)
-{
-    rec_backend_t *r = (rec_backend_t *)self;
-    r->unbans++;
-    snprintf(r->last_ip, sizeof(r->last_ip), "%s", b->ip);
-    snprintf(r->last_reason, sizeof(r->last_reason), "%s", reason);
-    return 0;
-}
-
-static int s_rec_sync(backend_t *self, const ban_t *const *bans, size_t n)
-{
-    (void)bans;
-    ((rec_backend_t *)self)->syncs++;
-    ((rec_backend_t *)self)->synced = n;
-    return 0;
-}
-
-static void s_rec_destroy(backend_t *self)
-{
-    free(self);
-}
-
-static const backend_ops_t s_rec_ops = {.name = "rec",
-                                        .ban = s_rec_ban,
-                                        .unban = s_rec_unban,
-                                        .sync = s_rec_sync,
-                                        .destroy = s_rec_destroy};
+static ac_rec_t *s_rec;
 
 /* ---- fixtures ---- */
 
@@ -122,11 +74,7 @@ static void s_make(bool notifications, bool start)
     o.notifications = notifications;
     s_act = act_new(s_cfg, &o);
     assert_non_null(s_act);
-    s_rec = calloc(1, sizeof(*s_rec));
-    assert_non_null(s_rec);
-    s_rec->base.ops = &s_rec_ops;
-    backend_t *b = &s_rec->base;
-    assert_int_equal(act_add_backend(s_act, &b), 0);
+    s_rec = ac_rec_add(s_act);
     if (start)
         assert_int_equal(act_start(s_act), 0);
 }

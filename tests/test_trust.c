@@ -29,53 +29,12 @@
 static fg_config_t *s_cfg;
 static act_t *s_act;
 
-typedef struct {
-    backend_t base;
-    int bans, unbans;
-    char ips[64][FG_ADDR_STRLEN];
-} rec_backend_t;
-static rec_backend_t *s_rec;
-
-static int s_rec_ban(backend_t *self, const ban_t *b)
-{
-    rec_backend_t *r = (rec_backend_t *)self;
-    if (r->bans < 64)
-        snprintf(r->ips[r->bans], FG_ADDR_STRLEN, "%s", b->ip);
-    r->bans++;
-    return 0;
-}
-
-static int s_rec_unban(backend_t *self, const ban_t *b, const char *reason)
-{
-    (void)b, (void)reason;
-    ((rec_backend_t *)self)->unbans++;
-    return 0;
-}
-
-static int s_rec_sync(backend_t *self, const ban_t *const *bans, size_t n)
-{
-    rec_backend_t *r = (rec_backend_t *)self;
-    for (size_t i = 0; i < n; i++)
-        s_rec_ban(self, bans[i]);
-    (void)r;
-    return 0;
-}
-
-static void s_rec_destroy(backend_t *self)
-{
-    free(self);
-}
-
-static const backend_ops_t s_rec_ops = {.name = "rec",
-                                        .ban = s_rec_ban,
-                                        .unban = s_rec_unban,
-                                        .sync = s_rec_sync,
-                                        .destroy = s_rec_destroy};
+static ac_rec_t *s_rec;
 
 /* Did the backend hear of ip? */
 static bool s_told(const char *ip)
 {
-    for (int i = 0; i < s_rec->bans && i < 64; i++)
+    for (int i = 0; i < s_rec->bans && i < AC_REC_IPS; i++)
         if (!strcmp(s_rec->ips[i], ip))
             return true;
     return false;
@@ -147,11 +106,8 @@ static void s_make(void)
     o.mono_ms = s_clock;
     s_act = act_new(s_cfg, &o);
     assert_non_null(s_act);
-    s_rec = calloc(1, sizeof(*s_rec));
-    assert_non_null(s_rec);
-    s_rec->base.ops = &s_rec_ops;
-    backend_t *b = &s_rec->base;
-    assert_int_equal(act_add_backend(s_act, &b), 0);
+    s_rec = ac_rec_add(s_act);
+    s_rec->sync_bans = true; /* a resync tells of bans too */
     assert_int_equal(act_start(s_act), 0);
 }
 
