@@ -136,11 +136,7 @@ static int s_teardown(void **state)
     for (size_t i = 0; i < 4; i++)
         hn_stop(all[i], 3000);
     hn_stop(e->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_tmpdir_done(&e->dir);
     return 0;
 }
 

@@ -157,11 +157,7 @@ static int s_teardown(void **state)
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (all[i] > 0)
             hn_stop(all[i], 5000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_tmpdir_done(&e->dir);
     return 0;
 }
 

@@ -116,11 +116,7 @@ static int s_teardown(void **state)
     for (int i = N_DAEMONS - 1; i >= 0; i--)
         hn_stop(e->d[i], 3000);
     hn_stop(e->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", e->dir);
-    else
-        hn_rmdir(e->dir);
-    free(e->dir);
+    hn_tmpdir_done(&e->dir);
     return 0;
 }
 

@@ -246,11 +246,7 @@ static int s_teardown(void **state)
     for (int i = 0; i < 2; i++)
         if (t->redis[i] > 0)
             hn_stop(t->redis[i], 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", t->dir);
-    else
-        hn_rmdir(t->dir);
-    free(t->dir);
+    hn_tmpdir_done(&t->dir);
     return 0;
 }
 

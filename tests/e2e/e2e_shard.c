@@ -163,11 +163,7 @@ static int s_teardown(void **state)
         if (all[i] > 0)
             hn_stop(all[i], 3000);
     hn_stop(t->redis, 3000);
-    if (getenv("FG_KEEP"))
-        fprintf(stderr, "kept %s\n", t->dir);
-    else
-        hn_rmdir(t->dir);
-    free(t->dir);
+    hn_tmpdir_done(&t->dir);
     return 0;
 }
 
