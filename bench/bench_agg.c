@@ -209,10 +209,11 @@ static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
            (double)close_steady / 1000.0 / (windows - warm),
            (double)(cpu_steady - close_steady) * 1000.0 / steady);
     const agg_stats_t *st = agg_stats(agg);
-    printf("  long records held %llu, refused (table of held flows full: counted on arrival) "
+    printf("  long records held %llu (pooled %llu), refused (no room: counted on arrival) "
            "%llu, late %llu; flows held at the end %llu; RSS %.0f MiB; last window %llu hosts "
            "published, %zu bytes\n",
-           (unsigned long long)st->spread, (unsigned long long)st->spread_refused,
+           (unsigned long long)st->spread, (unsigned long long)st->spread_pooled,
+           (unsigned long long)st->spread_refused,
            (unsigned long long)st->spread_late, (unsigned long long)st->long_flows,
            (double)s_rss_kb() / 1024, (unsigned long long)st->last_hosts_published, msg_len);
     for (size_t b = 0; b < nb; b++)
