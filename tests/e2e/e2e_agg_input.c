@@ -27,7 +27,10 @@
  *     spoofed 60 s records of distinct flows, renewed every second: a
  *     legitimate 12 000 pps flow's 60 s record, with no room to be held,
  *     is published at 12 000 pps (within 10 %) and not banned (it counted
- *     whole: 3.6 Mpps, banned); a 60 kpps flood on another host is banned. */
+ *     whole: 3.6 Mpps, banned); a 60 kpps flood on another host is banned;
+ *   - the pools (hold_blocks 1 024) filled by small spoofed long records to
+ *     1 500 hosts: a legitimate host's forty small long flows (16 000 pps)
+ *     are published at 16 000 pps and not banned, a 60 kpps flood is. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,6 +83,7 @@ static void s_write_config(e2e_t *e)
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
              "    tick_ms = 200\n    watch_floor = 0.05\n    max_hosts = 2000\n"
              "    horizon = 15\n    hold_max = %d\n    rate_ceiling_pps = 1000000\n"
+             "    hold_blocks = 1024\n"
              "    metrics_listen = \"\"\n"
              "detector\n    ongoing_interval = 1\n    attack_end = 3\n"
              "    metrics_listen = 127.0.0.1:%d\n"
@@ -491,9 +495,10 @@ static void test_e2e_agg_host_table_full(void **state)
 }
 
 /* A NetFlow v5 datagram of n records lasting 60 s (First 60 s before
- * Last, now), to host from peer 198.19.<first + i>, ports 2000 + i. */
-static size_t s_long_dg(uint8_t *dg, int n, uint32_t seq, uint32_t host, uint32_t first,
-                        uint32_t packets, uint8_t proto)
+ * Last, now), to host + host_step x i (s_long_dg: all to host) from peer
+ * 198.19.<first + i>, ports 2000 + i. */
+static size_t s_long_dg_to(uint8_t *dg, int n, uint32_t seq, uint32_t host, uint32_t host_step,
+                           uint32_t first, uint32_t packets, uint8_t proto)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -508,7 +513,7 @@ static size_t s_long_dg(uint8_t *dg, int n, uint32_t seq, uint32_t host, uint32_
     for (int i = 0; i < n; i++) {
         uint8_t *r = dg + 24 + 48 * i;
         s_be32(r, 0xc6130000u + first + (uint32_t)i);
-        s_be32(r + 4, host);
+        s_be32(r + 4, host + host_step * (uint32_t)i);
         s_be32(r + 16, packets);
         s_be32(r + 20, packets * 1000u);
         s_be32(r + 24, up - 60000);
@@ -518,6 +523,12 @@ static size_t s_long_dg(uint8_t *dg, int n, uint32_t seq, uint32_t host, uint32_
         r[38] = proto;
     }
     return 24 + 48 * (size_t)n;
+}
+
+static size_t s_long_dg(uint8_t *dg, int n, uint32_t seq, uint32_t host, uint32_t first,
+                        uint32_t packets, uint8_t proto)
+{
+    return s_long_dg_to(dg, n, seq, host, 0, first, packets, proto);
 }
 
 #define N_SPRAY 4500 /* distinct long flows: more than the 4 096 held */
@@ -569,6 +580,61 @@ static void test_e2e_agg_held_table_full(void **state)
     assert_true(r.max >= 12000 * 0.9);
 }
 
+#define N_POOL_SPRAY 1500 /* hosts sprayed: more than the 1 024 pools */
+
+/* One round of the pool spray: one spoofed 60 s record of 600 packets
+ * (10 pps: pooled) to each of N_POOL_SPRAY hosts from 10.0.110.0, and the
+ * legitimate host's forty 400 pps long flows after them. */
+static void s_pool_round(uint32_t *seq)
+{
+    uint8_t dg[24 + 48 * 30];
+    for (int i = 0; i < N_POOL_SPRAY; i += 30) {
+        s_send_udp(dg, s_long_dg_to(dg, 30, *seq, 0x0a006e00u + (uint32_t)i, 1, (uint32_t)i, 600,
+                                    17));
+        *seq += 30;
+        if (i % 300 == 0)
+            usleep(1000);
+    }
+    for (int i = 0; i < 40; i += 20) {
+        s_send_udp(dg, s_long_dg(dg, 20, *seq, 0x0a000603u, 40000 + (uint32_t)i, 24000, 6));
+        *seq += 20;
+    }
+}
+
+/* The pools (hold_blocks 1 024, one per host and class) filled by a spray
+ * of small spoofed long records to 1 500 hosts, renewed every second: a
+ * legitimate host's forty 400 pps long flows (16 000 pps, under the 20 000
+ * threshold) find no pool; each counts one window at its average rate, so
+ * the host is published at 16 000 pps (within 10 %) and not banned (counted
+ * whole they would make 4.8 Mpps); a 60 kpps flood on another host is
+ * banned meanwhile. */
+static void test_e2e_agg_pools_full(void **state)
+{
+    (void)state;
+    pid_t g = s_flowgen("--dst 10.0.6.10 --pps 60000 --duration 8", "poolfull");
+    uint32_t seq = 1000000;
+    unsigned long long refused0 = s_shard_stat("spread_refused");
+    s_pool_round(&seq);
+    usleep(300 * 1000);
+    assert_true(s_shard_stat("spread_refused") >= refused0 + N_POOL_SPRAY - 1024);
+    assert_int_equal(s_shard_stat("hold_pools"), 1024);
+    rate_t r = {.addr = 0x0a000603u};
+    for (int round = 0; round < 5; round++) {
+        s_pool_round(&seq);
+        s_collect(&r, 1, 900);
+    }
+    bool flood = hn_wait_until(s_banned_cb, "10.0.6.10", 3000);
+    print_message("pools full: legitimate host seen in %d windows, max %.0f pps, banned %d; "
+                  "flood banned %d\n",
+                  r.seen, r.max, s_banned("10.0.6.3"), flood);
+    hn_wait_exit(g, 15000);
+    assert_true(flood);
+    assert_false(s_banned("10.0.6.3"));
+    assert_true(r.seen >= 1);
+    assert_true(r.max <= 16000 * 1.1);
+    assert_true(r.max >= 16000 * 0.9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_e2e_agg_shard_killed_beyond_horizon),
         cmocka_unit_test(test_e2e_agg_host_table_full),
         cmocka_unit_test(test_e2e_agg_held_table_full),
+        cmocka_unit_test(test_e2e_agg_pools_full),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
