@@ -368,7 +368,7 @@ void hn_pipe_start(hn_pipe_t *p)
     all[n++] = p->actuator = hn_daemon(p->dir, p->conf, "actuator", NULL);
     all[n++] = p->detector = hn_daemon(p->dir, p->conf, "detector", NULL);
     for (int i = 0; i < p->shards; i++) {
-        char shard[8];
+        char shard[12];
         snprintf(shard, sizeof(shard), "%d", i);
         all[n++] = p->agg[i] = hn_daemon(p->dir, p->conf, "aggregator", shard);
     }
