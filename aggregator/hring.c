@@ -162,17 +162,18 @@ static void s_maybe_free(hr_t *self, hr_block_t *b)
         self->fn(b->host, HR_CODES, 0, 0, self->arg);
 }
 
-/* Room for one more entry in list l. */
-static int s_reserve(hr_list_t *l)
+/* Append block b to list l (grown as needed). -1 when out of memory. */
+static int s_list_add(hr_t *self, hr_list_t *l, const hr_block_t *b)
 {
-    if (l->n < l->cap)
-        return 0;
-    uint32_t cap = l->cap ? 2 * l->cap : 256;
-    uint32_t *ids = cap > l->cap ? realloc(l->ids, (size_t)cap * sizeof(*ids)) : NULL;
-    if (!ids)
-        return -1;
-    l->ids = ids;
-    l->cap = cap;
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? 2 * l->cap : 256;
+        uint32_t *ids = cap > l->cap ? realloc(l->ids, (size_t)cap * sizeof(*ids)) : NULL;
+        if (!ids)
+            return -1;
+        l->ids = ids;
+        l->cap = cap;
+    }
+    l->ids[l->n++] = s_id(self, b);
     return 0;
 }
 
@@ -184,10 +185,8 @@ static int s_fine_add(hr_t *self, hr_block_t *b, uint64_t w, float pps, float Bp
     uint64_t bit = 1ull << j;
     hr_fine_t *f = &b->fine[j];
     if (!(b->fbits & bit)) {
-        hr_list_t *l = &self->fines[j];
-        if (s_reserve(l) < 0)
+        if (s_list_add(self, &self->fines[j], b) < 0)
             return -1;
-        l->ids[l->n++] = s_id(self, b);
         b->fbits |= bit;
         f->pps = f->Bps = 0;
     }
@@ -202,10 +201,8 @@ static int s_slot_add(hr_t *self, hr_block_t *b, uint64_t last, float pps, float
     uint32_t idx = (uint32_t)(k % HR_SLOTS), bit = 1u << idx;
     hr_slot_t *s = &b->slot[idx];
     if (!(b->bits & bit)) {
-        hr_list_t *l = &self->slots[idx];
-        if (s_reserve(l) < 0)
+        if (s_list_add(self, &self->slots[idx], b) < 0)
             return -1;
-        l->ids[l->n++] = s_id(self, b);
         b->bits |= bit;
         *s = (hr_slot_t){0, 0, 0};
     }
