@@ -217,19 +217,14 @@ static uint64_t s_batch_time(uint64_t sent_ms, uint64_t now_ms)
     return sent_ms && sent_ms < now_ms ? sent_ms : now_ms;
 }
 
-/* The pool bucket record r of m would be held in (a guess: its duration
- * only), brought into the cache. */
+/* The pool bucket record r of m would be held in, brought into the cache. */
 static void s_prefetch_hold(const agg_t *self, const Floodgate__FlowBatch *m, size_t r,
                             uint32_t host)
 {
-    uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms, s = m->start_ms[r], e = m->end_ms[r];
-    if (e <= s + tick || !self->open_id)
-        return;
-    uint64_t n = (e - s + tick - 1) / tick;
     uint32_t meta = m->meta[r];
-    uint8_t proto = (uint8_t)meta, flags = (uint8_t)(meta >> 8), frag = (uint8_t)(meta >> 17) & 1;
-    int code = ht_is_syn(proto, frag, flags) ? HT_TCP_SYN : ht_class(proto, frag);
-    hr_prefetch_bucket(self->pool, host, (uint8_t)code, self->open_id + n - n / 20 - 1);
+    uint64_t s = m->start_ms[r], e = m->end_ms[r];
+    agg_hold_prefetch(self, host, (uint8_t)meta, (uint8_t)((meta >> 17) & 1), (uint8_t)(meta >> 8),
+                      e > s ? e - s : 0);
 }
 
 int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)

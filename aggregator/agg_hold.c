@@ -206,22 +206,19 @@ static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, vo
 {
     agg_t *self = arg;
     ht_entry_t *e = ht_at(self->ht, host);
-    if (code < HR_CODES && (e->flags & AGG_F_POOLED)) { /* the usual case: pooled already */
-        s_held_cls(self, e, code, dpps, dBps);
-        if (code == HT_TCP_SYN)
-            s_held_cls(self, e, HT_TCP, dpps, dBps);
-        return;
-    }
-    bool was = agg_holding(self, e);
     if (code == HR_CODES) {
+        bool was = agg_holding(self, e);
         e->flags &= (uint8_t)~AGG_F_POOLED;
         if (e->n_pend == 0)
             s_held_zero(self, e);
         s_holders(self, e, was);
         return;
     }
-    e->flags |= AGG_F_POOLED;
-    s_holders(self, e, was);
+    if (!(e->flags & AGG_F_POOLED)) { /* its first pooled rate */
+        bool was = agg_holding(self, e);
+        e->flags |= AGG_F_POOLED;
+        s_holders(self, e, was);
+    }
     s_held_cls(self, e, code, dpps, dBps);
     if (code == HT_TCP_SYN)
         s_held_cls(self, e, HT_TCP, dpps, dBps);
@@ -251,18 +248,41 @@ static bool s_small(const agg_t *self, const ht_entry_t *e, double pps, double B
  * window on for what is left of its hold, in whole windows, but a
  * twentieth fewer of them. 0, or -1 when the pool has no room (nothing
  * changed). */
+/* The pool block a record's rate goes to: its class, or HT_TCP_SYN for a
+ * SYN record (held in tcp and tcp_syn). */
+static int s_pool_code(int cls, int syn)
+{
+    return syn ? HT_TCP_SYN : cls;
+}
+
+/* Windows a pooled hold of n windows lasts: a twentieth fewer. */
+static uint64_t s_pool_windows(uint64_t n)
+{
+    return n - n / AGG_POOL_SHORTEN;
+}
+
 static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bps, uint64_t hold,
                        uint64_t lag, uint64_t now_ms)
 {
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
-    uint64_t n = (hold - lag + tick - 1) / tick, open = agg_open_id(self, now_ms);
-    n -= n / AGG_POOL_SHORTEN;
+    uint64_t n = s_pool_windows((hold - lag + tick - 1) / tick), open = agg_open_id(self, now_ms);
     if (n > hr_span(self->pool)) { /* a hold_max beyond the pool's 31 x 63 windows */
         n = hr_span(self->pool);
         self->st.spread_capped++;
     }
     return hr_hold(self->pool, ht_index(self->ht, e), (uint8_t)code, pps, Bps, open,
                    open + n - 1, s_pool_delta, self);
+}
+
+void agg_hold_prefetch(const agg_t *self, uint32_t host, uint8_t proto, uint8_t frag,
+                       uint8_t tcp_flags, uint64_t dur_ms)
+{
+    uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
+    if (dur_ms <= tick || !self->open_id)
+        return;
+    int code = s_pool_code(ht_class(proto, frag), ht_is_syn(proto, frag, tcp_flags));
+    uint64_t n = s_pool_windows((dur_ms + tick - 1) / tick);
+    hr_prefetch_bucket(self->pool, host, (uint8_t)code, self->open_id + n - 1);
 }
 
 uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t *x,
@@ -283,7 +303,7 @@ uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t
     float Bps = s_rate((double)r->bytes, secs, self->cfg->aggregator.ceiling_mbps * 1e6 / 8, &clipped);
     lf_entry_t *f = NULL;
     if (s_small(self, e, pps, Bps)) {
-        if (s_pool_hold(self, e, syn ? HT_TCP_SYN : cls, pps, Bps, hold, lag, now_ms) < 0)
+        if (s_pool_hold(self, e, s_pool_code(cls, syn), pps, Bps, hold, lag, now_ms) < 0)
             return 0;
         self->st.spread_pooled++;
     } else if (!(f = s_flow_of(self, e, r))) {

@@ -364,8 +364,3 @@ size_t hr_room(const hr_t *self)
 {
     return self->max - self->used;
 }
-
-size_t hr_block_bytes(const hr_t *self)
-{
-    return self->stride;
-}

@@ -82,9 +82,8 @@ void hr_prefetch_bucket(const hr_t *self, uint32_t host, uint8_t code, uint64_t 
 /* Does the host hold anything here? */
 int hr_holds(const hr_t *self, uint32_t host);
 
-/* Blocks in use, room for more, and the bytes of one. */
+/* Blocks in use, and room for more. */
 size_t hr_blocks(const hr_t *self);
 size_t hr_room(const hr_t *self);
-size_t hr_block_bytes(const hr_t *self);
 
 #endif
