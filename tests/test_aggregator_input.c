@@ -76,26 +76,43 @@ static void test_aggregator_full_table_evicts_idle_hosts(void **state)
     fg_config_destroy(&cfg);
 }
 
-/* Ingest one batch of n records to ip, at pps over [from, from + span),
- * sent at sent, arriving at now. */
+/* Pack recs[0..n) from exporter 127.0.0.<ex_last> into batches of at most
+ * 1 000 records (one batch sequence for all of them), sent at sent,
+ * ingested at now. */
+static void s_ingest_from(agg_t *agg, const fg_flow_t *recs, size_t n, uint8_t ex_last,
+                          uint64_t sent, uint64_t now)
+{
+    static uint64_t seq;
+    uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, ex_last};
+    for (size_t i = 0; i < n;) {
+        fb_builder_t *b = fb_builder_new(1000);
+        for (; i < n && fb_add(b, &recs[i], ex) == 0; i++)
+            ;
+        size_t len = 0;
+        uint8_t *buf = fb_pack(b, 1, 0, 1, ++seq, sent, &len);
+        assert_int_equal(agg_ingest(agg, buf, len, now), 0);
+        free(buf);
+        fb_builder_destroy(&b);
+    }
+}
+
+/* Ingest one batch of records to ip (exporter 127.0.0.7), at pps over
+ * [from, from + span), a record every 100 ms lasting dur, sent at sent,
+ * arriving at now. */
 static void s_ingest_span(agg_t *agg, const char *ip, double pps, uint64_t from, uint64_t span,
                           uint64_t sent, uint64_t now, uint64_t dur)
 {
-    fb_builder_t *b = fb_builder_new(1024);
-    uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 7};
-    for (uint64_t t = from; t < from + span; t += 100) {
-        fg_flow_t r = at_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, (uint64_t)(pps / 10), 100);
-        r.end_ms = t;
-        r.start_ms = t - dur;
-        if (fb_add(b, &r, ex) != 0)
-            break;
+    enum { MAX = 1000 };
+    fg_flow_t *recs = calloc(MAX, sizeof(*recs));
+    assert_non_null(recs);
+    size_t n = 0;
+    for (uint64_t t = from; t < from + span && n < MAX; t += 100, n++) {
+        recs[n] = at_rec(ip, "192.0.2.1", FG_PROTO_UDP, 0, 1, 2, (uint64_t)(pps / 10), 100);
+        recs[n].end_ms = t;
+        recs[n].start_ms = t - dur;
     }
-    size_t len = 0;
-    static uint64_t seq;
-    uint8_t *buf = fb_pack(b, 1, 0, 1, ++seq, sent, &len);
-    assert_int_equal(agg_ingest(agg, buf, len, now), 0);
-    free(buf);
-    fb_builder_destroy(&b);
+    s_ingest_from(agg, recs, n, 7, sent, now);
+    free(recs);
 }
 
 /* A 10 s backlog arriving in one 200 ms window shows its true rate, not
@@ -258,21 +275,10 @@ static void test_aggregator_held_rate_never_negative(void **state)
     fg_config_destroy(&cfg);
 }
 
-/* Pack recs[0..n) into batches sent at sent, ingested at now. */
+/* recs[0..n) from the tests' exporter 127.0.0.8. */
 static void s_ingest_recs(agg_t *agg, const fg_flow_t *recs, size_t n, uint64_t sent, uint64_t now)
 {
-    static uint64_t seq = 1000;
-    uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 8};
-    for (size_t i = 0; i < n;) {
-        fb_builder_t *b = fb_builder_new(1000);
-        for (; i < n && fb_add(b, &recs[i], ex) == 0; i++)
-            ;
-        size_t len = 0;
-        uint8_t *buf = fb_pack(b, 1, 0, 1, ++seq, sent, &len);
-        assert_int_equal(agg_ingest(agg, buf, len, now), 0);
-        free(buf);
-        fb_builder_destroy(&b);
-    }
+    s_ingest_from(agg, recs, n, 8, sent, now);
 }
 
 /* n spoofed 60 s UDP records of packets each, ending at t, sent and
@@ -525,22 +531,6 @@ static void test_aggregator_pool_span_bounds_hold(void **state)
     fg_config_destroy(&cfg);
 }
 
-/* One batch of n records from exporter ex (its last byte), sent at sent,
- * ingested at now. */
-static void s_ingest_from(agg_t *agg, const fg_flow_t *recs, size_t n, uint8_t ex_last,
-                          uint64_t sent, uint64_t now)
-{
-    fb_builder_t *b = fb_builder_new(1024);
-    uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, ex_last};
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(fb_add(b, &recs[i], ex), 0);
-    size_t len = 0;
-    static uint64_t seq;
-    uint8_t *buf = fb_pack(b, 1, 0, 1, ++seq, sent, &len);
-    assert_int_equal(agg_ingest(agg, buf, len, now), 0);
-    free(buf);
-    fb_builder_destroy(&b);
-}
 
 /* The e2e heavy-tailed case (flowgen --background 20 --background-pps 12000
  * --active-timeout 60 --sampling 100), 100 ms windows: a new exporter's
