@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -268,14 +267,8 @@ static sockres_t s_fastnetmon(int p, double seconds, double rate)
     sockres_t r = {0};
     char *dir = hn_tmpdir("bench-fnm");
     int nf = hn_free_port(), prom = hn_free_port();
-    char conf[512], text[2048], path[512], log[512], flog[512];
-    snprintf(path, sizeof(path), "%s/networks", dir);
-    hn_write_file(path, "10.0.0.0/16\n");
-    snprintf(path, sizeof(path), "%s/whitelist", dir);
-    hn_write_file(path, "");
-    snprintf(path, sizeof(path), "%s/notify.sh", dir);
-    hn_write_file(path, "#!/bin/sh\ncat >/dev/null\n");
-    chmod(path, 0755);
+    char conf[512], text[2048], log[512], flog[512];
+    bl_fnm_files(dir);
     snprintf(text, sizeof(text),
              "logging_level = info\ndisable_usage_report = on\nenable_api = off\n"
              "enable_ban = off\nprocess_incoming_traffic = on\nprocess_outgoing_traffic = on\n"

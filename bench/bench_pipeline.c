@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench/benchlib.h"
@@ -251,14 +250,8 @@ static const char s_fnm_conf[] =
 static void s_fnm_files(const char *dir, const run_t *run, int port, int prom, char *conf,
                         size_t len)
 {
-    char path[512], text[2048];
-    snprintf(path, sizeof(path), "%s/networks", dir);
-    hn_write_file(path, "10.0.0.0/16\n");
-    snprintf(path, sizeof(path), "%s/whitelist", dir);
-    hn_write_file(path, "");
-    snprintf(path, sizeof(path), "%s/notify.sh", dir);
-    hn_write_file(path, "#!/bin/sh\ncat >/dev/null\n");
-    chmod(path, 0755);
+    char text[2048];
+    bl_fnm_files(dir);
     bool sf = run->proto == P_SFLOW;
     snprintf(text, sizeof(text), s_fnm_conf, dir, dir, dir, sf ? "off" : "on", sf ? "on" : "off",
              port, port, prom);

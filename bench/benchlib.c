@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 uint32_t bl_hosts = 65536;
 #include "collector/sflow.h"
+#include "tests/harness.h"
 const char *const bl_names[P_N] = {"NetFlow v5", "NetFlow v9", "IPFIX", "sFlow v5"};
 
 
@@ -288,4 +290,16 @@ int bl_pin(pid_t pid, int cpu)
     }
     closedir(d);
     return rc || !n ? -1 : 0;
+}
+
+void bl_fnm_files(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/networks", dir);
+    hn_write_file(path, "10.0.0.0/16\n");
+    snprintf(path, sizeof(path), "%s/whitelist", dir);
+    hn_write_file(path, "");
+    snprintf(path, sizeof(path), "%s/notify.sh", dir);
+    hn_write_file(path, "#!/bin/sh\ncat >/dev/null\n");
+    chmod(path, 0755);
 }

@@ -40,6 +40,10 @@ uint64_t bl_send(int p, const int *ports, int n_ports, double seconds, double ra
 /* utime + stime of process pid in seconds, or -1. */
 double bl_proc_cpu(pid_t pid);
 
+/* FastNetMon's side files in dir: networks (10.0.0.0/16), an empty
+ * whitelist, a notify script that reads and drops its input. */
+void bl_fnm_files(const char *dir);
+
 /* Run every thread of process pid (0: this one) on CPU cpu only. 0, or -1
  * (no such CPU, or the process is gone). */
 int bl_pin(pid_t pid, int cpu);
