@@ -118,7 +118,7 @@ static fg_addr_t s_target(const bench_t *b, uint32_t host)
 {
     if (strcmp(b->mode, "ipv6"))
         return fg_addr_from_v4(host);
-    fg_addr_t a;
+    fg_addr_t a = {0, 0};
     fg_addr_parse("2001:db8:100::9:0", &a);
     a.lo += host & 0xffff;
     return a;

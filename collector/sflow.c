@@ -142,7 +142,7 @@ int sflow_parse_packet(const uint8_t *p, size_t len, int ethernet, raw_flow_t *r
 static int s_flow_record(uint32_t fmt, rd_t *d, raw_flow_t *r, uint64_t *frame_len,
                          sflow_stats_t *st)
 {
-    uint8_t a[16];
+    uint8_t a[16] = {0}; /* rd_bytes leaves it as is when cut */
     if (fmt == SFLOW_REC_RAW_HEADER) {
         uint32_t proto = rd_be32(d), frame = rd_be32(d);
         rd_skip(d, 4); /* stripped */
