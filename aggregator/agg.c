@@ -15,9 +15,10 @@ _Static_assert(FG_MAX_GROUPS <= HT_GROUPS_MAX, "a host's group is a uint8_t");
 _Static_assert(AGG_MAX_WATCHED < 65536, "a host's watch index is a uint16_t");
 
 #define AGG_PF 8 /* records between the prefetch stages of agg_ingest */
-#define AGG_PF_RING 32 /* a power of two over 4 * AGG_PF */
-_Static_assert(AGG_PF_RING >= 4 * AGG_PF && !(AGG_PF_RING & (AGG_PF_RING - 1)),
-               "the prefetch ring holds the records between the first and last stage");
+#define AGG_PF_RING 64 /* a power of two over 4 * AGG_PF */
+_Static_assert(AGG_PF_RING > 4 * AGG_PF && !(AGG_PF_RING & (AGG_PF_RING - 1)),
+               "the prefetch ring holds the records from the first stage to the last, "
+               "which reads the hash the first wrote");
 
 static double s_floor(double wf, double threshold, double unit)
 {
@@ -173,7 +174,7 @@ static void s_track_seq(agg_t *self, uint32_t collector_id, uint64_t seq)
 }
 
 static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, agg_exporter_t *x,
-                 uint64_t now_ms);
+                 uint64_t now_ms, uint64_t h, uint32_t hint);
 
 static void s_exporter_init(agg_exporter_t *x, const fg_addr_t *addr, uint64_t epoch)
 {
@@ -277,9 +278,11 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
         if (i >= 3 * AGG_PF && r < n && idx[r & mask])
             s_prefetch_hold(self, m, r, idx[r & mask] - 1);
         if (i >= 4 * AGG_PF) {
+            size_t rec_i = i - 4 * AGG_PF;
             fg_flow_t rec;
-            fb_record(m, i - 4 * AGG_PF, &rec);
-            s_add(self, &rec, &ex[rec.exporter], xs[rec.exporter], now_ms);
+            fb_record(m, rec_i, &rec);
+            s_add(self, &rec, &ex[rec.exporter], xs[rec.exporter], now_ms, h[rec_i & mask],
+                  idx[rec_i & mask]);
         }
     }
     self->sent_ms = 0;
@@ -487,9 +490,10 @@ static void s_account(agg_t *self, ht_entry_t *e, const fg_flow_t *r, const fg_a
 
 /* The host's entry, inserted (room made if the table is full) when new;
  * NULL when not counted (counted why). */
-static ht_entry_t *s_entry(agg_t *self, const fg_flow_t *rec, uint32_t t)
+static ht_entry_t *s_entry(agg_t *self, const fg_flow_t *rec, uint32_t t, uint64_t h,
+                           uint32_t hint)
 {
-    ht_entry_t *e = ht_find(self->ht, &rec->host, rec->dir);
+    ht_entry_t *e = ht_find_hinted(self->ht, &rec->host, rec->dir, h, hint);
     if (e)
         return e;
     int g = ptrie_lookup(self->cfg->networks.monitored, &rec->host);
@@ -540,8 +544,10 @@ static uint64_t s_record_time(agg_t *self, const fg_flow_t *rec, agg_exporter_t 
     return t < bound ? t : bound;
 }
 
+/* Count record rec; h is ht_hash of its host and direction, hint a guess of
+ * its entry (ht_find_hinted). */
 static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, agg_exporter_t *x,
-                 uint64_t now_ms)
+                 uint64_t now_ms, uint64_t h, uint32_t hint)
 {
     self->st.records++;
     uint64_t t = s_record_time(self, rec, x, now_ms);
@@ -549,7 +555,7 @@ static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, a
         self->st.stale++;
         return -1;
     }
-    ht_entry_t *e = s_entry(self, rec, (uint32_t)t);
+    ht_entry_t *e = s_entry(self, rec, (uint32_t)t, h, hint);
     if (!e)
         return -1;
     s_account(self, e, rec, exporter, x, t, now_ms);
@@ -558,7 +564,8 @@ static int s_add(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, a
 
 int agg_add_record(agg_t *self, const fg_flow_t *rec, const fg_addr_t *exporter, uint64_t now_ms)
 {
-    return s_add(self, rec, exporter, agg_exporter(self, exporter, now_ms), now_ms);
+    return s_add(self, rec, exporter, agg_exporter(self, exporter, now_ms), now_ms,
+                 ht_hash(&rec->host, rec->dir), 0);
 }
 
 /* ---- counters ------------------------------------------------------------ */

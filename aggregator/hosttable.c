@@ -103,7 +103,18 @@ void ht_prefetch_index(const ht_t *self, uint32_t i)
 
 ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir)
 {
-    uint64_t s = self->slots[s_probe(self, addr, dir, ht_hash(addr, dir))];
+    return ht_find_hinted(self, addr, dir, ht_hash(addr, dir), 0);
+}
+
+ht_entry_t *ht_find_hinted(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint64_t h,
+                           uint32_t hint)
+{
+    if (hint && hint <= self->top) { /* a free entry's dir is HT_FREE: no match */
+        ht_entry_t *e = &self->entries[hint - 1];
+        if (e->dir == dir && fg_addr_eq(&e->addr, addr))
+            return e;
+    }
+    uint64_t s = self->slots[s_probe(self, addr, dir, h)];
     return s ? &self->entries[(uint32_t)s - 1] : NULL;
 }
 

@@ -78,6 +78,12 @@ void ht_destroy(ht_t **self_p);
 /* The entry of (addr, dir), or NULL when not tracked. Cannot fail. */
 ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir);
 
+/* ht_find for a key whose hash (ht_hash) is h, trying first the entry at
+ * hint - 1 (hint: ht_prefetch_entry's answer, perhaps stale by now; 0 =
+ * none), which is taken only when it holds the key. */
+ht_entry_t *ht_find_hinted(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint64_t h,
+                           uint32_t hint);
+
 /* For a batch of lookups, ahead of them: the hash of (addr, dir); bring
  * its home slot into the cache; then (the slot read) bring the entry it
  * points at into the cache, returning that entry's index + 1 (0: none, or

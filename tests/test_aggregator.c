@@ -67,6 +67,37 @@ static void test_aggregator_table_insert_lookup(void **state)
     ht_destroy(&ht);
 }
 
+/* ht_find_hinted takes its hint (an entry index read ahead, in a batch)
+ * only when that entry holds the key: a hint gone stale (the entry freed,
+ * or reused by another host since) or out of range falls back to the
+ * probe, and never answers another host's entry. */
+static void test_aggregator_table_find_hinted(void **state)
+{
+    (void)state;
+    ht_t *ht = ht_new(8);
+    assert_non_null(ht);
+    fg_addr_t a = at_addr("10.0.0.1"), b = at_addr("10.0.0.2"), c = at_addr("10.0.0.3"),
+              zero = {0, 0};
+    ht_entry_t *ea = ht_insert(ht, &a, FG_DIR_IN, 0, 1);
+    ht_entry_t *eb = ht_insert(ht, &b, FG_DIR_IN, 0, 1);
+    uint32_t ia = ht_index(ht, ea) + 1, ib = ht_index(ht, eb) + 1;
+    uint64_t ha = ht_hash(&a, FG_DIR_IN), hc = ht_hash(&c, FG_DIR_IN);
+    assert_ptr_equal(ht_find_hinted(ht, &a, FG_DIR_IN, ha, ia), ea);
+    assert_ptr_equal(ht_find_hinted(ht, &a, FG_DIR_IN, ha, ib), ea); /* wrong hint */
+    assert_ptr_equal(ht_find_hinted(ht, &a, FG_DIR_IN, ha, 0), ea);
+    assert_ptr_equal(ht_find_hinted(ht, &a, FG_DIR_IN, ha, 1000), ea); /* out of range */
+    assert_null(ht_find_hinted(ht, &a, FG_DIR_OUT, ht_hash(&a, FG_DIR_OUT), ia)); /* other dir */
+    ht_remove(ht, ia - 1); /* a's hint is now a free entry's */
+    assert_null(ht_find_hinted(ht, &a, FG_DIR_IN, ha, ia));
+    ht_entry_t *ec = ht_insert(ht, &c, FG_DIR_IN, 0, 1); /* reuses a's entry */
+    assert_int_equal(ht_index(ht, ec) + 1, ia);
+    assert_null(ht_find_hinted(ht, &a, FG_DIR_IN, ha, ia));
+    assert_ptr_equal(ht_find_hinted(ht, &c, FG_DIR_IN, hc, ia), ec);
+    /* entries never handed out are zeroed: the address 0 must not match */
+    assert_null(ht_find_hinted(ht, &zero, FG_DIR_IN, ht_hash(&zero, FG_DIR_IN), 5));
+    ht_destroy(&ht);
+}
+
 static void test_aggregator_table_idle_removal(void **state)
 {
     (void)state;
@@ -599,6 +630,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aggregator_entry_is_compact),
         cmocka_unit_test(test_aggregator_table_insert_lookup),
+        cmocka_unit_test(test_aggregator_table_find_hinted),
         cmocka_unit_test(test_aggregator_table_idle_removal),
         cmocka_unit_test(test_aggregator_table_full),
         cmocka_unit_test(test_aggregator_idle_hosts_forgotten),
