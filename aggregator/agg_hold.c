@@ -224,11 +224,21 @@ static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, vo
         s_held_cls(self, e, HT_TCP, dpps, dBps);
 }
 
+/* hr_prefetch_fn: a host whose pooled holds end soon (s_pool_delta's). */
+static void s_pool_prefetch(uint32_t host, void *arg)
+{
+    const agg_t *self = arg;
+    ht_prefetch_index(self->ht, host);
+}
+
 hr_t *agg_hold_pool_new(const fg_config_t *cfg, uint32_t max_hosts)
 {
     uint64_t tick = (uint64_t)cfg->aggregator.tick_ms;
     uint64_t max = ((uint64_t)cfg->aggregator.hold_max * 1000 + tick - 1) / tick;
-    return hr_new(max_hosts, (uint32_t)cfg->aggregator.hold_blocks, hr_slot_windows(max));
+    hr_t *pool = hr_new(max_hosts, (uint32_t)cfg->aggregator.hold_blocks, hr_slot_windows(max));
+    if (pool)
+        hr_set_prefetch(pool, s_pool_prefetch);
+    return pool;
 }
 
 bool agg_holding(const agg_t *self, const ht_entry_t *e)

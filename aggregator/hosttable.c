@@ -86,11 +86,19 @@ void ht_prefetch_slot(const ht_t *self, uint64_t h)
 
 uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h)
 {
-    uint64_t s = self->slots[h & self->mask];
-    if (!s || s_tag(s) != s_tag(h))
-        return 0;
-    ht_prefetch_index(self, (uint32_t)s - 1);
-    return (uint32_t)s;
+    /* the probe as far as the home slot's cache line goes (a third of the
+     * keys are not in their home slot at half load) */
+    for (uint64_t i = h & self->mask;; i = (i + 1) & self->mask) {
+        uint64_t s = self->slots[i];
+        if (!s)
+            return 0;
+        if (s_tag(s) == s_tag(h)) {
+            ht_prefetch_index(self, (uint32_t)s - 1);
+            return (uint32_t)s;
+        }
+        if ((i + 1) % (64 / sizeof(*self->slots)) == 0)
+            return 0;
+    }
 }
 
 void ht_prefetch_index(const ht_t *self, uint32_t i)

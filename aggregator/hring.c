@@ -1,6 +1,7 @@
 #include "aggregator/hring.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +47,12 @@ struct hr {
     hr_list_t fines[HR_MAX_SLOT_WINDOWS + 1];
     hr_delta_fn fn;
     void *arg;
+    hr_prefetch_fn pf; /* the caller's memory of a host whose holds end */
 };
+
+/* Blocks ahead in a due list whose memory is asked for: the header and the
+ * bucket 2 x HR_PF ahead, then (the header read) the host's HR_PF ahead. */
+#define HR_PF 8
 
 _Static_assert(HR_MAX_SLOT_WINDOWS + 1 <= 64, "fine buckets are bits of a uint64_t");
 
@@ -241,6 +247,21 @@ int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint6
     return 0;
 }
 
+/* For the due list l at i, of the bucket at offset off in its blocks:
+ * bring the blocks ahead into the cache, and (host) the caller's memory of
+ * their hosts. */
+static void s_due_prefetch(const hr_t *self, const hr_list_t *l, uint32_t i, size_t off,
+                           bool host)
+{
+    if (i + 2 * HR_PF < l->n) {
+        const uint8_t *b = (const uint8_t *)s_at(self, l->ids[i + 2 * HR_PF]);
+        fg_prefetch(b);
+        fg_prefetch(b + off);
+    }
+    if (host && self->pf && i + HR_PF < l->n)
+        self->pf(s_at(self, l->ids[i + HR_PF])->host, self->arg);
+}
+
 /* Slot k's time has come (the close of window k * gw - 1): its rates move
  * to the fine bucket of their mean last window, in [k * gw, (k + 1) * gw). */
 static void s_slot_due(hr_t *self, uint64_t k)
@@ -248,6 +269,7 @@ static void s_slot_due(hr_t *self, uint64_t k)
     uint32_t idx = (uint32_t)(k % HR_SLOTS), bit = 1u << idx;
     hr_list_t *l = &self->slots[idx];
     for (uint32_t i = 0; i < l->n; i++) {
+        s_due_prefetch(self, l, i, offsetof(hr_block_t, slot) + idx * sizeof(hr_slot_t), false);
         hr_block_t *b = s_at(self, l->ids[i]);
         if (!(b->bits & bit))
             continue; /* a duplicate, or a block freed since */
@@ -271,6 +293,7 @@ static void s_fine_due(hr_t *self, uint32_t j)
     hr_list_t *l = &self->fines[j];
     uint64_t bit = 1ull << j;
     for (uint32_t i = 0; i < l->n; i++) {
+        s_due_prefetch(self, l, i, offsetof(hr_block_t, fine) + j * sizeof(hr_fine_t), true);
         hr_block_t *b = s_at(self, l->ids[i]);
         if (!(b->fbits & bit))
             continue;
@@ -319,6 +342,11 @@ void hr_advance(hr_t *self, uint64_t closed, hr_delta_fn fn, void *arg)
         s_fine_due(self, (uint32_t)(c % self->nf));
         self->fired = c;
     }
+}
+
+void hr_set_prefetch(hr_t *self, hr_prefetch_fn pf)
+{
+    self->pf = pf;
 }
 
 void hr_prefetch_head(const hr_t *self, uint32_t host)
