@@ -218,6 +218,18 @@ static uint64_t s_batch_time(uint64_t sent_ms, uint64_t now_ms)
     return sent_ms && sent_ms < now_ms ? sent_ms : now_ms;
 }
 
+/* The class of a FlowBatch record's meta (flowbatch.h: proto, tcp flags
+ * << 8, dir << 16, frag << 17), and whether it is a SYN. */
+static int s_meta_class(uint32_t meta)
+{
+    return ht_class((uint8_t)meta, (uint8_t)((meta >> 17) & 1));
+}
+
+static int s_meta_syn(uint32_t meta)
+{
+    return ht_is_syn((uint8_t)meta, (uint8_t)((meta >> 17) & 1), (uint8_t)(meta >> 8));
+}
+
 /* The pool bucket record r of m would be held in, brought into the cache. */
 static void s_prefetch_hold(const agg_t *self, const Floodgate__FlowBatch *m, size_t r,
                             uint32_t host)
@@ -269,7 +281,9 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
             ht_prefetch_slot(self->ht, h[i & mask]);
         }
         size_t r = i - AGG_PF; /* stage 1: the entry, its pool's head */
-        if (i >= AGG_PF && r < n && (idx[r & mask] = ht_prefetch_entry(self->ht, h[r & mask])))
+        if (i >= AGG_PF && r < n &&
+            (idx[r & mask] = ht_prefetch_entry(self->ht, h[r & mask], s_meta_class(m->meta[r]),
+                                               s_meta_syn(m->meta[r]))))
             hr_prefetch_head(self->pool, idx[r & mask] - 1);
         r = i - 2 * AGG_PF; /* stage 2: the first pool block */
         if (i >= 2 * AGG_PF && r < n && idx[r & mask])

@@ -123,13 +123,15 @@ static void s_held_add(float *v, float d)
  * tcp). */
 static void s_held_cls(agg_t *self, ht_entry_t *e, int c, float dp, float dB)
 {
-    float *v = e->held[c], op = v[HT_HELD_PPS], oB = v[HT_HELD_BPS];
+    float *v = e->cls[c].held, op = v[HT_HELD_PPS], oB = v[HT_HELD_BPS];
     s_held_add(&v[HT_HELD_PPS], dp);
     s_held_add(&v[HT_HELD_BPS], dB);
     if (c != HT_TCP_SYN) {
         double *g = self->gheld[2 * e->group + e->dir];
         g[0] += (double)v[HT_HELD_PPS] - op;
         g[1] += (double)v[HT_HELD_BPS] - oB;
+        s_held_add(&e->held_sum[HT_HELD_PPS], v[HT_HELD_PPS] - op);
+        s_held_add(&e->held_sum[HT_HELD_BPS], v[HT_HELD_BPS] - oB);
     }
 }
 
@@ -137,9 +139,11 @@ static void s_held_cls(agg_t *self, ht_entry_t *e, int c, float dp, float dB)
  * hold, in the host or in its group's sums. */
 static void s_held_zero(agg_t *self, ht_entry_t *e)
 {
-    for (int c = 0; c < HT_CLASSES; c++)
-        s_held_cls(self, e, c, -e->held[c][HT_HELD_PPS], -e->held[c][HT_HELD_BPS]);
-    memset(e->held, 0, sizeof(e->held));
+    for (int c = 0; c < HT_CLASSES; c++) {
+        s_held_cls(self, e, c, -e->cls[c].held[HT_HELD_PPS], -e->cls[c].held[HT_HELD_BPS]);
+        e->cls[c].held[HT_HELD_PPS] = e->cls[c].held[HT_HELD_BPS] = 0;
+    }
+    e->held_sum[HT_HELD_PPS] = e->held_sum[HT_HELD_BPS] = 0;
 }
 
 /* Keep the group's count of hosts holding rates: e held (was) before. */
@@ -224,11 +228,13 @@ static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, vo
         s_held_cls(self, e, HT_TCP, dpps, dBps);
 }
 
-/* hr_prefetch_fn: a host whose pooled holds end soon (s_pool_delta's). */
-static void s_pool_prefetch(uint32_t host, void *arg)
+/* hr_prefetch_fn: a host whose pooled holds of code end soon (what
+ * s_pool_delta touches). */
+static void s_pool_prefetch(uint32_t host, uint8_t code, void *arg)
 {
     const agg_t *self = arg;
-    ht_prefetch_index(self->ht, host);
+    int syn = code == HT_TCP_SYN;
+    ht_prefetch_index(self->ht, host, syn ? HT_TCP : code, syn);
 }
 
 hr_t *agg_hold_pool_new(const fg_config_t *cfg, uint32_t max_hosts)

@@ -101,7 +101,7 @@ static void s_fill_host(const agg_t *self, ww_t *w, const ht_entry_t *e)
     h.rates[FG_CLS_TOTAL] = &r[FG_CLS_TOTAL];
     for (int c = 0; c < HT_CLASSES; c++) { /* HT_* follow FG_CLS_TCP */
         const ht_counts_t *k = &e->cls[c];
-        const double held[2] = {e->held[c][HT_HELD_PPS], e->held[c][HT_HELD_BPS]};
+        const double held[2] = {k->held[HT_HELD_PPS], k->held[HT_HELD_BPS]};
         s_rates_held(&r[1 + c], k->packets, k->bytes, k->flows, covered, held);
         h.rates[FG_CLS_TCP + c] = &r[1 + c];
     }
@@ -158,7 +158,7 @@ static uint32_t s_sort_active(agg_t *self)
     uint32_t n_pub = 0;
     for (uint32_t i = 0; i < self->n_active; i++) {
         if (i + AGG_CLOSE_PF < self->n_active)
-            ht_prefetch_index(self->ht, self->active[i + AGG_CLOSE_PF]);
+            ht_prefetch_index(self->ht, self->active[i + AGG_CLOSE_PF], -1, 0);
         ht_entry_t *e = ht_at(self->ht, self->active[i]);
         ht_total_t t = ht_total(e);
         bool holding = agg_holding(self, e);

@@ -1,5 +1,6 @@
 #include "aggregator/hosttable.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,7 +85,7 @@ void ht_prefetch_slot(const ht_t *self, uint64_t h)
     fg_prefetch(&self->slots[h & self->mask]);
 }
 
-uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h)
+uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h, int cls, int syn)
 {
     /* the probe as far as the home slot's cache line goes (a third of the
      * keys are not in their home slot at half load) */
@@ -93,7 +94,7 @@ uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h)
         if (!s)
             return 0;
         if (s_tag(s) == s_tag(h)) {
-            ht_prefetch_index(self, (uint32_t)s - 1);
+            ht_prefetch_index(self, (uint32_t)s - 1, cls, syn);
             return (uint32_t)s;
         }
         if ((i + 1) % (64 / sizeof(*self->slots)) == 0)
@@ -101,12 +102,23 @@ uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h)
     }
 }
 
-void ht_prefetch_index(const ht_t *self, uint32_t i)
+void ht_prefetch_index(const ht_t *self, uint32_t i, int cls, int syn)
 {
-    const ht_entry_t *e = &self->entries[i];
-    for (size_t off = 0; off < sizeof(*e); off += 64)
-        fg_prefetch((const char *)e + off);
-    fg_prefetch((const char *)e + sizeof(*e) - 1);
+    const char *e = (const char *)&self->entries[i];
+    if (cls < 0 || cls >= HT_CLASSES) {
+        for (size_t off = 0; off < sizeof(ht_entry_t); off += 64)
+            fg_prefetch(e + off);
+        fg_prefetch(e + sizeof(ht_entry_t) - 1);
+        return;
+    }
+    const size_t head = offsetof(ht_entry_t, cls);
+    fg_prefetch(e);
+    fg_prefetch(e + head - 1);
+    _Static_assert(HT_TCP_SYN == HT_TCP + 1, "tcp_syn's counts follow tcp's");
+    size_t lo = head + (size_t)cls * sizeof(ht_counts_t);
+    size_t hi = lo + (syn && cls == HT_TCP ? 2 : 1) * sizeof(ht_counts_t);
+    fg_prefetch(e + lo);
+    fg_prefetch(e + hi - 1);
 }
 
 ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir)
@@ -255,5 +267,10 @@ size_t ht_max(const ht_t *self)
 
 void ht_reset(ht_entry_t *e)
 {
-    memset(e->cls, 0, sizeof(e->cls));
+    for (int c = 0; c < HT_CLASSES; c++) {
+        e->cls[c].packets = e->cls[c].flows = 0;
+        e->cls[c].bytes = 0;
+    }
+    e->tot_packets = e->tot_flows = 0;
+    e->tot_bytes = 0;
 }

@@ -26,25 +26,28 @@
 enum { HT_TCP = 0, HT_TCP_SYN, HT_UDP, HT_ICMP, HT_FRAG, HT_OTHER, HT_CLASSES };
 
 /* Counts of one class in the current window. packets and flows saturate at
- * UINT32_MAX per window (over 4 G packets in one tick is not a real rate). */
+ * UINT32_MAX per window (over 4 G packets in one tick is not a real rate).
+ * held: owner's use, the rate of long flow records being spread over their
+ * duration (added when a record arrives, removed when its spread ends),
+ * packets/s and bytes/s; not reset with the window. A class's counts and
+ * held rate sit together: a record touches one of these. */
 typedef struct {
     uint32_t packets;
     uint32_t flows;
     uint64_t bytes;
+    float held[2];
 } ht_counts_t;
 
-enum { HT_HELD_PPS = 0, HT_HELD_BPS }; /* held[c][.]: packets/s, bytes/s */
+enum { HT_HELD_PPS = 0, HT_HELD_BPS }; /* held[.]: packets/s, bytes/s */
 
 #define HT_PEND_MAX 0xffffffu
 #define HT_GROUPS_MAX 256 /* group is a uint8_t */
 
+/* What a record reads and writes is in the first 56 bytes (key, times,
+ * flags, the window's totals) and its class's 24: two cache lines most
+ * often (ht_prefetch_entry brings those only). */
 typedef struct {
     fg_addr_t addr;
-    ht_counts_t cls[HT_CLASSES];
-    /* Owner's use: the rate of long flow records being spread over their
-     * duration, per class (added when a record arrives, removed when its
-     * spread ends). Not reset with the window. */
-    float held[HT_CLASSES][2];
     /* Times are the low 32 bits of unix milliseconds, compared wrap-safe
      * (int32_t differences: right within 24 days of each other). */
     uint32_t seen;  /* the latest record time; what ht_expire compares */
@@ -54,6 +57,14 @@ typedef struct {
     uint8_t dir;    /* FG_DIR_IN / FG_DIR_OUT */
     uint32_t n_pend : 24; /* owner's use: long flows held (HT_PEND_MAX at most) */
     uint32_t flags : 8;   /* owner's use; zeroed at insert */
+    /* The window's totals over the partition classes (all but tcp_syn),
+     * kept by ht_count (saturating like the classes'): ht_total. */
+    uint32_t tot_packets, tot_flows;
+    uint64_t tot_bytes;
+    /* Owner's use: the held rates' sum over the partition classes, kept
+     * with them (ht_held_total). */
+    float held_sum[2];
+    ht_counts_t cls[HT_CLASSES];
 } ht_entry_t;
 
 /* Totals of a window over the partition classes. */
@@ -90,9 +101,12 @@ ht_entry_t *ht_find_hinted(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint6
  * another key's). Hints only: nothing changes. */
 uint64_t ht_hash(const fg_addr_t *addr, uint8_t dir);
 void ht_prefetch_slot(const ht_t *self, uint64_t h);
-uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h);
-/* Bring the entry at index i into the cache (a hint). */
-void ht_prefetch_index(const ht_t *self, uint32_t i);
+/* Of the entry, what a record of class cls (and tcp_syn too when syn)
+ * touches: its first 56 bytes and the class's counts. */
+uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h, int cls, int syn);
+/* Bring the entry at index i into the cache (a hint): all of it, or (cls
+ * >= 0) what ht_prefetch_entry brings. */
+void ht_prefetch_index(const ht_t *self, uint32_t i, int cls, int syn);
 
 /* Track (addr, dir), which must not be tracked yet, with zeroed counters.
  * The entry removed last is the one reused first (so a caller that removes
@@ -175,7 +189,8 @@ static inline uint64_t ht_add64(uint64_t a, uint64_t b)
     return a + b < a ? UINT64_MAX : a + b;
 }
 
-/* Add packets, bytes and flows to the entry's class cls (saturating). */
+/* Add packets, bytes and flows to the entry's class cls (saturating), and
+ * to its totals but for tcp_syn (within tcp). */
 static inline void ht_count(ht_entry_t *e, int cls, uint64_t packets, uint64_t bytes,
                             uint32_t flows)
 {
@@ -183,35 +198,29 @@ static inline void ht_count(ht_entry_t *e, int cls, uint64_t packets, uint64_t b
     c->packets = ht_add32(c->packets, packets);
     c->flows = ht_add32(c->flows, flows);
     c->bytes = ht_add64(c->bytes, bytes);
+    if (cls != HT_TCP_SYN) {
+        e->tot_packets = ht_add32(e->tot_packets, packets);
+        e->tot_flows = ht_add32(e->tot_flows, flows);
+        e->tot_bytes = ht_add64(e->tot_bytes, bytes);
+    }
 }
 
-/* The entry's window totals (sum of the partition classes: all but
- * tcp_syn, which is within tcp). Packets and flows are 32-bit per class,
- * so their sums cannot overflow; bytes saturate. */
+/* The entry's window totals (the partition classes: all but tcp_syn, which
+ * is within tcp). */
 static inline ht_total_t ht_total(const ht_entry_t *e)
 {
-    const ht_counts_t *c = e->cls;
-    ht_total_t t = {(uint64_t)c[HT_TCP].packets + c[HT_UDP].packets + c[HT_ICMP].packets +
-                        c[HT_FRAG].packets + c[HT_OTHER].packets,
-                    c[HT_TCP].bytes, (uint64_t)c[HT_TCP].flows + c[HT_UDP].flows +
-                                         c[HT_ICMP].flows + c[HT_FRAG].flows + c[HT_OTHER].flows};
-    t.bytes = ht_add64(t.bytes, c[HT_UDP].bytes);
-    t.bytes = ht_add64(t.bytes, c[HT_ICMP].bytes);
-    t.bytes = ht_add64(t.bytes, c[HT_FRAG].bytes);
-    t.bytes = ht_add64(t.bytes, c[HT_OTHER].bytes);
-    return t;
+    return (ht_total_t){e->tot_packets, e->tot_bytes, e->tot_flows};
 }
 
-/* The entry's held rate over the partition classes: packets/s in
- * out[HT_HELD_PPS], bytes/s in out[HT_HELD_BPS]. */
+/* The entry's held rate over the partition classes (held_sum, which its
+ * owner keeps): packets/s in out[HT_HELD_PPS], bytes/s in out[HT_HELD_BPS]. */
 static inline void ht_held_total(const ht_entry_t *e, double out[2])
 {
-    for (int k = 0; k < 2; k++)
-        out[k] = (double)e->held[HT_TCP][k] + e->held[HT_UDP][k] + e->held[HT_ICMP][k] +
-                 e->held[HT_FRAG][k] + e->held[HT_OTHER][k];
+    out[HT_HELD_PPS] = e->held_sum[HT_HELD_PPS];
+    out[HT_HELD_BPS] = e->held_sum[HT_HELD_BPS];
 }
 
-/* Zero the entry's window counters (not the held rates). */
+/* Zero the entry's window counters and totals (not the held rates). */
 void ht_reset(ht_entry_t *e);
 
 #endif

@@ -258,8 +258,10 @@ static void s_due_prefetch(const hr_t *self, const hr_list_t *l, uint32_t i, siz
         fg_prefetch(b);
         fg_prefetch(b + off);
     }
-    if (host && self->pf && i + HR_PF < l->n)
-        self->pf(s_at(self, l->ids[i + HR_PF])->host, self->arg);
+    if (host && self->pf && i + HR_PF < l->n) {
+        const hr_block_t *b = s_at(self, l->ids[i + HR_PF]);
+        self->pf(b->host, b->code, self->arg);
+    }
 }
 
 /* Slot k's time has come (the close of window k * gw - 1): its rates move

@@ -72,10 +72,10 @@ int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint6
  * longest hold ends everything). */
 void hr_advance(hr_t *self, uint64_t closed, hr_delta_fn fn, void *arg);
 
-/* Called (when set) for hosts whose holds are about to end in hr_advance,
- * a few ahead, with hr_advance's arg: the caller brings into the cache
- * what its hr_delta_fn will touch. A hint only. */
-typedef void (*hr_prefetch_fn)(uint32_t host, void *arg);
+/* Called (when set) for the (host, code) whose holds are about to end in
+ * hr_advance, a few ahead, with hr_advance's arg: the caller brings into
+ * the cache what its hr_delta_fn will touch. A hint only. */
+typedef void (*hr_prefetch_fn)(uint32_t host, uint8_t code, void *arg);
 void hr_set_prefetch(hr_t *self, hr_prefetch_fn pf);
 
 /* For a batch, ahead of hr_hold: bring the host's list head, then (that
