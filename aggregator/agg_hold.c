@@ -206,10 +206,8 @@ static float s_rate(double amount, double secs, double ceiling, bool *clipped)
 
 /* hr_delta_fn: a pooled rate's change on its host (code: the class, or
  * HT_TCP_SYN for tcp and tcp_syn both; HR_CODES: the pool is empty). */
-static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, void *arg)
+static void s_pool_apply(agg_t *self, ht_entry_t *e, uint8_t code, float dpps, float dBps)
 {
-    agg_t *self = arg;
-    ht_entry_t *e = ht_at(self->ht, host);
     if (code == HR_CODES) {
         bool was = agg_holding(self, e);
         e->flags &= (uint8_t)~AGG_F_POOLED;
@@ -226,6 +224,12 @@ static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, vo
     s_held_cls(self, e, code, dpps, dBps);
     if (code == HT_TCP_SYN)
         s_held_cls(self, e, HT_TCP, dpps, dBps);
+}
+
+static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, void *arg)
+{
+    agg_t *self = arg;
+    s_pool_apply(self, ht_at(self->ht, host), code, dpps, dBps);
 }
 
 /* hr_prefetch_fn: a host whose pooled holds of code end soon (what
@@ -286,8 +290,11 @@ static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bp
         n = hr_span(self->pool);
         self->st.spread_capped++;
     }
-    return hr_hold(self->pool, ht_index(self->ht, e), (uint8_t)code, pps, Bps, open,
-                   open + n - 1, s_pool_delta, self);
+    if (hr_hold(self->pool, ht_index(self->ht, e), (uint8_t)code, pps, Bps, open, open + n - 1,
+                s_pool_delta, self) < 0)
+        return -1;
+    s_pool_apply(self, e, (uint8_t)code, pps, Bps);
+    return 0;
 }
 
 void agg_hold_prefetch(const agg_t *self, uint32_t host, uint8_t proto, uint8_t frag,

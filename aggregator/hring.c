@@ -243,8 +243,7 @@ int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint6
         s_maybe_free(self, b);
         return -1;
     }
-    fn(host, code, pps, Bps, arg);
-    return 0;
+    return 0; /* the caller adds the rate (hr_hold) */
 }
 
 /* For the due list l at i, of the bucket at offset off in its blocks:

@@ -59,10 +59,13 @@ hr_t *hr_new(uint32_t max_hosts, uint32_t max_blocks, uint32_t slot_windows);
 void hr_destroy(hr_t **self_p);
 
 /* Hold pps/Bps for (host, code) in the open window (open) and every one
- * after it up to last (open <= last < open + hr_max_windows). The held
- * rate's change goes to fn. Returns 0, or -1 when the host has no block
- * for code and none is free, or the arguments are out of range (nothing
- * changed). */
+ * after it up to last (open <= last < open + hr_max_windows). Returns 0,
+ * and the caller adds (pps, Bps) to the rate it keeps for (host, code)
+ * itself (the host's memory is in its hands already: no call to fn); or
+ * -1 when the host has no block for code and none is free, or the
+ * arguments are out of range (nothing changed; fn may hear that the host
+ * holds nothing, code HR_CODES). Every later change (holds ending) goes
+ * to hr_advance's fn. */
 int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint64_t open,
             uint64_t last, hr_delta_fn fn, void *arg);
 
