@@ -157,8 +157,10 @@ static uint32_t s_sort_active(agg_t *self)
 {
     uint32_t n_pub = 0;
     for (uint32_t i = 0; i < self->n_active; i++) {
+        if (i + 2 * AGG_CLOSE_PF < self->n_active)
+            ht_prefetch_head(self->ht, self->active[i + 2 * AGG_CLOSE_PF]);
         if (i + AGG_CLOSE_PF < self->n_active)
-            ht_prefetch_index(self->ht, self->active[i + AGG_CLOSE_PF], -1, 0);
+            ht_prefetch_counted(self->ht, self->active[i + AGG_CLOSE_PF]);
         ht_entry_t *e = ht_at(self->ht, self->active[i]);
         ht_total_t t = ht_total(e);
         bool holding = agg_holding(self, e);

@@ -121,6 +121,23 @@ void ht_prefetch_index(const ht_t *self, uint32_t i, int cls, int syn)
     fg_prefetch(e + hi - 1);
 }
 
+void ht_prefetch_head(const ht_t *self, uint32_t i)
+{
+    const char *e = (const char *)&self->entries[i];
+    fg_prefetch(e);
+    fg_prefetch(e + offsetof(ht_entry_t, cls) - 1);
+}
+
+void ht_prefetch_counted(const ht_t *self, uint32_t i)
+{
+    const ht_entry_t *e = &self->entries[i];
+    for (unsigned m = e->cmask; m; m &= m - 1) {
+        const char *c = (const char *)&e->cls[__builtin_ctz(m)];
+        fg_prefetch(c);
+        fg_prefetch(c + sizeof(ht_counts_t) - 1);
+    }
+}
+
 ht_entry_t *ht_find(ht_t *self, const fg_addr_t *addr, uint8_t dir)
 {
     return ht_find_hinted(self, addr, dir, ht_hash(addr, dir), 0);
@@ -267,10 +284,12 @@ size_t ht_max(const ht_t *self)
 
 void ht_reset(ht_entry_t *e)
 {
-    for (int c = 0; c < HT_CLASSES; c++) {
-        e->cls[c].packets = e->cls[c].flows = 0;
-        e->cls[c].bytes = 0;
+    for (unsigned m = e->cmask; m; m &= m - 1) {
+        ht_counts_t *c = &e->cls[__builtin_ctz(m)];
+        c->packets = c->flows = 0;
+        c->bytes = 0;
     }
+    e->cmask = 0;
     e->tot_packets = e->tot_flows = 0;
     e->tot_bytes = 0;
 }

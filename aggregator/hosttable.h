@@ -40,7 +40,7 @@ typedef struct {
 
 enum { HT_HELD_PPS = 0, HT_HELD_BPS }; /* held[.]: packets/s, bytes/s */
 
-#define HT_PEND_MAX 0xffffffu
+#define HT_PEND_MAX 0xffffu /* each one 1/16 of a floor or more: 16 make a flood */
 #define HT_GROUPS_MAX 256 /* group is a uint8_t */
 
 /* What a record reads and writes is in the first 56 bytes (key, times,
@@ -55,7 +55,8 @@ typedef struct {
     uint16_t watch; /* owner's use: 1 + watch slot index, 0 = none */
     uint8_t group;  /* hostgroup index, set at insert (owner may remap) */
     uint8_t dir;    /* FG_DIR_IN / FG_DIR_OUT */
-    uint32_t n_pend : 24; /* owner's use: long flows held (HT_PEND_MAX at most) */
+    uint32_t n_pend : 16; /* owner's use: long flows held (HT_PEND_MAX at most) */
+    uint32_t cmask : 8;   /* the classes counted in this window (ht_reset's) */
     uint32_t flags : 8;   /* owner's use; zeroed at insert */
     /* The window's totals over the partition classes (all but tcp_syn),
      * kept by ht_count (saturating like the classes'): ht_total. */
@@ -107,6 +108,11 @@ uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h, int cls, int syn);
 /* Bring the entry at index i into the cache (a hint): all of it, or (cls
  * >= 0) what ht_prefetch_entry brings. */
 void ht_prefetch_index(const ht_t *self, uint32_t i, int cls, int syn);
+/* For a pass over many entries (a window's close): bring an entry's first
+ * 56 bytes into the cache, then (those read) the classes counted in its
+ * window (what ht_reset writes). Hints only. */
+void ht_prefetch_head(const ht_t *self, uint32_t i);
+void ht_prefetch_counted(const ht_t *self, uint32_t i);
 
 /* Track (addr, dir), which must not be tracked yet, with zeroed counters.
  * The entry removed last is the one reused first (so a caller that removes
@@ -195,6 +201,7 @@ static inline void ht_count(ht_entry_t *e, int cls, uint64_t packets, uint64_t b
                             uint32_t flows)
 {
     ht_counts_t *c = &e->cls[cls];
+    e->cmask |= 1u << cls;
     c->packets = ht_add32(c->packets, packets);
     c->flows = ht_add32(c->flows, flows);
     c->bytes = ht_add64(c->bytes, bytes);
@@ -220,7 +227,8 @@ static inline void ht_held_total(const ht_entry_t *e, double out[2])
     out[HT_HELD_BPS] = e->held_sum[HT_HELD_BPS];
 }
 
-/* Zero the entry's window counters and totals (not the held rates). */
+/* Zero the entry's window counters and totals (not the held rates): the
+ * classes counted since the last reset only. */
 void ht_reset(ht_entry_t *e);
 
 #endif
