@@ -21,7 +21,7 @@
  * With --fastnetmon, /usr/sbin/fastnetmon (Debian 1.2.4) gets the same
  * traffic on its own port: processed = its
  * fastnetmon_total_simple_packets_processed, loss = its socket's drops.
- * --matrix: v9 and sFlow, unpaced with 1, 2 and 4 shards and 1 and 2
+ * --matrix: v9 and sFlow, unpaced with 1, 2 and 4 shards each with 1 and 2
  * collectors and FastNetMon, then paced at R (default 400 000) with 1 shard
  * and FastNetMon. With two CPUs or more the generator runs on CPU 1 and
  * every thread of floodgate's processes (or FastNetMon's) on CPU 0, so the
@@ -349,11 +349,11 @@ static void s_header(void)
 
 static void s_matrix(double seconds, double rate, bool fnm)
 {
-    static const int shards[] = {1, 2, 4, 2};
-    static const int cols[] = {1, 1, 1, 2};
+    static const int shards[] = {1, 2, 4, 1, 2, 4};
+    static const int cols[] = {1, 1, 1, 2, 2, 2};
     s_header();
     for (int p = P_V9; p <= P_SFLOW; p += P_SFLOW - P_V9) {
-        for (int i = 0; i < 4; i++) {
+        for (size_t i = 0; i < sizeof(shards) / sizeof(shards[0]); i++) {
             run_t run = {p, shards[i], cols[i], seconds, 0};
             s_one(&run, fnm && i == 0);
         }
