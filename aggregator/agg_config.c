@@ -52,6 +52,7 @@ static const zpl_key_t s_keys[] = {
     INT_R(hold_blocks, "262144", 1024, 100000000), /* hosts' pools of small held rates */
     {.name = "rate_ceiling_pps", .kind = ZPL_DOUBLE, .off = F(ceiling_pps), .def = "150000000", .min = 0, .max = 1e12},
     {.name = "rate_ceiling_mbps", .kind = ZPL_DOUBLE, .off = F(ceiling_mbps), .def = "100000", .min = 0, .max = 1e9},
+    INT_R(recv_hwm, "64", 2, 10000), /* batches queued per collector: bounds the shard's memory */
     {.restart = true, .name = "metrics_listen", .kind = ZPL_LISTEN, .off = F(metrics_listen), .size = SZ(metrics_listen), .def = "127.0.0.1:9560"},
     {.restart = true, .name = "cert", .kind = ZPL_STRING, .off = F(cert), .size = SZ(cert), .def = "/etc/floodgate/keys/aggregator.key_secret"},
     {.restart = true, .name = "public_key", .kind = ZPL_CUSTOM, .parse = s_set_paths, .off = F(public_key), .size = FG_ENDPOINT_MAX,

@@ -25,6 +25,7 @@ typedef struct {
     int hold_blocks;     /* pools (host x class) of small held rates */
     double ceiling_pps;  /* per record; 0 = none */
     double ceiling_mbps; /* per record; 0 = none */
+    int recv_hwm;        /* FlowBatch messages queued per collector (ZMQ_RCVHWM) */
     char metrics_listen[FG_ENDPOINT_MAX]; /* shard i: port + i; "" = off */
     /* Curve (curve/enable): the shards' certificate (secret file), their
      * public key for the clients (one per shard once loaded), the directory

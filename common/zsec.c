@@ -36,12 +36,12 @@ typedef struct {
     const char *name; /* the socket label in metrics */
     int type;
     bool server;
-    int hwm;    /* the direction that carries the data; 0 = collector/send_hwm */
+    int hwm;    /* the direction that carries the data; 0 = from the config */
     int linger; /* ms a closing socket keeps trying to hand over */
 } zsec_role_def_t;
 
 static const zsec_role_def_t s_roles[ZSEC_ROLES] = {
-    [ZSEC_AGG_PULL] = {"pull", ZMQ_PULL, true, 10000, 0},
+    [ZSEC_AGG_PULL] = {"pull", ZMQ_PULL, true, 0, 0}, /* aggregator/recv_hwm */
     [ZSEC_AGG_PUB] = {"pub", ZMQ_PUB, true, 1000, 0},
     [ZSEC_ACT_PULL] = {"pull", ZMQ_PULL, true, 1000, 0},
     [ZSEC_COL_PUSH] = {"push", ZMQ_PUSH, false, 0, 1000},
@@ -245,7 +245,9 @@ static zsec_sock_t *s_new(zsec_t *self, zsec_role_t role, const char *endpoint, 
         return NULL;
     }
     self->n_socks++; /* from here zsec_destroy closes it */
-    int hwm = d->hwm ? d->hwm : self->cfg->collector.send_hwm;
+    int hwm = d->hwm                  ? d->hwm
+              : role == ZSEC_AGG_PULL ? self->cfg->aggregator.recv_hwm
+                                      : self->cfg->collector.send_hwm;
     zsock_set_sndhwm(s->sock, hwm);
     zsock_set_rcvhwm(s->sock, hwm);
     zsock_set_linger(s->sock, d->linger);
