@@ -5,7 +5,7 @@
  *
  * The test pushes FlowBatch messages of 4 096 records (65 536 hosts of
  * 10.1.0.0/16 at 1 packet a record, far below any threshold) straight into
- * the shard's PULL port, as fast as ZeroMQ takes them (up to 10 000 of them
+ * the shard's PULL port, as fast as ZeroMQ takes them (up to 40 000 of them
  * or 8 s; each packed again every 50 ms with the time of now and resent
  * meanwhile), many times what one shard counts on this machine. Its PUSH
  * socket refuses what the shard's queue cannot take (ZMQ_DONTWAIT: EAGAIN),
@@ -20,7 +20,8 @@
  * ~250 KB; it was 10 000 batches, and the shard grew by ~90 MB/s to GBs),
  * that the overload was real (the PUSH socket had batches refused), that
  * the shard still counted hostile records, and that the flood was banned
- * while the overload went on, no hostile host banned. */
+ * while the overload went on, and banned again (its key deleted at 3 s,
+ * after the pause) before the overload ended; no hostile host banned. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,7 +44,7 @@
 
 #define THRESHOLD 20000.0
 #define BATCH 4096
-#define MAX_BATCHES 10000
+#define MAX_BATCHES 40000
 #define FLOOD_MS 8000
 #define REPACK_MS 50 /* a batch is packed again with the time of now */
 /* The shard's main thread is stopped (ptrace, that thread only) over this
@@ -52,6 +53,7 @@
  * with an unbounded queue (the pusher alone is not always faster). */
 #define PAUSE_FROM_MS 500
 #define PAUSE_TO_MS 2500
+#define UNBAN_MS 3000 /* the flood's ban deleted: it must come back meanwhile */
 /* The shard's queue (64 x ~250 KB), TCP buffers, 65 536 hosts' entries
  * and pools: ~60 MB measured; 10 000 batches would be 2.5 GB. */
 #define RSS_GROWTH_MAX_KB (160 * 1024)
@@ -184,7 +186,9 @@ static uint8_t *s_batch(fb_builder_t *b, uint64_t seq, uint32_t *next_host, size
 
 typedef struct {
     long sent, refused, rss0, rss_max;
-    uint64_t banned_at; /* ms into the overload; 0 = not banned */
+    uint64_t banned_at;   /* ms into the overload; 0 = not banned */
+    uint64_t unbanned_at; /* when the test deleted the ban */
+    uint64_t back_at;     /* when it was there again */
     bool paused, was_paused;
 } overload_t;
 
@@ -205,6 +209,23 @@ static void s_pause(overload_t *o, bool on)
     } else {
         o->paused = false;
         assert_int_equal(ptrace(PTRACE_DETACH, pid, 0, 0), 0);
+    }
+}
+
+/* The flood's ban: when it comes, deleted once after the shard's pause,
+ * and when it comes back (the shard went on publishing under overload). */
+static void s_watch_ban(overload_t *o, uint64_t t)
+{
+    bool banned = s_banned("10.0.0.9");
+    if (!o->banned_at && banned)
+        o->banned_at = t;
+    if (o->banned_at && !o->unbanned_at && t >= UNBAN_MS) {
+        redisReply *r = hn_redis(s_e.redis_port, "DEL fgovl:ban:10.0.0.9");
+        assert_non_null(r);
+        freeReplyObject(r);
+        o->unbanned_at = t;
+    } else if (o->unbanned_at && !o->back_at && banned) {
+        o->back_at = t;
     }
 }
 
@@ -239,8 +260,7 @@ static void s_overload(zsock_t *push, overload_t *o)
         s_pause(o, hn_ms() - t0 >= PAUSE_FROM_MS && hn_ms() - t0 < PAUSE_TO_MS);
         long rss = s_rss_kb(s_e.agg);
         o->rss_max = rss > o->rss_max ? rss : o->rss_max;
-        if (!o->banned_at && s_banned("10.0.0.9"))
-            o->banned_at = hn_ms() - t0;
+        s_watch_ban(o, hn_ms() - t0);
         if (o->rss_max - o->rss0 > 2 * RSS_GROWTH_MAX_KB)
             break;
     }
@@ -282,15 +302,19 @@ static void test_e2e_agg_overload_bounded(void **state)
     hn_wait_exit(g, 15000);
     print_message("overload: %ld batches of %d records pushed, %ld refused (EAGAIN); shard "
                   "counted %.0f records; VmRSS %ld -> max %ld kB (+%ld, bound +%d); flood "
-                  "banned after %llu ms; hostile hosts banned %ld\n",
+                  "banned at %llu ms, ban deleted at %llu ms, back at %llu ms; hostile hosts "
+                  "banned %ld\n",
                   o.sent, BATCH, o.refused, rec1 - rec0, o.rss0, o.rss_max, o.rss_max - o.rss0,
-                  RSS_GROWTH_MAX_KB, (unsigned long long)o.banned_at, s_hostile_bans());
+                  RSS_GROWTH_MAX_KB, (unsigned long long)o.banned_at,
+                  (unsigned long long)o.unbanned_at, (unsigned long long)o.back_at,
+                  s_hostile_bans());
     assert_true(alive);
     assert_true(o.was_paused);
     assert_true(o.refused > 0);                          /* the shard was offered more than it took */
     assert_true(rec1 - rec0 >= 100.0 * BATCH);           /* and counted meanwhile */
     assert_true(o.rss_max - o.rss0 < RSS_GROWTH_MAX_KB); /* with a bounded queue */
     assert_true(o.banned_at > 0);                        /* a real flood banned during it */
+    assert_true(o.back_at > 0);                          /* and again after the pause */
     assert_int_equal(s_hostile_bans(), 0);
 }
 
