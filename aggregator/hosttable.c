@@ -105,15 +105,11 @@ uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h, int cls, int syn)
 void ht_prefetch_index(const ht_t *self, uint32_t i, int cls, int syn)
 {
     const char *e = (const char *)&self->entries[i];
-    if (cls < 0 || cls >= HT_CLASSES) {
-        for (size_t off = 0; off < sizeof(ht_entry_t); off += 64)
-            fg_prefetch(e + off);
-        fg_prefetch(e + sizeof(ht_entry_t) - 1);
-        return;
-    }
     const size_t head = offsetof(ht_entry_t, cls);
     fg_prefetch(e);
     fg_prefetch(e + head - 1);
+    if (cls < 0 || cls >= HT_CLASSES)
+        return;
     _Static_assert(HT_TCP_SYN == HT_TCP + 1, "tcp_syn's counts follow tcp's");
     size_t lo = head + (size_t)cls * sizeof(ht_counts_t);
     size_t hi = lo + (syn && cls == HT_TCP ? 2 : 1) * sizeof(ht_counts_t);

@@ -105,8 +105,8 @@ void ht_prefetch_slot(const ht_t *self, uint64_t h);
 /* Of the entry, what a record of class cls (and tcp_syn too when syn)
  * touches: its first 56 bytes and the class's counts. */
 uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h, int cls, int syn);
-/* Bring the entry at index i into the cache (a hint): all of it, or (cls
- * >= 0) what ht_prefetch_entry brings. */
+/* Bring what ht_prefetch_entry brings of the entry at index i into the
+ * cache (a hint; the first 56 bytes only when cls is not a class). */
 void ht_prefetch_index(const ht_t *self, uint32_t i, int cls, int syn);
 /* For a pass over many entries (a window's close): bring an entry's first
  * 56 bytes into the cache, then (those read) the classes counted in its

@@ -237,6 +237,24 @@ static void test_aggregator_class_counting(void **state)
     assert_float_equal(h6->icmp->pps, 25000, 1e-6);
     assert_float_equal(h6->total->bps, 20e6, 1e-3);
     floodgate__window_batch__free_unpacked(wb, NULL);
+    /* the next window starts from nothing in every class (a close resets
+     * the classes the window counted), and its totals are its own */
+    fg_flow_t next = at_rec(h, p, FG_PROTO_TCP, FG_TCP_ACK, 1234, 80, 12000, 480000);
+    next.start_ms = next.end_ms = T0 + 1000;
+    assert_int_equal(agg_add_record(agg, &next, NULL, T0 + 1500), 0);
+    wb = at_close(agg, T0 + 2000);
+    hw = at_host(wb, h, FLOODGATE__DIRECTION__DIR_IN);
+    assert_non_null(hw);
+    assert_float_equal(hw->tcp->pps, 12000, 1e-6);
+    assert_float_equal(hw->tcp_syn->pps, 0, 1e-6);
+    assert_float_equal(hw->tcp_syn->fps, 0, 1e-6);
+    assert_float_equal(hw->udp->pps, 0, 1e-6);
+    assert_float_equal(hw->icmp->pps, 0, 1e-6);
+    assert_float_equal(hw->other->pps, 0, 1e-6);
+    assert_float_equal(hw->frag->bps, 0, 1e-6);
+    assert_float_equal(hw->total->pps, 12000, 1e-6);
+    assert_float_equal(hw->total->fps, 1, 1e-6);
+    floodgate__window_batch__free_unpacked(wb, NULL);
     agg_destroy(&agg);
     fg_config_destroy(&cfg);
 }

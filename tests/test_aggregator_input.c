@@ -458,6 +458,54 @@ static void s_group_at(agg_t *agg, uint64_t now, double *pps, uint32_t *hosts, i
  * also past host_idle (60 s: a holder is not forgotten while it holds). A
  * reload that lowers the floor under 4 000 pps publishes the second one,
  * silent. */
+/* A host's held total (kept in its entry as the rates change, not summed
+ * per record) equals the sum of its classes' held rates in every window,
+ * while pooled holds of five classes and SYNs of 2-60 s start and end, and
+ * goes to nothing with them. */
+static void test_aggregator_held_sum_follows_classes(void **state)
+{
+    (void)state;
+    fg_config_t *cfg = at_config(200, 1000, NULL);
+    agg_t *agg = agg_new(cfg, 0);
+    static const uint8_t protos[] = {FG_PROTO_TCP, FG_PROTO_TCP, FG_PROTO_UDP, FG_PROTO_ICMP, 47,
+                                     FG_PROTO_UDP};
+    fg_flow_t recs[60];
+    for (int k = 0; k < 60; k++) {
+        uint64_t dur = 2000 + (uint64_t)k * 977 % 58000, pps = 100 + (uint64_t)k * 7;
+        recs[k] = at_rec("10.0.11.1", "192.0.2.9", protos[k % 6], k % 6 == 0 ? 0x02 : 0x10, 443,
+                         (uint16_t)(40000 + k), pps * dur / 1000, pps * dur / 1000 * 100);
+        recs[k].frag = k % 6 == 5;
+        recs[k].start_ms = T0 - 10 - dur;
+        recs[k].end_ms = T0 - 10;
+    }
+    s_ingest_recs(agg, recs, 60, T0, T0 + 5);
+    assert_int_equal(agg_stats(agg)->spread_pooled, 60);
+    int seen = 0;
+    for (uint64_t now = T0 + 200; now <= T0 + 70000; now += 200) {
+        Floodgate__WindowBatch *wb = at_close(agg, now);
+        const Floodgate__HostWindow *hw = at_host(wb, "10.0.11.1", FLOODGATE__DIRECTION__DIR_IN);
+        if (hw) {
+            seen++;
+            double sum = hw->tcp->pps + hw->udp->pps + hw->icmp->pps + hw->frag->pps +
+                         hw->other->pps;
+            assert_float_equal(hw->total->pps, sum, 1e-4 * sum + 0.01);
+            assert_float_equal(hw->total->bps,
+                               hw->tcp->bps + hw->udp->bps + hw->icmp->bps + hw->frag->bps +
+                                   hw->other->bps,
+                               1e-4 * hw->total->bps + 1);
+            assert_true(hw->tcp_syn->pps <= hw->tcp->pps + 0.01);
+            assert_true(hw->udp->pps > 0 || now > T0 + 40000);
+        }
+        floodgate__window_batch__free_unpacked(wb, NULL);
+    }
+    assert_true(seen > 50); /* published while over its floor */
+    Floodgate__WindowBatch *wb = at_close(agg, T0 + 70200);
+    assert_null(at_host(wb, "10.0.11.1", FLOODGATE__DIRECTION__DIR_IN));
+    floodgate__window_batch__free_unpacked(wb, NULL);
+    agg_destroy(&agg);
+    fg_config_destroy(&cfg);
+}
+
 static void test_aggregator_silent_holders(void **state)
 {
     (void)state;
@@ -609,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_aggregator_held_table_full_no_false_ban),
         cmocka_unit_test(test_aggregator_pool_full_no_false_ban),
         cmocka_unit_test(test_aggregator_holds_end_after_gap),
+        cmocka_unit_test(test_aggregator_held_sum_follows_classes),
         cmocka_unit_test(test_aggregator_silent_holders),
         cmocka_unit_test(test_aggregator_pool_span_bounds_hold),
         cmocka_unit_test(test_aggregator_exporter_clock_lag),
