@@ -58,16 +58,9 @@
  * and pools: ~60 MB measured; 10 000 batches would be 2.5 GB. */
 #define RSS_GROWTH_MAX_KB (160 * 1024)
 
-typedef struct {
-    char *dir;
-    char conf[512];
-    int redis_port, pull_port, pub_port, act_port, nf_port, m_det, m_agg;
-    pid_t redis, agg, detector, actuator, collector;
-} e2e_t;
+static hn_pipe_t s_e; /* the daemons, one shard */
 
-static e2e_t s_e;
-
-static void s_write_config(e2e_t *e)
+static void s_write_config(hn_pipe_t *e)
 {
     char text[4096];
     snprintf(text, sizeof(text),
@@ -75,7 +68,7 @@ static void s_write_config(e2e_t *e)
              "networks\n    monitored = 10.0.0.0/8\n"
              "redis\n    address = 127.0.0.1:%d\n    prefix = fgovl\n"
              "collector\n    netflow_listen = 127.0.0.1:%d\n    batch_ms = 20\n"
-             "    metrics_listen = \"\"\n"
+             "    metrics_listen = 127.0.0.1:%d\n"
              "aggregator\n    shards = 1\n"
              "    pull_bind = tcp://127.0.0.1:%d\n    pub_bind = tcp://127.0.0.1:%d\n"
              "    pull_connect = tcp://127.0.0.1:%d\n    pub_connect = tcp://127.0.0.1:%d\n"
@@ -84,49 +77,28 @@ static void s_write_config(e2e_t *e)
              "detector\n    ongoing_interval = 1\n    attack_end = 3\n"
              "    metrics_listen = 127.0.0.1:%d\n"
              "actuator\n    bind = tcp://127.0.0.1:%d\n    connect = tcp://127.0.0.1:%d\n"
-             "    check_interval = 1\n    metrics_listen = \"\"\n"
+             "    check_interval = 1\n    metrics_listen = 127.0.0.1:%d\n"
              "hostgroup\n    default\n        ban_time = 600\n        threshold_pps = %.0f\n"
              "        threshold_mbps = 0\n        threshold_flows = 0\n"
              "        consecutive_windows = 1\n",
-             e->redis_port, e->nf_port, e->pull_port, e->pub_port, e->pull_port, e->pub_port,
-             e->m_agg, e->m_det, e->act_port, e->act_port, THRESHOLD);
+             e->redis_port, e->nf_port, e->m_col, e->pull_port, e->pub_port, e->pull_port,
+             e->pub_port, e->m_agg, e->m_det, e->act_port, e->act_port, e->m_act, THRESHOLD);
     hn_write_file(e->conf, text);
 }
 
 static int s_setup(void **state)
 {
     (void)state;
-    e2e_t *e = &s_e;
-    e->dir = hn_tmpdir("e2eovl");
-    snprintf(e->conf, sizeof(e->conf), "%s/floodgate.conf", e->dir);
-    e->redis_port = hn_free_port();
-    e->pull_port = hn_free_port();
-    e->pub_port = hn_free_port();
-    e->act_port = hn_free_port();
-    e->nf_port = hn_free_port();
-    e->m_det = hn_free_port();
-    e->m_agg = hn_free_port();
-    s_write_config(e);
-    e->redis = hn_redis_start(e->dir, e->redis_port, false);
-    e->actuator = hn_daemon(e->dir, e->conf, "actuator", NULL);
-    e->detector = hn_daemon(e->dir, e->conf, "detector", NULL);
-    e->agg = hn_daemon(e->dir, e->conf, "aggregator", "0");
-    e->collector = hn_daemon(e->dir, e->conf, "collector", NULL);
-    pid_t all[] = {e->actuator, e->detector, e->agg, e->collector};
-    hn_expect_alive(all, sizeof(all) / sizeof(all[0]), e->dir);
-    hn_expect_ready(e->m_det, 1, &e->m_det, 1, 10000);
+    hn_pipe_init(&s_e, "e2eovl", 1);
+    s_write_config(&s_e);
+    hn_pipe_start(&s_e);
     return 0;
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    e2e_t *e = &s_e;
-    pid_t all[] = {e->collector, e->agg, e->detector, e->actuator};
-    for (size_t i = 0; i < 4; i++)
-        hn_stop(all[i], 3000);
-    hn_stop(e->redis, 3000);
-    hn_tmpdir_done(&e->dir);
+    hn_pipe_stop(&s_e);
     return 0;
 }
 
@@ -196,7 +168,7 @@ typedef struct {
  * thread's id, and ptrace acts on one thread. It is the test's child. */
 static void s_pause(overload_t *o, bool on)
 {
-    pid_t pid = s_e.agg;
+    pid_t pid = s_e.aggregator;
     if (on == o->paused)
         return;
     if (on) {
@@ -258,7 +230,7 @@ static void s_overload(zsock_t *push, overload_t *o)
             continue;
         next_look = hn_ms() + 100;
         s_pause(o, hn_ms() - t0 >= PAUSE_FROM_MS && hn_ms() - t0 < PAUSE_TO_MS);
-        long rss = s_rss_kb(s_e.agg);
+        long rss = s_rss_kb(s_e.aggregator);
         o->rss_max = rss > o->rss_max ? rss : o->rss_max;
         s_watch_ban(o, hn_ms() - t0);
         if (o->rss_max - o->rss0 > 2 * RSS_GROWTH_MAX_KB)
@@ -272,7 +244,7 @@ static void s_overload(zsock_t *push, overload_t *o)
 static void test_e2e_agg_overload_bounded(void **state)
 {
     (void)state;
-    e2e_t *e = &s_e;
+    hn_pipe_t *e = &s_e;
     char cmd[512], log[600];
     snprintf(cmd, sizeof(cmd),
              "exec %s/floodgate-flowgen -d 127.0.0.1:%d --dst 10.0.0.9 --pps 60000 "
@@ -291,12 +263,12 @@ static void test_e2e_agg_overload_bounded(void **state)
 
     int found = 0;
     double rec0 = hn_metric(e->m_agg, "floodgate_aggregator_records_total", NULL, &found);
-    overload_t o = {.rss0 = s_rss_kb(e->agg)};
+    overload_t o = {.rss0 = s_rss_kb(e->aggregator)};
     assert_true(o.rss0 > 0);
     o.rss_max = o.rss0;
     pid_t g = hn_spawn(argv, log);
     s_overload(push, &o);
-    bool alive = hn_alive(e->agg);
+    bool alive = hn_alive(e->aggregator);
     double rec1 = hn_metric(e->m_agg, "floodgate_aggregator_records_total", NULL, &found);
     zsock_destroy(&push);
     hn_wait_exit(g, 15000);
@@ -310,7 +282,7 @@ static void test_e2e_agg_overload_bounded(void **state)
                   s_hostile_bans());
     assert_true(alive);
     assert_true(o.was_paused);
-    assert_true(o.refused > 0);                          /* the shard was offered more than it took */
+    assert_true(o.refused > 0);                          /* offered more than it took */
     assert_true(rec1 - rec0 >= 100.0 * BATCH);           /* and counted meanwhile */
     assert_true(o.rss_max - o.rss0 < RSS_GROWTH_MAX_KB); /* with a bounded queue */
     assert_true(o.banned_at > 0);                        /* a real flood banned during it */
