@@ -218,25 +218,23 @@ static uint64_t s_batch_time(uint64_t sent_ms, uint64_t now_ms)
     return sent_ms && sent_ms < now_ms ? sent_ms : now_ms;
 }
 
-/* The class of a FlowBatch record's meta (flowbatch.h: proto, tcp flags
- * << 8, dir << 16, frag << 17), and whether it is a SYN. */
+/* The class of a FlowBatch record's meta, and whether it is a SYN. */
 static int s_meta_class(uint32_t meta)
 {
-    return ht_class((uint8_t)meta, (uint8_t)((meta >> 17) & 1));
+    return ht_class(fb_meta_proto(meta), fb_meta_frag(meta));
 }
 
 static int s_meta_syn(uint32_t meta)
 {
-    return ht_is_syn((uint8_t)meta, (uint8_t)((meta >> 17) & 1), (uint8_t)(meta >> 8));
+    return ht_is_syn(fb_meta_proto(meta), fb_meta_frag(meta), fb_meta_flags(meta));
 }
 
 /* The pool bucket record r of m would be held in, brought into the cache. */
 static void s_prefetch_hold(const agg_t *self, const Floodgate__FlowBatch *m, size_t r,
                             uint32_t host)
 {
-    uint32_t meta = m->meta[r];
     uint64_t s = m->start_ms[r], e = m->end_ms[r];
-    agg_hold_prefetch(self, host, (uint8_t)meta, (uint8_t)((meta >> 17) & 1), (uint8_t)(meta >> 8),
+    agg_hold_prefetch(self, host, s_meta_class(m->meta[r]), s_meta_syn(m->meta[r]),
                       e > s ? e - s : 0);
 }
 
@@ -277,7 +275,7 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
     for (size_t i = 0; i < n + 4 * AGG_PF; i++) {
         if (i < n) {
             fg_addr_t a = {m->host_hi[i], m->host_lo[i]};
-            h[i & mask] = ht_hash(&a, (uint8_t)((m->meta[i] >> 16) & 1));
+            h[i & mask] = ht_hash(&a, fb_meta_dir(m->meta[i]));
             ht_prefetch_slot(self->ht, h[i & mask]);
         }
         size_t r = i - AGG_PF; /* stage 1: the entry, its pool's head */

@@ -204,8 +204,8 @@ static float s_rate(double amount, double secs, double ceiling, bool *clipped)
     return (float)r;
 }
 
-/* hr_delta_fn: a pooled rate's change on its host (code: the class, or
- * HT_TCP_SYN for tcp and tcp_syn both; HR_CODES: the pool is empty). */
+/* A pooled rate's change on host e (code: the class, or HT_TCP_SYN for tcp
+ * and tcp_syn both; HR_CODES: the pool is empty). */
 static void s_pool_apply(agg_t *self, ht_entry_t *e, uint8_t code, float dpps, float dBps)
 {
     if (code == HR_CODES) {
@@ -226,6 +226,7 @@ static void s_pool_apply(agg_t *self, ht_entry_t *e, uint8_t code, float dpps, f
         s_held_cls(self, e, HT_TCP, dpps, dBps);
 }
 
+/* hr_delta_fn: s_pool_apply on the host's entry. */
 static void s_pool_delta(uint32_t host, uint8_t code, float dpps, float dBps, void *arg)
 {
     agg_t *self = arg;
@@ -264,10 +265,6 @@ static bool s_small(const agg_t *self, const ht_entry_t *e, double pps, double B
     return pps * AGG_POOL_SMALL < fl->pps && Bps * 8 * AGG_POOL_SMALL < fl->bps;
 }
 
-/* Hold a small rate in the host's pool, like a flow's from the open
- * window on for what is left of its hold, in whole windows, but a
- * twentieth fewer of them. 0, or -1 when the pool has no room (nothing
- * changed). */
 /* The pool block a record's rate goes to: its class, or HT_TCP_SYN for a
  * SYN record (held in tcp and tcp_syn). */
 static int s_pool_code(int cls, int syn)
@@ -281,6 +278,10 @@ static uint64_t s_pool_windows(uint64_t n)
     return n - n / AGG_POOL_SHORTEN;
 }
 
+/* Hold a small rate in the host's pool, like a flow's from the open
+ * window on for what is left of its hold, in whole windows, but a
+ * twentieth fewer of them. 0, or -1 when the pool has no room (nothing
+ * changed). */
 static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bps, uint64_t hold,
                        uint64_t lag, uint64_t now_ms)
 {
@@ -297,13 +298,12 @@ static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bp
     return 0;
 }
 
-void agg_hold_prefetch(const agg_t *self, uint32_t host, uint8_t proto, uint8_t frag,
-                       uint8_t tcp_flags, uint64_t dur_ms)
+void agg_hold_prefetch(const agg_t *self, uint32_t host, int cls, int syn, uint64_t dur_ms)
 {
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
     if (dur_ms <= tick || !self->open_id)
         return;
-    int code = s_pool_code(ht_class(proto, frag), ht_is_syn(proto, frag, tcp_flags));
+    int code = s_pool_code(cls, syn);
     uint64_t n = s_pool_windows((dur_ms + tick - 1) / tick);
     hr_prefetch_bucket(self->pool, host, (uint8_t)code, self->open_id + n - 1);
 }

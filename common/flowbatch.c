@@ -172,10 +172,10 @@ void fb_record(const Floodgate__FlowBatch *m, size_t i, fg_flow_t *r)
     r->peer.hi = m->peer_hi[i];
     r->peer.lo = m->peer_lo[i];
     uint32_t meta = m->meta[i];
-    r->proto = (uint8_t)meta;
-    r->tcp_flags = (uint8_t)(meta >> 8);
-    r->dir = (uint8_t)((meta >> 16) & 1);
-    r->frag = (uint8_t)((meta >> 17) & 1);
+    r->proto = fb_meta_proto(meta);
+    r->tcp_flags = fb_meta_flags(meta);
+    r->dir = fb_meta_dir(meta);
+    r->frag = fb_meta_frag(meta);
     r->sport = (uint16_t)(m->ports[i] >> 16);
     r->dport = (uint16_t)m->ports[i];
     r->packets = m->packets[i];

@@ -42,6 +42,28 @@ uint8_t *fb_pack(fb_builder_t *self, uint32_t collector_id, uint32_t shard, uint
  * count. */
 Floodgate__FlowBatch *fb_unpack(const uint8_t *buf, size_t len, size_t *n);
 
+/* A record's meta column: proto | tcp flags << 8 | dir << 16 | frag << 17
+ * (fb_add writes it, fb_record and the aggregator's prefetch read it). */
+static inline uint8_t fb_meta_proto(uint32_t meta)
+{
+    return (uint8_t)meta;
+}
+
+static inline uint8_t fb_meta_flags(uint32_t meta)
+{
+    return (uint8_t)(meta >> 8);
+}
+
+static inline uint8_t fb_meta_dir(uint32_t meta)
+{
+    return (uint8_t)((meta >> 16) & 1);
+}
+
+static inline uint8_t fb_meta_frag(uint32_t meta)
+{
+    return (uint8_t)((meta >> 17) & 1);
+}
+
 /* Record i of an unpacked, validated batch. Cannot fail. */
 void fb_record(const Floodgate__FlowBatch *msg, size_t i, fg_flow_t *out);
 
