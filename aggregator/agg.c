@@ -15,8 +15,9 @@ _Static_assert(FG_MAX_GROUPS <= HT_GROUPS_MAX, "a host's group is a uint8_t");
 _Static_assert(AGG_MAX_WATCHED < 65536, "a host's watch index is a uint16_t");
 
 #define AGG_PF 8 /* records between the prefetch stages of agg_ingest */
-#define AGG_PF_RING 64 /* a power of two over 4 * AGG_PF */
-_Static_assert(AGG_PF_RING > 4 * AGG_PF && !(AGG_PF_RING & (AGG_PF_RING - 1)),
+#define AGG_PF_STAGES 3
+#define AGG_PF_RING 32 /* a power of two over AGG_PF_STAGES * AGG_PF */
+_Static_assert(AGG_PF_RING > AGG_PF_STAGES * AGG_PF && !(AGG_PF_RING & (AGG_PF_RING - 1)),
                "the prefetch ring holds the records from the first stage to the last, "
                "which reads the hash the first wrote");
 
@@ -110,7 +111,7 @@ agg_t *agg_new(const fg_config_t *cfg, uint32_t shard)
     nfl = nfl < AGG_SPREAD_MIN_EVENTS ? AGG_SPREAD_MIN_EVENTS : nfl > (1u << 29) ? (1u << 29) : nfl;
     self->flows = lf_new((uint32_t)nfl);
     self->spread = sp_new((uint32_t)agg_hold_buckets(cfg), (uint32_t)(2 * nfl));
-    self->pool = agg_hold_pool_new(cfg, max);
+    self->pool = self->ht ? agg_hold_pool_new(cfg, self->ht) : NULL;
     if (!self->ht || !self->active || !self->watches || !self->watch_free || !self->floors ||
         !self->gheld || !self->gholders ||
         !self->exporters || !self->spread || !self->flows || !self->pool ||
@@ -266,31 +267,27 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
     }
     self->sent_ms = s_batch_time(m->sent_ms, now_ms);
     /* Records are independent: the memory each needs (host slot, host
-     * entry, its pool's head, block and bucket) is brought into the cache
-     * a few records ahead, stage by stage, so that the misses overlap
-     * instead of adding up. */
+     * entry with its pool's head, the pool's block and bucket) is brought
+     * into the cache a few records ahead, stage by stage, so that the
+     * misses overlap instead of adding up. */
     uint64_t h[AGG_PF_RING];
     uint32_t idx[AGG_PF_RING];
     const size_t mask = AGG_PF_RING - 1;
-    for (size_t i = 0; i < n + 4 * AGG_PF; i++) {
+    for (size_t i = 0; i < n + AGG_PF_STAGES * AGG_PF; i++) {
         if (i < n) {
             fg_addr_t a = {m->host_hi[i], m->host_lo[i]};
             h[i & mask] = ht_hash(&a, fb_meta_dir(m->meta[i]));
             ht_prefetch_slot(self->ht, h[i & mask]);
         }
-        size_t r = i - AGG_PF; /* stage 1: the entry, its pool's head */
-        if (i >= AGG_PF && r < n &&
-            (idx[r & mask] = ht_prefetch_entry(self->ht, h[r & mask], s_meta_class(m->meta[r]),
-                                               s_meta_syn(m->meta[r]))))
-            hr_prefetch_head(self->pool, idx[r & mask] - 1);
-        r = i - 2 * AGG_PF; /* stage 2: the first pool block */
+        size_t r = i - AGG_PF; /* stage 1: the entry */
+        if (i >= AGG_PF && r < n)
+            idx[r & mask] = ht_prefetch_entry(self->ht, h[r & mask], s_meta_class(m->meta[r]),
+                                              s_meta_syn(m->meta[r]));
+        r = i - 2 * AGG_PF; /* stage 2: the pool's block and bucket */
         if (i >= 2 * AGG_PF && r < n && idx[r & mask])
-            hr_prefetch_block(self->pool, idx[r & mask] - 1);
-        r = i - 3 * AGG_PF; /* stage 3: the bucket */
-        if (i >= 3 * AGG_PF && r < n && idx[r & mask])
             s_prefetch_hold(self, m, r, idx[r & mask] - 1);
-        if (i >= 4 * AGG_PF) {
-            size_t rec_i = i - 4 * AGG_PF;
+        if (i >= AGG_PF_STAGES * AGG_PF) {
+            size_t rec_i = i - AGG_PF_STAGES * AGG_PF;
             fg_flow_t rec;
             fb_record(m, rec_i, &rec);
             s_add(self, &rec, &ex[rec.exporter], xs[rec.exporter], now_ms, h[rec_i & mask],

@@ -242,13 +242,18 @@ static void s_pool_prefetch(uint32_t host, uint8_t code, void *arg)
     ht_prefetch_index(self->ht, host, syn ? HT_TCP : code, syn);
 }
 
-hr_t *agg_hold_pool_new(const fg_config_t *cfg, uint32_t max_hosts)
+hr_t *agg_hold_pool_new(const fg_config_t *cfg, ht_t *ht)
 {
     uint64_t tick = (uint64_t)cfg->aggregator.tick_ms;
     uint64_t max = ((uint64_t)cfg->aggregator.hold_max * 1000 + tick - 1) / tick;
-    hr_t *pool = hr_new(max_hosts, (uint32_t)cfg->aggregator.hold_blocks, hr_slot_windows(max));
-    if (pool)
+    hr_t *pool = hr_new((uint32_t)ht_max(ht), (uint32_t)cfg->aggregator.hold_blocks,
+                        hr_slot_windows(max));
+    if (pool) {
         hr_set_prefetch(pool, s_pool_prefetch);
+        /* each host's head in its entry, which a record reads anyway (an
+         * entry is zeroed at insert; a holding host is never removed) */
+        hr_set_heads(pool, &ht_at(ht, 0)->pool, sizeof(ht_entry_t));
+    }
     return pool;
 }
 
@@ -303,9 +308,9 @@ void agg_hold_prefetch(const agg_t *self, uint32_t host, int cls, int syn, uint6
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
     if (dur_ms <= tick || !self->open_id)
         return;
-    int code = s_pool_code(cls, syn);
+    (void)cls, (void)syn; /* the host's first block: most hosts hold in one class */
     uint64_t n = s_pool_windows((dur_ms + tick - 1) / tick);
-    hr_prefetch_bucket(self->pool, host, (uint8_t)code, self->open_id + n - 1);
+    hr_prefetch_first(self->pool, host, self->open_id + n - 1);
 }
 
 uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t *x,

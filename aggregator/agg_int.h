@@ -146,8 +146,8 @@ void agg_hold_prefetch(const agg_t *self, uint32_t host, int cls, int syn, uint6
 void agg_hold_advance(agg_t *self, uint64_t closed_id);
 /* Spread wheel span in windows, for agg_new. */
 uint64_t agg_hold_buckets(const fg_config_t *cfg);
-/* The pools of held rates for agg_new. */
-hr_t *agg_hold_pool_new(const fg_config_t *cfg, uint32_t max_hosts);
+/* The pools of held rates for agg_new, for the hosts of ht. */
+hr_t *agg_hold_pool_new(const fg_config_t *cfg, ht_t *ht);
 /* Does the host hold long records' rates (flows or pooled)? */
 bool agg_holding(const agg_t *self, const ht_entry_t *e);
 

@@ -43,9 +43,9 @@ enum { HT_HELD_PPS = 0, HT_HELD_BPS }; /* held[.]: packets/s, bytes/s */
 #define HT_PEND_MAX 0xffffu /* each one 1/16 of a floor or more: 16 make a flood */
 #define HT_GROUPS_MAX 256 /* group is a uint8_t */
 
-/* What a record reads and writes is in the first 56 bytes (key, times,
- * flags, the window's totals) and its class's 24: two cache lines most
- * often (ht_prefetch_entry brings those only). */
+/* What a record reads and writes is in the first 64 bytes (key, times,
+ * flags, the window's totals, the pool head) and its class's 24: two cache
+ * lines most often (ht_prefetch_entry brings those only). */
 typedef struct {
     fg_addr_t addr;
     /* Times are the low 32 bits of unix milliseconds, compared wrap-safe
@@ -65,6 +65,7 @@ typedef struct {
     /* Owner's use: the held rates' sum over the partition classes, kept
      * with them (ht_held_total). */
     float held_sum[2];
+    uint32_t pool; /* owner's use (its hold pool's list head); zeroed at insert */
     ht_counts_t cls[HT_CLASSES];
 } ht_entry_t;
 
@@ -103,13 +104,13 @@ ht_entry_t *ht_find_hinted(ht_t *self, const fg_addr_t *addr, uint8_t dir, uint6
 uint64_t ht_hash(const fg_addr_t *addr, uint8_t dir);
 void ht_prefetch_slot(const ht_t *self, uint64_t h);
 /* Of the entry, what a record of class cls (and tcp_syn too when syn)
- * touches: its first 56 bytes and the class's counts. */
+ * touches: its first 64 bytes and the class's counts. */
 uint32_t ht_prefetch_entry(const ht_t *self, uint64_t h, int cls, int syn);
 /* Bring what ht_prefetch_entry brings of the entry at index i into the
- * cache (a hint; the first 56 bytes only when cls is not a class). */
+ * cache (a hint; the first 64 bytes only when cls is not a class). */
 void ht_prefetch_index(const ht_t *self, uint32_t i, int cls, int syn);
 /* For a pass over many entries (a window's close): bring an entry's first
- * 56 bytes into the cache, then (those read) the classes counted in its
+ * 64 bytes into the cache, then (those read) the classes counted in its
  * window (what ht_reset writes). Hints only. */
 void ht_prefetch_head(const ht_t *self, uint32_t i);
 void ht_prefetch_counted(const ht_t *self, uint32_t i);

@@ -34,7 +34,11 @@ typedef struct {
 } hr_list_t;
 
 struct hr {
-    uint32_t *head; /* per host: 1 + first block, 0 = none */
+    /* per host: 1 + first block, 0 = none; a uint32_t every hstride bytes
+     * from heads, in own or in the caller's memory (hr_set_heads) */
+    uint8_t *heads;
+    size_t hstride;
+    uint32_t *own;
     uint32_t max_hosts;
     uint8_t *pool;
     size_t stride;
@@ -79,6 +83,11 @@ uint64_t hr_span(const hr_t *self)
     return hr_max_windows(self->gw);
 }
 
+static uint32_t *s_head(const hr_t *self, uint32_t host)
+{
+    return (uint32_t *)(self->heads + (size_t)host * self->hstride);
+}
+
 static hr_block_t *s_at(const hr_t *self, uint32_t i)
 {
     return (hr_block_t *)(self->pool + (size_t)i * self->stride);
@@ -102,9 +111,11 @@ hr_t *hr_new(uint32_t max_hosts, uint32_t max_blocks, uint32_t slot_windows)
     self->gw = slot_windows;
     self->nf = slot_windows + 1;
     self->stride = (sizeof(hr_block_t) + self->nf * sizeof(hr_fine_t) + 7) / 8 * 8;
-    self->head = fg_big_calloc(max_hosts, sizeof(*self->head));
+    self->own = fg_big_calloc(max_hosts, sizeof(*self->own));
+    self->heads = (uint8_t *)self->own;
+    self->hstride = sizeof(*self->own);
     self->pool = fg_big_calloc(max_blocks, self->stride);
-    if (!self->head || !self->pool)
+    if (!self->own || !self->pool)
         hr_destroy(&self);
     return self;
 }
@@ -118,7 +129,7 @@ void hr_destroy(hr_t **self_p)
         free(self->slots[i].ids);
     for (int i = 0; i <= HR_MAX_SLOT_WINDOWS; i++)
         free(self->fines[i].ids);
-    fg_big_free(self->head, self->max_hosts, sizeof(*self->head));
+    fg_big_free(self->own, self->max_hosts, sizeof(*self->own));
     fg_big_free(self->pool, self->max, self->stride);
     free(self);
     *self_p = NULL;
@@ -127,7 +138,8 @@ void hr_destroy(hr_t **self_p)
 /* The host's block for code, a new one when it has none (NULL: no room). */
 static hr_block_t *s_block(hr_t *self, uint32_t host, uint8_t code)
 {
-    for (uint32_t i = self->head[host]; i; i = s_at(self, i - 1)->next)
+    uint32_t *head = s_head(self, host);
+    for (uint32_t i = *head; i; i = s_at(self, i - 1)->next)
         if (s_at(self, i - 1)->code == code)
             return s_at(self, i - 1);
     uint32_t i;
@@ -141,10 +153,10 @@ static hr_block_t *s_block(hr_t *self, uint32_t host, uint8_t code)
     }
     hr_block_t *b = s_at(self, i);
     memset(b, 0, sizeof(*b));
-    b->next = self->head[host];
+    b->next = *head;
     b->host = host;
     b->code = code;
-    self->head[host] = i + 1;
+    *head = i + 1;
     self->used++;
     return b;
 }
@@ -156,7 +168,8 @@ static void s_maybe_free(hr_t *self, hr_block_t *b)
     if (b->bits || b->fbits)
         return;
     uint32_t id = s_id(self, b) + 1;
-    for (uint32_t *p = &self->head[b->host]; *p; p = &s_at(self, *p - 1)->next)
+    uint32_t *head = s_head(self, b->host);
+    for (uint32_t *p = head; *p; p = &s_at(self, *p - 1)->next)
         if (*p == id) {
             *p = b->next;
             break;
@@ -164,7 +177,7 @@ static void s_maybe_free(hr_t *self, hr_block_t *b)
     b->next = self->free_head;
     self->free_head = id;
     self->used--;
-    if (!self->head[b->host])
+    if (!*head)
         self->fn(b->host, HR_CODES, 0, 0, self->arg);
 }
 
@@ -350,38 +363,32 @@ void hr_set_prefetch(hr_t *self, hr_prefetch_fn pf)
     self->pf = pf;
 }
 
-void hr_prefetch_head(const hr_t *self, uint32_t host)
+void hr_set_heads(hr_t *self, void *first, size_t stride)
 {
-    if (host < self->max_hosts)
-        fg_prefetch(&self->head[host]);
+    if (!first || stride < sizeof(uint32_t))
+        return;
+    fg_big_free(self->own, self->max_hosts, sizeof(*self->own));
+    self->own = NULL;
+    self->heads = first;
+    self->hstride = stride;
 }
 
-void hr_prefetch_block(const hr_t *self, uint32_t host)
+void hr_prefetch_first(const hr_t *self, uint32_t host, uint64_t last)
 {
-    uint32_t i = host < self->max_hosts ? self->head[host] : 0;
-    if (i)
-        fg_prefetch(s_at(self, i - 1));
-}
-
-void hr_prefetch_bucket(const hr_t *self, uint32_t host, uint8_t code, uint64_t last)
-{
-    if (host >= self->max_hosts || !self->fired)
+    uint32_t i = host < self->max_hosts && self->fired ? *s_head(self, host) : 0;
+    if (!i)
         return;
-    for (uint32_t i = self->head[host]; i; i = s_at(self, i - 1)->next) {
-        const hr_block_t *b = s_at(self, i - 1);
-        if (b->code != code)
-            continue;
-        if (last <= self->fired + self->nf)
-            fg_prefetch(&b->fine[last % self->nf]);
-        else
-            fg_prefetch(&b->slot[last / self->gw % HR_SLOTS]);
-        return;
-    }
+    const hr_block_t *b = s_at(self, i - 1);
+    fg_prefetch(b);
+    if (last <= self->fired + self->nf)
+        fg_prefetch(&b->fine[last % self->nf]);
+    else
+        fg_prefetch(&b->slot[last / self->gw % HR_SLOTS]);
 }
 
 int hr_holds(const hr_t *self, uint32_t host)
 {
-    return host < self->max_hosts && self->head[host] != 0;
+    return host < self->max_hosts && *s_head(self, host) != 0;
 }
 
 size_t hr_blocks(const hr_t *self)

@@ -81,12 +81,19 @@ void hr_advance(hr_t *self, uint64_t closed, hr_delta_fn fn, void *arg);
 typedef void (*hr_prefetch_fn)(uint32_t host, uint8_t code, void *arg);
 void hr_set_prefetch(hr_t *self, hr_prefetch_fn pf);
 
-/* For a batch, ahead of hr_hold: bring the host's list head, then (that
- * read) its first block's header, then (that read) the bucket a hold of
- * (code, last) would go to into the cache. Hints only. */
-void hr_prefetch_head(const hr_t *self, uint32_t host);
-void hr_prefetch_block(const hr_t *self, uint32_t host);
-void hr_prefetch_bucket(const hr_t *self, uint32_t host, uint8_t code, uint64_t last);
+/* Keep each host's list head (a uint32_t, 0 while the host holds
+ * nothing) at first + host * stride, in the caller's memory, instead of an
+ * array of the pool's own: a caller that reads its host's memory anyway
+ * saves a cache line a hold. The caller zeroes a head before first use and
+ * keeps it while the host holds anything (hr_holds). Call it before the
+ * first hold. */
+void hr_set_heads(hr_t *self, void *first, size_t stride);
+
+/* For a batch, ahead of hr_hold (the host's head in the cache by then):
+ * bring the host's first block's header and the bucket a hold of last
+ * would go to in it into the cache (most hosts hold in one class). A hint
+ * only. */
+void hr_prefetch_first(const hr_t *self, uint32_t host, uint64_t last);
 
 /* Does the host hold anything here? */
 int hr_holds(const hr_t *self, uint32_t host);

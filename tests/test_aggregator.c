@@ -38,10 +38,11 @@ static void test_aggregator_entry_is_compact(void **state)
     (void)state;
     /* Issue 5's budget is 256 B per host: the entry plus two 8-byte slots.
      * The window totals and held sum (issue 14: a record touches the first
-     * 56 bytes and its class's 24) took it from 176 to 200. */
-    assert_true(sizeof(ht_entry_t) <= 200);
+     * 56 bytes and its class's 24) took it from 176 to 200, the hold
+     * pool's head (read with them) to 208. */
+    assert_true(sizeof(ht_entry_t) <= 208);
     assert_true(sizeof(ht_entry_t) + 2 * sizeof(uint64_t) <= 256);
-    assert_int_equal(offsetof(ht_entry_t, cls), 56);
+    assert_int_equal(offsetof(ht_entry_t, cls), 64);
 }
 
 static void test_aggregator_table_insert_lookup(void **state)

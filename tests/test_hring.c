@@ -209,6 +209,61 @@ static void test_hring_full_and_refusals(void **state)
     assert_null(hr_new(0, 4, 3));
 }
 
+/* Heads in the caller's memory (hr_set_heads, every stride bytes): the
+ * same changes as a pool with heads of its own for the same random holds,
+ * window by window; the heads are set while a host holds and 0 after; the
+ * bytes around them are never written. */
+typedef struct {
+    uint64_t before;
+    uint32_t head;
+    uint32_t after;
+    uint8_t pad[16];
+} host_mem_t;
+
+static void test_hring_heads_in_caller_memory(void **state)
+{
+    (void)state;
+    sink_t a = {0}, b = {0};
+    uint32_t gw = hr_slot_windows(80);
+    hr_t *own = hr_new(HOSTS, 64, gw), *ext = hr_new(HOSTS, 64, gw);
+    assert_non_null(own);
+    assert_non_null(ext);
+    host_mem_t mem[HOSTS];
+    memset(mem, 0xa5, sizeof(mem));
+    for (int h = 0; h < HOSTS; h++)
+        mem[h].head = 0;
+    hr_set_heads(ext, &mem[0].head, sizeof(mem[0]));
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (uint64_t w = W0; w < W0 + 300; w++) {
+        for (int k = 0; w < W0 + 200 && k < 6; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint32_t host = (uint32_t)(x % (HOSTS - 1)); /* the last host never holds */
+            uint8_t code = (uint8_t)(x >> 8) % HR_CODES;
+            uint64_t last = w + (x >> 16) % 80;
+            float pps = (float)(1 + (x >> 40) % 1000);
+            hr_prefetch_first(ext, host, last); /* a hint: changes nothing */
+            assert_int_equal(s_hold(own, host, code, pps, 8 * pps, w, last, &a),
+                             s_hold(ext, host, code, pps, 8 * pps, w, last, &b));
+        }
+        hr_advance(own, w, s_delta, &a);
+        hr_advance(ext, w, s_delta, &b);
+        assert_memory_equal(&a, &b, sizeof(a));
+        for (uint32_t h = 0; h < HOSTS; h++) {
+            assert_int_equal(hr_holds(own, h), hr_holds(ext, h));
+            assert_int_equal(mem[h].head != 0, hr_holds(ext, h));
+            assert_int_equal(mem[h].before, 0xa5a5a5a5a5a5a5a5ULL);
+            assert_int_equal(mem[h].after, 0xa5a5a5a5u);
+        }
+        if (w == W0 + 100)
+            assert_true(hr_blocks(ext) > 5);
+    }
+    assert_int_equal(hr_blocks(ext), 0);
+    for (uint32_t h = 0; h < HOSTS; h++)
+        assert_int_equal(mem[h].head, 0);
+    hr_destroy(&own);
+    hr_destroy(&ext);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_hring_one_hold),
         cmocka_unit_test(test_hring_model),
         cmocka_unit_test(test_hring_full_and_refusals),
+        cmocka_unit_test(test_hring_heads_in_caller_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
