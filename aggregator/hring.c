@@ -23,6 +23,7 @@ typedef struct {
     uint32_t host;
     uint32_t bits; /* slots holding rates */
     uint8_t code;
+    uint16_t ends;  /* its slots' rates on the ends lists, not ended yet */
     uint64_t fbits; /* fine buckets holding rates */
     hr_slot_t slot[HR_SLOTS];
     hr_fine_t fine[]; /* nf buckets */
@@ -32,6 +33,19 @@ typedef struct {
     uint32_t *ids;
     uint32_t n, cap;
 } hr_list_t;
+
+/* A slot's rates that end with a window: where its block's fine bucket
+ * would have taken them, without a write to that bucket's line now and a
+ * read of it then. */
+typedef struct {
+    uint32_t block;
+    float pps, Bps;
+} hr_end_t;
+
+typedef struct {
+    hr_end_t *ev;
+    uint32_t n, cap;
+} hr_ends_t;
 
 struct hr {
     /* per host: 1 + first block, 0 = none; a uint32_t every hstride bytes
@@ -49,6 +63,7 @@ struct hr {
     uint64_t fired; /* last window closed here; 0 = none yet */
     hr_list_t slots[HR_SLOTS]; /* per slot index: blocks that set its bit */
     hr_list_t fines[HR_MAX_SLOT_WINDOWS + 1];
+    hr_ends_t ends[HR_MAX_SLOT_WINDOWS + 1]; /* per fine bucket index */
     hr_delta_fn fn;
     void *arg;
     hr_prefetch_fn pf; /* the caller's memory of a host whose holds end */
@@ -129,6 +144,8 @@ void hr_destroy(hr_t **self_p)
         free(self->slots[i].ids);
     for (int i = 0; i <= HR_MAX_SLOT_WINDOWS; i++)
         free(self->fines[i].ids);
+    for (int i = 0; i <= HR_MAX_SLOT_WINDOWS; i++)
+        free(self->ends[i].ev);
     fg_big_free(self->own, self->max_hosts, sizeof(*self->own));
     fg_big_free(self->pool, self->max, self->stride);
     free(self);
@@ -165,7 +182,7 @@ static hr_block_t *s_block(hr_t *self, uint32_t host, uint8_t code)
  * stale: a bit not set is skipped). */
 static void s_maybe_free(hr_t *self, hr_block_t *b)
 {
-    if (b->bits || b->fbits)
+    if (b->bits || b->fbits || b->ends)
         return;
     uint32_t id = s_id(self, b) + 1;
     uint32_t *head = s_head(self, b->host);
@@ -211,6 +228,25 @@ static int s_fine_add(hr_t *self, hr_block_t *b, uint64_t w, float pps, float Bp
     }
     f->pps += pps;
     f->Bps += Bps;
+    return 0;
+}
+
+/* The rates (pps, Bps) of block b end with window w (pending, within the
+ * ring): an entry on its ends list. -1 when the list has no room (nothing
+ * changed). */
+static int s_end_add(hr_t *self, hr_block_t *b, uint64_t w, float pps, float Bps)
+{
+    hr_ends_t *l = &self->ends[w % self->nf];
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? 2 * l->cap : 256;
+        hr_end_t *ev = cap > l->cap ? realloc(l->ev, (size_t)cap * sizeof(*ev)) : NULL;
+        if (!ev)
+            return -1;
+        l->ev = ev;
+        l->cap = cap;
+    }
+    l->ev[l->n++] = (hr_end_t){s_id(self, b), pps, Bps};
+    b->ends++;
     return 0;
 }
 
@@ -276,8 +312,9 @@ static void s_due_prefetch(const hr_t *self, const hr_list_t *l, uint32_t i, siz
     }
 }
 
-/* Slot k's time has come (the close of window k * gw - 1): its rates move
- * to the fine bucket of their mean last window, in [k * gw, (k + 1) * gw). */
+/* Slot k's time has come (the close of window k * gw - 1): its rates end
+ * with their mean last window, in [k * gw, (k + 1) * gw) (an ends list's
+ * entry; the block stays until then). */
 static void s_slot_due(hr_t *self, uint64_t k)
 {
     uint32_t idx = (uint32_t)(k % HR_SLOTS), bit = 1u << idx;
@@ -293,7 +330,7 @@ static void s_slot_due(hr_t *self, uint64_t k)
         uint64_t off = w > 0 ? (uint64_t)(s->m / w + 0.5f) : 0;
         if (off >= self->gw)
             off = self->gw - 1;
-        if (s_fine_add(self, b, k * self->gw + off, s->pps, s->Bps) < 0) /* no room: ends now */
+        if (s_end_add(self, b, k * self->gw + off, s->pps, s->Bps) < 0) /* no room: ends now */
             self->fn(b->host, b->code, -s->pps, -s->Bps, self->arg);
         s_maybe_free(self, b);
     }
@@ -301,7 +338,7 @@ static void s_slot_due(hr_t *self, uint64_t k)
 }
 
 /* The holds of fine bucket j end (all: every bucket and slot, after a gap
- * longer than any hold). */
+ * longer than any hold), and the slots' rates on its ends list. */
 static void s_fine_due(hr_t *self, uint32_t j)
 {
     hr_list_t *l = &self->fines[j];
@@ -316,6 +353,20 @@ static void s_fine_due(hr_t *self, uint32_t j)
         s_maybe_free(self, b);
     }
     l->n = 0;
+    hr_ends_t *e = &self->ends[j];
+    for (uint32_t i = 0; i < e->n; i++) {
+        if (i + 2 * HR_PF < e->n)
+            fg_prefetch(s_at(self, e->ev[i + 2 * HR_PF].block));
+        if (self->pf && i + HR_PF < e->n) {
+            const hr_block_t *b = s_at(self, e->ev[i + HR_PF].block);
+            self->pf(b->host, b->code, self->arg);
+        }
+        hr_block_t *b = s_at(self, e->ev[i].block);
+        self->fn(b->host, b->code, -e->ev[i].pps, -e->ev[i].Bps, self->arg);
+        b->ends--;
+        s_maybe_free(self, b);
+    }
+    e->n = 0;
 }
 
 static void s_end_all(hr_t *self)

@@ -10,11 +10,12 @@
  * A block has a fine ring of one bucket per window for the holds ending
  * within the next slot, exact to the window, and HR_SLOTS coarse slots of
  * slot_windows windows each for the later ones. When a slot's time comes,
- * its rate moves to the fine bucket of its holds' mean end (weighted by
- * rate): a hold ending in the same slot may so end up to a slot early or
- * late, its amount kept on average. Lists per bucket and per slot name the
- * blocks to visit when its window closes, so a window close costs the
- * blocks whose holds end then, not every block.
+ * its rate is set to end with its holds' mean last window (weighted by
+ * rate; an entry on that window's ends list, the block kept until then): a
+ * hold ending in the same slot may so end up to a slot early or late, its
+ * amount kept on average. Lists per bucket and per slot name the blocks to
+ * visit when its window closes, so a window close costs the blocks whose
+ * holds end then, not every block.
  *
  * What is lost against a flow table: a flow's next record cannot replace
  * its held rate (it adds to it); the caller keeps flows whose rate is a
