@@ -18,6 +18,8 @@ typedef struct {
     fg_addr_t addr;    /* the path's bits, the rest 0 */
 } ptrie_node_t;
 
+#define PTRIE_V4_WALK (-2) /* v4_top: a prefix longer than /8 lies inside */
+
 struct ptrie {
     ptrie_node_t *nodes;
     uint32_t count;
@@ -25,6 +27,10 @@ struct ptrie {
     uint32_t v4_root; /* node of ::ffff:0:0/96 */
     int v4_cover;     /* value of the longest prefix holding ::ffff:0:0/96 */
     size_t prefixes;
+    /* Per IPv4 /8: the answer for every address in it when no prefix
+     * longer than /8 lies inside (most of the address space: a flow's
+     * outside end is answered in one read), else PTRIE_V4_WALK. */
+    int32_t v4_top[256];
 };
 
 static inline unsigned s_bit(const fg_addr_t *a, unsigned i)
@@ -125,6 +131,33 @@ static void s_update_v4_cover(ptrie_t *self)
     self->v4_cover = best;
 }
 
+static int s_walk(const ptrie_t *self, const fg_addr_t *addr);
+
+/* Keep v4_top after prefix/len was inserted: its /8 walks from now on
+ * when it is longer than /8; the /8s it holds (all of them for a prefix
+ * holding the whole IPv4 space) take the answer of their first address. */
+static void s_update_v4_top(ptrie_t *self, const fg_prefix_t *prefix)
+{
+    fg_addr_t mapped = fg_addr_from_v4(0);
+    unsigned len = prefix->len;
+    if (len > 96 && !s_under(&self->nodes[self->v4_root], &prefix->addr))
+        return; /* IPv6 only */
+    fg_addr_t m = s_mask(&mapped, len), p = s_mask(&prefix->addr, len);
+    if (len <= 96 && (m.hi != p.hi || m.lo != p.lo))
+        return; /* does not hold the IPv4 space */
+    if (len > 104) {
+        self->v4_top[(prefix->addr.lo >> 24) & 0xff] = PTRIE_V4_WALK;
+        return;
+    }
+    unsigned n = len > 96 ? 1u << (104 - len) : 256;
+    unsigned first = len > 96 ? (unsigned)(prefix->addr.lo >> 24) & 0xff & ~(n - 1) : 0;
+    for (unsigned t = first; t < first + n; t++)
+        if (self->v4_top[t] != PTRIE_V4_WALK) {
+            fg_addr_t a = fg_addr_from_v4((uint32_t)t << 24);
+            self->v4_top[t] = s_walk(self, &a);
+        }
+}
+
 ptrie_t *ptrie_new(void)
 {
     ptrie_t *self = calloc(1, sizeof(*self));
@@ -141,6 +174,8 @@ ptrie_t *ptrie_new(void)
         goto fail;
     s_rejump(self, &mapped, 96);
     self->v4_cover = -1;
+    for (int t = 0; t < 256; t++)
+        self->v4_top[t] = -1;
     return self;
 fail:
     ptrie_destroy(&self);
@@ -168,10 +203,12 @@ int ptrie_insert(ptrie_t *self, const fg_prefix_t *prefix, int value)
     self->nodes[at].value = value;
     s_rejump(self, &prefix->addr, prefix->len); /* a chain may end here now */
     s_update_v4_cover(self);
+    s_update_v4_top(self, prefix);
     return 0;
 }
 
-int ptrie_lookup(const ptrie_t *self, const fg_addr_t *addr)
+/* The longest match by walking the trie (from the v4 root for IPv4). */
+static int s_walk(const ptrie_t *self, const fg_addr_t *addr)
 {
     const ptrie_node_t *nodes = self->nodes;
     uint32_t at = 0;
@@ -193,6 +230,16 @@ int ptrie_lookup(const ptrie_t *self, const fg_addr_t *addr)
             best = nodes[at].value;
     }
     return best;
+}
+
+int ptrie_lookup(const ptrie_t *self, const fg_addr_t *addr)
+{
+    if (fg_addr_is_v4(addr)) {
+        int v = self->v4_top[(addr->lo >> 24) & 0xff];
+        if (v != PTRIE_V4_WALK)
+            return v;
+    }
+    return s_walk(self, addr);
 }
 
 size_t ptrie_size(const ptrie_t *self)

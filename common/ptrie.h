@@ -2,8 +2,10 @@
  *
  * A binary trie over the 128-bit address form (IPv4 mapped), nodes in one
  * array so a lookup touches no allocator. IPv4 lookups start at the ::ffff:0:0/96
- * node, so they walk at most 32 levels. Each prefix carries an int value
- * (a hostgroup index, or 1 for plain membership). */
+ * node, so they walk at most 32 levels; those in a /8 with no prefix longer
+ * than /8 inside (a flow's outside end, most often) are answered from a
+ * table of 256 kept at insert, without a walk. Each prefix carries an int
+ * value (a hostgroup index, or 1 for plain membership). */
 #ifndef FG_PTRIE_H
 #define FG_PTRIE_H
 
