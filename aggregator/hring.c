@@ -198,17 +198,26 @@ static void s_maybe_free(hr_t *self, hr_block_t *b)
         self->fn(b->host, HR_CODES, 0, 0, self->arg);
 }
 
+/* items (n of *cap used, each of size bytes) with room for one more:
+ * items itself, or grown (doubled); NULL when out of memory (items kept). */
+static void *s_room(void *items, uint32_t n, uint32_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    uint32_t c = *cap ? 2 * *cap : 256;
+    void *p = c > *cap ? realloc(items, (size_t)c * size) : NULL;
+    if (p)
+        *cap = c;
+    return p;
+}
+
 /* Append block b to list l (grown as needed). -1 when out of memory. */
 static int s_list_add(hr_t *self, hr_list_t *l, const hr_block_t *b)
 {
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? 2 * l->cap : 256;
-        uint32_t *ids = cap > l->cap ? realloc(l->ids, (size_t)cap * sizeof(*ids)) : NULL;
-        if (!ids)
-            return -1;
-        l->ids = ids;
-        l->cap = cap;
-    }
+    uint32_t *ids = s_room(l->ids, l->n, &l->cap, sizeof(*ids));
+    if (!ids)
+        return -1;
+    l->ids = ids;
     l->ids[l->n++] = s_id(self, b);
     return 0;
 }
@@ -237,14 +246,10 @@ static int s_fine_add(hr_t *self, hr_block_t *b, uint64_t w, float pps, float Bp
 static int s_end_add(hr_t *self, hr_block_t *b, uint64_t w, float pps, float Bps)
 {
     hr_ends_t *l = &self->ends[w % self->nf];
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? 2 * l->cap : 256;
-        hr_end_t *ev = cap > l->cap ? realloc(l->ev, (size_t)cap * sizeof(*ev)) : NULL;
-        if (!ev)
-            return -1;
-        l->ev = ev;
-        l->cap = cap;
-    }
+    hr_end_t *ev = s_room(l->ev, l->n, &l->cap, sizeof(*ev));
+    if (!ev)
+        return -1;
+    l->ev = ev;
     l->ev[l->n++] = (hr_end_t){s_id(self, b), pps, Bps};
     b->ends++;
     return 0;
