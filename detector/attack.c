@@ -12,6 +12,7 @@ struct atk_table {
     size_t mask; /* slot count - 1 */
     size_t n, max;
     size_t cursor; /* where the next eviction scan starts */
+    size_t sweep;  /* where the next expiry sweep starts */
 };
 
 static size_t s_home(const atk_table_t *self, const fg_addr_t *addr, uint8_t dir)
@@ -118,19 +119,24 @@ void atk_remove(atk_table_t *self, const fg_addr_t *addr, uint8_t dir)
         s_delete(self, i);
 }
 
-size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms, size_t *attacks)
+size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms, size_t budget,
+                  size_t *attacks)
 {
-    size_t removed = 0, att = 0;
-    for (size_t i = 0; i <= self->mask && self->n > 0;) {
+    size_t removed = 0, att = 0, i = self->sweep & self->mask;
+    if (budget > self->mask + 1)
+        budget = self->mask + 1;
+    for (size_t k = 0; k < budget && self->n > 0;) {
         const atk_state_t *s = &self->slots[i];
         if (s->used && now_ms >= s->last_over_ms && now_ms - s->last_over_ms >= end_ms) {
             att += s->attacking;
             s_delete(self, i); /* a later state may have moved here: look again */
             removed++;
         } else {
-            i++;
+            i = (i + 1) & self->mask;
+            k++;
         }
     }
+    self->sweep = i;
     if (attacks)
         *attacks = att;
     return removed;
@@ -139,6 +145,11 @@ size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms, size_t *a
 size_t atk_size(const atk_table_t *self)
 {
     return self->n;
+}
+
+size_t atk_slots(const atk_table_t *self)
+{
+    return self->mask + 1;
 }
 
 int atk_evict(atk_table_t *self, double below)

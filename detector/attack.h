@@ -2,7 +2,7 @@
  *
  * A small open-addressing table (linear probing, backward-shift deletion)
  * that starts small and doubles while at most half full, up to max states;
- * hosts under attack are few, so a full scan to expire them is cheap.
+ * expired states are removed by a sweep that goes on where it stopped.
  * Holds every host the detector averages (published above the watch floor),
  * attacking or not. Pointers to states are valid until the next insert or
  * expire. Leaf
@@ -61,12 +61,18 @@ int atk_evict(atk_table_t *self, double below);
 /* Remove the state of (addr, dir) if present. Cannot fail. */
 void atk_remove(atk_table_t *self, const fg_addr_t *addr, uint8_t dir);
 
-/* Remove every state whose last_over_ms is end_ms or more before now_ms.
- * Returns the number removed; *attacks (when not NULL) gets how many of
- * them were attacking. */
-size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms, size_t *attacks);
+/* Visit up to budget slots, from where the last call stopped and wrapping
+ * around, and remove the states whose last_over_ms is end_ms or more before
+ * now_ms (budget atk_slots() or more: every slot). A caller spreads a pass
+ * over its calls, so that its cost per call does not grow with the states
+ * held (hosts sprayed above the watch floor) times the calls (windows of
+ * every shard). Returns the number removed; *attacks (when not NULL) gets
+ * how many of them were attacking. */
+size_t atk_expire(atk_table_t *self, uint64_t now_ms, uint64_t end_ms, size_t budget,
+                  size_t *attacks);
 
-/* States held. */
+/* States held, and slots (the table's size). */
 size_t atk_size(const atk_table_t *self);
+size_t atk_slots(const atk_table_t *self);
 
 #endif

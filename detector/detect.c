@@ -13,6 +13,8 @@
 
 _Static_assert(FG_CLASSES == 7, "atk_state_t.avg has one row per class");
 
+#define DET_SWEEP_MS 1000 /* a sweep of the attack states for expiry takes a second */
+
 /* Latest incoming total of one hostgroup from one shard. */
 typedef struct {
     double v[ATK_METRICS];
@@ -43,6 +45,7 @@ struct det {
     uint64_t seen_ms[FG_MAX_SHARDS]; /* when its last window arrived, 0 = none */
     uint64_t hosts[FG_MAX_SHARDS];   /* hosts it tracked then */
     uint64_t start_ms;               /* a shard never heard of is missing after a grace */
+    uint64_t swept_ms;               /* the expiry sweep's last call (det_tick) */
     det_stats_t st;
     char (*names)[FG_NAME_MAX]; /* [group]: whose network state nets[] holds */
 };
@@ -597,7 +600,17 @@ void det_tick(det_t *self, uint64_t now_ms)
     size_t ended = 0;
     if (!self->start_ms)
         self->start_ms = now_ms; /* shards never heard of are missing after a grace */
-    atk_expire(self->attacks, now_ms, (uint64_t)self->cfg->detector.attack_end * 1000, &ended);
+    /* the states expire in a sweep of the whole table a second, spread
+     * over the calls (one per window of every shard, one per poll): a full
+     * scan each time made the cost (states x shards x windows) grow with
+     * hosts sprayed above the watch floor */
+    uint64_t el = !self->swept_ms ? DET_SWEEP_MS : now_ms > self->swept_ms ? now_ms - self->swept_ms : 0;
+    size_t slots = atk_slots(self->attacks);
+    size_t budget = el >= DET_SWEEP_MS ? slots : (size_t)(slots * el / DET_SWEEP_MS) + 64;
+    if (el > 0)
+        self->swept_ms = now_ms;
+    atk_expire(self->attacks, now_ms, (uint64_t)self->cfg->detector.attack_end * 1000, budget,
+               &ended);
     self->st.attacks_ended += ended;
     self->n_attacking -= ended < self->n_attacking ? ended : self->n_attacking;
     uint64_t end_ms = (uint64_t)self->cfg->detector.attack_end * 1000;

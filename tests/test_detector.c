@@ -17,6 +17,7 @@
 #include "common/classes.h"
 #include "common/config.h"
 #include "common/decision.h"
+#include "detector/attack.h"
 #include "detector/classify.h"
 #include "detector/detect.h"
 #include "tests/harness.h"
@@ -475,6 +476,91 @@ static void test_detector_attack_end_then_fresh_ban(void **state)
     assert_int_equal(s_n_seen, 3);
     assert_int_equal(s_seen[2].action, FLOODGATE__ACTION__BAN);
     assert_int_equal(s_seen[2].first_seen_ms, T0 + 60000);
+    det_destroy(&det);
+}
+
+/* The attack states expire in a sweep that goes on where it stopped: a
+ * call visits its budget of slots, the expired states of a whole pass go,
+ * the others stay. */
+static void test_detector_attack_expiry_sweeps(void **state)
+{
+    (void)state;
+    atk_table_t *t = atk_new(4096);
+    assert_non_null(t);
+    for (uint32_t k = 0; k < 2000; k++) {
+        fg_addr_t a = fg_addr_from_v4(0x0a000000u + k);
+        atk_state_t *st = atk_insert(t, &a, 0);
+        assert_non_null(st);
+        st->last_over_ms = k % 2 ? T0 : T0 + 30000; /* odd ones expire at T0 + 30 s */
+        st->attacking = k % 4 == 1;
+    }
+    size_t slots = atk_slots(t), removed = 0, attacking = 0, calls = 0;
+    assert_true(slots >= 4000);
+    while (removed < 1000 && calls < 1000) {
+        size_t att = 0, r = atk_expire(t, T0 + 30000, 30000, 100, &att);
+        assert_true(r <= 100); /* a slot a visit, however many moved back */
+        removed += r;
+        attacking += att;
+        calls++;
+    }
+    assert_int_equal(removed, 1000);
+    assert_int_equal(attacking, 500);
+    assert_true(calls >= slots / 100 / 2 && calls <= slots / 100 + 2);
+    assert_int_equal(atk_size(t), 1000);
+    for (uint32_t k = 0; k < 2000; k++) {
+        fg_addr_t a = fg_addr_from_v4(0x0a000000u + k);
+        assert_true((atk_find(t, &a, 0) != NULL) == (k % 2 == 0));
+    }
+    /* a budget of the whole table: all at once */
+    assert_int_equal(atk_expire(t, T0 + 60000, 30000, atk_slots(t), NULL), 1000);
+    assert_int_equal(atk_size(t), 0);
+    atk_destroy(&t);
+}
+
+/* det_tick sweeps the states a second at a time: a tick 10 ms after the
+ * last visits a hundredth of the table (and 64 slots), and a second of
+ * such ticks expires every state. */
+static size_t s_states_left(det_t *det, int n)
+{
+    char ip[32];
+    fg_addr_t a;
+    double v;
+    size_t left = 0;
+    for (int k = 0; k < n; k++) {
+        snprintf(ip, sizeof(ip), "10.0.%d.%d", k / 200 + 1, k % 200 + 1);
+        assert_int_equal(fg_addr_parse(ip, &a), 0);
+        left += det_host_average(det, &a, FLOODGATE__DIRECTION__DIR_IN, 0, 0, &v);
+    }
+    return left;
+}
+
+static void test_detector_expiry_spread_over_ticks(void **state)
+{
+    (void)state;
+    det_t *det = s_det();
+    static win_t w[600];
+    char ip[32];
+    for (int k = 0; k < 600; k++) {
+        snprintf(ip, sizeof(ip), "10.0.%d.%d", k / 200 + 1, k % 200 + 1);
+        s_win(&w[k], ip, 100, 1e5, 1); /* under the threshold: states, no attack */
+    }
+    for (int k = 0; k < 600; k += 50)
+        s_deliver(det, &w[k], 50, T0);
+    assert_int_equal(s_states_left(det, 600), 600);
+    det_tick(det, T0 + 29995); /* a whole sweep (a second since the last): none due */
+    assert_int_equal(s_states_left(det, 600), 600);
+    det_tick(det, T0 + 30005); /* 30 s after their last update: due, 10 ms of a sweep */
+    size_t left = s_states_left(det, 600);
+    assert_true(left > 450 && left < 600);
+    for (uint64_t t = T0 + 30015; t <= T0 + 31005; t += 10)
+        det_tick(det, t);
+    assert_int_equal(s_states_left(det, 600), 0);
+    /* the first tick after a second or more sweeps the whole table */
+    for (int k = 0; k < 600; k += 50)
+        s_deliver(det, &w[k], 50, T0 + 40000);
+    assert_int_equal(s_states_left(det, 600), 600);
+    det_tick(det, T0 + 75000);
+    assert_int_equal(s_states_left(det, 600), 0);
     det_destroy(&det);
 }
 
@@ -1282,6 +1368,8 @@ int main(void)
         cmocka_unit_test(test_detector_outgoing_unmonitored),
         cmocka_unit_test(test_detector_ban_then_ongoing_rate_limited),
         cmocka_unit_test(test_detector_attack_end_then_fresh_ban),
+        cmocka_unit_test(test_detector_attack_expiry_sweeps),
+        cmocka_unit_test(test_detector_expiry_spread_over_ticks),
         cmocka_unit_test(test_detector_dropped_ban_is_retried),
         cmocka_unit_test(test_detector_ipv6_host),
         cmocka_unit_test(test_detector_window_sequence_lost),
