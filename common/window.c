@@ -66,7 +66,9 @@ int wb_pack(const Floodgate__WindowBatch *wb, fg_buf_t *out, const char **why)
     return 0;
 }
 
-Floodgate__WindowBatch *wb_unpack(const uint8_t *buf, size_t len, const char **why)
+/* wb_unpack with protobuf-c's allocator alloc (NULL: malloc). */
+static Floodgate__WindowBatch *s_unpack(ProtobufCAllocator *alloc, const uint8_t *buf, size_t len,
+                                        const char **why)
 {
     if (len > WB_MAX_BYTES) {
         *why = "too large";
@@ -74,14 +76,28 @@ Floodgate__WindowBatch *wb_unpack(const uint8_t *buf, size_t len, const char **w
     }
     Floodgate__WindowBatch *wb = pb_wellformed(&floodgate__window_batch__descriptor, buf, len) < 0
                                      ? NULL
-                                     : floodgate__window_batch__unpack(NULL, len, buf);
+                                     : floodgate__window_batch__unpack(alloc, len, buf);
     if (!wb) {
         *why = "not a WindowBatch";
         return NULL;
     }
-    if (wb_validate(wb, why) < 0)
-        wb_free(&wb);
+    if (wb_validate(wb, why) < 0) {
+        if (!alloc)
+            wb_free(&wb);
+        return NULL;
+    }
     return wb;
+}
+
+Floodgate__WindowBatch *wb_unpack(const uint8_t *buf, size_t len, const char **why)
+{
+    return s_unpack(NULL, buf, len, why);
+}
+
+Floodgate__WindowBatch *wb_unpack_in(fg_pbarena_t *arena, const uint8_t *buf, size_t len,
+                                     const char **why)
+{
+    return s_unpack(fg_pbarena_allocator(arena), buf, len, why);
 }
 
 void wb_free(Floodgate__WindowBatch **wb)

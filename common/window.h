@@ -16,6 +16,7 @@
 #include "common/cfgbase.h"
 #include "common/classes.h"
 #include "common/fgbuf.h"
+#include "common/pbarena.h"
 #include "floodgate.pb-c.h"
 
 #define WB_MAX_HOSTS 1000000              /* hosts published in one window */
@@ -83,6 +84,11 @@ int wb_pack(const Floodgate__WindowBatch *wb, fg_buf_t *out, const char **why);
 /* Unpack and validate len bytes. The message (free with wb_free), or NULL
  * with *why when the bytes are not a WindowBatch or break a limit. */
 Floodgate__WindowBatch *wb_unpack(const uint8_t *buf, size_t len, const char **why);
+
+/* wb_unpack into arena: the message lives until fg_pbarena_reset (never
+ * wb_free it); the pieces of one refused stay there until then too. */
+Floodgate__WindowBatch *wb_unpack_in(fg_pbarena_t *arena, const uint8_t *buf, size_t len,
+                                     const char **why);
 
 /* Free an unpacked message and NULL the pointer. Idempotent. */
 void wb_free(Floodgate__WindowBatch **wb);

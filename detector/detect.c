@@ -38,6 +38,7 @@ struct det {
     det_emit_fn emit;
     void *arg;
     atk_table_t *attacks;
+    fg_pbarena_t *arena; /* the WindowBatch being judged (det_ingest) */
     size_t n_attacking;
     det_part_t *parts; /* [group * shards + shard] */
     det_net_t *nets;   /* [group] */
@@ -75,11 +76,12 @@ det_t *det_new(const fg_config_t *cfg, det_emit_fn emit, void *arg)
     self->arg = arg;
     size_t ng = FG_MAX_GROUPS; /* a reload may add groups */
     self->attacks = atk_new((uint32_t)cfg->detector.max_hosts);
+    self->arena = fg_pbarena_new(1u << 20);
     self->parts = calloc(ng * (size_t)(cfg->aggregator.shards > 0 ? cfg->aggregator.shards : 1),
                          sizeof(*self->parts));
     self->nets = calloc(ng, sizeof(*self->nets));
     self->names = calloc(ng, sizeof(*self->names));
-    if (!self->attacks || !self->parts || !self->nets || !self->names) {
+    if (!self->attacks || !self->arena || !self->parts || !self->nets || !self->names) {
         det_destroy(&self);
         return NULL;
     }
@@ -93,6 +95,7 @@ void det_destroy(det_t **self_p)
     if (!self_p || !*self_p)
         return;
     atk_destroy(&(*self_p)->attacks);
+    fg_pbarena_destroy(&(*self_p)->arena);
     free((*self_p)->parts);
     free((*self_p)->nets);
     free((*self_p)->names);
@@ -103,20 +106,20 @@ void det_destroy(det_t **self_p)
 int det_ingest(det_t *self, const uint8_t *buf, size_t len, int shard, uint64_t now_ms)
 {
     const char *why;
-    Floodgate__WindowBatch *wb = wb_unpack(buf, len, &why);
+    Floodgate__WindowBatch *wb = wb_unpack_in(self->arena, buf, len, &why);
+    int rc = 0;
+    uint32_t shards = (uint32_t)self->cfg->aggregator.shards;
     if (!wb) {
         self->st.malformed++;
-        return -1;
-    }
-    uint32_t shards = (uint32_t)self->cfg->aggregator.shards;
-    if (shard >= 0 && (wb->shard != (uint32_t)shard || wb->shards != shards)) {
+        rc = -1;
+    } else if (shard >= 0 && (wb->shard != (uint32_t)shard || wb->shards != shards)) {
         self->st.wrong_shard++;
-        wb_free(&wb);
-        return -1;
+        rc = -1;
+    } else {
+        det_window(self, wb, now_ms);
     }
-    det_window(self, wb, now_ms);
-    wb_free(&wb);
-    return 0;
+    fg_pbarena_reset(self->arena);
+    return rc;
 }
 
 const char *det_over_threshold(const fg_thresholds_t *t, const Floodgate__Rates *total,

@@ -189,6 +189,76 @@ static void test_codec_window_truncated_corrupted(void **state)
     fg_buf_free(&out);
 }
 
+/* wb_unpack_in: the same message as wb_unpack's from pieces of one arena
+ * block (grown to what a message took, so the next of that size takes no
+ * more), aligned for any field; bytes cut or flipped are refused or valid,
+ * the arena reset after each. */
+static void test_codec_window_arena(void **state)
+{
+    (void)state;
+    wb_fx_t f;
+    fg_buf_t out, again;
+    const char *why = NULL;
+    s_wb(&f);
+    static Floodgate__HostWindow *many[2000];
+    for (int i = 0; i < 2000; i++)
+        many[i] = &f.hw[i % 2];
+    f.wb.hosts = many;
+    f.wb.n_hosts = 2000;
+    fg_buf_init(&out, 0);
+    fg_buf_init(&again, 0);
+    assert_int_equal(wb_pack(&f.wb, &out, &why), 0);
+    fg_pbarena_t *a = fg_pbarena_new(4096);
+    assert_non_null(a);
+    assert_int_equal(fg_pbarena_block(a), 4096);
+    Floodgate__WindowBatch *u = wb_unpack_in(a, (const uint8_t *)out.data, out.len, &why);
+    assert_non_null(u);
+    assert_int_equal(u->n_hosts, 2000);
+    assert_true(u->hosts[1999]->top == NULL && u->hosts[1998]->n_top == 3);
+    assert_int_equal(wb_pack(u, &again, &why), 0);
+    assert_int_equal(again.len, out.len);
+    assert_memory_equal(again.data, out.data, out.len);
+    size_t used = fg_pbarena_used(a);
+    assert_true(used > 100 * 1024); /* 2000 hosts, 16 000 pieces: many blocks */
+    fg_pbarena_reset(a);
+    assert_int_equal(fg_pbarena_used(a), 0);
+    size_t block = fg_pbarena_block(a);
+    assert_true(block >= used);
+    u = wb_unpack_in(a, (const uint8_t *)out.data, out.len, &why);
+    assert_non_null(u);
+    assert_int_equal(fg_pbarena_used(a), used);
+    fg_pbarena_reset(a);
+    assert_int_equal(fg_pbarena_block(a), block); /* it fit: nothing new */
+    ProtobufCAllocator *al = fg_pbarena_allocator(a);
+    for (size_t n = 1; n < 40; n += 3) {
+        void *p = al->alloc(al->allocator_data, n);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 16, 0);
+    }
+    fg_pbarena_reset(a);
+    for (size_t cut = 0; cut < 2000; cut += 7) {
+        u = wb_unpack_in(a, (const uint8_t *)out.data, cut, &why);
+        if (u)
+            assert_int_equal(wb_validate(u, &why), 0);
+        fg_pbarena_reset(a);
+    }
+    uint8_t *copy = malloc(out.len);
+    for (size_t i = 0; i < 600; i++) {
+        memcpy(copy, out.data, out.len);
+        copy[i] ^= (uint8_t)(1u << (i % 8));
+        u = wb_unpack_in(a, copy, out.len, &why);
+        if (u)
+            assert_int_equal(wb_validate(u, &why), 0);
+        fg_pbarena_reset(a);
+    }
+    free(copy);
+    fg_pbarena_destroy(&a);
+    assert_null(a);
+    fg_pbarena_destroy(&a);
+    fg_buf_free(&out);
+    fg_buf_free(&again);
+}
+
 /* ---- Decision ---- */
 
 static Floodgate__Decision s_dec(Floodgate__Rates *total, Floodgate__Contributor **top,
@@ -428,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_codec_window_round_trip),
         cmocka_unit_test(test_codec_window_limits),
         cmocka_unit_test(test_codec_window_truncated_corrupted),
+        cmocka_unit_test(test_codec_window_arena),
         cmocka_unit_test(test_codec_decision_round_trip),
         cmocka_unit_test(test_codec_decision_limits),
         cmocka_unit_test(test_codec_decision_profile),
