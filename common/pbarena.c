@@ -23,9 +23,10 @@ struct fg_pbarena {
 static void *s_alloc(void *data, size_t size)
 {
     fg_pbarena_t *self = data;
-    size = (size + PBARENA_ALIGN - 1) / PBARENA_ALIGN * PBARENA_ALIGN;
-    if (size == 0 || size > SIZE_MAX / 4)
+    if (size > SIZE_MAX / 4)
         return NULL;
+    /* a piece of 0 bytes is a piece too (malloc(0)'s unique pointer) */
+    size = size ? (size + PBARENA_ALIGN - 1) / PBARENA_ALIGN * PBARENA_ALIGN : PBARENA_ALIGN;
     if (self->cur_size - self->cur_at < size) {
         /* a new block: twice the last one, or the piece if larger */
         size_t want = self->cur_size * 2 > size ? self->cur_size * 2 : size;

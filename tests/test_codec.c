@@ -230,7 +230,7 @@ static void test_codec_window_arena(void **state)
     fg_pbarena_reset(a);
     assert_int_equal(fg_pbarena_block(a), block); /* it fit: nothing new */
     ProtobufCAllocator *al = fg_pbarena_allocator(a);
-    for (size_t n = 1; n < 40; n += 3) {
+    for (size_t n = 0; n < 40; n += 3) {
         void *p = al->alloc(al->allocator_data, n);
         assert_non_null(p);
         assert_int_equal((uintptr_t)p % 16, 0);
