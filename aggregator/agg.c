@@ -235,8 +235,7 @@ static void s_prefetch_hold(const agg_t *self, const Floodgate__FlowBatch *m, si
                             uint32_t host)
 {
     uint64_t s = m->start_ms[r], e = m->end_ms[r];
-    agg_hold_prefetch(self, host, s_meta_class(m->meta[r]), s_meta_syn(m->meta[r]),
-                      e > s ? e - s : 0);
+    agg_hold_prefetch(self, host, e > s ? e - s : 0);
 }
 
 int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)

@@ -303,12 +303,11 @@ static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bp
     return 0;
 }
 
-void agg_hold_prefetch(const agg_t *self, uint32_t host, int cls, int syn, uint64_t dur_ms)
+void agg_hold_prefetch(const agg_t *self, uint32_t host, uint64_t dur_ms)
 {
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
     if (dur_ms <= tick || !self->open_id)
         return;
-    (void)cls, (void)syn; /* the host's first block: most hosts hold in one class */
     uint64_t n = s_pool_windows((dur_ms + tick - 1) / tick);
     hr_prefetch_first(self->pool, host, self->open_id + n - 1);
 }

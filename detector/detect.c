@@ -607,7 +607,9 @@ void det_tick(det_t *self, uint64_t now_ms)
      * over the calls (one per window of every shard, one per poll): a full
      * scan each time made the cost (states x shards x windows) grow with
      * hosts sprayed above the watch floor */
-    uint64_t el = !self->swept_ms ? DET_SWEEP_MS : now_ms > self->swept_ms ? now_ms - self->swept_ms : 0;
+    uint64_t el = !self->swept_ms               ? DET_SWEEP_MS
+                  : now_ms > self->swept_ms ? now_ms - self->swept_ms
+                                            : 0;
     size_t slots = atk_slots(self->attacks);
     size_t budget = el >= DET_SWEEP_MS ? slots : (size_t)(slots * el / DET_SWEEP_MS) + 64;
     if (el > 0)
