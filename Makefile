@@ -200,7 +200,8 @@ $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FZ)/libfg_fuzz.a
 # The seed writer packs protobuf messages: the codecs and the generated code
 # (no sanitizers, no coverage).
 SEEDS_SRC := tests/fuzz/seeds.c common/addr.c common/window.c common/decision.c \
-             common/flowbatch.c common/fgbuf.c common/classes.c common/pbcheck.c $(PROTO_C)
+             common/flowbatch.c common/fgbuf.c common/classes.c common/pbcheck.c \
+             common/pbarena.c $(PROTO_C)
 $(FZ)/seeds: $(SEEDS_SRC) tests/flowtest.h $(B)/proto/floodgate.pb-c.h
 	@mkdir -p $(FZ)
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/proto $(WARN) \

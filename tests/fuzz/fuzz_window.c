@@ -3,7 +3,8 @@
  * its PUB socket). A message wb_unpack accepts must keep every documented
  * limit, pack again, and come back identical; the aggregator's writer
  * (common/wbwrite.c) must give it the same bytes as protobuf-c (but for
- * the unknown fields protobuf-c keeps). */
+ * the unknown fields protobuf-c keeps); the detector's unpacking into an
+ * arena must give the same verdict and message. */
 #include <math.h>
 #include <string.h>
 
@@ -77,12 +78,34 @@ static void s_writer(const Floodgate__WindowBatch *wb, const fg_buf_t *packed)
     fg_buf_free(&again);
 }
 
+/* The detector's way (wb_unpack_in, an arena reset after each message):
+ * the same verdict as wb_unpack's, and what it accepts packs to the bytes
+ * wb_unpack's message packs to (packed: NULL when refused). */
+static void s_arena(const uint8_t *data, size_t size, const fg_buf_t *packed)
+{
+    static fg_pbarena_t *arena;
+    if (!arena)
+        arena = fg_pbarena_new(4096);
+    FZ_CHECK(arena);
+    const char *why = NULL;
+    Floodgate__WindowBatch *wb = wb_unpack_in(arena, data, size, &why);
+    FZ_CHECK((wb != NULL) == (packed != NULL));
+    if (wb) {
+        fg_buf_t out = {0};
+        FZ_CHECK(wb_pack(wb, &out, &why) == 0);
+        FZ_CHECK(out.len == packed->len && memcmp(out.data, packed->data, out.len) == 0);
+        fg_buf_free(&out);
+    }
+    fg_pbarena_reset(arena);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *why = NULL;
     Floodgate__WindowBatch *wb = wb_unpack(data, size, &why);
     if (!wb) {
         FZ_CHECK(why && *why);
+        s_arena(data, size, NULL);
         return 0;
     }
     FZ_CHECK(wb->shards >= 1 && wb->shards <= FG_MAX_SHARDS && wb->shard < wb->shards);
@@ -108,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(wb_pack(again, &out2, &why) == 0);
     FZ_CHECK(out2.len == out.len && memcmp(out2.data, out.data, out.len) == 0);
     s_writer(wb, &out);
+    s_arena(data, size, &out);
     fg_buf_free(&out);
     fg_buf_free(&out2);
     wb_free(&again);
