@@ -250,9 +250,11 @@ hr_t *agg_hold_pool_new(const fg_config_t *cfg, ht_t *ht)
                         hr_slot_windows(max));
     if (pool) {
         hr_set_prefetch(pool, s_pool_prefetch);
-        /* each host's head in its entry, which a record reads anyway (an
-         * entry is zeroed at insert; a holding host is never removed) */
-        hr_set_heads(pool, &ht_at(ht, 0)->pool, sizeof(ht_entry_t));
+        /* each host's memory of the pool in its entry, which a record
+         * reads anyway (an entry is zeroed at insert; a holding host is
+         * never removed) */
+        _Static_assert(sizeof(ht_at(ht, 0)->pool) == HR_HOST_BYTES, "the pool's memory of a host");
+        hr_set_heads(pool, ht_at(ht, 0)->pool, sizeof(ht_entry_t));
     }
     return pool;
 }

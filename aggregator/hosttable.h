@@ -65,7 +65,7 @@ typedef struct {
     /* Owner's use: the held rates' sum over the partition classes, kept
      * with them (ht_held_total). */
     float held_sum[2];
-    uint32_t pool; /* owner's use (its hold pool's list head); zeroed at insert */
+    uint32_t pool[2]; /* owner's use (its hold pool's memory of the host); zeroed at insert */
     ht_counts_t cls[HT_CLASSES];
 } ht_entry_t;
 

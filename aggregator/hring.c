@@ -8,72 +8,118 @@
 #include "common/bigmem.h"
 #include "common/prefetch.h"
 
-/* Rates whose holds end in one slot, and where: m is the sum of their
- * weights (s_weight) times their last window's offset in the slot. */
+/* A block's memory is laid out by slot, not by block: slot idx of every
+ * block in one array (slots + idx * max), each fine bucket likewise, the
+ * headers in a third. A hold then writes one line (its slot or bucket,
+ * which carries the tag of the slot or window it belongs to, so that
+ * neither a header nor a list is read or written to tell a live one from a
+ * stale one), and a slot's time scans one array in order. */
+
+/* Rates whose holds end in one slot, where (m: the sum of their weights,
+ * s_weight, times their last window's offset in the slot), and which slot
+ * (tag: s_tag of its number; any other value is stale). */
 typedef struct {
     float pps, Bps, m;
+    uint32_t tag;
 } hr_slot_t;
 
 typedef struct {
     float pps, Bps;
+    uint32_t tag; /* s_tag of the window */
 } hr_fine_t;
 
 typedef struct {
-    uint32_t next; /* 1 + the host's next block (or the free list's), 0 = none */
+    uint32_t next; /* the host's next block (s_enc), or 1 + the next free one; 0 = none */
     uint32_t host;
-    uint32_t bits; /* slots holding rates */
-    uint8_t code;
-    uint16_t ends;  /* its slots' rates on the ends lists, not ended yet */
-    uint64_t fbits; /* fine buckets holding rates */
-    hr_slot_t slot[HR_SLOTS];
-    hr_fine_t fine[]; /* nf buckets */
-} hr_block_t;
+    uint32_t code;
+} hr_hdr_t;
+
+/* A host's memory: its first block (s_enc, 0 = none) and the number of
+ * live things holding its rates (slots, fine buckets, ends entries); when
+ * that falls to 0 its blocks go back. */
+typedef struct {
+    uint32_t head;
+    uint32_t live;
+} hr_host_t;
+
+/* A fine bucket to visit when its window closes. */
+typedef struct {
+    uint32_t enc; /* s_enc of the block */
+    uint32_t host;
+} hr_ref_t;
 
 typedef struct {
-    uint32_t *ids;
+    hr_ref_t *v;
     uint32_t n, cap;
-} hr_list_t;
+} hr_refs_t;
 
-/* A slot's rates that end with a window: where its block's fine bucket
- * would have taken them, without a write to that bucket's line now and a
- * read of it then. */
+/* A slot's rates that end with a window (where its block's fine bucket
+ * would have taken them), with all that ending them needs. */
 typedef struct {
-    uint32_t block;
+    uint32_t host;
+    uint32_t code;
     float pps, Bps;
 } hr_end_t;
 
 typedef struct {
-    hr_end_t *ev;
+    hr_end_t *v;
     uint32_t n, cap;
 } hr_ends_t;
 
 struct hr {
-    /* per host: 1 + first block, 0 = none; a uint32_t every hstride bytes
-     * from heads, in own or in the caller's memory (hr_set_heads) */
+    /* per host: an hr_host_t every hstride bytes from heads, in own or in
+     * the caller's memory (hr_set_heads) */
     uint8_t *heads;
     size_t hstride;
-    uint32_t *own;
+    hr_host_t *own;
     uint32_t max_hosts;
-    uint8_t *pool;
-    size_t stride;
+    hr_hdr_t *hdr;     /* max */
+    hr_slot_t *slots;  /* HR_SLOTS x max, by slot index */
+    hr_fine_t *fine;   /* nf x max, by bucket index */
     uint32_t max, top, free_head;
     size_t used;
     uint32_t gw;    /* windows per slot */
     uint32_t nf;    /* fine buckets: gw + 1 */
     uint64_t fired; /* last window closed here; 0 = none yet */
-    hr_list_t slots[HR_SLOTS]; /* per slot index: blocks that set its bit */
-    hr_list_t fines[HR_MAX_SLOT_WINDOWS + 1];
-    hr_ends_t ends[HR_MAX_SLOT_WINDOWS + 1]; /* per fine bucket index */
+    hr_refs_t fines[HR_MAX_SLOT_WINDOWS + 1]; /* per fine bucket index */
+    hr_ends_t ends[HR_MAX_SLOT_WINDOWS + 1];  /* per fine bucket index */
     hr_delta_fn fn;
     void *arg;
     hr_prefetch_fn pf; /* the caller's memory of a host whose holds end */
 };
 
-/* Blocks ahead in a due list whose memory is asked for: the header and the
- * bucket 2 x HR_PF ahead, then (the header read) the host's HR_PF ahead. */
+/* Entries ahead in a due list whose memory is asked for: the bucket
+ * 2 x HR_PF ahead, the caller's memory of the host HR_PF ahead. */
 #define HR_PF 8
+/* A block in a host's list: 1 + its index, its code in the top bits. */
+#define HR_ID_BITS 29
+#define HR_ID_MASK ((1u << HR_ID_BITS) - 1)
 
-_Static_assert(HR_MAX_SLOT_WINDOWS + 1 <= 64, "fine buckets are bits of a uint64_t");
+_Static_assert(HR_MAX_SLOT_WINDOWS + 1 <= 64, "at most 64 fine buckets");
+_Static_assert(HR_CODES <= (1 << (32 - HR_ID_BITS)), "a code fits the top bits");
+_Static_assert(sizeof(hr_host_t) == HR_HOST_BYTES, "a host's memory is HR_HOST_BYTES");
+
+static uint32_t s_enc(uint32_t id, uint32_t code)
+{
+    return code << HR_ID_BITS | (id + 1);
+}
+
+static uint32_t s_eid(uint32_t enc)
+{
+    return (enc & HR_ID_MASK) - 1;
+}
+
+static uint32_t s_ecode(uint32_t enc)
+{
+    return enc >> HR_ID_BITS;
+}
+
+/* The tag of slot number (or window id) v: never 0 (fresh memory), and
+ * distinct for any two within 2^32 - 1 of each other. */
+static uint32_t s_tag(uint64_t v)
+{
+    return (uint32_t)(v % 0xffffffffu) + 1;
+}
 
 /* A rate's weight for a slot's mean end: packets, or bytes for rates of
  * bytes only. */
@@ -98,24 +144,24 @@ uint64_t hr_span(const hr_t *self)
     return hr_max_windows(self->gw);
 }
 
-static uint32_t *s_head(const hr_t *self, uint32_t host)
+static hr_host_t *s_host(const hr_t *self, uint32_t host)
 {
-    return (uint32_t *)(self->heads + (size_t)host * self->hstride);
+    return (hr_host_t *)(self->heads + (size_t)host * self->hstride);
 }
 
-static hr_block_t *s_at(const hr_t *self, uint32_t i)
+static hr_slot_t *s_slot(const hr_t *self, uint32_t idx, uint32_t id)
 {
-    return (hr_block_t *)(self->pool + (size_t)i * self->stride);
+    return &self->slots[(size_t)idx * self->max + id];
 }
 
-static uint32_t s_id(const hr_t *self, const hr_block_t *b)
+static hr_fine_t *s_fine(const hr_t *self, uint32_t j, uint32_t id)
 {
-    return (uint32_t)(((const uint8_t *)b - self->pool) / self->stride);
+    return &self->fine[(size_t)j * self->max + id];
 }
 
 hr_t *hr_new(uint32_t max_hosts, uint32_t max_blocks, uint32_t slot_windows)
 {
-    if (!max_hosts || !max_blocks || max_blocks >= UINT32_MAX / 2 || !slot_windows ||
+    if (!max_hosts || !max_blocks || max_blocks >= HR_ID_MASK || !slot_windows ||
         slot_windows > HR_MAX_SLOT_WINDOWS)
         return NULL;
     hr_t *self = calloc(1, sizeof(*self));
@@ -125,12 +171,13 @@ hr_t *hr_new(uint32_t max_hosts, uint32_t max_blocks, uint32_t slot_windows)
     self->max = max_blocks;
     self->gw = slot_windows;
     self->nf = slot_windows + 1;
-    self->stride = (sizeof(hr_block_t) + self->nf * sizeof(hr_fine_t) + 7) / 8 * 8;
     self->own = fg_big_calloc(max_hosts, sizeof(*self->own));
     self->heads = (uint8_t *)self->own;
     self->hstride = sizeof(*self->own);
-    self->pool = fg_big_calloc(max_blocks, self->stride);
-    if (!self->own || !self->pool)
+    self->hdr = fg_big_calloc(max_blocks, sizeof(*self->hdr));
+    self->slots = fg_big_calloc((size_t)HR_SLOTS * max_blocks, sizeof(*self->slots));
+    self->fine = fg_big_calloc((size_t)self->nf * max_blocks, sizeof(*self->fine));
+    if (!self->own || !self->hdr || !self->slots || !self->fine)
         hr_destroy(&self);
     return self;
 }
@@ -140,62 +187,79 @@ void hr_destroy(hr_t **self_p)
     if (!self_p || !*self_p)
         return;
     hr_t *self = *self_p;
-    for (int i = 0; i < HR_SLOTS; i++)
-        free(self->slots[i].ids);
-    for (int i = 0; i <= HR_MAX_SLOT_WINDOWS; i++)
-        free(self->fines[i].ids);
-    for (int i = 0; i <= HR_MAX_SLOT_WINDOWS; i++)
-        free(self->ends[i].ev);
+    for (int i = 0; i <= HR_MAX_SLOT_WINDOWS; i++) {
+        free(self->fines[i].v);
+        free(self->ends[i].v);
+    }
     fg_big_free(self->own, self->max_hosts, sizeof(*self->own));
-    fg_big_free(self->pool, self->max, self->stride);
+    fg_big_free(self->hdr, self->max, sizeof(*self->hdr));
+    fg_big_free(self->slots, (size_t)HR_SLOTS * self->max, sizeof(*self->slots));
+    fg_big_free(self->fine, (size_t)self->nf * self->max, sizeof(*self->fine));
     free(self);
     *self_p = NULL;
 }
 
-/* The host's block for code, a new one when it has none (NULL: no room). */
-static hr_block_t *s_block(hr_t *self, uint32_t host, uint8_t code)
+/* The host's block for code (its index), a new one when it has none
+ * (*fresh set); UINT32_MAX when there is no room. */
+static uint32_t s_block(hr_t *self, uint32_t host, uint32_t code, bool *fresh)
 {
-    uint32_t *head = s_head(self, host);
-    for (uint32_t i = *head; i; i = s_at(self, i - 1)->next)
-        if (s_at(self, i - 1)->code == code)
-            return s_at(self, i - 1);
+    hr_host_t *hh = s_host(self, host);
+    for (uint32_t e = hh->head; e; e = self->hdr[s_eid(e)].next)
+        if (s_ecode(e) == code)
+            return s_eid(e);
     uint32_t i;
     if (self->free_head) {
         i = self->free_head - 1;
-        self->free_head = s_at(self, i)->next;
+        self->free_head = self->hdr[i].next;
     } else if (self->top < self->max) {
         i = self->top++;
     } else {
-        return NULL;
+        return UINT32_MAX;
     }
-    hr_block_t *b = s_at(self, i);
-    memset(b, 0, sizeof(*b));
-    b->next = *head;
-    b->host = host;
-    b->code = code;
-    *head = i + 1;
+    self->hdr[i] = (hr_hdr_t){hh->head, host, code};
+    hh->head = s_enc(i, code);
     self->used++;
-    return b;
+    *fresh = true;
+    return i;
 }
 
-/* A block holding nothing goes back to the free list (its list entries go
- * stale: a bit not set is skipped). */
-static void s_maybe_free(hr_t *self, hr_block_t *b)
+/* The host's blocks go back to the free list: it holds nothing. */
+static void s_release(hr_t *self, uint32_t host)
 {
-    if (b->bits || b->fbits || b->ends)
-        return;
-    uint32_t id = s_id(self, b) + 1;
-    uint32_t *head = s_head(self, b->host);
-    for (uint32_t *p = head; *p; p = &s_at(self, *p - 1)->next)
-        if (*p == id) {
-            *p = b->next;
-            break;
-        }
-    b->next = self->free_head;
-    self->free_head = id;
+    hr_host_t *hh = s_host(self, host);
+    for (uint32_t e = hh->head; e;) {
+        uint32_t i = s_eid(e);
+        e = self->hdr[i].next;
+        self->hdr[i].next = self->free_head;
+        self->free_head = i + 1;
+        self->used--;
+    }
+    hh->head = 0;
+    hh->live = 0;
+    self->fn(host, HR_CODES, 0, 0, self->arg);
+}
+
+/* Block id, just taken for host (its head), goes back: the hold failed. */
+static void s_unlink_fresh(hr_t *self, uint32_t host, uint32_t id)
+{
+    hr_host_t *hh = s_host(self, host);
+    hh->head = self->hdr[id].next;
+    self->hdr[id].next = self->free_head;
+    self->free_head = id + 1;
     self->used--;
-    if (!*head)
-        self->fn(b->host, HR_CODES, 0, 0, self->arg);
+    if (!hh->head)
+        self->fn(host, HR_CODES, 0, 0, self->arg);
+}
+
+/* One of the host's live things is over; the last one releases its blocks. */
+static void s_dec(hr_t *self, uint32_t host)
+{
+    hr_host_t *hh = s_host(self, host);
+    if (hh->live > 1) {
+        hh->live--;
+        return;
+    }
+    s_release(self, host);
 }
 
 /* items (n of *cap used, each of size bytes) with room for one more:
@@ -211,65 +275,41 @@ static void *s_room(void *items, uint32_t n, uint32_t *cap, size_t size)
     return p;
 }
 
-/* Append block b to list l (grown as needed). -1 when out of memory. */
-static int s_list_add(hr_t *self, hr_list_t *l, const hr_block_t *b)
+/* Add (pps, Bps) to block id's fine bucket of window w (pending, within
+ * the ring). -1 when its list has no room for the block (nothing
+ * changed). */
+static int s_fine_add(hr_t *self, uint32_t host, uint32_t id, uint32_t code, uint64_t w,
+                      float pps, float Bps)
 {
-    uint32_t *ids = s_room(l->ids, l->n, &l->cap, sizeof(*ids));
-    if (!ids)
-        return -1;
-    l->ids = ids;
-    l->ids[l->n++] = s_id(self, b);
-    return 0;
-}
-
-/* Add (pps, Bps) to the fine bucket of window w (pending, within the
- * ring). -1 when its list has no room for the block (nothing changed). */
-static int s_fine_add(hr_t *self, hr_block_t *b, uint64_t w, float pps, float Bps)
-{
-    uint32_t j = (uint32_t)(w % self->nf);
-    uint64_t bit = 1ull << j;
-    hr_fine_t *f = &b->fine[j];
-    if (!(b->fbits & bit)) {
-        if (s_list_add(self, &self->fines[j], b) < 0)
+    uint32_t j = (uint32_t)(w % self->nf), tag = s_tag(w);
+    hr_fine_t *f = s_fine(self, j, id);
+    if (f->tag != tag) {
+        hr_refs_t *l = &self->fines[j];
+        hr_ref_t *v = s_room(l->v, l->n, &l->cap, sizeof(*v));
+        if (!v)
             return -1;
-        b->fbits |= bit;
-        f->pps = f->Bps = 0;
+        l->v = v;
+        l->v[l->n++] = (hr_ref_t){s_enc(id, code), host};
+        *f = (hr_fine_t){0, 0, tag};
+        s_host(self, host)->live++;
     }
     f->pps += pps;
     f->Bps += Bps;
     return 0;
 }
 
-/* The rates (pps, Bps) of block b end with window w (pending, within the
- * ring): an entry on its ends list. -1 when the list has no room (nothing
- * changed). */
-static int s_end_add(hr_t *self, hr_block_t *b, uint64_t w, float pps, float Bps)
-{
-    hr_ends_t *l = &self->ends[w % self->nf];
-    hr_end_t *ev = s_room(l->ev, l->n, &l->cap, sizeof(*ev));
-    if (!ev)
-        return -1;
-    l->ev = ev;
-    l->ev[l->n++] = (hr_end_t){s_id(self, b), pps, Bps};
-    b->ends++;
-    return 0;
-}
-
-static int s_slot_add(hr_t *self, hr_block_t *b, uint64_t last, float pps, float Bps)
+static void s_slot_add(hr_t *self, uint32_t host, uint32_t id, uint64_t last, float pps, float Bps)
 {
     uint64_t k = last / self->gw;
-    uint32_t idx = (uint32_t)(k % HR_SLOTS), bit = 1u << idx;
-    hr_slot_t *s = &b->slot[idx];
-    if (!(b->bits & bit)) {
-        if (s_list_add(self, &self->slots[idx], b) < 0)
-            return -1;
-        b->bits |= bit;
-        *s = (hr_slot_t){0, 0, 0};
+    uint32_t tag = s_tag(k);
+    hr_slot_t *s = s_slot(self, (uint32_t)(k % HR_SLOTS), id);
+    if (s->tag != tag) {
+        *s = (hr_slot_t){0, 0, 0, tag};
+        s_host(self, host)->live++;
     }
     s->pps += pps;
     s->Bps += Bps;
     s->m += s_weight(pps, Bps) * (float)(last - k * self->gw);
-    return 0;
 }
 
 int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint64_t open,
@@ -288,105 +328,100 @@ int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint6
     uint64_t k_end = (self->fired + 1) / self->gw + 1 + HR_SLOTS;
     if (last >= k_end * self->gw)
         last = k_end * self->gw - 1;
-    hr_block_t *b = s_block(self, host, code);
-    if (!b)
+    bool fresh = false;
+    uint32_t id = s_block(self, host, code, &fresh);
+    if (id == UINT32_MAX)
         return -1;
-    int rc = last <= self->fired + self->nf ? s_fine_add(self, b, last, pps, Bps)
-                                             : s_slot_add(self, b, last, pps, Bps);
-    if (rc < 0) {
-        s_maybe_free(self, b);
+    if (last > self->fired + self->nf) {
+        s_slot_add(self, host, id, last, pps, Bps);
+    } else if (s_fine_add(self, host, id, code, last, pps, Bps) < 0) {
+        if (fresh)
+            s_unlink_fresh(self, host, id);
         return -1;
     }
     return 0; /* the caller adds the rate (hr_hold) */
 }
 
-/* For the due list l at i, of the bucket at offset off in its blocks:
- * bring the blocks ahead into the cache, and (host) the caller's memory of
- * their hosts. */
-static void s_due_prefetch(const hr_t *self, const hr_list_t *l, uint32_t i, size_t off,
-                           bool host)
+/* The rates of (host, code) end with window w (pending, within the ring):
+ * an entry on its ends list. -1 when the list has no room (nothing
+ * changed). */
+static int s_end_add(hr_t *self, uint64_t w, uint32_t host, uint32_t code, float pps, float Bps)
 {
-    if (i + 2 * HR_PF < l->n) {
-        const uint8_t *b = (const uint8_t *)s_at(self, l->ids[i + 2 * HR_PF]);
-        fg_prefetch(b);
-        fg_prefetch(b + off);
-    }
-    if (host && self->pf && i + HR_PF < l->n) {
-        const hr_block_t *b = s_at(self, l->ids[i + HR_PF]);
-        self->pf(b->host, b->code, self->arg);
-    }
+    hr_ends_t *l = &self->ends[w % self->nf];
+    hr_end_t *v = s_room(l->v, l->n, &l->cap, sizeof(*v));
+    if (!v)
+        return -1;
+    l->v = v;
+    l->v[l->n++] = (hr_end_t){host, code, pps, Bps};
+    return 0;
 }
 
-/* Slot k's time has come (the close of window k * gw - 1): its rates end
- * with their mean last window, in [k * gw, (k + 1) * gw) (an ends list's
- * entry; the block stays until then). */
+/* Slot k's time has come (the close of window k * gw - 1): one pass over
+ * slot index k % HR_SLOTS of every block; the live ones' rates end with
+ * their mean last window, in [k * gw, (k + 1) * gw) (an ends list's
+ * entry: the block is not read again). */
 static void s_slot_due(hr_t *self, uint64_t k)
 {
-    uint32_t idx = (uint32_t)(k % HR_SLOTS), bit = 1u << idx;
-    hr_list_t *l = &self->slots[idx];
-    for (uint32_t i = 0; i < l->n; i++) {
-        s_due_prefetch(self, l, i, offsetof(hr_block_t, slot) + idx * sizeof(hr_slot_t), false);
-        hr_block_t *b = s_at(self, l->ids[i]);
-        if (!(b->bits & bit))
-            continue; /* a duplicate, or a block freed since */
-        hr_slot_t *s = &b->slot[idx];
-        b->bits &= ~bit;
+    uint32_t idx = (uint32_t)(k % HR_SLOTS), tag = s_tag(k);
+    const hr_slot_t *a = s_slot(self, idx, 0);
+    for (uint32_t i = 0; i < self->top; i++) {
+        if (a[i].tag != tag)
+            continue;
+        const hr_slot_t *s = &a[i];
+        const hr_hdr_t *h = &self->hdr[i];
         float w = s_weight(s->pps, s->Bps);
         uint64_t off = w > 0 ? (uint64_t)(s->m / w + 0.5f) : 0;
         if (off >= self->gw)
             off = self->gw - 1;
-        if (s_end_add(self, b, k * self->gw + off, s->pps, s->Bps) < 0) /* no room: ends now */
-            self->fn(b->host, b->code, -s->pps, -s->Bps, self->arg);
-        s_maybe_free(self, b);
+        if (s_end_add(self, k * self->gw + off, h->host, h->code, s->pps, s->Bps) < 0) {
+            self->fn(h->host, (uint8_t)h->code, -s->pps, -s->Bps, self->arg); /* no room: now */
+            s_dec(self, h->host);
+        }
     }
-    l->n = 0;
 }
 
-/* The holds of fine bucket j end (all: every bucket and slot, after a gap
- * longer than any hold), and the slots' rates on its ends list. */
+/* The holds of fine bucket j end (those of window w: all of them, since
+ * every one on its list is of w), and the slots' rates on its ends list. */
 static void s_fine_due(hr_t *self, uint32_t j)
 {
-    hr_list_t *l = &self->fines[j];
-    uint64_t bit = 1ull << j;
+    hr_refs_t *l = &self->fines[j];
     for (uint32_t i = 0; i < l->n; i++) {
-        s_due_prefetch(self, l, i, offsetof(hr_block_t, fine) + j * sizeof(hr_fine_t), true);
-        hr_block_t *b = s_at(self, l->ids[i]);
-        if (!(b->fbits & bit))
-            continue;
-        b->fbits &= ~bit;
-        self->fn(b->host, b->code, -b->fine[j].pps, -b->fine[j].Bps, self->arg);
-        s_maybe_free(self, b);
+        if (i + 2 * HR_PF < l->n)
+            fg_prefetch(s_fine(self, j, s_eid(l->v[i + 2 * HR_PF].enc)));
+        if (self->pf && i + HR_PF < l->n)
+            self->pf(l->v[i + HR_PF].host, (uint8_t)s_ecode(l->v[i + HR_PF].enc), self->arg);
+        const hr_ref_t *r = &l->v[i];
+        const hr_fine_t *f = s_fine(self, j, s_eid(r->enc));
+        self->fn(r->host, (uint8_t)s_ecode(r->enc), -f->pps, -f->Bps, self->arg);
+        s_dec(self, r->host);
     }
     l->n = 0;
     hr_ends_t *e = &self->ends[j];
     for (uint32_t i = 0; i < e->n; i++) {
-        if (i + 2 * HR_PF < e->n)
-            fg_prefetch(s_at(self, e->ev[i + 2 * HR_PF].block));
-        if (self->pf && i + HR_PF < e->n) {
-            const hr_block_t *b = s_at(self, e->ev[i + HR_PF].block);
-            self->pf(b->host, b->code, self->arg);
-        }
-        hr_block_t *b = s_at(self, e->ev[i].block);
-        self->fn(b->host, b->code, -e->ev[i].pps, -e->ev[i].Bps, self->arg);
-        b->ends--;
-        s_maybe_free(self, b);
+        if (self->pf && i + HR_PF < e->n)
+            self->pf(e->v[i + HR_PF].host, (uint8_t)e->v[i + HR_PF].code, self->arg);
+        const hr_end_t *x = &e->v[i];
+        self->fn(x->host, (uint8_t)x->code, -x->pps, -x->Bps, self->arg);
+        s_dec(self, x->host);
     }
     e->n = 0;
 }
 
+/* After a gap longer than any hold: every pending slot's rates end now,
+ * then every fine bucket and ends list. */
 static void s_end_all(hr_t *self)
 {
-    for (uint32_t idx = 0; idx < HR_SLOTS; idx++) {
-        hr_list_t *l = &self->slots[idx];
-        for (uint32_t i = 0; i < l->n; i++) {
-            hr_block_t *b = s_at(self, l->ids[i]);
-            if (!(b->bits & (1u << idx)))
+    uint64_t k0 = (self->fired + 1) / self->gw; /* swept up to it */
+    for (uint64_t k = k0 + 1; k <= k0 + HR_SLOTS; k++) {
+        uint32_t idx = (uint32_t)(k % HR_SLOTS), tag = s_tag(k);
+        const hr_slot_t *a = s_slot(self, idx, 0);
+        for (uint32_t i = 0; i < self->top; i++) {
+            if (a[i].tag != tag)
                 continue;
-            b->bits &= ~(1u << idx);
-            self->fn(b->host, b->code, -b->slot[idx].pps, -b->slot[idx].Bps, self->arg);
-            s_maybe_free(self, b);
+            uint32_t host = self->hdr[i].host;
+            self->fn(host, (uint8_t)self->hdr[i].code, -a[i].pps, -a[i].Bps, self->arg);
+            s_dec(self, host);
         }
-        l->n = 0;
     }
     for (uint32_t j = 0; j < self->nf; j++)
         s_fine_due(self, j);
@@ -421,7 +456,8 @@ void hr_set_prefetch(hr_t *self, hr_prefetch_fn pf)
 
 void hr_set_heads(hr_t *self, void *first, size_t stride)
 {
-    if (!first || stride < sizeof(uint32_t))
+    if (!first || stride < HR_HOST_BYTES || (uintptr_t)first % sizeof(uint32_t) ||
+        stride % sizeof(uint32_t))
         return;
     fg_big_free(self->own, self->max_hosts, sizeof(*self->own));
     self->own = NULL;
@@ -431,20 +467,18 @@ void hr_set_heads(hr_t *self, void *first, size_t stride)
 
 void hr_prefetch_first(const hr_t *self, uint32_t host, uint64_t last)
 {
-    uint32_t i = host < self->max_hosts && self->fired ? *s_head(self, host) : 0;
-    if (!i)
+    uint32_t e = host < self->max_hosts && self->fired ? s_host(self, host)->head : 0;
+    if (!e)
         return;
-    const hr_block_t *b = s_at(self, i - 1);
-    fg_prefetch(b);
     if (last <= self->fired + self->nf)
-        fg_prefetch(&b->fine[last % self->nf]);
+        fg_prefetch(s_fine(self, (uint32_t)(last % self->nf), s_eid(e)));
     else
-        fg_prefetch(&b->slot[last / self->gw % HR_SLOTS]);
+        fg_prefetch(s_slot(self, (uint32_t)(last / self->gw % HR_SLOTS), s_eid(e)));
 }
 
 int hr_holds(const hr_t *self, uint32_t host)
 {
-    return host < self->max_hosts && *s_head(self, host) != 0;
+    return host < self->max_hosts && s_host(self, host)->head != 0;
 }
 
 size_t hr_blocks(const hr_t *self)

@@ -9,13 +9,17 @@
  *
  * A block has a fine ring of one bucket per window for the holds ending
  * within the next slot, exact to the window, and HR_SLOTS coarse slots of
- * slot_windows windows each for the later ones. When a slot's time comes,
- * its rate is set to end with its holds' mean last window (weighted by
- * rate; an entry on that window's ends list, the block kept until then): a
- * hold ending in the same slot may so end up to a slot early or late, its
- * amount kept on average. Lists per bucket and per slot name the blocks to
- * visit when its window closes, so a window close costs the blocks whose
- * holds end then, not every block.
+ * slot_windows windows each for the later ones. Every slot and bucket
+ * carries the number of the slot or window it holds rates for, so a hold
+ * writes that one place and nothing else (no block header, no list: a
+ * stale number is an empty slot); each host counts its live slots and
+ * buckets, and its blocks go back when the count falls to 0. When a
+ * slot's time comes, one pass over that slot of every block in order
+ * finds the live ones, and each one's rate is set to end with its holds'
+ * mean last window (weighted by rate; an entry on that window's ends list,
+ * with the host and code): a hold ending in the same slot may so end up to
+ * a slot early or late, its amount kept on average. A fine bucket's first
+ * hold puts it on its window's list.
  *
  * What is lost against a flow table: a flow's next record cannot replace
  * its held rate (it adds to it); the caller keeps flows whose rate is a
@@ -82,18 +86,19 @@ void hr_advance(hr_t *self, uint64_t closed, hr_delta_fn fn, void *arg);
 typedef void (*hr_prefetch_fn)(uint32_t host, uint8_t code, void *arg);
 void hr_set_prefetch(hr_t *self, hr_prefetch_fn pf);
 
-/* Keep each host's list head (a uint32_t, 0 while the host holds
- * nothing) at first + host * stride, in the caller's memory, instead of an
- * array of the pool's own: a caller that reads its host's memory anyway
- * saves a cache line a hold. The caller zeroes a head before first use and
- * keeps it while the host holds anything (hr_holds). Call it before the
- * first hold. */
+/* Keep each host's HR_HOST_BYTES (its first block, 0 while it holds
+ * nothing, and its count of live slots) at first + host * stride, in the
+ * caller's memory, instead of an array of the pool's own: a caller that
+ * reads its host's memory anyway saves a cache line a hold. first and
+ * stride are multiples of 4 (ignored otherwise). The caller zeroes those
+ * bytes before first use and keeps them while the host holds anything
+ * (hr_holds). Call it before the first hold. */
+#define HR_HOST_BYTES 8
 void hr_set_heads(hr_t *self, void *first, size_t stride);
 
-/* For a batch, ahead of hr_hold (the host's head in the cache by then):
- * bring the host's first block's header and the bucket a hold of last
- * would go to in it into the cache (most hosts hold in one class). A hint
- * only. */
+/* For a batch, ahead of hr_hold (the host's memory in the cache by then):
+ * bring the slot or bucket a hold of last would go to in the host's first
+ * block into the cache (most hosts hold in one class). A hint only. */
 void hr_prefetch_first(const hr_t *self, uint32_t host, uint64_t last);
 
 /* Does the host hold anything here? */

@@ -215,9 +215,9 @@ static void test_hring_full_and_refusals(void **state)
  * bytes around them are never written. */
 typedef struct {
     uint64_t before;
-    uint32_t head;
+    uint32_t head[2];
     uint32_t after;
-    uint8_t pad[16];
+    uint8_t pad[12];
 } host_mem_t;
 
 static void test_hring_heads_in_caller_memory(void **state)
@@ -231,8 +231,8 @@ static void test_hring_heads_in_caller_memory(void **state)
     host_mem_t mem[HOSTS];
     memset(mem, 0xa5, sizeof(mem));
     for (int h = 0; h < HOSTS; h++)
-        mem[h].head = 0;
-    hr_set_heads(ext, &mem[0].head, sizeof(mem[0]));
+        mem[h].head[0] = mem[h].head[1] = 0;
+    hr_set_heads(ext, mem[0].head, sizeof(mem[0]));
     uint64_t x = 0x9e3779b97f4a7c15ULL;
     for (uint64_t w = W0; w < W0 + 300; w++) {
         for (int k = 0; w < W0 + 200 && k < 6; k++) {
@@ -250,7 +250,7 @@ static void test_hring_heads_in_caller_memory(void **state)
         assert_memory_equal(&a, &b, sizeof(a));
         for (uint32_t h = 0; h < HOSTS; h++) {
             assert_int_equal(hr_holds(own, h), hr_holds(ext, h));
-            assert_int_equal(mem[h].head != 0, hr_holds(ext, h));
+            assert_int_equal(mem[h].head[0] != 0, hr_holds(ext, h));
             assert_int_equal(mem[h].before, 0xa5a5a5a5a5a5a5a5ULL);
             assert_int_equal(mem[h].after, 0xa5a5a5a5u);
         }
@@ -258,10 +258,65 @@ static void test_hring_heads_in_caller_memory(void **state)
             assert_true(hr_blocks(ext) > 5);
     }
     assert_int_equal(hr_blocks(ext), 0);
-    for (uint32_t h = 0; h < HOSTS; h++)
-        assert_int_equal(mem[h].head, 0);
+    for (uint32_t h = 0; h < HOSTS; h++) {
+        assert_int_equal(mem[h].head[0], 0);
+        assert_int_equal(mem[h].head[1], 0);
+    }
     hr_destroy(&own);
     hr_destroy(&ext);
+}
+
+/* A gap longer than any hold ends the rates of every pending slot, the
+ * farthest one too, and of every fine bucket: nothing held, every block
+ * back, the host told once. */
+static void test_hring_gap_ends_every_slot(void **state)
+{
+    (void)state;
+    sink_t s = {0};
+    uint32_t gw = hr_slot_windows(80);
+    uint64_t span = hr_max_windows(gw);
+    hr_t *hr = hr_new(HOSTS, 16, gw);
+    assert_non_null(hr);
+    hr_advance(hr, W0 - 1, s_delta, &s);
+    for (uint64_t d = 0; d < span; d++)
+        assert_int_equal(s_hold(hr, 2, (uint8_t)(d % 2), 1, 0, W0, W0 + d, &s), 0);
+    /* an open window ahead of the last closed one: the farthest slot */
+    assert_int_equal(s_hold(hr, 2, 4, 1, 0, W0 + 2 * gw, W0 + 2 * gw + span - 1, &s), 0);
+    assert_float_equal(s_host_pps(&s, 2), (double)span + 1, 0.01);
+    assert_int_equal(hr_blocks(hr), 3);
+    hr_advance(hr, W0 + 10 * span, s_delta, &s);
+    assert_float_equal(s_host_pps(&s, 2), 0, 0.01);
+    assert_false(hr_holds(hr, 2));
+    assert_int_equal(hr_blocks(hr), 0);
+    assert_int_equal(s.empty[2], 1);
+    hr_destroy(&hr);
+}
+
+/* A slot whose number is a multiple of 2^32 - 1 (where a 32-bit tag
+ * wraps): its hold counts like any other; the host keeps its block while a
+ * later hold is pending, and gives it back after. */
+static void test_hring_slot_number_wrap(void **state)
+{
+    (void)state;
+    sink_t s = {0};
+    uint32_t gw = hr_slot_windows(80);
+    uint64_t k = 0xffffffffULL, w = k * gw; /* slot k's first window */
+    hr_t *hr = hr_new(HOSTS, 16, gw);
+    assert_non_null(hr);
+    hr_advance(hr, w - 11, s_delta, &s);
+    assert_int_equal(s_hold(hr, 1, 0, 100, 0, w - 10, w + 1, &s), 0);
+    assert_int_equal(s_hold(hr, 1, 0, 7, 0, w - 10, w + 10 * gw, &s), 0);
+    for (uint64_t c = w - 10; c <= w + gw; c++)
+        hr_advance(hr, c, s_delta, &s);
+    assert_true(hr_holds(hr, 1));
+    assert_int_equal(hr_blocks(hr), 1);
+    assert_float_equal(s_host_pps(&s, 1), 7, 0.01);
+    for (uint64_t c = w + gw + 1; c <= w + 12 * gw; c++)
+        hr_advance(hr, c, s_delta, &s);
+    assert_false(hr_holds(hr, 1));
+    assert_int_equal(hr_blocks(hr), 0);
+    assert_float_equal(s_host_pps(&s, 1), 0, 0.01);
+    hr_destroy(&hr);
 }
 
 int main(void)
@@ -272,6 +327,8 @@ int main(void)
         cmocka_unit_test(test_hring_model),
         cmocka_unit_test(test_hring_full_and_refusals),
         cmocka_unit_test(test_hring_heads_in_caller_memory),
+        cmocka_unit_test(test_hring_gap_ends_every_slot),
+        cmocka_unit_test(test_hring_slot_number_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
