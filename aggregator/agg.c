@@ -294,6 +294,7 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
         }
     }
     self->sent_ms = 0;
+    self->st.last_batch_ms = now_ms;
     floodgate__flow_batch__free_unpacked(m, NULL);
     return 0;
 }

@@ -36,6 +36,7 @@ typedef struct {
     uint64_t watch_refused;    /* hosts above the floor without top-contributor state */
     uint64_t windows;          /* WindowBatch messages built */
     uint64_t window_us;        /* last window close, microseconds */
+    uint64_t last_batch_ms;    /* unix ms of the last FlowBatch taken in (0: none yet) */
     uint64_t last_hosts_published; /* hosts in the last WindowBatch */
     uint64_t spread;           /* long records whose rate is held (spread) */
     uint64_t spread_renewed;   /* ... that replaced the held rate of their flow */

@@ -24,6 +24,11 @@ static void s_gauges(fg_mout_t *o, void *arg)
                    "Time the last window close took (rates, packing, expiry).");
     fg_mout_double(o, "floodgate_aggregator_window_close_seconds", c->shard,
                    (double)st->window_us / 1e6);
+    fg_mout_family(o, "floodgate_aggregator_last_batch_timestamp_seconds", "gauge",
+                   "Unix time the shard last took in a FlowBatch (0: none yet); a shard that "
+                   "hears from no collector stops moving it.");
+    fg_mout_double(o, "floodgate_aggregator_last_batch_timestamp_seconds", c->shard,
+                   (double)st->last_batch_ms / 1e3);
 }
 
 static int s_health(char *why, size_t len, void *arg)

@@ -591,8 +591,8 @@ static void test_aggregator_sequence_gap_counts_lost(void **state)
 
 /* A batch whose header names another shard, or another shard count, holds
  * hosts this shard does not own (or was hashed differently): refused and
- * counted, none of its records used, its sequence not tracked; the shard's
- * own batches still count. */
+ * counted, none of its records used, its sequence not tracked, the time of
+ * the last batch taken in not moved; the shard's own batches still count. */
 static void test_aggregator_wrong_shard_refused(void **state)
 {
     (void)state;
@@ -605,8 +605,10 @@ static void test_aggregator_wrong_shard_refused(void **state)
     uint8_t *count = s_batch_of(1, 0, 2, 2, 50000000, &len); /* hashed for 2 shards */
     assert_int_equal(agg_ingest(agg, count, len, T0), -1);
     free(count);
-    s_ingest(agg, 1, 0, 7); /* its own: 10 packets */
     const agg_stats_t *st = agg_stats(agg);
+    assert_int_equal(st->last_batch_ms, 0); /* none taken in yet */
+    s_ingest(agg, 1, 0, 7); /* its own: 10 packets */
+    assert_int_equal(st->last_batch_ms, T0);
     assert_int_equal(st->refused_shard, 2);
     assert_int_equal(st->malformed, 0);
     assert_int_equal(st->records, 1);
