@@ -230,12 +230,13 @@ static int s_meta_syn(uint32_t meta)
     return ht_is_syn(fb_meta_proto(meta), fb_meta_frag(meta), fb_meta_flags(meta));
 }
 
-/* The pool bucket record r of m would be held in, brought into the cache. */
+/* The pool slot record r of m would be held in, brought into the cache. */
 static void s_prefetch_hold(const agg_t *self, const Floodgate__FlowBatch *m, size_t r,
-                            uint32_t host)
+                            uint32_t host, agg_exporter_t *const *xs, uint64_t now_ms)
 {
     uint64_t s = m->start_ms[r], e = m->end_ms[r];
-    agg_hold_prefetch(self, host, e > s ? e - s : 0);
+    uint32_t x = m->exporter[r];
+    agg_hold_prefetch(self, host, e > s ? e - s : 0, x < m->n_exporters ? xs[x] : NULL, now_ms);
 }
 
 int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
@@ -284,7 +285,7 @@ int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)
                                               s_meta_syn(m->meta[r]));
         r = i - 2 * AGG_PF; /* stage 2: the pool's block and bucket */
         if (i >= 2 * AGG_PF && r < n && idx[r & mask])
-            s_prefetch_hold(self, m, r, idx[r & mask] - 1);
+            s_prefetch_hold(self, m, r, idx[r & mask] - 1, xs, now_ms);
         if (i >= AGG_PF_STAGES * AGG_PF) {
             size_t rec_i = i - AGG_PF_STAGES * AGG_PF;
             fg_flow_t rec;

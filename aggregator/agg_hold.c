@@ -75,21 +75,42 @@ static void s_learn(agg_exporter_t *x, uint64_t dur_ms, uint32_t cap_ms)
     x->hits = 1;
 }
 
+/* The longest hold the exporter's records may have: hold_max, or its learnt
+ * active timeout and a second of slack when that is less. */
+static uint64_t s_hold_lim(const agg_t *self, const agg_exporter_t *x)
+{
+    uint64_t lim = (uint64_t)self->cfg->aggregator.hold_max * 1000u;
+    if (x && x->timeout_ms && x->timeout_ms + AGG_LEARN_SLACK_MS < lim)
+        lim = x->timeout_ms + AGG_LEARN_SLACK_MS;
+    return lim;
+}
+
+/* A duration beyond the limit is held for the exporter's timeout (when
+ * learnt and less) or the limit. */
+static uint64_t s_hold_bounded(const agg_exporter_t *x, uint64_t dur_ms, uint64_t lim)
+{
+    if (dur_ms <= lim)
+        return dur_ms;
+    return x && x->timeout_ms && x->timeout_ms < lim ? x->timeout_ms : lim;
+}
+
 /* How long the record's rate may be held: its duration, at most the
  * exporter's learnt active timeout (when learnt) and hold_max. */
 static uint64_t s_hold_ms(agg_t *self, agg_exporter_t *x, uint64_t dur_ms)
 {
-    uint32_t cap = (uint32_t)self->cfg->aggregator.hold_max * 1000u;
-    uint64_t lim = cap;
-    if (x) {
-        s_learn(x, dur_ms, cap);
-        if (x->timeout_ms && x->timeout_ms + AGG_LEARN_SLACK_MS < lim)
-            lim = x->timeout_ms + AGG_LEARN_SLACK_MS;
-    }
-    if (dur_ms <= lim)
-        return dur_ms;
-    self->st.spread_capped++;
-    return x && x->timeout_ms && x->timeout_ms < lim ? x->timeout_ms : lim;
+    if (x)
+        s_learn(x, dur_ms, (uint32_t)self->cfg->aggregator.hold_max * 1000u);
+    uint64_t lim = s_hold_lim(self, x);
+    if (dur_ms > lim)
+        self->st.spread_capped++;
+    return s_hold_bounded(x, dur_ms, lim);
+}
+
+/* The time the batch being taken in waited since it was sent: a record's
+ * hold is what is left of it. */
+static uint64_t s_lag_ms(const agg_t *self, uint64_t now_ms)
+{
+    return self->sent_ms && self->sent_ms < now_ms ? now_ms - self->sent_ms : 0;
 }
 
 /* The identity of a record's flow: host, direction, peer, protocol, ports. */
@@ -285,6 +306,17 @@ static uint64_t s_pool_windows(uint64_t n)
     return n - n / AGG_POOL_SHORTEN;
 }
 
+/* The windows a pooled hold of hold_ms, lag_ms after its batch was sent,
+ * lasts (what is left of it, in whole windows, a twentieth fewer), at most
+ * the pool's span (*capped set). */
+static uint64_t s_pool_n(const agg_t *self, uint64_t hold, uint64_t lag, bool *capped)
+{
+    uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
+    uint64_t n = s_pool_windows((hold - lag + tick - 1) / tick);
+    *capped = n > hr_span(self->pool); /* a hold_max beyond the pool's 31 x 63 windows */
+    return *capped ? hr_span(self->pool) : n;
+}
+
 /* Hold a small rate in the host's pool, like a flow's from the open
  * window on for what is left of its hold, in whole windows, but a
  * twentieth fewer of them. 0, or -1 when the pool has no room (nothing
@@ -292,12 +324,10 @@ static uint64_t s_pool_windows(uint64_t n)
 static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bps, uint64_t hold,
                        uint64_t lag, uint64_t now_ms)
 {
-    uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
-    uint64_t n = s_pool_windows((hold - lag + tick - 1) / tick), open = agg_open_id(self, now_ms);
-    if (n > hr_span(self->pool)) { /* a hold_max beyond the pool's 31 x 63 windows */
-        n = hr_span(self->pool);
+    bool capped;
+    uint64_t n = s_pool_n(self, hold, lag, &capped), open = agg_open_id(self, now_ms);
+    if (capped)
         self->st.spread_capped++;
-    }
     if (hr_hold(self->pool, ht_index(self->ht, e), (uint8_t)code, pps, Bps, open, open + n - 1,
                 s_pool_delta, self) < 0)
         return -1;
@@ -305,21 +335,27 @@ static int s_pool_hold(agg_t *self, ht_entry_t *e, int code, float pps, float Bp
     return 0;
 }
 
-void agg_hold_prefetch(const agg_t *self, uint32_t host, uint64_t dur_ms)
+void agg_hold_prefetch(const agg_t *self, uint32_t host, uint64_t dur_ms,
+                       const agg_exporter_t *x, uint64_t now_ms)
 {
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
     if (dur_ms <= tick || !self->open_id)
         return;
-    uint64_t n = s_pool_windows((dur_ms + tick - 1) / tick);
-    hr_prefetch_first(self->pool, host, self->open_id + n - 1);
+    /* the hold agg_hold will compute (but for what this record teaches the
+     * exporter's timeout): its slot, not one a guess from the duration
+     * alone would name when the batch waited in a queue */
+    uint64_t hold = s_hold_bounded(x, dur_ms, s_hold_lim(self, x)), lag = s_lag_ms(self, now_ms);
+    if (lag >= hold)
+        return;
+    bool capped;
+    hr_prefetch_first(self->pool, host, self->open_id + s_pool_n(self, hold, lag, &capped) - 1);
 }
 
 uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t *x,
                   uint64_t dur_ms, uint64_t now_ms)
 {
     uint64_t tick = (uint64_t)self->cfg->aggregator.tick_ms;
-    uint64_t hold = s_hold_ms(self, x, dur_ms);
-    uint64_t lag = self->sent_ms && self->sent_ms < now_ms ? now_ms - self->sent_ms : 0;
+    uint64_t hold = s_hold_ms(self, x, dur_ms), lag = s_lag_ms(self, now_ms);
     int cls = ht_class(r->proto, r->frag), syn = ht_is_syn(r->proto, r->frag, r->tcp_flags);
     if (lag >= hold) {
         self->st.spread_late++;

@@ -138,10 +138,12 @@ uint32_t agg_covered_ms(const agg_t *self, const ht_entry_t *e);
  * counted; the caller counts it whole). */
 uint64_t agg_hold(agg_t *self, ht_entry_t *e, const fg_flow_t *r, agg_exporter_t *x,
                   uint64_t dur_ms, uint64_t now_ms);
-/* Bring into the cache the pool bucket a record of host lasting dur_ms
- * would be held in: a guess from its duration, in the host's first block
- * (most hosts hold in one class), for agg_ingest's prefetch stages. */
-void agg_hold_prefetch(const agg_t *self, uint32_t host, uint64_t dur_ms);
+/* Bring into the cache the pool slot a record of host lasting dur_ms, of
+ * exporter x (NULL: none), would be held in now (its hold as agg_hold
+ * bounds it, less its batch's wait), in the host's first block (most hosts
+ * hold in one class), for agg_ingest's prefetch stages. */
+void agg_hold_prefetch(const agg_t *self, uint32_t host, uint64_t dur_ms,
+                       const agg_exporter_t *x, uint64_t now_ms);
 /* End the holds due at the close of every window up to closed_id. */
 void agg_hold_advance(agg_t *self, uint64_t closed_id);
 /* Spread wheel span in windows, for agg_new. */

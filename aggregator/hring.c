@@ -312,6 +312,17 @@ static void s_slot_add(hr_t *self, uint32_t host, uint32_t id, uint64_t last, fl
     s->m += s_weight(pps, Bps) * (float)(last - k * self->gw);
 }
 
+/* A hold's last window as the pool keeps it: after the last window closed
+ * (the windows closed ahead of the open one), within the pending slots (k
+ * from (fired + 1) / gw + 1, HR_SLOTS of them). */
+static uint64_t s_clamp(const hr_t *self, uint64_t last)
+{
+    if (last <= self->fired)
+        last = self->fired + 1;
+    uint64_t k_end = (self->fired + 1) / self->gw + 1 + HR_SLOTS;
+    return last >= k_end * self->gw ? k_end * self->gw - 1 : last;
+}
+
 int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint64_t open,
             uint64_t last, hr_delta_fn fn, void *arg)
 {
@@ -322,12 +333,7 @@ int hr_hold(hr_t *self, uint32_t host, uint8_t code, float pps, float Bps, uint6
     self->arg = arg;
     if (!self->fired)
         self->fired = open - 1;
-    if (last <= self->fired) /* the windows closed ahead of the open one */
-        last = self->fired + 1;
-    /* pending slots: k from (fired + 1) / gw + 1, HR_SLOTS of them */
-    uint64_t k_end = (self->fired + 1) / self->gw + 1 + HR_SLOTS;
-    if (last >= k_end * self->gw)
-        last = k_end * self->gw - 1;
+    last = s_clamp(self, last);
     bool fresh = false;
     uint32_t id = s_block(self, host, code, &fresh);
     if (id == UINT32_MAX)
@@ -470,6 +476,7 @@ void hr_prefetch_first(const hr_t *self, uint32_t host, uint64_t last)
     uint32_t e = host < self->max_hosts && self->fired ? s_host(self, host)->head : 0;
     if (!e)
         return;
+    last = s_clamp(self, last);
     if (last <= self->fired + self->nf)
         fg_prefetch(s_fine(self, (uint32_t)(last % self->nf), s_eid(e)));
     else

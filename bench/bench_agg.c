@@ -1,10 +1,12 @@
 /* bench_agg: aggregator memory per host and CPU per window, 1 M active hosts.
  *
  *   floodgate-bench-agg [HOSTS [WINDOWS]]     (default 1000000 hosts, 10 windows)
- *   floodgate-bench-agg --mix HOSTS [WINDOWS [PPS]] (phase 4 alone, HOSTS
+ *   floodgate-bench-agg --mix HOSTS [WINDOWS [PPS [LAG]]] (phase 4 alone, HOSTS
  *       distinct hosts, max_hosts 2 x HOSTS; PPS the hostgroup's threshold,
  *       20 000 by default: 100 publishes every host in every window, as in
- *       a carpet bombing of all of them, so the WindowBatch is the largest)
+ *       a carpet bombing of all of them, so the WindowBatch is the largest;
+ *       LAG ms: every batch sent that long before it is taken in, as from a
+ *       shard's full queue, 0 by default)
  *
  * One shard context (agg_t, no sockets) with max_hosts = HOSTS and a 100 ms
  * tick. Every window, every host gets one record (so all HOSTS are active);
@@ -144,7 +146,7 @@ static void s_report(const char *name, const phase_t *p)
 #define MIX_PER_WINDOW 200 /* batches per 100 ms window */
 
 /* Phase 4: distinct flows lasting 0-60 s through agg_ingest. */
-static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
+static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts, uint64_t lag)
 {
     static const uint8_t ex[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
     size_t nb = (size_t)windows * MIX_PER_WINDOW;
@@ -172,7 +174,7 @@ static void s_mix(const fg_config_t *cfg, int windows, uint32_t hosts)
             r.start_ms = t - (x >> 40) % 60001;
             fb_add(fb, &r, ex);
         }
-        buf[b] = fb_pack(fb, 1, 0, 1, b + 1, t, &len[b]);
+        buf[b] = fb_pack(fb, 1, 0, 1, b + 1, t - lag, &len[b]); /* sent lag ms ago */
     }
     /* the first third of the windows warms up (every host's entry and
      * pool touched for the first time, page faults); the rest is the
@@ -267,7 +269,8 @@ int main(int argc, char **argv)
         fg_config_t *mc = hosts && pps ? s_config(2 * hosts, pps) : NULL;
         if (!mc || hosts > 0x1000000u)
             return 2;
-        s_mix(mc, argc > 3 ? atoi(argv[3]) : 50, hosts);
+        s_mix(mc, argc > 3 ? atoi(argv[3]) : 50, hosts,
+              argc > 5 ? strtoull(argv[5], NULL, 10) : 0);
         fg_config_destroy(&mc);
         return 0;
     }
@@ -310,7 +313,7 @@ int main(int argc, char **argv)
     printf("%zu hosts tracked, ", agg_hosts_tracked(agg));
     s_report("1000 of them active", &p4);
     agg_destroy(&agg);
-    s_mix(cfg, 50, MIX_HOSTS);
+    s_mix(cfg, 50, MIX_HOSTS, 0);
     s_table_flood(n);
     fg_config_destroy(&cfg);
     free(addr);
