@@ -235,8 +235,8 @@ static void s_prefetch_hold(const agg_t *self, const Floodgate__FlowBatch *m, si
                             uint32_t host, agg_exporter_t *const *xs, uint64_t now_ms)
 {
     uint64_t s = m->start_ms[r], e = m->end_ms[r];
-    uint32_t x = m->exporter[r];
-    agg_hold_prefetch(self, host, e > s ? e - s : 0, x < m->n_exporters ? xs[x] : NULL, now_ms);
+    /* fb_unpack checked the exporter indices */
+    agg_hold_prefetch(self, host, e > s ? e - s : 0, xs[m->exporter[r]], now_ms);
 }
 
 int agg_ingest(agg_t *self, const uint8_t *buf, size_t len, uint64_t now_ms)

@@ -223,6 +223,14 @@ static uint32_t s_block(hr_t *self, uint32_t host, uint32_t code, bool *fresh)
     return i;
 }
 
+/* Block i goes on the free list. */
+static void s_free_block(hr_t *self, uint32_t i)
+{
+    self->hdr[i].next = self->free_head;
+    self->free_head = i + 1;
+    self->used--;
+}
+
 /* The host's blocks go back to the free list: it holds nothing. */
 static void s_release(hr_t *self, uint32_t host)
 {
@@ -230,9 +238,7 @@ static void s_release(hr_t *self, uint32_t host)
     for (uint32_t e = hh->head; e;) {
         uint32_t i = s_eid(e);
         e = self->hdr[i].next;
-        self->hdr[i].next = self->free_head;
-        self->free_head = i + 1;
-        self->used--;
+        s_free_block(self, i);
     }
     hh->head = 0;
     hh->live = 0;
@@ -244,9 +250,7 @@ static void s_unlink_fresh(hr_t *self, uint32_t host, uint32_t id)
 {
     hr_host_t *hh = s_host(self, host);
     hh->head = self->hdr[id].next;
-    self->hdr[id].next = self->free_head;
-    self->free_head = id + 1;
-    self->used--;
+    s_free_block(self, id);
     if (!hh->head)
         self->fn(host, HR_CODES, 0, 0, self->arg);
 }
@@ -365,8 +369,9 @@ static int s_end_add(hr_t *self, uint64_t w, uint32_t host, uint32_t code, float
 /* Slot k's time has come (the close of window k * gw - 1): one pass over
  * slot index k % HR_SLOTS of every block; the live ones' rates end with
  * their mean last window, in [k * gw, (k + 1) * gw) (an ends list's
- * entry: the block is not read again). */
-static void s_slot_due(hr_t *self, uint64_t k)
+ * entry: the block is not read again), or at once when now is set (after
+ * a gap longer than any hold) or the list has no room. */
+static void s_slot_due(hr_t *self, uint64_t k, bool now)
 {
     uint32_t idx = (uint32_t)(k % HR_SLOTS), tag = s_tag(k);
     const hr_slot_t *a = s_slot(self, idx, 0);
@@ -379,8 +384,8 @@ static void s_slot_due(hr_t *self, uint64_t k)
         uint64_t off = w > 0 ? (uint64_t)(s->m / w + 0.5f) : 0;
         if (off >= self->gw)
             off = self->gw - 1;
-        if (s_end_add(self, k * self->gw + off, h->host, h->code, s->pps, s->Bps) < 0) {
-            self->fn(h->host, (uint8_t)h->code, -s->pps, -s->Bps, self->arg); /* no room: now */
+        if (now || s_end_add(self, k * self->gw + off, h->host, h->code, s->pps, s->Bps) < 0) {
+            self->fn(h->host, (uint8_t)h->code, -s->pps, -s->Bps, self->arg);
             s_dec(self, h->host);
         }
     }
@@ -418,17 +423,8 @@ static void s_fine_due(hr_t *self, uint32_t j)
 static void s_end_all(hr_t *self)
 {
     uint64_t k0 = (self->fired + 1) / self->gw; /* swept up to it */
-    for (uint64_t k = k0 + 1; k <= k0 + HR_SLOTS; k++) {
-        uint32_t idx = (uint32_t)(k % HR_SLOTS), tag = s_tag(k);
-        const hr_slot_t *a = s_slot(self, idx, 0);
-        for (uint32_t i = 0; i < self->top; i++) {
-            if (a[i].tag != tag)
-                continue;
-            uint32_t host = self->hdr[i].host;
-            self->fn(host, (uint8_t)self->hdr[i].code, -a[i].pps, -a[i].Bps, self->arg);
-            s_dec(self, host);
-        }
-    }
+    for (uint64_t k = k0 + 1; k <= k0 + HR_SLOTS; k++)
+        s_slot_due(self, k, true);
     for (uint32_t j = 0; j < self->nf; j++)
         s_fine_due(self, j);
 }
@@ -449,7 +445,7 @@ void hr_advance(hr_t *self, uint64_t closed, hr_delta_fn fn, void *arg)
     }
     for (uint64_t c = self->fired + 1; c <= closed; c++) {
         if ((c + 1) % self->gw == 0)
-            s_slot_due(self, (c + 1) / self->gw);
+            s_slot_due(self, (c + 1) / self->gw, false);
         s_fine_due(self, (uint32_t)(c % self->nf));
         self->fired = c;
     }

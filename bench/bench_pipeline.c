@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "bench/benchlib.h"
+#include "common/log.h"
 #include "tests/harness.h"
 
 #define MAX_SHARDS 4
@@ -175,13 +176,6 @@ static double s_last_batch(const run_t *run, const ports_t *p)
     return t;
 }
 
-static double s_unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void s_counts(const run_t *run, const ports_t *p, res_t *r)
 {
     r->processed = s_agg_records(run, p);
@@ -240,7 +234,7 @@ static res_t s_run_fg(const run_t *run)
     s_pin_procs(pids, r.n_procs);
     for (int i = 0; i < r.n_procs; i++)
         r.procs[i].cpu0 = bl_proc_cpu(r.procs[i].pid);
-    double w0 = s_unix_now();
+    double w0 = (double)fg_now_ms() / 1e3; /* the shards' timestamps are unix time */
     r.offered = bl_send(run->proto, run->proto == P_SFLOW ? p.sf : p.nf, run->cols, run->seconds,
                         run->rate);
     s_drain(run, &p);
